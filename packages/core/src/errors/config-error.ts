@@ -1,0 +1,91 @@
+import type { z } from 'zod';
+import { OpsError, type OpsErrorOptions } from './ops-error.js';
+
+/** One problem found in a configuration value, with the path that names it. */
+export interface ConfigIssue {
+  /** Dotted/bracketed path such as `jobs[1].retention.keepDaily`; empty for the root. */
+  path: string;
+  /** What is wrong, in words a user can act on. */
+  message: string;
+}
+
+/** Formats a path array (`['jobs', 1, 'retention']`) as `jobs[1].retention`. */
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else if (typeof segment === 'symbol') out += `[${segment.toString()}]`;
+    else if (/^[A-Za-z_$][\w$-]*$/.test(segment)) out += out === '' ? segment : `.${segment}`;
+    else out += `[${JSON.stringify(segment)}]`;
+  }
+  return out;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return `expected ${issue.expected}`;
+    case 'too_small': {
+      const op = issue.inclusive === false ? '>' : '>=';
+      if (issue.origin === 'array') return `expected at least ${String(issue.minimum)} item(s)`;
+      if (issue.origin === 'string') return `expected at least ${String(issue.minimum)} character(s)`;
+      return `expected ${issue.origin === 'int' ? 'integer' : 'number'} ${op} ${String(issue.minimum)}`;
+    }
+    case 'too_big': {
+      const op = issue.inclusive === false ? '<' : '<=';
+      if (issue.origin === 'array') return `expected at most ${String(issue.maximum)} item(s)`;
+      if (issue.origin === 'string') return `expected at most ${String(issue.maximum)} character(s)`;
+      return `expected ${issue.origin === 'int' ? 'integer' : 'number'} ${op} ${String(issue.maximum)}`;
+    }
+    case 'invalid_value':
+      return `expected one of ${issue.values.map((value) => JSON.stringify(value)).join(', ')}`;
+    case 'unrecognized_keys':
+      return `unknown key(s) ${issue.keys.map((key) => JSON.stringify(key)).join(', ')}`;
+    case 'invalid_union':
+      return issue.message || 'does not match any allowed shape';
+    default:
+      return issue.message;
+  }
+}
+
+/**
+ * A configuration (file, options object, remote payload) that failed validation. Each issue names the path:
+ * `jobs[1].retention.keepDaily: expected integer >= 0`.
+ */
+export class ConfigError extends OpsError {
+  /** Every problem found, not just the first. */
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(message: string, issues: readonly ConfigIssue[] = [], options: OpsErrorOptions = {}) {
+    super('CONFIG_INVALID', message, options);
+    this.issues = issues;
+  }
+
+  /**
+   * Builds a `ConfigError` from a zod error. `source` (a file name or "options") prefixes the message.
+   *
+   * @example
+   * ```ts
+   * const parsed = schema.safeParse(input);
+   * if (!parsed.success) throw ConfigError.fromZod(parsed.error, 'ops.yaml');
+   * ```
+   */
+  static fromZod(error: z.ZodError, source?: string, pathPrefix: ReadonlyArray<PropertyKey> = []): ConfigError {
+    const issues = error.issues.map((issue) => ({
+      path: formatPath([...pathPrefix, ...issue.path]),
+      message: describeIssue(issue),
+    }));
+    const lines = issues.map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message));
+    const head = source ? `invalid ${source}` : 'invalid configuration';
+    return new ConfigError(`${head}: ${lines.join('; ')}`, issues, { cause: error });
+  }
+}
+
+/**
+ * Parses `input` with `schema`, throwing a {@link ConfigError} naming every bad path.
+ */
+export function parseWithSchema<S extends z.ZodType>(schema: S, input: unknown, source?: string): z.output<S> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw ConfigError.fromZod(parsed.error, source);
+  return parsed.data;
+}

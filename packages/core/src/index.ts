@@ -1,0 +1,45 @@
+// @ops/core — the shared vocabulary of the @ops packages. Exports are listed by name, grouped by concern.
+
+// errors
+export { OpsError, TimeoutError, toError } from './errors/ops-error.js';
+export type { OpsErrorCode, OpsErrorOptions } from './errors/ops-error.js';
+export { ConfigError, formatPath, parseWithSchema } from './errors/config-error.js';
+export type { ConfigIssue } from './errors/config-error.js';
+
+// time
+export { parseDuration, parseOptionalDuration, formatDuration, humanizeDuration, durationSchema } from './time/duration.js';
+export type { Duration, DurationUnit } from './time/duration.js';
+export { systemClock, createManualClock } from './time/clock.js';
+export type { Clock, ManualClock, TimerHandle } from './time/clock.js';
+export { withDeadline } from './time/deadline.js';
+export type { DeadlineOptions } from './time/deadline.js';
+
+// config
+export { loadConfig, parseConfigText } from './config/load-config.js';
+export type { LoadConfigOptions } from './config/load-config.js';
+
+// redaction
+export { redact, redactText, safeErrorMessage, REDACTED } from './redaction/redact.js';
+export type { RedactOptions } from './redaction/redact.js';
+
+// logging
+export { silentLogger, createConsoleLogger } from './logging/logger.js';
+export type { Logger, LogLevel, ConsoleLoggerOptions } from './logging/logger.js';
+
+// checks
+export { worstStatus, compareStatus } from './checks/check.js';
+export type { Check, CheckResult, CheckStatus } from './checks/check.js';
+
+// cli
+export { runCli, renderHelp, formatTable, formatBytes, createProgressBar, ExitCode, UsageError } from './cli/cli.js';
+export type { CliDefinition, CliCommand, CliContext, CliIo, ExitCodeValue, TableColumn, ProgressBar } from './cli/cli.js';
+
+// window (rolling windows)
+
+// conditions (sustained conditions)
+
+// signals
+
+// prometheus (HTTP API client)
+
+// http (framework-neutral handlers and adapters)
