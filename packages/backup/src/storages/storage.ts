@@ -1,0 +1,51 @@
+import type { Readable } from 'node:stream';
+
+/** Facts about one stored object. */
+export interface StoredObject {
+  /** Relative POSIX key, e.g. `pg-main/2026-11-22T03-00-00Z-ab12cd/manifest.json`. */
+  key: string;
+  /** Size in bytes. */
+  bytes: number;
+  /** Last modification time. */
+  modifiedAt: Date;
+}
+
+/** Options accepted by {@link BackupStorage.write}. */
+export interface StorageWriteOptions {
+  /** Cancels the upload; a cancelled write leaves no object under `key`. */
+  signal?: AbortSignal;
+  /** Expected size, when known (lets object stores pick part sizes). */
+  contentLength?: number;
+}
+
+/** Options accepted by {@link BackupStorage.read}. */
+export interface StorageReadOptions {
+  signal?: AbortSignal;
+  /** First byte to read (inclusive). */
+  start?: number;
+  /** Last byte to read (inclusive). */
+  end?: number;
+}
+
+/**
+ * Where backup artifacts and manifests live. Implementations: a local directory (default) and S3-compatible object
+ * storage. Keys are relative POSIX paths; implementations refuse absolute keys and `..` segments.
+ *
+ * Contract: `write` is atomic — the object becomes visible under `key` only after every byte is durably stored
+ * (local: temp file, fsync, rename; S3: completed (multipart) upload); a failed or aborted write leaves nothing
+ * under `key` and rejects with an `OpsError` (`STORAGE_FAILED`, with `isRetryable` set when retrying may help).
+ */
+export interface BackupStorage {
+  /** Human-readable location without secrets, e.g. `local:/var/backups/ops` or `s3://bucket/prefix`. */
+  readonly location: string;
+  /** Streams `body` to `key`, honouring backpressure. Resolves with the number of bytes stored. */
+  write(key: string, body: Readable, options?: StorageWriteOptions): Promise<{ bytes: number }>;
+  /** Opens `key` for reading. Rejects with `BACKUP_NOT_FOUND` when it does not exist. */
+  read(key: string, options?: StorageReadOptions): Promise<Readable>;
+  /** Facts about `key`, or `undefined` when it does not exist. */
+  stat(key: string): Promise<StoredObject | undefined>;
+  /** Every object whose key starts with `prefix` (recursively), in no particular order. */
+  list(prefix: string): AsyncIterable<StoredObject>;
+  /** Deletes `key`; deleting a missing key is not an error. */
+  delete(key: string): Promise<void>;
+}
