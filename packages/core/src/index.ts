@@ -43,3 +43,13 @@ export type { CliDefinition, CliCommand, CliContext, CliIo, ExitCodeValue, Table
 // prometheus (HTTP API client)
 
 // http (framework-neutral handlers and adapters)
+export { jsonResponse, textResponse } from './http/json-response.js';
+export { toNodeHandler, fromNodeRequest, writeNodeResponse, readNodeBody } from './http/node-adapter.js';
+export type { NodeHandlerOptions } from './http/node-adapter.js';
+export { toExpressMiddleware } from './http/express-adapter.js';
+export type { ConnectMiddleware, ConnectNext } from './http/express-adapter.js';
+export { toFastifyPlugin } from './http/fastify-adapter.js';
+export type { FastifyPluginLike, FastifyInstanceLike, FastifyReplyLike, FastifyRequestLike } from './http/fastify-adapter.js';
+export { toFetchHandler, fromFetchRequest } from './http/fetch-adapter.js';
+export type { FetchHandler } from './http/fetch-adapter.js';
+export type { OpsHandler, OpsRequest, OpsResponse } from './http/types.js';
