@@ -35,6 +35,8 @@ export { runCli, renderHelp, formatTable, formatBytes, createProgressBar, ExitCo
 export type { CliDefinition, CliCommand, CliContext, CliIo, ExitCodeValue, TableColumn, ProgressBar } from './cli/cli.js';
 
 // window (rolling windows)
+export { createRollingWindow } from './window/rolling-window.js';
+export type { RollingWindow, RollingWindowOptions, RecordOptions, WindowCounts, WindowSnapshot } from './window/rolling-window.js';
 
 // conditions (sustained conditions)
 

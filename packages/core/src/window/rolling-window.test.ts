@@ -1,0 +1,200 @@
+import { describe, expect, it } from 'vitest';
+import { OpsError } from '../errors/ops-error.js';
+import { createManualClock } from '../time/clock.js';
+import { createRollingWindow, type WindowSnapshot } from './rolling-window.js';
+
+interface Event {
+  at: number;
+  value: number;
+  good: boolean | undefined;
+  bulk?: { count: number; sum: number; good: number; bad: number };
+}
+
+/** Keeps every accepted event and answers queries by filtering on bucket index: the specification, slowly. */
+function createReference(windowMs: number, bucketMs: number) {
+  const events: Event[] = [];
+  let dropped = 0;
+  const bucketCount = windowMs / bucketMs;
+  const accept = (event: Event, now: number) => {
+    const at = Math.min(event.at, now);
+    if (Math.floor(at / bucketMs) <= Math.floor(now / bucketMs) - bucketCount) {
+      dropped++;
+      return;
+    }
+    events.push({ ...event, at });
+  };
+  const query = (spanMs: number, end: number, now: number): Omit<WindowSnapshot, 'startMs' | 'endMs'> => {
+    const oldestRetained = Math.floor(now / bucketMs) - bucketCount + 1;
+    const buckets = Math.min(bucketCount, Math.max(1, Math.ceil(spanMs / bucketMs)));
+    const last = Math.floor(end / bucketMs);
+    const first = last - buckets + 1;
+    const inside = events.filter((event) => {
+      const index = Math.floor(event.at / bucketMs);
+      return index >= first && index <= last && index >= oldestRetained;
+    });
+    const values = inside.filter((event) => !event.bulk).map((event) => event.value);
+    return {
+      count: inside.reduce((total, event) => total + (event.bulk ? event.bulk.count : 1), 0),
+      sum: inside.reduce((total, event) => total + (event.bulk ? event.bulk.sum : event.value), 0),
+      good: inside.reduce((total, event) => total + (event.bulk ? event.bulk.good : event.good === true ? 1 : 0), 0),
+      bad: inside.reduce((total, event) => total + (event.bulk ? event.bulk.bad : event.good === false ? 1 : 0), 0),
+      min: values.length ? Math.min(...values) : undefined,
+      max: values.length ? Math.max(...values) : undefined,
+    };
+  };
+  return { accept, query, dropped: () => dropped };
+}
+
+/** Small deterministic PRNG so a failing seed can be replayed. */
+function mulberry32(seed: number) {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('createRollingWindow', () => {
+  it('validates its options with errors naming the option', () => {
+    expect(() => createRollingWindow({ window: '1m', bucket: '7s' })).toThrow(/window: must be a whole multiple of bucket/);
+    expect(() => createRollingWindow({ window: '1s', bucket: '10s' })).toThrow(/window: must be at least one bucket/);
+    expect(() => createRollingWindow({ window: '1m', bucket: 0 })).toThrow(/bucket: must be greater than 0/);
+    expect(() => createRollingWindow({ window: '5x', bucket: '1s' })).toThrow(/window: invalid duration "5x"/);
+    try {
+      createRollingWindow({ window: '1m', bucket: '7s' });
+    } catch (error) {
+      expect(OpsError.hasCode(error, 'ARGUMENT_INVALID')).toBe(true);
+    }
+  });
+
+  it('counts, sums, classifies and tracks min/max', () => {
+    const clock = createManualClock(Date.UTC(2026, 0, 1));
+    const window = createRollingWindow({ window: '1m', bucket: '10s', clock });
+    expect(window.bucketCount).toBe(6);
+    window.record(5, { good: true });
+    window.record(-2, { good: false });
+    window.record();
+    clock.advance(15_000);
+    window.record(40, { good: true });
+    window.add({ count: 10, sum: 100, good: 9, bad: 1 });
+    const snapshot = window.query();
+    expect(snapshot).toMatchObject({ count: 14, sum: 144, good: 11, bad: 2, min: -2, max: 40 });
+    expect(snapshot.endMs - snapshot.startMs).toBe(60_000);
+    expect(window.query('10s')).toMatchObject({ count: 11, sum: 140, min: 40, max: 40 });
+  });
+
+  it('treats bucket edges as half-open: an event at the edge belongs to the next bucket', () => {
+    const start = Date.UTC(2026, 0, 1);
+    const clock = createManualClock(start);
+    const window = createRollingWindow({ window: '30s', bucket: '10s', clock });
+    clock.set(start + 9_999);
+    window.record(1);
+    clock.set(start + 10_000);
+    window.record(2);
+    expect(window.query('10s')).toMatchObject({ count: 1, sum: 2, startMs: start + 10_000, endMs: start + 20_000 });
+    expect(window.query('20s')).toMatchObject({ count: 2, sum: 3, startMs: start });
+    // The first bucket leaves the window exactly when a bucket three widths later begins.
+    clock.set(start + 29_999);
+    expect(window.query().count).toBe(2);
+    clock.set(start + 30_000);
+    expect(window.query()).toMatchObject({ count: 1, sum: 2, min: 2 });
+    clock.set(start + 40_000);
+    expect(window.query()).toMatchObject({ count: 0, sum: 0, min: undefined, max: undefined });
+  });
+
+  it('forgets everything after an idle gap longer than the window, without reading stale slots', () => {
+    const clock = createManualClock(Date.UTC(2026, 0, 1));
+    const window = createRollingWindow({ window: '1m', bucket: '10s', clock });
+    for (let index = 0; index < 6; index++) {
+      window.record(index);
+      clock.advance(10_000);
+    }
+    // 10 minutes later (a whole number of rings), every slot index lines up with an old bucket.
+    clock.advance(600_000 - 60_000);
+    expect(window.query()).toMatchObject({ count: 0 });
+    window.record(100);
+    expect(window.query()).toMatchObject({ count: 1, sum: 100, min: 100, max: 100 });
+  });
+
+  it('drops events older than the window and counts them in droppedLate; clamps future events to now', () => {
+    const start = Date.UTC(2026, 0, 1);
+    const clock = createManualClock(start + 120_000);
+    const window = createRollingWindow({ window: '1m', bucket: '10s', clock });
+    window.record(1, { at: start });
+    window.add({ count: 3 }, start + 60_000);
+    expect(window.droppedLate).toBe(2);
+    window.record(7, { at: start + 70_000 }); // inside the window (oldest bucket)
+    window.record(9, { at: start + 10_000_000 }); // future: counted now
+    expect(window.query()).toMatchObject({ count: 2, sum: 16 });
+    expect(window.query('10s')).toMatchObject({ count: 1, sum: 9 });
+    window.reset();
+    expect(window.droppedLate).toBe(0);
+    expect(window.query().count).toBe(0);
+  });
+
+  it('queries a past end within the retained window', () => {
+    const start = Date.UTC(2026, 0, 1);
+    const clock = createManualClock(start);
+    const window = createRollingWindow({ window: '1m', bucket: '10s', clock });
+    window.record(1);
+    clock.advance(20_000);
+    window.record(2);
+    expect(window.query('10s', start + 5_000)).toMatchObject({ count: 1, sum: 1 });
+    expect(window.query('1h', start + 5_000)).toMatchObject({ count: 1, startMs: start - 50_000 });
+    // Once the bucket has left the window it is forgotten, even though nothing has overwritten its slot.
+    clock.set(start + 65_000);
+    expect(window.query('10s', start + 5_000)).toMatchObject({ count: 0, sum: 0 });
+    expect(window.query()).toMatchObject({ count: 1, sum: 2 });
+  });
+
+  it('rejects non-finite values instead of poisoning the sums', () => {
+    const window = createRollingWindow({ window: '1m', bucket: '10s', clock: createManualClock() });
+    expect(() => window.record(Number.NaN)).toThrow(/finite/);
+    expect(() => window.add({ sum: Infinity })).toThrow(/sum must be a finite number/);
+    expect(window.query().count).toBe(0);
+  });
+
+  it.each([1, 2, 3, 4, 5, 6, 7, 8])('matches a brute-force reference over a randomized sequence (seed %i)', (seed) => {
+    const random = mulberry32(seed);
+    const bucketMs = [1_000, 10_000, 60_000][seed % 3] as number;
+    const bucketCount = 1 + Math.floor(random() * 12);
+    const windowMs = bucketMs * bucketCount;
+    // Start at an arbitrary offset inside a bucket.
+    const clock = createManualClock(Date.UTC(2026, 0, 1) + Math.floor(random() * bucketMs));
+    const window = createRollingWindow({ window: windowMs, bucket: bucketMs, clock });
+    const reference = createReference(windowMs, bucketMs);
+    for (let step = 0; step < 2_000; step++) {
+      const roll = random();
+      if (roll < 0.3) {
+        // advance: mostly small steps, exact bucket edges, sometimes gaps longer than the window
+        const kind = random();
+        const advance =
+          kind < 0.6 ? Math.floor(random() * bucketMs) : kind < 0.85 ? bucketMs - (clock.now() % bucketMs) : kind < 0.95 ? windowMs : windowMs * (1 + Math.floor(random() * 5)) + Math.floor(random() * bucketMs);
+        clock.advance(advance);
+      } else if (roll < 0.75) {
+        const value = Math.round((random() * 200 - 50) * 100) / 100;
+        const good = random() < 0.33 ? undefined : random() < 0.7;
+        // sometimes backdated (possibly beyond the window), sometimes in the future
+        const at = random() < 0.7 ? undefined : clock.now() + Math.floor((random() * 2.2 - 2) * windowMs);
+        window.record(value, { ...(good === undefined ? {} : { good }), ...(at === undefined ? {} : { at }) });
+        reference.accept({ at: at ?? clock.now(), value, good }, clock.now());
+      } else if (roll < 0.8) {
+        const bulk = { count: Math.floor(random() * 5), sum: Math.floor(random() * 100), good: Math.floor(random() * 3), bad: Math.floor(random() * 3) };
+        const at = random() < 0.5 ? undefined : clock.now() - Math.floor(random() * 1.5 * windowMs);
+        window.add(bulk, at);
+        reference.accept({ at: at ?? clock.now(), value: 0, good: undefined, bulk }, clock.now());
+      } else {
+        const spanMs = random() < 0.3 ? windowMs : Math.floor(random() * windowMs * 1.5);
+        const end = random() < 0.7 ? clock.now() : clock.now() - Math.floor(random() * windowMs);
+        const got = window.query(spanMs, random() < 0.5 && end === clock.now() ? undefined : end);
+        const expected = reference.query(spanMs, end, clock.now());
+        expect({ ...got, sum: Math.round(got.sum * 100) / 100 }).toMatchObject({ ...expected, sum: Math.round(expected.sum * 100) / 100 });
+        expect(got.endMs - got.startMs).toBe(Math.min(bucketCount, Math.max(1, Math.ceil(spanMs / bucketMs))) * bucketMs);
+      }
+    }
+    expect(window.droppedLate).toBe(reference.dropped());
+  });
+});
