@@ -1,0 +1,173 @@
+import { Transform, type TransformCallback } from 'node:stream';
+import { OpsError } from '@ops/core';
+import { findHeaderEnd, headerMacKey, MAX_HEADER_BYTES, parseHeader, type AgeStanza } from './age-header.js';
+import { identitySecret, parseIdentity, type AgeIdentity } from './age-keys.js';
+import { ageScrypt } from './age-encrypt-stream.js';
+import { CHUNK_BYTES, ChunkNonce, openChunk, PAYLOAD_NONCE_BYTES, payloadKey, TAG_BYTES } from './age-payload.js';
+import { bytesEqual, decodeBase64, hkdfSha256, hmacSha256, unwrapFileKey, x25519SharedSecret } from './age-primitives.js';
+import { ByteQueue } from './byte-queue.js';
+
+/** Options of {@link createAgeDecryptStream}. Give `identities`, `passphrase`, or both. */
+export interface AgeDecryptOptions {
+  /** X25519 identities (`AGE-SECRET-KEY-1…`); any one matching a stanza decrypts. */
+  identities?: readonly string[];
+  /** Passphrase for files encrypted with a scrypt stanza. */
+  passphrase?: string;
+  /** Highest log2 scrypt work factor accepted (protects against a file that asks for huge CPU/memory); default 22. */
+  maxScryptWorkFactor?: number;
+}
+
+const X25519_LABEL = 'age-encryption.org/v1/X25519';
+const SEALED_CHUNK_BYTES = CHUNK_BYTES + TAG_BYTES;
+const WORK_FACTOR = /^[1-9][0-9]*$/;
+
+function corrupt(message: string): OpsError {
+  return new OpsError('BACKUP_CORRUPT', message);
+}
+
+function decryptFailed(message: string): OpsError {
+  return new OpsError('BACKUP_DECRYPT_FAILED', message);
+}
+
+function unwrapX25519(stanza: AgeStanza, identity: AgeIdentity): Buffer | undefined {
+  const share = stanza.args.length === 2 ? decodeBase64(stanza.args[1] as string) : undefined;
+  if (share === undefined || share.length !== 32) throw corrupt('age header is malformed: X25519 stanza needs one base64 32-byte share');
+  if (stanza.body.length !== 32) throw corrupt('age header is malformed: X25519 stanza body must be 32 bytes');
+  const shared = x25519SharedSecret(identitySecret(identity), share);
+  if (shared.every((byte) => byte === 0)) throw corrupt('age header is malformed: X25519 share is a low-order point');
+  const wrapKey = hkdfSha256(shared, Buffer.concat([share, identity.publicKey]), X25519_LABEL);
+  return unwrapFileKey(wrapKey, stanza.body);
+}
+
+async function unwrapScrypt(stanza: AgeStanza, passphrase: string, maxWorkFactor: number): Promise<Buffer | undefined> {
+  const [, saltText, workFactorText] = stanza.args;
+  const salt = stanza.args.length === 3 && saltText !== undefined ? decodeBase64(saltText) : undefined;
+  if (salt === undefined || salt.length !== 16) throw corrupt('age header is malformed: scrypt stanza needs a base64 16-byte salt');
+  if (workFactorText === undefined || !WORK_FACTOR.test(workFactorText)) throw corrupt('age header is malformed: bad scrypt work factor');
+  const workFactor = Number(workFactorText);
+  if (workFactor > maxWorkFactor) {
+    throw decryptFailed(`age file asks for scrypt work factor 2^${workFactor}, above the allowed maximum 2^${maxWorkFactor} (raise maxScryptWorkFactor if you trust the file)`);
+  }
+  if (stanza.body.length !== 32) throw corrupt('age header is malformed: scrypt stanza body must be 32 bytes');
+  return unwrapFileKey(await ageScrypt(passphrase, salt, workFactor), stanza.body);
+}
+
+async function recoverFileKey(stanzas: readonly AgeStanza[], identities: readonly AgeIdentity[], passphrase: string | undefined, maxWorkFactor: number): Promise<Buffer> {
+  const scryptStanzas = stanzas.filter((stanza) => stanza.args[0] === 'scrypt');
+  if (scryptStanzas.length > 0) {
+    if (stanzas.length !== 1) throw corrupt('age header is malformed: a scrypt stanza must be the only stanza');
+    if (passphrase === undefined) throw decryptFailed('this backup is encrypted with a passphrase, but no passphrase was given');
+    const fileKey = await unwrapScrypt(scryptStanzas[0] as AgeStanza, passphrase, maxWorkFactor);
+    if (fileKey === undefined) throw decryptFailed('wrong passphrase for this backup');
+    return fileKey;
+  }
+  const x25519Stanzas = stanzas.filter((stanza) => stanza.args[0] === 'X25519');
+  if (identities.length === 0) throw decryptFailed('this backup is encrypted to X25519 recipients, but no identity was given');
+  for (const stanza of x25519Stanzas) {
+    for (const identity of identities) {
+      const fileKey = unwrapX25519(stanza, identity);
+      if (fileKey !== undefined) return fileKey;
+    }
+  }
+  const types = [...new Set(stanzas.map((stanza) => stanza.args[0]))].join(', ');
+  throw decryptFailed(`no identity matches any recipient of this backup (${stanzas.length} stanza(s) of type ${types}; tried ${identities.map((identity) => identity.recipient).join(', ')})`);
+}
+
+/**
+ * A Transform that decrypts an age v1 file. Every 64 KiB chunk is authenticated before its plaintext is pushed, so
+ * nothing unauthenticated is ever emitted; a stream that ends without a valid final chunk (truncation) fails.
+ *
+ * Errors (emitted on the stream): `BACKUP_DECRYPT_FAILED` when no identity matches or the passphrase is wrong;
+ * `BACKUP_CORRUPT` for a malformed header, a bad header MAC, a tampered or truncated payload.
+ *
+ * @example
+ * ```ts
+ * await pipeline(storageStream, createAgeDecryptStream({ identities: [process.env.BACKUP_AGE_IDENTITY!] }), output);
+ * ```
+ */
+export function createAgeDecryptStream(options: AgeDecryptOptions): Transform {
+  const { identities = [], passphrase, maxScryptWorkFactor = 22 } = options;
+  if (identities.length === 0 && passphrase === undefined) {
+    throw new OpsError('ARGUMENT_INVALID', 'age decryption: at least one identity or a passphrase is required');
+  }
+  const parsedIdentities = identities.map((identity) => parseIdentity(identity));
+  const queue = new ByteQueue();
+  let state: 'header' | 'nonce' | 'payload' | 'failed' = 'header';
+  let fileKey: Buffer | undefined;
+  let key: Buffer | undefined;
+  const chunkNonce = new ChunkNonce();
+  let chunksOpened = 0;
+
+  async function advance(stream: Transform): Promise<void> {
+    if (state === 'header') {
+      const available = queue.peek(Math.min(queue.length, MAX_HEADER_BYTES + 1));
+      const end = findHeaderEnd(available);
+      if (end === -1) {
+        if (available.length > MAX_HEADER_BYTES) throw corrupt(`age header is larger than ${MAX_HEADER_BYTES} bytes`);
+        return;
+      }
+      const header = parseHeader(queue.take(end));
+      fileKey = await recoverFileKey(header.stanzas, parsedIdentities, passphrase, maxScryptWorkFactor);
+      if (!bytesEqual(hmacSha256(headerMacKey(fileKey), header.macInput), header.mac)) {
+        throw corrupt('age header MAC does not match: the header was modified');
+      }
+      state = 'nonce';
+    }
+    if (state === 'nonce') {
+      if (queue.length < PAYLOAD_NONCE_BYTES) return;
+      key = payloadKey(fileKey as Buffer, queue.take(PAYLOAD_NONCE_BYTES));
+      state = 'payload';
+    }
+    // A sealed chunk is known not to be the last one only once at least one more byte follows it.
+    while (queue.length > SEALED_CHUNK_BYTES) {
+      const plaintext = openChunk(key as Buffer, chunkNonce, queue.take(SEALED_CHUNK_BYTES), false);
+      if (plaintext === undefined) throw corrupt(`age payload chunk ${chunksOpened} failed authentication: the backup was modified or damaged`);
+      chunksOpened += 1;
+      stream.push(plaintext);
+    }
+  }
+
+  function finish(stream: Transform): void {
+    if (state === 'header') throw corrupt(queue.length === 0 ? 'empty input: not an age file' : 'age file is truncated inside the header');
+    if (state === 'nonce') throw corrupt('age file is truncated: payload nonce missing');
+    const rest = queue.takeAll();
+    if (rest.length < TAG_BYTES || (rest.length === TAG_BYTES && chunksOpened > 0)) {
+      throw corrupt('age file is truncated: the final chunk is missing');
+    }
+    const plaintext = openChunk(key as Buffer, chunkNonce, rest, true);
+    if (plaintext === undefined) {
+      // A full-size chunk that opens as non-final means the file was cut exactly at a chunk boundary.
+      throw corrupt(`age payload final chunk ${chunksOpened} failed authentication: the backup is truncated or was modified`);
+    }
+    stream.push(plaintext);
+  }
+
+  return new Transform({
+    transform(this: Transform, chunk: Buffer | string, encoding: BufferEncoding, callback: TransformCallback) {
+      if (state === 'failed') return callback();
+      queue.push(typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk);
+      advance(this).then(
+        () => callback(),
+        (error: unknown) => {
+          state = 'failed';
+          callback(error as Error);
+        },
+      );
+    },
+    flush(this: Transform, callback: TransformCallback) {
+      if (state === 'failed') return callback();
+      // The header may still need to be processed if everything arrived in the last write.
+      advance(this).then(
+        () => {
+          try {
+            finish(this);
+            callback();
+          } catch (error) {
+            callback(error as Error);
+          }
+        },
+        (error: unknown) => callback(error as Error),
+      );
+    },
+  });
+}

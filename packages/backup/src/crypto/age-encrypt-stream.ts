@@ -1,0 +1,123 @@
+import { randomBytes, scrypt as scryptCallback, generateKeyPairSync } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import { OpsError } from '@ops/core';
+import { encodeHeader, type AgeStanza } from './age-header.js';
+import { parseRecipient } from './age-keys.js';
+import { CHUNK_BYTES, ChunkNonce, PAYLOAD_NONCE_BYTES, payloadKey, sealChunk } from './age-payload.js';
+import { encodeBase64, hkdfSha256, wrapFileKey, x25519RawSecret, x25519PublicFromSecret, x25519SharedSecret } from './age-primitives.js';
+import { ByteQueue } from './byte-queue.js';
+
+/** Options of {@link createAgeEncryptStream}. Give either `recipients` or `passphrase`, not both. */
+export interface AgeEncryptOptions {
+  /** X25519 recipients (`age1…`). Anyone holding one of the matching identities can decrypt. */
+  recipients?: readonly string[];
+  /** Passphrase (scrypt recipient). The age format allows it only alone, never mixed with recipients. */
+  passphrase?: string;
+  /** log2 of the scrypt work factor N for `passphrase`; default 18 (as the age CLI), allowed 10–30. */
+  scryptWorkFactor?: number;
+}
+
+const SCRYPT_SALT_LABEL = 'age-encryption.org/v1/scrypt';
+const X25519_LABEL = 'age-encryption.org/v1/X25519';
+
+/** Runs scrypt with r = 8, p = 1 and enough `maxmem` for the work factor. */
+export function ageScrypt(passphrase: string, salt: Uint8Array, workFactor: number): Promise<Buffer> {
+  const cost = 2 ** workFactor;
+  return new Promise((resolve, reject) => {
+    scryptCallback(
+      Buffer.from(passphrase, 'utf8'),
+      Buffer.concat([Buffer.from(SCRYPT_SALT_LABEL, 'ascii'), salt]),
+      32,
+      { N: cost, r: 8, p: 1, maxmem: 128 * cost * 8 + 16 * 1024 * 1024 },
+      (error, key) => (error ? reject(error) : resolve(key)),
+    );
+  });
+}
+
+function x25519Stanza(fileKey: Buffer, publicKey: Uint8Array): AgeStanza {
+  const ephemeralSecret = x25519RawSecret(generateKeyPairSync('x25519').privateKey);
+  const share = x25519PublicFromSecret(ephemeralSecret);
+  const shared = x25519SharedSecret(ephemeralSecret, publicKey);
+  const wrapKey = hkdfSha256(shared, Buffer.concat([share, publicKey]), X25519_LABEL);
+  return { args: ['X25519', encodeBase64(share)], body: wrapFileKey(wrapKey, fileKey) };
+}
+
+async function scryptStanza(fileKey: Buffer, passphrase: string, workFactor: number): Promise<AgeStanza> {
+  const salt = randomBytes(16);
+  const wrapKey = await ageScrypt(passphrase, salt, workFactor);
+  return { args: ['scrypt', encodeBase64(salt), String(workFactor)], body: wrapFileKey(wrapKey, fileKey) };
+}
+
+/**
+ * A Transform that encrypts its input into the age v1 format (https://age-encryption.org/v1): X25519 recipients or
+ * one scrypt passphrase, 64 KiB ChaCha20-Poly1305 STREAM chunks. Memory stays bounded (about one chunk plus the
+ * stream buffers) whatever the input size; the output is readable by `age -d`.
+ *
+ * @throws OpsError `ARGUMENT_INVALID` synchronously for bad options (no recipient, both kinds, a bad recipient).
+ *
+ * @example
+ * ```ts
+ * await pipeline(createReadStream('dump.pgc'), createAgeEncryptStream({ recipients: ['age1…'] }), createWriteStream('dump.pgc.age'));
+ * ```
+ */
+export function createAgeEncryptStream(options: AgeEncryptOptions): Transform {
+  const { recipients = [], passphrase, scryptWorkFactor = 18 } = options;
+  if (passphrase !== undefined && recipients.length > 0) {
+    throw new OpsError('ARGUMENT_INVALID', 'age encryption: give either recipients or a passphrase, not both (the age format requires a passphrase stanza to be alone)');
+  }
+  if (passphrase === undefined && recipients.length === 0) {
+    throw new OpsError('ARGUMENT_INVALID', 'age encryption: at least one recipient or a passphrase is required');
+  }
+  if (passphrase !== undefined && passphrase.length === 0) throw new OpsError('ARGUMENT_INVALID', 'age encryption: passphrase must not be empty');
+  if (!Number.isInteger(scryptWorkFactor) || scryptWorkFactor < 10 || scryptWorkFactor > 30) {
+    throw new OpsError('ARGUMENT_INVALID', `age encryption: scryptWorkFactor must be an integer from 10 to 30, got ${String(scryptWorkFactor)}`);
+  }
+  const parsedRecipients = recipients.map((recipient) => parseRecipient(recipient));
+
+  const fileKey = randomBytes(16);
+  const payloadNonce = randomBytes(PAYLOAD_NONCE_BYTES);
+  const key = payloadKey(fileKey, payloadNonce);
+  const chunkNonce = new ChunkNonce();
+  const queue = new ByteQueue();
+  let headerSent = false;
+
+  const headerPromise: Promise<Buffer> = (async () => {
+    const stanzas =
+      passphrase === undefined
+        ? parsedRecipients.map((recipient) => x25519Stanza(fileKey, recipient.publicKey))
+        : [await scryptStanza(fileKey, passphrase, scryptWorkFactor)];
+    return Buffer.concat([encodeHeader(fileKey, stanzas), payloadNonce]);
+  })();
+  // Errors surface through the stream callbacks; this only prevents an unhandled-rejection warning.
+  headerPromise.catch(() => undefined);
+
+  async function ensureHeader(stream: Transform): Promise<void> {
+    if (headerSent) return;
+    const header = await headerPromise;
+    headerSent = true;
+    stream.push(header);
+  }
+
+  return new Transform({
+    transform(this: Transform, chunk: Buffer | string, encoding: BufferEncoding, callback: TransformCallback) {
+      queue.push(typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk);
+      ensureHeader(this).then(
+        () => {
+          // Keep at least one byte back: only the flush knows which chunk is the last one.
+          while (queue.length > CHUNK_BYTES) this.push(sealChunk(key, chunkNonce, queue.take(CHUNK_BYTES), false));
+          callback();
+        },
+        (error: unknown) => callback(new OpsError('BACKUP_FAILED', `age encryption failed: ${(error as Error).message}`, { cause: error })),
+      );
+    },
+    flush(this: Transform, callback: TransformCallback) {
+      ensureHeader(this).then(
+        () => {
+          this.push(sealChunk(key, chunkNonce, queue.takeAll(), true));
+          callback();
+        },
+        (error: unknown) => callback(new OpsError('BACKUP_FAILED', `age encryption failed: ${(error as Error).message}`, { cause: error })),
+      );
+    },
+  });
+}
