@@ -39,8 +39,13 @@ export { createRollingWindow } from './window/rolling-window.js';
 export type { RollingWindow, RollingWindowOptions, RecordOptions, WindowCounts, WindowSnapshot } from './window/rolling-window.js';
 
 // conditions (sustained conditions)
+export { createSustainedCondition } from './conditions/sustained-condition.js';
+export type { SustainedCondition, SustainedConditionOptions, SustainedState, SustainedTransition } from './conditions/sustained-condition.js';
+export { createSustainedMonitor } from './conditions/sustained-monitor.js';
+export type { SustainedMonitor, SustainedMonitorOptions, SampleOutcome } from './conditions/sustained-monitor.js';
 
 // signals
+export type { Signal } from './signals/signal.js';
 
 // prometheus (HTTP API client)
 
