@@ -1,0 +1,40 @@
+// @ops/slo — SLOs from one spec: in-process SLI, error budget and burn-rate alerts, Prometheus rules, reports,
+// performance budgets. Exports are listed by name.
+
+// errors
+export { SloError } from './errors.js';
+
+// spec
+export { defineSlo, resolveSloDocument, parseSloDocument, loadSloFile, sloDocumentSchema } from './spec/slo-spec.js';
+export type {
+  SloSpec,
+  SloDocument,
+  SliSpec,
+  WindowSpec,
+  AlertingSpec,
+  TierOverride,
+  TierSpec,
+  CounterReference,
+  ResolvedSlo,
+  ResolvedSli,
+  ResolvedWindow,
+} from './spec/slo-spec.js';
+
+// alerting
+export { DEFAULT_ALERT_TIERS, STATUS_WINDOWS_MS, burnRateThreshold, tierInfeasibility } from './alerting/alert-tiers.js';
+export type { AlertTier, AlertSeverity, DefaultTierName } from './alerting/alert-tiers.js';
+
+// windows
+export { calendarPeriod, zonedTimeToEpochMs, timeZoneOffsetMs, isValidTimeZone } from './windows/calendar-period.js';
+export type { CalendarUnit, TimeSpan } from './windows/calendar-period.js';
+
+// engine
+export { createSloTracker, OVERFLOW_LABEL_VALUE } from './engine/slo-tracker.js';
+export type { SloTracker, SloTrackerOptions, SloRecorder, SloEvent, SloAlertEvent, SloTrackerEvents } from './engine/slo-tracker.js';
+export { computeStatus } from './engine/slo-status.js';
+export type { SloStatus, TierStatus, WindowStatus, StatusInputs } from './engine/slo-status.js';
+export { SloSeries, FINE_BUCKET_MS, COARSE_BUCKET_MS, FINE_BUCKETS } from './engine/slo-series.js';
+export type { EventCounts } from './engine/slo-series.js';
+
+// metrics
+export { SLO_METRIC_NAMES } from './metrics/slo-metrics.js';
