@@ -1,0 +1,23 @@
+export { TestkitError } from './errors.js';
+export type { TestkitErrorCode } from './errors.js';
+
+export { tempDir, testTempRoot } from './temp-dir.js';
+export type { TempDir } from './temp-dir.js';
+
+export { startHttpServer } from './http/http-server.js';
+export type { TestHttpHandler, TestHttpServer } from './http/http-server.js';
+
+export { createPostgresDatabase, resolvePostgresServer, LOCAL_POSTGRES_URL } from './postgres/postgres-database.js';
+export type { CreatePostgresDatabaseOptions, PostgresDatabase, PostgresServer } from './postgres/postgres-database.js';
+export { startThrowawayPostgres } from './postgres/throwaway-postgres.js';
+export type { ThrowawayPostgres, ThrowawayPostgresOptions } from './postgres/throwaway-postgres.js';
+
+export {
+  createRedisNamespace,
+  resolveRedisServer,
+  LOCAL_REDIS_URL,
+  REDIS_LEASE_KEY_PREFIX,
+} from './redis/redis-namespace.js';
+export type { RedisNamespace, RedisServer } from './redis/redis-namespace.js';
+export { startThrowawayRedis } from './redis/throwaway-redis.js';
+export type { ThrowawayRedis } from './redis/throwaway-redis.js';
