@@ -163,7 +163,7 @@ class TrackedSlo implements SloRecorder {
     let series = this.groups.get(key);
     if (series) return series;
     if (this.groups.size >= this.slo.maxLabelSets) {
-      const overflowKey = '\u0001overflow';
+      const overflowKey = keys.map(() => `${OVERFLOW_LABEL_VALUE}\u0000`).join('');
       series = this.groups.get(overflowKey);
       if (!series) {
         series = new SloSeries(Object.fromEntries(keys.map((name) => [name, OVERFLOW_LABEL_VALUE])), this.coarseBuckets);
