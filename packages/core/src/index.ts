@@ -46,8 +46,38 @@ export type { SustainedMonitor, SustainedMonitorOptions, SampleOutcome } from '.
 
 // signals
 export type { Signal } from './signals/signal.js';
+export {
+  createProcessCpuSignal,
+  createRssSignal,
+  createHeapUsedRatioSignal,
+  createEventLoopDelaySignal,
+  createEventLoopUtilizationSignal,
+} from './signals/process-signals.js';
+export type { ProcessCpuSignalOptions, EventLoopDelaySignalOptions, ClosableSignal } from './signals/process-signals.js';
+export { createDiskUsedRatioSignal } from './signals/disk-signal.js';
+export type { DiskUsedRatioSignalOptions } from './signals/disk-signal.js';
+export { createFunctionSignal } from './signals/function-signal.js';
+export type { FunctionSignalOptions } from './signals/function-signal.js';
+export { createPromClientSignal } from './signals/prom-client-signal.js';
+export type { PromClientSignalOptions, MetricRegistryLike } from './signals/prom-client-signal.js';
+export { createPrometheusQuerySignal } from './signals/prometheus-signal.js';
+export type { PrometheusQuerySignalOptions } from './signals/prometheus-signal.js';
+export type { SignalAggregation } from './signals/aggregate.js';
 
 // prometheus (HTTP API client)
+export { createPrometheusClient } from './prometheus/prometheus-client.js';
+export type {
+  PrometheusClient,
+  PrometheusClientOptions,
+  PrometheusTime,
+  PrometheusSample,
+  InstantQueryOptions,
+  InstantQueryResult,
+  RangeQueryOptions,
+  RangeQueryResult,
+} from './prometheus/prometheus-client.js';
+export { PrometheusError } from './prometheus/prometheus-error.js';
+export type { PrometheusErrorCode, PrometheusErrorDetails } from './prometheus/prometheus-error.js';
 
 // http (framework-neutral handlers and adapters)
 export { jsonResponse, textResponse } from './http/json-response.js';
