@@ -10,6 +10,8 @@ export default defineConfig([
     target: 'node20',
     platform: 'node',
     splitting: false,
+    // import.meta.url (used to load the optional prom-client peer) in the CommonJS build
+    shims: true,
   },
   {
     entry: { 'cli/bin': 'src/cli/bin.ts' },

@@ -1,0 +1,69 @@
+import { jsonResponse, safeErrorMessage, type CheckStatus, type Logger, type OpsHandler, type OpsRequest } from '@ops/core';
+import type { HealthReport } from '../registry/types.js';
+import type { DetailsPredicate } from './details-access.js';
+import { HEALTH_JSON_CONTENT_TYPE, toHealthJson, type ServiceDescription } from './health-json.js';
+
+interface HandlerDependencies {
+  basePath: string;
+  live(): Promise<HealthReport>;
+  ready(): Promise<HealthReport>;
+  startup(): Promise<HealthReport>;
+  check(name: string): Promise<HealthReport>;
+  hasCheck(name: string): boolean;
+  statusCodes: Record<CheckStatus, number>;
+  service: ServiceDescription;
+  showDetails?: DetailsPredicate;
+  logger: Logger;
+}
+
+const HEADERS = { 'content-type': HEALTH_JSON_CONTENT_TYPE, 'cache-control': 'no-store' };
+
+function flag(query: URLSearchParams, name: string): boolean {
+  if (!query.has(name)) return false;
+  const value = query.get(name);
+  return value !== 'false' && value !== '0';
+}
+
+function excluded(query: URLSearchParams): Set<string> {
+  return new Set(query.getAll('exclude').flatMap((value) => value.split(',').map((name) => name.trim()).filter(Boolean)));
+}
+
+/**
+ * The endpoints under `basePath`: `/live`, `/ready`, `/startup`, `/` (= ready with components), `/<check>`.
+ * Terse `{ status }` by default; `?verbose` lists components; outputs and observed values only when
+ * `showDetails` allows the request. `?exclude=a,b` leaves checks out of the verdict (operators only).
+ */
+export function createHealthHandler(dependencies: HandlerDependencies): OpsHandler {
+  const base = dependencies.basePath.replace(/\/+$/, '');
+  return async (request: OpsRequest) => {
+    if (request.method !== 'GET' && request.method !== 'HEAD') return undefined;
+    if (request.path !== base && !request.path.startsWith(`${base}/`)) return undefined;
+    const rest = request.path.slice(base.length).replace(/^\/+|\/+$/g, '');
+    let report: HealthReport;
+    let drillDown = false;
+    try {
+      if (rest === 'live') report = await dependencies.live();
+      else if (rest === 'ready' || rest === '') report = await dependencies.ready();
+      else if (rest === 'startup') report = await dependencies.startup();
+      else {
+        const name = decodeURIComponent(rest);
+        if (!dependencies.hasCheck(name)) return jsonResponse(404, { status: 'fail', output: 'unknown check' }, HEADERS);
+        report = await dependencies.check(name);
+        drillDown = true;
+      }
+    } catch (error) {
+      dependencies.logger.error({ path: request.path, error: safeErrorMessage(error) }, 'health endpoint failed');
+      return jsonResponse(dependencies.statusCodes.fail, { status: 'fail', output: 'health evaluation failed' }, HEADERS);
+    }
+    const skip = excluded(request.query);
+    if (skip.size > 0 && !drillDown) {
+      report = { ...report, checks: report.checks.filter((check) => !skip.has(check.name)) };
+      const worst = report.checks.reduce<CheckStatus>((status, check) => (check.contributes === 'fail' || status === 'fail' ? 'fail' : check.contributes === 'warn' ? 'warn' : status), 'pass');
+      report.status = report.output !== undefined ? 'fail' : worst;
+    }
+    const verbose = flag(request.query, 'verbose') || rest === '';
+    const allowed = dependencies.showDetails ? await Promise.resolve(dependencies.showDetails(request)).catch(() => false) : false;
+    const body = toHealthJson(report, { withComponents: verbose || drillDown, withDetails: allowed && (verbose || drillDown), service: dependencies.service });
+    return jsonResponse(dependencies.statusCodes[report.status], body, HEADERS);
+  };
+}

@@ -1,0 +1,81 @@
+import { createRequire } from 'node:module';
+import type { CheckStatus } from '@ops/core';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { CapturedResult } from '../registry/types.js';
+
+/** Options of the metrics a health registers on a prom-client registry. */
+export interface HealthMetricsOptions {
+  /** The application's prom-client registry (prom-client is a peer dependency: one copy, shared). */
+  registry: Registry;
+  /** Metric name prefix. Default `'ops_health_'`. */
+  prefix?: string;
+  /** Buckets of the duration histogram, in seconds. */
+  durationBuckets?: readonly number[];
+}
+
+/** Updates metrics from captured results. Metrics are never computed by running checks on scrape. */
+export interface HealthMetrics {
+  record(name: string, result: CapturedResult, previous: CheckStatus | undefined): void;
+  setShuttingDown(value: boolean): void;
+}
+
+interface PromClientModule {
+  Gauge: typeof Gauge;
+  Histogram: typeof Histogram;
+  Counter: typeof Counter;
+}
+
+function loadPromClient(): PromClientModule {
+  // prom-client is an optional peer: load it only when the user passes a registry, from where the user's copy is.
+  const load = typeof require === 'function' ? require : createRequire(import.meta.url);
+  return load('prom-client') as PromClientModule;
+}
+
+const STATUS_LIST: readonly CheckStatus[] = ['pass', 'warn', 'fail'];
+
+/**
+ * Registers the health metrics on `options.registry`:
+ * - `ops_health_check_status{check,status}` gauge: 1 for the check's current status, 0 for the others;
+ * - `ops_health_check_duration_seconds{check}` histogram of run durations;
+ * - `ops_health_check_transitions_total{check,from,to}` counter of status changes;
+ * - `ops_health_shutting_down` gauge: 1 once graceful shutdown started.
+ */
+export function createHealthMetrics(options: HealthMetricsOptions): HealthMetrics {
+  const { registry, prefix = 'ops_health_', durationBuckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] } = options;
+  const promClient = loadPromClient();
+  const status = new promClient.Gauge({
+    name: `${prefix}check_status`,
+    help: 'Current status of each health check (1 for the current status, 0 otherwise), from cached results.',
+    labelNames: ['check', 'status'],
+    registers: [registry],
+  });
+  const duration = new promClient.Histogram({
+    name: `${prefix}check_duration_seconds`,
+    help: 'Duration of health check runs.',
+    labelNames: ['check'],
+    buckets: [...durationBuckets],
+    registers: [registry],
+  });
+  const transitions = new promClient.Counter({
+    name: `${prefix}check_transitions_total`,
+    help: 'Status changes of health checks.',
+    labelNames: ['check', 'from', 'to'],
+    registers: [registry],
+  });
+  const shuttingDown = new promClient.Gauge({
+    name: `${prefix}shutting_down`,
+    help: '1 once graceful shutdown has started.',
+    registers: [registry],
+  });
+  shuttingDown.set(0);
+  return {
+    record(name, result, previous) {
+      for (const candidate of STATUS_LIST) status.set({ check: name, status: candidate }, candidate === result.status ? 1 : 0);
+      duration.observe({ check: name }, result.durationMs / 1000);
+      if (previous !== undefined && previous !== result.status) transitions.inc({ check: name, from: previous, to: result.status });
+    },
+    setShuttingDown(value) {
+      shuttingDown.set(value ? 1 : 0);
+    },
+  };
+}

@@ -1,0 +1,200 @@
+import {
+  OpsError,
+  parseDuration,
+  redact,
+  safeErrorMessage,
+  withDeadline,
+  type Check,
+  type CheckResult,
+  type CheckStatus,
+  type Clock,
+  type TimerHandle,
+} from '@ops/core';
+import type { CapturedResult, CheckRegistration, CheckTag, ComponentType, Probe } from './types.js';
+
+/** A status change of one check, as passed to event listeners. */
+export interface CheckTransition {
+  name: string;
+  /** Previous effective status; `undefined` for the first result. */
+  from: CheckStatus | undefined;
+  to: CheckStatus;
+  result: CapturedResult;
+}
+
+interface RunnerDependencies {
+  clock: Clock;
+  defaultTimeoutMs: number;
+  defaultMode: { every: number } | { ttl: number };
+  secrets: readonly string[];
+  onResult: (runner: CheckRunner, result: CapturedResult, previous: CheckStatus | undefined) => void;
+}
+
+const STATUSES = new Set<string>(['pass', 'warn', 'fail']);
+
+function isProbe(check: Check | Probe): check is Probe {
+  return typeof (check as Partial<Probe>).kind === 'string';
+}
+
+/**
+ * Runs one registered check: deadline, redaction at capture, hysteresis, TTL cache with single-flight, or a
+ * background poller that re-arms only after a run finished (runs never pile up).
+ */
+export class CheckRunner {
+  readonly name: string;
+  readonly critical: boolean;
+  readonly tags: readonly CheckTag[];
+  readonly timeoutMs: number;
+  readonly componentType: ComponentType;
+  readonly componentId: string | undefined;
+  readonly measurement: string;
+  readonly mode: { every: number } | { ttl: number };
+  readonly #check: Check;
+  readonly #dependencies: RunnerDependencies;
+  readonly #secrets: readonly string[];
+  readonly #failAfter: number;
+  readonly #failAfterMs: number | undefined;
+  readonly #recoverAfter: number;
+  #last: CapturedResult | undefined;
+  #inFlight: Promise<CapturedResult> | undefined;
+  #consecutiveFailures = 0;
+  #consecutivePasses = 0;
+  #failingSince: number | undefined;
+  #timer: TimerHandle | undefined;
+  #stopped = false;
+  #runs = 0;
+
+  constructor(registration: CheckRegistration, dependencies: RunnerDependencies) {
+    const probe = isProbe(registration.check) ? registration.check : undefined;
+    this.name = registration.name;
+    this.critical = registration.critical ?? true;
+    this.tags = [...(registration.tags ?? ['ready'])];
+    this.timeoutMs = registration.timeout === undefined ? dependencies.defaultTimeoutMs : parseDuration(registration.timeout);
+    this.componentType = registration.componentType ?? probe?.componentType ?? 'component';
+    this.componentId = registration.componentId === undefined ? undefined : redact(registration.componentId);
+    this.measurement = registration.measurement ?? probe?.measurement ?? 'status';
+    const mode = registration.mode;
+    this.mode = mode === undefined ? dependencies.defaultMode : 'every' in mode ? { every: parseDuration(mode.every) } : { ttl: parseDuration(mode.ttl) };
+    this.#check = registration.check;
+    this.#dependencies = dependencies;
+    this.#secrets = [...dependencies.secrets, ...(probe?.secrets ?? []), ...(registration.secrets ?? [])];
+    this.#failAfter = registration.failAfter ?? 1;
+    this.#failAfterMs = registration.failAfterDuration === undefined ? undefined : parseDuration(registration.failAfterDuration);
+    this.#recoverAfter = registration.recoverAfter ?? 1;
+  }
+
+  /** The last captured result, if any. */
+  get last(): CapturedResult | undefined {
+    return this.#last;
+  }
+
+  /** How many times the check itself has run (for tests and metrics). */
+  get runs(): number {
+    return this.#runs;
+  }
+
+  /** Starts the background poller (polled mode only); the first run starts now. */
+  start(): void {
+    if (!('every' in this.mode) || this.#stopped || this.#timer || this.#inFlight) return;
+    void this.#pollOnce();
+  }
+
+  /** Stops polling. In-flight runs finish on their own deadline. */
+  stop(): void {
+    this.#stopped = true;
+    this.#timer?.cancel();
+    this.#timer = undefined;
+  }
+
+  /**
+   * The result a handler should use now: in polled mode the last result (waiting only for the very first run);
+   * in TTL mode a fresh-enough cached result, the in-flight run, or a new run.
+   */
+  async current(): Promise<{ result: CapturedResult; cached: boolean }> {
+    const last = this.#last;
+    if ('every' in this.mode) {
+      if (last) return { result: last, cached: true };
+      if (this.#stopped) return { result: await this.run(), cached: false };
+      this.start();
+      return { result: await (this.#inFlight ?? this.run()), cached: false };
+    }
+    if (last && this.#dependencies.clock.now() - last.time < this.mode.ttl) return { result: last, cached: true };
+    if (this.#inFlight) return { result: await this.#inFlight, cached: true };
+    return { result: await this.run(), cached: false };
+  }
+
+  /** Runs the check now (joining a run already in flight). Never rejects. */
+  run(): Promise<CapturedResult> {
+    if (this.#inFlight) return this.#inFlight;
+    const inFlight = this.#execute().finally(() => {
+      if (this.#inFlight === inFlight) this.#inFlight = undefined;
+    });
+    this.#inFlight = inFlight;
+    return inFlight;
+  }
+
+  async #pollOnce(): Promise<void> {
+    this.#timer = undefined;
+    await this.run();
+    if (this.#stopped || !('every' in this.mode)) return;
+    this.#timer = this.#dependencies.clock.setTimeout(() => void this.#pollOnce(), this.mode.every).unref();
+  }
+
+  async #execute(): Promise<CapturedResult> {
+    const { clock } = this.#dependencies;
+    const started = clock.monotonic();
+    this.#runs++;
+    let raw: CheckResult;
+    let timedOut = false;
+    try {
+      const result = await withDeadline((signal) => this.#check(signal), { timeoutMs: this.timeoutMs, clock, label: `check "${this.name}"` });
+      raw = this.#sanitize(result);
+    } catch (error) {
+      timedOut = OpsError.hasCode(error, 'CHECK_TIMEOUT');
+      raw = { status: 'fail', output: timedOut ? `timed out after ${this.timeoutMs}ms` : safeErrorMessage(error, { secrets: this.#secrets }) };
+    }
+    const durationMs = Math.max(0, clock.monotonic() - started);
+    const time = clock.now();
+    const previous = this.#last?.status;
+    const status = this.#applyHysteresis(raw.status, time, previous);
+    const captured: CapturedResult = { ...raw, status, rawStatus: raw.status, time, durationMs, timedOut };
+    if (status !== raw.status && raw.status === 'fail') captured.output = `${raw.output ?? 'failing'} (tolerated: ${this.#consecutiveFailures} consecutive failure(s))`;
+    if (status === 'fail' && raw.status !== 'fail') captured.output = `recovering: ${this.#consecutivePasses}/${this.#recoverAfter} consecutive passes`;
+    this.#last = captured;
+    this.#dependencies.onResult(this, captured, previous);
+    return captured;
+  }
+
+  /** Keeps only well-formed fields and redacts them: what a probe returns is never trusted to be clean. */
+  #sanitize(result: unknown): CheckResult {
+    if (typeof result !== 'object' || result === null || !STATUSES.has(String((result as CheckResult).status))) {
+      return { status: 'fail', output: 'check returned an invalid result (expected { status: "pass" | "warn" | "fail" })' };
+    }
+    const input = result as CheckResult;
+    const options = { secrets: this.#secrets };
+    const clean: CheckResult = { status: input.status };
+    if (typeof input.output === 'string') clean.output = redact(input.output, options).slice(0, 1024);
+    if (input.observed !== undefined && ['number', 'string', 'boolean'].includes(typeof input.observed)) {
+      clean.observed = typeof input.observed === 'string' ? redact(input.observed, options) : input.observed;
+    }
+    if (typeof input.observedUnit === 'string') clean.observedUnit = input.observedUnit;
+    if (input.details && typeof input.details === 'object') clean.details = redact(input.details, options);
+    return clean;
+  }
+
+  #applyHysteresis(raw: CheckStatus, time: number, previous: CheckStatus | undefined): CheckStatus {
+    if (raw === 'fail') {
+      this.#consecutivePasses = 0;
+      this.#consecutiveFailures++;
+      this.#failingSince ??= time;
+      if (previous === 'fail') return 'fail';
+      const enoughFailures = this.#consecutiveFailures >= this.#failAfter;
+      const longEnough = this.#failAfterMs === undefined || time - this.#failingSince >= this.#failAfterMs;
+      return enoughFailures && longEnough ? 'fail' : 'warn';
+    }
+    this.#consecutiveFailures = 0;
+    this.#failingSince = undefined;
+    this.#consecutivePasses++;
+    if (previous === 'fail' && this.#consecutivePasses < this.#recoverAfter) return 'fail';
+    return raw;
+  }
+}
