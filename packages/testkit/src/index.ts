@@ -21,3 +21,7 @@ export {
 export type { RedisNamespace, RedisServer } from './redis/redis-namespace.js';
 export { startThrowawayRedis } from './redis/throwaway-redis.js';
 export type { ThrowawayRedis } from './redis/throwaway-redis.js';
+
+export { useDockerEngine, LOCAL_DOCKER_SOCKETS, TESTKIT_CONTAINER_LABEL } from './docker/docker-engine.js';
+export type { DockerEngine, RunContainerOptions } from './docker/docker-engine.js';
+export { BUSYBOX_IMAGE } from './docker/busybox-image.js';

@@ -1,16 +1,15 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { describe, expect, it } from 'vitest';
 
-import { isProcessAlive, sendSignal, waitFor } from './process-utilities.js';
+import { findProcessesMentioning, isProcessAlive, sendSignal, waitFor } from './process-utilities.js';
 
 interface Started {
-  pid: number;
-  logFile: string;
-  directory: string;
+  pids: number[];
+  paths: string[];
 }
 
 const fixture = join(dirname(fileURLToPath(import.meta.url)), 'cleanup-registry.fixture.ts');
@@ -35,12 +34,12 @@ async function startChild(mode: string) {
 }
 
 async function expectCleanedUp(started: Started): Promise<void> {
-  await waitFor(() => (isProcessAlive(started.pid) ? undefined : true), {
+  await waitFor(() => (started.pids.some(isProcessAlive) ? undefined : true), {
     timeoutMs: 15_000,
     intervalMs: 100,
-    description: `redis-server ${started.pid} ending`,
+    description: `processes ${started.pids.join(', ')} ending`,
   });
-  await waitFor(() => (existsSync(started.directory) || existsSync(started.logFile) ? undefined : true), {
+  await waitFor(() => (started.paths.some((path) => existsSync(path)) ? undefined : true), {
     timeoutMs: 15_000,
     intervalMs: 100,
     description: 'fixture directories being removed',
@@ -51,8 +50,9 @@ describe('cleanup at process exit', () => {
   it('ends tracked processes and removes directories when a test process exits without disposing', async () => {
     const { started, exited } = await startChild('exit');
     await exited;
-    expect(isProcessAlive(started.pid)).toBe(false);
-    expect(existsSync(started.directory)).toBe(false);
+    // The exit hook itself waited for the processes and removed the directories.
+    expect(started.pids.some(isProcessAlive)).toBe(false);
+    expect(started.paths.filter((path) => existsSync(path))).toEqual([]);
   });
 
   it('resumes a paused server before ending it at exit', async () => {
@@ -70,9 +70,20 @@ describe('cleanup at process exit', () => {
 
   it('cleans up through the watchdog when the test process is killed with SIGKILL', async () => {
     const { child, started, exited } = await startChild('wait');
-    expect(isProcessAlive(started.pid)).toBe(true);
+    expect(started.pids.every(isProcessAlive)).toBe(true);
     sendSignal(child.pid ?? 0, 'SIGKILL');
     await exited;
     await expectCleanedUp(started);
+  });
+
+  it('ends the podman service, conmon and the container, and removes the engine directory after SIGKILL', async () => {
+    const { child, started, exited } = await startChild('docker');
+    const [directory] = started.paths;
+    expect(findProcessesMentioning(directory ?? '').length).toBeGreaterThan(0);
+    sendSignal(child.pid ?? 0, 'SIGKILL');
+    await exited;
+    await expectCleanedUp(started);
+    expect(findProcessesMentioning(directory ?? '')).toEqual([]);
+    expect(readFileSync('/proc/mounts', 'utf8')).not.toContain(directory);
   });
 });
