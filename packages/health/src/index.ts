@@ -14,6 +14,7 @@ export type { HealthErrorCode } from './errors.js';
 
 // http
 export { toHealthJson, HEALTH_JSON_CONTENT_TYPE } from './http/health-json.js';
+export { healthJsonSchema } from './http/health-json-schema.js';
 export type { HealthJson, HealthJsonCheck, ServiceDescription } from './http/health-json.js';
 export { allowBearerToken, allowLoopback } from './http/details-access.js';
 export type { DetailsPredicate } from './http/details-access.js';

@@ -12,6 +12,7 @@ export class ServerDrainer {
   readonly server: DrainableServer;
   readonly #sockets = new Set<Socket>();
   readonly #busy = new Map<Socket, number>();
+  readonly #responses = new Set<ServerResponse>();
   #draining = false;
   #idleWaiters: Array<() => void> = [];
   readonly #onConnection = (socket: Socket) => {
@@ -26,7 +27,9 @@ export class ServerDrainer {
     const socket = request.socket;
     this.#busy.set(socket, (this.#busy.get(socket) ?? 0) + 1);
     if (this.#draining && !response.headersSent) response.setHeader('connection', 'close');
+    this.#responses.add(response);
     response.once('close', () => {
+      this.#responses.delete(response);
       const left = (this.#busy.get(socket) ?? 1) - 1;
       if (left <= 0) this.#busy.delete(socket);
       else this.#busy.set(socket, left);
@@ -52,6 +55,7 @@ export class ServerDrainer {
   /** From now on responses carry `Connection: close`, so keep-alive clients reconnect elsewhere. */
   beginDrain(): void {
     this.#draining = true;
+    for (const response of this.#responses) if (!response.headersSent) response.setHeader('connection', 'close');
   }
 
   /** Stops accepting connections and closes idle keep-alive sockets. Resolves when the listener is closed. */
