@@ -25,3 +25,8 @@ export type { ThrowawayRedis } from './redis/throwaway-redis.js';
 export { useDockerEngine, LOCAL_DOCKER_SOCKETS, TESTKIT_CONTAINER_LABEL } from './docker/docker-engine.js';
 export type { DockerEngine, RunContainerOptions } from './docker/docker-engine.js';
 export { BUSYBOX_IMAGE } from './docker/busybox-image.js';
+
+export { startPrometheus, promtoolPath } from './prometheus/prometheus.js';
+export type { StartPrometheusOptions, TestPrometheus } from './prometheus/prometheus.js';
+export { startAlertmanager } from './prometheus/alertmanager.js';
+export type { StartAlertmanagerOptions, TestAlertmanager } from './prometheus/alertmanager.js';
