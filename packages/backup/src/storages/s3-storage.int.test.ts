@@ -51,7 +51,7 @@ interface SentRequest {
   command: string;
   headers: Record<string, string>;
   bodyBytes: number;
-  status?: number;
+  status?: number | undefined;
 }
 
 function makeClient(sent?: SentRequest[], maxAttempts?: number): S3Client {
