@@ -22,3 +22,19 @@ export type { DetailsPredicate } from './http/details-access.js';
 // metrics
 export { createHealthMetrics } from './metrics/health-metrics.js';
 export type { HealthMetrics, HealthMetricsOptions } from './metrics/health-metrics.js';
+
+// probes
+export { defineProbe } from './probes/probe.js';
+export type { ProbeFacts } from './probes/probe.js';
+export { postgresProbe } from './probes/postgres-probe.js';
+export type { PostgresProbeOptions, PgClientLike, PgPoolClientLike, PgPoolLike } from './probes/postgres-probe.js';
+export { redisProbe, parseRedisInfo } from './probes/redis-probe.js';
+export type { RedisProbeOptions, RedisClientLike } from './probes/redis-probe.js';
+export { httpProbe } from './probes/http-probe.js';
+export type { HttpProbeOptions } from './probes/http-probe.js';
+export { dockerContainerProbe } from './probes/docker-container-probe.js';
+export type { DockerContainerProbeOptions, DockerLike, ContainerInspectLike } from './probes/docker-container-probe.js';
+export { tcpProbe, dnsProbe, tlsCertificateProbe } from './probes/network-probes.js';
+export type { TcpProbeOptions, DnsProbeOptions, TlsCertificateProbeOptions } from './probes/network-probes.js';
+export { thresholdProbe, diskProbe, memoryProbe, eventLoopProbe, functionProbe } from './probes/process-probes.js';
+export type { ThresholdProbeOptions, DiskProbeOptions, MemoryProbeOptions, EventLoopProbeOptions, ClosableProbe, FunctionProbeOptions } from './probes/process-probes.js';

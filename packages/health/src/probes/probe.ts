@@ -1,0 +1,66 @@
+import type { Check, CheckResult } from '@ops/core';
+import { OpsError } from '@ops/core';
+import type { ComponentType, Probe } from '../registry/types.js';
+
+/** Facts attached to a {@link Probe}. */
+export interface ProbeFacts {
+  kind: 'dependency' | 'local';
+  componentType: ComponentType;
+  measurement: string;
+  secrets?: readonly string[];
+}
+
+/**
+ * Turns any check into a {@link Probe} with the given facts. Use it to declare your own checks as remote
+ * dependencies (refused on `live`) or local ones.
+ *
+ * @example
+ * ```ts
+ * const stripe = defineProbe(async (signal) => ((await pingStripe(signal)) ? { status: 'pass' } : { status: 'fail' }), {
+ *   kind: 'dependency', componentType: 'component', measurement: 'responseTime',
+ * });
+ * ```
+ */
+export function defineProbe(check: Check, facts: ProbeFacts): Probe {
+  const probe = (signal: AbortSignal) => check(signal);
+  return Object.assign(probe, facts.secrets === undefined ? { kind: facts.kind, componentType: facts.componentType, measurement: facts.measurement } : facts) as Probe;
+}
+
+/** Rejects with the signal's reason as soon as it aborts; otherwise settles like `promise`. */
+export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    return Promise.reject(signal.reason ?? new OpsError('ABORTED', 'aborted'));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason ?? new OpsError('ABORTED', 'aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** Milliseconds since `startedAt` (a `performance.now()` reading), rounded to 0.01 ms. */
+export function elapsedSince(startedAt: number): number {
+  return Math.round((performance.now() - startedAt) * 100) / 100;
+}
+
+/** The worse of a list of partial verdicts, with their reasons joined. */
+export function combine(verdicts: ReadonlyArray<{ status: CheckResult['status']; reason?: string }>): Pick<CheckResult, 'status' | 'output'> {
+  const rank = { pass: 0, warn: 1, fail: 2 } as const;
+  let status: CheckResult['status'] = 'pass';
+  const reasons: string[] = [];
+  for (const verdict of verdicts) {
+    if (rank[verdict.status] > rank[status]) status = verdict.status;
+    if (verdict.status !== 'pass' && verdict.reason) reasons.push(verdict.reason);
+  }
+  return reasons.length > 0 ? { status, output: reasons.join('; ') } : { status };
+}
