@@ -177,7 +177,8 @@ export async function runCli(definition: CliDefinition, argv: readonly string[],
     return await command.run(context);
   } catch (error) {
     const usage = error instanceof UsageError || ConfigError.isInstance(error) && error.code === 'CONFIG_INVALID' || OpsError.hasCode(error, 'DURATION_INVALID');
-    const message = safeErrorMessage(error);
+    // Usage and config messages are written for the person at the terminal: no error-code prefix.
+    const message = usage ? safeErrorMessage((error as Error).message) : safeErrorMessage(error);
     if (json) context.printJson({ ok: false, error: { code: OpsError.isInstance(error) ? error.code : 'INTERNAL', message } });
     fullIo.stderr.write(`${definition.name} ${commandName}: ${message}\n`);
     return usage ? ExitCode.usage : ExitCode.failure;

@@ -59,7 +59,7 @@ export function parseConfigText<S extends z.ZodType>(
   }
   const interpolated = interpolate(raw ?? {}, env, '', source);
   const parsed = schema.safeParse(interpolated);
-  if (!parsed.success) throw ConfigError.fromZod(parsed.error, source);
+  if (!parsed.success) throw ConfigError.fromZod(parsed.error, source, [], schema);
   return parsed.data;
 }
 

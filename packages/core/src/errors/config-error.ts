@@ -21,21 +21,56 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   return out;
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+interface SchemaNode {
+  _zod?: { def?: Record<string, unknown> & { type?: string } };
+  format?: unknown;
+}
+
+/**
+ * Finds the schema that validated `path` inside `schema` (objects, arrays, tuples, records, and wrappers such as
+ * optional/default/pipe), or `undefined` when the path cannot be followed (unions, lazy schemas).
+ */
+function schemaAt(schema: unknown, path: ReadonlyArray<PropertyKey>): SchemaNode | undefined {
+  let node = schema as SchemaNode | undefined;
+  let index = 0;
+  for (let guard = 0; node && guard < 1_000; guard++) {
+    const def = node._zod?.def;
+    if (!def) return undefined;
+    const wrapped = (def.innerType ?? (def.type === 'pipe' ? def.in : undefined)) as SchemaNode | undefined;
+    if (wrapped && def.type !== 'object' && def.type !== 'array') {
+      node = wrapped;
+      continue;
+    }
+    if (index === path.length) return node;
+    const segment = path[index++];
+    if (def.type === 'object') node = (def.shape as Record<PropertyKey, SchemaNode> | undefined)?.[segment as string];
+    else if (def.type === 'array') node = def.element as SchemaNode;
+    else if (def.type === 'record') node = def.valueType as SchemaNode;
+    else if (def.type === 'tuple') node = (def.items as SchemaNode[] | undefined)?.[segment as number];
+    else return undefined;
+  }
+  return undefined;
+}
+
+function isIntegerSchema(node: SchemaNode | undefined): boolean {
+  return typeof node?.format === 'string' && /int/.test(node.format);
+}
+
+function describeIssue(issue: z.core.$ZodIssue, schema?: unknown): string {
   switch (issue.code) {
     case 'invalid_type':
-      return `expected ${issue.expected}`;
+      return `expected ${issue.expected === 'number' && isIntegerSchema(schemaAt(schema, issue.path)) ? 'integer' : issue.expected}`;
     case 'too_small': {
       const op = issue.inclusive === false ? '>' : '>=';
       if (issue.origin === 'array') return `expected at least ${String(issue.minimum)} item(s)`;
       if (issue.origin === 'string') return `expected at least ${String(issue.minimum)} character(s)`;
-      return `expected ${issue.origin === 'int' ? 'integer' : 'number'} ${op} ${String(issue.minimum)}`;
+      return `expected ${issue.origin === 'int' || isIntegerSchema(schemaAt(schema, issue.path)) ? 'integer' : 'number'} ${op} ${String(issue.minimum)}`;
     }
     case 'too_big': {
       const op = issue.inclusive === false ? '<' : '<=';
       if (issue.origin === 'array') return `expected at most ${String(issue.maximum)} item(s)`;
       if (issue.origin === 'string') return `expected at most ${String(issue.maximum)} character(s)`;
-      return `expected ${issue.origin === 'int' ? 'integer' : 'number'} ${op} ${String(issue.maximum)}`;
+      return `expected ${issue.origin === 'int' || isIntegerSchema(schemaAt(schema, issue.path)) ? 'integer' : 'number'} ${op} ${String(issue.maximum)}`;
     }
     case 'invalid_value':
       return `expected one of ${issue.values.map((value) => JSON.stringify(value)).join(', ')}`;
@@ -62,7 +97,8 @@ export class ConfigError extends OpsError {
   }
 
   /**
-   * Builds a `ConfigError` from a zod error. `source` (a file name or "options") prefixes the message.
+   * Builds a `ConfigError` from a zod error. `source` (a file name or "options") prefixes the message. Pass the
+   * `schema` that failed so integer fields are described as integers (zod 4 reports their limits as numbers).
    *
    * @example
    * ```ts
@@ -70,10 +106,10 @@ export class ConfigError extends OpsError {
    * if (!parsed.success) throw ConfigError.fromZod(parsed.error, 'ops.yaml');
    * ```
    */
-  static fromZod(error: z.ZodError, source?: string, pathPrefix: ReadonlyArray<PropertyKey> = []): ConfigError {
+  static fromZod(error: z.ZodError, source?: string, pathPrefix: ReadonlyArray<PropertyKey> = [], schema?: z.ZodType): ConfigError {
     const issues = error.issues.map((issue) => ({
       path: formatPath([...pathPrefix, ...issue.path]),
-      message: describeIssue(issue),
+      message: describeIssue(issue, schema),
     }));
     const lines = issues.map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message));
     const head = source ? `invalid ${source}` : 'invalid configuration';
@@ -86,6 +122,6 @@ export class ConfigError extends OpsError {
  */
 export function parseWithSchema<S extends z.ZodType>(schema: S, input: unknown, source?: string): z.output<S> {
   const parsed = schema.safeParse(input);
-  if (!parsed.success) throw ConfigError.fromZod(parsed.error, source);
+  if (!parsed.success) throw ConfigError.fromZod(parsed.error, source, [], schema);
   return parsed.data;
 }

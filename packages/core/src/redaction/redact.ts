@@ -11,7 +11,8 @@ interface Rule {
 const RULES: Rule[] = [
   // scheme://user:password@host  and  scheme://:password@host (postgres, redis, amqp, mongodb+srv, https …)
   {
-    pattern: /\b([a-z][a-z0-9+.-]*:\/\/)([^:/?#@\s]*):([^@/\s]+)@/gi,
+    // (the scheme is bounded: an unbounded `[a-z0-9+.-]*` rescans long dashed words from every word start)
+    pattern: /\b([a-z][a-z0-9+.-]{0,31}:\/\/)([^:/?#@\s]*):([^@/\s]+)@/gi,
     replace: (_match, scheme: string, user: string) => `${scheme}${user}:${REDACTED}@`,
   },
   // scheme://token@host (user part alone is a token for some providers, e.g. https://ghp_x@github.com)
@@ -19,9 +20,11 @@ const RULES: Rule[] = [
     pattern: /\b(https?:\/\/)([A-Za-z0-9_-]{20,})@/g,
     replace: (_match, scheme: string) => `${scheme}${REDACTED}@`,
   },
-  // key=value pairs in libpq / ADO / JDBC strings and query strings: password=..., pwd=..., sslpassword=...
+  // key=value pairs in libpq / ADO / JDBC strings, env files and query strings: password=..., pwd=...,
+  // sslpassword=..., and prefixed names such as DB_PASSWORD=... or aws_secret_access_key = ... (the keyword may
+  // follow `_` or `-`; matching the prefix itself would make the scan quadratic on long dashed words)
   {
-    pattern: /\b((?:ssl)?pass(?:word|wd)?|pwd|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret|auth[_-]?token|x-amz-signature|sig)(\s*[=:]\s*)('[^']*'|"[^"]*"|[^\s;&,'"]+)/gi,
+    pattern: /(?:\b|(?<=[_-]))((?:(?:ssl)?pass(?:word|wd)?|pwd|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret|auth[_-]?token|x-amz-signature|sig))(\s*[=:]\s*)('[^']*'|"[^"]*"|[^\s;&,'"]+)/gi,
     replace: (_match, key: string, separator: string) => `${key}${separator}${REDACTED}`,
   },
   // Authorization-style headers in text: "Authorization: Bearer abc", "Cookie: a=b; c=d"

@@ -21,6 +21,8 @@ export interface DeadlineOptions {
  */
 export async function withDeadline<T>(work: (signal: AbortSignal) => Promise<T> | T, options: DeadlineOptions): Promise<T> {
   const { timeoutMs, signal: outer, clock = systemClock, label = 'operation' } = options;
+  // An outer signal that has already aborted means the caller no longer wants the work: do not start it.
+  if (outer?.aborted) throw outer.reason;
   const controller = new AbortController();
   let timer: { cancel(): void } | undefined;
   let onOuterAbort: (() => void) | undefined;

@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { ConfigError, formatPath, parseWithSchema } from './config-error.js';
+import { OpsError, TimeoutError, toError } from './ops-error.js';
+
+describe('OpsError', () => {
+  it('carries code, cause, retryability and the subclass name', () => {
+    const cause = new Error('socket hang up');
+    const error = new OpsError('STORAGE_FAILED', 'upload failed', { cause, isRetryable: true });
+    expect(error).toBeInstanceOf(Error);
+    expect(error).toMatchObject({ name: 'OpsError', code: 'STORAGE_FAILED', message: 'upload failed', isRetryable: true, cause });
+    expect(new OpsError('INTERNAL', 'x').isRetryable).toBe(false);
+    expect('cause' in new OpsError('INTERNAL', 'x')).toBe(false);
+    const timeout = new TimeoutError('took too long', 500);
+    expect(timeout).toMatchObject({ name: 'TimeoutError', code: 'CHECK_TIMEOUT', timeoutMs: 500, isRetryable: true });
+    expect(new TimeoutError('aborted', 1, { code: 'ABORTED' }).code).toBe('ABORTED');
+  });
+
+  it('isInstance recognises errors from another copy of the package (same Symbol.for marker)', () => {
+    // A second, independent class standing in for a duplicate install of @ops/core.
+    const marker = Symbol.for('@ops/core.error');
+    class OtherCopyError extends Error {
+      readonly [marker] = true;
+      readonly code = 'BACKUP_CORRUPT' as const;
+    }
+    const foreign = new OtherCopyError('checksum mismatch');
+    expect(foreign instanceof OpsError).toBe(false);
+    expect(OpsError.isInstance(foreign)).toBe(true);
+    expect(OpsError.hasCode(foreign, 'BACKUP_CORRUPT')).toBe(true);
+    expect(OpsError.hasCode(foreign, 'BACKUP_FAILED')).toBe(false);
+  });
+
+  it('isInstance is false for look-alikes and non-objects', () => {
+    expect(OpsError.isInstance(new Error('x'))).toBe(false);
+    expect(OpsError.isInstance({ code: 'INTERNAL', message: 'x' })).toBe(false);
+    expect(OpsError.isInstance({ [Symbol('@ops/core.error')]: true })).toBe(false);
+    expect(OpsError.isInstance(null)).toBe(false);
+    expect(OpsError.isInstance('CONFIG_INVALID')).toBe(false);
+    expect(OpsError.isInstance(new ConfigError('bad'))).toBe(true);
+  });
+});
+
+describe('toError', () => {
+  it('normalises thrown values without losing them', () => {
+    const error = new Error('e');
+    expect(toError(error)).toBe(error);
+    expect(toError('text').message).toBe('text');
+    const fromObject = toError({ status: 500 });
+    expect(fromObject.message).toBe('non-Error value thrown: {"status":500}');
+    expect(fromObject.cause).toEqual({ status: 500 });
+    expect(toError(undefined).message).toBe('non-Error value thrown: undefined');
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    expect(toError(circular).message).toBe('non-Error value thrown: [object Object]');
+  });
+});
+
+describe('ConfigError', () => {
+  const schema = z.object({
+    jobs: z.array(
+      z.object({
+        name: z.string().min(1),
+        retention: z.object({ keepDaily: z.number().int().min(0), keepWeekly: z.number().int().max(52).optional() }),
+        mode: z.enum(['full', 'incremental']).optional(),
+      }),
+    ),
+  });
+
+  it('names the path of each issue: jobs[1].retention.keepDaily: expected integer >= 0', () => {
+    const parsed = schema.safeParse({ jobs: [{ name: 'a', retention: { keepDaily: 7 } }, { name: 'b', retention: { keepDaily: -1 } }] });
+    expect(parsed.success).toBe(false);
+    if (parsed.success) return;
+    const error = ConfigError.fromZod(parsed.error, 'ops-backup.yaml', [], schema);
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.issues).toEqual([{ path: 'jobs[1].retention.keepDaily', message: 'expected integer >= 0' }]);
+    expect(error.message).toBe('invalid ops-backup.yaml: jobs[1].retention.keepDaily: expected integer >= 0');
+    expect(error.cause).toBe(parsed.error);
+    // Without the schema the limit is still described, as a number.
+    expect(ConfigError.fromZod(parsed.error).issues[0]?.message).toBe('expected number >= 0');
+  });
+
+  it('finds integer fields through optional, default, record and tuple wrappers', () => {
+    const nested = z.object({
+      limits: z.record(z.string(), z.int().max(10)).optional(),
+      pair: z.tuple([z.string(), z.number().int().min(1).default(1)]),
+      count: z.int(),
+    });
+    const parsed = nested.safeParse({ limits: { a: 11 }, pair: ['x', 0], count: 'many' });
+    if (parsed.success) throw new Error('expected failure');
+    expect(ConfigError.fromZod(parsed.error, undefined, [], nested).issues.map((issue) => `${issue.path}: ${issue.message}`)).toEqual([
+      'limits.a: expected integer <= 10',
+      'pair[1]: expected integer >= 1',
+      'count: expected integer',
+    ]);
+  });
+
+  it('reports every issue with wording for types, limits, enums and unknown keys', () => {
+    const strict = z.strictObject({ port: z.number().max(65535), tags: z.array(z.string()).min(1), level: z.enum(['a', 'b']), name: z.string() });
+    const parsed = strict.safeParse({ port: 70000, tags: [], level: 'c', name: 5, extra: true });
+    if (parsed.success) throw new Error('expected failure');
+    const messages = ConfigError.fromZod(parsed.error).issues.map((issue) => `${issue.path}: ${issue.message}`);
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        'port: expected number <= 65535',
+        'tags: expected at least 1 item(s)',
+        'level: expected one of "a", "b"',
+        'name: expected string',
+        ': unknown key(s) "extra"',
+      ]),
+    );
+  });
+
+  it('prefixes a path for nested options and formats odd keys', () => {
+    const parsed = z.object({ 'max-size': z.number() }).safeParse({ 'max-size': 'big' });
+    if (parsed.success) throw new Error('expected failure');
+    expect(ConfigError.fromZod(parsed.error, 'options', ['storages', 0]).issues[0]?.path).toBe('storages[0].max-size');
+    expect(formatPath(['a', 'with space', 2, 'b'])).toBe('a["with space"][2].b');
+    expect(formatPath([])).toBe('');
+  });
+
+  it('parseWithSchema returns parsed data or throws ConfigError', () => {
+    expect(parseWithSchema(z.object({ a: z.number().default(1) }), {})).toEqual({ a: 1 });
+    expect(() => parseWithSchema(z.object({ a: z.number() }), { a: 'x' }, 'options')).toThrow('invalid options: a: expected number');
+  });
+});
