@@ -90,3 +90,12 @@ export type { FastifyPluginLike, FastifyInstanceLike, FastifyReplyLike, FastifyR
 export { toFetchHandler, fromFetchRequest } from './http/fetch-adapter.js';
 export type { FetchHandler } from './http/fetch-adapter.js';
 export type { OpsHandler, OpsRequest, OpsResponse } from './http/types.js';
+export { observeNodeExchange, pathOf } from './http/observe-request.js';
+export type { RequestObservation, RequestObserver, ObserveRequestsOptions } from './http/observe-request.js';
+export { observeNodeRequests } from './http/observe-node.js';
+export type { NodeRequestListener } from './http/observe-node.js';
+export { observeExpressRequests } from './http/observe-express.js';
+export { observeFastifyRequests } from './http/observe-fastify.js';
+export type { FastifyObservePlugin, FastifyObservedInstanceLike, FastifyObservedRequestLike } from './http/observe-fastify.js';
+export { observeFetchRequests } from './http/observe-fetch.js';
+export type { FetchRequestHandler } from './http/observe-fetch.js';
