@@ -1,7 +1,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { OpsError } from '@ops/core';
-import { findHeaderEnd, headerMacKey, MAX_HEADER_BYTES, parseHeader, type AgeStanza } from './age-header.js';
-import { identitySecret, parseIdentity, type AgeIdentity } from './age-keys.js';
+import { assertAgePrefix, headerMacKey, MAX_HEADER_BYTES, parseHeader, type AgeStanza } from './age-header.js';
+import { identitySecret, parseIdentity, parseIdentityFile, type AgeIdentity } from './age-keys.js';
 import { ageScrypt } from './age-encrypt-stream.js';
 import { CHUNK_BYTES, ChunkNonce, openChunk, PAYLOAD_NONCE_BYTES, payloadKey, TAG_BYTES } from './age-payload.js';
 import { bytesEqual, decodeBase64, hkdfSha256, hmacSha256, unwrapFileKey, x25519SharedSecret } from './age-primitives.js';
@@ -9,7 +9,10 @@ import { ByteQueue } from './byte-queue.js';
 
 /** Options of {@link createAgeDecryptStream}. Give `identities`, `passphrase`, or both. */
 export interface AgeDecryptOptions {
-  /** X25519 identities (`AGE-SECRET-KEY-1…`); any one matching a stanza decrypts. */
+  /**
+   * X25519 identities: each entry is one `AGE-SECRET-KEY-1…` key or the contents of an identity file as written by
+   * `age-keygen` (comments allowed). Any one matching a stanza decrypts.
+   */
   identities?: readonly string[];
   /** Passphrase for files encrypted with a scrypt stanza. */
   passphrase?: string;
@@ -33,7 +36,13 @@ function unwrapX25519(stanza: AgeStanza, identity: AgeIdentity): Buffer | undefi
   const share = stanza.args.length === 2 ? decodeBase64(stanza.args[1] as string) : undefined;
   if (share === undefined || share.length !== 32) throw corrupt('age header is malformed: X25519 stanza needs one base64 32-byte share');
   if (stanza.body.length !== 32) throw corrupt('age header is malformed: X25519 stanza body must be 32 bytes');
-  const shared = x25519SharedSecret(identitySecret(identity), share);
+  let shared: Buffer;
+  try {
+    shared = x25519SharedSecret(identitySecret(identity), share);
+  } catch (error) {
+    // OpenSSL refuses an all-zero shared secret (a low-order share), as the age specification requires.
+    throw new OpsError('BACKUP_CORRUPT', 'age header is malformed: X25519 share is a low-order point', { cause: error });
+  }
   if (shared.every((byte) => byte === 0)) throw corrupt('age header is malformed: X25519 share is a low-order point');
   const wrapKey = hkdfSha256(shared, Buffer.concat([share, identity.publicKey]), X25519_LABEL);
   return unwrapFileKey(wrapKey, stanza.body);
@@ -74,6 +83,64 @@ async function recoverFileKey(stanzas: readonly AgeStanza[], identities: readonl
 }
 
 /**
+ * Collects header bytes in a growing buffer and finds the end of the MAC line incrementally, so that many tiny
+ * writes of a large header cost O(n) in total rather than O(n²).
+ */
+class HeaderCollector {
+  #buffer = Buffer.alloc(0);
+  #length = 0;
+  #markerSearchFrom = 0;
+  #markerAt = -1;
+  #newlineSearchFrom = 0;
+
+  get length(): number {
+    return this.#length;
+  }
+
+  /** Adds bytes; returns the header length once the MAC line is complete, else -1. Throws on non-age input. */
+  append(chunk: Buffer): number {
+    if (this.#length + chunk.length > this.#buffer.length) {
+      const grown = Buffer.alloc(Math.max(1024, 2 * this.#buffer.length, this.#length + chunk.length));
+      this.#buffer.copy(grown, 0, 0, this.#length);
+      this.#buffer = grown;
+    }
+    chunk.copy(this.#buffer, this.#length);
+    this.#length += chunk.length;
+    const bytes = this.bytes();
+    assertAgePrefix(bytes);
+    if (this.#markerAt === -1) {
+      // "\n---" starts the MAC line; it cannot occur earlier (stanza lines start with "->" or base64 characters).
+      this.#markerAt = bytes.indexOf('\n---', this.#markerSearchFrom, 'ascii');
+      if (this.#markerAt === -1) {
+        this.#markerSearchFrom = Math.max(0, this.#length - 3);
+        return this.#needMore();
+      }
+      this.#newlineSearchFrom = this.#markerAt + 1;
+    }
+    const lineEnd = bytes.indexOf(0x0a, this.#newlineSearchFrom);
+    if (lineEnd === -1) {
+      this.#newlineSearchFrom = this.#length;
+      return this.#needMore();
+    }
+    return lineEnd + 1;
+  }
+
+  #needMore(): -1 {
+    if (this.#length > MAX_HEADER_BYTES) throw corrupt(`age header is larger than ${MAX_HEADER_BYTES} bytes`);
+    return -1;
+  }
+
+  bytes(): Buffer {
+    return this.#buffer.subarray(0, this.#length);
+  }
+
+  release(): void {
+    this.#buffer = Buffer.alloc(0);
+    this.#length = 0;
+  }
+}
+
+/**
  * A Transform that decrypts an age v1 file. Every 64 KiB chunk is authenticated before its plaintext is pushed, so
  * nothing unauthenticated is ever emitted; a stream that ends without a valid final chunk (truncation) fails.
  *
@@ -90,8 +157,9 @@ export function createAgeDecryptStream(options: AgeDecryptOptions): Transform {
   if (identities.length === 0 && passphrase === undefined) {
     throw new OpsError('ARGUMENT_INVALID', 'age decryption: at least one identity or a passphrase is required');
   }
-  const parsedIdentities = identities.map((identity) => parseIdentity(identity));
+  const parsedIdentities = identities.flatMap((identity) => (/[\n#]/.test(identity.trim()) ? parseIdentityFile(identity) : [parseIdentity(identity)]));
   const queue = new ByteQueue();
+  const header = new HeaderCollector();
   let state: 'header' | 'nonce' | 'payload' | 'failed' = 'header';
   let fileKey: Buffer | undefined;
   let key: Buffer | undefined;
@@ -100,15 +168,15 @@ export function createAgeDecryptStream(options: AgeDecryptOptions): Transform {
 
   async function advance(stream: Transform): Promise<void> {
     if (state === 'header') {
-      const available = queue.peek(Math.min(queue.length, MAX_HEADER_BYTES + 1));
-      const end = findHeaderEnd(available);
-      if (end === -1) {
-        if (available.length > MAX_HEADER_BYTES) throw corrupt(`age header is larger than ${MAX_HEADER_BYTES} bytes`);
-        return;
-      }
-      const header = parseHeader(queue.take(end));
-      fileKey = await recoverFileKey(header.stanzas, parsedIdentities, passphrase, maxScryptWorkFactor);
-      if (!bytesEqual(hmacSha256(headerMacKey(fileKey), header.macInput), header.mac)) {
+      // The header is collected separately (amortised O(n), searched incrementally) so that tiny writes of a large
+      // header cannot make the scan quadratic; the queue only holds payload bytes.
+      const end = header.append(queue.takeAll());
+      if (end === -1) return;
+      const parsed = parseHeader(header.bytes().subarray(0, end));
+      queue.push(Buffer.from(header.bytes().subarray(end)));
+      header.release();
+      fileKey = await recoverFileKey(parsed.stanzas, parsedIdentities, passphrase, maxScryptWorkFactor);
+      if (!bytesEqual(hmacSha256(headerMacKey(fileKey), parsed.macInput), parsed.mac)) {
         throw corrupt('age header MAC does not match: the header was modified');
       }
       state = 'nonce';
@@ -128,7 +196,7 @@ export function createAgeDecryptStream(options: AgeDecryptOptions): Transform {
   }
 
   function finish(stream: Transform): void {
-    if (state === 'header') throw corrupt(queue.length === 0 ? 'empty input: not an age file' : 'age file is truncated inside the header');
+    if (state === 'header') throw corrupt(header.length === 0 ? 'empty input: not an age file' : 'age file is truncated inside the header');
     if (state === 'nonce') throw corrupt('age file is truncated: payload nonce missing');
     const rest = queue.takeAll();
     if (rest.length < TAG_BYTES || (rest.length === TAG_BYTES && chunksOpened > 0)) {

@@ -2,7 +2,7 @@ import { randomBytes, scrypt as scryptCallback, generateKeyPairSync } from 'node
 import { Transform, type TransformCallback } from 'node:stream';
 import { OpsError } from '@ops/core';
 import { encodeHeader, type AgeStanza } from './age-header.js';
-import { parseRecipient } from './age-keys.js';
+import { parseRecipient, type AgeRecipient } from './age-keys.js';
 import { CHUNK_BYTES, ChunkNonce, PAYLOAD_NONCE_BYTES, payloadKey, sealChunk } from './age-payload.js';
 import { encodeBase64, hkdfSha256, wrapFileKey, x25519RawSecret, x25519PublicFromSecret, x25519SharedSecret } from './age-primitives.js';
 import { ByteQueue } from './byte-queue.js';
@@ -34,10 +34,16 @@ export function ageScrypt(passphrase: string, salt: Uint8Array, workFactor: numb
   });
 }
 
-function x25519Stanza(fileKey: Buffer, publicKey: Uint8Array): AgeStanza {
+function x25519Stanza(fileKey: Buffer, recipient: AgeRecipient): AgeStanza {
+  const { publicKey } = recipient;
   const ephemeralSecret = x25519RawSecret(generateKeyPairSync('x25519').privateKey);
   const share = x25519PublicFromSecret(ephemeralSecret);
-  const shared = x25519SharedSecret(ephemeralSecret, publicKey);
+  let shared: Buffer;
+  try {
+    shared = x25519SharedSecret(ephemeralSecret, publicKey);
+  } catch (error) {
+    throw new OpsError('ARGUMENT_INVALID', `invalid age recipient ${JSON.stringify(recipient.recipient)}: a low-order point, no one can decrypt for it`, { cause: error });
+  }
   const wrapKey = hkdfSha256(shared, Buffer.concat([share, publicKey]), X25519_LABEL);
   return { args: ['X25519', encodeBase64(share)], body: wrapFileKey(wrapKey, fileKey) };
 }
@@ -81,11 +87,10 @@ export function createAgeEncryptStream(options: AgeEncryptOptions): Transform {
   const queue = new ByteQueue();
   let headerSent = false;
 
+  // X25519 stanzas are computed now, so a bad recipient throws synchronously; scrypt runs in the thread pool.
+  const x25519Stanzas = parsedRecipients.map((recipient) => x25519Stanza(fileKey, recipient));
   const headerPromise: Promise<Buffer> = (async () => {
-    const stanzas =
-      passphrase === undefined
-        ? parsedRecipients.map((recipient) => x25519Stanza(fileKey, recipient.publicKey))
-        : [await scryptStanza(fileKey, passphrase, scryptWorkFactor)];
+    const stanzas = passphrase === undefined ? x25519Stanzas : [await scryptStanza(fileKey, passphrase, scryptWorkFactor)];
     return Buffer.concat([encodeHeader(fileKey, stanzas), payloadNonce]);
   })();
   // Errors surface through the stream callbacks; this only prevents an unhandled-rejection warning.

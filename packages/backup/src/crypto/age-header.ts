@@ -52,24 +52,27 @@ export function encodeHeader(fileKey: Uint8Array, stanzas: readonly AgeStanza[])
 
 const ARGUMENT = /^[\x21-\x7e]+$/;
 
+/** Throws unless `bytes` (possibly only the first few bytes of the input) can start an age v1 header. */
+export function assertAgePrefix(bytes: Buffer): void {
+  const prefix = Buffer.from(`${AGE_VERSION_LINE}\n`, 'ascii');
+  const comparable = Math.min(prefix.length, bytes.length);
+  if (bytes.subarray(0, comparable).equals(prefix.subarray(0, comparable))) return;
+  if (bytes.subarray(0, 10).toString('latin1').startsWith('-----BEGIN')) {
+    throw corrupt('ASCII-armored (PEM) age files are not supported; use the binary format');
+  }
+  throw new OpsError('BACKUP_CORRUPT', 'not an age v1 file: it does not start with "age-encryption.org/v1"');
+}
+
 /**
  * Finds the end of the header in `bytes`: the index just past the MAC line's newline, or `-1` when more input is
  * needed. Throws when what is there already cannot be an age v1 header.
  */
 export function findHeaderEnd(bytes: Buffer): number {
-  const prefix = Buffer.from(`${AGE_VERSION_LINE}\n`, 'ascii');
-  const comparable = Math.min(prefix.length, bytes.length);
-  if (!bytes.subarray(0, comparable).equals(prefix.subarray(0, comparable))) {
-    if (bytes.subarray(0, 10).toString('latin1').startsWith('-----BEGIN')) {
-      throw corrupt('ASCII-armored (PEM) age files are not supported; use the binary format');
-    }
-    throw new OpsError('BACKUP_CORRUPT', 'not an age v1 file: it does not start with "age-encryption.org/v1"');
-  }
+  assertAgePrefix(bytes);
   const marker = bytes.indexOf('\n---', 0, 'ascii');
   if (marker === -1) return -1;
   const lineEnd = bytes.indexOf(0x0a, marker + 1);
-  if (lineEnd === -1) return -1;
-  return lineEnd + 1;
+  return lineEnd === -1 ? -1 : lineEnd + 1;
 }
 
 /** Parses a complete header (as delimited by {@link findHeaderEnd}). */

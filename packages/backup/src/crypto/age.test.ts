@@ -7,6 +7,7 @@ import { createAgeEncryptStream } from './age-encrypt-stream.js';
 import { encodeHeader, findHeaderEnd } from './age-header.js';
 import { generateAgeIdentity, identityToRecipient, parseIdentity, parseIdentityFile, parseRecipient } from './age-keys.js';
 import { encodeBase64 } from './age-primitives.js';
+import { bech32Encode } from './bech32.js';
 import { runThrough } from './age-test-helpers.js';
 
 const CHUNK = 64 * 1024;
@@ -123,6 +124,13 @@ describe('age round trips', () => {
     expect(error.message).toMatch(/no identity matches/);
     expect(error.message).not.toContain(carol.identity);
     expect(output.length).toBe(0);
+  });
+
+  it('accepts identity file contents (age-keygen format) as an identities entry', async () => {
+    const plaintext = randomBytes(1000);
+    const ciphertext = await encrypt(plaintext, { recipients: [bob.recipient] });
+    const file = `# created: 2026-11-22T08:00:00Z\n# public key: ${alice.recipient}\n${alice.identity}\n${bob.identity}\n`;
+    expect((await decrypt(ciphertext, { identities: [file] })).equals(plaintext)).toBe(true);
   });
 
   it('encrypts with a passphrase and refuses a wrong one', async () => {
@@ -242,6 +250,24 @@ describe('age tampering and truncation', () => {
     const { error } = await decryptError(Buffer.concat([header, randomBytes(16), randomBytes(40)]), { passphrase: 'pw' });
     expect(error.code).toBe('BACKUP_CORRUPT');
     expect(error.message).toMatch(/scrypt stanza must be the only stanza/);
+  });
+
+  it('rejects a low-order recipient when encrypting and a low-order share when decrypting', async () => {
+    const zeroRecipient = bech32Encode('age', new Uint8Array(32));
+    expect(() => createAgeEncryptStream({ recipients: [zeroRecipient] })).toThrow(/low-order point/);
+    const fileKey = randomBytes(16);
+    const header = encodeHeader(fileKey, [{ args: ['X25519', encodeBase64(new Uint8Array(32))], body: randomBytes(32) }]);
+    const { error } = await decryptError(Buffer.concat([header, randomBytes(16), randomBytes(40)]), { identities: [alice.identity] });
+    expect(error.code).toBe('BACKUP_CORRUPT');
+    expect(error.message).toMatch(/low-order point/);
+  });
+
+  it('fails fast on a header that never ends, even when written in tiny pieces', async () => {
+    const endless = Buffer.concat([Buffer.from('age-encryption.org/v1\n-> X25519 '), Buffer.alloc(1024 * 1024 + 10, 0x41)]);
+    const { error } = await decryptError(endless, { identities: [alice.identity] });
+    expect(error.message).toMatch(/header is larger than 1048576 bytes/);
+    const tiny = await runThrough(createAgeDecryptStream({ identities: [alice.identity] }), endless.subarray(0, 200_000), 7);
+    expect((tiny.error as OpsError).message).toMatch(/truncated inside the header/);
   });
 
   it('rejects input that is not an age file and armored input with a clear message', async () => {
