@@ -48,4 +48,9 @@ export interface BackupStorage {
   list(prefix: string): AsyncIterable<StoredObject>;
   /** Deletes `key`; deleting a missing key is not an error. */
   delete(key: string): Promise<void>;
+  /**
+   * Optional: removes partial writes left under `prefix` by a writer that was killed (local: temporary files;
+   * object stores: incomplete multipart uploads). Resolves with how many were removed.
+   */
+  cleanup?(prefix: string): Promise<number>;
 }

@@ -1,0 +1,51 @@
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { redactText } from '@ops/core';
+
+/** A spawned child whose exit and stderr tail can be awaited. */
+export interface TrackedChild {
+  child: ChildProcess;
+  /** Resolves when the child exits (never rejects). */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; spawnError?: Error }>;
+}
+
+/**
+ * Spawns `file` with `args` (no shell), keeping the last `stderrLimit` bytes of stderr (redacted). Kills the child
+ * with SIGTERM (then SIGKILL after 5 s) when `signal` aborts.
+ */
+export function spawnTracked(file: string, args: readonly string[], options: SpawnOptions & { signal?: AbortSignal | undefined; stderrLimit?: number } = {}): TrackedChild {
+  const { signal, stderrLimit = 16 * 1024, ...spawnOptions } = options;
+  const child = spawn(file, [...args], { ...spawnOptions, stdio: spawnOptions.stdio ?? ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (text: string) => {
+    stderr = (stderr + text).slice(-stderrLimit);
+  });
+  let killTimer: NodeJS.Timeout | undefined;
+  const onAbort = () => {
+    child.kill('SIGTERM');
+    killTimer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    killTimer.unref();
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; spawnError?: Error }>((resolve) => {
+    let spawnError: Error | undefined;
+    child.once('error', (error) => {
+      spawnError = error;
+      if (child.pid === undefined) finish(null, null);
+    });
+    const finish = (code: number | null, exitSignal: NodeJS.Signals | null) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (killTimer) clearTimeout(killTimer);
+      resolve({ code, signal: exitSignal, stderr: redactText(stderr.trim()), ...(spawnError ? { spawnError } : {}) });
+    };
+    child.once('close', finish);
+  });
+  return { child, exited };
+}
+
+/** Describes how a child ended, for error messages: `exit code 1: <stderr>` or `killed by SIGKILL`. */
+export function describeExit(result: { code: number | null; signal: NodeJS.Signals | null; stderr: string; spawnError?: Error }): string {
+  if (result.spawnError) return `could not start: ${result.spawnError.message}`;
+  const how = result.signal ? `killed by ${result.signal}` : `exit code ${String(result.code)}`;
+  return result.stderr ? `${how}: ${result.stderr.split('\n').slice(-5).join(' | ')}` : how;
+}

@@ -1,0 +1,198 @@
+import { chmod, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPostgresDatabase, tempDir, type PostgresDatabase, type TempDir } from '@ops/testkit';
+import { findBackup, listBackups } from '../catalog/catalog.js';
+import { generateAgeIdentity } from '../crypto/age-keys.js';
+import { restorePostgres } from '../restore/postgres-restore.js';
+import { createPostgresSource } from '../sources/postgres-source.js';
+import { createLocalStorage } from '../storages/local-storage.js';
+import { verifyBackup } from '../verify/verify-backup.js';
+import { runBackup } from './run-backup.js';
+
+let database: PostgresDatabase;
+let directory: TempDir;
+const restored: string[] = [];
+
+async function query<T extends pg.QueryResultRow>(connectionString: string, sql: string): Promise<T[]> {
+  const client = new pg.Client({ connectionString });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+beforeAll(async () => {
+  database = await createPostgresDatabase({ prefix: 'backup_pg' });
+  directory = await tempDir('backup-pg');
+  await query(
+    database.connectionString,
+    `CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL, note bytea);
+     INSERT INTO customers SELECT g, 'customer ' || g, decode(md5(g::text), 'hex') FROM generate_series(1, 5000) g;
+     CREATE TABLE orders (id serial PRIMARY KEY, customer_id int REFERENCES customers(id), total numeric(10,2));
+     INSERT INTO orders (customer_id, total) SELECT (g % 5000) + 1, g / 3.0 FROM generate_series(1, 20000) g;
+     ANALYZE;`,
+  );
+});
+
+afterAll(async () => {
+  for (const name of restored) await query(database.adminConnectionString, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => undefined);
+  await database?.dispose();
+  await directory?.dispose();
+});
+
+const connection = () => ({ host: database.host, port: database.port, user: database.user, database: database.database });
+
+describe('PostgreSQL backup → verify → restore', () => {
+  it('backs up with gzip and age, lists it, verifies at every level and restores into a new database', async () => {
+    const storage = createLocalStorage({ directory: join(directory.path, 'store') });
+    const { identity, recipient } = generateAgeIdentity();
+    const manifest = await runBackup({
+      job: 'pg-main',
+      storage,
+      sources: [createPostgresSource({ connectionString: database.connectionString, name: 'main' })],
+      compression: { algorithm: 'gzip', level: 1 },
+      encryption: { recipients: [recipient] },
+    });
+    expect(manifest.state, manifest.error).toBe('completed');
+    const source = manifest.sources[0];
+    expect(source?.details).toMatchObject({ format: 'custom', tableCount: 2, pointInTime: true });
+    expect(source?.artifacts[0]).toMatchObject({ format: 'pg-custom', compression: { algorithm: 'gzip', level: 1 }, encryption: { scheme: 'age', recipients: [recipient], passphrase: false } });
+    expect(manifest.storedBytes).toBeGreaterThan(1000);
+
+    // Files are private and the manifest holds no secret.
+    const artifactPath = join(directory.path, 'store', ...(source?.artifacts[0]?.key.split('/') ?? []));
+    expect((await stat(artifactPath)).mode & 0o777).toBe(0o600);
+    const manifestText = await readFile(join(directory.path, 'store', 'pg-main', manifest.id, 'manifest.json'), 'utf8');
+    expect(manifestText).not.toContain('AGE-SECRET-KEY');
+
+    const { backups } = await listBackups({ storage, job: 'pg-main' });
+    expect(backups.map((backup) => backup.id)).toEqual([manifest.id]);
+
+    const checksum = await verifyBackup({ storage, backup: manifest.id, level: 'checksum' });
+    expect(checksum.ok, checksum.detail).toBe(true);
+    const fullRead = await verifyBackup({ storage, backup: manifest.id, level: 'full-read', decryption: { identities: [identity] } });
+    expect(fullRead.ok, fullRead.detail).toBe(true);
+    expect(fullRead.artifacts[0]?.detail).toContain('pg_restore read every block');
+    const testRestore = await verifyBackup({
+      storage,
+      backup: manifest.id,
+      level: 'test-restore',
+      decryption: { identities: [identity] },
+      scratch: { postgres: { connectionString: database.adminConnectionString } },
+    });
+    expect(testRestore.ok, testRestore.detail).toBe(true);
+    const scratchLeft = await query<{ count: string }>(database.adminConnectionString, `SELECT count(*) FROM pg_database WHERE datname LIKE 'ops_verify_%'`);
+    expect(Number(scratchLeft[0]?.count)).toBe(0);
+
+    const recorded = await findBackup({ storage, id: manifest.id });
+    expect(recorded.verifications.map((entry) => [entry.level, entry.ok])).toEqual([
+      ['checksum', true],
+      ['checksum', true],
+      ['full-read', true],
+      ['test-restore', true],
+    ]);
+
+    const target = `${database.database}_restored`;
+    restored.push(target);
+    await restorePostgres({ storage, backup: recorded, decryption: { identities: [identity] }, target: { ...connection(), database: target }, create: true, parallelJobs: 2 });
+    const targetUrl = database.connectionString.replace(/\/[^/?]+(\?|$)/, `/${target}$1`);
+    const rows = await query<{ customers: string; orders: string; sum: string }>(
+      targetUrl,
+      'SELECT (SELECT count(*) FROM customers) AS customers, (SELECT count(*) FROM orders) AS orders, (SELECT sum(total) FROM orders) AS sum',
+    );
+    const original = await query<{ sum: string }>(database.connectionString, 'SELECT sum(total) AS sum FROM orders');
+    expect(rows[0]).toEqual({ customers: '5000', orders: '20000', sum: original[0]?.sum });
+  });
+
+  it('plain and directory formats round-trip too', async () => {
+    const storage = createLocalStorage({ directory: join(directory.path, 'formats') });
+    for (const format of ['plain', 'directory'] as const) {
+      const manifest = await runBackup({
+        job: `pg-${format}`,
+        storage,
+        sources: [createPostgresSource({ ...connection(), format, ...(format === 'directory' ? { parallelJobs: 2 } : {}) })],
+        compression: { algorithm: 'none' },
+      });
+      expect(manifest.state, manifest.error).toBe('completed');
+      const report = await verifyBackup({ storage, backup: manifest, level: 'full-read' });
+      expect(report.ok, report.detail).toBe(true);
+      const target = `${database.database}_${format}`;
+      restored.push(target);
+      await restorePostgres({ storage, backup: manifest, target: { ...connection(), database: target }, create: true });
+      const targetUrl = database.connectionString.replace(/\/[^/?]+(\?|$)/, `/${target}$1`);
+      const rows = await query<{ count: string }>(targetUrl, 'SELECT count(*) FROM orders');
+      expect(rows[0]?.count).toBe('20000');
+    }
+  });
+
+  it('a pg_dump that fails is a failed backup with no artifact, even though its pipe ended cleanly', async () => {
+    const storage = createLocalStorage({ directory: join(directory.path, 'failing') });
+    const manifest = await runBackup({
+      job: 'pg-missing',
+      storage,
+      sources: [createPostgresSource({ ...connection(), database: 'no_such_database_ops' })],
+    });
+    expect(manifest.state).toBe('failed');
+    expect(manifest.error).toMatch(/no_such_database_ops|cannot connect/);
+    expect(manifest.sources[0]?.artifacts).toEqual([]);
+    const keys: string[] = [];
+    for await (const object of storage.list('pg-missing/')) keys.push(object.key);
+    expect(keys).toEqual([`pg-missing/${manifest.id}/manifest.json`]);
+  });
+
+  it('pg_dump failing mid-dump (exit code after output) fails the backup and stores nothing', async () => {
+    const storage = createLocalStorage({ directory: join(directory.path, 'mid-dump') });
+    // A pg_dump wrapper that streams a real dump, then exits 1 as pg_dump does on a lost connection mid-table.
+    const wrapper = join(directory.path, 'pg_dump_fails_midway');
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(wrapper, '#!/bin/sh\nif [ "$1" = "--version" ]; then exec pg_dump --version; fi\npg_dump "$@" | head -c 20000\necho "pg_dump: error: Dumping the contents of table \\"orders\\" failed: connection lost" >&2\nexit 1\n');
+    await chmod(wrapper, 0o755);
+    const manifest = await runBackup({
+      job: 'pg-mid',
+      storage,
+      sources: [createPostgresSource({ ...connection(), pgDumpPath: wrapper })],
+    });
+    expect(manifest.state).toBe('failed');
+    expect(manifest.error).toContain('Dumping the contents of table');
+    expect(manifest.error).toContain('exit code 1');
+    const keys: string[] = [];
+    for await (const object of storage.list('pg-mid/')) keys.push(object.key);
+    expect(keys).toEqual([`pg-mid/${manifest.id}/manifest.json`]);
+  });
+
+  it('refuses a pg_dump older than the server', async () => {
+    const storage = createLocalStorage({ directory: join(directory.path, 'old-client') });
+    const wrapper = join(directory.path, 'pg_dump_old');
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(wrapper, '#!/bin/sh\nif [ "$1" = "--version" ]; then echo "pg_dump (PostgreSQL) 12.1"; exit 0; fi\nexec pg_dump "$@"\n');
+    await chmod(wrapper, 0o755);
+    const manifest = await runBackup({ job: 'pg-old', storage, sources: [createPostgresSource({ ...connection(), pgDumpPath: wrapper })] });
+    expect(manifest.state).toBe('failed');
+    expect(manifest.error).toMatch(/pg_dump 12 cannot dump PostgreSQL 15/);
+  });
+
+  it('keeps the password out of argv: it reaches pg_dump through a 0600 passfile', async () => {
+    const storage = createLocalStorage({ directory: join(directory.path, 'password') });
+    const wrapper = join(directory.path, 'pg_dump_spy');
+    const spyFile = join(directory.path, 'spy.txt');
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(
+      wrapper,
+      `#!/bin/sh\nif [ "$1" = "--version" ]; then exec pg_dump --version; fi\n{ echo "ARGS: $*"; echo "PGPASSWORD=\${PGPASSWORD:-unset}"; stat -c '%a' "$PGPASSFILE"; cat "$PGPASSFILE"; } > ${spyFile}\nexec pg_dump "$@"\n`,
+    );
+    await chmod(wrapper, 0o755);
+    const manifest = await runBackup({ job: 'pg-secret', storage, sources: [createPostgresSource({ ...connection(), password: 's3cr:et', pgDumpPath: wrapper })] });
+    expect(manifest.state, manifest.error).toBe('completed');
+    const spy = await readFile(spyFile, 'utf8');
+    expect(spy).toMatch(/^ARGS: --format=custom --no-password/);
+    expect(spy.split('\n')[0]).not.toContain('s3cr');
+    expect(spy).toContain('PGPASSWORD=unset');
+    expect(spy).toContain('600');
+    expect(spy).toContain('*:*:*:*:s3cr\\:et');
+    expect(JSON.stringify(manifest)).not.toContain('s3cr');
+  });
+});

@@ -1,0 +1,164 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Readable } from 'node:stream';
+import { OpsError, parseDuration, systemClock, silentLogger, type Clock, type Duration, type Logger, type TimerHandle } from '@ops/core';
+import { readAll } from '../internal/read-all.js';
+import type { BackupStorage } from '../storages/storage.js';
+
+/** What a lock object records. */
+export interface LockRecord {
+  id: string;
+  job: string;
+  host: string;
+  pid: number;
+  /** Epoch ms when taken. */
+  acquiredAt: number;
+  /** Epoch ms of the last refresh. */
+  refreshedAt: number;
+}
+
+/** Options of {@link acquireStorageLock}. */
+export interface StorageLockOptions {
+  storage: BackupStorage;
+  /** The job the lock protects; two runs of one job never overlap. */
+  job: string;
+  /** A lock not refreshed for this long is stale and removed. Default `'30m'`. */
+  staleAfter?: Duration;
+  /** How often the holder rewrites its lock. Default `'5m'`. */
+  refreshEvery?: Duration;
+  /** Wait after writing before re-listing, to see a racing writer. Default `'200ms'`. */
+  settle?: Duration;
+  clock?: Clock;
+  logger?: Logger;
+  /** Host name recorded (default `os.hostname()`). */
+  host?: string;
+  /** Pid recorded (default `process.pid`). */
+  pid?: number;
+  /** Whether a pid on this host is alive; default `process.kill(pid, 0)`. Injectable for tests. */
+  isProcessAlive?: (pid: number) => boolean;
+}
+
+/** A held lock. */
+export interface HeldLock {
+  readonly record: LockRecord;
+  /** Set when a refresh failed; the holder should stop destructive work. */
+  readonly lost: boolean;
+  release(): Promise<void>;
+}
+
+const lockPrefix = (job: string): string => `${job}/locks/`;
+
+function defaultIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function readLocks(storage: BackupStorage, job: string): Promise<{ key: string; record: LockRecord | undefined }[]> {
+  const found: { key: string; record: LockRecord | undefined }[] = [];
+  for await (const object of storage.list(lockPrefix(job))) {
+    if (!object.key.endsWith('.json')) continue;
+    try {
+      const record = JSON.parse((await readAll(await storage.read(object.key), 64 * 1024)).toString('utf8')) as LockRecord;
+      found.push({ key: object.key, record });
+    } catch (error) {
+      if (OpsError.hasCode(error, 'BACKUP_NOT_FOUND')) continue;
+      found.push({ key: object.key, record: undefined });
+    }
+  }
+  return found;
+}
+
+/**
+ * Takes the lock of a job as an object in the storage itself (`<job>/locks/<id>.json` with host, pid and times), so
+ * it works across hosts sharing an object store. After writing, it waits `settle` and re-lists: if an older live
+ * lock exists, it withdraws and throws `BACKUP_LOCKED`. A lock is stale when not refreshed for `staleAfter`, or
+ * sooner when it was taken on this host by a pid that is gone (a `kill -9`); stale locks are removed.
+ *
+ * @example
+ * ```ts
+ * const lock = await acquireStorageLock({ storage, job: 'pg-main' });
+ * try { await work(); } finally { await lock.release(); }
+ * ```
+ */
+export async function acquireStorageLock(options: StorageLockOptions): Promise<HeldLock> {
+  const {
+    storage,
+    job,
+    clock = systemClock,
+    logger = silentLogger,
+    host = hostname(),
+    pid = process.pid,
+    isProcessAlive = defaultIsAlive,
+  } = options;
+  const staleAfterMs = parseDuration(options.staleAfter ?? '30m', 'staleAfter');
+  const refreshEveryMs = parseDuration(options.refreshEvery ?? '5m', 'refreshEvery');
+  const settleMs = parseDuration(options.settle ?? '200ms', 'settle');
+  const now = clock.now();
+  const id = `${now.toString(36).padStart(10, '0')}-${randomBytes(4).toString('hex')}`;
+  const record: LockRecord = { id, job, host, pid, acquiredAt: now, refreshedAt: now };
+  const key = `${lockPrefix(job)}${id}.json`;
+
+  const isStale = (other: LockRecord): boolean =>
+    clock.now() - other.refreshedAt > staleAfterMs || (other.host === host && other.pid !== pid && !isProcessAlive(other.pid));
+
+  const writeRecord = () => storage.write(key, Readable.from([Buffer.from(JSON.stringify(record))]));
+
+  const blocker = async (): Promise<LockRecord | undefined> => {
+    for (const { key: otherKey, record: other } of await readLocks(storage, job)) {
+      if (otherKey === key) continue;
+      if (!other) continue;
+      if (isStale(other)) {
+        logger.warn({ job, lock: other }, 'removing stale backup lock');
+        await storage.delete(otherKey);
+        continue;
+      }
+      if (other.acquiredAt < record.acquiredAt || (other.acquiredAt === record.acquiredAt && other.id < record.id)) return other;
+    }
+    return undefined;
+  };
+
+  const lockedError = (holder: LockRecord) =>
+    new OpsError('BACKUP_LOCKED', `job ${job} is locked by pid ${holder.pid} on ${holder.host} since ${new Date(holder.acquiredAt).toISOString()}`, { isRetryable: true });
+
+  const early = await blocker();
+  if (early) throw lockedError(early);
+  await writeRecord();
+  if (settleMs > 0) await clock.sleep(settleMs);
+  const late = await blocker();
+  if (late) {
+    await storage.delete(key);
+    throw lockedError(late);
+  }
+
+  let lost = false;
+  let timer: TimerHandle | undefined = clock
+    .setInterval(() => {
+      record.refreshedAt = clock.now();
+      writeRecord().catch((error: unknown) => {
+        lost = true;
+        logger.error({ job, error: (error as Error).message }, 'cannot refresh backup lock');
+      });
+    }, refreshEveryMs)
+    .unref();
+
+  return {
+    record,
+    get lost() {
+      return lost;
+    },
+    async release() {
+      timer?.cancel();
+      timer = undefined;
+      await storage.delete(key);
+    },
+  };
+}
+
+/** Lists the current locks of a job (for `ops-backup list`/diagnostics). */
+export async function listLocks(storage: BackupStorage, job: string): Promise<LockRecord[]> {
+  return (await readLocks(storage, job)).flatMap((entry) => (entry.record ? [entry.record] : []));
+}

@@ -1,0 +1,204 @@
+import { pipeline as pipelineCallback, type Readable, type Transform } from 'node:stream';
+import { OpsError } from '@ops/core';
+import { createAgeDecryptStream } from '../crypto/age-decrypt-stream.js';
+import { createAgeEncryptStream } from '../crypto/age-encrypt-stream.js';
+import type { BackupStorage } from '../storages/storage.js';
+import { createCompressStream, createDecompressStream, effectiveLevel, type CompressionAlgorithm, type CompressionOptions } from './compression.js';
+import { DigestStream } from './digest-stream.js';
+
+/** How artifacts are encrypted (the age format). Give `recipients` (recommended) or `passphrase`. */
+export interface EncryptionOptions {
+  /** X25519 recipients (`age1…`). The backup host needs no secret: it cannot read old backups. */
+  recipients?: readonly string[];
+  /** A passphrase (age scrypt stanza). Never written to the manifest. */
+  passphrase?: string;
+  /** log2 scrypt work factor for `passphrase`; default 18. */
+  scryptWorkFactor?: number;
+}
+
+/** Keys that open encrypted artifacts. */
+export interface DecryptionOptions {
+  /** age identities (`AGE-SECRET-KEY-1…`). */
+  identities?: readonly string[];
+  /** The passphrase the backup was written with. */
+  passphrase?: string;
+  /** Highest scrypt work factor accepted; default 22. */
+  maxScryptWorkFactor?: number;
+}
+
+/** What the manifest says about one stored artifact. Never contains a secret. */
+export interface ArtifactRecord {
+  /** Artifact name inside the backup, e.g. `main.pgdump`. */
+  name: string;
+  /** Storage key. */
+  key: string;
+  /** What the bytes are, e.g. `pg-custom`, `redis-rdb`, `redis-scan-dump`, `tar`. */
+  format: string;
+  /** Bytes produced by the source (before compression and encryption). */
+  plainBytes: number;
+  plainSha256: string;
+  /** Bytes as stored (after compression and encryption): `sha256sum` of the object gives `storedSha256`. */
+  storedBytes: number;
+  storedSha256: string;
+  compression: { algorithm: CompressionAlgorithm; level?: number };
+  encryption: null | { scheme: 'age'; recipients: string[]; passphrase: boolean };
+}
+
+/** Options of {@link writeArtifact}. */
+export interface WriteArtifactOptions {
+  storage: BackupStorage;
+  /** Storage key of the artifact. */
+  key: string;
+  /** Artifact name recorded in the manifest. */
+  name: string;
+  /** Format recorded in the manifest. */
+  format: string;
+  /** The plain bytes. */
+  body: Readable;
+  compression: CompressionOptions;
+  /** Omit for no encryption. */
+  encryption?: EncryptionOptions | undefined;
+  signal?: AbortSignal | undefined;
+  /** Called with the plain bytes read so far. */
+  onProgress?: ((plainBytes: number) => void) | undefined;
+}
+
+const isQuietStreamError = (error: unknown): boolean => {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ERR_STREAM_DESTROYED' || (error as Error | undefined)?.name === 'AbortError';
+};
+
+/**
+ * Streams `body` through compress → encrypt → sha256 into the storage, with backpressure end to end, so memory
+ * stays bounded by a few stream buffers whatever the size. Resolves only when the storage has the complete object;
+ * rejects (and leaves no object) when the source, a transform or the storage fails.
+ */
+export async function writeArtifact(options: WriteArtifactOptions): Promise<ArtifactRecord> {
+  const { storage, key, name, format, body, compression, encryption, signal, onProgress } = options;
+  const plain = new DigestStream();
+  const stored = new DigestStream();
+  const stages: Transform[] = [createCompressStream(compression)];
+  if (encryption) {
+    stages.push(
+      createAgeEncryptStream({
+        ...(encryption.recipients ? { recipients: encryption.recipients } : {}),
+        ...(encryption.passphrase === undefined ? {} : { passphrase: encryption.passphrase }),
+        ...(encryption.scryptWorkFactor === undefined ? {} : { scryptWorkFactor: encryption.scryptWorkFactor }),
+      }),
+    );
+  }
+  let sourceError: unknown;
+  body.once('error', (error) => {
+    sourceError ??= error;
+  });
+  if (onProgress) plain.on('data', () => onProgress(plain.bytes));
+  const chain = new Promise<void>((resolve, reject) => {
+    pipelineCallback([body, plain, ...stages, stored], (error) => (error ? reject(error) : resolve()));
+  });
+  const upload = storage.write(key, stored, signal ? { signal } : {});
+  const [chainResult, uploadResult] = await Promise.allSettled([chain, upload]);
+  if (chainResult.status === 'rejected' || uploadResult.status === 'rejected') {
+    await storage.delete(key).catch(() => undefined);
+    const chainError = chainResult.status === 'rejected' ? chainResult.reason : undefined;
+    const uploadError = uploadResult.status === 'rejected' ? uploadResult.reason : undefined;
+    const first = sourceError ?? (uploadError !== undefined && !isQuietStreamError(uploadError) ? uploadError : chainError ?? uploadError);
+    if (OpsError.isInstance(first)) throw first;
+    throw new OpsError('BACKUP_FAILED', `artifact ${name}: ${(first as Error)?.message ?? String(first)}`, { cause: first });
+  }
+  const level = effectiveLevel(compression);
+  return {
+    name,
+    key,
+    format,
+    plainBytes: plain.bytes,
+    plainSha256: plain.sha256,
+    storedBytes: stored.bytes,
+    storedSha256: stored.sha256,
+    compression: level === undefined ? { algorithm: compression.algorithm } : { algorithm: compression.algorithm, level },
+    encryption: encryption
+      ? { scheme: 'age', recipients: [...(encryption.recipients ?? [])], passphrase: encryption.passphrase !== undefined }
+      : null,
+  };
+}
+
+/** Options of {@link openArtifact}. */
+export interface OpenArtifactOptions {
+  storage: BackupStorage;
+  artifact: ArtifactRecord;
+  /** Needed when the artifact is encrypted. */
+  decryption?: DecryptionOptions | undefined;
+  signal?: AbortSignal | undefined;
+  /** Called with the stored bytes read so far. */
+  onProgress?: ((storedBytes: number) => void) | undefined;
+}
+
+function corruptError(artifact: ArtifactRecord, layer: string, problem: string, cause?: unknown): OpsError {
+  return new OpsError('BACKUP_CORRUPT', `artifact ${artifact.key} is corrupt: ${layer} ${problem}`, cause === undefined ? {} : { cause });
+}
+
+/**
+ * Opens an artifact for reading its plain bytes: storage → check stored sha256 → decrypt → decompress → check plain
+ * sha256. The returned stream errors with `BACKUP_CORRUPT` (checksum, truncation, bad gzip) or
+ * `BACKUP_DECRYPT_FAILED` (wrong key or passphrase) — consumers must treat data as valid only after `end`.
+ */
+export async function openArtifact(options: OpenArtifactOptions): Promise<Readable> {
+  const { storage, artifact, decryption, signal, onProgress } = options;
+  if (artifact.encryption && !decryption?.identities?.length && decryption?.passphrase === undefined) {
+    throw new OpsError(
+      'BACKUP_DECRYPT_FAILED',
+      `artifact ${artifact.key} is encrypted with age (${artifact.encryption.passphrase ? 'a passphrase' : `recipients ${artifact.encryption.recipients.join(', ')}`}); give an identity or the passphrase`,
+    );
+  }
+  const source = await storage.read(artifact.key, signal ? { signal } : {});
+  const storedCheck = new DigestStream({
+    sha256: artifact.storedSha256,
+    bytes: artifact.storedBytes,
+    onMismatch: (problem) => corruptError(artifact, 'stored object', problem),
+  });
+  if (onProgress) storedCheck.on('data', () => onProgress(storedCheck.bytes));
+  const stages: Transform[] = [];
+  if (artifact.encryption) {
+    stages.push(
+      createAgeDecryptStream({
+        ...(decryption?.identities ? { identities: decryption.identities } : {}),
+        ...(decryption?.passphrase === undefined ? {} : { passphrase: decryption.passphrase }),
+        ...(decryption?.maxScryptWorkFactor === undefined ? {} : { maxScryptWorkFactor: decryption.maxScryptWorkFactor }),
+      }),
+    );
+  }
+  const decompress = createDecompressStream(artifact.compression.algorithm);
+  stages.push(decompress);
+  const plainCheck = new DigestStream({
+    sha256: artifact.plainSha256,
+    bytes: artifact.plainBytes,
+    onMismatch: (problem) => corruptError(artifact, 'plain data', problem),
+  });
+  return pipelineCallback([source, storedCheck, ...stages, plainCheck], () => undefined) as unknown as Readable;
+}
+
+/** Normalises a stream error of {@link openArtifact} into an `OpsError` naming the artifact. */
+export function artifactReadError(artifact: ArtifactRecord, error: unknown): OpsError {
+  if (OpsError.isInstance(error)) return error;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'Z_BUF_ERROR' || code === 'Z_DATA_ERROR' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
+    return corruptError(artifact, 'compressed data', `is damaged or truncated (${(error as Error).message})`, error);
+  }
+  return new OpsError('BACKUP_CORRUPT', `artifact ${artifact.key}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+}
+
+/**
+ * Reads the stored bytes of an artifact and compares size and sha256 with the manifest, without decrypting
+ * (level `checksum`: no key needed). Resolves with the stored bytes read.
+ */
+export async function checkStoredArtifact(storage: BackupStorage, artifact: ArtifactRecord, signal?: AbortSignal): Promise<number> {
+  const facts = await storage.stat(artifact.key);
+  if (!facts) throw new OpsError('BACKUP_CORRUPT', `artifact ${artifact.key} is missing from the storage`);
+  if (facts.bytes !== artifact.storedBytes) throw corruptError(artifact, 'stored object', `size is ${facts.bytes} bytes, expected ${artifact.storedBytes}`);
+  const source = await storage.read(artifact.key, signal ? { signal } : {});
+  const check = new DigestStream({ sha256: artifact.storedSha256, bytes: artifact.storedBytes, onMismatch: (problem) => corruptError(artifact, 'stored object', problem) });
+  await new Promise<void>((resolve, reject) => {
+    pipelineCallback([source, check], (error) => (error ? reject(error) : resolve()));
+    check.resume();
+  });
+  return check.bytes;
+}

@@ -1,0 +1,182 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { Redis } from 'ioredis';
+import { OpsError, silentLogger, type Logger } from '@ops/core';
+import { withTemporaryDirectory } from '../internal/temporary-directory.js';
+import type { BackupManifest } from '../manifest/manifest.js';
+import { artifactReadError, checkStoredArtifact, openArtifact, type DecryptionOptions } from '../pipeline/artifact-pipeline.js';
+import { readDumpRecords, type DumpRecord } from '../sources/redis-dump-format.js';
+import { createScanDumpStream } from '../sources/redis-scan-dump.js';
+import type { BackupStorage } from '../storages/storage.js';
+import { downloadArtifact } from './download-artifact.js';
+import { pickSource } from './postgres-restore.js';
+
+/** What to do with keys that already exist in the target: overwrite, keep theirs, or stop with an error. */
+export type RedisReplacePolicy = 'replace' | 'skip-existing' | 'fail';
+
+/** Options of {@link restoreRedis}. */
+export interface RestoreRedisOptions {
+  storage: BackupStorage;
+  backup: BackupManifest;
+  /** Which redis source; default the only one. */
+  source?: string;
+  decryption?: DecryptionOptions;
+  /** Target client (its selected database receives the keys). */
+  redis: Redis;
+  /** Default `replace`. */
+  policy?: RedisReplacePolicy;
+  /** RESTORE commands per pipeline. Default 500. */
+  batchSize?: number;
+  /** For RDB backups: which database of the snapshot to copy. Default the one recorded in the manifest. */
+  sourceDatabase?: number;
+  /** For RDB backups: `redis-server` used to load the snapshot. Default from PATH. */
+  redisServerPath?: string;
+  temporaryDirectory?: string;
+  signal?: AbortSignal;
+  logger?: Logger;
+}
+
+/** What a Redis restore did. */
+export interface RedisRestoreSummary {
+  restored: number;
+  skippedExisting: number;
+  expired: number;
+}
+
+/** Pipelines RESTORE … ABSTTL for records, applying the replace policy. */
+export async function restoreRecords(records: AsyncIterable<DumpRecord>, redis: Redis, options: { policy: RedisReplacePolicy; batchSize: number; now?: () => number }): Promise<RedisRestoreSummary> {
+  const { policy, batchSize, now = Date.now } = options;
+  const summary: RedisRestoreSummary = { restored: 0, skippedExisting: 0, expired: 0 };
+  let batch: DumpRecord[] = [];
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const pipeline = redis.pipeline();
+    for (const record of batch) {
+      const args: (string | number | Buffer)[] = [record.key, record.expireAtMs > 0 ? record.expireAtMs : 0, record.payload];
+      if (record.expireAtMs > 0) args.push('ABSTTL');
+      if (policy === 'replace') args.push('REPLACE');
+      pipeline.call('RESTORE', ...args);
+    }
+    const results = (await pipeline.exec()) ?? [];
+    const at = now();
+    results.forEach(([error], index) => {
+      const record = batch[index] as DumpRecord;
+      if (!error) {
+        if (record.expireAtMs > 0 && record.expireAtMs <= at) summary.expired++;
+        else summary.restored++;
+        return;
+      }
+      if (/BUSYKEY/.test(error.message) && policy === 'skip-existing') {
+        summary.skippedExisting++;
+        return;
+      }
+      throw new OpsError('RESTORE_FAILED', `RESTORE of key ${JSON.stringify(record.key.toString('utf8').slice(0, 100))} failed: ${error.message}`, { cause: error });
+    });
+    batch = [];
+  };
+  for await (const record of records) {
+    batch.push(record);
+    if (batch.length >= batchSize) await flush();
+  }
+  await flush();
+  return summary;
+}
+
+async function waitForSocket(path: string, child: ReturnType<typeof spawn>, timeoutMs: number): Promise<void> {
+  const { connect } = await import('node:net');
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; attempt < 400; attempt++) {
+    if (child.exitCode !== null) throw new OpsError('RESTORE_FAILED', `redis-server exited with code ${child.exitCode} while loading the RDB (corrupt or incompatible snapshot?)`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect({ path });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new OpsError('RESTORE_FAILED', `redis-server did not start within ${timeoutMs} ms to load the RDB`);
+}
+
+/**
+ * Loads an RDB file into a private `redis-server` (unix socket only, no persistence) and hands a client to `work`.
+ * The server is stopped (by its pid) afterwards.
+ */
+export async function withRdbServer<T>(options: { rdbPath: string; directory: string; redisServerPath?: string; database?: number }, work: (client: Redis) => Promise<T>): Promise<T> {
+  const { rdbPath, directory, redisServerPath = 'redis-server', database = 0 } = options;
+  const socketPath = join(directory, 'redis.sock');
+  const child = spawn(
+    redisServerPath,
+    ['--port', '0', '--unixsocket', socketPath, '--unixsocketperm', '700', '--dir', directory, '--dbfilename', rdbPath.slice(directory.length + 1), '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning', '--databases', '64'],
+    { stdio: 'ignore' },
+  );
+  const spawnFailed = new Promise<never>((_resolve, reject) => child.once('error', (error) => reject(new OpsError('RESTORE_FAILED', `cannot start ${redisServerPath}: ${error.message} (install redis-server to restore RDB backups)`, { cause: error }))));
+  spawnFailed.catch(() => undefined);
+  try {
+    await Promise.race([waitForSocket(socketPath, child, 60_000), spawnFailed]);
+    const { Redis: RedisClient } = await import('ioredis');
+    const client = new RedisClient({ path: socketPath, db: database, lazyConnect: true, maxRetriesPerRequest: 1 });
+    try {
+      await client.connect();
+      return await work(client);
+    } finally {
+      client.disconnect();
+    }
+  } finally {
+    if (child.exitCode === null && child.pid !== undefined) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    }
+  }
+}
+
+/**
+ * Restores a Redis source into the target client's database. Scan-dump backups stream RESTORE … ABSTTL in pipelined
+ * batches; RDB backups are loaded into a private `redis-server` first and copied key by key (DUMP → RESTORE). Before
+ * anything reaches the target, the stored bytes are checked against the manifest's sha256 (and RDBs are fully
+ * downloaded and checked), so a flipped byte or truncation is refused up front. Expired keys are not restored.
+ *
+ * @example
+ * ```ts
+ * await restoreRedis({ storage, backup, redis: new Redis('redis://127.0.0.1:6379/3'), policy: 'replace' });
+ * ```
+ */
+export async function restoreRedis(options: RestoreRedisOptions): Promise<RedisRestoreSummary> {
+  const { storage, backup, decryption, redis, policy = 'replace', batchSize = 500, signal, logger = silentLogger } = options;
+  if (!['replace', 'skip-existing', 'fail'].includes(policy)) throw new OpsError('ARGUMENT_INVALID', `redis replace policy must be replace, skip-existing or fail, got ${JSON.stringify(policy)}`);
+  const source = pickSource(backup, 'redis', options.source);
+  const artifact = source.artifacts[0];
+  if (!artifact) throw new OpsError('RESTORE_FAILED', `source ${source.name} has no artifact`);
+  logger.info({ backup: backup.id, source: source.name, format: artifact.format }, 'restoring Redis');
+  if (artifact.format === 'redis-scan-dump') {
+    await checkStoredArtifact(storage, artifact, signal);
+    const plain: Readable = await openArtifact({ storage, artifact, decryption, signal });
+    try {
+      return await restoreRecords(readDumpRecords(plain), redis, { policy, batchSize });
+    } catch (error) {
+      plain.destroy();
+      throw OpsError.hasCode(error, 'RESTORE_FAILED') ? error : artifactReadError(artifact, error);
+    }
+  }
+  if (artifact.format !== 'redis-rdb') throw new OpsError('RESTORE_FAILED', `unknown Redis artifact format ${artifact.format}`);
+  const database = options.sourceDatabase ?? Number(source.details.db ?? 0);
+  return withTemporaryDirectory(async (directory) => {
+    const rdbPath = join(directory, 'dump.rdb');
+    await downloadArtifact({ storage, artifact, decryption, path: rdbPath, signal });
+    return withRdbServer({ rdbPath, directory, database, ...(options.redisServerPath ? { redisServerPath: options.redisServerPath } : {}) }, async (scratch) => {
+      const stream = createScanDumpStream({ redis: scratch });
+      return restoreRecords(readDumpRecords(stream), redis, { policy, batchSize });
+    });
+  }, options.temporaryDirectory);
+}
+
+/** Exposed for verification: counts keys of an RDB file per database by loading it into a private server. */
+export async function countRdbKeys(rdbPath: string, directory: string, database: number, redisServerPath?: string): Promise<number> {
+  return withRdbServer({ rdbPath, directory, database, ...(redisServerPath ? { redisServerPath } : {}) }, (client) => client.dbsize());
+}

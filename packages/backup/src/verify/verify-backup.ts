@@ -1,0 +1,243 @@
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Redis } from 'ioredis';
+import { OpsError, safeErrorMessage, silentLogger, systemClock, type Clock, type Logger } from '@ops/core';
+import { findBackup, writeManifest } from '../catalog/catalog.js';
+import { describeExit, spawnTracked } from '../internal/child-process.js';
+import { withTemporaryDirectory } from '../internal/temporary-directory.js';
+import { manifestArtifacts, VERIFICATION_RANK, type BackupManifest, type SourceRecord, type VerificationLevel } from '../manifest/manifest.js';
+import { artifactReadError, checkStoredArtifact, openArtifact, type ArtifactRecord, type DecryptionOptions } from '../pipeline/artifact-pipeline.js';
+import { restoreFiles } from '../restore/files-restore.js';
+import { quoteIdentifier, restorePostgres } from '../restore/postgres-restore.js';
+import { restoreRedis } from '../restore/redis-restore.js';
+import { extractTar } from '../restore/tar-extract.js';
+import { loadPg, pgClientConfig, resolveConnection, type PostgresConnectionOptions } from '../sources/postgres-connection.js';
+import { checkRdbStream } from '../sources/rdb-check.js';
+import { checkDumpStream } from '../sources/redis-dump-format.js';
+import type { BackupStorage } from '../storages/storage.js';
+
+/** Where test restores may go. Each is cleaned up afterwards. */
+export interface ScratchTargets {
+  /** A PostgreSQL server where a scratch database `ops_verify_<random>` may be created and dropped. */
+  postgres?: PostgresConnectionOptions;
+  /** An EMPTY Redis database (the client's selected db); flushed after the test restore. */
+  redis?: Redis;
+}
+
+/** Options of {@link verifyBackup}. */
+export interface VerifyBackupOptions {
+  storage: BackupStorage;
+  /** The manifest, or its id (optionally with `job`). */
+  backup: BackupManifest | string;
+  job?: string;
+  /** Default `checksum` (no key needed). `full-read` and `test-restore` need `decryption` for encrypted backups. */
+  level?: VerificationLevel;
+  decryption?: DecryptionOptions;
+  scratch?: ScratchTargets;
+  /** Append the result to the manifest (default `true`) so RPO checks can count verified backups. */
+  record?: boolean;
+  clock?: Clock;
+  logger?: Logger;
+  signal?: AbortSignal;
+  temporaryDirectory?: string;
+}
+
+/** The result of one artifact check. */
+export interface ArtifactVerification {
+  key: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** The result of {@link verifyBackup}. */
+export interface VerificationReport {
+  backupId: string;
+  job: string;
+  level: VerificationLevel;
+  ok: boolean;
+  artifacts: ArtifactVerification[];
+  /** One-line summary. */
+  detail: string;
+}
+
+async function drain(stream: Readable): Promise<number> {
+  let bytes = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) bytes += chunk.length;
+  return bytes;
+}
+
+/** Format-level full read of a plain stream; resolves with a description, rejects on any problem. */
+async function fullRead(artifact: ArtifactRecord, plain: Readable, temporaryDirectory: string, signal: AbortSignal | undefined): Promise<string> {
+  switch (artifact.format) {
+    case 'pg-custom': {
+      // pg_restore -l reads only the table of contents; -f /dev/null reads every data block (catches truncation).
+      const tracked = spawnTracked('pg_restore', ['-f', '/dev/null'], { stdio: ['pipe', 'ignore', 'pipe'], signal });
+      const stdin = tracked.child.stdin;
+      if (!stdin) throw new OpsError('INTERNAL', 'pg_restore has no stdin');
+      const fed = pipeline(plain, stdin).catch((error: unknown) => {
+        tracked.child.kill('SIGKILL');
+        throw error;
+      });
+      const [fedResult, exit] = await Promise.all([fed.then(() => undefined, (error: unknown) => error), tracked.exited]);
+      if (fedResult !== undefined && (fedResult as NodeJS.ErrnoException).code !== 'EPIPE') throw fedResult;
+      if (exit.code !== 0 || exit.signal) throw new OpsError('BACKUP_CORRUPT', `pg_restore could not read the dump (${describeExit(exit)})`);
+      return 'pg_restore read every block';
+    }
+    case 'pg-plain': {
+      let tail = '';
+      let bytes = 0;
+      for await (const chunk of plain as AsyncIterable<Buffer>) {
+        bytes += chunk.length;
+        tail = (tail + chunk.toString('latin1')).slice(-512);
+      }
+      if (!tail.includes('PostgreSQL database dump complete')) throw new OpsError('BACKUP_CORRUPT', 'plain SQL dump lacks the "dump complete" trailer (truncated?)');
+      return `SQL dump of ${bytes} bytes ends with the completion trailer`;
+    }
+    case 'pg-directory-tar':
+    case 'tar': {
+      const summary = await extractTar({ stream: plain, ...(signal ? { signal } : {}) });
+      return `tar parsed: ${summary.files} files, ${summary.directories} directories, ${summary.symlinks} symlinks, ${summary.bytes} bytes; no unsafe entries`;
+    }
+    case 'redis-rdb': {
+      const rdb = await checkRdbStream(plain);
+      return `RDB version ${rdb.rdbVersion}, ${rdb.bytes} bytes, ${rdb.checksumVerified ? 'CRC-64 verified' : 'written without checksum'}`;
+    }
+    case 'redis-scan-dump': {
+      const dump = await checkDumpStream(plain);
+      return `scan-dump parsed: ${dump.count} keys`;
+    }
+    default:
+      await drain(plain);
+      void temporaryDirectory;
+      return `read fully (format ${artifact.format} has no parser)`;
+  }
+}
+
+async function testRestore(input: {
+  storage: BackupStorage;
+  backup: BackupManifest;
+  source: SourceRecord;
+  decryption: DecryptionOptions | undefined;
+  scratch: ScratchTargets;
+  temporaryDirectory: string;
+  signal: AbortSignal | undefined;
+}): Promise<string> {
+  const { storage, backup, source, decryption, scratch, temporaryDirectory, signal } = input;
+  if (source.kind === 'postgres') {
+    if (!scratch.postgres) throw new OpsError('ARGUMENT_INVALID', 'test-restore of a PostgreSQL backup needs scratch.postgres');
+    const database = `ops_verify_${Math.random().toString(36).slice(2, 10)}`;
+    const pg = await loadPg();
+    const admin = new pg.Client(pgClientConfig(resolveConnection({ ...scratch.postgres, database: 'postgres' }), 'postgres'));
+    await admin.connect();
+    try {
+      await restorePostgres({ storage, backup, source: source.name, ...(decryption ? { decryption } : {}), target: { ...scratch.postgres, database }, create: true, noOwner: true, temporaryDirectory, ...(signal ? { signal } : {}) });
+      const client = new pg.Client(pgClientConfig(resolveConnection({ ...scratch.postgres, database }), database));
+      await client.connect();
+      let tables: number;
+      try {
+        const result = await client.query<{ tables: string }>(
+          `SELECT count(*)::bigint AS tables FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'`,
+        );
+        tables = Number(result.rows[0]?.tables ?? 0);
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+      const expected = source.details.tableCount;
+      if (typeof expected === 'number' && tables !== expected) throw new OpsError('BACKUP_CORRUPT', `test restore has ${tables} tables, the source had ${expected}`);
+      return `restored into scratch database; ${tables} tables as recorded`;
+    } finally {
+      await admin.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(database)} WITH (FORCE)`).catch(() => undefined);
+      await admin.end().catch(() => undefined);
+    }
+  }
+  if (source.kind === 'redis') {
+    const redis = scratch.redis;
+    if (!redis) throw new OpsError('ARGUMENT_INVALID', 'test-restore of a Redis backup needs scratch.redis (an empty database)');
+    if ((await redis.dbsize()) !== 0) throw new OpsError('ARGUMENT_INVALID', 'scratch.redis must select an empty database (it is flushed after the test restore)');
+    try {
+      const summary = await restoreRedis({ storage, backup, source: source.name, ...(decryption ? { decryption } : {}), redis, policy: 'fail', temporaryDirectory, ...(signal ? { signal } : {}) });
+      const keys = await redis.dbsize();
+      const expected = typeof source.details.dumpedKeys === 'number' ? source.details.dumpedKeys : undefined;
+      if (expected !== undefined && keys + summary.expired !== expected) throw new OpsError('BACKUP_CORRUPT', `test restore has ${keys} keys (+${summary.expired} expired), the backup recorded ${expected}`);
+      return `restored ${summary.restored} keys into scratch database (${summary.expired} already expired)`;
+    } finally {
+      await redis.flushdb();
+    }
+  }
+  const directory = join(temporaryDirectory, 'files');
+  const summary = await restoreFiles({ storage, backup, source: source.name, ...(decryption ? { decryption } : {}), directory, ...(signal ? { signal } : {}) });
+  const expected = source.details.fileCount;
+  if (typeof expected === 'number' && summary.files !== expected) throw new OpsError('BACKUP_CORRUPT', `test restore has ${summary.files} files, the backup recorded ${expected}`);
+  return `extracted ${summary.files} files into a scratch directory`;
+}
+
+/**
+ * Verifies a backup at one of three levels, each including the ones below:
+ * - `checksum`: every artifact exists with the recorded size and stored sha256 (no key needed);
+ * - `full-read`: decrypt, decompress, check the plain sha256, and parse the format (`pg_restore -f /dev/null`,
+ *   RDB magic + CRC-64, scan-dump records, tar entries);
+ * - `test-restore`: restore into a scratch PostgreSQL database / empty Redis database / temp directory, run a
+ *   sanity comparison with the manifest, and clean up.
+ * The result is appended to the manifest (unless `record: false`). Never throws for a bad backup: see `ok`.
+ *
+ * @example
+ * ```ts
+ * const report = await verifyBackup({ storage, backup: 'latest', job: 'pg-main', level: 'full-read', decryption: { identities: [key] } });
+ * if (!report.ok) console.error(report.detail);
+ * ```
+ */
+export async function verifyBackup(options: VerifyBackupOptions): Promise<VerificationReport> {
+  const { storage, level = 'checksum', decryption, scratch = {}, record = true, clock = systemClock, logger = silentLogger, signal } = options;
+  if (!(level in VERIFICATION_RANK)) throw new OpsError('ARGUMENT_INVALID', `verification level must be checksum, full-read or test-restore, got ${JSON.stringify(level)}`);
+  const backup = typeof options.backup === 'string' ? await findBackup({ storage, id: options.backup, job: options.job }) : options.backup;
+  const artifacts: ArtifactVerification[] = [];
+  let ok = backup.state === 'completed' || backup.state === 'partially-failed';
+  if (!ok) artifacts.push({ key: `${backup.job}/${backup.id}`, ok: false, detail: `backup state is ${backup.state}` });
+  await withTemporaryDirectory(async (temporaryDirectory) => {
+    for (const source of backup.sources.filter((candidate) => candidate.state === 'completed')) {
+      for (const artifact of source.artifacts) {
+        try {
+          await checkStoredArtifact(storage, artifact, signal);
+          let detail = `size ${artifact.storedBytes} and sha256 match`;
+          if (VERIFICATION_RANK[level] >= VERIFICATION_RANK['full-read']) {
+            const plain = await openArtifact({ storage, artifact, decryption, signal });
+            try {
+              detail += `; ${await fullRead(artifact, plain, temporaryDirectory, signal)}`;
+            } catch (error) {
+              plain.destroy();
+              throw artifactReadError(artifact, error);
+            }
+          }
+          artifacts.push({ key: artifact.key, ok: true, detail });
+        } catch (error) {
+          ok = false;
+          artifacts.push({ key: artifact.key, ok: false, detail: safeErrorMessage(error) });
+        }
+      }
+      if (ok && level === 'test-restore') {
+        try {
+          const detail = await testRestore({ storage, backup, source, decryption, scratch, temporaryDirectory, signal });
+          artifacts.push({ key: `${backup.job}/${backup.id}#${source.name}`, ok: true, detail });
+        } catch (error) {
+          ok = false;
+          artifacts.push({ key: `${backup.job}/${backup.id}#${source.name}`, ok: false, detail: `test restore failed: ${safeErrorMessage(error)}` });
+        }
+      }
+    }
+  }, options.temporaryDirectory);
+  if (manifestArtifacts(backup).length === 0 && ok) {
+    ok = false;
+    artifacts.push({ key: `${backup.job}/${backup.id}`, ok: false, detail: 'backup has no artifacts' });
+  }
+  const failures = artifacts.filter((artifact) => !artifact.ok);
+  const detail = ok ? `${level} verification passed (${artifacts.length} check(s))` : failures.map((failure) => `${failure.key}: ${failure.detail}`).join('; ');
+  const report: VerificationReport = { backupId: backup.id, job: backup.job, level, ok, artifacts, detail };
+  if (record && backup.state !== 'in-progress') {
+    backup.verifications.push({ level, at: new Date(clock.now()).toISOString(), ok, detail: detail.slice(0, 2000) });
+    await writeManifest(storage, backup).catch((error: unknown) => logger.warn({ backup: backup.id, error: safeErrorMessage(error) }, 'cannot record the verification in the manifest'));
+  }
+  logger[ok ? 'info' : 'error']({ backup: backup.id, level, ok }, detail);
+  return report;
+}
