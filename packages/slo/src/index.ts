@@ -38,3 +38,13 @@ export type { EventCounts } from './engine/slo-series.js';
 
 // metrics
 export { SLO_METRIC_NAMES } from './metrics/slo-metrics.js';
+export { registerSloMetrics } from './metrics/slo-metrics.js';
+export type { SloMetricsSource } from './metrics/slo-metrics.js';
+
+// rules
+export { generatePrometheusRules, renderPrometheusRules, sliExpressions, rulePeriodMs, promDuration, RECORDED_SERIES } from './rules/prometheus-rules.js';
+export type { RuleFile, RuleGroup, RecordingRule, AlertingRule, PrometheusRulesOptions } from './rules/prometheus-rules.js';
+
+// middleware
+export { createSloRequestObserver } from './middleware/slo-request-observer.js';
+export type { SloRequestObserverOptions } from './middleware/slo-request-observer.js';

@@ -1,0 +1,37 @@
+import { createManualClock } from '@ops/core';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { createSloTracker } from '../engine/slo-tracker.js';
+
+describe('SLO metrics', () => {
+  it('computes counters and gauges in collect() from the in-process state', async () => {
+    const clock = createManualClock(Date.UTC(2026, 5, 1));
+    const registry = new Registry();
+    const tracker = createSloTracker({
+      clock,
+      registry,
+      slos: [
+        { service: 'shop', name: 'checkout', objective: 0.999, sli: { type: 'availability' }, groupBy: ['route'] },
+        { service: 'shop', name: 'idle', objective: 0.99, sli: { type: 'availability' } },
+      ],
+    });
+    tracker.get('checkout').add({ good: 990, bad: 10, labels: { route: '/pay' } });
+    const text = await registry.metrics();
+    expect(text).toContain('ops_slo_events_total{service="shop",slo="checkout",route="/pay"} 1000');
+    expect(text).toContain('ops_slo_good_events_total{service="shop",slo="checkout",route="/pay"} 990');
+    expect(text).toContain('ops_slo_objective_ratio{service="shop",slo="checkout"} 0.999');
+    expect(text).toMatch(/ops_slo_error_budget_remaining_ratio\{service="shop",slo="checkout",route="\/pay"\} -8\.99999/);
+    expect(text).toMatch(/ops_slo_burn_rate\{service="shop",slo="checkout",route="\/pay",slo_window="5m"\} 9\.99999/);
+    // Burn rate 10: above page-slow's 6, below page-quick's 14.4.
+    expect(text).toContain('ops_slo_alert_firing{service="shop",slo="checkout",route="/pay",slo_tier="page-quick",severity="page"} 0');
+    expect(text).toContain('ops_slo_alert_firing{service="shop",slo="checkout",route="/pay",slo_tier="page-slow",severity="page"} 1');
+    // The idle SLO: counters at 0, budget untouched, no SLI sample (it would be 0/0) and nothing non-finite.
+    expect(text).toContain('ops_slo_events_total{service="shop",slo="idle"} 0');
+    expect(text).toContain('ops_slo_error_budget_remaining_ratio{service="shop",slo="idle"} 1');
+    expect(text).not.toMatch(/ops_slo_sli_ratio\{service="shop",slo="idle"/);
+    expect(text).not.toMatch(/NaN|Inf/);
+    // Values follow new events on the next scrape.
+    tracker.get('checkout').add({ good: 1, labels: { route: '/pay' } });
+    expect(await registry.metrics()).toContain('ops_slo_events_total{service="shop",slo="checkout",route="/pay"} 1001');
+  });
+});
