@@ -1,5 +1,7 @@
-// @ops/core/testing — helpers for a user's own tests: a manual clock and a recording logger.
+// @ops/core/testing — helpers for a user's own tests: a manual clock, a recording logger and a manual signal.
 export { createManualClock } from '../time/clock.js';
 export type { ManualClock } from '../time/clock.js';
 export { createRecordingLogger } from './recording-logger.js';
 export type { RecordingLogger, LogRecord } from './recording-logger.js';
+export { createManualSignal } from './manual-signal.js';
+export type { ManualSignal } from './manual-signal.js';
