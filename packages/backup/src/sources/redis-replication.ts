@@ -38,7 +38,7 @@ export function openRdbStream(target: ReplicationTarget): Promise<{ stream: Read
     let settled = false;
     let buffer = Buffer.alloc(0);
     const replies: string[] = [];
-    const expected = target.password !== undefined ? 3 : 2; // AUTH?, REPLCONF, then the SYNC header
+    const expected = target.password !== undefined ? 4 : 3; // AUTH?, REPLCONF capa, REPLCONF rdb-only, then the SYNC header
     let state: 'replies' | 'payload' = 'replies';
     let remaining = 0;
     let eofMark: Buffer | undefined;
@@ -63,6 +63,17 @@ export function openRdbStream(target: ReplicationTarget): Promise<{ stream: Read
         return;
       }
       stream.destroy(error);
+    }
+
+    const commands: Buffer[] = [];
+    if (target.password !== undefined) {
+      commands.push(target.username ? encodeCommand('AUTH', target.username, target.password) : encodeCommand('AUTH', target.password));
+    }
+    // `capa eof` lets a server with repl-diskless-sync stream the RDB without touching its disk ($EOF:<mark> form).
+    commands.push(encodeCommand('REPLCONF', 'capa', 'eof'), encodeCommand('REPLCONF', 'rdb-only', '1'), encodeCommand('SYNC'));
+    function sendNext() {
+      const command = commands.shift();
+      if (command) socket.write(command);
     }
 
     function deliver(chunk: Buffer) {
@@ -114,6 +125,7 @@ export function openRdbStream(target: ReplicationTarget): Promise<{ stream: Read
             fail(new ReplicationRefusedError(`redis AUTH failed for replication: ${line.slice(1)}`));
             return;
           }
+          sendNext(); // the server refuses SYNC while an earlier reply is pending, so one command at a time
           continue; // REPLCONF errors are fine: older servers ignore rdb-only
         }
         if (line.startsWith('-')) {
@@ -155,12 +167,6 @@ export function openRdbStream(target: ReplicationTarget): Promise<{ stream: Read
       if (state === 'payload' && !stream.readableEnded) stream.destroy(new OpsError('BACKUP_FAILED', 'redis closed the replication connection before the RDB was complete'));
       else if (!settled) fail(new ReplicationRefusedError('redis closed the connection before sending an RDB'));
     });
-    socket.on('connect', () => {
-      if (target.password !== undefined) {
-        socket.write(target.username ? encodeCommand('AUTH', target.username, target.password) : encodeCommand('AUTH', target.password));
-      }
-      socket.write(encodeCommand('REPLCONF', 'rdb-only', '1'));
-      socket.write(encodeCommand('SYNC'));
-    });
+    socket.on('connect', () => sendNext());
   });
 }
