@@ -4,9 +4,9 @@ import { combine, defineProbe } from './probe.js';
 
 /** The parts of a dockerode container inspect result the probe reads. */
 export interface ContainerInspectLike {
-  Name?: string;
-  RestartCount?: number;
-  State?: { Status?: string; Running?: boolean; Health?: { Status?: string } };
+  Name?: string | undefined;
+  RestartCount?: number | undefined;
+  State?: { Status?: string | undefined; Running?: boolean | undefined; Health?: { Status?: string | undefined } | undefined } | undefined;
 }
 
 /** The parts of a dockerode `Docker` the probe uses. */
