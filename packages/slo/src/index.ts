@@ -48,3 +48,9 @@ export type { RuleFile, RuleGroup, RecordingRule, AlertingRule, PrometheusRulesO
 // middleware
 export { createSloRequestObserver } from './middleware/slo-request-observer.js';
 export type { SloRequestObserverOptions } from './middleware/slo-request-observer.js';
+
+// performance budgets and quality ratchet
+export { checkPerformanceBudget, ratchetBaseline, performanceBaselineSchema, measurementsSchema } from './budgets/performance-budget.js';
+export type { PerformanceBaseline, BaselineMetric, Measurement, PerformanceBudgetOptions, PerformanceBudgetResult, MetricVerdict } from './budgets/performance-budget.js';
+export { mannWhitneyU, bootstrapRatioInterval, percentile, normalCdf, seededRandom } from './budgets/statistics.js';
+export type { MannWhitneyResult, BootstrapOptions } from './budgets/statistics.js';
