@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { createServer } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -288,6 +289,46 @@ describe('S3 storage against s3rver over real HTTP', () => {
     await expectOpsError(s3.read('/absolute'), 'ARGUMENT_INVALID');
     expect(() => createS3Storage({ bucket: 'Bad_Bucket' })).toThrow(/not a valid bucket name/);
     expect(() => createS3Storage({ bucket: BUCKET, partSizeBytes: 1024 })).toThrow(/partSizeBytes must be an integer >= 5242880/);
+  });
+
+  it('checksums: false sends no checksum header but still stores the sha256 metadata', async () => {
+    const sent: SentRequest[] = [];
+    const client = makeClient(sent);
+    const s3 = storage({ client, checksums: false });
+    const body = randomBytes(1000);
+    await s3.write('plain/no-checksum.bin', Readable.from([body]));
+    const put = sent.find((request) => request.command === 'PutObjectCommand');
+    expect(Object.keys(put?.headers ?? {}).filter((name) => name.startsWith('x-amz-checksum'))).toEqual([]);
+    const head = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'plain/no-checksum.bin' }));
+    expect(head.Metadata?.sha256).toBe(createHash('sha256').update(body).digest('hex'));
+    client.destroy();
+  });
+
+  it('marks throttling and 5xx answers retryable and access errors not (real HTTP server on loopback)', async () => {
+    let status = 503;
+    const server = createServer((request, response) => {
+      request.resume();
+      const code = status === 503 ? 'SlowDown' : 'AccessDenied';
+      response.writeHead(status, { 'content-type': 'application/xml' });
+      response.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${code} from the test server</Message></Error>`);
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const port = (server.address() as { port: number }).port;
+      const client = new S3Client({ region: 'us-east-1', endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1 });
+      const s3 = storage({ client });
+      const throttled = await expectOpsError(s3.write('x.bin', Readable.from([Buffer.from('x')])), 'STORAGE_FAILED');
+      expect(throttled.isRetryable).toBe(true);
+      expect(throttled.message).toMatch(/SlowDown.*HTTP 503/);
+      status = 403;
+      const denied = await expectOpsError(s3.read('x.bin'), 'STORAGE_FAILED');
+      expect(denied.isRetryable).toBe(false);
+      expect(denied.message).toMatch(/AccessDenied.*HTTP 403/);
+      client.destroy();
+    } finally {
+      server.close();
+    }
   });
 
   it('maps server and connection errors to STORAGE_FAILED with isRetryable, without secrets in location', async () => {
