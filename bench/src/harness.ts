@@ -81,3 +81,32 @@ export function opsPerSecond(operation: (index: number) => void, options: { batc
   }
   return out;
 }
+
+/**
+ * Measures several synchronous candidates side by side: each round runs one batch of every candidate, rotating
+ * the order every round so none always runs first (warm caches, GC debt). Returns ops/s samples per candidate.
+ *
+ * @example
+ * ```ts
+ * const samples = interleavedOpsPerSecond({ ours: (i) => window.record(i), peer: () => counter.inc() });
+ * ```
+ */
+export function interleavedOpsPerSecond<Name extends string>(
+  candidates: Record<Name, (index: number) => void>,
+  options: { batchSize?: number; samples?: number; warmupRounds?: number } = {},
+): Record<Name, number[]> {
+  const { batchSize = 200_000, samples = 15, warmupRounds = 3 } = options;
+  const names = Object.keys(candidates) as Name[];
+  const out = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<Name, number[]>;
+  for (let round = 0; round < warmupRounds + samples; round++) {
+    for (let offset = 0; offset < names.length; offset++) {
+      const name = names[(round + offset) % names.length] as Name;
+      const operation = candidates[name];
+      const start = process.hrtime.bigint();
+      for (let index = 0; index < batchSize; index++) operation(index);
+      const elapsedNs = Number(process.hrtime.bigint() - start);
+      if (round >= warmupRounds) out[name].push(batchSize / (elapsedNs / 1e9));
+    }
+  }
+  return out;
+}
