@@ -121,6 +121,24 @@ describe('planRetention properties (randomized, seeded)', () => {
         }
       }
 
+      // keepWithin reasons only inside the window (from the newest good backup not in the future); safety reasons
+      // only on good backups, and "newest good" only on the newest one.
+      const latest = Math.max(Number.NEGATIVE_INFINITY, ...goodNewestFirst.filter((candidate) => candidate.time < now).map((candidate) => candidate.time));
+      const withinMs = policy.keepWithin === undefined ? undefined : { '2h': 2 * HOUR, '1d': 24 * HOUR, '10d': 240 * HOUR }[policy.keepWithin as string];
+      for (const decision of plan.keep) {
+        const candidate = byId.get(decision.id) as RetentionCandidate;
+        for (const reason of decision.reasons) {
+          if (reason.endsWith('of the newest backup')) expect(candidate.time > latest - (withinMs as number), `${context}: ${reason}`).toBe(true);
+          if (reason.startsWith('newest good backup')) expect(candidate.id, context).toBe(goodNewestFirst[0]?.id);
+          if (reason.startsWith('minGood')) expect(isGood(candidate), context).toBe(true);
+        }
+      }
+      if (withinMs !== undefined) {
+        for (const candidate of goodNewestFirst) {
+          if (candidate.time > latest - withinMs) expect(kept.has(candidate.id), `${context}: ${candidate.id} is inside keepWithin`).toBe(true);
+        }
+      }
+
       // Failures and in-progress backups never carry a keep-rule reason, and are removed only by their age rules.
       for (const decision of plan.remove) {
         const candidate = byId.get(decision.id) as RetentionCandidate;
