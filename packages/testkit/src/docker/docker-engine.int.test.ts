@@ -1,9 +1,16 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+import Docker from 'dockerode';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { findProcessesMentioning, isProcessAlive } from '../process/process-utilities.js';
-import { TESTKIT_CONTAINER_LABEL, useDockerEngine } from './docker-engine.js';
+import { TestkitError } from '../errors.js';
+import { tempDir } from '../temp-dir.js';
+import { BUSYBOX_IMAGE } from './busybox-image.js';
+import { TESTKIT_CONTAINER_LABEL, locateDockerEngine, useDockerEngine } from './docker-engine.js';
+import { startPodmanService } from './podman-service.js';
 import type { DockerEngine } from './docker-engine.js';
 
 describe('useDockerEngine', () => {
@@ -79,5 +86,32 @@ describe('useDockerEngine lifetime', () => {
     for (const pid of servicePids) expect(isProcessAlive(pid)).toBe(false);
     expect(findProcessesMentioning(directory)).toEqual([]);
     expect(existsSync(directory)).toBe(false);
+  });
+});
+
+describe('locateDockerEngine', () => {
+  it('uses OPS_TEST_DOCKER_SOCKET first and imports the busybox image into that engine if needed', async () => {
+    const service = await startPodmanService();
+    try {
+      const docker = new Docker({ socketPath: service.socketPath });
+      await docker.getImage(BUSYBOX_IMAGE).remove();
+      const located = await locateDockerEngine({ OPS_TEST_DOCKER_SOCKET: `unix://${service.socketPath}` });
+      expect(located).toMatchObject({ socketPath: service.socketPath, source: 'environment' });
+      expect((await docker.getImage(BUSYBOX_IMAGE).inspect()).RepoTags).toContain(BUSYBOX_IMAGE);
+    } finally {
+      await service.stop();
+    }
+  });
+
+  it('names OPS_TEST_DOCKER_SOCKET when it does not answer instead of falling back', async () => {
+    const directory = await tempDir('no-engine');
+    try {
+      const socketPath = join(directory.path, 'docker.sock');
+      const failure = await locateDockerEngine({ OPS_TEST_DOCKER_SOCKET: socketPath }).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(TestkitError);
+      expect((failure as TestkitError).message).toContain(`OPS_TEST_DOCKER_SOCKET=${socketPath} did not answer`);
+    } finally {
+      await directory.dispose();
+    }
   });
 });

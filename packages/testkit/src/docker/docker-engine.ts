@@ -61,14 +61,7 @@ export interface DockerEngine {
   dispose(): Promise<void>;
 }
 
-interface SharedEngine {
-  socketPath: string;
-  source: DockerEngine['source'];
-  startupMs: number;
-  service?: PodmanService;
-}
-
-let shared: Promise<SharedEngine> | undefined;
+let shared: Promise<LocatedDockerEngine> | undefined;
 let references = 0;
 
 function socketFromEnvironment(value: string): string {
@@ -85,11 +78,20 @@ async function ensureImage(docker: Docker): Promise<void> {
   const directory = await tempDir('busybox-image');
   try {
     const tarball = await buildBusyboxRootfs(directory.path);
-    const [repository, tag] = BUSYBOX_IMAGE.split(':') as [string, string];
-    const stream = await docker.importImage(Readable.from([await readFile(tarball)]), { repo: repository, tag });
-    await new Promise<void>((resolve, reject) => {
-      docker.modem.followProgress(stream, (error) => (error ? reject(error) : resolve()));
+    // Docker accepts a tag inside `repo`; podman's compatibility API ignores a separate `tag` parameter.
+    const stream = await docker.importImage(Readable.from([await readFile(tarball)]), { repo: BUSYBOX_IMAGE });
+    const progress = await new Promise<Array<{ status?: string }>>((resolve, reject) => {
+      docker.modem.followProgress(stream, (error, output: Array<{ status?: string }>) =>
+        error ? reject(error) : resolve(output),
+      );
     });
+    const imported = await docker.getImage(BUSYBOX_IMAGE).inspect().catch(() => undefined);
+    if (imported === undefined) {
+      const imageId = progress.map((event) => event.status ?? '').find((status) => status.startsWith('sha256:'));
+      if (imageId === undefined) throw new Error(`importing ${BUSYBOX_IMAGE} reported no image ID`);
+      const [repository, tag] = BUSYBOX_IMAGE.split(':') as [string, string];
+      await docker.getImage(imageId).tag({ repo: repository, tag });
+    }
   } finally {
     await directory.dispose();
   }
@@ -103,7 +105,17 @@ async function tryExisting(socketPath: string): Promise<boolean> {
   return true;
 }
 
-async function resolveEngine(environment: NodeJS.ProcessEnv): Promise<SharedEngine> {
+/** Where {@link locateDockerEngine} found an engine. */
+export interface LocatedDockerEngine {
+  socketPath: string;
+  source: DockerEngine['source'];
+  startupMs: number;
+  /** The podman service started for this process when `source` is `'throwaway'`. */
+  service?: PodmanService;
+}
+
+/** One uncached pass of the resolution order (exported for tests; use {@link useDockerEngine}). */
+export async function locateDockerEngine(environment: NodeJS.ProcessEnv = process.env): Promise<LocatedDockerEngine> {
   const fromEnvironment = environment['OPS_TEST_DOCKER_SOCKET'];
   if (fromEnvironment !== undefined && fromEnvironment !== '') {
     const socketPath = socketFromEnvironment(fromEnvironment);
@@ -169,12 +181,11 @@ async function release(): Promise<void> {
  * await engine.dispose();                           // removes the container, stops the service
  * ```
  */
-export async function useDockerEngine(options: { environment?: NodeJS.ProcessEnv } = {}): Promise<DockerEngine> {
-  const { environment = process.env } = options;
+export async function useDockerEngine(): Promise<DockerEngine> {
   references += 1;
-  let engine: SharedEngine;
+  let engine: LocatedDockerEngine;
   try {
-    shared ??= resolveEngine(environment);
+    shared ??= locateDockerEngine();
     engine = await shared;
   } catch (error) {
     shared = undefined;

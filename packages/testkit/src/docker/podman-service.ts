@@ -83,7 +83,7 @@ export async function startPodmanService(): Promise<PodmanService> {
       CONTAINERS_STORAGE_CONF: join(base, 'storage.conf'),
     };
     // conmon and other helpers podman spawns name this directory on their command line: end them at exit too.
-    trackProcessesMentioning(base);
+    const untrackHelpers = trackProcessesMentioning(base);
 
     const tarball = await buildBusyboxRootfs(base);
     await runCommand('podman', ['import', '--quiet', tarball, BUSYBOX_IMAGE], { env: environment, timeoutMs: 120_000 });
@@ -127,6 +127,7 @@ export async function startPodmanService(): Promise<PodmanService> {
           await terminateProcess(pid, { signal: 'SIGTERM', timeoutMs: 10_000 });
           await Promise.all(findProcessesMentioning(base).map((helper) => terminateProcess(helper, { timeoutMs: 5_000 })));
           await ownedDirectory.dispose();
+          untrackHelpers();
         })();
         return stopping;
       },
