@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -55,6 +57,21 @@ describe('createPostgresDatabase', () => {
   });
 });
 
+describe('createPostgresDatabase under contention', () => {
+  it('creates several databases at the same moment (CREATE DATABASE contends for template1)', async () => {
+    const databases = await Promise.all(Array.from({ length: 4 }, () => createPostgresDatabase({ prefix: 'parallel' })));
+    try {
+      expect(new Set(databases.map((database) => database.database)).size).toBe(4);
+      for (const database of databases) {
+        const [row] = await query<{ name: string }>(database.connectionString, 'SELECT current_database() AS name');
+        expect(row?.name).toBe(database.database);
+      }
+    } finally {
+      await Promise.all(databases.map((database) => database.dispose()));
+    }
+  });
+});
+
 describe('locatePostgresServer', () => {
   it('uses OPS_TEST_DATABASE_URL first and names it, without the password, when it does not answer', async () => {
     const port = await findFreePort();
@@ -65,6 +82,31 @@ describe('locatePostgresServer', () => {
     expect((failure as TestkitError).code).toBe('SERVICE_UNAVAILABLE');
     expect((failure as TestkitError).message).toContain('OPS_TEST_DATABASE_URL=postgresql://postgres:***@127.0.0.1');
     expect((failure as TestkitError).message).not.toContain('hunter2');
+  });
+
+  it('drops databases left on the local server by test processes that no longer exist', async () => {
+    const server = await locatePostgresServer({});
+    if (server.source !== 'local') {
+      await server.throwaway?.dispose();
+      expect(server.source).toBe('throwaway');
+      return;
+    }
+    const ended = spawnSync(process.execPath, ['-e', '']);
+    const leftover = `ops_test_leftover_${ended.pid}_0badc0de`;
+    const live = `ops_test_leftover_${process.pid}_0badc0de`;
+    await query(server.adminConnectionString, `CREATE DATABASE ${leftover}`);
+    await query(server.adminConnectionString, `CREATE DATABASE ${live}`);
+    try {
+      await locatePostgresServer({});
+      const names = await query<{ datname: string }>(
+        server.adminConnectionString,
+        "SELECT datname FROM pg_database WHERE datname LIKE 'ops\\_test\\_leftover\\_%'",
+      );
+      expect(names.map((row) => row.datname)).toEqual([live]);
+    } finally {
+      await query(server.adminConnectionString, `DROP DATABASE IF EXISTS ${leftover}`);
+      await query(server.adminConnectionString, `DROP DATABASE IF EXISTS ${live}`);
+    }
   });
 
   it('accepts a working OPS_TEST_DATABASE_URL as is', async () => {

@@ -57,6 +57,30 @@ describe('createRedisNamespace', () => {
   });
 });
 
+describe('createRedisNamespace under contention', () => {
+  it('gives namespaces created at the same moment distinct databases, skipping ones leased elsewhere', async () => {
+    const server = await locateRedisServer();
+    const control = new Redis(redisUrlWithDatabase(server.url, 0));
+    // A lease held by some other process must be respected.
+    const free: number[] = [];
+    for (let database = 1; database < 16 && free.length === 0; database += 1) {
+      if ((await control.exists(`${REDIS_LEASE_KEY_PREFIX}${database}`)) === 0) free.push(database);
+    }
+    const foreign = free[0] ?? 1;
+    const claimed = await control.set(`${REDIS_LEASE_KEY_PREFIX}${foreign}`, 'another-process', 'PX', 60_000, 'NX');
+    try {
+      const namespaces = await Promise.all(Array.from({ length: 6 }, () => createRedisNamespace()));
+      const databases = namespaces.map((namespace) => namespace.db);
+      expect(new Set(databases).size).toBe(6);
+      if (claimed === 'OK') expect(databases).not.toContain(foreign);
+      await Promise.all(namespaces.map((namespace) => namespace.dispose()));
+    } finally {
+      if (claimed === 'OK') await control.del(`${REDIS_LEASE_KEY_PREFIX}${foreign}`);
+      control.disconnect();
+    }
+  });
+});
+
 describe('locateRedisServer', () => {
   it('uses OPS_TEST_REDIS_URL first and names it, without the password, when it does not answer', async () => {
     const port = await findFreePort();
