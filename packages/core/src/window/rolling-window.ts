@@ -133,10 +133,17 @@ export function createRollingWindow(options: RollingWindowOptions): RollingWindo
   };
   clear();
 
+  // The current bucket's time range and offset: most events land in it, so they skip the division and the claim.
+  // Nothing else can take its slot before it ends (an event for the same slot is a whole window older: dropped).
+  let currentStart = 0;
+  let currentEnd = -Infinity;
+  let currentBase = 0;
+
   /** Returns the array offset of the bucket for `at`, claiming the slot if it holds an older bucket, or -1 if too old. */
   const slotFor = (at: number | undefined): number => {
     const now = clock.now();
     const time = at === undefined || at > now ? now : at;
+    if (time >= currentStart && now < currentEnd) return currentBase; // time <= now, so both are in the current bucket
     const index = Math.floor(time / bucketMs);
     if (index <= Math.floor(now / bucketMs) - bucketCount) return -1;
     const base = (index % bucketCount) * FIELDS;
@@ -150,6 +157,11 @@ export function createRollingWindow(options: RollingWindowOptions): RollingWindo
       data[base + BAD] = 0;
       data[base + MIN] = Infinity;
       data[base + MAX] = -Infinity;
+    }
+    if (index === Math.floor(now / bucketMs)) {
+      currentStart = index * bucketMs;
+      currentEnd = currentStart + bucketMs;
+      currentBase = base;
     }
     return base;
   };
@@ -229,6 +241,7 @@ export function createRollingWindow(options: RollingWindowOptions): RollingWindo
     },
     reset() {
       clear();
+      currentEnd = -Infinity;
       droppedLate = 0;
     },
   };
