@@ -54,3 +54,11 @@ export { checkPerformanceBudget, ratchetBaseline, performanceBaselineSchema, mea
 export type { PerformanceBaseline, BaselineMetric, Measurement, PerformanceBudgetOptions, PerformanceBudgetResult, MetricVerdict } from './budgets/performance-budget.js';
 export { mannWhitneyU, bootstrapRatioInterval, percentile, normalCdf, seededRandom } from './budgets/statistics.js';
 export type { MannWhitneyResult, BootstrapOptions } from './budgets/statistics.js';
+
+// reports and status from Prometheus
+export { buildSloReport, renderReportMarkdown, fetchSloStatus } from './report/prometheus-report.js';
+export type { SloReport, SloReportEntry, SloReportOptions, ReportRange, ReportStep } from './report/prometheus-report.js';
+
+// cli
+export { createSloCli } from './cli/slo-cli.js';
+export type { SloCliDependencies } from './cli/slo-cli.js';

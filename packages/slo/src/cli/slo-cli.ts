@@ -1,0 +1,235 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import {
+  ConfigError,
+  createPrometheusClient,
+  formatTable,
+  humanizeDuration,
+  parseConfigText,
+  parseDuration,
+  UsageError,
+  type CliDefinition,
+  type CliContext,
+  type PrometheusClient,
+} from '@ops/core';
+import { checkPerformanceBudget, measurementsSchema, performanceBaselineSchema, ratchetBaseline, type PerformanceBaseline } from '../budgets/performance-budget.js';
+import type { SloStatus } from '../engine/slo-status.js';
+import { fetchSloStatus, buildSloReport, renderReportMarkdown } from '../report/prometheus-report.js';
+import { renderPrometheusRules } from '../rules/prometheus-rules.js';
+import { loadSloFile } from '../spec/slo-spec.js';
+import type { ResolvedSlo } from '../spec/slo-spec.js';
+
+/** What the CLI needs from outside, injectable for tests. */
+export interface SloCliDependencies {
+  /** Builds the Prometheus client for `--prometheus URL`. */
+  prometheusClient?: (url: string) => PrometheusClient;
+  /** "Now" (epoch ms). */
+  now?: () => number;
+}
+
+function stringValue(context: CliContext, name: string): string | undefined {
+  const value = context.values[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function required(context: CliContext, name: string): string {
+  const value = stringValue(context, name);
+  if (value === undefined) throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+async function slosFrom(context: CliContext): Promise<ResolvedSlo[]> {
+  const file = stringValue(context, 'config') ?? context.positionals[0];
+  if (!file) throw new UsageError('give the SLO file: --config slos.yaml');
+  const slos = await loadSloFile(file, { env: context.io.env });
+  const only = stringValue(context, 'slo');
+  if (only === undefined) return slos;
+  const picked = slos.filter((slo) => slo.name === only || slo.id === only);
+  if (picked.length === 0) throw new UsageError(`no SLO ${JSON.stringify(only)} in ${file}; known: ${slos.map((slo) => slo.id).join(', ')}`);
+  return picked;
+}
+
+function percent(value: number | null, digits = 3): string {
+  return value === null ? '–' : `${(value * 100).toFixed(digits)}%`;
+}
+
+const configOption = { config: { type: 'string' as const, short: 'c', valueName: 'file', description: 'SLO file (YAML or JSON)' } };
+const prometheusOption = { prometheus: { type: 'string' as const, valueName: 'url', description: 'Prometheus base URL, e.g. http://127.0.0.1:9090' } };
+const sloOption = { slo: { type: 'string' as const, valueName: 'name', description: 'only this SLO' } };
+
+/**
+ * The `ops-slo` CLI definition: `validate`, `rules`, `status`, `report`, `budget check`. Exit codes: 0 ok, 1 an
+ * SLO/budget check failed (objective missed, alert firing, regression), 2 usage or configuration error.
+ */
+export function createSloCli(dependencies: SloCliDependencies = {}): CliDefinition {
+  const { now = () => Date.now() } = dependencies;
+  const clientFor = (url: string) => (dependencies.prometheusClient ?? ((base: string) => createPrometheusClient({ url: base, timeout: '30s' })))(url);
+  return {
+    name: 'ops-slo',
+    description: 'Validate SLO files, generate Prometheus rules, read SLO status and reports from Prometheus, check performance budgets.',
+    commands: {
+      validate: {
+        summary: 'validate an SLO file (paths and allowed values in errors; warnings for tiers that can never fire)',
+        usage: '[file]',
+        options: { ...configOption, strict: { type: 'boolean', description: 'treat warnings as errors (exit 1)' } },
+        examples: ['ops-slo validate slos.yaml', 'ops-slo validate --config slos.yaml --strict --json'],
+        async run(context) {
+          const slos = await slosFrom(context);
+          const warnings = slos.flatMap((slo) => slo.warnings.map((warning) => `${slo.id}: ${warning}`));
+          if (context.json) context.printJson({ ok: true, slos: slos.map((slo) => ({ id: slo.id, objective: slo.objective, sli: slo.sli.type, window: slo.window, tiers: slo.tiers.map((tier) => tier.name) })), warnings });
+          else {
+            context.print(`${slos.length} SLO(s) valid: ${slos.map((slo) => slo.id).join(', ')}`);
+            for (const warning of warnings) context.warn(`warning: ${warning}`);
+          }
+          return context.values.strict === true && warnings.length > 0 ? 1 : 0;
+        },
+      },
+      rules: {
+        summary: 'print Prometheus recording and alerting rules for the SLOs',
+        usage: '[file]',
+        options: {
+          ...configOption,
+          output: { type: 'string', short: 'o', valueName: 'file', description: 'write the rules to this file instead of stdout' },
+          interval: { type: 'string', valueName: 'duration', description: 'evaluation interval of the rule groups, e.g. 30s' },
+        },
+        examples: ['ops-slo rules slos.yaml > slo-rules.yaml && promtool check rules slo-rules.yaml', 'ops-slo rules -c slos.yaml -o rules.yaml --interval 30s'],
+        async run(context) {
+          const slos = await slosFrom(context);
+          const interval = stringValue(context, 'interval');
+          const yaml = renderPrometheusRules(slos, interval ? { interval } : {});
+          const output = stringValue(context, 'output');
+          if (output) {
+            await writeFile(output, yaml);
+            if (context.json) context.printJson({ ok: true, file: output, groups: slos.length });
+            else context.warn(`wrote ${output}`);
+          } else if (context.json) context.printJson({ ok: true, yaml });
+          else context.io.stdout.write(yaml);
+          return 0;
+        },
+      },
+      status: {
+        summary: 'SLI, budget, burn rates and firing tiers of each SLO, computed from a Prometheus server',
+        usage: '[file]',
+        options: { ...configOption, ...prometheusOption, ...sloOption },
+        examples: ['ops-slo status -c slos.yaml --prometheus http://127.0.0.1:9090', 'ops-slo status -c slos.yaml --prometheus http://prom:9090 --json'],
+        async run(context) {
+          const slos = await slosFrom(context);
+          const client = clientFor(required(context, 'prometheus'));
+          const statuses: SloStatus[] = [];
+          for (const slo of slos) statuses.push(await fetchSloStatus({ client, slo, atMs: now() }));
+          if (context.json) context.printJson({ ok: true, statuses });
+          else {
+            context.io.stdout.write(
+              formatTable(statuses, [
+                { header: 'SLO', value: (status) => status.id },
+                { header: 'OBJECTIVE', value: (status) => percent(status.objective), align: 'right' },
+                { header: 'SLI', value: (status) => percent(status.sli), align: 'right' },
+                { header: 'BUDGET LEFT', value: (status) => percent(status.budget.remainingRatio, 1), align: 'right' },
+                { header: 'BURN 1H', value: (status) => (status.burnRates['1h'] ?? 0).toFixed(2), align: 'right' },
+                { header: 'EXHAUSTED IN', value: (status) => (status.timeToExhaustionMs === null ? '–' : humanizeDuration(status.timeToExhaustionMs)), align: 'right' },
+                { header: 'FIRING', value: (status) => status.firing.join(',') || '–' },
+              ]),
+            );
+          }
+          return statuses.some((status) => status.firing.length > 0) ? 1 : 0;
+        },
+      },
+      report: {
+        summary: 'report SLOs over a day/week/month to date (or --from/--to) from Prometheus history, Markdown or JSON',
+        usage: '[file]',
+        options: {
+          ...configOption,
+          ...prometheusOption,
+          ...sloOption,
+          period: { type: 'string', valueName: 'day|week|month', description: 'calendar period to date (default day)' },
+          'time-zone': { type: 'string', valueName: 'zone', description: 'IANA zone of the period (default UTC)' },
+          from: { type: 'string', valueName: 'iso-time', description: 'explicit range start (with --to)' },
+          to: { type: 'string', valueName: 'iso-time', description: 'explicit range end' },
+          step: { type: 'string', valueName: 'duration', description: 'breakdown step (default 1h)' },
+        },
+        examples: ['ops-slo report -c slos.yaml --prometheus http://127.0.0.1:9090 --period day --time-zone Europe/Berlin', 'ops-slo report -c slos.yaml --prometheus http://prom:9090 --from 2026-05-01T00:00:00Z --to 2026-06-01T00:00:00Z --json'],
+        async run(context) {
+          const slos = await slosFrom(context);
+          const client = clientFor(required(context, 'prometheus'));
+          const from = stringValue(context, 'from');
+          const to = stringValue(context, 'to');
+          let range: Parameters<typeof buildSloReport>[0]['range'];
+          if (from !== undefined || to !== undefined) {
+            const startMs = Date.parse(from ?? '');
+            const endMs = Date.parse(to ?? '');
+            if (!Number.isFinite(startMs) || !Number.isFinite(endMs) || endMs <= startMs) throw new UsageError('--from and --to must both be ISO times with --from before --to');
+            range = { startMs, endMs };
+          } else {
+            const period = stringValue(context, 'period') ?? 'day';
+            if (period !== 'day' && period !== 'week' && period !== 'month') throw new UsageError(`--period must be one of day, week, month (got ${JSON.stringify(period)})`);
+            range = { period, timeZone: stringValue(context, 'time-zone') ?? 'UTC' };
+          }
+          const step = stringValue(context, 'step');
+          const report = await buildSloReport({ client, slos, range, atMs: now(), ...(step ? { stepMs: parseDuration(step, '--step') } : {}) });
+          if (context.json) context.printJson({ ok: true, report });
+          else context.io.stdout.write(renderReportMarkdown(report));
+          return report.slos.some((entry) => entry.met === false) ? 1 : 0;
+        },
+      },
+      budget: {
+        summary: 'budget check: compare a run with a performance baseline (exit 1 on a significant regression)',
+        usage: 'check',
+        options: {
+          baseline: { type: 'string', valueName: 'file', description: 'baseline JSON ({ metrics: { name: { unit, better, value, samples? } } })' },
+          current: { type: 'string', valueName: 'file', description: 'this run JSON ({ metrics: { name: { value? , samples? } } })' },
+          tolerance: { type: 'string', valueName: 'percent', description: 'allowed worsening, default 10' },
+          method: { type: 'string', valueName: 'mann-whitney|bootstrap', description: 'significance test (default mann-whitney)' },
+          update: { type: 'boolean', description: 'ratchet: write the tightened baseline back on significant improvements' },
+        },
+        examples: ['ops-slo budget check --baseline perf-baseline.json --current run.json', 'ops-slo budget check --baseline perf-baseline.json --current run.json --update --json'],
+        async run(context) {
+          if (context.positionals[0] !== 'check') throw new UsageError('usage: ops-slo budget check --baseline FILE --current FILE');
+          const baselineFile = required(context, 'baseline');
+          const currentFile = required(context, 'current');
+          const readJson = async (file: string) => {
+            try {
+              return await readFile(file, 'utf8');
+            } catch (error) {
+              throw new ConfigError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+            }
+          };
+          const baseline: PerformanceBaseline = parseConfigText(await readJson(baselineFile), performanceBaselineSchema, baselineFile, { format: 'json' }) as PerformanceBaseline;
+          const current = parseConfigText(await readJson(currentFile), measurementsSchema, currentFile, { format: 'json' });
+          const toleranceText = stringValue(context, 'tolerance');
+          const tolerance = toleranceText === undefined ? undefined : Number(toleranceText);
+          if (tolerance !== undefined && !(tolerance >= 0)) throw new UsageError('--tolerance must be a number of percent >= 0');
+          const method = stringValue(context, 'method') ?? 'mann-whitney';
+          if (method !== 'mann-whitney' && method !== 'bootstrap') throw new UsageError('--method must be mann-whitney or bootstrap');
+          const measurements = Object.fromEntries(
+            Object.entries(current.metrics).map(([name, value]) => [name, { ...(value.value === undefined ? {} : { value: value.value }), ...(value.samples ? { samples: value.samples } : {}) }]),
+          );
+          const result = checkPerformanceBudget({ baseline, current: measurements, method, ...(tolerance === undefined ? {} : { tolerancePercent: tolerance }) });
+          let updated = false;
+          if (context.values.update === true && result.verdict === 'pass' && result.metrics.some((metric) => metric.verdict === 'improvement')) {
+            await writeFile(baselineFile, `${JSON.stringify(ratchetBaseline(baseline, result, measurements), null, 2)}\n`);
+            updated = true;
+          }
+          if (context.json) context.printJson({ ok: result.verdict === 'pass', ...result, baselineUpdated: updated });
+          else {
+            context.io.stdout.write(
+              formatTable(result.metrics, [
+                { header: 'METRIC', value: (metric) => metric.name },
+                { header: 'BASELINE', value: (metric) => `${round(metric.baseline)} ${metric.unit}`, align: 'right' },
+                { header: 'CURRENT', value: (metric) => `${round(metric.current)} ${metric.unit}`, align: 'right' },
+                { header: 'BUDGET USED', value: (metric) => `${Math.round(metric.budgetUsedPercent)}%`, align: 'right' },
+                { header: 'P', value: (metric) => (metric.pValue === undefined ? '–' : metric.pValue.toFixed(4)), align: 'right' },
+                { header: 'VERDICT', value: (metric) => metric.verdict },
+                { header: 'WHY', value: (metric) => metric.reason },
+              ]),
+            );
+            if (updated) context.warn(`baseline tightened: ${baselineFile}`);
+          }
+          return result.verdict === 'regression' ? 1 : 0;
+        },
+      },
+    },
+  };
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}
