@@ -63,6 +63,8 @@ describe('createRollingWindow', () => {
     expect(() => createRollingWindow({ window: '1s', bucket: '10s' })).toThrow(/window: must be at least one bucket/);
     expect(() => createRollingWindow({ window: '1m', bucket: 0 })).toThrow(/bucket: must be greater than 0/);
     expect(() => createRollingWindow({ window: '5x', bucket: '1s' })).toThrow(/window: invalid duration "5x"/);
+    expect(() => createRollingWindow({ window: '30d', bucket: '1s' })).toThrow(/bucket: 2592000 buckets of 1000ms would need 138 MiB/);
+    expect(createRollingWindow({ window: '30d', bucket: '1h' }).bucketCount).toBe(720);
     try {
       createRollingWindow({ window: '1m', bucket: '7s' });
     } catch (error) {

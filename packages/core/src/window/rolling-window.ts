@@ -84,6 +84,8 @@ export interface RollingWindow {
 }
 
 const FIELDS = 7;
+/** Upper bound on buckets per window (56 MB): beyond it a typo such as `bucket: '1ms'` would exhaust memory. */
+const MAX_BUCKETS = 1_000_000;
 const EPOCH = 0;
 const COUNT = 1;
 const SUM = 2;
@@ -95,7 +97,8 @@ const MAX = 6;
 /**
  * Creates a {@link RollingWindow}.
  *
- * @throws OpsError `ARGUMENT_INVALID` when `bucket` is zero, larger than `window`, or does not divide it.
+ * @throws OpsError `ARGUMENT_INVALID` when `bucket` is zero, larger than `window`, does not divide it, or would make
+ * more than 1,000,000 buckets.
  *
  * @example
  * ```ts
@@ -115,6 +118,12 @@ export function createRollingWindow(options: RollingWindowOptions): RollingWindo
     throw new OpsError('ARGUMENT_INVALID', `window: must be a whole multiple of bucket (${bucketMs}ms), got ${windowMs}ms`);
   }
   const bucketCount = windowMs / bucketMs;
+  if (bucketCount > MAX_BUCKETS) {
+    throw new OpsError(
+      'ARGUMENT_INVALID',
+      `bucket: ${bucketCount} buckets of ${bucketMs}ms would need ${Math.round((bucketCount * FIELDS * 8) / 1024 / 1024)} MiB; use at most ${MAX_BUCKETS} buckets (a wider bucket)`,
+    );
+  }
   // One flat array, FIELDS numbers per bucket: [epoch bucket index, count, sum, good, bad, min, max].
   const data = new Float64Array(bucketCount * FIELDS);
   let droppedLate = 0;
