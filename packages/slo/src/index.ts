@@ -62,3 +62,6 @@ export type { SloReport, SloReportEntry, SloReportOptions, ReportRange, ReportSt
 // cli
 export { createSloCli } from './cli/slo-cli.js';
 export type { SloCliDependencies } from './cli/slo-cli.js';
+
+// OpenSLO
+export { importOpenSlo, exportOpenSlo } from './spec/openslo.js';
