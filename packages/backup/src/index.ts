@@ -1,6 +1,8 @@
 // @ops/backup — streamed, encrypted, verified, restorable backups of PostgreSQL, Redis and files.
 
 // storage
+export { createS3Storage } from './storages/s3-storage.js';
+export type { S3StorageOptions, S3Storage } from './storages/s3-storage.js';
 export { createLocalStorage } from './storages/local-storage.js';
 export type { LocalStorageOptions } from './storages/local-storage.js';
 export { assertStorageKey } from './storages/storage-key.js';
@@ -23,6 +25,42 @@ export type { BackupSource, SourceContext, SourceOutcome } from './sources/sourc
 export { createPostgresSource } from './sources/postgres-source.js';
 export type { PostgresSourceOptions, PostgresDumpFormat } from './sources/postgres-source.js';
 export type { PostgresConnectionOptions } from './sources/postgres-connection.js';
+export { createRedisSource } from './sources/redis-source.js';
+export type { RedisSourceOptions, RedisBackupMethod } from './sources/redis-source.js';
+export { createFilesSource } from './sources/files-source.js';
+export type { FilesSourceOptions } from './sources/files-source.js';
+export type { SymlinkPolicy } from './internal/tar-pack.js';
+
+// verify and restore
+export { verifyBackup } from './verify/verify-backup.js';
+export type { VerifyBackupOptions, VerificationReport, ArtifactVerification, ScratchTargets } from './verify/verify-backup.js';
+export { restorePostgres } from './restore/postgres-restore.js';
+export type { RestorePostgresOptions } from './restore/postgres-restore.js';
+export { restoreRedis } from './restore/redis-restore.js';
+export type { RestoreRedisOptions, RedisRestoreSummary, RedisReplacePolicy } from './restore/redis-restore.js';
+export { restoreFiles } from './restore/files-restore.js';
+export type { RestoreFilesOptions } from './restore/files-restore.js';
+export { extractTar } from './restore/tar-extract.js';
+export type { ExtractTarOptions, ExtractSummary } from './restore/tar-extract.js';
+
+// retention and prune
+export { planRetention } from './retention/plan-retention.js';
+export type { RetentionCandidate, RetentionDecision, RetentionPlan, PlanRetentionOptions } from './retention/plan-retention.js';
+export { retentionPolicySchema } from './retention/retention-policy.js';
+export type { RetentionPolicy } from './retention/retention-policy.js';
+export { pruneBackups, deleteBackup } from './prune/prune-backups.js';
+export type { PruneBackupsOptions, PruneReport, PruneDecision } from './prune/prune-backups.js';
+
+// RPO: metrics and health check
+export { createBackupMetrics } from './metrics/backup-metrics.js';
+export type { BackupMetrics, BackupMetricsOptions } from './metrics/backup-metrics.js';
+export { createBackupFreshnessCheck } from './checks/backup-freshness-check.js';
+export type { BackupFreshnessCheckOptions } from './checks/backup-freshness-check.js';
+
+// config and CLI
+export { backupConfigSchema } from './config/config-schema.js';
+export type { BackupConfig, BackupJobConfig } from './config/config-schema.js';
+export { backupCli } from './cli/cli.js';
 
 // running
 export { runBackup } from './jobs/run-backup.js';

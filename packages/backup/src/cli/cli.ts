@@ -1,2 +1,330 @@
-import type { CliDefinition } from '@ops/core';
-export const backupCli: CliDefinition = { name: 'ops-backup', description: 'x', commands: {} };
+import { resolve } from 'node:path';
+import { ExitCode, UsageError, createProgressBar, formatBytes, formatTable, loadConfig, systemClock, type CliCommand, type CliContext, type CliDefinition } from '@ops/core';
+import { findBackup, listBackups } from '../catalog/catalog.js';
+import { backupConfigSchema, type BackupConfig, type BackupJobConfig } from '../config/config-schema.js';
+import { runBackup, type RunBackupOptions } from '../jobs/run-backup.js';
+import { verifiedLevel, type BackupManifest, type VerificationLevel } from '../manifest/manifest.js';
+import { pruneBackups } from '../prune/prune-backups.js';
+import type { RetentionPolicy } from '../retention/retention-policy.js';
+import { restoreFiles } from '../restore/files-restore.js';
+import { restorePostgres } from '../restore/postgres-restore.js';
+import { restoreRedis, type RedisReplacePolicy } from '../restore/redis-restore.js';
+import { resolveConnection, type PostgresConnectionOptions } from '../sources/postgres-connection.js';
+import { PACKAGE_VERSION } from '../version.js';
+import { verifyBackup } from '../verify/verify-backup.js';
+import { buildSources, openRedis, openStorage, resolveDecryption } from './build-job.js';
+
+const configOption = { config: { type: 'string', short: 'c', valueName: 'file', description: 'config file (YAML or JSON); default $OPS_BACKUP_CONFIG or ./ops-backup.yaml' } } as const;
+const jobOption = { job: { type: 'string', short: 'j', valueName: 'name', description: 'job name from the config' } } as const;
+const keyOptions = {
+  'identity-file': { type: 'string', valueName: 'file', description: 'age identity file (AGE-SECRET-KEY-1… lines) for encrypted backups' },
+  'passphrase-env': { type: 'string', valueName: 'NAME', description: 'environment variable holding the passphrase' },
+} as const;
+
+async function readConfig(context: CliContext): Promise<BackupConfig> {
+  const file = (context.values.config as string | undefined) ?? context.io.env.OPS_BACKUP_CONFIG ?? 'ops-backup.yaml';
+  return loadConfig(resolve(file), backupConfigSchema, { env: context.io.env });
+}
+
+function pickJobs(config: BackupConfig, names: readonly string[]): BackupJobConfig[] {
+  if (names.length === 0) return config.jobs;
+  return names.map((name) => {
+    const job = config.jobs.find((candidate) => candidate.name === name);
+    if (!job) throw new UsageError(`unknown job ${JSON.stringify(name)}; the config has ${config.jobs.map((candidate) => candidate.name).join(', ')}`);
+    return job;
+  });
+}
+
+function summary(manifest: BackupManifest): Record<string, unknown> {
+  return {
+    id: manifest.id,
+    job: manifest.job,
+    state: manifest.state,
+    startedAt: manifest.startedAt,
+    completedAt: manifest.completedAt,
+    storedBytes: manifest.storedBytes,
+    plainBytes: manifest.plainBytes,
+    verified: verifiedLevel(manifest) ?? null,
+    sources: manifest.sources.map((source) => ({ name: source.name, kind: source.kind, state: source.state, ...(source.error ? { error: source.error } : {}) })),
+    ...(manifest.error ? { error: manifest.error } : {}),
+    warnings: manifest.warnings,
+  };
+}
+
+const runCommand: CliCommand = {
+  summary: 'run backups of all jobs, or of the jobs named',
+  usage: '[job...]',
+  options: { ...configOption },
+  examples: ['ops-backup run --config /etc/ops-backup.yaml', 'ops-backup run pg-main --json'],
+  async run(context: CliContext): Promise<number> {
+    const config = await readConfig(context);
+    const jobs = pickJobs(config, context.positionals);
+    const storage = await openStorage(config);
+    const results: BackupManifest[] = [];
+    for (const job of jobs) {
+      const { sources, close } = await buildSources(job);
+      const bar = context.json ? undefined : createProgressBar(context.io.stderr, `${job.name}`);
+      try {
+        const manifest = await runBackup({
+          job: job.name,
+          storage,
+          sources,
+          ...(job.compression ? { compression: job.compression as NonNullable<RunBackupOptions['compression']> } : {}),
+          ...(job.encryption ? { encryption: job.encryption as NonNullable<RunBackupOptions['encryption']> } : {}),
+          ...(job.hooks ? { hooks: job.hooks as NonNullable<RunBackupOptions['hooks']> } : {}),
+          ...(job.tags ? { tags: job.tags } : {}),
+          ...(job.verifyStored === undefined ? {} : { verifyStored: job.verifyStored }),
+          ...(config.lock ? { lock: config.lock as Exclude<RunBackupOptions['lock'], false | undefined> } : {}),
+          ...(bar ? { onProgress: (progress: { plainBytes: number }) => bar.update(progress.plainBytes) } : {}),
+        });
+        results.push(manifest);
+      } finally {
+        bar?.done();
+        close();
+      }
+    }
+    if (context.json) context.printJson({ ok: results.every((manifest) => manifest.state === 'completed'), backups: results.map(summary) });
+    else {
+      for (const manifest of results) {
+        context.print(`${manifest.job}: ${manifest.state} ${manifest.id} (${formatBytes(manifest.storedBytes)} stored from ${formatBytes(manifest.plainBytes)})`);
+        if (manifest.error) context.warn(`${manifest.job}: ${manifest.error}`);
+        for (const warning of manifest.warnings) context.warn(`${manifest.job}: warning: ${warning}`);
+      }
+    }
+    return results.every((manifest) => manifest.state === 'completed') ? ExitCode.ok : ExitCode.failure;
+  },
+};
+
+const listCommand: CliCommand = {
+  summary: 'list backups (read from the storage), newest first',
+  options: { ...configOption, ...jobOption },
+  examples: ['ops-backup list', 'ops-backup list --job pg-main --json'],
+  async run(context: CliContext): Promise<number> {
+    const config = await readConfig(context);
+    const storage = await openStorage(config);
+    const job = context.values.job as string | undefined;
+    if (job) pickJobs(config, [job]);
+    const { backups, unreadable } = await listBackups({ storage, job });
+    if (context.json) context.printJson({ backups: backups.map(summary), unreadable });
+    else {
+      context.print(
+        formatTable(backups, [
+          { header: 'ID', value: (backup) => backup.id },
+          { header: 'JOB', value: (backup) => backup.job },
+          { header: 'STATE', value: (backup) => backup.state },
+          { header: 'STARTED', value: (backup) => backup.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z') },
+          { header: 'SIZE', value: (backup) => formatBytes(backup.storedBytes), align: 'right' },
+          { header: 'VERIFIED', value: (backup) => verifiedLevel(backup) ?? '-' },
+        ]).trimEnd(),
+      );
+      for (const entry of unreadable) context.warn(`unreadable manifest ${entry.key}: ${entry.error}`);
+    }
+    return unreadable.length > 0 ? ExitCode.failure : ExitCode.ok;
+  },
+};
+
+const showCommand: CliCommand = {
+  summary: 'show the manifest of one backup',
+  usage: '<id|latest>',
+  options: { ...configOption, ...jobOption },
+  examples: ['ops-backup show 20261122T030000Z-ab12cd34', 'ops-backup show latest --job pg-main --json'],
+  async run(context: CliContext): Promise<number> {
+    const id = context.positionals[0];
+    if (!id) throw new UsageError('show needs a backup id (or "latest" with --job)');
+    const config = await readConfig(context);
+    const storage = await openStorage(config);
+    const manifest = await findBackup({ storage, id, job: context.values.job as string | undefined });
+    if (context.json) context.printJson(manifest);
+    else {
+      context.print(`${manifest.job} ${manifest.id}: ${manifest.state}`);
+      context.print(`started ${manifest.startedAt}, completed ${manifest.completedAt ?? '-'}, host ${manifest.host}`);
+      for (const source of manifest.sources) {
+        context.print(`  ${source.kind} ${source.name}: ${source.state}${source.error ? ` (${source.error})` : ''}`);
+        for (const artifact of source.artifacts) {
+          context.print(`    ${artifact.key} ${artifact.format} ${formatBytes(artifact.storedBytes)} stored, sha256 ${artifact.storedSha256}`);
+          context.print(`      compression ${artifact.compression.algorithm}${artifact.compression.level ? ` ${artifact.compression.level}` : ''}, encryption ${artifact.encryption ? (artifact.encryption.passphrase ? 'age (passphrase)' : `age → ${artifact.encryption.recipients.join(', ')}`) : 'none'}`);
+        }
+      }
+      for (const verification of manifest.verifications) context.print(`  verified ${verification.level} at ${verification.at}: ${verification.ok ? 'ok' : 'FAILED'} — ${verification.detail}`);
+    }
+    return ExitCode.ok;
+  },
+};
+
+const verifyCommand: CliCommand = {
+  summary: 'verify a backup: checksum, full-read (decrypt, decompress, parse) or test-restore',
+  usage: '<id|latest>',
+  options: {
+    ...configOption,
+    ...jobOption,
+    ...keyOptions,
+    level: { type: 'string', short: 'l', valueName: 'level', description: 'checksum (default), full-read or test-restore' },
+  },
+  examples: ['ops-backup verify latest --job pg-main --level full-read --identity-file /etc/ops/backup.key', 'ops-backup verify 20261122T030000Z-ab12cd34 --json'],
+  async run(context: CliContext): Promise<number> {
+    const id = context.positionals[0];
+    if (!id) throw new UsageError('verify needs a backup id (or "latest" with --job)');
+    const level = (context.values.level as string | undefined) ?? 'checksum';
+    if (!['checksum', 'full-read', 'test-restore'].includes(level)) throw new UsageError(`--level must be checksum, full-read or test-restore, got ${JSON.stringify(level)}`);
+    const config = await readConfig(context);
+    const storage = await openStorage(config);
+    const decryption = await resolveDecryption(config, { identityFile: context.values['identity-file'] as string | undefined, passphraseEnv: context.values['passphrase-env'] as string | undefined }, context.io.env);
+    const redis = level === 'test-restore' && config.scratch?.redis ? await openRedis(config.scratch.redis.url) : undefined;
+    try {
+      const report = await verifyBackup({
+        storage,
+        backup: id,
+        ...(context.values.job ? { job: context.values.job as string } : {}),
+        level: level as VerificationLevel,
+        ...(decryption ? { decryption } : {}),
+        scratch: {
+          ...(config.scratch?.postgres ? { postgres: { connectionString: config.scratch.postgres.connectionString } } : {}),
+          ...(redis ? { redis } : {}),
+        },
+      });
+      if (context.json) context.printJson(report);
+      else {
+        for (const artifact of report.artifacts) context.print(`${artifact.ok ? 'ok  ' : 'FAIL'} ${artifact.key}: ${artifact.detail}`);
+        context.print(`${report.job} ${report.backupId}: ${report.level} ${report.ok ? 'passed' : 'FAILED'}`);
+      }
+      return report.ok ? ExitCode.ok : ExitCode.failure;
+    } finally {
+      redis?.disconnect();
+    }
+  },
+};
+
+const restoreCommand: CliCommand = {
+  summary: 'restore a backup into a database, a Redis database or an empty staging directory',
+  usage: '<id|latest>',
+  options: {
+    ...configOption,
+    ...jobOption,
+    ...keyOptions,
+    source: { type: 'string', valueName: 'name', description: 'which source of the backup (when it has several)' },
+    'to-database': { type: 'string', valueName: 'name', description: 'PostgreSQL: target database name' },
+    'target-url': { type: 'string', valueName: 'url', description: 'PostgreSQL: server to restore into (default: the source server of the job)' },
+    create: { type: 'boolean', description: 'PostgreSQL: create the target database' },
+    clean: { type: 'boolean', description: 'PostgreSQL: drop objects before recreating them' },
+    'parallel-jobs': { type: 'string', valueName: 'n', description: 'PostgreSQL: pg_restore -j n' },
+    'to-redis': { type: 'string', valueName: 'url', description: 'Redis: target redis://host:port/db' },
+    policy: { type: 'string', valueName: 'policy', description: 'Redis: replace (default), skip-existing or fail' },
+    'to-directory': { type: 'string', valueName: 'dir', description: 'files: empty staging directory' },
+  },
+  examples: [
+    'ops-backup restore latest --job pg-main --to-database app_restored --create --parallel-jobs 4 --identity-file key.txt',
+    'ops-backup restore 20261122T030000Z-ab12cd34 --to-redis redis://127.0.0.1:6379/5 --policy skip-existing',
+    'ops-backup restore latest --job config --to-directory /srv/restore-staging',
+  ],
+  async run(context: CliContext): Promise<number> {
+    const id = context.positionals[0];
+    if (!id) throw new UsageError('restore needs a backup id (or "latest" with --job)');
+    const targets = ['to-database', 'to-redis', 'to-directory'].filter((name) => context.values[name] !== undefined);
+    if (targets.length !== 1) throw new UsageError('restore needs exactly one of --to-database, --to-redis, --to-directory');
+    const config = await readConfig(context);
+    const storage = await openStorage(config);
+    const backup = await findBackup({ storage, id, job: context.values.job as string | undefined });
+    const decryption = await resolveDecryption(config, { identityFile: context.values['identity-file'] as string | undefined, passphraseEnv: context.values['passphrase-env'] as string | undefined }, context.io.env);
+    const source = context.values.source as string | undefined;
+    const common = { storage, backup, ...(decryption ? { decryption } : {}), ...(source ? { source } : {}) };
+    let result: Record<string, unknown>;
+    if (context.values['to-database'] !== undefined) {
+      const database = context.values['to-database'] as string;
+      let server: ReturnType<typeof resolveConnection>;
+      const targetUrl = context.values['target-url'] as string | undefined;
+      if (targetUrl) server = resolveConnection({ connectionString: targetUrl });
+      else {
+        const job = config.jobs.find((candidate) => candidate.name === backup.job);
+        const configured = job?.sources.find((candidate) => candidate.type === 'postgres' && (source === undefined || (candidate.name ?? 'postgres') === source));
+        if (!configured || configured.type !== 'postgres') throw new UsageError(`job ${backup.job} has no postgres source in the config; give --target-url`);
+        const { type: _type, name: _name, format: _format, parallelJobs: _parallel, passwordMode: _mode, lockWaitTimeout: _lock, extraArguments: _extra, pgDumpPath: _path, ...connection } = configured;
+        server = resolveConnection(connection as PostgresConnectionOptions);
+      }
+      const parallelText = context.values['parallel-jobs'] as string | undefined;
+      const parallelJobs = parallelText === undefined ? 1 : Number(parallelText);
+      if (!Number.isInteger(parallelJobs) || parallelJobs < 1) throw new UsageError('--parallel-jobs must be an integer >= 1');
+      const bar = context.json ? undefined : createProgressBar(context.io.stderr, 'download');
+      try {
+        await restorePostgres({
+          ...common,
+          target: { ...server, database },
+          create: context.values.create === true,
+          clean: context.values.clean === true,
+          parallelJobs,
+          ...(bar ? { onProgress: (bytes: number) => bar.update(bytes, backup.storedBytes) } : {}),
+        });
+      } finally {
+        bar?.done();
+      }
+      result = { restored: 'postgres', database };
+    } else if (context.values['to-redis'] !== undefined) {
+      const policy = ((context.values.policy as string | undefined) ?? 'replace') as RedisReplacePolicy;
+      if (!['replace', 'skip-existing', 'fail'].includes(policy)) throw new UsageError('--policy must be replace, skip-existing or fail');
+      const redis = await openRedis(context.values['to-redis'] as string);
+      try {
+        result = { ...(await restoreRedis({ ...common, redis, policy })), restored: 'redis' };
+      } finally {
+        redis.disconnect();
+      }
+    } else {
+      result = { ...(await restoreFiles({ ...common, directory: context.values['to-directory'] as string })), restored: 'files' };
+    }
+    if (context.json) context.printJson({ ok: true, backupId: backup.id, ...result });
+    else context.print(`restored ${backup.job} ${backup.id}: ${JSON.stringify(result)}`);
+    return ExitCode.ok;
+  },
+};
+
+const pruneCommand: CliCommand = {
+  summary: 'apply the retention policy of each job (dry run unless --confirm)',
+  usage: '[job...]',
+  options: { ...configOption, confirm: { type: 'boolean', description: 'really delete (default: dry run printing the reason for every backup)' } },
+  examples: ['ops-backup prune', 'ops-backup prune pg-main --confirm'],
+  async run(context: CliContext): Promise<number> {
+    const config = await readConfig(context);
+    const storage = await openStorage(config);
+    const jobs = pickJobs(config, context.positionals).filter((job) => job.retention);
+    if (jobs.length === 0) throw new UsageError('no selected job has a retention policy');
+    const dryRun = context.values.confirm !== true;
+    const reports = [];
+    for (const job of jobs) {
+      reports.push(
+        await pruneBackups({
+          storage,
+          job: job.name,
+          policy: (job.retention ?? {}) as RetentionPolicy,
+          dryRun,
+          ...(config.timeZone ? { timeZone: config.timeZone } : {}),
+          ...(config.lock ? { lock: config.lock as Exclude<RunBackupOptions['lock'], false | undefined> } : {}),
+          clock: systemClock,
+        }),
+      );
+    }
+    if (context.json) context.printJson({ dryRun, jobs: reports });
+    else {
+      for (const report of reports) {
+        context.print(`${report.job}${dryRun ? ' (dry run; add --confirm to delete)' : ''}:`);
+        context.print(
+          formatTable(report.decisions, [
+            { header: 'ACTION', value: (decision) => (decision.action === 'remove' ? (dryRun ? 'would remove' : 'removed') : 'keep') },
+            { header: 'ID', value: (decision) => decision.id },
+            { header: 'STATE', value: (decision) => decision.state },
+            { header: 'VERIFIED', value: (decision) => decision.verified },
+            { header: 'SIZE', value: (decision) => formatBytes(decision.storedBytes), align: 'right' },
+            { header: 'REASONS', value: (decision) => decision.reasons.join('; ') },
+          ]).trimEnd(),
+        );
+        context.print(`${dryRun ? 'would free' : 'freed'} ${formatBytes(report.freedBytes)}`);
+      }
+    }
+    return ExitCode.ok;
+  },
+};
+
+/** The `ops-backup` CLI definition (run it with core's `runCli`). */
+export const backupCli: CliDefinition = {
+  name: 'ops-backup',
+  description: 'back up PostgreSQL, Redis and files: streamed, compressed, age-encrypted, verified, restorable',
+  version: PACKAGE_VERSION,
+  commands: { run: runCommand, list: listCommand, show: showCommand, verify: verifyCommand, restore: restoreCommand, prune: pruneCommand },
+};

@@ -22,7 +22,9 @@ async function maliciousTar(entries: { name: string; type?: 'file' | 'symlink' |
   const pack = tar.pack();
   for (const entry of entries) {
     const body = entry.body ?? '';
-    pack.entry({ name: entry.name, type: entry.type ?? 'file', ...(entry.linkname ? { linkname: entry.linkname } : {}), size: entry.type && entry.type !== 'file' ? 0 : Buffer.byteLength(body) }, entry.type && entry.type !== 'file' ? undefined : body);
+    const header = { name: entry.name, type: entry.type ?? 'file', ...(entry.linkname ? { linkname: entry.linkname } : {}), size: entry.type && entry.type !== 'file' ? 0 : Buffer.byteLength(body) } as const;
+    if (entry.type && entry.type !== 'file') pack.entry(header);
+    else pack.entry(header, body);
   }
   pack.finalize();
   const chunks: Buffer[] = [];

@@ -43,7 +43,7 @@ async function snapshot(redis: Redis): Promise<Record<string, unknown>> {
     ttlSet: (await redis.pttl('string:ttl')) > 3_000_000,
     list: await redis.lrange('list', 0, -1),
     set: (await redis.smembers('set')).sort(),
-    zset: await redis.zrange('zset', 0, -1, 'WITHSCORES'),
+    zset: await redis.call('ZRANGE', 'zset', '0', '-1', 'WITHSCORES'),
     hash: await redis.hgetall('hash'),
     stream: await redis.xrange('stream', '-', '+'),
     hll: await redis.pfcount('hll'),

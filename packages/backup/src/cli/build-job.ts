@@ -1,0 +1,106 @@
+import { readFile } from 'node:fs/promises';
+import type { Redis } from 'ioredis';
+import { OpsError } from '@ops/core';
+import type { BackupConfig, BackupJobConfig } from '../config/config-schema.js';
+import type { DecryptionOptions } from '../pipeline/artifact-pipeline.js';
+import { createFilesSource } from '../sources/files-source.js';
+import { createPostgresSource } from '../sources/postgres-source.js';
+import { createRedisSource } from '../sources/redis-source.js';
+import type { BackupSource } from '../sources/source.js';
+import { createLocalStorage } from '../storages/local-storage.js';
+import type { BackupStorage } from '../storages/storage.js';
+
+/** Opens the storage a config names. S3 loads `@aws-sdk/client-s3` (optional peer) on demand. */
+export async function openStorage(config: BackupConfig): Promise<BackupStorage> {
+  const storage = config.storage;
+  if (storage.type === 'local') return createLocalStorage({ directory: storage.directory });
+  const { createS3Storage } = await import('../storages/s3-storage.js');
+  return createS3Storage({
+    bucket: storage.bucket,
+    ...(storage.prefix === undefined ? {} : { prefix: storage.prefix }),
+    ...(storage.region === undefined ? {} : { region: storage.region }),
+    ...(storage.endpoint === undefined ? {} : { endpoint: storage.endpoint }),
+    ...(storage.forcePathStyle === undefined ? {} : { forcePathStyle: storage.forcePathStyle }),
+    ...(storage.credentials === undefined ? {} : { credentials: { accessKeyId: storage.credentials.accessKeyId, secretAccessKey: storage.credentials.secretAccessKey, ...(storage.credentials.sessionToken ? { sessionToken: storage.credentials.sessionToken } : {}) } }),
+  });
+}
+
+/** Opens an ioredis client from a URL (ioredis is an optional peer). */
+export async function openRedis(url: string): Promise<Redis> {
+  const { Redis: RedisClient } = await import('ioredis');
+  const client = new RedisClient(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+  await client.connect();
+  return client;
+}
+
+/** Builds the sources of a job; `close()` disconnects the clients it opened. */
+export async function buildSources(job: BackupJobConfig): Promise<{ sources: BackupSource[]; close(): void }> {
+  const clients: Redis[] = [];
+  const sources: BackupSource[] = [];
+  try {
+    for (const source of job.sources) {
+      if (source.type === 'postgres') {
+        const { type: _type, ...options } = source;
+        sources.push(createPostgresSource(options as Parameters<typeof createPostgresSource>[0]));
+      } else if (source.type === 'redis') {
+        const client = await openRedis(source.url);
+        clients.push(client);
+        sources.push(
+          createRedisSource({
+            redis: client,
+            ...(source.name ? { name: source.name } : {}),
+            ...(source.method ? { method: source.method } : {}),
+            ...(source.scanCount ? { scanCount: source.scanCount } : {}),
+            ...(source.match ? { match: source.match } : {}),
+          }),
+        );
+      } else {
+        sources.push(
+          createFilesSource({
+            directory: source.directory,
+            ...(source.name ? { name: source.name } : {}),
+            ...(source.exclude ? { exclude: source.exclude } : {}),
+            ...(source.symlinks ? { symlinks: source.symlinks } : {}),
+          }),
+        );
+      }
+    }
+  } catch (error) {
+    for (const client of clients) client.disconnect();
+    throw error;
+  }
+  return { sources, close: () => clients.forEach((client) => client.disconnect()) };
+}
+
+/** Reads age identities (`AGE-SECRET-KEY-1…` lines) from a file. */
+export async function readIdentityFile(path: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new OpsError('ARGUMENT_INVALID', `cannot read identity file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+  }
+  const identities = text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line.startsWith('AGE-SECRET-KEY-'));
+  if (identities.length === 0) throw new OpsError('ARGUMENT_INVALID', `identity file ${path} contains no AGE-SECRET-KEY-1… line`);
+  return identities;
+}
+
+/** Decryption keys from CLI flags (which win) and the config. */
+export async function resolveDecryption(
+  config: BackupConfig,
+  flags: { identityFile?: string | undefined; passphraseEnv?: string | undefined },
+  env: Record<string, string | undefined>,
+): Promise<DecryptionOptions | undefined> {
+  const identityFile = flags.identityFile ?? config.decryption?.identityFile;
+  let passphrase = config.decryption?.passphrase;
+  if (flags.passphraseEnv) {
+    passphrase = env[flags.passphraseEnv];
+    if (passphrase === undefined || passphrase === '') throw new OpsError('ARGUMENT_INVALID', `environment variable ${flags.passphraseEnv} (from --passphrase-env) is not set`);
+  }
+  const identities = identityFile ? await readIdentityFile(identityFile) : undefined;
+  if (!identities && passphrase === undefined) return undefined;
+  return { ...(identities ? { identities } : {}), ...(passphrase === undefined ? {} : { passphrase }) };
+}
