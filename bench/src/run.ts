@@ -215,12 +215,21 @@ async function main(argv: string[]): Promise<number> {
   const suites = await select(files, argv);
   await mkdir(resultsDirectory, { recursive: true });
   const gc = (globalThis as { gc?: () => void }).gc;
+  const failed: string[] = [];
   for (const suite of suites) {
     process.stderr.write(`bench: running ${suite.name} …\n`);
     gc?.();
     const machine = machineFacts();
     const started = performance.now();
-    const rows = await suite.run();
+    let rows: BenchRow[];
+    try {
+      rows = await suite.run();
+    } catch (error) {
+      // One broken suite must not cost the others their run; its previous results file is kept as it was.
+      failed.push(suite.name);
+      process.stderr.write(`bench: ${suite.name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      continue;
+    }
     const result: SuiteResult = {
       suite: suite.name,
       description: suite.description,
@@ -237,6 +246,10 @@ async function main(argv: string[]): Promise<number> {
   }
   await writeFile(resultsMarkdown, renderResults(await readAllResults()));
   process.stderr.write(`bench: wrote ${relative(process.cwd(), resultsMarkdown) || 'RESULTS.md'}\n`);
+  if (failed.length > 0) {
+    process.stderr.write(`bench: ${failed.length} suite(s) failed: ${failed.join(', ')}\n`);
+    return 1;
+  }
   return 0;
 }
 
