@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { createManualClock } from '@ops/core';
+import { createMemoryStorage } from '../testing/memory-storage.js';
+import { acquireStorageLock, listLocks } from './storage-lock.js';
+
+describe('storage lock', () => {
+  it('a second run of the same job is refused while the first holds the lock; another job is not', async () => {
+    const clock = createManualClock(Date.UTC(2026, 10, 22, 3));
+    const storage = createMemoryStorage({ clock });
+    const first = await acquireStorageLock({ storage, job: 'pg', clock, settle: 0 });
+    await expect(acquireStorageLock({ storage, job: 'pg', clock, settle: 0, pid: process.pid + 1 })).rejects.toMatchObject({ code: 'BACKUP_LOCKED', isRetryable: true });
+    const other = await acquireStorageLock({ storage, job: 'redis', clock, settle: 0 });
+    await other.release();
+    await first.release();
+    const again = await acquireStorageLock({ storage, job: 'pg', clock, settle: 0 });
+    expect((await listLocks(storage, 'pg')).map((lock) => lock.id)).toEqual([again.record.id]);
+    await again.release();
+  });
+
+  it('a lock of a dead pid on this host is stale at once; a lock on another host only after staleAfter', async () => {
+    const clock = createManualClock(Date.UTC(2026, 10, 22, 3));
+    const storage = createMemoryStorage({ clock });
+    await acquireStorageLock({ storage, job: 'pg', clock, settle: 0, pid: 999_999, isProcessAlive: () => false });
+    const taken = await acquireStorageLock({ storage, job: 'pg', clock, settle: 0, isProcessAlive: (pid) => pid !== 999_999 });
+    await taken.release();
+
+    await acquireStorageLock({ storage, job: 'pg', clock, settle: 0, host: 'other-host', refreshEvery: '1h' });
+    await expect(acquireStorageLock({ storage, job: 'pg', clock, settle: 0 })).rejects.toMatchObject({ code: 'BACKUP_LOCKED' });
+    clock.advance(31 * 60_000);
+    const late = await acquireStorageLock({ storage, job: 'pg', clock, settle: 0 });
+    expect((await listLocks(storage, 'pg')).map((lock) => lock.host)).toEqual([late.record.host]);
+    await late.release();
+  });
+
+  it('the holder refreshes its lock so it never goes stale while running', async () => {
+    const clock = createManualClock(Date.UTC(2026, 10, 22, 3));
+    const storage = createMemoryStorage({ clock });
+    const held = await acquireStorageLock({ storage, job: 'pg', clock, settle: 0, host: 'runner', refreshEvery: '5m', staleAfter: '30m' });
+    for (let step = 0; step < 12; step++) {
+      clock.advance(5 * 60_000);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await expect(acquireStorageLock({ storage, job: 'pg', clock, settle: 0 })).rejects.toMatchObject({ code: 'BACKUP_LOCKED' });
+    await held.release();
+  });
+
+  it('two racing writers: the younger withdraws after the settle re-list', async () => {
+    const clock = createManualClock(Date.UTC(2026, 10, 22, 3));
+    const storage = createMemoryStorage({ clock });
+    const first = acquireStorageLock({ storage, job: 'pg', clock, settle: '200ms', host: 'a' });
+    const second = acquireStorageLock({ storage, job: 'pg', clock, settle: '200ms', host: 'b' });
+    const settled = Promise.allSettled([first, second]);
+    for (let step = 0; step < 30; step++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      await clock.advanceAsync(20);
+    }
+    const results = await settled;
+    const won = results.filter((result) => result.status === 'fulfilled');
+    const lost = results.filter((result) => result.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    expect((await listLocks(storage, 'pg'))).toHaveLength(1);
+  });
+});
