@@ -107,7 +107,8 @@ export async function acquireStorageLock(options: StorageLockOptions): Promise<H
 
   const writeRecord = () => storage.write(key, Readable.from([Buffer.from(JSON.stringify(record))]));
 
-  const blocker = async (): Promise<LockRecord | undefined> => {
+  // Before writing, any live lock blocks; after writing (racing writers), only an older one does.
+  const blocker = async (onlyOlder: boolean): Promise<LockRecord | undefined> => {
     for (const { key: otherKey, record: other } of await readLocks(storage, job)) {
       if (otherKey === key) continue;
       if (!other) continue;
@@ -116,7 +117,7 @@ export async function acquireStorageLock(options: StorageLockOptions): Promise<H
         await storage.delete(otherKey);
         continue;
       }
-      if (other.acquiredAt < record.acquiredAt || (other.acquiredAt === record.acquiredAt && other.id < record.id)) return other;
+      if (!onlyOlder || other.acquiredAt < record.acquiredAt || (other.acquiredAt === record.acquiredAt && other.id < record.id)) return other;
     }
     return undefined;
   };
@@ -124,11 +125,11 @@ export async function acquireStorageLock(options: StorageLockOptions): Promise<H
   const lockedError = (holder: LockRecord) =>
     new OpsError('BACKUP_LOCKED', `job ${job} is locked by pid ${holder.pid} on ${holder.host} since ${new Date(holder.acquiredAt).toISOString()}`, { isRetryable: true });
 
-  const early = await blocker();
+  const early = await blocker(false);
   if (early) throw lockedError(early);
   await writeRecord();
   if (settleMs > 0) await clock.sleep(settleMs);
-  const late = await blocker();
+  const late = await blocker(true);
   if (late) {
     await storage.delete(key);
     throw lockedError(late);
