@@ -158,13 +158,23 @@ const sliSchema = z.discriminatedUnion(
   { error: () => 'expected sli.type to be one of "availability", "latency", "ratio"' },
 );
 
-const windowSchema = z.union([
-  durationInput,
-  z.strictObject({
-    calendar: z.enum(['day', 'week', 'month']),
-    timeZone: z.string().optional(),
-  }),
-]);
+const windowSchema = z
+  .union([
+    durationInput,
+    z.strictObject({
+      calendar: z.enum(['day', 'week', 'month']),
+      timeZone: z
+        .string()
+        .refine(isValidTimeZone, { error: (issue) => `unknown IANA time zone ${JSON.stringify(issue.input)} (e.g. "Europe/Berlin", "UTC")` })
+        .optional(),
+    }),
+  ])
+  .superRefine((value, context) => {
+    // OpenSLO writes months as "1M"; here "m" is minutes, so an upper-case M is almost surely a calendar month.
+    if (typeof value === 'string' && /^\s*\d+\s*M\s*$/.test(value)) {
+      context.addIssue({ code: 'custom', message: `"${value}": months are calendar periods, write { calendar: "month", timeZone: "..." }; "m" means minutes` });
+    }
+  });
 
 const tierFieldsSchema = z.strictObject({
   severity: z.enum(['page', 'ticket']).optional(),
@@ -206,7 +216,18 @@ const sloSchema = z.strictObject({
 export const sloDocumentSchema = z.strictObject({
   service: z.string().regex(NAME_PATTERN, 'expected a lower-case name (a-z, 0-9, "-", "_")'),
   labels: z.record(z.string().regex(LABEL_NAME_PATTERN, 'expected a Prometheus label name'), z.string()).optional(),
-  slos: z.array(sloSchema).min(1),
+  slos: z
+    .array(sloSchema)
+    .min(1)
+    .superRefine((slos, context) => {
+      const seen = new Map<string, number>();
+      slos.forEach((slo, index) => {
+        const key = `${slo.service ?? ''}/${slo.name}`;
+        const earlier = seen.get(key);
+        if (earlier !== undefined) context.addIssue({ code: 'custom', path: [index, 'name'], message: `duplicate SLO ${JSON.stringify(slo.name)} (also slos[${earlier}])` });
+        else seen.set(key, index);
+      });
+    }),
 });
 
 /** An SLO file: a service and its SLOs. */

@@ -1,0 +1,76 @@
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { compareRow, stats, type BenchRow, type BenchSuite } from '../harness.js';
+
+const ROUNDS = 4;
+const DURATION_SECONDS = 5;
+const CONNECTIONS = 10;
+
+async function startServer(mode: 'bare' | 'observed'): Promise<{ url: string; stop(): Promise<void> }> {
+  const file = fileURLToPath(new URL('./servers/hello-server.ts', import.meta.url));
+  const child = fork(file, [], { execArgv: ['--import', 'tsx'], env: { ...process.env, BENCH_MODE: mode }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('hello-server did not start within 30 s')), 30_000);
+    child.once('message', (message) => {
+      clearTimeout(timer);
+      resolve((message as { port: number }).port);
+    });
+    child.once('exit', (code) => reject(new Error(`hello-server exited with ${code}`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+async function load(url: string, durationSeconds: number): Promise<{ rps: number; p99: number; errors: number }> {
+  const result = await autocannon({ url, connections: CONNECTIONS, duration: durationSeconds });
+  return { rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.non2xx };
+}
+
+const suite: BenchSuite = {
+  name: 'slo-middleware',
+  description: `Hello-world node:http server with and without observeNodeRequests + createSloRequestObserver (availability SLO grouped by route and a latency SLO), each in its own child process; autocannon ${CONNECTIONS} connections × ${DURATION_SECONDS} s, ${ROUNDS} alternating rounds on 127.0.0.1.`,
+  async run(): Promise<BenchRow[]> {
+    const observed = await startServer('observed');
+    const bare = await startServer('bare');
+    const observedRps: number[] = [];
+    const bareRps: number[] = [];
+    const observedP99: number[] = [];
+    const bareP99: number[] = [];
+    let errors = 0;
+    try {
+      await load(observed.url, 1);
+      await load(bare.url, 1);
+      for (let round = 0; round < ROUNDS; round++) {
+        // Alternate which goes first, so drift in machine load hits both sides.
+        const order = round % 2 === 0 ? ([observed, bare] as const) : ([bare, observed] as const);
+        for (const server of order) {
+          const result = await load(server.url, DURATION_SECONDS);
+          errors += result.errors;
+          (server === observed ? observedRps : bareRps).push(result.rps);
+          (server === observed ? observedP99 : bareP99).push(result.p99);
+        }
+      }
+    } finally {
+      await observed.stop();
+      await bare.stop();
+    }
+    const group = 'SLO middleware overhead (hello world, node:http)';
+    return [
+      compareRow(
+        { group, metric: 'throughput with / without', unit: 'req/s', ours: stats(observedRps), peer: { ...stats(bareRps), name: 'same server without middleware' }, higherIsBetter: true, target: '≥ 0.95× without', notes: `errors or non-2xx: ${errors}` },
+        { atLeast: 0.95 },
+      ),
+      compareRow({ group, metric: 'p99 latency', unit: 'ms', ours: stats(observedP99), peer: { ...stats(bareP99), name: 'same server without middleware' }, higherIsBetter: false }),
+    ];
+  },
+};
+
+export default suite;
