@@ -69,11 +69,27 @@ export function fromNodeRequest(request: IncomingMessage, response?: ServerRespo
   const remoteAddress = request.socket?.remoteAddress;
   if (remoteAddress !== undefined) opsRequest.remoteAddress = remoteAddress;
   if (response) {
-    const controller = new AbortController();
-    response.once('close', () => {
-      if (!response.writableFinished) controller.abort(new OpsError('ABORTED', 'client closed the connection'));
+    // Created on first use: most handlers never look at the signal, and a listener per request costs throughput.
+    let controller: AbortController | undefined;
+    Object.defineProperty(opsRequest, 'signal', {
+      enumerable: true,
+      configurable: true,
+      get(): AbortSignal {
+        if (!controller) {
+          const created = new AbortController();
+          controller = created;
+          const abort = () => created.abort(new OpsError('ABORTED', 'client closed the connection'));
+          if (response.closed) {
+            if (!response.writableFinished) abort();
+          } else {
+            response.once('close', () => {
+              if (!response.writableFinished) abort();
+            });
+          }
+        }
+        return controller.signal;
+      },
     });
-    opsRequest.signal = controller.signal;
   }
   return opsRequest;
 }

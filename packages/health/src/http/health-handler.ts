@@ -5,9 +5,10 @@ import { HEALTH_JSON_CONTENT_TYPE, toHealthJson, type ServiceDescription } from 
 
 interface HandlerDependencies {
   basePath: string;
-  live(): Promise<HealthReport>;
-  ready(): Promise<HealthReport>;
-  startup(): Promise<HealthReport>;
+  /** `withChecks: false` skips building per-check reports (terse responses only need the status). */
+  live(withChecks?: boolean): Promise<HealthReport>;
+  ready(withChecks?: boolean): Promise<HealthReport>;
+  startup(withChecks?: boolean): Promise<HealthReport>;
   check(name: string): Promise<HealthReport>;
   hasCheck(name: string): boolean;
   statusCodes: Record<CheckStatus, number>;
@@ -41,10 +42,12 @@ export function createHealthHandler(dependencies: HandlerDependencies): OpsHandl
     const rest = request.path.slice(base.length).replace(/^\/+|\/+$/g, '');
     let report: HealthReport;
     let drillDown = false;
+    const verbose = flag(request.query, 'verbose') || rest === '';
+    const withChecks = verbose || request.query.has('exclude');
     try {
-      if (rest === 'live') report = await dependencies.live();
-      else if (rest === 'ready' || rest === '') report = await dependencies.ready();
-      else if (rest === 'startup') report = await dependencies.startup();
+      if (rest === 'live') report = await dependencies.live(withChecks);
+      else if (rest === 'ready' || rest === '') report = await dependencies.ready(withChecks);
+      else if (rest === 'startup') report = await dependencies.startup(withChecks);
       else {
         const name = decodeURIComponent(rest);
         if (!dependencies.hasCheck(name)) return jsonResponse(404, { status: 'fail', output: 'unknown check' }, HEADERS);
@@ -55,15 +58,15 @@ export function createHealthHandler(dependencies: HandlerDependencies): OpsHandl
       dependencies.logger.error({ path: request.path, error: safeErrorMessage(error) }, 'health endpoint failed');
       return jsonResponse(dependencies.statusCodes.fail, { status: 'fail', output: 'health evaluation failed' }, HEADERS);
     }
-    const skip = excluded(request.query);
-    if (skip.size > 0 && !drillDown) {
+    const skip = request.query.has('exclude') ? excluded(request.query) : undefined;
+    if (skip && skip.size > 0 && !drillDown) {
       report = { ...report, checks: report.checks.filter((check) => !skip.has(check.name)) };
       const worst = report.checks.reduce<CheckStatus>((status, check) => (check.contributes === 'fail' || status === 'fail' ? 'fail' : check.contributes === 'warn' ? 'warn' : status), 'pass');
       report.status = report.output !== undefined ? 'fail' : worst;
     }
-    const verbose = flag(request.query, 'verbose') || rest === '';
-    const allowed = dependencies.showDetails ? await Promise.resolve(dependencies.showDetails(request)).catch(() => false) : false;
+    const allowed = dependencies.showDetails && (verbose || drillDown) ? await Promise.resolve(dependencies.showDetails(request)).catch(() => false) : false;
     const body = toHealthJson(report, { withComponents: verbose || drillDown, withDetails: allowed && (verbose || drillDown), service: dependencies.service });
-    return jsonResponse(dependencies.statusCodes[report.status], body, HEADERS);
+    // A fresh headers object per response: nothing is shared between responses.
+    return { status: dependencies.statusCodes[report.status], headers: { ...HEADERS }, body: JSON.stringify(body) };
   };
 }

@@ -10,9 +10,8 @@ export const DEFAULT_STATUS_ORDER: StatusOrder = ['fail', 'warn', 'pass'];
  * Aggregates statuses with an ordered list (as Spring's `SimpleStatusAggregator`): the first status of `order`
  * found among `statuses` wins; no statuses at all is `pass`.
  */
-export function aggregateStatus(statuses: Iterable<CheckStatus>, order: StatusOrder = DEFAULT_STATUS_ORDER): CheckStatus {
-  const present = new Set(statuses);
-  for (const status of order) if (present.has(status)) return status;
+export function aggregateStatus(statuses: readonly CheckStatus[], order: StatusOrder = DEFAULT_STATUS_ORDER): CheckStatus {
+  for (const status of order) if (statuses.includes(status)) return status;
   return 'pass';
 }
 

@@ -105,6 +105,14 @@ export class CheckRunner {
     this.#timer = undefined;
   }
 
+  /** The cached result when it can be used without waiting (polled, or fresh within the TTL), else `undefined`. */
+  peek(): CapturedResult | undefined {
+    const last = this.#last;
+    if (!last) return undefined;
+    if ('every' in this.mode) return last;
+    return this.#dependencies.clock.now() - last.time < this.mode.ttl ? last : undefined;
+  }
+
   /**
    * The result a handler should use now: in polled mode the last result (waiting only for the very first run);
    * in TTL mode a fresh-enough cached result, the in-flight run, or a new run.

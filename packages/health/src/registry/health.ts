@@ -292,9 +292,14 @@ export function createHealth(options: HealthOptions = {}): Health {
   };
 
   const toReport = (runner: CheckRunner, result: CapturedResult, cached: boolean): CheckReport => {
+    // Explicit fields rather than an object spread: this runs per check per verbose request.
     const report: CheckReport = {
-      ...result,
       name: runner.name,
+      status: result.status,
+      rawStatus: result.rawStatus,
+      time: result.time,
+      durationMs: result.durationMs,
+      timedOut: result.timedOut,
       critical: runner.critical,
       tags: runner.tags,
       contributes: contribution(result.status, runner.critical),
@@ -302,23 +307,60 @@ export function createHealth(options: HealthOptions = {}): Health {
       componentType: runner.componentType,
       measurement: runner.measurement,
     };
+    if (result.output !== undefined) report.output = result.output;
+    if (result.observed !== undefined) report.observed = result.observed;
+    if (result.observedUnit !== undefined) report.observedUnit = result.observedUnit;
+    if (result.details !== undefined) report.details = result.details;
     if (runner.componentId !== undefined) report.componentId = runner.componentId;
     return report;
   };
 
-  const evaluate = async (selected: CheckRunner[]): Promise<CheckReport[]> =>
-    Promise.all(
+  interface Evaluation {
+    checks: CheckReport[];
+    /** What each check contributes, also when `checks` was not built (terse responses). */
+    statuses: CheckStatus[];
+  }
+
+  const evaluate = async (selected: readonly CheckRunner[], withChecks = true): Promise<Evaluation> => {
+    // Fast path: every result is cached (polled checks, fresh TTL entries): no awaiting, and for terse responses
+    // no per-check objects either.
+    const statuses: CheckStatus[] = [];
+    const checks: CheckReport[] = [];
+    let complete = true;
+    for (const runner of selected) {
+      const cached = runner.peek();
+      if (!cached) {
+        complete = false;
+        break;
+      }
+      statuses.push(contribution(cached.status, runner.critical));
+      if (withChecks) checks.push(toReport(runner, cached, true));
+    }
+    if (complete) return { checks, statuses };
+    const all = await Promise.all(
       selected.map(async (runner) => {
         const { result, cached } = await runner.current();
         return toReport(runner, result, cached);
       }),
     );
+    return { checks: withChecks ? all : [], statuses: all.map((check) => check.contributes) };
+  };
 
-  const withTags = (...tags: CheckTag[]) => [...runners.values()].filter((runner) => runner.tags.some((tag) => tags.includes(tag)));
+  // Check lists per endpoint, rebuilt only when checks are added or removed (the request path only reads them).
+  const selections = new Map<string, CheckRunner[]>();
+  const withTags = (...tags: CheckTag[]): readonly CheckRunner[] => {
+    const key = tags.join(',');
+    let selected = selections.get(key);
+    if (!selected) {
+      selected = [...runners.values()].filter((runner) => runner.tags.some((tag) => tags.includes(tag)));
+      selections.set(key, selected);
+    }
+    return selected;
+  };
 
-  const buildReport = (endpoint: Endpoint, checks: CheckReport[], lifecycle?: string): HealthReport => {
-    const status = aggregateStatus([...checks.map((check) => check.contributes), ...(lifecycle === undefined ? [] : (['fail'] as const))], statusOrder);
-    const report: HealthReport = { endpoint, status, checks, time: clock.now() };
+  const buildReport = (endpoint: Endpoint, evaluation: Evaluation, lifecycle?: string): HealthReport => {
+    const status = lifecycle === undefined ? aggregateStatus(evaluation.statuses, statusOrder) : 'fail';
+    const report: HealthReport = { endpoint, status, checks: evaluation.checks, time: clock.now() };
     if (lifecycle !== undefined) report.output = lifecycle;
     return report;
   };
@@ -331,15 +373,13 @@ export function createHealth(options: HealthOptions = {}): Health {
     return undefined;
   };
 
-  const startup = async (): Promise<HealthReport> => {
+  const startup = async (withChecks = true): Promise<HealthReport> => {
     const selected = withTags('startup');
     if (startupComplete) {
-      return buildReport(
-        'startup',
-        selected.flatMap((runner) => (runner.last ? [toReport(runner, runner.last, true)] : [])),
-      );
+      const checks = selected.flatMap((runner) => (runner.last && withChecks ? [toReport(runner, runner.last, true)] : []));
+      return buildReport('startup', { checks, statuses: [] });
     }
-    const report = buildReport('startup', await evaluate(selected), startupLifecycle());
+    const report = buildReport('startup', await evaluate(selected, withChecks), startupLifecycle());
     if (report.status !== 'fail' && !startupComplete) {
       startupComplete = true;
       for (const runner of selected) if (!runner.tags.includes('live') && !runner.tags.includes('ready')) runner.stop();
@@ -349,19 +389,19 @@ export function createHealth(options: HealthOptions = {}): Health {
     return report;
   };
 
-  const live = async (): Promise<HealthReport> => buildReport('live', await evaluate(withTags('live')));
+  const live = async (withChecks = true): Promise<HealthReport> => buildReport('live', await evaluate(withTags('live'), withChecks));
 
-  const ready = async (): Promise<HealthReport> => {
-    if (shuttingDown) return buildReport('ready', [], 'shutting down');
+  const ready = async (withChecks = true): Promise<HealthReport> => {
+    if (shuttingDown) return buildReport('ready', { checks: [], statuses: [] }, 'shutting down');
     let lifecycle: string | undefined;
     if (!startupComplete) {
-      const startupReport = await startup();
+      const startupReport = await startup(false);
       if (startupReport.status === 'fail') lifecycle = startupReport.output ?? 'startup checks not passed yet';
     }
-    const checks = await evaluate(withTags('live', 'ready'));
+    const evaluation = await evaluate(withTags('live', 'ready'), withChecks);
     if (shuttingDown) lifecycle = 'shutting down';
     else if (lifecycle === undefined && !readyFlag) lifecycle = notReadyReason;
-    return buildReport('ready', checks, lifecycle);
+    return buildReport('ready', evaluation, lifecycle);
   };
 
   const check = async (name: string): Promise<HealthReport> => {
@@ -460,16 +500,18 @@ export function createHealth(options: HealthOptions = {}): Health {
       }
       const runner = new CheckRunner(registration, { clock, defaultTimeoutMs, defaultMode, secrets, onResult });
       runners.set(registration.name, runner);
+      selections.clear();
       if (!shuttingDown) runner.start();
     },
     unregister(name) {
       const runner = runners.get(name);
       runner?.stop();
+      selections.clear();
       return runners.delete(name);
     },
-    live,
-    ready,
-    startup,
+    live: () => live(),
+    ready: () => ready(),
+    startup: () => startup(),
     check,
     checkNames: () => [...runners.keys()],
     handler,
