@@ -176,6 +176,18 @@ describe('createSloTracker: status', () => {
     const status = tracker.status('api');
     expect(status.events).toEqual({ good: 195, bad: 5, total: 200 });
     expect(status.windows[0]?.bad).toBe(5);
+    // A counter reset (process restart) counts the new value as the increase.
+    requests.reset();
+    requests.inc({ code: '500' }, 2);
+    clock.advance(MINUTE);
+    await tracker.evaluate();
+    expect(tracker.status('api').events).toEqual({ good: 195, bad: 7, total: 202 });
+  });
+
+  it('refuses a ratio SLI without a registry to read its counters from', () => {
+    expect(() =>
+      createSloTracker({ slos: [{ service: 'shop', name: 'api', objective: 0.99, sli: { type: 'ratio', bad: { metric: 'a_total' }, total: { metric: 'b_total' } } }] }),
+    ).toThrow(/ratio SLI reads prom-client counters; pass counterRegistry/);
   });
 });
 

@@ -254,6 +254,10 @@ export function createSloTracker(options: SloTrackerOptions): SloTracker {
     for (const warning of entry.slo.warnings) logger.warn({ slo: entry.slo.id }, warning);
   }
   const listeners = new Map<string, Set<Listener>>();
+  const ratioWithoutRegistry = tracked.find((entry) => entry.isRatio && !counterRegistry);
+  if (ratioWithoutRegistry) {
+    throw new SloError(`SLO ${ratioWithoutRegistry.slo.id}: a ratio SLI reads prom-client counters; pass counterRegistry (or registry) to createSloTracker`);
+  }
 
   const lookup = (name: string): TrackedSlo => {
     const entry = byName.get(name);
