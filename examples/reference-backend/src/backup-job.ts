@@ -65,6 +65,15 @@ export interface NotesRestoreOutcome {
   location: string;
 }
 
+/** A database to restore into: created by the restore unless `create: false` (then it must exist and be empty). */
+export interface PostgresRestoreTarget {
+  /** Connection string of the server (any database on it; the path is replaced by `database`). */
+  connectionString: string;
+  database: string;
+  /** Default `true`. */
+  create?: boolean;
+}
+
 /** The backup job of the reference backend. */
 export interface NotesBackupJob {
   readonly storage: BackupStorage & { readonly directory: string };
@@ -73,10 +82,10 @@ export interface NotesBackupJob {
   /** Backups of the job, newest first. */
   list(): Promise<BackupManifest[]>;
   /**
-   * Restores a backup into a scratch location and reads the notes back: a new database `database` on the same
-   * server (PostgreSQL), or an empty directory (in-memory). The caller removes the scratch location.
+   * Restores a backup (default: the newest completed one) into a scratch location and reads the notes back: a
+   * database (PostgreSQL backups) or an empty directory (in-memory backups). The caller removes the scratch location.
    */
-  restoreInto(target: { database: string; connectionString: string } | { directory: string }, backup?: BackupManifest): Promise<NotesRestoreOutcome>;
+  restoreInto(target: PostgresRestoreTarget | { directory: string }, backup?: BackupManifest): Promise<NotesRestoreOutcome>;
 }
 
 async function exportDirectory(repository: MemoryNotesRepository, clock: Clock): Promise<string> {
@@ -160,7 +169,7 @@ export function createNotesBackupJob(options: NotesBackupJobOptions): NotesBacku
       const chosen = backup ?? (await list()).find((candidate) => candidate.state === 'completed');
       if (!chosen) throw new ReferenceBackendError('ARGUMENT_INVALID', `no completed backup of job ${NOTES_BACKUP_JOB} to restore`);
       if ('database' in scratch) {
-        await restorePostgres({ storage, backup: chosen, target: { connectionString: scratch.connectionString, database: scratch.database }, create: true, noOwner: true, logger });
+        await restorePostgres({ storage, backup: chosen, target: { connectionString: scratch.connectionString, database: scratch.database }, create: scratch.create ?? true, noOwner: true, logger });
         const pg = await import('pg');
         const url = new URL(scratch.connectionString);
         url.pathname = `/${encodeURIComponent(scratch.database)}`;

@@ -71,6 +71,8 @@ function createStepLogger(): Logger & { take(): string[] } {
 interface Exchange {
   status: number;
   body: unknown;
+  /** `x-cache` header: `hit` or `miss` on single-note reads. */
+  cache: string | null;
 }
 
 async function call(base: string, method: string, path: string, body?: unknown): Promise<Exchange> {
@@ -86,7 +88,7 @@ async function call(base: string, method: string, path: string, body?: unknown):
   } catch {
     // plain-text bodies stay strings
   }
-  return { status: response.status, body: parsed };
+  return { status: response.status, body: parsed, cache: response.headers.get('x-cache') };
 }
 
 /** Sends `count` requests built by `make`, `BATCH` at a time (bounded, loopback only). */
@@ -198,8 +200,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const reads = await burst(ids.length * 2, (index) => call(base, 'GET', `/notes/${ids[index % ids.length]}`));
     const listed = await call(base, 'GET', '/notes?limit=100');
     const traffic = [...created, ...reads, listed];
-    const trafficOk = traffic.every((exchange) => exchange.status < 300) && ids.length === GREEN_TRAFFIC_NOTES;
-    step('traffic', trafficOk, `${traffic.length} requests: ${histogram(traffic)}`, [`${ids.length} notes created, each read twice (memory/Redis cache), listed once`]);
+    const hits = reads.filter((exchange) => exchange.cache === 'hit').length;
+    const trafficOk = traffic.every((exchange) => exchange.status < 300) && ids.length === GREEN_TRAFFIC_NOTES && hits === ids.length;
+    step('traffic', trafficOk, `${traffic.length} requests: ${histogram(traffic)}`, [`${ids.length} notes created, each read twice (${hits} reads answered by the ${backend.cacheKind} cache), listed once`]);
 
     // 3. Readiness, IETF health+json body (details shown to loopback callers).
     const ready = await call(base, 'GET', '/health/ready?verbose');
