@@ -46,62 +46,91 @@ export function readNodeBody(stream: IncomingMessage, maxBytes = DEFAULT_MAX_BOD
   });
 }
 
+const ABORTED_MESSAGE = 'client closed the connection';
+
+/** An {@link OpsRequest} over a node:http request; the signal is created on first use (most handlers never read it). */
+class NodeOpsRequest implements OpsRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: URLSearchParams;
+  readonly headers: Record<string, string | undefined>;
+  remoteAddress?: string;
+  readonly #request: IncomingMessage;
+  readonly #response: ServerResponse | undefined;
+  #controller: AbortController | undefined;
+
+  constructor(request: IncomingMessage, response: ServerResponse | undefined) {
+    const url = request.url ?? '/';
+    const queryIndex = url.indexOf('?');
+    const path = queryIndex === -1 ? url : url.slice(0, queryIndex);
+    this.method = (request.method ?? 'GET').toUpperCase();
+    this.path = path === '' ? '/' : path;
+    this.query = new URLSearchParams(queryIndex === -1 ? '' : url.slice(queryIndex + 1));
+    // node:http already lower-cases names and joins repeated headers, except set-cookie (an array).
+    const raw = request.headers;
+    if (raw['set-cookie'] === undefined) {
+      this.headers = raw as Record<string, string | undefined>;
+    } else {
+      const headers: Record<string, string | undefined> = {};
+      for (const [name, value] of Object.entries(raw)) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+      this.headers = headers;
+    }
+    const remoteAddress = request.socket?.remoteAddress;
+    if (remoteAddress !== undefined) this.remoteAddress = remoteAddress;
+    this.#request = request;
+    this.#response = response;
+  }
+
+  get signal(): AbortSignal {
+    const response = this.#response;
+    if (!this.#controller) {
+      const controller = new AbortController();
+      this.#controller = controller;
+      // Without the response there is nothing to watch: the signal never aborts.
+      if (!response) return controller.signal;
+      const abort = () => controller.abort(new OpsError('ABORTED', ABORTED_MESSAGE));
+      if (response.closed) {
+        if (!response.writableFinished) abort();
+      } else {
+        response.once('close', () => {
+          if (!response.writableFinished) abort();
+        });
+      }
+    }
+    return this.#controller.signal;
+  }
+
+  readBody(maxBytes?: number): Promise<Uint8Array> {
+    return readNodeBody(this.#request, maxBytes);
+  }
+}
+
 /**
  * Builds an {@link OpsRequest} from a node:http request (also what Express and Fastify's `request.raw` are).
  * `signal` aborts when the response is closed before it finished (client went away).
  */
 export function fromNodeRequest(request: IncomingMessage, response?: ServerResponse): OpsRequest {
-  const url = request.url ?? '/';
-  const queryIndex = url.indexOf('?');
-  const path = queryIndex === -1 ? url : url.slice(0, queryIndex);
-  const query = new URLSearchParams(queryIndex === -1 ? '' : url.slice(queryIndex + 1));
-  const headers: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
-    headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  const opsRequest: OpsRequest = {
-    method: (request.method ?? 'GET').toUpperCase(),
-    path: path === '' ? '/' : path,
-    query,
-    headers,
-    readBody: (maxBytes?: number) => readNodeBody(request, maxBytes),
-  };
-  const remoteAddress = request.socket?.remoteAddress;
-  if (remoteAddress !== undefined) opsRequest.remoteAddress = remoteAddress;
-  if (response) {
-    // Created on first use: most handlers never look at the signal, and a listener per request costs throughput.
-    let controller: AbortController | undefined;
-    Object.defineProperty(opsRequest, 'signal', {
-      enumerable: true,
-      configurable: true,
-      get(): AbortSignal {
-        if (!controller) {
-          const created = new AbortController();
-          controller = created;
-          const abort = () => created.abort(new OpsError('ABORTED', 'client closed the connection'));
-          if (response.closed) {
-            if (!response.writableFinished) abort();
-          } else {
-            response.once('close', () => {
-              if (!response.writableFinished) abort();
-            });
-          }
-        }
-        return controller.signal;
-      },
-    });
-  }
-  return opsRequest;
+  return new NodeOpsRequest(request, response);
 }
 
 /** Writes an {@link OpsResponse} to a node:http response. */
 export function writeNodeResponse(response: ServerResponse, opsResponse: OpsResponse): void {
   if (response.headersSent || response.writableEnded) return;
-  const body = typeof opsResponse.body === 'string' ? Buffer.from(opsResponse.body, 'utf8') : Buffer.from(opsResponse.body.buffer, opsResponse.body.byteOffset, opsResponse.body.byteLength);
+  const { body } = opsResponse;
   const headers: Record<string, string | number> = { ...opsResponse.headers };
-  if (!Object.keys(headers).some((name) => name.toLowerCase() === 'content-length')) headers['content-length'] = body.length;
+  let hasLength = false;
+  for (const name in headers) if (name.length === 14 && name.toLowerCase() === 'content-length') hasLength = true;
+  if (typeof body === 'string') {
+    // A string body goes out in the same write as the headers (a Buffer would take a second, vectored write).
+    if (!hasLength) headers['content-length'] = Buffer.byteLength(body, 'utf8');
+    response.writeHead(opsResponse.status, headers);
+    response.end(body, 'utf8');
+    return;
+  }
+  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  if (!hasLength) headers['content-length'] = bytes.length;
   response.writeHead(opsResponse.status, headers);
-  response.end(body);
+  response.end(bytes);
 }
 
 function writeInternalError(response: ServerResponse): void {
