@@ -3,11 +3,17 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { compareRow, stats, type BenchRow, type BenchSuite } from '../harness.js';
 
-const ROUNDS = 4;
+const ROUNDS = 6;
 const DURATION_SECONDS = 5;
 const CONNECTIONS = 10;
 
-async function startServer(mode: 'bare' | 'observed'): Promise<{ url: string; stop(): Promise<void> }> {
+interface Server {
+  url: string;
+  usage(): Promise<{ cpuMicros: number; requests: number }>;
+  stop(): Promise<void>;
+}
+
+async function startServer(mode: 'bare' | 'observed'): Promise<Server> {
   const file = fileURLToPath(new URL('./servers/hello-server.ts', import.meta.url));
   const child = fork(file, [], { execArgv: ['--import', 'tsx'], env: { ...process.env, BENCH_MODE: mode }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve, reject) => {
@@ -20,6 +26,11 @@ async function startServer(mode: 'bare' | 'observed'): Promise<{ url: string; st
   });
   return {
     url: `http://127.0.0.1:${port}/`,
+    usage: () =>
+      new Promise((resolve) => {
+        child.once('message', (message) => resolve(message as { cpuMicros: number; requests: number }));
+        child.send('usage');
+      }),
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -44,6 +55,8 @@ const suite: BenchSuite = {
     const bareRps: number[] = [];
     const observedP99: number[] = [];
     const bareP99: number[] = [];
+    const observedCpu: number[] = [];
+    const bareCpu: number[] = [];
     let errors = 0;
     try {
       await load(observed.url, 1);
@@ -52,7 +65,10 @@ const suite: BenchSuite = {
         // Alternate which goes first, so drift in machine load hits both sides.
         const order = round % 2 === 0 ? ([observed, bare] as const) : ([bare, observed] as const);
         for (const server of order) {
+          const before = await server.usage();
           const result = await load(server.url, DURATION_SECONDS);
+          const after = await server.usage();
+          (server === observed ? observedCpu : bareCpu).push((after.cpuMicros - before.cpuMicros) / Math.max(1, after.requests - before.requests));
           errors += result.errors;
           (server === observed ? observedRps : bareRps).push(result.rps);
           (server === observed ? observedP99 : bareP99).push(result.p99);
@@ -67,6 +83,19 @@ const suite: BenchSuite = {
       compareRow(
         { group, metric: 'throughput with / without', unit: 'req/s', ours: stats(observedRps), peer: { ...stats(bareRps), name: 'same server without middleware' }, higherIsBetter: true, target: '≥ 0.95× without', notes: `errors or non-2xx: ${errors}` },
         { atLeast: 0.95 },
+      ),
+      compareRow(
+        {
+          group,
+          metric: 'server CPU time per request',
+          unit: 'µs',
+          ours: stats(observedCpu),
+          peer: { ...stats(bareCpu), name: 'same server without middleware' },
+          higherIsBetter: false,
+          target: '≤ 1.053× (≡ ≥ 0.95× throughput when CPU-bound)',
+          notes: 'process.cpuUsage() of the server child around each run; steadier than req/s on a shared machine',
+        },
+        { atMost: 1 / 0.95 },
       ),
       compareRow({ group, metric: 'p99 latency', unit: 'ms', ours: stats(observedP99), peer: { ...stats(bareP99), name: 'same server without middleware' }, higherIsBetter: false }),
     ];

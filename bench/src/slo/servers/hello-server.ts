@@ -4,7 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { observeNodeRequests } from '@ops/core';
 import { createSloRequestObserver, createSloTracker } from '@ops/slo';
 
+let requests = 0;
 const hello = (_request: unknown, response: import('node:http').ServerResponse) => {
+  requests++;
   response.writeHead(200, { 'content-type': 'text/plain' });
   response.end('hello world');
 };
@@ -22,4 +24,12 @@ if (process.env.BENCH_MODE === 'observed') {
 }
 const server = createServer(listener);
 server.listen(0, '127.0.0.1', () => process.send?.({ port: (server.address() as AddressInfo).port }));
+// The parent asks for CPU time and request count around each load run (CPU per request is steadier than req/s on a
+// shared machine).
+process.on('message', (message) => {
+  if (message === 'usage') {
+    const cpu = process.cpuUsage();
+    process.send?.({ cpuMicros: cpu.user + cpu.system, requests });
+  }
+});
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

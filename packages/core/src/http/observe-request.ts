@@ -58,8 +58,8 @@ export function notifyObserver(observer: RequestObserver, observation: RequestOb
 }
 
 /**
- * Observes one node:http exchange: reports once, when the response finishes or the connection closes first.
- * `template` is read at that moment, after the framework has routed the request.
+ * Observes one node:http exchange: reports once, when the response closes — after it finished, or earlier when the
+ * client went away (`aborted`). `template` is read at that moment, after the framework has routed the request.
  */
 export function observeNodeExchange(
   request: IncomingMessage,
@@ -69,19 +69,13 @@ export function observeNodeExchange(
 ): void {
   const clock = options.clock ?? systemClock;
   const started = clock.monotonic();
-  let reported = false;
-  const report = (aborted: boolean) => {
-    if (reported) return;
-    reported = true;
-    response.off('finish', onFinish);
-    response.off('close', onClose);
-    const method = (request.method ?? 'GET').toUpperCase();
+  // One plain listener: a ServerResponse always emits 'close' last (after 'finish' when it completed). once()/off()
+  // pairs cost more per request than the whole SLO recording.
+  response.on('close', () => {
+    const durationMs = clock.monotonic() - started;
+    const method = request.method ?? 'GET';
     const path = pathOf(request.url ?? '/');
     const route = template?.() ?? options.route?.({ method, path }) ?? path;
-    notifyObserver(options.observer, { method, route, path, statusCode: response.statusCode, durationMs: clock.monotonic() - started, aborted });
-  };
-  const onFinish = () => report(false);
-  const onClose = () => report(!response.writableFinished);
-  response.once('finish', onFinish);
-  response.once('close', onClose);
+    notifyObserver(options.observer, { method, route, path, statusCode: response.statusCode, durationMs, aborted: !response.writableFinished });
+  });
 }
