@@ -71,6 +71,19 @@ describe('checkPerformanceBudget', () => {
     expect(checkPerformanceBudget({ baseline, current: { 'api.p95': { samples: baselineSamples } } }).metrics[1]?.verdict).toBe('missing');
   });
 
+  it('tests a p95 metric fed with raw latencies on its 95th percentile (bootstrap)', () => {
+    const requests = normalSamples(20, 400, 50, 10);
+    const p95Baseline: PerformanceBaseline = { metrics: { 'api.latency.p95': { unit: 'ms', better: 'lower', value: 0, percentile: 95, samples: requests } } };
+    p95Baseline.metrics['api.latency.p95']!.value = checkPerformanceBudget({ baseline: p95Baseline, current: { 'api.latency.p95': { samples: requests } } }).metrics[0]!.current;
+    // Same median, fatter tail: 10% of requests take 120 ms. The median barely moves, the p95 more than doubles.
+    const tail = normalSamples(21, 400, 50, 10).map((value, index) => (index % 10 === 0 ? 120 : value));
+    const result = checkPerformanceBudget({ baseline: p95Baseline, current: { 'api.latency.p95': { samples: tail } } });
+    expect(result.metrics[0]).toMatchObject({ verdict: 'regression', tested: true });
+    expect(result.metrics[0]?.interval?.low).toBeGreaterThan(1.1);
+    const same = checkPerformanceBudget({ baseline: p95Baseline, current: { 'api.latency.p95': { samples: normalSamples(22, 400, 50, 10) } } });
+    expect(same.verdict).toBe('pass');
+  });
+
   it('ratchets the baseline only on a significant improvement', () => {
     const faster = normalSamples(13, 30, 70, 10);
     const current = { 'api.p95': { samples: faster }, 'api.throughput': { value: 1_030 } };

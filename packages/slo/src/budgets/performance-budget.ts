@@ -13,6 +13,11 @@ export interface BaselineMetric {
   samples?: number[];
   /** Allowed worsening in percent before a change counts (overrides the global tolerance). */
   tolerancePercent?: number;
+  /**
+   * Percentile (0..100) that summarises raw samples: `95` for a p95 metric fed with request latencies. Default 50.
+   * Metrics with a percentile other than 50 are tested with the bootstrap (Mann–Whitney compares whole distributions).
+   */
+  percentile?: number;
 }
 
 /** A stored performance baseline (JSON file). */
@@ -37,6 +42,7 @@ export const performanceBaselineSchema = z.strictObject({
       value: z.number().finite(),
       samples: z.array(z.number().finite()).optional(),
       tolerancePercent: z.number().min(0).optional(),
+      percentile: z.number().min(0).max(100).optional(),
     }),
   ),
 });
@@ -61,8 +67,11 @@ export interface PerformanceBudgetOptions {
   alpha?: number;
   /** Fewer samples on either side than this: decide on the tolerance alone. Default 5. */
   minSamples?: number;
-  /** `'mann-whitney'` (default) or `'bootstrap'` (CI of the median ratio). */
-  method?: 'mann-whitney' | 'bootstrap';
+  /**
+   * `'auto'` (default): Mann–Whitney U for median metrics, bootstrap for other percentiles; `'mann-whitney'`; or
+   * `'bootstrap'` (confidence interval of the ratio of the metric's percentile).
+   */
+  method?: 'auto' | 'mann-whitney' | 'bootstrap';
   /** A significant improvement must also beat the baseline by this much to tighten it. Default 5. */
   minImprovementPercent?: number;
 }
@@ -96,8 +105,8 @@ export interface PerformanceBudgetResult {
   metrics: MetricVerdict[];
 }
 
-function valueOf(measurement: Measurement): number {
-  return measurement.value ?? percentile(measurement.samples ?? [], 50);
+function valueOf(measurement: Measurement, statistic = 50): number {
+  return measurement.value ?? percentile(measurement.samples ?? [], statistic);
 }
 
 /**
@@ -113,7 +122,7 @@ function valueOf(measurement: Measurement): number {
  * ```
  */
 export function checkPerformanceBudget(options: PerformanceBudgetOptions): PerformanceBudgetResult {
-  const { baseline, current, tolerancePercent = 10, alpha = 0.05, minSamples = 5, method = 'mann-whitney', minImprovementPercent = 5 } = options;
+  const { baseline, current, tolerancePercent = 10, alpha = 0.05, minSamples = 5, method = 'auto', minImprovementPercent = 5 } = options;
   const metrics: MetricVerdict[] = [];
   for (const [name, reference] of Object.entries(baseline.metrics)) {
     const tolerance = reference.tolerancePercent ?? tolerancePercent;
@@ -125,7 +134,9 @@ export function checkPerformanceBudget(options: PerformanceBudgetOptions): Perfo
       });
       continue;
     }
-    const value = valueOf(measurement);
+    const statistic = reference.percentile ?? 50;
+    const value = valueOf(measurement, statistic);
+    const metricMethod = method === 'auto' ? (statistic === 50 ? 'mann-whitney' : 'bootstrap') : method;
     const sign = reference.better === 'lower' ? 1 : -1;
     const worsePercent = reference.value === 0 ? (value === 0 ? 0 : sign * 100) : (sign * (value - reference.value) * 100) / Math.abs(reference.value);
     const budgetUsedPercent = tolerance === 0 ? (worsePercent > 0 ? 100 : 0) : Math.max(0, (worsePercent / tolerance) * 100);
@@ -138,7 +149,7 @@ export function checkPerformanceBudget(options: PerformanceBudgetOptions): Perfo
     };
     let significantWorse = true;
     let significantBetter = true;
-    if (tested && method === 'mann-whitney') {
+    if (tested && metricMethod === 'mann-whitney') {
       const test = mannWhitneyU(samplesBefore, samplesNow);
       const pWorse = reference.better === 'lower' ? test.pGreater : test.pLess;
       const pBetter = reference.better === 'lower' ? test.pLess : test.pGreater;
@@ -146,7 +157,7 @@ export function checkPerformanceBudget(options: PerformanceBudgetOptions): Perfo
       significantWorse = pWorse < alpha;
       significantBetter = pBetter < alpha;
     } else if (tested) {
-      const interval = bootstrapRatioInterval(samplesBefore, samplesNow, { confidence: 1 - 2 * alpha });
+      const interval = bootstrapRatioInterval(samplesBefore, samplesNow, { confidence: 1 - 2 * alpha, percentile: statistic });
       verdict.interval = { low: interval.low, high: interval.high };
       const limit = 1 + (sign * tolerance) / 100;
       significantWorse = reference.better === 'lower' ? interval.low > limit : interval.high < limit;
@@ -180,7 +191,7 @@ export function ratchetBaseline(baseline: PerformanceBaseline, result: Performan
     const verdict = result.metrics.find((metric) => metric.name === name);
     const measurement = current[name];
     if (verdict?.verdict === 'improvement' && measurement) {
-      metrics[name] = { ...reference, value: valueOf(measurement), ...(measurement.samples ? { samples: [...measurement.samples] } : {}) };
+      metrics[name] = { ...reference, value: valueOf(measurement, reference.percentile), ...(measurement.samples ? { samples: [...measurement.samples] } : {}) };
     } else {
       metrics[name] = reference;
     }

@@ -177,7 +177,7 @@ export function createSloCli(dependencies: SloCliDependencies = {}): CliDefiniti
           baseline: { type: 'string', valueName: 'file', description: 'baseline JSON ({ metrics: { name: { unit, better, value, samples? } } })' },
           current: { type: 'string', valueName: 'file', description: 'this run JSON ({ metrics: { name: { value? , samples? } } })' },
           tolerance: { type: 'string', valueName: 'percent', description: 'allowed worsening, default 10' },
-          method: { type: 'string', valueName: 'mann-whitney|bootstrap', description: 'significance test (default mann-whitney)' },
+          method: { type: 'string', valueName: 'auto|mann-whitney|bootstrap', description: 'significance test (default auto: Mann-Whitney for medians, bootstrap for other percentiles)' },
           update: { type: 'boolean', description: 'ratchet: write the tightened baseline back on significant improvements' },
         },
         examples: ['ops-slo budget check --baseline perf-baseline.json --current run.json', 'ops-slo budget check --baseline perf-baseline.json --current run.json --update --json'],
@@ -197,8 +197,8 @@ export function createSloCli(dependencies: SloCliDependencies = {}): CliDefiniti
           const toleranceText = stringValue(context, 'tolerance');
           const tolerance = toleranceText === undefined ? undefined : Number(toleranceText);
           if (tolerance !== undefined && !(tolerance >= 0)) throw new UsageError('--tolerance must be a number of percent >= 0');
-          const method = stringValue(context, 'method') ?? 'mann-whitney';
-          if (method !== 'mann-whitney' && method !== 'bootstrap') throw new UsageError('--method must be mann-whitney or bootstrap');
+          const method = stringValue(context, 'method') ?? 'auto';
+          if (method !== 'auto' && method !== 'mann-whitney' && method !== 'bootstrap') throw new UsageError('--method must be auto, mann-whitney or bootstrap');
           const measurements = Object.fromEntries(
             Object.entries(current.metrics).map(([name, value]) => [name, { ...(value.value === undefined ? {} : { value: value.value }), ...(value.samples ? { samples: value.samples } : {}) }]),
           );
