@@ -4,13 +4,13 @@ import type { NotesCache } from './cache/notes-cache.js';
 import { noteInputSchema, notePatchSchema } from './notes/note.js';
 import type { NotesRepository } from './notes/notes-repository.js';
 
-/** Route templates of the API, used as the `route` label of metrics and SLO events. */
-export const API_ROUTES = ['/notes', '/notes/:id'] as const;
-
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const limitSchema = z.coerce.number().int().min(1).max(100);
 
-/** Maps a request path to its route template (bounded label cardinality), or `undefined` for non-API paths. */
+/**
+ * Maps a request path to its route template (`/notes` or `/notes/:id`), or `undefined` for non-API paths. Templates,
+ * not raw paths, label metrics and SLO events, so label cardinality stays bounded.
+ */
 export function apiRouteOf(path: string): string | undefined {
   if (path === '/notes' || path === '/notes/') return '/notes';
   if (path.startsWith('/notes/') && !path.slice('/notes/'.length).includes('/')) return '/notes/:id';

@@ -225,7 +225,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       [
         ...readinessLines(readyDuringFault.body),
         ...firing.map(alertLine),
-        ...((slosDuringFault.body as { slos?: Array<ReturnType<typeof summarizeSlo>> }).slos ?? []).map((slo) => `${slo.slo}: budget remaining ${(slo.budgetRemainingRatio * 100).toFixed(1)}%, burn rate 5m ${slo.burnRates['5m']} / 1h ${slo.burnRates['1h']}`),
+        ...((slosDuringFault.body as { slos?: Array<ReturnType<typeof summarizeSlo>> }).slos ?? []).map(
+          (slo) =>
+            `${slo.slo}: ${slo.events.bad} bad of ${slo.events.total} events so far (the ${((1 - slo.objective) * 100).toFixed(0)}% budget allows ${((1 - slo.objective) * slo.events.total).toFixed(1)}), budget remaining ${(slo.budgetRemainingRatio * 100).toFixed(0)}%; burn rate 5m ${slo.burnRates['5m']}, 1h ${slo.burnRates['1h']}`,
+        ),
       ],
       { readiness: readyDuringFault.body, alerts: firing },
     );
