@@ -90,12 +90,13 @@ export function createSloCli(dependencies: SloCliDependencies = {}): CliDefiniti
           ...configOption,
           output: { type: 'string', short: 'o', valueName: 'file', description: 'write the rules to this file instead of stdout' },
           interval: { type: 'string', valueName: 'duration', description: 'evaluation interval of the rule groups, e.g. 30s' },
+          'per-label-set': { type: 'boolean', description: "keep each SLO's groupBy labels: ratios, budgets and alerts per label set" },
         },
         examples: ['ops-slo rules slos.yaml > slo-rules.yaml && promtool check rules slo-rules.yaml', 'ops-slo rules -c slos.yaml -o rules.yaml --interval 30s'],
         async run(context) {
           const slos = await slosFrom(context);
           const interval = stringValue(context, 'interval');
-          const yaml = renderPrometheusRules(slos, interval ? { interval } : {});
+          const yaml = renderPrometheusRules(slos, { ...(interval ? { interval } : {}), perLabelSet: context.values['per-label-set'] === true });
           const output = stringValue(context, 'output');
           if (output) {
             await writeFile(output, yaml);

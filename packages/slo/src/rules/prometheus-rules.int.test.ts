@@ -156,6 +156,53 @@ describe('generated rules with promtool', () => {
     }
   });
 
+  it('with perLabelSet, keeps groupBy labels and alerts only for the route that burns', async () => {
+    const grouped = defineSlo({ service: 'shop', name: 'api', objective: 0.999, sli: { type: 'availability' }, groupBy: ['route'] });
+    const groupedAlerts = generatePrometheusRules([grouped], { perLabelSet: true })
+      .groups.flatMap((group) => group.rules)
+      .filter((rule): rule is AlertingRule => 'alert' in rule);
+    await writeFile(join(dir.path, 'grouped.yaml'), renderPrometheusRules([grouped], { perLabelSet: true }));
+    const expected = (tiers: string[]) =>
+      groupedAlerts
+        .filter((alert) => tiers.includes(alert.labels.slo_tier as string))
+        .map((alert) => ({ exp_labels: { ...alert.labels, route: '/b' }, exp_annotations: alert.annotations }));
+    // Both routes: 200 events a minute from minute 0; from minute 70 half of /b's are bad. At 70 + k, /b's 1h ratio
+    // is 100k/12,000 (> 1.44% from k = 2) and its ratio since minute 0 is 100k/(200(70 + k)) (> 0.6% from k = 1).
+    const series = (route: string, goodAfter: number) => [
+      { series: `ops_slo_events_total{service="shop",slo="api",route="${route}"}`, values: '0+200x80' },
+      { series: `ops_slo_good_events_total{service="shop",slo="api",route="${route}"}`, values: `0+200x70 ${14_000 + goodAfter}+${goodAfter}x9` },
+    ];
+    const testFile = {
+      rule_files: ['grouped.yaml'],
+      evaluation_interval: '1m',
+      tests: [
+        {
+          interval: '1m',
+          input_series: [...series('/a', 200), ...series('/b', 100)],
+          alert_rule_test: [
+            { eval_time: '70m', alertname: 'SloErrorBudgetBurn', exp_alerts: [] },
+            { eval_time: '71m', alertname: 'SloErrorBudgetBurn', exp_alerts: expected(['page-slow', 'ticket-quick', 'ticket-slow']) },
+            { eval_time: '72m', alertname: 'SloErrorBudgetBurn', exp_alerts: expected(['page-quick', 'page-slow', 'ticket-quick', 'ticket-slow']) },
+          ],
+          promql_expr_test: [
+            {
+              expr: 'round(ops_slo:error_ratio{slo_window="5m"} * 1000)',
+              eval_time: '75m',
+              exp_samples: [
+                { labels: '{route="/a",slo_name="api",slo_service="shop",slo_window="5m"}', value: 0 },
+                { labels: '{route="/b",slo_name="api",slo_service="shop",slo_window="5m"}', value: 500 },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const file = join(dir.path, 'grouped.test.yaml');
+    await writeFile(file, stringify(testFile, { lineWidth: 0, aliasDuplicateObjects: false }));
+    const result = await run(promtool, ['test', 'rules', file], { cwd: dir.path }).catch((error: { stdout?: string; stderr?: string }) => error);
+    expect(`${result.stdout ?? ''}${result.stderr ?? ''}`).toContain('SUCCESS');
+  });
+
   it('proves the promtool test can fail: a tier expected one minute early is reported', async () => {
     const scenario: Scenario = { t0: 120, stepMinutes: 1 };
     const minute = scenario.t0 + firstFiringMinute(scenario, 0) - 1;

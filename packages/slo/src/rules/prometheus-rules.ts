@@ -36,6 +36,11 @@ export interface RuleFile {
 export interface PrometheusRulesOptions {
   /** Evaluation interval of the groups, e.g. `'30s'`. Default: the server's global interval. */
   interval?: string;
+  /**
+   * Keep each SLO's `groupBy` labels (e.g. `route`) in the recorded series, so error ratios, budgets and alerts are
+   * per label set (one alert per route) instead of for the SLO as a whole. Default `false`.
+   */
+  perLabelSet?: boolean;
   /** Name of the alert every tier raises (tiers are told apart by `slo_tier`). Default `'SloErrorBudgetBurn'`. */
   alertName?: string;
 }
@@ -76,21 +81,22 @@ function selector(metric: string, matchers: Record<string, string>): string {
   return `${metric}{${parts.join(',')}}`;
 }
 
-function rate(reference: CounterReference, window: string): string {
-  return `sum(rate(${selector(reference.metric, reference.matchers ?? {})}[${window}]))`;
+function rate(reference: CounterReference, window: string, by: readonly string[]): string {
+  const grouping = by.length > 0 ? ` by (${by.join(', ')})` : '';
+  return `sum${grouping}(rate(${selector(reference.metric, reference.matchers ?? {})}[${window}]))`;
 }
 
 /** The PromQL of bad and total event rates of an SLO over `window`. */
-export function sliExpressions(slo: ResolvedSlo, window: string): { bad: string; total: string } {
+export function sliExpressions(slo: ResolvedSlo, window: string, by: readonly string[] = []): { bad: string; total: string } {
   const sli = slo.sli;
   if (sli.type === 'ratio') {
-    const total = rate(sli.total, window);
-    if (sli.bad) return { bad: rate(sli.bad, window), total };
-    return { bad: `(${total} - ${rate(sli.good as CounterReference, window)})`, total };
+    const total = rate(sli.total, window, by);
+    if (sli.bad) return { bad: rate(sli.bad, window, by), total };
+    return { bad: `(${total} - ${rate(sli.good as CounterReference, window, by)})`, total };
   }
   const matchers = { service: slo.service, slo: slo.name };
-  const total = rate({ metric: SLO_METRIC_NAMES.events, matchers }, window);
-  const good = rate({ metric: SLO_METRIC_NAMES.goodEvents, matchers }, window);
+  const total = rate({ metric: SLO_METRIC_NAMES.events, matchers }, window, by);
+  const good = rate({ metric: SLO_METRIC_NAMES.goodEvents, matchers }, window, by);
   return { bad: `(${total} - ${good})`, total };
 }
 
@@ -116,7 +122,7 @@ function groupName(slo: ResolvedSlo): string {
  * Calendar windows cannot be expressed in PromQL; their rules use a rolling 1d/7d/30d period.
  */
 export function generatePrometheusRules(slos: readonly ResolvedSlo[], options: PrometheusRulesOptions = {}): RuleFile {
-  const { interval, alertName = 'SloErrorBudgetBurn' } = options;
+  const { interval, alertName = 'SloErrorBudgetBurn', perLabelSet = false } = options;
   return {
     groups: slos.map((slo) => {
       const periodMs = rulePeriodMs(slo);
@@ -131,7 +137,7 @@ export function generatePrometheusRules(slos: readonly ResolvedSlo[], options: P
       const rules: Array<RecordingRule | AlertingRule> = [];
       for (const windowMs of [...windows].sort((a, b) => a - b)) {
         const window = promDuration(windowMs);
-        const { bad, total } = sliExpressions(slo, window);
+        const { bad, total } = sliExpressions(slo, window, perLabelSet ? slo.groupBy : []);
         const labels = { ...base, slo_window: window };
         rules.push({ record: RECORDED_SERIES.badRate, expr: bad, labels });
         rules.push({ record: RECORDED_SERIES.totalRate, expr: total, labels });
