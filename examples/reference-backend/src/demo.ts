@@ -182,7 +182,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     host: '127.0.0.1',
     adminEnabled: true,
     backupDirectory: join(scratch, 'backups'),
-    drainDelay: '300ms',
+    drainDelay: '1s',
   };
   let backend: ReferenceBackend | undefined;
   let exitCode: number | undefined;
