@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '@ops/core';
-import type { Note, NoteInput } from './note.js';
+import type { Note } from './note.js';
 import type { NotesRepository } from './notes-repository.js';
 
 /** An in-memory {@link NotesRepository} that can also export and import its content (for file backups). */
