@@ -34,4 +34,16 @@ describe('SLO metrics', () => {
     tracker.get('checkout').add({ good: 1, labels: { route: '/pay' } });
     expect(await registry.metrics()).toContain('ops_slo_events_total{service="shop",slo="checkout",route="/pay"} 1001');
   });
+
+  it('keeps a single _total suffix in the OpenMetrics exposition', async () => {
+    // prom-client types the constructor without arguments, but it takes the content type.
+    const registry = new (Registry as unknown as new (contentType: string) => Registry)(Registry.OPENMETRICS_CONTENT_TYPE);
+    const tracker = createSloTracker({ registry, slos: [{ service: 'shop', name: 'checkout', objective: 0.999, sli: { type: 'availability' } }] });
+    tracker.get('checkout').add({ good: 3 });
+    const text = await registry.metrics();
+    expect(text).toContain('# TYPE ops_slo_events counter');
+    expect(text).toContain('ops_slo_events_total{service="shop",slo="checkout"} 3');
+    expect(text).not.toContain('_total_total');
+    expect(text.endsWith('# EOF\n')).toBe(true);
+  });
 });

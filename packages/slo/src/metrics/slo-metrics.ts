@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { SloSeries } from '../engine/slo-series.js';
 import type { SloStatus } from '../engine/slo-status.js';
 import type { ResolvedSlo } from '../spec/slo-spec.js';
@@ -21,72 +21,68 @@ export const SLO_METRIC_NAMES = {
   alertFiring: 'ops_slo_alert_firing',
 } as const;
 
+type MetricType = 'counter' | 'gauge';
+interface MetricValue {
+  value: number;
+  labels: Record<string, string>;
+}
+
 /**
- * Registers the `ops_slo_*` metrics. Values are computed from the in-process state in prom-client's `collect()`,
- * so recording never touches prom-client and a scrape always sees the current numbers. Counters carry one series
- * per label set (summing them gives the SLO total); gauges are skipped where they would be undefined (no events).
+ * A metric in the shape prom-client's `Registry` reads (`name`, `help`, `type`, `get()`, `reset()`): built here so
+ * `@ops/slo` needs no runtime import of prom-client — the registry the user passes does the formatting.
+ */
+function collectedMetric(name: string, help: string, type: MetricType, collect: () => MetricValue[]) {
+  const metric = {
+    name,
+    help,
+    type,
+    aggregator: 'sum' as const,
+    // `metric.name`, not `name`: for OpenMetrics the registry renames counters (drops `_total`) before collecting.
+    get: async () => ({ name: metric.name, help, type, aggregator: 'sum' as const, values: collect() }),
+    reset: () => undefined,
+  };
+  return metric;
+}
+
+/**
+ * Registers the `ops_slo_*` metrics. Values are computed from the in-process state when the registry collects
+ * (`registry.metrics()`), so recording never touches prom-client and a scrape always sees the current numbers.
+ * Counters carry one series per label set (summing them gives the SLO total); gauges are skipped where they would
+ * be undefined (no events). prom-client is only needed as the registry the caller passes.
  */
 export function registerSloMetrics(source: SloMetricsSource): void {
   const { registry } = source;
-  const groupLabels = new Set<string>();
-  for (const entry of source.series()) for (const name of entry.slo.groupBy) groupLabels.add(name);
-  const base = ['service', 'slo'];
-  const withGroups = [...base, ...groupLabels];
   const labelsOf = (slo: ResolvedSlo, series: SloSeries) => ({ service: slo.service, slo: slo.name, ...series.labels });
-
-  new Counter({
-    name: SLO_METRIC_NAMES.events,
-    help: 'Events recorded for the SLO (good and bad), per label set.',
-    labelNames: withGroups,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const entry of source.series()) for (const series of entry.series) this.inc(labelsOf(entry.slo, series), series.goodTotal + series.badTotal);
-    },
-  });
-  new Counter({
-    name: SLO_METRIC_NAMES.goodEvents,
-    help: 'Good events recorded for the SLO, per label set.',
-    labelNames: withGroups,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const entry of source.series()) for (const series of entry.series) this.inc(labelsOf(entry.slo, series), series.goodTotal);
-    },
-  });
-  new Gauge({
-    name: SLO_METRIC_NAMES.objective,
-    help: 'SLO objective as a ratio (0.999).',
-    labelNames: base,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const entry of source.series()) this.set({ service: entry.slo.service, slo: entry.slo.name }, entry.slo.objective);
-    },
-  });
-  const statusGauge = (name: string, help: string, extra: string[], fill: (gauge: Gauge, labels: Record<string, string>, status: SloStatus) => void) =>
-    new Gauge({
-      name,
-      help,
-      labelNames: [...withGroups, ...extra],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const entry of source.series()) {
-          for (const series of entry.series) fill(this, labelsOf(entry.slo, series), entry.status(series));
-        }
-      },
-    });
-  statusGauge(SLO_METRIC_NAMES.sli, 'SLI over the SLO period (good/total); absent before the first event.', [], (gauge, labels, status) => {
-    if (status.sli !== null) gauge.set(labels, status.sli);
-  });
-  statusGauge(SLO_METRIC_NAMES.budgetRemaining, 'Error budget remaining over the SLO period (1 = untouched, negative = overspent).', [], (gauge, labels, status) => {
-    gauge.set(labels, status.budget.remainingRatio);
-  });
-  statusGauge(SLO_METRIC_NAMES.burnRate, 'Error-budget burn rate per trailing window (1 = spending exactly the budget).', ['slo_window'], (gauge, labels, status) => {
-    for (const window of status.windows) gauge.set({ ...labels, slo_window: window.window }, window.burnRate);
-  });
-  statusGauge(SLO_METRIC_NAMES.alertFiring, 'Whether a burn-rate alert tier fires (1) or not (0).', ['slo_tier', 'severity'], (gauge, labels, status) => {
-    for (const tier of status.tiers) gauge.set({ ...labels, slo_tier: tier.name, severity: tier.severity }, tier.firing ? 1 : 0);
-  });
+  const perSeries = (fill: (out: MetricValue[], labels: Record<string, string>, series: SloSeries, status: () => SloStatus) => void) => () => {
+    const out: MetricValue[] = [];
+    for (const entry of source.series()) {
+      for (const series of entry.series) fill(out, labelsOf(entry.slo, series), series, () => entry.status(series));
+    }
+    return out;
+  };
+  const metrics = [
+    collectedMetric(SLO_METRIC_NAMES.events, 'Events recorded for the SLO (good and bad), per label set.', 'counter', perSeries((out, labels, series) => {
+      out.push({ labels, value: series.goodTotal + series.badTotal });
+    })),
+    collectedMetric(SLO_METRIC_NAMES.goodEvents, 'Good events recorded for the SLO, per label set.', 'counter', perSeries((out, labels, series) => {
+      out.push({ labels, value: series.goodTotal });
+    })),
+    collectedMetric(SLO_METRIC_NAMES.objective, 'SLO objective as a ratio (0.999).', 'gauge', () =>
+      source.series().map((entry) => ({ labels: { service: entry.slo.service, slo: entry.slo.name }, value: entry.slo.objective })),
+    ),
+    collectedMetric(SLO_METRIC_NAMES.sli, 'SLI over the SLO period (good/total); absent before the first event.', 'gauge', perSeries((out, labels, _series, status) => {
+      const sli = status().sli;
+      if (sli !== null) out.push({ labels, value: sli });
+    })),
+    collectedMetric(SLO_METRIC_NAMES.budgetRemaining, 'Error budget remaining over the SLO period (1 = untouched, negative = overspent).', 'gauge', perSeries((out, labels, _series, status) => {
+      out.push({ labels, value: status().budget.remainingRatio });
+    })),
+    collectedMetric(SLO_METRIC_NAMES.burnRate, 'Error-budget burn rate per trailing window (1 = spending exactly the budget).', 'gauge', perSeries((out, labels, _series, status) => {
+      for (const window of status().windows) out.push({ labels: { ...labels, slo_window: window.window }, value: window.burnRate });
+    })),
+    collectedMetric(SLO_METRIC_NAMES.alertFiring, 'Whether a burn-rate alert tier fires (1) or not (0).', 'gauge', perSeries((out, labels, _series, status) => {
+      for (const tier of status().tiers) out.push({ labels: { ...labels, slo_tier: tier.name, severity: tier.severity }, value: tier.firing ? 1 : 0 });
+    })),
+  ];
+  for (const metric of metrics) registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
 }
