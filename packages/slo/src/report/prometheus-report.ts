@@ -66,25 +66,37 @@ function selector(reference: CounterReference): string {
 /**
  * Per-step increases of a counter from raw samples, exact between samples: the differences of consecutive values
  * per series, a drop being a reset (the new value is the increase). A series that appears after the range start
- * counts its first value (it started from zero).
+ * counts its first value (it started from zero). Points are `startMs + i × stepMs` (query_range) and `endMs` itself
+ * (an instant query), so a partial last step ending "now" is counted too.
  */
 async function increases(client: PrometheusClient, reference: CounterReference, startMs: number, endMs: number, stepMs: number, signal?: AbortSignal): Promise<number[]> {
-  const steps = Math.max(1, Math.round((endMs - startMs) / stepMs));
+  const steps = Math.max(1, Math.ceil((endMs - startMs) / stepMs));
   const out = new Array<number>(steps).fill(0);
-  const result = await client.queryRange(selector(reference), { start: startMs, end: startMs + steps * stepMs, step: stepMs, ...(signal ? { signal } : {}) });
-  for (const series of result.series) {
+  const query = selector(reference);
+  const signalOption = signal ? { signal } : {};
+  const pointsBySeries = new Map<string, Array<{ index: number; value: number }>>();
+  const add = (metric: Record<string, string>, index: number, value: number) => {
+    if (!Number.isFinite(value)) return;
+    const key = JSON.stringify(Object.entries(metric).sort(([a], [b]) => a.localeCompare(b)));
+    let points = pointsBySeries.get(key);
+    if (!points) {
+      points = [];
+      pointsBySeries.set(key, points);
+    }
+    points.push({ index, value });
+  };
+  const aligned = await client.queryRange(query, { start: startMs, end: startMs + (steps - 1) * stepMs, step: stepMs, ...signalOption });
+  for (const series of aligned.series) {
+    for (const sample of series.samples) add(series.metric, Math.round((sample.timeMs - startMs) / stepMs), sample.value);
+  }
+  const final = await client.query(query, { time: endMs, ...signalOption });
+  if (final.resultType === 'vector') for (const series of final.series) add(series.metric, steps, series.sample.value);
+  for (const points of pointsBySeries.values()) {
     let previous: number | undefined;
-    for (const sample of series.samples) {
-      if (!Number.isFinite(sample.value)) continue;
-      const index = Math.round((sample.timeMs - startMs) / stepMs) - 1;
-      if (previous === undefined) {
-        previous = sample.value;
-        if (index >= 0 && index < steps) out[index] = (out[index] as number) + sample.value;
-        continue;
-      }
-      const delta = sample.value >= previous ? sample.value - previous : sample.value;
-      previous = sample.value;
-      if (index >= 0 && index < steps) out[index] = (out[index] as number) + delta;
+    for (const { index, value } of points) {
+      const delta = previous === undefined ? value : value >= previous ? value - previous : value;
+      previous = value;
+      if (index >= 1 && index <= steps) out[index - 1] = (out[index - 1] as number) + delta;
     }
   }
   return out;
