@@ -36,8 +36,9 @@ export class SloSeries {
   badTotal = 0;
   /** Events too old for both rings, dropped from windows (still counted in the totals). */
   droppedLate = 0;
-  readonly #fineGood = new Float64Array(FINE_BUCKETS);
-  readonly #fineBad = new Float64Array(FINE_BUCKETS);
+  readonly #fineGood: Float64Array;
+  readonly #fineBad: Float64Array;
+  readonly #fineCount: number;
   readonly #coarseGood: Float64Array;
   readonly #coarseBad: Float64Array;
   readonly #coarseCount: number;
@@ -46,8 +47,15 @@ export class SloSeries {
   #headFineSlot = 0;
   #headCoarseSlot = 0;
 
-  constructor(labels: Readonly<Record<string, string>>, coarseBuckets: number) {
+  /**
+   * @param coarseBuckets - quarter-hour buckets (see {@link coarseBucketsFor}).
+   * @param fineBuckets - minute buckets; {@link FINE_BUCKETS} (3 days) unless the series is a throwaway empty one.
+   */
+  constructor(labels: Readonly<Record<string, string>>, coarseBuckets: number, fineBuckets = FINE_BUCKETS) {
     this.labels = labels;
+    this.#fineCount = fineBuckets;
+    this.#fineGood = new Float64Array(fineBuckets);
+    this.#fineBad = new Float64Array(fineBuckets);
     this.#coarseCount = coarseBuckets;
     this.#coarseGood = new Float64Array(coarseBuckets);
     this.#coarseBad = new Float64Array(coarseBuckets);
@@ -55,7 +63,7 @@ export class SloSeries {
 
   /** Bytes held by the bucket arrays. */
   get bucketBytes(): number {
-    return 16 * (FINE_BUCKETS + this.#coarseCount);
+    return 16 * (this.#fineCount + this.#coarseCount);
   }
 
   /** Adds `good` and `bad` events at `atMs`. */
@@ -83,8 +91,8 @@ export class SloSeries {
 
   #addLate(minute: number, good: number, bad: number): void {
     let placed = false;
-    if (minute > this.#headMinute - FINE_BUCKETS) {
-      const slot = minute % FINE_BUCKETS;
+    if (minute > this.#headMinute - this.#fineCount) {
+      const slot = minute % this.#fineCount;
       this.#fineGood[slot]! += good;
       this.#fineBad[slot]! += bad;
       placed = true;
@@ -104,12 +112,12 @@ export class SloSeries {
     const minute = Math.floor(atMs / FINE_BUCKET_MS);
     if (minute <= this.#headMinute) return;
     const quarter = Math.floor(minute / FINE_PER_COARSE);
-    if (this.#headMinute < 0 || minute - this.#headMinute >= FINE_BUCKETS) {
+    if (this.#headMinute < 0 || minute - this.#headMinute >= this.#fineCount) {
       this.#fineGood.fill(0);
       this.#fineBad.fill(0);
     } else {
       for (let index = this.#headMinute + 1; index <= minute; index++) {
-        const slot = index % FINE_BUCKETS;
+        const slot = index % this.#fineCount;
         this.#fineGood[slot] = 0;
         this.#fineBad[slot] = 0;
       }
@@ -126,7 +134,7 @@ export class SloSeries {
     }
     this.#headMinute = minute;
     this.#headQuarter = quarter;
-    this.#headFineSlot = minute % FINE_BUCKETS;
+    this.#headFineSlot = minute % this.#fineCount;
     this.#headCoarseSlot = quarter % this.#coarseCount;
   }
 
@@ -142,11 +150,11 @@ export class SloSeries {
     let bad = 0;
     let taken = 0;
     for (const windowMs of windowsMs) {
-      const buckets = Math.min(FINE_BUCKETS, Math.round(windowMs / FINE_BUCKET_MS));
+      const buckets = Math.min(this.#fineCount, Math.round(windowMs / FINE_BUCKET_MS));
       for (; taken < buckets; taken++) {
         const minute = endMinute - taken;
         if (minute < 0 || this.#headMinute < 0) break;
-        const slot = minute % FINE_BUCKETS;
+        const slot = minute % this.#fineCount;
         good += this.#fineGood[slot] as number;
         bad += this.#fineBad[slot] as number;
       }

@@ -81,6 +81,8 @@ export interface SloStatus {
   firing: string[];
   /** Fewer events in the period than make one bad event affordable (`errorBudget × total < 1`). */
   lowTraffic: boolean;
+  /** Events recorded with an `atMs` older than both rings (not in any window; still in the exported counters). */
+  droppedLateEvents: number;
   warnings: string[];
 }
 
@@ -93,6 +95,7 @@ export interface StatusInputs {
   windowsMs: readonly number[];
   windowCounts: readonly EventCounts[];
   labels: Record<string, string>;
+  droppedLateEvents?: number;
   /** When each tier's condition became true (for `for`), by tier name. */
   activeSince?: ReadonlyMap<string, number>;
 }
@@ -184,6 +187,7 @@ export function computeStatus(slo: ResolvedSlo, inputs: StatusInputs): SloStatus
     tiers,
     firing: tiers.filter((tier) => tier.firing).map((tier) => tier.name),
     lowTraffic: errorBudget * total < 1,
+    droppedLateEvents: inputs.droppedLateEvents ?? 0,
     warnings: slo.warnings,
   };
 }

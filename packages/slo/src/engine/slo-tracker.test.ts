@@ -110,6 +110,20 @@ describe('createSloTracker: status', () => {
     expect(tracker.status('checkout').events.total).toBe(0);
   });
 
+  it('drops events older than both rings and says so', () => {
+    const clock = createManualClock(START + 40 * DAY);
+    const tracker = createSloTracker({ slos: [availability()], clock });
+    tracker.record('checkout', { good: true });
+    tracker.record('checkout', { good: false, atMs: START }); // 40 days ago: outside the 30-day period
+    tracker.record('checkout', { good: false, atMs: START + 39 * DAY }); // a day ago: in the period and the 3d ring
+    const status = tracker.status('checkout');
+    expect(status.events).toEqual({ good: 1, bad: 1, total: 2 });
+    expect(status.droppedLateEvents).toBe(1);
+    expect(status.windows.at(-1)?.bad).toBe(1);
+    // Asking for a label set never seen allocates nothing lasting and reports zeros.
+    expect(tracker.status('checkout', { labels: { route: '/x' } }).events.total).toBe(0);
+  });
+
   it('resets a calendar month at local midnight of the 1st (Europe/Berlin)', () => {
     const clock = createManualClock(Date.UTC(2026, 0, 31, 22, 0));
     const tracker = createSloTracker({ slos: [availability({ window: { calendar: 'month', timeZone: 'Europe/Berlin' } })], clock });

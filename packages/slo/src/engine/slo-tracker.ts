@@ -185,7 +185,8 @@ class TrackedSlo implements SloRecorder {
     const key = this.slo.groupBy.map((name) => `${labels[name] ?? ''}\u0000`).join('');
     const series = this.groups.get(key);
     if (series) return series;
-    return new SloSeries(Object.fromEntries(this.slo.groupBy.map((name) => [name, labels[name] ?? ''])), 2);
+    // A label set never seen: an empty series (not stored, so asking cannot grow memory).
+    return new SloSeries(Object.fromEntries(this.slo.groupBy.map((name) => [name, labels[name] ?? ''])), 2, 1);
   }
 
   windowsMs(): number[] {
@@ -219,6 +220,7 @@ class TrackedSlo implements SloRecorder {
       windowsMs,
       windowCounts: series.recentCounts(atMs, windowsMs),
       labels: { ...series.labels },
+      droppedLateEvents: series.droppedLate,
       activeSince: this.alertStates.get(series)?.since ?? new Map(),
     });
   }
