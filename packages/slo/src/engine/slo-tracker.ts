@@ -386,9 +386,18 @@ export function createSloTracker(options: SloTrackerOptions): SloTracker {
   let timer: TimerHandle | undefined;
   if (evaluateEvery !== undefined) {
     const intervalMs = parseDuration(evaluateEvery, 'evaluateEvery');
+    let running = false;
     timer = clock
       .setInterval(() => {
-        tracker.evaluate().catch((error: unknown) => logger.error({ err: error }, 'SLO evaluation failed'));
+        // A slow evaluation (counter reads) is not overlapped by the next tick; that tick is skipped.
+        if (running) return;
+        running = true;
+        tracker
+          .evaluate()
+          .catch((error: unknown) => logger.error({ err: error }, 'SLO evaluation failed'))
+          .finally(() => {
+            running = false;
+          });
       }, intervalMs)
       .unref();
   }
