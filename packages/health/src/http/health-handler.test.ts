@@ -96,6 +96,7 @@ describe('health endpoints', () => {
     const { base } = await serve({}, sample);
     const missing = await get(`${base}/health/nope`);
     expect(missing.status).toBe(404);
+    expect((await get(`${base}/health/%E0%A4%A`)).status).toBe(404);
     const other = await request(`${base}/users`);
     expect(other.statusCode).toBe(404);
     expect(await other.body.text()).toBe('not found\n');

@@ -49,7 +49,12 @@ export function createHealthHandler(dependencies: HandlerDependencies): OpsHandl
       else if (rest === 'ready' || rest === '') report = await dependencies.ready(withChecks);
       else if (rest === 'startup') report = await dependencies.startup(withChecks);
       else {
-        const name = decodeURIComponent(rest);
+        let name: string;
+        try {
+          name = decodeURIComponent(rest);
+        } catch {
+          name = '';
+        }
         if (!dependencies.hasCheck(name)) return jsonResponse(404, { status: 'fail', output: 'unknown check' }, HEADERS);
         report = await dependencies.check(name);
         drillDown = true;
