@@ -1,7 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
 import { OpsError } from '@ops/core';
 import type { BackupConfig, BackupJobConfig } from '../config/config-schema.js';
+import { createBackupMetrics, type BackupMetrics } from '../metrics/backup-metrics.js';
 import type { DecryptionOptions } from '../pipeline/artifact-pipeline.js';
 import { createFilesSource } from '../sources/files-source.js';
 import { createPostgresSource } from '../sources/postgres-source.js';
@@ -15,7 +17,7 @@ export async function openStorage(config: BackupConfig): Promise<BackupStorage> 
   const storage = config.storage;
   if (storage.type === 'local') return createLocalStorage({ directory: storage.directory });
   const { createS3Storage } = await import('../storages/s3-storage.js');
-  return createS3Storage({
+  const s3 = createS3Storage({
     bucket: storage.bucket,
     ...(storage.prefix === undefined ? {} : { prefix: storage.prefix }),
     ...(storage.region === undefined ? {} : { region: storage.region }),
@@ -23,6 +25,40 @@ export async function openStorage(config: BackupConfig): Promise<BackupStorage> 
     ...(storage.forcePathStyle === undefined ? {} : { forcePathStyle: storage.forcePathStyle }),
     ...(storage.credentials === undefined ? {} : { credentials: { accessKeyId: storage.credentials.accessKeyId, secretAccessKey: storage.credentials.secretAccessKey, ...(storage.credentials.sessionToken ? { sessionToken: storage.credentials.sessionToken } : {}) } }),
   });
+  opened.add(s3);
+  return s3;
+}
+
+const opened = new Set<BackupStorage & { close?: () => Promise<void> }>();
+
+/** Releases the sockets of every storage opened by the CLI (S3), so the process can exit. */
+export async function closeOpenedStorages(): Promise<void> {
+  for (const storage of opened) await storage.close?.().catch(() => undefined);
+  opened.clear();
+}
+
+/**
+ * Metrics for one CLI run written to a file in Prometheus text format (for node_exporter's textfile collector):
+ * written to a temp file and renamed, so the collector never reads half a file.
+ */
+export async function createMetricsFile(path: string): Promise<{ observer: BackupMetrics; write(): Promise<void> }> {
+  const load = typeof require === 'function' ? require : createRequire(import.meta.url);
+  let promClient: typeof import('prom-client');
+  try {
+    promClient = load('prom-client') as typeof import('prom-client');
+  } catch (error) {
+    throw new OpsError('ARGUMENT_INVALID', '--metrics-file needs the "prom-client" package: npm install prom-client', { cause: error });
+  }
+  const registry = new promClient.Registry();
+  const observer = createBackupMetrics({ registry });
+  return {
+    observer,
+    async write() {
+      const temporary = `${path}.${process.pid}.tmp`;
+      await writeFile(temporary, await registry.metrics(), { mode: 0o644 });
+      await rename(temporary, path);
+    },
+  };
 }
 
 /** Opens an ioredis client from a URL (ioredis is an optional peer). */

@@ -132,6 +132,15 @@ describe('ops-backup CLI', () => {
     expect((JSON.parse(confirm.stdout) as { jobs: { removed: string[] }[] }).jobs[0]?.removed).toEqual([pgId]);
   });
 
+  it('run --metrics-file writes RPO metrics for the textfile collector', async () => {
+    const metricsPath = join(directory.path, 'ops_backup.prom');
+    const run = capture({ DATABASE_URL: database.connectionString });
+    expect(await runCli(backupCli, ['run', 'config', '--metrics-file', metricsPath], run.io), run.stderr).toBe(0);
+    const text = await readFile(metricsPath, 'utf8');
+    expect(text).toMatch(/^ops_backup_last_verified_success_timestamp_seconds\{job="config"\} \d+(\.\d+)?$/m);
+    expect(text).toContain('ops_backup_runs_total{job="config",state="completed"} 1');
+  });
+
   it('exit 2 with the path named for a bad config; exit 1 when verification fails', async () => {
     const badPath = join(directory.path, 'bad.yaml');
     await writeFile(badPath, 'storage: { type: local, directory: /tmp/x }\njobs:\n  - name: a\n    sources: [{ type: postgres, format: tar }]\n');

@@ -12,7 +12,7 @@ import { restoreRedis, type RedisReplacePolicy } from '../restore/redis-restore.
 import { resolveConnection, type PostgresConnectionOptions } from '../sources/postgres-connection.js';
 import { PACKAGE_VERSION } from '../version.js';
 import { verifyBackup } from '../verify/verify-backup.js';
-import { buildSources, openRedis, openStorage, resolveDecryption } from './build-job.js';
+import { buildSources, createMetricsFile, openRedis, openStorage, resolveDecryption } from './build-job.js';
 
 const configOption = { config: { type: 'string', short: 'c', valueName: 'file', description: 'config file (YAML or JSON); default $OPS_BACKUP_CONFIG or ./ops-backup.yaml' } } as const;
 const jobOption = { job: { type: 'string', short: 'j', valueName: 'name', description: 'job name from the config' } } as const;
@@ -54,12 +54,17 @@ function summary(manifest: BackupManifest): Record<string, unknown> {
 const runCommand: CliCommand = {
   summary: 'run backups of all jobs, or of the jobs named',
   usage: '[job...]',
-  options: { ...configOption },
-  examples: ['ops-backup run --config /etc/ops-backup.yaml', 'ops-backup run pg-main --json'],
+  options: {
+    ...configOption,
+    'metrics-file': { type: 'string', valueName: 'file', description: 'write ops_backup_* metrics in Prometheus text format (node_exporter textfile collector)' },
+  },
+  examples: ['ops-backup run --config /etc/ops-backup.yaml', 'ops-backup run pg-main --json', 'ops-backup run --metrics-file /var/lib/node_exporter/textfile/ops_backup.prom'],
   async run(context: CliContext): Promise<number> {
     const config = await readConfig(context);
     const jobs = pickJobs(config, context.positionals);
     const storage = await openStorage(config);
+    const metricsFile = context.values['metrics-file'] as string | undefined;
+    const metrics = metricsFile ? await createMetricsFile(metricsFile) : undefined;
     const results: BackupManifest[] = [];
     for (const job of jobs) {
       const { sources, close } = await buildSources(job);
@@ -76,13 +81,16 @@ const runCommand: CliCommand = {
           ...(job.verifyStored === undefined ? {} : { verifyStored: job.verifyStored }),
           ...(config.lock ? { lock: config.lock as Exclude<RunBackupOptions['lock'], false | undefined> } : {}),
           ...(bar ? { onProgress: (progress: { plainBytes: number }) => bar.update(progress.plainBytes) } : {}),
+          ...(metrics ? { observer: metrics.observer } : {}),
         });
         results.push(manifest);
+        if (metrics) metrics.observer.observeCatalog(job.name, (await listBackups({ storage, job: job.name })).backups);
       } finally {
         bar?.done();
         close();
       }
     }
+    await metrics?.write();
     if (context.json) context.printJson({ ok: results.every((manifest) => manifest.state === 'completed'), backups: results.map(summary) });
     else {
       for (const manifest of results) {

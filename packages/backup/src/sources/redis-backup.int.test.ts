@@ -128,5 +128,17 @@ describe('Redis backup → verify → restore', () => {
     expect(manifest.sources[0]?.details).toMatchObject({ method: 'scan-dump', pointInTime: false });
     expect(manifest.warnings.join(' ')).toMatch(/refused SYNC.*fell back to scan-dump/);
     expect(JSON.stringify(manifest)).not.toContain('pw-for-test');
+
+    // Scripting refused too: the per-batch Lua script falls back to a pipeline, with the same result.
+    await admin.call('ACL', 'SETUSER', 'noscript', 'on', '>pw-for-test', '~*', '+@all', '-sync', '-psync', '-@scripting');
+    const noScript = new Redis(throwaway.url, { username: 'noscript', password: 'pw-for-test' });
+    clients.push(noScript);
+    const fallback = await runBackup({ job: 'redis-noscript', storage, sources: [createRedisSource({ redis: noScript, method: 'scan-dump' })] });
+    expect(fallback.state, fallback.error).toBe('completed');
+    expect(fallback.sources[0]?.details.dumpedKeys).toBe(manifest.sources[0]?.details.dumpedKeys);
+    const restoredClient = target.client();
+    await restoredClient.flushdb();
+    await restoreRedis({ storage, backup: fallback, redis: restoredClient });
+    expect(await snapshot(restoredClient)).toEqual(await snapshot(admin));
   });
 });
