@@ -36,7 +36,7 @@ export type { CliDefinition, CliCommand, CliContext, CliIo, ExitCodeValue, Table
 
 // window (rolling windows)
 export { createRollingWindow } from './window/rolling-window.js';
-export type { RollingWindow, RollingWindowOptions, RecordOptions, WindowCounts, WindowSnapshot } from './window/rolling-window.js';
+export type { RollingWindow, RollingWindowOptions, RecordOptions, WindowCounters, WindowCounts, WindowSnapshot } from './window/rolling-window.js';
 
 // conditions (sustained conditions)
 export { createSustainedCondition } from './conditions/sustained-condition.js';
