@@ -78,4 +78,5 @@ export { createAgeEncryptStream } from './crypto/age-encrypt-stream.js';
 export type { AgeEncryptOptions } from './crypto/age-encrypt-stream.js';
 export { createAgeDecryptStream } from './crypto/age-decrypt-stream.js';
 export type { AgeDecryptOptions } from './crypto/age-decrypt-stream.js';
-export { generateAgeIdentity, identityToRecipient } from './crypto/age-keys.js';
+export { generateAgeIdentity, identityToRecipient, parseRecipient, parseIdentity, parseIdentityFile } from './crypto/age-keys.js';
+export type { AgeRecipient, AgeIdentity } from './crypto/age-keys.js';
