@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Redis } from 'ioredis';
 import { OpsError, safeErrorMessage, silentLogger, systemClock, type Clock, type Logger } from '@ops/core';
 import { findBackup, writeManifest } from '../catalog/catalog.js';
@@ -75,12 +74,35 @@ async function fullRead(artifact: ArtifactRecord, plain: Readable, temporaryDire
       const tracked = spawnTracked('pg_restore', ['-f', '/dev/null'], { stdio: ['pipe', 'ignore', 'pipe'], signal });
       const stdin = tracked.child.stdin;
       if (!stdin) throw new OpsError('INTERNAL', 'pg_restore has no stdin');
-      const fed = pipeline(plain, stdin).catch((error: unknown) => {
+      // pg_restore may stop reading once it has every block; the plain stream is still read to its end so that its
+      // sha256 check runs, and a closed stdin is not an error in itself.
+      let stdinOpen = true;
+      const closeStdin = () => {
+        stdinOpen = false;
+      };
+      stdin.on('error', closeStdin);
+      stdin.on('close', closeStdin);
+      try {
+        for await (const chunk of plain as AsyncIterable<Buffer>) {
+          if (stdinOpen && !stdin.write(chunk)) {
+            await new Promise<void>((resolve) => {
+              const done = () => {
+                stdin.off('drain', done);
+                stdin.off('close', done);
+                resolve();
+              };
+              stdin.on('drain', done);
+              stdin.on('close', done);
+            });
+          }
+        }
+      } catch (error) {
         tracked.child.kill('SIGKILL');
+        await tracked.exited;
         throw error;
-      });
-      const [fedResult, exit] = await Promise.all([fed.then(() => undefined, (error: unknown) => error), tracked.exited]);
-      if (fedResult !== undefined && (fedResult as NodeJS.ErrnoException).code !== 'EPIPE') throw fedResult;
+      }
+      if (stdinOpen) stdin.end();
+      const exit = await tracked.exited;
       if (exit.code !== 0 || exit.signal) throw new OpsError('BACKUP_CORRUPT', `pg_restore could not read the dump (${describeExit(exit)})`);
       return 'pg_restore read every block';
     }
