@@ -5,7 +5,8 @@ import type { Options } from 'tsup';
  * `.d.ts` / `.d.cts`, and, for packages with a command, `src/cli/bin.ts` to one ESM file with a shebang.
  */
 export function packageBuild(options: { cli?: boolean } = {}): Options[] {
-  const common = { sourcemap: true, target: 'node20', platform: 'node' } satisfies Options;
+  // shims: import.meta.url works in the CJS build too (packages load optional peers with createRequire).
+  const common = { sourcemap: true, target: 'node20', platform: 'node', shims: true } satisfies Options;
   const builds: Options[] = [
     {
       ...common,

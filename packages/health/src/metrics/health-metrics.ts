@@ -26,9 +26,9 @@ interface PromClientModule {
 }
 
 function loadPromClient(): PromClientModule {
-  // prom-client is an optional peer: load it only when the user passes a registry, from where the user's copy is.
-  const load = typeof require === 'function' ? require : createRequire(import.meta.url);
-  return load('prom-client') as PromClientModule;
+  // prom-client is an optional peer: load it only when the user passes a registry. `createRequire` works in both
+  // builds (tsup shims import.meta.url in CJS); a bare `require` would become a throwing shim in the ESM build.
+  return createRequire(import.meta.url)('prom-client') as PromClientModule;
 }
 
 const STATUS_LIST: readonly CheckStatus[] = ['pass', 'warn', 'fail'];
