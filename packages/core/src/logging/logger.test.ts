@@ -18,6 +18,16 @@ describe('createConsoleLogger', () => {
     expect(lines.every((line) => line.endsWith('\n'))).toBe(true);
   });
 
+  it('keeps its own level, time and msg when fields use those names', () => {
+    const lines: string[] = [];
+    const logger = createConsoleLogger({ stream: { write: (chunk: string) => lines.push(chunk) } });
+    logger.info({ level: 'full-read', time: 'yesterday', msg: 'field' }, 'verification passed');
+    const line = JSON.parse(lines[0] as string) as Record<string, unknown>;
+    expect(line['level']).toBe(30);
+    expect(typeof line['time']).toBe('number');
+    expect(line['msg']).toBe('verification passed');
+  });
+
   it('silentLogger accepts every call', () => {
     expect(() => silentLogger.error({ a: 1 }, 'x')).not.toThrow();
   });

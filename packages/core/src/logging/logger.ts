@@ -38,7 +38,8 @@ export function createConsoleLogger(options: ConsoleLoggerOptions = {}): Logger 
   const threshold = LEVELS[level];
   const write = (name: LogLevel) => (fields: Record<string, unknown>, message?: string) => {
     if (LEVELS[name] < threshold) return;
-    const line = { level: LEVELS[name], time: Date.now(), ...base, ...fields, ...(message === undefined ? {} : { msg: message }) };
+    // The line's own keys come last: a field named `level`, `time` or `msg` must not disguise the line.
+    const line = { ...base, ...fields, level: LEVELS[name], time: Date.now(), ...(message === undefined ? {} : { msg: message }) };
     stream.write(`${safeStringify(line)}\n`);
   };
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
