@@ -91,6 +91,8 @@ export function createScanDumpStream(options: ScanDumpOptions): Readable & { sta
       if (keys.length > 0) {
         const replies = await dumpBatch(keys);
         const at = now();
+        // One buffer per batch: a million tiny chunks would each pay the cost of every stage (hash, gzip, age).
+        const records: Buffer[] = [];
         for (let index = 0; index < keys.length; index++) {
           const { payload, ttl } = replies[index] as { payload: Buffer | null; ttl: number };
           if (payload === null || payload.length === 0 || ttl === -2) {
@@ -100,8 +102,9 @@ export function createScanDumpStream(options: ScanDumpOptions): Readable & { sta
           const buffer = payload as Buffer;
           stats.keys++;
           stats.largestPayloadBytes = Math.max(stats.largestPayloadBytes, buffer.length);
-          wantMore = stream.push(encodeDumpRecord({ key: keys[index] as Buffer, payload: buffer, expireAtMs: ttl > 0 ? at + ttl : -1 }));
+          records.push(encodeDumpRecord({ key: keys[index] as Buffer, payload: buffer, expireAtMs: ttl > 0 ? at + ttl : -1 }));
         }
+        if (records.length > 0) wantMore = stream.push(records.length === 1 ? (records[0] as Buffer) : Buffer.concat(records));
       }
       if (cursor === '0') {
         finished = true;
