@@ -139,6 +139,15 @@ const GOOD_BAD_FIELDS = 2;
 const PAIR_GOOD = 0;
 const PAIR_BAD = 1;
 
+/** The error of a `'good-bad'` window's `add()` given counts it cannot store (kept out of the hot path). */
+const invalidGoodBadCounts = (counts: WindowCounts): OpsError => {
+  if (counts.count !== undefined || counts.sum !== undefined) {
+    return new OpsError('ARGUMENT_INVALID', `add(counts): a 'good-bad' window stores good and bad only (count is good + bad); got ${counts.count === undefined ? 'sum' : 'count'}`);
+  }
+  const [name, value] = Number.isFinite(counts.good ?? 0) ? ['bad', counts.bad] : ['good', counts.good];
+  return new OpsError('ARGUMENT_INVALID', `add(counts): ${name} must be a finite number, got ${value}`);
+};
+
 const assertFinite = (where: string, value: number) => {
   if (!Number.isFinite(value)) throw new OpsError('ARGUMENT_INVALID', `${where} must be a finite number, got ${value}`);
 };
@@ -181,175 +190,150 @@ export function createRollingWindow(options: RollingWindowOptions): RollingWindo
       `bucket: ${bucketCount} buckets of ${bucketMs}ms would need ${Math.round((bucketCount * fields * 8) / 1024 / 1024)} MiB; use at most ${MAX_BUCKETS} buckets (a wider bucket)`,
     );
   }
-  const store = counters === 'all' ? createAllStore(bucketCount, bucketMs, clock) : createGoodBadStore(bucketCount, bucketMs, clock);
-  const { data } = store;
+  return new BucketRing(windowMs, bucketMs, counters, clock);
+}
 
-  // Running totals of the query in progress (queries are synchronous, so one set serves every call).
-  let count = 0;
-  let sum = 0;
-  let good = 0;
-  let bad = 0;
-  let min = Infinity;
-  let max = -Infinity;
-  const accumulate = (from: number, to: number, now: number) => {
-    if (counters === 'good-bad') {
-      const [low, high] = store.liveRange(from, to, now);
-      for (let index = high; index >= low; index--) {
-        const base = store.baseOf(index);
-        good += data[base + PAIR_GOOD]!;
-        bad += data[base + PAIR_BAD]!;
-      }
-      return;
-    }
-    const [low, high] = store.liveRange(from, to, now);
-    for (let index = high; index >= low; index--) {
-      const base = store.baseOf(index);
-      // A slot may still hold a bucket older than the window (nothing overwrote it): skip it.
-      if (data[base + EPOCH] !== index) continue;
-      count += data[base + COUNT]!;
-      sum += data[base + SUM]!;
-      good += data[base + GOOD]!;
-      bad += data[base + BAD]!;
-      if (data[base + MIN]! < min) min = data[base + MIN]!;
-      if (data[base + MAX]! > max) max = data[base + MAX]!;
-    }
-  };
-  const startTotals = () => {
-    count = 0;
-    sum = 0;
-    good = 0;
-    bad = 0;
-    min = Infinity;
-    max = -Infinity;
-  };
-  const snapshot = (first: number, last: number): WindowSnapshot => {
-    const total = counters === 'all' ? count : good + bad;
-    return {
-      count: total,
-      sum: counters === 'all' ? sum : total,
-      good,
-      bad,
-      min: min === Infinity ? undefined : min,
-      max: max === -Infinity ? undefined : max,
-      startMs: first * bucketMs,
-      endMs: (last + 1) * bucketMs,
-    };
-  };
-  const bucketsFor = (spanMs: number) => Math.min(bucketCount, Math.max(1, Math.ceil(spanMs / bucketMs)));
-  const lastIndex = (end: number | undefined, now: number) => Math.floor((end === undefined || end > now ? now : end) / bucketMs);
+/**
+ * The ring behind {@link createRollingWindow}: a class, so a window costs its `Float64Array` and a few fields
+ * rather than a set of closures (it matters for `@ops/slo`, which keeps two windows per label set).
+ *
+ * In `'all'` mode every bucket carries its epoch index, so a stale bucket is recognised (and claimed) lazily in O(1).
+ * In `'good-bad'` mode buckets carry no index: the ring holds the buckets `(head - bucketCount, head]`, where `head`
+ * is the newest bucket the clock has reached at a write, and moving the head zeroes the slots it passes.
+ */
+class BucketRing implements RollingWindow {
+  readonly windowMs: number;
+  readonly bucketMs: number;
+  readonly bucketCount: number;
+  readonly counters: WindowCounters;
+  readonly bucketBytes: number;
+  readonly #clock: Clock;
+  readonly #data: Float64Array;
+  readonly #fields: number;
+  readonly #tagged: boolean;
+  #droppedLate = 0;
+  // The newest bucket written ('all': the current bucket) and its time range and offset: most events land in it,
+  // so they skip the division and the claim. In 'all' mode nothing else can take its slot before it ends (an event
+  // for the same slot is a whole window older: dropped).
+  #head = -Infinity;
+  #headStart = Infinity;
+  #headEnd = -Infinity;
+  #headBase = 0;
+  // Running totals of the query in progress.
+  #count = 0;
+  #sum = 0;
+  #good = 0;
+  #bad = 0;
+  #min = Infinity;
+  #max = -Infinity;
 
-  let record: RollingWindow['record'];
-  let add: RollingWindow['add'];
-  if (counters === 'all') {
-    record = (value = 1, recordOptions) => {
-      if (!Number.isFinite(value)) throw new OpsError('ARGUMENT_INVALID', `record(value): value must be a finite number, got ${value}`);
-      const base = store.slotFor(recordOptions?.at);
+  constructor(windowMs: number, bucketMs: number, counters: WindowCounters, clock: Clock) {
+    this.windowMs = windowMs;
+    this.bucketMs = bucketMs;
+    this.bucketCount = windowMs / bucketMs;
+    this.counters = counters;
+    this.#clock = clock;
+    this.#tagged = counters === 'all';
+    this.#fields = this.#tagged ? ALL_FIELDS : GOOD_BAD_FIELDS;
+    this.#data = new Float64Array(this.bucketCount * this.#fields);
+    this.bucketBytes = this.#data.byteLength;
+    this.#clear();
+  }
+
+  get droppedLate(): number {
+    return this.#droppedLate;
+  }
+
+  record(value = 1, options?: RecordOptions): void {
+    if (!Number.isFinite(value)) throw new OpsError('ARGUMENT_INVALID', `record(value): value must be a finite number, got ${value}`);
+    const good = options?.good;
+    const data = this.#data;
+    if (this.#tagged) {
+      const base = this.#slotFor(options?.at);
       if (base < 0) return;
       data[base + COUNT]! += 1;
       data[base + SUM]! += value;
       if (value < data[base + MIN]!) data[base + MIN] = value;
       if (value > data[base + MAX]!) data[base + MAX] = value;
-      const isGood = recordOptions?.good;
-      if (isGood === true) data[base + GOOD]! += 1;
-      else if (isGood === false) data[base + BAD]! += 1;
-    };
-    add = (counts, at) => {
-      const { count: addCount = 0, sum: addSum = 0, good: addGood = 0, bad: addBad = 0 } = counts;
-      assertFinite('add(counts): count', addCount);
-      assertFinite('add(counts): sum', addSum);
-      assertFinite('add(counts): good', addGood);
-      assertFinite('add(counts): bad', addBad);
-      const base = store.slotFor(at);
-      if (base < 0) return;
-      data[base + COUNT]! += addCount;
-      data[base + SUM]! += addSum;
-      data[base + GOOD]! += addGood;
-      data[base + BAD]! += addBad;
-    };
-  } else {
-    record = (value = 1, recordOptions) => {
-      if (!Number.isFinite(value)) throw new OpsError('ARGUMENT_INVALID', `record(value): value must be a finite number, got ${value}`);
-      const isGood = recordOptions?.good;
-      if (isGood === undefined) throw new OpsError('ARGUMENT_INVALID', "record(value, options): options.good is required by a 'good-bad' window");
-      const base = store.slotFor(recordOptions?.at);
-      if (base < 0) return;
-      data[base + (isGood ? PAIR_GOOD : PAIR_BAD)]! += 1;
-    };
-    add = (counts, at) => {
-      if (counts.count !== undefined || counts.sum !== undefined) {
-        throw new OpsError('ARGUMENT_INVALID', `add(counts): a 'good-bad' window stores good and bad only (count is good + bad); got ${counts.count === undefined ? 'sum' : 'count'}`);
-      }
-      const { good: addGood = 0, bad: addBad = 0 } = counts;
-      assertFinite('add(counts): good', addGood);
-      assertFinite('add(counts): bad', addBad);
-      const base = store.slotFor(at);
-      if (base < 0) return;
-      data[base + PAIR_GOOD]! += addGood;
-      data[base + PAIR_BAD]! += addBad;
-    };
+      if (good === true) data[base + GOOD]! += 1;
+      else if (good === false) data[base + BAD]! += 1;
+      return;
+    }
+    if (good === undefined) throw new OpsError('ARGUMENT_INVALID', "record(value, options): options.good is required by a 'good-bad' window");
+    const base = this.#slotFor(options?.at);
+    if (base >= 0) data[good ? base + PAIR_GOOD : base + PAIR_BAD]! += 1;
   }
 
-  return {
-    windowMs,
-    bucketMs,
-    bucketCount,
-    counters,
-    bucketBytes: data.byteLength,
-    get droppedLate() {
-      return store.droppedLate;
-    },
-    record,
-    add,
-    query(span, end) {
-      const spanMs = span === undefined ? windowMs : parseDuration(span, 'span');
-      const now = clock.now();
-      const last = lastIndex(end, now);
-      const first = last - bucketsFor(spanMs) + 1;
-      startTotals();
-      accumulate(first, last, now);
-      return snapshot(first, last);
-    },
-    querySpans(spans, end) {
-      const now = clock.now();
-      const last = lastIndex(end, now);
-      const buckets = spans.map((span, index) => bucketsFor(parseDuration(span, `spans[${index}]`)));
-      // Shortest first: each span's totals are the previous span's plus the buckets just before it.
-      const order = buckets.map((_, index) => index).sort((left, right) => buckets[left]! - buckets[right]!);
-      const snapshots = new Array<WindowSnapshot>(spans.length);
-      startTotals();
-      let taken = 0;
-      for (const index of order) {
-        const wanted = buckets[index]!;
-        if (wanted > taken) accumulate(last - wanted + 1, last - taken, now);
-        taken = Math.max(taken, wanted);
-        snapshots[index] = snapshot(last - wanted + 1, last);
-      }
-      return snapshots;
-    },
-    reset() {
-      store.reset();
-    },
-  };
-}
+  add(counts: WindowCounts, at?: number): void {
+    const data = this.#data;
+    if (this.#tagged) {
+      const { count = 0, sum = 0, good = 0, bad = 0 } = counts;
+      assertFinite('add(counts): count', count);
+      assertFinite('add(counts): sum', sum);
+      assertFinite('add(counts): good', good);
+      assertFinite('add(counts): bad', bad);
+      const base = this.#slotFor(at);
+      if (base < 0) return;
+      data[base + COUNT]! += count;
+      data[base + SUM]! += sum;
+      data[base + GOOD]! += good;
+      data[base + BAD]! += bad;
+      return;
+    }
+    const good = counts.good ?? 0;
+    const bad = counts.bad ?? 0;
+    if (!Number.isFinite(good) || !Number.isFinite(bad) || counts.count !== undefined || counts.sum !== undefined) throw invalidGoodBadCounts(counts);
+    const base = this.#slotFor(at);
+    if (base < 0) return;
+    data[base + PAIR_GOOD]! += good;
+    data[base + PAIR_BAD]! += bad;
+  }
 
-/** Bucket storage: where an event lands, which buckets a query may read. */
-interface BucketStore {
-  readonly data: Float64Array;
-  readonly droppedLate: number;
-  /** Array offset of the bucket for `at` (claiming or clearing as needed), or -1 when too old (counted as dropped). */
-  slotFor(at: number | undefined): number;
-  /** The bucket indexes in `[from, to]` that may hold data, as `[low, high]` (empty when `low > high`). */
-  liveRange(from: number, to: number, now: number): readonly [number, number];
-  /** Array offset of bucket `index`. */
-  baseOf(index: number): number;
-  reset(): void;
-}
+  query(span?: Duration, end?: number): WindowSnapshot {
+    const spanMs = span === undefined ? this.windowMs : parseDuration(span, 'span');
+    const now = this.#clock.now();
+    const last = this.#lastIndex(end, now);
+    const first = last - this.#bucketsFor(spanMs) + 1;
+    this.#startTotals();
+    this.#accumulate(first, last, now);
+    return this.#snapshot(first, last);
+  }
 
-/** 'all' mode: every bucket carries its epoch index, so stale buckets are recognised lazily in O(1). */
-function createAllStore(bucketCount: number, bucketMs: number, clock: Clock): BucketStore {
-  const data = new Float64Array(bucketCount * ALL_FIELDS);
-  let droppedLate = 0;
-  const clearSlot = (base: number, index: number) => {
+  querySpans(spans: readonly Duration[], end?: number): WindowSnapshot[] {
+    const now = this.#clock.now();
+    const last = this.#lastIndex(end, now);
+    const buckets = spans.map((span, index) => this.#bucketsFor(parseDuration(span, `spans[${index}]`)));
+    // Shortest first: each span's totals are the previous span's plus the buckets just before it.
+    const order = buckets.map((_, index) => index).sort((left, right) => buckets[left]! - buckets[right]!);
+    const snapshots = new Array<WindowSnapshot>(spans.length);
+    this.#startTotals();
+    let taken = 0;
+    for (const index of order) {
+      const wanted = buckets[index]!;
+      if (wanted > taken) this.#accumulate(last - wanted + 1, last - taken, now);
+      taken = Math.max(taken, wanted);
+      snapshots[index] = this.#snapshot(last - wanted + 1, last);
+    }
+    return snapshots;
+  }
+
+  reset(): void {
+    this.#clear();
+    this.#droppedLate = 0;
+  }
+
+  #clear(): void {
+    const data = this.#data;
+    if (this.#tagged) {
+      for (let slot = 0; slot < this.bucketCount; slot++) this.#clearTagged(slot * ALL_FIELDS, -1);
+    } else data.fill(0);
+    this.#head = -Infinity;
+    this.#headStart = Infinity;
+    this.#headEnd = -Infinity;
+  }
+
+  #clearTagged(base: number, index: number): void {
+    const data = this.#data;
     data[base + EPOCH] = index;
     data[base + COUNT] = 0;
     data[base + SUM] = 0;
@@ -357,123 +341,129 @@ function createAllStore(bucketCount: number, bucketMs: number, clock: Clock): Bu
     data[base + BAD] = 0;
     data[base + MIN] = Infinity;
     data[base + MAX] = -Infinity;
-  };
-  const clear = () => {
-    for (let slot = 0; slot < bucketCount; slot++) clearSlot(slot * ALL_FIELDS, -1);
-  };
-  clear();
-  // The current bucket's time range and offset: most events land in it, so they skip the division and the claim.
-  // Nothing else can take its slot before it ends (an event for the same slot is a whole window older: dropped).
-  let currentStart = 0;
-  let currentEnd = -Infinity;
-  let currentBase = 0;
-  const baseOf = (index: number) => (((index % bucketCount) + bucketCount) % bucketCount) * ALL_FIELDS;
-  const range: [number, number] = [0, 0];
-  return {
-    data,
-    get droppedLate() {
-      return droppedLate;
-    },
-    slotFor(at) {
-      const now = clock.now();
-      const time = at === undefined || at > now ? now : at;
-      if (time >= currentStart && now < currentEnd) return currentBase; // time <= now, so both are in the current bucket
-      const index = Math.floor(time / bucketMs);
-      const nowIndex = Math.floor(now / bucketMs);
-      if (index <= nowIndex - bucketCount) {
-        droppedLate++;
-        return -1;
-      }
-      const base = baseOf(index);
-      const held = data[base + EPOCH] as number;
-      if (held !== index) {
-        if (held > index) {
-          droppedLate++; // the slot already holds a newer bucket: this event is older than the window
-          return -1;
-        }
-        clearSlot(base, index);
-      }
-      if (index === nowIndex) {
-        currentStart = index * bucketMs;
-        currentEnd = currentStart + bucketMs;
-        currentBase = base;
-      }
-      return base;
-    },
-    liveRange(from, to, now) {
-      range[0] = Math.max(from, Math.floor(now / bucketMs) - bucketCount + 1);
-      range[1] = to;
-      return range;
-    },
-    baseOf,
-    reset() {
-      clear();
-      currentEnd = -Infinity;
-      droppedLate = 0;
-    },
-  };
-}
+  }
 
-/**
- * 'good-bad' mode: two numbers per bucket and no index. The ring holds the buckets `(head - bucketCount, head]`,
- * where `head` is the newest bucket the clock has reached at a write; moving the head zeroes the slots it passes.
- */
-function createGoodBadStore(bucketCount: number, bucketMs: number, clock: Clock): BucketStore {
-  const data = new Float64Array(bucketCount * GOOD_BAD_FIELDS);
-  let droppedLate = 0;
-  let head = -Infinity;
-  let headStart = Infinity;
-  let headEnd = -Infinity;
-  let headBase = 0;
-  const baseOf = (index: number) => (((index % bucketCount) + bucketCount) % bucketCount) * GOOD_BAD_FIELDS;
-  const advance = (nowIndex: number) => {
-    if (head === -Infinity || nowIndex - head >= bucketCount) data.fill(0);
-    else {
-      for (let index = head + 1; index <= nowIndex; index++) {
-        const base = baseOf(index);
-        data[base + PAIR_GOOD] = 0;
-        data[base + PAIR_BAD] = 0;
-      }
+  #baseOf(index: number): number {
+    const bucketCount = this.bucketCount;
+    return (((index % bucketCount) + bucketCount) % bucketCount) * this.#fields;
+  }
+
+  /** Array offset of the bucket for `at`, claiming or clearing slots as needed, or -1 if too old (counted). */
+  #slotFor(at: number | undefined): number {
+    const now = this.#clock.now();
+    const time = at === undefined || at > now ? now : at;
+    if (time >= this.#headStart && now < this.#headEnd) return this.#headBase; // time <= now: both in the head bucket
+    return this.#tagged ? this.#claimTagged(time, now) : this.#claimUntagged(time, now);
+  }
+
+  #claimTagged(time: number, now: number): number {
+    const index = Math.floor(time / this.bucketMs);
+    const nowIndex = Math.floor(now / this.bucketMs);
+    if (index <= nowIndex - this.bucketCount) {
+      this.#droppedLate++;
+      return -1;
     }
-    head = nowIndex;
-    headStart = nowIndex * bucketMs;
-    headEnd = headStart + bucketMs;
-    headBase = baseOf(nowIndex);
-  };
-  const range: [number, number] = [0, 0];
-  return {
-    data,
-    get droppedLate() {
-      return droppedLate;
-    },
-    slotFor(at) {
-      const now = clock.now();
-      const time = at === undefined || at > now ? now : at;
-      if (time >= headStart && now < headEnd) return headBase; // time <= now, so both are in the head bucket
-      const nowIndex = Math.floor(now / bucketMs);
-      if (nowIndex > head) advance(nowIndex);
-      const index = Math.floor(time / bucketMs);
-      // A clock that went back leaves the head ahead of now: the ring still spans the window before the head.
-      if (index <= head - bucketCount) {
-        droppedLate++;
+    const base = this.#baseOf(index);
+    const held = this.#data[base + EPOCH] as number;
+    if (held !== index) {
+      if (held > index) {
+        this.#droppedLate++; // the slot already holds a newer bucket: this event is older than the window
         return -1;
       }
-      return index === head ? headBase : baseOf(index);
-    },
-    liveRange(from, to, now) {
-      // Buckets after the head were never written (their slots still hold expired buckets); those before
-      // the newest of head and now minus the window have expired.
-      range[0] = Math.max(from, Math.max(head, Math.floor(now / bucketMs)) - bucketCount + 1);
-      range[1] = Math.min(to, head);
-      return range;
-    },
-    baseOf,
-    reset() {
-      data.fill(0);
-      head = -Infinity;
-      headStart = Infinity;
-      headEnd = -Infinity;
-      droppedLate = 0;
-    },
-  };
+      this.#clearTagged(base, index);
+    }
+    if (index === nowIndex) this.#setHead(index, base);
+    return base;
+  }
+
+  #claimUntagged(time: number, now: number): number {
+    const nowIndex = Math.floor(now / this.bucketMs);
+    const head = this.#head;
+    if (nowIndex > head) {
+      const data = this.#data;
+      if (head === -Infinity || nowIndex - head >= this.bucketCount) data.fill(0);
+      else {
+        for (let index = head + 1; index <= nowIndex; index++) {
+          const base = this.#baseOf(index);
+          data[base + PAIR_GOOD] = 0;
+          data[base + PAIR_BAD] = 0;
+        }
+      }
+      this.#setHead(nowIndex, this.#baseOf(nowIndex));
+    }
+    const index = Math.floor(time / this.bucketMs);
+    // A clock that went back leaves the head ahead of now: the ring still spans the window before the head.
+    if (index <= this.#head - this.bucketCount) {
+      this.#droppedLate++;
+      return -1;
+    }
+    return index === this.#head ? this.#headBase : this.#baseOf(index);
+  }
+
+  #setHead(index: number, base: number): void {
+    this.#head = index;
+    this.#headStart = index * this.bucketMs;
+    this.#headEnd = this.#headStart + this.bucketMs;
+    this.#headBase = base;
+  }
+
+  #bucketsFor(spanMs: number): number {
+    return Math.min(this.bucketCount, Math.max(1, Math.ceil(spanMs / this.bucketMs)));
+  }
+
+  #lastIndex(end: number | undefined, now: number): number {
+    return Math.floor((end === undefined || end > now ? now : end) / this.bucketMs);
+  }
+
+  #startTotals(): void {
+    this.#count = 0;
+    this.#sum = 0;
+    this.#good = 0;
+    this.#bad = 0;
+    this.#min = Infinity;
+    this.#max = -Infinity;
+  }
+
+  /** Adds the buckets with index in `[from, to]` that still hold data to the running totals. */
+  #accumulate(from: number, to: number, now: number): void {
+    const data = this.#data;
+    const nowIndex = Math.floor(now / this.bucketMs);
+    if (!this.#tagged) {
+      // Buckets after the head were never written (their slots hold expired buckets); those before the newest of
+      // head and now minus the window have expired.
+      const low = Math.max(from, Math.max(this.#head, nowIndex) - this.bucketCount + 1);
+      for (let index = Math.min(to, this.#head); index >= low; index--) {
+        const base = this.#baseOf(index);
+        this.#good += data[base + PAIR_GOOD]!;
+        this.#bad += data[base + PAIR_BAD]!;
+      }
+      return;
+    }
+    const low = Math.max(from, nowIndex - this.bucketCount + 1);
+    for (let index = to; index >= low; index--) {
+      const base = this.#baseOf(index);
+      // A slot may still hold a bucket older than the window (nothing overwrote it): skip it.
+      if (data[base + EPOCH] !== index) continue;
+      this.#count += data[base + COUNT]!;
+      this.#sum += data[base + SUM]!;
+      this.#good += data[base + GOOD]!;
+      this.#bad += data[base + BAD]!;
+      if (data[base + MIN]! < this.#min) this.#min = data[base + MIN]!;
+      if (data[base + MAX]! > this.#max) this.#max = data[base + MAX]!;
+    }
+  }
+
+  #snapshot(first: number, last: number): WindowSnapshot {
+    const total = this.#tagged ? this.#count : this.#good + this.#bad;
+    return {
+      count: total,
+      sum: this.#tagged ? this.#sum : total,
+      good: this.#good,
+      bad: this.#bad,
+      min: this.#min === Infinity ? undefined : this.#min,
+      max: this.#max === -Infinity ? undefined : this.#max,
+      startMs: first * this.bucketMs,
+      endMs: (last + 1) * this.bucketMs,
+    };
+  }
 }
