@@ -1,3 +1,4 @@
+import { createRollingWindow, systemClock, type Clock, type RollingWindow } from '@ops/core';
 import type { ResolvedWindow } from '../spec/slo-spec.js';
 
 /** Resolution of the burn-rate (alert) windows: one bucket per minute. */
@@ -6,7 +7,6 @@ export const FINE_BUCKET_MS = 60_000;
 export const COARSE_BUCKET_MS = 900_000;
 /** Minute buckets kept: three days, the longest alert window. */
 export const FINE_BUCKETS = 3 * 24 * 60;
-const FINE_PER_COARSE = COARSE_BUCKET_MS / FINE_BUCKET_MS;
 
 /** Good and bad event counts of a span. */
 export interface EventCounts {
@@ -23,9 +23,16 @@ export function coarseBucketsFor(window: ResolvedWindow): number {
 }
 
 /**
- * Good/bad event counts of one SLO label set, in two rings of fixed size: minute buckets for the last three days
- * (burn-rate windows) and quarter-hour buckets for the period. Recording is O(1) and allocation-free; memory is
- * `16 × (4,320 + period/15m)` bytes (about 115 KiB for 30 days) and never grows.
+ * Good/bad event counts of one SLO label set, in two `'good-bad'` {@link RollingWindow}s of `@ops/core`: minute
+ * buckets for the last three days (burn-rate windows) and quarter-hour buckets for the period. Recording is O(1)
+ * and allocation-free; memory is `16 × (4,320 + period/15m)` bytes (about 115 KiB for 30 days) and never grows.
+ *
+ * The series' "now" is the latest time it has been written or asked about (`add`, `advanceTo`, the queries), not a
+ * clock: events are placed by their own time, and only the newest one moves the windows forward.
+ *
+ * Events of the newest minute are summed in two fields and flushed into both windows (one `add()` each) when a later
+ * minute starts or before a query: a minute bucket is also inside one quarter-hour bucket, so the counts are the
+ * same as adding each event, and the common case costs one comparison and two additions.
  *
  * A window of length `w` ending at `t` covers the bucket containing `t` and the `w/bucket − 1` buckets before it.
  */
@@ -34,18 +41,18 @@ export class SloSeries {
   /** Events ever recorded (monotonic, for exported counters). */
   goodTotal = 0;
   badTotal = 0;
-  /** Events too old for both rings, dropped from windows (still counted in the totals). */
+  /** Events too old for both windows, dropped from them (still counted in the totals). */
   droppedLate = 0;
-  readonly #fineGood: Float64Array;
-  readonly #fineBad: Float64Array;
-  readonly #fineCount: number;
-  readonly #coarseGood: Float64Array;
-  readonly #coarseBad: Float64Array;
-  readonly #coarseCount: number;
-  #headMinute = -1;
-  #headQuarter = -1;
-  #headFineSlot = 0;
-  #headCoarseSlot = 0;
+  readonly #fine: RollingWindow;
+  readonly #coarse: RollingWindow;
+  #nowMs = 0;
+  /** The minute of `#nowMs` as `[start, end)`, and its events not yet added to the windows. */
+  #pendingStartMs = 0;
+  #pendingEndMs = FINE_BUCKET_MS;
+  #pendingGood = 0;
+  #pendingBad = 0;
+  /** Reused argument of the windows' `add()`, so recording allocates nothing. */
+  readonly #counts = { good: 0, bad: 0 };
 
   /**
    * @param coarseBuckets - quarter-hour buckets (see {@link coarseBucketsFor}).
@@ -53,132 +60,87 @@ export class SloSeries {
    */
   constructor(labels: Readonly<Record<string, string>>, coarseBuckets: number, fineBuckets = FINE_BUCKETS) {
     this.labels = labels;
-    this.#fineCount = fineBuckets;
-    this.#fineGood = new Float64Array(fineBuckets);
-    this.#fineBad = new Float64Array(fineBuckets);
-    this.#coarseCount = coarseBuckets;
-    this.#coarseGood = new Float64Array(coarseBuckets);
-    this.#coarseBad = new Float64Array(coarseBuckets);
+    const clock: Clock = { ...systemClock, now: () => this.#nowMs };
+    this.#fine = createRollingWindow({ window: fineBuckets * FINE_BUCKET_MS, bucket: FINE_BUCKET_MS, counters: 'good-bad', clock });
+    this.#coarse = createRollingWindow({ window: coarseBuckets * COARSE_BUCKET_MS, bucket: COARSE_BUCKET_MS, counters: 'good-bad', clock });
   }
 
   /** Bytes held by the bucket arrays. */
   get bucketBytes(): number {
-    return 16 * (this.#fineCount + this.#coarseCount);
+    return this.#fine.bucketBytes + this.#coarse.bucketBytes;
   }
 
   /** Adds `good` and `bad` events at `atMs`. */
   add(atMs: number, good: number, bad: number): void {
-    const minute = Math.floor(atMs / FINE_BUCKET_MS);
     this.goodTotal += good;
     this.badTotal += bad;
-    if (minute === this.#headMinute) {
-      this.#fineGood[this.#headFineSlot]! += good;
-      this.#fineBad[this.#headFineSlot]! += bad;
-      this.#coarseGood[this.#headCoarseSlot]! += good;
-      this.#coarseBad[this.#headCoarseSlot]! += bad;
+    if (atMs >= this.#pendingStartMs && atMs < this.#pendingEndMs) {
+      this.#pendingGood += good;
+      this.#pendingBad += bad;
       return;
     }
-    if (minute > this.#headMinute) {
+    if (atMs >= this.#pendingEndMs) {
       this.advanceTo(atMs);
-      this.#fineGood[this.#headFineSlot]! += good;
-      this.#fineBad[this.#headFineSlot]! += bad;
-      this.#coarseGood[this.#headCoarseSlot]! += good;
-      this.#coarseBad[this.#headCoarseSlot]! += bad;
+      this.#pendingGood = good;
+      this.#pendingBad = bad;
       return;
     }
-    this.#addLate(minute, good, bad);
+    // A late event: kept if either window still covers it (an event of last week is in the period, not in 3 days).
+    const counts = this.#counts;
+    counts.good = good;
+    counts.bad = bad;
+    const fineDropped = this.#fine.droppedLate;
+    const coarseDropped = this.#coarse.droppedLate;
+    this.#fine.add(counts, atMs);
+    this.#coarse.add(counts, atMs);
+    if (this.#fine.droppedLate !== fineDropped && this.#coarse.droppedLate !== coarseDropped) this.droppedLate += good + bad;
   }
 
-  #addLate(minute: number, good: number, bad: number): void {
-    let placed = false;
-    if (minute > this.#headMinute - this.#fineCount) {
-      const slot = minute % this.#fineCount;
-      this.#fineGood[slot]! += good;
-      this.#fineBad[slot]! += bad;
-      placed = true;
-    }
-    const quarter = Math.floor(minute / FINE_PER_COARSE);
-    if (quarter > this.#headQuarter - this.#coarseCount) {
-      const slot = quarter % this.#coarseCount;
-      this.#coarseGood[slot]! += good;
-      this.#coarseBad[slot]! += bad;
-      placed = true;
-    }
-    if (!placed) this.droppedLate += good + bad;
-  }
-
-  /** Moves the head to the bucket of `atMs`, clearing buckets that fall out of the rings. No-op if not later. */
+  /** Moves the series' now to `atMs`: buckets that fall out of the windows are forgotten. No-op if not later. */
   advanceTo(atMs: number): void {
-    const minute = Math.floor(atMs / FINE_BUCKET_MS);
-    if (minute <= this.#headMinute) return;
-    const quarter = Math.floor(minute / FINE_PER_COARSE);
-    if (this.#headMinute < 0 || minute - this.#headMinute >= this.#fineCount) {
-      this.#fineGood.fill(0);
-      this.#fineBad.fill(0);
-    } else {
-      for (let index = this.#headMinute + 1; index <= minute; index++) {
-        const slot = index % this.#fineCount;
-        this.#fineGood[slot] = 0;
-        this.#fineBad[slot] = 0;
-      }
+    if (atMs <= this.#nowMs) return;
+    if (atMs >= this.#pendingEndMs) {
+      this.#flush();
+      this.#pendingStartMs = Math.floor(atMs / FINE_BUCKET_MS) * FINE_BUCKET_MS;
+      this.#pendingEndMs = this.#pendingStartMs + FINE_BUCKET_MS;
     }
-    if (this.#headQuarter < 0 || quarter - this.#headQuarter >= this.#coarseCount) {
-      this.#coarseGood.fill(0);
-      this.#coarseBad.fill(0);
-    } else {
-      for (let index = this.#headQuarter + 1; index <= quarter; index++) {
-        const slot = index % this.#coarseCount;
-        this.#coarseGood[slot] = 0;
-        this.#coarseBad[slot] = 0;
-      }
-    }
-    this.#headMinute = minute;
-    this.#headQuarter = quarter;
-    this.#headFineSlot = minute % this.#fineCount;
-    this.#headCoarseSlot = quarter % this.#coarseCount;
+    this.#nowMs = atMs;
+  }
+
+  /** Adds the pending events of the newest minute to both windows (while "now" is still in that minute). */
+  #flush(): void {
+    if (this.#pendingGood === 0 && this.#pendingBad === 0) return;
+    const counts = this.#counts;
+    counts.good = this.#pendingGood;
+    counts.bad = this.#pendingBad;
+    this.#pendingGood = 0;
+    this.#pendingBad = 0;
+    this.#fine.add(counts, this.#pendingStartMs);
+    this.#coarse.add(counts, this.#pendingStartMs);
   }
 
   /**
-   * Counts over the trailing windows `windowsMs` (ascending, multiples of a minute, at most 3 days) ending at `atMs`,
-   * in one backward pass over the minute ring.
+   * Counts over the trailing windows `windowsMs` (multiples of a minute, at most 3 days) ending at the series' now
+   * (`atMs` or later), in one pass over the minute buckets.
    */
   recentCounts(atMs: number, windowsMs: readonly number[]): EventCounts[] {
     this.advanceTo(atMs);
-    const endMinute = Math.max(this.#headMinute, Math.floor(atMs / FINE_BUCKET_MS));
-    const out: EventCounts[] = [];
-    let good = 0;
-    let bad = 0;
-    let taken = 0;
-    for (const windowMs of windowsMs) {
-      const buckets = Math.min(this.#fineCount, Math.round(windowMs / FINE_BUCKET_MS));
-      for (; taken < buckets; taken++) {
-        const minute = endMinute - taken;
-        if (minute < 0 || this.#headMinute < 0) break;
-        const slot = minute % this.#fineCount;
-        good += this.#fineGood[slot] as number;
-        bad += this.#fineBad[slot] as number;
-      }
-      out.push({ good, bad });
-    }
-    return out;
+    this.#flush();
+    const spansMs = windowsMs.map((windowMs) => Math.round(windowMs / FINE_BUCKET_MS) * FINE_BUCKET_MS);
+    const snapshots = this.#fine.querySpans(spansMs);
+    return snapshots.map(({ good, bad }, index) => (spansMs[index]! > 0 ? { good, bad } : { good: 0, bad: 0 }));
   }
 
   /**
    * Counts of the quarter-hour buckets from the one containing `startMs` through the one containing `endMs`
-   * (clamped to the ring). Calendar periods start on quarter-hour boundaries, so their counts are exact.
+   * (clamped to the window). Calendar periods start on quarter-hour boundaries, so their counts are exact.
    */
   periodCounts(startMs: number, endMs: number): EventCounts {
     this.advanceTo(endMs);
-    if (this.#headQuarter < 0) return { good: 0, bad: 0 };
-    const endQuarter = Math.floor(endMs / COARSE_BUCKET_MS);
-    const startQuarter = Math.max(Math.floor(startMs / COARSE_BUCKET_MS), endQuarter - this.#coarseCount + 1, this.#headQuarter - this.#coarseCount + 1);
-    let good = 0;
-    let bad = 0;
-    for (let quarter = Math.min(endQuarter, this.#headQuarter); quarter >= startQuarter; quarter--) {
-      const slot = quarter % this.#coarseCount;
-      good += this.#coarseGood[slot] as number;
-      bad += this.#coarseBad[slot] as number;
-    }
+    this.#flush();
+    const quarters = Math.floor(endMs / COARSE_BUCKET_MS) - Math.floor(startMs / COARSE_BUCKET_MS) + 1;
+    if (quarters <= 0) return { good: 0, bad: 0 };
+    const { good, bad } = this.#coarse.query(quarters * COARSE_BUCKET_MS, endMs);
     return { good, bad };
   }
 }
