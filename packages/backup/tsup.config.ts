@@ -1,22 +1,4 @@
 import { defineConfig } from 'tsup';
+import { packageBuild } from '../../scripts/tsup-package.js';
 
-export default defineConfig([
-  {
-    entry: { index: 'src/index.ts', 'testing/index': 'src/testing/index.ts' },
-    format: ['esm', 'cjs'],
-    dts: true,
-    sourcemap: true,
-    clean: true,
-    target: 'node20',
-    platform: 'node',
-    splitting: false,
-  },
-  {
-    entry: { 'cli/bin': 'src/cli/bin.ts' },
-    format: ['esm'],
-    sourcemap: true,
-    target: 'node20',
-    platform: 'node',
-    banner: { js: '#!/usr/bin/env node' },
-  },
-]);
+export default defineConfig(packageBuild({ cli: true }));

@@ -2,7 +2,9 @@ import { createRequire } from 'node:module';
 
 function readVersion(): string {
   // The package.json next to the source (src/) or the bundle (dist/, dist/cli/): the version a release stamped.
-  const load = typeof require === 'function' ? require : createRequire(import.meta.url);
+  // createRequire works in both builds (tsup shims import.meta.url in CJS); a bare `require` would become a
+  // throwing shim in the ESM build.
+  const load = createRequire(import.meta.url);
   for (const candidate of ['../package.json', '../../package.json']) {
     try {
       const manifest = load(candidate) as { name?: string; version?: string };

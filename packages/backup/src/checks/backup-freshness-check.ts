@@ -28,7 +28,11 @@ export interface BackupFreshnessCheckOptions {
  *
  * @example
  * ```ts
- * health.register('backup:pg-main', createBackupFreshnessCheck({ storage, job: 'pg-main', maxAge: '26h', minSizeBytes: 1_000_000, maxSizeDropRatio: 0.5 }));
+ * health.register({
+ *   name: 'backup-pg-main',
+ *   critical: false,
+ *   check: createBackupFreshnessCheck({ storage, job: 'pg-main', maxAge: '26h', minSizeBytes: 1_000_000, maxSizeDropRatio: 0.5 }),
+ * });
  * ```
  */
 export function createBackupFreshnessCheck(options: BackupFreshnessCheckOptions): Check {

@@ -42,7 +42,9 @@ export async function closeOpenedStorages(): Promise<void> {
  * written to a temp file and renamed, so the collector never reads half a file.
  */
 export async function createMetricsFile(path: string): Promise<{ observer: BackupMetrics; write(): Promise<void> }> {
-  const load = typeof require === 'function' ? require : createRequire(import.meta.url);
+  // createRequire works in both builds (tsup shims import.meta.url in CJS); a bare `require` would become a
+  // throwing shim in the ESM build.
+  const load = createRequire(import.meta.url);
   let promClient: typeof import('prom-client');
   try {
     promClient = load('prom-client') as typeof import('prom-client');

@@ -21,7 +21,9 @@ export interface BackupMetrics extends BackupRunObserver {
 
 function loadPromClient(): { Gauge: typeof Gauge; Counter: typeof Counter } {
   // prom-client is an optional peer: load it only when a registry is passed, from where the user's copy is.
-  const load = typeof require === 'function' ? require : createRequire(import.meta.url);
+  // createRequire works in both builds (tsup shims import.meta.url in CJS); a bare `require` would become a
+  // throwing shim in the ESM build.
+  const load = createRequire(import.meta.url);
   return load('prom-client') as { Gauge: typeof Gauge; Counter: typeof Counter };
 }
 
