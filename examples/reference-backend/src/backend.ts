@@ -144,7 +144,7 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
     logger,
   });
 
-  const health = createHealthWithMetrics({
+  const health = createHealth({
     clock,
     logger,
     registry,
@@ -152,7 +152,7 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
     showDetails: allowLoopback(),
     secrets: secretsOf(config),
     shutdown: { signals, exit, drainDelay: config.drainDelay, inFlightTimeout: '10s', forceExitAfter: parseDuration(config.drainDelay) + 20_000 },
-  }, logger);
+  });
   const eventLoop = eventLoopProbe({ warnDelayMs: 200, failDelayMs: 2_000 });
   health.register({ name: 'notes-store', check: functionProbe(async (signal) => (await repository.ping(signal), true), { componentType: 'datastore', measurement: 'responseTime' }), critical: true });
   if (pool) health.register({ name: 'postgres', check: postgresProbe({ pool, statementTimeout: '800ms' }), critical: true });
@@ -288,22 +288,6 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
     backupNow,
     shutdown: (reason) => health.shutdown(reason),
   };
-}
-
-/**
- * `createHealth` with `ops_health_*` metrics on `options.registry`. Workaround: the current ESM build of
- * @ops/health loads prom-client through a bundler `require` shim that throws under ESM ("Dynamic require of
- * prom-client is not supported"); until that is fixed the service runs without those metrics instead of not at all.
- */
-function createHealthWithMetrics(options: HealthOptions, logger: Logger): Health {
-  try {
-    return createHealth(options);
-  } catch (error) {
-    if (!/Dynamic require of "prom-client"/.test(safeErrorMessage(error))) throw error;
-    logger.warn({ error: safeErrorMessage(error) }, 'ops_health_* metrics unavailable; health runs without them');
-    const { registry: _unused, ...withoutMetrics } = options;
-    return createHealth(withoutMetrics);
-  }
 }
 
 function round(value: number): number {

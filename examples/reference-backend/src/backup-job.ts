@@ -118,15 +118,7 @@ export async function readNotesExport(directory: string): Promise<Note[]> {
 export function createNotesBackupJob(options: NotesBackupJobOptions): NotesBackupJob {
   const { target, verification = 'full-read', registry, clock = systemClock, logger = silentLogger } = options;
   const storage = createLocalStorage({ directory: options.directory });
-  let metrics: BackupMetrics | undefined;
-  try {
-    metrics = registry ? createBackupMetrics({ registry, requiredVerification: verification }) : undefined;
-  } catch (error) {
-    // Workaround: the current ESM build of @ops/backup cannot load prom-client ("Dynamic require of prom-client is
-    // not supported"). Metrics are an extra: a backup job without them still protects the data.
-    if (!/Dynamic require of "prom-client"/.test(safeErrorMessage(error))) throw error;
-    logger.warn({ job: NOTES_BACKUP_JOB, error: safeErrorMessage(error) }, 'backup metrics unavailable');
-  }
+  const metrics: BackupMetrics | undefined = registry ? createBackupMetrics({ registry, requiredVerification: verification }) : undefined;
 
   const list = async () => (await listBackups({ storage, job: NOTES_BACKUP_JOB })).backups;
 

@@ -54,8 +54,13 @@ describe('pnpm start (src/server.ts)', () => {
     const draining = await fetch(`${url}/health/ready`, { headers: { connection: 'close' } });
     expect(draining.status).toBe(503);
     expect(await server.exited).toBe(0);
-    expect(server.output()).toContain('"hook":"notes store","msg":"shutdown hook finished"');
-    expect(server.output()).toContain('"exitCode":0,"msg":"graceful shutdown complete"');
+    const logLines = server
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(logLines).toContainEqual(expect.objectContaining({ hook: 'notes store', msg: 'shutdown hook finished' }));
+    expect(logLines).toContainEqual(expect.objectContaining({ exitCode: 0, msg: 'graceful shutdown complete' }));
   });
 
   it('exits 2 naming the variable when the environment is invalid', async () => {
