@@ -27,6 +27,8 @@ export type { PostgresSourceOptions, PostgresDumpFormat } from './sources/postgr
 export type { PostgresConnectionOptions } from './sources/postgres-connection.js';
 export { createRedisSource } from './sources/redis-source.js';
 export type { RedisSourceOptions, RedisBackupMethod } from './sources/redis-source.js';
+export { walkRdbStream } from './sources/rdb-walker.js';
+export type { RdbSummary, RdbDatabaseCounts, RdbWalkOptions } from './sources/rdb-walker.js';
 export { createFilesSource } from './sources/files-source.js';
 export type { FilesSourceOptions } from './sources/files-source.js';
 export type { SymlinkPolicy } from './internal/tar-pack.js';

@@ -12,7 +12,7 @@ import { quoteIdentifier, restorePostgres } from '../restore/postgres-restore.js
 import { restoreRedis } from '../restore/redis-restore.js';
 import { extractTar } from '../restore/tar-extract.js';
 import { loadPg, pgClientConfig, resolveConnection, type PostgresConnectionOptions } from '../sources/postgres-connection.js';
-import { checkRdbStream } from '../sources/rdb-check.js';
+import { checkRdbStream, describeRdbCheck, describeRdbCounts, type RdbCheck } from '../sources/rdb-check.js';
 import { checkDumpStream } from '../sources/redis-dump-format.js';
 import type { BackupStorage } from '../storages/storage.js';
 
@@ -47,6 +47,8 @@ export interface ArtifactVerification {
   key: string;
   ok: boolean;
   detail: string;
+  /** For a `full-read` of a Redis RDB artifact: what the structural walk counted (keys and expiring keys per db). */
+  rdb?: RdbCheck;
 }
 
 /** The result of {@link verifyBackup}. */
@@ -67,7 +69,7 @@ async function drain(stream: Readable): Promise<number> {
 }
 
 /** Format-level full read of a plain stream; resolves with a description, rejects on any problem. */
-async function fullRead(artifact: ArtifactRecord, plain: Readable, temporaryDirectory: string, signal: AbortSignal | undefined): Promise<string> {
+async function fullRead(artifact: ArtifactRecord, plain: Readable, temporaryDirectory: string, signal: AbortSignal | undefined, found: { rdb?: RdbCheck }): Promise<string> {
   switch (artifact.format) {
     case 'pg-custom': {
       // pg_restore -l reads only the table of contents; -f /dev/null reads every data block (catches truncation).
@@ -123,7 +125,8 @@ async function fullRead(artifact: ArtifactRecord, plain: Readable, temporaryDire
     }
     case 'redis-rdb': {
       const rdb = await checkRdbStream(plain);
-      return `RDB version ${rdb.rdbVersion}, ${rdb.bytes} bytes, ${rdb.checksumVerified ? 'CRC-64 verified' : 'written without checksum'}`;
+      found.rdb = rdb;
+      return describeRdbCheck(rdb);
     }
     case 'redis-scan-dump': {
       const dump = await checkDumpStream(plain);
@@ -199,7 +202,7 @@ async function testRestore(input: {
  * Verifies a backup at one of three levels, each including the ones below:
  * - `checksum`: every artifact exists with the recorded size and stored sha256 (no key needed);
  * - `full-read`: decrypt, decompress, check the plain sha256, and parse the format (`pg_restore -f /dev/null`,
- *   RDB magic + CRC-64, scan-dump records, tar entries);
+ *   a structural walk of the RDB with key counts per database plus its CRC-64, scan-dump records, tar entries);
  * - `test-restore`: restore into a scratch PostgreSQL database / empty Redis database / temp directory, run a
  *   sanity comparison with the manifest, and clean up.
  * The result is appended to the manifest (unless `record: false`). Never throws for a bad backup: see `ok`.
@@ -223,16 +226,17 @@ export async function verifyBackup(options: VerifyBackupOptions): Promise<Verifi
         try {
           await checkStoredArtifact(storage, artifact, signal);
           let detail = `size ${artifact.storedBytes} and sha256 match`;
+          const found: { rdb?: RdbCheck } = {};
           if (VERIFICATION_RANK[level] >= VERIFICATION_RANK['full-read']) {
             const plain = await openArtifact({ storage, artifact, decryption, signal });
             try {
-              detail += `; ${await fullRead(artifact, plain, temporaryDirectory, signal)}`;
+              detail += `; ${await fullRead(artifact, plain, temporaryDirectory, signal, found)}`;
             } catch (error) {
               plain.destroy();
               throw artifactReadError(artifact, error);
             }
           }
-          artifacts.push({ key: artifact.key, ok: true, detail });
+          artifacts.push({ key: artifact.key, ok: true, detail, ...(found.rdb ? { rdb: found.rdb } : {}) });
         } catch (error) {
           ok = false;
           artifacts.push({ key: artifact.key, ok: false, detail: safeErrorMessage(error) });
@@ -254,7 +258,11 @@ export async function verifyBackup(options: VerifyBackupOptions): Promise<Verifi
     artifacts.push({ key: `${backup.job}/${backup.id}`, ok: false, detail: 'backup has no artifacts' });
   }
   const failures = artifacts.filter((artifact) => !artifact.ok);
-  const detail = ok ? `${level} verification passed (${artifacts.length} check(s))` : failures.map((failure) => `${failure.key}: ${failure.detail}`).join('; ');
+  // Counts found by parsing go into the recorded detail too, so the manifest keeps them.
+  const counts = artifacts.flatMap((artifact) => (artifact.rdb ? [`${artifact.key}: ${describeRdbCounts(artifact.rdb)}`] : []));
+  const detail = ok
+    ? `${level} verification passed (${artifacts.length} check(s))${counts.length > 0 ? `; ${counts.join('; ')}` : ''}`
+    : failures.map((failure) => `${failure.key}: ${failure.detail}`).join('; ');
   const report: VerificationReport = { backupId: backup.id, job: backup.job, level, ok, artifacts, detail };
   if (record && backup.state !== 'in-progress') {
     backup.verifications.push({ level, at: new Date(clock.now()).toISOString(), ok, detail: detail.slice(0, 2000) });
