@@ -155,7 +155,7 @@ describe('walkRdbStream on the older and module encodings', () => {
     await expect(walk(Buffer.from('REDIX0010\xff'))).rejects.toMatchObject({ message: 'RDB is corrupt at byte offset 0: RDB does not start with the REDIS magic and a version' });
     await expect(walk(rdb([], { version: 99 }))).rejects.toMatchObject({ message: expect.stringContaining('RDB version 99 is not supported') });
     const badChecksum = rdb([Buffer.from([0]), ...key, text('value')]);
-    badChecksum[badChecksum.length - 1] ^= 1;
+    badChecksum[badChecksum.length - 1] = (badChecksum.at(-1) as number) ^ 1;
     await expect(walk(badChecksum)).rejects.toMatchObject({ code: 'BACKUP_CORRUPT', message: expect.stringContaining('RDB checksum mismatch') });
   });
 

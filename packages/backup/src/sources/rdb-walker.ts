@@ -98,22 +98,43 @@ class Corrupt extends Error {
   }
 }
 
-/** Pull reader over a byte stream: bounded buffering, CRC of every consumed byte, absolute offsets. */
+/**
+ * Pull reader over a byte stream: bounded buffering, CRC of every consumed byte (computed in bulk when the buffer is
+ * replaced), absolute offsets. The `buffer`/`position`/`advance` members let the walker parse what is already
+ * buffered without a promise per field.
+ */
 class ByteReader {
-  readonly crc = new Crc64();
+  readonly #crc = new Crc64();
   #iterator: AsyncIterator<Buffer>;
-  #buffer: Buffer = Buffer.alloc(0);
-  #position = 0;
+  buffer: Buffer = Buffer.alloc(0);
+  position = 0;
+  #checksummed = 0;
   #ended = false;
-  /** Absolute offset of the next unread byte. */
-  offset = 0;
+  /** Absolute offset of `buffer[0]`. */
+  #base = 0;
 
   constructor(stream: Readable) {
     this.#iterator = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   }
 
+  /** Absolute offset of the next unread byte. */
+  get offset(): number {
+    return this.#base + this.position;
+  }
+
   get available(): number {
-    return this.#buffer.length - this.#position;
+    return this.buffer.length - this.position;
+  }
+
+  /** CRC-64 of every byte consumed so far. */
+  digest(): bigint {
+    this.#updateCrc();
+    return this.#crc.digest();
+  }
+
+  #updateCrc(): void {
+    if (this.position > this.#checksummed) this.#crc.update(this.buffer.subarray(this.#checksummed, this.position));
+    this.#checksummed = this.position;
   }
 
   /** Buffers at least `count` bytes, or throws a truncation error naming what was being read. */
@@ -126,28 +147,30 @@ class ByteReader {
         continue;
       }
       const chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value);
-      this.#buffer = this.available === 0 ? chunk : Buffer.concat([this.#buffer.subarray(this.#position), chunk]);
-      this.#position = 0;
+      this.#updateCrc();
+      this.#base += this.position;
+      this.buffer = this.available === 0 ? chunk : Buffer.concat([this.buffer.subarray(this.position), chunk]);
+      this.position = 0;
+      this.#checksummed = 0;
     }
   }
 
-  /** Consumes `count` buffered-or-fetched bytes and returns them (a view; copy before keeping). */
+  /** Consumes `count` already-buffered bytes. */
+  advance(count: number): void {
+    this.position += count;
+  }
+
+  /** Consumes `count` bytes and returns them (a view into an immutable chunk). */
   async take(count: number, what: string): Promise<Buffer> {
     if (this.available < count) await this.fill(count, what);
-    const bytes = this.#buffer.subarray(this.#position, this.#position + count);
-    this.#position += count;
-    this.offset += count;
-    this.crc.update(bytes);
+    const bytes = this.buffer.subarray(this.position, this.position + count);
+    this.position += count;
     return bytes;
   }
 
   async byte(what: string): Promise<number> {
     if (this.available < 1) await this.fill(1, what);
-    const value = this.#buffer[this.#position] as number;
-    this.crc.update(this.#buffer.subarray(this.#position, this.#position + 1));
-    this.#position += 1;
-    this.offset += 1;
-    return value;
+    return this.buffer[this.position++] as number;
   }
 
   /** Consumes `count` bytes without holding more than one chunk at a time. */
@@ -156,15 +179,19 @@ class ByteReader {
     while (remaining > 0) {
       if (this.available === 0) await this.fill(1, what);
       const step = Math.min(remaining, this.available);
-      await this.take(step, what);
+      this.position += step;
       remaining -= step;
     }
   }
 
-  /** Bytes after the current position until the end of the stream (consumed without CRC). */
+  /** Bytes after the current position until the end of the stream (not checksummed). */
   async rest(): Promise<number> {
     let bytes = this.available;
-    this.#position = this.#buffer.length;
+    this.#updateCrc();
+    this.#base += this.buffer.length;
+    this.buffer = Buffer.alloc(0);
+    this.position = 0;
+    this.#checksummed = 0;
     while (!this.#ended) {
       const next = await this.#iterator.next();
       if (next.done) this.#ended = true;
@@ -176,9 +203,10 @@ class ByteReader {
   /** Reads `count` bytes that are not part of the CRC (the trailing checksum). */
   async takeUnchecked(count: number, what: string): Promise<Buffer> {
     if (this.available < count) await this.fill(count, what);
-    const bytes = this.#buffer.subarray(this.#position, this.#position + count);
-    this.#position += count;
-    this.offset += count;
+    this.#updateCrc();
+    const bytes = this.buffer.subarray(this.position, this.position + count);
+    this.position += count;
+    this.#checksummed = this.position;
     return bytes;
   }
 }
@@ -371,6 +399,96 @@ class RdbWalker {
     this.#maxDecompressed = maxDecompressed;
   }
 
+  /**
+   * Fast path: a plain 6/14/32-bit length that is already buffered, consumed; `undefined` (nothing consumed) for
+   * anything else, which the async path then reads or reports.
+   */
+  syncLength(): number | undefined {
+    const reader = this.#reader;
+    const { buffer, position } = reader;
+    const available = buffer.length - position;
+    if (available < 1) return undefined;
+    const first = buffer[position] as number;
+    const kind = first >> 6;
+    if (kind === 0) {
+      reader.advance(1);
+      return first & 0x3f;
+    }
+    if (kind === 1 && available >= 2) {
+      reader.advance(2);
+      return ((first & 0x3f) << 8) | (buffer[position + 1] as number);
+    }
+    if (first === 0x80 && available >= 5) {
+      reader.advance(5);
+      return buffer.readUInt32BE(position + 1);
+    }
+    return undefined;
+  }
+
+  /**
+   * Fast path: a string whose header and bytes are already buffered (plain, integer-encoded, or LZF that
+   * decompresses cleanly), consumed and returned; `undefined` (nothing consumed) otherwise.
+   */
+  syncString(): Buffer | undefined {
+    const reader = this.#reader;
+    const { buffer, position } = reader;
+    const available = buffer.length - position;
+    if (available < 1) return undefined;
+    const first = buffer[position] as number;
+    let header: number;
+    let length: number;
+    switch (first >> 6) {
+      case 0:
+        header = 1;
+        length = first & 0x3f;
+        break;
+      case 1:
+        if (available < 2) return undefined;
+        header = 2;
+        length = ((first & 0x3f) << 8) | (buffer[position + 1] as number);
+        break;
+      case 2:
+        if (first !== 0x80 || available < 5) return undefined;
+        header = 5;
+        length = buffer.readUInt32BE(position + 1);
+        break;
+      default: {
+        const encoding = first & 0x3f;
+        if (encoding === 0 && available >= 2) {
+          reader.advance(2);
+          return buffer.subarray(position + 1, position + 2);
+        }
+        if (encoding === 1 && available >= 3) {
+          reader.advance(3);
+          return buffer.subarray(position + 1, position + 3);
+        }
+        if (encoding === 2 && available >= 5) {
+          reader.advance(5);
+          return buffer.subarray(position + 1, position + 5);
+        }
+        if (encoding !== 3) return undefined;
+        reader.advance(1);
+        const compressed = this.syncLength();
+        const decompressed = compressed === undefined ? undefined : this.syncLength();
+        if (compressed === undefined || decompressed === undefined || compressed === 0 || decompressed === 0 || decompressed > this.#maxDecompressed || reader.available < compressed) {
+          reader.position = position;
+          return undefined;
+        }
+        try {
+          const output = lzfDecompress(reader.buffer.subarray(reader.position, reader.position + compressed), decompressed);
+          reader.advance(compressed);
+          return output;
+        } catch {
+          reader.position = position;
+          return undefined;
+        }
+      }
+    }
+    if (available < header + length) return undefined;
+    reader.advance(header + length);
+    return buffer.subarray(position + header, position + header + length);
+  }
+
   /** A length (6/14/32/64-bit) or, with `encoded`, the special string encoding number. */
   async length(what: string, wide = false): Promise<{ value: number; encoded: boolean }> {
     const reader = this.#reader;
@@ -469,25 +587,29 @@ class RdbWalker {
     }
   }
 
-  async value(type: number, key: string): Promise<void> {
+  async value(type: number, describeKey: () => string): Promise<void> {
     const reader = this.#reader;
-    const what = `the value of ${key}`;
+    if (type === 0 && this.syncString()) return;
+    const what = `the value of ${describeKey()}`;
     switch (type) {
       case 0:
         await this.string(what, false);
         return;
       case 1:
       case 2: {
-        const count = await this.plainLength(`${what} element count`);
-        for (let index = 0; index < count; index++) await this.string(`${what} element ${index}`, false);
+        const count = this.syncLength() ?? (await this.plainLength(`${what} element count`));
+        for (let index = 0; index < count; index++) if (!this.syncString()) await this.string(`${what} element ${index}`, false);
         return;
       }
       case 3:
       case 5: {
-        const count = await this.plainLength(`${what} member count`);
+        const count = this.syncLength() ?? (await this.plainLength(`${what} member count`));
         for (let index = 0; index < count; index++) {
-          await this.string(`${what} member ${index}`, false);
-          if (type === 5) await reader.take(8, `${what} score ${index}`);
+          if (!this.syncString()) await this.string(`${what} member ${index}`, false);
+          if (type === 5) {
+            if (reader.available >= 8) reader.advance(8);
+            else await reader.take(8, `${what} score ${index}`);
+          }
           else {
             const scoreLength = await reader.byte(`${what} score ${index}`);
             if (scoreLength < 253) await reader.take(scoreLength, `${what} score ${index}`);
@@ -496,10 +618,10 @@ class RdbWalker {
         return;
       }
       case 4: {
-        const count = await this.plainLength(`${what} field count`);
+        const count = this.syncLength() ?? (await this.plainLength(`${what} field count`));
         for (let index = 0; index < count; index++) {
-          await this.string(`${what} field ${index}`, false);
-          await this.string(`${what} field ${index} value`, false);
+          if (!this.syncString()) await this.string(`${what} field ${index}`, false);
+          if (!this.syncString()) await this.string(`${what} field ${index} value`, false);
         }
         return;
       }
@@ -613,13 +735,13 @@ class RdbWalker {
     let expiring = false;
     for (;;) {
       const start = reader.offset;
-      const opcode = await reader.byte('an opcode');
+      const opcode = reader.available > 0 ? (reader.buffer[reader.position++] as number) : await reader.byte('an opcode');
       switch (opcode) {
         case OPCODE.EOF: {
           if (expiring) throw new Corrupt(start, 'RDB ends after an expiry time without a key');
           let checksumVerified = false;
           if (rdbVersion >= 5) {
-            const computed = reader.crc.digest();
+            const computed = reader.digest();
             const stored = (await reader.takeUnchecked(8, 'the checksum')).readBigUInt64LE(0);
             if (stored !== 0n && stored !== computed) throw new Corrupt(start + 1, `RDB checksum mismatch (stored ${stored.toString(16)}, computed ${computed.toString(16)})`);
             checksumVerified = stored !== 0n;
@@ -678,9 +800,8 @@ class RdbWalker {
           const name = VALUE_TYPE_NAMES[opcode];
           if (name === undefined) throw new Corrupt(start, `unknown opcode or value type 0x${opcode.toString(16)}`);
           const keyStart = reader.offset;
-          const key = await this.string('a key', false);
-          const label = key.bytes ? JSON.stringify(key.bytes.subarray(0, 64).toString('latin1')) : `a ${key.length}-byte key`;
-          await this.value(opcode, `key ${label} at offset ${keyStart}`);
+          const key = this.syncString() ?? (await this.string('a key', false)).bytes;
+          await this.value(opcode, () => `key ${key ? JSON.stringify(key.subarray(0, 64).toString('latin1')) : 'of more than 1 MiB'} at offset ${keyStart}`);
           const counts = (databases[database] ??= { keys: 0, expiringKeys: 0 });
           counts.keys++;
           keys++;
