@@ -38,6 +38,25 @@ const sample = (health: Health) => {
 };
 
 describe('health endpoints', () => {
+  it('serves pre-rendered terse bodies that follow status changes and carry the service fields and an exact length', async () => {
+    let status: CheckResult['status'] = 'pass';
+    const { base } = await serve({ service: { serviceId: 'orders-ü', version: '2' }, mode: { ttl: 0 } }, (health) => {
+      health.register({ name: 'flag', check: async () => ({ status }) });
+    });
+    const first = await get(`${base}/health/ready`);
+    expect(first.status).toBe(200);
+    expect(first.body).toEqual({ status: 'pass', version: '2', serviceId: 'orders-ü' });
+    expect(first.headers['content-length']).toBe(String(Buffer.byteLength(first.text, 'utf8')));
+    status = 'fail';
+    const second = await get(`${base}/health/ready`);
+    expect(second.status).toBe(503);
+    expect(second.body).toEqual({ status: 'fail', version: '2', serviceId: 'orders-ü' });
+    expect(second.headers['content-length']).toBe(String(Buffer.byteLength(second.text, 'utf8')));
+    status = 'pass';
+    expect((await get(`${base}/health/live`)).body).toEqual({ status: 'pass', version: '2', serviceId: 'orders-ü' });
+    expect((await get(`${base}/health/ready`)).body).toEqual({ status: 'pass', version: '2', serviceId: 'orders-ü' });
+  });
+
   it('are terse by default: status only, no-store, health+json, 503 on fail', async () => {
     const { base } = await serve({}, sample);
     const ready = await get(`${base}/health/ready`);

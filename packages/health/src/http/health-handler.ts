@@ -36,10 +36,32 @@ function excluded(query: URLSearchParams): Set<string> {
  */
 export function createHealthHandler(dependencies: HandlerDependencies): OpsHandler {
   const base = dependencies.basePath.replace(/\/+$/, '');
+  // The common probe paths, resolved without the regular expressions below.
+  const knownPaths = new Map<string, string>([
+    [`${base}/live`, 'live'],
+    [`${base}/ready`, 'ready'],
+    [`${base}/startup`, 'startup'],
+  ]);
+  // Terse bodies (`{"status":…}` plus the fixed service fields) rendered once per status: the probe hot path
+  // then only picks a string. Only used when the report carries no lifecycle output.
+  const terseBodies = new Map<CheckStatus, { body: string; length: string }>();
+  const terseBody = (status: CheckStatus): { body: string; length: string } => {
+    let rendered = terseBodies.get(status);
+    if (!rendered) {
+      const body = JSON.stringify(toHealthJson({ endpoint: 'ready', status, checks: [], time: 0 }, { withComponents: false, withDetails: false, service: dependencies.service }));
+      rendered = { body, length: String(new TextEncoder().encode(body).byteLength) };
+      terseBodies.set(status, rendered);
+    }
+    return rendered;
+  };
   return async (request: OpsRequest) => {
     if (request.method !== 'GET' && request.method !== 'HEAD') return undefined;
-    if (request.path !== base && !request.path.startsWith(`${base}/`)) return undefined;
-    const rest = request.path.slice(base.length).replace(/^\/+|\/+$/g, '');
+    const path = request.path;
+    let rest = knownPaths.get(path);
+    if (rest === undefined) {
+      if (path !== base && !path.startsWith(`${base}/`)) return undefined;
+      rest = path.slice(base.length).replace(/^\/+|\/+$/g, '');
+    }
     let report: HealthReport;
     let drillDown = false;
     const verbose = flag(request.query, 'verbose') || rest === '';
@@ -69,8 +91,14 @@ export function createHealthHandler(dependencies: HandlerDependencies): OpsHandl
       const worst = report.checks.reduce<CheckStatus>((status, check) => (check.contributes === 'fail' || status === 'fail' ? 'fail' : check.contributes === 'warn' ? 'warn' : status), 'pass');
       report.status = report.output !== undefined ? 'fail' : worst;
     }
+    const withComponents = verbose || drillDown;
+    if (!withComponents && report.output === undefined) {
+      const { body, length } = terseBody(report.status);
+      // A fresh headers object per response: nothing is shared between responses.
+      return { status: dependencies.statusCodes[report.status], headers: { ...HEADERS, 'content-length': length }, body };
+    }
     const allowed = dependencies.showDetails && (verbose || drillDown) ? await Promise.resolve(dependencies.showDetails(request)).catch(() => false) : false;
-    const body = toHealthJson(report, { withComponents: verbose || drillDown, withDetails: allowed && (verbose || drillDown), service: dependencies.service });
+    const body = toHealthJson(report, { withComponents, withDetails: allowed && withComponents, service: dependencies.service });
     // A fresh headers object per response: nothing is shared between responses.
     return { status: dependencies.statusCodes[report.status], headers: { ...HEADERS }, body: JSON.stringify(body) };
   };
