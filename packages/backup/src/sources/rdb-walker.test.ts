@@ -138,6 +138,18 @@ describe('walkRdbStream on the older and module encodings', () => {
     expect(summary.valueTypes).toMatchObject({ 'list-ziplist': 1, 'list-quicklist': 1, 'hash-zipmap': 1, 'stream-listpacks': 1, 'stream-listpacks-3': 1, 'module-2': 1, string: 3 });
   });
 
+  it('walks the field-expiry hash types of Redis 7.4+ (built from the format; the local redis-server 7.0 does not write them)', async () => {
+    const file = rdb([
+      Buffer.from([24]), text('hash:metadata'), Buffer.alloc(8, 3), length(2), length(0), text('f1'), text('v1'), length(5), text('f2'), text('v2'),
+      Buffer.from([22]), text('hash:metadata-pre-ga'), length(1), wide(1_700_000_000_000n), text('f'), text('v'),
+      Buffer.from([25]), text('hash:listpack-ex'), Buffer.alloc(8, 3), text(listpack(['f', 'v', 0])),
+      Buffer.from([23]), text('hash:listpack-ex-pre-ga'), text(listpack(['f', 'v', 0, 'g', 'w', 5])),
+    ]);
+    const summary = await walk(file);
+    expect(summary.valueTypes).toEqual({ 'hash-metadata': 1, 'hash-metadata-pre-ga': 1, 'hash-listpack-ex': 1, 'hash-listpack-ex-pre-ga': 1 });
+    await expect(walk(rdb([Buffer.from([25]), text('h'), Buffer.alloc(8), text(listpack(['f', 'v']))]))).rejects.toMatchObject({ message: expect.stringContaining('listpack has 2 elements, not field/value/expiry triples') });
+  });
+
   it('accepts an RDB written without a checksum (rdbchecksum no, or a version before 5)', async () => {
     const body = [Buffer.from([0]), text('key'), text('value')];
     await expect(walk(rdb(body, { checksum: 'zero' }))).resolves.toMatchObject({ checksumVerified: false, keys: 1 });

@@ -80,6 +80,10 @@ const VALUE_TYPE_NAMES: Record<number, string> = {
   19: 'stream-listpacks-2',
   20: 'set-listpack',
   21: 'stream-listpacks-3',
+  22: 'hash-metadata-pre-ga',
+  23: 'hash-listpack-ex-pre-ga',
+  24: 'hash-metadata',
+  25: 'hash-listpack-ex',
 };
 
 const MAX_RDB_VERSION = 12;
@@ -669,6 +673,26 @@ class RdbWalker {
       case 21:
         await this.stream(type, what);
         return;
+      // Hashes with field expiry (Redis 7.4+): the GA forms start with the smallest field expiry time.
+      case 22:
+      case 24: {
+        if (type === 24) await reader.take(8, `${what} minimum field expiry`);
+        const count = await this.plainLength(`${what} field count`);
+        for (let index = 0; index < count; index++) {
+          await this.plainLength(`${what} field ${index} expiry`, true);
+          if (!this.syncString()) await this.string(`${what} field ${index}`, false);
+          if (!this.syncString()) await this.string(`${what} field ${index} value`, false);
+        }
+        return;
+      }
+      case 23:
+      case 25:
+        if (type === 25) await reader.take(8, `${what} minimum field expiry`);
+        await this.blob(`${what} (listpack of field, value, expiry)`, (blob) => {
+          const elements = checkListpack(blob);
+          if (elements % 3 !== 0) throw new Error(`listpack has ${elements} elements, not field/value/expiry triples`);
+        });
+        return;
       default:
         throw new Corrupt(reader.offset - 1, `unknown value type ${type} (for a key)`);
     }
@@ -819,7 +843,8 @@ class RdbWalker {
 
 /**
  * Walks a whole RDB stream structurally with bounded memory: the header, every opcode (AUX, SELECTDB, RESIZEDB,
- * expiry times, LRU/LFU, module aux, functions), every key and value of every Redis 7 type (including the
+ * expiry times, LRU/LFU, module aux, functions), every key and value of every Redis 7 type and the field-expiry
+ * hashes of Redis 7.4+ (including the
  * listpacks, ziplists and intsets inside, and LZF-compressed strings, which are decompressed to validate them up to
  * `maxDecompressedBytes`), the EOF opcode and the trailing CRC-64, and nothing after it. Counts keys and expiring
  * keys per database.
