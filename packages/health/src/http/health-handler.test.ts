@@ -38,6 +38,23 @@ const sample = (health: Health) => {
 };
 
 describe('health endpoints', () => {
+  it('answers terse probes from cached results and still follows markReady, markNotReady and verbose requests', async () => {
+    let runs = 0;
+    const { base, health } = await serve({ startReady: false, mode: { every: '1h' } }, (health) => {
+      health.register({ name: 'polled', tags: ['live', 'ready'], check: async () => ((runs += 1), { status: 'pass' }) });
+    });
+    const notReady = await get(`${base}/health/ready`);
+    expect(notReady.status).toBe(503);
+    expect(notReady.body).toEqual({ status: 'fail', output: 'not ready' });
+    expect((await get(`${base}/health/live`)).body).toEqual({ status: 'pass' });
+    health.markReady();
+    for (let index = 0; index < 3; index++) expect((await get(`${base}/health/ready`)).text).toBe('{"status":"pass"}');
+    expect(runs).toBe(1);
+    expect(Object.keys((await get(`${base}/health/ready?verbose`)).body['checks'] as object)).toEqual(['polled:status']);
+    health.markNotReady('maintenance');
+    expect((await get(`${base}/health/ready`)).body).toEqual({ status: 'fail', output: 'maintenance' });
+  });
+
   it('serves pre-rendered terse bodies that follow status changes and carry the service fields and an exact length', async () => {
     let status: CheckResult['status'] = 'pass';
     const { base } = await serve({ service: { serviceId: 'orders-ü', version: '2' }, mode: { ttl: 0 } }, (health) => {

@@ -1,4 +1,4 @@
-import { jsonResponse, safeErrorMessage, type CheckStatus, type Logger, type OpsHandler, type OpsRequest } from '@ops/core';
+import { jsonResponse, safeErrorMessage, type CheckStatus, type Logger, type OpsHandler, type OpsRequest, type OpsResponse } from '@ops/core';
 import type { HealthReport } from '../registry/types.js';
 import type { DetailsPredicate } from './details-access.js';
 import { HEALTH_JSON_CONTENT_TYPE, toHealthJson, type ServiceDescription } from './health-json.js';
@@ -10,6 +10,10 @@ interface HandlerDependencies {
   ready(withChecks?: boolean): Promise<HealthReport>;
   startup(withChecks?: boolean): Promise<HealthReport>;
   check(name: string): Promise<HealthReport>;
+  /** Terse readiness computed synchronously from cached results, or `undefined` when that is not possible. */
+  readyNow?(): HealthReport | undefined;
+  /** Terse liveness computed synchronously from cached results, or `undefined` when that is not possible. */
+  liveNow?(): HealthReport | undefined;
   hasCheck(name: string): boolean;
   statusCodes: Record<CheckStatus, number>;
   service: ServiceDescription;
@@ -54,7 +58,13 @@ export function createHealthHandler(dependencies: HandlerDependencies): OpsHandl
     }
     return rendered;
   };
-  return async (request: OpsRequest) => {
+  const terseResponse = (status: CheckStatus): OpsResponse => {
+    const { body, length } = terseBody(status);
+    // A fresh headers object per response: nothing is shared between responses.
+    return { status: dependencies.statusCodes[status], headers: { ...HEADERS, 'content-length': length }, body };
+  };
+  const { readyNow, liveNow } = dependencies;
+  const handle = async (request: OpsRequest): Promise<OpsResponse | undefined> => {
     if (request.method !== 'GET' && request.method !== 'HEAD') return undefined;
     const path = request.path;
     let rest = knownPaths.get(path);
@@ -92,14 +102,27 @@ export function createHealthHandler(dependencies: HandlerDependencies): OpsHandl
       report.status = report.output !== undefined ? 'fail' : worst;
     }
     const withComponents = verbose || drillDown;
-    if (!withComponents && report.output === undefined) {
-      const { body, length } = terseBody(report.status);
-      // A fresh headers object per response: nothing is shared between responses.
-      return { status: dependencies.statusCodes[report.status], headers: { ...HEADERS, 'content-length': length }, body };
-    }
+    if (!withComponents && report.output === undefined) return terseResponse(report.status);
     const allowed = dependencies.showDetails && (verbose || drillDown) ? await Promise.resolve(dependencies.showDetails(request)).catch(() => false) : false;
     const body = toHealthJson(report, { withComponents, withDetails: allowed && withComponents, service: dependencies.service });
     // A fresh headers object per response: nothing is shared between responses.
     return { status: dependencies.statusCodes[report.status], headers: { ...HEADERS }, body: JSON.stringify(body) };
+  };
+  // Hot path: a plain terse GET/HEAD of /live or /ready answered synchronously from cached results (no async
+  // frames, no awaits); anything else, or anything not cached yet, takes `handle`.
+  return (request: OpsRequest) => {
+    if (request.method === 'GET' || request.method === 'HEAD') {
+      const endpoint = knownPaths.get(request.path);
+      if ((endpoint === 'ready' || endpoint === 'live') && !request.query.has('verbose') && !request.query.has('exclude')) {
+        let report: HealthReport | undefined;
+        try {
+          report = endpoint === 'ready' ? readyNow?.() : liveNow?.();
+        } catch {
+          report = undefined;
+        }
+        if (report && report.output === undefined) return Promise.resolve(terseResponse(report.status));
+      }
+    }
+    return handle(request);
   };
 }

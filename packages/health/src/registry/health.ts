@@ -404,6 +404,31 @@ export function createHealth(options: HealthOptions = {}): Health {
     return buildReport('ready', evaluation, lifecycle);
   };
 
+  // Synchronous terse reports for the probe hot path: only when startup is complete and every selected result is
+  // cached (polled checks, fresh TTL entries); `undefined` sends the handler down the asynchronous path above.
+  const cachedStatuses = (selected: readonly CheckRunner[]): CheckStatus[] | undefined => {
+    const statuses: CheckStatus[] = [];
+    for (const runner of selected) {
+      const cached = runner.peek();
+      if (!cached) return undefined;
+      statuses.push(contribution(cached.status, runner.critical));
+    }
+    return statuses;
+  };
+
+  const readyNow = (): HealthReport | undefined => {
+    if (shuttingDown) return buildReport('ready', { checks: [], statuses: [] }, 'shutting down');
+    if (!startupComplete) return undefined;
+    const statuses = cachedStatuses(withTags('live', 'ready'));
+    if (!statuses) return undefined;
+    return buildReport('ready', { checks: [], statuses }, readyFlag ? undefined : notReadyReason);
+  };
+
+  const liveNow = (): HealthReport | undefined => {
+    const statuses = cachedStatuses(withTags('live'));
+    return statuses ? buildReport('live', { checks: [], statuses }) : undefined;
+  };
+
   const check = async (name: string): Promise<HealthReport> => {
     const runner = runners.get(name);
     if (!runner) throw new HealthError('ARGUMENT_INVALID', `unknown check "${name}"; registered: ${[...runners.keys()].join(', ') || 'none'}`);
@@ -417,6 +442,8 @@ export function createHealth(options: HealthOptions = {}): Health {
     startup,
     check,
     hasCheck: (name) => runners.has(name),
+    readyNow,
+    liveNow,
     statusCodes: codes,
     service,
     ...(showDetails === undefined ? {} : { showDetails }),
