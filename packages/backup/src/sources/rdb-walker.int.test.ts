@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { Redis } from 'ioredis';
@@ -121,6 +122,17 @@ describe('RDB structure walker against RDBs written by redis-server 7', () => {
         expect(summary.valueTypes['stream-listpacks-2']).toBe(2);
       }
     }
+  });
+
+  it('agrees with redis-check-rdb on the key and expiry counts', async () => {
+    const file = join(directory.path, 'dump.rdb');
+    await writeFile(file, compressed);
+    const result = spawnSync('redis-check-rdb', [file], { encoding: 'utf8' });
+    if (result.error) throw new Error(`redis-check-rdb did not run (${result.error.message}); it ships with redis-server (apt-get install redis-server)`);
+    expect(result.status, result.stdout).toBe(0);
+    const summary = await walk(compressed);
+    expect(result.stdout).toContain(`[info] ${summary.keys} keys read`);
+    expect(result.stdout).toContain(`[info] ${summary.expiringKeys} expires`);
   });
 
   it('refuses a truncated RDB at any point, naming the offset', async () => {
