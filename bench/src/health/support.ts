@@ -41,6 +41,8 @@ export async function load(url: string, options: { connections: number; duration
 export interface ChildServer {
   url: string;
   child: ChildProcess;
+  /** CPU time (user + system, µs) the child used so far and the requests it received (servers that count them). */
+  usage(): Promise<{ cpuMicros: number; requests: number }>;
   stop(): Promise<void>;
 }
 
@@ -62,6 +64,15 @@ export async function startChildServer(script: string, environment: Record<strin
   return {
     url: `http://127.0.0.1:${port}`,
     child,
+    usage: () =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${script} did not answer 'usage' within 10 s`)), 10_000);
+        child.once('message', (message) => {
+          clearTimeout(timer);
+          resolve(message as { cpuMicros: number; requests: number });
+        });
+        child.send('usage');
+      }),
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
