@@ -52,12 +52,13 @@ const ABORTED_MESSAGE = 'client closed the connection';
 class NodeOpsRequest implements OpsRequest {
   readonly method: string;
   readonly path: string;
-  readonly query: URLSearchParams;
   readonly headers: Record<string, string | undefined>;
   remoteAddress?: string;
   readonly #request: IncomingMessage;
   readonly #response: ServerResponse | undefined;
   #controller: AbortController | undefined;
+  readonly #search: string;
+  #query: URLSearchParams | undefined;
 
   constructor(request: IncomingMessage, response: ServerResponse | undefined) {
     const url = request.url ?? '/';
@@ -65,7 +66,7 @@ class NodeOpsRequest implements OpsRequest {
     const path = queryIndex === -1 ? url : url.slice(0, queryIndex);
     this.method = (request.method ?? 'GET').toUpperCase();
     this.path = path === '' ? '/' : path;
-    this.query = new URLSearchParams(queryIndex === -1 ? '' : url.slice(queryIndex + 1));
+    this.#search = queryIndex === -1 ? '' : url.slice(queryIndex + 1);
     // node:http already lower-cases names and joins repeated headers, except set-cookie (an array).
     const raw = request.headers;
     if (raw['set-cookie'] === undefined) {
@@ -79,6 +80,12 @@ class NodeOpsRequest implements OpsRequest {
     if (remoteAddress !== undefined) this.remoteAddress = remoteAddress;
     this.#request = request;
     this.#response = response;
+  }
+
+  /** Parsed on first use: most health and status requests never read their query. */
+  get query(): URLSearchParams {
+    this.#query ??= new URLSearchParams(this.#search);
+    return this.#query;
   }
 
   get signal(): AbortSignal {
@@ -117,9 +124,10 @@ export function fromNodeRequest(request: IncomingMessage, response?: ServerRespo
 export function writeNodeResponse(response: ServerResponse, opsResponse: OpsResponse): void {
   if (response.headersSent || response.writableEnded) return;
   const { body } = opsResponse;
-  const headers: Record<string, string | number> = { ...opsResponse.headers };
   let hasLength = false;
-  for (const name in headers) if (name.length === 14 && name.toLowerCase() === 'content-length') hasLength = true;
+  for (const name in opsResponse.headers) if (name.length === 14 && name.toLowerCase() === 'content-length') hasLength = true;
+  // writeHead only reads the object, so the response's own headers are passed as they are when nothing is added.
+  const headers: Record<string, string | number> = hasLength ? opsResponse.headers : { ...opsResponse.headers };
   if (typeof body === 'string') {
     // A string body goes out in the same write as the headers (a Buffer would take a second, vectored write).
     if (!hasLength) headers['content-length'] = Buffer.byteLength(body, 'utf8');
