@@ -26,6 +26,9 @@ export type { RedactOptions } from './redaction/redact.js';
 export { silentLogger, createConsoleLogger } from './logging/logger.js';
 export type { Logger, LogLevel, ConsoleLoggerOptions } from './logging/logger.js';
 
+// random
+export { seededRandom } from './random/seeded-random.js';
+
 // checks
 export { worstStatus, compareStatus } from './checks/check.js';
 export type { Check, CheckResult, CheckStatus } from './checks/check.js';

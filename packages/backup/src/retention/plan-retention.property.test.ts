@@ -1,19 +1,10 @@
+import { seededRandom } from '@ops/core';
 import { describe, expect, it } from 'vitest';
 import { createCalendar, isoWeek } from './calendar-buckets.js';
 import { planRetention, type RetentionCandidate } from './plan-retention.js';
 import type { RetentionPolicy } from './retention-policy.js';
 
-/** Small deterministic PRNG (mulberry32) so failures reproduce from the printed seed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+const random = seededRandom;
 
 const HOUR = 3_600_000;
 const ZONES = ['UTC', 'Europe/Berlin', 'America/New_York', 'Australia/Lord_Howe', 'Asia/Kolkata'];

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OpsError } from '../errors/ops-error.js';
+import { seededRandom } from '../random/seeded-random.js';
 import { createManualClock } from '../time/clock.js';
 import { createRollingWindow, type WindowSnapshot } from './rolling-window.js';
 
@@ -43,18 +44,6 @@ function createReference(windowMs: number, bucketMs: number) {
     };
   };
   return { accept, query, dropped: () => dropped };
-}
-
-/** Small deterministic PRNG so a failing seed can be replayed. */
-function mulberry32(seed: number) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('createRollingWindow', () => {
@@ -246,7 +235,7 @@ describe('createRollingWindow', () => {
   it.each(
     (['all', 'good-bad'] as const).flatMap((counters) => Array.from({ length: 16 }, (_, index) => [counters, index + 1] as const)),
   )('matches a brute-force reference over a randomized sequence (%s, seed %i)', (counters, seed) => {
-    const random = mulberry32(seed);
+    const random = seededRandom(seed);
     const goodBad = counters === 'good-bad';
     const bucketMs = [1_000, 10_000, 60_000][seed % 3] as number;
     const bucketCount = 1 + Math.floor(random() * 12);

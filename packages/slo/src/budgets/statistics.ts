@@ -1,3 +1,5 @@
+import { seededRandom } from '@ops/core';
+
 /** Result of {@link mannWhitneyU}. */
 export interface MannWhitneyResult {
   /** U statistic of the first sample. */
@@ -70,17 +72,8 @@ export function percentile(values: readonly number[], p: number): number {
   return low + ((sorted[upper] as number) - low) * (position - lower);
 }
 
-/** A small seeded PRNG (mulberry32), so bootstrap results are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+/** Re-exported for compatibility: the generator lives in `@ops/core`. */
+export { seededRandom };
 
 /** Options of {@link bootstrapRatioInterval}. */
 export interface BootstrapOptions {
