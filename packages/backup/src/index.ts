@@ -1,10 +1,10 @@
 // @ops/backup — streamed, encrypted, verified, restorable backups of PostgreSQL, Redis and files.
 
 // storage
-export { createS3Storage } from './storages/s3-storage.js';
-export type { S3StorageOptions, S3Storage } from './storages/s3-storage.js';
-export { createLocalStorage } from './storages/local-storage.js';
-export type { LocalStorageOptions } from './storages/local-storage.js';
+export { createS3Storage } from './storages/s3/s3-storage.js';
+export type { S3StorageOptions, S3Storage } from './storages/s3/s3-storage.js';
+export { createLocalStorage } from './storages/local/local-storage.js';
+export type { LocalStorageOptions } from './storages/local/local-storage.js';
 export { assertStorageKey } from './storages/storage-key.js';
 export type { BackupStorage, StoredObject, StorageReadOptions, StorageWriteOptions } from './storages/storage.js';
 
@@ -25,10 +25,10 @@ export type { BackupSource, SourceContext, SourceOutcome } from './sources/sourc
 export { createPostgresSource } from './sources/postgres-source.js';
 export type { PostgresSourceOptions, PostgresDumpFormat } from './sources/postgres-source.js';
 export type { PostgresConnectionOptions } from './sources/postgres-connection.js';
-export { createRedisSource } from './sources/redis-source.js';
-export type { RedisSourceOptions, RedisBackupMethod } from './sources/redis-source.js';
-export { walkRdbStream } from './sources/rdb-walker.js';
-export type { RdbSummary, RdbDatabaseCounts, RdbWalkOptions } from './sources/rdb-walker.js';
+export { createRedisSource } from './sources/redis/redis-source.js';
+export type { RedisSourceOptions, RedisBackupMethod } from './sources/redis/redis-source.js';
+export { walkRdbStream } from './sources/redis/rdb-walker.js';
+export type { RdbSummary, RdbDatabaseCounts, RdbWalkOptions } from './sources/redis/rdb-walker.js';
 export { createFilesSource } from './sources/files-source.js';
 export type { FilesSourceOptions } from './sources/files-source.js';
 export type { SymlinkPolicy } from './internal/tar-pack.js';

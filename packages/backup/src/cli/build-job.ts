@@ -7,16 +7,16 @@ import { createBackupMetrics, type BackupMetrics } from '../metrics/backup-metri
 import type { DecryptionOptions } from '../pipeline/artifact-pipeline.js';
 import { createFilesSource } from '../sources/files-source.js';
 import { createPostgresSource } from '../sources/postgres-source.js';
-import { createRedisSource } from '../sources/redis-source.js';
+import { createRedisSource } from '../sources/redis/redis-source.js';
 import type { BackupSource } from '../sources/source.js';
-import { createLocalStorage } from '../storages/local-storage.js';
+import { createLocalStorage } from '../storages/local/local-storage.js';
 import type { BackupStorage } from '../storages/storage.js';
 
 /** Opens the storage a config names. S3 loads `@aws-sdk/client-s3` (optional peer) on demand. */
 export async function openStorage(config: BackupConfig): Promise<BackupStorage> {
   const storage = config.storage;
   if (storage.type === 'local') return createLocalStorage({ directory: storage.directory });
-  const { createS3Storage } = await import('../storages/s3-storage.js');
+  const { createS3Storage } = await import('../storages/s3/s3-storage.js');
   const s3 = createS3Storage({
     bucket: storage.bucket,
     ...(storage.prefix === undefined ? {} : { prefix: storage.prefix }),

@@ -7,7 +7,7 @@ import { findBackup, listBackups } from '../catalog/catalog.js';
 import { generateAgeIdentity } from '../crypto/age-keys.js';
 import { restorePostgres } from '../restore/postgres-restore.js';
 import { createPostgresSource } from '../sources/postgres-source.js';
-import { createLocalStorage } from '../storages/local-storage.js';
+import { createLocalStorage } from '../storages/local/local-storage.js';
 import { verifyBackup } from '../verify/verify-backup.js';
 import { runBackup } from './run-backup.js';
 

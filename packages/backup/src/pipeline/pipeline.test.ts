@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { generateAgeIdentity } from '../crypto/age-keys.js';
 import { readAll } from '../internal/read-all.js';
-import { Crc64 } from '../sources/crc64.js';
+import { Crc64 } from '../sources/redis/crc64.js';
 import { createMemoryStorage } from '../testing/memory-storage.js';
 import { openArtifact, writeArtifact } from './artifact-pipeline.js';
 import { assertCompression, createCompressStream, isZstdAvailable } from './compression.js';

@@ -12,8 +12,8 @@ import { quoteIdentifier, restorePostgres } from '../restore/postgres-restore.js
 import { restoreRedis } from '../restore/redis-restore.js';
 import { extractTar } from '../restore/tar-extract.js';
 import { loadPg, pgClientConfig, resolveConnection, type PostgresConnectionOptions } from '../sources/postgres-connection.js';
-import { checkRdbStream, describeRdbCheck, describeRdbCounts, type RdbCheck } from '../sources/rdb-check.js';
-import { checkDumpStream } from '../sources/redis-dump-format.js';
+import { checkRdbStream, describeRdbCheck, describeRdbCounts, type RdbCheck } from '../sources/redis/rdb-check.js';
+import { checkDumpStream } from '../sources/redis/redis-dump-format.js';
 import type { BackupStorage } from '../storages/storage.js';
 
 /** Where test restores may go. Each is cleaned up afterwards. */

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { OpsError } from '@ops/core';
 import { openRdbStream, ReplicationRefusedError } from './redis-replication.js';
 import { createScanDumpStream } from './redis-scan-dump.js';
-import type { BackupSource, SourceContext, SourceOutcome } from './source.js';
+import type { BackupSource, SourceContext, SourceOutcome } from '../source.js';
 
 /** How Redis is backed up: `rdb` (replication SYNC, point in time), `scan-dump` (SCAN + DUMP, not point in time), `auto`. */
 export type RedisBackupMethod = 'auto' | 'rdb' | 'scan-dump';

@@ -5,8 +5,8 @@ import { basename, dirname, join, resolve, sep } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { OpsError } from '@ops/core';
-import type { BackupStorage, StorageReadOptions, StorageWriteOptions, StoredObject } from './storage.js';
-import { assertStorageKey, assertStoragePrefix } from './storage-key.js';
+import type { BackupStorage, StorageReadOptions, StorageWriteOptions, StoredObject } from '../storage.js';
+import { assertStorageKey, assertStoragePrefix } from '../storage-key.js';
 
 /** Options of {@link createLocalStorage}. */
 export interface LocalStorageOptions {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir, type TempDir } from '@ops/testkit';
-import { readAll } from '../internal/read-all.js';
+import { readAll } from '../../internal/read-all.js';
 import { createLocalStorage } from './local-storage.js';
 
 let directory: TempDir;

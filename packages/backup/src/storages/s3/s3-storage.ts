@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { OpsError, redactText, silentLogger, type Logger } from '@ops/core';
-import type { BackupStorage, StorageReadOptions, StorageWriteOptions, StoredObject } from './storage.js';
-import { assertStorageKey, assertStoragePrefix } from './storage-key.js';
+import type { BackupStorage, StorageReadOptions, StorageWriteOptions, StoredObject } from '../storage.js';
+import { assertStorageKey, assertStoragePrefix } from '../storage-key.js';
 
 /** Options of {@link createS3Storage}. */
 export interface S3StorageOptions {

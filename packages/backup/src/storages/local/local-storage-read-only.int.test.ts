@@ -3,11 +3,11 @@ import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, type TempDir } from '@ops/testkit';
-import { listBackups } from '../catalog/catalog.js';
-import { runBackup } from '../jobs/run-backup.js';
-import { pruneBackups } from '../prune/prune-backups.js';
-import { createFilesSource } from '../sources/files-source.js';
-import { verifyBackup } from '../verify/verify-backup.js';
+import { listBackups } from '../../catalog/catalog.js';
+import { runBackup } from '../../jobs/run-backup.js';
+import { pruneBackups } from '../../prune/prune-backups.js';
+import { createFilesSource } from '../../sources/files-source.js';
+import { verifyBackup } from '../../verify/verify-backup.js';
 import { createLocalStorage } from './local-storage.js';
 
 // Root ignores permission bits, so a chmod-ed directory is no test here. The immutable attribute (`chattr +i`) is

@@ -2,10 +2,10 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisNamespace, startThrowawayRedis, tempDir, type RedisNamespace, type TempDir, type ThrowawayRedis } from '@ops/testkit';
-import { runBackup } from '../jobs/run-backup.js';
-import { restoreRedis } from '../restore/redis-restore.js';
-import { createLocalStorage } from '../storages/local-storage.js';
-import { verifyBackup } from '../verify/verify-backup.js';
+import { runBackup } from '../../jobs/run-backup.js';
+import { restoreRedis } from '../../restore/redis-restore.js';
+import { createLocalStorage } from '../../storages/local/local-storage.js';
+import { verifyBackup } from '../../verify/verify-backup.js';
 import { createRedisSource } from './redis-source.js';
 
 let source: RedisNamespace;
