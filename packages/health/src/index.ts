@@ -2,7 +2,12 @@
 
 // registry
 export { createHealth } from './registry/health.js';
-export type { Health, HealthOptions, HealthEvents, HealthServer, ShutdownOptions, SignalSource, Beacon } from './registry/health.js';
+export type { Health } from './registry/health.js';
+export type { HealthOptions, ShutdownOptions } from './registry/health-options.js';
+export type { HealthEvents } from './registry/health-events.js';
+export type { HealthServer } from './http/health-server.js';
+export type { SignalSource } from './lifecycle/signal-listeners.js';
+export type { Beacon } from './lifecycle/graceful-shutdown.js';
 export type { CheckRegistration, CheckMode, CheckTag, CheckReport, CapturedResult, ComponentType, Endpoint, HealthReport, Probe } from './registry/types.js';
 export type { CheckTransition } from './registry/check-runner.js';
 export { aggregateStatus, contribution, DEFAULT_STATUS_ORDER } from './registry/aggregate.js';

@@ -4,7 +4,8 @@ import { toFetchHandler, toNodeHandler, type CheckResult } from '@ops/core';
 import { Ajv } from 'ajv';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHealth, type Health, type HealthOptions } from '../registry/health.js';
+import { createHealth, type Health } from '../registry/health.js';
+import type { HealthOptions } from '../registry/health-options.js';
 import { allowBearerToken, allowLoopback } from './details-access.js';
 import { healthJsonSchema } from './health-json-schema.js';
 

@@ -10,6 +10,7 @@ import {
   type Clock,
   type TimerHandle,
 } from '@ops/core';
+import { parseCheckMode, type ParsedCheckMode } from './check-registration.js';
 import type { CapturedResult, CheckRegistration, CheckTag, ComponentType, Probe } from './types.js';
 
 /** A status change of one check, as passed to event listeners. */
@@ -21,11 +22,16 @@ export interface CheckTransition {
   result: CapturedResult;
 }
 
-interface RunnerDependencies {
+/** What a {@link CheckRunner} gets from its registry. */
+export interface RunnerDependencies {
   clock: Clock;
+  /** Deadline of a run when the registration sets none. */
   defaultTimeoutMs: number;
-  defaultMode: { every: number } | { ttl: number };
+  /** Mode when the registration sets none. */
+  defaultMode: ParsedCheckMode;
+  /** Secrets of the whole registry, removed from every result. */
   secrets: readonly string[];
+  /** Called after every run with the status before it (metrics count runs; events want changes only). */
   onResult: (runner: CheckRunner, result: CapturedResult, previous: CheckStatus | undefined) => void;
 }
 
@@ -47,7 +53,7 @@ export class CheckRunner {
   readonly componentType: ComponentType;
   readonly componentId: string | undefined;
   readonly measurement: string;
-  readonly mode: { every: number } | { ttl: number };
+  readonly mode: ParsedCheckMode;
   readonly #check: Check;
   readonly #dependencies: RunnerDependencies;
   readonly #secrets: readonly string[];
@@ -72,8 +78,7 @@ export class CheckRunner {
     this.componentType = registration.componentType ?? probe?.componentType ?? 'component';
     this.componentId = registration.componentId === undefined ? undefined : redact(registration.componentId);
     this.measurement = registration.measurement ?? probe?.measurement ?? 'status';
-    const mode = registration.mode;
-    this.mode = mode === undefined ? dependencies.defaultMode : 'every' in mode ? { every: parseDuration(mode.every) } : { ttl: parseDuration(mode.ttl) };
+    this.mode = registration.mode === undefined ? dependencies.defaultMode : parseCheckMode(registration.mode);
     this.#check = registration.check;
     this.#dependencies = dependencies;
     this.#secrets = [...dependencies.secrets, ...(probe?.secrets ?? []), ...(registration.secrets ?? [])];

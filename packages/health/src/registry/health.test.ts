@@ -4,7 +4,8 @@ import { createManualClock, createRecordingLogger } from '@ops/core/testing';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { Probe } from './types.js';
-import { createHealth, type HealthOptions } from './health.js';
+import { createHealth } from './health.js';
+import type { HealthOptions } from './health-options.js';
 
 const quiet = (overrides: HealthOptions = {}): HealthOptions => ({ startReady: true, shutdown: { signals: [], exit: () => undefined }, ...overrides });
 const pass = async (): Promise<CheckResult> => ({ status: 'pass' });
@@ -337,6 +338,20 @@ describe('shutdown (without servers)', () => {
     job.release();
     await clock.advanceAsync(0);
     expect(hooks).toEqual(['pool']);
+    expect(exits).toEqual([0]);
+  });
+
+  it('methods work detached from the object, e.g. as callbacks', async () => {
+    const clock = createManualClock();
+    const exits: number[] = [];
+    const health = createHealth({ clock, shutdown: { signals: [], exit: (code) => exits.push(code), drainDelay: 0 } });
+    const { register, markReady, ready, shutdown } = health;
+    register({ name: 'db', check: pass });
+    await Promise.resolve().then(markReady);
+    expect((await ready()).status).toBe('pass');
+    const done = shutdown('deploy');
+    await clock.advanceAsync(0);
+    expect(await done).toBe(0);
     expect(exits).toEqual([0]);
   });
 

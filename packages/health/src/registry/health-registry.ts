@@ -1,0 +1,252 @@
+import { createServer, type Server } from 'node:http';
+import { parseOptionalDuration, safeErrorMessage, toNodeHandler, type CheckStatus, type Duration, type OpsHandler } from '@ops/core';
+import { HealthError } from '../errors.js';
+import { createHealthHandler } from '../http/health-handler.js';
+import { listenHealthServer, type HealthServer } from '../http/health-server.js';
+import { GracefulShutdown, type Beacon } from '../lifecycle/graceful-shutdown.js';
+import { Readiness } from '../lifecycle/readiness.js';
+import { listenForShutdownSignals } from '../lifecycle/signal-listeners.js';
+import { createHealthMetrics, type HealthMetrics } from '../metrics/health-metrics.js';
+import { aggregateStatus } from './aggregate.js';
+import { validateRegistration } from './check-registration.js';
+import { CheckRunner, type RunnerDependencies } from './check-runner.js';
+import { CheckSet } from './check-set.js';
+import { cachedStatuses, evaluate, toCheckReport, type Evaluation } from './evaluation.js';
+import type { Health } from './health.js';
+import { HealthEventEmitter, type HealthEvents } from './health-events.js';
+import type { ResolvedHealthOptions } from './health-options.js';
+import type { CapturedResult, CheckRegistration, Endpoint, HealthReport } from './types.js';
+
+// Public methods stay callable when detached (`task.then(health.markReady)`), as they were when `Health` was a
+// closure.
+const DETACHABLE_METHODS = [
+  'register', 'unregister', 'live', 'ready', 'startup', 'check', 'checkNames', 'markReady', 'markNotReady', 'addStartupTask',
+  'beacon', 'attachServer', 'listen', 'onShutdown', 'shutdown', 'on', 'close',
+] as const satisfies ReadonlyArray<keyof Health>;
+
+/**
+ * The engine behind {@link createHealth}: owns the checks and combines them with the readiness state into the
+ * endpoint reports; the HTTP handler, the shutdown sequence and the signal listeners are wired to it here.
+ */
+export class HealthRegistry implements Health {
+  readonly handler: OpsHandler;
+  readonly #options: ResolvedHealthOptions;
+  readonly #checks = new CheckSet();
+  readonly #readiness: Readiness;
+  readonly #events: HealthEventEmitter;
+  readonly #shutdown: GracefulShutdown;
+  readonly #metrics: HealthMetrics | undefined;
+  readonly #removeSignalListeners: () => void;
+  readonly #runnerDependencies: RunnerDependencies;
+  #closed = false;
+
+  constructor(options: ResolvedHealthOptions) {
+    const { clock, logger, secrets, registry, startReady, defaultTimeoutMs, defaultMode } = options;
+    this.#options = options;
+    this.#readiness = new Readiness({ startReady, logger, secrets });
+    this.#events = new HealthEventEmitter(logger);
+    this.#metrics = registry ? createHealthMetrics({ registry }) : undefined;
+    this.#runnerDependencies = { clock, defaultTimeoutMs, defaultMode, secrets, onResult: (runner, result, previous) => this.#onResult(runner, result, previous) };
+    this.#shutdown = this.#createShutdown();
+    this.handler = this.#createHandler();
+    this.#removeSignalListeners = listenForShutdownSignals({
+      signals: options.shutdown.signals,
+      source: options.shutdown.signalSource,
+      logger,
+      isShuttingDown: () => this.#readiness.isShuttingDown,
+      shutdown: (signal) => void this.shutdown(signal),
+    });
+    for (const name of DETACHABLE_METHODS) Object.defineProperty(this, name, { value: this[name].bind(this), writable: true, configurable: true });
+  }
+
+  register(registration: CheckRegistration): void {
+    if (this.#closed) throw new HealthError('SHUTDOWN_IN_PROGRESS', 'health is closed');
+    validateRegistration(registration, (name) => this.#checks.has(name));
+    const runner = new CheckRunner(registration, this.#runnerDependencies);
+    this.#checks.add(runner);
+    if (!this.#readiness.isShuttingDown) runner.start();
+  }
+
+  unregister(name: string): boolean {
+    return this.#checks.remove(name);
+  }
+
+  live(): Promise<HealthReport> {
+    return this.#live();
+  }
+
+  ready(): Promise<HealthReport> {
+    return this.#ready();
+  }
+
+  startup(): Promise<HealthReport> {
+    return this.#startup();
+  }
+
+  async check(name: string): Promise<HealthReport> {
+    const runner = this.#checks.get(name);
+    if (!runner) throw new HealthError('ARGUMENT_INVALID', `unknown check "${name}"; registered: ${this.#checks.names().join(', ') || 'none'}`);
+    return this.#report('check', await evaluate([runner]));
+  }
+
+  checkNames(): string[] {
+    return this.#checks.names();
+  }
+
+  markReady(): void {
+    this.#readiness.markReady();
+  }
+
+  markNotReady(reason?: string): void {
+    this.#readiness.markNotReady(reason);
+  }
+
+  addStartupTask(name: string, task: Promise<unknown>): void {
+    this.#readiness.addStartupTask(name, task);
+  }
+
+  beacon(name: string): Beacon {
+    return this.#shutdown.beacon(name);
+  }
+
+  attachServer(server: Server): void {
+    this.#shutdown.attachServer(server);
+  }
+
+  listen(options: { port?: number; host?: string } = {}): Promise<HealthServer> {
+    const { logger, secrets } = this.#options;
+    const onError = (error: unknown) => logger.error({ error: safeErrorMessage(error, { secrets }) }, 'health handler failed');
+    const server = createServer(toNodeHandler(this.handler, { onError }));
+    this.attachServer(server);
+    return listenHealthServer(server, options);
+  }
+
+  onShutdown(name: string, hook: () => unknown, options: { timeout?: Duration } = {}): void {
+    this.#shutdown.addHook(name, hook, parseOptionalDuration(options.timeout));
+  }
+
+  shutdown(reason = 'shutdown() called'): Promise<number> {
+    return this.#shutdown.run(reason);
+  }
+
+  get isShuttingDown(): boolean {
+    return this.#readiness.isShuttingDown;
+  }
+
+  on<E extends keyof HealthEvents>(event: E, listener: (payload: HealthEvents[E]) => void): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#checks.stopAll();
+    this.#removeSignalListeners();
+    this.#shutdown.detachServers();
+  }
+
+  async #live(withChecks = true): Promise<HealthReport> {
+    return this.#report('live', await evaluate(this.#checks.withTags('live'), withChecks));
+  }
+
+  async #ready(withChecks = true): Promise<HealthReport> {
+    const readiness = this.#readiness;
+    if (readiness.isShuttingDown) return this.#report('ready', { checks: [], statuses: [] }, 'shutting down');
+    let startupReason: string | undefined;
+    if (!readiness.startupComplete) {
+      const startupReport = await this.#startup(false);
+      if (startupReport.status === 'fail') startupReason = startupReport.output ?? 'startup checks not passed yet';
+    }
+    const evaluation = await evaluate(this.#checks.withTags('live', 'ready'), withChecks);
+    // Shutdown may have started while the checks ran; it wins over startup, which wins over markNotReady.
+    const lifecycle = readiness.isShuttingDown ? 'shutting down' : (startupReason ?? readiness.notReadyReason);
+    return this.#report('ready', evaluation, lifecycle);
+  }
+
+  async #startup(withChecks = true): Promise<HealthReport> {
+    const selected = this.#checks.withTags('startup');
+    if (this.#readiness.startupComplete) {
+      const checks = selected.flatMap((runner) => (runner.last && withChecks ? [toCheckReport(runner, runner.last, true)] : []));
+      return this.#report('startup', { checks, statuses: [] });
+    }
+    const report = this.#report('startup', await evaluate(selected, withChecks), this.#readiness.startupTaskReason());
+    if (report.status !== 'fail' && this.#readiness.completeStartup()) {
+      // Startup-only checks have done their job; the ones also tagged live or ready keep running.
+      for (const runner of selected) if (!runner.tags.includes('live') && !runner.tags.includes('ready')) runner.stop();
+      this.#options.logger.info({}, 'startup complete');
+      this.#events.startupCompleted(this.#options.clock.now());
+    }
+    return report;
+  }
+
+  // Synchronous terse reports for the probe hot path: only when every selected result is cached; `undefined`
+  // sends the handler down the asynchronous path.
+  #readyNow(): HealthReport | undefined {
+    if (this.#readiness.isShuttingDown) return this.#report('ready', { checks: [], statuses: [] }, 'shutting down');
+    if (!this.#readiness.startupComplete) return undefined;
+    const statuses = cachedStatuses(this.#checks.withTags('live', 'ready'));
+    return statuses ? this.#report('ready', { checks: [], statuses }, this.#readiness.notReadyReason) : undefined;
+  }
+
+  #liveNow(): HealthReport | undefined {
+    const statuses = cachedStatuses(this.#checks.withTags('live'));
+    return statuses ? this.#report('live', { checks: [], statuses }) : undefined;
+  }
+
+  /** A lifecycle reason (shutting down, startup pending, not ready) fails the endpoint whatever the checks say. */
+  #report(endpoint: Endpoint, evaluation: Evaluation, lifecycle?: string): HealthReport {
+    const status = lifecycle === undefined ? aggregateStatus(evaluation.statuses, this.#options.statusOrder) : 'fail';
+    const report: HealthReport = { endpoint, status, checks: evaluation.checks, time: this.#options.clock.now() };
+    if (lifecycle !== undefined) report.output = lifecycle;
+    return report;
+  }
+
+  #onResult(runner: CheckRunner, result: CapturedResult, previous: CheckStatus | undefined): void {
+    this.#metrics?.record(runner.name, result, previous);
+    if (previous === result.status) return;
+    const { logger } = this.#options;
+    const fields = { check: runner.name, from: previous ?? null, to: result.status, output: result.output, critical: runner.critical };
+    if (result.status === 'fail') logger.warn(fields, `health check "${runner.name}" failed`);
+    else if (result.status === 'warn') logger.warn(fields, `health check "${runner.name}" degraded`);
+    else if (previous !== undefined) logger.info(fields, `health check "${runner.name}" recovered`);
+    this.#events.checkTransitioned({ name: runner.name, from: previous, to: result.status, result });
+  }
+
+  #createShutdown(): GracefulShutdown {
+    const { clock, logger, secrets, shutdown } = this.#options;
+    return new GracefulShutdown({
+      clock,
+      logger,
+      secrets,
+      timings: shutdown.timings,
+      exit: shutdown.exit,
+      onStarted: (reason) => {
+        this.#readiness.beginShutdown();
+        this.#metrics?.setShuttingDown(true);
+        this.#events.shutdownStarted(reason, clock.now());
+      },
+      onDrained: () => this.#checks.stopAll(),
+      onCompleted: (exitCode) => {
+        this.#removeSignalListeners();
+        this.#events.shutdownCompleted(exitCode, clock.now());
+      },
+    });
+  }
+
+  #createHandler(): OpsHandler {
+    const { basePath, statusCodes, service, showDetails, logger } = this.#options;
+    return createHealthHandler({
+      basePath,
+      live: (withChecks) => this.#live(withChecks),
+      ready: (withChecks) => this.#ready(withChecks),
+      startup: (withChecks) => this.#startup(withChecks),
+      check: (name) => this.check(name),
+      hasCheck: (name) => this.#checks.has(name),
+      readyNow: () => this.#readyNow(),
+      liveNow: () => this.#liveNow(),
+      statusCodes,
+      service,
+      ...(showDetails === undefined ? {} : { showDetails }),
+      logger,
+    });
+  }
+}
