@@ -1,10 +1,34 @@
 // @ops/core — the shared vocabulary of the @ops packages. Exports are listed by name, grouped by concern.
 
 // errors
-export { OpsError, TimeoutError, toError } from './errors/ops-error.js';
-export type { OpsErrorCode, OpsErrorOptions } from './errors/ops-error.js';
+export { OpsError, TimeoutError, toError, isRetryableError } from './errors/ops-error.js';
+export type { AnyOpsErrorCode, OpsErrorCode, OpsErrorOptions } from './errors/ops-error.js';
 export { ConfigError, formatPath, parseWithSchema } from './errors/config-error.js';
 export type { ConfigIssue } from './errors/config-error.js';
+
+// events
+export { createEmitter } from './events/emitter.js';
+export type { Emitter, EmitterOptions, EventListener, EventMap, EventSource, OpsEvent } from './events/emitter.js';
+
+// tasks (periodic work)
+export { createPeriodicTask } from './tasks/periodic-task.js';
+export type { PeriodicTask, PeriodicTaskOptions } from './tasks/periodic-task.js';
+
+// retry, backoff, circuit breaker
+export { createBackoff, resolveBackoff, parseRetryAfter } from './retry/backoff.js';
+export type { Backoff, BackoffOptions, JitterKind, ResolvedBackoff } from './retry/backoff.js';
+export { retry } from './retry/retry.js';
+export type { AttemptContext, RetryInfo, RetryOptions } from './retry/retry.js';
+export { createCircuitBreaker } from './retry/circuit-breaker.js';
+export type { CircuitBreaker, CircuitBreakerEvents, CircuitBreakerOptions, CircuitState } from './retry/circuit-breaker.js';
+
+// lock
+export { createLock, createMemoryLockStore } from './lock/lock.js';
+export type { AcquireOptions, Lock, LockGrant, LockLease, LockOptions, LockStore, MemoryLockStoreOptions, WaitOptions } from './lock/lock.js';
+
+// alerts (the contract between alert sources and incident management)
+export { opsAlertSchema, parseOpsAlert, fanOutAlerts } from './alerts/ops-alert.js';
+export type { AlertSeverity, AlertSink, OpsAlert } from './alerts/ops-alert.js';
 
 // time
 export { parseDuration, parseOptionalDuration, formatDuration, humanizeDuration, durationSchema } from './time/duration.js';
@@ -93,6 +117,8 @@ export type { FastifyPluginLike, FastifyInstanceLike, FastifyReplyLike, FastifyR
 export { toFetchHandler, fromFetchRequest } from './http/fetch-adapter.js';
 export type { FetchHandler } from './http/fetch-adapter.js';
 export type { OpsHandler, OpsRequest, OpsResponse } from './http/types.js';
+export { listen, composeHandlers } from './http/listen.js';
+export type { ListenOptions, ListeningServer, NodeListener } from './http/listen.js';
 export { observeNodeExchange, pathOf } from './http/observe-request.js';
 export type { RequestObservation, RequestObserver, ObserveRequestsOptions } from './http/observe-request.js';
 export { observeNodeRequests } from './http/observe-node.js';

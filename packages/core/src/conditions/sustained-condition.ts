@@ -1,4 +1,6 @@
 import { OpsError } from '../errors/ops-error.js';
+import { createEmitter } from '../events/emitter.js';
+import { silentLogger, type Logger } from '../logging/logger.js';
 import { systemClock, type Clock } from '../time/clock.js';
 import { parseDuration, parseOptionalDuration, type Duration } from '../time/duration.js';
 
@@ -33,6 +35,20 @@ export interface SustainedConditionOptions {
   clock?: Clock;
   /** Name carried in transitions and logs, e.g. `'high_cpu'`. */
   name?: string;
+  /** Where a throwing listener is logged (error). Default silent. */
+  logger?: Logger;
+}
+
+/**
+ * Events of a {@link SustainedCondition}: every change, and the two most listened-to ones on their own.
+ */
+export interface SustainedConditionEvents {
+  /** Any change of state. */
+  'condition.changed': SustainedTransition;
+  /** The condition started firing (`to === 'firing'`). */
+  'condition.fired': SustainedTransition;
+  /** The condition stopped firing (`to === 'resolved'`). */
+  'condition.resolved': SustainedTransition;
 }
 
 /** A condition that must hold for a while before it fires: "CPU > 85% for 10m". */
@@ -56,7 +72,12 @@ export interface SustainedCondition {
    * if any (listeners are called first).
    */
   update(active: boolean, value?: number): SustainedTransition | undefined;
-  /** Subscribes to transitions; returns the function that unsubscribes. */
+  /**
+   * Subscribes to an event (`'condition.changed'`, `'condition.fired'`, `'condition.resolved'`); returns the
+   * function that unsubscribes. A throwing listener is logged and isolated.
+   */
+  on<Name extends keyof SustainedConditionEvents>(name: Name, listener: (transition: SustainedConditionEvents[Name]) => void): () => void;
+  /** @deprecated Use `on('condition.changed', listener)`. */
   on(listener: (transition: SustainedTransition) => void): () => void;
   /** Back to `inactive` without emitting a transition (e.g. after the rule was reconfigured). */
   reset(): void;
@@ -73,20 +94,20 @@ export interface SustainedCondition {
  *   sample at least `keepFiringFor` after the first false one (a true sample in between cancels the countdown);
  * - `resolved` lasts until the next sample: false → `inactive`, true → `pending` (or `firing`).
  *
- * Listener errors are not caught: a listener must not throw.
+ * Listeners are called before `update` returns; one that throws is logged and isolated.
  *
  * @example
  * ```ts
  * const highCpu = createSustainedCondition({ for: '10m', keepFiringFor: '5m', name: 'high_cpu' });
- * highCpu.on((transition) => { if (transition.to === 'firing') page(transition) });
- * setInterval(() => highCpu.update(cpuRatio() > 0.85, cpuRatio()), 15_000);
+ * highCpu.on('condition.fired', (transition) => page(transition));
+ * createPeriodicTask({ name: 'cpu', every: '15s', run: () => void highCpu.update(cpuRatio() > 0.85, cpuRatio()) }).start();
  * ```
  */
 export function createSustainedCondition(options: SustainedConditionOptions): SustainedCondition {
-  const { clock = systemClock, name } = options;
+  const { clock = systemClock, name, logger = silentLogger } = options;
   const forMs = parseDuration(options.for, 'for');
   const keepFiringForMs = parseOptionalDuration(options.keepFiringFor, 'keepFiringFor') ?? 0;
-  const listeners = new Set<(transition: SustainedTransition) => void>();
+  const events = createEmitter<SustainedConditionEvents>({ logger, source: name === undefined ? 'condition' : `condition ${name}` });
   let state: SustainedState = 'inactive';
   let activeSince: number | undefined;
   let firingSince: number | undefined;
@@ -102,7 +123,9 @@ export function createSustainedCondition(options: SustainedConditionOptions): Su
       ...(value === undefined ? {} : { value }),
     };
     state = to;
-    for (const listener of [...listeners]) listener(transition);
+    events.emit('condition.changed', transition);
+    if (to === 'firing') events.emit('condition.fired', transition);
+    else if (to === 'resolved') events.emit('condition.resolved', transition);
     return transition;
   };
 
@@ -158,9 +181,10 @@ export function createSustainedCondition(options: SustainedConditionOptions): Su
       }
       return move('inactive', at, value);
     },
-    on(listener) {
-      listeners.add(listener);
-      return () => void listeners.delete(listener);
+    on(nameOrListener: keyof SustainedConditionEvents | ((transition: SustainedTransition) => void), listener?: (transition: SustainedTransition) => void) {
+      if (typeof nameOrListener === 'function') return events.on('condition.changed', nameOrListener);
+      if (!listener) throw new OpsError('ARGUMENT_INVALID', `on("${nameOrListener}", listener): listener must be a function`);
+      return events.on(nameOrListener, listener);
     },
     reset() {
       state = 'inactive';

@@ -91,7 +91,7 @@ describe('createSustainedMonitor', () => {
     await clock.advanceAsync(10_000); // read 1 starts
     await clock.advanceAsync(20_000); // ticks at 20s and 30s are skipped while read 1 hangs
     expect(abortedReads).toBe(0);
-    await clock.advanceAsync(5_000); // at 35s read 1 times out
+    await clock.advanceAsync(5_000); // at 35s read 1 times out; the next read waits for the 40s tick
     expect(started).toBe(1);
     expect(abortedReads).toBe(1);
     expect(monitor.sampleErrors).toBe(1);

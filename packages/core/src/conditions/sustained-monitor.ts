@@ -1,10 +1,17 @@
 import { safeErrorMessage } from '../redaction/redact.js';
 import { silentLogger, type Logger } from '../logging/logger.js';
 import type { Signal } from '../signals/signal.js';
-import { systemClock, type Clock, type TimerHandle } from '../time/clock.js';
+import { createPeriodicTask } from '../tasks/periodic-task.js';
+import { systemClock, type Clock } from '../time/clock.js';
 import { withDeadline } from '../time/deadline.js';
 import { parseDuration, parseOptionalDuration, type Duration } from '../time/duration.js';
-import { createSustainedCondition, type SustainedCondition, type SustainedState, type SustainedTransition } from './sustained-condition.js';
+import {
+  createSustainedCondition,
+  type SustainedCondition,
+  type SustainedConditionEvents,
+  type SustainedState,
+  type SustainedTransition,
+} from './sustained-condition.js';
 
 const STOPPED = new Error('monitor stopped');
 
@@ -45,12 +52,14 @@ export interface SustainedMonitor {
   readonly sampleErrors: number;
   /** Last successfully read value. */
   readonly lastValue: number | undefined;
-  /** Subscribes to transitions; returns the function that unsubscribes. */
+  /** Subscribes to the condition's events (see {@link SustainedCondition.on}); returns the unsubscribe. */
+  on<Name extends keyof SustainedConditionEvents>(name: Name, listener: (transition: SustainedConditionEvents[Name]) => void): () => void;
+  /** @deprecated Use `on('condition.changed', listener)`. */
   on(listener: (transition: SustainedTransition) => void): () => void;
   /** Starts sampling every `every` (the first sample after one interval). Idempotent. */
   start(): void;
-  /** Stops sampling and aborts a read in flight. Idempotent. */
-  stop(): void;
+  /** Stops sampling and aborts a read in flight; resolves when the read has ended. Idempotent. */
+  stop(): Promise<void>;
   /** Takes one sample now, outside the schedule (also usable without `start()`). */
   sample(): Promise<SampleOutcome>;
 }
@@ -58,15 +67,15 @@ export interface SustainedMonitor {
 /**
  * Samples `signal` every `every`, feeds `when(value)` to a sustained condition, and emits its transitions.
  * A failing read is a sample error: logged at warn (message redacted), counted, and the condition is left as it
- * was — a flapping exporter neither fires nor resolves an alert. Reads never overlap: a tick that comes while the
- * previous read is still running is skipped.
+ * was — a flapping exporter neither fires nor resolves an alert. Sampling runs on a periodic task, so reads never
+ * overlap and a slow read delays the next instead of piling up.
  *
  * @example
  * ```ts
  * const monitor = createSustainedMonitor({
  *   signal: createProcessCpuSignal(), when: (ratio) => ratio > 0.85, for: '10m', every: '15s', name: 'high_cpu',
  * });
- * monitor.on((transition) => logger.warn({ transition }, 'cpu condition changed'));
+ * monitor.on('condition.changed', (transition) => logger.warn({ transition }, 'cpu condition changed'));
  * monitor.start();
  * ```
  */
@@ -79,8 +88,8 @@ export function createSustainedMonitor(options: SustainedMonitorOptions): Sustai
     ...(options.keepFiringFor === undefined ? {} : { keepFiringFor: options.keepFiringFor }),
     clock,
     name,
+    logger,
   });
-  let timer: TimerHandle | undefined;
   let inFlight: AbortController | undefined;
   let sampleErrors = 0;
   let lastValue: number | undefined;
@@ -113,6 +122,8 @@ export function createSustainedMonitor(options: SustainedMonitorOptions): Sustai
     }
   };
 
+  const task = createPeriodicTask({ name: `sustained-monitor:${name}`, every: everyMs, clock, logger, run: () => sample() });
+
   return {
     condition,
     get state() {
@@ -124,19 +135,11 @@ export function createSustainedMonitor(options: SustainedMonitorOptions): Sustai
     get lastValue() {
       return lastValue;
     },
-    on: (listener) => condition.on(listener),
-    start() {
-      if (timer) return;
-      timer = clock.setInterval(() => {
-        if (inFlight) return;
-        void sample();
-      }, everyMs);
-      timer.unref();
-    },
+    on: ((nameOrListener: never, listener?: never) => condition.on(nameOrListener, listener as never)) as SustainedMonitor['on'],
+    start: () => task.start(),
     stop() {
-      timer?.cancel();
-      timer = undefined;
       inFlight?.abort(STOPPED);
+      return task.stop();
     },
     sample,
   };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConfigError, formatPath, parseWithSchema } from './config-error.js';
-import { OpsError, TimeoutError, toError } from './ops-error.js';
+import { isRetryableError, OpsError, TimeoutError, toError } from './ops-error.js';
 
 describe('OpsError', () => {
   it('carries code, cause, retryability and the subclass name', () => {
@@ -37,6 +37,34 @@ describe('OpsError', () => {
     expect(OpsError.isInstance(null)).toBe(false);
     expect(OpsError.isInstance('CONFIG_INVALID')).toBe(false);
     expect(OpsError.isInstance(new ConfigError('bad'))).toBe(true);
+  });
+});
+
+describe('package error classes', () => {
+  type QueueErrorCode = 'QUEUE_FULL' | 'QUEUE_CLOSED';
+  class QueueError extends OpsError<QueueErrorCode | 'ARGUMENT_INVALID'> {}
+  class OtherError extends OpsError<'OTHER'> {}
+
+  it('a subclass carries its own codes and isInstance matches by class, across copies', () => {
+    const error = new QueueError('QUEUE_FULL', 'queue is full', { isRetryable: true, retryAfterMs: 500 });
+    expect(error).toMatchObject({ name: 'QueueError', code: 'QUEUE_FULL', isRetryable: true, retryAfterMs: 500 });
+    expect(QueueError.isInstance(error)).toBe(true);
+    expect(OpsError.isInstance(error)).toBe(true);
+    expect(OtherError.isInstance(error)).toBe(false);
+    expect(QueueError.isInstance(new OpsError('INTERNAL', 'x'))).toBe(false);
+    expect(QueueError.hasCode(error, 'QUEUE_FULL')).toBe(true);
+    expect(QueueError.hasCode(error, 'QUEUE_CLOSED')).toBe(false);
+    // a duplicate copy of the class (another install of the package): same name, different identity
+    const Copy = class QueueError extends OpsError<QueueErrorCode> {};
+    expect(QueueError.isInstance(new Copy('QUEUE_CLOSED', 'closed'))).toBe(true);
+  });
+
+  it('isRetryableError reads isRetryable, and transient network codes of plain errors', () => {
+    expect(isRetryableError(new OpsError('SERVICE_UNAVAILABLE', 'x', { isRetryable: true }))).toBe(true);
+    expect(isRetryableError(new OpsError('ARGUMENT_INVALID', 'x'))).toBe(false);
+    expect(isRetryableError(Object.assign(new Error('reset'), { code: 'ECONNRESET' }))).toBe(true);
+    expect(isRetryableError(Object.assign(new Error('denied'), { code: 'EACCES' }))).toBe(false);
+    expect(isRetryableError('text')).toBe(false);
   });
 });
 
