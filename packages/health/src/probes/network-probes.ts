@@ -1,7 +1,8 @@
 import { Resolver, lookup } from 'node:dns/promises';
 import { connect as connectTcp } from 'node:net';
 import { connect as connectTls, type ConnectionOptions } from 'node:tls';
-import { OpsError, systemClock, type CheckResult, type Clock } from '@ops/core';
+import { systemClock, type CheckResult, type Clock } from '@ops/core';
+import { HealthError } from '../errors.js';
 import type { Probe } from '../registry/types.js';
 import { defineProbe, elapsedSince, raceAbort } from './probe.js';
 
@@ -134,7 +135,7 @@ export function tlsCertificateProbe(options: TlsCertificateProbeOptions): Probe 
         socket.end();
         socket.destroy();
         if (!certificate || !certificate.valid_to) {
-          reject(new OpsError('CHECK_FAILED', `${host}:${port} presented no certificate`));
+          reject(new HealthError('CHECK_FAILED', `${host}:${port} presented no certificate`));
           return;
         }
         const expiresAt = Date.parse(certificate.valid_to);
