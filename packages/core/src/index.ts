@@ -50,6 +50,9 @@ export type { RedactOptions } from './redaction/redact.js';
 export { silentLogger, createConsoleLogger } from './logging/logger.js';
 export type { Logger, LogLevel, ConsoleLoggerOptions } from './logging/logger.js';
 
+// package metadata
+export { readPackageVersion } from './meta/package-version.js';
+
 // random
 export { seededRandom } from './random/seeded-random.js';
 
