@@ -1,9 +1,11 @@
 import { mkdir } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createBackupFreshnessCheck } from '@ops/backup';
 import {
+  composeHandlers,
+  createPeriodicTask,
   jsonResponse,
+  listen,
   observeNodeExchange,
   parseDuration,
   safeErrorMessage,
@@ -15,7 +17,6 @@ import {
   type Duration,
   type Logger,
   type OpsHandler,
-  type TimerHandle,
 } from '@ops/core';
 import { allowLoopback, createHealth, diskProbe, eventLoopProbe, functionProbe, memoryProbe, postgresProbe, redisProbe, type Health, type HealthOptions } from '@ops/health';
 import { createSloRequestObserver, createSloTracker, loadSloFile, type SloAlertEvent, type SloTracker } from '@ops/slo';
@@ -194,14 +195,7 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
     if (request.path !== '/' || request.method !== 'GET') return undefined;
     return jsonResponse(200, { service: 'notes', version: SERVICE_VERSION, store: repository.kind, cache: cache.kind, endpoints: ['/notes', '/notes/:id', '/health/live', '/health/ready', '/health/startup', '/metrics'] });
   };
-  const handlers = [health.handler, metrics, api, admin, root];
-  const handler: OpsHandler = async (request) => {
-    for (const candidate of handlers) {
-      const response = await candidate(request);
-      if (response) return response;
-    }
-    return undefined;
-  };
+  const handler = composeHandlers(health.handler, metrics, api, admin, root);
   const nodeHandler = toNodeHandler(handler, { onError: (error) => logger.error({ error: safeErrorMessage(error) }, 'request handler failed') });
   const observe = {
     clock: systemClock, // request durations are always real, even when the demo skips time
@@ -220,23 +214,25 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
     }
     nodeHandler(request, response);
   };
-  const server = createServer(listener);
+  const { server, url, port, close: closeServer } = await listen(listener, { port: config.port, host: config.host });
   server.keepAliveTimeout = 5_000;
   health.attachServer(server);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}`;
 
-  let backupTimer: TimerHandle | undefined;
+  const backupSchedule =
+    config.backupEvery === undefined
+      ? undefined
+      : createPeriodicTask({
+          name: 'backup-schedule',
+          every: config.backupEvery,
+          runOnStart: true,
+          clock,
+          logger,
+          run: async () => {
+            await backupNow();
+          },
+        });
   // Cleanup after the listeners closed, in order: stop producing work, then close clients (HTTP before DB).
-  health.onShutdown('backup schedule', () => backupTimer?.cancel());
+  health.onShutdown('backup schedule', () => backupSchedule?.stop());
   health.onShutdown('running backup', () => backupRunning);
   health.onShutdown('slo evaluation', () => slos.close());
   health.onShutdown('event-loop sampler', () => eventLoop.close());
@@ -253,28 +249,21 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
   } catch (error) {
     logger.error({ error: safeErrorMessage(error, { secrets: secretsOf(config) }) }, 'notes store initialisation failed');
     health.close();
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    server.closeAllConnections();
+    await closeServer();
     eventLoop.close();
     slos.close();
     await cache.close();
     await repository.close();
     throw error;
   }
-  if (config.backupEvery !== undefined) {
-    const everyMs = parseDuration(config.backupEvery);
-    const scheduled = () => void backupNow().catch((error: unknown) => logger.error({ error: safeErrorMessage(error) }, 'scheduled backup failed'));
-    backupTimer = clock.setInterval(scheduled, everyMs).unref();
-    scheduled();
-  }
+  backupSchedule?.start();
   health.markReady();
   logger.info({ url, store: repository.kind, cache: cache.kind, backupDirectory: config.backupDirectory }, 'reference backend ready');
 
   return {
     url,
-    port: address.port,
+    port,
     server,
     config,
     storeKind: repository.kind,
