@@ -30,8 +30,7 @@ export type { RedisSourceOptions, RedisBackupMethod } from './sources/redis/redi
 export { walkRdbStream } from './sources/redis/rdb-walker.js';
 export type { RdbSummary, RdbDatabaseCounts, RdbWalkOptions } from './sources/redis/rdb-walker.js';
 export { createFilesSource } from './sources/files-source.js';
-export type { FilesSourceOptions } from './sources/files-source.js';
-export type { SymlinkPolicy } from './internal/tar-pack.js';
+export type { FilesSourceOptions, SymlinkPolicy } from './sources/files-source.js';
 
 // verify and restore
 export { verifyBackup } from './verify/verify-backup.js';

@@ -5,10 +5,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { DigestStream } from '../pipeline/digest-stream.js';
+import type { SymlinkPolicy } from '../sources/files-source.js';
 import { globToRegExp, matchesAny } from './glob.js';
-
-/** How symbolic links are archived: `preserve` stores the link itself (never followed); `skip` leaves it out. */
-export type SymlinkPolicy = 'preserve' | 'skip';
 
 /** One archived entry, as listed in the manifest. */
 export interface TarEntryRecord {

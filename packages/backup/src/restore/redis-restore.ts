@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Redis } from 'ioredis';
-import { OpsError, silentLogger, type Logger } from '@ops/core';
+import { OpsError, silentLogger, systemClock, type Clock, type Logger } from '@ops/core';
 import { withTemporaryDirectory } from '../internal/temporary-directory.js';
 import type { BackupManifest } from '../manifest/manifest.js';
 import { artifactReadError, checkStoredArtifact, openArtifact, type DecryptionOptions } from '../pipeline/artifact-pipeline.js';
@@ -35,6 +35,8 @@ export interface RestoreRedisOptions {
   temporaryDirectory?: string;
   signal?: AbortSignal;
   logger?: Logger;
+  /** Source of time: the wait for the private `redis-server` of RDB restores, and which restored keys had expired. Default `systemClock`. */
+  clock?: Clock;
 }
 
 /** What a Redis restore did. */
@@ -45,8 +47,8 @@ export interface RedisRestoreSummary {
 }
 
 /** Pipelines RESTORE … ABSTTL for records, applying the replace policy. */
-export async function restoreRecords(records: AsyncIterable<DumpRecord>, redis: Redis, options: { policy: RedisReplacePolicy; batchSize: number; now?: () => number }): Promise<RedisRestoreSummary> {
-  const { policy, batchSize, now = Date.now } = options;
+export async function restoreRecords(records: AsyncIterable<DumpRecord>, redis: Redis, options: { policy: RedisReplacePolicy; batchSize: number; clock?: Clock }): Promise<RedisRestoreSummary> {
+  const { policy, batchSize, clock = systemClock } = options;
   const summary: RedisRestoreSummary = { restored: 0, skippedExisting: 0, expired: 0 };
   let batch: DumpRecord[] = [];
   const flush = async () => {
@@ -59,7 +61,7 @@ export async function restoreRecords(records: AsyncIterable<DumpRecord>, redis: 
       pipeline.call('RESTORE', ...args);
     }
     const results = (await pipeline.exec()) ?? [];
-    const at = now();
+    const at = clock.now();
     results.forEach(([error], index) => {
       const record = batch[index] as DumpRecord;
       if (!error) {
@@ -83,9 +85,10 @@ export async function restoreRecords(records: AsyncIterable<DumpRecord>, redis: 
   return summary;
 }
 
-async function waitForSocket(path: string, child: ReturnType<typeof spawn>, timeoutMs: number): Promise<void> {
+async function waitForSocket(path: string, child: ReturnType<typeof spawn>, options: { timeoutMs: number; clock: Clock; signal?: AbortSignal | undefined }): Promise<void> {
+  const { timeoutMs, clock, signal } = options;
   const { connect } = await import('node:net');
-  const deadline = Date.now() + timeoutMs;
+  const deadline = clock.now() + timeoutMs;
   for (let attempt = 0; attempt < 400; attempt++) {
     if (child.exitCode !== null) throw new OpsError('RESTORE_FAILED', `redis-server exited with code ${child.exitCode} while loading the RDB (corrupt or incompatible snapshot?)`);
     const ok = await new Promise<boolean>((resolve) => {
@@ -97,18 +100,21 @@ async function waitForSocket(path: string, child: ReturnType<typeof spawn>, time
       socket.once('error', () => resolve(false));
     });
     if (ok) return;
-    if (Date.now() > deadline) break;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    if (clock.now() > deadline) break;
+    await clock.sleep(50, signal);
   }
   throw new OpsError('RESTORE_FAILED', `redis-server did not start within ${timeoutMs} ms to load the RDB`);
 }
 
 /**
  * Loads an RDB file into a private `redis-server` (unix socket only, no persistence) and hands a client to `work`.
- * The server is stopped (by its pid) afterwards.
+ * The server is stopped (by its pid) afterwards. `signal` stops the wait for the server to start.
  */
-export async function withRdbServer<T>(options: { rdbPath: string; directory: string; redisServerPath?: string; database?: number }, work: (client: Redis) => Promise<T>): Promise<T> {
-  const { rdbPath, directory, redisServerPath = 'redis-server', database = 0 } = options;
+export async function withRdbServer<T>(
+  options: { rdbPath: string; directory: string; redisServerPath?: string; database?: number; clock?: Clock; signal?: AbortSignal | undefined },
+  work: (client: Redis) => Promise<T>,
+): Promise<T> {
+  const { rdbPath, directory, redisServerPath = 'redis-server', database = 0, clock = systemClock, signal } = options;
   const socketPath = join(directory, 'redis.sock');
   const child = spawn(
     redisServerPath,
@@ -118,7 +124,7 @@ export async function withRdbServer<T>(options: { rdbPath: string; directory: st
   const spawnFailed = new Promise<never>((_resolve, reject) => child.once('error', (error) => reject(new OpsError('RESTORE_FAILED', `cannot start ${redisServerPath}: ${error.message} (install redis-server to restore RDB backups)`, { cause: error }))));
   spawnFailed.catch(() => undefined);
   try {
-    await Promise.race([waitForSocket(socketPath, child, 60_000), spawnFailed]);
+    await Promise.race([waitForSocket(socketPath, child, { timeoutMs: 60_000, clock, signal }), spawnFailed]);
     const { Redis: RedisClient } = await import('ioredis');
     const client = new RedisClient({ path: socketPath, db: database, lazyConnect: true, maxRetriesPerRequest: 1 });
     try {
@@ -148,7 +154,7 @@ export async function withRdbServer<T>(options: { rdbPath: string; directory: st
  * ```
  */
 export async function restoreRedis(options: RestoreRedisOptions): Promise<RedisRestoreSummary> {
-  const { storage, backup, decryption, redis, policy = 'replace', batchSize = 500, signal, logger = silentLogger } = options;
+  const { storage, backup, decryption, redis, policy = 'replace', batchSize = 500, signal, logger = silentLogger, clock = systemClock } = options;
   if (!['replace', 'skip-existing', 'fail'].includes(policy)) throw new OpsError('ARGUMENT_INVALID', `redis replace policy must be replace, skip-existing or fail, got ${JSON.stringify(policy)}`);
   const source = pickSource(backup, 'redis', options.source);
   const artifact = source.artifacts[0];
@@ -158,7 +164,7 @@ export async function restoreRedis(options: RestoreRedisOptions): Promise<RedisR
     await checkStoredArtifact(storage, artifact, signal);
     const plain: Readable = await openArtifact({ storage, artifact, decryption, signal });
     try {
-      return await restoreRecords(readDumpRecords(plain), redis, { policy, batchSize });
+      return await restoreRecords(readDumpRecords(plain), redis, { policy, batchSize, clock });
     } catch (error) {
       plain.destroy();
       throw OpsError.hasCode(error, 'RESTORE_FAILED') ? error : artifactReadError(artifact, error);
@@ -169,9 +175,9 @@ export async function restoreRedis(options: RestoreRedisOptions): Promise<RedisR
   return withTemporaryDirectory(async (directory) => {
     const rdbPath = join(directory, 'dump.rdb');
     await downloadArtifact({ storage, artifact, decryption, path: rdbPath, signal });
-    return withRdbServer({ rdbPath, directory, database, ...(options.redisServerPath ? { redisServerPath: options.redisServerPath } : {}) }, async (scratch) => {
+    return withRdbServer({ rdbPath, directory, database, clock, signal, ...(options.redisServerPath ? { redisServerPath: options.redisServerPath } : {}) }, async (scratch) => {
       const stream = createScanDumpStream({ redis: scratch });
-      return restoreRecords(readDumpRecords(stream), redis, { policy, batchSize });
+      return restoreRecords(readDumpRecords(stream), redis, { policy, batchSize, clock });
     });
   }, options.temporaryDirectory);
 }

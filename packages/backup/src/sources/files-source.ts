@@ -1,8 +1,11 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { OpsError } from '@ops/core';
-import { packDirectory, type SymlinkPolicy } from '../internal/tar-pack.js';
+import { packDirectory } from '../internal/tar-pack.js';
 import type { BackupSource, SourceContext, SourceOutcome } from './source.js';
+
+/** How symbolic links are archived: `preserve` stores the link itself (never followed); `skip` leaves it out. */
+export type SymlinkPolicy = 'preserve' | 'skip';
 
 /** Options of {@link createFilesSource}. */
 export interface FilesSourceOptions {

@@ -1,9 +1,10 @@
-import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
-import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
-import { OpsError, redactText, silentLogger, type Logger } from '@ops/core';
-import type { BackupStorage, StorageReadOptions, StorageWriteOptions, StoredObject } from '../storage.js';
-import { assertStorageKey, assertStoragePrefix } from '../storage-key.js';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { OpsError, silentLogger, type Logger } from '@ops/core';
+import type { BackupStorage } from '../storage.js';
+import { assertStorageKey } from '../storage-key.js';
+import { createS3Connector, type S3Bucket } from './s3-client.js';
+import { deleteObject, listObjects, readObject, statObject } from './s3-objects.js';
+import { writeObject } from './s3-write.js';
 
 /** Options of {@link createS3Storage}. */
 export interface S3StorageOptions {
@@ -46,71 +47,8 @@ export interface S3Storage extends BackupStorage {
   close(): Promise<void>;
 }
 
-type S3Module = typeof import('@aws-sdk/client-s3');
-
 const MIB = 1024 * 1024;
 const MIN_PART_BYTES = 5 * MIB;
-const MAX_PARTS = 10_000;
-const MAX_COPY_BYTES = 5 * 1024 * MIB;
-const SHA256_METADATA = 'sha256';
-const RETRYABLE_NAMES = new Set(['SlowDown', 'RequestTimeout', 'RequestTimeTooSkewed', 'InternalError', 'ServiceUnavailable', 'TimeoutError', 'ThrottlingException', 'RequestLimitExceeded']);
-const RETRYABLE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'ENETUNREACH', 'UND_ERR_SOCKET']);
-
-let s3ModulePromise: Promise<S3Module> | undefined;
-function loadS3(): Promise<S3Module> {
-  // Loaded lazily: @aws-sdk/client-s3 is an optional peer dependency, needed only by users of S3 storage.
-  s3ModulePromise ??= import('@aws-sdk/client-s3').catch((error: unknown) => {
-    s3ModulePromise = undefined;
-    throw new OpsError('STORAGE_FAILED', 'S3 storage needs the optional peer dependency @aws-sdk/client-s3: npm install @aws-sdk/client-s3', { cause: error });
-  });
-  return s3ModulePromise;
-}
-
-interface SdkErrorShape {
-  name?: string;
-  code?: string;
-  message?: string;
-  $retryable?: unknown;
-  $metadata?: { httpStatusCode?: number };
-}
-
-function httpStatus(error: unknown): number | undefined {
-  return (error as SdkErrorShape | undefined)?.$metadata?.httpStatusCode;
-}
-
-function isNotFound(error: unknown): boolean {
-  const name = (error as SdkErrorShape | undefined)?.name;
-  return name === 'NoSuchKey' || name === 'NotFound' || (httpStatus(error) === 404 && name !== 'NoSuchBucket');
-}
-
-function isAbort(error: unknown): boolean {
-  const name = (error as SdkErrorShape | undefined)?.name;
-  return name === 'AbortError';
-}
-
-/** Maps an SDK or network error to `STORAGE_FAILED`, marking throttling, 5xx and connection failures retryable. */
-function storageError(action: string, where: string, error: unknown): OpsError {
-  if (OpsError.isInstance(error)) return error;
-  const shape = (error ?? {}) as SdkErrorShape;
-  const status = httpStatus(error);
-  const retryable =
-    shape.$retryable !== undefined ||
-    (status !== undefined && (status >= 500 || status === 429 || status === 408)) ||
-    (shape.name !== undefined && RETRYABLE_NAMES.has(shape.name)) ||
-    (shape.code !== undefined && RETRYABLE_CODES.has(shape.code));
-  const detail = `${shape.name && shape.name !== 'Error' ? `${shape.name}: ` : ''}${shape.message ?? String(error)}${status ? ` (HTTP ${status})` : ''}`;
-  return new OpsError('STORAGE_FAILED', `s3 storage: cannot ${action} ${where}: ${redactText(detail)}`, { cause: error, isRetryable: retryable });
-}
-
-function describeEndpoint(endpoint: string | undefined): string {
-  if (endpoint === undefined) return '';
-  try {
-    const url = new URL(endpoint);
-    return ` at ${url.protocol}//${url.host}`; // origin only: never user:password@ or query tokens
-  } catch {
-    return ' at a custom endpoint';
-  }
-}
 
 /**
  * A {@link BackupStorage} on S3 or an S3-compatible server, through `@aws-sdk/client-s3` (an optional peer
@@ -142,10 +80,42 @@ export function createS3Storage(options: S3StorageOptions): S3Storage {
     listPageSize = 1000,
     logger = silentLogger,
   } = options;
+  const prefix = (options.prefix ?? '').replace(/^\/+|\/+$/g, '');
+  checkOptions({ bucket, prefix, partSizeBytes, queueSize, listPageSize });
+  const location = `s3://${bucket}${prefix === '' ? '' : `/${prefix}`}${options.client ? '' : describeEndpoint(endpoint)}`;
+  const connector = createS3Connector({ client: options.client, region, endpoint, forcePathStyle, credentials });
+  const target: S3Bucket = {
+    bucket,
+    prefix,
+    location,
+    logger,
+    connect: connector.connect,
+    objectKey: (key) => {
+      assertStorageKey(key);
+      return prefix === '' ? key : `${prefix}/${key}`;
+    },
+    where: (key) => `${JSON.stringify(key)} in ${location}`,
+  };
+  const settings = { partSizeBytes, queueSize, checksums };
+  return {
+    location,
+    bucket,
+    prefix,
+    write: (key, body, writeOptions) => writeObject(target, settings, key, body, writeOptions),
+    read: (key, readOptions) => readObject(target, key, readOptions),
+    stat: (key) => statObject(target, key),
+    list: (listPrefix) => listObjects(target, listPrefix, listPageSize),
+    delete: (key) => deleteObject(target, key),
+    close: connector.close,
+  };
+}
+
+/** Throws `ARGUMENT_INVALID` naming the first option out of range. */
+function checkOptions(options: { bucket: string; prefix: string; partSizeBytes: number; queueSize: number; listPageSize: number }): void {
+  const { bucket, prefix, partSizeBytes, queueSize, listPageSize } = options;
   if (typeof bucket !== 'string' || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
     throw new OpsError('ARGUMENT_INVALID', `s3 storage: bucket ${JSON.stringify(bucket)} is not a valid bucket name (3-63 of a-z 0-9 . -)`);
   }
-  const prefix = (options.prefix ?? '').replace(/^\/+|\/+$/g, '');
   if (prefix !== '') assertStorageKey(prefix);
   if (!Number.isInteger(partSizeBytes) || partSizeBytes < MIN_PART_BYTES) {
     throw new OpsError('ARGUMENT_INVALID', `s3 storage: partSizeBytes must be an integer >= ${MIN_PART_BYTES} (5 MiB), got ${String(partSizeBytes)}`);
@@ -154,274 +124,15 @@ export function createS3Storage(options: S3StorageOptions): S3Storage {
   if (!Number.isInteger(listPageSize) || listPageSize < 1 || listPageSize > 1000) {
     throw new OpsError('ARGUMENT_INVALID', `s3 storage: listPageSize must be an integer from 1 to 1000, got ${String(listPageSize)}`);
   }
+}
 
-  const location = `s3://${bucket}${prefix === '' ? '' : `/${prefix}`}${options.client ? '' : describeEndpoint(endpoint)}`;
-  const fullKey = (key: string): string => {
-    assertStorageKey(key);
-    return prefix === '' ? key : `${prefix}/${key}`;
-  };
-  const where = (key: string): string => `${JSON.stringify(key)} in ${location}`;
-
-  let clientPromise: Promise<{ client: S3Client; module: S3Module }> | undefined;
-  const ownsClient = options.client === undefined;
-  function connect(): Promise<{ client: S3Client; module: S3Module }> {
-    clientPromise ??= loadS3().then((module) => {
-      if (options.client) return { client: options.client, module };
-      const config: S3ClientConfig = { region };
-      if (endpoint !== undefined) config.endpoint = endpoint;
-      if (forcePathStyle !== undefined) config.forcePathStyle = forcePathStyle;
-      if (credentials !== undefined) config.credentials = credentials;
-      // Only send checksums we compute ourselves (SHA-256); no automatic CRC32 on every request.
-      config.requestChecksumCalculation = 'WHEN_REQUIRED';
-      config.responseChecksumValidation = 'WHEN_REQUIRED';
-      return { client: new module.S3Client(config), module };
-    });
-    return clientPromise;
+/** ` at scheme://host:port` of a custom endpoint, for the location. */
+function describeEndpoint(endpoint: string | undefined): string {
+  if (endpoint === undefined) return '';
+  try {
+    const url = new URL(endpoint);
+    return ` at ${url.protocol}//${url.host}`; // origin only: never user:password@ or query tokens
+  } catch {
+    return ' at a custom endpoint';
   }
-
-  const sendOptions = (signal: AbortSignal | undefined): { abortSignal?: AbortSignal } => (signal ? { abortSignal: signal } : {});
-  const base64Sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('base64');
-
-  async function putSmall(key: string, body: Buffer, sha256Hex: string, signal: AbortSignal | undefined): Promise<void> {
-    const { client, module } = await connect();
-    await client.send(
-      new module.PutObjectCommand({
-        Bucket: bucket,
-        Key: fullKey(key),
-        Body: body,
-        ContentLength: body.length,
-        Metadata: { [SHA256_METADATA]: sha256Hex },
-        ...(checksums ? { ChecksumAlgorithm: 'SHA256', ChecksumSHA256: base64Sha256(body) } : {}),
-      }),
-      sendOptions(signal),
-    );
-  }
-
-  async function write(key: string, body: Readable, writeOptions: StorageWriteOptions = {}): Promise<{ bytes: number }> {
-    const objectKey = fullKey(key);
-    const { signal, contentLength } = writeOptions;
-    // With a known size, grow the part size so the upload fits S3's 10 000-part limit.
-    let partSize = contentLength !== undefined ? Math.max(partSizeBytes, Math.ceil(contentLength / MAX_PARTS)) : partSizeBytes;
-    const objectHash = createHash('sha256');
-    let bytes = 0;
-    let uploadId: string | undefined;
-    const parts: Array<{ PartNumber: number; ETag: string; ChecksumSHA256?: string }> = [];
-    const inFlight = new Set<Promise<void>>();
-    let firstFailure: unknown;
-    let buffer = Buffer.allocUnsafe(partSize);
-    let filled = 0;
-
-    const uploadPart = async (partNumber: number, data: Buffer): Promise<void> => {
-      const { client, module } = await connect();
-      const checksum = checksums ? base64Sha256(data) : undefined;
-      const response = await client.send(
-        new module.UploadPartCommand({
-          Bucket: bucket,
-          Key: objectKey,
-          UploadId: uploadId,
-          PartNumber: partNumber,
-          Body: data,
-          ContentLength: data.length,
-          ...(checksum ? { ChecksumAlgorithm: 'SHA256', ChecksumSHA256: checksum } : {}),
-        }),
-        sendOptions(signal),
-      );
-      if (response.ETag === undefined) throw new OpsError('STORAGE_FAILED', `s3 storage: part ${partNumber} of ${where(key)} returned no ETag`, { isRetryable: true });
-      parts.push({ PartNumber: partNumber, ETag: response.ETag, ...(checksum ? { ChecksumSHA256: checksum } : {}) });
-    };
-
-    const startPart = async (data: Buffer): Promise<void> => {
-      if (uploadId === undefined) {
-        const { client, module } = await connect();
-        const created = await client.send(
-          new module.CreateMultipartUploadCommand({ Bucket: bucket, Key: objectKey, ...(checksums ? { ChecksumAlgorithm: 'SHA256' } : {}) }),
-          sendOptions(signal),
-        );
-        if (created.UploadId === undefined) throw new OpsError('STORAGE_FAILED', `s3 storage: CreateMultipartUpload for ${where(key)} returned no UploadId`);
-        uploadId = created.UploadId;
-      }
-      const partNumber = parts.length + inFlight.size + 1;
-      if (partNumber > MAX_PARTS) {
-        throw new OpsError('STORAGE_FAILED', `s3 storage: ${where(key)} needs more than ${MAX_PARTS} parts; pass contentLength or a larger partSizeBytes`);
-      }
-      const task: Promise<void> = uploadPart(partNumber, data).then(
-        () => {
-          inFlight.delete(task);
-        },
-        (error: unknown) => {
-          inFlight.delete(task);
-          firstFailure ??= error;
-        },
-      );
-      inFlight.add(task);
-      // Backpressure: stop pulling from the body while the queue is full.
-      while (inFlight.size >= queueSize && firstFailure === undefined) await Promise.race(inFlight);
-      if (firstFailure !== undefined) throw firstFailure;
-      // Unknown total size: grow parts every 1000 parts (8 MiB → 16 → 32 …) to reach large objects within 10 000 parts.
-      if (contentLength === undefined && (parts.length + inFlight.size) % 1000 === 0) partSize *= 2;
-    };
-
-    try {
-      if (signal?.aborted) throw signal.reason ?? new Error('aborted');
-      for await (const chunk of body as AsyncIterable<Buffer | string>) {
-        if (signal?.aborted) throw Object.assign(new Error('aborted'), { name: 'AbortError' });
-        let data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-        objectHash.update(data);
-        bytes += data.length;
-        while (data.length > 0) {
-          const take = Math.min(data.length, buffer.length - filled);
-          data.copy(buffer, filled, 0, take);
-          filled += take;
-          data = data.subarray(take);
-          if (filled === buffer.length) {
-            // The first full part is sent only once we know more data follows (else a single PutObject is enough).
-            if (uploadId === undefined && data.length === 0) break;
-            await startPart(buffer);
-            buffer = Buffer.allocUnsafe(partSize);
-            filled = 0;
-          }
-        }
-      }
-      const sha256Hex = objectHash.digest('hex');
-      if (uploadId === undefined && filled === buffer.length && bytes > 0) {
-        // Exactly one part's worth: still a single PutObject.
-        await putSmall(key, buffer, sha256Hex, signal);
-      } else if (uploadId === undefined) {
-        await putSmall(key, buffer.subarray(0, filled), sha256Hex, signal);
-      } else {
-        if (filled > 0) await startPart(buffer.subarray(0, filled));
-        await Promise.all(inFlight);
-        if (firstFailure !== undefined) throw firstFailure;
-        const { client, module } = await connect();
-        parts.sort((left, right) => left.PartNumber - right.PartNumber);
-        await client.send(
-          new module.CompleteMultipartUploadCommand({ Bucket: bucket, Key: objectKey, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
-          sendOptions(signal),
-        );
-        uploadId = undefined;
-        await attachSha256(key, objectKey, bytes, sha256Hex);
-      }
-      const stored = await statKey(key);
-      if (stored?.bytes !== bytes) {
-        throw new OpsError('STORAGE_FAILED', `s3 storage: ${where(key)} holds ${stored?.bytes ?? 'no'} bytes after upload, expected ${bytes}`, { isRetryable: true });
-      }
-      return { bytes };
-    } catch (error) {
-      if (uploadId !== undefined) {
-        await Promise.allSettled(inFlight);
-        await abortUpload(objectKey, uploadId);
-      }
-      if (!body.destroyed) body.destroy();
-      if (isAbort(error) || signal?.aborted) throw new OpsError('ABORTED', `s3 storage: write of ${where(key)} was aborted`, { cause: error });
-      throw storageError('write', where(key), error);
-    }
-  }
-
-  async function abortUpload(objectKey: string, uploadId: string): Promise<void> {
-    try {
-      const { client, module } = await connect();
-      await client.send(new module.AbortMultipartUploadCommand({ Bucket: bucket, Key: objectKey, UploadId: uploadId }));
-    } catch (error) {
-      // Not fatal for the caller (the object was never completed), but the parts cost money until a lifecycle rule runs.
-      logger.warn({ bucket, key: objectKey, error: (error as Error).message }, 's3 storage: AbortMultipartUpload failed; add a lifecycle rule for incomplete uploads');
-    }
-  }
-
-  async function attachSha256(key: string, objectKey: string, bytes: number, sha256Hex: string): Promise<void> {
-    if (bytes > MAX_COPY_BYTES) {
-      logger.warn({ bucket, key: objectKey }, 's3 storage: object larger than 5 GiB, sha256 metadata not attached (the manifest still records it)');
-      return;
-    }
-    try {
-      const { client, module } = await connect();
-      await client.send(
-        new module.CopyObjectCommand({
-          Bucket: bucket,
-          Key: objectKey,
-          CopySource: `${bucket}/${objectKey.split('/').map(encodeURIComponent).join('/')}`,
-          MetadataDirective: 'REPLACE',
-          Metadata: { [SHA256_METADATA]: sha256Hex },
-        }),
-      );
-    } catch (error) {
-      logger.warn({ bucket, key: objectKey, error: (error as Error).message }, `s3 storage: could not attach sha256 metadata to ${where(key)}`);
-    }
-  }
-
-  async function read(key: string, readOptions: StorageReadOptions = {}): Promise<Readable> {
-    const objectKey = fullKey(key);
-    const { start, end, signal } = readOptions;
-    let range: string | undefined;
-    if (start !== undefined || end !== undefined) {
-      if ((start !== undefined && (!Number.isInteger(start) || start < 0)) || (end !== undefined && (!Number.isInteger(end) || end < (start ?? 0)))) {
-        throw new OpsError('ARGUMENT_INVALID', `s3 storage: invalid range start=${String(start)} end=${String(end)}`);
-      }
-      range = `bytes=${start ?? 0}-${end ?? ''}`;
-    }
-    try {
-      const { client, module } = await connect();
-      const response = await client.send(new module.GetObjectCommand({ Bucket: bucket, Key: objectKey, ...(range ? { Range: range } : {}) }), sendOptions(signal));
-      if (response.Body === undefined) throw new OpsError('STORAGE_FAILED', `s3 storage: ${where(key)} returned no body`, { isRetryable: true });
-      return response.Body as Readable;
-    } catch (error) {
-      if (isNotFound(error)) throw new OpsError('BACKUP_NOT_FOUND', `s3 storage: ${where(key)} does not exist`, { cause: error });
-      if (isAbort(error)) throw new OpsError('ABORTED', `s3 storage: read of ${where(key)} was aborted`, { cause: error });
-      throw storageError('read', where(key), error);
-    }
-  }
-
-  async function statKey(key: string): Promise<StoredObject | undefined> {
-    const objectKey = fullKey(key);
-    try {
-      const { client, module } = await connect();
-      const response = await client.send(new module.HeadObjectCommand({ Bucket: bucket, Key: objectKey }));
-      return { key, bytes: response.ContentLength ?? 0, modifiedAt: response.LastModified ?? new Date(0) };
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw storageError('stat', where(key), error);
-    }
-  }
-
-  async function* list(listPrefix: string): AsyncIterable<StoredObject> {
-    assertStoragePrefix(listPrefix);
-    const full = prefix === '' ? listPrefix : `${prefix}/${listPrefix}`;
-    const strip = prefix === '' ? 0 : prefix.length + 1;
-    let continuationToken: string | undefined;
-    do {
-      let response;
-      try {
-        const { client, module } = await connect();
-        response = await client.send(
-          new module.ListObjectsV2Command({ Bucket: bucket, Prefix: full, MaxKeys: listPageSize, ...(continuationToken ? { ContinuationToken: continuationToken } : {}) }),
-        );
-      } catch (error) {
-        throw storageError('list', `${JSON.stringify(listPrefix)} in ${location}`, error);
-      }
-      for (const object of response.Contents ?? []) {
-        if (object.Key === undefined || !object.Key.startsWith(full)) continue;
-        yield { key: object.Key.slice(strip), bytes: object.Size ?? 0, modifiedAt: object.LastModified ?? new Date(0) };
-      }
-      continuationToken = response.IsTruncated === true ? response.NextContinuationToken : undefined;
-    } while (continuationToken !== undefined);
-  }
-
-  async function remove(key: string): Promise<void> {
-    const objectKey = fullKey(key);
-    try {
-      const { client, module } = await connect();
-      await client.send(new module.DeleteObjectCommand({ Bucket: bucket, Key: objectKey }));
-    } catch (error) {
-      if (isNotFound(error)) return;
-      throw storageError('delete', where(key), error);
-    }
-  }
-
-  async function close(): Promise<void> {
-    if (!ownsClient || clientPromise === undefined) return;
-    const { client } = await clientPromise;
-    client.destroy();
-    clientPromise = undefined;
-  }
-
-  return { location, bucket, prefix, write, read, stat: statKey, list, delete: remove, close };
 }
