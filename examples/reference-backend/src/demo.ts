@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { OpsError, safeErrorMessage, type Logger } from '@ops/core';
 import type { SloAlertEvent } from '@ops/slo';
 import pg from 'pg';
-import { summarizeBackup, summarizeSlo } from './admin.js';
+import type { summarizeBackup, summarizeSlo } from './admin.js';
 import { startReferenceBackend, type ReferenceBackend } from './backend.js';
 import { loadBackendConfig, type BackendConfig } from './config.js';
 import { createShiftableClock } from './shiftable-clock.js';

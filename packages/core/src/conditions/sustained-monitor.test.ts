@@ -22,7 +22,7 @@ describe('createSustainedMonitor', () => {
     monitor.start();
     monitor.start(); // idempotent: one schedule
     await clock.advanceAsync(15_000 * values.length);
-    monitor.stop();
+    await monitor.stop();
     expect(reads).toBe(values.length);
     // pending at 30s (0.9), 45s held 15s, 60s held 30s → firing; 90s false → resolved; 105s → inactive
     expect(seen).toEqual(['inactive->pending@30s=0.9', 'pending->firing@60s=0.92', 'firing->resolved@90s=0.4', 'resolved->inactive@105s=0.3']);
@@ -97,7 +97,7 @@ describe('createSustainedMonitor', () => {
     expect(monitor.sampleErrors).toBe(1);
     await clock.advanceAsync(5_000); // tick at 40s starts read 2
     expect(started).toBe(2);
-    monitor.stop(); // aborts read 2 without counting it as an error
+    await monitor.stop(); // aborts read 2 without counting it as an error
     await clock.advanceAsync(0);
     expect(abortedReads).toBe(2);
     expect(monitor.sampleErrors).toBe(1);

@@ -37,7 +37,6 @@ export type OpsErrorCode =
  * The code of an `OpsError` whose package is not known: core's codes, or any package's own (a plain `OpsError`
  * from `isInstance`). Package subclasses narrow it to their closed union.
  */
-// eslint-disable-next-line @typescript-eslint/ban-types -- `string & {}` keeps editor completion of core's codes
 export type AnyOpsErrorCode = OpsErrorCode | (string & {});
 
 /** Options shared by every {@link OpsError}. */

@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../time/clock.js';
 /**
  * The logging contract of every `@ops/*` package: the subset of pino's API we call, so a pino (or compatible)
  * logger can be passed as is. Structured fields go first, the message second.
@@ -27,6 +28,8 @@ export interface ConsoleLoggerOptions {
   stream?: { write(chunk: string): unknown };
   /** Fields added to every line (e.g. `{ service: 'api' }`). */
   base?: Record<string, unknown>;
+  /** Source of the `time` field. Default {@link systemClock}. */
+  clock?: Pick<Clock, 'now'>;
 }
 
 /**
@@ -34,12 +37,12 @@ export interface ConsoleLoggerOptions {
  * bring their own logger.
  */
 export function createConsoleLogger(options: ConsoleLoggerOptions = {}): Logger {
-  const { level = 'info', stream = process.stderr, base = {} } = options;
+  const { level = 'info', stream = process.stderr, base = {}, clock = systemClock } = options;
   const threshold = LEVELS[level];
   const write = (name: LogLevel) => (fields: Record<string, unknown>, message?: string) => {
     if (LEVELS[name] < threshold) return;
     // The line's own keys come last: a field named `level`, `time` or `msg` must not disguise the line.
-    const line = { ...base, ...fields, level: LEVELS[name], time: Date.now(), ...(message === undefined ? {} : { msg: message }) };
+    const line = { ...base, ...fields, level: LEVELS[name], time: clock.now(), ...(message === undefined ? {} : { msg: message }) };
     stream.write(`${safeStringify(line)}\n`);
   };
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };

@@ -21,6 +21,6 @@ describe('createManualSignal', () => {
     await clock.advanceAsync(15_000);
     expect(monitor.state).toBe('resolved');
     expect(cpu.reads).toBe(6);
-    monitor.stop();
+    await monitor.stop();
   });
 });
