@@ -1,4 +1,4 @@
-import { jsonResponse, safeErrorMessage, type CheckStatus, type Logger, type OpsHandler, type OpsRequest, type OpsResponse } from '@ops/core';
+import { jsonResponse, safeErrorMessage, worstStatus, type CheckStatus, type Logger, type OpsHandler, type OpsRequest, type OpsResponse } from '@ops/core';
 import type { HealthReport } from '../registry/types.js';
 import type { DetailsPredicate } from './details-access.js';
 import { HEALTH_JSON_CONTENT_TYPE, toHealthJson, type ServiceDescription } from './health-json.js';
@@ -98,7 +98,7 @@ export function createHealthHandler(dependencies: HandlerDependencies): OpsHandl
     const skip = request.query.has('exclude') ? excluded(request.query) : undefined;
     if (skip && skip.size > 0 && !drillDown) {
       report = { ...report, checks: report.checks.filter((check) => !skip.has(check.name)) };
-      const worst = report.checks.reduce<CheckStatus>((status, check) => (check.contributes === 'fail' || status === 'fail' ? 'fail' : check.contributes === 'warn' ? 'warn' : status), 'pass');
+      const worst = report.checks.reduce<CheckStatus>((status, check) => worstStatus(status, check.contributes), 'pass');
       report.status = report.output !== undefined ? 'fail' : worst;
     }
     const withComponents = verbose || drillDown;

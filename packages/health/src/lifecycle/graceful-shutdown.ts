@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { safeErrorMessage, withDeadline, type Clock, type Logger } from '@ops/core';
+import { ExitCode, safeErrorMessage, withDeadline, type Clock, type ExitCodeValue, type Logger } from '@ops/core';
 import { ServerDrainer } from './server-drainer.js';
 
 /** A unit of non-HTTP work that holds shutdown until released (queue consumers, running jobs). */
@@ -125,10 +125,11 @@ export class GracefulShutdown {
     logger.info({ reason, drainDelayMs: timings.drainDelayMs }, 'graceful shutdown started: readiness fails from now on');
     this.#options.onStarted?.(reason);
     let forced = false;
+    // A one-shot timer on purpose: the hard deadline must fire whatever the sequence below is stuck on.
     const hardDeadline = clock.setTimeout(() => {
       forced = true;
       logger.error({ forceExitAfterMs: timings.forceExitAfterMs }, 'graceful shutdown did not finish in time; exiting');
-      exit(1);
+      exit(ExitCode.failure);
     }, timings.forceExitAfterMs);
     await this.#drain();
     this.#options.onDrained?.();
@@ -163,15 +164,15 @@ export class GracefulShutdown {
   }
 
   /** Runs every hook in order, each bounded by its timeout; a failed or timed-out hook makes the exit code 1. */
-  async #runHooks(): Promise<number> {
+  async #runHooks(): Promise<ExitCodeValue> {
     const { clock, logger, secrets = [] } = this.#options;
-    let exitCode = 0;
+    let exitCode: ExitCodeValue = ExitCode.ok;
     for (const { name, hook, timeoutMs } of this.#hooks) {
       try {
         await withDeadline(async () => hook(), { timeoutMs, clock, label: `shutdown hook "${name}"` });
         logger.info({ hook: name }, 'shutdown hook finished');
       } catch (error) {
-        exitCode = 1;
+        exitCode = ExitCode.failure;
         logger.error({ hook: name, error: safeErrorMessage(error, { secrets }) }, 'shutdown hook failed');
       }
     }

@@ -110,4 +110,22 @@ describe('graceful shutdown of a real node:http server', () => {
     expect(await done).toBe(0);
     expect(probeServer.server.listening).toBe(false);
   });
+
+  it('standalone port: without a host it binds every interface (kubelet reaches it), and close() ends keep-alives', async () => {
+    const health = createHealth({ startReady: true, shutdown: { signals: [], exit: () => undefined } });
+    const probeServer = await health.listen();
+    try {
+      expect(['::', '0.0.0.0']).toContain((probeServer.server.address() as AddressInfo).address);
+      const client = new Client(`http://127.0.0.1:${probeServer.port}`, { keepAliveTimeout: 60_000 });
+      const response = await client.request({ method: 'GET', path: '/health/live' });
+      expect(response.statusCode).toBe(200);
+      await response.body.dump();
+      await probeServer.close();
+      expect(probeServer.server.listening).toBe(false);
+      await client.close();
+    } finally {
+      health.close();
+      await probeServer.close();
+    }
+  });
 });

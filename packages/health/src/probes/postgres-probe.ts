@@ -66,6 +66,7 @@ function sendCancelRequest(client: PgClientLike): void {
   packet.writeInt32BE(processID, 8);
   packet.writeInt32BE(secretKey, 12);
   const socket: Socket = host.startsWith('/') ? connectTcp(`${host}/.s.PGSQL.${port}`) : connectTcp(port, host);
+  // The socket's own idle timeout, not a timer of ours: a cancel that stalls for 1 s is dropped (best effort).
   socket.setTimeout(1000, () => socket.destroy());
   socket.on('error', () => socket.destroy());
   socket.on('connect', () => socket.end(packet));

@@ -1,5 +1,5 @@
 import type { Check, CheckResult } from '@ops/core';
-import { OpsError } from '@ops/core';
+import { OpsError, worstStatus } from '@ops/core';
 import type { ComponentType, Probe } from '../registry/types.js';
 
 /** Facts attached to a {@link Probe}. */
@@ -55,11 +55,10 @@ export function elapsedSince(startedAt: number): number {
 
 /** The worse of a list of partial verdicts, with their reasons joined. */
 export function combine(verdicts: ReadonlyArray<{ status: CheckResult['status']; reason?: string }>): Pick<CheckResult, 'status' | 'output'> {
-  const rank = { pass: 0, warn: 1, fail: 2 } as const;
   let status: CheckResult['status'] = 'pass';
   const reasons: string[] = [];
   for (const verdict of verdicts) {
-    if (rank[verdict.status] > rank[status]) status = verdict.status;
+    status = worstStatus(status, verdict.status);
     if (verdict.status !== 'pass' && verdict.reason) reasons.push(verdict.reason);
   }
   return reasons.length > 0 ? { status, output: reasons.join('; ') } : { status };

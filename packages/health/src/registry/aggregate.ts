@@ -1,16 +1,20 @@
-import type { CheckStatus } from '@ops/core';
+import { compareStatus, worstStatus, type CheckStatus } from '@ops/core';
 
 /** Statuses from worst to best; the first one present wins. */
 export type StatusOrder = readonly CheckStatus[];
 
-/** The default order: `fail` beats `warn` beats `pass`. */
-export const DEFAULT_STATUS_ORDER: StatusOrder = ['fail', 'warn', 'pass'];
+/** Every status, in no particular order (the ranking is core's). */
+export const CHECK_STATUSES: readonly CheckStatus[] = ['pass', 'warn', 'fail'];
+
+/** The default order, worst first by core's {@link compareStatus}: `fail` beats `warn` beats `pass`. */
+export const DEFAULT_STATUS_ORDER: StatusOrder = [...CHECK_STATUSES].sort((a, b) => compareStatus(b, a));
 
 /**
- * Aggregates statuses with an ordered list (as Spring's `SimpleStatusAggregator`): the first status of `order`
- * found among `statuses` wins; no statuses at all is `pass`.
+ * Aggregates statuses: by default the worst one (core's {@link worstStatus}); with an `order` (as Spring's
+ * `SimpleStatusAggregator`) the first status of `order` found among `statuses` wins. No statuses at all is `pass`.
  */
-export function aggregateStatus(statuses: readonly CheckStatus[], order: StatusOrder = DEFAULT_STATUS_ORDER): CheckStatus {
+export function aggregateStatus(statuses: readonly CheckStatus[], order?: StatusOrder): CheckStatus {
+  if (order === undefined) return statuses.reduce<CheckStatus>(worstStatus, 'pass');
   for (const status of order) if (statuses.includes(status)) return status;
   return 'pass';
 }

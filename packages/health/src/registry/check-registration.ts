@@ -11,7 +11,10 @@ const TAGS = ['live', 'ready', 'startup'] as const;
 export type ParsedCheckMode = { every: number } | { ttl: number };
 
 /** Schema of a {@link CheckMode}, shared by the health options and the registrations. */
-export const checkModeSchema = z.union([z.strictObject({ every: durationSchema }), z.strictObject({ ttl: durationSchema })]);
+export const checkModeSchema = z.union([
+  z.strictObject({ every: durationSchema.refine((ms) => ms > 0, 'must be greater than 0') }),
+  z.strictObject({ ttl: durationSchema }),
+]);
 
 const registrationSchema = z.looseObject({
   name: z.string().regex(NAME_PATTERN, 'must match [A-Za-z0-9][A-Za-z0-9._-]* (at most 100 characters)'),

@@ -1,4 +1,5 @@
 import {
+  createPeriodicTask,
   OpsError,
   parseDuration,
   redact,
@@ -8,14 +9,20 @@ import {
   type CheckResult,
   type CheckStatus,
   type Clock,
-  type TimerHandle,
+  type Logger,
+  type PeriodicTask,
 } from '@ops/core';
+import { CHECK_STATUSES } from './aggregate.js';
 import { parseCheckMode, type ParsedCheckMode } from './check-registration.js';
 import type { CapturedResult, CheckRegistration, CheckTag, ComponentType, Probe } from './types.js';
 
 /** A status change of one check, as passed to event listeners. */
 export interface CheckTransition {
+  /** Epoch milliseconds of the change: when the run that changed the status finished (`result.time`). */
+  at: number;
   name: string;
+  /** Whether the check is critical (a failure fails its endpoint rather than degrading it). */
+  critical: boolean;
   /** Previous effective status; `undefined` for the first result. */
   from: CheckStatus | undefined;
   to: CheckStatus;
@@ -25,6 +32,8 @@ export interface CheckTransition {
 /** What a {@link CheckRunner} gets from its registry. */
 export interface RunnerDependencies {
   clock: Clock;
+  /** Where the poller logs. */
+  logger: Logger;
   /** Deadline of a run when the registration sets none. */
   defaultTimeoutMs: number;
   /** Mode when the registration sets none. */
@@ -35,7 +44,7 @@ export interface RunnerDependencies {
   onResult: (runner: CheckRunner, result: CapturedResult, previous: CheckStatus | undefined) => void;
 }
 
-const STATUSES = new Set<string>(['pass', 'warn', 'fail']);
+const STATUSES = new Set<string>(CHECK_STATUSES);
 
 function isProbe(check: Check | Probe): check is Probe {
   return typeof (check as Partial<Probe>).kind === 'string';
@@ -43,7 +52,7 @@ function isProbe(check: Check | Probe): check is Probe {
 
 /**
  * Runs one registered check: deadline, redaction at capture, hysteresis, TTL cache with single-flight, or a
- * background poller that re-arms only after a run finished (runs never pile up).
+ * background poller (core's periodic task: one run every `every`, never overlapping, overrun ticks skipped).
  */
 export class CheckRunner {
   readonly name: string;
@@ -65,7 +74,7 @@ export class CheckRunner {
   #consecutiveFailures = 0;
   #consecutivePasses = 0;
   #failingSince: number | undefined;
-  #timer: TimerHandle | undefined;
+  readonly #poller: PeriodicTask | undefined;
   #stopped = false;
   #runs = 0;
 
@@ -85,6 +94,19 @@ export class CheckRunner {
     this.#failAfter = registration.failAfter ?? 1;
     this.#failAfterMs = registration.failAfterDuration === undefined ? undefined : parseDuration(registration.failAfterDuration);
     this.#recoverAfter = registration.recoverAfter ?? 1;
+    // The poll joins a run already in flight (single flight with `run()`), so a hung dependency is never piled up:
+    // the task waits for that run (bounded by the check's deadline) and skips the ticks it overran.
+    this.#poller =
+      'every' in this.mode
+        ? createPeriodicTask({
+            name: `health-check:${this.name}`,
+            every: this.mode.every,
+            runOnStart: true,
+            clock: dependencies.clock,
+            logger: dependencies.logger,
+            run: () => this.run(),
+          })
+        : undefined;
   }
 
   /** The last captured result, if any. */
@@ -99,15 +121,15 @@ export class CheckRunner {
 
   /** Starts the background poller (polled mode only); the first run starts now. */
   start(): void {
-    if (!('every' in this.mode) || this.#stopped || this.#timer || this.#inFlight) return;
-    void this.#pollOnce();
+    if (this.#stopped) return;
+    this.#poller?.start();
   }
 
-  /** Stops polling. In-flight runs finish on their own deadline. */
+  /** Stops polling. In-flight runs finish on their own deadline (the check's signal is not aborted). */
   stop(): void {
     this.#stopped = true;
-    this.#timer?.cancel();
-    this.#timer = undefined;
+    // Resolves once a run in flight has ended; nothing waits for it, the run settles on its own deadline.
+    void this.#poller?.stop();
   }
 
   /** The cached result when it can be used without waiting (polled, or fresh within the TTL), else `undefined`. */
@@ -126,9 +148,9 @@ export class CheckRunner {
     const last = this.#last;
     if ('every' in this.mode) {
       if (last) return { result: last, cached: true };
-      if (this.#stopped) return { result: await this.run(), cached: false };
+      // Starting the poller starts the first run; `run()` joins it (or runs once when stopped).
       this.start();
-      return { result: await (this.#inFlight ?? this.run()), cached: false };
+      return { result: await this.run(), cached: false };
     }
     if (last && this.#dependencies.clock.now() - last.time < this.mode.ttl) return { result: last, cached: true };
     if (this.#inFlight) return { result: await this.#inFlight, cached: true };
@@ -143,13 +165,6 @@ export class CheckRunner {
     });
     this.#inFlight = inFlight;
     return inFlight;
-  }
-
-  async #pollOnce(): Promise<void> {
-    this.#timer = undefined;
-    await this.run();
-    if (this.#stopped || !('every' in this.mode)) return;
-    this.#timer = this.#dependencies.clock.setTimeout(() => void this.#pollOnce(), this.mode.every).unref();
   }
 
   async #execute(): Promise<CapturedResult> {

@@ -16,7 +16,7 @@ import type { DetailsPredicate } from '../http/details-access.js';
 import type { ServiceDescription } from '../http/health-json.js';
 import type { ShutdownTimings } from '../lifecycle/graceful-shutdown.js';
 import type { SignalSource } from '../lifecycle/signal-listeners.js';
-import { DEFAULT_STATUS_ORDER, type StatusOrder } from './aggregate.js';
+import { CHECK_STATUSES, type StatusOrder } from './aggregate.js';
 import { checkModeSchema, parseCheckMode, type ParsedCheckMode } from './check-registration.js';
 import type { CheckMode } from './types.js';
 
@@ -50,7 +50,7 @@ export interface HealthOptions {
   showDetails?: DetailsPredicate;
   /** HTTP status per aggregated status. Default `{ pass: 200, warn: 200, fail: 503 }`. */
   statusCodes?: Partial<Record<CheckStatus, number>>;
-  /** Aggregation order, worst first. Default `['fail', 'warn', 'pass']`. */
+  /** Aggregation order, worst first. Default: the worst status wins (core's `worstStatus`: `fail`, `warn`, `pass`). */
   statusOrder?: StatusOrder;
   /** Readiness is `fail` until {@link Health.markReady} is called, unless this is `true`. Default `false`. */
   startReady?: boolean;
@@ -75,7 +75,8 @@ export interface ResolvedHealthOptions {
   basePath: string;
   showDetails: DetailsPredicate | undefined;
   statusCodes: Record<CheckStatus, number>;
-  statusOrder: StatusOrder;
+  /** `undefined`: the worst status wins (core's ranking). */
+  statusOrder: StatusOrder | undefined;
   startReady: boolean;
   service: ServiceDescription;
   secrets: readonly string[];
@@ -100,7 +101,7 @@ const optionsSchema = z.looseObject({
   mode: checkModeSchema.optional(),
   basePath: z.string().regex(/^\/[^?#]*$/, 'must start with "/"').optional(),
   statusCodes: z.strictObject({ pass: statusCodeSchema, warn: statusCodeSchema, fail: statusCodeSchema }).optional(),
-  statusOrder: z.array(z.enum(['pass', 'warn', 'fail'])).min(1).optional(),
+  statusOrder: z.array(z.enum(CHECK_STATUSES)).min(1).optional(),
   startReady: z.boolean().optional(),
   secrets: z.array(z.string()).optional(),
   shutdown: z
@@ -123,7 +124,7 @@ export function resolveHealthOptions(options: HealthOptions): ResolvedHealthOpti
     basePath = '/health',
     showDetails,
     statusCodes = {},
-    statusOrder = DEFAULT_STATUS_ORDER,
+    statusOrder,
     startReady = false,
     service = {},
     secrets = [],

@@ -1,7 +1,8 @@
-import { createServer, type Server } from 'node:http';
-import { parseOptionalDuration, safeErrorMessage, toNodeHandler, type CheckStatus, type Duration, type OpsHandler } from '@ops/core';
+import type { Server } from 'node:http';
+import { createEmitter, parseOptionalDuration, safeErrorMessage, type CheckStatus, type Duration, type Emitter, type EventListener, type OpsHandler } from '@ops/core';
 import { HealthError } from '../errors.js';
 import { createHealthHandler } from '../http/health-handler.js';
+import type { ServiceDescription } from '../http/health-json.js';
 import { listenHealthServer, type HealthServer } from '../http/health-server.js';
 import { GracefulShutdown, type Beacon } from '../lifecycle/graceful-shutdown.js';
 import { Readiness } from '../lifecycle/readiness.js';
@@ -13,7 +14,7 @@ import { CheckRunner, type RunnerDependencies } from './check-runner.js';
 import { CheckSet } from './check-set.js';
 import { cachedStatuses, evaluate, toCheckReport, type Evaluation } from './evaluation.js';
 import type { Health } from './health.js';
-import { HealthEventEmitter, type HealthEvents } from './health-events.js';
+import { emitCheckTransition, type HealthEvents } from './health-events.js';
 import type { ResolvedHealthOptions } from './health-options.js';
 import type { CapturedResult, CheckRegistration, Endpoint, HealthReport } from './types.js';
 
@@ -33,7 +34,7 @@ export class HealthRegistry implements Health {
   readonly #options: ResolvedHealthOptions;
   readonly #checks = new CheckSet();
   readonly #readiness: Readiness;
-  readonly #events: HealthEventEmitter;
+  readonly #events: Emitter<HealthEvents>;
   readonly #shutdown: GracefulShutdown;
   readonly #metrics: HealthMetrics | undefined;
   readonly #removeSignalListeners: () => void;
@@ -44,9 +45,9 @@ export class HealthRegistry implements Health {
     const { clock, logger, secrets, registry, startReady, defaultTimeoutMs, defaultMode } = options;
     this.#options = options;
     this.#readiness = new Readiness({ startReady, logger, secrets });
-    this.#events = new HealthEventEmitter(logger);
+    this.#events = createEmitter<HealthEvents>({ logger, source: 'health' });
     this.#metrics = registry ? createHealthMetrics({ registry }) : undefined;
-    this.#runnerDependencies = { clock, defaultTimeoutMs, defaultMode, secrets, onResult: (runner, result, previous) => this.#onResult(runner, result, previous) };
+    this.#runnerDependencies = { clock, logger, defaultTimeoutMs, defaultMode, secrets, onResult: (runner, result, previous) => this.#onResult(runner, result, previous) };
     this.#shutdown = this.#createShutdown();
     this.handler = this.#createHandler();
     this.#removeSignalListeners = listenForShutdownSignals({
@@ -113,12 +114,10 @@ export class HealthRegistry implements Health {
     this.#shutdown.attachServer(server);
   }
 
-  listen(options: { port?: number; host?: string } = {}): Promise<HealthServer> {
+  async listen(options: { port?: number; host?: string } = {}): Promise<HealthServer> {
     const { logger, secrets } = this.#options;
     const onError = (error: unknown) => logger.error({ error: safeErrorMessage(error, { secrets }) }, 'health handler failed');
-    const server = createServer(toNodeHandler(this.handler, { onError }));
-    this.attachServer(server);
-    return listenHealthServer(server, options);
+    return listenHealthServer(this.handler, { ...options, onError, attach: (server) => this.attachServer(server) });
   }
 
   onShutdown(name: string, hook: () => unknown, options: { timeout?: Duration } = {}): void {
@@ -129,12 +128,17 @@ export class HealthRegistry implements Health {
     return this.#shutdown.run(reason);
   }
 
+  get service(): ServiceDescription {
+    return this.#options.service;
+  }
+
   get isShuttingDown(): boolean {
     return this.#readiness.isShuttingDown;
   }
 
   on<E extends keyof HealthEvents>(event: E, listener: (payload: HealthEvents[E]) => void): () => void {
-    return this.#events.on(event, listener);
+    // The emitter ignores a listener's return value unless it is a promise (whose rejection it logs).
+    return this.#events.on(event, listener as EventListener<HealthEvents[E]>);
   }
 
   close(): void {
@@ -173,7 +177,8 @@ export class HealthRegistry implements Health {
       // Startup-only checks have done their job; the ones also tagged live or ready keep running.
       for (const runner of selected) if (!runner.tags.includes('live') && !runner.tags.includes('ready')) runner.stop();
       this.#options.logger.info({}, 'startup complete');
-      this.#events.startupCompleted(this.#options.clock.now());
+      const at = this.#options.clock.now();
+      this.#events.emit('startup.completed', { at, time: at });
     }
     return report;
   }
@@ -208,7 +213,7 @@ export class HealthRegistry implements Health {
     if (result.status === 'fail') logger.warn(fields, `health check "${runner.name}" failed`);
     else if (result.status === 'warn') logger.warn(fields, `health check "${runner.name}" degraded`);
     else if (previous !== undefined) logger.info(fields, `health check "${runner.name}" recovered`);
-    this.#events.checkTransitioned({ name: runner.name, from: previous, to: result.status, result });
+    emitCheckTransition(this.#events, { at: result.time, name: runner.name, critical: runner.critical, from: previous, to: result.status, result });
   }
 
   #createShutdown(): GracefulShutdown {
@@ -222,12 +227,14 @@ export class HealthRegistry implements Health {
       onStarted: (reason) => {
         this.#readiness.beginShutdown();
         this.#metrics?.setShuttingDown(true);
-        this.#events.shutdownStarted(reason, clock.now());
+        const at = clock.now();
+        this.#events.emit('shutdown.started', { at, reason, time: at });
       },
       onDrained: () => this.#checks.stopAll(),
       onCompleted: (exitCode) => {
         this.#removeSignalListeners();
-        this.#events.shutdownCompleted(exitCode, clock.now());
+        const at = clock.now();
+        this.#events.emit('shutdown.completed', { at, exitCode, time: at });
       },
     });
   }

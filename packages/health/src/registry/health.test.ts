@@ -366,3 +366,96 @@ describe('shutdown (without servers)', () => {
     health.close();
   });
 });
+
+describe('events and polling on core parts', () => {
+  it('every event carries `at` from the clock; `time` stays as the same value', async () => {
+    const clock = createManualClock();
+    const exits: number[] = [];
+    const health = createHealth({ clock, startReady: true, shutdown: { signals: [], exit: (code) => exits.push(code), drainDelay: 0 } });
+    const seen: Array<{ name: string; at: number; time?: number }> = [];
+    for (const name of ['check.changed', 'check.failed', 'startup.completed', 'shutdown.started', 'shutdown.completed'] as const) {
+      health.on(name, (event) => seen.push({ name, at: event.at, ...('time' in event ? { time: event.time } : {}) }));
+    }
+    let status: CheckResult['status'] = 'pass';
+    health.register({ name: 'db', check: async () => ({ status }), mode: { ttl: 1 }, critical: false });
+    const failed: boolean[] = [];
+    health.on('check.failed', (transition) => failed.push(transition.critical));
+    await health.ready();
+    const startAt = clock.now();
+    clock.advance(1_000);
+    status = 'fail';
+    await health.check('db');
+    clock.advance(1_000);
+    const done = health.shutdown('deploy');
+    await clock.advanceAsync(0);
+    expect(await done).toBe(0);
+    expect(seen).toEqual([
+      { name: 'startup.completed', at: startAt, time: startAt },
+      { name: 'check.changed', at: startAt },
+      { name: 'check.changed', at: startAt + 1_000 },
+      { name: 'check.failed', at: startAt + 1_000 },
+      { name: 'shutdown.started', at: startAt + 2_000, time: startAt + 2_000 },
+      { name: 'shutdown.completed', at: startAt + 2_000, time: startAt + 2_000 },
+    ]);
+    expect(failed).toEqual([false]);
+  });
+
+  it('a throwing or rejecting listener is logged and isolated; unsubscribe works', async () => {
+    const logger = createRecordingLogger();
+    const health = createHealth(quiet({ logger }));
+    health.on('check.changed', () => {
+      throw new Error('listener bug');
+    });
+    health.on('check.changed', async () => {
+      throw new Error('async listener bug');
+    });
+    const seen: string[] = [];
+    const off = health.on('check.changed', (transition) => seen.push(transition.name));
+    health.register({ name: 'a', check: pass });
+    expect((await health.ready()).status).toBe('pass');
+    await Promise.resolve();
+    expect(seen).toEqual(['a']);
+    const errors = logger.records.filter((record) => record.level === 'error');
+    expect(errors.map((record) => record.fields['error'])).toEqual(['listener bug', 'async listener bug']);
+    expect(errors[0]).toMatchObject({ message: 'health event listener threw', fields: { source: 'health', event: 'check.changed' } });
+    off();
+    health.register({ name: 'b', check: pass });
+    await health.ready();
+    expect(seen).toEqual(['a']);
+    health.close();
+  });
+
+  it('polling: a hung dependency is never piled up; the next run starts on the next tick after the deadline', async () => {
+    const clock = createManualClock();
+    const health = createHealth(quiet({ clock }));
+    let hang = true;
+    const { calls, check } = counted(() => (hang ? new Promise<CheckResult>(() => undefined) : { status: 'pass' }));
+    health.register({ name: 'dep', check, mode: { every: '1s' }, timeout: '3.5s' });
+    await clock.advanceAsync(0);
+    expect(calls.count).toBe(1);
+    const waiting = health.check('dep');
+    await clock.advanceAsync(3_000);
+    expect(calls.count).toBe(1);
+    await clock.advanceAsync(500);
+    expect((await waiting).checks[0]).toMatchObject({ status: 'fail', timedOut: true });
+    hang = false;
+    await clock.advanceAsync(499);
+    expect(calls.count).toBe(1);
+    await clock.advanceAsync(1);
+    expect(calls.count).toBe(2);
+    expect((await health.check('dep')).status).toBe('pass');
+    await clock.advanceAsync(1_000);
+    expect(calls.count).toBe(3);
+    health.close();
+    await clock.advanceAsync(10_000);
+    expect(calls.count).toBe(3);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('polling needs a positive interval', () => {
+    const health = createHealth(quiet());
+    expect(() => health.register({ name: 'busy', check: pass, mode: { every: 0 } })).toThrow(/mode/);
+    expect(() => createHealth(quiet({ mode: { every: '0s' } }))).toThrow(/mode/);
+    health.close();
+  });
+});

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { Duration, OpsHandler } from '@ops/core';
+import type { ServiceDescription } from '../http/health-json.js';
 import type { HealthServer } from '../http/health-server.js';
 import type { Beacon } from '../lifecycle/graceful-shutdown.js';
 import type { HealthEvents } from './health-events.js';
@@ -35,7 +36,7 @@ export interface Health {
   beacon(name: string): Beacon;
   /** Tracks a server's sockets so shutdown drains it: stop accepting, close idle keep-alives, wait, cut. */
   attachServer(server: Server): void;
-  /** Starts a standalone node:http server for the endpoints (attached for shutdown). */
+  /** Starts a standalone node:http server for the endpoints (all interfaces unless `host` is set; attached for shutdown). */
   listen(options?: { port?: number; host?: string }): Promise<HealthServer>;
   /** Adds a cleanup hook; hooks run in registration order after the servers closed (HTTP before DB). */
   onShutdown(name: string, hook: () => unknown, options?: { timeout?: Duration }): void;
@@ -43,7 +44,13 @@ export interface Health {
   shutdown(reason?: string): Promise<number>;
   /** Whether shutdown has started. */
   readonly isShuttingDown: boolean;
-  /** Subscribes to an event; returns the unsubscribe function. */
+  /** The `service` option: `serviceId`, `version`, … at the top of every response (and in forwarded alerts). */
+  readonly service: ServiceDescription;
+  /**
+   * Subscribes to an event (every payload carries `at`, epoch ms); returns the unsubscribe function. A listener
+   * that throws or rejects is logged and never affects the checks. Core's `EventSource['on']`, except that the
+   * listener may return any value (`health.on('check.failed', (event) => seen.push(event))`), as it always could.
+   */
   on<E extends keyof HealthEvents>(event: E, listener: (payload: HealthEvents[E]) => void): () => void;
   /** Stops pollers and removes signal listeners, without shutting the process down. */
   close(): void;
