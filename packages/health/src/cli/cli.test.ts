@@ -1,11 +1,13 @@
 import { execFile } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '@ops/core';
 import { startHttpServer, tempDir, type TestHttpServer } from '@ops/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { healthCli } from './cli.js';
+import { CLI_VERSION, healthCli } from './cli.js';
+
+const packageVersion = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 let server: TestHttpServer;
 beforeAll(async () => {
@@ -88,6 +90,12 @@ describe('ops-health (in process)', () => {
     }
   });
 
+  it('--version prints the package version (CLI_VERSION is the same, deprecated)', async () => {
+    expect(await cli(['--version'])).toEqual({ code: 0, stdout: `${packageVersion}\n`, stderr: '' });
+    expect(healthCli.version).toBe(packageVersion);
+    expect(CLI_VERSION).toBe(packageVersion);
+  });
+
   it('exits 2 on usage errors', async () => {
     expect((await cli([])).code).toBe(2);
     expect((await cli(['not a url'])).code).toBe(2);
@@ -108,5 +116,6 @@ describe('ops-health (built binary, child process)', () => {
     expect(await run(['-q', `${server.url}/ok`])).toEqual({ code: 0, stdout: '' });
     expect((await run(['--timeout', '300ms', `${server.url}/hang`])).code).toBe(1);
     expect((await run(['--bogus'])).code).toBe(2);
+    expect(await run(['--version'])).toEqual({ code: 0, stdout: `${packageVersion}\n` });
   });
 });

@@ -1,8 +1,15 @@
-import { ExitCode, formatTable, loadConfig, parseDuration, UsageError, type CliDefinition } from '@ops/core';
+import { ExitCode, formatTable, loadConfig, parseDuration, readPackageVersion, UsageError, type CliDefinition } from '@ops/core';
 import { endpointsConfigSchema, endpointsFromConfig, probeEndpoint, type EndpointResult, type EndpointSpec } from './probe-endpoints.js';
 
-/** Version printed by `ops-health --version`. */
-export const CLI_VERSION = '0.1.0';
+// The version a release stamped into package.json, from src/ and from every build alike.
+const PACKAGE_VERSION = readPackageVersion(import.meta.url, '@ops/health');
+
+/**
+ * Version printed by `ops-health --version`: the version of `@ops/health`.
+ *
+ * @deprecated Read `healthCli.version` instead; this constant stays equal to it.
+ */
+export const CLI_VERSION: string = PACKAGE_VERSION;
 
 function nameFor(url: string, index: number): string {
   try {
@@ -16,12 +23,20 @@ function nameFor(url: string, index: number): string {
 /**
  * The `ops-health` CLI: probes URLs (or a config file of endpoints) with deadlines, prints a table or JSON, and
  * exits 0 (all critical endpoints pass or warn), 1 (a critical endpoint failed) or 2 (usage or config error) —
- * usable as a Docker `HEALTHCHECK` without curl.
+ * usable as a Docker `HEALTHCHECK` without curl. `src/cli/bin.ts` runs it; embed it in your own tooling with
+ * core's `runCli`.
+ *
+ * @example
+ * ```ts
+ * import { runCli } from '@ops/core';
+ * import { healthCli } from '@ops/health';
+ * process.exitCode = await runCli(healthCli, ['--timeout', '2s', 'http://127.0.0.1:8080/health/ready']);
+ * ```
  */
 export const healthCli: CliDefinition = {
   name: 'ops-health',
   description: 'Probe HTTP health endpoints with deadlines: the morning check, scripts and Docker HEALTHCHECK.',
-  version: CLI_VERSION,
+  version: PACKAGE_VERSION,
   defaultCommand: 'probe',
   commands: {
     probe: {
