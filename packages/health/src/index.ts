@@ -13,6 +13,10 @@ export type { CheckTransition } from './registry/check-runner.js';
 export { aggregateStatus, contribution, DEFAULT_STATUS_ORDER } from './registry/aggregate.js';
 export type { StatusOrder } from './registry/aggregate.js';
 
+// alerts
+export { forwardHealthAlerts } from './alerts/forward-health-alerts.js';
+export type { ForwardHealthAlertsOptions, HealthAlertSource } from './alerts/forward-health-alerts.js';
+
 // errors
 export { HealthError } from './errors.js';
 export type { HealthErrorCode } from './errors.js';
@@ -43,3 +47,6 @@ export { tcpProbe, dnsProbe, tlsCertificateProbe } from './probes/network-probes
 export type { TcpProbeOptions, DnsProbeOptions, TlsCertificateProbeOptions } from './probes/network-probes.js';
 export { thresholdProbe, diskProbe, memoryProbe, eventLoopProbe, functionProbe } from './probes/process-probes.js';
 export type { ThresholdProbeOptions, DiskProbeOptions, MemoryProbeOptions, EventLoopProbeOptions, ClosableProbe, FunctionProbeOptions } from './probes/process-probes.js';
+
+// cli
+export { healthCli, CLI_VERSION } from './cli/cli.js';
