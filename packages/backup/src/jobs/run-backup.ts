@@ -90,15 +90,7 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupManife
     temporaryDirectory = tmpdir(),
     observer,
   } = options;
-  assertJobName(job);
-  assertCompression(compression);
-  if (sources.length === 0) throw new OpsError('ARGUMENT_INVALID', `job ${job} has no sources`);
-  const names = new Set<string>();
-  for (const source of sources) {
-    assertJobName(source.name, 'source name');
-    if (names.has(source.name)) throw new OpsError('ARGUMENT_INVALID', `job ${job} has two sources named ${source.name}`);
-    names.add(source.name);
-  }
+  checkJob(job, compression, sources);
 
   const startedMonotonic = clock.monotonic();
   let lock: HeldLock | undefined;
@@ -110,24 +102,8 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupManife
       const cleaned = await cleanupLeftovers({ storage, job, logger });
       if (cleaned.backups > 0 || cleaned.partialObjects > 0) logger.info({ job, ...cleaned }, 'removed leftovers of interrupted backups');
     }
-    const id = createBackupId(clock.now());
-    const manifest: BackupManifest = {
-      formatVersion: MANIFEST_FORMAT_VERSION,
-      id,
-      job,
-      state: 'in-progress',
-      startedAt: new Date(clock.now()).toISOString(),
-      host: hostname(),
-      pid: process.pid,
-      tool: { name: '@ops/backup', version: PACKAGE_VERSION, node: process.version },
-      sources: [],
-      storedBytes: 0,
-      plainBytes: 0,
-      verifications: [],
-      pinned,
-      tags: [...tags],
-      warnings: [],
-    };
+    const manifest = createManifest({ job, clock, pinned, tags });
+    const { id } = manifest;
     await writeManifest(storage, manifest);
     logger.info({ job, id }, 'backup started');
     const hookEnvironment = { OPS_BACKUP_JOB: job, OPS_BACKUP_ID: id };
@@ -138,22 +114,12 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupManife
     } catch (error) {
       preHookError = safeErrorMessage(error);
     }
-
     if (preHookError === undefined) {
       for (const source of sources) {
         manifest.sources.push(await backupOneSource({ source, manifest, storage, compression, encryption, verifyStored, logger, signal, onProgress, temporaryDirectory }));
       }
     }
-
-    const succeeded = manifest.sources.filter((source) => source.state === 'completed').length;
-    manifest.state = preHookError !== undefined || succeeded === 0 ? 'failed' : succeeded === sources.length ? 'completed' : 'partially-failed';
-    if (preHookError !== undefined) manifest.error = `pre hook failed: ${preHookError}`;
-    else if (manifest.state !== 'completed') {
-      manifest.error = manifest.sources
-        .filter((source) => source.state === 'failed')
-        .map((source) => `${source.name}: ${source.error ?? 'failed'}`)
-        .join('; ');
-    }
+    settleState(manifest, sources.length, preHookError);
     if (verifyStored && manifest.state !== 'failed') {
       manifest.verifications.push({ level: 'checksum', at: new Date(clock.now()).toISOString(), ok: true, detail: `${manifestArtifacts(manifest).length} artifact(s) re-read after upload; sizes and sha256 match` });
     }
@@ -177,6 +143,54 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupManife
     return manifest;
   } finally {
     await lock?.release().catch((error: unknown) => logger.warn({ job, error: (error as Error).message }, 'cannot release backup lock'));
+  }
+}
+
+/** Throws `ARGUMENT_INVALID` for a bad job name, compression, or missing or duplicate sources. */
+function checkJob(job: string, compression: CompressionOptions, sources: readonly BackupSource[]): void {
+  assertJobName(job);
+  assertCompression(compression);
+  if (sources.length === 0) throw new OpsError('ARGUMENT_INVALID', `job ${job} has no sources`);
+  const names = new Set<string>();
+  for (const source of sources) {
+    assertJobName(source.name, 'source name');
+    if (names.has(source.name)) throw new OpsError('ARGUMENT_INVALID', `job ${job} has two sources named ${source.name}`);
+    names.add(source.name);
+  }
+}
+
+/** The `in-progress` manifest a run starts with. */
+function createManifest(input: { job: string; clock: Clock; pinned: boolean; tags: readonly string[] }): BackupManifest {
+  const { job, clock, pinned, tags } = input;
+  return {
+    formatVersion: MANIFEST_FORMAT_VERSION,
+    id: createBackupId(clock.now()),
+    job,
+    state: 'in-progress',
+    startedAt: new Date(clock.now()).toISOString(),
+    host: hostname(),
+    pid: process.pid,
+    tool: { name: '@ops/backup', version: PACKAGE_VERSION, node: process.version },
+    sources: [],
+    storedBytes: 0,
+    plainBytes: 0,
+    verifications: [],
+    pinned,
+    tags: [...tags],
+    warnings: [],
+  };
+}
+
+/** The run's state from its sources (`failed` when the pre hook failed or no source succeeded), and its error. */
+function settleState(manifest: BackupManifest, sourceCount: number, preHookError: string | undefined): void {
+  const succeeded = manifest.sources.filter((source) => source.state === 'completed').length;
+  manifest.state = preHookError !== undefined || succeeded === 0 ? 'failed' : succeeded === sourceCount ? 'completed' : 'partially-failed';
+  if (preHookError !== undefined) manifest.error = `pre hook failed: ${preHookError}`;
+  else if (manifest.state !== 'completed') {
+    manifest.error = manifest.sources
+      .filter((source) => source.state === 'failed')
+      .map((source) => `${source.name}: ${source.error ?? 'failed'}`)
+      .join('; ');
   }
 }
 

@@ -104,24 +104,8 @@ export async function acquireStorageLock(options: StorageLockOptions): Promise<H
 
   const isStale = (other: LockRecord): boolean =>
     clock.now() - other.refreshedAt > staleAfterMs || (other.host === host && other.pid !== pid && !isProcessAlive(other.pid));
-
   const writeRecord = () => storage.write(key, Readable.from([Buffer.from(JSON.stringify(record))]));
-
-  // Before writing, any live lock blocks; after writing (racing writers), only an older one does.
-  const blocker = async (onlyOlder: boolean): Promise<LockRecord | undefined> => {
-    for (const { key: otherKey, record: other } of await readLocks(storage, job)) {
-      if (otherKey === key) continue;
-      if (!other) continue;
-      if (isStale(other)) {
-        logger.warn({ job, lock: other }, 'removing stale backup lock');
-        await storage.delete(otherKey);
-        continue;
-      }
-      if (!onlyOlder || other.acquiredAt < record.acquiredAt || (other.acquiredAt === record.acquiredAt && other.id < record.id)) return other;
-    }
-    return undefined;
-  };
-
+  const blocker = (onlyOlder: boolean) => findBlocker({ storage, job, key, record, onlyOlder, isStale, logger });
   const lockedError = (holder: LockRecord) =>
     new OpsError('BACKUP_LOCKED', `job ${job} is locked by pid ${holder.pid} on ${holder.host} since ${new Date(holder.acquiredAt).toISOString()}`, { isRetryable: true });
 
@@ -134,7 +118,48 @@ export async function acquireStorageLock(options: StorageLockOptions): Promise<H
     await storage.delete(key);
     throw lockedError(late);
   }
+  return holdLock({ storage, job, key, record, writeRecord, clock, refreshEveryMs, logger });
+}
 
+/**
+ * A live lock that blocks ours: before writing, any live lock; after writing (racing writers), only an older one.
+ * Stale locks met on the way are removed.
+ */
+async function findBlocker(input: {
+  storage: BackupStorage;
+  job: string;
+  key: string;
+  record: LockRecord;
+  onlyOlder: boolean;
+  isStale: (other: LockRecord) => boolean;
+  logger: Logger;
+}): Promise<LockRecord | undefined> {
+  const { storage, job, key, record, onlyOlder, isStale, logger } = input;
+  for (const { key: otherKey, record: other } of await readLocks(storage, job)) {
+    if (otherKey === key) continue;
+    if (!other) continue;
+    if (isStale(other)) {
+      logger.warn({ job, lock: other }, 'removing stale backup lock');
+      await storage.delete(otherKey);
+      continue;
+    }
+    if (!onlyOlder || other.acquiredAt < record.acquiredAt || (other.acquiredAt === record.acquiredAt && other.id < record.id)) return other;
+  }
+  return undefined;
+}
+
+/** Refreshes the written lock every `refreshEveryMs` on the clock until released; a failed refresh marks it lost. */
+function holdLock(input: {
+  storage: BackupStorage;
+  job: string;
+  key: string;
+  record: LockRecord;
+  writeRecord: () => Promise<unknown>;
+  clock: Clock;
+  refreshEveryMs: number;
+  logger: Logger;
+}): HeldLock {
+  const { storage, job, key, record, writeRecord, clock, refreshEveryMs, logger } = input;
   let lost = false;
   let timer: TimerHandle | undefined = clock
     .setInterval(() => {

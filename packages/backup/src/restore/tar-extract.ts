@@ -58,77 +58,30 @@ export async function extractTar(options: ExtractTarOptions): Promise<ExtractSum
   stream.on('error', (error) => extract.destroy(error));
   stream.pipe(extract as unknown as NodeJS.WritableStream);
 
-  const parentInside = async (full: string, name: string): Promise<void> => {
-    if (!root) return;
-    await mkdir(dirname(full), { recursive: true, mode: 0o700 });
-    const parent = await realpath(dirname(full));
-    if (!within(root, parent)) throw unsafe(`archive entry ${JSON.stringify(name)} would be written through a symlink outside the staging directory`);
-  };
-
   try {
     for await (const entry of extract) {
       signal?.throwIfAborted();
-      const header = entry.header;
+      const { header } = entry;
       const name = safeEntryPath(header.name);
-      const full = root ? join(root, ...name.split('/')) : name;
-      const mode = (header.mode ?? 0o644) & 0o777;
+      const target: EntryTarget = { root, name, full: root ? join(root, ...name.split('/')) : name };
       switch (header.type) {
         case 'file':
-        case 'contiguous-file': {
-          if (root) {
-            await parentInside(full, name);
-            const handle = await open(full, 'wx', mode);
-            try {
-              for await (const chunk of entry as AsyncIterable<Buffer>) {
-                await handle.write(chunk);
-                summary.bytes += chunk.length;
-              }
-            } finally {
-              await handle.close();
-            }
-            if (header.mtime) await utimes(full, header.mtime, header.mtime).catch(() => undefined);
-          } else {
-            for await (const chunk of entry as AsyncIterable<Buffer>) summary.bytes += chunk.length;
-          }
+        case 'contiguous-file':
+          summary.bytes += await extractFile(entry, target);
           summary.files++;
-          continue;
-        }
-        case 'directory': {
-          if (root) {
-            await parentInside(full, name);
-            const existing = await lstat(full).catch(() => undefined);
-            if (existing && !existing.isDirectory()) throw unsafe(`archive entry ${JSON.stringify(name)} is a directory over an existing non-directory (symlink?)`);
-            if (!existing) await mkdir(full, { mode: mode | 0o700 });
-          }
+          continue; // the entry was read to its end
+        case 'directory':
+          await extractDirectory(target, (header.mode ?? 0o644) & 0o777);
           summary.directories++;
           break;
-        }
-        case 'symlink': {
-          const target = header.linkname ?? '';
-          if (target === '' || isAbsolute(target) || target.includes('\0')) throw unsafe(`symlink ${JSON.stringify(name)} points to an absolute or empty target ${JSON.stringify(target)}`);
-          const lexical = posix.normalize(posix.join(posix.dirname(name), target));
-          if (lexical === '..' || lexical.startsWith('../')) throw unsafe(`symlink ${JSON.stringify(name)} -> ${JSON.stringify(target)} points outside the staging directory`);
-          if (root) {
-            await parentInside(full, name);
-            await symlink(target, full);
-          }
+        case 'symlink':
+          await extractSymlink(target, header.linkname ?? '');
           summary.symlinks++;
           break;
-        }
-        case 'link': {
-          const targetName = safeEntryPath(header.linkname ?? '');
-          if (root) {
-            await parentInside(full, name);
-            const targetPath = resolve(root, ...targetName.split('/'));
-            const real = await realpath(targetPath).catch(() => undefined);
-            if (!real || !within(root, real)) throw unsafe(`hard link ${JSON.stringify(name)} -> ${JSON.stringify(targetName)} points outside the staging directory`);
-            const facts = await lstat(real);
-            if (!facts.isFile()) throw unsafe(`hard link ${JSON.stringify(name)} must point to a regular file`);
-            await link(real, full);
-          }
+        case 'link':
+          await extractHardLink(target, header.linkname ?? '');
           summary.hardlinks++;
           break;
-        }
         default:
           throw unsafe(`archive entry ${JSON.stringify(name)} has unsupported type ${String(header.type)} (devices and FIFOs are refused)`);
       }
@@ -141,4 +94,78 @@ export async function extractTar(options: ExtractTarOptions): Promise<ExtractSum
     throw new OpsError('BACKUP_CORRUPT', `cannot read tar archive: ${(error as Error).message}`, { cause: error });
   }
   return summary;
+}
+
+/** Where an entry goes: `root` is the real staging directory (`undefined` when only checking), `full` the entry's path in it. */
+interface EntryTarget {
+  root: string | undefined;
+  /** The safe relative entry name. */
+  name: string;
+  full: string;
+}
+
+/** Creates the parent directories of `full` and refuses when the real parent is outside the staging directory. */
+async function assertParentInside(target: EntryTarget): Promise<void> {
+  const { root, full, name } = target;
+  if (!root) return;
+  await mkdir(dirname(full), { recursive: true, mode: 0o700 });
+  const parent = await realpath(dirname(full));
+  if (!within(root, parent)) throw unsafe(`archive entry ${JSON.stringify(name)} would be written through a symlink outside the staging directory`);
+}
+
+/** Reads a file entry to its end, writing it to a new file (never over an existing path); returns its bytes. */
+async function extractFile(entry: AsyncIterable<unknown> & { header: tar.Header }, target: EntryTarget): Promise<number> {
+  const { root, full } = target;
+  const { header } = entry;
+  let bytes = 0;
+  if (!root) {
+    for await (const chunk of entry as AsyncIterable<Buffer>) bytes += chunk.length;
+    return bytes;
+  }
+  await assertParentInside(target);
+  const handle = await open(full, 'wx', (header.mode ?? 0o644) & 0o777);
+  try {
+    for await (const chunk of entry as AsyncIterable<Buffer>) {
+      await handle.write(chunk);
+      bytes += chunk.length;
+    }
+  } finally {
+    await handle.close();
+  }
+  if (header.mtime) await utimes(full, header.mtime, header.mtime).catch(() => undefined);
+  return bytes;
+}
+
+async function extractDirectory(target: EntryTarget, mode: number): Promise<void> {
+  const { root, full, name } = target;
+  if (!root) return;
+  await assertParentInside(target);
+  const existing = await lstat(full).catch(() => undefined);
+  if (existing && !existing.isDirectory()) throw unsafe(`archive entry ${JSON.stringify(name)} is a directory over an existing non-directory (symlink?)`);
+  if (!existing) await mkdir(full, { mode: mode | 0o700 });
+}
+
+/** A symlink whose target is relative and stays inside the staging directory (checked even when not extracting). */
+async function extractSymlink(target: EntryTarget, linkTarget: string): Promise<void> {
+  const { root, full, name } = target;
+  if (linkTarget === '' || isAbsolute(linkTarget) || linkTarget.includes('\0')) throw unsafe(`symlink ${JSON.stringify(name)} points to an absolute or empty target ${JSON.stringify(linkTarget)}`);
+  const lexical = posix.normalize(posix.join(posix.dirname(name), linkTarget));
+  if (lexical === '..' || lexical.startsWith('../')) throw unsafe(`symlink ${JSON.stringify(name)} -> ${JSON.stringify(linkTarget)} points outside the staging directory`);
+  if (!root) return;
+  await assertParentInside(target);
+  await symlink(linkTarget, full);
+}
+
+/** A hard link to a regular file already extracted inside the staging directory. */
+async function extractHardLink(target: EntryTarget, linkName: string): Promise<void> {
+  const { root, full, name } = target;
+  const targetName = safeEntryPath(linkName);
+  if (!root) return;
+  await assertParentInside(target);
+  const targetPath = resolve(root, ...targetName.split('/'));
+  const real = await realpath(targetPath).catch(() => undefined);
+  if (!real || !within(root, real)) throw unsafe(`hard link ${JSON.stringify(name)} -> ${JSON.stringify(targetName)} points outside the staging directory`);
+  const facts = await lstat(real);
+  if (!facts.isFile()) throw unsafe(`hard link ${JSON.stringify(name)} must point to a regular file`);
+  await link(real, full);
 }

@@ -131,7 +131,44 @@ export function planRetention(candidates: readonly RetentionCandidate[], policy:
   const zone = canonicalTimeZone(timeZone);
   if (zone === undefined) throw invalid(`unknown time zone ${JSON.stringify(timeZone)}; use an IANA name such as "UTC" or "Europe/Berlin"`);
   if (!Number.isFinite(now)) throw invalid('options.now must be a finite epoch time in milliseconds');
+  const rules = readRules(policy);
+  checkCandidates(candidates);
 
+  const sorted = [...candidates].sort(compareNewestFirst);
+  const isGood = (candidate: RetentionCandidate): boolean =>
+    candidate.state === 'completed' && (candidate.verified === 'ok' || (rules.countUnverified && (candidate.verified ?? 'unverified') === 'unverified'));
+  const good = sorted.filter((candidate) => isGood(candidate));
+  const reasons = new Map<string, string[]>();
+  applyKeepRules(good, rules, { now, zone, reasons });
+  applySafetyRules(good, rules.minGood, reasons);
+
+  const plan: RetentionPlan = { keep: [], remove: [] };
+  for (const candidate of sorted) {
+    if (isGood(candidate)) {
+      const kept = reasons.get(candidate.id);
+      if (kept !== undefined) plan.keep.push({ id: candidate.id, reasons: kept });
+      else plan.remove.push({ id: candidate.id, reasons: ['good, but no rule keeps it'] });
+    } else {
+      decideUncounted(candidate, rules, now, plan);
+    }
+  }
+  return plan;
+}
+
+/** The policy's rules, read and checked; `last` of each rule is the bucket it last kept. */
+interface RetentionRules {
+  counts: Array<{ name: BucketName; count: number; last: string | undefined }>;
+  withins: Array<{ name: BucketName; within: number | undefined; last: string | undefined }>;
+  keepWithin: number | undefined;
+  failedKeepFor: number;
+  staleInProgressAfter: number;
+  minGood: number;
+  countUnverified: boolean;
+  /** Any keep rule at all (else good backups are never removed). */
+  hasKeepRule: boolean;
+}
+
+function readRules(policy: RetentionPolicy): RetentionRules {
   const counts = COUNT_RULES.map(([name, key]) => ({ name, count: readCount(policy, key), last: undefined as string | undefined }));
   const withins = WITHIN_RULES.map(([name, key]) => ({ name, within: readDuration(policy, key), last: undefined as string | undefined }));
   const keepWithin = readDuration(policy, 'keepWithin');
@@ -140,7 +177,10 @@ export function planRetention(candidates: readonly RetentionCandidate[], policy:
   const { minGood = 1, countUnverified = false } = policy;
   if (!Number.isInteger(minGood) || minGood < 1) throw invalid(`minGood must be an integer >= 1; got ${JSON.stringify(minGood)}`);
   const hasKeepRule = counts.some((rule) => rule.count !== 0) || keepWithin !== undefined || withins.some((rule) => rule.within !== undefined);
+  return { counts, withins, keepWithin, failedKeepFor, staleInProgressAfter, minGood, countUnverified, hasKeepRule };
+}
 
+function checkCandidates(candidates: readonly RetentionCandidate[]): void {
   const seen = new Set<string>();
   for (const [index, candidate] of candidates.entries()) {
     if (typeof candidate.id !== 'string' || candidate.id === '') throw invalid(`candidates[${index}].id must be a non-empty string`);
@@ -152,32 +192,31 @@ export function planRetention(candidates: readonly RetentionCandidate[], policy:
       throw invalid(`candidates[${index}].verified ${JSON.stringify(candidate.verified)} is not one of ok, failed, unverified`);
     }
   }
+}
 
-  const sorted = [...candidates].sort(compareNewestFirst);
-  const isGood = (candidate: RetentionCandidate): boolean =>
-    candidate.state === 'completed' && (candidate.verified === 'ok' || (countUnverified && (candidate.verified ?? 'unverified') === 'unverified'));
-  const good = sorted.filter((candidate) => isGood(candidate));
-  const reasons = new Map<string, string[]>();
-  const addReason = (id: string, reason: string): void => {
-    const list = reasons.get(id);
-    if (list === undefined) reasons.set(id, [reason]);
-    else list.push(reason);
-  };
+function addReason(reasons: Map<string, string[]>, id: string, reason: string): void {
+  const list = reasons.get(id);
+  if (list === undefined) reasons.set(id, [reason]);
+  else list.push(reason);
+}
 
-  // 1. restic's ApplyPolicy over the good backups. Pinned ones are kept but do not consume counts (like tags).
+/** 1. restic's ApplyPolicy over the good backups (newest first). Pinned ones are kept but do not consume counts (like tags). */
+function applyKeepRules(good: readonly RetentionCandidate[], rules: RetentionRules, context: { now: number; zone: string; reasons: Map<string, string[]> }): void {
+  const { now, zone, reasons } = context;
+  const { counts, withins, keepWithin } = rules;
   const calendar = createCalendar(zone);
   let latest = Number.NEGATIVE_INFINITY;
   for (const candidate of good) if (candidate.time > latest && candidate.time < now) latest = candidate.time;
   for (const [index, candidate] of good.entries()) {
-    if (candidate.pinned === true) addReason(candidate.id, 'pinned');
+    if (candidate.pinned === true) addReason(reasons, candidate.id, 'pinned');
     const fields = calendar(candidate.time);
     const isOldest = index === good.length - 1;
-    if (keepWithin !== undefined && candidate.time > latest - keepWithin) addReason(candidate.id, `within ${formatDuration(keepWithin)} of the newest backup`);
+    if (keepWithin !== undefined && candidate.time > latest - keepWithin) addReason(reasons, candidate.id, `within ${formatDuration(keepWithin)} of the newest backup`);
     for (const rule of counts) {
       if (rule.count === 0) continue;
       const key = (BUCKETERS[rule.name] as Bucketer)(fields, index);
       if (key !== rule.last || isOldest) {
-        addReason(candidate.id, key === rule.last ? `oldest ${rule.name} ${key}` : `${rule.name} ${key}`);
+        addReason(reasons, candidate.id, key === rule.last ? `oldest ${rule.name} ${key}` : `${rule.name} ${key}`);
         rule.last = key;
         if (rule.count > 0) rule.count -= 1;
       }
@@ -186,51 +225,47 @@ export function planRetention(candidates: readonly RetentionCandidate[], policy:
       if (rule.within === undefined || !(candidate.time > latest - rule.within)) continue;
       const key = (BUCKETERS[rule.name] as Bucketer)(fields, index);
       if (key !== rule.last || isOldest) {
-        addReason(candidate.id, `${key === rule.last ? 'oldest ' : ''}${rule.name} ${key} within ${formatDuration(rule.within)}`);
+        addReason(reasons, candidate.id, `${key === rule.last ? 'oldest ' : ''}${rule.name} ${key} within ${formatDuration(rule.within)}`);
         rule.last = key;
       }
     }
   }
-  if (!hasKeepRule) for (const candidate of good) addReason(candidate.id, 'no keep rule configured: good backups are never removed');
+  if (!rules.hasKeepRule) for (const candidate of good) addReason(reasons, candidate.id, 'no keep rule configured: good backups are never removed');
+}
 
-  // 2. Safety: the newest good backup, and at least minGood good backups.
+/** 2. Safety: the newest good backup, and at least `minGood` good backups (newest first). */
+function applySafetyRules(good: readonly RetentionCandidate[], minGood: number, reasons: Map<string, string[]>): void {
   const newestGood = good[0];
-  if (newestGood !== undefined && !reasons.has(newestGood.id)) addReason(newestGood.id, 'newest good backup (never removed)');
+  if (newestGood !== undefined && !reasons.has(newestGood.id)) addReason(reasons, newestGood.id, 'newest good backup (never removed)');
   let keptGood = good.filter((candidate) => reasons.has(candidate.id)).length;
   for (const candidate of good) {
     if (keptGood >= minGood) break;
     if (reasons.has(candidate.id)) continue;
-    addReason(candidate.id, `minGood ${minGood}: keeps at least ${minGood} good backup(s)`);
+    addReason(reasons, candidate.id, `minGood ${minGood}: keeps at least ${minGood} good backup(s)`);
     keptGood += 1;
   }
+}
 
-  const plan: RetentionPlan = { keep: [], remove: [] };
-  for (const candidate of sorted) {
-    const { id, state } = candidate;
-    const verified = candidate.verified ?? 'unverified';
-    if (isGood(candidate)) {
-      const kept = reasons.get(id);
-      if (kept !== undefined) plan.keep.push({ id, reasons: kept });
-      else plan.remove.push({ id, reasons: ['good, but no rule keeps it'] });
-      continue;
-    }
-    if (candidate.pinned === true) {
-      plan.keep.push({ id, reasons: [`pinned (${state}, verification ${verified}; not counted by the keep rules)`] });
-      continue;
-    }
-    const age = ago(now, candidate.time);
-    if (state === 'in-progress') {
-      if (now - candidate.time > staleInProgressAfter) plan.remove.push({ id, reasons: [`in progress since ${age}, longer than staleInProgressAfter ${formatDuration(staleInProgressAfter)}: abandoned`] });
-      else plan.keep.push({ id, reasons: [`in progress (started ${age}); not counted by the keep rules`] });
-      continue;
-    }
-    if (state === 'completed' && verified !== 'failed') {
-      plan.keep.push({ id, reasons: ['completed but not verified: not counted by the keep rules and not removed (verify it, or set countUnverified)'] });
-      continue;
-    }
-    const what = state === 'completed' ? 'verification failed' : state;
-    if (now - candidate.time > failedKeepFor) plan.remove.push({ id, reasons: [`${what} ${age}, older than failedKeepFor ${formatDuration(failedKeepFor)}`] });
-    else plan.keep.push({ id, reasons: [`${what} ${age}; kept for inspection until older than failedKeepFor ${formatDuration(failedKeepFor)}; not counted by the keep rules`] });
+/** 3. A backup the keep rules do not count (pinned, in progress, unverified, failed): kept or removed by its age. */
+function decideUncounted(candidate: RetentionCandidate, rules: RetentionRules, now: number, plan: RetentionPlan): void {
+  const { id, state } = candidate;
+  const { failedKeepFor, staleInProgressAfter } = rules;
+  const verified = candidate.verified ?? 'unverified';
+  if (candidate.pinned === true) {
+    plan.keep.push({ id, reasons: [`pinned (${state}, verification ${verified}; not counted by the keep rules)`] });
+    return;
   }
-  return plan;
+  const age = ago(now, candidate.time);
+  if (state === 'in-progress') {
+    if (now - candidate.time > staleInProgressAfter) plan.remove.push({ id, reasons: [`in progress since ${age}, longer than staleInProgressAfter ${formatDuration(staleInProgressAfter)}: abandoned`] });
+    else plan.keep.push({ id, reasons: [`in progress (started ${age}); not counted by the keep rules`] });
+    return;
+  }
+  if (state === 'completed' && verified !== 'failed') {
+    plan.keep.push({ id, reasons: ['completed but not verified: not counted by the keep rules and not removed (verify it, or set countUnverified)'] });
+    return;
+  }
+  const what = state === 'completed' ? 'verification failed' : state;
+  if (now - candidate.time > failedKeepFor) plan.remove.push({ id, reasons: [`${what} ${age}, older than failedKeepFor ${formatDuration(failedKeepFor)}`] });
+  else plan.keep.push({ id, reasons: [`${what} ${age}; kept for inspection until older than failedKeepFor ${formatDuration(failedKeepFor)}; not counted by the keep rules`] });
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { OpsError, parseDuration, type Duration } from '@ops/core';
 import { describeExit, spawnTracked } from '../internal/child-process.js';
 import { packDirectory } from '../internal/tar-pack.js';
+import type { ArtifactRecord } from '../pipeline/artifact-pipeline.js';
 import type { BackupSource, SourceContext, SourceOutcome } from './source.js';
 import { describeConnection, libpqEnvironment, loadPg, pgClientConfig, resolveConnection, type PostgresConnectionOptions } from './postgres-connection.js';
 import { serverMajor, toolVersion } from './postgres-tools.js';
@@ -89,12 +90,7 @@ export function createPostgresSource(options: PostgresSourceOptions = {}): Backu
     pgDumpPath = 'pg_dump',
     skipVersionCheck = false,
   } = options;
-  if (!(format in POSTGRES_ARTIFACT_FORMATS)) throw new OpsError('ARGUMENT_INVALID', `postgres format must be custom, plain or directory, got ${JSON.stringify(format)}`);
-  if (!Number.isInteger(parallelJobs) || parallelJobs < 1) throw new OpsError('ARGUMENT_INVALID', `postgres parallelJobs must be an integer >= 1, got ${String(parallelJobs)}`);
-  if (parallelJobs > 1 && format !== 'directory') throw new OpsError('ARGUMENT_INVALID', 'postgres parallelJobs > 1 needs format "directory" (pg_dump dumps in parallel only to a directory)');
-  for (const argument of extraArguments) {
-    if (FORBIDDEN_ARGUMENTS.test(argument)) throw new OpsError('ARGUMENT_INVALID', `postgres extraArguments must not set connection, file or format options (got ${argument.split('=')[0]})`);
-  }
+  checkDumpOptions(format, parallelJobs, extraArguments);
   const lockWaitMs = parseDuration(lockWaitTimeout, 'lockWaitTimeout');
 
   async function backup(context: SourceContext): Promise<SourceOutcome> {
@@ -114,37 +110,66 @@ export function createPostgresSource(options: PostgresSourceOptions = {}): Backu
     const artifactFormat = POSTGRES_ARTIFACT_FORMATS[format];
     const artifactName = `${name}.${format === 'custom' ? 'pgdump' : format === 'plain' ? 'sql' : 'pgdir.tar'}`;
 
+    const dump: DumpCommand = { pgDumpPath, args, environment, artifactName, artifactFormat };
     if (format === 'directory') {
-      const output = join(context.temporaryDirectory, 'dump');
-      await mkdir(context.temporaryDirectory, { recursive: true });
-      const tracked = spawnTracked(pgDumpPath, [...args, `--jobs=${parallelJobs}`, `--file=${output}`], { env: environment, signal: context.signal });
-      const exit = await tracked.exited;
-      if (exit.code !== 0 || exit.signal) throw new OpsError('BACKUP_FAILED', `pg_dump failed (${describeExit(exit)})`);
-      const packed = packDirectory({ root: output, signal: context.signal });
-      const artifact = await context.writeArtifact(artifactName, artifactFormat, packed.stream);
-      const listing = await packed.done;
-      return { details: { ...describe(tool.text, facts, format), directoryFiles: listing.fileCount, artifact: artifact.name } };
+      const { artifact, fileCount } = await dumpDirectory(context, dump, parallelJobs);
+      return { details: { ...describe(tool.text, facts, format), directoryFiles: fileCount, artifact: artifact.name } };
     }
-
-    const tracked = spawnTracked(pgDumpPath, args, { env: environment, signal: context.signal });
-    const stdout = tracked.child.stdout;
-    if (!stdout) throw new OpsError('BACKUP_FAILED', 'pg_dump has no stdout');
-    let artifactError: unknown;
-    const artifact = await context.writeArtifact(artifactName, artifactFormat, stdout).catch((error: unknown) => {
-      artifactError = error;
-      tracked.child.kill('SIGTERM');
-      return undefined;
-    });
-    const exit = await tracked.exited;
-    if (exit.spawnError) throw new OpsError('BACKUP_FAILED', `pg_dump failed (${describeExit(exit)})`, { cause: exit.spawnError });
-    // A storage or pipeline failure is the real reason even though pg_dump then died of SIGTERM/SIGPIPE.
-    if (artifactError !== undefined || !artifact) throw artifactError;
-    if (exit.code !== 0 || exit.signal) throw new OpsError('BACKUP_FAILED', `pg_dump failed (${describeExit(exit)})`);
-    if (artifact.plainBytes === 0) throw new OpsError('BACKUP_FAILED', 'pg_dump exited 0 but wrote no bytes');
+    await dumpStream(context, dump);
     return { details: describe(tool.text, facts, format) };
   }
 
   return { kind: 'postgres', name, backup };
+}
+
+function checkDumpOptions(format: PostgresDumpFormat, parallelJobs: number, extraArguments: readonly string[]): void {
+  if (!(format in POSTGRES_ARTIFACT_FORMATS)) throw new OpsError('ARGUMENT_INVALID', `postgres format must be custom, plain or directory, got ${JSON.stringify(format)}`);
+  if (!Number.isInteger(parallelJobs) || parallelJobs < 1) throw new OpsError('ARGUMENT_INVALID', `postgres parallelJobs must be an integer >= 1, got ${String(parallelJobs)}`);
+  if (parallelJobs > 1 && format !== 'directory') throw new OpsError('ARGUMENT_INVALID', 'postgres parallelJobs > 1 needs format "directory" (pg_dump dumps in parallel only to a directory)');
+  for (const argument of extraArguments) {
+    if (FORBIDDEN_ARGUMENTS.test(argument)) throw new OpsError('ARGUMENT_INVALID', `postgres extraArguments must not set connection, file or format options (got ${argument.split('=')[0]})`);
+  }
+}
+
+/** How to run pg_dump and what to call its artifact. */
+interface DumpCommand {
+  pgDumpPath: string;
+  args: string[];
+  environment: NodeJS.ProcessEnv;
+  artifactName: string;
+  artifactFormat: string;
+}
+
+/** pg_dump in parallel into a local directory, which then goes up as one tar artifact. */
+async function dumpDirectory(context: SourceContext, dump: DumpCommand, parallelJobs: number): Promise<{ artifact: ArtifactRecord; fileCount: number }> {
+  const output = join(context.temporaryDirectory, 'dump');
+  await mkdir(context.temporaryDirectory, { recursive: true });
+  const tracked = spawnTracked(dump.pgDumpPath, [...dump.args, `--jobs=${parallelJobs}`, `--file=${output}`], { env: dump.environment, signal: context.signal });
+  const exit = await tracked.exited;
+  if (exit.code !== 0 || exit.signal) throw new OpsError('BACKUP_FAILED', `pg_dump failed (${describeExit(exit)})`);
+  const packed = packDirectory({ root: output, signal: context.signal });
+  const artifact = await context.writeArtifact(dump.artifactName, dump.artifactFormat, packed.stream);
+  const listing = await packed.done;
+  return { artifact, fileCount: listing.fileCount };
+}
+
+/** pg_dump's stdout streamed straight into the artifact; fails on any exit but 0, and on an empty dump. */
+async function dumpStream(context: SourceContext, dump: DumpCommand): Promise<void> {
+  const tracked = spawnTracked(dump.pgDumpPath, dump.args, { env: dump.environment, signal: context.signal });
+  const stdout = tracked.child.stdout;
+  if (!stdout) throw new OpsError('BACKUP_FAILED', 'pg_dump has no stdout');
+  let artifactError: unknown;
+  const artifact = await context.writeArtifact(dump.artifactName, dump.artifactFormat, stdout).catch((error: unknown) => {
+    artifactError = error;
+    tracked.child.kill('SIGTERM');
+    return undefined;
+  });
+  const exit = await tracked.exited;
+  if (exit.spawnError) throw new OpsError('BACKUP_FAILED', `pg_dump failed (${describeExit(exit)})`, { cause: exit.spawnError });
+  // A storage or pipeline failure is the real reason even though pg_dump then died of SIGTERM/SIGPIPE.
+  if (artifactError !== undefined || !artifact) throw artifactError;
+  if (exit.code !== 0 || exit.signal) throw new OpsError('BACKUP_FAILED', `pg_dump failed (${describeExit(exit)})`);
+  if (artifact.plainBytes === 0) throw new OpsError('BACKUP_FAILED', 'pg_dump exited 0 but wrote no bytes');
 }
 
 function describe(toolText: string, facts: ServerFacts, format: PostgresDumpFormat): Record<string, unknown> {

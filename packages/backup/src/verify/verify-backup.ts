@@ -71,53 +71,11 @@ async function drain(stream: Readable): Promise<number> {
 /** Format-level full read of a plain stream; resolves with a description, rejects on any problem. */
 async function fullRead(artifact: ArtifactRecord, plain: Readable, temporaryDirectory: string, signal: AbortSignal | undefined, found: { rdb?: RdbCheck }): Promise<string> {
   switch (artifact.format) {
-    case 'pg-custom': {
-      // pg_restore -l reads only the table of contents; -f /dev/null reads every data block (catches truncation).
-      const tracked = spawnTracked('pg_restore', ['-f', '/dev/null'], { stdio: ['pipe', 'ignore', 'pipe'], signal });
-      const stdin = tracked.child.stdin;
-      if (!stdin) throw new OpsError('INTERNAL', 'pg_restore has no stdin');
-      // pg_restore may stop reading once it has every block; the plain stream is still read to its end so that its
-      // sha256 check runs, and a closed stdin is not an error in itself.
-      let stdinOpen = true;
-      const closeStdin = () => {
-        stdinOpen = false;
-      };
-      stdin.on('error', closeStdin);
-      stdin.on('close', closeStdin);
-      try {
-        for await (const chunk of plain as AsyncIterable<Buffer>) {
-          if (stdinOpen && !stdin.write(chunk)) {
-            await new Promise<void>((resolve) => {
-              const done = () => {
-                stdin.off('drain', done);
-                stdin.off('close', done);
-                resolve();
-              };
-              stdin.on('drain', done);
-              stdin.on('close', done);
-            });
-          }
-        }
-      } catch (error) {
-        tracked.child.kill('SIGKILL');
-        await tracked.exited;
-        throw error;
-      }
-      if (stdinOpen) stdin.end();
-      const exit = await tracked.exited;
-      if (exit.code !== 0 || exit.signal) throw new OpsError('BACKUP_CORRUPT', `pg_restore could not read the dump (${describeExit(exit)})`);
+    case 'pg-custom':
+      await readCustomDump(plain, signal);
       return 'pg_restore read every block';
-    }
-    case 'pg-plain': {
-      let tail = '';
-      let bytes = 0;
-      for await (const chunk of plain as AsyncIterable<Buffer>) {
-        bytes += chunk.length;
-        tail = (tail + chunk.toString('latin1')).slice(-512);
-      }
-      if (!tail.includes('PostgreSQL database dump complete')) throw new OpsError('BACKUP_CORRUPT', 'plain SQL dump lacks the "dump complete" trailer (truncated?)');
-      return `SQL dump of ${bytes} bytes ends with the completion trailer`;
-    }
+    case 'pg-plain':
+      return readPlainDump(plain);
     case 'pg-directory-tar':
     case 'tar': {
       const summary = await extractTar({ stream: plain, ...(signal ? { signal } : {}) });
@@ -137,6 +95,56 @@ async function fullRead(artifact: ArtifactRecord, plain: Readable, temporaryDire
       void temporaryDirectory;
       return `read fully (format ${artifact.format} has no parser)`;
   }
+}
+
+/** Feeds a custom-format dump to `pg_restore -f /dev/null`, which reads every data block (catches truncation). */
+async function readCustomDump(plain: Readable, signal: AbortSignal | undefined): Promise<void> {
+  // pg_restore -l would read only the table of contents.
+  const tracked = spawnTracked('pg_restore', ['-f', '/dev/null'], { stdio: ['pipe', 'ignore', 'pipe'], signal });
+  const stdin = tracked.child.stdin;
+  if (!stdin) throw new OpsError('INTERNAL', 'pg_restore has no stdin');
+  // pg_restore may stop reading once it has every block; the plain stream is still read to its end so that its
+  // sha256 check runs, and a closed stdin is not an error in itself.
+  let stdinOpen = true;
+  const closeStdin = () => {
+    stdinOpen = false;
+  };
+  stdin.on('error', closeStdin);
+  stdin.on('close', closeStdin);
+  try {
+    for await (const chunk of plain as AsyncIterable<Buffer>) {
+      if (stdinOpen && !stdin.write(chunk)) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            stdin.off('drain', done);
+            stdin.off('close', done);
+            resolve();
+          };
+          stdin.on('drain', done);
+          stdin.on('close', done);
+        });
+      }
+    }
+  } catch (error) {
+    tracked.child.kill('SIGKILL');
+    await tracked.exited;
+    throw error;
+  }
+  if (stdinOpen) stdin.end();
+  const exit = await tracked.exited;
+  if (exit.code !== 0 || exit.signal) throw new OpsError('BACKUP_CORRUPT', `pg_restore could not read the dump (${describeExit(exit)})`);
+}
+
+/** Reads a plain SQL dump to its end and checks pg_dump's completion trailer. */
+async function readPlainDump(plain: Readable): Promise<string> {
+  let tail = '';
+  let bytes = 0;
+  for await (const chunk of plain as AsyncIterable<Buffer>) {
+    bytes += chunk.length;
+    tail = (tail + chunk.toString('latin1')).slice(-512);
+  }
+  if (!tail.includes('PostgreSQL database dump complete')) throw new OpsError('BACKUP_CORRUPT', 'plain SQL dump lacks the "dump complete" trailer (truncated?)');
+  return `SQL dump of ${bytes} bytes ends with the completion trailer`;
 }
 
 async function testRestore(input: {

@@ -25,9 +25,10 @@ const DUMP_SCRIPT = "local out = {} for i, key in ipairs(KEYS) do out[2 * i - 1]
  * `RESTORE … ABSTTL`. The next batch is fetched only when the consumer wants more bytes, so memory stays at one batch. Keys deleted between SCAN and DUMP
  * are skipped. `stats` counts what was written.
  */
-export function createScanDumpStream(options: ScanDumpOptions): Readable & { stats: { keys: number; skipped: number; largestPayloadBytes: number } } {
+export function createScanDumpStream(options: ScanDumpOptions): Readable & { stats: ScanDumpStats } {
   const { redis, scanCount = 1000, match, now = Date.now, header = {}, batchMode = 'eval' } = options;
-  const stats = { keys: 0, skipped: 0, largestPayloadBytes: 0 };
+  const stats: ScanDumpStats = { keys: 0, skipped: 0, largestPayloadBytes: 0 };
+  const dumpBatch = createBatchDumper(redis, batchMode);
   let cursor = '0';
   let started = false;
   let finished = false;
@@ -48,13 +49,57 @@ export function createScanDumpStream(options: ScanDumpOptions): Readable & { sta
         },
       );
     },
-  }) as Readable & { stats: typeof stats };
+  }) as Readable & { stats: ScanDumpStats };
   stream.stats = stats;
 
-  // One EVAL per batch (DUMP + PTTL for every key inside the script) is about 3× faster than a pipeline of 2 × n
-  // commands through ioredis; where scripting is refused (ACL, managed Redis) the pipeline is used instead.
+  async function fill(): Promise<void> {
+    if (!started) {
+      started = true;
+      if (!stream.push(encodeDumpHeader({ ...header, createdAt: new Date(now()).toISOString() }))) return;
+    }
+    for (;;) {
+      const [next, keys] = match ? await redis.scanBuffer(cursor, 'MATCH', match, 'COUNT', scanCount) : await redis.scanBuffer(cursor, 'COUNT', scanCount);
+      cursor = next.toString();
+      let wantMore = true;
+      if (keys.length > 0) {
+        const records = encodeBatch(keys, await dumpBatch(keys), now(), stats);
+        // One buffer per batch: a million tiny chunks would each pay the cost of every stage (hash, gzip, age).
+        if (records.length > 0) wantMore = stream.push(records.length === 1 ? (records[0] as Buffer) : Buffer.concat(records));
+      }
+      if (cursor === '0') {
+        finished = true;
+        stream.push(encodeDumpTrailer(stats.keys));
+        stream.push(null);
+        return;
+      }
+      if (!wantMore) return;
+    }
+  }
+  return stream;
+}
+
+/** What a scan-dump stream wrote so far. */
+export interface ScanDumpStats {
+  keys: number;
+  /** Keys deleted (or emptied) between SCAN and DUMP. */
+  skipped: number;
+  largestPayloadBytes: number;
+}
+
+/** The `DUMP` payload (`null` for a key gone since SCAN) and `PTTL` of one key. */
+interface DumpReply {
+  payload: Buffer | null;
+  ttl: number;
+}
+
+/**
+ * `DUMP` and `PTTL` of a batch of keys. One EVAL per batch (both commands for every key inside the script) is about 3×
+ * faster than a pipeline of 2 × n commands through ioredis; where scripting is refused (ACL, managed Redis) the
+ * pipeline is used instead, for the rest of the scan.
+ */
+function createBatchDumper(redis: Redis, batchMode: 'eval' | 'pipeline'): (keys: Buffer[]) => Promise<DumpReply[]> {
   let useScript = batchMode === 'eval';
-  async function dumpBatch(keys: Buffer[]): Promise<{ payload: Buffer | null; ttl: number }[]> {
+  return async (keys) => {
     if (useScript) {
       try {
         const reply = (await redis.callBuffer('EVAL', DUMP_SCRIPT, keys.length, ...keys)) as (Buffer | number)[];
@@ -77,43 +122,21 @@ export function createScanDumpStream(options: ScanDumpOptions): Readable & { sta
       if (ttlError) throw ttlError;
       return { payload: payload as Buffer | null, ttl: Number(ttl) };
     });
-  }
+  };
+}
 
-  async function fill(): Promise<void> {
-    if (!started) {
-      started = true;
-      if (!stream.push(encodeDumpHeader({ ...header, createdAt: new Date(now()).toISOString() }))) return;
+/** Records of a batch, expiries made absolute from `at`; keys gone since SCAN are counted as skipped. */
+function encodeBatch(keys: Buffer[], replies: DumpReply[], at: number, stats: ScanDumpStats): Buffer[] {
+  const records: Buffer[] = [];
+  for (let index = 0; index < keys.length; index++) {
+    const { payload, ttl } = replies[index] as DumpReply;
+    if (payload === null || payload.length === 0 || ttl === -2) {
+      stats.skipped++;
+      continue;
     }
-    for (;;) {
-      const [next, keys] = match ? await redis.scanBuffer(cursor, 'MATCH', match, 'COUNT', scanCount) : await redis.scanBuffer(cursor, 'COUNT', scanCount);
-      cursor = next.toString();
-      let wantMore = true;
-      if (keys.length > 0) {
-        const replies = await dumpBatch(keys);
-        const at = now();
-        // One buffer per batch: a million tiny chunks would each pay the cost of every stage (hash, gzip, age).
-        const records: Buffer[] = [];
-        for (let index = 0; index < keys.length; index++) {
-          const { payload, ttl } = replies[index] as { payload: Buffer | null; ttl: number };
-          if (payload === null || payload.length === 0 || ttl === -2) {
-            stats.skipped++;
-            continue;
-          }
-          const buffer = payload as Buffer;
-          stats.keys++;
-          stats.largestPayloadBytes = Math.max(stats.largestPayloadBytes, buffer.length);
-          records.push(encodeDumpRecord({ key: keys[index] as Buffer, payload: buffer, expireAtMs: ttl > 0 ? at + ttl : -1 }));
-        }
-        if (records.length > 0) wantMore = stream.push(records.length === 1 ? (records[0] as Buffer) : Buffer.concat(records));
-      }
-      if (cursor === '0') {
-        finished = true;
-        stream.push(encodeDumpTrailer(stats.keys));
-        stream.push(null);
-        return;
-      }
-      if (!wantMore) return;
-    }
+    stats.keys++;
+    stats.largestPayloadBytes = Math.max(stats.largestPayloadBytes, payload.length);
+    records.push(encodeDumpRecord({ key: keys[index] as Buffer, payload, expireAtMs: ttl > 0 ? at + ttl : -1 }));
   }
-  return stream;
+  return records;
 }

@@ -57,150 +57,166 @@ async function fsyncDirectory(path: string): Promise<void> {
 export function createLocalStorage(options: LocalStorageOptions): BackupStorage & { readonly directory: string } {
   const { fileMode = 0o600, directoryMode = 0o700 } = options;
   const root = resolve(options.directory);
-  const pathOf = (key: string): string => {
-    assertStorageKey(key);
-    const path = resolve(root, ...key.split('/'));
-    if (!path.startsWith(root + sep)) throw new OpsError('ARGUMENT_INVALID', `storage key ${JSON.stringify(key)} escapes the storage root`);
-    return path;
+  const storage: LocalRoot = {
+    root,
+    fileMode,
+    directoryMode,
+    pathOf: (key) => {
+      assertStorageKey(key);
+      const path = resolve(root, ...key.split('/'));
+      if (!path.startsWith(root + sep)) throw new OpsError('ARGUMENT_INVALID', `storage key ${JSON.stringify(key)} escapes the storage root`);
+      return path;
+    },
   };
-
-  async function write(key: string, body: Readable, writeOptions: StorageWriteOptions = {}): Promise<{ bytes: number }> {
-    const target = pathOf(key);
-    const directory = dirname(target);
-    const temporary = join(directory, `${TEMP_MARKER}${basename(target)}-${randomBytes(6).toString('hex')}`);
-    let bytes = 0;
-    try {
-      await mkdir(directory, { recursive: true, mode: directoryMode });
-      const counter = new Transform({
-        transform(chunk: Buffer, _encoding, callback) {
-          bytes += chunk.length;
-          callback(null, chunk);
-        },
-      });
-      const output = createWriteStream(temporary, { flags: 'wx', mode: fileMode, flush: true });
-      await pipeline(body, counter, output, writeOptions.signal ? { signal: writeOptions.signal } : {});
-      await rename(temporary, target);
-      await fsyncDirectory(directory);
-      return { bytes };
-    } catch (error) {
-      await unlink(temporary).catch(() => undefined);
-      if (!body.destroyed) body.destroy();
-      if ((error as Error).name === 'AbortError') throw new OpsError('ABORTED', `local storage: write of ${JSON.stringify(key)} was aborted`, { cause: error });
-      throw storageError('write', key, error);
-    }
-  }
-
-  async function read(key: string, readOptions: StorageReadOptions = {}): Promise<Readable> {
-    const path = pathOf(key);
-    try {
-      const facts = await stat(path);
-      if (!facts.isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOENT' });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new OpsError('BACKUP_NOT_FOUND', `local storage: ${JSON.stringify(key)} does not exist`, { cause: error });
-      throw storageError('read', key, error);
-    }
-    const stream = createReadStream(path, {
-      ...(readOptions.start === undefined ? {} : { start: readOptions.start }),
-      ...(readOptions.end === undefined ? {} : { end: readOptions.end }),
-      ...(readOptions.signal ? { signal: readOptions.signal } : {}),
-      highWaterMark: 256 * 1024,
-    });
-    return stream;
-  }
-
-  async function statKey(key: string): Promise<StoredObject | undefined> {
-    const path = pathOf(key);
-    try {
-      const facts = await stat(path);
-      if (!facts.isFile()) return undefined;
-      return { key, bytes: facts.size, modifiedAt: facts.mtime };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
-      throw storageError('stat', key, error);
-    }
-  }
-
-  async function* walk(directory: string, keyPrefix: string, includePartial: boolean): AsyncGenerator<StoredObject & { path: string }> {
-    let entries;
-    try {
-      entries = await readdir(directory, { withFileTypes: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return;
-      throw storageError('list', keyPrefix, error);
-    }
-    for (const entry of entries) {
-      const path = join(directory, entry.name);
-      const key = keyPrefix + entry.name;
-      if (entry.isDirectory()) {
-        yield* walk(path, `${key}/`, includePartial);
-      } else if (entry.isFile()) {
-        if (entry.name.startsWith(TEMP_MARKER) !== includePartial) continue;
-        try {
-          const facts = await lstat(path);
-          yield { key, bytes: facts.size, modifiedAt: facts.mtime, path };
-        } catch {
-          // Deleted between readdir and lstat: not listed.
-        }
-      }
-    }
-  }
-
-  function startOf(prefix: string): { directory: string; keyPrefix: string; filter: string } {
-    assertStoragePrefix(prefix);
-    const slash = prefix.lastIndexOf('/');
-    const directoryKey = slash === -1 ? '' : prefix.slice(0, slash);
-    return { directory: directoryKey === '' ? root : pathOf(directoryKey), keyPrefix: directoryKey === '' ? '' : `${directoryKey}/`, filter: prefix };
-  }
-
-  async function* list(prefix: string): AsyncIterable<StoredObject> {
-    const start = startOf(prefix);
-    for await (const object of walk(start.directory, start.keyPrefix, false)) {
-      if (object.key.startsWith(start.filter)) yield { key: object.key, bytes: object.bytes, modifiedAt: object.modifiedAt };
-    }
-  }
-
-  async function removeEmptyParents(path: string): Promise<void> {
-    let directory = dirname(path);
-    while (directory.startsWith(root + sep)) {
-      try {
-        await rmdir(directory);
-      } catch {
-        return;
-      }
-      directory = dirname(directory);
-    }
-  }
-
-  async function remove(key: string): Promise<void> {
-    const path = pathOf(key);
-    try {
-      await unlink(path);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw storageError('delete', key, error);
-    }
-    await removeEmptyParents(path);
-  }
-
-  async function cleanup(prefix: string): Promise<number> {
-    const start = startOf(prefix);
-    let removed = 0;
-    for await (const object of walk(start.directory, start.keyPrefix, true)) {
-      if (!object.key.startsWith(start.filter) && !object.key.startsWith(start.keyPrefix)) continue;
-      await unlink(object.path).catch(() => undefined);
-      await removeEmptyParents(object.path);
-      removed++;
-    }
-    return removed;
-  }
-
   return {
     location: `local:${root}`,
     directory: root,
-    write,
-    read,
-    stat: statKey,
-    list,
-    delete: remove,
-    cleanup,
+    write: (key, body, writeOptions) => writeObject(storage, key, body, writeOptions),
+    read: (key, readOptions) => readObject(storage, key, readOptions),
+    stat: (key) => statObject(storage, key),
+    list: (prefix) => listObjects(storage, prefix),
+    delete: (key) => deleteObject(storage, key),
+    cleanup: (prefix) => cleanupPartialFiles(storage, prefix),
   };
+}
+
+/** The storage root and modes every operation works with. */
+interface LocalRoot {
+  root: string;
+  fileMode: number;
+  directoryMode: number;
+  /** The path of a storage key (checked to be safe and inside the root). */
+  pathOf(key: string): string;
+}
+
+async function writeObject(storage: LocalRoot, key: string, body: Readable, writeOptions: StorageWriteOptions = {}): Promise<{ bytes: number }> {
+  const target = storage.pathOf(key);
+  const directory = dirname(target);
+  const temporary = join(directory, `${TEMP_MARKER}${basename(target)}-${randomBytes(6).toString('hex')}`);
+  let bytes = 0;
+  try {
+    await mkdir(directory, { recursive: true, mode: storage.directoryMode });
+    const counter = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        bytes += chunk.length;
+        callback(null, chunk);
+      },
+    });
+    const output = createWriteStream(temporary, { flags: 'wx', mode: storage.fileMode, flush: true });
+    await pipeline(body, counter, output, writeOptions.signal ? { signal: writeOptions.signal } : {});
+    await rename(temporary, target);
+    await fsyncDirectory(directory);
+    return { bytes };
+  } catch (error) {
+    await unlink(temporary).catch(() => undefined);
+    if (!body.destroyed) body.destroy();
+    if ((error as Error).name === 'AbortError') throw new OpsError('ABORTED', `local storage: write of ${JSON.stringify(key)} was aborted`, { cause: error });
+    throw storageError('write', key, error);
+  }
+}
+
+async function readObject(storage: LocalRoot, key: string, readOptions: StorageReadOptions = {}): Promise<Readable> {
+  const path = storage.pathOf(key);
+  try {
+    const facts = await stat(path);
+    if (!facts.isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOENT' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new OpsError('BACKUP_NOT_FOUND', `local storage: ${JSON.stringify(key)} does not exist`, { cause: error });
+    throw storageError('read', key, error);
+  }
+  const stream = createReadStream(path, {
+    ...(readOptions.start === undefined ? {} : { start: readOptions.start }),
+    ...(readOptions.end === undefined ? {} : { end: readOptions.end }),
+    ...(readOptions.signal ? { signal: readOptions.signal } : {}),
+    highWaterMark: 256 * 1024,
+  });
+  return stream;
+}
+
+async function statObject(storage: LocalRoot, key: string): Promise<StoredObject | undefined> {
+  const path = storage.pathOf(key);
+  try {
+    const facts = await stat(path);
+    if (!facts.isFile()) return undefined;
+    return { key, bytes: facts.size, modifiedAt: facts.mtime };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw storageError('stat', key, error);
+  }
+}
+
+/** Files under `directory` (recursively): finished ones, or with `includePartial` only the temporary ones of writers. */
+async function* walk(directory: string, keyPrefix: string, includePartial: boolean): AsyncGenerator<StoredObject & { path: string }> {
+  let entries;
+  try {
+    entries = await readdir(directory, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return;
+    throw storageError('list', keyPrefix, error);
+  }
+  for (const entry of entries) {
+    const path = join(directory, entry.name);
+    const key = keyPrefix + entry.name;
+    if (entry.isDirectory()) {
+      yield* walk(path, `${key}/`, includePartial);
+    } else if (entry.isFile()) {
+      if (entry.name.startsWith(TEMP_MARKER) !== includePartial) continue;
+      try {
+        const facts = await lstat(path);
+        yield { key, bytes: facts.size, modifiedAt: facts.mtime, path };
+      } catch {
+        // Deleted between readdir and lstat: not listed.
+      }
+    }
+  }
+}
+
+/** Where a listing of `prefix` starts: the deepest directory the prefix names, and the prefix to filter keys by. */
+function startOf(storage: LocalRoot, prefix: string): { directory: string; keyPrefix: string; filter: string } {
+  assertStoragePrefix(prefix);
+  const slash = prefix.lastIndexOf('/');
+  const directoryKey = slash === -1 ? '' : prefix.slice(0, slash);
+  return { directory: directoryKey === '' ? storage.root : storage.pathOf(directoryKey), keyPrefix: directoryKey === '' ? '' : `${directoryKey}/`, filter: prefix };
+}
+
+async function* listObjects(storage: LocalRoot, prefix: string): AsyncIterable<StoredObject> {
+  const start = startOf(storage, prefix);
+  for await (const object of walk(start.directory, start.keyPrefix, false)) {
+    if (object.key.startsWith(start.filter)) yield { key: object.key, bytes: object.bytes, modifiedAt: object.modifiedAt };
+  }
+}
+
+async function removeEmptyParents(storage: LocalRoot, path: string): Promise<void> {
+  let directory = dirname(path);
+  while (directory.startsWith(storage.root + sep)) {
+    try {
+      await rmdir(directory);
+    } catch {
+      return;
+    }
+    directory = dirname(directory);
+  }
+}
+
+async function deleteObject(storage: LocalRoot, key: string): Promise<void> {
+  const path = storage.pathOf(key);
+  try {
+    await unlink(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw storageError('delete', key, error);
+  }
+  await removeEmptyParents(storage, path);
+}
+
+/** Removes temporary files left under `prefix` by killed writers; returns how many. */
+async function cleanupPartialFiles(storage: LocalRoot, prefix: string): Promise<number> {
+  const start = startOf(storage, prefix);
+  let removed = 0;
+  for await (const object of walk(start.directory, start.keyPrefix, true)) {
+    if (!object.key.startsWith(start.filter) && !object.key.startsWith(start.keyPrefix)) continue;
+    await unlink(object.path).catch(() => undefined);
+    await removeEmptyParents(storage, object.path);
+    removed++;
+  }
+  return removed;
 }
