@@ -13,8 +13,11 @@ export interface OpsEvent {
  */
 export type EventMap<Events> = { [Name in keyof Events]: OpsEvent };
 
-/** A listener; it may be async. Whatever it throws or rejects with is logged, never passed to the engine. */
-export type EventListener<Payload> = (event: Payload) => void | Promise<void>;
+/**
+ * A listener; it may be async (a returned promise is watched for rejection, any other return value is ignored).
+ * Whatever it throws or rejects with is logged, never passed to the engine.
+ */
+export type EventListener<Payload> = (event: Payload) => unknown;
 
 /** The subscribe side every engine exposes: `engine.on('noun.verb', listener)` returns the unsubscribe. */
 export interface EventSource<Events extends EventMap<Events>> {
