@@ -3,6 +3,7 @@
 
 // errors
 export { SloError } from './errors.js';
+export type { SloErrorCode } from './errors.js';
 
 // spec
 export { defineSlo, resolveSloDocument, parseSloDocument, loadSloFile, sloDocumentSchema } from './spec/slo-spec.js';
@@ -31,15 +32,11 @@ export type { CalendarUnit, TimeSpan } from './windows/calendar-period.js';
 // engine
 export { createSloTracker, OVERFLOW_LABEL_VALUE } from './engine/slo-tracker.js';
 export type { SloTracker, SloTrackerOptions, SloRecorder, SloEvent, SloAlertEvent, SloTrackerEvents } from './engine/slo-tracker.js';
-export { computeStatus } from './engine/slo-status.js';
-export type { SloStatus, TierStatus, WindowStatus, StatusInputs } from './engine/slo-status.js';
-export { SloSeries, FINE_BUCKET_MS, COARSE_BUCKET_MS, FINE_BUCKETS } from './engine/slo-series.js';
-export type { EventCounts } from './engine/slo-series.js';
+export type { SloStatus, TierStatus, WindowStatus } from './engine/slo-status.js';
 
 // metrics
-export { SLO_METRIC_NAMES } from './metrics/slo-metrics.js';
-export { registerSloMetrics } from './metrics/slo-metrics.js';
-export type { SloMetricsSource } from './metrics/slo-metrics.js';
+export { SLO_METRIC_NAMES, createSloMetrics, registerSloMetrics } from './metrics/slo-metrics.js';
+export type { SloMetrics, SloMetricsOptions, SloMetricsSource } from './metrics/slo-metrics.js';
 
 // rules
 export { generatePrometheusRules, renderPrometheusRules, sliExpressions, rulePeriodMs, promDuration, RECORDED_SERIES } from './rules/prometheus-rules.js';
@@ -52,7 +49,7 @@ export type { SloRequestObserverOptions } from './middleware/slo-request-observe
 // performance budgets and quality ratchet
 export { checkPerformanceBudget, ratchetBaseline, performanceBaselineSchema, measurementsSchema } from './budgets/performance-budget.js';
 export type { PerformanceBaseline, BaselineMetric, Measurement, PerformanceBudgetOptions, PerformanceBudgetResult, MetricVerdict } from './budgets/performance-budget.js';
-export { mannWhitneyU, bootstrapRatioInterval, percentile, normalCdf, seededRandom } from './budgets/statistics.js';
+export { mannWhitneyU, bootstrapRatioInterval, percentile, normalCdf } from './budgets/statistics.js';
 export type { MannWhitneyResult, BootstrapOptions } from './budgets/statistics.js';
 
 // reports and status from Prometheus

@@ -1,6 +1,7 @@
+import { seededRandom } from '@ops/core';
 import { describe, expect, it } from 'vitest';
 import { checkPerformanceBudget, ratchetBaseline, type PerformanceBaseline } from './performance-budget.js';
-import { bootstrapRatioInterval, mannWhitneyU, normalCdf, seededRandom } from './statistics.js';
+import { bootstrapRatioInterval, mannWhitneyU, normalCdf } from './statistics.js';
 
 function normalSamples(seed: number, count: number, mean: number, deviation: number): number[] {
   const random = seededRandom(seed);

@@ -72,9 +72,6 @@ export function percentile(values: readonly number[], p: number): number {
   return low + ((sorted[upper] as number) - low) * (position - lower);
 }
 
-/** Re-exported for compatibility: the generator lives in `@ops/core`. */
-export { seededRandom };
-
 /** Options of {@link bootstrapRatioInterval}. */
 export interface BootstrapOptions {
   /** Statistic compared: a percentile 0..100. Default 50 (median). */

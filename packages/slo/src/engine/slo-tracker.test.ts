@@ -1,6 +1,8 @@
 import { createManualClock } from '@ops/core';
+import { createRecordingLogger } from '@ops/core/testing';
 import { Counter, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { SloError } from '../errors.js';
 import { createSloTracker, type SloAlertEvent } from './slo-tracker.js';
 
 const MINUTE = 60_000;
@@ -274,8 +276,158 @@ describe('createSloTracker: alerts', () => {
     tracker.get('checkout').add({ bad: 1 });
     await clock.advanceAsync(30_000);
     expect(fired).toEqual(['page-quick', 'page-slow', 'ticket-quick', 'ticket-slow']);
-    tracker.close();
+    await tracker.close();
     expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('stamps every transition with at (epoch ms of the evaluation), atMs being the same value', async () => {
+    const clock = createManualClock(START);
+    const tracker = createSloTracker({ slos: [availability({ alerting: { tiers: { 'page-slow': false, 'ticket-quick': false, 'ticket-slow': false } } })], clock });
+    const events: SloAlertEvent[] = [];
+    tracker.on('alert.firing', (event) => void events.push(event));
+    tracker.on('alert.resolved', (event) => void events.push(event));
+    tracker.get('checkout').add({ bad: 10 });
+    clock.advance(30_000);
+    await tracker.evaluate();
+    clock.advance(10 * MINUTE);
+    tracker.get('checkout').add({ good: 1_000_000 });
+    await tracker.evaluate();
+    expect(events.map((event) => [event.type, event.at, event.atMs])).toEqual([
+      ['alert.firing', START + 30_000, START + 30_000],
+      ['alert.resolved', START + 30_000 + 10 * MINUTE, START + 30_000 + 10 * MINUTE],
+    ]);
+  });
+
+  it('restarts "for" when the condition clears before it elapses, and after a resolution', async () => {
+    const clock = createManualClock(START);
+    const tracker = createSloTracker({ slos: [availability({ alerting: { tiers: { 'page-quick': { for: '3m' }, 'page-slow': false, 'ticket-quick': false, 'ticket-slow': false } } })], clock });
+    const transitions: Array<[string, number]> = [];
+    tracker.on('alert.firing', (event) => void transitions.push(['firing', (event.at - START) / MINUTE]));
+    tracker.on('alert.resolved', (event) => void transitions.push(['resolved', (event.at - START) / MINUTE]));
+    const recorder = tracker.get('checkout');
+    const minute = async (traffic: { good?: number; bad?: number }) => {
+      recorder.add(traffic);
+      await tracker.evaluate();
+      clock.advance(MINUTE);
+    };
+    // Bad at minutes 0–1 (pending), clean from 2 (the 5m window clears at 7), bad again from 8.
+    await minute({ bad: 100 });
+    await minute({ bad: 100 });
+    for (let index = 0; index < 6; index++) await minute({ good: 100_000 });
+    expect(tracker.status('checkout').tiers[0]).toMatchObject({ active: false, firing: false });
+    for (let index = 0; index < 4; index++) await minute({ bad: 100_000 });
+    // Active again at 8: fires at 8 + 3 = 11, not at 0 + 3.
+    expect(transitions).toEqual([['firing', 11]]);
+    // Between evaluations status() reads the same condition: still firing.
+    expect(tracker.status('checkout').firing).toEqual(['page-quick']);
+    // Clean from 12: the 5m window drops under the threshold at 14.
+    for (let index = 0; index < 6; index++) await minute({ good: 10_000_000 });
+    expect(transitions).toEqual([['firing', 11], ['resolved', 14]]);
+    // A new burn from 18 waits its full "for" again: fires at 21.
+    await minute({ bad: 10_000_000 });
+    await minute({ bad: 10_000_000 });
+    await minute({ bad: 10_000_000 });
+    expect(transitions).toHaveLength(2);
+    await minute({ bad: 10_000_000 });
+    expect(transitions).toEqual([['firing', 11], ['resolved', 14], ['firing', 21]]);
+  });
+
+  it('isolates and logs a throwing listener; the others still get the event', async () => {
+    const clock = createManualClock(START);
+    const logger = createRecordingLogger();
+    const tracker = createSloTracker({ slos: [availability()], clock, logger });
+    const fired: string[] = [];
+    tracker.on('alert.firing', () => {
+      throw new Error('listener bug');
+    });
+    tracker.on('alert.firing', (event) => void fired.push(event.tier));
+    tracker.get('checkout').add({ bad: 1 });
+    await tracker.evaluate();
+    expect(fired).toEqual(['page-quick', 'page-slow', 'ticket-quick', 'ticket-slow']);
+    expect(logger.records.filter((record) => record.level === 'error')).toHaveLength(4);
+    expect(logger.text()).toContain('listener bug');
+  });
+
+  it('unsubscribes with the function on() returns', async () => {
+    const clock = createManualClock(START);
+    const tracker = createSloTracker({ slos: [availability()], clock });
+    const fired: string[] = [];
+    const off = tracker.on('alert.firing', (event) => void fired.push(event.tier));
+    off();
+    off();
+    tracker.get('checkout').add({ bad: 1 });
+    await tracker.evaluate();
+    expect(fired).toEqual([]);
+  });
+
+  it('never overlaps evaluations on the timer, and close() waits for the one in progress', async () => {
+    const clock = createManualClock(START);
+    const registry = new Registry();
+    let release: () => void = () => undefined;
+    let reads = 0;
+    // A counter whose read hangs until released (a slow collect callback).
+    registry.registerMetric({
+      name: 'slow_requests_total',
+      help: 'requests',
+      type: 'counter',
+      aggregator: 'sum',
+      get: async () => {
+        reads++;
+        await new Promise<void>((resolve) => (release = resolve));
+        return { name: 'slow_requests_total', help: 'requests', type: 'counter', aggregator: 'sum', values: [{ value: 10, labels: {} }] };
+      },
+      reset: () => undefined,
+    } as unknown as Parameters<Registry['registerMetric']>[0]);
+    const tracker = createSloTracker({
+      slos: [{ service: 'shop', name: 'api', objective: 0.99, sli: { type: 'ratio', bad: { metric: 'slow_errors_total' }, total: { metric: 'slow_requests_total' } } }],
+      clock,
+      counterRegistry: registry,
+      evaluateEvery: '30s',
+    });
+    await clock.advanceAsync(30_000);
+    expect(reads).toBe(1);
+    await clock.advanceAsync(90_000); // three more ticks while the first evaluation hangs: skipped
+    expect(reads).toBe(1);
+    let closed = false;
+    const closing = tracker.close().then(() => (closed = true));
+    await clock.advanceAsync(0);
+    expect(closed).toBe(false);
+    release();
+    await closing;
+    expect(closed).toBe(true);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+});
+
+describe('createSloTracker: errors', () => {
+  it('throws SloError with a code per cause', () => {
+    const tracker = createSloTracker({
+      slos: [availability(), availability({ service: 'blog', name: 'checkout' }), { service: 'shop', name: 'fast', objective: 0.95, sli: { type: 'latency' as const, threshold: '200ms' } }],
+    });
+    const codeOf = (action: () => unknown) => {
+      try {
+        action();
+      } catch (error) {
+        return SloError.isInstance(error) ? error.code : 'not an SloError';
+      }
+      return 'nothing thrown';
+    };
+    expect(codeOf(() => tracker.get('nope'))).toBe('SLO_NOT_FOUND');
+    expect(codeOf(() => tracker.status('checkout'))).toBe('SLO_AMBIGUOUS');
+    expect(codeOf(() => tracker.record('shop/checkout', { good: true }))).toBe('nothing thrown');
+    expect(codeOf(() => tracker.record('shop/checkout', { latencyMs: 10 }))).toBe('SLI_MISMATCH');
+    expect(codeOf(() => tracker.record('fast', { good: true }))).toBe('SLI_MISMATCH');
+    expect(codeOf(() => tracker.record('fast', { latencyMs: -1 }))).toBe('ARGUMENT_INVALID');
+    expect(codeOf(() => tracker.get('fast').add({ good: Number.NaN }))).toBe('ARGUMENT_INVALID');
+    expect(
+      codeOf(() => createSloTracker({ slos: [{ service: 'shop', name: 'api', objective: 0.99, sli: { type: 'ratio', bad: { metric: 'a_total' }, total: { metric: 'b_total' } } }] })),
+    ).toBe('SLO_INVALID');
+  });
+
+  it('keeps the message-only constructor (code SLO_INVALID)', () => {
+    const error = new SloError('bad SLO', { cause: new Error('inner') });
+    expect([error.code, error.message, (error.cause as Error).message]).toEqual(['SLO_INVALID', 'bad SLO', 'inner']);
+    expect(SloError.hasCode(new SloError('SLO_NOT_FOUND', 'unknown SLO "x"'), 'SLO_NOT_FOUND')).toBe(true);
   });
 });
 

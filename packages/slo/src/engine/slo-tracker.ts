@@ -1,12 +1,25 @@
-import { parseDuration, silentLogger, systemClock, type Clock, type Duration, type Logger, type TimerHandle } from '@ops/core';
+import {
+  createEmitter,
+  createPeriodicTask,
+  createSustainedCondition,
+  parseDuration,
+  silentLogger,
+  systemClock,
+  type Clock,
+  type Duration,
+  type EventListener,
+  type Logger,
+  type SustainedCondition,
+} from '@ops/core';
 import type { Registry } from 'prom-client';
 import { STATUS_WINDOWS_MS, type AlertSeverity } from '../alerting/alert-tiers.js';
 import { SloError } from '../errors.js';
-import { registerSloMetrics } from '../metrics/slo-metrics.js';
+import { createSloMetrics } from '../metrics/slo-metrics.js';
 import { defineSlo, type CounterReference, type ResolvedSlo, type SloSpec } from '../spec/slo-spec.js';
 import { calendarPeriod } from '../windows/calendar-period.js';
 import { COARSE_BUCKET_MS, SloSeries, coarseBucketsFor } from './slo-series.js';
 import { computeStatus, type SloStatus } from './slo-status.js';
+import { attachSeriesSource } from './tracker-internals.js';
 
 /** One event for {@link SloRecorder.record}. */
 export interface SloEvent {
@@ -35,10 +48,13 @@ export interface SloAlertEvent {
   burnRates: { long: number; short: number; byWindow: Record<string, number> };
   budget: { remainingRatio: number; consumedRatio: number; remainingBadEvents: number };
   timeToExhaustionMs: number | null;
+  /** When the transition happened: the time of the evaluation that saw it (epoch ms, the tracker's clock). */
+  at: number;
+  /** @deprecated Use `at` (the same value). */
   atMs: number;
 }
 
-/** Events a tracker emits. */
+/** Events a tracker emits. Every payload carries `at` (epoch ms). */
 export interface SloTrackerEvents {
   'alert.firing': SloAlertEvent;
   'alert.resolved': SloAlertEvent;
@@ -54,8 +70,12 @@ export interface SloTrackerOptions {
   registry?: Registry;
   /** Where the counters of `ratio` SLIs are read. Default `registry`. */
   counterRegistry?: Registry;
-  /** Evaluates alerts on a timer every this often (e.g. `'30s'`); without it call `evaluate()` yourself. */
+  /**
+   * Evaluates alerts every this often (e.g. `'30s'`) on the clock, never overlapping (a tick that comes while an
+   * evaluation still runs is skipped); without it call `evaluate()` yourself.
+   */
   evaluateEvery?: Duration;
+  /** Where warnings (infeasible tiers, label-set overflow), failed evaluations and throwing listeners go. Default silent. */
   logger?: Logger;
 }
 
@@ -68,7 +88,10 @@ export interface SloRecorder {
   add(counts: { good?: number; bad?: number; labels?: Readonly<Record<string, string>>; atMs?: number }): void;
 }
 
-/** Tracks SLOs in-process: records events, answers status, evaluates alert tiers and emits transitions. */
+/**
+ * Tracks SLOs in-process: records events, answers status, evaluates alert tiers and emits transitions. It is an
+ * `EventSource<SloTrackerEvents>` of `@ops/core`.
+ */
 export interface SloTracker {
   /** Resolved SLOs, in the order given. */
   readonly slos: readonly ResolvedSlo[];
@@ -82,27 +105,33 @@ export interface SloTracker {
   statuses(options?: { perLabelSet?: boolean }): SloStatus[];
   /** Label sets seen for SLO `name` (at most `maxLabelSets`, then `__other__`). */
   labelSets(name: string): Record<string, string>[];
-  /** Reads counters of ratio SLIs, evaluates every tier of every label set, emits transitions. */
+  /**
+   * Reads counters of ratio SLIs, feeds every tier of every label set (each a sustained condition with the tier's
+   * `for`) with whether its burn rates are above the threshold now, and emits the tiers that started or stopped
+   * firing.
+   */
   evaluate(): Promise<void>;
-  /** Subscribes to alert transitions; returns the unsubscribe function. */
-  on<Name extends keyof SloTrackerEvents>(event: Name, listener: (payload: SloTrackerEvents[Name]) => void): () => void;
-  /** Stops the evaluation timer. */
-  close(): void;
+  /**
+   * Subscribes to alert transitions; returns the unsubscribe (safe to call twice). Listeners run synchronously in
+   * subscription order; one that throws (or returns a promise that rejects) is logged and never breaks the tracker.
+   */
+  on<Name extends keyof SloTrackerEvents & string>(event: Name, listener: (payload: SloTrackerEvents[Name]) => unknown): () => void;
+  /**
+   * Stops the evaluation loop (`evaluateEvery`) and resolves when an evaluation in progress has ended. Recording,
+   * `status()` and `evaluate()` keep working.
+   */
+  close(): Promise<void>;
 }
 
 /** Marker value of overflowed label sets. */
 export const OVERFLOW_LABEL_VALUE = '__other__';
 
-interface AlertState {
-  since: Map<string, number>;
-  firing: Set<string>;
-}
-
 class TrackedSlo implements SloRecorder {
   readonly slo: ResolvedSlo;
   readonly aggregate: SloSeries;
   readonly groups = new Map<string, SloSeries>();
-  readonly alertStates = new Map<SloSeries, AlertState>();
+  /** One sustained condition per alert tier (by name), per label set that has been evaluated. */
+  readonly conditions = new Map<SloSeries, Map<string, SustainedCondition>>();
   readonly coarseBuckets: number;
   readonly thresholdMs: number;
   readonly isLatency: boolean;
@@ -131,12 +160,15 @@ class TrackedSlo implements SloRecorder {
       const latencyMs = event.latencyMs;
       if (typeof latencyMs !== 'number' || !(latencyMs >= 0)) {
         if (event.good === false) good = false;
-        else throw new SloError(`SLO ${this.slo.id}: latency SLI events need latencyMs (a number >= 0)`);
+        else {
+          // No latency at all is an event of another SLI type; a negative or NaN one is a bad value.
+          throw new SloError(typeof latencyMs === 'number' ? 'ARGUMENT_INVALID' : 'SLI_MISMATCH', `SLO ${this.slo.id}: latency SLI events need latencyMs (a number >= 0)`);
+        }
       } else good = event.good !== false && latencyMs <= this.thresholdMs;
     } else if (this.isRatio) {
-      throw new SloError(`SLO ${this.slo.id}: ratio SLIs read their prom-client counters; record() is not used`);
+      throw new SloError('SLI_MISMATCH', `SLO ${this.slo.id}: ratio SLIs read their prom-client counters; record() is not used`);
     } else {
-      if (typeof event.good !== 'boolean') throw new SloError(`SLO ${this.slo.id}: availability events need good: true | false`);
+      if (typeof event.good !== 'boolean') throw new SloError('SLI_MISMATCH', `SLO ${this.slo.id}: availability events need good: true | false`);
       good = event.good;
     }
     const atMs = event.atMs ?? this.clock.now();
@@ -149,7 +181,7 @@ class TrackedSlo implements SloRecorder {
     const good = counts.good ?? 0;
     const bad = counts.bad ?? 0;
     if (!(good >= 0 && bad >= 0 && Number.isFinite(good) && Number.isFinite(bad))) {
-      throw new SloError(`SLO ${this.slo.id}: add() needs finite good/bad counts >= 0`);
+      throw new SloError('ARGUMENT_INVALID', `SLO ${this.slo.id}: add() needs finite good/bad counts >= 0`);
     }
     const atMs = counts.atMs ?? this.clock.now();
     this.aggregate.add(atMs, good, bad);
@@ -221,16 +253,35 @@ class TrackedSlo implements SloRecorder {
       windowCounts: series.recentCounts(atMs, windowsMs),
       labels: { ...series.labels },
       droppedLateEvents: series.droppedLate,
-      activeSince: this.alertStates.get(series)?.since ?? new Map(),
+      activeSince: this.activeSince(series),
     });
+  }
+
+  /** When each tier's condition became true, by tier name (tiers whose condition holds now). */
+  activeSince(series: SloSeries): Map<string, number> {
+    const since = new Map<string, number>();
+    for (const [tier, condition] of this.conditions.get(series) ?? []) {
+      if (condition.activeSince !== undefined) since.set(tier, condition.activeSince);
+    }
+    return since;
+  }
+
+  /** The tiers' conditions of `series`, created at its first evaluation. */
+  conditionsOf(series: SloSeries, clock: Clock): Map<string, SustainedCondition> {
+    let conditions = this.conditions.get(series);
+    if (!conditions) {
+      conditions = new Map(
+        this.slo.tiers.map((tier) => [tier.name, createSustainedCondition({ for: tier.forMs, clock, logger: this.logger, name: `${this.slo.id} ${tier.name}` })]),
+      );
+      this.conditions.set(series, conditions);
+    }
+    return conditions;
   }
 
   allSeries(): SloSeries[] {
     return [this.aggregate, ...this.groups.values()];
   }
 }
-
-type Listener = (payload: SloAlertEvent) => void;
 
 /**
  * Creates an in-process SLO tracker. Each SLO keeps fixed-size minute and quarter-hour rings per label set (about
@@ -247,6 +298,7 @@ type Listener = (payload: SloAlertEvent) => void;
  */
 export function createSloTracker(options: SloTrackerOptions): SloTracker {
   const { clock = systemClock, registry, counterRegistry = registry, evaluateEvery, logger = silentLogger } = options;
+  const evaluateEveryMs = evaluateEvery === undefined ? undefined : parseDuration(evaluateEvery, 'evaluateEvery');
   const tracked = options.slos.map((spec) => new TrackedSlo('errorBudget' in spec ? spec : defineSlo(spec), clock, logger));
   const byName = new Map<string, TrackedSlo>();
   for (const entry of tracked) {
@@ -255,29 +307,30 @@ export function createSloTracker(options: SloTrackerOptions): SloTracker {
     else byName.set(entry.slo.name, entry);
     for (const warning of entry.slo.warnings) logger.warn({ slo: entry.slo.id }, warning);
   }
-  const listeners = new Map<string, Set<Listener>>();
   const ratioWithoutRegistry = tracked.find((entry) => entry.isRatio && !counterRegistry);
   if (ratioWithoutRegistry) {
-    throw new SloError(`SLO ${ratioWithoutRegistry.slo.id}: a ratio SLI reads prom-client counters; pass counterRegistry (or registry) to createSloTracker`);
+    throw new SloError('SLO_INVALID', `SLO ${ratioWithoutRegistry.slo.id}: a ratio SLI reads prom-client counters; pass counterRegistry (or registry) to createSloTracker`);
   }
+  const events = createEmitter<SloTrackerEvents>({ logger, source: 'slo' });
+  // The conditions read "now" from here: the time the evaluation started, as the status they are fed from (an
+  // evaluation awaits counter reads, and the real clock moves meanwhile).
+  let evaluationAtMs = clock.now();
+  const evaluationClock: Clock = {
+    now: () => evaluationAtMs,
+    monotonic: () => clock.monotonic(),
+    setTimeout: (callback, delayMs) => clock.setTimeout(callback, delayMs),
+    setInterval: (callback, intervalMs) => clock.setInterval(callback, intervalMs),
+    sleep: (delayMs, signal) => clock.sleep(delayMs, signal),
+  };
 
   const lookup = (name: string): TrackedSlo => {
     const entry = byName.get(name);
     if (!entry) {
       const known = tracked.map((item) => item.slo.id).join(', ');
-      throw new SloError(byName.has(name) ? `SLO name ${JSON.stringify(name)} is ambiguous; use <service>/<name> (${known})` : `unknown SLO ${JSON.stringify(name)}; known: ${known}`);
+      if (byName.has(name)) throw new SloError('SLO_AMBIGUOUS', `SLO name ${JSON.stringify(name)} is ambiguous; use <service>/<name> (${known})`);
+      throw new SloError('SLO_NOT_FOUND', `unknown SLO ${JSON.stringify(name)}; known: ${known}`);
     }
     return entry;
-  };
-
-  const emit = (payload: SloAlertEvent) => {
-    for (const listener of listeners.get(payload.type) ?? []) {
-      try {
-        listener(payload);
-      } catch (error) {
-        logger.error({ err: error, slo: payload.slo, tier: payload.tier }, 'SLO alert listener threw');
-      }
-    }
   };
 
   const sampleCounters = async (entry: TrackedSlo, atMs: number) => {
@@ -311,6 +364,54 @@ export function createSloTracker(options: SloTrackerOptions): SloTracker {
     }
   };
 
+  /** Feeds each tier's condition of one label set and emits the tiers that started or stopped firing. */
+  const evaluateSeries = (entry: TrackedSlo, series: SloSeries, atMs: number) => {
+    const conditions = entry.conditionsOf(series, evaluationClock);
+    const preliminary = entry.statusOf(series, atMs);
+    const changed = new Map<string, 'alert.firing' | 'alert.resolved'>();
+    for (const tier of preliminary.tiers) {
+      evaluationAtMs = atMs;
+      const transition = conditions.get(tier.name)?.update(tier.active);
+      if (transition?.to === 'firing') changed.set(tier.name, 'alert.firing');
+      else if (transition?.to === 'resolved') changed.set(tier.name, 'alert.resolved');
+    }
+    if (changed.size === 0) return;
+    // Recomputed now that the conditions moved: `firing` in the payload's status agrees with the transition.
+    const status = entry.statusOf(series, atMs);
+    for (const tier of status.tiers) {
+      const type = changed.get(tier.name);
+      if (type === undefined || !events.has(type)) continue;
+      events.emit(type, {
+        type,
+        slo: entry.slo.id,
+        service: entry.slo.service,
+        name: entry.slo.name,
+        labels: { ...series.labels },
+        tier: tier.name,
+        severity: tier.severity,
+        threshold: tier.threshold,
+        burnRates: { long: tier.longBurnRate, short: tier.shortBurnRate, byWindow: status.burnRates },
+        budget: { remainingRatio: status.budget.remainingRatio, consumedRatio: status.budget.consumedRatio, remainingBadEvents: status.budget.remainingBadEvents },
+        timeToExhaustionMs: status.timeToExhaustionMs,
+        at: atMs,
+        atMs,
+      });
+    }
+  };
+
+  const evaluateAll = async (signal?: AbortSignal) => {
+    const atMs = clock.now();
+    for (const entry of tracked) {
+      // Stopped (close()) between two SLOs: the rest waits for the next evaluation.
+      if (signal?.aborted) return;
+      await sampleCounters(entry, atMs);
+      for (const series of entry.allSeries()) evaluateSeries(entry, series, atMs);
+    }
+  };
+
+  const loop =
+    evaluateEveryMs === undefined ? undefined : createPeriodicTask({ name: 'slo-evaluation', every: evaluateEveryMs, clock, logger, run: (signal) => evaluateAll(signal) });
+
   const tracker: SloTracker = {
     slos: tracked.map((entry) => entry.slo),
     get: lookup,
@@ -328,79 +429,21 @@ export function createSloTracker(options: SloTrackerOptions): SloTracker {
     labelSets(name) {
       return [...lookup(name).groups.values()].map((series) => ({ ...series.labels }));
     },
-    async evaluate() {
-      const atMs = clock.now();
-      for (const entry of tracked) {
-        await sampleCounters(entry, atMs);
-        for (const series of entry.allSeries()) {
-          let state = entry.alertStates.get(series);
-          if (!state) {
-            state = { since: new Map(), firing: new Set() };
-            entry.alertStates.set(series, state);
-          }
-          // Update "active since" first so `for` is measured from the first evaluation that saw the condition.
-          const preliminary = entry.statusOf(series, atMs);
-          for (const tier of preliminary.tiers) {
-            if (tier.active) {
-              if (!state.since.has(tier.name)) state.since.set(tier.name, atMs);
-            } else state.since.delete(tier.name);
-          }
-          const status = entry.statusOf(series, atMs);
-          for (const tier of status.tiers) {
-            const wasFiring = state.firing.has(tier.name);
-            if (tier.firing === wasFiring) continue;
-            if (tier.firing) state.firing.add(tier.name);
-            else state.firing.delete(tier.name);
-            emit({
-              type: tier.firing ? 'alert.firing' : 'alert.resolved',
-              slo: entry.slo.id,
-              service: entry.slo.service,
-              name: entry.slo.name,
-              labels: { ...series.labels },
-              tier: tier.name,
-              severity: tier.severity,
-              threshold: tier.threshold,
-              burnRates: { long: tier.longBurnRate, short: tier.shortBurnRate, byWindow: status.burnRates },
-              budget: { remainingRatio: status.budget.remainingRatio, consumedRatio: status.budget.consumedRatio, remainingBadEvents: status.budget.remainingBadEvents },
-              timeToExhaustionMs: status.timeToExhaustionMs,
-              atMs,
-            });
-          }
-        }
-      }
-    },
-    on(event, listener) {
-      let set = listeners.get(event);
-      if (!set) {
-        set = new Set();
-        listeners.set(event, set);
-      }
-      set.add(listener as Listener);
-      return () => set.delete(listener as Listener);
-    },
-    close() {
-      timer?.cancel();
+    evaluate: () => evaluateAll(),
+    on: (event, listener) => events.on(event, listener as EventListener<SloTrackerEvents[typeof event]>),
+    close: async () => {
+      await loop?.stop();
     },
   };
 
-  let timer: TimerHandle | undefined;
-  if (evaluateEvery !== undefined) {
-    const intervalMs = parseDuration(evaluateEvery, 'evaluateEvery');
-    let running = false;
-    timer = clock
-      .setInterval(() => {
-        // A slow evaluation (counter reads) is not overlapped by the next tick; that tick is skipped.
-        if (running) return;
-        running = true;
-        tracker
-          .evaluate()
-          .catch((error: unknown) => logger.error({ err: error }, 'SLO evaluation failed'))
-          .finally(() => {
-            running = false;
-          });
-      }, intervalMs)
-      .unref();
-  }
-  if (registry) registerSloMetrics({ registry, tracker, series: () => tracked.map((entry) => ({ slo: entry.slo, series: entry.hasGroups ? [...entry.groups.values()] : [entry.aggregate], status: (series: SloSeries) => entry.statusOf(series, clock.now()) })) });
+  attachSeriesSource(tracker, () =>
+    tracked.map((entry) => ({
+      slo: entry.slo,
+      series: entry.hasGroups ? [...entry.groups.values()] : [entry.aggregate],
+      status: (series: SloSeries) => entry.statusOf(series, clock.now()),
+    })),
+  );
+  loop?.start();
+  if (registry) createSloMetrics({ registry, tracker });
   return tracker;
 }

@@ -2,6 +2,8 @@ import { createManualClock } from '@ops/core';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createSloTracker } from '../engine/slo-tracker.js';
+import { SloError } from '../errors.js';
+import { createSloMetrics, SLO_METRIC_NAMES } from './slo-metrics.js';
 
 describe('SLO metrics', () => {
   it('computes counters and gauges in collect() from the in-process state', async () => {
@@ -45,5 +47,31 @@ describe('SLO metrics', () => {
     expect(text).toContain('ops_slo_events_total{service="shop",slo="checkout"} 3');
     expect(text).not.toContain('_total_total');
     expect(text.endsWith('# EOF\n')).toBe(true);
+  });
+
+  it('createSloMetrics exports a tracker on another registry and remove() takes the metrics away again', async () => {
+    const tracker = createSloTracker({ slos: [{ service: 'shop', name: 'checkout', objective: 0.999, sli: { type: 'availability' } }] });
+    tracker.get('checkout').add({ good: 5 });
+    const registry = new Registry();
+    const metrics = createSloMetrics({ tracker, registry });
+    expect(metrics.names).toEqual(Object.values(SLO_METRIC_NAMES));
+    expect(await registry.metrics()).toContain('ops_slo_events_total{service="shop",slo="checkout"} 5');
+    metrics.remove();
+    metrics.remove();
+    expect(await registry.metrics()).not.toContain('ops_slo_');
+    // Registered again after removal: no "already registered" error.
+    createSloMetrics({ tracker, registry });
+    expect(await registry.metrics()).toContain('ops_slo_good_events_total{service="shop",slo="checkout"} 5');
+  });
+
+  it('createSloMetrics refuses a tracker it cannot read', () => {
+    const fake = { on: () => () => undefined } as unknown as Parameters<typeof createSloMetrics>[0]['tracker'];
+    let caught: unknown;
+    try {
+      createSloMetrics({ tracker: fake, registry: new Registry() });
+    } catch (error) {
+      caught = error;
+    }
+    expect(SloError.hasCode(caught, 'ARGUMENT_INVALID')).toBe(true);
   });
 });

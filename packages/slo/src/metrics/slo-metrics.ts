@@ -1,13 +1,36 @@
 import type { Registry } from 'prom-client';
 import type { SloSeries } from '../engine/slo-series.js';
 import type { SloStatus } from '../engine/slo-status.js';
+import type { SloTracker } from '../engine/slo-tracker.js';
+import { seriesSourceOf, type SloSeriesSource } from '../engine/tracker-internals.js';
+import { SloError } from '../errors.js';
 import type { ResolvedSlo } from '../spec/slo-spec.js';
 
-/** What {@link registerSloMetrics} reads on every scrape. */
+/**
+ * What {@link registerSloMetrics} reads on every scrape.
+ *
+ * @deprecated Use {@link createSloMetrics} with the tracker: `createSloMetrics({ tracker, registry })`.
+ */
 export interface SloMetricsSource {
   registry: Registry;
   tracker: unknown;
   series(): Array<{ slo: ResolvedSlo; series: SloSeries[]; status(series: SloSeries): SloStatus }>;
+}
+
+/** Options of {@link createSloMetrics}. */
+export interface SloMetricsOptions {
+  /** The tracker whose state is exported (one made by `createSloTracker`). */
+  tracker: SloTracker;
+  /** prom-client registry the `ops_slo_*` metrics are registered on. */
+  registry: Registry;
+}
+
+/** Handle of the metrics registered by {@link createSloMetrics}. */
+export interface SloMetrics {
+  /** Names of the registered metrics (the values of {@link SLO_METRIC_NAMES}). */
+  readonly names: readonly string[];
+  /** Unregisters the metrics from the registry. Idempotent. */
+  remove(): void;
 }
 
 /** Names of the metrics an SLO tracker registers. */
@@ -45,17 +68,45 @@ function collectedMetric(name: string, help: string, type: MetricType, collect: 
 }
 
 /**
- * Registers the `ops_slo_*` metrics. Values are computed from the in-process state when the registry collects
- * (`registry.metrics()`), so recording never touches prom-client and a scrape always sees the current numbers.
- * Counters carry one series per label set (summing them gives the SLO total); gauges are skipped where they would
- * be undefined (no events). prom-client is only needed as the registry the caller passes.
+ * Registers the `ops_slo_*` metrics of a tracker on a prom-client registry and returns a handle to remove them.
+ * Values are computed from the in-process state when the registry collects (`registry.metrics()`), so recording
+ * never touches prom-client and a scrape always sees the current numbers. Counters carry one series per label set
+ * (summing them gives the SLO total); gauges are skipped where they would be undefined (no events). prom-client is
+ * only needed as the registry the caller passes.
+ *
+ * `createSloTracker({ registry })` calls it for you; call it yourself to export to another registry, or to add the
+ * metrics later.
+ *
+ * @example
+ * ```ts
+ * const tracker = createSloTracker({ slos });
+ * const metrics = createSloMetrics({ tracker, registry });
+ * // on shutdown, or when the tracker is replaced
+ * metrics.remove();
+ * ```
+ */
+export function createSloMetrics(options: SloMetricsOptions): SloMetrics {
+  const { tracker, registry } = options;
+  const source = seriesSourceOf(tracker);
+  if (!source) throw new SloError('ARGUMENT_INVALID', 'createSloMetrics: tracker must be made by createSloTracker');
+  return registerOn(registry, source);
+}
+
+/**
+ * Registers the `ops_slo_*` metrics from a source of SLO series.
+ *
+ * @deprecated Use {@link createSloMetrics}: `createSloMetrics({ tracker, registry })` returns a handle with
+ * `remove()`. This wrapper registers the same metrics and drops the handle.
  */
 export function registerSloMetrics(source: SloMetricsSource): void {
-  const { registry } = source;
+  registerOn(source.registry, () => source.series());
+}
+
+function registerOn(registry: Registry, source: () => SloSeriesSource[]): SloMetrics {
   const labelsOf = (slo: ResolvedSlo, series: SloSeries) => ({ service: slo.service, slo: slo.name, ...series.labels });
   const perSeries = (fill: (out: MetricValue[], labels: Record<string, string>, series: SloSeries, status: () => SloStatus) => void) => () => {
     const out: MetricValue[] = [];
-    for (const entry of source.series()) {
+    for (const entry of source()) {
       for (const series of entry.series) fill(out, labelsOf(entry.slo, series), series, () => entry.status(series));
     }
     return out;
@@ -68,7 +119,7 @@ export function registerSloMetrics(source: SloMetricsSource): void {
       out.push({ labels, value: series.goodTotal });
     })),
     collectedMetric(SLO_METRIC_NAMES.objective, 'SLO objective as a ratio (0.999).', 'gauge', () =>
-      source.series().map((entry) => ({ labels: { service: entry.slo.service, slo: entry.slo.name }, value: entry.slo.objective })),
+      source().map((entry) => ({ labels: { service: entry.slo.service, slo: entry.slo.name }, value: entry.slo.objective })),
     ),
     collectedMetric(SLO_METRIC_NAMES.sli, 'SLI over the SLO period (good/total); absent before the first event.', 'gauge', perSeries((out, labels, _series, status) => {
       const sli = status().sli;
@@ -84,5 +135,20 @@ export function registerSloMetrics(source: SloMetricsSource): void {
       for (const tier of status().tiers) out.push({ labels: { ...labels, slo_tier: tier.name, severity: tier.severity }, value: tier.firing ? 1 : 0 });
     })),
   ];
+  // The names they are registered under (an OpenMetrics registry renames counters when it collects).
+  const names = metrics.map((metric) => metric.name);
   for (const metric of metrics) registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
+  let removed = false;
+  return {
+    names,
+    remove() {
+      if (removed) return;
+      removed = true;
+      // Only our own metrics: another one registered under the same name since is left alone.
+      metrics.forEach((metric, index) => {
+        const name = names[index] as string;
+        if ((registry.getSingleMetric(name) as unknown) === metric) registry.removeSingleMetric(name);
+      });
+    },
+  };
 }
