@@ -54,10 +54,10 @@ export type { MannWhitneyResult, BootstrapOptions } from './budgets/statistics.j
 
 // reports and status from Prometheus
 export { buildSloReport, renderReportMarkdown, fetchSloStatus } from './report/prometheus-report.js';
-export type { SloReport, SloReportEntry, SloReportOptions, ReportRange, ReportStep } from './report/prometheus-report.js';
+export type { SloReport, SloReportEntry, SloReportOptions, FetchSloStatusOptions, ReportRange, ReportStep } from './report/prometheus-report.js';
 
 // cli
-export { createSloCli } from './cli/slo-cli.js';
+export { sloCli, createSloCli } from './cli/slo-cli.js';
 export type { SloCliDependencies } from './cli/slo-cli.js';
 
 // OpenSLO

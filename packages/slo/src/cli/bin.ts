@@ -1,4 +1,4 @@
 import { runCli } from '@ops/core';
-import { createSloCli } from './slo-cli.js';
+import { sloCli } from './slo-cli.js';
 
-process.exitCode = await runCli(createSloCli(), process.argv.slice(2));
+process.exitCode = await runCli(sloCli, process.argv.slice(2));

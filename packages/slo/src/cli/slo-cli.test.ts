@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { runCli } from '@ops/core';
 import { tempDir } from '@ops/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSloCli } from './slo-cli.js';
+import { createSloCli, sloCli } from './slo-cli.js';
 
 function capture() {
   let stdout = '';
@@ -79,5 +79,19 @@ describe('ops-slo CLI', () => {
     const usage = capture();
     expect(await runCli(createSloCli(), ['budget', 'check', '--baseline', file('baseline.json'), '--current', file('missing.json')], usage.io)).toBe(2);
     expect(usage.stderr).toContain('missing.json');
+  });
+
+  it('sloCli prints the package version', async () => {
+    const out = capture();
+    expect(await runCli(sloCli, ['--version'], out.io)).toBe(0);
+    const manifest = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(out.stdout).toBe(`${manifest.version}\n`);
+  });
+
+  it('rules: a file that cannot be written is SLO_RULES_FAILED (exit 1)', async () => {
+    const out = capture();
+    expect(await runCli(sloCli, ['rules', file('good.yaml'), '-o', file('missing-dir/rules.yaml'), '--json'], out.io)).toBe(1);
+    expect(JSON.parse(out.stdout)).toMatchObject({ ok: false, error: { code: 'SLO_RULES_FAILED' } });
+    expect(out.stderr).toContain('missing-dir/rules.yaml');
   });
 });

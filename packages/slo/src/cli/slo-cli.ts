@@ -2,18 +2,24 @@ import { readFile, writeFile } from 'node:fs/promises';
 import {
   ConfigError,
   createPrometheusClient,
+  ExitCode,
   formatTable,
   humanizeDuration,
   parseConfigText,
   parseDuration,
+  readPackageVersion,
+  safeErrorMessage,
+  systemClock,
   UsageError,
   type CliDefinition,
   type CliContext,
+  type Clock,
   type PrometheusClient,
 } from '@ops/core';
 import { checkPerformanceBudget, measurementsSchema, performanceBaselineSchema, ratchetBaseline, type PerformanceBaseline } from '../budgets/performance-budget.js';
 import type { SloStatus } from '../engine/slo-status.js';
 import { fetchSloStatus, buildSloReport, renderReportMarkdown } from '../report/prometheus-report.js';
+import { SloError } from '../errors.js';
 import { renderPrometheusRules } from '../rules/prometheus-rules.js';
 import { loadSloFile } from '../spec/slo-spec.js';
 import type { ResolvedSlo } from '../spec/slo-spec.js';
@@ -22,7 +28,9 @@ import type { ResolvedSlo } from '../spec/slo-spec.js';
 export interface SloCliDependencies {
   /** Builds the Prometheus client for `--prometheus URL`. */
   prometheusClient?: (url: string) => PrometheusClient;
-  /** "Now" (epoch ms). */
+  /** Source of "now" for `status` and `report`. Default `systemClock`. */
+  clock?: Clock;
+  /** @deprecated Use `clock`. "Now" (epoch ms); when given, it wins over `clock`. */
   now?: () => number;
 }
 
@@ -57,14 +65,22 @@ const prometheusOption = { prometheus: { type: 'string' as const, valueName: 'ur
 const sloOption = { slo: { type: 'string' as const, valueName: 'name', description: 'only this SLO' } };
 
 /**
- * The `ops-slo` CLI definition: `validate`, `rules`, `status`, `report`, `budget check`. Exit codes: 0 ok, 1 an
+ * Builds the `ops-slo` CLI definition with injected dependencies (a Prometheus client factory, a clock), for tests
+ * and embedding: `validate`, `rules`, `status`, `report`, `budget check`. Exit codes ({@link ExitCode}): 0 ok, 1 an
  * SLO/budget check failed (objective missed, alert firing, regression), 2 usage or configuration error.
+ *
+ * @example
+ * ```ts
+ * const exitCode = await runCli(createSloCli({ clock: createManualClock(Date.UTC(2026, 5, 1)) }), ['status', '-c', 'slos.yaml', '--prometheus', url]);
+ * ```
  */
 export function createSloCli(dependencies: SloCliDependencies = {}): CliDefinition {
-  const { now = () => Date.now() } = dependencies;
+  const { clock = systemClock } = dependencies;
+  const now = dependencies.now ?? (() => clock.now());
   const clientFor = (url: string) => (dependencies.prometheusClient ?? ((base: string) => createPrometheusClient({ url: base, timeout: '30s' })))(url);
   return {
     name: 'ops-slo',
+    version: readPackageVersion(import.meta.url, '@ops/slo'),
     description: 'Validate SLO files, generate Prometheus rules, read SLO status and reports from Prometheus, check performance budgets.',
     commands: {
       validate: {
@@ -80,7 +96,7 @@ export function createSloCli(dependencies: SloCliDependencies = {}): CliDefiniti
             context.print(`${slos.length} SLO(s) valid: ${slos.map((slo) => slo.id).join(', ')}`);
             for (const warning of warnings) context.warn(`warning: ${warning}`);
           }
-          return context.values.strict === true && warnings.length > 0 ? 1 : 0;
+          return context.values.strict === true && warnings.length > 0 ? ExitCode.failure : ExitCode.ok;
         },
       },
       rules: {
@@ -99,12 +115,14 @@ export function createSloCli(dependencies: SloCliDependencies = {}): CliDefiniti
           const yaml = renderPrometheusRules(slos, { ...(interval ? { interval } : {}), perLabelSet: context.values['per-label-set'] === true });
           const output = stringValue(context, 'output');
           if (output) {
-            await writeFile(output, yaml);
+            await writeFile(output, yaml).catch((error: unknown) => {
+              throw new SloError('SLO_RULES_FAILED', `cannot write the rules to ${output}: ${safeErrorMessage(error)}`, { cause: error });
+            });
             if (context.json) context.printJson({ ok: true, file: output, groups: slos.length });
             else context.warn(`wrote ${output}`);
           } else if (context.json) context.printJson({ ok: true, yaml });
           else context.io.stdout.write(yaml);
-          return 0;
+          return ExitCode.ok;
         },
       },
       status: {
@@ -131,7 +149,7 @@ export function createSloCli(dependencies: SloCliDependencies = {}): CliDefiniti
               ]),
             );
           }
-          return statuses.some((status) => status.firing.length > 0) ? 1 : 0;
+          return statuses.some((status) => status.firing.length > 0) ? ExitCode.failure : ExitCode.ok;
         },
       },
       report: {
@@ -168,7 +186,7 @@ export function createSloCli(dependencies: SloCliDependencies = {}): CliDefiniti
           const report = await buildSloReport({ client, slos, range, atMs: now(), ...(step ? { stepMs: parseDuration(step, '--step') } : {}) });
           if (context.json) context.printJson({ ok: true, report });
           else context.io.stdout.write(renderReportMarkdown(report));
-          return report.slos.some((entry) => entry.met === false) ? 1 : 0;
+          return report.slos.some((entry) => entry.met === false) ? ExitCode.failure : ExitCode.ok;
         },
       },
       budget: {
@@ -224,12 +242,24 @@ export function createSloCli(dependencies: SloCliDependencies = {}): CliDefiniti
             );
             if (updated) context.warn(`baseline tightened: ${baselineFile}`);
           }
-          return result.verdict === 'regression' ? 1 : 0;
+          return result.verdict === 'regression' ? ExitCode.failure : ExitCode.ok;
         },
       },
     },
   };
 }
+
+/**
+ * The `ops-slo` CLI (`src/cli/bin.ts` runs it with `runCli`): `validate`, `rules`, `status`, `report`,
+ * `budget check`, on the system clock. Exit codes: 0 ok, 1 an SLO/budget check failed, 2 usage or configuration
+ * error.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await runCli(sloCli, ['validate', 'slos.yaml', '--strict']);
+ * ```
+ */
+export const sloCli: CliDefinition = createSloCli();
 
 function round(value: number): number {
   return Math.round(value * 100) / 100;

@@ -1,7 +1,8 @@
-import { formatDuration, humanizeDuration, type PrometheusClient } from '@ops/core';
+import { formatDuration, humanizeDuration, isRetryableError, OpsError, safeErrorMessage, systemClock, type Clock, type PrometheusClient } from '@ops/core';
 import { STATUS_WINDOWS_MS } from '../alerting/alert-tiers.js';
 import { SLO_METRIC_NAMES } from '../metrics/slo-metrics.js';
 import { computeStatus, type SloStatus } from '../engine/slo-status.js';
+import { SloError } from '../errors.js';
 import type { CounterReference, ResolvedSlo } from '../spec/slo-spec.js';
 import { calendarPeriod, type CalendarUnit } from '../windows/calendar-period.js';
 import { rulePeriodMs, sliExpressions } from '../rules/prometheus-rules.js';
@@ -16,8 +17,23 @@ export interface SloReportOptions {
   range: ReportRange;
   /** Resolution of the per-step breakdown. Default 1h. */
   stepMs?: number;
-  /** "Now" for calendar ranges. Default `Date.now()`. */
+  /** "Now" for calendar ranges (epoch ms). Default `clock.now()`. */
   atMs?: number;
+  /** Source of "now" when `atMs` is not given. Default `systemClock`. */
+  clock?: Clock;
+  /** Cancels the queries. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link fetchSloStatus}. */
+export interface FetchSloStatusOptions {
+  client: PrometheusClient;
+  slo: ResolvedSlo;
+  /** The instant the status is computed for (epoch ms). Default `clock.now()`. */
+  atMs?: number;
+  /** Source of "now" when `atMs` is not given. Default `systemClock`. */
+  clock?: Clock;
+  /** Cancels the queries. */
   signal?: AbortSignal;
 }
 
@@ -102,6 +118,23 @@ async function increases(client: PrometheusClient, reference: CounterReference, 
   return out;
 }
 
+/**
+ * Runs the queries of one SLO; a failure becomes a `REPORT_FAILED` {@link SloError} naming the SLO, with the query's
+ * error as `cause` (and its `isRetryable` / `retryAfterMs`). A cancellation by `signal` is passed through as is.
+ */
+async function forSlo<T>(slo: ResolvedSlo, what: string, signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (signal?.aborted) throw error;
+    throw new SloError('REPORT_FAILED', `${what} of SLO ${slo.id}: ${safeErrorMessage(error)}`, {
+      cause: error,
+      isRetryable: isRetryableError(error),
+      ...(OpsError.isInstance(error) && error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}),
+    });
+  }
+}
+
 function resolveRange(range: ReportRange, atMs: number): SloReport['range'] {
   if ('startMs' in range) return { startMs: range.startMs, endMs: range.endMs, label: `${new Date(range.startMs).toISOString()} – ${new Date(range.endMs).toISOString()}` };
   const timeZone = range.timeZone ?? 'UTC';
@@ -112,6 +145,7 @@ function resolveRange(range: ReportRange, atMs: number): SloReport['range'] {
 /**
  * Evaluates SLOs over a range of Prometheus history with `query_range` on the raw counters (the in-process
  * `ops_slo_*` counters, or the counters of ratio SLIs): exact event counts per step, SLI, budget and worst step.
+ * A failed query rejects with a `REPORT_FAILED` {@link SloError} naming the SLO (`cause`: the Prometheus error).
  *
  * @example
  * ```ts
@@ -120,16 +154,18 @@ function resolveRange(range: ReportRange, atMs: number): SloReport['range'] {
  * ```
  */
 export async function buildSloReport(options: SloReportOptions): Promise<SloReport> {
-  const { client, slos, stepMs = 3_600_000, atMs = Date.now(), signal } = options;
+  const { client, slos, stepMs = 3_600_000, clock = systemClock, atMs = clock.now(), signal } = options;
   const range = resolveRange(options.range, atMs);
   // The first sample sits one step before the range so the first step has a baseline.
   const queryStart = range.startMs - stepMs;
   const entries: SloReportEntry[] = [];
   for (const slo of slos) {
     const sources = counterSources(slo);
-    const totals = await increases(client, sources.total, queryStart, range.endMs, stepMs, signal);
     const other = sources.good ?? sources.bad;
-    const others = other ? await increases(client, other, queryStart, range.endMs, stepMs, signal) : totals.map(() => 0);
+    const [totals, others] = await forSlo(slo, 'report', signal, async () => {
+      const totalIncreases = await increases(client, sources.total, queryStart, range.endMs, stepMs, signal);
+      return [totalIncreases, other ? await increases(client, other, queryStart, range.endMs, stepMs, signal) : totalIncreases.map(() => 0)] as const;
+    });
     const steps: ReportStep[] = totals.slice(1).map((total, index) => {
       const counted = others[index + 1] ?? 0;
       const good = sources.good ? Math.min(counted, total) : Math.max(0, total - counted);
@@ -196,9 +232,10 @@ function duration(ms: number): string {
 /**
  * Computes an {@link SloStatus} from a Prometheus server at `atMs`: events over the period (rolling, or the calendar
  * period so far) and over each burn-rate window with `increase()`. Rules are not needed; counters are enough.
+ * A failed query rejects with a `REPORT_FAILED` {@link SloError} naming the SLO (`cause`: the Prometheus error).
  */
-export async function fetchSloStatus(options: { client: PrometheusClient; slo: ResolvedSlo; atMs?: number; signal?: AbortSignal }): Promise<SloStatus> {
-  const { client, slo, atMs = Date.now(), signal } = options;
+export async function fetchSloStatus(options: FetchSloStatusOptions): Promise<SloStatus> {
+  const { client, slo, clock = systemClock, atMs = clock.now(), signal } = options;
   const window = slo.window;
   const period =
     window.kind === 'calendar'
@@ -221,7 +258,9 @@ export async function fetchSloStatus(options: { client: PrometheusClient; slo: R
     return { good: totalEvents - badEvents, bad: badEvents };
   };
   const windowsMs = [...new Set([...STATUS_WINDOWS_MS, ...slo.tiers.flatMap((tier) => [tier.longMs, tier.shortMs]), slo.exhaustionWindowMs])].sort((a, b) => a - b);
-  const windowCounts = [];
-  for (const windowMs of windowsMs) windowCounts.push(await counts(windowMs));
-  return computeStatus(slo, { atMs, period, periodCounts: await counts(Math.max(1000, atMs - period.startMs)), windowsMs, windowCounts, labels: {} });
+  return forSlo(slo, 'status', signal, async () => {
+    const windowCounts = [];
+    for (const windowMs of windowsMs) windowCounts.push(await counts(windowMs));
+    return computeStatus(slo, { atMs, period, periodCounts: await counts(Math.max(1000, atMs - period.startMs)), windowsMs, windowCounts, labels: {} });
+  });
 }
