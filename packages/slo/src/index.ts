@@ -34,6 +34,10 @@ export { createSloTracker, OVERFLOW_LABEL_VALUE } from './engine/slo-tracker.js'
 export type { SloTracker, SloTrackerOptions, SloRecorder, SloEvent, SloAlertEvent, SloTrackerEvents } from './engine/slo-tracker.js';
 export type { SloStatus, TierStatus, WindowStatus } from './engine/slo-status.js';
 
+// alerts out (to @ops/incident or any AlertSink)
+export { forwardSloAlerts } from './alerting/forward-slo-alerts.js';
+export type { ForwardSloAlertsOptions } from './alerting/forward-slo-alerts.js';
+
 // metrics
 export { SLO_METRIC_NAMES, createSloMetrics, registerSloMetrics } from './metrics/slo-metrics.js';
 export type { SloMetrics, SloMetricsOptions, SloMetricsSource } from './metrics/slo-metrics.js';

@@ -8,6 +8,7 @@ import {
   type Clock,
   type Duration,
   type EventListener,
+  type EventSource,
   type Logger,
   type SustainedCondition,
 } from '@ops/core';
@@ -88,11 +89,8 @@ export interface SloRecorder {
   add(counts: { good?: number; bad?: number; labels?: Readonly<Record<string, string>>; atMs?: number }): void;
 }
 
-/**
- * Tracks SLOs in-process: records events, answers status, evaluates alert tiers and emits transitions. It is an
- * `EventSource<SloTrackerEvents>` of `@ops/core`.
- */
-export interface SloTracker {
+/** Tracks SLOs in-process: records events, answers status, evaluates alert tiers and emits transitions. */
+export interface SloTracker extends EventSource<SloTrackerEvents> {
   /** Resolved SLOs, in the order given. */
   readonly slos: readonly ResolvedSlo[];
   /** The recorder of SLO `name` (`'checkout'` or `'service/checkout'`). */
@@ -115,7 +113,7 @@ export interface SloTracker {
    * Subscribes to alert transitions; returns the unsubscribe (safe to call twice). Listeners run synchronously in
    * subscription order; one that throws (or returns a promise that rejects) is logged and never breaks the tracker.
    */
-  on<Name extends keyof SloTrackerEvents & string>(event: Name, listener: (payload: SloTrackerEvents[Name]) => unknown): () => void;
+  on<Name extends keyof SloTrackerEvents & string>(event: Name, listener: EventListener<SloTrackerEvents[Name]>): () => void;
   /**
    * Stops the evaluation loop (`evaluateEvery`) and resolves when an evaluation in progress has ended. Recording,
    * `status()` and `evaluate()` keep working.
@@ -430,7 +428,7 @@ export function createSloTracker(options: SloTrackerOptions): SloTracker {
       return [...lookup(name).groups.values()].map((series) => ({ ...series.labels }));
     },
     evaluate: () => evaluateAll(),
-    on: (event, listener) => events.on(event, listener as EventListener<SloTrackerEvents[typeof event]>),
+    on: events.on,
     close: async () => {
       await loop?.stop();
     },
