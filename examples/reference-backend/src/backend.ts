@@ -252,7 +252,7 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
     server.closeAllConnections();
     await closeServer();
     eventLoop.close();
-    slos.close();
+    await slos.close();
     await cache.close();
     await repository.close();
     throw error;
