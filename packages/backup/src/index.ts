@@ -1,5 +1,9 @@
 // @ops/backup — streamed, encrypted, verified, restorable backups of PostgreSQL, Redis and files.
 
+// errors
+export { BackupError } from './errors.js';
+export type { BackupErrorCode } from './errors.js';
+
 // storage
 export { createS3Storage } from './storages/s3/s3-storage.js';
 export type { S3StorageOptions, S3Storage } from './storages/s3/s3-storage.js';

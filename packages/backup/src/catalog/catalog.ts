@@ -3,6 +3,7 @@ import { OpsError } from '@ops/core';
 import { readAll } from '../internal/read-all.js';
 import { manifestKey, parseManifest, serializeManifest, type BackupManifest } from '../manifest/manifest.js';
 import type { BackupStorage } from '../storages/storage.js';
+import { BackupError } from '../errors.js';
 
 /** A manifest that could not be read, listed so an operator sees it instead of it silently disappearing. */
 export interface UnreadableManifest {
@@ -69,7 +70,7 @@ export async function findBackup(options: { storage: BackupStorage; id: string; 
   if (id === 'latest') {
     const { backups } = await listBackups({ storage, job });
     const found = backups.find((backup) => backup.state === 'completed');
-    if (!found) throw new OpsError('BACKUP_NOT_FOUND', `no completed backup${job ? ` of job ${job}` : ''} in ${storage.location}`);
+    if (!found) throw new BackupError('BACKUP_NOT_FOUND', `no completed backup${job ? ` of job ${job}` : ''} in ${storage.location}`);
     return found;
   }
   if (job) return readManifest(storage, manifestKey(job, id));
@@ -77,5 +78,5 @@ export async function findBackup(options: { storage: BackupStorage; id: string; 
     const parts = object.key.split('/');
     if (parts.length === 3 && parts[1] === id && parts[2] === 'manifest.json') return readManifest(storage, object.key);
   }
-  throw new OpsError('BACKUP_NOT_FOUND', `backup ${JSON.stringify(id)} not found in ${storage.location}`);
+  throw new BackupError('BACKUP_NOT_FOUND', `backup ${JSON.stringify(id)} not found in ${storage.location}`);
 }

@@ -1,7 +1,6 @@
 import { createRequire } from 'node:module';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
-import { OpsError } from '@ops/core';
 import type { BackupConfig, BackupJobConfig } from '../config/config-schema.js';
 import { createBackupMetrics, type BackupMetrics } from '../metrics/backup-metrics.js';
 import type { DecryptionOptions } from '../pipeline/artifact-pipeline.js';
@@ -11,6 +10,7 @@ import { createRedisSource } from '../sources/redis/redis-source.js';
 import type { BackupSource } from '../sources/source.js';
 import { createLocalStorage } from '../storages/local/local-storage.js';
 import type { BackupStorage } from '../storages/storage.js';
+import { BackupError } from '../errors.js';
 
 /** Opens the storage a config names. S3 loads `@aws-sdk/client-s3` (optional peer) on demand. */
 export async function openStorage(config: BackupConfig): Promise<BackupStorage> {
@@ -49,7 +49,7 @@ export async function createMetricsFile(path: string): Promise<{ observer: Backu
   try {
     promClient = load('prom-client') as typeof import('prom-client');
   } catch (error) {
-    throw new OpsError('ARGUMENT_INVALID', '--metrics-file needs the "prom-client" package: npm install prom-client', { cause: error });
+    throw new BackupError('ARGUMENT_INVALID', '--metrics-file needs the "prom-client" package: npm install prom-client', { cause: error });
   }
   const registry = new promClient.Registry();
   const observer = createBackupMetrics({ registry });
@@ -116,13 +116,13 @@ export async function readIdentityFile(path: string): Promise<string[]> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new OpsError('ARGUMENT_INVALID', `cannot read identity file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+    throw new BackupError('ARGUMENT_INVALID', `cannot read identity file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
   }
   const identities = text
     .split(/\r?\n/)
     .map((line) => line.trim())
     .filter((line) => line.startsWith('AGE-SECRET-KEY-'));
-  if (identities.length === 0) throw new OpsError('ARGUMENT_INVALID', `identity file ${path} contains no AGE-SECRET-KEY-1… line`);
+  if (identities.length === 0) throw new BackupError('ARGUMENT_INVALID', `identity file ${path} contains no AGE-SECRET-KEY-1… line`);
   return identities;
 }
 
@@ -136,7 +136,7 @@ export async function resolveDecryption(
   let passphrase = config.decryption?.passphrase;
   if (flags.passphraseEnv) {
     passphrase = env[flags.passphraseEnv];
-    if (passphrase === undefined || passphrase === '') throw new OpsError('ARGUMENT_INVALID', `environment variable ${flags.passphraseEnv} (from --passphrase-env) is not set`);
+    if (passphrase === undefined || passphrase === '') throw new BackupError('ARGUMENT_INVALID', `environment variable ${flags.passphraseEnv} (from --passphrase-env) is not set`);
   }
   const identities = identityFile ? await readIdentityFile(identityFile) : undefined;
   if (!identities && passphrase === undefined) return undefined;

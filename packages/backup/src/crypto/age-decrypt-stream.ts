@@ -1,11 +1,11 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { OpsError } from '@ops/core';
 import { assertAgePrefix, headerMacKey, MAX_HEADER_BYTES, parseHeader, type AgeStanza } from './age-header.js';
 import { identitySecret, parseIdentity, parseIdentityFile, type AgeIdentity } from './age-keys.js';
 import { ageScrypt } from './age-encrypt-stream.js';
 import { CHUNK_BYTES, ChunkNonce, openChunk, PAYLOAD_NONCE_BYTES, payloadKey, TAG_BYTES } from './age-payload.js';
 import { bytesEqual, decodeBase64, hkdfSha256, hmacSha256, unwrapFileKey, x25519SharedSecret } from './age-primitives.js';
 import { ByteQueue } from './byte-queue.js';
+import { BackupError } from '../errors.js';
 
 /** Options of {@link createAgeDecryptStream}. Give `identities`, `passphrase`, or both. */
 export interface AgeDecryptOptions {
@@ -24,12 +24,12 @@ const X25519_LABEL = 'age-encryption.org/v1/X25519';
 const SEALED_CHUNK_BYTES = CHUNK_BYTES + TAG_BYTES;
 const WORK_FACTOR = /^[1-9][0-9]*$/;
 
-function corrupt(message: string): OpsError {
-  return new OpsError('BACKUP_CORRUPT', message);
+function corrupt(message: string): BackupError {
+  return new BackupError('BACKUP_CORRUPT', message);
 }
 
-function decryptFailed(message: string): OpsError {
-  return new OpsError('BACKUP_DECRYPT_FAILED', message);
+function decryptFailed(message: string): BackupError {
+  return new BackupError('BACKUP_DECRYPT_FAILED', message);
 }
 
 function unwrapX25519(stanza: AgeStanza, identity: AgeIdentity): Buffer | undefined {
@@ -41,7 +41,7 @@ function unwrapX25519(stanza: AgeStanza, identity: AgeIdentity): Buffer | undefi
     shared = x25519SharedSecret(identitySecret(identity), share);
   } catch (error) {
     // OpenSSL refuses an all-zero shared secret (a low-order share), as the age specification requires.
-    throw new OpsError('BACKUP_CORRUPT', 'age header is malformed: X25519 share is a low-order point', { cause: error });
+    throw new BackupError('BACKUP_CORRUPT', 'age header is malformed: X25519 share is a low-order point', { cause: error });
   }
   if (shared.every((byte) => byte === 0)) throw corrupt('age header is malformed: X25519 share is a low-order point');
   const wrapKey = hkdfSha256(shared, Buffer.concat([share, identity.publicKey]), X25519_LABEL);
@@ -155,7 +155,7 @@ class HeaderCollector {
 export function createAgeDecryptStream(options: AgeDecryptOptions): Transform {
   const { identities = [], passphrase, maxScryptWorkFactor = 22 } = options;
   if (identities.length === 0 && passphrase === undefined) {
-    throw new OpsError('ARGUMENT_INVALID', 'age decryption: at least one identity or a passphrase is required');
+    throw new BackupError('ARGUMENT_INVALID', 'age decryption: at least one identity or a passphrase is required');
   }
   const parsedIdentities = identities.flatMap((identity) => (/[\n#]/.test(identity.trim()) ? parseIdentityFile(identity) : [parseIdentity(identity)]));
   const queue = new ByteQueue();

@@ -1,11 +1,11 @@
 import { randomBytes, scrypt as scryptCallback, generateKeyPairSync } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
-import { OpsError } from '@ops/core';
 import { encodeHeader, type AgeStanza } from './age-header.js';
 import { parseRecipient, type AgeRecipient } from './age-keys.js';
 import { CHUNK_BYTES, ChunkNonce, PAYLOAD_NONCE_BYTES, payloadKey, sealChunk } from './age-payload.js';
 import { encodeBase64, hkdfSha256, wrapFileKey, x25519RawSecret, x25519PublicFromSecret, x25519SharedSecret } from './age-primitives.js';
 import { ByteQueue } from './byte-queue.js';
+import { BackupError } from '../errors.js';
 
 /** Options of {@link createAgeEncryptStream}. Give either `recipients` or `passphrase`, not both. */
 export interface AgeEncryptOptions {
@@ -42,7 +42,7 @@ function x25519Stanza(fileKey: Buffer, recipient: AgeRecipient): AgeStanza {
   try {
     shared = x25519SharedSecret(ephemeralSecret, publicKey);
   } catch (error) {
-    throw new OpsError('ARGUMENT_INVALID', `invalid age recipient ${JSON.stringify(recipient.recipient)}: a low-order point, no one can decrypt for it`, { cause: error });
+    throw new BackupError('ARGUMENT_INVALID', `invalid age recipient ${JSON.stringify(recipient.recipient)}: a low-order point, no one can decrypt for it`, { cause: error });
   }
   const wrapKey = hkdfSha256(shared, Buffer.concat([share, publicKey]), X25519_LABEL);
   return { args: ['X25519', encodeBase64(share)], body: wrapFileKey(wrapKey, fileKey) };
@@ -59,7 +59,7 @@ async function scryptStanza(fileKey: Buffer, passphrase: string, workFactor: num
  * one scrypt passphrase, 64 KiB ChaCha20-Poly1305 STREAM chunks. Memory stays bounded (about one chunk plus the
  * stream buffers) whatever the input size; the output is readable by `age -d`.
  *
- * @throws OpsError `ARGUMENT_INVALID` synchronously for bad options (no recipient, both kinds, a bad recipient).
+ * @throws BackupError `ARGUMENT_INVALID` synchronously for bad options (no recipient, both kinds, a bad recipient).
  *
  * @example
  * ```ts
@@ -69,14 +69,14 @@ async function scryptStanza(fileKey: Buffer, passphrase: string, workFactor: num
 export function createAgeEncryptStream(options: AgeEncryptOptions): Transform {
   const { recipients = [], passphrase, scryptWorkFactor = 18 } = options;
   if (passphrase !== undefined && recipients.length > 0) {
-    throw new OpsError('ARGUMENT_INVALID', 'age encryption: give either recipients or a passphrase, not both (the age format requires a passphrase stanza to be alone)');
+    throw new BackupError('ARGUMENT_INVALID', 'age encryption: give either recipients or a passphrase, not both (the age format requires a passphrase stanza to be alone)');
   }
   if (passphrase === undefined && recipients.length === 0) {
-    throw new OpsError('ARGUMENT_INVALID', 'age encryption: at least one recipient or a passphrase is required');
+    throw new BackupError('ARGUMENT_INVALID', 'age encryption: at least one recipient or a passphrase is required');
   }
-  if (passphrase !== undefined && passphrase.length === 0) throw new OpsError('ARGUMENT_INVALID', 'age encryption: passphrase must not be empty');
+  if (passphrase !== undefined && passphrase.length === 0) throw new BackupError('ARGUMENT_INVALID', 'age encryption: passphrase must not be empty');
   if (!Number.isInteger(scryptWorkFactor) || scryptWorkFactor < 10 || scryptWorkFactor > 30) {
-    throw new OpsError('ARGUMENT_INVALID', `age encryption: scryptWorkFactor must be an integer from 10 to 30, got ${String(scryptWorkFactor)}`);
+    throw new BackupError('ARGUMENT_INVALID', `age encryption: scryptWorkFactor must be an integer from 10 to 30, got ${String(scryptWorkFactor)}`);
   }
   const parsedRecipients = recipients.map((recipient) => parseRecipient(recipient));
 
@@ -112,7 +112,7 @@ export function createAgeEncryptStream(options: AgeEncryptOptions): Transform {
           while (queue.length > CHUNK_BYTES) this.push(sealChunk(key, chunkNonce, queue.take(CHUNK_BYTES), false));
           callback();
         },
-        (error: unknown) => callback(new OpsError('BACKUP_FAILED', `age encryption failed: ${(error as Error).message}`, { cause: error })),
+        (error: unknown) => callback(new BackupError('BACKUP_FAILED', `age encryption failed: ${(error as Error).message}`, { cause: error })),
       );
     },
     flush(this: Transform, callback: TransformCallback) {
@@ -121,7 +121,7 @@ export function createAgeEncryptStream(options: AgeEncryptOptions): Transform {
           this.push(sealChunk(key, chunkNonce, queue.takeAll(), true));
           callback();
         },
-        (error: unknown) => callback(new OpsError('BACKUP_FAILED', `age encryption failed: ${(error as Error).message}`, { cause: error })),
+        (error: unknown) => callback(new BackupError('BACKUP_FAILED', `age encryption failed: ${(error as Error).message}`, { cause: error })),
       );
     },
   });

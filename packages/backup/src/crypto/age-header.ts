@@ -1,5 +1,5 @@
-import { OpsError } from '@ops/core';
 import { decodeBase64, encodeBase64, hkdfSha256, hmacSha256 } from './age-primitives.js';
+import { BackupError } from '../errors.js';
 
 /** The first line of every age v1 file. */
 export const AGE_VERSION_LINE = 'age-encryption.org/v1';
@@ -21,8 +21,8 @@ export interface ParsedAgeHeader {
   mac: Buffer;
 }
 
-function corrupt(reason: string): OpsError {
-  return new OpsError('BACKUP_CORRUPT', `age header is malformed: ${reason}`);
+function corrupt(reason: string): BackupError {
+  return new BackupError('BACKUP_CORRUPT', `age header is malformed: ${reason}`);
 }
 
 /** Encodes a stanza as `-> args\n` followed by the body wrapped at 64 columns (last line always shorter). */
@@ -60,7 +60,7 @@ export function assertAgePrefix(bytes: Buffer): void {
   if (bytes.subarray(0, 10).toString('latin1').startsWith('-----BEGIN')) {
     throw corrupt('ASCII-armored (PEM) age files are not supported; use the binary format');
   }
-  throw new OpsError('BACKUP_CORRUPT', 'not an age v1 file: it does not start with "age-encryption.org/v1"');
+  throw new BackupError('BACKUP_CORRUPT', 'not an age v1 file: it does not start with "age-encryption.org/v1"');
 }
 
 /**

@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { OpsError } from '@ops/core';
 import { bech32Decode, bech32Encode } from './bech32.js';
 import { X25519_KEY_BYTES, x25519PublicFromSecret, x25519RawSecret } from './age-primitives.js';
+import { BackupError } from '../errors.js';
 
 const RECIPIENT_PREFIX = 'age';
 const IDENTITY_PREFIX = 'age-secret-key-';
@@ -34,7 +34,7 @@ const secrets = new WeakMap<AgeIdentity, Uint8Array>();
 /** @internal The raw secret key of an identity created by this module. */
 export function identitySecret(identity: AgeIdentity): Uint8Array {
   const secret = secrets.get(identity);
-  if (secret === undefined) throw new OpsError('ARGUMENT_INVALID', 'age identity was not created by parseIdentity');
+  if (secret === undefined) throw new BackupError('ARGUMENT_INVALID', 'age identity was not created by parseIdentity');
   return secret;
 }
 
@@ -57,7 +57,7 @@ function makeIdentity(secret: Uint8Array): AgeIdentity {
 /**
  * Parses an `age1…` X25519 recipient.
  *
- * @throws OpsError `ARGUMENT_INVALID` naming the bad value and why it is invalid.
+ * @throws BackupError `ARGUMENT_INVALID` naming the bad value and why it is invalid.
  *
  * @example
  * ```ts
@@ -65,12 +65,12 @@ function makeIdentity(secret: Uint8Array): AgeIdentity {
  * ```
  */
 export function parseRecipient(text: string): AgeRecipient {
-  if (typeof text !== 'string') throw new OpsError('ARGUMENT_INVALID', `invalid age recipient ${describe(text)}: expected a string "age1..."`);
+  if (typeof text !== 'string') throw new BackupError('ARGUMENT_INVALID', `invalid age recipient ${describe(text)}: expected a string "age1..."`);
   const trimmed = text.trim();
-  const fail = (reason: string): OpsError => new OpsError('ARGUMENT_INVALID', `invalid age recipient ${describe(trimmed)}: ${reason}`);
+  const fail = (reason: string): BackupError => new BackupError('ARGUMENT_INVALID', `invalid age recipient ${describe(trimmed)}: ${reason}`);
   if (trimmed.toUpperCase().startsWith('AGE-SECRET-KEY-')) {
     // Never echo a secret key back: this is the one input where describing the value would leak it.
-    throw new OpsError('ARGUMENT_INVALID', 'invalid age recipient: this is a secret key (AGE-SECRET-KEY-1...), pass its public "age1..." recipient instead');
+    throw new BackupError('ARGUMENT_INVALID', 'invalid age recipient: this is a secret key (AGE-SECRET-KEY-1...), pass its public "age1..." recipient instead');
   }
   if (trimmed.startsWith('ssh-')) throw fail('SSH recipients are not supported; use an X25519 "age1..." recipient');
   if (trimmed !== trimmed.toLowerCase()) throw fail('age recipients are lower case');
@@ -86,10 +86,10 @@ export function parseRecipient(text: string): AgeRecipient {
 /**
  * Parses an `AGE-SECRET-KEY-1…` X25519 identity. Error messages never contain the key.
  *
- * @throws OpsError `ARGUMENT_INVALID` saying why the key is invalid (without echoing it).
+ * @throws BackupError `ARGUMENT_INVALID` saying why the key is invalid (without echoing it).
  */
 export function parseIdentity(text: string): AgeIdentity {
-  const fail = (reason: string): OpsError => new OpsError('ARGUMENT_INVALID', `invalid age identity (AGE-SECRET-KEY-1..., value not shown): ${reason}`);
+  const fail = (reason: string): BackupError => new BackupError('ARGUMENT_INVALID', `invalid age identity (AGE-SECRET-KEY-1..., value not shown): ${reason}`);
   if (typeof text !== 'string') throw fail(`expected a string, got ${typeof text}`);
   const trimmed = text.trim();
   if (trimmed.startsWith('age1')) throw fail('this is a public recipient ("age1..."); decryption needs the secret key');
@@ -106,7 +106,7 @@ export function parseIdentity(text: string): AgeIdentity {
  * Parses the contents of an identity file as written by `age-keygen`: one key per line, `#` comments and blank
  * lines ignored.
  *
- * @throws OpsError `ARGUMENT_INVALID` naming the line number of a bad key (never the key itself).
+ * @throws BackupError `ARGUMENT_INVALID` naming the line number of a bad key (never the key itself).
  */
 export function parseIdentityFile(text: string): AgeIdentity[] {
   const identities: AgeIdentity[] = [];
@@ -117,10 +117,10 @@ export function parseIdentityFile(text: string): AgeIdentity[] {
     try {
       identities.push(parseIdentity(line));
     } catch (error) {
-      throw new OpsError('ARGUMENT_INVALID', `identity file line ${index + 1}: ${(error as Error).message}`, { cause: error });
+      throw new BackupError('ARGUMENT_INVALID', `identity file line ${index + 1}: ${(error as Error).message}`, { cause: error });
     }
   }
-  if (identities.length === 0) throw new OpsError('ARGUMENT_INVALID', 'identity file contains no AGE-SECRET-KEY-1... line');
+  if (identities.length === 0) throw new BackupError('ARGUMENT_INVALID', 'identity file contains no AGE-SECRET-KEY-1... line');
   return identities;
 }
 

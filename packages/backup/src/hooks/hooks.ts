@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { OpsError, parseDuration, redactText, type Duration } from '@ops/core';
+import { parseDuration, redactText, type Duration } from '@ops/core';
+import { BackupError } from '../errors.js';
 
 /** A command run before or after a backup. Runs without a shell: `command` is argv. */
 export interface HookOptions {
@@ -32,7 +33,7 @@ export interface HookResult {
  */
 export function runHook(hook: HookOptions, environment: Record<string, string> = {}): Promise<HookResult> {
   const [file, ...args] = hook.command;
-  if (!file) return Promise.reject(new OpsError('ARGUMENT_INVALID', 'hook command must have at least the program'));
+  if (!file) return Promise.reject(new BackupError('ARGUMENT_INVALID', 'hook command must have at least the program'));
   const timeoutMs = parseDuration(hook.timeout ?? '30s', 'hook timeout');
   return new Promise((resolve) => {
     execFile(
@@ -85,7 +86,7 @@ export async function runHooks(hooks: readonly HookOptions[], environment: Recor
     const result = await runHook(hook, environment);
     if (result.ok) continue;
     const message = describeHookFailure(result, hook.timeout);
-    if ((hook.onError ?? 'fail') === 'fail') throw new OpsError('HOOK_FAILED', message);
+    if ((hook.onError ?? 'fail') === 'fail') throw new BackupError('HOOK_FAILED', message);
     warnings.push(message);
   }
   return warnings;

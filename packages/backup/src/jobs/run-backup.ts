@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OpsError, safeErrorMessage, silentLogger, systemClock, type Clock, type Logger } from '@ops/core';
+import { safeErrorMessage, silentLogger, systemClock, type Clock, type Logger } from '@ops/core';
 import { writeManifest } from '../catalog/catalog.js';
 import { runHooks, type HookOptions } from '../hooks/hooks.js';
 import { acquireStorageLock, type HeldLock, type StorageLockOptions } from '../lock/storage-lock.js';
@@ -12,6 +12,7 @@ import type { BackupSource } from '../sources/source.js';
 import type { BackupStorage } from '../storages/storage.js';
 import { cleanupLeftovers } from './cleanup-leftovers.js';
 import { PACKAGE_VERSION } from '../version.js';
+import { BackupError } from '../errors.js';
 
 /** Progress of a running backup. */
 export interface BackupProgress {
@@ -150,11 +151,11 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupManife
 function checkJob(job: string, compression: CompressionOptions, sources: readonly BackupSource[]): void {
   assertJobName(job);
   assertCompression(compression);
-  if (sources.length === 0) throw new OpsError('ARGUMENT_INVALID', `job ${job} has no sources`);
+  if (sources.length === 0) throw new BackupError('ARGUMENT_INVALID', `job ${job} has no sources`);
   const names = new Set<string>();
   for (const source of sources) {
     assertJobName(source.name, 'source name');
-    if (names.has(source.name)) throw new OpsError('ARGUMENT_INVALID', `job ${job} has two sources named ${source.name}`);
+    if (names.has(source.name)) throw new BackupError('ARGUMENT_INVALID', `job ${job} has two sources named ${source.name}`);
     names.add(source.name);
   }
 }
@@ -237,7 +238,7 @@ async function backupOneSource(input: {
         return artifact;
       },
     });
-    if (artifacts.length === 0) throw new OpsError('BACKUP_FAILED', `source ${source.name} stored no artifact`);
+    if (artifacts.length === 0) throw new BackupError('BACKUP_FAILED', `source ${source.name} stored no artifact`);
     if (verifyStored) for (const artifact of artifacts) await checkStoredArtifact(storage, artifact, controller.signal);
     if (outcome.warnings?.length) manifest.warnings.push(...outcome.warnings.map((warning) => `${source.name}: ${warning}`));
     return { name: source.name, kind: source.kind, state: 'completed', details: outcome.details, artifacts };

@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { OpsError, parseDuration, systemClock, silentLogger, type Clock, type Duration, type Logger, type TimerHandle } from '@ops/core';
 import { readAll } from '../internal/read-all.js';
 import type { BackupStorage } from '../storages/storage.js';
+import { BackupError } from '../errors.js';
 
 /** What a lock object records. */
 export interface LockRecord {
@@ -107,7 +108,7 @@ export async function acquireStorageLock(options: StorageLockOptions): Promise<H
   const writeRecord = () => storage.write(key, Readable.from([Buffer.from(JSON.stringify(record))]));
   const blocker = (onlyOlder: boolean) => findBlocker({ storage, job, key, record, onlyOlder, isStale, logger });
   const lockedError = (holder: LockRecord) =>
-    new OpsError('BACKUP_LOCKED', `job ${job} is locked by pid ${holder.pid} on ${holder.host} since ${new Date(holder.acquiredAt).toISOString()}`, { isRetryable: true });
+    new BackupError('BACKUP_LOCKED', `job ${job} is locked by pid ${holder.pid} on ${holder.host} since ${new Date(holder.acquiredAt).toISOString()}`, { isRetryable: true });
 
   const early = await blocker(false);
   if (early) throw lockedError(early);

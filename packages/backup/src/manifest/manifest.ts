@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { ConfigError, OpsError } from '@ops/core';
+import { ConfigError } from '@ops/core';
 import type { ArtifactRecord } from '../pipeline/artifact-pipeline.js';
+import { BackupError } from '../errors.js';
 
 /** Version of the manifest format written by this package. */
 export const MANIFEST_FORMAT_VERSION = 1;
@@ -120,7 +121,7 @@ export const JOB_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}$/;
 /** Throws `ARGUMENT_INVALID` unless `name` matches {@link JOB_NAME_PATTERN}. */
 export function assertJobName(name: string, what = 'job name'): void {
   if (!JOB_NAME_PATTERN.test(name)) {
-    throw new OpsError('ARGUMENT_INVALID', `${what} ${JSON.stringify(name)} must match ${JOB_NAME_PATTERN.source} (letters, digits, ".", "_", "-")`);
+    throw new BackupError('ARGUMENT_INVALID', `${what} ${JSON.stringify(name)} must match ${JOB_NAME_PATTERN.source} (letters, digits, ".", "_", "-")`);
   }
 }
 
@@ -162,17 +163,17 @@ export function parseManifest(text: string, source = 'manifest'): BackupManifest
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw new OpsError('BACKUP_CORRUPT', `${source} is not valid JSON: ${(error as Error).message}`, { cause: error });
+    throw new BackupError('BACKUP_CORRUPT', `${source} is not valid JSON: ${(error as Error).message}`, { cause: error });
   }
   const parsed = backupManifestSchema.safeParse(raw);
   if (!parsed.success) {
     const problem = ConfigError.fromZod(parsed.error, source);
-    throw new OpsError('BACKUP_CORRUPT', problem.message.replace(/^invalid /, 'invalid manifest '), { cause: problem });
+    throw new BackupError('BACKUP_CORRUPT', problem.message.replace(/^invalid /, 'invalid manifest '), { cause: problem });
   }
   const manifest = parsed.data as BackupManifest;
   if (manifest.manifestSha256 !== undefined) {
     const actual = createHash('sha256').update(JSON.stringify(withoutChecksum(raw as BackupManifest))).digest('hex');
-    if (actual !== manifest.manifestSha256) throw new OpsError('BACKUP_CORRUPT', `${source} was altered: its manifestSha256 does not match its content`);
+    if (actual !== manifest.manifestSha256) throw new BackupError('BACKUP_CORRUPT', `${source} was altered: its manifestSha256 does not match its content`);
   }
   return manifest;
 }

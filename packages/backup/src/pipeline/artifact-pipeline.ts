@@ -5,6 +5,7 @@ import { createAgeEncryptStream } from '../crypto/age-encrypt-stream.js';
 import type { BackupStorage } from '../storages/storage.js';
 import { createCompressStream, createDecompressStream, effectiveLevel, type CompressionAlgorithm, type CompressionOptions } from './compression.js';
 import { DigestStream } from './digest-stream.js';
+import { BackupError } from '../errors.js';
 
 /** How artifacts are encrypted (the age format). Give `recipients` (recommended) or `passphrase`. */
 export interface EncryptionOptions {
@@ -103,7 +104,7 @@ export async function writeArtifact(options: WriteArtifactOptions): Promise<Arti
     const uploadError = uploadResult.status === 'rejected' ? uploadResult.reason : undefined;
     const first = sourceError ?? (uploadError !== undefined && !isQuietStreamError(uploadError) ? uploadError : chainError ?? uploadError);
     if (OpsError.isInstance(first)) throw first;
-    throw new OpsError('BACKUP_FAILED', `artifact ${name}: ${(first as Error)?.message ?? String(first)}`, { cause: first });
+    throw new BackupError('BACKUP_FAILED', `artifact ${name}: ${(first as Error)?.message ?? String(first)}`, { cause: first });
   }
   const level = effectiveLevel(compression);
   return {
@@ -132,8 +133,8 @@ export interface OpenArtifactOptions {
   onProgress?: ((storedBytes: number) => void) | undefined;
 }
 
-function corruptError(artifact: ArtifactRecord, layer: string, problem: string, cause?: unknown): OpsError {
-  return new OpsError('BACKUP_CORRUPT', `artifact ${artifact.key} is corrupt: ${layer} ${problem}`, cause === undefined ? {} : { cause });
+function corruptError(artifact: ArtifactRecord, layer: string, problem: string, cause?: unknown): BackupError {
+  return new BackupError('BACKUP_CORRUPT', `artifact ${artifact.key} is corrupt: ${layer} ${problem}`, cause === undefined ? {} : { cause });
 }
 
 /**
@@ -144,7 +145,7 @@ function corruptError(artifact: ArtifactRecord, layer: string, problem: string, 
 export async function openArtifact(options: OpenArtifactOptions): Promise<Readable> {
   const { storage, artifact, decryption, signal, onProgress } = options;
   if (artifact.encryption && !decryption?.identities?.length && decryption?.passphrase === undefined) {
-    throw new OpsError(
+    throw new BackupError(
       'BACKUP_DECRYPT_FAILED',
       `artifact ${artifact.key} is encrypted with age (${artifact.encryption.passphrase ? 'a passphrase' : `recipients ${artifact.encryption.recipients.join(', ')}`}); give an identity or the passphrase`,
     );
@@ -176,14 +177,14 @@ export async function openArtifact(options: OpenArtifactOptions): Promise<Readab
   return pipelineCallback([source, storedCheck, ...stages, plainCheck], () => undefined) as unknown as Readable;
 }
 
-/** Normalises a stream error of {@link openArtifact} into an `OpsError` naming the artifact. */
+/** Normalises a stream error of {@link openArtifact} into an `OpsError` naming the artifact (a `BackupError` `BACKUP_CORRUPT` unless it already is an `OpsError`). */
 export function artifactReadError(artifact: ArtifactRecord, error: unknown): OpsError {
   if (OpsError.isInstance(error)) return error;
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'Z_BUF_ERROR' || code === 'Z_DATA_ERROR' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
     return corruptError(artifact, 'compressed data', `is damaged or truncated (${(error as Error).message})`, error);
   }
-  return new OpsError('BACKUP_CORRUPT', `artifact ${artifact.key}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+  return new BackupError('BACKUP_CORRUPT', `artifact ${artifact.key}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
 }
 
 /**
@@ -192,7 +193,7 @@ export function artifactReadError(artifact: ArtifactRecord, error: unknown): Ops
  */
 export async function checkStoredArtifact(storage: BackupStorage, artifact: ArtifactRecord, signal?: AbortSignal): Promise<number> {
   const facts = await storage.stat(artifact.key);
-  if (!facts) throw new OpsError('BACKUP_CORRUPT', `artifact ${artifact.key} is missing from the storage`);
+  if (!facts) throw new BackupError('BACKUP_CORRUPT', `artifact ${artifact.key} is missing from the storage`);
   if (facts.bytes !== artifact.storedBytes) throw corruptError(artifact, 'stored object', `size is ${facts.bytes} bytes, expected ${artifact.storedBytes}`);
   const source = await storage.read(artifact.key, signal ? { signal } : {});
   const check = new DigestStream({ sha256: artifact.storedSha256, bytes: artifact.storedBytes, onMismatch: (problem) => corruptError(artifact, 'stored object', problem) });

@@ -1,6 +1,6 @@
 import * as zlib from 'node:zlib';
 import { PassThrough, type Transform } from 'node:stream';
-import { OpsError } from '@ops/core';
+import { BackupError } from '../errors.js';
 
 /** Compression algorithms of the pipeline. `zstd` needs a runtime whose `zlib` has `createZstdCompress`. */
 export type CompressionAlgorithm = 'none' | 'gzip' | 'zstd';
@@ -30,7 +30,7 @@ export function isZstdAvailable(): boolean {
 }
 
 function refuseZstd(): never {
-  throw new OpsError(
+  throw new BackupError(
     'ARGUMENT_INVALID',
     `compression "zstd" is not available: this Node.js ${process.version} has no zlib.createZstdCompress (it arrived in Node 22.15 / 23.8). Use { algorithm: "gzip", level: 1 } or upgrade Node.`,
   );
@@ -41,15 +41,15 @@ export function assertCompression(options: CompressionOptions): void {
   const { algorithm, level } = options;
   if (algorithm === 'none') return;
   if (algorithm === 'gzip') {
-    if (level !== undefined && (!Number.isInteger(level) || level < 1 || level > 9)) throw new OpsError('ARGUMENT_INVALID', `gzip level must be an integer 1–9, got ${String(level)}`);
+    if (level !== undefined && (!Number.isInteger(level) || level < 1 || level > 9)) throw new BackupError('ARGUMENT_INVALID', `gzip level must be an integer 1–9, got ${String(level)}`);
     return;
   }
   if (algorithm === 'zstd') {
     if (!isZstdAvailable()) refuseZstd();
-    if (level !== undefined && (!Number.isInteger(level) || level < 1 || level > 19)) throw new OpsError('ARGUMENT_INVALID', `zstd level must be an integer 1–19, got ${String(level)}`);
+    if (level !== undefined && (!Number.isInteger(level) || level < 1 || level > 19)) throw new BackupError('ARGUMENT_INVALID', `zstd level must be an integer 1–19, got ${String(level)}`);
     return;
   }
-  throw new OpsError('ARGUMENT_INVALID', `unknown compression ${JSON.stringify(algorithm)}; expected "none", "gzip" or "zstd"`);
+  throw new BackupError('ARGUMENT_INVALID', `unknown compression ${JSON.stringify(algorithm)}; expected "none", "gzip" or "zstd"`);
 }
 
 /** The level actually used for `options` (defaults applied). */
@@ -75,5 +75,5 @@ export function createDecompressStream(algorithm: CompressionAlgorithm): Transfo
   if (algorithm === 'gzip') return zlib.createGunzip({ chunkSize: 64 * 1024 });
   if (algorithm === 'zstd') return (zstdFactories() ?? refuseZstd()).decompress();
   if (algorithm === 'none') return new PassThrough();
-  throw new OpsError('ARGUMENT_INVALID', `unknown compression ${JSON.stringify(algorithm)}`);
+  throw new BackupError('ARGUMENT_INVALID', `unknown compression ${JSON.stringify(algorithm)}`);
 }

@@ -1,10 +1,11 @@
-import { OpsError, silentLogger, systemClock, type Clock, type Logger } from '@ops/core';
+import { silentLogger, systemClock, type Clock, type Logger } from '@ops/core';
 import { listBackups } from '../catalog/catalog.js';
 import { acquireStorageLock, type StorageLockOptions } from '../lock/storage-lock.js';
 import { lastVerificationFailed, manifestArtifacts, manifestKey, VERIFICATION_RANK, verifiedLevel, type BackupManifest, type VerificationLevel } from '../manifest/manifest.js';
 import { planRetention, type RetentionCandidate } from '../retention/plan-retention.js';
 import type { RetentionPolicy } from '../retention/retention-policy.js';
 import type { BackupStorage } from '../storages/storage.js';
+import { BackupError } from '../errors.js';
 
 /** Options of {@link pruneBackups}. */
 export interface PruneBackupsOptions {
@@ -90,7 +91,7 @@ export async function pruneBackups(options: PruneBackupsOptions): Promise<PruneR
     const plan = planRetention(candidates, policy, { now: clock.now(), timeZone });
     const decide = (action: 'keep' | 'remove') => (decision: { id: string; reasons: string[] }): PruneDecision => {
       const backup = byId.get(decision.id);
-      if (!backup) throw new OpsError('INTERNAL', `retention returned unknown backup ${decision.id}`);
+      if (!backup) throw new BackupError('INTERNAL', `retention returned unknown backup ${decision.id}`);
       return {
         id: backup.id,
         state: backup.state,
@@ -108,7 +109,7 @@ export async function pruneBackups(options: PruneBackupsOptions): Promise<PruneR
       if (decision.action !== 'remove') continue;
       freedBytes += decision.storedBytes;
       if (dryRun) continue;
-      if (lock?.lost) throw new OpsError('LOCK_LOST', `lost the lock of job ${job} while pruning; stopped`);
+      if (lock?.lost) throw new BackupError('LOCK_LOST', `lost the lock of job ${job} while pruning; stopped`);
       await deleteBackup(storage, byId.get(decision.id) as BackupManifest);
       removed.push(decision.id);
       logger.info({ job, id: decision.id, reasons: decision.reasons }, 'backup removed by retention');

@@ -6,6 +6,7 @@ import { artifactReadError, checkStoredArtifact, openArtifact, type DecryptionOp
 import type { BackupStorage } from '../storages/storage.js';
 import { pickSource } from './postgres-restore.js';
 import { extractTar, type ExtractSummary } from './tar-extract.js';
+import { BackupError } from '../errors.js';
 
 /** Options of {@link restoreFiles}. */
 export interface RestoreFilesOptions {
@@ -36,12 +37,12 @@ export async function restoreFiles(options: RestoreFilesOptions): Promise<Extrac
   const directory = resolve(options.directory);
   const source = pickSource(backup, 'files', options.source);
   const artifact = source.artifacts[0];
-  if (!artifact) throw new OpsError('RESTORE_FAILED', `source ${source.name} has no artifact`);
+  if (!artifact) throw new BackupError('RESTORE_FAILED', `source ${source.name} has no artifact`);
   const existed = await stat(directory).then(
     () => true,
     () => false,
   );
-  if (existed && (await readdir(directory)).length > 0) throw new OpsError('RESTORE_FAILED', `staging directory ${directory} is not empty; restore into an empty directory`);
+  if (existed && (await readdir(directory)).length > 0) throw new BackupError('RESTORE_FAILED', `staging directory ${directory} is not empty; restore into an empty directory`);
   await checkStoredArtifact(storage, artifact, signal);
   logger.info({ backup: backup.id, source: source.name, directory }, 'restoring files');
   const plain = await openArtifact({ storage, artifact, decryption, signal });

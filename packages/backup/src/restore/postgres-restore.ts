@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { OpsError, type Logger, silentLogger } from '@ops/core';
+import { type Logger, silentLogger } from '@ops/core';
 import { describeExit, spawnTracked } from '../internal/child-process.js';
 import { withTemporaryDirectory } from '../internal/temporary-directory.js';
 import type { BackupManifest, SourceRecord } from '../manifest/manifest.js';
@@ -8,6 +8,7 @@ import { describeConnection, libpqEnvironment, loadPg, pgClientConfig, resolveCo
 import type { BackupStorage } from '../storages/storage.js';
 import { downloadArtifact } from './download-artifact.js';
 import { extractTar } from './tar-extract.js';
+import { BackupError } from '../errors.js';
 
 /** Options of {@link restorePostgres}. */
 export interface RestorePostgresOptions {
@@ -36,13 +37,13 @@ export interface RestorePostgresOptions {
 /** Picks the source record to restore, with clear errors. */
 export function pickSource(backup: BackupManifest, kind: SourceRecord['kind'], name: string | undefined): SourceRecord {
   const candidates = backup.sources.filter((source) => source.kind === kind && (name === undefined || source.name === name));
-  if (candidates.length === 0) throw new OpsError('BACKUP_NOT_FOUND', `backup ${backup.id} has no ${kind} source${name ? ` named ${name}` : ''}`);
-  if (candidates.length > 1) throw new OpsError('ARGUMENT_INVALID', `backup ${backup.id} has several ${kind} sources (${candidates.map((source) => source.name).join(', ')}); name one`);
+  if (candidates.length === 0) throw new BackupError('BACKUP_NOT_FOUND', `backup ${backup.id} has no ${kind} source${name ? ` named ${name}` : ''}`);
+  if (candidates.length > 1) throw new BackupError('ARGUMENT_INVALID', `backup ${backup.id} has several ${kind} sources (${candidates.map((source) => source.name).join(', ')}); name one`);
   const source = candidates[0] as SourceRecord;
   if (source.state !== 'completed' || source.artifacts.length === 0) {
-    throw new OpsError('RESTORE_FAILED', `source ${source.name} of backup ${backup.id} did not complete (${source.error ?? backup.state}); refusing to restore it`);
+    throw new BackupError('RESTORE_FAILED', `source ${source.name} of backup ${backup.id} did not complete (${source.error ?? backup.state}); refusing to restore it`);
   }
-  if (backup.state === 'in-progress') throw new OpsError('RESTORE_FAILED', `backup ${backup.id} is still in progress (or was interrupted); refusing to restore it`);
+  if (backup.state === 'in-progress') throw new BackupError('RESTORE_FAILED', `backup ${backup.id} is still in progress (or was interrupted); refusing to restore it`);
   return source;
 }
 
@@ -78,14 +79,14 @@ export async function restorePostgres(options: RestorePostgresOptions): Promise<
   const { storage, backup, decryption, target, create = false, clean = false, parallelJobs = 1, noOwner = false, signal, logger = silentLogger, onProgress } = options;
   const source = pickSource(backup, 'postgres', options.source);
   const artifact = source.artifacts[0];
-  if (!artifact) throw new OpsError('RESTORE_FAILED', `source ${source.name} has no artifact`);
+  if (!artifact) throw new BackupError('RESTORE_FAILED', `source ${source.name} has no artifact`);
   const connection = resolveConnection(target);
   return withTemporaryDirectory(async (directory) => {
     const file = join(directory, 'dump');
     await downloadArtifact({ storage, artifact, decryption, path: file, signal, onProgress });
     if (create) {
       await adminQuery(target, `CREATE DATABASE ${quoteIdentifier(target.database)} TEMPLATE template0`).catch((error: unknown) => {
-        throw new OpsError('RESTORE_FAILED', `cannot create database ${target.database}: ${(error as Error).message}`, { cause: error });
+        throw new BackupError('RESTORE_FAILED', `cannot create database ${target.database}: ${(error as Error).message}`, { cause: error });
       });
     }
     const environment = await libpqEnvironment(connection, { temporaryDirectory: directory, database: target.database });
@@ -101,7 +102,7 @@ export async function restorePostgres(options: RestorePostgresOptions): Promise<
         const { createReadStream } = await import('node:fs');
         await extractTar({ stream: createReadStream(file), directory: input });
       } else if (artifact.format !== 'pg-custom') {
-        throw new OpsError('RESTORE_FAILED', `unknown PostgreSQL artifact format ${artifact.format}`);
+        throw new BackupError('RESTORE_FAILED', `unknown PostgreSQL artifact format ${artifact.format}`);
       }
       program = 'pg_restore';
       args = ['--no-password', '--exit-on-error', `--dbname=${target.database}`];
@@ -112,7 +113,7 @@ export async function restorePostgres(options: RestorePostgresOptions): Promise<
     }
     logger.info({ backup: backup.id, target: describeConnection({ ...connection, database: target.database }) }, 'restoring PostgreSQL');
     const exit = await spawnTracked(program, args, { env: environment, signal, stdio: ['ignore', 'ignore', 'pipe'] }).exited;
-    if (exit.code !== 0 || exit.signal || exit.spawnError) throw new OpsError('RESTORE_FAILED', `${program} failed (${describeExit(exit)})`);
+    if (exit.code !== 0 || exit.signal || exit.spawnError) throw new BackupError('RESTORE_FAILED', `${program} failed (${describeExit(exit)})`);
     return { database: target.database, source: source.name };
   }, options.temporaryDirectory);
 }

@@ -11,6 +11,7 @@ import { createScanDumpStream } from '../sources/redis/redis-scan-dump.js';
 import type { BackupStorage } from '../storages/storage.js';
 import { downloadArtifact } from './download-artifact.js';
 import { pickSource } from './postgres-restore.js';
+import { BackupError } from '../errors.js';
 
 /** What to do with keys that already exist in the target: overwrite, keep theirs, or stop with an error. */
 export type RedisReplacePolicy = 'replace' | 'skip-existing' | 'fail';
@@ -73,7 +74,7 @@ export async function restoreRecords(records: AsyncIterable<DumpRecord>, redis: 
         summary.skippedExisting++;
         return;
       }
-      throw new OpsError('RESTORE_FAILED', `RESTORE of key ${JSON.stringify(record.key.toString('utf8').slice(0, 100))} failed: ${error.message}`, { cause: error });
+      throw new BackupError('RESTORE_FAILED', `RESTORE of key ${JSON.stringify(record.key.toString('utf8').slice(0, 100))} failed: ${error.message}`, { cause: error });
     });
     batch = [];
   };
@@ -90,7 +91,7 @@ async function waitForSocket(path: string, child: ReturnType<typeof spawn>, opti
   const { connect } = await import('node:net');
   const deadline = clock.now() + timeoutMs;
   for (let attempt = 0; attempt < 400; attempt++) {
-    if (child.exitCode !== null) throw new OpsError('RESTORE_FAILED', `redis-server exited with code ${child.exitCode} while loading the RDB (corrupt or incompatible snapshot?)`);
+    if (child.exitCode !== null) throw new BackupError('RESTORE_FAILED', `redis-server exited with code ${child.exitCode} while loading the RDB (corrupt or incompatible snapshot?)`);
     const ok = await new Promise<boolean>((resolve) => {
       const socket = connect({ path });
       socket.once('connect', () => {
@@ -103,7 +104,7 @@ async function waitForSocket(path: string, child: ReturnType<typeof spawn>, opti
     if (clock.now() > deadline) break;
     await clock.sleep(50, signal);
   }
-  throw new OpsError('RESTORE_FAILED', `redis-server did not start within ${timeoutMs} ms to load the RDB`);
+  throw new BackupError('RESTORE_FAILED', `redis-server did not start within ${timeoutMs} ms to load the RDB`);
 }
 
 /**
@@ -121,7 +122,7 @@ export async function withRdbServer<T>(
     ['--port', '0', '--unixsocket', socketPath, '--unixsocketperm', '700', '--dir', directory, '--dbfilename', rdbPath.slice(directory.length + 1), '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning', '--databases', '64'],
     { stdio: 'ignore' },
   );
-  const spawnFailed = new Promise<never>((_resolve, reject) => child.once('error', (error) => reject(new OpsError('RESTORE_FAILED', `cannot start ${redisServerPath}: ${error.message} (install redis-server to restore RDB backups)`, { cause: error }))));
+  const spawnFailed = new Promise<never>((_resolve, reject) => child.once('error', (error) => reject(new BackupError('RESTORE_FAILED', `cannot start ${redisServerPath}: ${error.message} (install redis-server to restore RDB backups)`, { cause: error }))));
   spawnFailed.catch(() => undefined);
   try {
     await Promise.race([waitForSocket(socketPath, child, { timeoutMs: 60_000, clock, signal }), spawnFailed]);
@@ -155,10 +156,10 @@ export async function withRdbServer<T>(
  */
 export async function restoreRedis(options: RestoreRedisOptions): Promise<RedisRestoreSummary> {
   const { storage, backup, decryption, redis, policy = 'replace', batchSize = 500, signal, logger = silentLogger, clock = systemClock } = options;
-  if (!['replace', 'skip-existing', 'fail'].includes(policy)) throw new OpsError('ARGUMENT_INVALID', `redis replace policy must be replace, skip-existing or fail, got ${JSON.stringify(policy)}`);
+  if (!['replace', 'skip-existing', 'fail'].includes(policy)) throw new BackupError('ARGUMENT_INVALID', `redis replace policy must be replace, skip-existing or fail, got ${JSON.stringify(policy)}`);
   const source = pickSource(backup, 'redis', options.source);
   const artifact = source.artifacts[0];
-  if (!artifact) throw new OpsError('RESTORE_FAILED', `source ${source.name} has no artifact`);
+  if (!artifact) throw new BackupError('RESTORE_FAILED', `source ${source.name} has no artifact`);
   logger.info({ backup: backup.id, source: source.name, format: artifact.format }, 'restoring Redis');
   if (artifact.format === 'redis-scan-dump') {
     await checkStoredArtifact(storage, artifact, signal);
@@ -170,7 +171,7 @@ export async function restoreRedis(options: RestoreRedisOptions): Promise<RedisR
       throw OpsError.hasCode(error, 'RESTORE_FAILED') ? error : artifactReadError(artifact, error);
     }
   }
-  if (artifact.format !== 'redis-rdb') throw new OpsError('RESTORE_FAILED', `unknown Redis artifact format ${artifact.format}`);
+  if (artifact.format !== 'redis-rdb') throw new BackupError('RESTORE_FAILED', `unknown Redis artifact format ${artifact.format}`);
   const database = options.sourceDatabase ?? Number(source.details.db ?? 0);
   return withTemporaryDirectory(async (directory) => {
     const rdbPath = join(directory, 'dump.rdb');

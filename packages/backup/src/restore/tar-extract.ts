@@ -3,6 +3,7 @@ import { dirname, isAbsolute, join, posix, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { OpsError } from '@ops/core';
+import { BackupError } from '../errors.js';
 
 /** What {@link extractTar} did. */
 export interface ExtractSummary {
@@ -21,7 +22,7 @@ export interface ExtractTarOptions {
   signal?: AbortSignal;
 }
 
-const unsafe = (message: string): OpsError => new OpsError('RESTORE_UNSAFE_PATH', message);
+const unsafe = (message: string): BackupError => new BackupError('RESTORE_UNSAFE_PATH', message);
 
 /** Normalises an archive entry name into safe relative segments, or throws `RESTORE_UNSAFE_PATH`. */
 export function safeEntryPath(name: string): string {
@@ -51,7 +52,7 @@ export async function extractTar(options: ExtractTarOptions): Promise<ExtractSum
   let root: string | undefined;
   if (directory !== undefined) {
     await mkdir(directory, { recursive: true, mode: 0o700 });
-    if ((await readdir(directory)).length > 0) throw new OpsError('RESTORE_FAILED', `staging directory ${directory} is not empty; restore into an empty directory`);
+    if ((await readdir(directory)).length > 0) throw new BackupError('RESTORE_FAILED', `staging directory ${directory} is not empty; restore into an empty directory`);
     root = await realpath(directory);
   }
   const extract = tar.extract();
@@ -91,7 +92,7 @@ export async function extractTar(options: ExtractTarOptions): Promise<ExtractSum
     extract.destroy();
     stream.destroy();
     if (OpsError.isInstance(error)) throw error;
-    throw new OpsError('BACKUP_CORRUPT', `cannot read tar archive: ${(error as Error).message}`, { cause: error });
+    throw new BackupError('BACKUP_CORRUPT', `cannot read tar archive: ${(error as Error).message}`, { cause: error });
   }
   return summary;
 }

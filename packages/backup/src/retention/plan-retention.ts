@@ -1,6 +1,7 @@
-import { formatDuration, OpsError, parseDuration, systemClock, type Duration } from '@ops/core';
+import { formatDuration, parseDuration, systemClock, type Duration } from '@ops/core';
 import { canonicalTimeZone, createCalendar, isoWeek, type CalendarFields } from './calendar-buckets.js';
 import type { RetentionPolicy } from './retention-policy.js';
+import { BackupError } from '../errors.js';
 
 /** One backup as retention sees it. */
 export interface RetentionCandidate {
@@ -71,8 +72,8 @@ const WITHIN_RULES: Array<[Exclude<BucketName, 'last'>, keyof RetentionPolicy]> 
 const STATES = new Set(['completed', 'partially-failed', 'failed', 'in-progress']);
 const VERIFICATIONS = new Set(['ok', 'failed', 'unverified']);
 
-function invalid(message: string): OpsError {
-  return new OpsError('ARGUMENT_INVALID', `retention: ${message}`);
+function invalid(message: string): BackupError {
+  return new BackupError('ARGUMENT_INVALID', `retention: ${message}`);
 }
 
 function readCount(policy: RetentionPolicy, key: keyof RetentionPolicy): number {
@@ -90,7 +91,7 @@ function readDuration(policy: RetentionPolicy, key: keyof RetentionPolicy, fallb
   try {
     return parseDuration(value, `retention.${key}`);
   } catch (error) {
-    throw new OpsError('ARGUMENT_INVALID', (error as Error).message, { cause: error });
+    throw new BackupError('ARGUMENT_INVALID', (error as Error).message, { cause: error });
   }
 }
 
@@ -118,7 +119,7 @@ function ago(now: number, time: number): string {
  *
  * Pure and deterministic: it only plans; deleting is the caller's job (manifest first, then data).
  *
- * @throws OpsError `ARGUMENT_INVALID` for a bad policy, time zone or candidate list (duplicate ids, bad times).
+ * @throws BackupError `ARGUMENT_INVALID` for a bad policy, time zone or candidate list (duplicate ids, bad times).
  *
  * @example
  * ```ts

@@ -1,8 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { OpsError } from '@ops/core';
 import { packDirectory } from '../internal/tar-pack.js';
 import type { BackupSource, SourceContext, SourceOutcome } from './source.js';
+import { BackupError } from '../errors.js';
 
 /** How symbolic links are archived: `preserve` stores the link itself (never followed); `skip` leaves it out. */
 export type SymlinkPolicy = 'preserve' | 'skip';
@@ -35,14 +35,14 @@ export interface FilesSourceOptions {
  */
 export function createFilesSource(options: FilesSourceOptions): BackupSource {
   const { name = 'files', exclude = [], symlinks = 'preserve', maxListedEntries = 10_000 } = options;
-  if (symlinks !== 'preserve' && symlinks !== 'skip') throw new OpsError('ARGUMENT_INVALID', `files symlinks policy must be preserve or skip, got ${JSON.stringify(symlinks)}`);
+  if (symlinks !== 'preserve' && symlinks !== 'skip') throw new BackupError('ARGUMENT_INVALID', `files symlinks policy must be preserve or skip, got ${JSON.stringify(symlinks)}`);
   const directory = resolve(options.directory);
 
   async function backup(context: SourceContext): Promise<SourceOutcome> {
     const facts = await stat(directory).catch((error: unknown) => {
-      throw new OpsError('BACKUP_FAILED', `cannot read directory ${directory}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+      throw new BackupError('BACKUP_FAILED', `cannot read directory ${directory}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
     });
-    if (!facts.isDirectory()) throw new OpsError('BACKUP_FAILED', `${directory} is not a directory`);
+    if (!facts.isDirectory()) throw new BackupError('BACKUP_FAILED', `${directory} is not a directory`);
     const packed = packDirectory({ root: directory, exclude, symlinks, signal: context.signal });
     const [listing] = await Promise.all([packed.done, context.writeArtifact(`${name}.tar`, 'tar', packed.stream)]);
     return {

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { OpsError } from '@ops/core';
+import { BackupError } from '../errors.js';
 
 /** How to reach a PostgreSQL server. The password never reaches a child's argv. */
 export interface PostgresConnectionOptions {
@@ -34,9 +34,9 @@ export function resolveConnection(options: PostgresConnectionOptions): ResolvedC
     try {
       url = new URL(options.connectionString);
     } catch {
-      throw new OpsError('ARGUMENT_INVALID', 'postgres connectionString is not a valid URL (expected postgresql://user@host:port/database)');
+      throw new BackupError('ARGUMENT_INVALID', 'postgres connectionString is not a valid URL (expected postgresql://user@host:port/database)');
     }
-    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new OpsError('ARGUMENT_INVALID', `postgres connectionString must start with postgresql://, got ${url.protocol}//`);
+    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new BackupError('ARGUMENT_INVALID', `postgres connectionString must start with postgresql://, got ${url.protocol}//`);
     const socketHost = url.searchParams.get('host');
     fromUrl = {
       ...(url.hostname || socketHost ? { host: socketHost ?? decodeURIComponent(url.hostname).replace(/^\[|\]$/g, '') } : {}),
@@ -116,6 +116,6 @@ export async function loadPg(): Promise<typeof import('pg')> {
     const module = (await import('pg')) as typeof import('pg') & { default?: typeof import('pg') };
     return module.default ?? module;
   } catch (error) {
-    throw new OpsError('ARGUMENT_INVALID', 'the PostgreSQL source needs the "pg" package: npm install pg', { cause: error });
+    throw new BackupError('ARGUMENT_INVALID', 'the PostgreSQL source needs the "pg" package: npm install pg', { cause: error });
   }
 }

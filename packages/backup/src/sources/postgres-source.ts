@@ -1,12 +1,13 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { OpsError, parseDuration, type Duration } from '@ops/core';
+import { parseDuration, type Duration } from '@ops/core';
 import { describeExit, spawnTracked } from '../internal/child-process.js';
 import { packDirectory } from '../internal/tar-pack.js';
 import type { ArtifactRecord } from '../pipeline/artifact-pipeline.js';
 import type { BackupSource, SourceContext, SourceOutcome } from './source.js';
 import { describeConnection, libpqEnvironment, loadPg, pgClientConfig, resolveConnection, type PostgresConnectionOptions } from './postgres-connection.js';
 import { serverMajor, toolVersion } from './postgres-tools.js';
+import { BackupError } from '../errors.js';
 
 /** pg_dump output format: `custom` (default; one file, parallel restore), `plain` (SQL), `directory` (parallel dump, archived as tar). */
 export type PostgresDumpFormat = 'custom' | 'plain' | 'directory';
@@ -61,7 +62,7 @@ async function readServerFacts(options: PostgresSourceOptions): Promise<ServerFa
     if (!row) throw new Error('no row');
     return { serverVersionNum: Number(row.num), serverVersion: row.version, tableCount: Number(row.tables), estimatedRows: Number(row.rows ?? 0) };
   } catch (error) {
-    throw new OpsError('BACKUP_FAILED', `cannot connect to PostgreSQL ${describeConnection(connection)}: ${(error as Error).message}`, { cause: error, isRetryable: true });
+    throw new BackupError('BACKUP_FAILED', `cannot connect to PostgreSQL ${describeConnection(connection)}: ${(error as Error).message}`, { cause: error, isRetryable: true });
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -98,7 +99,7 @@ export function createPostgresSource(options: PostgresSourceOptions = {}): Backu
     const [tool, facts] = await Promise.all([toolVersion(pgDumpPath), readServerFacts(options)]);
     const major = serverMajor(facts.serverVersionNum);
     if (!skipVersionCheck && tool.major < major) {
-      throw new OpsError(
+      throw new BackupError(
         'BACKUP_FAILED',
         `pg_dump ${tool.major} cannot dump PostgreSQL ${facts.serverVersion} (server is newer); install postgresql-client-${major} or set pgDumpPath`,
       );
@@ -123,11 +124,11 @@ export function createPostgresSource(options: PostgresSourceOptions = {}): Backu
 }
 
 function checkDumpOptions(format: PostgresDumpFormat, parallelJobs: number, extraArguments: readonly string[]): void {
-  if (!(format in POSTGRES_ARTIFACT_FORMATS)) throw new OpsError('ARGUMENT_INVALID', `postgres format must be custom, plain or directory, got ${JSON.stringify(format)}`);
-  if (!Number.isInteger(parallelJobs) || parallelJobs < 1) throw new OpsError('ARGUMENT_INVALID', `postgres parallelJobs must be an integer >= 1, got ${String(parallelJobs)}`);
-  if (parallelJobs > 1 && format !== 'directory') throw new OpsError('ARGUMENT_INVALID', 'postgres parallelJobs > 1 needs format "directory" (pg_dump dumps in parallel only to a directory)');
+  if (!(format in POSTGRES_ARTIFACT_FORMATS)) throw new BackupError('ARGUMENT_INVALID', `postgres format must be custom, plain or directory, got ${JSON.stringify(format)}`);
+  if (!Number.isInteger(parallelJobs) || parallelJobs < 1) throw new BackupError('ARGUMENT_INVALID', `postgres parallelJobs must be an integer >= 1, got ${String(parallelJobs)}`);
+  if (parallelJobs > 1 && format !== 'directory') throw new BackupError('ARGUMENT_INVALID', 'postgres parallelJobs > 1 needs format "directory" (pg_dump dumps in parallel only to a directory)');
   for (const argument of extraArguments) {
-    if (FORBIDDEN_ARGUMENTS.test(argument)) throw new OpsError('ARGUMENT_INVALID', `postgres extraArguments must not set connection, file or format options (got ${argument.split('=')[0]})`);
+    if (FORBIDDEN_ARGUMENTS.test(argument)) throw new BackupError('ARGUMENT_INVALID', `postgres extraArguments must not set connection, file or format options (got ${argument.split('=')[0]})`);
   }
 }
 
@@ -146,7 +147,7 @@ async function dumpDirectory(context: SourceContext, dump: DumpCommand, parallel
   await mkdir(context.temporaryDirectory, { recursive: true });
   const tracked = spawnTracked(dump.pgDumpPath, [...dump.args, `--jobs=${parallelJobs}`, `--file=${output}`], { env: dump.environment, signal: context.signal });
   const exit = await tracked.exited;
-  if (exit.code !== 0 || exit.signal) throw new OpsError('BACKUP_FAILED', `pg_dump failed (${describeExit(exit)})`);
+  if (exit.code !== 0 || exit.signal) throw new BackupError('BACKUP_FAILED', `pg_dump failed (${describeExit(exit)})`);
   const packed = packDirectory({ root: output, signal: context.signal });
   const artifact = await context.writeArtifact(dump.artifactName, dump.artifactFormat, packed.stream);
   const listing = await packed.done;
@@ -157,7 +158,7 @@ async function dumpDirectory(context: SourceContext, dump: DumpCommand, parallel
 async function dumpStream(context: SourceContext, dump: DumpCommand): Promise<void> {
   const tracked = spawnTracked(dump.pgDumpPath, dump.args, { env: dump.environment, signal: context.signal });
   const stdout = tracked.child.stdout;
-  if (!stdout) throw new OpsError('BACKUP_FAILED', 'pg_dump has no stdout');
+  if (!stdout) throw new BackupError('BACKUP_FAILED', 'pg_dump has no stdout');
   let artifactError: unknown;
   const artifact = await context.writeArtifact(dump.artifactName, dump.artifactFormat, stdout).catch((error: unknown) => {
     artifactError = error;
@@ -165,11 +166,11 @@ async function dumpStream(context: SourceContext, dump: DumpCommand): Promise<vo
     return undefined;
   });
   const exit = await tracked.exited;
-  if (exit.spawnError) throw new OpsError('BACKUP_FAILED', `pg_dump failed (${describeExit(exit)})`, { cause: exit.spawnError });
+  if (exit.spawnError) throw new BackupError('BACKUP_FAILED', `pg_dump failed (${describeExit(exit)})`, { cause: exit.spawnError });
   // A storage or pipeline failure is the real reason even though pg_dump then died of SIGTERM/SIGPIPE.
   if (artifactError !== undefined || !artifact) throw artifactError;
-  if (exit.code !== 0 || exit.signal) throw new OpsError('BACKUP_FAILED', `pg_dump failed (${describeExit(exit)})`);
-  if (artifact.plainBytes === 0) throw new OpsError('BACKUP_FAILED', 'pg_dump exited 0 but wrote no bytes');
+  if (exit.code !== 0 || exit.signal) throw new BackupError('BACKUP_FAILED', `pg_dump failed (${describeExit(exit)})`);
+  if (artifact.plainBytes === 0) throw new BackupError('BACKUP_FAILED', 'pg_dump exited 0 but wrote no bytes');
 }
 
 function describe(toolText: string, facts: ServerFacts, format: PostgresDumpFormat): Record<string, unknown> {

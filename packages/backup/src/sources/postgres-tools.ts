@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { OpsError } from '@ops/core';
+import { BackupError } from '../errors.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -10,10 +10,10 @@ export async function toolVersion(path: string): Promise<{ major: number; text: 
   try {
     ({ stdout } = await execFileAsync(path, ['--version'], { timeout: 10_000 }));
   } catch (error) {
-    throw new OpsError('BACKUP_FAILED', `cannot run ${path} --version: ${(error as Error).message}. Install the PostgreSQL client (e.g. apt-get install postgresql-client-15)`, { cause: error });
+    throw new BackupError('BACKUP_FAILED', `cannot run ${path} --version: ${(error as Error).message}. Install the PostgreSQL client (e.g. apt-get install postgresql-client-15)`, { cause: error });
   }
   const match = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?/.exec(stdout) ?? /(\d+)\.(\d+)/.exec(stdout);
-  if (!match) throw new OpsError('BACKUP_FAILED', `cannot parse the version printed by ${path}: ${stdout.trim()}`);
+  if (!match) throw new BackupError('BACKUP_FAILED', `cannot parse the version printed by ${path}: ${stdout.trim()}`);
   return { major: Number(match[1]), text: stdout.trim() };
 }
 

@@ -33,7 +33,7 @@ export interface StorageReadOptions {
  *
  * Contract: `write` is atomic — the object becomes visible under `key` only after every byte is durably stored
  * (local: temp file, fsync, rename; S3: completed (multipart) upload); a failed or aborted write leaves nothing
- * under `key` and rejects with an `OpsError` (`STORAGE_FAILED`, with `isRetryable` set when retrying may help).
+ * under `key` and rejects with a `BackupError` (`STORAGE_FAILED`, with `isRetryable` set when retrying may help).
  */
 export interface BackupStorage {
   /** Human-readable location without secrets, e.g. `local:/var/backups/ops` or `s3://bucket/prefix`. */

@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { OpsError, systemClock, type Clock } from '@ops/core';
 import type { BackupStorage, StorageReadOptions, StorageWriteOptions, StoredObject } from '../storages/storage.js';
 import { assertStorageKey, assertStoragePrefix } from '../storages/storage-key.js';
+import { BackupError } from '../errors.js';
 
 /** Options of {@link createMemoryStorage}. */
 export interface MemoryStorageOptions {
@@ -44,7 +45,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
   let readOnly = options.readOnly ?? false;
   const used = () => [...objects.values()].reduce((total, object) => total + object.bytes.length, 0);
   const refuseReadOnly = (key: string) => {
-    if (readOnly) throw new OpsError('STORAGE_FAILED', `memory storage: cannot write ${JSON.stringify(key)}: read-only file system (EROFS)`);
+    if (readOnly) throw new BackupError('STORAGE_FAILED', `memory storage: cannot write ${JSON.stringify(key)}: read-only file system (EROFS)`);
   };
 
   return {
@@ -73,7 +74,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
         write(chunk: Buffer, _encoding, callback) {
           size += chunk.length;
           if (used() - existing + size > capacityBytes) {
-            callback(new OpsError('STORAGE_FAILED', `memory storage: cannot write ${JSON.stringify(key)}: no space left on device (ENOSPC)`));
+            callback(new BackupError('STORAGE_FAILED', `memory storage: cannot write ${JSON.stringify(key)}: no space left on device (ENOSPC)`));
             return;
           }
           chunks.push(Buffer.from(chunk));
@@ -84,7 +85,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
         await pipeline(body, sink, writeOptions.signal ? { signal: writeOptions.signal } : {});
       } catch (error) {
         if (OpsError.isInstance(error)) throw error;
-        throw new OpsError('STORAGE_FAILED', `memory storage: cannot write ${JSON.stringify(key)}: ${(error as Error).message}`, { cause: error });
+        throw new BackupError('STORAGE_FAILED', `memory storage: cannot write ${JSON.stringify(key)}: ${(error as Error).message}`, { cause: error });
       }
       objects.set(key, { bytes: Buffer.concat(chunks), modifiedAt: new Date(clock.now()) });
       return { bytes: size };
@@ -92,7 +93,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
     async read(key: string, readOptions: StorageReadOptions = {}) {
       assertStorageKey(key);
       const object = objects.get(key);
-      if (!object) throw new OpsError('BACKUP_NOT_FOUND', `memory storage: ${JSON.stringify(key)} does not exist`);
+      if (!object) throw new BackupError('BACKUP_NOT_FOUND', `memory storage: ${JSON.stringify(key)} does not exist`);
       const start = readOptions.start ?? 0;
       const end = readOptions.end === undefined ? object.bytes.length : readOptions.end + 1;
       const slice = object.bytes.subarray(start, end);

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Redis } from 'ioredis';
-import { OpsError, safeErrorMessage, silentLogger, systemClock, type Clock, type Logger } from '@ops/core';
+import { safeErrorMessage, silentLogger, systemClock, type Clock, type Logger } from '@ops/core';
 import { findBackup, writeManifest } from '../catalog/catalog.js';
 import { describeExit, spawnTracked } from '../internal/child-process.js';
 import { withTemporaryDirectory } from '../internal/temporary-directory.js';
@@ -15,6 +15,7 @@ import { loadPg, pgClientConfig, resolveConnection, type PostgresConnectionOptio
 import { checkRdbStream, describeRdbCheck, describeRdbCounts, type RdbCheck } from '../sources/redis/rdb-check.js';
 import { checkDumpStream } from '../sources/redis/redis-dump-format.js';
 import type { BackupStorage } from '../storages/storage.js';
+import { BackupError } from '../errors.js';
 
 /** Where test restores may go. Each is cleaned up afterwards. */
 export interface ScratchTargets {
@@ -102,7 +103,7 @@ async function readCustomDump(plain: Readable, signal: AbortSignal | undefined):
   // pg_restore -l would read only the table of contents.
   const tracked = spawnTracked('pg_restore', ['-f', '/dev/null'], { stdio: ['pipe', 'ignore', 'pipe'], signal });
   const stdin = tracked.child.stdin;
-  if (!stdin) throw new OpsError('INTERNAL', 'pg_restore has no stdin');
+  if (!stdin) throw new BackupError('INTERNAL', 'pg_restore has no stdin');
   // pg_restore may stop reading once it has every block; the plain stream is still read to its end so that its
   // sha256 check runs, and a closed stdin is not an error in itself.
   let stdinOpen = true;
@@ -132,7 +133,7 @@ async function readCustomDump(plain: Readable, signal: AbortSignal | undefined):
   }
   if (stdinOpen) stdin.end();
   const exit = await tracked.exited;
-  if (exit.code !== 0 || exit.signal) throw new OpsError('BACKUP_CORRUPT', `pg_restore could not read the dump (${describeExit(exit)})`);
+  if (exit.code !== 0 || exit.signal) throw new BackupError('BACKUP_CORRUPT', `pg_restore could not read the dump (${describeExit(exit)})`);
 }
 
 /** Reads a plain SQL dump to its end and checks pg_dump's completion trailer. */
@@ -143,7 +144,7 @@ async function readPlainDump(plain: Readable): Promise<string> {
     bytes += chunk.length;
     tail = (tail + chunk.toString('latin1')).slice(-512);
   }
-  if (!tail.includes('PostgreSQL database dump complete')) throw new OpsError('BACKUP_CORRUPT', 'plain SQL dump lacks the "dump complete" trailer (truncated?)');
+  if (!tail.includes('PostgreSQL database dump complete')) throw new BackupError('BACKUP_CORRUPT', 'plain SQL dump lacks the "dump complete" trailer (truncated?)');
   return `SQL dump of ${bytes} bytes ends with the completion trailer`;
 }
 
@@ -158,7 +159,7 @@ async function testRestore(input: {
 }): Promise<string> {
   const { storage, backup, source, decryption, scratch, temporaryDirectory, signal } = input;
   if (source.kind === 'postgres') {
-    if (!scratch.postgres) throw new OpsError('ARGUMENT_INVALID', 'test-restore of a PostgreSQL backup needs scratch.postgres');
+    if (!scratch.postgres) throw new BackupError('ARGUMENT_INVALID', 'test-restore of a PostgreSQL backup needs scratch.postgres');
     const database = `ops_verify_${Math.random().toString(36).slice(2, 10)}`;
     const pg = await loadPg();
     const admin = new pg.Client(pgClientConfig(resolveConnection({ ...scratch.postgres, database: 'postgres' }), 'postgres'));
@@ -178,7 +179,7 @@ async function testRestore(input: {
         await client.end().catch(() => undefined);
       }
       const expected = source.details.tableCount;
-      if (typeof expected === 'number' && tables !== expected) throw new OpsError('BACKUP_CORRUPT', `test restore has ${tables} tables, the source had ${expected}`);
+      if (typeof expected === 'number' && tables !== expected) throw new BackupError('BACKUP_CORRUPT', `test restore has ${tables} tables, the source had ${expected}`);
       return `restored into scratch database; ${tables} tables as recorded`;
     } finally {
       await admin.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(database)} WITH (FORCE)`).catch(() => undefined);
@@ -187,13 +188,13 @@ async function testRestore(input: {
   }
   if (source.kind === 'redis') {
     const redis = scratch.redis;
-    if (!redis) throw new OpsError('ARGUMENT_INVALID', 'test-restore of a Redis backup needs scratch.redis (an empty database)');
-    if ((await redis.dbsize()) !== 0) throw new OpsError('ARGUMENT_INVALID', 'scratch.redis must select an empty database (it is flushed after the test restore)');
+    if (!redis) throw new BackupError('ARGUMENT_INVALID', 'test-restore of a Redis backup needs scratch.redis (an empty database)');
+    if ((await redis.dbsize()) !== 0) throw new BackupError('ARGUMENT_INVALID', 'scratch.redis must select an empty database (it is flushed after the test restore)');
     try {
       const summary = await restoreRedis({ storage, backup, source: source.name, ...(decryption ? { decryption } : {}), redis, policy: 'fail', temporaryDirectory, ...(signal ? { signal } : {}) });
       const keys = await redis.dbsize();
       const expected = typeof source.details.dumpedKeys === 'number' ? source.details.dumpedKeys : undefined;
-      if (expected !== undefined && keys + summary.expired !== expected) throw new OpsError('BACKUP_CORRUPT', `test restore has ${keys} keys (+${summary.expired} expired), the backup recorded ${expected}`);
+      if (expected !== undefined && keys + summary.expired !== expected) throw new BackupError('BACKUP_CORRUPT', `test restore has ${keys} keys (+${summary.expired} expired), the backup recorded ${expected}`);
       return `restored ${summary.restored} keys into scratch database (${summary.expired} already expired)`;
     } finally {
       await redis.flushdb();
@@ -202,7 +203,7 @@ async function testRestore(input: {
   const directory = join(temporaryDirectory, 'files');
   const summary = await restoreFiles({ storage, backup, source: source.name, ...(decryption ? { decryption } : {}), directory, ...(signal ? { signal } : {}) });
   const expected = source.details.fileCount;
-  if (typeof expected === 'number' && summary.files !== expected) throw new OpsError('BACKUP_CORRUPT', `test restore has ${summary.files} files, the backup recorded ${expected}`);
+  if (typeof expected === 'number' && summary.files !== expected) throw new BackupError('BACKUP_CORRUPT', `test restore has ${summary.files} files, the backup recorded ${expected}`);
   return `extracted ${summary.files} files into a scratch directory`;
 }
 
@@ -223,7 +224,7 @@ async function testRestore(input: {
  */
 export async function verifyBackup(options: VerifyBackupOptions): Promise<VerificationReport> {
   const { storage, level = 'checksum', decryption, scratch = {}, record = true, clock = systemClock, logger = silentLogger, signal } = options;
-  if (!(level in VERIFICATION_RANK)) throw new OpsError('ARGUMENT_INVALID', `verification level must be checksum, full-read or test-restore, got ${JSON.stringify(level)}`);
+  if (!(level in VERIFICATION_RANK)) throw new BackupError('ARGUMENT_INVALID', `verification level must be checksum, full-read or test-restore, got ${JSON.stringify(level)}`);
   const backup = typeof options.backup === 'string' ? await findBackup({ storage, id: options.backup, job: options.job }) : options.backup;
   const artifacts: ArtifactVerification[] = [];
   let ok = backup.state === 'completed' || backup.state === 'partially-failed';

@@ -1,10 +1,10 @@
 import type { Readable } from 'node:stream';
-import { OpsError } from '@ops/core';
 import { ByteReader } from './byte-reader.js';
 import { MAX_RDB_VERSION, RDB_OPCODE, RDB_VALUE_TYPE_NAMES } from './rdb-constants.js';
 import { RdbCorruption } from './rdb-corruption.js';
 import { RdbStringReader } from './rdb-string-reader.js';
 import { RdbValueReader } from './rdb-value-reader.js';
+import { BackupError } from '../../errors.js';
 
 /** Keys found in one logical database of an RDB file. */
 export interface RdbDatabaseCounts {
@@ -224,7 +224,7 @@ export async function walkRdbStream(stream: Readable, options: RdbWalkOptions = 
     if (trailing > 0) throw new RdbCorruption(end, `RDB has ${trailing} bytes after its checksum`);
     return { ...summary, bytes: end };
   } catch (error) {
-    if (error instanceof RdbCorruption) throw new OpsError('BACKUP_CORRUPT', `RDB is corrupt at byte offset ${error.offset}: ${error.message}`);
+    if (error instanceof RdbCorruption) throw new BackupError('BACKUP_CORRUPT', `RDB is corrupt at byte offset ${error.offset}: ${error.message}`);
     throw error;
   }
 }

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { OpsError } from '@ops/core';
+import { BackupError } from '../../errors.js';
 
 // The scan-dump artifact: "OPSRDMP" 0x01 | u32 header length | JSON header | records | 0xFF u64 count.
 // A record: 0x01 | u32 key length | key | u32 payload length | DUMP payload | i64 absolute expiry in ms (-1: none).
@@ -44,7 +45,7 @@ export function encodeDumpTrailer(count: number): Buffer {
   return out;
 }
 
-const corrupt = (message: string) => new OpsError('BACKUP_CORRUPT', `redis scan-dump artifact: ${message}`);
+const corrupt = (message: string) => new BackupError('BACKUP_CORRUPT', `redis scan-dump artifact: ${message}`);
 
 /** Reads exactly-sized pieces from a byte stream, holding at most one record in memory. */
 class ByteReader {

@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { OpsError } from '@ops/core';
+import { BackupError } from '../../errors.js';
 
 /** Where and how to open a replication connection. */
 export interface ReplicationTarget {
@@ -17,7 +17,7 @@ const encodeCommand = (...parts: string[]): Buffer =>
   Buffer.from(`*${parts.length}\r\n${parts.map((part) => `$${Buffer.byteLength(part)}\r\n${part}\r\n`).join('')}`);
 
 /** The server refused replication (managed Redis, ACL); callers fall back to scan-dump. */
-export class ReplicationRefusedError extends OpsError {
+export class ReplicationRefusedError extends BackupError {
   constructor(message: string) {
     super('BACKUP_FAILED', message);
   }
@@ -75,7 +75,7 @@ class ReplicationSession {
     const socket: Socket = target.path ? connect({ path: target.path }) : connect({ host: target.host ?? '127.0.0.1', port: target.port ?? 6379 });
     this.#socket = socket;
     socket.setNoDelay(true);
-    socket.setTimeout(timeoutMs, () => this.#fail(new OpsError('BACKUP_FAILED', `redis replication: no answer within ${timeoutMs} ms`, { isRetryable: true })));
+    socket.setTimeout(timeoutMs, () => this.#fail(new BackupError('BACKUP_FAILED', `redis replication: no answer within ${timeoutMs} ms`, { isRetryable: true })));
     this.#stream = new Readable({
       highWaterMark: 256 * 1024,
       read() {
@@ -95,9 +95,9 @@ class ReplicationSession {
       if (this.#state === 'payload') this.#onPayload(chunk);
       else this.#onReplies(chunk);
     });
-    socket.on('error', (error) => this.#fail(new OpsError('BACKUP_FAILED', `redis replication connection failed: ${error.message}`, { cause: error, isRetryable: true })));
+    socket.on('error', (error) => this.#fail(new BackupError('BACKUP_FAILED', `redis replication connection failed: ${error.message}`, { cause: error, isRetryable: true })));
     socket.on('close', () => {
-      if (this.#state === 'payload' && !this.#stream.readableEnded) this.#stream.destroy(new OpsError('BACKUP_FAILED', 'redis closed the replication connection before the RDB was complete'));
+      if (this.#state === 'payload' && !this.#stream.readableEnded) this.#stream.destroy(new BackupError('BACKUP_FAILED', 'redis closed the replication connection before the RDB was complete'));
       else if (!this.#settled) this.#fail(new ReplicationRefusedError('redis closed the connection before sending an RDB'));
     });
     socket.on('connect', () => this.#sendNext());
@@ -148,7 +148,7 @@ class ReplicationSession {
       return;
     }
     if (!line.startsWith('$')) {
-      this.#fail(new OpsError('BACKUP_FAILED', `redis replication: unexpected reply ${JSON.stringify(line.slice(0, 60))}`));
+      this.#fail(new BackupError('BACKUP_FAILED', `redis replication: unexpected reply ${JSON.stringify(line.slice(0, 60))}`));
       return;
     }
     this.#socket.setTimeout(0);
@@ -158,14 +158,14 @@ class ReplicationSession {
     if (line.startsWith('$EOF:')) {
       this.#eofMark = Buffer.from(line.slice(5), 'latin1');
       if (this.#eofMark.length !== 40) {
-        this.#stream.destroy(new OpsError('BACKUP_FAILED', 'redis replication: EOF mark is not 40 bytes'));
+        this.#stream.destroy(new BackupError('BACKUP_FAILED', 'redis replication: EOF mark is not 40 bytes'));
         return;
       }
     } else {
       this.#remaining = Number(line.slice(1));
       declaredBytes = this.#remaining;
       if (!Number.isSafeInteger(this.#remaining) || this.#remaining < 0) {
-        this.#stream.destroy(new OpsError('BACKUP_FAILED', `redis replication: bad payload length ${line}`));
+        this.#stream.destroy(new BackupError('BACKUP_FAILED', `redis replication: bad payload length ${line}`));
         return;
       }
     }

@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
-import { OpsError } from '@ops/core';
 import { openRdbStream, ReplicationRefusedError } from './redis-replication.js';
 import { createScanDumpStream } from './redis-scan-dump.js';
 import type { BackupSource, SourceContext, SourceOutcome } from '../source.js';
+import { BackupError } from '../../errors.js';
 
 /** How Redis is backed up: `rdb` (replication SYNC, point in time), `scan-dump` (SCAN + DUMP, not point in time), `auto`. */
 export type RedisBackupMethod = 'auto' | 'rdb' | 'scan-dump';
@@ -48,17 +48,17 @@ async function serverFacts(redis: Redis): Promise<{ redisVersion: string; keyCou
  */
 export function createRedisSource(options: RedisSourceOptions): BackupSource {
   const { redis, name = 'redis', method = 'auto', scanCount = 1000, match, replicationTimeoutMs = 30_000, now = Date.now } = options;
-  if (!['auto', 'rdb', 'scan-dump'].includes(method)) throw new OpsError('ARGUMENT_INVALID', `redis method must be auto, rdb or scan-dump, got ${JSON.stringify(method)}`);
+  if (!['auto', 'rdb', 'scan-dump'].includes(method)) throw new BackupError('ARGUMENT_INVALID', `redis method must be auto, rdb or scan-dump, got ${JSON.stringify(method)}`);
 
   async function backup(context: SourceContext): Promise<SourceOutcome> {
     const facts = await serverFacts(redis).catch((error: unknown) => {
-      throw new OpsError('BACKUP_FAILED', `cannot reach Redis: ${(error as Error).message}`, { cause: error, isRetryable: true });
+      throw new BackupError('BACKUP_FAILED', `cannot reach Redis: ${(error as Error).message}`, { cause: error, isRetryable: true });
     });
     const warnings: string[] = [];
     if (method !== 'scan-dump' && !match) {
       const clientOptions = redis.options as { host?: string; port?: number; path?: string; username?: string; password?: string; tls?: unknown };
       if (clientOptions.tls) {
-        if (method === 'rdb') throw new OpsError('BACKUP_FAILED', 'redis rdb method does not support TLS connections; use method "scan-dump"');
+        if (method === 'rdb') throw new BackupError('BACKUP_FAILED', 'redis rdb method does not support TLS connections; use method "scan-dump"');
         warnings.push('TLS connection: used scan-dump instead of rdb');
       } else {
         try {
@@ -70,9 +70,9 @@ export function createRedisSource(options: RedisSourceOptions): BackupSource {
           });
           const artifact = await context.writeArtifact(`${name}.rdb`, REDIS_ARTIFACT_FORMATS.rdb, rdb.stream);
           if (rdb.declaredBytes !== undefined && artifact.plainBytes !== rdb.declaredBytes) {
-            throw new OpsError('BACKUP_FAILED', `RDB is ${artifact.plainBytes} bytes, server announced ${rdb.declaredBytes}`);
+            throw new BackupError('BACKUP_FAILED', `RDB is ${artifact.plainBytes} bytes, server announced ${rdb.declaredBytes}`);
           }
-          if (artifact.plainBytes < 18) throw new OpsError('BACKUP_FAILED', 'RDB is too short to be valid');
+          if (artifact.plainBytes < 18) throw new BackupError('BACKUP_FAILED', 'RDB is too short to be valid');
           return {
             details: { ...facts, method: 'rdb-sync', pointInTime: true, consistency: 'point-in-time RDB snapshot (fork) of every database', diskless: rdb.diskless },
             warnings,

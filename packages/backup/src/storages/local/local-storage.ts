@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { OpsError } from '@ops/core';
 import type { BackupStorage, StorageReadOptions, StorageWriteOptions, StoredObject } from '../storage.js';
 import { assertStorageKey, assertStoragePrefix } from '../storage-key.js';
+import { BackupError } from '../../errors.js';
 
 /** Options of {@link createLocalStorage}. */
 export interface LocalStorageOptions {
@@ -26,7 +27,7 @@ function storageError(action: string, key: string, error: unknown): OpsError {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   const reason =
     code === 'ENOSPC' ? 'no space left on device' : code === 'EROFS' ? 'read-only file system' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (error as Error)?.message ?? String(error);
-  return new OpsError('STORAGE_FAILED', `local storage: cannot ${action} ${JSON.stringify(key)}: ${reason}${code ? ` (${code})` : ''}`, {
+  return new BackupError('STORAGE_FAILED', `local storage: cannot ${action} ${JSON.stringify(key)}: ${reason}${code ? ` (${code})` : ''}`, {
     cause: error,
     isRetryable: code !== undefined && RETRYABLE.has(code),
   });
@@ -64,7 +65,7 @@ export function createLocalStorage(options: LocalStorageOptions): BackupStorage 
     pathOf: (key) => {
       assertStorageKey(key);
       const path = resolve(root, ...key.split('/'));
-      if (!path.startsWith(root + sep)) throw new OpsError('ARGUMENT_INVALID', `storage key ${JSON.stringify(key)} escapes the storage root`);
+      if (!path.startsWith(root + sep)) throw new BackupError('ARGUMENT_INVALID', `storage key ${JSON.stringify(key)} escapes the storage root`);
       return path;
     },
   };
@@ -110,7 +111,7 @@ async function writeObject(storage: LocalRoot, key: string, body: Readable, writ
   } catch (error) {
     await unlink(temporary).catch(() => undefined);
     if (!body.destroyed) body.destroy();
-    if ((error as Error).name === 'AbortError') throw new OpsError('ABORTED', `local storage: write of ${JSON.stringify(key)} was aborted`, { cause: error });
+    if ((error as Error).name === 'AbortError') throw new BackupError('ABORTED', `local storage: write of ${JSON.stringify(key)} was aborted`, { cause: error });
     throw storageError('write', key, error);
   }
 }
@@ -121,7 +122,7 @@ async function readObject(storage: LocalRoot, key: string, readOptions: StorageR
     const facts = await stat(path);
     if (!facts.isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOENT' });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new OpsError('BACKUP_NOT_FOUND', `local storage: ${JSON.stringify(key)} does not exist`, { cause: error });
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new BackupError('BACKUP_NOT_FOUND', `local storage: ${JSON.stringify(key)} does not exist`, { cause: error });
     throw storageError('read', key, error);
   }
   const stream = createReadStream(path, {

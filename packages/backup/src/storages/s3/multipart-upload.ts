@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { OpsError } from '@ops/core';
 import { sendOptions, type S3Bucket } from './s3-client.js';
+import { BackupError } from '../../errors.js';
 
 /** S3's limit of parts per multipart upload. */
 export const MAX_PARTS = 10_000;
@@ -59,7 +59,7 @@ export class MultipartUpload {
     if (this.#uploadId === undefined) this.#uploadId = await this.#create();
     const partNumber = this.partCount + 1;
     if (partNumber > MAX_PARTS) {
-      throw new OpsError('STORAGE_FAILED', `s3 storage: ${target.where(key)} needs more than ${MAX_PARTS} parts; pass contentLength or a larger partSizeBytes`);
+      throw new BackupError('STORAGE_FAILED', `s3 storage: ${target.where(key)} needs more than ${MAX_PARTS} parts; pass contentLength or a larger partSizeBytes`);
     }
     const task: Promise<void> = this.#uploadPart(partNumber, data).then(
       () => {
@@ -112,7 +112,7 @@ export class MultipartUpload {
       new module.CreateMultipartUploadCommand({ Bucket: target.bucket, Key: objectKey, ...(checksums ? { ChecksumAlgorithm: 'SHA256' } : {}) }),
       sendOptions(signal),
     );
-    if (created.UploadId === undefined) throw new OpsError('STORAGE_FAILED', `s3 storage: CreateMultipartUpload for ${target.where(key)} returned no UploadId`);
+    if (created.UploadId === undefined) throw new BackupError('STORAGE_FAILED', `s3 storage: CreateMultipartUpload for ${target.where(key)} returned no UploadId`);
     return created.UploadId;
   }
 
@@ -132,7 +132,7 @@ export class MultipartUpload {
       }),
       sendOptions(signal),
     );
-    if (response.ETag === undefined) throw new OpsError('STORAGE_FAILED', `s3 storage: part ${partNumber} of ${target.where(key)} returned no ETag`, { isRetryable: true });
+    if (response.ETag === undefined) throw new BackupError('STORAGE_FAILED', `s3 storage: part ${partNumber} of ${target.where(key)} returned no ETag`, { isRetryable: true });
     this.#parts.push({ PartNumber: partNumber, ETag: response.ETag, ...(checksum ? { ChecksumSHA256: checksum } : {}) });
   }
 }

@@ -1,5 +1,6 @@
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
-import { OpsError, type Logger } from '@ops/core';
+import { type Logger } from '@ops/core';
+import { BackupError } from '../../errors.js';
 
 /** The `@aws-sdk/client-s3` module, loaded on first use. */
 export type S3Module = typeof import('@aws-sdk/client-s3');
@@ -40,7 +41,7 @@ function loadS3(): Promise<S3Module> {
   // Loaded lazily: @aws-sdk/client-s3 is an optional peer dependency, needed only by users of S3 storage.
   s3ModulePromise ??= import('@aws-sdk/client-s3').catch((error: unknown) => {
     s3ModulePromise = undefined;
-    throw new OpsError('STORAGE_FAILED', 'S3 storage needs the optional peer dependency @aws-sdk/client-s3: npm install @aws-sdk/client-s3', { cause: error });
+    throw new BackupError('STORAGE_FAILED', 'S3 storage needs the optional peer dependency @aws-sdk/client-s3: npm install @aws-sdk/client-s3', { cause: error });
   });
   return s3ModulePromise;
 }

@@ -1,9 +1,9 @@
 import type { Readable } from 'node:stream';
-import { OpsError } from '@ops/core';
 import type { StorageReadOptions, StoredObject } from '../storage.js';
 import { assertStoragePrefix } from '../storage-key.js';
 import { sendOptions, type S3Bucket } from './s3-client.js';
 import { isAbort, isNotFound, storageError } from './s3-errors.js';
+import { BackupError } from '../../errors.js';
 
 /** A stream of the object at `key` (or a byte range of it); `BACKUP_NOT_FOUND` when there is none. */
 export async function readObject(target: S3Bucket, key: string, readOptions: StorageReadOptions = {}): Promise<Readable> {
@@ -12,18 +12,18 @@ export async function readObject(target: S3Bucket, key: string, readOptions: Sto
   let range: string | undefined;
   if (start !== undefined || end !== undefined) {
     if ((start !== undefined && (!Number.isInteger(start) || start < 0)) || (end !== undefined && (!Number.isInteger(end) || end < (start ?? 0)))) {
-      throw new OpsError('ARGUMENT_INVALID', `s3 storage: invalid range start=${String(start)} end=${String(end)}`);
+      throw new BackupError('ARGUMENT_INVALID', `s3 storage: invalid range start=${String(start)} end=${String(end)}`);
     }
     range = `bytes=${start ?? 0}-${end ?? ''}`;
   }
   try {
     const { client, module } = await target.connect();
     const response = await client.send(new module.GetObjectCommand({ Bucket: target.bucket, Key: objectKey, ...(range ? { Range: range } : {}) }), sendOptions(signal));
-    if (response.Body === undefined) throw new OpsError('STORAGE_FAILED', `s3 storage: ${target.where(key)} returned no body`, { isRetryable: true });
+    if (response.Body === undefined) throw new BackupError('STORAGE_FAILED', `s3 storage: ${target.where(key)} returned no body`, { isRetryable: true });
     return response.Body as Readable;
   } catch (error) {
-    if (isNotFound(error)) throw new OpsError('BACKUP_NOT_FOUND', `s3 storage: ${target.where(key)} does not exist`, { cause: error });
-    if (isAbort(error)) throw new OpsError('ABORTED', `s3 storage: read of ${target.where(key)} was aborted`, { cause: error });
+    if (isNotFound(error)) throw new BackupError('BACKUP_NOT_FOUND', `s3 storage: ${target.where(key)} does not exist`, { cause: error });
+    if (isAbort(error)) throw new BackupError('ABORTED', `s3 storage: read of ${target.where(key)} was aborted`, { cause: error });
     throw storageError('read', target.where(key), error);
   }
 }

@@ -1,10 +1,11 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { OpsError, silentLogger, type Logger } from '@ops/core';
+import { silentLogger, type Logger } from '@ops/core';
 import type { BackupStorage } from '../storage.js';
 import { assertStorageKey } from '../storage-key.js';
 import { createS3Connector, type S3Bucket } from './s3-client.js';
 import { deleteObject, listObjects, readObject, statObject } from './s3-objects.js';
 import { writeObject } from './s3-write.js';
+import { BackupError } from '../../errors.js';
 
 /** Options of {@link createS3Storage}. */
 export interface S3StorageOptions {
@@ -114,15 +115,15 @@ export function createS3Storage(options: S3StorageOptions): S3Storage {
 function checkOptions(options: { bucket: string; prefix: string; partSizeBytes: number; queueSize: number; listPageSize: number }): void {
   const { bucket, prefix, partSizeBytes, queueSize, listPageSize } = options;
   if (typeof bucket !== 'string' || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
-    throw new OpsError('ARGUMENT_INVALID', `s3 storage: bucket ${JSON.stringify(bucket)} is not a valid bucket name (3-63 of a-z 0-9 . -)`);
+    throw new BackupError('ARGUMENT_INVALID', `s3 storage: bucket ${JSON.stringify(bucket)} is not a valid bucket name (3-63 of a-z 0-9 . -)`);
   }
   if (prefix !== '') assertStorageKey(prefix);
   if (!Number.isInteger(partSizeBytes) || partSizeBytes < MIN_PART_BYTES) {
-    throw new OpsError('ARGUMENT_INVALID', `s3 storage: partSizeBytes must be an integer >= ${MIN_PART_BYTES} (5 MiB), got ${String(partSizeBytes)}`);
+    throw new BackupError('ARGUMENT_INVALID', `s3 storage: partSizeBytes must be an integer >= ${MIN_PART_BYTES} (5 MiB), got ${String(partSizeBytes)}`);
   }
-  if (!Number.isInteger(queueSize) || queueSize < 1) throw new OpsError('ARGUMENT_INVALID', `s3 storage: queueSize must be an integer >= 1, got ${String(queueSize)}`);
+  if (!Number.isInteger(queueSize) || queueSize < 1) throw new BackupError('ARGUMENT_INVALID', `s3 storage: queueSize must be an integer >= 1, got ${String(queueSize)}`);
   if (!Number.isInteger(listPageSize) || listPageSize < 1 || listPageSize > 1000) {
-    throw new OpsError('ARGUMENT_INVALID', `s3 storage: listPageSize must be an integer from 1 to 1000, got ${String(listPageSize)}`);
+    throw new BackupError('ARGUMENT_INVALID', `s3 storage: listPageSize must be an integer from 1 to 1000, got ${String(listPageSize)}`);
   }
 }
 

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { OpsError } from '@ops/core';
 import type { StorageWriteOptions } from '../storage.js';
 import { base64Sha256, MAX_PARTS, MultipartUpload } from './multipart-upload.js';
 import { sendOptions, type S3Bucket } from './s3-client.js';
 import { isAbort, storageError } from './s3-errors.js';
 import { statObject } from './s3-objects.js';
+import { BackupError } from '../../errors.js';
 
 const MAX_COPY_BYTES = 5 * 1024 * 1024 * 1024;
 const SHA256_METADATA = 'sha256';
@@ -44,13 +44,13 @@ export async function writeObject(target: S3Bucket, settings: S3WriteSettings, k
     }
     const stored = await statObject(target, key);
     if (stored?.bytes !== bytes) {
-      throw new OpsError('STORAGE_FAILED', `s3 storage: ${target.where(key)} holds ${stored?.bytes ?? 'no'} bytes after upload, expected ${bytes}`, { isRetryable: true });
+      throw new BackupError('STORAGE_FAILED', `s3 storage: ${target.where(key)} holds ${stored?.bytes ?? 'no'} bytes after upload, expected ${bytes}`, { isRetryable: true });
     }
     return { bytes };
   } catch (error) {
     await upload.abort();
     if (!body.destroyed) body.destroy();
-    if (isAbort(error) || signal?.aborted) throw new OpsError('ABORTED', `s3 storage: write of ${target.where(key)} was aborted`, { cause: error });
+    if (isAbort(error) || signal?.aborted) throw new BackupError('ABORTED', `s3 storage: write of ${target.where(key)} was aborted`, { cause: error });
     throw storageError('write', target.where(key), error);
   }
 }
