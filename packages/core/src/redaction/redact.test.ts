@@ -138,3 +138,74 @@ describe('safeErrorMessage', () => {
     expect(safeErrorMessage(new Error(''))).toBe('Error');
   });
 });
+
+// Shapes that leaked through @ops/health's log lines, events and CLI before the redactor learnt them (issue 10).
+describe('hardened shapes', () => {
+  const leaked: Array<{ label: string; text: string; secrets: string[]; keeps: string[] }> = [
+    { label: 'JSON body in an error message', text: 'login failed: 401 {"user":"app","password":"hunter2-json","retry":false}', secrets: ['hunter2-json'], keeps: ['login failed: 401', '"user":"app"', '"retry":false', '"password":'] },
+    { label: 'JSON with spaces and an access_token', text: 'token endpoint answered { "access_token" : "at-9f8e7d6c5b4a", "token_type": "bearer", "expires_in": 3600 }', secrets: ['at-9f8e7d6c5b4a'], keeps: ['token endpoint answered', '"expires_in": 3600'] },
+    { label: 'camelCase JSON keys', text: '{"clientSecret":"cs-112233445566","apiKey":"ak-665544332211","name":"svc"}', secrets: ['cs-112233445566', 'ak-665544332211'], keeps: ['"name":"svc"'] },
+    { label: 'escaped JSON inside JSON', text: '{"body":"{\\"password\\":\\"esc-4d5e6f7a\\",\\"user\\":\\"app\\"}"}', secrets: ['esc-4d5e6f7a'], keeps: ['\\"user\\":\\"app\\"'] },
+    { label: 'numeric JSON secret', text: '{"pin":1,"password":987654321}', secrets: ['987654321'], keeps: ['"pin":1'] },
+    { label: 'lowercase bearer', text: 'upstream rejected bearer abcdefgh12345678 for /v1/users', secrets: ['abcdefgh12345678'], keeps: ['upstream rejected', 'for /v1/users'] },
+    { label: 'uppercase BEARER', text: 'sent BEARER QWERTYUIOP0987 to the gateway', secrets: ['QWERTYUIOP0987'], keeps: ['to the gateway'] },
+    { label: 'URL without "://"', text: 'not a URL: "http//admin:pa55word@api.internal/health"', secrets: ['pa55word'], keeps: ['not a URL', 'admin', '@api.internal/health'] },
+    { label: 'URL with a single slash', text: 'bad target postgres:/app:s1ngle-slash@db:5432/app', secrets: ['s1ngle-slash'], keeps: ['@db:5432/app'] },
+    { label: 'scheme-relative URL', text: 'fetch //svc:rel-pw-77@cache.internal:6379 failed', secrets: ['rel-pw-77'], keeps: ['@cache.internal:6379 failed'] },
+    { label: 'bare user:password@host', text: 'connecting to app:bare-pw-55@10.0.0.7:5432/orders', secrets: ['bare-pw-55'], keeps: ['@10.0.0.7:5432/orders', 'connecting to'] },
+  ];
+
+  it.each(leaked.map((entry) => [entry.label, entry] as const))('redacts %s', (_label, entry) => {
+    const out = redactText(entry.text);
+    for (const secret of entry.secrets) expect(out).not.toContain(secret);
+    for (const kept of entry.keeps) expect(out).toContain(kept);
+    expect(out).toContain(REDACTED);
+  });
+
+  it('an Authorization header redacts its credential, not the rest of the message', () => {
+    expect(redactText('GET /v1/users (Authorization: Bearer abc.def.ghi-token-123) answered 401 after 12ms')).toBe(`GET /v1/users (Authorization: Bearer ${REDACTED}) answered 401 after 12ms`);
+    expect(redactText('authorization: bearer tok-0123456789, retrying in 5s')).toBe(`authorization: bearer ${REDACTED}, retrying in 5s`);
+    expect(redactText('Authorization: Basic dXNlcjpwYXNzd29yZA== then 403')).toBe(`Authorization: Basic ${REDACTED} then 403`);
+    expect(redactText('x-api-key: key-live-778899 was refused')).toBe(`x-api-key: ${REDACTED} was refused`);
+    // schemes whose parameters carry secrets after spaces keep the whole-line redaction
+    const digest = redactText('Authorization: Digest username="app", response="6629fae49393a05397450978507c4ef1"');
+    expect(digest).not.toContain('6629fae4');
+    expect(digest).not.toContain('username="app"');
+  });
+
+  it('leaves ordinary text with colons, @ and the words bearer/basic alone', () => {
+    for (const text of [
+      'retry at 12:30 tomorrow',
+      'mail ops@example.com about it',
+      'git@github.com:org/repo.git',
+      'ratio 3:4 observed',
+      'basic authentication is disabled',
+      'the bearer of bad news',
+      '{"status":"fail","durationMs":12,"name":"db"}',
+      'https://example.com/a?b=c',
+    ]) {
+      expect(redactText(text)).toBe(text);
+    }
+  });
+
+  it('redaction is idempotent', () => {
+    for (const entry of leaked) {
+      const once = redactText(entry.text);
+      expect(redactText(once)).toBe(once);
+    }
+  });
+});
+
+describe('safeErrorMessage (hardened)', () => {
+  it('a thrown non-Error object loses its sensitive fields before it is serialized', () => {
+    const message = safeErrorMessage({ error: 'invalid_grant', access_token: 'at-live-5566778899', refresh_token: 'rt-1122', nested: { clientSecret: 'cs-9' } });
+    expect(message).not.toMatch(/at-live-5566778899|rt-1122|cs-9/);
+    expect(message).toContain('invalid_grant');
+    expect(message).toContain(REDACTED);
+  });
+
+  it('applies `secrets` to every member of an AggregateError', () => {
+    const aggregate = new AggregateError([new Error('first s3cr3t-value'), new Error('second s3cr3t-value')]);
+    expect(safeErrorMessage(aggregate, { secrets: ['s3cr3t-value'] })).toBe(`first ${REDACTED}; second ${REDACTED}`);
+  });
+});

@@ -1,11 +1,85 @@
 /** What replaces a secret. */
 export const REDACTED = '[REDACTED]';
 
-const SENSITIVE_KEY = /pass(word|wd|phrase)?|secret|token|api[-_]?key|auth(orization)?$|cookie|credential|private[-_]?key|session[-_]?id|access[-_]?key|signature/i;
+const SENSITIVE_KEY = /pass(word|wd|phrase)?|pwd|secret|token|api[-_]?key|auth(orization)?$|cookie|credential|private[-_]?key|session[-_]?id|access[-_]?key|signature/i;
+
+/** Whether a key names a secret, in objects and in JSON text alike (`password`, `access_token`, `apiKey`, …). */
+function isSensitiveKeyName(key: string): boolean {
+  return SENSITIVE_KEY.test(key);
+}
 
 interface Rule {
   pattern: RegExp;
   replace: (match: string, ...groups: string[]) => string;
+}
+
+// Header values that are one credential, optionally behind a scheme: only that credential is replaced, so the rest
+// of the message (status, path, timing) survives. Anything else after such a header name is replaced up to the
+// end of the line: cookie lists and schemes whose parameters carry secrets after spaces (Digest, AWS4-HMAC-SHA256).
+const SINGLE_CREDENTIAL = /^(?:(bearer|basic|token|bot|apikey|key)\s+)?([^\s,;"'()<>[\]{}]+)(?=$|[\s,;"'()<>[\]{}])/i;
+const SCHEME_WITH_PARAMETERS = /^[A-Za-z][\w-]*\s+\S/;
+
+function redactHeaderValue(name: string, value: string): string {
+  // Already redacted by an earlier rule (`x-api-key: …` is also a key=value pair): keep what follows.
+  if (value.startsWith(REDACTED)) return value;
+  const lower = name.toLowerCase();
+  if (lower === 'cookie' || lower === 'set-cookie') return REDACTED;
+  if (lower === 'x-api-key' || lower === 'x-auth-token') {
+    const token = /^[^\s,;"'()<>[\]{}]+/.exec(value);
+    return token ? `${REDACTED}${value.slice(token[0].length)}` : REDACTED;
+  }
+  const credential = SINGLE_CREDENTIAL.exec(value);
+  if (!credential) return REDACTED;
+  const [whole, scheme] = credential;
+  // "Digest username=…, response=…" or an unknown scheme: its parameters follow, so nothing of the line is kept.
+  if (scheme === undefined && SCHEME_WITH_PARAMETERS.test(value)) return REDACTED;
+  return `${scheme === undefined ? '' : `${scheme} `}${REDACTED}${value.slice(whole.length)}`;
+}
+
+// A JSON key (also escaped once, as in a JSON body inside a JSON string) and its separator; the value is read by
+// `jsonValueLength` so that values of other keys are not consumed and nested JSON strings are still scanned.
+const JSON_KEY = /(\\?")([^"\\\r\n]{1,64})\\?"\s*:\s*/g;
+
+/** Length of the JSON value starting at `start` (a string, escaped string, or bare number/literal), or 0. */
+function jsonValueLength(text: string, start: number, escaped: boolean): number {
+  if (text.startsWith(REDACTED, start) || text.startsWith(`"${REDACTED}"`, start) || text.startsWith(`\\"${REDACTED}\\"`, start)) return 0;
+  if (escaped && text.startsWith('\\"', start)) {
+    const end = text.indexOf('\\"', start + 2);
+    return end < 0 ? 0 : end + 2 - start;
+  }
+  if (text[start] === '"') {
+    for (let index = start + 1; index < text.length; index++) {
+      const char = text[index];
+      if (char === '\\') index++;
+      else if (char === '"') return index + 1 - start;
+      else if (char === '\n' || char === '\r') return 0;
+    }
+    return 0;
+  }
+  const bare = /^[^\s,}\]"\\]+/.exec(text.slice(start, start + 256));
+  return bare ? bare[0].length : 0;
+}
+
+/** Replaces the values of JSON keys naming a secret: `{"password":"…"}`, `{ "access_token": "…" }`, `{"password":1234}`. */
+function redactJsonPairs(text: string): string {
+  if (!text.includes('"')) return text;
+  let out = '';
+  let copied = 0;
+  JSON_KEY.lastIndex = 0;
+  for (let match = JSON_KEY.exec(text); match; match = JSON_KEY.exec(text)) {
+    const key = match[2] as string;
+    if (!isSensitiveKeyName(key)) continue;
+    const valueStart = match.index + match[0].length;
+    const escaped = match[1] === '\\"';
+    const length = jsonValueLength(text, valueStart, escaped);
+    if (length === 0) continue;
+    const value = text.slice(valueStart, valueStart + length);
+    const quote = value.startsWith('\\"') ? '\\"' : value.startsWith('"') ? '"' : '';
+    out += `${text.slice(copied, valueStart)}${quote}${REDACTED}${quote}`;
+    copied = valueStart + length;
+    JSON_KEY.lastIndex = copied;
+  }
+  return copied === 0 ? text : out + text.slice(copied);
 }
 
 const RULES: Rule[] = [
@@ -20,20 +94,29 @@ const RULES: Rule[] = [
     pattern: /\b(https?:\/\/)([A-Za-z0-9_-]{20,})@/g,
     replace: (_match, scheme: string) => `${scheme}${REDACTED}@`,
   },
+  // URL-ish text without "://" that still carries user:password@host: a mistyped URL ("http//u:p@h",
+  // "postgres:/u:p@h"), a scheme-relative one ("//u:p@h") or a bare "user:password@host:port/db". The user part
+  // starts after a character that cannot belong to it, so "scheme://" forms (handled above) are not rescanned.
+  {
+    pattern: /(?<![\w.~%+-])([\w.~%+-]{1,64}):([^\s:@/"'<>[\]{}]{1,256})@(?=[A-Za-z0-9[])/g,
+    replace: (match, user: string, password: string) => (password === REDACTED ? match : `${user}:${REDACTED}@`),
+  },
   // key=value pairs in libpq / ADO / JDBC strings, env files and query strings: password=..., pwd=...,
   // sslpassword=..., and prefixed names such as DB_PASSWORD=... or aws_secret_access_key = ... (the keyword may
   // follow `_` or `-`; matching the prefix itself would make the scan quadratic on long dashed words)
   {
-    pattern: /(?:\b|(?<=[_-]))((?:(?:ssl)?pass(?:word|wd)?|pwd|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret|auth[_-]?token|x-amz-signature|sig))(\s*[=:]\s*)('[^']*'|"[^"]*"|[^\s;&,'"]+)/gi,
+    pattern: /(?:\b|(?<=[_-]))((?:(?:ssl)?pass(?:word|wd)?|pwd|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret|auth[_-]?token|x-amz-signature|signature|sig))(\s*[=:]\s*)('[^']*'|"[^"]*"|[^\s;&,'"]+)/gi,
     replace: (_match, key: string, separator: string) => `${key}${separator}${REDACTED}`,
   },
-  // Authorization-style headers in text: "Authorization: Bearer abc", "Cookie: a=b; c=d"
+  // Authorization-style headers in text: "Authorization: Bearer abc" (the credential only), "Cookie: a=b; c=d"
   {
     pattern: /\b(authorization|proxy-authorization|cookie|set-cookie|x-api-key|x-auth-token)(\s*:\s*)([^\r\n]+)/gi,
-    replace: (_match, key: string, separator: string) => `${key}${separator}${REDACTED}`,
+    replace: (_match, name: string, separator: string, value: string) => `${name}${separator}${redactHeaderValue(name, value)}`,
   },
-  // Bearer / Basic / Token credentials wherever they appear
-  { pattern: /\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{8,}/g, replace: (_match, kind: string) => `${kind} ${REDACTED}` },
+  // Bearer credentials wherever they appear, in any case ("bearer", "BEARER")
+  { pattern: /\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}/gi, replace: (_match, kind: string) => `${kind} ${REDACTED}` },
+  // Basic / Token credentials (capitalized: "basic authentication" in prose is not a credential)
+  { pattern: /\b(Basic|Token)\s+[A-Za-z0-9._~+/=-]{8,}/g, replace: (_match, kind: string) => `${kind} ${REDACTED}` },
   // JSON Web Tokens
   { pattern: /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, replace: () => REDACTED },
   // Well-known token prefixes: GitHub, GitLab, Slack, Stripe, OpenAI/Anthropic, npm, SendGrid, Google API keys
@@ -75,6 +158,7 @@ export function redactText(text: string, options: RedactOptions = {}): string {
   for (const secret of options.secrets ?? []) {
     if (secret.length >= 3) out = out.split(secret).join(REDACTED);
   }
+  out = redactJsonPairs(out);
   for (const rule of RULES) {
     out = out.replace(rule.pattern, rule.replace as (substring: string, ...args: unknown[]) => string);
   }
@@ -116,14 +200,14 @@ function walk(value: unknown, options: RedactOptions, depth: number, seen: WeakS
 
 function isSensitiveKey(key: unknown, options: RedactOptions): boolean {
   if (typeof key !== 'string') return false;
-  return SENSITIVE_KEY.test(key) || (options.sensitiveKeys?.test(key) ?? false);
+  return isSensitiveKeyName(key) || (options.sensitiveKeys?.test(key) ?? false);
 }
 
 /** Turns a thrown value into a one-line message with credentials removed: safe for logs and responses. */
 export function safeErrorMessage(thrown: unknown, options: RedactOptions = {}): string {
   let message: string;
   if (thrown instanceof AggregateError && !thrown.message && thrown.errors.length > 0) {
-    message = thrown.errors.map((inner) => safeErrorMessage(inner)).join('; ');
+    message = thrown.errors.map((inner) => safeErrorMessage(inner, options)).join('; ');
   } else if (thrown instanceof Error) {
     message = thrown.message || thrown.name;
     const code = (thrown as { code?: unknown }).code;
@@ -132,7 +216,8 @@ export function safeErrorMessage(thrown: unknown, options: RedactOptions = {}): 
     message = thrown;
   } else {
     try {
-      message = `non-Error thrown: ${JSON.stringify(thrown) ?? String(thrown)}`;
+      // Sensitive fields (`access_token`, `password`, …) are replaced before the object becomes text.
+      message = `non-Error thrown: ${JSON.stringify(redact(thrown, options)) ?? String(thrown)}`;
     } catch {
       message = 'non-Error thrown';
     }
