@@ -1,0 +1,233 @@
+#!/usr/bin/env node
+// The consumer stage: installs the published packages as a user does and checks what a user touches first.
+//
+//   1. `pnpm pack` every published package (packages/* that are not private) — the tarballs npm would publish.
+//   2. A fresh project outside the workspace (a temp dir; no hoisting help, no workspace links), `npm install` of the
+//      tarballs with TypeScript and @types/node only — no optional peer — then a strict type-check of a file that
+//      imports every public entry point, under `module: node16` and under `moduleResolution: bundler`, with
+//      `skipLibCheck: false`: a public type must not need an optional peer the user did not install.
+//   3. Every entry point loads as ESM (`import`) and as CommonJS (`require`), and every CLI answers `--help` and
+//      `--version` (exit 0) from node_modules/.bin.
+//   4. The optional peers are installed, and every ```ts block of every package README is extracted (so the docs
+//      and this test cannot drift) and type-checked under strict node16 and bundler (skipLibCheck here: step 2
+//      already checked our declarations, and some peers' own declarations do not pass without it). A block preceded by
+//      `<!-- consumer: fragment -->` is an excerpt and is skipped (and counted); a block preceded by
+//      `<!-- consumer: run -->` is also compiled and run as ESM against the real services (DATABASE_URL and
+//      REDIS_URL point at the local PostgreSQL and Redis) and must exit 0.
+//
+// Prints one closing line `consumer: N passed, N failed` and exits 1 when anything failed.
+import { execFile as execFileCallback } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const execFile = promisify(execFileCallback);
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const keep = process.argv.includes('--keep');
+const results = [];
+
+function record(name, ok, detail = '') {
+  results.push({ name, ok, detail });
+  const mark = ok ? 'ok  ' : 'FAIL';
+  console.log(`consumer: ${mark} ${name}${detail && !ok ? `\n${indent(detail)}` : ''}`);
+}
+
+function indent(text) {
+  return text
+    .trim()
+    .split('\n')
+    .slice(0, 40)
+    .map((line) => `      ${line}`)
+    .join('\n');
+}
+
+async function run(command, args, options = {}) {
+  try {
+    const { stdout, stderr } = await execFile(command, args, { maxBuffer: 64 * 1024 * 1024, timeout: 300_000, ...options });
+    return { ok: true, stdout, stderr };
+  } catch (error) {
+    return { ok: false, stdout: error.stdout ?? '', stderr: error.stderr ?? '', message: error.message };
+  }
+}
+
+function publishedPackages() {
+  return readdirSync(join(root, 'packages'))
+    .map((name) => join(root, 'packages', name))
+    .filter((directory) => existsSync(join(directory, 'package.json')))
+    .map((directory) => ({ directory, manifest: JSON.parse(readFileSync(join(directory, 'package.json'), 'utf8')) }))
+    .filter(({ manifest }) => manifest.private !== true);
+}
+
+function entryPoints(manifest) {
+  return Object.keys(manifest.exports ?? { '.': null })
+    .filter((key) => key !== './package.json')
+    .map((key) => (key === '.' ? manifest.name : `${manifest.name}/${key.slice(2)}`));
+}
+
+/** ```ts blocks of a README, with the marker comment (if any) on the line before the fence. */
+export function extractTsBlocks(markdown) {
+  const blocks = [];
+  const lines = markdown.split('\n');
+  for (let index = 0; index < lines.length; index++) {
+    if (!/^```ts\s*$/.test(lines[index])) continue;
+    const marker = /<!--\s*consumer:\s*(\w+)\s*-->/.exec(lines[index - 1] ?? '')?.[1];
+    const body = [];
+    let end = index + 1;
+    for (; end < lines.length && !/^```\s*$/.test(lines[end]); end++) body.push(lines[end]);
+    blocks.push({ line: index + 1, marker, code: `${body.join('\n')}\n` });
+    index = end;
+  }
+  return blocks;
+}
+
+const tsconfigs = {
+  node16: { module: 'node16', moduleResolution: 'node16' },
+  bundler: { module: 'esnext', moduleResolution: 'bundler' },
+};
+
+async function typecheck(project, label, files, kind, { skipLibCheck = false } = {}) {
+  const config = {
+    compilerOptions: {
+      ...tsconfigs[kind],
+      target: 'es2022',
+      lib: ['es2023'],
+      types: ['node'],
+      strict: true,
+      noUncheckedIndexedAccess: true,
+      exactOptionalPropertyTypes: true,
+      skipLibCheck,
+      noEmit: true,
+      isolatedModules: true,
+    },
+    files,
+  };
+  const file = join(project, `tsconfig.${label}.${kind}.json`);
+  await writeFile(file, JSON.stringify(config, null, 2));
+  const result = await run(join(project, 'node_modules', '.bin', 'tsc'), ['-p', file], { cwd: project });
+  record(`${label}: strict type-check (${kind})`, result.ok, `${result.stdout}${result.stderr}`);
+  return result.ok;
+}
+
+async function main() {
+  const work = await mkdtemp(join(tmpdir(), 'ops-consumer-'));
+  const tarballs = join(work, 'tarballs');
+  const project = join(work, 'project');
+  await mkdir(tarballs);
+  await mkdir(project);
+  console.log(`consumer: working in ${work}`);
+  try {
+    const packages = publishedPackages();
+    for (const { directory, manifest } of packages) {
+      if (!existsSync(join(directory, 'dist'))) throw new Error(`${manifest.name} is not built: run \`pnpm build\` first`);
+      const packed = await run('pnpm', ['pack', '--pack-destination', tarballs], { cwd: directory });
+      record(`pack ${manifest.name}`, packed.ok, packed.stderr || packed.message);
+    }
+    const rootManifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+    const typescriptVersion = rootManifest.devDependencies.typescript;
+    await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'ops-consumer', private: true, type: 'module' }, null, 2));
+    const npmFlags = ['--no-audit', '--no-fund', '--loglevel=error', '--no-package-lock'];
+    const tgz = readdirSync(tarballs).map((name) => join(tarballs, name));
+    const installed = await run('npm', ['install', ...npmFlags, ...tgz, `typescript@${typescriptVersion}`, '@types/node@^20.19.0'], {
+      cwd: project,
+    });
+    record('npm install of the tarballs (no optional peers)', installed.ok, installed.stderr || installed.message);
+    if (!installed.ok) return;
+
+    // 2. Every public entry point type-checks without optional peers.
+    const entries = packages.flatMap(({ manifest }) => entryPoints(manifest));
+    const importsFile = join(project, 'all-entries.ts');
+    await writeFile(
+      importsFile,
+      `${entries.map((entry, index) => `import * as entry${index} from '${entry}';`).join('\n')}\n` +
+        `export const loaded: unknown[] = [${entries.map((_, index) => `entry${index}`).join(', ')}];\n`,
+    );
+    for (const kind of Object.keys(tsconfigs)) await typecheck(project, 'public entry points without optional peers', [importsFile], kind);
+
+    // 3. ESM and CJS loading; CLIs answer --help and --version.
+    for (const entry of entries) {
+      const esm = await run(process.execPath, ['--input-type=module', '-e', `await import('${entry}')`], { cwd: project });
+      record(`import('${entry}') as ESM`, esm.ok, esm.stderr);
+      const cjs = await run(process.execPath, ['-e', `require('${entry}')`], { cwd: project });
+      record(`require('${entry}') as CommonJS`, cjs.ok, cjs.stderr);
+    }
+    for (const { manifest } of packages) {
+      for (const command of Object.keys(manifest.bin ?? {})) {
+        const bin = join(project, 'node_modules', '.bin', command);
+        for (const flag of ['--help', '--version']) {
+          const answered = await run(bin, [flag], { cwd: project, timeout: 30_000 });
+          record(`${command} ${flag}`, answered.ok && answered.stdout.trim().length > 0, `${answered.stderr}${answered.message ?? ''}`);
+        }
+      }
+    }
+
+    // 4. README examples, with the optional peers a user following the README installs.
+    const peers = new Set(['@types/pg']);
+    for (const { manifest } of packages) {
+      for (const [name, range] of Object.entries(manifest.peerDependencies ?? {})) peers.add(`${name}@${range}`);
+    }
+    const peersInstalled = await run('npm', ['install', ...npmFlags, ...peers], { cwd: project });
+    record('npm install of the optional peers', peersInstalled.ok, peersInstalled.stderr || peersInstalled.message);
+    if (!peersInstalled.ok) return;
+    const runnable = [];
+    const exampleFiles = [];
+    let fragments = 0;
+    for (const { directory, manifest } of packages) {
+      const readme = join(directory, 'README.md');
+      if (!existsSync(readme)) continue;
+      const short = manifest.name.split('/').pop();
+      for (const block of extractTsBlocks(readFileSync(readme, 'utf8'))) {
+        if (block.marker === 'fragment') {
+          fragments++;
+          continue;
+        }
+        const file = join(project, 'readme', `${short}-line-${block.line}.mts`);
+        await mkdir(dirname(file), { recursive: true });
+        // `export {}` keeps each block its own module, so two blocks may declare the same names.
+        await writeFile(file, `${block.code}\nexport {};\n`);
+        exampleFiles.push(file);
+        if (block.marker === 'run') runnable.push({ file, name: `${manifest.name} README line ${block.line}` });
+      }
+    }
+    console.log(`consumer: ${exampleFiles.length} README blocks to check, ${fragments} marked as fragments`);
+    // Our own declarations were checked in step 2; third-party ones (ioredis' redis-errors) are not ours to fix.
+    for (const kind of Object.keys(tsconfigs)) await typecheck(project, 'README examples', exampleFiles, kind, { skipLibCheck: true });
+
+    if (runnable.length > 0) {
+      const emitConfig = join(project, 'tsconfig.emit.json');
+      await writeFile(
+        emitConfig,
+        JSON.stringify({
+          compilerOptions: { module: 'node16', moduleResolution: 'node16', target: 'es2022', types: ['node'], outDir: 'out', skipLibCheck: true },
+          files: runnable.map(({ file }) => file),
+        }),
+      );
+      const emitted = await run(join(project, 'node_modules', '.bin', 'tsc'), ['-p', emitConfig], { cwd: project });
+      record('compile runnable README examples', emitted.ok, `${emitted.stdout}${emitted.stderr}`);
+      const environment = {
+        ...process.env,
+        DATABASE_URL: process.env.OPS_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+        REDIS_URL: process.env.OPS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/15',
+      };
+      for (const { file, name } of runnable) {
+        const compiled = join(project, 'out', file.slice(join(project, 'readme').length + 1).replace(/\.mts$/, '.mjs'));
+        const ran = await run(process.execPath, [compiled], { cwd: project, env: environment, timeout: 120_000 });
+        record(`run ${name} (ESM)`, ran.ok, `${ran.stdout}${ran.stderr}${ran.message ?? ''}`);
+      }
+    }
+  } finally {
+    if (!keep) await rm(work, { recursive: true, force: true });
+    const failed = results.filter((result) => !result.ok).length;
+    console.log(`consumer: ${results.length - failed} passed, ${failed} failed`);
+    process.exitCode = failed > 0 ? 1 : 0;
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().catch((error) => {
+    console.error(`consumer: ${error instanceof Error ? error.stack : String(error)}`);
+    process.exitCode = 1;
+  });
+}
