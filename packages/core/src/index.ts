@@ -41,6 +41,7 @@ export type { DeadlineOptions } from './time/deadline.js';
 // config
 export { loadConfig, parseConfigText } from './config/load-config.js';
 export type { LoadConfigOptions } from './config/load-config.js';
+export { suggestKey } from './config/suggest-key.js';
 
 // redaction
 export { redact, redactText, safeErrorMessage, REDACTED } from './redaction/redact.js';

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { suggestKey } from '../config/suggest-key.js';
 import { OpsError, type OpsErrorOptions } from './ops-error.js';
 
 /** One problem found in a configuration value, with the path that names it. */
@@ -74,8 +75,16 @@ function describeIssue(issue: z.core.$ZodIssue, schema?: unknown): string {
     }
     case 'invalid_value':
       return `expected one of ${issue.values.map((value) => JSON.stringify(value)).join(', ')}`;
-    case 'unrecognized_keys':
-      return `unknown key(s) ${issue.keys.map((key) => JSON.stringify(key)).join(', ')}`;
+    case 'unrecognized_keys': {
+      // "did you mean": the keys the object schema at this path declares (a typo must not pass silently)
+      const shape = schemaAt(schema, issue.path)?._zod?.def?.shape as Record<string, unknown> | undefined;
+      const known = shape ? Object.keys(shape) : [];
+      const keys = issue.keys.map((key) => {
+        const suggestion = suggestKey(key, known);
+        return suggestion === undefined ? JSON.stringify(key) : `${JSON.stringify(key)} (did you mean ${JSON.stringify(suggestion)}?)`;
+      });
+      return `unknown key(s) ${keys.join(', ')}`;
+    }
     case 'invalid_union':
       return issue.message || 'does not match any allowed shape';
     default:
