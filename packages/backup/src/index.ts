@@ -19,7 +19,7 @@ export { writeArtifact, openArtifact, checkStoredArtifact } from './pipeline/art
 export type { ArtifactRecord, EncryptionOptions, DecryptionOptions, WriteArtifactOptions, OpenArtifactOptions } from './pipeline/artifact-pipeline.js';
 
 // manifest and catalog
-export { backupManifestSchema, parseManifest, serializeManifest, verifiedLevel, manifestKey, MANIFEST_FORMAT_VERSION } from './manifest/manifest.js';
+export { backupManifestSchema, parseManifest, serializeManifest, verifiedLevel, meetsVerification, manifestKey, MANIFEST_FORMAT_VERSION } from './manifest/manifest.js';
 export type { BackupManifest, BackupState, SourceRecord, VerificationLevel, VerificationRecord } from './manifest/manifest.js';
 export { listBackups, findBackup } from './catalog/catalog.js';
 export type { BackupListing, UnreadableManifest } from './catalog/catalog.js';
@@ -59,8 +59,8 @@ export type { PruneBackupsOptions, PruneReport, PruneDecision } from './prune/pr
 // RPO: metrics and health check
 export { createBackupMetrics } from './metrics/backup-metrics.js';
 export type { BackupMetrics, BackupMetricsOptions } from './metrics/backup-metrics.js';
-export { createBackupFreshnessCheck } from './checks/backup-freshness-check.js';
-export type { BackupFreshnessCheckOptions } from './checks/backup-freshness-check.js';
+export { backupFreshnessProbe, createBackupFreshnessCheck } from './checks/backup-freshness-probe.js';
+export type { BackupFreshnessProbeOptions, BackupFreshnessCheckOptions } from './checks/backup-freshness-probe.js';
 
 // config and CLI
 export { backupConfigSchema } from './config/config-schema.js';

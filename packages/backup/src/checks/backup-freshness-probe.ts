@@ -1,11 +1,13 @@
 import { formatBytes, humanizeDuration, parseDuration, systemClock, type Check, type Clock, type Duration } from '@ops/core';
 import { listBackups } from '../catalog/catalog.js';
-import { verifiedLevel, VERIFICATION_RANK, type VerificationLevel } from '../manifest/manifest.js';
+import { meetsVerification, verifiedLevel, type VerificationLevel } from '../manifest/manifest.js';
 import type { BackupStorage } from '../storages/storage.js';
 
-/** Options of {@link createBackupFreshnessCheck}. */
-export interface BackupFreshnessCheckOptions {
+/** Options of {@link backupFreshnessProbe}. */
+export interface BackupFreshnessProbeOptions {
+  /** Where the job's backups are (the catalog is read from it on every run). */
   storage: BackupStorage;
+  /** The job whose backups count. */
   job: string;
   /** RPO: fail when the newest good backup completed longer ago than this. */
   maxAge: Duration;
@@ -17,8 +19,16 @@ export interface BackupFreshnessCheckOptions {
   maxSizeDropRatio?: number;
   /** Verification a backup needs to count. Default `checksum`. */
   requiredVerification?: VerificationLevel;
+  /** Source of time for the age. Default {@link systemClock}. */
   clock?: Clock;
 }
+
+/**
+ * Options of {@link createBackupFreshnessCheck}.
+ *
+ * @deprecated Use {@link BackupFreshnessProbeOptions} (the same type).
+ */
+export type BackupFreshnessCheckOptions = BackupFreshnessProbeOptions;
 
 /**
  * A {@link Check} for `@ops/health` that turns backup freshness into pass/warn/fail: RPO = now − completion time of
@@ -31,11 +41,11 @@ export interface BackupFreshnessCheckOptions {
  * health.register({
  *   name: 'backup-pg-main',
  *   critical: false,
- *   check: createBackupFreshnessCheck({ storage, job: 'pg-main', maxAge: '26h', minSizeBytes: 1_000_000, maxSizeDropRatio: 0.5 }),
+ *   check: backupFreshnessProbe({ storage, job: 'pg-main', maxAge: '26h', minSizeBytes: 1_000_000, maxSizeDropRatio: 0.5 }),
  * });
  * ```
  */
-export function createBackupFreshnessCheck(options: BackupFreshnessCheckOptions): Check {
+export function backupFreshnessProbe(options: BackupFreshnessProbeOptions): Check {
   const { storage, job, minSizeBytes, maxSizeDropRatio, requiredVerification = 'checksum', clock = systemClock } = options;
   const maxAgeMs = parseDuration(options.maxAge, 'maxAge');
   const warnAgeMs = options.warnAge === undefined ? undefined : parseDuration(options.warnAge, 'warnAge');
@@ -44,8 +54,7 @@ export function createBackupFreshnessCheck(options: BackupFreshnessCheckOptions)
     const { backups } = await listBackups({ storage, job });
     const good = backups.filter((backup) => {
       if (backup.state !== 'completed' || !backup.completedAt) return false;
-      const level = verifiedLevel(backup);
-      return level !== undefined && VERIFICATION_RANK[level] >= VERIFICATION_RANK[requiredVerification];
+      return meetsVerification(verifiedLevel(backup), requiredVerification);
     });
     const newest = good[0];
     if (!newest?.completedAt) {
@@ -74,3 +83,10 @@ export function createBackupFreshnessCheck(options: BackupFreshnessCheckOptions)
     return { status: 'pass', ...observed, details };
   };
 }
+
+/**
+ * The backup freshness check.
+ *
+ * @deprecated Renamed {@link backupFreshnessProbe} (check factories are named `xProbe`); this is the same function.
+ */
+export const createBackupFreshnessCheck: (options: BackupFreshnessProbeOptions) => Check = backupFreshnessProbe;

@@ -2,10 +2,10 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createManualClock } from '@ops/core';
 import { writeManifest } from '../catalog/catalog.js';
-import { MANIFEST_FORMAT_VERSION, parseManifest, serializeManifest, type BackupManifest } from '../manifest/manifest.js';
+import { MANIFEST_FORMAT_VERSION, meetsVerification, parseManifest, serializeManifest, verifiedLevel, type BackupManifest } from '../manifest/manifest.js';
 import { createBackupMetrics } from '../metrics/backup-metrics.js';
 import { createMemoryStorage } from '../testing/memory-storage.js';
-import { createBackupFreshnessCheck } from './backup-freshness-check.js';
+import { backupFreshnessProbe, createBackupFreshnessCheck } from './backup-freshness-probe.js';
 
 function manifest(id: string, completedAt: string, storedBytes: number, overrides: Partial<BackupManifest> = {}): BackupManifest {
   return {
@@ -35,7 +35,9 @@ describe('RPO: freshness check and metrics', () => {
   it('passes when fresh; fails on max age, min size, a sudden size drop, or when nothing verified exists', async () => {
     const clock = createManualClock(Date.parse('2026-11-22T12:00:00Z'));
     const storage = createMemoryStorage({ clock });
-    const check = createBackupFreshnessCheck({ storage, job: 'pg', maxAge: '26h', warnAge: '25h', minSizeBytes: 1000, maxSizeDropRatio: 0.5, clock });
+    const check = backupFreshnessProbe({ storage, job: 'pg', maxAge: '26h', warnAge: '25h', minSizeBytes: 1000, maxSizeDropRatio: 0.5, clock });
+    // The deprecated name is the same function.
+    expect(createBackupFreshnessCheck).toBe(backupFreshnessProbe);
     expect(await check(signal)).toMatchObject({ status: 'fail', output: expect.stringContaining('no completed backup') });
 
     await writeManifest(storage, manifest('a', '2026-11-21T03:00:00.000Z', 100_000));
@@ -72,6 +74,19 @@ describe('RPO: freshness check and metrics', () => {
     expect(text).toContain('ops_backup_failures_total{job="pg"} 1');
     expect(text).toContain('ops_backup_runs_total{job="pg",state="completed"} 1');
     expect(text).toContain('ops_backup_last_size_bytes{job="pg"} 1234');
+  });
+
+  it('meetsVerification ranks checksum < full-read < test-restore; never verified meets nothing', () => {
+    expect(meetsVerification('test-restore', 'full-read')).toBe(true);
+    expect(meetsVerification('full-read', 'full-read')).toBe(true);
+    expect(meetsVerification('checksum', 'full-read')).toBe(false);
+    expect(meetsVerification(undefined, 'checksum')).toBe(false);
+    const verifications = [
+      { level: 'test-restore', at: '2026-11-22T05:00:00.000Z', ok: true, detail: 'ok' },
+      { level: 'full-read', at: '2026-11-22T06:00:00.000Z', ok: true, detail: 'ok' },
+      { level: 'test-restore', at: '2026-11-22T07:00:00.000Z', ok: false, detail: 'latest test restore failed' },
+    ] as const;
+    expect(verifiedLevel(manifest('a', '2026-11-22T03:00:00.000Z', 10, { verifications: [...verifications] }))).toBe('full-read');
   });
 
   it('a manifest altered after writing is detected by its self-checksum', () => {

@@ -329,7 +329,19 @@ const pruneCommand: CliCommand = {
   },
 };
 
-/** The `ops-backup` CLI definition (run it with core's `runCli`). */
+/**
+ * The `ops-backup` CLI: `run`, `list`, `show`, `verify`, `restore` and `prune` over the jobs of a config file. Exit
+ * codes are core's {@link ExitCode}: `ok` (0) everything completed or verified, `failure` (1) a job or a
+ * verification failed or a manifest is unreadable, `usage` (2) bad usage or configuration. `--version` prints the
+ * version of `@ops/backup`. `src/cli/bin.ts` runs it; embed it in your own tooling with core's `runCli`.
+ *
+ * @example
+ * ```ts
+ * import { runCli } from '@ops/core';
+ * import { backupCli } from '@ops/backup';
+ * process.exitCode = await runCli(backupCli, ['verify', 'latest', '--job', 'pg-main', '--level', 'full-read']);
+ * ```
+ */
 export const backupCli: CliDefinition = {
   name: 'ops-backup',
   description: 'back up PostgreSQL, Redis and files: streamed, compressed, age-encrypted, verified, restorable',

@@ -23,7 +23,7 @@ export function spawnTracked(file: string, args: readonly string[], options: Spa
   let killTimer: NodeJS.Timeout | undefined;
   const onAbort = () => {
     child.kill('SIGTERM');
-    // A real timer on purpose (not the Clock): a child ignoring SIGTERM must die in 5 real seconds, even under a manual clock.
+    // eslint-disable-next-line no-restricted-globals -- a real timer on purpose: a child ignoring SIGTERM must die in 5 real seconds, even under a manual clock
     killTimer = setTimeout(() => child.kill('SIGKILL'), 5000);
     killTimer.unref();
   };

@@ -69,7 +69,7 @@ export interface RunBackupOptions {
  *   sources: [createPostgresSource({ connectionString: 'postgresql://postgres@127.0.0.1/app' })],
  *   encryption: { recipients: ['age1…'] },
  * });
- * if (manifest.state !== 'completed') process.exitCode = 1;
+ * if (manifest.state !== 'completed') process.exitCode = ExitCode.failure;
  * ```
  */
 export async function runBackup(options: RunBackupOptions): Promise<BackupManifest> {

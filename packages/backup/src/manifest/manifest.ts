@@ -20,6 +20,19 @@ export type VerificationLevel = 'checksum' | 'full-read' | 'test-restore';
 /** Ordering of {@link VerificationLevel}s (deeper is higher). */
 export const VERIFICATION_RANK: Readonly<Record<VerificationLevel, number>> = { checksum: 1, 'full-read': 2, 'test-restore': 3 };
 
+/**
+ * Whether a verification at `level` is at least as deep as `required` (`test-restore` meets `full-read`, which
+ * meets `checksum`); `undefined` (never verified) meets nothing.
+ *
+ * @example
+ * ```ts
+ * meetsVerification(verifiedLevel(manifest), 'full-read'); // true after a passing full-read or test-restore
+ * ```
+ */
+export function meetsVerification(level: VerificationLevel | undefined, required: VerificationLevel): boolean {
+  return level !== undefined && VERIFICATION_RANK[level] >= VERIFICATION_RANK[required];
+}
+
 /** One verification recorded in the manifest. */
 export interface VerificationRecord {
   level: VerificationLevel;
@@ -192,7 +205,8 @@ export function verifiedLevel(manifest: BackupManifest): VerificationLevel | und
   }
   let best: VerificationLevel | undefined;
   for (const [level, record] of latest) {
-    if (record.ok && (best === undefined || VERIFICATION_RANK[level] > VERIFICATION_RANK[best])) best = level;
+    // Deeper than the best so far (or the first that passed).
+    if (record.ok && !meetsVerification(best, level)) best = level;
   }
   return best;
 }

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Counter, Gauge, Registry } from 'prom-client';
 import type { BackupRunObserver } from '../jobs/run-backup.js';
-import { verifiedLevel, VERIFICATION_RANK, type BackupManifest, type VerificationLevel } from '../manifest/manifest.js';
+import { meetsVerification, verifiedLevel, type BackupManifest, type VerificationLevel } from '../manifest/manifest.js';
 
 /** Options of {@link createBackupMetrics}. */
 export interface BackupMetricsOptions {
@@ -53,10 +53,7 @@ export function createBackupMetrics(options: BackupMetricsOptions): BackupMetric
   const failures = new CounterClass({ name: `${prefix}failures_total`, help: 'Backup runs that did not complete.', labelNames: ['job'], registers: [registry] });
 
   const seconds = (iso: string | undefined) => (iso ? Date.parse(iso) / 1000 : undefined);
-  const isVerified = (manifest: BackupManifest) => {
-    const level = verifiedLevel(manifest);
-    return level !== undefined && VERIFICATION_RANK[level] >= VERIFICATION_RANK[requiredVerification];
-  };
+  const isVerified = (manifest: BackupManifest) => meetsVerification(verifiedLevel(manifest), requiredVerification);
 
   return {
     backupFinished(manifest, durationSeconds) {

@@ -1,7 +1,7 @@
 import { silentLogger, systemClock, type Clock, type Logger } from '@ops/core';
 import { listBackups } from '../catalog/catalog.js';
 import { acquireStorageLock, type StorageLockOptions } from '../lock/storage-lock.js';
-import { lastVerificationFailed, manifestArtifacts, manifestKey, VERIFICATION_RANK, verifiedLevel, type BackupManifest, type VerificationLevel } from '../manifest/manifest.js';
+import { lastVerificationFailed, manifestArtifacts, manifestKey, meetsVerification, verifiedLevel, type BackupManifest, type VerificationLevel } from '../manifest/manifest.js';
 import { planRetention, type RetentionCandidate } from '../retention/plan-retention.js';
 import type { RetentionPolicy } from '../retention/retention-policy.js';
 import type { BackupStorage } from '../storages/storage.js';
@@ -49,8 +49,7 @@ export interface PruneReport {
 /** How retention sees a manifest's verification state. */
 export function verificationState(manifest: BackupManifest, required: VerificationLevel): 'ok' | 'failed' | 'unverified' {
   if (lastVerificationFailed(manifest)) return 'failed';
-  const level = verifiedLevel(manifest);
-  return level !== undefined && VERIFICATION_RANK[level] >= VERIFICATION_RANK[required] ? 'ok' : 'unverified';
+  return meetsVerification(verifiedLevel(manifest), required) ? 'ok' : 'unverified';
 }
 
 /**

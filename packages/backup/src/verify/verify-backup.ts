@@ -5,7 +5,7 @@ import { safeErrorMessage, silentLogger, systemClock, type Clock, type Logger } 
 import { findBackup, writeManifest } from '../catalog/catalog.js';
 import { describeExit, spawnTracked } from '../internal/child-process.js';
 import { withTemporaryDirectory } from '../internal/temporary-directory.js';
-import { manifestArtifacts, VERIFICATION_RANK, type BackupManifest, type SourceRecord, type VerificationLevel } from '../manifest/manifest.js';
+import { manifestArtifacts, meetsVerification, VERIFICATION_RANK, type BackupManifest, type SourceRecord, type VerificationLevel } from '../manifest/manifest.js';
 import { artifactReadError, checkStoredArtifact, openArtifact, type ArtifactRecord, type DecryptionOptions } from '../pipeline/artifact-pipeline.js';
 import { restoreFiles } from '../restore/files-restore.js';
 import { quoteIdentifier, restorePostgres } from '../restore/postgres-restore.js';
@@ -236,7 +236,7 @@ export async function verifyBackup(options: VerifyBackupOptions): Promise<Verifi
           await checkStoredArtifact(storage, artifact, signal);
           let detail = `size ${artifact.storedBytes} and sha256 match`;
           const found: { rdb?: RdbCheck } = {};
-          if (VERIFICATION_RANK[level] >= VERIFICATION_RANK['full-read']) {
+          if (meetsVerification(level, 'full-read')) {
             const plain = await openArtifact({ storage, artifact, decryption, signal });
             try {
               detail += `; ${await fullRead(artifact, plain, temporaryDirectory, signal, found)}`;

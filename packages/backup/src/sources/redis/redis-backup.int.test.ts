@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createManualClock, systemClock } from '@ops/core';
 import { createRedisNamespace, startThrowawayRedis, tempDir, type RedisNamespace, type TempDir, type ThrowawayRedis } from '@ops/testkit';
 import { runBackup } from '../../jobs/run-backup.js';
 import { restoreRedis } from '../../restore/redis-restore.js';
@@ -92,6 +93,19 @@ describe('Redis backup → verify → restore', () => {
     const testRestore = await verifyBackup({ storage, backup: manifest, level: 'test-restore', scratch: { redis: scratch.client() } });
     expect(testRestore.ok, testRestore.detail).toBe(true);
     expect(await scratch.client().dbsize()).toBe(0);
+  });
+
+  it('scan-dump records absolute expiries from the source\'s clock (and from the deprecated `now`)', async () => {
+    const storage = createLocalStorage({ directory: join(directory.path, 'clock') });
+    // Two hours behind: the key's remaining hour ends an hour before the real now, so a restore finds it expired.
+    const behind = createManualClock(systemClock.now() - 2 * 3600_000);
+    const restoredClient = target.client();
+    for (const options of [{ clock: behind }, { now: () => behind.now() }]) {
+      const manifest = await runBackup({ job: 'redis-clock', storage, sources: [createRedisSource({ redis: source.client(), method: 'scan-dump', match: 'string:ttl', ...options })] });
+      expect(manifest.state, manifest.error).toBe('completed');
+      await restoredClient.flushdb();
+      expect(await restoreRedis({ storage, backup: manifest, redis: restoredClient })).toMatchObject({ restored: 0, expired: 1 });
+    }
   });
 
   it('rdb method streams a point-in-time RDB over the replication protocol and restores it', async () => {

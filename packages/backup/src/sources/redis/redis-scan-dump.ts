@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { Redis } from 'ioredis';
+import { systemClock, type Clock } from '@ops/core';
 import { encodeDumpHeader, encodeDumpRecord, encodeDumpTrailer } from './redis-dump-format.js';
 
 /** Options of {@link createScanDumpStream}. */
@@ -9,7 +10,13 @@ export interface ScanDumpOptions {
   scanCount?: number;
   /** SCAN MATCH pattern. Default all keys. */
   match?: string;
-  /** Clock for absolute expiries. */
+  /** Source of time for absolute expiries. Default {@link systemClock}. */
+  clock?: Clock;
+  /**
+   * Reads the time for absolute expiries.
+   *
+   * @deprecated Pass `clock` instead; when both are given, `now` wins.
+   */
   now?: () => number;
   /** Header fields recorded in the artifact. */
   header?: Record<string, unknown>;
@@ -26,7 +33,8 @@ const DUMP_SCRIPT = "local out = {} for i, key in ipairs(KEYS) do out[2 * i - 1]
  * are skipped. `stats` counts what was written.
  */
 export function createScanDumpStream(options: ScanDumpOptions): Readable & { stats: ScanDumpStats } {
-  const { redis, scanCount = 1000, match, now = Date.now, header = {}, batchMode = 'eval' } = options;
+  const { redis, scanCount = 1000, match, clock = systemClock, header = {}, batchMode = 'eval' } = options;
+  const now = options.now ?? (() => clock.now());
   const stats: ScanDumpStats = { keys: 0, skipped: 0, largestPayloadBytes: 0 };
   const dumpBatch = createBatchDumper(redis, batchMode);
   let cursor = '0';

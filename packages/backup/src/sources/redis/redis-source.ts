@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { systemClock, type Clock } from '@ops/core';
 import { openRdbStream, ReplicationRefusedError } from './redis-replication.js';
 import { createScanDumpStream } from './redis-scan-dump.js';
 import type { BackupSource, SourceContext, SourceOutcome } from '../source.js';
@@ -21,6 +22,13 @@ export interface RedisSourceOptions {
   match?: string;
   /** Timeout to get the RDB started (covers `repl-diskless-sync-delay`, default 5 s on the server). Default 30 s. */
   replicationTimeoutMs?: number;
+  /** Source of time for the absolute expiries `scan-dump` records (restored with `RESTORE … ABSTTL`). Default {@link systemClock}. */
+  clock?: Clock;
+  /**
+   * Reads the time for `scan-dump` expiries.
+   *
+   * @deprecated Pass `clock` instead (a `Clock` from `@ops/core`); when both are given, `now` wins.
+   */
   now?: () => number;
 }
 
@@ -47,7 +55,7 @@ async function serverFacts(redis: Redis): Promise<{ redisVersion: string; keyCou
  * ```
  */
 export function createRedisSource(options: RedisSourceOptions): BackupSource {
-  const { redis, name = 'redis', method = 'auto', scanCount = 1000, match, replicationTimeoutMs = 30_000, now = Date.now } = options;
+  const { redis, name = 'redis', method = 'auto', scanCount = 1000, match, replicationTimeoutMs = 30_000, clock = systemClock, now } = options;
   if (!['auto', 'rdb', 'scan-dump'].includes(method)) throw new BackupError('ARGUMENT_INVALID', `redis method must be auto, rdb or scan-dump, got ${JSON.stringify(method)}`);
 
   async function backup(context: SourceContext): Promise<SourceOutcome> {
@@ -84,7 +92,7 @@ export function createRedisSource(options: RedisSourceOptions): BackupSource {
         }
       }
     }
-    const stream = createScanDumpStream({ redis, scanCount, now, header: { redisVersion: facts.redisVersion, db: facts.db }, ...(match ? { match } : {}) });
+    const stream = createScanDumpStream({ redis, scanCount, clock, ...(now ? { now } : {}), header: { redisVersion: facts.redisVersion, db: facts.db }, ...(match ? { match } : {}) });
     await context.writeArtifact(`${name}.rdump`, REDIS_ARTIFACT_FORMATS.scanDump, stream);
     return {
       details: {

@@ -1,5 +1,5 @@
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
-import { type Logger } from '@ops/core';
+import type { Logger } from '@ops/core';
 import { BackupError } from '../../errors.js';
 
 /** The `@aws-sdk/client-s3` module, loaded on first use. */
