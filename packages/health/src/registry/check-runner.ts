@@ -71,6 +71,9 @@ export class CheckRunner {
   readonly #recoverAfter: number;
   #last: CapturedResult | undefined;
   #inFlight: Promise<CapturedResult> | undefined;
+  /** The check's own promise while it has not settled, even past its deadline (a check may ignore its signal). */
+  #attempt: Promise<unknown> | undefined;
+  #attemptStartedAt = 0;
   #consecutiveFailures = 0;
   #consecutivePasses = 0;
   #failingSince: number | undefined;
@@ -114,7 +117,7 @@ export class CheckRunner {
     return this.#last;
   }
 
-  /** How many times the check itself has run (for tests and metrics). */
+  /** How many times the check itself has been called (runs skipped while an attempt is pending do not count). */
   get runs(): number {
     return this.#runs;
   }
@@ -170,15 +173,23 @@ export class CheckRunner {
   async #execute(): Promise<CapturedResult> {
     const { clock } = this.#dependencies;
     const started = clock.monotonic();
-    this.#runs++;
     let raw: CheckResult;
     let timedOut = false;
-    try {
-      const result = await withDeadline((signal) => this.#check(signal), { timeoutMs: this.timeoutMs, clock, label: `check "${this.name}"` });
-      raw = this.#sanitize(result);
-    } catch (error) {
-      timedOut = OpsError.hasCode(error, 'CHECK_TIMEOUT');
-      raw = { status: 'fail', output: timedOut ? `timed out after ${this.timeoutMs}ms` : safeErrorMessage(error, { secrets: this.#secrets }) };
+    if (this.#attempt) {
+      // At most one outstanding attempt per check: the previous one outlived its deadline and has not settled, so
+      // another would only pile up behind it (a pool waiter, a queued command). Report it instead of retrying.
+      timedOut = true;
+      const pendingForMs = Math.max(0, Math.round(clock.monotonic() - this.#attemptStartedAt));
+      raw = { status: 'fail', output: `timed out, still pending: the previous attempt (started ${pendingForMs}ms ago) has not settled; no new attempt started` };
+    } else {
+      this.#runs++;
+      try {
+        const result = await withDeadline((signal) => this.#startAttempt(signal), { timeoutMs: this.timeoutMs, clock, label: `check "${this.name}"` });
+        raw = this.#sanitize(result);
+      } catch (error) {
+        timedOut = OpsError.hasCode(error, 'CHECK_TIMEOUT');
+        raw = { status: 'fail', output: timedOut ? `timed out after ${this.timeoutMs}ms` : safeErrorMessage(error, { secrets: this.#secrets }) };
+      }
     }
     const durationMs = Math.max(0, clock.monotonic() - started);
     const time = clock.now();
@@ -190,6 +201,18 @@ export class CheckRunner {
     this.#last = captured;
     this.#dependencies.onResult(this, captured, previous);
     return captured;
+  }
+
+  /** Calls the check and remembers its promise until it settles, whatever the deadline does meanwhile. */
+  #startAttempt(signal: AbortSignal): Promise<CheckResult> {
+    const attempt = Promise.resolve().then(() => this.#check(signal));
+    this.#attempt = attempt;
+    this.#attemptStartedAt = this.#dependencies.clock.monotonic();
+    const settled = () => {
+      if (this.#attempt === attempt) this.#attempt = undefined;
+    };
+    attempt.then(settled, settled);
+    return attempt;
   }
 
   /** Keeps only well-formed fields and redacts them: what a probe returns is never trusted to be clean. */

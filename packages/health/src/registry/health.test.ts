@@ -429,7 +429,13 @@ describe('events and polling on core parts', () => {
     const clock = createManualClock();
     const health = createHealth(quiet({ clock }));
     let hang = true;
-    const { calls, check } = counted(() => (hang ? new Promise<CheckResult>(() => undefined) : { status: 'pass' }));
+    const calls = { count: 0 };
+    // hangs until its signal aborts (a check that honours the deadline), so the attempt settles at the deadline
+    const check = (signal: AbortSignal) => {
+      calls.count++;
+      if (!hang) return Promise.resolve<CheckResult>({ status: 'pass' });
+      return new Promise<CheckResult>((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error)));
+    };
     health.register({ name: 'dep', check, mode: { every: '1s' }, timeout: '3.5s' });
     await clock.advanceAsync(0);
     expect(calls.count).toBe(1);
@@ -456,6 +462,56 @@ describe('events and polling on core parts', () => {
     const health = createHealth(quiet());
     expect(() => health.register({ name: 'busy', check: pass, mode: { every: 0 } })).toThrow(/mode/);
     expect(() => createHealth(quiet({ mode: { every: '0s' } }))).toThrow(/mode/);
+    health.close();
+  });
+
+  it('at most one outstanding attempt: while a timed-out attempt has not settled, runs fail without starting another (polled)', async () => {
+    const clock = createManualClock();
+    const health = createHealth(quiet({ clock }));
+    let settle!: (result: CheckResult) => void;
+    const calls = { count: 0 };
+    // ignores its signal: the attempt outlives its deadline until `settle` is called
+    const check = () => {
+      calls.count++;
+      return calls.count === 1 ? new Promise<CheckResult>((resolve) => (settle = resolve)) : Promise.resolve<CheckResult>({ status: 'pass' });
+    };
+    health.register({ name: 'dep', check, mode: { every: '1s' }, timeout: '500ms' });
+    await clock.advanceAsync(0);
+    await clock.advanceAsync(500);
+    expect((await health.check('dep')).checks[0]).toMatchObject({ status: 'fail', timedOut: true, output: 'timed out after 500ms' });
+    // a long outage: 60 polls, and not one more attempt while the first is still pending
+    for (let second = 0; second < 60; second++) await clock.advanceAsync(1_000);
+    expect(calls.count).toBe(1);
+    expect((await health.check('dep')).checks[0]).toMatchObject({ status: 'fail', timedOut: true, output: expect.stringMatching(/^timed out, still pending: /) });
+    settle({ status: 'pass' });
+    await clock.advanceAsync(1_000);
+    expect(calls.count).toBe(2);
+    expect((await health.check('dep')).status).toBe('pass');
+    health.close();
+  });
+
+  it('at most one outstanding attempt, on demand too: a pending attempt is reported, not repeated', async () => {
+    const clock = createManualClock();
+    const health = createHealth(quiet({ clock }));
+    let settle!: (result: CheckResult) => void;
+    const calls = { count: 0 };
+    const check = () => {
+      calls.count++;
+      return calls.count === 1 ? new Promise<CheckResult>((resolve) => (settle = resolve)) : Promise.resolve<CheckResult>({ status: 'pass' });
+    };
+    health.register({ name: 'dep', check, mode: { ttl: 0 }, timeout: '200ms' });
+    const first = health.ready();
+    await clock.advanceAsync(200);
+    expect((await first).checks[0]).toMatchObject({ status: 'fail', output: 'timed out after 200ms' });
+    for (let round = 0; round < 20; round++) {
+      const report = await health.ready();
+      expect(report.checks[0]).toMatchObject({ status: 'fail', timedOut: true, output: expect.stringMatching(/still pending/) });
+    }
+    expect(calls.count).toBe(1);
+    settle({ status: 'fail', output: 'late' });
+    await clock.advanceAsync(0);
+    expect((await health.ready()).status).toBe('pass');
+    expect(calls.count).toBe(2);
     health.close();
   });
 });

@@ -18,7 +18,7 @@ export interface FakeCheck {
   fail(output?: string): void;
   /** Next runs throw this value (it need not be an Error). */
   throwing(value: unknown): void;
-  /** Next runs never settle on their own (only the deadline ends them). */
+  /** Next runs never settle on their own: only the deadline ends them (the run rejects when its signal aborts). */
   hang(): void;
 }
 
@@ -52,7 +52,8 @@ export function createFakeCheck(options: FakeCheckOptions = {}): FakeCheck {
       signal.addEventListener('abort', () => aborted++, { once: true });
       const current = behaviour;
       if (current.kind === 'throw') throw current.value;
-      if (current.kind === 'hang') return new Promise<CheckResult>(() => undefined);
+      // Like a driver that honours the signal: nothing happens until the deadline aborts the run, which then rejects.
+      if (current.kind === 'hang') return new Promise<CheckResult>((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
       return { ...current.result };
     },
     { kind: options.dependency ? 'dependency' : 'local', componentType: 'component', measurement: 'status' },
