@@ -48,6 +48,46 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<
   });
 }
 
+/**
+ * The driver calls a probe started that have not settled yet, whatever its deadline did meanwhile (a pool's
+ * `connect()`, a client's query or command). A probe starts no new attempt while one is outstanding (at most one
+ * outstanding attempt per check), so nothing piles up in a pool's wait queue or a client's command queue while
+ * the dependency does not answer.
+ */
+export class OutstandingCalls {
+  readonly #calls = new Set<{ settled: boolean; stillQueued: (() => boolean) | undefined }>();
+
+  /**
+   * Tracks `call` until it settles and, when given, until `stillQueued()` turns false (a client may reject a
+   * command on its own timeout but keep it queued until the server replies).
+   */
+  track<T>(call: Promise<T>, stillQueued?: () => boolean): Promise<T> {
+    const entry = { settled: false, stillQueued };
+    this.#calls.add(entry);
+    const settle = () => {
+      entry.settled = true;
+      if (!entry.stillQueued) this.#calls.delete(entry);
+    };
+    call.then(settle, settle);
+    return call;
+  }
+
+  /** Whether an earlier call is still outstanding. */
+  get busy(): boolean {
+    for (const entry of this.#calls) {
+      if (!entry.settled) return true;
+      if (entry.stillQueued?.() === true) return true;
+      this.#calls.delete(entry);
+    }
+    return false;
+  }
+}
+
+/** The result of an attempt that was not started because the previous one is still outstanding. */
+export function stillPending(what: string): CheckResult {
+  return { status: 'fail', output: `timed out, still pending: ${what}` };
+}
+
 /** Milliseconds since `startedAt` (a `performance.now()` reading), rounded to 0.01 ms. */
 export function elapsedSince(startedAt: number): number {
   return Math.round((performance.now() - startedAt) * 100) / 100;

@@ -1,4 +1,5 @@
 import { withDeadline } from '@ops/core';
+import { createManualClock } from '@ops/core/testing';
 import { createRedisNamespace, startThrowawayRedis, type ThrowawayRedis } from '@ops/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,10 +58,12 @@ describe('Redis hung with SIGSTOP', () => {
         const reports = await Promise.all(Array.from({ length: 20 }, () => health.ready()));
         for (const report of reports) {
           expect(report.status).toBe('fail');
-          expect(report.checks[0]).toMatchObject({ timedOut: true, output: 'timed out after 300ms' });
+          // the first round's PING times out; it stays unanswered, so later rounds report it instead of sending another
+          expect(report.checks[0]?.output).toMatch(round === 0 ? /^timed out after 300ms$/ : /^timed out, still pending: /);
         }
         expect(pings - before).toBe(1);
       }
+      expect(redis.commandQueue.length).toBeLessThanOrEqual(1);
       server.resume();
       await eventually(async () => (await health.ready()).status === 'pass');
     } finally {
@@ -68,5 +71,48 @@ describe('Redis hung with SIGSTOP', () => {
       health.close();
       redis.disconnect();
     }
+  });
+
+  // A long outage, polled every second (manual clock: 60 polls; a short real pause between polls lets ioredis'
+  // own commandTimeout fire where set). The PING queue must not grow: at most one outstanding PING, with or
+  // without commandTimeout (ioredis rejects a timed-out command but keeps it queued until a reply arrives).
+  it.each([
+    ['without commandTimeout', {}],
+    ['with commandTimeout: 200', { commandTimeout: 200 }],
+  ] as const)('a 60 s freeze polled every 1 s keeps the ioredis command queue at <= 1 (%s)', async (_label, clientOptions) => {
+    const redis = new Redis(server.url, { maxRetriesPerRequest: 1, ...clientOptions });
+    redis.on('error', () => undefined);
+    const clock = createManualClock();
+    const health = createHealth({ clock, startReady: true, shutdown: { signals: [] } });
+    health.register({ name: 'cache', check: redisProbe({ redis }), timeout: '300ms', mode: { every: '1s' } });
+    let maxQueue = 0;
+    const outputs = new Set<string>();
+    try {
+      await clock.advanceAsync(0);
+      await eventually(async () => (await health.ready()).status === 'pass');
+      server.pause();
+      for (let second = 0; second < 60; second++) {
+        await clock.advanceAsync(1_000);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        maxQueue = Math.max(maxQueue, redis.commandQueue.length);
+        const report = await health.ready();
+        // (the first poll's PING reaches its deadline 300 ms later, within the next second)
+        if (second > 0) expect(report.status).toBe('fail');
+        outputs.add(String(report.checks[0]?.output).replace(/\d+ms/g, 'Nms'));
+      }
+      expect(maxQueue).toBeLessThanOrEqual(1);
+      expect([...outputs].some((output) => output.startsWith('timed out, still pending: '))).toBe(true);
+      server.resume();
+      await eventually(async () => {
+        await clock.advanceAsync(1_000);
+        return (await health.ready()).status === 'pass';
+      });
+      expect(redis.commandQueue.length).toBe(0);
+    } finally {
+      server.resume();
+      health.close();
+      redis.disconnect();
+    }
+    console.info(`redis freeze (${_label}): max ioredis command queue length over 60 polls = ${maxQueue}`);
   });
 });

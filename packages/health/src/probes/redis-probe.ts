@@ -1,17 +1,25 @@
 import type { CheckResult } from '@ops/core';
 import type { Probe } from '../registry/types.js';
-import { combine, defineProbe, elapsedSince, raceAbort } from './probe.js';
+import { combine, defineProbe, elapsedSince, OutstandingCalls, raceAbort, stillPending } from './probe.js';
 
 /** The parts of an `ioredis` client the probe uses. */
 export interface RedisClientLike {
   ping(): Promise<string>;
   info(section: string): Promise<string>;
   options?: { password?: string | null | undefined; commandTimeout?: number | undefined };
+  /**
+   * ioredis' queue of sent commands awaiting a reply: read (never changed) to know whether a PING that timed out
+   * under the client's `commandTimeout` is still queued.
+   */
+  readonly commandQueue?: { readonly length: number; peekBack?(): unknown; toArray?(): unknown[] };
 }
 
 /** Options of {@link redisProbe}. */
 export interface RedisProbeOptions {
-  /** The application's ioredis client (set its `commandTimeout` too, so commands never wait forever). */
+  /**
+   * The application's ioredis client. The probe keeps at most one PING outstanding (tracked until Redis answers,
+   * also past the client's `commandTimeout`, which rejects a command but leaves it queued).
+   */
   redis: RedisClientLike;
   /** Warn when `used_memory / maxmemory` reaches this ratio (only when `maxmemory` is set). */
   memoryWarnRatio?: number;
@@ -36,7 +44,9 @@ export function parseRedisInfo(text: string): Record<string, string> {
 
 /**
  * Redis probe on the application's ioredis client: `PING` (expects `PONG`) raced against the probe's deadline,
- * and optionally memory vs `maxmemory`, connected clients and the replication link from `INFO`.
+ * and optionally memory vs `maxmemory`, connected clients and the replication link from `INFO`. While a PING it
+ * sent has not been answered, it sends nothing and reports `fail` ("timed out, still pending"), so a frozen Redis
+ * never accumulates probe commands in the client's queue.
  *
  * @example
  * ```ts
@@ -47,13 +57,24 @@ export function redisProbe(options: RedisProbeOptions): Probe {
   const { redis, memoryWarnRatio, memoryFailRatio, maxConnectedClients, replication = false } = options;
   const wantsInfo = memoryWarnRatio !== undefined || memoryFailRatio !== undefined || maxConnectedClients !== undefined || replication;
   const password = redis.options?.password;
+  const outstanding = new OutstandingCalls();
+  // Sends one command and tracks it until Redis answers it: ioredis keeps a command queued after rejecting it on
+  // its own `commandTimeout`, so the promise settling is not enough; the queue entry is watched too.
+  const send = <T>(command: () => Promise<T>): Promise<T> => {
+    const queue = redis.commandQueue;
+    const lengthBefore = queue?.length;
+    const reply = command();
+    const entry = queue && lengthBefore !== undefined && queue.length === lengthBefore + 1 ? queue.peekBack?.() : undefined;
+    return outstanding.track(reply, entry === undefined ? undefined : () => queue?.toArray?.().includes(entry) === true);
+  };
   const run = async (signal: AbortSignal): Promise<CheckResult> => {
+    if (outstanding.busy) return stillPending('the previous PING has not been answered; no new command sent');
     const startedAt = performance.now();
-    const reply = await raceAbort(redis.ping(), signal);
+    const reply = await raceAbort(send(() => redis.ping()), signal);
     const responseTimeMs = elapsedSince(startedAt);
     if (reply !== 'PONG') return { status: 'fail', output: `unexpected PING reply ${JSON.stringify(String(reply).slice(0, 40))}`, observed: responseTimeMs, observedUnit: 'ms' };
     if (!wantsInfo) return { status: 'pass', observed: responseTimeMs, observedUnit: 'ms' };
-    const info = parseRedisInfo(await raceAbort(redis.info('everything'), signal));
+    const info = parseRedisInfo(await raceAbort(send(() => redis.info('everything')), signal));
     const used = Number(info['used_memory'] ?? 0);
     const max = Number(info['maxmemory'] ?? 0);
     const ratio = max > 0 ? used / max : undefined;
