@@ -7,8 +7,9 @@ import pg from 'pg';
 import { Registry } from 'prom-client';
 
 export async function startService(options: { databaseUrl: string; redisUrl: string; port?: number; exit?: (code: number) => void }) {
-  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10 });
-  const redis = new Redis(options.redisUrl, { commandTimeout: 500 });
+  // connectionTimeoutMillis bounds the application's own waits; the probes never queue more than one request
+  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10, connectionTimeoutMillis: 5_000 });
+  const redis = new Redis(options.redisUrl);
   const metrics = new Registry();
 
   const health = createHealth({

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { createManualClock, createRecordingLogger } from '@ops/core/testing';
 import { withDeadline } from '@ops/core';
 import { createPostgresDatabase, startThrowawayPostgres, type PostgresDatabase, type ThrowawayPostgres } from '@ops/testkit';
@@ -162,5 +163,70 @@ describe('PostgreSQL faults through the health endpoint', () => {
       health.close();
       await pool.end();
     }
+  });
+
+  // A frozen server: the postmaster and every backend stopped with SIGSTOP (connections open, nothing answers).
+  function parentOf(pid: string): number | undefined {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    } catch {
+      return undefined; // the process ended meanwhile
+    }
+  }
+  function clusterProcesses(): number[] {
+    const postmaster = cluster.pid;
+    const backends = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry) && parentOf(entry) === postmaster);
+    return [postmaster, ...backends.map(Number)];
+  }
+  const freeze = () => {
+    for (const pid of clusterProcesses()) process.kill(pid, 'SIGSTOP');
+  };
+  const thaw = () => {
+    for (const pid of clusterProcesses()) process.kill(pid, 'SIGCONT');
+  };
+
+  it.each([
+    // the pool the README used to show: no connectionTimeoutMillis, so a connection request waits forever
+    ['max 10, no connectionTimeoutMillis', { max: 10 }, false],
+    // the application holds both connections in hanging queries: the probe's pool.connect() has to wait
+    ['max 2, both connections busy with the application', { max: 2 }, true],
+  ] as const)('a 60 s freeze polled every 1 s leaves at most one probe waiter in the pool (%s)', async (label, poolOptions, busy) => {
+    const pool = new pg.Pool({ connectionString: cluster.connectionString, ...poolOptions });
+    pool.on('error', () => undefined);
+    const clock = createManualClock();
+    const health = createHealth({ clock, startReady: true, shutdown: { signals: [] } });
+    health.register({ name: 'db', check: postgresProbe({ pool }), timeout: '300ms', mode: { every: '1s' } });
+    let maxWaiting = 0;
+    let maxTotal = 0;
+    const application: Array<Promise<unknown>> = [];
+    try {
+      await clock.advanceAsync(0);
+      await eventually(async () => (await health.ready()).status === 'pass');
+      freeze();
+      if (busy) for (let index = 0; index < 2; index++) application.push(pool.query('SELECT 1').catch(() => undefined));
+      for (let second = 0; second < 60; second++) {
+        await clock.advanceAsync(1_000);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        maxWaiting = Math.max(maxWaiting, pool.waitingCount);
+        maxTotal = Math.max(maxTotal, pool.totalCount);
+        if (second > 0) expect((await health.ready()).status).toBe('fail');
+      }
+      expect(maxWaiting).toBeLessThanOrEqual(1);
+      const report = await health.ready();
+      expect(report.checks[0]?.output).toMatch(/^timed out, still pending: /);
+      thaw();
+      await Promise.all(application);
+      await eventually(async () => {
+        await clock.advanceAsync(1_000);
+        return (await health.ready()).status === 'pass';
+      });
+      expect(pool.waitingCount).toBe(0);
+    } finally {
+      thaw();
+      health.close();
+      await pool.end();
+    }
+    console.info(`postgres freeze (${label}): max pool waitingCount over 60 polls = ${maxWaiting}, max totalCount = ${maxTotal}`);
   });
 });

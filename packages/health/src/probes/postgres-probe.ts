@@ -1,7 +1,7 @@
 import { connect as connectTcp, type Socket } from 'node:net';
 import { OpsError, parseDuration, type CheckResult, type Duration } from '@ops/core';
 import type { Probe } from '../registry/types.js';
-import { combine, defineProbe, elapsedSince, raceAbort } from './probe.js';
+import { combine, defineProbe, elapsedSince, OutstandingCalls, raceAbort, stillPending } from './probe.js';
 
 /** The parts of a `pg` client the probe uses (a `pg.Client` or a `PoolClient`). */
 export interface PgClientLike {
@@ -72,8 +72,8 @@ function sendCancelRequest(client: PgClientLike): void {
   socket.on('connect', () => socket.end(packet));
 }
 
-async function acquire(pool: PgPoolLike, signal: AbortSignal): Promise<PgPoolClientLike> {
-  const pending = pool.connect();
+async function acquire(pool: PgPoolLike, signal: AbortSignal, outstanding: OutstandingCalls): Promise<PgPoolClientLike> {
+  const pending = outstanding.track(pool.connect());
   // If the deadline passes while waiting for a connection, the pool may still hand one over later: give it
   // straight back. Once we hold it, the caller owns releasing it.
   const giveBack = () => void pending.then((client) => client.release(), () => undefined);
@@ -116,9 +116,13 @@ export function postgresProbe(options: PostgresProbeOptions): Probe {
   }
   const text = statements.join('; ');
 
+  // The pool.connect() and the statement of the last attempt, until they settle: while one is outstanding no new
+  // attempt starts, so a frozen server never collects probe waiters in the pool's queue (or queries on a client).
+  const outstanding = new OutstandingCalls();
   const run = async (signal: AbortSignal): Promise<CheckResult> => {
+    if (outstanding.busy) return stillPending('the previous connection request or statement has not settled; nothing new sent to the pool or the server');
     const startedAt = performance.now();
-    const client = pool ? await acquire(pool, signal) : (dedicated as PgClientLike);
+    const client = pool ? await acquire(pool, signal, outstanding) : (dedicated as PgClientLike);
     let released = false;
     const release = (error?: Error) => {
       if (released || !pool) return;
@@ -132,7 +136,7 @@ export function postgresProbe(options: PostgresProbeOptions): Probe {
     signal.addEventListener('abort', onAbort, { once: true });
     let results: unknown;
     try {
-      results = await raceAbort(client.query(text), signal);
+      results = await raceAbort(outstanding.track(client.query(text)), signal);
     } catch (error) {
       release(error instanceof Error ? error : new Error(String(error)));
       throw error;
