@@ -67,9 +67,11 @@ export { backupConfigSchema } from './config/config-schema.js';
 export type { BackupConfig, BackupJobConfig } from './config/config-schema.js';
 export { backupCli } from './cli/cli.js';
 
-// running
+// running and events
 export { runBackup } from './jobs/run-backup.js';
 export type { RunBackupOptions, BackupProgress, BackupRunObserver } from './jobs/run-backup.js';
+export { createBackupEvents } from './events/backup-events.js';
+export type { BackupEvents, BackupEventEmitter, BackupEventsOptions } from './events/backup-events.js';
 export { cleanupLeftovers } from './jobs/cleanup-leftovers.js';
 
 // lock and hooks

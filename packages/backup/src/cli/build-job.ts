@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
 import type { BackupConfig, BackupJobConfig } from '../config/config-schema.js';
+import type { BackupEventEmitter } from '../events/backup-events.js';
 import { createBackupMetrics, type BackupMetrics } from '../metrics/backup-metrics.js';
 import type { DecryptionOptions } from '../pipeline/artifact-pipeline.js';
 import { createFilesSource } from '../sources/files-source.js';
@@ -38,10 +39,10 @@ export async function closeOpenedStorages(): Promise<void> {
 }
 
 /**
- * Metrics for one CLI run written to a file in Prometheus text format (for node_exporter's textfile collector):
- * written to a temp file and renamed, so the collector never reads half a file.
+ * Metrics for one CLI run, following `events`, written to a file in Prometheus text format (for node_exporter's
+ * textfile collector): written to a temp file and renamed, so the collector never reads half a file.
  */
-export async function createMetricsFile(path: string): Promise<{ observer: BackupMetrics; write(): Promise<void> }> {
+export async function createMetricsFile(path: string, events: BackupEventEmitter): Promise<{ metrics: BackupMetrics; write(): Promise<void> }> {
   // createRequire works in both builds (tsup shims import.meta.url in CJS); a bare `require` would become a
   // throwing shim in the ESM build.
   const load = createRequire(import.meta.url);
@@ -52,9 +53,9 @@ export async function createMetricsFile(path: string): Promise<{ observer: Backu
     throw new BackupError('ARGUMENT_INVALID', '--metrics-file needs the "prom-client" package: npm install prom-client', { cause: error });
   }
   const registry = new promClient.Registry();
-  const observer = createBackupMetrics({ registry });
+  const metrics = createBackupMetrics({ registry, events });
   return {
-    observer,
+    metrics,
     async write() {
       const temporary = `${path}.${process.pid}.tmp`;
       await writeFile(temporary, await registry.metrics(), { mode: 0o644 });

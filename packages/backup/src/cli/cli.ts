@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { ExitCode, UsageError, createProgressBar, formatBytes, formatTable, loadConfig, systemClock, type CliCommand, type CliContext, type CliDefinition } from '@ops/core';
 import { findBackup, listBackups } from '../catalog/catalog.js';
 import { backupConfigSchema, type BackupConfig, type BackupJobConfig } from '../config/config-schema.js';
+import { createBackupEvents } from '../events/backup-events.js';
 import { runBackup, type RunBackupOptions } from '../jobs/run-backup.js';
 import { verifiedLevel, type BackupManifest, type VerificationLevel } from '../manifest/manifest.js';
 import { pruneBackups } from '../prune/prune-backups.js';
@@ -64,11 +65,13 @@ const runCommand: CliCommand = {
     const jobs = pickJobs(config, context.positionals);
     const storage = await openStorage(config);
     const metricsFile = context.values['metrics-file'] as string | undefined;
-    const metrics = metricsFile ? await createMetricsFile(metricsFile) : undefined;
+    const events = createBackupEvents();
+    const metrics = metricsFile ? await createMetricsFile(metricsFile, events) : undefined;
     const results: BackupManifest[] = [];
     for (const job of jobs) {
       const { sources, close } = await buildSources(job);
       const bar = context.json ? undefined : createProgressBar(context.io.stderr, `${job.name}`);
+      const stopProgress = bar ? events.on('artifact.progressed', (progress) => bar.update(progress.plainBytes)) : undefined;
       try {
         const manifest = await runBackup({
           job: job.name,
@@ -80,12 +83,12 @@ const runCommand: CliCommand = {
           ...(job.tags ? { tags: job.tags } : {}),
           ...(job.verifyStored === undefined ? {} : { verifyStored: job.verifyStored }),
           ...(config.lock ? { lock: config.lock as Exclude<RunBackupOptions['lock'], false | undefined> } : {}),
-          ...(bar ? { onProgress: (progress: { plainBytes: number }) => bar.update(progress.plainBytes) } : {}),
-          ...(metrics ? { observer: metrics.observer } : {}),
+          events,
         });
         results.push(manifest);
-        if (metrics) metrics.observer.observeCatalog(job.name, (await listBackups({ storage, job: job.name })).backups);
+        if (metrics) metrics.metrics.observeCatalog(job.name, (await listBackups({ storage, job: job.name })).backups);
       } finally {
+        stopProgress?.();
         bar?.done();
         close();
       }

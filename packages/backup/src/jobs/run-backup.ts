@@ -3,6 +3,8 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { safeErrorMessage, silentLogger, systemClock, type Clock, type Logger } from '@ops/core';
 import { writeManifest } from '../catalog/catalog.js';
+import { BackupError } from '../errors.js';
+import { createBackupEvents, emitTo, type BackupEventEmitter, type BackupEvents } from '../events/backup-events.js';
 import { runHooks, type HookOptions } from '../hooks/hooks.js';
 import { acquireStorageLock, type HeldLock, type StorageLockOptions } from '../lock/storage-lock.js';
 import { artifactKey, assertJobName, createBackupId, MANIFEST_FORMAT_VERSION, manifestArtifacts, type BackupManifest, type SourceRecord } from '../manifest/manifest.js';
@@ -10,9 +12,8 @@ import { checkStoredArtifact, writeArtifact, type ArtifactRecord, type Encryptio
 import { assertCompression, type CompressionOptions } from '../pipeline/compression.js';
 import type { BackupSource } from '../sources/source.js';
 import type { BackupStorage } from '../storages/storage.js';
-import { cleanupLeftovers } from './cleanup-leftovers.js';
 import { PACKAGE_VERSION } from '../version.js';
-import { BackupError } from '../errors.js';
+import { cleanupLeftovers } from './cleanup-leftovers.js';
 
 /** Progress of a running backup. */
 export interface BackupProgress {
@@ -22,7 +23,12 @@ export interface BackupProgress {
   plainBytes: number;
 }
 
-/** Receives the outcome of each run (see `createBackupMetrics`). */
+/**
+ * Receives the outcome of each run.
+ *
+ * @deprecated Subscribe to `backup.completed` / `backup.failed` of `createBackupEvents()` and pass it as `events`
+ * (for metrics: `createBackupMetrics({ registry, events })`).
+ */
 export interface BackupRunObserver {
   backupFinished(manifest: BackupManifest, durationSeconds: number): void;
 }
@@ -31,6 +37,7 @@ export interface BackupRunObserver {
 export interface RunBackupOptions {
   /** Job name: letters, digits, `.`, `_`, `-`. Backups live under `<job>/` in the storage. */
   job: string;
+  /** Where the backup is stored (and where the job's lock lives). */
   storage: BackupStorage;
   /** What to back up; several sources make one backup (one failing → `partially-failed`). */
   sources: readonly BackupSource[];
@@ -44,14 +51,32 @@ export interface RunBackupOptions {
   hooks?: { pre?: readonly HookOptions[]; post?: readonly HookOptions[] };
   /** Lock settings, or `false` to run without a lock (then leftovers are not cleaned). */
   lock?: false | Omit<StorageLockOptions, 'storage' | 'job' | 'clock' | 'logger'>;
+  /** Free-form labels recorded in the manifest. */
   tags?: readonly string[];
+  /** Recorded in the manifest; retention always keeps pinned backups. Default `false`. */
   pinned?: boolean;
+  /** Source of time: manifest times, event `at`, lock refresh. Default `systemClock`. */
   clock?: Clock;
+  /** Logger. Default silent. */
   logger?: Logger;
+  /** Cancels the run: running sources stop and their artifacts are deleted. */
   signal?: AbortSignal;
+  /** Where the run reports its {@link BackupEvents} (`backup.started`, `artifact.stored`, `backup.completed`, …). */
+  events?: BackupEventEmitter;
+  /**
+   * Called with the plain bytes read so far.
+   *
+   * @deprecated Listen to `artifact.progressed` on `events` (the same fields, plus `at`, `job` and `backupId`).
+   */
   onProgress?: (progress: BackupProgress) => void;
   /** Where sources may stage data (pg directory format, passfiles). Default the OS temp dir. */
   temporaryDirectory?: string;
+  /**
+   * Told the outcome of the run.
+   *
+   * @deprecated Pass `events` and listen to `backup.completed` / `backup.failed`; for metrics,
+   * `createBackupMetrics({ registry, events })`.
+   */
   observer?: BackupRunObserver;
 }
 
@@ -59,15 +84,19 @@ export interface RunBackupOptions {
  * Runs one backup of a job: lock → clean leftovers of killed runs → manifest `in-progress` → pre hooks → each
  * source streamed through compress → encrypt → sha256 → storage → stored-checksum check → post hooks → final
  * manifest written last. Resolves with the final manifest whatever the outcome (check `state`); rejects only when
- * nothing was attempted (`BACKUP_LOCKED`, bad options) or the final manifest cannot be written.
+ * nothing was attempted (`BACKUP_LOCKED`, bad options) or the final manifest cannot be written. Reports
+ * {@link BackupEvents} to `events` along the way.
  *
  * @example
  * ```ts
+ * const events = createBackupEvents();
+ * events.on('artifact.stored', ({ artifact }) => console.log(`${artifact.key}: ${artifact.storedBytes} bytes`));
  * const manifest = await runBackup({
  *   job: 'pg-main',
  *   storage: createLocalStorage({ directory: '/var/backups/ops' }),
  *   sources: [createPostgresSource({ connectionString: 'postgresql://postgres@127.0.0.1/app' })],
  *   encryption: { recipients: ['age1…'] },
+ *   events,
  * });
  * if (manifest.state !== 'completed') process.exitCode = ExitCode.failure;
  * ```
@@ -87,6 +116,7 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupManife
     clock = systemClock,
     logger = silentLogger,
     signal,
+    events,
     onProgress,
     temporaryDirectory = tmpdir(),
     observer,
@@ -104,47 +134,90 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupManife
       if (cleaned.backups > 0 || cleaned.partialObjects > 0) logger.info({ job, ...cleaned }, 'removed leftovers of interrupted backups');
     }
     const manifest = createManifest({ job, clock, pinned, tags });
-    const { id } = manifest;
     await writeManifest(storage, manifest);
-    logger.info({ job, id }, 'backup started');
-    const hookEnvironment = { OPS_BACKUP_JOB: job, OPS_BACKUP_ID: id };
-
-    let preHookError: string | undefined;
+    logger.info({ job, id: manifest.id }, 'backup started');
+    const emitters = [events, legacyCallbacks({ observer, onProgress, logger })];
+    const emit = <Name extends keyof BackupEvents & string>(name: Name, payload: () => Omit<BackupEvents[Name], 'at' | 'job' | 'backupId'>) =>
+      emitTo(emitters, name, () => ({ at: clock.now(), job, backupId: manifest.id, ...payload() }) as BackupEvents[Name]);
+    emit('backup.started', () => ({}));
+    const durationSeconds = () => (clock.monotonic() - startedMonotonic) / 1000;
     try {
-      manifest.warnings.push(...(await runHooks(hooks.pre ?? [], { ...hookEnvironment, OPS_BACKUP_PHASE: 'pre' })));
+      await completeRun({ manifest, sources, storage, compression, encryption, verifyStored, hooks, lock, clock, logger, signal, temporaryDirectory, emitters });
     } catch (error) {
-      preHookError = safeErrorMessage(error);
+      // The run started but cannot say how it ended in the storage: listeners still hear that it failed.
+      const failed: BackupManifest = { ...manifest, state: 'failed', error: safeErrorMessage(error) };
+      emit('backup.failed', () => ({ manifest: failed, durationSeconds: durationSeconds(), error: failed.error ?? 'failed' }));
+      throw error;
     }
-    if (preHookError === undefined) {
-      for (const source of sources) {
-        manifest.sources.push(await backupOneSource({ source, manifest, storage, compression, encryption, verifyStored, logger, signal, onProgress, temporaryDirectory }));
-      }
-    }
-    settleState(manifest, sources.length, preHookError);
-    if (verifyStored && manifest.state !== 'failed') {
-      manifest.verifications.push({ level: 'checksum', at: new Date(clock.now()).toISOString(), ok: true, detail: `${manifestArtifacts(manifest).length} artifact(s) re-read after upload; sizes and sha256 match` });
-    }
-
-    try {
-      manifest.warnings.push(...(await runHooks(hooks.post ?? [], { ...hookEnvironment, OPS_BACKUP_PHASE: 'post', OPS_BACKUP_STATE: manifest.state })));
-    } catch (error) {
-      manifest.warnings.push(`post hook failed: ${safeErrorMessage(error)}`);
-      if (manifest.state === 'completed') manifest.state = 'partially-failed';
-    }
-    if (lock?.lost) {
-      manifest.warnings.push('the job lock could not be refreshed during the run');
-    }
-    manifest.storedBytes = manifestArtifacts(manifest).reduce((total, artifact) => total + artifact.storedBytes, 0);
-    manifest.plainBytes = manifestArtifacts(manifest).reduce((total, artifact) => total + artifact.plainBytes, 0);
-    manifest.completedAt = new Date(clock.now()).toISOString();
-    await writeManifest(storage, manifest);
-    const durationSeconds = (clock.monotonic() - startedMonotonic) / 1000;
-    logger[manifest.state === 'completed' ? 'info' : 'error']({ job, id, state: manifest.state, storedBytes: manifest.storedBytes, durationSeconds }, `backup ${manifest.state}`);
-    observer?.backupFinished(manifest, durationSeconds);
+    const seconds = durationSeconds();
+    logger[manifest.state === 'completed' ? 'info' : 'error']({ job, id: manifest.id, state: manifest.state, storedBytes: manifest.storedBytes, durationSeconds: seconds }, `backup ${manifest.state}`);
+    if (manifest.state === 'completed') emit('backup.completed', () => ({ manifest, durationSeconds: seconds }));
+    else emit('backup.failed', () => ({ manifest, durationSeconds: seconds, error: manifest.error ?? manifest.state }));
     return manifest;
   } finally {
     await lock?.release().catch((error: unknown) => logger.warn({ job, error: (error as Error).message }, 'cannot release backup lock'));
   }
+}
+
+/** The emitter behind the deprecated `observer` and `onProgress` options (a throwing one is logged, not fatal). */
+function legacyCallbacks(input: { observer: BackupRunObserver | undefined; onProgress: ((progress: BackupProgress) => void) | undefined; logger: Logger }): BackupEventEmitter | undefined {
+  const { observer, onProgress, logger } = input;
+  if (!observer && !onProgress) return undefined;
+  const emitter = createBackupEvents({ logger });
+  if (observer) {
+    emitter.on('backup.completed', (event) => observer.backupFinished(event.manifest, event.durationSeconds));
+    emitter.on('backup.failed', (event) => observer.backupFinished(event.manifest, event.durationSeconds));
+  }
+  if (onProgress) emitter.on('artifact.progressed', ({ source, artifact, plainBytes }) => onProgress({ source, artifact, plainBytes }));
+  return emitter;
+}
+
+/** After the `in-progress` manifest: pre hooks, every source, the state, post hooks, and the final manifest. */
+async function completeRun(input: {
+  manifest: BackupManifest;
+  sources: readonly BackupSource[];
+  storage: BackupStorage;
+  compression: CompressionOptions;
+  encryption: EncryptionOptions | undefined;
+  verifyStored: boolean;
+  hooks: NonNullable<RunBackupOptions['hooks']>;
+  lock: HeldLock | undefined;
+  clock: Clock;
+  logger: Logger;
+  signal: AbortSignal | undefined;
+  temporaryDirectory: string;
+  emitters: readonly (BackupEventEmitter | undefined)[];
+}): Promise<void> {
+  const { manifest, sources, storage, hooks, lock, clock, verifyStored } = input;
+  const hookEnvironment = { OPS_BACKUP_JOB: manifest.job, OPS_BACKUP_ID: manifest.id };
+
+  let preHookError: string | undefined;
+  try {
+    manifest.warnings.push(...(await runHooks(hooks.pre ?? [], { ...hookEnvironment, OPS_BACKUP_PHASE: 'pre' })));
+  } catch (error) {
+    preHookError = safeErrorMessage(error);
+  }
+  if (preHookError === undefined) {
+    for (const source of sources) manifest.sources.push(await backupOneSource({ ...input, source }));
+  }
+  settleState(manifest, sources.length, preHookError);
+  if (verifyStored && manifest.state !== 'failed') {
+    manifest.verifications.push({ level: 'checksum', at: new Date(clock.now()).toISOString(), ok: true, detail: `${manifestArtifacts(manifest).length} artifact(s) re-read after upload; sizes and sha256 match` });
+  }
+
+  try {
+    manifest.warnings.push(...(await runHooks(hooks.post ?? [], { ...hookEnvironment, OPS_BACKUP_PHASE: 'post', OPS_BACKUP_STATE: manifest.state })));
+  } catch (error) {
+    manifest.warnings.push(`post hook failed: ${safeErrorMessage(error)}`);
+    if (manifest.state === 'completed') manifest.state = 'partially-failed';
+  }
+  if (lock?.lost) {
+    manifest.warnings.push('the job lock could not be refreshed during the run');
+  }
+  manifest.storedBytes = manifestArtifacts(manifest).reduce((total, artifact) => total + artifact.storedBytes, 0);
+  manifest.plainBytes = manifestArtifacts(manifest).reduce((total, artifact) => total + artifact.plainBytes, 0);
+  manifest.completedAt = new Date(clock.now()).toISOString();
+  await writeManifest(storage, manifest);
 }
 
 /** Throws `ARGUMENT_INVALID` for a bad job name, compression, or missing or duplicate sources. */
@@ -202,17 +275,19 @@ async function backupOneSource(input: {
   compression: CompressionOptions;
   encryption: EncryptionOptions | undefined;
   verifyStored: boolean;
+  clock: Clock;
   logger: Logger;
   signal: AbortSignal | undefined;
-  onProgress: ((progress: BackupProgress) => void) | undefined;
   temporaryDirectory: string;
+  emitters: readonly (BackupEventEmitter | undefined)[];
 }): Promise<SourceRecord> {
-  const { source, manifest, storage, compression, encryption, verifyStored, logger, signal, onProgress } = input;
+  const { source, manifest, storage, compression, encryption, verifyStored, clock, logger, signal, emitters } = input;
   const artifacts: ArtifactRecord[] = [];
   const attempted: string[] = [];
   const controller = new AbortController();
   const onAbort = () => controller.abort(signal?.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
+  const event = { job: manifest.job, backupId: manifest.id, source: source.name };
   const temporaryDirectory = await mkdtemp(join(input.temporaryDirectory, 'ops-backup-'));
   try {
     const outcome = await source.backup({
@@ -223,18 +298,13 @@ async function backupOneSource(input: {
         assertJobName(name, 'artifact name');
         const key = artifactKey(manifest.job, manifest.id, name);
         attempted.push(key);
-        const artifact = await writeArtifact({
-          storage,
-          key,
-          name,
-          format,
-          body,
-          compression,
-          encryption,
-          signal: controller.signal,
-          onProgress: onProgress ? (plainBytes) => onProgress({ source: source.name, artifact: name, plainBytes }) : undefined,
-        });
+        // Progress costs a listener per chunk: only when someone listens as the artifact starts.
+        const progress = emitters.some((emitter) => emitter?.has('artifact.progressed'))
+          ? (plainBytes: number) => emitTo(emitters, 'artifact.progressed', () => ({ at: clock.now(), ...event, artifact: name, plainBytes }))
+          : undefined;
+        const artifact = await writeArtifact({ storage, key, name, format, body, compression, encryption, signal: controller.signal, onProgress: progress });
         artifacts.push(artifact);
+        emitTo(emitters, 'artifact.stored', () => ({ at: clock.now(), ...event, artifact }));
         return artifact;
       },
     });

@@ -1,5 +1,7 @@
+import type { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createManualClock } from '@ops/core';
+import type { BackupStorage } from '../storages/storage.js';
 import { createMemoryStorage } from '../testing/memory-storage.js';
 import { acquireStorageLock, listLocks } from './storage-lock.js';
 
@@ -42,6 +44,40 @@ describe('storage lock', () => {
     }
     await expect(acquireStorageLock({ storage, job: 'pg', clock, settle: 0 })).rejects.toMatchObject({ code: 'BACKUP_LOCKED' });
     await held.release();
+  });
+
+  it('release waits for a refresh in flight, so the refresh cannot re-create the released lock', async () => {
+    const clock = createManualClock(Date.UTC(2026, 10, 22, 3));
+    const memory = createMemoryStorage({ clock });
+    let gate: (() => void) | undefined;
+    let refreshStarted: () => void = () => undefined;
+    const refreshing = new Promise<void>((resolve) => (refreshStarted = resolve));
+    // A storage whose lock writes hang while `gate` is set: a slow object store.
+    const storage: BackupStorage = {
+      ...memory,
+      location: memory.location,
+      list: (prefix) => memory.list(prefix),
+      write: async (key: string, body: Readable) => {
+        if (gate) {
+          refreshStarted();
+          await new Promise<void>((resolve) => (gate = resolve));
+        }
+        return memory.write(key, body);
+      },
+    };
+    const held = await acquireStorageLock({ storage, job: 'pg', clock, settle: 0, refreshEvery: '5m' });
+    gate = () => undefined;
+    await clock.advanceAsync(5 * 60_000);
+    await refreshing;
+    let released = false;
+    const releasing = held.release().then(() => (released = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(released).toBe(false);
+    gate();
+    gate = undefined;
+    await releasing;
+    expect(await listLocks(memory, 'pg')).toEqual([]);
+    expect(held.lost).toBe(false);
   });
 
   it('two racing writers: the younger withdraws after the settle re-list', async () => {

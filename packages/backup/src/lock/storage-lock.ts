@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Readable } from 'node:stream';
-import { OpsError, parseDuration, systemClock, silentLogger, type Clock, type Duration, type Logger, type TimerHandle } from '@ops/core';
+import { createPeriodicTask, OpsError, parseDuration, safeErrorMessage, systemClock, silentLogger, type Clock, type Duration, type Logger } from '@ops/core';
 import { readAll } from '../internal/read-all.js';
 import type { BackupStorage } from '../storages/storage.js';
 import { BackupError } from '../errors.js';
@@ -44,6 +44,7 @@ export interface HeldLock {
   readonly record: LockRecord;
   /** Set when a refresh failed; the holder should stop destructive work. */
   readonly lost: boolean;
+  /** Stops refreshing (waiting for a refresh in flight, so it cannot re-create the lock) and deletes the lock. */
   release(): Promise<void>;
 }
 
@@ -77,7 +78,16 @@ async function readLocks(storage: BackupStorage, job: string): Promise<{ key: st
  * Takes the lock of a job as an object in the storage itself (`<job>/locks/<id>.json` with host, pid and times), so
  * it works across hosts sharing an object store. After writing, it waits `settle` and re-lists: if an older live
  * lock exists, it withdraws and throws `BACKUP_LOCKED`. A lock is stale when not refreshed for `staleAfter`, or
- * sooner when it was taken on this host by a pid that is gone (a `kill -9`); stale locks are removed.
+ * sooner when it was taken on this host by a pid that is gone (a `kill -9`); stale locks are removed. The holder
+ * rewrites its lock every `refreshEvery` on a periodic task from `@ops/core` (never two refreshes at once; `release`
+ * waits for one in flight).
+ *
+ * This is deliberately not a `LockStore` of `@ops/core`: {@link BackupStorage} has no conditional write (no
+ * create-if-absent, no compare-and-swap), so acquiring cannot be atomic and there is no strictly increasing fencing
+ * token. Mutual exclusion rests on write → settle → re-list (the older lock wins), which holds when every writer
+ * sees the others' locks within `settle` (local directories, S3's read-after-write consistency) and the clocks of
+ * the hosts agree to well within `staleAfter`. For a fleet that needs a fenced lock, guard the run with core's
+ * `createLock` over a Redis or PostgreSQL `LockStore` instead.
  *
  * @example
  * ```ts
@@ -149,7 +159,10 @@ async function findBlocker(input: {
   return undefined;
 }
 
-/** Refreshes the written lock every `refreshEveryMs` on the clock until released; a failed refresh marks it lost. */
+/**
+ * Refreshes the written lock every `refreshEveryMs` on a periodic task until released; a failed refresh marks it
+ * lost (and later refreshes still try, so a lock that comes back is kept fresh).
+ */
 function holdLock(input: {
   storage: BackupStorage;
   job: string;
@@ -162,15 +175,21 @@ function holdLock(input: {
 }): HeldLock {
   const { storage, job, key, record, writeRecord, clock, refreshEveryMs, logger } = input;
   let lost = false;
-  let timer: TimerHandle | undefined = clock
-    .setInterval(() => {
+  const refresher = createPeriodicTask({
+    name: `backup-lock-refresh:${job}`,
+    every: refreshEveryMs,
+    clock,
+    run: async () => {
       record.refreshedAt = clock.now();
-      writeRecord().catch((error: unknown) => {
+      try {
+        await writeRecord();
+      } catch (error) {
         lost = true;
-        logger.error({ job, error: (error as Error).message }, 'cannot refresh backup lock');
-      });
-    }, refreshEveryMs)
-    .unref();
+        logger.error({ job, error: safeErrorMessage(error) }, 'cannot refresh backup lock');
+      }
+    },
+  });
+  refresher.start();
 
   return {
     record,
@@ -178,8 +197,7 @@ function holdLock(input: {
       return lost;
     },
     async release() {
-      timer?.cancel();
-      timer = undefined;
+      await refresher.stop();
       await storage.delete(key);
     },
   };

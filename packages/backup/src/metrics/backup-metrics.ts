@@ -1,5 +1,7 @@
 import { createRequire } from 'node:module';
+import type { EventSource } from '@ops/core';
 import type { Counter, Gauge, Registry } from 'prom-client';
+import type { BackupEvents } from '../events/backup-events.js';
 import type { BackupRunObserver } from '../jobs/run-backup.js';
 import { meetsVerification, verifiedLevel, type BackupManifest, type VerificationLevel } from '../manifest/manifest.js';
 
@@ -7,16 +9,32 @@ import { meetsVerification, verifiedLevel, type BackupManifest, type Verificatio
 export interface BackupMetricsOptions {
   /** The application's prom-client registry (prom-client is a peer dependency). */
   registry: Registry;
+  /**
+   * Backup events to follow (from `createBackupEvents()`, passed to `runBackup` and `verifyBackup`): every finished
+   * run and every passing verification updates the metrics. Without it, feed the handle yourself.
+   */
+  events?: EventSource<BackupEvents>;
   /** Metric name prefix. Default `ops_backup_`. */
   prefix?: string;
   /** Verification a backup needs to count for `last_verified_success_timestamp_seconds`. Default `checksum`. */
   requiredVerification?: VerificationLevel;
 }
 
-/** Backup metrics; pass it as `observer` to `runBackup` and call {@link BackupMetrics.observeCatalog} after verify/list. */
+/**
+ * The handle of the backup metrics. With `events` given they follow the runs by themselves; call
+ * {@link BackupMetrics.observeCatalog} to set them from what the storage holds (at startup, in a one-shot CLI).
+ */
 export interface BackupMetrics extends BackupRunObserver {
   /** Sets the gauges from the catalog (e.g. at startup, or after `verifyBackup`), newest first. */
   observeCatalog(job: string, backups: readonly BackupManifest[]): void;
+  /**
+   * Records one finished run (what a `backup.completed` / `backup.failed` event does).
+   *
+   * @deprecated Pass `events` to {@link createBackupMetrics} and the same emitter to `runBackup`.
+   */
+  backupFinished(manifest: BackupManifest, durationSeconds: number): void;
+  /** Stops following `events` and unregisters every metric of this handle from the registry. Idempotent. */
+  remove(): void;
 }
 
 function loadPromClient(): { Gauge: typeof Gauge; Counter: typeof Counter } {
@@ -37,12 +55,14 @@ function loadPromClient(): { Gauge: typeof Gauge; Counter: typeof Counter } {
  *
  * @example
  * ```ts
- * const metrics = createBackupMetrics({ registry });
- * await runBackup({ ...options, observer: metrics });
+ * const events = createBackupEvents();
+ * const metrics = createBackupMetrics({ registry, events });
+ * await runBackup({ ...options, events });
+ * metrics.remove(); // unsubscribes and unregisters the ops_backup_* metrics
  * ```
  */
 export function createBackupMetrics(options: BackupMetricsOptions): BackupMetrics {
-  const { registry, prefix = 'ops_backup_', requiredVerification = 'checksum' } = options;
+  const { registry, events, prefix = 'ops_backup_', requiredVerification = 'checksum' } = options;
   const { Gauge: GaugeClass, Counter: CounterClass } = loadPromClient();
   const gauge = (name: string, help: string) => new GaugeClass({ name: `${prefix}${name}`, help, labelNames: ['job'], registers: [registry] });
   const lastSuccess = gauge('last_success_timestamp_seconds', 'Completion time of the newest completed backup (Unix seconds).');
@@ -51,35 +71,63 @@ export function createBackupMetrics(options: BackupMetricsOptions): BackupMetric
   const size = gauge('last_size_bytes', 'Stored bytes of the last backup run.');
   const runs = new CounterClass({ name: `${prefix}runs_total`, help: 'Backup runs by final state.', labelNames: ['job', 'state'], registers: [registry] });
   const failures = new CounterClass({ name: `${prefix}failures_total`, help: 'Backup runs that did not complete.', labelNames: ['job'], registers: [registry] });
+  const registered = new Map<string, object>(
+    [lastSuccess, lastVerified, duration, size, runs, failures].map((metric) => [(metric as unknown as { name: string }).name, metric]),
+  );
 
   const seconds = (iso: string | undefined) => (iso ? Date.parse(iso) / 1000 : undefined);
   const isVerified = (manifest: BackupManifest) => meetsVerification(verifiedLevel(manifest), requiredVerification);
+  // The newest verified completion set per job, so a verification of an older backup never moves the gauge back.
+  const verifiedSeconds = new Map<string, number>();
+  const setVerified = (job: string, value: number) => {
+    verifiedSeconds.set(job, value);
+    lastVerified.set({ job }, value);
+  };
+
+  const backupFinished = (manifest: BackupManifest, durationSeconds: number) => {
+    const labels = { job: manifest.job };
+    runs.inc({ ...labels, state: manifest.state });
+    duration.set(labels, durationSeconds);
+    size.set(labels, manifest.storedBytes);
+    if (manifest.state !== 'completed') {
+      failures.inc(labels);
+      return;
+    }
+    const completed = seconds(manifest.completedAt);
+    if (completed !== undefined) {
+      lastSuccess.set(labels, completed);
+      if (isVerified(manifest)) setVerified(manifest.job, completed);
+    }
+  };
+
+  const subscriptions = events
+    ? [
+        events.on('backup.completed', (event) => backupFinished(event.manifest, event.durationSeconds)),
+        events.on('backup.failed', (event) => backupFinished(event.manifest, event.durationSeconds)),
+        events.on('verification.completed', (event) => {
+          const completed = seconds(event.manifest.completedAt);
+          if (!event.ok || event.manifest.state !== 'completed' || completed === undefined || !meetsVerification(event.level, requiredVerification)) return;
+          if (completed > (verifiedSeconds.get(event.job) ?? Number.NEGATIVE_INFINITY)) setVerified(event.job, completed);
+        }),
+      ]
+    : [];
 
   return {
-    backupFinished(manifest, durationSeconds) {
-      const labels = { job: manifest.job };
-      runs.inc({ ...labels, state: manifest.state });
-      duration.set(labels, durationSeconds);
-      size.set(labels, manifest.storedBytes);
-      if (manifest.state !== 'completed') {
-        failures.inc(labels);
-        return;
-      }
-      const completed = seconds(manifest.completedAt);
-      if (completed !== undefined) {
-        lastSuccess.set(labels, completed);
-        if (isVerified(manifest)) lastVerified.set(labels, completed);
-      }
-    },
+    backupFinished,
     observeCatalog(job, backups) {
       const completed = backups.filter((backup) => backup.state === 'completed');
       const newest = completed[0];
       const newestVerified = completed.find(isVerified);
       const newestSeconds = seconds(newest?.completedAt);
-      const verifiedSeconds = seconds(newestVerified?.completedAt);
+      const newestVerifiedSeconds = seconds(newestVerified?.completedAt);
       if (newestSeconds !== undefined) lastSuccess.set({ job }, newestSeconds);
-      if (verifiedSeconds !== undefined) lastVerified.set({ job }, verifiedSeconds);
+      if (newestVerifiedSeconds !== undefined) setVerified(job, newestVerifiedSeconds);
       if (newest) size.set({ job }, newest.storedBytes);
+    },
+    remove() {
+      for (const unsubscribe of subscriptions.splice(0)) unsubscribe();
+      // Only our own instances: a metric registered under the same name later by someone else stays.
+      for (const [name, metric] of registered) if (registry.getSingleMetric(name) === metric) registry.removeSingleMetric(name);
     },
   };
 }

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { safeErrorMessage, silentLogger, systemClock, type Clock, type Logger } from '@ops/core';
 import { findBackup, writeManifest } from '../catalog/catalog.js';
+import type { BackupEventEmitter } from '../events/backup-events.js';
 import { describeExit, spawnTracked } from '../internal/child-process.js';
 import { withTemporaryDirectory } from '../internal/temporary-directory.js';
 import { manifestArtifacts, meetsVerification, VERIFICATION_RANK, type BackupManifest, type SourceRecord, type VerificationLevel } from '../manifest/manifest.js';
@@ -37,10 +38,16 @@ export interface VerifyBackupOptions {
   scratch?: ScratchTargets;
   /** Append the result to the manifest (default `true`) so RPO checks can count verified backups. */
   record?: boolean;
+  /** Source of time (the recorded verification's time, event `at`). Default `systemClock`. */
   clock?: Clock;
+  /** Logger. Default silent. */
   logger?: Logger;
+  /** Cancels the verification. */
   signal?: AbortSignal;
+  /** Where scratch files go. Default the OS temp dir. */
   temporaryDirectory?: string;
+  /** Where `verification.completed` is reported (see `createBackupEvents`). */
+  events?: BackupEventEmitter;
 }
 
 /** The result of one artifact check. */
@@ -214,7 +221,8 @@ async function testRestore(input: {
  *   a structural walk of the RDB with key counts per database plus its CRC-64, scan-dump records, tar entries);
  * - `test-restore`: restore into a scratch PostgreSQL database / empty Redis database / temp directory, run a
  *   sanity comparison with the manifest, and clean up.
- * The result is appended to the manifest (unless `record: false`). Never throws for a bad backup: see `ok`.
+ * The result is appended to the manifest (unless `record: false`) and reported as `verification.completed` to
+ * `events`. Never throws for a bad backup: see `ok`.
  *
  * @example
  * ```ts
@@ -223,7 +231,7 @@ async function testRestore(input: {
  * ```
  */
 export async function verifyBackup(options: VerifyBackupOptions): Promise<VerificationReport> {
-  const { storage, level = 'checksum', decryption, scratch = {}, record = true, clock = systemClock, logger = silentLogger, signal } = options;
+  const { storage, level = 'checksum', decryption, scratch = {}, record = true, clock = systemClock, logger = silentLogger, signal, events } = options;
   if (!(level in VERIFICATION_RANK)) throw new BackupError('ARGUMENT_INVALID', `verification level must be checksum, full-read or test-restore, got ${JSON.stringify(level)}`);
   const backup = typeof options.backup === 'string' ? await findBackup({ storage, id: options.backup, job: options.job }) : options.backup;
   const artifacts: ArtifactVerification[] = [];
@@ -278,5 +286,8 @@ export async function verifyBackup(options: VerifyBackupOptions): Promise<Verifi
     await writeManifest(storage, backup).catch((error: unknown) => logger.warn({ backup: backup.id, error: safeErrorMessage(error) }, 'cannot record the verification in the manifest'));
   }
   logger[ok ? 'info' : 'error']({ backup: backup.id, level, ok }, detail);
+  if (events?.has('verification.completed')) {
+    events.emit('verification.completed', { at: clock.now(), job: backup.job, backupId: backup.id, level, ok, detail, report, manifest: backup });
+  }
   return report;
 }
