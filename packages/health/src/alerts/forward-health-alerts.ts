@@ -14,6 +14,7 @@ import {
   type RetryOptions,
 } from '@ops/core';
 import { HealthError } from '../errors.js';
+import { guardLogger } from '../registry/guarded-logger.js';
 import type { ServiceDescription } from '../http/health-json.js';
 import type { CheckTransition } from '../registry/check-runner.js';
 import type { Health } from '../registry/health.js';
@@ -77,7 +78,9 @@ const isRetryableDelivery = (error: unknown): boolean => !OpsError.isInstance(er
  * ```
  */
 export function forwardHealthAlerts(health: HealthAlertSource, sink: AlertSink, options: ForwardHealthAlertsOptions = {}): () => void {
-  const { minStatus = 'fail', source = 'health', retry: retryOptions = {}, clock = systemClock, logger = silentLogger } = options;
+  const { minStatus = 'fail', source = 'health', retry: retryOptions = {}, clock = systemClock } = options;
+  // A logger that throws must not break the delivery chain (nor reject it unhandled).
+  const logger = guardLogger(options.logger ?? silentLogger, []);
   if (minStatus !== 'warn' && minStatus !== 'fail') throw new HealthError('ARGUMENT_INVALID', `forwardHealthAlerts: minStatus must be "warn" or "fail", got ${JSON.stringify(minStatus)}`);
   const maxAttempts = retryOptions.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   if (!(Number.isInteger(maxAttempts) && maxAttempts >= 1)) throw new HealthError('ARGUMENT_INVALID', `forwardHealthAlerts: retry.maxAttempts must be an integer >= 1, got ${maxAttempts}`);

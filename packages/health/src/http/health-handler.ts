@@ -18,6 +18,8 @@ interface HandlerDependencies {
   statusCodes: Record<CheckStatus, number>;
   service: ServiceDescription;
   showDetails?: DetailsPredicate;
+  /** Strings removed verbatim from what the handler logs. */
+  secrets?: readonly string[];
   logger: Logger;
 }
 
@@ -31,6 +33,15 @@ function flag(query: URLSearchParams, name: string): boolean {
 
 function excluded(query: URLSearchParams): Set<string> {
   return new Set(query.getAll('exclude').flatMap((value) => value.split(',').map((name) => name.trim()).filter(Boolean)));
+}
+
+/** Asks the user's predicate; one that throws or rejects denies the details (and never fails the request). */
+async function detailsAllowed(predicate: DetailsPredicate, request: OpsRequest): Promise<boolean> {
+  try {
+    return (await predicate(request)) === true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -92,7 +103,7 @@ export function createHealthHandler(dependencies: HandlerDependencies): OpsHandl
         drillDown = true;
       }
     } catch (error) {
-      dependencies.logger.error({ path: request.path, error: safeErrorMessage(error) }, 'health endpoint failed');
+      dependencies.logger.error({ path: request.path, error: safeErrorMessage(error, { secrets: dependencies.secrets ?? [] }) }, 'health endpoint failed');
       return jsonResponse(dependencies.statusCodes.fail, { status: 'fail', output: 'health evaluation failed' }, HEADERS);
     }
     const skip = request.query.has('exclude') ? excluded(request.query) : undefined;
@@ -103,7 +114,7 @@ export function createHealthHandler(dependencies: HandlerDependencies): OpsHandl
     }
     const withComponents = verbose || drillDown;
     if (!withComponents && report.output === undefined) return terseResponse(report.status);
-    const allowed = dependencies.showDetails && (verbose || drillDown) ? await Promise.resolve(dependencies.showDetails(request)).catch(() => false) : false;
+    const allowed = dependencies.showDetails && (verbose || drillDown) ? await detailsAllowed(dependencies.showDetails, request) : false;
     const body = toHealthJson(report, { withComponents, withDetails: allowed && withComponents, service: dependencies.service });
     // A fresh headers object per response: nothing is shared between responses.
     return { status: dependencies.statusCodes[report.status], headers: { ...HEADERS }, body: JSON.stringify(body) };

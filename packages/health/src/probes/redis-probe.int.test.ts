@@ -107,7 +107,7 @@ describe('Redis hung with SIGSTOP', () => {
         await clock.advanceAsync(1_000);
         return (await health.ready()).status === 'pass';
       });
-      expect(redis.commandQueue.length).toBe(0);
+      await eventually(async () => redis.commandQueue.length === 0);
     } finally {
       server.resume();
       health.close();

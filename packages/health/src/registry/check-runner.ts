@@ -199,7 +199,12 @@ export class CheckRunner {
     if (status !== raw.status && raw.status === 'fail') captured.output = `${raw.output ?? 'failing'} (tolerated: ${this.#consecutiveFailures} consecutive failure(s))`;
     if (status === 'fail' && raw.status !== 'fail') captured.output = `recovering: ${this.#consecutivePasses}/${this.#recoverAfter} consecutive passes`;
     this.#last = captured;
-    this.#dependencies.onResult(this, captured, previous);
+    try {
+      this.#dependencies.onResult(this, captured, previous);
+    } catch {
+      // Metrics, logs and listeners are isolated already; whatever still throws must not reject the run (the
+      // poller would turn it into an unhandled rejection).
+    }
     return captured;
   }
 

@@ -18,6 +18,7 @@ import type { ShutdownTimings } from '../lifecycle/graceful-shutdown.js';
 import type { SignalSource } from '../lifecycle/signal-listeners.js';
 import { CHECK_STATUSES, type StatusOrder } from './aggregate.js';
 import { checkModeSchema, parseCheckMode, type ParsedCheckMode } from './check-registration.js';
+import { guardLogger } from './guarded-logger.js';
 import type { CheckMode } from './types.js';
 
 /** Graceful shutdown settings. */
@@ -146,7 +147,8 @@ export function resolveHealthOptions(options: HealthOptions): ResolvedHealthOpti
     secrets,
     registry,
     clock,
-    logger,
+    // Every line the health writes goes through this: `secrets` applied, a throwing logger ignored.
+    logger: guardLogger(logger, secrets),
     shutdown: resolveShutdownOptions(shutdown),
   };
 }

@@ -240,7 +240,7 @@ export class HealthRegistry implements Health {
   }
 
   #createHandler(): OpsHandler {
-    const { basePath, statusCodes, service, showDetails, logger } = this.#options;
+    const { basePath, statusCodes, service, showDetails, secrets, logger } = this.#options;
     return createHealthHandler({
       basePath,
       live: (withChecks) => this.#live(withChecks),
@@ -253,6 +253,7 @@ export class HealthRegistry implements Health {
       statusCodes,
       service,
       ...(showDetails === undefined ? {} : { showDetails }),
+      secrets,
       logger,
     });
   }
