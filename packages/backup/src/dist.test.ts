@@ -29,4 +29,11 @@ describe('built package', () => {
     const { stdout } = await run(process.execPath, ['-e', source], { cwd: packageDir });
     expect(stdout.trim()).toBe('ok');
   });
+
+  it('ships the storage contract in the ./testing entry of both builds', async () => {
+    const esm = await run(process.execPath, ['--input-type=module', '-e', "import { storageContract } from '@ops/backup/testing'; console.log(storageContract.name, Object.keys(storageContract.cases).length > 10);"], { cwd: packageDir });
+    expect(esm.stdout.trim()).toBe('BackupStorage true');
+    const cjs = await run(process.execPath, ['-e', "const { storageContract } = require('@ops/backup/testing'); console.log(storageContract.name, Object.keys(storageContract.cases).length > 10);"], { cwd: packageDir });
+    expect(cjs.stdout.trim()).toBe('BackupStorage true');
+  });
 });

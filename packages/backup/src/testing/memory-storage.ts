@@ -2,6 +2,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { OpsError, systemClock, type Clock } from '@ops/core';
 import type { BackupStorage, StorageReadOptions, StorageWriteOptions, StoredObject } from '../storages/storage.js';
+import { assertReadRange } from '../storages/read-range.js';
 import { assertStorageKey, assertStoragePrefix } from '../storages/storage-key.js';
 import { BackupError } from '../errors.js';
 
@@ -85,6 +86,10 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
         await pipeline(body, sink, writeOptions.signal ? { signal: writeOptions.signal } : {});
       } catch (error) {
         if (OpsError.isInstance(error)) throw error;
+        // As the real storages: a cancelled write is ABORTED, not a storage failure.
+        if ((error as Error | undefined)?.name === 'AbortError' || writeOptions.signal?.aborted) {
+          throw new BackupError('ABORTED', `memory storage: write of ${JSON.stringify(key)} was aborted`, { cause: error });
+        }
         throw new BackupError('STORAGE_FAILED', `memory storage: cannot write ${JSON.stringify(key)}: ${(error as Error).message}`, { cause: error });
       }
       objects.set(key, { bytes: Buffer.concat(chunks), modifiedAt: new Date(clock.now()) });
@@ -92,6 +97,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
     },
     async read(key: string, readOptions: StorageReadOptions = {}) {
       assertStorageKey(key);
+      assertReadRange(readOptions, 'memory storage');
       const object = objects.get(key);
       if (!object) throw new BackupError('BACKUP_NOT_FOUND', `memory storage: ${JSON.stringify(key)} does not exist`);
       const start = readOptions.start ?? 0;

@@ -6,6 +6,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { OpsError } from '@ops/core';
 import type { BackupStorage, StorageReadOptions, StorageWriteOptions, StoredObject } from '../storage.js';
+import { assertReadRange } from '../read-range.js';
 import { assertStorageKey, assertStoragePrefix } from '../storage-key.js';
 import { BackupError } from '../../errors.js';
 
@@ -118,6 +119,7 @@ async function writeObject(storage: LocalRoot, key: string, body: Readable, writ
 
 async function readObject(storage: LocalRoot, key: string, readOptions: StorageReadOptions = {}): Promise<Readable> {
   const path = storage.pathOf(key);
+  assertReadRange(readOptions, 'local storage');
   try {
     const facts = await stat(path);
     if (!facts.isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOENT' });

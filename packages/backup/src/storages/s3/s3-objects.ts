@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { StorageReadOptions, StoredObject } from '../storage.js';
+import { assertReadRange } from '../read-range.js';
 import { assertStoragePrefix } from '../storage-key.js';
 import { sendOptions, type S3Bucket } from './s3-client.js';
 import { isAbort, isNotFound, storageError } from './s3-errors.js';
@@ -9,13 +10,8 @@ import { BackupError } from '../../errors.js';
 export async function readObject(target: S3Bucket, key: string, readOptions: StorageReadOptions = {}): Promise<Readable> {
   const objectKey = target.objectKey(key);
   const { start, end, signal } = readOptions;
-  let range: string | undefined;
-  if (start !== undefined || end !== undefined) {
-    if ((start !== undefined && (!Number.isInteger(start) || start < 0)) || (end !== undefined && (!Number.isInteger(end) || end < (start ?? 0)))) {
-      throw new BackupError('ARGUMENT_INVALID', `s3 storage: invalid range start=${String(start)} end=${String(end)}`);
-    }
-    range = `bytes=${start ?? 0}-${end ?? ''}`;
-  }
+  assertReadRange(readOptions, 's3 storage');
+  const range = start !== undefined || end !== undefined ? `bytes=${start ?? 0}-${end ?? ''}` : undefined;
   try {
     const { client, module } = await target.connect();
     const response = await client.send(new module.GetObjectCommand({ Bucket: target.bucket, Key: objectKey, ...(range ? { Range: range } : {}) }), sendOptions(signal));

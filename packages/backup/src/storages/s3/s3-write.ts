@@ -32,6 +32,9 @@ export async function writeObject(target: S3Bucket, settings: S3WriteSettings, k
   const upload = new MultipartUpload({ target, key, objectKey, checksums, queueSize, signal });
   // With a known size, grow the part size so the upload fits S3's 10 000-part limit.
   const partSize = contentLength !== undefined ? Math.max(partSizeBytes, Math.ceil(contentLength / MAX_PARTS)) : partSizeBytes;
+  // An abort must also end a wait for the body's next chunk (a stalled source), not only the requests in flight.
+  const onAbort = () => body.destroy(Object.assign(new Error('aborted'), { name: 'AbortError' }));
+  signal?.addEventListener('abort', onAbort, { once: true });
   try {
     if (signal?.aborted) throw signal.reason ?? new Error('aborted');
     const { bytes, sha256Hex, lastPart } = await sendFullParts(body, upload, { partSize, growParts: contentLength === undefined, signal });
@@ -52,6 +55,8 @@ export async function writeObject(target: S3Bucket, settings: S3WriteSettings, k
     if (!body.destroyed) body.destroy();
     if (isAbort(error) || signal?.aborted) throw new BackupError('ABORTED', `s3 storage: write of ${target.where(key)} was aborted`, { cause: error });
     throw storageError('write', target.where(key), error);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
   }
 }
 
