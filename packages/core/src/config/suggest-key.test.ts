@@ -14,6 +14,14 @@ describe('suggestKey', () => {
     expect(suggestKey('statusOrdr', known)).toBe('statusOrder');
   });
 
+  it('suggests a key the unknown one abbreviates or extends (a missing unit suffix, a cut-off name)', () => {
+    expect(suggestKey('replica', ['redis', 'replication'])).toBe('replication');
+    expect(suggestKey('maxRss', ['maxRssBytes', 'warnRssBytes'])).toBe('maxRssBytes');
+    expect(suggestKey('warnDelay', ['warnDelayMs', 'failDelayMs'])).toBe('warnDelayMs');
+    expect(suggestKey('timeoutMs', ['timeout', 'mode'])).toBe('timeout');
+    expect(suggestKey('ti', ['timeout'])).toBeUndefined();
+  });
+
   it('suggests nothing when no key is close enough', () => {
     expect(suggestKey('zzz', ['timeout', 'mode'])).toBeUndefined();
     expect(suggestKey('registry', ['timeout', 'mode'])).toBeUndefined();

@@ -1,7 +1,8 @@
 /**
- * The known key closest to `unknown` (a typo, a transposition, a wrong case), for "did you mean" messages; or
- * `undefined` when none is close enough. Case-insensitive edit distance with transpositions, at most a third of
- * the key's length (and at least 1).
+ * The known key closest to `unknown` (a typo, a transposition, a wrong case, a cut-off name or a unit suffix too
+ * many or too few), for "did you mean" messages; or `undefined` when none is close enough. Case-insensitive edit
+ * distance with transpositions, at most a third of the key's length (and at least 1); a key that starts with the
+ * other (both at least 3 characters) is close enough too.
  *
  * @example
  * ```ts
@@ -15,8 +16,10 @@ export function suggestKey(unknown: string, known: Iterable<string>): string | u
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of known) {
-    const distance = editDistance(target, candidate.toLowerCase());
-    if (distance <= limit && distance < bestDistance) {
+    const lower = candidate.toLowerCase();
+    const distance = editDistance(target, lower);
+    const prefixed = Math.min(target.length, lower.length) >= 3 && (lower.startsWith(target) || target.startsWith(lower));
+    if ((distance <= limit || prefixed) && distance < bestDistance) {
       best = candidate;
       bestDistance = distance;
     }
