@@ -17,6 +17,11 @@ export interface AlertTier {
   shortMs: number;
   /** How long both windows must stay above the threshold before the tier fires (0 = at once). */
   forMs: number;
+  /**
+   * How long the tier keeps firing after its condition cleared (Prometheus `keep_firing_for`; 0 = resolves at the
+   * first evaluation below the threshold). Optional: absent means 0.
+   */
+  keepFiringForMs?: number;
 }
 
 const MINUTE = 60_000;
@@ -54,6 +59,20 @@ export function burnRateThreshold(tier: Pick<AlertTier, 'budgetPercent' | 'longM
 }
 
 /**
+ * Relative margin a burn rate must clear above a tier's threshold: a tier is active when `burnRate > threshold × (1 +
+ * 1e-6)`. Exact counts burning at exactly the threshold (0.1% errors at 99.9% against the 1× tier) are then
+ * quiet both in-process and in Prometheus, where `rate()` float noise (relative ~1e-13) otherwise lands on both
+ * sides of the threshold and makes the alert flap. One part per million is far above that noise and far below any
+ * burn rate difference that matters.
+ */
+export const BURN_RATE_THRESHOLD_EPSILON = 1e-6;
+
+/** Whether a burn rate is above a tier's threshold, with the {@link BURN_RATE_THRESHOLD_EPSILON} margin. */
+export function exceedsThreshold(burnRate: number, threshold: number): boolean {
+  return burnRate > threshold * (1 + BURN_RATE_THRESHOLD_EPSILON);
+}
+
+/**
  * Why a tier can never fire for an objective, or `undefined` when it can. The highest possible burn rate is
  * `1 / errorBudget` (every event bad), so a threshold at or above it is unreachable.
  */
@@ -61,7 +80,7 @@ export function tierInfeasibility(tier: AlertTier, periodMs: number, objective: 
   const errorBudget = 1 - objective;
   const threshold = burnRateThreshold(tier, periodMs);
   const maximum = 1 / errorBudget;
-  if (threshold < maximum) return undefined;
+  if (threshold * (1 + BURN_RATE_THRESHOLD_EPSILON) < maximum) return undefined;
   return (
     `tier ${tier.name} can never fire: its burn-rate threshold ${round(threshold)} needs an error ratio of ` +
     `${round(threshold * errorBudget * 100)}%, but with objective ${objective} the highest possible burn rate is ` +

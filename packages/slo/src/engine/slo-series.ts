@@ -5,8 +5,8 @@ import type { ResolvedWindow } from '../spec/slo-spec.js';
 export const FINE_BUCKET_MS = 60_000;
 /** Resolution of the SLO period: one bucket per quarter hour, so calendar periods in every time zone are exact. */
 export const COARSE_BUCKET_MS = 900_000;
-/** Minute buckets kept: three days, the longest alert window. */
-export const FINE_BUCKETS = 3 * 24 * 60;
+/** Minute buckets kept: three days (the longest alert window) plus the minute in progress. */
+export const FINE_BUCKETS = 3 * 24 * 60 + 1;
 
 /** Good and bad event counts of a span. */
 export interface EventCounts {
@@ -34,7 +34,11 @@ export function coarseBucketsFor(window: ResolvedWindow): number {
  * minute starts or before a query: a minute bucket is also inside one quarter-hour bucket, so the counts are the
  * same as adding each event, and the common case costs one comparison and two additions.
  *
- * A window of length `w` ending at `t` covers the bucket containing `t` and the `w/bucket − 1` buckets before it.
+ * A burn-rate window of length `w` at `t` covers the minute in progress (the bucket containing `t`) and the `w/1m`
+ * whole minutes before it: `[minuteStart(t) − w, t]`. On a minute boundary that is exactly Prometheus' range
+ * `[t − w, t]` over counters scraped every minute (the same events, so the same ratio); between boundaries it is
+ * longer by the part of the current minute that has passed, never shorter: its length is in `[w, w + 1m)`.
+ * The period's quarter-hour buckets cover the bucket containing `t` and the `period/15m − 1` before it.
  */
 export class SloSeries {
   readonly labels: Readonly<Record<string, string>>;
@@ -121,13 +125,14 @@ export class SloSeries {
 
   /**
    * Counts over the trailing windows `windowsMs` (multiples of a minute, at most 3 days) ending at the series' now
-   * (`atMs` or later), in one pass over the minute buckets.
+   * (`atMs` or later), in one pass over the minute buckets: `[minuteStart(now) − w, now]` each.
    */
   recentCounts(atMs: number, windowsMs: readonly number[]): EventCounts[] {
     this.advanceTo(atMs);
     this.#flush();
+    // One bucket more than the window's minutes: the minute in progress (see the class comment).
     const spansMs = windowsMs.map((windowMs) => Math.round(windowMs / FINE_BUCKET_MS) * FINE_BUCKET_MS);
-    const snapshots = this.#fine.querySpans(spansMs);
+    const snapshots = this.#fine.querySpans(spansMs.map((spanMs) => (spanMs > 0 ? spanMs + FINE_BUCKET_MS : FINE_BUCKET_MS)));
     return snapshots.map(({ good, bad }, index) => (spansMs[index]! > 0 ? { good, bad } : { good: 0, bad: 0 }));
   }
 

@@ -1,5 +1,5 @@
 import { formatDuration } from '@ops/core';
-import { burnRateThreshold, type AlertSeverity } from '../alerting/alert-tiers.js';
+import { burnRateThreshold, exceedsThreshold, type AlertSeverity } from '../alerting/alert-tiers.js';
 import type { ResolvedSlo } from '../spec/slo-spec.js';
 import type { EventCounts } from './slo-series.js';
 
@@ -27,9 +27,9 @@ export interface TierStatus {
   shortWindow: string;
   longBurnRate: number;
   shortBurnRate: number;
-  /** Both windows above the threshold (and enough traffic), regardless of `for`. */
+  /** Both windows above the threshold × (1 + 1e-6) (and enough traffic), regardless of `for`. */
   active: boolean;
-  /** Active for at least the tier's `for`. */
+  /** Active for at least the tier's `for` (or within its `keepFiringFor` after it cleared). */
   firing: boolean;
   /** Held back by the low-traffic guard: the long window has fewer than `minEvents` events. */
   lowTraffic: boolean;
@@ -98,6 +98,8 @@ export interface StatusInputs {
   droppedLateEvents?: number;
   /** When each tier's condition became true (for `for`), by tier name. */
   activeSince?: ReadonlyMap<string, number>;
+  /** Tiers whose sustained condition fires (kept firing by `keepFiringFor` after the burn rates dropped). */
+  firingTiers?: ReadonlySet<string>;
 }
 
 function ratio(part: number, whole: number): number {
@@ -138,9 +140,10 @@ export function computeStatus(slo: ResolvedSlo, inputs: StatusInputs): SloStatus
     const shortBurnRate = short?.burnRate ?? 0;
     const longEvents = (long?.good ?? 0) + (long?.bad ?? 0);
     const lowTraffic = longEvents < slo.minEvents;
-    const active = !lowTraffic && longEvents > 0 && longBurnRate > threshold && shortBurnRate > threshold;
+    const active = !lowTraffic && longEvents > 0 && exceedsThreshold(longBurnRate, threshold) && exceedsThreshold(shortBurnRate, threshold);
     const since = inputs.activeSince?.get(tier.name);
-    const firing = active && (tier.forMs === 0 || (since !== undefined && inputs.atMs - since >= tier.forMs));
+    const held = (tier.keepFiringForMs ?? 0) > 0 && inputs.firingTiers?.has(tier.name) === true;
+    const firing = (active && (tier.forMs === 0 || (since !== undefined && inputs.atMs - since >= tier.forMs))) || held;
     return {
       name: tier.name,
       severity: tier.severity,

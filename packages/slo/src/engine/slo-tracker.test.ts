@@ -87,13 +87,17 @@ describe('createSloTracker: status', () => {
     expect(status.budget.remainingBadEvents).toBeCloseTo(-29, 9);
   });
 
-  it('counts an event in a 5m window for exactly five minute buckets', () => {
+  it('counts an event of minute m in a 5m window until m + 6m, like Prometheus [t − 5m, t] on minute boundaries', () => {
     const clock = createManualClock(START + 30_000);
     const tracker = createSloTracker({ slos: [availability()], clock });
     tracker.record('checkout', { good: false });
-    clock.set(START + 4 * MINUTE + 59_999);
-    expect(tracker.status('checkout').windows[0]?.bad).toBe(1);
+    // At 5m the window is [0m, 5m]: Prometheus' rate(x[5m]) at 5m sees the counter go from its 0m to its 5m sample.
     clock.set(START + 5 * MINUTE);
+    expect(tracker.status('checkout').windows[0]?.bad).toBe(1);
+    // Between boundaries the window also holds the minute in progress: [minuteStart(t) − 5m, t], at most 1m longer.
+    clock.set(START + 5 * MINUTE + 59_999);
+    expect(tracker.status('checkout').windows[0]?.bad).toBe(1);
+    clock.set(START + 6 * MINUTE);
     expect(tracker.status('checkout').windows[0]?.bad).toBe(0);
     expect(tracker.status('checkout').burnRates['30m']).toBeCloseTo(1000, 9);
   });
@@ -200,6 +204,57 @@ describe('createSloTracker: status', () => {
     expect(tracker.status('api').events).toEqual({ good: 195, bad: 7, total: 202 });
   });
 
+  it('reads ratio SLI counters with regex and negative matchers, as Prometheus selects them', async () => {
+    const clock = createManualClock(START);
+    const registry = new Registry();
+    const requests = new Counter({ name: 'app_http_total', help: 'requests', labelNames: ['code', 'method'], registers: [registry] });
+    const tracker = createSloTracker({
+      slos: [
+        {
+          service: 'shop',
+          name: 'api',
+          objective: 0.99,
+          sli: {
+            type: 'ratio',
+            bad: { metric: 'app_http_total', matchers: { code: { regex: '5..|429' }, method: { not: 'OPTIONS' } } },
+            total: { metric: 'app_http_total', matchers: { method: { notRegex: 'OPTIONS|HEAD' } } },
+          },
+        },
+      ],
+      clock,
+      counterRegistry: registry,
+    });
+    requests.inc({ code: '200', method: 'GET' }, 90);
+    requests.inc({ code: '503', method: 'GET' }, 6);
+    requests.inc({ code: '429', method: 'POST' }, 4);
+    requests.inc({ code: '5000', method: 'GET' }, 1000); // "5.." is anchored: not a match
+    requests.inc({ code: '500', method: 'OPTIONS' }, 1000); // neither bad nor counted
+    await tracker.evaluate();
+    expect(tracker.status('api').events).toEqual({ good: 1090, bad: 10, total: 1100 });
+  });
+
+  it('keeps a tier firing for keepFiringFor after its burn rates dropped (Prometheus keep_firing_for)', async () => {
+    const clock = createManualClock(START);
+    const tracker = createSloTracker({
+      slos: [availability({ alerting: { keepFiringFor: '10m', tiers: { 'page-slow': false, 'ticket-quick': false, 'ticket-slow': false } } })],
+      clock,
+    });
+    const events: string[] = [];
+    tracker.on('alert.firing', (event) => events.push(`firing@${(event.at - START) / MINUTE}`));
+    tracker.on('alert.resolved', (event) => events.push(`resolved@${(event.at - START) / MINUTE}`));
+    expect(tracker.slos[0]?.tiers[0]?.keepFiringForMs).toBe(10 * MINUTE);
+    tracker.get('checkout').add({ bad: 100, atMs: START });
+    for (let minute = 1; minute <= 20; minute++) {
+      clock.set(START + minute * MINUTE);
+      tracker.get('checkout').add({ good: 1_000 });
+      await tracker.evaluate();
+      if (minute === 8) expect(tracker.status('checkout').tiers[0]).toMatchObject({ active: false, firing: true });
+    }
+    // Active from 1m (100 bad in 1,100 events: burn 90.9 > 14.4) while the 5m window holds minute 0: at 6m it covers
+    // [1m, 6m] and is clean. Without keepFiringFor the tier would resolve at 6m; with 10m it resolves at 16m.
+    expect(events).toEqual(['firing@1', 'resolved@16']);
+  });
+
   it('refuses a ratio SLI without a registry to read its counters from', () => {
     expect(() =>
       createSloTracker({ slos: [{ service: 'shop', name: 'api', objective: 0.99, sli: { type: 'ratio', bad: { metric: 'a_total' }, total: { metric: 'b_total' } } }] }),
@@ -222,17 +277,18 @@ describe('createSloTracker: alerts', () => {
       await tracker.evaluate();
     }
     expect(events).toEqual([]);
-    // Full outage minute: 100 bad. 1h = 59 earlier minutes + this one: (59 + 100)/6,000 = 2.65% → burn 26.5;
-    // 5m = (4 + 100)/500 = 20.8% → burn 208.
+    // Full outage minute: 100 bad. 1h = the 60 minutes before + this one: (60 + 100)/6,100 = 2.6% → burn 26.2;
+    // 5m = (5 + 100)/600 = 17.5% → burn 175.
     recorder.add({ bad: 100 });
     await tracker.evaluate();
     expect(events.map((event) => [event.type, event.tier, event.severity])).toEqual([['alert.firing', 'page-quick', 'page']]);
     const firing = events[0] as SloAlertEvent;
     expect(firing.threshold).toBeCloseTo(14.4, 12);
-    expect(firing.burnRates.short).toBeCloseTo((4 + 100) / 500 / 0.001, 6);
+    expect(firing.burnRates.short).toBeCloseTo((5 + 100) / 600 / 0.001, 6);
     expect(firing.budget.remainingRatio).toBeLessThan(0);
-    // Recovery: short window clears after 5 clean minutes, so the tier resolves though the 1h window is still high.
-    for (let minute = 0; minute < 5; minute++) {
+    // Recovery: the 5m window is clean 6 minutes later ([61m, 66m]), so the tier resolves though the 1h window is
+    // still high.
+    for (let minute = 0; minute < 6; minute++) {
       clock.advance(MINUTE);
       recorder.add({ good: 100 });
       await tracker.evaluate();
@@ -454,7 +510,8 @@ describe('createSloTracker: randomized streams vs brute force', () => {
         const nowMinute = Math.floor(atMs / MINUTE);
         for (const windowStatus of status.windows) {
           const minutes = windowStatus.windowMs / MINUTE;
-          const inWindow = events.filter((event) => Math.floor(event.atMs / MINUTE) > nowMinute - minutes);
+          // [minuteStart(now) − w, now]: the w whole minutes before the current one, and the current one.
+          const inWindow = events.filter((event) => Math.floor(event.atMs / MINUTE) >= nowMinute - minutes);
           expect([windowStatus.window, windowStatus.good, windowStatus.bad]).toEqual([
             windowStatus.window,
             inWindow.filter((event) => event.good).length,

@@ -16,6 +16,7 @@ import type { Registry } from 'prom-client';
 import { STATUS_WINDOWS_MS, type AlertSeverity } from '../alerting/alert-tiers.js';
 import { SloError } from '../errors.js';
 import { createSloMetrics } from '../metrics/slo-metrics.js';
+import { compileMatchers } from '../spec/label-matchers.js';
 import { defineSlo, type CounterReference, type ResolvedSlo, type SloSpec } from '../spec/slo-spec.js';
 import { calendarPeriod } from '../windows/calendar-period.js';
 import { COARSE_BUCKET_MS, SloSeries, coarseBucketsFor } from './slo-series.js';
@@ -252,6 +253,7 @@ class TrackedSlo implements SloRecorder {
       labels: { ...series.labels },
       droppedLateEvents: series.droppedLate,
       activeSince: this.activeSince(series),
+      firingTiers: this.firingTiers(series),
     });
   }
 
@@ -264,12 +266,19 @@ class TrackedSlo implements SloRecorder {
     return since;
   }
 
+  /** Tiers whose condition fires (also while `keepFiringFor` holds it after it cleared). */
+  firingTiers(series: SloSeries): Set<string> {
+    const firing = new Set<string>();
+    for (const [tier, condition] of this.conditions.get(series) ?? []) if (condition.state === 'firing') firing.add(tier);
+    return firing;
+  }
+
   /** The tiers' conditions of `series`, created at its first evaluation. */
   conditionsOf(series: SloSeries, clock: Clock): Map<string, SustainedCondition> {
     let conditions = this.conditions.get(series);
     if (!conditions) {
       conditions = new Map(
-        this.slo.tiers.map((tier) => [tier.name, createSustainedCondition({ for: tier.forMs, clock, logger: this.logger, name: `${this.slo.id} ${tier.name}` })]),
+        this.slo.tiers.map((tier) => [tier.name, createSustainedCondition({ for: tier.forMs, keepFiringFor: tier.keepFiringForMs ?? 0, clock, logger: this.logger, name: `${this.slo.id} ${tier.name}` })]),
       );
       this.conditions.set(series, conditions);
     }
@@ -337,11 +346,12 @@ export function createSloTracker(options: SloTrackerOptions): SloTracker {
     const read = async (reference: CounterReference): Promise<number | undefined> => {
       const metric = counterRegistry.getSingleMetric(reference.metric);
       if (!metric) return undefined;
+      const matches = compileMatchers(reference.matchers);
       const data = await metric.get();
       let sum = 0;
       for (const value of data.values) {
         const labels = value.labels as Record<string, string | number>;
-        if (Object.entries(reference.matchers ?? {}).every(([name, expected]) => String(labels[name]) === expected)) sum += value.value;
+        if (matches(labels)) sum += value.value;
       }
       return sum;
     };

@@ -3,6 +3,7 @@ import { STATUS_WINDOWS_MS } from '../alerting/alert-tiers.js';
 import { SLO_METRIC_NAMES } from '../metrics/slo-metrics.js';
 import { computeStatus, type SloStatus } from '../engine/slo-status.js';
 import { SloError } from '../errors.js';
+import { renderSelector } from '../spec/label-matchers.js';
 import type { CounterReference, ResolvedSlo } from '../spec/slo-spec.js';
 import { calendarPeriod, type CalendarUnit } from '../windows/calendar-period.js';
 import { rulePeriodMs, sliExpressions } from '../rules/prometheus-rules.js';
@@ -75,8 +76,7 @@ function counterSources(slo: ResolvedSlo): { total: CounterReference; good?: Cou
 }
 
 function selector(reference: CounterReference): string {
-  const parts = Object.entries(reference.matchers ?? {}).map(([name, value]) => `${name}=${JSON.stringify(value)}`);
-  return `${reference.metric}{${parts.join(',')}}`;
+  return renderSelector(reference.metric, reference.matchers);
 }
 
 /**

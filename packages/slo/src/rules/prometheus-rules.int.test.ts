@@ -5,7 +5,9 @@ import { promisify } from 'node:util';
 import { promtoolPath, tempDir } from '@ops/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { createManualClock } from '@ops/core';
 import { burnRateThreshold } from '../alerting/alert-tiers.js';
+import { createSloTracker } from '../engine/slo-tracker.js';
 import { defineSlo } from '../spec/slo-spec.js';
 import { generatePrometheusRules, renderPrometheusRules, type AlertingRule } from './prometheus-rules.js';
 
@@ -216,5 +218,84 @@ describe('generated rules with promtool', () => {
     );
     expect(failure?.code).toBe(1);
     expect(`${failure?.stdout ?? ''}${failure?.stderr ?? ''}`).toMatch(/FAILED/);
+  });
+});
+
+/** First evaluation (minutes after T0) at which each tier fires in-process, fed the scenario's traffic minute by minute. */
+async function inProcessFiringMinutes(scenario: Scenario, tierIndexes: number[]): Promise<number[]> {
+  const clock = createManualClock(0);
+  const tracker = createSloTracker({ slos: [slo], clock });
+  const firedAt = new Map<string, number>();
+  tracker.on('alert.firing', (event) => {
+    if (!firedAt.has(event.tier)) firedAt.set(event.tier, event.at / 60_000 - scenario.t0);
+  });
+  const last = scenario.t0 + Math.max(...tierIndexes.map((index) => firstFiringMinute(scenario, index))) + scenario.stepMinutes;
+  for (let minute = 0; minute < last; minute++) {
+    // Events happen inside the minute; Prometheus sees them in the counter sample at the next minute boundary.
+    const bad = minute >= scenario.t0 ? BAD_PER_MINUTE : 0;
+    tracker.get('checkout').add({ good: TOTAL_PER_MINUTE - bad, bad, atMs: minute * 60_000 + 30_000 });
+    clock.set((minute + 1) * 60_000);
+    if ((minute + 1) % scenario.stepMinutes === 0) await tracker.evaluate();
+  }
+  return tierIndexes.map((index) => firedAt.get(slo.tiers[index]?.name ?? '') ?? Number.NaN);
+}
+
+describe('in-process windows agree with Prometheus at minute boundaries', () => {
+  it('fires each tier at the same evaluation as the generated rules (proved above with promtool)', async () => {
+    // Before the fix the in-process windows were one minute short: 1h covered 59 minutes, so tiers fired earlier.
+    expect(await inProcessFiringMinutes(PAGE, [0, 1])).toEqual([0, 1].map((index) => firstFiringMinute(PAGE, index)));
+    expect(await inProcessFiringMinutes(TICKET, [2, 3])).toEqual([2, 3].map((index) => firstFiringMinute(TICKET, index)));
+  });
+});
+
+describe('a steady burn at exactly the threshold', () => {
+  // 99.9% and 0.1% errors: burn rate exactly 1, the ticket-slow threshold at 30 days. rate() float noise used to land
+  // on both sides of "> 1 × 0.001", so the alert flapped for hours in Prometheus while the in-process engine was quiet.
+  const TOTAL = 60_000;
+  const BAD = 60;
+  // From the start every window holds the same 0.1% (a window reaching before the first sample covers less data),
+  // so the first 8 hours show the flapping as well as later ones: before the fix 84 of these 471 evaluations fired.
+  const FROM_MINUTE = 10;
+  const TO_MINUTE = 480;
+
+  it('never fires in Prometheus (promtool, every minute for 8 hours)', async () => {
+    const dir = await tempDir('slo-threshold');
+    try {
+      await writeFile(join(dir.path, 'rules.yaml'), renderPrometheusRules([slo]));
+      const checks = [];
+      for (let minute = FROM_MINUTE; minute <= TO_MINUTE; minute++) checks.push({ eval_time: `${minute}m`, alertname: 'SloErrorBudgetBurn', exp_alerts: [] });
+      const file = join(dir.path, 'threshold.test.yaml');
+      const test = {
+        interval: '1m',
+        input_series: [
+          { series: 'ops_slo_events_total{service="shop",slo="checkout"}', values: `0+${TOTAL}x${TO_MINUTE + 1}` },
+          { series: 'ops_slo_good_events_total{service="shop",slo="checkout"}', values: `0+${TOTAL - BAD}x${TO_MINUTE + 1}` },
+        ],
+        alert_rule_test: checks,
+      };
+      await writeFile(file, stringify({ rule_files: ['rules.yaml'], evaluation_interval: '1m', tests: [test] }, { lineWidth: 0, aliasDuplicateObjects: false }));
+      const result = await run(promtoolPath(), ['test', 'rules', file], { cwd: dir.path, maxBuffer: 64 * 1024 * 1024 }).catch(
+        (error: { stdout?: string; stderr?: string }) => error,
+      );
+      const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
+      expect(output.match(/time: \S+,/g)?.length ?? 0, output.slice(0, 2000)).toBe(0);
+      expect(output).toContain('SUCCESS');
+    } finally {
+      await dir.dispose();
+    }
+  });
+
+  it('never fires in-process either', async () => {
+    const clock = createManualClock(0);
+    const tracker = createSloTracker({ slos: [slo], clock });
+    const fired: string[] = [];
+    tracker.on('alert.firing', (event) => fired.push(`${event.tier}@${event.at / 60_000}`));
+    for (let minute = 0; minute < TO_MINUTE; minute++) {
+      tracker.get('checkout').add({ good: TOTAL - BAD, bad: BAD, atMs: minute * 60_000 + 30_000 });
+      clock.set((minute + 1) * 60_000);
+      if (minute + 1 >= FROM_MINUTE) await tracker.evaluate();
+    }
+    expect(fired).toEqual([]);
+    expect(tracker.status('checkout').burnRates['3d']).toBeCloseTo(1, 12);
   });
 });

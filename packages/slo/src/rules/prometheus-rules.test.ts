@@ -44,4 +44,21 @@ describe('generatePrometheusRules', () => {
   it('renders YAML without anchors', () => {
     expect(renderPrometheusRules([slo])).not.toMatch(/[&*]a\d/);
   });
+
+  it('renders regex and negative matchers, keep_firing_for, and the threshold margin', () => {
+    const ratio = defineSlo({
+      service: 'api',
+      name: 'errors',
+      objective: 0.999,
+      sli: { type: 'ratio', bad: { metric: 'http_requests_total', matchers: { code: { regex: '5..' }, method: { not: 'OPTIONS' } } }, total: { metric: 'http_requests_total', matchers: { path: { notRegex: '/health' } } } },
+      alerting: { keepFiringFor: '15m' },
+    });
+    const groupRules = generatePrometheusRules([ratio]).groups[0]?.rules ?? [];
+    const bad5m = groupRules.find((rule): rule is RecordingRule => 'record' in rule && rule.record === 'ops_slo:bad_events:rate' && rule.labels.slo_window === '5m');
+    expect(bad5m?.expr).toBe('sum(rate(http_requests_total{code=~"5..",method!="OPTIONS"}[5m]))');
+    const alerts = groupRules.filter((rule): rule is AlertingRule => 'alert' in rule);
+    expect(alerts.map((rule) => rule.keep_firing_for)).toEqual(['15m', '15m', '15m', '15m']);
+    expect(alerts[0]?.expr).toContain('> (14.4 * 0.001) * 1.000001');
+  });
 });
+

@@ -1,7 +1,8 @@
 import { formatDuration } from '@ops/core';
 import { stringify } from 'yaml';
-import { STATUS_WINDOWS_MS, burnRateThreshold } from '../alerting/alert-tiers.js';
+import { BURN_RATE_THRESHOLD_EPSILON, STATUS_WINDOWS_MS, burnRateThreshold } from '../alerting/alert-tiers.js';
 import { SLO_METRIC_NAMES } from '../metrics/slo-metrics.js';
+import { renderSelector, type LabelMatchers } from '../spec/label-matchers.js';
 import type { CounterReference, ResolvedSlo } from '../spec/slo-spec.js';
 
 /** A Prometheus recording rule. */
@@ -16,6 +17,7 @@ export interface AlertingRule {
   alert: string;
   expr: string;
   for?: string;
+  keep_firing_for?: string;
   labels: Record<string, string>;
   annotations: Record<string, string>;
 }
@@ -72,13 +74,8 @@ export function promDuration(ms: number): string {
   return formatDuration(ms);
 }
 
-function quote(value: string): string {
-  return JSON.stringify(value);
-}
-
-function selector(metric: string, matchers: Record<string, string>): string {
-  const parts = Object.entries(matchers).map(([name, value]) => `${name}=${quote(value)}`);
-  return `${metric}{${parts.join(',')}}`;
+function selector(metric: string, matchers: LabelMatchers): string {
+  return renderSelector(metric, matchers);
 }
 
 function rate(reference: CounterReference, window: string, by: readonly string[]): string {
@@ -173,7 +170,9 @@ export function generatePrometheusRules(slos: readonly ResolvedSlo[], options: P
         const factor = number(burnRateThreshold(tier, periodMs));
         const long = promDuration(tier.longMs);
         const short = promDuration(tier.shortMs);
-        let expr = `(\n  ${errorRatio(long)} > (${factor} * ${budget})\nand\n  ${errorRatio(short)} > (${factor} * ${budget})\n)`;
+        // The margin keeps float noise of rate() at exactly the threshold from flapping (see BURN_RATE_THRESHOLD_EPSILON).
+        const above = `> (${factor} * ${budget}) * ${number(1 + BURN_RATE_THRESHOLD_EPSILON)}`;
+        let expr = `(\n  ${errorRatio(long)} ${above}\nand\n  ${errorRatio(short)} ${above}\n)`;
         if (slo.minEvents > 0) {
           expr += `\nand\n  max without (slo_window) (${RECORDED_SERIES.totalRate}${sel(long)}) * ${number(tier.longMs / 1000)} >= ${slo.minEvents}`;
         }
@@ -182,6 +181,7 @@ export function generatePrometheusRules(slos: readonly ResolvedSlo[], options: P
           alert: alertName,
           expr,
           ...(tier.forMs > 0 ? { for: promDuration(tier.forMs) } : {}),
+          ...((tier.keepFiringForMs ?? 0) > 0 ? { keep_firing_for: promDuration(tier.keepFiringForMs ?? 0) } : {}),
           labels: { ...base, severity: tier.severity, slo_tier: tier.name, slo_window_long: long, slo_window_short: short, exhaustion },
           annotations: {
             summary: `${slo.service}/${slo.name} is burning its error budget ${factor}× too fast (${tier.name})`,

@@ -2,6 +2,7 @@ import { ConfigError } from '@ops/core';
 import { parseAllDocuments, stringify } from 'yaml';
 import { SLO_METRIC_NAMES } from '../metrics/slo-metrics.js';
 import { promDuration } from '../rules/prometheus-rules.js';
+import { matcherValue, renderSelector, type LabelMatchers, type MatchOperator } from './label-matchers.js';
 import { defineSlo, type CounterReference, type ResolvedSlo, type SliSpec, type SloSpec, type WindowSpec } from './slo-spec.js';
 
 type Json = Record<string, unknown>;
@@ -11,8 +12,7 @@ function isObject(value: unknown): value is Json {
 }
 
 function selectorQuery(reference: CounterReference): string {
-  const parts = Object.entries(reference.matchers ?? {}).map(([name, value]) => `${name}=${JSON.stringify(value)}`);
-  return `${reference.metric}{${parts.join(',')}}`;
+  return renderSelector(reference.metric, reference.matchers);
 }
 
 function metricSource(reference: CounterReference): Json {
@@ -69,14 +69,14 @@ function parseSelector(query: unknown, path: string, issues: Array<{ path: strin
     issues.push({ path, message: `only plain Prometheus selectors such as http_requests_total{code="500"} map; got ${JSON.stringify(query)}` });
     return undefined;
   }
-  const matchers: Record<string, string> = {};
+  const matchers: LabelMatchers = {};
   for (const part of (match[2] ?? '').split(',').map((item) => item.trim()).filter(Boolean)) {
-    const pair = /^([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"$/.exec(part);
+    const pair = /^([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"$/.exec(part);
     if (!pair) {
-      issues.push({ path, message: `only exact label matchers (name="value") map; got ${JSON.stringify(part)}` });
+      issues.push({ path, message: `only label matchers (name="value", =~, !~, !=) map; got ${JSON.stringify(part)}` });
       return undefined;
     }
-    matchers[pair[1] as string] = JSON.parse(`"${pair[2] as string}"`) as string;
+    matchers[pair[1] as string] = matcherValue(pair[2] as MatchOperator, JSON.parse(`"${pair[3] as string}"`) as string);
   }
   return { metric: match[1] as string, ...(Object.keys(matchers).length > 0 ? { matchers } : {}) };
 }

@@ -164,4 +164,41 @@ describe('parseSloDocument', () => {
     );
     expect(error.message).toContain('slos[0].sli: the good/bad counter selects the same series as total');
   });
+
+  it('refuses user labels named like the identifying labels of the rules (slo_*, __*) and reserved groupBy names', () => {
+    const base = { service: 'shop', name: 'a', objective: 0.999, sli: { type: 'availability' as const } };
+    expect(configError(() => defineSlo({ ...base, labels: { slo_name: 'legacy' } })).message).toMatch(
+      /labels\.slo_name: label name "slo_name" is reserved: names starting with "slo_" identify the SLO .* would silence every alert/,
+    );
+    expect(configError(() => defineSlo({ ...base, labels: { __name__: 'x' } })).message).toMatch(/labels\.__name__: label name "__name__" is reserved/);
+    expect(configError(() => defineSlo({ ...base, groupBy: ['service'] })).message).toMatch(/groupBy\[0\]: label name "service" is reserved/);
+    expect(configError(() => defineSlo({ ...base, groupBy: ['team'], labels: { team: 'web' } })).message).toMatch(/groupBy\[0\]: label "team" is also a static label/);
+    expect(configError(() => parseSloDocument('service: s\nlabels: { slo_service: x }\nslos:\n  - { name: a, objective: 0.99, sli: { type: availability } }')).message).toMatch(
+      /labels\.slo_service: label name "slo_service" is reserved/,
+    );
+    expect(defineSlo({ ...base, labels: { team: 'web', sloth_id: 'x' } }).labels).toEqual({ team: 'web', sloth_id: 'x' });
+  });
+
+  it('accepts regex and negative matchers, refuses a regex that does not compile', () => {
+    const slo = defineSlo({
+      service: 'api',
+      name: 'errors',
+      objective: 0.99,
+      sli: { type: 'ratio', bad: { metric: 'http_requests_total', matchers: { code: { regex: '5..' }, method: { not: 'OPTIONS' } } }, total: { metric: 'http_requests_total', matchers: { path: { notRegex: '/health.*' } } } },
+    });
+    expect(slo.warnings).toEqual([]);
+    const error = configError(() =>
+      defineSlo({ service: 'api', name: 'x', objective: 0.99, sli: { type: 'ratio', bad: { metric: 'a', matchers: { code: { regex: '5..(' } } }, total: { metric: 'b' } } }),
+    );
+    expect(error.message).toMatch(/sli\.bad\.matchers\.code\.regex: invalid regular expression "5\.\.\("/);
+  });
+
+  it('warns when an exact matcher value looks like a regex ("5.." matches nothing under =)', () => {
+    const [slo] = parseSloDocument(
+      'service: api\nslos:\n  - { name: e, objective: 0.99, sli: { type: ratio, bad: { metric: http_requests_total, matchers: { code: "5..", host: "api.example.com", version: "1.2.3" } }, total: { metric: http_requests_total } } }',
+    );
+    expect(slo?.warnings).toEqual([
+      'slos[0].sli.bad.matchers.code: "5.." looks like a regular expression, but a plain value is an exact match (code="5.."); write { regex: "5.." } for code=~"5.."',
+    ]);
+  });
 });

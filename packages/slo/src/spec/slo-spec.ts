@@ -2,6 +2,7 @@ import { ConfigError, loadConfig, parseConfigText, parseDuration, type Duration,
 import { z } from 'zod';
 import { DEFAULT_ALERT_TIERS, MAX_ALERT_WINDOW_MS, tierInfeasibility, type AlertSeverity, type AlertTier } from '../alerting/alert-tiers.js';
 import { isValidTimeZone, type CalendarUnit } from '../windows/calendar-period.js';
+import { labelMatchersSchema, regexLookingWarnings, type LabelMatchers } from './label-matchers.js';
 
 const NAME_PATTERN = /^[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?$/;
 const LABEL_NAME_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -12,8 +13,28 @@ const DAY = 86_400_000;
 export interface CounterReference {
   /** Metric name as registered, e.g. `'http_requests_total'`. */
   metric: string;
-  /** Exact-match label selectors, e.g. `{ code: '5xx' }`. */
-  matchers?: Record<string, string> | undefined;
+  /**
+   * Label matchers: a string is an exact match (`{ code: '500' }` → `code="500"`); `{ regex }`, `{ notRegex }` and
+   * `{ not }` give `=~`, `!~` and `!=` (`{ code: { regex: '5..' } }` → `code=~"5.."`).
+   */
+  matchers?: LabelMatchers | undefined;
+}
+
+/**
+ * Label names a user label (`labels`, `groupBy`) may not have, because the generated rules and metrics identify SLOs
+ * by them: every name starting with `slo_` (`slo_service`, `slo_name`, `slo_window`, `slo_tier`, …) and with `__`
+ * (reserved by Prometheus). A recorded series whose identifying label was overwritten by a user label is never
+ * selected by its alerts: nothing would ever fire.
+ */
+export const RESERVED_LABEL_PREFIXES: readonly string[] = Object.freeze(['slo_', '__']);
+
+/** Label names of the exported `ops_slo_*` metrics that a `groupBy` label may not have (besides the prefixes). */
+export const RESERVED_GROUP_BY_LABELS: readonly string[] = Object.freeze(['service', 'slo']);
+
+function reservedLabelProblem(name: string): string | undefined {
+  const prefix = RESERVED_LABEL_PREFIXES.find((candidate) => name.startsWith(candidate));
+  if (prefix === undefined) return undefined;
+  return `label name ${JSON.stringify(name)} is reserved: names starting with "${prefix}" identify the SLO in the generated rules (slo_service, slo_name, slo_window, slo_tier, …), and overwriting one would silence every alert; rename it (e.g. ${JSON.stringify(`team_${name.replace(/^_+|^slo_/, '')}`)})`;
 }
 
 /** How events are judged good or bad. */
@@ -32,7 +53,9 @@ export type SliSpec =
 export type WindowSpec = Duration | { calendar: CalendarUnit; /** IANA zone, default `'UTC'`. */ timeZone?: string };
 
 /** Change to one default tier: `false` disables it, an object overrides fields. */
-export type TierOverride = boolean | Partial<{ severity: AlertSeverity; budgetPercent: number; long: Duration; short: Duration; for: Duration }>;
+export type TierOverride =
+  | boolean
+  | Partial<{ severity: AlertSeverity; budgetPercent: number; long: Duration; short: Duration; for: Duration; keepFiringFor: Duration }>;
 
 /** A custom tier (replacing the defaults when `alerting.tiers` is an array). */
 export interface TierSpec {
@@ -42,6 +65,8 @@ export interface TierSpec {
   long: Duration;
   short: Duration;
   for?: Duration;
+  /** Keep firing this long after the condition cleared (Prometheus `keep_firing_for`). */
+  keepFiringFor?: Duration;
 }
 
 /** Alerting options of one SLO. */
@@ -52,6 +77,12 @@ export interface AlertingSpec {
   minEvents?: number;
   /** Window whose burn rate projects time to exhaustion. Default `'1h'`. */
   exhaustionWindow?: Duration;
+  /**
+   * Default `keepFiringFor` of every tier (a tier's own wins): after the condition clears, the tier keeps firing
+   * this long (Prometheus `keep_firing_for`, the in-process sustained condition alike), so a burn rate hovering
+   * around the threshold does not flap. Default: none.
+   */
+  keepFiringFor?: Duration;
 }
 
 /** An SLO as written in code or in a YAML/JSON file. */
@@ -145,7 +176,7 @@ const objectiveSchema = z.union([z.number(), z.string()]).transform((value, cont
 
 const counterSchema = z.strictObject({
   metric: z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, 'expected a Prometheus metric name'),
-  matchers: z.record(z.string().regex(LABEL_NAME_PATTERN, 'expected a label name'), z.string()).optional(),
+  matchers: labelMatchersSchema.optional(),
 });
 
 const sliSchema = z.discriminatedUnion(
@@ -182,6 +213,7 @@ const tierFieldsSchema = z.strictObject({
   long: durationInput.optional(),
   short: durationInput.optional(),
   for: durationInput.optional(),
+  keepFiringFor: durationInput.optional(),
 });
 
 const tierSpecSchema = z.strictObject({
@@ -191,6 +223,7 @@ const tierSpecSchema = z.strictObject({
   long: durationInput,
   short: durationInput,
   for: durationInput.optional(),
+  keepFiringFor: durationInput.optional(),
 });
 
 const sloSchema = z.strictObject({
@@ -205,6 +238,7 @@ const sloSchema = z.strictObject({
       tiers: z.union([z.record(z.string(), z.union([z.boolean(), tierFieldsSchema])), z.array(tierSpecSchema)]).optional(),
       minEvents: z.number().int().min(0).optional(),
       exhaustionWindow: durationInput.optional(),
+      keepFiringFor: durationInput.optional(),
     })
     .optional(),
   labels: z.record(z.string().regex(LABEL_NAME_PATTERN, 'expected a Prometheus label name'), z.string()).optional(),
@@ -278,6 +312,8 @@ function resolveTiers(alerting: z.output<typeof sloSchema>['alerting'], path: Ar
     if (tier.shortMs >= tier.longMs) issues.push({ path: [...tierPath, 'short'], message: 'expected the short window to be shorter than the long window' });
     tiers.push(tier);
   };
+  const defaultKeepFiringForMs = alerting?.keepFiringFor === undefined ? 0 : durationAt(alerting.keepFiringFor, [...path, 'keepFiringFor'], issues);
+  const keepFiring = (value: Duration | undefined, valuePath: Array<string | number>) => (value === undefined ? defaultKeepFiringForMs : durationAt(value, valuePath, issues));
   const configured = alerting?.tiers;
   if (Array.isArray(configured)) {
     configured.forEach((spec, index) => {
@@ -290,6 +326,7 @@ function resolveTiers(alerting: z.output<typeof sloSchema>['alerting'], path: Ar
           longMs: durationAt(spec.long, [...tierPath, 'long'], issues),
           shortMs: durationAt(spec.short, [...tierPath, 'short'], issues),
           forMs: spec.for === undefined ? 0 : durationAt(spec.for, [...tierPath, 'for'], issues),
+          keepFiringForMs: keepFiring(spec.keepFiringFor, [...tierPath, 'keepFiringFor']),
         },
         tierPath,
       );
@@ -304,7 +341,7 @@ function resolveTiers(alerting: z.output<typeof sloSchema>['alerting'], path: Ar
     const override = configured?.[tier.name];
     if (override === false) continue;
     if (override === undefined || override === true) {
-      tiers.push({ ...tier });
+      tiers.push({ ...tier, keepFiringForMs: defaultKeepFiringForMs });
       continue;
     }
     const tierPath = [...path, 'tiers', tier.name];
@@ -316,6 +353,7 @@ function resolveTiers(alerting: z.output<typeof sloSchema>['alerting'], path: Ar
         longMs: override.long === undefined ? tier.longMs : durationAt(override.long, [...tierPath, 'long'], issues),
         shortMs: override.short === undefined ? tier.shortMs : durationAt(override.short, [...tierPath, 'short'], issues),
         forMs: override.for === undefined ? tier.forMs : durationAt(override.for, [...tierPath, 'for'], issues),
+        keepFiringForMs: keepFiring(override.keepFiringFor, [...tierPath, 'keepFiringFor']),
       },
       tierPath,
     );
@@ -344,11 +382,17 @@ function resolveOne(
   } else {
     sli = { type: 'availability' };
   }
+  checkLabelNames(input.labels, input.groupBy, defaults.labels, path, issues);
   const window = resolveWindow(input.window, [...path, 'window'], issues);
   const tiers = resolveTiers(input.alerting, [...path, 'alerting'], issues);
   const objective = input.objective;
   const periodMs = window.kind === 'rolling' ? window.lengthMs : window.nominalMs;
   const warnings: string[] = [];
+  if (input.sli.type === 'ratio') {
+    for (const field of ['good', 'bad', 'total'] as const) {
+      warnings.push(...regexLookingWarnings(input.sli[field]?.matchers, formatIssuePath([...path, 'sli', field, 'matchers'])));
+    }
+  }
   const pathText = formatIssuePath([...path, 'alerting', 'tiers']);
   for (const tier of tiers) {
     const reason = tierInfeasibility(tier, periodMs, objective);
@@ -373,6 +417,29 @@ function resolveOne(
     maxLabelSets: input.maxLabelSets ?? 100,
     warnings,
   };
+}
+
+/** Refuses reserved label names in `labels` and `groupBy`, and a `groupBy` label that is also a static label. */
+function checkLabelNames(
+  labels: Record<string, string> | undefined,
+  groupBy: readonly string[] | undefined,
+  inherited: Record<string, string> | undefined,
+  path: Array<string | number>,
+  issues: Issue[],
+): void {
+  for (const name of Object.keys(labels ?? {})) {
+    const problem = reservedLabelProblem(name);
+    if (problem) issues.push({ path: [...path, 'labels', name], message: problem });
+  }
+  (groupBy ?? []).forEach((name, index) => {
+    const problem = reservedLabelProblem(name);
+    if (problem) issues.push({ path: [...path, 'groupBy', index], message: problem });
+    else if (RESERVED_GROUP_BY_LABELS.includes(name)) {
+      issues.push({ path: [...path, 'groupBy', index], message: `label name ${JSON.stringify(name)} is reserved: the exported ops_slo_* metrics identify the SLO by "service" and "slo"` });
+    } else if (name in (labels ?? {}) || name in (inherited ?? {})) {
+      issues.push({ path: [...path, 'groupBy', index], message: `label ${JSON.stringify(name)} is also a static label: the static value would overwrite every label set's value` });
+    }
+  });
 }
 
 function formatIssuePath(path: Array<string | number>): string {
@@ -413,6 +480,7 @@ export function resolveSloDocument(input: unknown, source = 'SLO document'): Res
   if (!parsed.success) throw ConfigError.fromZod(parsed.error, source);
   const issues: Issue[] = [];
   const defaults = { service: parsed.data.service, ...(parsed.data.labels ? { labels: parsed.data.labels } : {}) };
+  checkLabelNames(parsed.data.labels, [], undefined, [], issues);
   const resolved = parsed.data.slos.map((slo, index) => resolveOne(slo, defaults, ['slos', index], issues));
   const seen = new Map<string, number>();
   resolved.forEach((slo, index) => {
