@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { createBackupFreshnessCheck } from '@ops/backup';
+import { backupFreshnessProbe } from '@ops/backup';
 import {
   composeHandlers,
   createPeriodicTask,
@@ -163,7 +163,7 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
   health.register({ name: 'disk', check: diskProbe({ path: config.backupDirectory, warnRatio: 0.85, failRatio: 0.95 }), critical: false, mode: { ttl: '10s' } });
   health.register({
     name: 'backup-freshness',
-    check: createBackupFreshnessCheck({ storage: backups.storage, job: NOTES_BACKUP_JOB, maxAge: config.backupMaxAge, requiredVerification: 'full-read', clock }),
+    check: backupFreshnessProbe({ storage: backups.storage, job: NOTES_BACKUP_JOB, maxAge: config.backupMaxAge, requiredVerification: 'full-read', clock }),
     critical: false,
     componentType: 'component',
     measurement: 'age',

@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  createBackupEvents,
   createBackupMetrics,
   createFilesSource,
   createLocalStorage,
@@ -118,7 +119,8 @@ export async function readNotesExport(directory: string): Promise<Note[]> {
 export function createNotesBackupJob(options: NotesBackupJobOptions): NotesBackupJob {
   const { target, verification = 'full-read', registry, clock = systemClock, logger = silentLogger } = options;
   const storage = createLocalStorage({ directory: options.directory });
-  const metrics: BackupMetrics | undefined = registry ? createBackupMetrics({ registry, requiredVerification: verification }) : undefined;
+  const events = createBackupEvents({ logger });
+  const metrics: BackupMetrics | undefined = registry ? createBackupMetrics({ registry, events, requiredVerification: verification }) : undefined;
 
   const list = async () => (await listBackups({ storage, job: NOTES_BACKUP_JOB })).backups;
 
@@ -142,12 +144,12 @@ export function createNotesBackupJob(options: NotesBackupJobOptions): NotesBacku
           clock,
           logger,
           tags: [target.kind],
-          ...(metrics ? { observer: metrics } : {}),
+          events,
           ...(runOptions.signal ? { signal: runOptions.signal } : {}),
         });
         let report: VerificationReport | undefined;
         if (manifest.state === 'completed') {
-          report = await verifyBackup({ storage, backup: manifest, level: verification, clock, logger, ...(runOptions.signal ? { signal: runOptions.signal } : {}) });
+          report = await verifyBackup({ storage, backup: manifest, level: verification, clock, logger, events, ...(runOptions.signal ? { signal: runOptions.signal } : {}) });
         }
         metrics?.observeCatalog(NOTES_BACKUP_JOB, await list());
         const ok = manifest.state === 'completed' && report?.ok === true;
