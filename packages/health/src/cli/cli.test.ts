@@ -102,6 +102,15 @@ describe('ops-health (in process)', () => {
     expect((await cli(['--timeout', 'soon', `${server.url}/ok`])).code).toBe(2);
     expect((await cli(['--critical', 'nope', `${server.url}/ok`])).code).toBe(2);
   });
+
+  it('a bad --timeout names the option, on stderr and in --json', async () => {
+    const result = await cli(['--timeout', '5mins', `${server.url}/ok`]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--timeout: invalid duration "5mins"/);
+    const json = await cli(['--json', '--timeout', '5mins', `${server.url}/ok`]);
+    expect(json.code).toBe(2);
+    expect((JSON.parse(json.stdout) as { error: { message: string } }).error.message).toMatch(/^--timeout: invalid duration "5mins"/);
+  });
 });
 
 describe('ops-health (built binary, child process)', () => {

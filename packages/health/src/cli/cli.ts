@@ -56,7 +56,7 @@ export const healthCli: CliDefinition = {
       ],
       async run(context) {
         const timeoutText = context.values['timeout'];
-        const defaultTimeoutMs = typeof timeoutText === 'string' ? parseDuration(timeoutText) : 5_000;
+        const defaultTimeoutMs = typeof timeoutText === 'string' ? parseDuration(timeoutText, '--timeout') : 5_000;
         const configFile = context.values['config'];
         let specs: EndpointSpec[] = [];
         if (typeof configFile === 'string') specs = endpointsFromConfig(await loadConfig(configFile, endpointsConfigSchema, { env: context.io.env }), defaultTimeoutMs);

@@ -1,11 +1,13 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { OpsRequest } from '@ops/core';
+import { HealthError } from '../errors.js';
 
 /** Decides per request whether check details (outputs, observed values, timings) may be shown. */
 export type DetailsPredicate = (request: OpsRequest) => boolean | Promise<boolean>;
 
 /**
- * Allows details for requests carrying `Authorization: Bearer <token>` (compared in constant time).
+ * Allows details for requests carrying `Authorization: Bearer <token>` (compared in constant time). Throws
+ * `HealthError` (`ARGUMENT_INVALID`) for a missing or empty token.
  *
  * @example
  * ```ts
@@ -13,6 +15,8 @@ export type DetailsPredicate = (request: OpsRequest) => boolean | Promise<boolea
  * ```
  */
 export function allowBearerToken(token: string): DetailsPredicate {
+  // An unset environment variable must not become the accepted token "undefined".
+  if (typeof token !== 'string' || token === '') throw new HealthError('ARGUMENT_INVALID', 'allowBearerToken: token must be a non-empty string');
   const expected = Buffer.from(`Bearer ${token}`);
   return (request) => {
     const given = Buffer.from(request.headers['authorization'] ?? '');

@@ -1,5 +1,7 @@
 import type { CheckResult } from '@ops/core';
+import { z } from 'zod';
 import type { Probe } from '../registry/types.js';
+import { countSchema, objectWithMethods, parseOptions } from '../validation/option-schemas.js';
 import { combine, defineProbe } from './probe.js';
 
 /** The parts of a dockerode container inspect result the probe reads. */
@@ -24,6 +26,12 @@ export interface DockerContainerProbeOptions {
   maxRestartCount?: number;
 }
 
+const optionsSchema = z.strictObject({
+  docker: objectWithMethods<DockerLike>(['getContainer'], 'a dockerode client (with getContainer())'),
+  container: z.string().min(1),
+  maxRestartCount: countSchema.optional(),
+});
+
 /**
  * Docker container probe via dockerode (works with podman's Docker API): fails when the container is not
  * running or its HEALTHCHECK says `unhealthy`, warns while it is `starting` or after too many restarts.
@@ -34,6 +42,7 @@ export interface DockerContainerProbeOptions {
  * ```
  */
 export function dockerContainerProbe(options: DockerContainerProbeOptions): Probe {
+  parseOptions(optionsSchema, options, 'dockerContainerProbe');
   const { docker, container, maxRestartCount } = options;
   const run = async (signal: AbortSignal): Promise<CheckResult> => {
     const info = await docker.getContainer(container).inspect({ abortSignal: signal });

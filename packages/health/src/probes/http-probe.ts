@@ -1,6 +1,8 @@
 import { redactText, type CheckResult } from '@ops/core';
 import { Agent, request, type Dispatcher } from 'undici';
+import { z } from 'zod';
 import type { Probe } from '../registry/types.js';
+import { functionSchema, objectWithMethods, parseOptions } from '../validation/option-schemas.js';
 import { defineProbe, elapsedSince } from './probe.js';
 
 /** Options of {@link httpProbe}. */
@@ -23,6 +25,28 @@ export interface HttpProbeOptions {
   dispatcher?: Dispatcher;
 }
 
+function isHttpUrl(value: unknown): boolean {
+  try {
+    const { protocol } = new URL(String(value));
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+const bytesSchema = z.union([z.string(), z.instanceof(Buffer)]);
+const optionsSchema = z.strictObject({
+  // The message never echoes the value: a malformed URL may still carry credentials.
+  url: z.custom<string | URL>((value) => (typeof value === 'string' || value instanceof URL) && isHttpUrl(value), 'must be an absolute http or https URL'),
+  method: z.enum(['GET', 'HEAD', 'POST', 'OPTIONS']).optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+  expectStatus: z.union([z.array(z.number().int().min(100).max(599)).min(1), functionSchema<(status: number) => boolean>('a list of statuses or a function (status) => boolean')]).optional(),
+  expectBodyIncludes: z.string().optional(),
+  maxBodyBytes: z.number().int().min(1).optional(),
+  tls: z.strictObject({ ca: z.union([bytesSchema, z.array(bytesSchema)]).optional(), rejectUnauthorized: z.boolean().optional(), servername: z.string().optional() }).optional(),
+  dispatcher: objectWithMethods<Dispatcher>(['dispatch'], 'an undici Dispatcher (Agent, Pool, ProxyAgent)').optional(),
+});
+
 /**
  * HTTP dependency probe with undici: status predicate, body-size cap, TLS options, and the probe's AbortSignal
  * passed to the request so a deadline really ends it.
@@ -33,6 +57,7 @@ export interface HttpProbeOptions {
  * ```
  */
 export function httpProbe(options: HttpProbeOptions): Probe {
+  parseOptions(optionsSchema, options, 'httpProbe');
   const { url, method = 'GET', headers = {}, expectStatus, expectBodyIncludes, maxBodyBytes = 64 * 1024, tls, dispatcher } = options;
   const target = url.toString();
   const shown = redactText(target);

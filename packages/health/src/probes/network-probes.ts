@@ -2,8 +2,10 @@ import { Resolver, lookup } from 'node:dns/promises';
 import { connect as connectTcp } from 'node:net';
 import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import { systemClock, type CheckResult, type Clock } from '@ops/core';
+import { z } from 'zod';
 import { HealthError } from '../errors.js';
 import type { Probe } from '../registry/types.js';
+import { objectWithMethods, parseOptions } from '../validation/option-schemas.js';
 import { defineProbe, elapsedSince, raceAbort } from './probe.js';
 
 /** Options of {@link tcpProbe}. */
@@ -11,6 +13,25 @@ export interface TcpProbeOptions {
   host: string;
   port: number;
 }
+
+const hostSchema = z.string().min(1);
+const portSchema = z.number().int().min(1).max(65535);
+const tcpOptionsSchema = z.strictObject({ host: hostSchema, port: portSchema });
+const dnsOptionsSchema = z.strictObject({
+  hostname: hostSchema,
+  mode: z.enum(['lookup', 'resolve']).optional(),
+  recordType: z.enum(['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'SRV', 'NS']).optional(),
+  servers: z.array(z.string().min(1)).optional(),
+});
+const tlsOptionsSchema = z.strictObject({
+  host: hostSchema,
+  port: portSchema.optional(),
+  servername: z.string().min(1).optional(),
+  warnDays: z.number().min(0).optional(),
+  failDays: z.number().min(0).optional(),
+  tls: z.looseObject({ rejectUnauthorized: z.boolean().optional() }).optional(),
+  clock: objectWithMethods<Clock>(['now'], 'a Clock (systemClock or a manual clock)').optional(),
+});
 
 /**
  * TCP connect probe: passes when a connection to `host:port` opens; the socket is closed right away and destroyed
@@ -22,6 +43,7 @@ export interface TcpProbeOptions {
  * ```
  */
 export function tcpProbe(options: TcpProbeOptions): Probe {
+  parseOptions(tcpOptionsSchema, options, 'tcpProbe');
   const { host, port } = options;
   const run = (signal: AbortSignal): Promise<CheckResult> =>
     new Promise<CheckResult>((resolve, reject) => {
@@ -68,6 +90,7 @@ export interface DnsProbeOptions {
  * ```
  */
 export function dnsProbe(options: DnsProbeOptions): Probe {
+  parseOptions(dnsOptionsSchema, options, 'dnsProbe');
   const { hostname, mode = 'lookup', recordType = 'A', servers } = options;
   const run = async (signal: AbortSignal): Promise<CheckResult> => {
     const startedAt = performance.now();
@@ -119,6 +142,7 @@ export interface TlsCertificateProbeOptions {
  * ```
  */
 export function tlsCertificateProbe(options: TlsCertificateProbeOptions): Probe {
+  parseOptions(tlsOptionsSchema, options, 'tlsCertificateProbe');
   const { host, port = 443, warnDays = 30, failDays = 7, tls = {}, clock = systemClock } = options;
   const servername = options.servername ?? (/^[\d.]+$|:/.test(host) ? undefined : host);
   const run = (signal: AbortSignal): Promise<CheckResult> =>

@@ -1,6 +1,8 @@
 import { connect as connectTcp, type Socket } from 'node:net';
-import { OpsError, parseDuration, type CheckResult, type Duration } from '@ops/core';
+import { durationSchema, OpsError, type CheckResult, type Duration } from '@ops/core';
+import { z } from 'zod';
 import type { Probe } from '../registry/types.js';
+import { failRatioSchema, objectWithMethods, parseOptions, positiveDurationSchema, ratioSchema } from '../validation/option-schemas.js';
 import { combine, defineProbe, elapsedSince, OutstandingCalls, raceAbort, stillPending } from './probe.js';
 
 /** The parts of a `pg` client the probe uses (a `pg.Client` or a `PoolClient`). */
@@ -86,6 +88,22 @@ async function acquire(pool: PgPoolLike, signal: AbortSignal, outstanding: Outst
   }
 }
 
+const optionsSchema = z.strictObject({
+  pool: objectWithMethods<PgPoolLike>(['connect'], 'a pg Pool (with connect())').optional(),
+  client: objectWithMethods<PgClientLike>(['query'], 'a pg Client (with query())').optional(),
+  statementTimeout: positiveDurationSchema.optional(),
+  query: z.string().min(1).optional(),
+  deep: z
+    .strictObject({
+      connectionsWarnRatio: ratioSchema.optional(),
+      connectionsFailRatio: failRatioSchema.optional(),
+      longRunningQuery: durationSchema.optional(),
+      maxDatabaseSizeBytes: z.number().min(0).optional(),
+      maxReplicationLag: durationSchema.optional(),
+    })
+    .optional(),
+});
+
 /**
  * PostgreSQL probe on the application's own pool: `SELECT 1` under a server-side `statement_timeout` (set with
  * `set_config(..., true)`, so it lasts for the probe's implicit transaction only). When the deadline aborts the
@@ -99,11 +117,13 @@ async function acquire(pool: PgPoolLike, signal: AbortSignal, outstanding: Outst
  * ```
  */
 export function postgresProbe(options: PostgresProbeOptions): Probe {
-  const { pool, client: dedicated, statementTimeout = '800ms', query = 'SELECT 1', deep } = options;
+  // Durations come back in milliseconds; an error names the option (`statementTimeout: invalid duration "5mins" …`).
+  const parsed = parseOptions(optionsSchema, options, 'postgresProbe');
+  const { pool, client: dedicated, query = 'SELECT 1', deep } = options;
   if (!pool && !dedicated) throw new OpsError('ARGUMENT_INVALID', 'postgresProbe: pass `pool` or `client`');
-  const statementTimeoutMs = Math.max(1, Math.round(parseDuration(statementTimeout)));
-  const longRunningSeconds = deep?.longRunningQuery === undefined ? undefined : parseDuration(deep.longRunningQuery) / 1000;
-  const maxLagSeconds = deep?.maxReplicationLag === undefined ? undefined : parseDuration(deep.maxReplicationLag) / 1000;
+  const statementTimeoutMs = Math.max(1, Math.round(parsed.statementTimeout ?? 800));
+  const longRunningSeconds = parsed.deep?.longRunningQuery === undefined ? undefined : parsed.deep.longRunningQuery / 1000;
+  const maxLagSeconds = parsed.deep?.maxReplicationLag === undefined ? undefined : parsed.deep.maxReplicationLag / 1000;
   const password = pool?.options?.password;
   const statements = [`SELECT set_config('statement_timeout', '${statementTimeoutMs}', true)`, query];
   if (deep) {

@@ -1,6 +1,8 @@
 import type { Check, CheckResult } from '@ops/core';
 import { OpsError, worstStatus } from '@ops/core';
+import { z } from 'zod';
 import type { ComponentType, Probe } from '../registry/types.js';
+import { functionSchema, parseOptions } from '../validation/option-schemas.js';
 
 /** Facts attached to a {@link Probe}. */
 export interface ProbeFacts {
@@ -9,6 +11,16 @@ export interface ProbeFacts {
   measurement: string;
   secrets?: readonly string[];
 }
+
+/** Schema of {@link ProbeFacts}, shared by the probe factories that take the same fields. */
+export const probeFactsShape = {
+  kind: z.enum(['local', 'dependency']),
+  componentType: z.enum(['component', 'datastore', 'system']),
+  measurement: z.string().regex(/^[^:]+$/, 'must not contain ":"'),
+};
+
+const checkSchema = z.strictObject({ check: functionSchema<Check>('a function (signal) => Promise<CheckResult>') });
+const factsSchema = z.strictObject({ ...probeFactsShape, secrets: z.array(z.string()).optional() });
 
 /**
  * Turns any check into a {@link Probe} with the given facts. Use it to declare your own checks as remote
@@ -22,6 +34,8 @@ export interface ProbeFacts {
  * ```
  */
 export function defineProbe(check: Check, facts: ProbeFacts): Probe {
+  parseOptions(checkSchema, { check }, 'defineProbe');
+  parseOptions(factsSchema, facts, 'defineProbe');
   const probe = (signal: AbortSignal) => check(signal);
   return Object.assign(probe, facts.secrets === undefined ? { kind: facts.kind, componentType: facts.componentType, measurement: facts.measurement } : facts) as Probe;
 }

@@ -9,8 +9,40 @@ import {
   type ClosableSignal,
   type Signal,
 } from '@ops/core';
+import { z } from 'zod';
 import type { ComponentType, Probe } from '../registry/types.js';
-import { combine, defineProbe } from './probe.js';
+import { failRatioSchema, functionSchema, objectWithMethods, parseOptions, ratioSchema } from '../validation/option-schemas.js';
+import { combine, defineProbe, probeFactsShape } from './probe.js';
+
+const thresholdOptionsSchema = z.strictObject({
+  signal: objectWithMethods<Signal>(['read'], 'a core Signal ({ name, read(signal) })'),
+  warnAt: z.number().optional(),
+  failAt: z.number().optional(),
+  kind: probeFactsShape.kind.optional(),
+  componentType: probeFactsShape.componentType.optional(),
+  measurement: probeFactsShape.measurement.optional(),
+});
+const diskOptionsSchema = z.strictObject({ path: z.string().min(1), warnRatio: ratioSchema.optional(), failRatio: failRatioSchema.optional() });
+const bytesSchema = z.number().min(0);
+const memoryOptionsSchema = z.strictObject({
+  warnRssBytes: bytesSchema.optional(),
+  maxRssBytes: bytesSchema.optional(),
+  warnHeapRatio: ratioSchema.optional(),
+  maxHeapRatio: failRatioSchema.optional(),
+  readRssBytes: functionSchema<() => number>('a function () => number').optional(),
+  readHeapRatio: functionSchema<() => number>('a function () => number').optional(),
+});
+const eventLoopOptionsSchema = z.strictObject({
+  warnDelayMs: z.number().min(0).optional(),
+  failDelayMs: z.number().min(0).optional(),
+  warnUtilization: ratioSchema.optional(),
+});
+const functionWorkSchema = z.strictObject({ work: functionSchema<unknown>('a function (signal) => boolean | CheckResult (or a promise of one)') });
+const functionOptionsSchema = z.strictObject({
+  kind: probeFactsShape.kind.optional(),
+  componentType: probeFactsShape.componentType.optional(),
+  measurement: probeFactsShape.measurement.optional(),
+});
 
 /** Options of {@link thresholdProbe}. */
 export interface ThresholdProbeOptions {
@@ -35,6 +67,7 @@ export interface ThresholdProbeOptions {
  * ```
  */
 export function thresholdProbe(options: ThresholdProbeOptions): Probe {
+  parseOptions(thresholdOptionsSchema, options, 'thresholdProbe');
   const { signal: source, warnAt, failAt, kind = 'local', componentType = 'system', measurement = 'utilization' } = options;
   const run = async (abortSignal: AbortSignal): Promise<CheckResult> => {
     const value = await source.read(abortSignal);
@@ -66,6 +99,7 @@ export interface DiskProbeOptions {
  * ```
  */
 export function diskProbe(options: DiskProbeOptions): Probe {
+  parseOptions(diskOptionsSchema, options, 'diskProbe');
   const { path, warnRatio = 0.8, failRatio = 0.9 } = options;
   return thresholdProbe({ signal: createDiskUsedRatioSignal({ path }), warnAt: warnRatio, failAt: failRatio, measurement: 'utilization' });
 }
@@ -95,6 +129,7 @@ export interface MemoryProbeOptions {
  * ```
  */
 export function memoryProbe(options: MemoryProbeOptions = {}): Probe {
+  parseOptions(memoryOptionsSchema, options, 'memoryProbe');
   const { warnRssBytes, maxRssBytes, warnHeapRatio = 0.85, maxHeapRatio = 0.95 } = options;
   const rss = createRssSignal(options.readRssBytes ? { readRssBytes: options.readRssBytes } : {});
   const heap = options.readHeapRatio ? { name: 'process_heap_used_ratio', read: options.readHeapRatio } : createHeapUsedRatioSignal();
@@ -138,6 +173,7 @@ export interface ClosableProbe extends Probe {
  * ```
  */
 export function eventLoopProbe(options: EventLoopProbeOptions = {}): ClosableProbe {
+  parseOptions(eventLoopOptionsSchema, options, 'eventLoopProbe');
   const { warnDelayMs = 100, failDelayMs = 1000, warnUtilization } = options;
   const delay: ClosableSignal = createEventLoopDelaySignal({ percentile: 99 });
   const utilization = createEventLoopUtilizationSignal();
@@ -179,6 +215,8 @@ export interface FunctionProbeOptions {
  * ```
  */
 export function functionProbe(work: (signal: AbortSignal) => Promise<boolean | CheckResult> | boolean | CheckResult, options: FunctionProbeOptions = {}): Probe {
+  parseOptions(functionWorkSchema, { work }, 'functionProbe');
+  parseOptions(functionOptionsSchema, options, 'functionProbe');
   const { kind = 'dependency', componentType = 'component', measurement = 'status' } = options;
   const run = async (signal: AbortSignal): Promise<CheckResult> => {
     const outcome = await work(signal);

@@ -1,5 +1,7 @@
 import type { CheckResult } from '@ops/core';
+import { z } from 'zod';
 import type { Probe } from '../registry/types.js';
+import { countSchema, failRatioSchema, objectWithMethods, parseOptions, ratioSchema } from '../validation/option-schemas.js';
 import { combine, defineProbe, elapsedSince, OutstandingCalls, raceAbort, stillPending } from './probe.js';
 
 /** The parts of an `ioredis` client the probe uses. */
@@ -42,6 +44,14 @@ export function parseRedisInfo(text: string): Record<string, string> {
   return out;
 }
 
+const optionsSchema = z.strictObject({
+  redis: objectWithMethods<RedisClientLike>(['ping', 'info'], "the application's ioredis client (with ping() and info())"),
+  memoryWarnRatio: ratioSchema.optional(),
+  memoryFailRatio: failRatioSchema.optional(),
+  maxConnectedClients: countSchema.optional(),
+  replication: z.boolean().optional(),
+});
+
 /**
  * Redis probe on the application's ioredis client: `PING` (expects `PONG`) raced against the probe's deadline,
  * and optionally memory vs `maxmemory`, connected clients and the replication link from `INFO`. While a PING it
@@ -54,6 +64,7 @@ export function parseRedisInfo(text: string): Record<string, string> {
  * ```
  */
 export function redisProbe(options: RedisProbeOptions): Probe {
+  parseOptions(optionsSchema, options, 'redisProbe');
   const { redis, memoryWarnRatio, memoryFailRatio, maxConnectedClients, replication = false } = options;
   const wantsInfo = memoryWarnRatio !== undefined || memoryFailRatio !== undefined || maxConnectedClients !== undefined || replication;
   const password = redis.options?.password;

@@ -121,7 +121,13 @@ export class HealthRegistry implements Health {
   }
 
   onShutdown(name: string, hook: () => unknown, options: { timeout?: Duration } = {}): void {
-    this.#shutdown.addHook(name, hook, parseOptionalDuration(options.timeout));
+    let timeoutMs: number | undefined;
+    try {
+      timeoutMs = parseOptionalDuration(options.timeout, 'timeout');
+    } catch (error) {
+      throw new HealthError('ARGUMENT_INVALID', `onShutdown "${name}": ${(error as Error).message}`, { cause: error });
+    }
+    this.#shutdown.addHook(name, hook, timeoutMs);
   }
 
   shutdown(reason = 'shutdown() called'): Promise<number> {
