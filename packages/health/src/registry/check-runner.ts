@@ -88,12 +88,12 @@ export class CheckRunner {
     this.tags = [...(registration.tags ?? ['ready'])];
     this.timeoutMs = registration.timeout === undefined ? dependencies.defaultTimeoutMs : parseDuration(registration.timeout);
     this.componentType = registration.componentType ?? probe?.componentType ?? 'component';
-    this.componentId = registration.componentId === undefined ? undefined : redact(registration.componentId);
     this.measurement = registration.measurement ?? probe?.measurement ?? 'status';
     this.mode = registration.mode === undefined ? dependencies.defaultMode : parseCheckMode(registration.mode);
     this.#check = registration.check;
     this.#dependencies = dependencies;
     this.#secrets = [...dependencies.secrets, ...(probe?.secrets ?? []), ...(registration.secrets ?? [])];
+    this.componentId = registration.componentId === undefined ? undefined : redact(registration.componentId, { secrets: this.#secrets });
     this.#failAfter = registration.failAfter ?? 1;
     this.#failAfterMs = registration.failAfterDuration === undefined ? undefined : parseDuration(registration.failAfterDuration);
     this.#recoverAfter = registration.recoverAfter ?? 1;
