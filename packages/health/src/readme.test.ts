@@ -3,10 +3,21 @@ import { createPostgresDatabase, createRedisNamespace } from '@ops/testkit';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { startService } from '../examples/basic-service.js';
+import { createHealth } from './registry/health.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
 describe('README', () => {
+  it('lists every public member of the Health object', () => {
+    const paragraph = /The `Health` object:([\s\S]*?)\n\n/.exec(readme)?.[1] ?? '';
+    const health = createHealth({ shutdown: { signals: [] } });
+    const members = new Set([...Object.keys(health), ...Object.getOwnPropertyNames(Object.getPrototypeOf(health))]);
+    members.delete('constructor');
+    health.close();
+    const missing = [...members].filter((member) => !new RegExp(`\`${member}[\`(]`).test(paragraph));
+    expect(missing).toEqual([]);
+  });
+
   it('includes examples/basic-service.ts verbatim', () => {
     const example = readFileSync(new URL('../examples/basic-service.ts', import.meta.url), 'utf8');
     const match = /<!-- example: examples\/basic-service\.ts -->\s*```ts\n([\s\S]*?)```/.exec(readme);
