@@ -4,3 +4,24 @@
 // errors
 export { CapacityError } from './errors.js';
 export type { CapacityErrorCode } from './errors.js';
+
+// HPA replica math (Kubernetes-exact)
+export { createHpaAutoscaler } from './hpa/hpa-autoscaler.js';
+export type {
+  HpaAutoscaler,
+  HpaAutoscalerOptions,
+  HpaAutoscalerEvents,
+  HpaAutoscalerState,
+  HpaCondition,
+  HpaDecision,
+  HpaDecisionInput,
+  HpaReason,
+} from './hpa/hpa-autoscaler.js';
+export { calculateMetricReplicas } from './hpa/replica-calculator.js';
+export type { HpaMetric, MetricProposal, ReplicaCalculationContext } from './hpa/replica-calculator.js';
+export { groupPods, countReadyPods } from './hpa/pods.js';
+export type { HpaPod, PodPhase, PodSample, PodGroups, GroupPodsOptions } from './hpa/pods.js';
+export { resolveScalingRules, scaleUpLimit, scaleDownLimit, storeScaleEvent, replicasChangedInPeriod } from './hpa/scaling-rules.js';
+export type { ScalingBehavior, ScalingRules, ScalingPolicy, ResolvedScalingRules, ScaleEvent } from './hpa/scaling-rules.js';
+export { isWithinTolerance, DEFAULT_TOLERANCE } from './hpa/tolerances.js';
+export type { Tolerances } from './hpa/tolerances.js';
