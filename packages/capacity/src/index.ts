@@ -25,3 +25,7 @@ export { resolveScalingRules, scaleUpLimit, scaleDownLimit, storeScaleEvent, rep
 export type { ScalingBehavior, ScalingRules, ScalingPolicy, ResolvedScalingRules, ScaleEvent } from './hpa/scaling-rules.js';
 export { isWithinTolerance, DEFAULT_TOLERANCE } from './hpa/tolerances.js';
 export type { Tolerances } from './hpa/tolerances.js';
+
+// band scaler (the runbooks' "up above X% for D1, down below Y% for D2")
+export { createBandScaler } from './band/band-scaler.js';
+export type { BandScaler, BandScalerOptions, BandScalerEvents, BandSignalRule, BandSignalStatus, BandDecision, BandReason } from './band/band-scaler.js';
