@@ -6,8 +6,20 @@ export { SloError } from './errors.js';
 export type { SloErrorCode } from './errors.js';
 
 // spec
-export { defineSlo, resolveSloDocument, parseSloDocument, loadSloFile, sloDocumentSchema } from './spec/slo-spec.js';
+export {
+  defineSlo,
+  resolveSloDocument,
+  parseSloDocument,
+  loadSloFile,
+  sloDocumentSchema,
+  renderWindowQuery,
+  windowQueryProblem,
+  RESERVED_LABEL_PREFIXES,
+  RESERVED_GROUP_BY_LABELS,
+} from './spec/slo-spec.js';
 export type {
+  SeverityAlertSpec,
+  ResolvedAlertMeta,
   SloSpec,
   SloDocument,
   SliSpec,
@@ -21,8 +33,25 @@ export type {
   ResolvedWindow,
 } from './spec/slo-spec.js';
 
+// label matchers (=, !=, =~, !~)
+export { labelMatchersSchema, renderSelector, compileMatchers, toLabelMatchers, matcherValue, regexLookingWarnings } from './spec/label-matchers.js';
+export type { LabelMatchers, LabelMatcherValue, LabelMatcher, MatchOperator } from './spec/label-matchers.js';
+
+// input in any format: @ops/slo, Sloth (prometheus/v1, PrometheusServiceLevel), OpenSLO
+export { parseSloInput, loadSloInput } from './spec/slo-input.js';
+export type { SloInput, SloInputGroup, SloInputFormat, SloInputOptions } from './spec/slo-input.js';
+export { convertSlothDocuments, isSlothDocument } from './spec/sloth.js';
+export type { SlothConversion, SlothConversionOptions, ConvertedSlothDocument } from './spec/sloth.js';
+
 // alerting
-export { DEFAULT_ALERT_TIERS, STATUS_WINDOWS_MS, burnRateThreshold, tierInfeasibility } from './alerting/alert-tiers.js';
+export {
+  DEFAULT_ALERT_TIERS,
+  STATUS_WINDOWS_MS,
+  BURN_RATE_THRESHOLD_EPSILON,
+  burnRateThreshold,
+  exceedsThreshold,
+  tierInfeasibility,
+} from './alerting/alert-tiers.js';
 export type { AlertTier, AlertSeverity, DefaultTierName } from './alerting/alert-tiers.js';
 
 // windows
@@ -43,8 +72,26 @@ export { SLO_METRIC_NAMES, createSloMetrics, registerSloMetrics } from './metric
 export type { SloMetrics, SloMetricsOptions, SloMetricsSource } from './metrics/slo-metrics.js';
 
 // rules
-export { generatePrometheusRules, renderPrometheusRules, sliExpressions, rulePeriodMs, promDuration, RECORDED_SERIES } from './rules/prometheus-rules.js';
-export type { RuleFile, RuleGroup, RecordingRule, AlertingRule, PrometheusRulesOptions } from './rules/prometheus-rules.js';
+export {
+  generatePrometheusRules,
+  renderPrometheusRules,
+  generatePrometheusRuleManifest,
+  renderPrometheusRuleManifest,
+  sliExpressions,
+  rawErrorRatioExpression,
+  rulePeriodMs,
+  promDuration,
+  RECORDED_SERIES,
+} from './rules/prometheus-rules.js';
+export type {
+  RuleFile,
+  RuleGroup,
+  RecordingRule,
+  AlertingRule,
+  PrometheusRulesOptions,
+  PrometheusRuleManifest,
+  PrometheusRuleManifestOptions,
+} from './rules/prometheus-rules.js';
 
 // middleware
 export { createSloRequestObserver } from './middleware/slo-request-observer.js';
@@ -65,4 +112,5 @@ export { sloCli, createSloCli } from './cli/slo-cli.js';
 export type { SloCliDependencies } from './cli/slo-cli.js';
 
 // OpenSLO
-export { importOpenSlo, exportOpenSlo } from './spec/openslo.js';
+export { importOpenSlo, exportOpenSlo, convertOpenSlo } from './spec/openslo.js';
+export type { OpenSloConversion } from './spec/openslo.js';

@@ -56,6 +56,8 @@ function toAlert(event: SloAlertEvent, key: string, startsAt: number, source: st
     ? `SLO ${event.slo}: ${event.tier} error-budget burn ${burn}, above ${decimal(event.threshold)}×`
     : `SLO ${event.slo}: ${event.tier} resolved, burn ${burn}`;
   const annotations: Record<string, string> = {
+    // The SLO's own annotations (runbook_url, summary, …) first; the figures below are computed and win.
+    ...event.alert?.annotations,
     burnRate: decimal(event.burnRates.long),
     burnRateShort: decimal(event.burnRates.short),
     threshold: decimal(event.threshold),
@@ -73,7 +75,7 @@ function toAlert(event: SloAlertEvent, key: string, startsAt: number, source: st
     summary: summary.length <= 1024 ? summary : `${summary.slice(0, 1023)}…`,
     source,
     // The identifying labels last, so a groupBy label of the same name cannot replace them.
-    labels: { ...event.labels, service: event.service, slo: event.name, tier: event.tier },
+    labels: { ...event.labels, ...event.alert?.labels, service: event.service, slo: event.name, tier: event.tier },
     annotations,
     startsAt,
     ...(firing ? {} : { endsAt: Math.max(startsAt, event.at) }),

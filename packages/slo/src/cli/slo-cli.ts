@@ -20,8 +20,9 @@ import { checkPerformanceBudget, measurementsSchema, performanceBaselineSchema, 
 import type { SloStatus } from '../engine/slo-status.js';
 import { fetchSloStatus, buildSloReport, renderReportMarkdown } from '../report/prometheus-report.js';
 import { SloError } from '../errors.js';
-import { renderPrometheusRules } from '../rules/prometheus-rules.js';
-import { loadSloFile } from '../spec/slo-spec.js';
+import { stringify } from 'yaml';
+import { renderPrometheusRuleManifest, renderPrometheusRules } from '../rules/prometheus-rules.js';
+import { loadSloInput, type SloInput } from '../spec/slo-input.js';
 import type { ResolvedSlo } from '../spec/slo-spec.js';
 
 /** What the CLI needs from outside, injectable for tests. */
@@ -45,10 +46,21 @@ function required(context: CliContext, name: string): string {
   return value;
 }
 
-async function slosFrom(context: CliContext): Promise<ResolvedSlo[]> {
+/** Reads the SLO file in any format (ours, Sloth, OpenSLO); conversion notes go to stderr; skipped SLOs are an error. */
+async function inputFrom(context: CliContext, options: { allowSkipped?: boolean } = {}): Promise<SloInput & { file: string }> {
   const file = stringValue(context, 'config') ?? context.positionals[0];
   if (!file) throw new UsageError('give the SLO file: --config slos.yaml');
-  const slos = await loadSloFile(file, { env: context.io.env });
+  const slothWindow = stringValue(context, 'sloth-window');
+  const input = await loadSloInput(file, { env: context.io.env, ...(slothWindow ? { slothWindow } : {}) });
+  if (input.skipped.length > 0 && options.allowSkipped !== true) {
+    throw new ConfigError(`${file}: ${input.skipped.length} SLO(s) cannot be converted: ${input.skipped.join('; ')}`);
+  }
+  if (!context.json) for (const note of input.notes) context.warn(`note: ${note}`);
+  return { ...input, file };
+}
+
+async function slosFrom(context: CliContext): Promise<ResolvedSlo[]> {
+  const { slos, file } = await inputFrom(context);
   const only = stringValue(context, 'slo');
   if (only === undefined) return slos;
   const picked = slos.filter((slo) => slo.name === only || slo.id === only);
@@ -56,11 +68,26 @@ async function slosFrom(context: CliContext): Promise<ResolvedSlo[]> {
   return picked;
 }
 
+async function writeOutput(context: CliContext, text: string, what: string): Promise<void> {
+  const output = stringValue(context, 'output');
+  if (output) {
+    await writeFile(output, text).catch((error: unknown) => {
+      throw new SloError('SLO_RULES_FAILED', `cannot write the ${what} to ${output}: ${safeErrorMessage(error)}`, { cause: error });
+    });
+    if (context.json) context.printJson({ ok: true, file: output });
+    else context.warn(`wrote ${output}`);
+  } else if (context.json) context.printJson({ ok: true, yaml: text });
+  else context.io.stdout.write(text);
+}
+
 function percent(value: number | null, digits = 3): string {
   return value === null ? '–' : `${(value * 100).toFixed(digits)}%`;
 }
 
-const configOption = { config: { type: 'string' as const, short: 'c', valueName: 'file', description: 'SLO file (YAML or JSON)' } };
+const configOption = {
+  config: { type: 'string' as const, short: 'c', valueName: 'file', description: 'SLO file: @ops/slo, Sloth (prometheus/v1, PrometheusServiceLevel) or OpenSLO; YAML or JSON' },
+  'sloth-window': { type: 'string' as const, valueName: 'duration', description: 'SLO period of Sloth specs (they carry none; default 30d)' },
+};
 const prometheusOption = { prometheus: { type: 'string' as const, valueName: 'url', description: 'Prometheus base URL, e.g. http://127.0.0.1:9090' } };
 const sloOption = { slo: { type: 'string' as const, valueName: 'name', description: 'only this SLO' } };
 
@@ -107,22 +134,75 @@ export function createSloCli(dependencies: SloCliDependencies = {}): CliDefiniti
           output: { type: 'string', short: 'o', valueName: 'file', description: 'write the rules to this file instead of stdout' },
           interval: { type: 'string', valueName: 'duration', description: 'evaluation interval of the rule groups, e.g. 30s' },
           'per-label-set': { type: 'boolean', description: "keep each SLO's groupBy labels: ratios, budgets and alerts per label set" },
+          format: { type: 'string', valueName: 'rules|prometheus-rule', description: 'a rule file (default), or a Prometheus Operator PrometheusRule manifest (default for Sloth PrometheusServiceLevel input)' },
+          name: { type: 'string', valueName: 'name', description: 'metadata.name of the PrometheusRule (default: the PrometheusServiceLevel name, else ops-slo-<service>)' },
+          namespace: { type: 'string', valueName: 'namespace', description: 'metadata.namespace of the PrometheusRule' },
         },
-        examples: ['ops-slo rules slos.yaml > slo-rules.yaml && promtool check rules slo-rules.yaml', 'ops-slo rules -c slos.yaml -o rules.yaml --interval 30s'],
+        examples: [
+          'ops-slo rules slos.yaml > slo-rules.yaml && promtool check rules slo-rules.yaml',
+          'ops-slo rules -c slos.yaml -o rules.yaml --interval 30s',
+          'ops-slo rules sloth-spec.yml   # Sloth prometheus/v1 or PrometheusServiceLevel, OpenSLO also read',
+          'ops-slo rules slos.yaml --format prometheus-rule --name shop-slos --namespace monitoring | kubectl apply -f -',
+        ],
         async run(context) {
-          const slos = await slosFrom(context);
+          const input = await inputFrom(context);
+          const only = stringValue(context, 'slo');
+          const keep = (slo: ResolvedSlo) => only === undefined || slo.name === only || slo.id === only;
           const interval = stringValue(context, 'interval');
-          const yaml = renderPrometheusRules(slos, { ...(interval ? { interval } : {}), perLabelSet: context.values['per-label-set'] === true });
-          const output = stringValue(context, 'output');
-          if (output) {
-            await writeFile(output, yaml).catch((error: unknown) => {
-              throw new SloError('SLO_RULES_FAILED', `cannot write the rules to ${output}: ${safeErrorMessage(error)}`, { cause: error });
-            });
-            if (context.json) context.printJson({ ok: true, file: output, groups: slos.length });
-            else context.warn(`wrote ${output}`);
-          } else if (context.json) context.printJson({ ok: true, yaml });
-          else context.io.stdout.write(yaml);
+          const ruleOptions = { ...(interval ? { interval } : {}), perLabelSet: context.values['per-label-set'] === true };
+          const format = stringValue(context, 'format') ?? (input.groups.some((group) => group.kubernetes) ? 'prometheus-rule' : 'rules');
+          if (format !== 'rules' && format !== 'prometheus-rule') throw new UsageError(`--format must be rules or prometheus-rule (got ${JSON.stringify(format)})`);
+          let yaml: string;
+          if (format === 'rules') yaml = renderPrometheusRules(input.slos.filter(keep), ruleOptions);
+          else {
+            const name = stringValue(context, 'name');
+            const namespace = stringValue(context, 'namespace');
+            // One manifest per PrometheusServiceLevel (as Sloth writes them), else one for the whole file.
+            const groups = input.groups.some((group) => group.kubernetes) && name === undefined ? input.groups : [{ document: input.groups[0]?.document, slos: input.slos, kubernetes: undefined }];
+            yaml = groups
+              .map((group) => {
+                const metadata = group.kubernetes;
+                const manifestName = name ?? metadata?.name ?? `ops-slo-${group.slos[0]?.service ?? 'rules'}`;
+                const manifestNamespace = namespace ?? metadata?.namespace;
+                return renderPrometheusRuleManifest(group.slos.filter(keep), {
+                  ...ruleOptions,
+                  name: manifestName,
+                  ...(manifestNamespace === undefined ? {} : { namespace: manifestNamespace }),
+                  ...(metadata?.labels ? { labels: metadata.labels } : {}),
+                });
+              })
+              .join('---\n');
+          }
+          await writeOutput(context, yaml, 'rules');
           return ExitCode.ok;
+        },
+      },
+      import: {
+        summary: 'convert a Sloth spec (prometheus/v1, PrometheusServiceLevel) or OpenSLO file to an @ops/slo file, reporting what cannot be carried',
+        usage: '<file>',
+        options: {
+          ...configOption,
+          output: { type: 'string', short: 'o', valueName: 'file', description: 'write the converted file here instead of stdout' },
+        },
+        examples: ['ops-slo import sloth/getting-started.yml -o slos.yaml', 'ops-slo import k8s-slos.yml --json'],
+        async run(context) {
+          const input = await inputFrom(context, { allowSkipped: true });
+          const yaml = input.groups
+            .filter((group) => group.document.slos.length > 0)
+            .map((group) => stringify(group.document, { lineWidth: 0, aliasDuplicateObjects: false }))
+            .join('---\n');
+          if (context.json) context.printJson({ ok: input.skipped.length === 0, format: input.format, documents: input.groups.map((group) => group.document), notes: input.notes, skipped: input.skipped });
+          else {
+            const output = stringValue(context, 'output');
+            if (output) {
+              await writeFile(output, yaml).catch((error: unknown) => {
+                throw new SloError('SLO_RULES_FAILED', `cannot write ${output}: ${safeErrorMessage(error)}`, { cause: error });
+              });
+              context.warn(`wrote ${output}: ${input.slos.length} SLO(s) from ${input.format}`);
+            } else context.io.stdout.write(yaml);
+            for (const skipped of input.skipped) context.warn(`not converted: ${skipped}`);
+          }
+          return input.skipped.length > 0 ? ExitCode.failure : ExitCode.ok;
         },
       },
       status: {

@@ -255,6 +255,12 @@ describe('createSloTracker: status', () => {
     expect(events).toEqual(['firing@1', 'resolved@16']);
   });
 
+  it('refuses events and raw SLIs: PromQL only Prometheus evaluates', () => {
+    expect(() =>
+      createSloTracker({ slos: [{ service: 'shop', name: 'q', objective: 0.99, sli: { type: 'events', errorQuery: 'e[{{.window}}]', totalQuery: 't[{{.window}}]' } }] }),
+    ).toThrow(/an events SLI is a PromQL query that only Prometheus evaluates/);
+  });
+
   it('refuses a ratio SLI without a registry to read its counters from', () => {
     expect(() =>
       createSloTracker({ slos: [{ service: 'shop', name: 'api', objective: 0.99, sli: { type: 'ratio', bad: { metric: 'a_total' }, total: { metric: 'b_total' } } }] }),

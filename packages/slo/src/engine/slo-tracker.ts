@@ -17,7 +17,7 @@ import { STATUS_WINDOWS_MS, type AlertSeverity } from '../alerting/alert-tiers.j
 import { SloError } from '../errors.js';
 import { createSloMetrics } from '../metrics/slo-metrics.js';
 import { compileMatchers } from '../spec/label-matchers.js';
-import { defineSlo, type CounterReference, type ResolvedSlo, type SloSpec } from '../spec/slo-spec.js';
+import { defineSlo, type CounterReference, type ResolvedAlertMeta, type ResolvedSlo, type SloSpec } from '../spec/slo-spec.js';
 import { calendarPeriod } from '../windows/calendar-period.js';
 import { COARSE_BUCKET_MS, SloSeries, coarseBucketsFor } from './slo-series.js';
 import { computeStatus, type SloStatus } from './slo-status.js';
@@ -50,6 +50,8 @@ export interface SloAlertEvent {
   burnRates: { long: number; short: number; byWindow: Record<string, number> };
   budget: { remainingRatio: number; consumedRatio: number; remainingBadEvents: number };
   timeToExhaustionMs: number | null;
+  /** The SLO's alert name, labels and annotations of this severity (`alerting`, merged with `page` / `ticket`). */
+  alert: ResolvedAlertMeta;
   /** When the transition happened: the time of the evaluation that saw it (epoch ms, the tracker's clock). */
   at: number;
   /** @deprecated Use `at` (the same value). */
@@ -314,6 +316,13 @@ export function createSloTracker(options: SloTrackerOptions): SloTracker {
     else byName.set(entry.slo.name, entry);
     for (const warning of entry.slo.warnings) logger.warn({ slo: entry.slo.id }, warning);
   }
+  const prometheusOnly = tracked.find((entry) => entry.slo.sli.type === 'events' || entry.slo.sli.type === 'raw');
+  if (prometheusOnly) {
+    throw new SloError(
+      'SLO_INVALID',
+      `SLO ${prometheusOnly.slo.id}: an ${prometheusOnly.slo.sli.type} SLI is a PromQL query that only Prometheus evaluates; use its rules, fetchSloStatus or createSloOverview with a Prometheus client`,
+    );
+  }
   const ratioWithoutRegistry = tracked.find((entry) => entry.isRatio && !counterRegistry);
   if (ratioWithoutRegistry) {
     throw new SloError('SLO_INVALID', `SLO ${ratioWithoutRegistry.slo.id}: a ratio SLI reads prom-client counters; pass counterRegistry (or registry) to createSloTracker`);
@@ -401,6 +410,7 @@ export function createSloTracker(options: SloTrackerOptions): SloTracker {
         burnRates: { long: tier.longBurnRate, short: tier.shortBurnRate, byWindow: status.burnRates },
         budget: { remainingRatio: status.budget.remainingRatio, consumedRatio: status.budget.consumedRatio, remainingBadEvents: status.budget.remainingBadEvents },
         timeToExhaustionMs: status.timeToExhaustionMs,
+        alert: entry.slo.alerts[tier.severity],
         at: atMs,
         atMs,
       });

@@ -6,7 +6,7 @@ import { SloError } from '../errors.js';
 import { renderSelector } from '../spec/label-matchers.js';
 import type { CounterReference, ResolvedSlo } from '../spec/slo-spec.js';
 import { calendarPeriod, type CalendarUnit } from '../windows/calendar-period.js';
-import { rulePeriodMs, sliExpressions } from '../rules/prometheus-rules.js';
+import { rawErrorRatioExpression, rulePeriodMs, sliExpressions } from '../rules/prometheus-rules.js';
 
 /** Report range: a calendar period to date (`'day'`, `'week'`, `'month'`) or explicit instants. */
 export type ReportRange = { period: CalendarUnit; timeZone?: string } | { startMs: number; endMs: number };
@@ -135,6 +135,45 @@ async function forSlo<T>(slo: ResolvedSlo, what: string, signal: AbortSignal | u
   }
 }
 
+/**
+ * Steps of a PromQL SLI (`events`, `raw`): its queries with the step as `{{.window}}`, evaluated at each step's end
+ * with `query_range`. Event counts are the query values × the step's seconds (exact for `rate()` queries); a `raw`
+ * SLI has no events, so it counts the step's seconds, split by the error ratio (time-weighted, as Sloth does).
+ */
+async function queryStepCounts(client: PrometheusClient, slo: ResolvedSlo, range: SloReport['range'], stepMs: number, signal?: AbortSignal): Promise<ReportStep[]> {
+  const stepCount = Math.max(1, Math.ceil((range.endMs - range.startMs) / stepMs));
+  const window = duration(stepMs);
+  const seconds = Math.max(1, Math.round(stepMs / 1000));
+  const valuesAtStepEnds = async (expr: string): Promise<number[]> => {
+    const out = new Array<number>(stepCount).fill(0);
+    const result = await client.queryRange(expr, { start: range.startMs + stepMs, end: range.startMs + stepCount * stepMs, step: stepMs, ...(signal ? { signal } : {}) });
+    for (const series of result.series) {
+      for (const sample of series.samples) {
+        const index = Math.round((sample.timeMs - range.startMs) / stepMs) - 1;
+        if (index >= 0 && index < stepCount && Number.isFinite(sample.value)) out[index] = (out[index] as number) + sample.value;
+      }
+    }
+    return out;
+  };
+  let bad: number[];
+  let total: number[];
+  if (slo.sli.type === 'raw') {
+    const ratios = await valuesAtStepEnds(rawErrorRatioExpression(slo, window));
+    total = ratios.map(() => seconds);
+    bad = ratios.map((ratio) => Math.min(1, Math.max(0, ratio)) * seconds);
+  } else {
+    const expressions = sliExpressions(slo, window);
+    total = (await valuesAtStepEnds(expressions.total)).map((value) => Math.max(0, value) * seconds);
+    bad = (await valuesAtStepEnds(expressions.bad)).map((value, index) => Math.min(total[index] as number, Math.max(0, value) * seconds));
+  }
+  return total.map((stepTotal, index) => ({
+    startMs: range.startMs + index * stepMs,
+    endMs: Math.min(range.startMs + (index + 1) * stepMs, range.endMs),
+    good: stepTotal - (bad[index] as number),
+    bad: bad[index] as number,
+  }));
+}
+
 function resolveRange(range: ReportRange, atMs: number): SloReport['range'] {
   if ('startMs' in range) return { startMs: range.startMs, endMs: range.endMs, label: `${new Date(range.startMs).toISOString()} – ${new Date(range.endMs).toISOString()}` };
   const timeZone = range.timeZone ?? 'UTC';
@@ -160,17 +199,22 @@ export async function buildSloReport(options: SloReportOptions): Promise<SloRepo
   const queryStart = range.startMs - stepMs;
   const entries: SloReportEntry[] = [];
   for (const slo of slos) {
-    const sources = counterSources(slo);
-    const other = sources.good ?? sources.bad;
-    const [totals, others] = await forSlo(slo, 'report', signal, async () => {
-      const totalIncreases = await increases(client, sources.total, queryStart, range.endMs, stepMs, signal);
-      return [totalIncreases, other ? await increases(client, other, queryStart, range.endMs, stepMs, signal) : totalIncreases.map(() => 0)] as const;
-    });
-    const steps: ReportStep[] = totals.slice(1).map((total, index) => {
-      const counted = others[index + 1] ?? 0;
-      const good = sources.good ? Math.min(counted, total) : Math.max(0, total - counted);
-      return { startMs: range.startMs + index * stepMs, endMs: Math.min(range.startMs + (index + 1) * stepMs, range.endMs), good, bad: total - good };
-    });
+    let steps: ReportStep[];
+    if (slo.sli.type === 'events' || slo.sli.type === 'raw') {
+      steps = await forSlo(slo, 'report', signal, () => queryStepCounts(client, slo, range, stepMs, signal));
+    } else {
+      const sources = counterSources(slo);
+      const other = sources.good ?? sources.bad;
+      const [totals, others] = await forSlo(slo, 'report', signal, async () => {
+        const totalIncreases = await increases(client, sources.total, queryStart, range.endMs, stepMs, signal);
+        return [totalIncreases, other ? await increases(client, other, queryStart, range.endMs, stepMs, signal) : totalIncreases.map(() => 0)] as const;
+      });
+      steps = totals.slice(1).map((total, index) => {
+        const counted = others[index + 1] ?? 0;
+        const good = sources.good ? Math.min(counted, total) : Math.max(0, total - counted);
+        return { startMs: range.startMs + index * stepMs, endMs: Math.min(range.startMs + (index + 1) * stepMs, range.endMs), good, bad: total - good };
+      });
+    }
     const good = steps.reduce((sum, step) => sum + step.good, 0);
     const bad = steps.reduce((sum, step) => sum + step.bad, 0);
     const total = good + bad;
@@ -251,8 +295,13 @@ export async function fetchSloStatus(options: FetchSloStatusOptions): Promise<Sl
     return Number.isFinite(value) ? Math.max(0, value) : 0;
   };
   const counts = async (spanMs: number) => {
-    const { bad, total } = sliExpressions(slo, duration(spanMs));
     const seconds = Math.max(1, Math.round(spanMs / 1000));
+    if (slo.sli.type === 'raw') {
+      // No events: the span's seconds, split by the error ratio.
+      const ratio = Math.min(1, await scalar(rawErrorRatioExpression(slo, duration(spanMs))));
+      return { good: (1 - ratio) * seconds, bad: ratio * seconds };
+    }
+    const { bad, total } = sliExpressions(slo, duration(spanMs));
     const totalEvents = (await scalar(total)) * seconds;
     const badEvents = Math.min(totalEvents, (await scalar(bad)) * seconds);
     return { good: totalEvents - badEvents, bad: badEvents };

@@ -108,6 +108,46 @@ const shapes: Shape[] = [
     ],
     series: inProcess('batch', 'runs'),
   },
+  {
+    name: 'events SLI (any PromQL with {{.window}}), alert name, labels, annotations and runbook per severity',
+    slos: [
+      defineSlo({
+        service: 'api',
+        name: 'events',
+        objective: 0.999,
+        sli: {
+          type: 'events',
+          errorQuery: 'sum(rate(http_requests_total{job="api",code=~"5.."}[{{.window}}]))',
+          totalQuery: 'sum(rate(http_requests_total{job="api"}[{{ .window }}]))',
+        },
+        alerting: {
+          name: 'ApiHighErrorRate',
+          labels: { category: 'availability' },
+          annotations: { summary: 'API errors' },
+          runbookUrl: 'https://runbooks.example/api',
+          page: { name: 'ApiPage', labels: { severity: 'critical', routing_key: 'api' } },
+          ticket: { labels: { severity: 'warning' }, annotations: { summary: 'API errors (ticket)' }, runbookUrl: 'https://runbooks.example/api-ticket' },
+        },
+      }),
+    ],
+    series: (bad) => [
+      { series: 'http_requests_total{job="api",code="500"}', values: counter(bad ? 60 : 0) },
+      { series: 'http_requests_total{job="api",code="200"}', values: counter(bad ? 0 : 60) },
+    ],
+  },
+  {
+    name: 'raw SLI (error-ratio PromQL), page alerts disabled',
+    slos: [
+      defineSlo({
+        service: 'wifi',
+        name: 'raw',
+        objective: 0.95,
+        sli: { type: 'raw', errorRatioQuery: '1 - avg(avg_over_time(client_satisfaction_ratio[{{.window}}]))' },
+        alerting: { page: { disable: true } },
+      }),
+    ],
+    series: (bad) => [{ series: 'client_satisfaction_ratio{mac="aa"}', values: `${bad ? 0 : 1}x${SAMPLES}` }],
+  },
 ];
 
 describe('every generated alert can fire, for every accepted spec shape (promtool test rules)', () => {

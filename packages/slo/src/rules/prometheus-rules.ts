@@ -2,8 +2,9 @@ import { formatDuration } from '@ops/core';
 import { stringify } from 'yaml';
 import { BURN_RATE_THRESHOLD_EPSILON, STATUS_WINDOWS_MS, burnRateThreshold } from '../alerting/alert-tiers.js';
 import { SLO_METRIC_NAMES } from '../metrics/slo-metrics.js';
+import { SloError } from '../errors.js';
 import { renderSelector, type LabelMatchers } from '../spec/label-matchers.js';
-import type { CounterReference, ResolvedSlo } from '../spec/slo-spec.js';
+import { renderWindowQuery, type CounterReference, type ResolvedSlo } from '../spec/slo-spec.js';
 
 /** A Prometheus recording rule. */
 export interface RecordingRule {
@@ -83,9 +84,15 @@ function rate(reference: CounterReference, window: string, by: readonly string[]
   return `sum${grouping}(rate(${selector(reference.metric, reference.matchers ?? {})}[${window}]))`;
 }
 
-/** The PromQL of bad and total event rates of an SLO over `window`. */
+/**
+ * The PromQL of bad and total event rates of an SLO over `window`. `events` SLIs give their own queries with
+ * `{{.window}}` filled in (`by` does not apply: the queries carry their own grouping); a `raw` SLI has no events and
+ * throws (use {@link rawErrorRatioExpression}).
+ */
 export function sliExpressions(slo: ResolvedSlo, window: string, by: readonly string[] = []): { bad: string; total: string } {
   const sli = slo.sli;
+  if (sli.type === 'events') return { bad: `(${renderWindowQuery(sli.errorQuery, window).trim()})`, total: `(${renderWindowQuery(sli.totalQuery, window).trim()})` };
+  if (sli.type === 'raw') throw new SloError('SLO_INVALID', `SLO ${slo.id}: a raw SLI has an error ratio only, no event rates`);
   if (sli.type === 'ratio') {
     const total = rate(sli.total, window, by);
     if (sli.bad) return { bad: rate(sli.bad, window, by), total };
@@ -95,6 +102,15 @@ export function sliExpressions(slo: ResolvedSlo, window: string, by: readonly st
   const total = rate({ metric: SLO_METRIC_NAMES.events, matchers }, window, by);
   const good = rate({ metric: SLO_METRIC_NAMES.goodEvents, matchers }, window, by);
   return { bad: `(${total} - ${good})`, total };
+}
+
+/**
+ * The PromQL error ratio of a `raw` SLI over `window`, NaN dropped (`>= -Inf` is false for NaN, so zero traffic gives
+ * no sample instead of a NaN one).
+ */
+export function rawErrorRatioExpression(slo: ResolvedSlo, window: string): string {
+  if (slo.sli.type !== 'raw') throw new SloError('SLO_INVALID', `SLO ${slo.id}: not a raw SLI`);
+  return `(${renderWindowQuery(slo.sli.errorRatioQuery, window).trim()}) >= -Inf`;
 }
 
 /** Length used for the period in rules: the rolling window, or 1d/7d/30d for calendar windows. */
@@ -132,24 +148,35 @@ export function generatePrometheusRules(slos: readonly ResolvedSlo[], options: P
         windows.add(tier.shortMs);
       }
       const rules: Array<RecordingRule | AlertingRule> = [];
-      for (const windowMs of [...windows].sort((a, b) => a - b)) {
-        const window = promDuration(windowMs);
-        const { bad, total } = sliExpressions(slo, window, perLabelSet ? slo.groupBy : []);
-        const labels = { ...base, slo_window: window };
-        rules.push({ record: RECORDED_SERIES.badRate, expr: bad, labels });
-        rules.push({ record: RECORDED_SERIES.totalRate, expr: total, labels });
-      }
       const fiveMinutes = sel('5m');
-      rules.push({ record: RECORDED_SERIES.badRate, expr: `avg_over_time(${RECORDED_SERIES.badRate}${fiveMinutes}[${period}])`, labels: { ...base, slo_window: period } });
-      rules.push({ record: RECORDED_SERIES.totalRate, expr: `avg_over_time(${RECORDED_SERIES.totalRate}${fiveMinutes}[${period}])`, labels: { ...base, slo_window: period } });
-      for (const windowMs of [...windows, periodMs].sort((a, b) => a - b)) {
-        const window = promDuration(windowMs);
-        if (windowMs === periodMs && windows.has(periodMs)) continue;
-        rules.push({
-          record: RECORDED_SERIES.errorRatio,
-          expr: `${RECORDED_SERIES.badRate}${sel(window)} / (${RECORDED_SERIES.totalRate}${sel(window)} > 0)`,
-          labels: { ...base, slo_window: window },
-        });
+      if (slo.sli.type === 'raw') {
+        // No events: the ratio per window, and the period as the (unweighted) average of the 5m ratios.
+        for (const windowMs of [...windows].sort((a, b) => a - b)) {
+          const window = promDuration(windowMs);
+          rules.push({ record: RECORDED_SERIES.errorRatio, expr: rawErrorRatioExpression(slo, window), labels: { ...base, slo_window: window } });
+        }
+        if (!windows.has(periodMs)) {
+          rules.push({ record: RECORDED_SERIES.errorRatio, expr: `avg_over_time(${RECORDED_SERIES.errorRatio}${fiveMinutes}[${period}])`, labels: { ...base, slo_window: period } });
+        }
+      } else {
+        for (const windowMs of [...windows].sort((a, b) => a - b)) {
+          const window = promDuration(windowMs);
+          const { bad, total } = sliExpressions(slo, window, perLabelSet ? slo.groupBy : []);
+          const labels = { ...base, slo_window: window };
+          rules.push({ record: RECORDED_SERIES.badRate, expr: bad, labels });
+          rules.push({ record: RECORDED_SERIES.totalRate, expr: total, labels });
+        }
+        rules.push({ record: RECORDED_SERIES.badRate, expr: `avg_over_time(${RECORDED_SERIES.badRate}${fiveMinutes}[${period}])`, labels: { ...base, slo_window: period } });
+        rules.push({ record: RECORDED_SERIES.totalRate, expr: `avg_over_time(${RECORDED_SERIES.totalRate}${fiveMinutes}[${period}])`, labels: { ...base, slo_window: period } });
+        for (const windowMs of [...windows, periodMs].sort((a, b) => a - b)) {
+          const window = promDuration(windowMs);
+          if (windowMs === periodMs && windows.has(periodMs)) continue;
+          rules.push({
+            record: RECORDED_SERIES.errorRatio,
+            expr: `${RECORDED_SERIES.badRate}${sel(window)} / (${RECORDED_SERIES.totalRate}${sel(window)} > 0)`,
+            labels: { ...base, slo_window: window },
+          });
+        }
       }
       const budget = number(slo.errorBudget);
       const errorRatio = (window: string) => `max without (slo_window) (${RECORDED_SERIES.errorRatio}${sel(window)})`;
@@ -173,21 +200,23 @@ export function generatePrometheusRules(slos: readonly ResolvedSlo[], options: P
         // The margin keeps float noise of rate() at exactly the threshold from flapping (see BURN_RATE_THRESHOLD_EPSILON).
         const above = `> (${factor} * ${budget}) * ${number(1 + BURN_RATE_THRESHOLD_EPSILON)}`;
         let expr = `(\n  ${errorRatio(long)} ${above}\nand\n  ${errorRatio(short)} ${above}\n)`;
-        if (slo.minEvents > 0) {
+        if (slo.minEvents > 0 && slo.sli.type !== 'raw') {
           expr += `\nand\n  max without (slo_window) (${RECORDED_SERIES.totalRate}${sel(long)}) * ${number(tier.longMs / 1000)} >= ${slo.minEvents}`;
         }
         const exhaustion = formatDuration(Math.round(periodMs / Number(factor) / 60_000) * 60_000);
+        const meta = slo.alerts[tier.severity];
         rules.push({
-          alert: alertName,
+          alert: meta.name ?? alertName,
           expr,
           ...(tier.forMs > 0 ? { for: promDuration(tier.forMs) } : {}),
           ...((tier.keepFiringForMs ?? 0) > 0 ? { keep_firing_for: promDuration(tier.keepFiringForMs ?? 0) } : {}),
-          labels: { ...base, severity: tier.severity, slo_tier: tier.name, slo_window_long: long, slo_window_short: short, exhaustion },
+          labels: { ...base, severity: tier.severity, slo_tier: tier.name, slo_window_long: long, slo_window_short: short, exhaustion, ...meta.labels },
           annotations: {
             summary: `${slo.service}/${slo.name} is burning its error budget ${factor}× too fast (${tier.name})`,
             description:
               `Error ratio over ${long} and ${short} is above ${factor} × ${budget}: at this rate ${tier.budgetPercent}% of the ` +
               `${period} budget goes in ${long} and all of it within ${exhaustion}. Objective ${number(slo.objective)}.`,
+            ...meta.annotations,
           },
         });
       }
@@ -207,4 +236,46 @@ export function generatePrometheusRules(slos: readonly ResolvedSlo[], options: P
  */
 export function renderPrometheusRules(slos: readonly ResolvedSlo[], options: PrometheusRulesOptions = {}): string {
   return stringify(generatePrometheusRules(slos, options), { lineWidth: 0, aliasDuplicateObjects: false });
+}
+
+/** Options of {@link generatePrometheusRuleManifest}. */
+export interface PrometheusRuleManifestOptions extends PrometheusRulesOptions {
+  /** `metadata.name` of the resource. */
+  name: string;
+  /** `metadata.namespace`; omitted when not given (the namespace of `kubectl apply`). */
+  namespace?: string;
+  /** `metadata.labels`, e.g. the label your Prometheus' `ruleSelector` matches (`{ release: 'prometheus' }`). */
+  labels?: Record<string, string>;
+}
+
+/** A Prometheus Operator `PrometheusRule` resource (`monitoring.coreos.com/v1`). */
+export interface PrometheusRuleManifest {
+  apiVersion: 'monitoring.coreos.com/v1';
+  kind: 'PrometheusRule';
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  spec: RuleFile;
+}
+
+/**
+ * Wraps {@link generatePrometheusRules} in a Prometheus Operator `PrometheusRule` manifest for Kubernetes: the rule
+ * groups are its `spec`.
+ *
+ * @example
+ * ```ts
+ * const manifest = generatePrometheusRuleManifest(slos, { name: 'shop-slos', namespace: 'monitoring', labels: { release: 'prometheus' } });
+ * ```
+ */
+export function generatePrometheusRuleManifest(slos: readonly ResolvedSlo[], options: PrometheusRuleManifestOptions): PrometheusRuleManifest {
+  const { name, namespace, labels, ...ruleOptions } = options;
+  return {
+    apiVersion: 'monitoring.coreos.com/v1',
+    kind: 'PrometheusRule',
+    metadata: { name, ...(namespace === undefined ? {} : { namespace }), ...(labels && Object.keys(labels).length > 0 ? { labels } : {}) },
+    spec: generatePrometheusRules(slos, ruleOptions),
+  };
+}
+
+/** Renders {@link generatePrometheusRuleManifest} as YAML (one document; join several with `---`). */
+export function renderPrometheusRuleManifest(slos: readonly ResolvedSlo[], options: PrometheusRuleManifestOptions): string {
+  return stringify(generatePrometheusRuleManifest(slos, options), { lineWidth: 0, aliasDuplicateObjects: false });
 }

@@ -32,7 +32,11 @@ function metricSource(reference: CounterReference): Json {
 export function exportOpenSlo(slos: readonly ResolvedSlo[]): string {
   const documents = slos.map((slo) => {
     let ratioMetric: Json;
-    if (slo.sli.type === 'ratio') {
+    if (slo.sli.type === 'events') {
+      ratioMetric = { counter: false, bad: { metricSource: { type: 'Prometheus', spec: { query: slo.sli.errorQuery } } }, total: { metricSource: { type: 'Prometheus', spec: { query: slo.sli.totalQuery } } } };
+    } else if (slo.sli.type === 'raw') {
+      ratioMetric = { counter: false, rawType: 'failure', raw: { metricSource: { type: 'Prometheus', spec: { query: slo.sli.errorRatioQuery } } } };
+    } else if (slo.sli.type === 'ratio') {
       ratioMetric = { counter: true, ...(slo.sli.good ? { good: metricSource(slo.sli.good) } : { bad: metricSource(slo.sli.bad as CounterReference) }), total: metricSource(slo.sli.total) };
     } else {
       const matchers = { service: slo.service, slo: slo.name };
@@ -96,8 +100,27 @@ function queryOf(source: unknown): unknown {
  * @throws ConfigError listing every unsupported field.
  */
 export function importOpenSlo(text: string, source = 'OpenSLO'): ResolvedSlo[] {
+  return convertOpenSlo(text, source).specs.map((spec) => defineSlo(spec));
+}
+
+/** OpenSLO documents converted to specs, and what could not be carried over (the converted SLOs still work). */
+export interface OpenSloConversion {
+  specs: SloSpec[];
+  notes: string[];
+}
+
+/**
+ * Converts OpenSLO `openslo/v1` documents (see {@link importOpenSlo}) and Sloth's `openslo/v1alpha` input (each
+ * objective of `spec.objectives[]` with `ratioMetrics.good/total` PromQL becomes one SLO `<name>-<index>`, as Sloth
+ * names them; `timeWindows: [{ count, unit: Day }]`) to `@ops/slo` specs. PromQL with `{{.window}}` becomes an
+ * `events` SLI (bad = total − good) or a `raw` SLI.
+ *
+ * @throws ConfigError listing every field that does not map.
+ */
+export function convertOpenSlo(text: string, source = 'OpenSLO'): OpenSloConversion {
   const documents = parseAllDocuments(text).map((document) => document.toJSON() as unknown);
   const issues: Array<{ path: string; message: string }> = [];
+  const notes: string[] = [];
   const indicators = new Map<string, Json>();
   documents.forEach((document) => {
     if (isObject(document) && document.kind === 'SLI' && isObject(document.metadata) && typeof document.metadata.name === 'string' && isObject(document.spec)) {
@@ -112,6 +135,10 @@ export function importOpenSlo(text: string, source = 'OpenSLO'): ResolvedSlo[] {
       return;
     }
     if (document.kind === 'SLI' || document.kind === 'Service' || document.kind === 'DataSource') return;
+    if (document.apiVersion === 'openslo/v1alpha' && document.kind === 'SLO') {
+      specs.push(...convertV1AlphaSlo(document, at, issues, notes));
+      return;
+    }
     if (document.apiVersion !== 'openslo/v1') issues.push({ path: at('.apiVersion'), message: `expected "openslo/v1", got ${JSON.stringify(document.apiVersion)}` });
     if (document.kind !== 'SLO') {
       issues.push({ path: at('.kind'), message: `expected one of "SLO", "SLI", "Service", "DataSource"; got ${JSON.stringify(document.kind)}` });
@@ -130,7 +157,16 @@ export function importOpenSlo(text: string, source = 'OpenSLO'): ResolvedSlo[] {
       if (!indicator) issues.push({ path: at('.spec.indicatorRef'), message: `no SLI document named ${JSON.stringify(spec.indicatorRef)}` });
     } else issues.push({ path: at('.spec.indicator'), message: 'expected an inline indicator or an indicatorRef' });
     let sli: SliSpec | undefined;
-    if (indicator && isObject(indicator.ratioMetric)) {
+    if (indicator && isObject(indicator.ratioMetric) && hasWindowPlaceholder(indicator.ratioMetric)) {
+      // Any PromQL with {{.window}} (what Sloth's OpenSLO examples write): an events or raw SLI.
+      const ratio = indicator.ratioMetric;
+      const query = (side: unknown) => (typeof queryOf(side) === 'string' ? (queryOf(side) as string) : undefined);
+      const [good, bad, total, raw] = [query(ratio.good), query(ratio.bad), query(ratio.total), query(ratio.raw)];
+      if (raw !== undefined) sli = ratio.rawType === 'success' ? { type: 'raw', errorRatioQuery: `1 - (${raw})` } : { type: 'raw', errorRatioQuery: raw };
+      else if (total !== undefined && bad !== undefined) sli = { type: 'events', errorQuery: bad, totalQuery: total };
+      else if (total !== undefined && good !== undefined) sli = { type: 'events', errorQuery: `(${total}) - (${good})`, totalQuery: total };
+      else issues.push({ path: at('.spec.indicator.spec.ratioMetric'), message: 'expected good or bad with total, or raw' });
+    } else if (indicator && isObject(indicator.ratioMetric)) {
       const ratio = indicator.ratioMetric;
       const total = parseSelector(queryOf(ratio.total), at('.spec.indicator.spec.ratioMetric.total'), issues);
       const good = ratio.good === undefined ? undefined : parseSelector(queryOf(ratio.good), at('.spec.indicator.spec.ratioMetric.good'), issues);
@@ -170,5 +206,73 @@ export function importOpenSlo(text: string, source = 'OpenSLO'): ResolvedSlo[] {
     }
   });
   if (issues.length > 0) throw new ConfigError(`invalid ${source}: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`, issues);
-  return specs.map((spec) => defineSlo(spec));
+  if (specs.length > 0) notes.push('OpenSLO has no multiwindow burn-rate alerting: the four default tiers apply (Sloth generates no alerts for OpenSLO input)');
+  return { specs, notes };
+}
+
+function hasWindowPlaceholder(ratio: Json): boolean {
+  return [ratio.good, ratio.bad, ratio.total, ratio.raw].some((side) => {
+    const query = queryOf(side) ?? (isObject(side) ? side.query : undefined);
+    return typeof query === 'string' && /\{\{\s*\.window\s*\}\}/.test(query);
+  });
+}
+
+/** Sloth's OpenSLO input: `openslo/v1alpha` `SLO` with `objectives[].ratioMetrics` and `timeWindows[{ count, unit }]`. */
+function convertV1AlphaSlo(document: Json, at: (suffix: string) => string, issues: Array<{ path: string; message: string }>, notes: string[]): SloSpec[] {
+  const metadata = isObject(document.metadata) ? document.metadata : {};
+  const spec = isObject(document.spec) ? document.spec : {};
+  const name = typeof metadata.name === 'string' ? metadata.name : undefined;
+  if (name === undefined || typeof spec.service !== 'string') {
+    issues.push({ path: at('.metadata.name'), message: 'expected metadata.name and spec.service' });
+    return [];
+  }
+  if (spec.budgetingMethod !== undefined && spec.budgetingMethod !== 'Occurrences') {
+    issues.push({ path: at('.spec.budgetingMethod'), message: `only "Occurrences" maps; got ${JSON.stringify(spec.budgetingMethod)}` });
+  }
+  let window: WindowSpec = '30d';
+  const windows = Array.isArray(spec.timeWindows) ? spec.timeWindows : [];
+  if (windows.length > 1) issues.push({ path: at('.spec.timeWindows'), message: 'expected at most one time window' });
+  const first = isObject(windows[0]) ? windows[0] : undefined;
+  if (first) {
+    const unit = String(first.unit).toLowerCase();
+    const count = Number(first.count);
+    if (!Number.isInteger(count) || count <= 0 || (unit !== 'day' && unit !== 'week')) {
+      issues.push({ path: at('.spec.timeWindows[0]'), message: `expected a whole count of "Day" or "Week"; got ${JSON.stringify(first)}` });
+    } else window = `${unit === 'week' ? count * 7 : count}d`;
+  }
+  const objectives = Array.isArray(spec.objectives) ? spec.objectives : [];
+  if (objectives.length === 0) issues.push({ path: at('.spec.objectives'), message: 'expected at least one objective' });
+  if (typeof metadata.displayName === 'string') notes.push(`${at('.metadata.displayName')}: ${JSON.stringify(metadata.displayName)} is not carried (the SLO is named ${JSON.stringify(name)}-<index>)`);
+  const specs: SloSpec[] = [];
+  objectives.forEach((objective: unknown, index: number) => {
+    const path = at(`.spec.objectives[${index}]`);
+    if (!isObject(objective) || !isObject(objective.ratioMetrics)) {
+      issues.push({ path, message: 'expected ratioMetrics (good and total PromQL queries)' });
+      return;
+    }
+    const ratio = objective.ratioMetrics;
+    const query = (side: unknown, sidePath: string): string | undefined => {
+      if (!isObject(side) || typeof side.query !== 'string') {
+        issues.push({ path: sidePath, message: 'expected { source: prometheus, queryType: promql, query }' });
+        return undefined;
+      }
+      if (side.source !== undefined && side.source !== 'prometheus' && side.source !== 'sloth') issues.push({ path: `${sidePath}.source`, message: `expected "prometheus"; got ${JSON.stringify(side.source)}` });
+      if (side.queryType !== undefined && side.queryType !== 'promql') issues.push({ path: `${sidePath}.queryType`, message: `expected "promql"; got ${JSON.stringify(side.queryType)}` });
+      return side.query;
+    };
+    const good = query(ratio.good, `${path}.ratioMetrics.good`);
+    const total = query(ratio.total, `${path}.ratioMetrics.total`);
+    const target = typeof objective.target === 'number' ? objective.target : undefined;
+    if (target === undefined) issues.push({ path: `${path}.target`, message: 'expected a ratio target such as 0.999' });
+    if (good === undefined || total === undefined || target === undefined) return;
+    specs.push({
+      service: spec.service as string,
+      name: `${name}-${index}`,
+      objective: target,
+      window,
+      sli: { type: 'events', errorQuery: `(${total.trim()}) - (${good.trim()})`, totalQuery: total },
+      ...(typeof spec.description === 'string' ? { description: spec.description } : {}),
+    });
+  });
+  return specs;
 }

@@ -201,4 +201,32 @@ describe('parseSloDocument', () => {
       'slos[0].sli.bad.matchers.code: "5.." looks like a regular expression, but a plain value is an exact match (code="5.."); write { regex: "5.." } for code=~"5.."',
     ]);
   });
+
+  it('validates events and raw SLIs: the {{.window}} placeholder, balanced brackets, error != total', () => {
+    const base = { service: 'api', name: 'q', objective: 0.99 };
+    const events = defineSlo({ ...base, sli: { type: 'events', errorQuery: 'sum(rate(e[{{.window}}]))', totalQuery: 'sum(rate(t[{{ .window }}]))' } });
+    expect(events.sli).toEqual({ type: 'events', errorQuery: 'sum(rate(e[{{.window}}]))', totalQuery: 'sum(rate(t[{{ .window }}]))' });
+    expect(configError(() => defineSlo({ ...base, sli: { type: 'events', errorQuery: 'sum(rate(e[5m]))', totalQuery: 'sum(rate(t[{{.window}}]))' } })).message).toMatch(
+      /sli\.errorQuery: expected the \{\{\.window\}\} placeholder/,
+    );
+    expect(configError(() => defineSlo({ ...base, sli: { type: 'raw', errorRatioQuery: 'sum(rate(e[{{.window}}])' } })).message).toMatch(/sli\.errorRatioQuery: unclosed "\("/);
+    expect(configError(() => defineSlo({ ...base, sli: { type: 'events', errorQuery: 'x[{{.window}}]', totalQuery: 'x[{{.window}}]' } })).message).toMatch(/errorQuery and totalQuery are the same/);
+    expect(configError(() => defineSlo({ ...base, sli: { type: 'raw', errorRatioQuery: 'e[{{.window}}]' }, alerting: { minEvents: 5 } })).message).toMatch(/alerting\.minEvents: a raw SLI has an error ratio only/);
+  });
+
+  it('merges alerting options per severity like Sloth, and refuses reserved names in alert labels', () => {
+    const slo = defineSlo({
+      service: 'api',
+      name: 'a',
+      objective: 0.999,
+      sli: { type: 'availability' },
+      alerting: { name: 'ApiBurn', labels: { team: 'api', severity: 'high' }, runbookUrl: 'https://r/1', ticket: { disable: true }, page: { labels: { severity: 'critical' }, annotations: { summary: 's' } } },
+    });
+    expect(slo.tiers.map((tier) => tier.severity)).toEqual(['page', 'page']);
+    expect(slo.alerts.page).toEqual({ name: 'ApiBurn', labels: { team: 'api', severity: 'critical' }, annotations: { runbook_url: 'https://r/1', summary: 's' } });
+    expect(configError(() => defineSlo({ service: 'api', name: 'a', objective: 0.999, sli: { type: 'availability' }, alerting: { page: { labels: { slo_tier: 'x' } } } })).message).toMatch(
+      /alerting\.page\.labels\.slo_tier: label name "slo_tier" is reserved/,
+    );
+  });
 });
+

@@ -6,7 +6,50 @@ import { labelMatchersSchema, regexLookingWarnings, type LabelMatchers } from '.
 
 const NAME_PATTERN = /^[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?$/;
 const LABEL_NAME_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const ALERT_NAME_PATTERN = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const WINDOW_PLACEHOLDER = /\{\{\s*\.window\s*\}\}/;
 const MINUTE = 60_000;
+
+/**
+ * Replaces every `{{.window}}` (spaces allowed, as in Sloth) of a query with a Prometheus duration.
+ *
+ * @example
+ * ```ts
+ * renderWindowQuery('sum(rate(x[{{.window}}]))', '5m') // 'sum(rate(x[5m]))'
+ * ```
+ */
+export function renderWindowQuery(query: string, window: string): string {
+  return query.replace(new RegExp(WINDOW_PLACEHOLDER.source, 'g'), window);
+}
+
+/**
+ * What is wrong with a `{{.window}}` query at a glance (missing placeholder, unbalanced brackets or quotes), or
+ * `undefined`. Full PromQL parsing is Prometheus' job: the generated rules go through `promtool check rules`.
+ */
+export function windowQueryProblem(query: string): string | undefined {
+  if (query.trim() === '') return 'expected a PromQL query';
+  if (!WINDOW_PLACEHOLDER.test(query)) return 'expected the {{.window}} placeholder where the window goes, e.g. rate(x[{{.window}}])';
+  const text = renderWindowQuery(query, '5m');
+  const closing: Record<string, string> = { ')': '(', ']': '[', '}': '{' };
+  const stack: string[] = [];
+  let quote: string | undefined;
+  for (let index = 0; index < text.length; index++) {
+    const char = text[index] as string;
+    if (quote) {
+      if (char === '\\') index++;
+      else if (char === quote) quote = undefined;
+      continue;
+    }
+    if (char === '"' || char === "'" || char === '`') quote = char;
+    else if (char === '(' || char === '[' || char === '{') stack.push(char);
+    else if (char in closing) {
+      if (stack.pop() !== closing[char]) return `unbalanced ${JSON.stringify(char)} at character ${index + 1}`;
+    }
+  }
+  if (quote) return `unterminated ${quote} string`;
+  if (stack.length > 0) return `unclosed ${JSON.stringify(stack.at(-1))}`;
+  return undefined;
+}
 const DAY = 86_400_000;
 
 /** A prom-client counter (by metric name) and optional label matchers that select its series. */
@@ -47,6 +90,24 @@ export type SliSpec =
       good?: CounterReference;
       bad?: CounterReference;
       total: CounterReference;
+    }
+  | {
+      /**
+       * Any PromQL (Sloth `events`): bad and total events over a window, each with a `{{.window}}` placeholder
+       * (`sum(rate(http_requests_total{code=~"5.."}[{{.window}}]))`). Evaluated by Prometheus only (rules, status,
+       * reports): the in-process tracker refuses it.
+       */
+      type: 'events';
+      errorQuery: string;
+      totalQuery: string;
+    }
+  | {
+      /**
+       * Any PromQL (Sloth `raw`): the error ratio over a window, with a `{{.window}}` placeholder. Evaluated by
+       * Prometheus only; the period ratio is the unweighted average of the 5m ratios (no traffic to weigh by).
+       */
+      type: 'raw';
+      errorRatioQuery: string;
     };
 
 /** The SLO period: rolling (`'30d'`, `'28d'`) or aligned to the calendar of an IANA time zone. */
@@ -69,6 +130,17 @@ export interface TierSpec {
   keepFiringFor?: Duration;
 }
 
+/** Alerting options of one severity (`alerting.page`, `alerting.ticket`). */
+export interface SeverityAlertSpec {
+  /** `true` drops every tier of this severity (Sloth `disable`). */
+  disable?: boolean;
+  /** Alert name for this severity. */
+  name?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  runbookUrl?: string;
+}
+
 /** Alerting options of one SLO. */
 export interface AlertingSpec {
   /** Per-tier toggles/overrides of the Workbook tiers by name, or a full list of custom tiers. */
@@ -77,6 +149,18 @@ export interface AlertingSpec {
   minEvents?: number;
   /** Window whose burn rate projects time to exhaustion. Default `'1h'`. */
   exhaustionWindow?: Duration;
+  /** Alert name of every tier (Sloth `alerting.name`). Default `SloErrorBudgetBurn`. */
+  name?: string;
+  /** Labels added to every alert of the SLO (Sloth `alerting.labels`). */
+  labels?: Record<string, string>;
+  /** Annotations added to every alert of the SLO (Sloth `alerting.annotations`). */
+  annotations?: Record<string, string>;
+  /** Runbook URL: the `runbook_url` annotation of every alert. */
+  runbookUrl?: string;
+  /** Options of the page alerts (Sloth `page_alert`): merged over the ones above. */
+  page?: SeverityAlertSpec;
+  /** Options of the ticket alerts (Sloth `ticket_alert`): merged over the ones above. */
+  ticket?: SeverityAlertSpec;
   /**
    * Default `keepFiringFor` of every tier (a tier's own wins): after the condition clears, the tier keeps firing
    * this long (Prometheus `keep_firing_for`, the in-process sustained condition alike), so a burn rate hovering
@@ -115,7 +199,19 @@ export type ResolvedWindow =
 export type ResolvedSli =
   | { type: 'availability' }
   | { type: 'latency'; thresholdMs: number }
-  | { type: 'ratio'; good?: CounterReference; bad?: CounterReference; total: CounterReference };
+  | { type: 'ratio'; good?: CounterReference; bad?: CounterReference; total: CounterReference }
+  | { type: 'events'; errorQuery: string; totalQuery: string }
+  | { type: 'raw'; errorRatioQuery: string };
+
+/** Alert metadata of one severity after merging (`alerting` ← `alerting.page` / `alerting.ticket`). */
+export interface ResolvedAlertMeta {
+  /** Alert name; `undefined` = the rule generator's default (`SloErrorBudgetBurn`). */
+  name?: string;
+  /** Extra alert labels (they win over the generated ones, as in Sloth). */
+  labels: Record<string, string>;
+  /** Extra annotations (they win over the generated `summary` / `description`). */
+  annotations: Record<string, string>;
+}
 
 /** A validated SLO with defaults applied and durations in milliseconds. */
 export interface ResolvedSlo {
@@ -131,6 +227,8 @@ export interface ResolvedSlo {
   window: ResolvedWindow;
   /** Enabled tiers only. */
   tiers: AlertTier[];
+  /** Alert names, labels and annotations per severity. */
+  alerts: Record<AlertSeverity, ResolvedAlertMeta>;
   minEvents: number;
   exhaustionWindowMs: number;
   labels: Record<string, string>;
@@ -179,14 +277,31 @@ const counterSchema = z.strictObject({
   matchers: labelMatchersSchema.optional(),
 });
 
+const windowQuerySchema = z.string().superRefine((query, context) => {
+  const problem = windowQueryProblem(query);
+  if (problem) context.addIssue({ code: 'custom', message: problem });
+});
+
+const labelValuesSchema = z.record(z.string().regex(LABEL_NAME_PATTERN, 'expected a Prometheus label name'), z.string());
+
+const severityAlertSchema = z.strictObject({
+  disable: z.boolean().optional(),
+  name: z.string().regex(ALERT_NAME_PATTERN, 'expected an alert name (letters, digits, "_", ":")').optional(),
+  labels: labelValuesSchema.optional(),
+  annotations: labelValuesSchema.optional(),
+  runbookUrl: z.string().min(1).optional(),
+});
+
 const sliSchema = z.discriminatedUnion(
   'type',
   [
     z.strictObject({ type: z.literal('availability') }),
     z.strictObject({ type: z.literal('latency'), threshold: durationInput }),
     z.strictObject({ type: z.literal('ratio'), good: counterSchema.optional(), bad: counterSchema.optional(), total: counterSchema }),
+    z.strictObject({ type: z.literal('events'), errorQuery: windowQuerySchema, totalQuery: windowQuerySchema }),
+    z.strictObject({ type: z.literal('raw'), errorRatioQuery: windowQuerySchema }),
   ],
-  { error: () => 'expected sli.type to be one of "availability", "latency", "ratio"' },
+  { error: () => 'expected sli.type to be one of "availability", "latency", "ratio", "events", "raw"' },
 );
 
 const windowSchema = z
@@ -239,6 +354,12 @@ const sloSchema = z.strictObject({
       minEvents: z.number().int().min(0).optional(),
       exhaustionWindow: durationInput.optional(),
       keepFiringFor: durationInput.optional(),
+      name: z.string().regex(ALERT_NAME_PATTERN, 'expected an alert name (letters, digits, "_", ":")').optional(),
+      labels: labelValuesSchema.optional(),
+      annotations: labelValuesSchema.optional(),
+      runbookUrl: z.string().min(1).optional(),
+      page: severityAlertSchema.optional(),
+      ticket: severityAlertSchema.optional(),
     })
     .optional(),
   labels: z.record(z.string().regex(LABEL_NAME_PATTERN, 'expected a Prometheus label name'), z.string()).optional(),
@@ -379,12 +500,19 @@ function resolveOne(
     const same = (a: CounterReference | undefined) => a !== undefined && a.metric === total.metric && JSON.stringify(a.matchers ?? {}) === JSON.stringify(total.matchers ?? {});
     if (same(good) || same(bad)) issues.push({ path: [...path, 'sli'], message: 'the good/bad counter selects the same series as total: the SLI would be constant' });
     sli = { type: 'ratio', total, ...(good ? { good } : {}), ...(bad ? { bad } : {}) };
+  } else if (input.sli.type === 'events') {
+    if (input.sli.errorQuery.trim() === input.sli.totalQuery.trim()) issues.push({ path: [...path, 'sli'], message: 'errorQuery and totalQuery are the same: the SLI would be constant' });
+    sli = { type: 'events', errorQuery: input.sli.errorQuery, totalQuery: input.sli.totalQuery };
+  } else if (input.sli.type === 'raw') {
+    sli = { type: 'raw', errorRatioQuery: input.sli.errorRatioQuery };
   } else {
     sli = { type: 'availability' };
   }
   checkLabelNames(input.labels, input.groupBy, defaults.labels, path, issues);
   const window = resolveWindow(input.window, [...path, 'window'], issues);
-  const tiers = resolveTiers(input.alerting, [...path, 'alerting'], issues);
+  const alerts = resolveAlertMeta(input.alerting, [...path, 'alerting'], issues);
+  const disabled = new Set<AlertSeverity>((['page', 'ticket'] as const).filter((severity) => input.alerting?.[severity]?.disable === true));
+  const tiers = resolveTiers(input.alerting, [...path, 'alerting'], issues).filter((tier) => !disabled.has(tier.severity));
   const objective = input.objective;
   const periodMs = window.kind === 'rolling' ? window.lengthMs : window.nominalMs;
   const warnings: string[] = [];
@@ -399,6 +527,12 @@ function resolveOne(
     if (reason) warnings.push(`${pathText}.${tier.name}: ${reason}`);
   }
   if (tiers.length === 0) warnings.push(`${pathText}: every alert tier is disabled; this SLO never alerts`);
+  if (input.sli.type === 'raw' && (input.alerting?.minEvents ?? 0) > 0) {
+    issues.push({ path: [...path, 'alerting', 'minEvents'], message: 'a raw SLI has an error ratio only, no event counts to guard with; use an events SLI' });
+  }
+  if (input.sli.type !== 'ratio' && input.sli.type !== 'availability' && input.sli.type !== 'latency' && (input.groupBy?.length ?? 0) > 0) {
+    issues.push({ path: [...path, 'groupBy'], message: `an ${input.sli.type} SLI carries its grouping in its queries (sum by (...)); groupBy does not apply` });
+  }
   const exhaustionWindowMs = input.alerting?.exhaustionWindow === undefined ? 3_600_000 : durationAt(input.alerting.exhaustionWindow, [...path, 'alerting', 'exhaustionWindow'], issues);
   return {
     id: `${service ?? ''}/${input.name}`,
@@ -410,6 +544,7 @@ function resolveOne(
     sli,
     window,
     tiers,
+    alerts,
     minEvents: input.alerting?.minEvents ?? 0,
     exhaustionWindowMs,
     labels: { ...defaults.labels, ...input.labels },
@@ -417,6 +552,29 @@ function resolveOne(
     maxLabelSets: input.maxLabelSets ?? 100,
     warnings,
   };
+}
+
+/** Merges `alerting` with `alerting.page` / `alerting.ticket` the way Sloth does (the severity's own values win). */
+function resolveAlertMeta(alerting: z.output<typeof sloSchema>['alerting'], path: Array<string | number>, issues: Issue[]): Record<AlertSeverity, ResolvedAlertMeta> {
+  const checkNames = (labels: Record<string, string> | undefined, labelsPath: Array<string | number>) => {
+    for (const name of Object.keys(labels ?? {})) {
+      const problem = reservedLabelProblem(name);
+      if (problem) issues.push({ path: [...labelsPath, name], message: problem });
+    }
+  };
+  checkNames(alerting?.labels, [...path, 'labels']);
+  const meta = (severity: AlertSeverity): ResolvedAlertMeta => {
+    const own = alerting?.[severity];
+    checkNames(own?.labels, [...path, severity, 'labels']);
+    const runbookUrl = own?.runbookUrl ?? alerting?.runbookUrl;
+    const name = own?.name ?? alerting?.name;
+    return {
+      ...(name === undefined ? {} : { name }),
+      labels: { ...alerting?.labels, ...own?.labels },
+      annotations: { ...(runbookUrl === undefined ? {} : { runbook_url: runbookUrl }), ...alerting?.annotations, ...own?.annotations },
+    };
+  };
+  return { page: meta('page'), ticket: meta('ticket') };
 }
 
 /** Refuses reserved label names in `labels` and `groupBy`, and a `groupBy` label that is also a static label. */
