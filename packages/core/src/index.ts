@@ -48,7 +48,7 @@ export { redact, redactText, safeErrorMessage, REDACTED } from './redaction/reda
 export type { RedactOptions } from './redaction/redact.js';
 
 // logging
-export { silentLogger, createConsoleLogger } from './logging/logger.js';
+export { silentLogger, createConsoleLogger, guardLogger } from './logging/logger.js';
 export type { Logger, LogLevel, ConsoleLoggerOptions } from './logging/logger.js';
 
 // package metadata

@@ -1,5 +1,5 @@
 import { safeErrorMessage } from '../redaction/redact.js';
-import { silentLogger, type Logger } from '../logging/logger.js';
+import { guardLogger, silentLogger, type Logger } from '../logging/logger.js';
 import type { Signal } from '../signals/signal.js';
 import { createPeriodicTask } from '../tasks/periodic-task.js';
 import { systemClock, type Clock } from '../time/clock.js';
@@ -80,7 +80,8 @@ export interface SustainedMonitor {
  * ```
  */
 export function createSustainedMonitor(options: SustainedMonitorOptions): SustainedMonitor {
-  const { signal, when, clock = systemClock, logger = silentLogger, name = signal.name } = options;
+  const { signal, when, clock = systemClock, name = signal.name } = options;
+  const logger = guardLogger(options.logger ?? silentLogger);
   const everyMs = parseDuration(options.every, 'every');
   const readTimeoutMs = parseOptionalDuration(options.readTimeout, 'readTimeout') ?? everyMs;
   const condition = createSustainedCondition({

@@ -58,6 +58,20 @@ describe('createEmitter', () => {
     expect(logger.text()).toContain('async listener broke');
   });
 
+  it('a throwing logger does not turn a listener error into an engine error', () => {
+    const logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {
+      throw new Error('logger broke');
+    } };
+    const events = createEmitter<TestEvents>({ logger });
+    const seen: string[] = [];
+    events.on('job.started', () => {
+      throw new Error('listener broke');
+    });
+    events.on('job.started', (event) => void seen.push(event.id));
+    expect(() => events.emit('job.started', { at: 0, id: 'a' })).not.toThrow();
+    expect(seen).toEqual(['a']);
+  });
+
   it('a listener that unsubscribes another during emit does not disturb the current round', () => {
     const events = createEmitter<TestEvents>();
     const seen: string[] = [];

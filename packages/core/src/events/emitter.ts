@@ -1,4 +1,4 @@
-import { silentLogger, type Logger } from '../logging/logger.js';
+import { guardLogger, silentLogger, type Logger } from '../logging/logger.js';
 import { safeErrorMessage } from '../redaction/redact.js';
 
 /** What every event carries: when it happened, as epoch milliseconds from the engine's clock. */
@@ -58,7 +58,8 @@ export interface EmitterOptions {
  * ```
  */
 export function createEmitter<Events extends EventMap<Events>>(options: EmitterOptions = {}): Emitter<Events> {
-  const { logger = silentLogger, source = 'ops' } = options;
+  const { source = 'ops' } = options;
+  const logger = guardLogger(options.logger ?? silentLogger);
   const listeners = new Map<string, Set<EventListener<never>>>();
 
   const report = (name: string, error: unknown) => {

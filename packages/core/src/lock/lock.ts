@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { OpsError } from '../errors/ops-error.js';
-import { silentLogger, type Logger } from '../logging/logger.js';
+import { guardLogger, silentLogger, type Logger } from '../logging/logger.js';
 import { safeErrorMessage } from '../redaction/redact.js';
 import { createPeriodicTask, type PeriodicTask } from '../tasks/periodic-task.js';
 import { systemClock, type Clock } from '../time/clock.js';
@@ -106,7 +106,8 @@ export interface LockOptions {
  * ```
  */
 export function createLock(options: LockOptions): Lock {
-  const { store, owner = randomUUID(), clock = systemClock, logger = silentLogger } = options;
+  const { store, owner = randomUUID(), clock = systemClock } = options;
+  const logger = guardLogger(options.logger ?? silentLogger);
 
   const lease = (key: string, ttlMs: number, grant: LockGrant, autoRenew: boolean): LockLease => {
     const controller = new AbortController();

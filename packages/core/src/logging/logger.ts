@@ -60,3 +60,24 @@ function safeStringify(value: unknown): string {
     return inner;
   });
 }
+
+const GUARDED = Symbol.for('@ops/core.guarded-logger');
+
+/**
+ * Wraps a user's logger so that a throwing method is ignored: logging must never take an engine (or the process,
+ * through an unhandled rejection in a timer) down. Engines guard the logger they are given once, at creation.
+ * Guarding a guarded logger returns it as is.
+ */
+export function guardLogger(logger: Logger): Logger {
+  if ((logger as unknown as Record<symbol, unknown>)[GUARDED] === true || logger === silentLogger) return logger;
+  const wrap =
+    (level: LogLevel) =>
+    (fields: Record<string, unknown>, message?: string): void => {
+      try {
+        logger[level](fields, message);
+      } catch {
+        // a broken logger loses this line; the engine goes on
+      }
+    };
+  return Object.assign({ debug: wrap('debug'), info: wrap('info'), warn: wrap('warn'), error: wrap('error') }, { [GUARDED]: true });
+}

@@ -122,6 +122,25 @@ describe('createPeriodicTask', () => {
     await task.stop();
   });
 
+  it('a user logger that throws never breaks the loop (no unhandled rejection)', async () => {
+    const clock = createManualClock();
+    const throwing = { debug: boom, info: boom, warn: boom, error: boom };
+    function boom(): never {
+      throw new Error('logger broke');
+    }
+    let calls = 0;
+    const task = createPeriodicTask({ name: 'x', every: '1s', clock, logger: throwing, onError: boom, run: () => {
+      calls++;
+      throw new Error('run failed');
+    } });
+    task.start();
+    await clock.advanceAsync(3_000);
+    expect(calls).toBe(3);
+    expect(task.failures).toBe(3);
+    await expect(task.runNow()).resolves.toBeUndefined();
+    await task.stop();
+  });
+
   it('stop aborts the run in flight and waits for it to end', async () => {
     const clock = createManualClock();
     let ended = false;

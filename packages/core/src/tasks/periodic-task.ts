@@ -1,5 +1,5 @@
 import { OpsError } from '../errors/ops-error.js';
-import { silentLogger, type Logger } from '../logging/logger.js';
+import { guardLogger, silentLogger, type Logger } from '../logging/logger.js';
 import { safeErrorMessage } from '../redaction/redact.js';
 import { systemClock, type Clock, type TimerHandle } from '../time/clock.js';
 import { withDeadline } from '../time/deadline.js';
@@ -86,8 +86,9 @@ const STOPPED_REASON = 'periodic task stopped';
  * ```
  */
 export function createPeriodicTask(options: PeriodicTaskOptions): PeriodicTask {
-  const { name, run, jitterRatio = 0, runOnStart = false, clock = systemClock, logger = silentLogger, onError, random = Math.random, keepAlive = false } =
+  const { name, run, jitterRatio = 0, runOnStart = false, clock = systemClock, logger: givenLogger = silentLogger, onError, random = Math.random, keepAlive = false } =
     options;
+  const logger = guardLogger(givenLogger);
   const everyMs = parseDuration(options.every, 'every');
   if (!(everyMs > 0)) throw new OpsError('ARGUMENT_INVALID', `periodic task "${name}": every must be > 0, got ${everyMs} ms`);
   if (!(jitterRatio >= 0 && jitterRatio <= 1)) {
