@@ -95,6 +95,9 @@ export { createPrometheusQuerySignal } from './signals/prometheus-signal.js';
 export type { PrometheusQuerySignalOptions } from './signals/prometheus-signal.js';
 export type { SignalAggregation } from './signals/aggregate.js';
 
+// metrics (the part of a prom-client registry the engines register their ops_* metrics on)
+export type { RegistryLike } from './metrics/registry-like.js';
+
 // prometheus (HTTP API client)
 export { createPrometheusClient } from './prometheus/prometheus-client.js';
 export type {

@@ -1,13 +1,15 @@
 import { createRequire } from 'node:module';
-import type { CheckStatus } from '@ops/core';
+import type { CheckStatus, RegistryLike } from '@ops/core';
+// Types only, for the implementation: the public declarations name core's structural RegistryLike instead, so a
+// user without prom-client installed never resolves it.
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { CHECK_STATUSES } from '../registry/aggregate.js';
 import type { CapturedResult } from '../registry/types.js';
 
 /** Options of the metrics a health registers on a prom-client registry. */
 export interface HealthMetricsOptions {
-  /** The application's prom-client registry (prom-client is a peer dependency: one copy, shared). */
-  registry: Registry;
+  /** The application's prom-client `Registry` (prom-client is a peer dependency: one copy, shared). */
+  registry: RegistryLike;
   /** Metric name prefix. Default `'ops_health_'`. */
   prefix?: string;
   /** Buckets of the duration histogram, in seconds. */
@@ -55,29 +57,31 @@ function loadPromClient(): PromClientModule {
 export function createHealthMetrics(options: HealthMetricsOptions): HealthMetrics {
   const { registry, prefix = 'ops_health_', durationBuckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] } = options;
   const promClient = loadPromClient();
+  // prom-client's own Registry in practice; its metric constructors only call registerMetric on it.
+  const registers = [registry as Registry];
   const status = new promClient.Gauge({
     name: `${prefix}check_status`,
     help: 'Current status of each health check (1 for the current status, 0 otherwise), from cached results.',
     labelNames: ['check', 'status'],
-    registers: [registry],
+    registers,
   });
   const duration = new promClient.Histogram({
     name: `${prefix}check_duration_seconds`,
     help: 'Duration of health check runs.',
     labelNames: ['check'],
     buckets: [...durationBuckets],
-    registers: [registry],
+    registers,
   });
   const transitions = new promClient.Counter({
     name: `${prefix}check_transitions_total`,
     help: 'Status changes of health checks.',
     labelNames: ['check', 'from', 'to'],
-    registers: [registry],
+    registers,
   });
   const shuttingDown = new promClient.Gauge({
     name: `${prefix}shutting_down`,
     help: '1 once graceful shutdown has started.',
-    registers: [registry],
+    registers,
   });
   shuttingDown.set(0);
   const registered = new Map<string, object>([

@@ -9,8 +9,8 @@ import {
   type Clock,
   type Duration,
   type Logger,
+  type RegistryLike,
 } from '@ops/core';
-import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import type { DetailsPredicate } from '../http/details-access.js';
 import type { ServiceDescription } from '../http/health-json.js';
@@ -60,8 +60,8 @@ export interface HealthOptions {
   service?: ServiceDescription;
   /** Secrets removed verbatim from every result and error message (e.g. database passwords). */
   secrets?: readonly string[];
-  /** prom-client registry to register `ops_health_*` metrics on. */
-  registry?: Registry;
+  /** prom-client `Registry` to register `ops_health_*` metrics on (typed structurally: prom-client stays optional). */
+  registry?: RegistryLike;
   /** Graceful shutdown settings. */
   shutdown?: ShutdownOptions;
   /** Clock for deadlines, caches, polling and shutdown timers. Default `systemClock`. */
@@ -82,7 +82,7 @@ export interface ResolvedHealthOptions {
   startReady: boolean;
   service: ServiceDescription;
   secrets: readonly string[];
-  registry: Registry | undefined;
+  registry: RegistryLike | undefined;
   clock: Clock;
   logger: Logger;
   shutdown: ResolvedShutdownOptions;
@@ -111,7 +111,7 @@ const optionsSchema = z.strictObject({
     .strictObject({ version: z.string().optional(), releaseId: z.string().optional(), serviceId: z.string().optional(), description: z.string().optional() })
     .optional(),
   secrets: z.array(z.string()).optional(),
-  registry: objectWithMethods<Registry>(['registerMetric', 'getSingleMetric'], 'a prom-client Registry').optional(),
+  registry: objectWithMethods<RegistryLike>(['registerMetric', 'getSingleMetric'], 'a prom-client Registry').optional(),
   shutdown: z
     .strictObject({
       signals: z.array(z.string()).optional(),
