@@ -29,3 +29,24 @@ export type { Tolerances } from './hpa/tolerances.js';
 // band scaler (the runbooks' "up above X% for D1, down below Y% for D2")
 export { createBandScaler } from './band/band-scaler.js';
 export type { BandScaler, BandScalerOptions, BandScalerEvents, BandSignalRule, BandSignalStatus, BandDecision, BandReason } from './band/band-scaler.js';
+
+// forecasting
+export { fitHoltWinters, dampedSum } from './forecast/holt-winters.js';
+export type { HoltWintersModel, HoltWintersOptions, HoltWintersParams, Initialization, TrendType, SeasonalType, IntervalOptions, ForecastBand } from './forecast/holt-winters.js';
+export { selectHoltWinters, holtWintersForecaster, describeVariant } from './forecast/model-selection.js';
+export type { HoltWintersSelection, HoltWintersVariant, SelectHoltWintersOptions, HoltWintersForecasterOptions } from './forecast/model-selection.js';
+export { decomposeSeasonal, multiSeasonalForecaster } from './forecast/multi-seasonal.js';
+export type { MultiSeasonalOptions, SeasonalDecomposition, CalendarEffects } from './forecast/multi-seasonal.js';
+export { seasonalNaiveForecaster } from './forecast/seasonal-naive.js';
+export type { Forecaster, FittedForecast, SeriesTime } from './forecast/forecaster.js';
+export { olsTrend, theilSenTrend, median } from './forecast/trend.js';
+export type { LinearTrend, TheilSenOptions } from './forecast/trend.js';
+export { smape, mase, mae } from './forecast/accuracy.js';
+export { backtest } from './forecast/backtest.js';
+export type { BacktestOptions, BacktestResult, BacktestFold } from './forecast/backtest.js';
+export { nelderMead } from './forecast/nelder-mead.js';
+export type { NelderMeadOptions, NelderMeadResult } from './forecast/nelder-mead.js';
+
+// inputs
+export { parseCsvSeries, parseJsonSeries, parseTimestamp, regularizeSeries, inferStepMs } from './inputs/series.js';
+export type { Series, CsvSeriesOptions } from './inputs/series.js';
