@@ -7,6 +7,9 @@ import { tempDir, type TempDir } from '@ops/testkit';
 import { runBackup } from '../jobs/run-backup.js';
 import { createFilesSource } from '../sources/files-source.js';
 import { createMemoryStorage } from '../testing/memory-storage.js';
+import { writeManifest } from '../catalog/catalog.js';
+import { writeArtifact } from '../pipeline/artifact-pipeline.js';
+import { verifyBackup } from '../verify/verify-backup.js';
 import { extractTar } from './tar-extract.js';
 import { restoreFiles } from './files-restore.js';
 
@@ -32,9 +35,14 @@ async function maliciousTar(entries: { name: string; type?: 'file' | 'symlink' |
   return Buffer.concat(chunks);
 }
 
-async function tree(root: string): Promise<string[]> {
+/** Every path under `root`, never following a link (an extracted link to `.` would loop `readdir`'s recursion). */
+async function tree(root: string, relative = ''): Promise<string[]> {
   const out: string[] = [];
-  for (const name of await readdir(root, { recursive: true })) out.push(String(name));
+  for (const name of await readdir(join(root, relative))) {
+    const path = relative ? `${relative}/${name}` : name;
+    out.push(path);
+    if ((await lstat(join(root, path))).isDirectory()) out.push(...(await tree(root, path)));
+  }
   return out.sort();
 }
 
@@ -86,6 +94,8 @@ describe('files source and restore', () => {
     expect(manifest.warnings).toEqual(['files: skipped b (symlink)']);
   });
 
+  // Each attack is extracted into `one/two/staging`, so a link climbing three levels lands in the test directory, where
+  // the tree comparison sees anything written or created outside the staging directory.
   const attacks: [string, Parameters<typeof maliciousTar>[0]][] = [
     ['a ../ path', [{ name: '../escaped.txt', body: 'pwned' }]],
     ['a nested ../ path', [{ name: 'ok/../../escaped.txt', body: 'pwned' }]],
@@ -95,20 +105,83 @@ describe('files source and restore', () => {
     ['a write through a symlink to outside', [{ name: 'dir', type: 'symlink', linkname: 'sub/../..' }, { name: 'dir/escaped.txt', body: 'pwned' }]],
     ['a hard link to outside', [{ name: 'hard', type: 'link', linkname: '../outside.txt' }]],
     ['a device file', [{ name: 'null', type: 'character-device' }]],
+    // The chain of issue 9: a link to `.`, then a link whose written path looks deep enough for `..` to stay inside.
+    ['a link to . then a deep-looking link climbing out, then a file through it', [{ name: 'a', type: 'symlink', linkname: '.' }, { name: 'a/a/a/up', type: 'symlink', linkname: '../../..' }, { name: 'up/escaped.txt', body: 'pwned' }]],
+    ['a link to . then a deep-looking link climbing out, then directories through it (mkdir before the check)', [{ name: 'a', type: 'symlink', linkname: '.' }, { name: 'a/a/a/up', type: 'symlink', linkname: '../../..' }, { name: 'up/made/deeper/escaped.txt', body: 'pwned' }]],
+    ['a link to . then a deep-looking link climbing out, then a directory entry through it', [{ name: 'a', type: 'symlink', linkname: '.' }, { name: 'a/a/a/up', type: 'symlink', linkname: '../../..' }, { name: 'up/made', type: 'directory' }]],
+    ['a link to . then a deep-looking link climbing out, then a symlink through it', [{ name: 'a', type: 'symlink', linkname: '.' }, { name: 'a/a/a/up', type: 'symlink', linkname: '../../..' }, { name: 'up/planted', type: 'symlink', linkname: 'outside.txt' }]],
+    ['a link to . then a deep-looking link climbing out, then a hard link through it', [{ name: 'a', type: 'symlink', linkname: '.' }, { name: 'a/a/a/up', type: 'symlink', linkname: '../../..' }, { name: 'hard', type: 'link', linkname: 'up/outside.txt' }]],
+    ['a link to . left in the tree with a deep-looking link climbing out (nothing written through it)', [{ name: 'a', type: 'symlink', linkname: '.' }, { name: 'a/a/a/up', type: 'symlink', linkname: '../../..' }]],
+    ['a link whose target climbs out through a link to .', [{ name: 'd1', type: 'symlink', linkname: '.' }, { name: 'd2', type: 'symlink', linkname: 'd1/d1/d1/../../..' }]],
+    ['a link that a later link turns into an escape', [{ name: 'x', type: 'directory' }, { name: 'l1', type: 'symlink', linkname: 'y/x/../..' }, { name: 'y', type: 'symlink', linkname: '.' }]],
+    ['a link through a link to a parent-looking directory', [{ name: 'sub/inner', type: 'directory' }, { name: 'sub/inner/dot', type: 'symlink', linkname: '..' }, { name: 'sub/inner/dot/dot2', type: 'symlink', linkname: '../..' }]],
+    ['a file written through an archive-created link, even one that stays inside', [{ name: 'sub', type: 'directory' }, { name: 's', type: 'symlink', linkname: 'sub' }, { name: 's/file.txt', body: 'through a link' }]],
+    ['a directory entry over an archive-created link', [{ name: 's', type: 'symlink', linkname: '.' }, { name: 's', type: 'directory' }]],
+    ['an entry over an earlier one', [{ name: 'fine.txt', type: 'symlink', linkname: 'elsewhere.txt' }]],
+    ['a symlink loop', [{ name: 'loop1', type: 'symlink', linkname: 'loop2' }, { name: 'loop2', type: 'symlink', linkname: 'loop1' }]],
   ];
   for (const [label, entries] of attacks) {
-    it(`a malicious tar with ${label} writes nothing outside staging`, async () => {
+    it(`a malicious tar with ${label} writes nothing outside staging, and a check-only read refuses it too`, async () => {
       await writeFile(join(directory.path, 'outside.txt'), 'original');
+      await mkdir(join(directory.path, 'one', 'two'), { recursive: true });
       const before = await tree(directory.path);
-      const staging = join(directory.path, 'staging');
+      const staging = join(directory.path, 'one', 'two', 'staging');
       const archive = await maliciousTar([{ name: 'fine.txt', body: 'ok' }, ...entries]);
       await expect(extractTar({ stream: Readable.from([archive]), directory: staging })).rejects.toMatchObject({ code: 'RESTORE_UNSAFE_PATH' });
-      const after = (await tree(directory.path)).filter((path) => !path.startsWith('staging'));
+      const after = (await tree(directory.path)).filter((path) => !path.startsWith('one/two/staging'));
       expect(after).toEqual(before);
       expect(await readFile(join(directory.path, 'outside.txt'), 'utf8')).toBe('original');
       await expect(lstat('/tmp/ops-backup-escaped.txt')).rejects.toThrow();
+      for (const path of await tree(staging)) expect((await lstat(join(staging, path))).isSymbolicLink(), `${path} left behind`).toBe(false);
+      // What full-read verification runs: the same rules without a directory.
+      await expect(extractTar({ stream: Readable.from([archive]) })).rejects.toMatchObject({ code: 'RESTORE_UNSAFE_PATH' });
     });
   }
+
+  it('restores what the files source archives: nested directories, inward links (also to links and up a level), hard links', async () => {
+    const archive = await maliciousTar([
+      { name: 'etc', type: 'directory' },
+      { name: 'etc/app', type: 'directory' },
+      { name: 'etc/app/app.conf', body: 'port = 8080\n' },
+      { name: 'etc/app/current', type: 'symlink', linkname: 'app.conf' },
+      { name: 'etc/app/shared', type: 'symlink', linkname: '../shared' },
+      { name: 'etc/shared', type: 'directory' },
+      { name: 'etc/shared/common.conf', body: 'common' },
+      { name: 'etc/latest', type: 'symlink', linkname: 'app/current' },
+      { name: 'etc/dangling', type: 'symlink', linkname: 'not-there-yet' },
+      { name: 'etc/app/copy.conf', type: 'link', linkname: 'etc/app/app.conf' },
+    ]);
+    const staging = join(directory.path, 'good');
+    const summary = await extractTar({ stream: Readable.from([archive]), directory: staging });
+    expect(summary).toMatchObject({ files: 2, directories: 3, symlinks: 4, hardlinks: 1 });
+    expect(await readFile(join(staging, 'etc', 'latest'), 'utf8')).toBe('port = 8080\n');
+    expect(await readFile(join(staging, 'etc', 'app', 'shared', 'common.conf'), 'utf8')).toBe('common');
+    expect(await readFile(join(staging, 'etc', 'app', 'copy.conf'), 'utf8')).toBe('port = 8080\n');
+    expect((await lstat(join(staging, 'etc', 'dangling'))).isSymbolicLink()).toBe(true);
+    await expect(extractTar({ stream: Readable.from([archive]) })).resolves.toMatchObject({ files: 2, symlinks: 4 });
+  });
+
+  it('full-read verification flags a forged files backup that restore would refuse', async () => {
+    const root = join(directory.path, 'benign');
+    await mkdir(root);
+    await writeFile(join(root, 'app.conf'), 'benign');
+    const storage = createMemoryStorage();
+    const manifest = await runBackup({ job: 'forged', storage, sources: [createFilesSource({ directory: root })], compression: { algorithm: 'none' }, lock: false });
+    expect(manifest.state, manifest.error).toBe('completed');
+    // Anyone who can write to the storage can replace the artifact and recompute the (unkeyed) checksums.
+    const source = manifest.sources[0] as (typeof manifest.sources)[number];
+    const original = source.artifacts[0] as (typeof source.artifacts)[number];
+    const archive = await maliciousTar([{ name: 'a', type: 'symlink', linkname: '.' }, { name: 'a/a/a/up', type: 'symlink', linkname: '../../..' }, { name: 'up/made/escaped.txt', body: 'pwned' }]);
+    source.artifacts[0] = await writeArtifact({ storage, key: original.key, name: original.name, format: original.format, body: Readable.from([archive]), compression: { algorithm: 'none' } });
+    await writeManifest(storage, manifest);
+    const report = await verifyBackup({ storage, backup: manifest, level: 'full-read', record: false });
+    expect(report.ok).toBe(false);
+    expect(report.detail).toContain('RESTORE_UNSAFE_PATH');
+    const staging = join(directory.path, 'forged-staging');
+    await expect(restoreFiles({ storage, backup: manifest, directory: staging })).rejects.toMatchObject({ code: 'RESTORE_UNSAFE_PATH' });
+    await expect(lstat(join(directory.path, 'made'))).rejects.toThrow();
+    await expect(lstat(staging)).rejects.toThrow();
+  });
 
   it('refuses a non-empty staging directory', async () => {
     const staging = join(directory.path, 'busy');

@@ -22,10 +22,11 @@ export interface RestoreFilesOptions {
 }
 
 /**
- * Restores a files source into an empty staging directory. The stored checksum is verified first; entries with
- * absolute paths, `..`, symlinks or hard links leaving the staging directory, or device files are refused with
- * `RESTORE_UNSAFE_PATH` and nothing is ever written outside the staging directory. On any failure the staging
- * directory is removed when this call created it.
+ * Restores a files source into an empty staging directory. The stored checksum is verified first; extraction is
+ * safe by construction (see `extractTar`: no parent or file is ever created through a link, links are created last
+ * and only when every one resolves inside), and entries with absolute paths, `..`, links that would resolve outside
+ * the staging directory, or device files are refused with `RESTORE_UNSAFE_PATH`, so nothing is ever written outside
+ * the staging directory. On any failure the staging directory is removed when this call created it.
  *
  * @example
  * ```ts
