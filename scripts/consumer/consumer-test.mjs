@@ -206,10 +206,14 @@ async function main() {
       );
       const emitted = await run(join(project, 'node_modules', '.bin', 'tsc'), ['-p', emitConfig], { cwd: project });
       record('compile runnable README examples', emitted.ok, `${emitted.stdout}${emitted.stderr}`);
+      // What a README program reads from its environment: the services, a secret it must not default (health's
+      // HEALTH_TOKEN), and PORT=0 so a service picks a free port.
       const environment = {
         ...process.env,
         DATABASE_URL: process.env.OPS_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
         REDIS_URL: process.env.OPS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/15',
+        HEALTH_TOKEN: 'consumer-test-token',
+        PORT: '0',
       };
       for (const { file, name } of runnable) {
         const compiled = join(project, 'out', file.slice(join(project, 'readme').length + 1).replace(/\.mts$/, '.mjs'));

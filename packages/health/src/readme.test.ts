@@ -1,11 +1,30 @@
+import { execFile } from 'node:child_process';
+import { builtinModules } from 'node:module';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { createPostgresDatabase, createRedisNamespace } from '@ops/testkit';
-import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { startService } from '../examples/basic-service.js';
 import { createHealth } from './registry/health.js';
 
+const packageDirectory = fileURLToPath(new URL('..', import.meta.url));
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+const example = readFileSync(new URL('../examples/basic-service.ts', import.meta.url), 'utf8');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the quick start as a user does (`node --import tsx`), against the built package, with `env` only. */
+function runExample(env: Record<string, string>): Promise<Run> {
+  return new Promise((resolve) => {
+    const environment = { PATH: process.env['PATH'] ?? '', ...env };
+    execFile(process.execPath, ['--import', 'tsx', 'examples/basic-service.ts'], { cwd: packageDirectory, env: environment, timeout: 60_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
+    });
+  });
+}
 
 describe('README', () => {
   it('lists every public member of the Health object', () => {
@@ -18,34 +37,43 @@ describe('README', () => {
     expect(missing).toEqual([]);
   });
 
-  it('includes examples/basic-service.ts verbatim', () => {
-    const example = readFileSync(new URL('../examples/basic-service.ts', import.meta.url), 'utf8');
-    const match = /<!-- example: examples\/basic-service\.ts -->\s*```ts\n([\s\S]*?)```/.exec(readme);
-    expect(match, 'README must include the example under <!-- example: examples/basic-service.ts -->').not.toBeNull();
+  it('includes examples/basic-service.ts verbatim, as a program the consumer stage runs', () => {
+    const match = /<!-- example: examples\/basic-service\.ts -->\n<!-- consumer: run -->\n```ts\n([\s\S]*?)```/.exec(readme);
+    expect(match, 'README must include the example under <!-- example: examples/basic-service.ts --> and <!-- consumer: run -->').not.toBeNull();
     expect(match?.[1]).toBe(example);
   });
 
-  it('the example service runs against real PostgreSQL and Redis, answers its endpoints and shuts down', async () => {
+  it('installs everything the quick start imports with its own install lines', () => {
+    const install = /## Install\n[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+    const installed = new Set(install.split(/\s+/).filter((word) => /^@?[a-z]/.test(word) && !['npm', 'install'].includes(word)));
+    const imported = [...example.matchAll(/^import (?!type )[\s\S]*? from '([^']+)';$/gm)].map((match) => match[1] as string);
+    const packages = imported.filter((name) => !name.startsWith('node:') && !builtinModules.includes(name));
+    expect(packages.filter((name) => !installed.has(name))).toEqual([]);
+    // pg ships no types of its own
+    expect(installed.has('@types/pg')).toBe(true);
+  });
+
+  it('never defaults the bearer token: without HEALTH_TOKEN the quick start stops and says what to set', async () => {
+    expect(example).not.toMatch(/change-me|HEALTH_TOKEN'\]\s*\?\?/);
+    const run = await runExample({ DATABASE_URL: 'postgres://127.0.0.1:1/none', REDIS_URL: 'redis://127.0.0.1:1' });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain('HEALTH_TOKEN is not set');
+    expect(run.stdout).toBe('');
+  });
+
+  it('the quick start runs against real PostgreSQL and Redis: answers its endpoints, then shuts down and exits 0', async () => {
     const database = await createPostgresDatabase();
     const namespace = await createRedisNamespace();
-    const exits: number[] = [];
     try {
-      const service = await startService({ databaseUrl: database.connectionString, redisUrl: namespace.url, port: 0, exit: (code) => exits.push(code) });
-      const ready = await request(`${service.url}/health/ready`);
-      expect(ready.statusCode).toBe(200);
-      expect(await ready.body.json()).toEqual({ status: 'pass', serviceId: 'orders-api', version: '1', releaseId: '1.4.2' });
-      const verbose = await request(`${service.url}/health?verbose`, { headers: { authorization: 'Bearer change-me' } });
-      const document = (await verbose.body.json()) as { checks: Record<string, unknown> };
-      expect(Object.keys(document.checks).sort()).toEqual(['cache:responseTime', 'db:responseTime', 'memory:utilization']);
-      const metrics = await request(`${service.url}/metrics`);
-      expect(await metrics.body.text()).toContain('ops_health_check_status{check="db",status="pass"} 1');
-      const app = await request(`${service.url}/orders`);
-      expect(await app.body.text()).toBe('orders\n');
-      service.health.close();
-      await service.health.shutdown('test').catch(() => undefined);
+      const run = await runExample({ DATABASE_URL: database.connectionString, REDIS_URL: namespace.url, HEALTH_TOKEN: 'readme-test-token', PORT: '0' });
+      expect(run, run.stderr).toMatchObject({ code: 0 });
+      // What the README says it prints, read from the README.
+      const printed = /It prints:\n\n```text\n([\s\S]*?)```/.exec(readme)?.[1];
+      expect(printed, 'README must show the output under "It prints:"').toBeDefined();
+      expect(run.stdout).toBe(printed);
     } finally {
       await namespace.dispose();
       await database.dispose();
     }
-  });
+  }, 60_000);
 });
