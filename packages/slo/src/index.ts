@@ -60,7 +60,7 @@ export type { CalendarUnit, TimeSpan } from './windows/calendar-period.js';
 
 // engine
 export { createSloTracker, OVERFLOW_LABEL_VALUE } from './engine/slo-tracker.js';
-export type { SloTracker, SloTrackerOptions, SloRecorder, SloEvent, SloAlertEvent, SloTrackerEvents } from './engine/slo-tracker.js';
+export type { SloTracker, SloTrackerOptions, SloRecorder, SloEvent, SloAlertEvent, SloTrackerEvents, SloHistoryStep } from './engine/slo-tracker.js';
 export type { SloStatus, TierStatus, WindowStatus } from './engine/slo-status.js';
 
 // alerts out (to @ops/incident or any AlertSink)
@@ -106,6 +106,12 @@ export type { MannWhitneyResult, BootstrapOptions } from './budgets/statistics.j
 // reports and status from Prometheus
 export { buildSloReport, renderReportMarkdown, fetchSloStatus } from './report/prometheus-report.js';
 export type { SloReport, SloReportEntry, SloReportOptions, FetchSloStatusOptions, ReportRange, ReportStep } from './report/prometheus-report.js';
+
+// overview page (Pyrra-style) and SVG charts
+export { createSloOverview, renderSloOverviewHtml, renderReportHtml } from './overview/slo-overview.js';
+export type { SloOverview, SloOverviewEntry, SloOverviewOptions, SloOverviewPage } from './overview/slo-overview.js';
+export { renderBudgetBurnDownSvg, renderErrorRatioSvg } from './overview/svg-charts.js';
+export type { ChartStep, ChartOptions } from './overview/svg-charts.js';
 
 // cli
 export { sloCli, createSloCli } from './cli/slo-cli.js';

@@ -5,6 +5,7 @@ import {
   ExitCode,
   formatTable,
   humanizeDuration,
+  listen,
   parseConfigText,
   parseDuration,
   readPackageVersion,
@@ -18,6 +19,7 @@ import {
 } from '@ops/core';
 import { checkPerformanceBudget, measurementsSchema, performanceBaselineSchema, ratchetBaseline, type PerformanceBaseline } from '../budgets/performance-budget.js';
 import type { SloStatus } from '../engine/slo-status.js';
+import { createSloOverview, renderReportHtml } from '../overview/slo-overview.js';
 import { fetchSloStatus, buildSloReport, renderReportMarkdown } from '../report/prometheus-report.js';
 import { SloError } from '../errors.js';
 import { stringify } from 'yaml';
@@ -33,6 +35,21 @@ export interface SloCliDependencies {
   clock?: Clock;
   /** @deprecated Use `clock`. "Now" (epoch ms); when given, it wins over `clock`. */
   now?: () => number;
+  /** `ops-slo serve` serves until this resolves. Default: until SIGINT or SIGTERM. */
+  serveUntil?: (server: { url: string }) => Promise<void>;
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
 }
 
 function stringValue(context: CliContext, name: string): string | undefined {
@@ -108,7 +125,7 @@ export function createSloCli(dependencies: SloCliDependencies = {}): CliDefiniti
   return {
     name: 'ops-slo',
     version: readPackageVersion(import.meta.url, '@ops/slo'),
-    description: 'Validate SLO files, generate Prometheus rules, read SLO status and reports from Prometheus, check performance budgets.',
+    description: 'Validate SLO files (ours, Sloth, OpenSLO), generate Prometheus rules, import Sloth specs, read SLO status and reports from Prometheus, serve the SLO overview page, check performance budgets.',
     commands: {
       validate: {
         summary: 'validate an SLO file (paths and allowed values in errors; warnings for tiers that can never fire)',
@@ -244,6 +261,8 @@ export function createSloCli(dependencies: SloCliDependencies = {}): CliDefiniti
           from: { type: 'string', valueName: 'iso-time', description: 'explicit range start (with --to)' },
           to: { type: 'string', valueName: 'iso-time', description: 'explicit range end' },
           step: { type: 'string', valueName: 'duration', description: 'breakdown step (default 1h)' },
+          format: { type: 'string', valueName: 'markdown|html', description: 'Markdown (default) or an HTML page with the budget burn-down and error-ratio SVG charts per SLO' },
+          output: { type: 'string', short: 'o', valueName: 'file', description: 'write the report to this file instead of stdout' },
         },
         examples: ['ops-slo report -c slos.yaml --prometheus http://127.0.0.1:9090 --period day --time-zone Europe/Berlin', 'ops-slo report -c slos.yaml --prometheus http://prom:9090 --from 2026-05-01T00:00:00Z --to 2026-06-01T00:00:00Z --json'],
         async run(context) {
@@ -265,8 +284,57 @@ export function createSloCli(dependencies: SloCliDependencies = {}): CliDefiniti
           const step = stringValue(context, 'step');
           const report = await buildSloReport({ client, slos, range, atMs: now(), ...(step ? { stepMs: parseDuration(step, '--step') } : {}) });
           if (context.json) context.printJson({ ok: true, report });
-          else context.io.stdout.write(renderReportMarkdown(report));
+          else {
+            const format = stringValue(context, 'format') ?? 'markdown';
+            if (format !== 'markdown' && format !== 'html') throw new UsageError(`--format must be markdown or html (got ${JSON.stringify(format)})`);
+            const text = format === 'html' ? renderReportHtml(report) : renderReportMarkdown(report);
+            const output = stringValue(context, 'output');
+            if (output) {
+              await writeFile(output, text).catch((error: unknown) => {
+                throw new SloError('REPORT_FAILED', `cannot write the report to ${output}: ${safeErrorMessage(error)}`, { cause: error });
+              });
+              context.warn(`wrote ${output}`);
+            } else context.io.stdout.write(text);
+          }
           return report.slos.some((entry) => entry.met === false) ? ExitCode.failure : ExitCode.ok;
+        },
+      },
+      serve: {
+        summary: 'serve the SLO overview page (objective, SLI, budget, burn rates, firing tiers, SVG charts) from Prometheus',
+        usage: '[file]',
+        options: {
+          ...configOption,
+          ...prometheusOption,
+          port: { type: 'string', valueName: 'port', description: 'TCP port (default 9099; 0 picks a free one)' },
+          host: { type: 'string', valueName: 'host', description: 'interface to bind (default 127.0.0.1)' },
+          path: { type: 'string', valueName: 'path', description: 'path of the page (default /); <path>.json serves the data' },
+          refresh: { type: 'string', valueName: 'seconds', description: 'reload the page every N seconds (no script)' },
+        },
+        examples: ['ops-slo serve -c slos.yaml --prometheus http://127.0.0.1:9090', 'ops-slo serve -c sloth-spec.yml --prometheus http://prom:9090 --port 8080 --host 0.0.0.0 --refresh 30'],
+        async run(context) {
+          const slos = await slosFrom(context);
+          const client = clientFor(required(context, 'prometheus'));
+          const port = Number(stringValue(context, 'port') ?? '9099');
+          if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError('--port must be a TCP port number');
+          const refresh = stringValue(context, 'refresh');
+          const overview = createSloOverview({
+            prometheus: { client, slos },
+            path: stringValue(context, 'path') ?? '/',
+            clock: { ...clock, now },
+            ...(refresh ? { refreshSeconds: Number(refresh) } : {}),
+          });
+          const server = await listen(overview.handler, { port, host: stringValue(context, 'host') ?? '127.0.0.1' });
+          if (context.json) context.printJson({ ok: true, url: server.url });
+          else context.warn(`SLO overview on ${server.url}${stringValue(context, 'path') ?? '/'} (Ctrl-C stops)`);
+          try {
+            await (dependencies.serveUntil ?? untilSignal)({ url: server.url });
+          } finally {
+            // Browsers keep (and pre-open) connections: end them all, or close() waits for the browser.
+            const closing = server.close();
+            server.server.closeAllConnections();
+            await closing;
+          }
+          return ExitCode.ok;
         },
       },
       budget: {

@@ -137,6 +137,22 @@ export class SloSeries {
   }
 
   /**
+   * Counts per step of `stepMs` (a multiple of 15 minutes) from `startMs` (on a quarter hour) until `endMs`, from the
+   * quarter-hour buckets still held: for the history of the current period (burn-down and error-ratio charts).
+   */
+  stepCounts(startMs: number, endMs: number, stepMs: number): Array<EventCounts & { startMs: number; endMs: number }> {
+    this.#flush();
+    const steps: Array<EventCounts & { startMs: number; endMs: number }> = [];
+    for (let stepStart = startMs; stepStart < endMs; stepStart += stepMs) {
+      const stepEnd = Math.min(stepStart + stepMs, endMs);
+      const quarters = Math.floor((stepEnd - 1) / COARSE_BUCKET_MS) - Math.floor(stepStart / COARSE_BUCKET_MS) + 1;
+      const { good, bad } = this.#coarse.query(quarters * COARSE_BUCKET_MS, stepEnd - 1);
+      steps.push({ startMs: stepStart, endMs: stepEnd, good, bad });
+    }
+    return steps;
+  }
+
+  /**
    * Counts of the quarter-hour buckets from the one containing `startMs` through the one containing `endMs`
    * (clamped to the window). Calendar periods start on quarter-hour boundaries, so their counts are exact.
    */

@@ -83,6 +83,14 @@ export interface SloTrackerOptions {
   logger?: Logger;
 }
 
+/** Events of one step of an SLO's history. */
+export interface SloHistoryStep {
+  startMs: number;
+  endMs: number;
+  good: number;
+  bad: number;
+}
+
 /** Fast recording handle for one SLO (no name lookup per event). */
 export interface SloRecorder {
   readonly slo: ResolvedSlo;
@@ -104,6 +112,11 @@ export interface SloTracker extends EventSource<SloTrackerEvents> {
   status(name: string, options?: { labels?: Record<string, string> }): SloStatus;
   /** Status of every SLO, and of each label set when `perLabelSet` is true. */
   statuses(options?: { perLabelSet?: boolean }): SloStatus[];
+  /**
+   * Good and bad events per step over the current period (from its start until now), for burn-down and error-ratio
+   * charts: `steps` points (default 48), each a whole number of quarter hours.
+   */
+  history(name: string, options?: { labels?: Record<string, string>; steps?: number }): SloHistoryStep[];
   /** Label sets seen for SLO `name` (at most `maxLabelSets`, then `__other__`). */
   labelSets(name: string): Record<string, string>[];
   /**
@@ -443,6 +456,14 @@ export function createSloTracker(options: SloTrackerOptions): SloTracker {
     statuses(statusOptions = {}) {
       const atMs = clock.now();
       return tracked.flatMap((entry) => (statusOptions.perLabelSet ? entry.allSeries() : [entry.aggregate]).map((series) => entry.statusOf(series, atMs)));
+    },
+    history(name, historyOptions = {}) {
+      const entry = lookup(name);
+      const atMs = clock.now();
+      const period = entry.periodAt(atMs);
+      const stepCount = Math.max(1, Math.min(500, historyOptions.steps ?? 48));
+      const stepMs = Math.max(1, Math.ceil((atMs - period.startMs) / stepCount / COARSE_BUCKET_MS)) * COARSE_BUCKET_MS;
+      return entry.findSeries(historyOptions.labels).stepCounts(period.startMs, atMs + 1, stepMs);
     },
     labelSets(name) {
       return [...lookup(name).groups.values()].map((series) => ({ ...series.labels }));
