@@ -50,3 +50,16 @@ export type { NelderMeadOptions, NelderMeadResult } from './forecast/nelder-mead
 // inputs
 export { parseCsvSeries, parseJsonSeries, parseTimestamp, regularizeSeries, inferStepMs } from './inputs/series.js';
 export type { Series, CsvSeriesOptions } from './inputs/series.js';
+
+// planning: exhaustion, growth, right-sizing, budgets
+export { timeToExhaustion, predictLinear } from './planning/exhaustion.js';
+export type { Exhaustion, ExhaustionOptions } from './planning/exhaustion.js';
+export { planGrowth } from './planning/growth-plan.js';
+export type { GrowthPlan, GrowthPlanOptions, GrowthScenario } from './planning/growth-plan.js';
+export { recommendResources } from './planning/right-sizing.js';
+export type { RightSizingOptions, RightSizingResult, ResourceRecommendation, RightSizingFinding, UsageSample } from './planning/right-sizing.js';
+export { createDecayingHistogram } from './planning/decaying-histogram.js';
+export type { DecayingHistogram, DecayingHistogramOptions } from './planning/decaying-histogram.js';
+export { evaluateBudget, storageFindings, scalingAnomalies } from './planning/budget.js';
+export type { BudgetOptions, BudgetStatus, BudgetAlert, TrendFinding } from './planning/budget.js';
+export { normalQuantile, studentTQuantile, quantile } from './planning/statistics.js';
