@@ -1,7 +1,10 @@
 import { execFile } from 'node:child_process';
-import { builtinModules } from 'node:module';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { builtinModules } from 'node:module';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { createPostgresDatabase, createRedisNamespace } from '@ops/testkit';
 import { describe, expect, it } from 'vitest';
 import { createHealth } from './registry/health.js';
@@ -24,6 +27,11 @@ function runExample(env: Record<string, string>): Promise<Run> {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
     });
   });
+}
+
+/** The ```ts blocks the consumer stage runs (marked `<!-- consumer: run -->`), but the quick start. */
+function runnableBlocks(): string[] {
+  return [...readme.matchAll(/<!-- consumer: run -->\n```ts\n([\s\S]*?)```/g)].map((match) => match[1] as string).filter((code) => code !== example);
 }
 
 describe('README', () => {
@@ -76,4 +84,25 @@ describe('README', () => {
       await database.dispose();
     }
   }, 60_000);
+
+  it('every other block marked to run runs to completion against the built package', async () => {
+    const blocks = runnableBlocks();
+    expect(blocks.length).toBeGreaterThanOrEqual(2);
+    // Inside the package, so `@ops/health` resolves to itself (dist) as it does for a user.
+    const directory = await mkdtemp(join(packageDirectory, '.readme-'));
+    try {
+      for (const [index, code] of blocks.entries()) {
+        const file = join(directory, `block-${index}.mts`);
+        await writeFile(file, code);
+        await expect(promisify(execFile)(process.execPath, ['--import', 'tsx', file], { cwd: packageDirectory, timeout: 60_000 })).resolves.toBeDefined();
+      }
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+
+  it('links are absolute, so they work on the npm page too', () => {
+    const relative = [...readme.matchAll(/\]\(([^)]+)\)/g)].map((match) => match[1] as string).filter((target) => !/^(https:\/\/|#)/.test(target));
+    expect(relative).toEqual([]);
+  });
 });
