@@ -132,5 +132,15 @@ describe('SLO reports and status from a real Prometheus (scraping a service expo
     );
     expect(code).toBe(1);
     expect(JSON.parse(report.output().stdout).report.slos[0].events).toEqual({ good: 1_070, bad: 30, total: 1_100 });
+    const html = capture();
+    const htmlCode = await runCli(
+      createSloCli(),
+      ['report', '-c', config, '--prometheus', prometheus.url, '--from', new Date(startMs).toISOString(), '--to', new Date(Date.now() + 1_000).toISOString(), '--step', '1s', '--format', 'html'],
+      html.io,
+    );
+    expect(htmlCode).toBe(1);
+    expect(html.output().stdout).toMatch(/^<!doctype html>/);
+    expect(html.output().stdout.match(/class="slo-chart slo-chart-budget"/g)?.length).toBeGreaterThanOrEqual(1);
+    expect(html.output().stdout).toContain('class="slo-chart slo-chart-error-ratio"');
   });
 });

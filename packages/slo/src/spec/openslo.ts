@@ -242,7 +242,7 @@ function convertV1AlphaSlo(document: Json, at: (suffix: string) => string, issue
   }
   const objectives = Array.isArray(spec.objectives) ? spec.objectives : [];
   if (objectives.length === 0) issues.push({ path: at('.spec.objectives'), message: 'expected at least one objective' });
-  if (typeof metadata.displayName === 'string') notes.push(`${at('.metadata.displayName')}: ${JSON.stringify(metadata.displayName)} is not carried (the SLO is named ${JSON.stringify(name)}-<index>)`);
+  if (typeof metadata.displayName === 'string') notes.push(`${at('.metadata.displayName')}: ${JSON.stringify(metadata.displayName)} is not carried (the SLOs are named ${JSON.stringify(`${name}-<index>`)})`);
   const specs: SloSpec[] = [];
   objectives.forEach((objective: unknown, index: number) => {
     const path = at(`.spec.objectives[${index}]`);
