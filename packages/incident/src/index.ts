@@ -64,3 +64,8 @@ export { opsAlertToEvent } from './lifecycle/ops-alert-event.js';
 // stores
 export { createMemoryIncidentStore } from './stores/memory-incident-store.js';
 export type { ClaimTimersOptions, IncidentQuery, IncidentStore, IncidentTransaction, TimerInput } from './stores/incident-store.js';
+export { createPostgresIncidentStore } from './stores/postgres/postgres-incident-store.js';
+export type { PostgresIncidentStore, PostgresIncidentStoreOptions } from './stores/postgres/postgres-incident-store.js';
+export { migrateIncidentSchema, INCIDENT_MIGRATIONS } from './stores/postgres/migrations.js';
+export type { IncidentMigration } from './stores/postgres/migrations.js';
+export type { PgClientLike, PgPoolLike, PgQueryable, PgQueryResult } from './stores/postgres/pg-like.js';

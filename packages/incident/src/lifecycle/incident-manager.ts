@@ -413,7 +413,7 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
             ...(event.generatorUrl === undefined ? {} : { generatorUrl: event.generatorUrl }),
           },
         ];
-    let added = 0;
+    const recorded: IncidentAlert[] = [];
     for (const member of members) {
       const previous = await changes.transaction.getAlert(incident.id, member.alertKey);
       const alert: IncidentAlert = {
@@ -439,10 +439,10 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
       if (member.status === 'resolved' && member.endsAt === undefined && previous?.status !== 'resolved') alert.endsAt = changes.now;
       if (member.status === 'resolved' && previous?.status === 'resolved' && previous.endsAt !== undefined && member.endsAt === undefined) alert.endsAt = previous.endsAt;
       await changes.transaction.upsertAlert(alert);
+      recorded.push(alert);
       // The incident's own alert needs no entries of its own: triggered/resolved/reopened say it all.
       const ownAlert = alert.alertKey === incident.dedupKey;
       if (member.status === 'firing' && (!previous || previous.status === 'resolved')) {
-        added++;
         if (!creating && !ownAlert) {
           changes.log(incident, {
             kind: 'alert_added',
@@ -472,7 +472,7 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
         details: { truncatedAlerts: event.truncatedAlerts },
       });
     }
-    return added;
+    return recorded;
   };
 
   const newIncident = async (changes: ChangeSet, event: AlertEvent, severity: Severity): Promise<Incident> => {
@@ -576,10 +576,8 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
     target.lastSeenAt = changes.now;
     changes.touch(target);
     upgradeSeverity(changes, target, severity, actorOf(event));
-    await recordMembers(changes, target, event, severity);
-    const alertKey = event.alertKey ?? event.dedupKey;
-    const alert = (await changes.transaction.getAlert(target.id, event.members?.[0]?.alertKey ?? alertKey))!;
-    changes.emit('alert.deduplicated', { at: changes.now, incident: target, alert });
+    const alerts = await recordMembers(changes, target, event, severity);
+    changes.emit('alert.deduplicated', { at: changes.now, incident: target, alert: alerts[0]! });
     return { action: 'appended', incident: target };
   };
 

@@ -1,0 +1,190 @@
+import { IncidentError } from '../../errors.js';
+import type { PgPoolLike } from './pg-like.js';
+
+/** One schema migration shipped with the package. */
+export interface IncidentMigration {
+  version: number;
+  name: string;
+  /** SQL with `{schema}` standing for the quoted schema name. */
+  sql: string;
+}
+
+/**
+ * The schema of the PostgreSQL incident store, in order. Applied by {@link migrateIncidentSchema} (the store does it
+ * on first use); each runs once, recorded in `{schema}.migrations`.
+ */
+export const INCIDENT_MIGRATIONS: readonly IncidentMigration[] = [
+  {
+    version: 1,
+    name: 'incidents, alerts, timeline, postmortems, timers, counters',
+    sql: `
+CREATE TABLE {schema}.incidents (
+  id text PRIMARY KEY,
+  number bigint NOT NULL,
+  service text NOT NULL,
+  dedup_key text NOT NULL,
+  title text NOT NULL,
+  summary text NOT NULL,
+  status text NOT NULL CHECK (status IN ('triggered', 'acknowledged', 'mitigated', 'resolved', 'closed')),
+  severity text NOT NULL,
+  urgency text NOT NULL CHECK (urgency IN ('high', 'low')),
+  source text NOT NULL,
+  labels jsonb NOT NULL,
+  triggered_at timestamptz NOT NULL,
+  acknowledged_at timestamptz,
+  mitigated_at timestamptz,
+  resolved_at timestamptz,
+  closed_at timestamptz,
+  impact_started_at timestamptz,
+  last_status_change_at timestamptz NOT NULL,
+  last_seen_at timestamptz NOT NULL,
+  last_update_at timestamptz,
+  occurrences bigint NOT NULL,
+  reopen_count integer NOT NULL,
+  resolve_reason text,
+  escalation jsonb NOT NULL,
+  roles jsonb NOT NULL,
+  components jsonb NOT NULL,
+  action_items jsonb NOT NULL,
+  parent_id text,
+  duplicate_of text,
+  version integer NOT NULL
+);
+-- PagerDuty's "open alert only" dedup rule, enforced under concurrency: one open incident per (service, dedup key).
+CREATE UNIQUE INDEX incidents_open_dedup_key ON {schema}.incidents (service, dedup_key) WHERE status NOT IN ('resolved', 'closed');
+CREATE INDEX incidents_dedup_key_latest ON {schema}.incidents (service, dedup_key, triggered_at DESC, number DESC);
+CREATE INDEX incidents_triggered_at ON {schema}.incidents (triggered_at DESC);
+CREATE INDEX incidents_open_status ON {schema}.incidents (status) WHERE status NOT IN ('resolved', 'closed');
+
+CREATE TABLE {schema}.alerts (
+  id uuid PRIMARY KEY,
+  incident_id text NOT NULL REFERENCES {schema}.incidents (id),
+  alert_key text NOT NULL,
+  source text NOT NULL,
+  dedup_key text NOT NULL,
+  fingerprint text,
+  status text NOT NULL CHECK (status IN ('firing', 'resolved')),
+  severity text NOT NULL,
+  summary text NOT NULL,
+  labels jsonb NOT NULL,
+  annotations jsonb NOT NULL,
+  starts_at timestamptz NOT NULL,
+  ends_at timestamptz,
+  generator_url text,
+  raw jsonb,
+  received_at timestamptz NOT NULL,
+  last_seen_at timestamptz NOT NULL,
+  occurrences bigint NOT NULL,
+  UNIQUE (incident_id, alert_key)
+);
+
+CREATE TABLE {schema}.timeline_events (
+  sequence bigserial PRIMARY KEY,
+  id uuid NOT NULL UNIQUE,
+  incident_id text NOT NULL REFERENCES {schema}.incidents (id),
+  at timestamptz NOT NULL,
+  ended_at timestamptz,
+  kind text NOT NULL,
+  actor_type text NOT NULL,
+  actor_id text NOT NULL,
+  description text NOT NULL,
+  details jsonb,
+  pinned boolean,
+  visibility text NOT NULL CHECK (visibility IN ('internal', 'public'))
+);
+CREATE INDEX timeline_events_incident ON {schema}.timeline_events (incident_id, sequence);
+-- The timeline is append-only: updates and deletes are refused by the database itself.
+CREATE FUNCTION {schema}.refuse_timeline_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'the incident timeline is append-only';
+END
+$$;
+CREATE TRIGGER timeline_events_append_only BEFORE UPDATE OR DELETE ON {schema}.timeline_events
+  FOR EACH ROW EXECUTE FUNCTION {schema}.refuse_timeline_change();
+
+CREATE TABLE {schema}.postmortems (
+  incident_id text PRIMARY KEY REFERENCES {schema}.incidents (id),
+  status text NOT NULL CHECK (status IN ('draft', 'in_review', 'published')),
+  sections jsonb NOT NULL,
+  action_items jsonb NOT NULL,
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL,
+  published_at timestamptz
+);
+
+CREATE TABLE {schema}.timers (
+  incident_id text NOT NULL REFERENCES {schema}.incidents (id),
+  kind text NOT NULL,
+  due_at timestamptz NOT NULL,
+  data jsonb NOT NULL,
+  claimed_by text,
+  claimed_until timestamptz,
+  PRIMARY KEY (incident_id, kind)
+);
+CREATE INDEX timers_due_at ON {schema}.timers (due_at);
+
+CREATE TABLE {schema}.counters (
+  scope text PRIMARY KEY,
+  value bigint NOT NULL
+);
+`,
+  },
+];
+
+/** Quotes a schema name for SQL, refusing anything but a plain identifier. */
+export function quoteSchema(schema: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) {
+    throw new IncidentError('ARGUMENT_INVALID', `schema must be a plain identifier (letters, digits, "_", at most 63), got ${JSON.stringify(schema)}`);
+  }
+  return `"${schema}"`;
+}
+
+/**
+ * Applies the shipped migrations that `schema` lacks, in one transaction, under an advisory lock (so replicas starting
+ * together apply them once). Returns the versions applied.
+ *
+ * @example
+ * ```ts
+ * await migrateIncidentSchema(pool); // e.g. in a deploy step; the store also does it on first use
+ * ```
+ */
+export async function migrateIncidentSchema(pool: PgPoolLike, options: { schema?: string } = {}): Promise<number[]> {
+  const schema = options.schema ?? 'ops_incident';
+  const quoted = quoteSchema(schema);
+  let client: Awaited<ReturnType<PgPoolLike['connect']>>;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    throw new IncidentError('STORE_FAILED', `migrating the incident schema ${schema}: cannot connect: ${(error as Error).message}`, { cause: error, isRetryable: true });
+  }
+  let failed = false;
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`ops-incident:migrate:${schema}`]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`);
+    await client.query(`CREATE TABLE IF NOT EXISTS ${quoted}.migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const applied = new Set((await client.query<{ version: number }>(`SELECT version FROM ${quoted}.migrations`)).rows.map((row) => Number(row.version)));
+    const known = Math.max(...INCIDENT_MIGRATIONS.map((migration) => migration.version));
+    const newest = Math.max(0, ...applied);
+    if (newest > known) {
+      throw new IncidentError('STORE_FAILED', `schema ${schema} is at migration ${newest}, newer than this @ops/incident knows (${known}); upgrade the package`);
+    }
+    const done: number[] = [];
+    for (const migration of INCIDENT_MIGRATIONS) {
+      if (applied.has(migration.version)) continue;
+      await client.query(migration.sql.replaceAll('{schema}', quoted));
+      await client.query(`INSERT INTO ${quoted}.migrations (version, name) VALUES ($1, $2)`, [migration.version, migration.name]);
+      done.push(migration.version);
+    }
+    await client.query('COMMIT');
+    return done;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {
+      failed = true;
+    });
+    if (IncidentError.isInstance(error)) throw error;
+    throw new IncidentError('STORE_FAILED', `migrating the incident schema ${schema} failed: ${(error as Error).message}`, { cause: error });
+  } finally {
+    client.release(failed);
+  }
+}

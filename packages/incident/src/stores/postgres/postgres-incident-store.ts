@@ -1,0 +1,503 @@
+import { IncidentError } from '../../errors.js';
+import type {
+  Incident,
+  IncidentAlert,
+  IncidentTimer,
+  Postmortem,
+  TimelineEvent,
+  TimerKind,
+} from '../../model/records.js';
+import type { IncidentQuery, IncidentStore, IncidentTransaction } from '../incident-store.js';
+import { normaliseLimit } from '../query.js';
+import { migrateIncidentSchema, quoteSchema } from './migrations.js';
+import type { PgClientLike, PgPoolLike, PgQueryable } from './pg-like.js';
+
+/** Options of {@link createPostgresIncidentStore}. */
+export interface PostgresIncidentStoreOptions {
+  /** Your `pg` `Pool` (the store never ends it). */
+  pool: PgPoolLike;
+  /** Schema of the tables. Default `'ops_incident'`. */
+  schema?: string;
+  /** Apply the shipped migrations on first use. Default `true`. */
+  migrate?: boolean;
+}
+
+/** The PostgreSQL {@link IncidentStore}, with its migrations. */
+export interface PostgresIncidentStore extends IncidentStore {
+  /** The schema in use. */
+  readonly schema: string;
+  /** Applies missing migrations now (otherwise done on first use); returns the versions applied. */
+  migrate(): Promise<number[]>;
+}
+
+const OPEN = `status NOT IN ('resolved', 'closed')`;
+const INCIDENT_COLUMNS = `id, number, service, dedup_key, title, summary, status, severity, urgency, source, labels, triggered_at, acknowledged_at,
+  mitigated_at, resolved_at, closed_at, impact_started_at, last_status_change_at, last_seen_at, last_update_at, occurrences, reopen_count,
+  resolve_reason, escalation, roles, components, action_items, parent_id, duplicate_of, version`;
+
+type Row = Record<string, unknown>;
+
+const date = (ms: number | undefined): Date | null => (ms === undefined ? null : new Date(ms));
+const ms = (value: unknown): number | undefined => (value === null || value === undefined ? undefined : (value as Date).getTime());
+const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
+const optional = <K extends string, V>(key: K, value: V | null | undefined): { [P in K]?: V } =>
+  (value === null || value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+
+function incidentParameters(incident: Incident): unknown[] {
+  return [
+    incident.id,
+    incident.number,
+    incident.service,
+    incident.dedupKey,
+    incident.title,
+    incident.summary,
+    incident.status,
+    incident.severity,
+    incident.urgency,
+    incident.source,
+    json(incident.labels),
+    date(incident.triggeredAt),
+    date(incident.acknowledgedAt),
+    date(incident.mitigatedAt),
+    date(incident.resolvedAt),
+    date(incident.closedAt),
+    date(incident.impactStartedAt),
+    date(incident.lastStatusChangeAt),
+    date(incident.lastSeenAt),
+    date(incident.lastUpdateAt),
+    incident.occurrences,
+    incident.reopenCount,
+    incident.resolveReason ?? null,
+    json(incident.escalation),
+    json(incident.roles),
+    json(incident.components),
+    json(incident.actionItems),
+    incident.parentId ?? null,
+    incident.duplicateOf ?? null,
+    incident.version,
+  ];
+}
+
+function toIncident(row: Row): Incident {
+  return {
+    id: row['id'] as string,
+    number: Number(row['number']),
+    service: row['service'] as string,
+    title: row['title'] as string,
+    summary: row['summary'] as string,
+    dedupKey: row['dedup_key'] as string,
+    status: row['status'] as Incident['status'],
+    severity: row['severity'] as string,
+    urgency: row['urgency'] as Incident['urgency'],
+    source: row['source'] as string,
+    labels: row['labels'] as Record<string, string>,
+    triggeredAt: ms(row['triggered_at'])!,
+    ...optional('acknowledgedAt', ms(row['acknowledged_at'])),
+    ...optional('mitigatedAt', ms(row['mitigated_at'])),
+    ...optional('resolvedAt', ms(row['resolved_at'])),
+    ...optional('closedAt', ms(row['closed_at'])),
+    ...optional('impactStartedAt', ms(row['impact_started_at'])),
+    lastStatusChangeAt: ms(row['last_status_change_at'])!,
+    lastSeenAt: ms(row['last_seen_at'])!,
+    occurrences: Number(row['occurrences']),
+    reopenCount: Number(row['reopen_count']),
+    ...optional('resolveReason', row['resolve_reason'] as Incident['resolveReason'] | null),
+    escalation: row['escalation'] as Incident['escalation'],
+    roles: row['roles'] as Incident['roles'],
+    components: row['components'] as Incident['components'],
+    actionItems: row['action_items'] as Incident['actionItems'],
+    ...optional('parentId', row['parent_id'] as string | null),
+    ...optional('duplicateOf', row['duplicate_of'] as string | null),
+    ...optional('lastUpdateAt', ms(row['last_update_at'])),
+    version: Number(row['version']),
+  };
+}
+
+function toAlert(row: Row): IncidentAlert {
+  return {
+    id: row['id'] as string,
+    incidentId: row['incident_id'] as string,
+    source: row['source'] as string,
+    dedupKey: row['dedup_key'] as string,
+    alertKey: row['alert_key'] as string,
+    ...optional('fingerprint', row['fingerprint'] as string | null),
+    status: row['status'] as IncidentAlert['status'],
+    severity: row['severity'] as string,
+    summary: row['summary'] as string,
+    labels: row['labels'] as Record<string, string>,
+    annotations: row['annotations'] as Record<string, string>,
+    startsAt: ms(row['starts_at'])!,
+    ...optional('endsAt', ms(row['ends_at'])),
+    ...optional('generatorUrl', row['generator_url'] as string | null),
+    ...optional('raw', row['raw']),
+    receivedAt: ms(row['received_at'])!,
+    lastSeenAt: ms(row['last_seen_at'])!,
+    occurrences: Number(row['occurrences']),
+  };
+}
+
+function toTimelineEvent(row: Row): TimelineEvent {
+  return {
+    id: row['id'] as string,
+    incidentId: row['incident_id'] as string,
+    sequence: Number(row['sequence']),
+    at: ms(row['at'])!,
+    ...optional('endedAt', ms(row['ended_at'])),
+    kind: row['kind'] as TimelineEvent['kind'],
+    actor: { type: row['actor_type'] as TimelineEvent['actor']['type'], id: row['actor_id'] as string },
+    description: row['description'] as string,
+    ...optional('details', row['details']),
+    ...optional('pinned', row['pinned'] as boolean | null),
+    visibility: row['visibility'] as TimelineEvent['visibility'],
+  };
+}
+
+function toPostmortem(row: Row): Postmortem {
+  return {
+    incidentId: row['incident_id'] as string,
+    status: row['status'] as Postmortem['status'],
+    sections: row['sections'] as Postmortem['sections'],
+    actionItems: row['action_items'] as Postmortem['actionItems'],
+    createdAt: ms(row['created_at'])!,
+    updatedAt: ms(row['updated_at'])!,
+    ...optional('publishedAt', ms(row['published_at'])),
+  };
+}
+
+function toTimer(row: Row): IncidentTimer {
+  return {
+    incidentId: row['incident_id'] as string,
+    kind: row['kind'] as TimerKind,
+    dueAt: ms(row['due_at'])!,
+    data: row['data'] as Record<string, unknown>,
+    ...optional('claimedBy', row['claimed_by'] as string | null),
+    ...optional('claimedUntil', ms(row['claimed_until'])),
+  };
+}
+
+const CONFLICT_CODES = new Set(['23505', '40001', '40P01']);
+const CONNECTION_CODES = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE']);
+
+/** Maps a `pg` error to an {@link IncidentError}: races become retryable `STORE_CONFLICT`s. */
+function storeError(error: unknown, what: string): IncidentError {
+  if (IncidentError.isInstance(error)) return error;
+  const code = (error as { code?: string }).code ?? '';
+  const message = (error as Error).message ?? String(error);
+  if (CONFLICT_CODES.has(code)) {
+    return new IncidentError('STORE_CONFLICT', `${what}: ${code === '23505' ? 'an open incident for that dedup key or id already exists' : 'lost a race with a concurrent transaction'} (${message})`, {
+      cause: error,
+      isRetryable: true,
+    });
+  }
+  return new IncidentError('STORE_FAILED', `${what} failed: ${message}`, { cause: error, isRetryable: CONNECTION_CODES.has(code) });
+}
+
+/**
+ * Creates the PostgreSQL {@link IncidentStore} on your `pg` pool: tables in their own schema (`ops_incident` by
+ * default), migrations shipped and applied on first use, a partial unique index for one open incident per (service,
+ * dedup key), an append-only timeline enforced by a trigger, and timers claimed with `FOR UPDATE SKIP LOCKED` — so
+ * any number of replicas share one set of incidents.
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg';
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+ * const incidents = createIncidentManager({ store: createPostgresIncidentStore({ pool }) });
+ * ```
+ */
+export function createPostgresIncidentStore(options: PostgresIncidentStoreOptions): PostgresIncidentStore {
+  const { pool, schema = 'ops_incident', migrate = true } = options;
+  if (!pool || typeof pool.connect !== 'function' || typeof pool.query !== 'function') {
+    throw new IncidentError('ARGUMENT_INVALID', 'createPostgresIncidentStore: pool must be a pg Pool (with connect() and query())');
+  }
+  const s = quoteSchema(schema);
+  let ready: Promise<unknown> | undefined;
+  let closed = false;
+  const ensureReady = async () => {
+    if (closed) throw new IncidentError('STORE_FAILED', 'the PostgreSQL incident store is closed');
+    if (!migrate) return;
+    ready ??= migrateIncidentSchema(pool, { schema }).catch((error: unknown) => {
+      ready = undefined;
+      throw error;
+    });
+    await ready;
+  };
+  const query = async <R = Row>(client: PgQueryable, text: string, values: unknown[], what: string): Promise<R[]> => {
+    try {
+      return (await client.query<R>(text, values)).rows;
+    } catch (error) {
+      throw storeError(error, what);
+    }
+  };
+  const read = async <R = Row>(text: string, values: unknown[], what: string): Promise<R[]> => {
+    await ensureReady();
+    return query<R>(pool, text, values, what);
+  };
+
+  const transactionOn = (client: PgClientLike): IncidentTransaction => {
+    const q = <R = Row>(text: string, values: unknown[], what: string) => query<R>(client, text, values, what);
+    return {
+      async lockDedupKey(service, dedupKey) {
+        await q('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`ops-incident:${schema}:${JSON.stringify([service, dedupKey])}`], 'lock dedup key');
+      },
+      async findOpenIncident(service, dedupKey) {
+        const rows = await q(`SELECT ${INCIDENT_COLUMNS} FROM ${s}.incidents WHERE service = $1 AND dedup_key = $2 AND ${OPEN} FOR UPDATE`, [service, dedupKey], 'find open incident');
+        return rows[0] && toIncident(rows[0]);
+      },
+      async findLatestIncident(service, dedupKey) {
+        const rows = await q(
+          `SELECT ${INCIDENT_COLUMNS} FROM ${s}.incidents WHERE service = $1 AND dedup_key = $2 ORDER BY triggered_at DESC, number DESC LIMIT 1 FOR UPDATE`,
+          [service, dedupKey],
+          'find latest incident',
+        );
+        return rows[0] && toIncident(rows[0]);
+      },
+      async getIncident(id) {
+        const rows = await q(`SELECT ${INCIDENT_COLUMNS} FROM ${s}.incidents WHERE id = $1 FOR UPDATE`, [id], 'get incident');
+        return rows[0] && toIncident(rows[0]);
+      },
+      async nextIncidentNumber(dayKey) {
+        const rows = await q<{ scope: string; value: string }>(
+          `INSERT INTO ${s}.counters (scope, value) VALUES ('number', 1), ($1, 1)
+           ON CONFLICT (scope) DO UPDATE SET value = ${s}.counters.value + 1 RETURNING scope, value`,
+          [`day:${dayKey}`],
+          'next incident number',
+        );
+        const value = (scope: string) => Number(rows.find((row) => row.scope === scope)?.value);
+        return { number: value('number'), daySequence: value(`day:${dayKey}`) };
+      },
+      async insertIncident(incident) {
+        const parameters = incidentParameters(incident);
+        await q(`INSERT INTO ${s}.incidents (${INCIDENT_COLUMNS}) VALUES (${parameters.map((_, index) => `$${index + 1}`).join(', ')})`, parameters, `insert incident ${incident.id}`);
+      },
+      async updateIncident(incident) {
+        const parameters = incidentParameters(incident);
+        const columns = INCIDENT_COLUMNS.split(',').map((column) => column.trim());
+        const assignments = columns.slice(1).map((column, index) => `${column} = $${index + 2}`);
+        const rows = await q(`UPDATE ${s}.incidents SET ${assignments.join(', ')} WHERE id = $1 RETURNING id`, parameters, `update incident ${incident.id}`);
+        if (rows.length === 0) throw new IncidentError('INCIDENT_NOT_FOUND', `no incident ${incident.id}`);
+      },
+      async getAlert(incidentId, alertKey) {
+        const rows = await q(`SELECT * FROM ${s}.alerts WHERE incident_id = $1 AND alert_key = $2`, [incidentId, alertKey], 'get alert');
+        return rows[0] && toAlert(rows[0]);
+      },
+      async upsertAlert(alert) {
+        await q(
+          `INSERT INTO ${s}.alerts (id, incident_id, alert_key, source, dedup_key, fingerprint, status, severity, summary, labels, annotations,
+             starts_at, ends_at, generator_url, raw, received_at, last_seen_at, occurrences)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+           ON CONFLICT (incident_id, alert_key) DO UPDATE SET source = EXCLUDED.source, dedup_key = EXCLUDED.dedup_key,
+             fingerprint = EXCLUDED.fingerprint, status = EXCLUDED.status, severity = EXCLUDED.severity, summary = EXCLUDED.summary,
+             labels = EXCLUDED.labels, annotations = EXCLUDED.annotations, starts_at = EXCLUDED.starts_at, ends_at = EXCLUDED.ends_at,
+             generator_url = EXCLUDED.generator_url, raw = EXCLUDED.raw, received_at = EXCLUDED.received_at,
+             last_seen_at = EXCLUDED.last_seen_at, occurrences = EXCLUDED.occurrences`,
+          [
+            alert.id,
+            alert.incidentId,
+            alert.alertKey,
+            alert.source,
+            alert.dedupKey,
+            alert.fingerprint ?? null,
+            alert.status,
+            alert.severity,
+            alert.summary,
+            json(alert.labels),
+            json(alert.annotations),
+            date(alert.startsAt),
+            date(alert.endsAt),
+            alert.generatorUrl ?? null,
+            json(alert.raw),
+            date(alert.receivedAt),
+            date(alert.lastSeenAt),
+            alert.occurrences,
+          ],
+          'upsert alert',
+        );
+      },
+      async moveAlerts(fromIncidentId, toIncidentId) {
+        if (fromIncidentId === toIncidentId) return 0;
+        const rows = await q(
+          `UPDATE ${s}.alerts SET incident_id = $2 WHERE incident_id = $1
+             AND alert_key NOT IN (SELECT alert_key FROM ${s}.alerts WHERE incident_id = $2) RETURNING id`,
+          [fromIncidentId, toIncidentId],
+          'move alerts',
+        );
+        return rows.length;
+      },
+      async appendTimeline(events) {
+        if (events.length === 0) return [];
+        const values: unknown[] = [];
+        const tuples = events.map((event) => {
+          const base = values.length;
+          values.push(
+            event.id,
+            event.incidentId,
+            date(event.at),
+            date(event.endedAt),
+            event.kind,
+            event.actor.type,
+            event.actor.id,
+            event.description,
+            json(event.details),
+            event.pinned ?? null,
+            event.visibility,
+          );
+          return `(${Array.from({ length: 11 }, (_, index) => `$${base + index + 1}`).join(', ')})`;
+        });
+        // One statement: the sequence numbers follow the order of `events` (WITH ORDINALITY would be needed otherwise).
+        const rows = await q(
+          `INSERT INTO ${s}.timeline_events (id, incident_id, at, ended_at, kind, actor_type, actor_id, description, details, pinned, visibility)
+           VALUES ${tuples.join(', ')} RETURNING *`,
+          values,
+          'append timeline',
+        );
+        return rows.map(toTimelineEvent).sort((a, b) => a.sequence - b.sequence);
+      },
+      async getPostmortem(incidentId) {
+        const rows = await q(`SELECT * FROM ${s}.postmortems WHERE incident_id = $1 FOR UPDATE`, [incidentId], 'get postmortem');
+        return rows[0] && toPostmortem(rows[0]);
+      },
+      async savePostmortem(postmortem) {
+        await q(
+          `INSERT INTO ${s}.postmortems (incident_id, status, sections, action_items, created_at, updated_at, published_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT (incident_id) DO UPDATE SET status = EXCLUDED.status, sections = EXCLUDED.sections, action_items = EXCLUDED.action_items,
+             created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at, published_at = EXCLUDED.published_at`,
+          [
+            postmortem.incidentId,
+            postmortem.status,
+            json(postmortem.sections),
+            json(postmortem.actionItems),
+            date(postmortem.createdAt),
+            date(postmortem.updatedAt),
+            date(postmortem.publishedAt),
+          ],
+          'save postmortem',
+        );
+      },
+      async getTimer(incidentId, kind) {
+        const rows = await q(`SELECT * FROM ${s}.timers WHERE incident_id = $1 AND kind = $2 FOR UPDATE`, [incidentId, kind], 'get timer');
+        return rows[0] && toTimer(rows[0]);
+      },
+      async setTimer(timer) {
+        await q(
+          `INSERT INTO ${s}.timers (incident_id, kind, due_at, data) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (incident_id, kind) DO UPDATE SET due_at = EXCLUDED.due_at, data = EXCLUDED.data, claimed_by = NULL, claimed_until = NULL`,
+          [timer.incidentId, timer.kind, date(timer.dueAt), json(timer.data)],
+          'set timer',
+        );
+      },
+      async deleteTimer(incidentId, kind, owner) {
+        const rows =
+          owner === undefined
+            ? await q(`DELETE FROM ${s}.timers WHERE incident_id = $1 AND kind = $2 RETURNING kind`, [incidentId, kind], 'delete timer')
+            : await q(`DELETE FROM ${s}.timers WHERE incident_id = $1 AND kind = $2 AND claimed_by = $3 RETURNING kind`, [incidentId, kind, owner], 'delete timer');
+        return rows.length > 0;
+      },
+      async deleteTimers(incidentId) {
+        await q(`DELETE FROM ${s}.timers WHERE incident_id = $1`, [incidentId], 'delete timers');
+      },
+    };
+  };
+
+  return {
+    schema,
+    migrate: async () => {
+      const applied = await migrateIncidentSchema(pool, { schema });
+      ready = Promise.resolve();
+      return applied;
+    },
+    async transaction(work) {
+      await ensureReady();
+      let client: PgClientLike;
+      try {
+        client = await pool.connect();
+      } catch (error) {
+        throw storeError(error, 'connect');
+      }
+      let broken = false;
+      try {
+        await query(client, 'BEGIN', [], 'begin');
+        const result = await work(transactionOn(client));
+        await query(client, 'COMMIT', [], 'commit');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
+        throw storeError(error, 'transaction');
+      } finally {
+        client.release(broken);
+      }
+    },
+    async getIncident(id) {
+      const rows = await read(`SELECT ${INCIDENT_COLUMNS} FROM ${s}.incidents WHERE id = $1`, [id], 'get incident');
+      return rows[0] && toIncident(rows[0]);
+    },
+    async listIncidents(incidentQuery: IncidentQuery = {}) {
+      const limit = normaliseLimit(incidentQuery.limit);
+      const where: string[] = [];
+      const values: unknown[] = [];
+      const add = (sql: (parameter: string) => string, value: unknown) => {
+        values.push(value);
+        where.push(sql(`$${values.length}`));
+      };
+      if (incidentQuery.status) add((p) => `status = ANY(${p}::text[])`, [...incidentQuery.status]);
+      if (incidentQuery.open === true) where.push(OPEN);
+      if (incidentQuery.open === false) where.push(`NOT (${OPEN})`);
+      if (incidentQuery.service !== undefined) add((p) => `service = ${p}`, incidentQuery.service);
+      if (incidentQuery.severity) add((p) => `severity = ANY(${p}::text[])`, [...incidentQuery.severity]);
+      if (incidentQuery.since !== undefined) add((p) => `triggered_at >= ${p}`, new Date(incidentQuery.since));
+      if (incidentQuery.until !== undefined) add((p) => `triggered_at < ${p}`, new Date(incidentQuery.until));
+      values.push(limit);
+      const rows = await read(
+        `SELECT ${INCIDENT_COLUMNS} FROM ${s}.incidents ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY triggered_at DESC, number DESC LIMIT $${values.length}`,
+        values,
+        'list incidents',
+      );
+      return rows.map(toIncident);
+    },
+    async listTimeline(incidentId, timelineOptions = {}) {
+      const rows =
+        timelineOptions.visibility === undefined
+          ? await read(`SELECT * FROM ${s}.timeline_events WHERE incident_id = $1 ORDER BY sequence`, [incidentId], 'list timeline')
+          : await read(`SELECT * FROM ${s}.timeline_events WHERE incident_id = $1 AND visibility = $2 ORDER BY sequence`, [incidentId, timelineOptions.visibility], 'list timeline');
+      return rows.map(toTimelineEvent);
+    },
+    async listAlerts(incidentId) {
+      const rows = await read(`SELECT * FROM ${s}.alerts WHERE incident_id = $1 ORDER BY received_at, alert_key`, [incidentId], 'list alerts');
+      return rows.map(toAlert);
+    },
+    async getPostmortem(incidentId) {
+      const rows = await read(`SELECT * FROM ${s}.postmortems WHERE incident_id = $1`, [incidentId], 'get postmortem');
+      return rows[0] && toPostmortem(rows[0]);
+    },
+    async claimDueTimers({ now, owner, leaseMs, limit }) {
+      const rows = await read(
+        `UPDATE ${s}.timers AS timer SET claimed_by = $2, claimed_until = $3
+         FROM (SELECT incident_id, kind FROM ${s}.timers
+               WHERE due_at <= $1 AND (claimed_until IS NULL OR claimed_until <= $1)
+               ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED) AS due
+         WHERE timer.incident_id = due.incident_id AND timer.kind = due.kind
+         RETURNING timer.*`,
+        [new Date(now), owner, new Date(now + leaseMs), limit],
+        'claim timers',
+      );
+      return rows.map(toTimer).sort((a, b) => a.dueAt - b.dueAt);
+    },
+    async listTimers(incidentId) {
+      const rows =
+        incidentId === undefined
+          ? await read(`SELECT * FROM ${s}.timers ORDER BY due_at, incident_id, kind`, [], 'list timers')
+          : await read(`SELECT * FROM ${s}.timers WHERE incident_id = $1 ORDER BY due_at, kind`, [incidentId], 'list timers');
+      return rows.map(toTimer);
+    },
+    async nextTimerDueAt() {
+      const rows = await read<{ next: Date | null }>(`SELECT min(GREATEST(due_at, COALESCE(claimed_until, due_at))) AS next FROM ${s}.timers`, [], 'next timer');
+      return ms(rows[0]?.next ?? null);
+    },
+    async close() {
+      closed = true;
+    },
+  };
+}
