@@ -63,3 +63,9 @@ export type { DecayingHistogram, DecayingHistogramOptions } from './planning/dec
 export { evaluateBudget, storageFindings, scalingAnomalies } from './planning/budget.js';
 export type { BudgetOptions, BudgetStatus, BudgetAlert, TrendFinding } from './planning/budget.js';
 export { normalQuantile, studentTQuantile, quantile } from './planning/statistics.js';
+export { queryRangeSeries, RUNBOOK_QUERIES } from './inputs/prometheus-source.js';
+export type { QueryRangeSeriesOptions } from './inputs/prometheus-source.js';
+export { createPostgresSizeRecorder } from './inputs/postgres-sizes.js';
+export type { PostgresSizeRecorder, PostgresSizeRecorderOptions, SizeRecording, SqlQueryable } from './inputs/postgres-sizes.js';
+export { createSampleRecorder } from './inputs/sample-recorder.js';
+export type { SampleRecorder, SampleRecorderOptions } from './inputs/sample-recorder.js';
