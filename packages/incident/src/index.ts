@@ -69,3 +69,10 @@ export type { PostgresIncidentStore, PostgresIncidentStoreOptions } from './stor
 export { migrateIncidentSchema, INCIDENT_MIGRATIONS } from './stores/postgres/migrations.js';
 export type { IncidentMigration } from './stores/postgres/migrations.js';
 export type { PgClientLike, PgPoolLike, PgQueryable, PgQueryResult } from './stores/postgres/pg-like.js';
+
+// ingest (HTTP receivers; the AlertSink is `incidents.alertSink`)
+export { createAlertmanagerReceiver } from './receivers/alertmanager-webhook.js';
+export type { AlertmanagerReceiverOptions } from './receivers/alertmanager-webhook.js';
+export { createPagerDutyEventsReceiver } from './receivers/pagerduty-events.js';
+export type { PagerDutyEventsReceiverOptions } from './receivers/pagerduty-events.js';
+export type { ReceiverOptions } from './receivers/receiver-http.js';

@@ -54,6 +54,8 @@ export interface AlertMember {
   startsAt?: number;
   endsAt?: number;
   generatorUrl?: string;
+  /** This alert as received (stored with it; the event's `raw` is used when absent). */
+  raw?: unknown;
 }
 
 /**
@@ -434,7 +436,7 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
         ...(member.fingerprint === undefined ? (previous?.fingerprint === undefined ? {} : { fingerprint: previous.fingerprint }) : { fingerprint: member.fingerprint }),
         ...(member.endsAt === undefined ? {} : { endsAt: member.endsAt }),
         ...((member.generatorUrl ?? previous?.generatorUrl) === undefined ? {} : { generatorUrl: (member.generatorUrl ?? previous?.generatorUrl)! }),
-        ...(event.raw === undefined ? {} : { raw: event.raw }),
+        ...((member.raw ?? event.raw) === undefined ? {} : { raw: member.raw ?? event.raw }),
       };
       if (member.status === 'resolved' && member.endsAt === undefined && previous?.status !== 'resolved') alert.endsAt = changes.now;
       if (member.status === 'resolved' && previous?.status === 'resolved' && previous.endsAt !== undefined && member.endsAt === undefined) alert.endsAt = previous.endsAt;
