@@ -69,3 +69,10 @@ export { createPostgresSizeRecorder } from './inputs/postgres-sizes.js';
 export type { PostgresSizeRecorder, PostgresSizeRecorderOptions, SizeRecording, SqlQueryable } from './inputs/postgres-sizes.js';
 export { createSampleRecorder } from './inputs/sample-recorder.js';
 export type { SampleRecorder, SampleRecorderOptions } from './inputs/sample-recorder.js';
+
+// reports
+export { buildCapacityReport, chooseForecaster } from './report/capacity-report.js';
+export type { CapacityReport, CapacityReportOptions, ReportSeriesInput, SeriesReport } from './report/capacity-report.js';
+export { renderReportMarkdown } from './report/render-markdown.js';
+export { renderForecastSvg, renderHeatmapSvg, formatValue, CHART_COLORS } from './report/svg-charts.js';
+export type { SvgOptions } from './report/svg-charts.js';
