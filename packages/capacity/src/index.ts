@@ -76,3 +76,7 @@ export type { CapacityReport, CapacityReportOptions, ReportSeriesInput, SeriesRe
 export { renderReportMarkdown } from './report/render-markdown.js';
 export { renderForecastSvg, renderHeatmapSvg, formatValue, CHART_COLORS } from './report/svg-charts.js';
 export type { SvgOptions } from './report/svg-charts.js';
+
+// cli
+export { capacityCli, createCapacityCli } from './cli/capacity-cli.js';
+export type { CapacityCliDependencies } from './cli/capacity-cli.js';

@@ -129,6 +129,19 @@ describe('backtests on NAB data (rolling origin, sMAPE/MASE vs seasonal naive)',
     expect(week.smape).toBeLessThan(weeklyNaive.smape);
   }, 60_000);
 
+  it('nyc_taxi week-ahead bands from empirical h-step errors cover what happened and stay bounded', () => {
+    const taxi = loadNab('nyc_taxi.csv');
+    const originIndex = taxi.values.length - 336 * 3; // mid-January 2015, before the blizzard week
+    const training = taxi.values.slice(originIndex - 336 * 8, originIndex);
+    const actual = taxi.values.slice(originIndex, originIndex + 336);
+    const band = multiSeasonalForecaster({ periods: [48, 336] }).fit(training).forecastInterval(336, { level: 0.9 });
+    const inside = actual.filter((value, index) => value >= band.lower[index]! && value <= band.upper[index]!).length / actual.length;
+    expect(inside).toBeGreaterThan(0.8);
+    const peak = band.mean.indexOf(Math.max(...band.mean));
+    expect(band.upper[peak]! / band.mean[peak]!).toBeLessThan(2);
+    expect(band.lower[peak]! / band.mean[peak]!).toBeGreaterThan(0.4);
+  }, 60_000);
+
   it('EC2 CPU (5-minute): the AICc-chosen Holt-Winters beats seasonal naive over the next day', () => {
     const cpu = loadNab('ec2_cpu_utilization_5f5533.csv');
     const result = backtest(cpu.values, holtWintersForecaster({ variant: 'auto', seasonLength: 288 }), { horizon: 288, origins: 3, seasonLength: 288 });

@@ -69,6 +69,13 @@ export interface IntervalOptions {
   paths?: number;
   /** Seed of the simulation. Default 1. */
   seed?: number;
+  /**
+   * `'simulation'` (default for Holt-Winters): future paths that resample the one-step residuals. `'empirical'`:
+   * for each horizon h, the quantiles of the model's own in-sample h-step errors (forecasting from every past origin
+   * with the fitted states) — it keeps mean reversion and fat tails that a random walk of residuals overstates at
+   * long horizons. Needs at least 30 origins per h; beyond that the widest measured errors are scaled by √h.
+   */
+  method?: 'simulation' | 'empirical';
 }
 
 /** A forecast with a prediction band. */
@@ -425,6 +432,46 @@ export function fitHoltWinters(values: ArrayLike<number>, options: HoltWintersOp
     return seasonal === 'additive' ? base + season : base * season;
   };
 
+  /** The forecast of obs `origin + h` made after obs `origin` with the fitted states (h ≥ 1). */
+  const forecastFromOrigin = (origin: number, h: number): number => {
+    const level = levels[origin] as number;
+    const trendState = trends[origin] as number;
+    const phiSum = damped ? dampedSum(params.phi, h) : h;
+    const base = trend === 'additive' ? level + phiSum * trendState : trend === 'multiplicative' ? level * Math.pow(trendState, phiSum) : level;
+    if (m === 0) return base;
+    const index = origin + h - m * Math.ceil(h / m);
+    const season = index >= 0 ? (seasons[index] as number) : (params.initialSeasons[index + m] as number);
+    return seasonal === 'additive' ? base + season : base * season;
+  };
+
+  const empiricalBand = (horizon: number, level: number): ForecastBand => {
+    checkHorizon(horizon);
+    const mean = model.forecast(horizon);
+    const lower: number[] = [];
+    const upper: number[] = [];
+    const first = Math.max(m, 1);
+    let widest: { h: number; low: number; high: number } | undefined;
+    for (let h = 1; h <= horizon; h++) {
+      const last = n - 1 - h;
+      const count = last - first + 1;
+      if (count >= 30) {
+        const stride = Math.max(1, Math.floor(count / 2000));
+        const errors: number[] = [];
+        for (let origin = first; origin <= last; origin += stride) errors.push((y[origin + h] as number) - forecastFromOrigin(origin, h));
+        const sorted = Float64Array.from(errors).sort();
+        widest = { h, low: quantileSorted(sorted, (1 - level) / 2), high: quantileSorted(sorted, 1 - (1 - level) / 2) };
+        lower.push((mean[h - 1] as number) + widest.low);
+        upper.push((mean[h - 1] as number) + widest.high);
+      } else {
+        if (!widest) throw new CapacityError('INSUFFICIENT_DATA', `empirical bands need at least 30 forecast origins; ${n} values are too few`);
+        const scale = Math.sqrt(h / widest.h);
+        lower.push((mean[h - 1] as number) + widest.low * scale);
+        upper.push((mean[h - 1] as number) + widest.high * scale);
+      }
+    }
+    return { mean, lower, upper, level };
+  };
+
   const model: HoltWintersModel = {
     trend,
     damped,
@@ -483,8 +530,9 @@ export function fitHoltWinters(values: ArrayLike<number>, options: HoltWintersOp
       return out;
     },
     forecastInterval(horizon, intervalOptions = {}) {
-      const { level = 0.95, paths = 1000, seed = 1 } = intervalOptions;
+      const { level = 0.95, paths = 1000, seed = 1, method = 'simulation' } = intervalOptions;
       if (!(level > 0 && level < 1)) throw new CapacityError('ARGUMENT_INVALID', `level: expected a coverage in (0, 1), got ${level}`);
+      if (method === 'empirical') return empiricalBand(horizon, level);
       const simulated = model.simulate(horizon, { paths, seed });
       const lower: number[] = [];
       const upper: number[] = [];

@@ -152,7 +152,8 @@ function isMonthEnd(ms: number, days: number): boolean {
  * {@link decomposeSeasonal}, then calendar effects estimated on the remainder (mean of flagged days against the
  * rest; declared ratios when history has no flagged day), then the seasonally and calendar adjusted series is
  * forecast by Holt (no season; trend none / additive / damped chosen by AICc), and the seasonal profiles and
- * calendar effects are put back. Bands come from simulated paths of the adjusted model.
+ * calendar effects are put back. Bands come from the adjusted model's empirical h-step errors (simulated paths
+ * when the history is too short for that).
  */
 export function multiSeasonalForecaster(options: MultiSeasonalOptions & { calendar?: CalendarEffects }): Forecaster {
   return {
@@ -253,6 +254,19 @@ export function multiSeasonalForecaster(options: MultiSeasonalOptions & { calend
         forecast,
         forecastInterval(horizon, intervalOptions = {}) {
           const { level = 0.95, paths = 1000, seed = 1 } = intervalOptions;
+          // Empirical h-step errors by default: the remainder of a decomposed series reverts to its level, which a
+          // random walk of one-step residuals (simulation) would overstate week-ahead.
+          const method = intervalOptions.method ?? (n >= 60 + horizon ? 'empirical' : 'simulation');
+          if (method === 'empirical') {
+            const band = model.forecastInterval(horizon, { level, method: 'empirical' });
+            const offsets = Array.from({ length: horizon }, (_, h) => seasonalAt(n + h));
+            return {
+              mean: forecast(horizon),
+              lower: band.lower.map((value, h) => back(value + (offsets[h] as number))),
+              upper: band.upper.map((value, h) => back(value + (offsets[h] as number))),
+              level,
+            };
+          }
           const simulated = model.simulate(horizon, { paths, seed });
           const lower: number[] = [];
           const upper: number[] = [];

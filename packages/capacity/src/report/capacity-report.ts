@@ -37,7 +37,9 @@ export interface CapacityReportOptions {
   periods?: readonly Duration[];
   /** Band coverage. Default 0.95. */
   level?: number;
-  /** Longer series are averaged down to at most this many points before fitting. Default 4,032 (two weeks at 5 min). */
+  /** History used for fitting: the most recent this much (statistics and profiles use everything). Default `'56d'`. */
+  fitHistory?: Duration;
+  /** Longer fitting histories are averaged down to at most this many points. Default 4,032 (two weeks at 5 min). */
   maxPoints?: number;
   /** Growth plan from one of the series (a per-replica utilization). */
   growth?: Omit<GrowthPlanOptions, 'utilization'> & { series: string };
@@ -113,11 +115,15 @@ export function buildCapacityReport(options: CapacityReportOptions): CapacityRep
   const { clock = systemClock, level = 0.95, maxPoints = 4032 } = options;
   const horizonMs = parseDuration(options.horizon ?? '7d', 'horizon');
   const periodsMs = (options.periods ?? ['1d', '7d']).map((period) => parseDuration(period, 'periods'));
+  const fitHistoryMs = parseDuration(options.fitHistory ?? '56d', 'fitHistory');
   if (options.series.length === 0) throw new CapacityError('ARGUMENT_INVALID', 'series: nothing to report on');
   const reports: SeriesReport[] = [];
   options.series.forEach((input, index) => {
     if (input.series.values.length < 3) throw new CapacityError('INSUFFICIENT_DATA', `${input.name}: at least 3 points are needed, got ${input.series.values.length}`);
-    const regular = downsample(regularizeSeries(input.series), maxPoints);
+    const full = regularizeSeries(input.series);
+    const from = full.timestamps.findIndex((at) => at > (full.timestamps[full.timestamps.length - 1] as number) - fitHistoryMs);
+    const recent = from > 0 ? { ...full, timestamps: full.timestamps.slice(from), values: full.values.slice(from) } : full;
+    const regular = downsample(recent, maxPoints);
     const values = regular.values;
     const stepMs = regular.stepMs;
     const trend = olsTrend(regular.timestamps, values);
