@@ -15,6 +15,8 @@ export type CapacityErrorCode =
   | 'INPUT_INVALID'
   /** A data source failed (Prometheus query, PostgreSQL size query); `cause` is the source's error. */
   | 'SOURCE_FAILED'
+  /** An optional peer dependency needed for this feature is not installed (e.g. `@bsull/augurs`). */
+  | 'DEPENDENCY_MISSING'
   | Extract<OpsErrorCode, 'ARGUMENT_INVALID'>;
 
 /**

@@ -80,3 +80,5 @@ export type { SvgOptions } from './report/svg-charts.js';
 // cli
 export { capacityCli, createCapacityCli } from './cli/capacity-cli.js';
 export type { CapacityCliDependencies } from './cli/capacity-cli.js';
+export { loadAugursForecasters } from './forecast/augurs-adapter.js';
+export type { AugursForecasters } from './forecast/augurs-adapter.js';
