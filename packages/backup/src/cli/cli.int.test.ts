@@ -1,10 +1,15 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { runCli } from '@ops/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresDatabase, tempDir, type PostgresDatabase, type TempDir } from '@ops/testkit';
 import { generateAgeIdentity } from '../crypto/age-keys.js';
 import { backupCli } from './cli.js';
+
+const binPath = join(resolve(fileURLToPath(import.meta.url), '../../..'), 'dist', 'cli', 'bin.js');
 
 let database: PostgresDatabase;
 let directory: TempDir;
@@ -160,5 +165,26 @@ describe('ops-backup CLI', () => {
     await writeFile(emptyKeyPath, `${generateAgeIdentity().identity}\n`);
     expect(await runCli(backupCli, ['verify', 'latest', '--job', 'pg-main', '--level', 'full-read', '--identity-file', emptyKeyPath], noKey.io)).toBe(1);
     expect(noKey.stdout).toContain('FAIL');
+  });
+
+  it('a files restore with a wrong key exits 1 with the message (it exited 13, silently, leaving the staging directory)', async () => {
+    if (!existsSync(binPath)) throw new Error(`build the package first (pnpm --filter @ops/backup build): ${binPath} is missing`);
+    const secretConfig = join(directory.path, 'secret.yaml');
+    await writeFile(
+      secretConfig,
+      `storage: { type: local, directory: ${join(directory.path, 'secret-store')} }\njobs:\n  - name: secret-files\n    sources: [{ type: files, directory: ${join(directory.path, 'etc')} }]\n    encryption: { recipients: [${identity.recipient}] }\n`,
+    );
+    const run = capture();
+    expect(await runCli(backupCli, ['run', '--config', secretConfig], run.io), run.stderr).toBe(0);
+    const wrongKey = join(directory.path, 'wrong-key.txt');
+    await writeFile(wrongKey, `${generateAgeIdentity().identity}\n`, { mode: 0o600 });
+    const staging = join(directory.path, 'secret-staging');
+    const child = spawn(process.execPath, [binPath, 'restore', 'latest', '--job', 'secret-files', '--to-directory', staging, '--identity-file', wrongKey, '--config', secretConfig], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    const code = await new Promise<number | null>((resolveExit) => child.once('exit', resolveExit));
+    expect(code, stderr).toBe(1);
+    expect(stderr).toMatch(/^ops-backup restore: .*BACKUP_DECRYPT_FAILED.*no identity matches/m);
+    await expect(lstat(staging)).rejects.toThrow();
   });
 });

@@ -1,6 +1,7 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { lstat, mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir, type TempDir } from '@ops/testkit';
@@ -8,7 +9,9 @@ import { runBackup } from '../jobs/run-backup.js';
 import { createFilesSource } from '../sources/files-source.js';
 import { createMemoryStorage } from '../testing/memory-storage.js';
 import { writeManifest } from '../catalog/catalog.js';
-import { writeArtifact } from '../pipeline/artifact-pipeline.js';
+import { generateAgeIdentity } from '../crypto/age-keys.js';
+import { BackupError } from '../errors.js';
+import { writeArtifact, type DecryptionOptions } from '../pipeline/artifact-pipeline.js';
 import { verifyBackup } from '../verify/verify-backup.js';
 import { extractTar } from './tar-extract.js';
 import { restoreFiles } from './files-restore.js';
@@ -190,4 +193,74 @@ describe('files source and restore', () => {
     const archive = await maliciousTar([{ name: 'fine.txt', body: 'ok' }]);
     await expect(extractTar({ stream: Readable.from([archive]), directory: staging })).rejects.toMatchObject({ code: 'RESTORE_FAILED' });
   });
+});
+
+describe('early pipeline errors surface as typed errors (they used to leave the promise pending forever)', () => {
+  it('extractTar rejects with the stream error when the stream fails before the staging directory is ready', async () => {
+    const stream = new PassThrough();
+    const pending = extractTar({ stream, directory: join(directory.path, 'early') });
+    stream.destroy(new BackupError('BACKUP_DECRYPT_FAILED', 'no identity matches'));
+    await expect(pending).rejects.toMatchObject({ code: 'BACKUP_DECRYPT_FAILED', message: 'no identity matches' });
+  });
+
+  it('extractTar rejects when given a stream that has already failed', async () => {
+    const stream = new PassThrough();
+    stream.on('error', () => undefined);
+    stream.destroy(new Error('socket hang up'));
+    await new Promise((resolve) => setImmediate(resolve));
+    await expect(extractTar({ stream, directory: join(directory.path, 'already') })).rejects.toMatchObject({ code: 'BACKUP_CORRUPT', message: expect.stringContaining('socket hang up') });
+  });
+
+  /** An encrypted files backup of a directory with a file larger than the first age chunks. */
+  async function encryptedBackup(encryption: { recipients: string[] } | { passphrase: string; scryptWorkFactor: number }) {
+    const root = join(directory.path, 'secret');
+    await mkdir(root, { recursive: true });
+    await writeFile(join(root, 'big.bin'), randomBytes(600_000));
+    const storage = createMemoryStorage();
+    const manifest = await runBackup({ job: 'secret', storage, sources: [createFilesSource({ directory: root })], compression: { algorithm: 'none' }, encryption, lock: false });
+    expect(manifest.state, manifest.error).toBe('completed');
+    const artifact = manifest.sources[0]?.artifacts[0] as NonNullable<(typeof manifest.sources)[number]['artifacts'][number]>;
+    /** Changes the stored bytes and recomputes the manifest's (unkeyed) checksums, as anyone who can write to the storage can. */
+    const forge = (change: (bytes: Buffer) => void) => {
+      const bytes = storage.get(artifact.key) as Buffer;
+      change(bytes);
+      storage.set(artifact.key, bytes);
+      artifact.storedSha256 = createHash('sha256').update(bytes).digest('hex');
+      artifact.storedBytes = bytes.length;
+    };
+    return { storage, manifest, forge };
+  }
+
+  const identity = generateAgeIdentity();
+  const cases: [string, (backup: Awaited<ReturnType<typeof encryptedBackup>>) => { decryption: DecryptionOptions; code: string }, Parameters<typeof encryptedBackup>[0]][] = [
+    ['a wrong identity', () => ({ decryption: { identities: [generateAgeIdentity().identity] }, code: 'BACKUP_DECRYPT_FAILED' }), { recipients: [identity.recipient] }],
+    ['a wrong passphrase', () => ({ decryption: { passphrase: 'wrong' }, code: 'BACKUP_DECRYPT_FAILED' }), { passphrase: 'right', scryptWorkFactor: 10 }],
+    [
+      'a bad header',
+      ({ forge }) => {
+        forge((bytes) => bytes.write('v2', 'age-encryption.org/'.length, 'latin1'));
+        return { decryption: { identities: [identity.identity] }, code: 'BACKUP_CORRUPT' };
+      },
+      { recipients: [identity.recipient] },
+    ],
+    [
+      'damage in the first chunk',
+      ({ forge }) => {
+        forge((bytes) => {
+          bytes[1000] = (bytes[1000] as number) ^ 0xff;
+        });
+        return { decryption: { identities: [identity.identity] }, code: 'BACKUP_CORRUPT' };
+      },
+      { recipients: [identity.recipient] },
+    ],
+  ];
+  for (const [label, prepare, encryption] of cases) {
+    it(`restoreFiles with ${label} rejects with a typed error and leaves no staging directory`, async () => {
+      const backup = await encryptedBackup(encryption);
+      const { decryption, code } = prepare(backup);
+      const staging = join(directory.path, 'staging');
+      await expect(restoreFiles({ storage: backup.storage, backup: backup.manifest, directory: staging, decryption })).rejects.toMatchObject({ code });
+      await expect(lstat(staging)).rejects.toThrow();
+    });
+  }
 });

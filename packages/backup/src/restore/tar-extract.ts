@@ -273,19 +273,30 @@ class Extraction {
  */
 export async function extractTar(options: ExtractTarOptions): Promise<ExtractSummary> {
   const { stream, directory, signal } = options;
-  let tree: ExtractTree = modelTree();
-  if (directory !== undefined) {
-    await mkdir(directory, { recursive: true, mode: 0o700 });
-    if ((await readdir(directory)).length > 0) throw new BackupError('RESTORE_FAILED', `staging directory ${directory} is not empty; restore into an empty directory`);
-    tree = directoryTree(await realpath(directory));
-  }
-  const extraction = new Extraction(tree);
   const extract = tar.extract();
-  stream.on('error', (error) => extract.destroy(error));
-  stream.pipe(extract as unknown as NodeJS.WritableStream);
+  // Wired before anything is awaited: a stream that fails early (wrong key, bad header, early damage) must reject
+  // this call with its own error, never leave it pending. tar-stream's iterator only sees an error or a close that
+  // happens after it was created, so it is created here too.
+  const iterator = extract[Symbol.asyncIterator]();
+  const entries = { [Symbol.asyncIterator]: () => iterator };
+  let sourceError: unknown = stream.errored ?? undefined;
+  const onSourceError = (error: unknown): void => {
+    sourceError ??= error;
+    extract.destroy(error as Error);
+  };
+  stream.on('error', onSourceError);
+  if (sourceError !== undefined) extract.destroy(sourceError as Error);
+  else stream.pipe(extract as unknown as NodeJS.WritableStream);
 
   try {
-    for await (const entry of extract) {
+    let tree: ExtractTree = modelTree();
+    if (directory !== undefined) {
+      await mkdir(directory, { recursive: true, mode: 0o700 });
+      if ((await readdir(directory)).length > 0) throw new BackupError('RESTORE_FAILED', `staging directory ${directory} is not empty; restore into an empty directory`);
+      tree = directoryTree(await realpath(directory));
+    }
+    const extraction = new Extraction(tree);
+    for await (const entry of entries) {
       signal?.throwIfAborted();
       const { header } = entry;
       const name = safeEntryPath(header.name);
@@ -309,11 +320,14 @@ export async function extractTar(options: ExtractTarOptions): Promise<ExtractSum
       entry.resume();
     }
     await extraction.finish();
+    return extraction.summary;
   } catch (error) {
     extract.destroy();
     stream.destroy();
-    if (OpsError.isInstance(error)) throw error;
-    throw new BackupError('BACKUP_CORRUPT', `cannot read tar archive: ${(error as Error).message}`, { cause: error });
+    // The source's own error (a wrong key, a damaged chunk) explains more than what it did to the tar parser.
+    const reason = OpsError.isInstance(sourceError) ? sourceError : error;
+    if (OpsError.isInstance(reason)) throw reason;
+    const cause = sourceError ?? error;
+    throw new BackupError('BACKUP_CORRUPT', `cannot read tar archive: ${(cause as Error)?.message ?? String(cause)}`, { cause });
   }
-  return extraction.summary;
 }
