@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { parseConfigText } from '../config/load-config.js';
 import { ConfigError, parseWithSchema } from '../errors/config-error.js';
 import { OpsError } from '../errors/ops-error.js';
 import { createProgressBar, ExitCode, formatBytes, formatTable, renderHelp, runCli, UsageError, type CliDefinition } from './cli.js';
@@ -41,6 +42,13 @@ const definition: CliDefinition = {
       summary: 'validate a config',
       run: () => {
         parseWithSchema(z.object({ jobs: z.array(z.object({ keep: z.number().int().min(0) })) }), { jobs: [{ keep: -1 }] }, 'ops.yaml');
+        return 0;
+      },
+    },
+    secrets: {
+      summary: 'loads a config whose password comes from the environment',
+      run: (context) => {
+        parseConfigText('storage:\n  password: ${NOPE_MISSING_VAR}\n', z.object({ storage: z.object({ password: z.string() }) }), 'ops.yaml', { env: context.io.env });
         return 0;
       },
     },
@@ -86,6 +94,24 @@ describe('runCli', () => {
     const nothing = capture();
     expect(await runCli(definition, [], nothing.io)).toBe(2);
     expect(nothing.stderr()).toContain('Usage: ops-demo <command> [options]');
+  });
+
+  it('a config error under a secret-named key still says what to fix', async () => {
+    const out = capture();
+    expect(await runCli(definition, ['secrets'], out.io)).toBe(2);
+    expect(out.stderr()).toBe('ops-demo secrets: invalid ops.yaml: storage.password: environment variable NOPE_MISSING_VAR is not set\n');
+  });
+
+  it('a duration option (valueName "duration") is checked before the command runs, naming the flag', async () => {
+    const out = capture();
+    expect(await runCli(definition, ['check', '--timeout', '5 mins', 'https://a'], out.io)).toBe(2);
+    expect(out.stderr()).toBe(
+      'ops-demo check: --timeout: invalid duration "5 mins": unexpected "5 mins" (did you mean "5m"?); units are ms, s, m, h, d, w (e.g. "1h30m")\n',
+    );
+    expect(out.stdout()).toBe('');
+    const json = capture();
+    expect(await runCli(definition, ['check', '--json', '--timeout', '5x', 'https://a'], json.io)).toBe(2);
+    expect(JSON.parse(json.stdout())).toMatchObject({ ok: false, error: { code: 'DURATION_INVALID', message: expect.stringMatching(/^--timeout: invalid duration "5x"/) } });
   });
 
   it('reports errors as JSON on stdout with --json, redacted, and exits 1 for unexpected failures', async () => {

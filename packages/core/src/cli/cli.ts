@@ -1,7 +1,8 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../errors/config-error.js';
 import { OpsError } from '../errors/ops-error.js';
-import { safeErrorMessage } from '../redaction/redact.js';
+import { parseDuration } from '../time/duration.js';
+import { redactErrorMessage, safeErrorMessage } from '../redaction/redact.js';
 
 /** Exit codes shared by every `ops-*` CLI. */
 export const ExitCode = {
@@ -23,6 +24,11 @@ export interface CliIo {
   env: Record<string, string | undefined>;
 }
 
+/**
+ * One option of a command: node's `parseArgs` option plus its help text. `valueName` is shown in `--help`
+ * (`--timeout <duration>`); `'duration'` also makes the CLI check the value as a duration before `run` (exit 2 with
+ * `--timeout: invalid duration "5 mins": … (did you mean "5m"?)`).
+ */
 type OptionSpec = NonNullable<ParseArgsConfig['options']>[string] & { description: string; valueName?: string };
 
 /** One subcommand of a CLI. */
@@ -163,6 +169,23 @@ export async function runCli(definition: CliDefinition, argv: readonly string[],
     fullIo.stdout.write(renderHelp(definition, commandName));
     return ExitCode.ok;
   }
+  // Options shown as `<duration>` are checked here, so the error names the flag (`--timeout: invalid duration …`)
+  // whatever the command does with the value later.
+  for (const [name, spec] of Object.entries(optionSpecs)) {
+    if (spec.valueName !== 'duration') continue;
+    const given = parsed.values[name];
+    for (const value of Array.isArray(given) ? given : [given]) {
+      if (typeof value !== 'string') continue;
+      try {
+        parseDuration(value, `--${name}`);
+      } catch (error) {
+        const message = redactErrorMessage(error as Error);
+        if (parsed.values.json === true) fullIo.stdout.write(`${JSON.stringify({ ok: false, error: { code: 'DURATION_INVALID', message } }, null, 2)}\n`);
+        fullIo.stderr.write(`${definition.name} ${commandName}: ${message}\n`);
+        return ExitCode.usage;
+      }
+    }
+  }
   const json = parsed.values.json === true;
   const context: CliContext = {
     values: parsed.values,
@@ -178,7 +201,7 @@ export async function runCli(definition: CliDefinition, argv: readonly string[],
   } catch (error) {
     const usage = error instanceof UsageError || ConfigError.isInstance(error) && error.code === 'CONFIG_INVALID' || OpsError.hasCode(error, 'DURATION_INVALID');
     // Usage and config messages are written for the person at the terminal: no error-code prefix.
-    const message = usage ? safeErrorMessage((error as Error).message) : safeErrorMessage(error);
+    const message = usage ? redactErrorMessage(error as Error) : safeErrorMessage(error);
     if (json) context.printJson({ ok: false, error: { code: OpsError.isInstance(error) ? error.code : 'INTERNAL', message } });
     fullIo.stderr.write(`${definition.name} ${commandName}: ${message}\n`);
     return usage ? ExitCode.usage : ExitCode.failure;

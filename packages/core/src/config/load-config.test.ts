@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConfigError } from '../errors/config-error.js';
+import { safeErrorMessage } from '../redaction/redact.js';
 import { durationSchema } from '../time/duration.js';
 import { loadConfig, parseConfigText } from './load-config.js';
 
@@ -64,6 +65,19 @@ describe('loadConfig', () => {
     await expect(loadConfig(file, schema, { env: { PGPASSWORD: '' } })).rejects.toThrow(/PGPASSWORD is not set/);
   });
 
+  it('an unset variable under a key that names a secret keeps its message through redaction', () => {
+    const text = 'database:\n  url: postgres://db/app\n  password: ${NOPE_MISSING_VAR}\ninterval: 1m\n';
+    let thrown: unknown;
+    try {
+      parseConfigText(text, schema, 'ops.yaml', { env: {} });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(ConfigError.isInstance(thrown)).toBe(true);
+    // Logs, CLI output and health results show errors through redaction; "password: environment" must not read as a secret.
+    expect(safeErrorMessage(thrown)).toBe('CONFIG_INVALID: invalid ops.yaml: database.password: environment variable NOPE_MISSING_VAR is not set');
+  });
+
   it('reports schema problems with the file name and path', async () => {
     const file = join(directory, 'bad.yaml');
     await writeFile(file, 'database: { url: x }\ninterval: 5x\njobs:\n  - { name: a, retention: { keepDaily: 1 } }\n  - { name: b, retention: { keepDaily: -1 } }\n');
@@ -84,7 +98,7 @@ describe('loadConfig', () => {
   });
 
   it('parseConfigText treats an empty document as an empty object', () => {
-    expect(() => parseConfigText('', schema, 'empty.yaml', { env: {} })).toThrow(/database: expected object/);
+    expect(() => parseConfigText('', schema, 'empty.yaml', { env: {} })).toThrow('database: required (expected object)');
     expect(parseConfigText('', z.object({ a: z.number().default(1) }), 'empty.yaml')).toEqual({ a: 1 });
   });
 });

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { ConfigError } from '../errors/config-error.js';
+import { ConfigError, safeParseMarkingMissing } from '../errors/config-error.js';
 
 /** Options of {@link loadConfig} and {@link parseConfigText}. */
 export interface LoadConfigOptions {
@@ -58,7 +58,7 @@ export function parseConfigText<S extends z.ZodType>(
     throw new ConfigError(`invalid ${source}: cannot parse ${format.toUpperCase()}: ${(error as Error).message}`, [], { cause: error });
   }
   const interpolated = interpolate(raw ?? {}, env, '', source);
-  const parsed = schema.safeParse(interpolated);
+  const parsed = safeParseMarkingMissing(schema, interpolated);
   if (!parsed.success) throw ConfigError.fromZod(parsed.error, source, [], schema);
   return parsed.data;
 }

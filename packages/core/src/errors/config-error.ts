@@ -57,7 +57,47 @@ function isIntegerSchema(node: SchemaNode | undefined): boolean {
   return typeof node?.format === 'string' && /int/.test(node.format);
 }
 
+// zod's messages do not say that a value is missing ("Invalid input: expected number, received undefined"). With the
+// input at hand (parseWithSchema, parseConfigText) a per-parse error map marks missing values; from a zod error alone
+// (fromZod) zod's default wording still tells.
+const MISSING = 'required';
+
+function isMissing(issue: { message: string }): boolean {
+  return issue.message === MISSING || /\breceived undefined$/.test(issue.message);
+}
+
+/** Per-parse zod error map: an absent value — also an absent discriminator — is reported as {@link MISSING}. */
+function markMissing(issue: { code?: string; input?: unknown; discriminator?: unknown }): string | undefined {
+  if (issue.code === 'invalid_union' && typeof issue.discriminator === 'string') {
+    const input = issue.input;
+    return typeof input === 'object' && input !== null && (input as Record<string, unknown>)[issue.discriminator] === undefined ? MISSING : undefined;
+  }
+  if ((issue.code === 'invalid_type' || issue.code === 'invalid_union' || issue.code === 'invalid_value') && issue.input === undefined) return MISSING;
+  return undefined;
+}
+
+/** `expected …` for a union whose alternatives are plain types (`expected number or string`), else `undefined`. */
+function describeUnionTypes(issue: z.core.$ZodIssueInvalidUnion): string | undefined {
+  const expected: string[] = [];
+  for (const branch of issue.errors) {
+    const only = branch.length === 1 ? branch[0] : undefined;
+    if (only?.code !== 'invalid_type' || only.path.length > 0) return undefined;
+    expected.push(String(only.expected));
+  }
+  if (expected.length === 0) return undefined;
+  return `expected ${[...new Set(expected)].join(' or ')}`;
+}
+
 function describeIssue(issue: z.core.$ZodIssue, schema?: unknown): string {
+  const description = describeProblem(issue, schema);
+  const missing =
+    ((issue.code === 'invalid_type' || issue.code === 'invalid_value' || issue.code === 'invalid_union') && isMissing(issue)) ||
+    // every alternative of a union saw nothing
+    (issue.code === 'invalid_union' && issue.errors.length > 0 && issue.errors.every((branch) => branch.some((inner) => inner.path.length === 0 && isMissing(inner))));
+  return missing ? `required (${description})` : description;
+}
+
+function describeProblem(issue: z.core.$ZodIssue, schema?: unknown): string {
   switch (issue.code) {
     case 'invalid_type':
       return `expected ${issue.expected === 'number' && isIntegerSchema(schemaAt(schema, issue.path)) ? 'integer' : issue.expected}`;
@@ -85,8 +125,14 @@ function describeIssue(issue: z.core.$ZodIssue, schema?: unknown): string {
       });
       return `unknown key(s) ${keys.join(', ')}`;
     }
-    case 'invalid_union':
-      return issue.message || 'does not match any allowed shape';
+    case 'invalid_union': {
+      // A discriminated union names its discriminator's allowed values (zod: "Invalid discriminator value").
+      const options = (issue as { options?: unknown }).options;
+      if (Array.isArray(options) && options.length > 0) return `expected one of ${options.map((value) => JSON.stringify(value)).join(', ')}`;
+      const types = describeUnionTypes(issue);
+      if (types) return types;
+      return issue.message && issue.message !== 'Invalid input' && !isMissing(issue) ? issue.message : 'does not match any allowed shape';
+    }
     default:
       return issue.message;
   }
@@ -130,7 +176,15 @@ export class ConfigError extends OpsError {
  * Parses `input` with `schema`, throwing a {@link ConfigError} naming every bad path.
  */
 export function parseWithSchema<S extends z.ZodType>(schema: S, input: unknown, source?: string): z.output<S> {
-  const parsed = schema.safeParse(input);
+  const parsed = safeParseMarkingMissing(schema, input);
   if (!parsed.success) throw ConfigError.fromZod(parsed.error, source, [], schema);
   return parsed.data;
+}
+
+/**
+ * `schema.safeParse(input)` with missing values reported as "required" (a schema's own messages still win). For
+ * core's parsers; the issues then read `jobs[0].name: required (expected string)` once through {@link ConfigError}.
+ */
+export function safeParseMarkingMissing<S extends z.ZodType>(schema: S, input: unknown): z.ZodSafeParseResult<z.output<S>> {
+  return schema.safeParse(input, { error: markMissing }) as z.ZodSafeParseResult<z.output<S>>;
 }

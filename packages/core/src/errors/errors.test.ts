@@ -146,6 +146,39 @@ describe('ConfigError', () => {
     expect(formatPath([])).toBe('');
   });
 
+  describe('says what to fix', () => {
+    const slos = z.strictObject({
+      slos: z.array(z.strictObject({ name: z.string(), objective: z.union([z.number(), z.string()]), window: z.enum(['7d', '30d']) })),
+      source: z.discriminatedUnion('type', [z.object({ type: z.literal('pg'), url: z.string() }), z.object({ type: z.literal('redis'), url: z.string() })]),
+    });
+    const lines = (error: ConfigError) => error.issues.map((issue) => `${issue.path}: ${issue.message}`);
+
+    it('a missing field is "required", with what it expects (also from fromZod alone, as other packages call it)', () => {
+      const parsed = slos.safeParse({ slos: [{ name: 'api' }], source: { type: 'pg', url: 'x' } });
+      if (parsed.success) throw new Error('expected failure');
+      // (an enum's zod issue does not tell a missing value from a wrong one: without the input it names the values)
+      expect(lines(ConfigError.fromZod(parsed.error, 'slos.yaml'))).toEqual(['slos[0].objective: required (expected number or string)', 'slos[0].window: expected one of "7d", "30d"']);
+      expect(() => parseWithSchema(slos, { slos: [{}], source: { type: 'pg' } }, 'slos.yaml')).toThrow(
+        'invalid slos.yaml: slos[0].name: required (expected string); slos[0].objective: required (expected number or string); slos[0].window: required (expected one of "7d", "30d"); source.url: required (expected string)',
+      );
+    });
+
+    it('a value of the wrong type is not "required": the alternatives of a union are named', () => {
+      expect(() => parseWithSchema(slos, { slos: [{ name: 'api', objective: true, window: '30d' }], source: { type: 'pg', url: 'x' } })).toThrow(
+        'invalid configuration: slos[0].objective: expected number or string',
+      );
+    });
+
+    it('a missing or unknown discriminator names the allowed values', () => {
+      expect(() => parseWithSchema(slos, { slos: [], source: { url: 'x' } }, 'ops.yaml')).toThrow('invalid ops.yaml: source.type: required (expected one of "pg", "redis")');
+      expect(() => parseWithSchema(slos, { slos: [], source: { type: 'mysql', url: 'x' } }, 'ops.yaml')).toThrow('invalid ops.yaml: source.type: expected one of "pg", "redis"');
+      const parsed = slos.safeParse({ slos: [], source: { url: 'x' } });
+      if (parsed.success) throw new Error('expected failure');
+      // Without the input at hand, fromZod cannot tell missing from unknown, but still names the allowed values.
+      expect(lines(ConfigError.fromZod(parsed.error))).toEqual(['source.type: expected one of "pg", "redis"']);
+    });
+  });
+
   it('parseWithSchema returns parsed data or throws ConfigError', () => {
     expect(parseWithSchema(z.object({ a: z.number().default(1) }), {})).toEqual({ a: 1 });
     expect(() => parseWithSchema(z.object({ a: z.number() }), { a: 'x' }, 'options')).toThrow('invalid options: a: expected number');

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../errors/config-error.js';
 import { REDACTED, redact, redactText, safeErrorMessage } from './redact.js';
 
 // Realistic strings with the secret each must lose and the context that must survive.
@@ -207,5 +208,22 @@ describe('safeErrorMessage (hardened)', () => {
   it('applies `secrets` to every member of an AggregateError', () => {
     const aggregate = new AggregateError([new Error('first s3cr3t-value'), new Error('second s3cr3t-value')]);
     expect(safeErrorMessage(aggregate, { secrets: ['s3cr3t-value'] })).toBe(`first ${REDACTED}; second ${REDACTED}`);
+  });
+});
+
+describe('safeErrorMessage of an error listing config issues', () => {
+  it('a path ending in a sensitive key does not read as a key/value pair, and secrets in the text still go', () => {
+    const issues = [
+      { path: 'storage.password', message: 'required (expected string)' },
+      { path: 'webhook.headers.authorization', message: 'environment variable WEBHOOK_AUTH is not set' },
+      { path: 'token', message: 'expected string' },
+      { path: 'database.url', message: 'cannot reach postgres://app:hunter2@db:5432/app' },
+    ];
+    const error = new ConfigError(`invalid ops.yaml: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`, issues);
+    expect(safeErrorMessage(error)).toBe(
+      'CONFIG_INVALID: invalid ops.yaml: storage.password: required (expected string); webhook.headers.authorization: environment variable WEBHOOK_AUTH is not set; token: expected string; database.url: cannot reach postgres://app:[REDACTED]@db:5432/app',
+    );
+    // The same text without the structure is still redacted as before.
+    expect(safeErrorMessage(new Error('password: hunter2'))).toBe(`password: ${REDACTED}`);
   });
 });

@@ -209,9 +209,9 @@ export function safeErrorMessage(thrown: unknown, options: RedactOptions = {}): 
   if (thrown instanceof AggregateError && !thrown.message && thrown.errors.length > 0) {
     message = thrown.errors.map((inner) => safeErrorMessage(inner, options)).join('; ');
   } else if (thrown instanceof Error) {
-    message = thrown.message || thrown.name;
     const code = (thrown as { code?: unknown }).code;
-    if (typeof code === 'string' && !message.includes(code)) message = `${code}: ${message}`;
+    const text = redactErrorMessage(thrown, options);
+    return typeof code === 'string' && !text.includes(code) ? `${code}: ${text}` : text;
   } else if (typeof thrown === 'string') {
     message = thrown;
   } else {
@@ -222,5 +222,43 @@ export function safeErrorMessage(thrown: unknown, options: RedactOptions = {}): 
       message = 'non-Error thrown';
     }
   }
-  return redactText(message.replace(/\s+/g, ' ').trim(), options);
+  return redactText(oneLine(message), options);
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+/** `issues` of an error that lists them as `path: message` in its message (core's `ConfigError`), else `undefined`. */
+function pathIssues(error: Error): ReadonlyArray<{ path: string; message: string }> | undefined {
+  const issues = (error as { issues?: unknown }).issues;
+  if (!Array.isArray(issues) || issues.length === 0) return undefined;
+  const valid = issues.every((issue) => typeof issue === 'object' && issue !== null && typeof issue.path === 'string' && typeof issue.message === 'string');
+  return valid ? (issues as Array<{ path: string; message: string }>) : undefined;
+}
+
+/**
+ * An error's message on one line with credentials removed, without the code prefix of {@link safeErrorMessage}.
+ *
+ * The `path: message` lines of an error listing config issues are redacted one part at a time: a path ending in a
+ * key that names a secret (`storage.password: required`) would otherwise read as a `password: <value>` pair and
+ * lose its message, while a secret inside a message or a path is still removed.
+ */
+export function redactErrorMessage(error: Error, options: RedactOptions = {}): string {
+  const message = oneLine(error.message || error.name);
+  const issues = pathIssues(error);
+  if (!issues) return redactText(message, options);
+  const parts: string[] = [];
+  let rest = message;
+  for (const issue of issues) {
+    const path = oneLine(issue.path);
+    const text = oneLine(issue.message);
+    const line = `${path}: ${text}`;
+    const at = path === '' ? -1 : rest.indexOf(line);
+    if (at < 0) continue;
+    parts.push(redactText(rest.slice(0, at), options), `${redactText(path, options)}: ${redactText(text, options)}`);
+    rest = rest.slice(at + line.length);
+  }
+  parts.push(redactText(rest, options));
+  return parts.join('');
 }

@@ -54,6 +54,22 @@ describe('parseDuration', () => {
   });
 
   it.each([
+    ['5 mins', '5m'],
+    ['30 seconds', '30s'],
+    ['2hrs', '2h'],
+    ['1h 30m', '1h30m'],
+    ['1.5 days', '1.5d'],
+    ['250 millis', '250ms'],
+  ])('suggests the duration a user meant: %j → %j', (text, meant) => {
+    expect(durationError(() => parseDuration(text, '--timeout')).message).toContain(`(did you mean "${meant}"?)`);
+  });
+
+  it('never suggests a guess for an ambiguous or unknown unit (5M could be months)', () => {
+    expect(durationError(() => parseDuration('5M')).message).not.toContain('did you mean');
+    expect(durationError(() => parseDuration('5 parsecs')).message).not.toContain('did you mean');
+  });
+
+  it.each([
     [-1, /must not be negative/],
     [Number.NaN, /must be a finite number/],
     [Infinity, /must be a finite number/],

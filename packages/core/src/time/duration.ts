@@ -57,13 +57,38 @@ export function parseDuration(value: Duration, name?: string): number {
     PART.lastIndex = index;
     const match = PART.exec(text);
     if (!match) {
-      throw invalid(value, `unexpected "${text.slice(index)}"; units are ms, s, m, h, d, w (e.g. "1h30m")`, name);
+      const meant = suggestDuration(text);
+      const hint = meant === undefined ? '' : ` (did you mean "${meant}"?)`;
+      throw invalid(value, `unexpected "${text.slice(index)}"${hint}; units are ms, s, m, h, d, w (e.g. "1h30m")`, name);
     }
     total += Number(match[1]) * UNIT_MS[match[2] as DurationUnit];
     index = PART.lastIndex;
   }
   if (!Number.isFinite(total) || total > Number.MAX_SAFE_INTEGER) throw invalid(value, 'too large', name);
   return Math.round(total);
+}
+
+// Unit words people write ("5 mins", "30 seconds", "2hrs"). Single letters only in the case we accept: "5M" could
+// mean months and is never guessed.
+const UNIT_WORDS: ReadonlyArray<readonly [RegExp, DurationUnit]> = [
+  [/^(?:ms|msecs?|millis|milliseconds?)$/i, 'ms'],
+  [/^(?:s|secs?|seconds?)$/i, 's'],
+  [/^(?:m|mins?|minutes?)$/i, 'm'],
+  [/^(?:h|hrs?|hours?)$/i, 'h'],
+  [/^(?:d|days?)$/i, 'd'],
+  [/^(?:w|wks?|weeks?)$/i, 'w'],
+];
+
+/** The duration a user most likely meant by `text` (`'5 mins'` → `'5m'`), or `undefined` when there is no safe guess. */
+function suggestDuration(text: string): string | undefined {
+  let guessed = true;
+  const candidate = text.replace(/(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*/g, (_whole, amount: string, word: string) => {
+    const unit = word.length === 1 ? (word in UNIT_MS ? (word as DurationUnit) : undefined) : UNIT_WORDS.find(([pattern]) => pattern.test(word))?.[1];
+    if (unit === undefined) guessed = false;
+    return `${amount}${unit ?? word}`;
+  });
+  if (!guessed || candidate === text || !/^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+$/.test(candidate)) return undefined;
+  return candidate;
 }
 
 /** Like {@link parseDuration}, but `undefined` passes through (for optional options). */
