@@ -16,7 +16,7 @@ export interface RequestObservation {
   statusCode: number;
   /** From the request's arrival to the end of the response (node:http, Express, Fastify) or to the returned `Response` (fetch). */
   durationMs: number;
-  /** The client went away before the response was complete. */
+  /** The client went away before the handler ended the response. */
   aborted: boolean;
   /** What the handler threw, when it threw (fetch handlers). */
   error?: unknown;
@@ -76,6 +76,9 @@ export function observeNodeExchange(
     const method = request.method ?? 'GET';
     const path = pathOf(request.url ?? '/');
     const route = template?.() ?? options.route?.({ method, path }) ?? path;
-    notifyObserver(options.observer, { method, route, path, statusCode: response.statusCode, durationMs, aborted: !response.writableFinished });
+    // Complete once the handler ended the response: `writableFinished` alone stays false without a real socket
+    // (Fastify's and light-my-request's `inject()`), which counted every injected request as aborted.
+    const aborted = !response.writableFinished && !response.writableEnded;
+    notifyObserver(options.observer, { method, route, path, statusCode: response.statusCode, durationMs, aborted });
   });
 }

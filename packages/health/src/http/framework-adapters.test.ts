@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { toExpressMiddleware, toFastifyPlugin, type OpsHandler } from '@ops/core';
+import { observeFastifyRequests, toExpressMiddleware, toFastifyPlugin, type OpsHandler, type RequestObservation } from '@ops/core';
 import express from 'express';
 import Fastify from 'fastify';
 import { request } from 'undici';
@@ -80,6 +80,29 @@ describe('health endpoints behind toFastifyPlugin with fastify 5', () => {
       const boom = await request(`${base}/health/boom`);
       expect(boom.statusCode).toBe(500);
       await boom.body.dump();
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+// core's request observer (what @ops/slo records from) with a real fastify, here because fastify is a dev dependency
+describe("core's observeFastifyRequests with fastify 5", () => {
+  it('observes app.inject() requests as completed, with the route template (tests of a fastify app use inject)', async () => {
+    const seen: RequestObservation[] = [];
+    const app = Fastify();
+    await app.register(observeFastifyRequests({ observer: (observation) => seen.push(observation) }));
+    app.get('/users/:id', async () => ({ ok: true }));
+    app.get('/broken', async () => {
+      throw new Error('boom');
+    });
+    try {
+      expect((await app.inject({ method: 'GET', url: '/users/7?expand=1' })).statusCode).toBe(200);
+      expect((await app.inject({ method: 'GET', url: '/broken' })).statusCode).toBe(500);
+      expect(seen.map(({ durationMs: _durationMs, ...rest }) => rest)).toEqual([
+        { method: 'GET', route: '/users/:id', path: '/users/7', statusCode: 200, aborted: false },
+        { method: 'GET', route: '/broken', path: '/broken', statusCode: 500, aborted: false },
+      ]);
     } finally {
       await app.close();
     }

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { toNodeHandler } from '@ops/core';
@@ -125,6 +126,24 @@ describe('graceful shutdown of a real node:http server', () => {
       await client.close();
     } finally {
       health.close();
+      await probeServer.close();
+    }
+  });
+
+  it('standalone port: health.close() closes the server health.listen() started (a process that only closes can exit)', async () => {
+    const health = createHealth({ startReady: true, shutdown: { signals: [], exit: () => undefined } });
+    const probeServer = await health.listen({ port: 0, host: '127.0.0.1' });
+    const client = new Client(probeServer.url, { keepAliveTimeout: 60_000 });
+    try {
+      const response = await client.request({ method: 'GET', path: '/health/live' });
+      await response.body.dump();
+      const closed = once(probeServer.server, 'close');
+      health.close();
+      await closed; // every socket, the idle keep-alive one included, is gone
+      expect(probeServer.server.listening).toBe(false);
+      await expect(health.listen({ port: 0, host: '127.0.0.1' })).rejects.toThrow('health is closed');
+    } finally {
+      await client.close();
       await probeServer.close();
     }
   });

@@ -40,6 +40,8 @@ export class HealthRegistry implements Health {
   readonly #removeSignalListeners: () => void;
   readonly #runnerDependencies: RunnerDependencies;
   #closed = false;
+  /** Servers started by listen(): close() closes them. */
+  readonly #servers = new Set<HealthServer>();
 
   constructor(options: ResolvedHealthOptions) {
     const { clock, logger, secrets, registry, startReady, defaultTimeoutMs, defaultMode } = options;
@@ -115,9 +117,22 @@ export class HealthRegistry implements Health {
   }
 
   async listen(options: { port?: number; host?: string } = {}): Promise<HealthServer> {
+    if (this.#closed) throw new HealthError('SHUTDOWN_IN_PROGRESS', 'health is closed');
     const { logger, secrets } = this.#options;
     const onError = (error: unknown) => logger.error({ error: safeErrorMessage(error, { secrets }) }, 'health handler failed');
-    return listenHealthServer(this.handler, { ...options, onError, attach: (server) => this.attachServer(server) });
+    const started = await listenHealthServer(this.handler, { ...options, onError, attach: (server) => this.attachServer(server) });
+    const servers = this.#servers;
+    const tracked: HealthServer = {
+      ...started,
+      close: () => {
+        servers.delete(tracked);
+        return started.close();
+      },
+    };
+    servers.add(tracked);
+    // close() may have run while the port was being bound.
+    if (this.#closed) this.#closeServers();
+    return tracked;
   }
 
   onShutdown(name: string, hook: () => unknown, options: { timeout?: Duration } = {}): void {
@@ -152,6 +167,14 @@ export class HealthRegistry implements Health {
     this.#checks.stopAll();
     this.#removeSignalListeners();
     this.#shutdown.detachServers();
+    this.#closeServers();
+  }
+
+  #closeServers(): void {
+    const { logger, secrets } = this.#options;
+    for (const server of [...this.#servers]) {
+      server.close().catch((error: unknown) => logger.warn({ error: safeErrorMessage(error, { secrets }) }, 'health server did not close cleanly'));
+    }
   }
 
   async #live(withChecks = true): Promise<HealthReport> {

@@ -36,7 +36,7 @@ export interface Health {
   beacon(name: string): Beacon;
   /** Tracks a server's sockets so shutdown drains it: stop accepting, close idle keep-alives, wait, cut. */
   attachServer(server: Server): void;
-  /** Starts a standalone node:http server for the endpoints (all interfaces unless `host` is set; attached for shutdown). */
+  /** Starts a standalone node:http server for the endpoints (all interfaces unless `host` is set; attached for shutdown; closed by `close()`). */
   listen(options?: { port?: number; host?: string }): Promise<HealthServer>;
   /** Adds a cleanup hook; hooks run in registration order after the servers closed (HTTP before DB). */
   onShutdown(name: string, hook: () => unknown, options?: { timeout?: Duration }): void;
@@ -52,7 +52,11 @@ export interface Health {
    * listener may return any value (`health.on('check.failed', (event) => seen.push(event))`), as it always could.
    */
   on<E extends keyof HealthEvents>(event: E, listener: (payload: HealthEvents[E]) => void): () => void;
-  /** Stops pollers and removes signal listeners, without shutting the process down. */
+  /**
+   * Stops pollers, removes signal listeners and closes the servers {@link Health.listen} started (their open
+   * connections too), without running the shutdown sequence or exiting; servers passed to `attachServer` stay
+   * yours to close. Afterwards `register` and `listen` throw.
+   */
   close(): void;
 }
 
