@@ -15,7 +15,7 @@ describe('README examples', () => {
   });
 
   it('has runnable examples', () => {
-    expect(blocks.length).toBeGreaterThanOrEqual(1);
+    expect(blocks.length).toBeGreaterThanOrEqual(11);
   });
 
   blocks.forEach((code, index) => {
