@@ -17,6 +17,10 @@ export type {
   IncidentStatus,
   IncidentTimer,
   NewTimelineEvent,
+  NotificationEventName,
+  NotificationPayload,
+  NotificationRecord,
+  NotificationStatus,
   Postmortem,
   PostmortemSection,
   ResolveReason,
@@ -63,7 +67,7 @@ export { opsAlertToEvent } from './lifecycle/ops-alert-event.js';
 
 // stores
 export { createMemoryIncidentStore } from './stores/memory-incident-store.js';
-export type { ClaimTimersOptions, IncidentQuery, IncidentStore, IncidentTransaction, TimerInput } from './stores/incident-store.js';
+export type { ClaimNotificationsOptions, ClaimTimersOptions, IncidentQuery, IncidentStore, IncidentTransaction, NotificationQuery, TimerInput } from './stores/incident-store.js';
 export { createPostgresIncidentStore } from './stores/postgres/postgres-incident-store.js';
 export type { PostgresIncidentStore, PostgresIncidentStoreOptions } from './stores/postgres/postgres-incident-store.js';
 export { migrateIncidentSchema, INCIDENT_MIGRATIONS } from './stores/postgres/migrations.js';
@@ -76,3 +80,20 @@ export type { AlertmanagerReceiverOptions } from './receivers/alertmanager-webho
 export { createPagerDutyEventsReceiver } from './receivers/pagerduty-events.js';
 export type { PagerDutyEventsReceiverOptions } from './receivers/pagerduty-events.js';
 export type { ReceiverOptions } from './receivers/receiver-http.js';
+
+// escalation, routing, notifications
+export { MAX_REPEATS } from './escalation/escalation-policy.js';
+export type { EscalationLevel, EscalationPolicy, EscalationTarget, Route } from './escalation/escalation-policy.js';
+export type { DeliveryOptions } from './notifications/outbox-delivery.js';
+export { renderNotificationLine } from './notifiers/notifier.js';
+export type { Automation, AutomationOutcome, NotificationContext, Notifier } from './notifiers/notifier.js';
+export { webhookNotifier } from './notifiers/webhook-notifier.js';
+export type { WebhookNotifierOptions } from './notifiers/webhook-notifier.js';
+export { slackNotifier } from './notifiers/slack-notifier.js';
+export type { SlackNotifierOptions } from './notifiers/slack-notifier.js';
+export { pagerDutyNotifier, pagerDutyDedupKey } from './notifiers/pagerduty-notifier.js';
+export type { PagerDutyNotifierOptions } from './notifiers/pagerduty-notifier.js';
+export { ticketWebhookNotifier } from './notifiers/ticket-webhook-notifier.js';
+export type { TicketWebhookNotifierOptions } from './notifiers/ticket-webhook-notifier.js';
+export { signStandardWebhook, verifyStandardWebhook } from './notifiers/standard-webhooks.js';
+export type { FetchFunction } from './notifiers/http-post.js';

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { embeddedExample } from '../examples/embedded.js';
 import { startHub } from '../examples/hub.js';
+import { pagingManager } from '../examples/paging.js';
+import { startRecordingTarget } from './testing/recording-target.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
@@ -41,6 +43,31 @@ describe('README', () => {
       expect(services).toEqual([['pd', 'P1'], ['search', 'P2']]);
     } finally {
       await hub.close();
+    }
+  });
+
+  it('includes examples/paging.ts verbatim: a P0 runs the automation, then pages PagerDuty; a P2 opens a ticket', async () => {
+    expect(example('examples/paging.ts')).toBe(readFileSync(new URL('../examples/paging.ts', import.meta.url), 'utf8'));
+    const target = await startRecordingTarget();
+    const incidents = pagingManager({
+      slackUrl: `${target.url}/slack`,
+      pagerDutyKey: 'R0UT1NGK3Y0000000000000000000000',
+      pagerDutyUrl: `${target.url}/pagerduty`,
+      ticketsUrl: `${target.url}/tickets`,
+      hookUrl: `${target.url}/hook`,
+      hookSecret: 'whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=',
+    });
+    try {
+      await incidents.trigger({ service: 'checkout', title: 'Checkout down', severity: 'P0' });
+      await incidents.trigger({ service: 'search', title: 'Slow search', severity: 'P2' });
+      await incidents.runDueTimers();
+      await incidents.deliverNotifications();
+      expect(target.requests.map((request) => request.path).sort()).toEqual(['/slack', '/tickets']);
+      const [p0] = await incidents.list({ severity: ['P0'] });
+      expect((await incidents.timeline(p0!.id)).find((event) => event.kind === 'automation')?.description).toBe('Automation restartWorkers: failed — no safe restart for this service');
+    } finally {
+      await incidents.close();
+      await target.close();
     }
   });
 });

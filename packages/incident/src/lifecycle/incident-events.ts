@@ -1,4 +1,4 @@
-import type { Incident, IncidentAlert, TimelineEvent } from '../model/records.js';
+import type { Incident, IncidentAlert, NotificationRecord, TimelineEvent } from '../model/records.js';
 
 /** Payload of the incident lifecycle events. */
 export interface IncidentEventPayload {
@@ -27,6 +27,14 @@ export interface IncidentEvents {
   'alert.deduplicated': IncidentEventPayload & { alert: IncidentAlert };
   /** A response target was missed. */
   'target.breached': IncidentEventPayload & { target: ResponseTarget; targetMs: number };
+  /** An escalation level paged its targets (or ran its automations). */
+  'incident.escalated': IncidentEventPayload & { level: number; loop: number; targets: string[] };
+  /** Every level and repeat of the escalation policy was used. */
+  'escalation.exhausted': IncidentEventPayload & { policyId: string };
+  /** A notification reached its target. */
+  'notification.delivered': { at: number; notification: NotificationRecord };
+  /** A notification was given up (dead letter): attempts used up, or the target refused it for good. */
+  'notification.failed': { at: number; notification: NotificationRecord; error: string };
   /** Any timeline append, for integrations that mirror the timeline. */
   'timeline.appended': { at: number; event: TimelineEvent };
 }

@@ -25,6 +25,7 @@ import {
   type IncidentAlert,
   type IncidentStatus,
   type IncidentTimer,
+  type NotificationRecord,
   type Postmortem,
   type PostmortemSection,
   type ResolveReason,
@@ -36,6 +37,10 @@ import {
 } from '../model/records.js';
 import { createSeverityPolicy, type SeverityLevel, type SeverityPolicy, type SeverityPolicyOptions } from '../severity/severity-policy.js';
 import { createMemoryIncidentStore } from '../stores/memory-incident-store.js';
+import { checkRoutes, resolvePolicies, type EscalationPolicy, type Route } from '../escalation/escalation-policy.js';
+import { checkNotifiers, createDispatcher } from '../notifications/dispatcher.js';
+import { createOutboxDelivery, type DeliveryOptions, type DeliveryOutcome } from '../notifications/outbox-delivery.js';
+import type { Automation, Notifier } from '../notifiers/notifier.js';
 import type { IncidentQuery, IncidentStore, IncidentTransaction } from '../stores/incident-store.js';
 import { ChangeSet } from './change-set.js';
 import { formatIncidentId, incidentDayKey } from './incident-id.js';
@@ -193,6 +198,21 @@ export interface IncidentManagerOptions {
   owner?: string;
   /** Start the timer loop on creation. Default `true` (call `close()` to stop it). */
   autoStart?: boolean;
+  /** Notification targets by id: `webhookNotifier`, `slackNotifier`, `pagerDutyNotifier`, `ticketWebhookNotifier`, yours. */
+  notifiers?: Record<string, Notifier>;
+  /** Automated escalation steps by id (a level targets them with `{ automation: id }`). */
+  automations?: Record<string, Automation>;
+  /** Escalation policies (levels with offsets from the trigger, repeat, exhaustion). */
+  escalationPolicies?: readonly EscalationPolicy[];
+  /**
+   * Which policy pages and who hears about which incidents; the first matching route wins. Default: incidents whose
+   * severity routes to `page` (P0/P1) start the first escalation policy.
+   */
+  routes?: readonly Route[];
+  /** Outbox delivery: retries, backoff, timeouts, circuit breaker. */
+  delivery?: DeliveryOptions;
+  /** A link to an incident (your UI or status page), put in notifications. */
+  publicUrl?: (incident: Incident) => string | undefined;
   /** Source of time. Default `systemClock`. */
   clock?: Clock;
   /** Logger. Default silent. */
@@ -254,8 +274,12 @@ export interface IncidentManager extends EventSource<IncidentEvents> {
   savePostmortem(id: string, input: { sections?: PostmortemSection[]; actionItems?: ActionItem[]; status?: 'draft' | 'in_review'; by?: string }): Promise<Postmortem>;
   /** Publishes the postmortem; refused while a required section is empty (`POSTMORTEM_REQUIRED`). */
   publishPostmortem(id: string, options?: ActionOptions): Promise<Postmortem>;
+  /** The outbox rows of an incident (delivered, pending, dead), oldest first. */
+  notifications(id: string): Promise<NotificationRecord[]>;
   /** Claims and runs due timers now (the loop does it every `tickEvery`); resolves with how many ran. */
   runDueTimers(): Promise<number>;
+  /** Delivers due notifications now (the loop does it every `tickEvery`); resolves with how many were attempted. */
+  deliverNotifications(): Promise<number>;
   /** Starts the timer loop (when `autoStart: false`). */
   start(): void;
   /** Stops the timer loop and waits for a run in progress. Does not close the store. */
@@ -298,6 +322,15 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
   const timerLeaseMs = parseOptionalDuration(options.timerLease, 'timerLease') ?? 60_000;
   incidentDayKey(0, idTimeZone); // validates the zone now, not at the first incident
   const events = createEmitter<IncidentEvents>({ logger, source: 'incident' });
+  const notifierConfig = options.notifiers ?? {};
+  const automationConfig = options.automations ?? {};
+  checkNotifiers(notifierConfig, automationConfig);
+  const notifiers = new Map(Object.entries(notifierConfig));
+  const automations = new Map(Object.entries(automationConfig));
+  const policies = resolvePolicies(options.escalationPolicies ?? [], new Set(notifiers.keys()), new Set(automations.keys()));
+  const firstPolicy = [...policies.keys()][0];
+  const routes: readonly Route[] = options.routes ?? (firstPolicy === undefined ? [] : [{ when: { route: 'page' }, escalationPolicy: firstPolicy }]);
+  checkRoutes(routes, policies, new Set(notifiers.keys()));
 
   // ---- transactions ------------------------------------------------------------------------------------------
 
@@ -328,6 +361,7 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
   };
 
   const levelOf = (incident: Incident): SeverityLevel => (policy.has(incident.severity) ? policy.level(incident.severity) : policy.levels[policy.levels.length - 1]!);
+  const dispatcher = createDispatcher({ notifiers, automations, policies, routes, levelOf, publicUrl: options.publicUrl });
 
   // ---- timers ------------------------------------------------------------------------------------------------
 
@@ -365,6 +399,7 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
       actor,
       description: `${renewing ? 'Acknowledged again' : 'Acknowledged'} by ${actor.id}${note ? `: ${note}` : ''}`,
     });
+    if (!renewing) await dispatcher.announce(changes, incident, 'incident.acknowledged');
     changes.emit('incident.acknowledged', { at: changes.now, incident });
   };
 
@@ -372,6 +407,8 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
     setStatus(changes, incident, 'triggered');
     await changes.transaction.deleteTimer(incident.id, 'ack_timeout');
     changes.log(incident, { kind: 'unacknowledged', actor, description });
+    await dispatcher.announce(changes, incident, 'incident.unacknowledged');
+    await dispatcher.restartEscalation(changes, incident);
     changes.emit('incident.unacknowledged', { at: changes.now, incident, reason });
   };
 
@@ -383,6 +420,7 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
     delete incident.escalation.nextAt;
     await changes.transaction.deleteTimers(incident.id);
     changes.log(incident, { kind: 'resolved', actor, description, details: { reason } });
+    await dispatcher.announce(changes, incident, 'incident.resolved');
     changes.emit('incident.resolved', { at: changes.now, incident });
   };
 
@@ -395,6 +433,8 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
     incident.escalation = { ...(incident.escalation.policyId === undefined ? {} : { policyId: incident.escalation.policyId }), level: -1, loop: 0, exhausted: false };
     changes.log(incident, { kind: 'reopened', actor, description });
     await armOpenTimers(changes, incident);
+    await dispatcher.announce(changes, incident, 'incident.reopened');
+    await dispatcher.startEscalation(changes, incident);
     changes.emit('incident.reopened', { at: changes.now, incident });
   };
 
@@ -571,6 +611,8 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
       const incident = await newIncident(changes, event, severity);
       await recordMembers(changes, incident, event, severity, true);
       await armOpenTimers(changes, incident);
+      await dispatcher.announce(changes, incident, 'incident.triggered');
+      await dispatcher.startEscalation(changes, incident);
       changes.emit('incident.triggered', { at: changes.now, incident });
       return { action: 'created', incident };
     }
@@ -664,6 +706,7 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
         if (wasOpen) source.resolvedAt = changes.now;
         source.resolveReason = 'merged';
         await changes.transaction.deleteTimers(source.id);
+        if (wasOpen) await dispatcher.announce(changes, source, 'incident.resolved', { message: `merged into ${target.id}` });
         const verb = duplicate ? 'Marked as a duplicate of' : 'Merged into';
         changes.log(source, { kind: 'merged', actor, description: `${verb} ${target.id}${note ? `: ${note}` : ''}`, details: { into: target.id, duplicate } });
         target.occurrences += source.occurrences;
@@ -690,7 +733,7 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
     changes.emit('target.breached', { at: changes.now, incident, target, targetMs });
   };
 
-  const fireTimer = async (changes: ChangeSet, incident: Incident, timer: IncidentTimer): Promise<'done' | number> => {
+  const fireTimer = async (changes: ChangeSet, incident: Incident, timer: IncidentTimer): Promise<'done' | 'kept' | number> => {
     const level = levelOf(incident);
     const now = changes.now;
     switch (timer.kind) {
@@ -725,6 +768,8 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
         breach(changes, incident, 'update', level.updateEveryMs, `No status update for ${formatMs(level.updateEveryMs)} (${incident.severity} cadence)`);
         return now + level.updateEveryMs;
       }
+      case 'escalation':
+        return dispatcher.fireEscalation(changes, incident, timer);
       default:
         return 'done';
     }
@@ -742,7 +787,7 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
       }
       const outcome = await fireTimer(changes, incident, current);
       if (outcome === 'done') await changes.transaction.deleteTimer(timer.incidentId, timer.kind, owner);
-      else await changes.transaction.setTimer({ incidentId: incident.id, kind: timer.kind, dueAt: outcome, data: current.data });
+      else if (outcome !== 'kept') await changes.transaction.setTimer({ incidentId: incident.id, kind: timer.kind, dueAt: outcome, data: current.data });
       return true;
     });
 
@@ -761,7 +806,79 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
     }
   };
 
+  const recordDelivery = (row: NotificationRecord, outcome: DeliveryOutcome) =>
+    run(async (changes) => {
+      // The incident first, then the row: the same lock order as every other transaction.
+      const incident = await changes.transaction.getIncident(row.incidentId);
+      const current = await changes.transaction.getNotification(row.id);
+      if (!current || current.status !== 'pending' || current.claimedBy !== owner) return; // another process took it over
+      const automation = row.target.startsWith('automation:') ? row.target.slice('automation:'.length) : undefined;
+      if (outcome.kind === 'delivered') {
+        const delivered: NotificationRecord = { ...current, status: 'delivered', attempts: current.attempts + 1, deliveredAt: changes.now };
+        delete delivered.lastError;
+        await changes.transaction.updateNotification(delivered);
+        if (incident && automation !== undefined && outcome.automation) {
+          const { outcome: result, detail } = outcome.automation;
+          changes.log(incident, {
+            kind: 'automation',
+            actor: { type: 'system', id: `automation:${automation}` },
+            description: `Automation ${automation}: ${result}${detail ? ` — ${detail}` : ''}`,
+            details: { automation, outcome: result, ...(detail ? { detail } : {}) },
+          });
+          if (result === 'resolved' && isOpenStatus(incident.status)) {
+            await doResolve(changes, incident, 'escalation_step', { type: 'system', id: `automation:${automation}` }, `Resolved by automation ${automation}`);
+          } else if (result === 'mitigated' && (incident.status === 'triggered' || incident.status === 'acknowledged')) {
+            setStatus(changes, incident, 'mitigated');
+            incident.mitigatedAt = changes.now;
+            for (const kind of ['ack_target', 'ack_timeout', 'mitigate_target', 'escalation'] as const) await changes.transaction.deleteTimer(incident.id, kind);
+            delete incident.escalation.nextAt;
+            changes.log(incident, { kind: 'mitigated', actor: { type: 'system', id: `automation:${automation}` }, description: `Mitigated by automation ${automation}` });
+            await dispatcher.announce(changes, incident, 'incident.mitigated');
+            changes.emit('incident.mitigated', { at: changes.now, incident });
+          }
+        } else if (incident) {
+          const level = row.payload.level === undefined ? '' : ` (level ${row.payload.level + 1})`;
+          changes.log(incident, {
+            kind: 'notified',
+            actor: { type: 'system', id: 'notifications' },
+            description: `Notified ${row.target} of ${row.event}${level}`,
+            details: { notificationId: row.id, target: row.target, event: row.event, attempts: delivered.attempts },
+          });
+        }
+        changes.emit('notification.delivered', { at: changes.now, notification: delivered });
+        return;
+      }
+      if (outcome.kind === 'retry') {
+        await changes.transaction.updateNotification({ ...current, attempts: current.attempts + (outcome.counted ? 1 : 0), nextAttemptAt: outcome.nextAttemptAt, lastError: outcome.error });
+        return;
+      }
+      const dead: NotificationRecord = { ...current, status: 'dead', attempts: current.attempts + 1, lastError: outcome.error };
+      await changes.transaction.updateNotification(dead);
+      if (incident) {
+        changes.log(incident, {
+          kind: 'notify_failed',
+          actor: { type: 'system', id: 'notifications' },
+          description: `Could not notify ${row.target} of ${row.event}: ${outcome.error}`,
+          details: { notificationId: row.id, target: row.target, event: row.event, attempts: dead.attempts, error: outcome.error },
+        });
+      }
+      changes.emit('notification.failed', { at: changes.now, notification: dead, error: outcome.error });
+    });
+
+  const delivery = createOutboxDelivery({
+    store,
+    owner,
+    clock,
+    logger,
+    notifiers,
+    automations,
+    alertSeverityOf: (incident) => levelOf(incident).pagerDutySeverity,
+    options: options.delivery ?? {},
+    record: recordDelivery,
+  });
+
   let timersRun = 0;
+  let notificationsAttempted = 0;
   const loop = createPeriodicTask({
     name: 'incident-timers',
     every: options.tickEvery ?? '5s',
@@ -769,6 +886,7 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
     logger,
     run: async () => {
       timersRun += await runDueTimers();
+      notificationsAttempted += await delivery.deliverDue();
     },
   });
   if (autoStart) loop.start();
@@ -823,6 +941,7 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
         for (const kind of ['ack_target', 'ack_timeout', 'mitigate_target', 'escalation'] as const) await changes.transaction.deleteTimer(incident.id, kind);
         delete incident.escalation.nextAt;
         changes.log(incident, { kind: 'mitigated', actor: userActor(by), description: `Mitigated by ${by ?? 'api'}${note ? `: ${note}` : ''}` });
+        await dispatcher.announce(changes, incident, 'incident.mitigated');
         changes.emit('incident.mitigated', { at: changes.now, incident });
       }),
     resolve: (id, resolveOptions) => {
@@ -857,6 +976,7 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
         incident.closedAt = changes.now;
         const why = excludeFromReview === undefined ? '' : ` without review: ${excludeFromReview}`;
         changes.log(incident, { kind: 'closed', actor: userActor(by), description: `Closed by ${by ?? 'api'}${why}${note ? `: ${note}` : ''}` });
+        await dispatcher.announce(changes, incident, 'incident.closed');
         changes.emit('incident.closed', { at: changes.now, incident });
       }),
     reopen: (id, { by, note } = {}) =>
@@ -934,6 +1054,7 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
           if (isOpenStatus(incident.status) && level.updateEveryMs !== undefined) await setTimer(changes, incident, 'update_target', changes.now + level.updateEveryMs);
         }
         changes.log(incident, { kind: 'status_update', actor: userActor(update.by), description: update.body, visibility, details: { statuspageStatus }, ...(update.pinned ? { pinned: true } : {}) });
+        if (visibility === 'public') await dispatcher.announce(changes, incident, 'incident.status_updated', { message: update.body });
         const timeline = await changes.flush();
         return timeline.find((event) => event.kind === 'status_update')!;
       }),
@@ -1000,10 +1121,16 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
         changes.log(incident, { kind: 'postmortem_published', actor: userActor(by), description: `Postmortem published by ${by ?? 'api'}` });
         return published;
       }),
+    notifications: (id) => store.listNotifications({ incidentId: id }),
     runDueTimers: async () => {
       const before = timersRun;
       await loop.runNow();
       return timersRun - before;
+    },
+    deliverNotifications: async () => {
+      const before = notificationsAttempted;
+      await loop.runNow();
+      return notificationsAttempted - before;
     },
     start: () => loop.start(),
     close: () => loop.stop(),

@@ -61,6 +61,10 @@ export interface EscalationState {
   nextAt?: number;
   /** Every level and repeat was used up. */
   exhausted: boolean;
+  /** When the current escalation started (trigger, reopen or unacknowledge), epoch ms. */
+  startedAt?: number;
+  /** Notifier ids paged so far: they also hear the acknowledge and the resolve. */
+  paged?: string[];
 }
 
 /** A follow-up task (PagerDuty review action items, Dispatch tasks). */
@@ -235,4 +239,61 @@ export interface IncidentTimer {
   claimedBy?: string;
   /** When the claim lapses (epoch ms), while claimed. */
   claimedUntil?: number;
+}
+
+/** What a notification is about. */
+export type NotificationEventName =
+  | 'incident.triggered'
+  | 'incident.escalated'
+  | 'incident.acknowledged'
+  | 'incident.unacknowledged'
+  | 'incident.mitigated'
+  | 'incident.resolved'
+  | 'incident.reopened'
+  | 'incident.closed'
+  | 'incident.status_updated'
+  | 'incident.automation';
+
+/** Delivery state of an outbox row. */
+export type NotificationStatus = 'pending' | 'delivered' | 'dead';
+
+/**
+ * One message to one target in the durable outbox: written in the same transaction as the change it announces,
+ * delivered at least once (its `id` is the idempotency key the target sees), retried with backoff until delivered or
+ * dead-lettered.
+ */
+export interface NotificationRecord {
+  /** Idempotency key: the same on every attempt (`webhook-id`, `idempotency-key`). */
+  id: string;
+  incidentId: string;
+  /** Notifier id (or `automation:<id>`). */
+  target: string;
+  event: NotificationEventName;
+  /** What the notifier renders: the incident snapshot and event details. */
+  payload: NotificationPayload;
+  status: NotificationStatus;
+  attempts: number;
+  nextAttemptAt: number;
+  createdAt: number;
+  lastError?: string;
+  deliveredAt?: number;
+  claimedBy?: string;
+  claimedUntil?: number;
+}
+
+/** The content of a notification. */
+export interface NotificationPayload {
+  event: NotificationEventName;
+  /** The incident as it was when the change was stored. */
+  incident: Incident;
+  /** When the change happened (epoch ms). */
+  at: number;
+  /** Escalation level (0-based) for `incident.escalated`. */
+  level?: number;
+  /** Escalation loop for `incident.escalated`. */
+  loop?: number;
+  /** A status update's text, a note, an automation's outcome. */
+  message?: string;
+  /** The public URL of the incident or status page, when configured. */
+  url?: string;
 }

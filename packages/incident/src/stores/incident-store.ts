@@ -4,6 +4,7 @@ import type {
   IncidentStatus,
   IncidentTimer,
   NewTimelineEvent,
+  NotificationRecord,
   Postmortem,
   Severity,
   TimelineEvent,
@@ -90,6 +91,22 @@ export interface IncidentTransaction {
   deleteTimer(incidentId: string, kind: TimerKind, owner?: string): Promise<boolean>;
   /** Deletes every timer of an incident. */
   deleteTimers(incidentId: string): Promise<void>;
+  /** Adds notifications to the outbox (delivered once the transaction committed). */
+  enqueueNotifications(notifications: readonly NotificationRecord[]): Promise<void>;
+  /** An outbox row, locked for update. */
+  getNotification(id: string): Promise<NotificationRecord | undefined>;
+  /** Replaces an outbox row (status, attempts, next attempt, error), freeing its claim. */
+  updateNotification(notification: NotificationRecord): Promise<void>;
+}
+
+/** Options of {@link IncidentStore.claimNotifications}. */
+export type ClaimNotificationsOptions = ClaimTimersOptions;
+
+/** A filter for {@link IncidentStore.listNotifications}. */
+export interface NotificationQuery {
+  incidentId?: string;
+  status?: readonly NotificationRecord['status'][];
+  target?: string;
 }
 
 /**
@@ -112,6 +129,13 @@ export interface IncidentStore {
   claimDueTimers(options: ClaimTimersOptions): Promise<IncidentTimer[]>;
   /** Every timer (of one incident when given), for inspection. */
   listTimers(incidentId?: string): Promise<IncidentTimer[]>;
+  /**
+   * Claims pending notifications due at `now` (PostgreSQL: `FOR UPDATE SKIP LOCKED`, then a lease), oldest first;
+   * two callers never get the same row while a claim holds.
+   */
+  claimNotifications(options: ClaimNotificationsOptions): Promise<NotificationRecord[]>;
+  /** Outbox rows, oldest first. */
+  listNotifications(query?: NotificationQuery): Promise<NotificationRecord[]>;
   /** The earliest `dueAt` of any timer, for scheduling the next wake-up. */
   nextTimerDueAt(): Promise<number | undefined>;
   /** Frees what the store holds (not the user's pool). */

@@ -5,6 +5,7 @@ import {
   type Incident,
   type IncidentAlert,
   type IncidentTimer,
+  type NotificationRecord,
   type Postmortem,
   type TimelineEvent,
   type TimerKind,
@@ -25,6 +26,7 @@ interface State {
   postmortems: Map<string, Postmortem>;
   timers: Map<string, IncidentTimer>;
   dayCounters: Map<string, number>;
+  outbox: Map<string, NotificationRecord>;
   incidentNumber: number;
   sequence: number;
 }
@@ -48,6 +50,7 @@ export function createMemoryIncidentStore(): IncidentStore {
     postmortems: new Map(),
     timers: new Map(),
     dayCounters: new Map(),
+    outbox: new Map(),
     incidentNumber: 0,
     sequence: 0,
   };
@@ -231,6 +234,26 @@ export function createMemoryIncidentStore(): IncidentStore {
             undo.push(() => state.timers.set(key, previous));
             return true;
           },
+          async enqueueNotifications(notifications) {
+            for (const notification of notifications) {
+              if (state.outbox.has(notification.id)) throw new IncidentError('STORE_CONFLICT', `notification ${notification.id} already exists`, { isRetryable: true });
+            }
+            for (const notification of notifications) state.outbox.set(notification.id, clone(notification));
+            undo.push(() => {
+              for (const notification of notifications) state.outbox.delete(notification.id);
+            });
+          },
+          async getNotification(id) {
+            const notification = state.outbox.get(id);
+            return notification && clone(notification);
+          },
+          async updateNotification(notification) {
+            const previous = state.outbox.get(notification.id);
+            if (!previous) throw new IncidentError('ARGUMENT_INVALID', `no notification ${notification.id}`);
+            const { claimedBy: _claimedBy, claimedUntil: _claimedUntil, ...unclaimed } = clone(notification);
+            state.outbox.set(notification.id, unclaimed);
+            undo.push(() => state.outbox.set(notification.id, previous));
+          },
           async deleteTimers(incidentId) {
             for (const [key, timer] of [...state.timers]) {
               if (timer.incidentId !== incidentId) continue;
@@ -277,6 +300,30 @@ export function createMemoryIncidentStore(): IncidentStore {
         }
         return due.map(clone);
       }),
+    claimNotifications: ({ now, owner, leaseMs, limit }) =>
+      read(() => {
+        const due = [...state.outbox.values()]
+          .filter((row) => row.status === 'pending' && row.nextAttemptAt <= now && (row.claimedUntil === undefined || row.claimedUntil <= now))
+          .sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.createdAt - b.createdAt)
+          .slice(0, limit);
+        for (const row of due) {
+          row.claimedBy = owner;
+          row.claimedUntil = now + leaseMs;
+        }
+        return due.map(clone);
+      }),
+    listNotifications: (query = {}) =>
+      read(() =>
+        [...state.outbox.values()]
+          .filter(
+            (row) =>
+              (query.incidentId === undefined || row.incidentId === query.incidentId) &&
+              (query.status === undefined || query.status.includes(row.status)) &&
+              (query.target === undefined || row.target === query.target),
+          )
+          .sort((a, b) => a.createdAt - b.createdAt)
+          .map(clone),
+      ),
     listTimers: (incidentId) =>
       read(() =>
         [...state.timers.values()]

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { defineStoreContract } from '@ops/core/testing';
 import { IncidentError } from '../errors.js';
-import type { Incident, IncidentAlert, NewTimelineEvent } from '../model/records.js';
+import type { Incident, IncidentAlert, NewTimelineEvent, NotificationRecord } from '../model/records.js';
 import type { IncidentStore } from '../stores/incident-store.js';
 
 const T0 = Date.UTC(2026, 0, 13, 10, 0, 0);
@@ -52,6 +52,21 @@ function sampleAlert(incidentId: string, alertKey: string, overrides: Partial<In
     receivedAt: T0,
     lastSeenAt: T0,
     occurrences: 1,
+    ...overrides,
+  };
+}
+
+function notification(incidentId: string, index: number, overrides: Partial<NotificationRecord> = {}): NotificationRecord {
+  return {
+    id: `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`,
+    incidentId,
+    target: 'slack',
+    event: 'incident.triggered',
+    payload: { event: 'incident.triggered', incident: sampleIncident({ id: incidentId }), at: T0 },
+    status: 'pending',
+    attempts: 0,
+    nextAttemptAt: T0 + index,
+    createdAt: T0 + index,
     ...overrides,
   };
 }
@@ -375,5 +390,64 @@ export const incidentStoreContract = defineStoreContract<IncidentStore>('Inciden
     const ids = batches.flat().map((timer) => timer.incidentId);
     assert.equal(new Set(ids).size, ids.length, 'no timer handed to two owners');
     assert.equal(ids.length, 40, 'every due timer was claimed');
+  },
+
+  'keeps notifications in the transactional outbox: rolled back with it, claimed once, updated by the holder': async ({ store }) => {
+    await store.transaction((transaction) => transaction.insertIncident(sampleIncident({ id: 'INC-1' })));
+    await assert.rejects(
+      store.transaction(async (transaction) => {
+        await transaction.enqueueNotifications([notification('INC-1', 1)]);
+        throw new Error('rolled back');
+      }),
+      /rolled back/,
+    );
+    assert.deepEqual(await store.listNotifications(), [], 'a rolled-back enqueue leaves nothing');
+    const rows = [notification('INC-1', 1), notification('INC-1', 2, { target: 'pagerduty', event: 'incident.escalated' }), notification('INC-1', 3, { nextAttemptAt: T0 + 10_000 })];
+    await store.transaction((transaction) => transaction.enqueueNotifications(rows));
+    assert.deepEqual(await store.listNotifications(), rows);
+    assert.deepEqual((await store.listNotifications({ target: 'pagerduty' })).map((row) => row.id), [rows[1]!.id]);
+    const claimed = await store.claimNotifications({ now: T0 + 100, owner: 'a', leaseMs: 1000, limit: 10 });
+    assert.deepEqual(
+      claimed.map((row) => [row.id, row.claimedBy, row.claimedUntil]),
+      [
+        [rows[0]!.id, 'a', T0 + 1100],
+        [rows[1]!.id, 'a', T0 + 1100],
+      ],
+      'due rows only, oldest first',
+    );
+    assert.deepEqual(await store.claimNotifications({ now: T0 + 200, owner: 'b', leaseMs: 1000, limit: 10 }), [], 'claimed rows are not handed out again');
+    await store.transaction(async (transaction) => {
+      const row = await transaction.getNotification(rows[0]!.id);
+      assert.ok(row);
+      await transaction.updateNotification({ ...row, status: 'delivered', attempts: 1, deliveredAt: T0 + 300 });
+      const second = await transaction.getNotification(rows[1]!.id);
+      assert.ok(second);
+      await transaction.updateNotification({ ...second, attempts: 1, nextAttemptAt: T0 + 5000, lastError: 'HTTP 429' });
+    });
+    const after = await store.listNotifications({ incidentId: 'INC-1' });
+    assert.deepEqual(
+      after.map((row) => [row.status, row.attempts, row.lastError, row.claimedBy]),
+      [
+        ['delivered', 1, undefined, undefined],
+        ['pending', 1, 'HTTP 429', undefined],
+        ['pending', 0, undefined, undefined],
+      ],
+    );
+    assert.deepEqual(await store.listNotifications({ status: ['delivered'] }).then((list) => list.map((row) => row.deliveredAt)), [T0 + 300]);
+    assert.deepEqual(await store.claimNotifications({ now: T0 + 2000, owner: 'b', leaseMs: 1000, limit: 10 }), [], 'a retry waits for its next attempt time');
+    const retried = await store.claimNotifications({ now: T0 + 10_000, owner: 'b', leaseMs: 1000, limit: 10 });
+    assert.deepEqual(retried.map((row) => row.id), [rows[1]!.id, rows[2]!.id], 'delivered rows are never claimed again');
+    await rejectsWithCode(store.transaction((transaction) => transaction.enqueueNotifications([rows[0]!])), 'STORE_CONFLICT', 'an id already in the outbox');
+  },
+
+  'concurrent claimants never share a notification': async ({ store }) => {
+    await store.transaction(async (transaction) => {
+      await transaction.insertIncident(sampleIncident({ id: 'INC-1' }));
+      await transaction.enqueueNotifications(Array.from({ length: 30 }, (_, index) => notification('INC-1', index + 1)));
+    });
+    const batches = await Promise.all(['a', 'b', 'c', 'd'].map((owner) => store.claimNotifications({ now: T0 + 1000, owner, leaseMs: 60_000, limit: 10 })));
+    const ids = batches.flat().map((row) => row.id);
+    assert.equal(new Set(ids).size, ids.length, 'no row handed to two owners');
+    assert.equal(ids.length, 30);
   },
 });

@@ -10,6 +10,8 @@ let pool: pg.Pool;
 beforeAll(async () => {
   database = await createPostgresDatabase({ prefix: 'incident_manager' });
   pool = new pg.Pool({ connectionString: database.connectionString, max: 10 });
+  // An idle client the server ends (the database is dropped at the end) must not be an unhandled error.
+  pool.on('error', () => {});
 });
 afterAll(async () => {
   await pool?.end();

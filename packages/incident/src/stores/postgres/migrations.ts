@@ -129,6 +129,29 @@ CREATE TABLE {schema}.counters (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'notification outbox',
+    sql: `
+CREATE TABLE {schema}.notification_outbox (
+  id uuid PRIMARY KEY,
+  incident_id text NOT NULL REFERENCES {schema}.incidents (id),
+  target text NOT NULL,
+  event text NOT NULL,
+  payload jsonb NOT NULL,
+  status text NOT NULL CHECK (status IN ('pending', 'delivered', 'dead')),
+  attempts integer NOT NULL,
+  next_attempt_at timestamptz NOT NULL,
+  created_at timestamptz NOT NULL,
+  last_error text,
+  delivered_at timestamptz,
+  claimed_by text,
+  claimed_until timestamptz
+);
+CREATE INDEX notification_outbox_due ON {schema}.notification_outbox (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX notification_outbox_incident ON {schema}.notification_outbox (incident_id, created_at);
+`,
+  },
 ];
 
 /** Quotes a schema name for SQL, refusing anything but a plain identifier. */

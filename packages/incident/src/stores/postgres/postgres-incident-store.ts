@@ -3,6 +3,7 @@ import type {
   Incident,
   IncidentAlert,
   IncidentTimer,
+  NotificationRecord,
   Postmortem,
   TimelineEvent,
   TimerKind,
@@ -170,6 +171,24 @@ function toTimer(row: Row): IncidentTimer {
     kind: row['kind'] as TimerKind,
     dueAt: ms(row['due_at'])!,
     data: row['data'] as Record<string, unknown>,
+    ...optional('claimedBy', row['claimed_by'] as string | null),
+    ...optional('claimedUntil', ms(row['claimed_until'])),
+  };
+}
+
+function toNotification(row: Row): NotificationRecord {
+  return {
+    id: row['id'] as string,
+    incidentId: row['incident_id'] as string,
+    target: row['target'] as string,
+    event: row['event'] as NotificationRecord['event'],
+    payload: row['payload'] as NotificationRecord['payload'],
+    status: row['status'] as NotificationRecord['status'],
+    attempts: Number(row['attempts']),
+    nextAttemptAt: ms(row['next_attempt_at'])!,
+    createdAt: ms(row['created_at'])!,
+    ...optional('lastError', row['last_error'] as string | null),
+    ...optional('deliveredAt', ms(row['delivered_at'])),
     ...optional('claimedBy', row['claimed_by'] as string | null),
     ...optional('claimedUntil', ms(row['claimed_until'])),
   };
@@ -397,6 +416,54 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
       async deleteTimers(incidentId) {
         await q(`DELETE FROM ${s}.timers WHERE incident_id = $1`, [incidentId], 'delete timers');
       },
+      async enqueueNotifications(notifications) {
+        if (notifications.length === 0) return;
+        const values: unknown[] = [];
+        const tuples = notifications.map((notification) => {
+          const base = values.length;
+          values.push(
+            notification.id,
+            notification.incidentId,
+            notification.target,
+            notification.event,
+            json(notification.payload),
+            notification.status,
+            notification.attempts,
+            date(notification.nextAttemptAt),
+            date(notification.createdAt),
+            notification.lastError ?? null,
+            date(notification.deliveredAt),
+          );
+          return `(${Array.from({ length: 11 }, (_, index) => `$${base + index + 1}`).join(', ')})`;
+        });
+        await q(
+          `INSERT INTO ${s}.notification_outbox (id, incident_id, target, event, payload, status, attempts, next_attempt_at, created_at, last_error, delivered_at)
+           VALUES ${tuples.join(', ')}`,
+          values,
+          'enqueue notifications',
+        );
+      },
+      async getNotification(id) {
+        const rows = await q(`SELECT * FROM ${s}.notification_outbox WHERE id = $1 FOR UPDATE`, [id], 'get notification');
+        return rows[0] && toNotification(rows[0]);
+      },
+      async updateNotification(notification) {
+        const rows = await q(
+          `UPDATE ${s}.notification_outbox SET status = $2, attempts = $3, next_attempt_at = $4, last_error = $5, delivered_at = $6,
+             payload = $7, claimed_by = NULL, claimed_until = NULL WHERE id = $1 RETURNING id`,
+          [
+            notification.id,
+            notification.status,
+            notification.attempts,
+            date(notification.nextAttemptAt),
+            notification.lastError ?? null,
+            date(notification.deliveredAt),
+            json(notification.payload),
+          ],
+          'update notification',
+        );
+        if (rows.length === 0) throw new IncidentError('ARGUMENT_INVALID', `no notification ${notification.id}`);
+      },
     };
   };
 
@@ -484,6 +551,41 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
         'claim timers',
       );
       return rows.map(toTimer).sort((a, b) => a.dueAt - b.dueAt);
+    },
+    async claimNotifications({ now, owner, leaseMs, limit }) {
+      const rows = await read(
+        `UPDATE ${s}.notification_outbox AS row SET claimed_by = $2, claimed_until = $3
+         FROM (SELECT id FROM ${s}.notification_outbox
+               WHERE status = 'pending' AND next_attempt_at <= $1 AND (claimed_until IS NULL OR claimed_until <= $1)
+               ORDER BY next_attempt_at, created_at LIMIT $4 FOR UPDATE SKIP LOCKED) AS due
+         WHERE row.id = due.id
+         RETURNING row.*`,
+        [new Date(now), owner, new Date(now + leaseMs), limit],
+        'claim notifications',
+      );
+      return rows.map(toNotification).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.createdAt - b.createdAt);
+    },
+    async listNotifications(notificationQuery = {}) {
+      const where: string[] = [];
+      const values: unknown[] = [];
+      if (notificationQuery.incidentId !== undefined) {
+        values.push(notificationQuery.incidentId);
+        where.push(`incident_id = $${values.length}`);
+      }
+      if (notificationQuery.status) {
+        values.push([...notificationQuery.status]);
+        where.push(`status = ANY($${values.length}::text[])`);
+      }
+      if (notificationQuery.target !== undefined) {
+        values.push(notificationQuery.target);
+        where.push(`target = $${values.length}`);
+      }
+      const rows = await read(
+        `SELECT * FROM ${s}.notification_outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id`,
+        values,
+        'list notifications',
+      );
+      return rows.map(toNotification);
     },
     async listTimers(incidentId) {
       const rows =
