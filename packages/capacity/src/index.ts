@@ -82,3 +82,7 @@ export { capacityCli, createCapacityCli } from './cli/capacity-cli.js';
 export type { CapacityCliDependencies } from './cli/capacity-cli.js';
 export { loadAugursForecasters } from './forecast/augurs-adapter.js';
 export type { AugursForecasters } from './forecast/augurs-adapter.js';
+
+// metrics
+export { createCapacityMetrics } from './metrics/capacity-metrics.js';
+export type { CapacityMetrics, CapacityMetricsOptions, DecisionSource, ScalingDecisionLike } from './metrics/capacity-metrics.js';
