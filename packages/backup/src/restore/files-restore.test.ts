@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { watch } from 'node:fs';
 import { lstat, mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -7,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir, type TempDir } from '@ops/testkit';
 import { runBackup } from '../jobs/run-backup.js';
 import { createFilesSource } from '../sources/files-source.js';
+import { createLocalStorage } from '../storages/local/local-storage.js';
 import { createMemoryStorage } from '../testing/memory-storage.js';
 import { writeManifest } from '../catalog/catalog.js';
 import { generateAgeIdentity } from '../crypto/age-keys.js';
@@ -263,4 +265,37 @@ describe('early pipeline errors surface as typed errors (they used to leave the 
       await expect(lstat(staging)).rejects.toThrow();
     });
   }
+});
+
+describe('a files restore writes nothing before the whole artifact has authenticated', () => {
+  it('a backup whose last age chunk fails authentication never touches the staging directory', async () => {
+    const root = join(directory.path, 'tree');
+    await mkdir(join(root, 'early'), { recursive: true });
+    await writeFile(join(root, 'early', 'first.txt'), 'the first entry of the archive');
+    await writeFile(join(root, 'later.bin'), randomBytes(2_000_000));
+    const identity = generateAgeIdentity();
+    const store = join(directory.path, 'store');
+    const storage = createLocalStorage({ directory: store });
+    const manifest = await runBackup({ job: 'tree', storage, sources: [createFilesSource({ directory: root })], compression: { algorithm: 'none' }, encryption: { recipients: [identity.recipient] }, lock: false });
+    expect(manifest.state, manifest.error).toBe('completed');
+    const artifact = manifest.sources[0]?.artifacts[0] as NonNullable<(typeof manifest.sources)[number]['artifacts'][number]>;
+    const path = join(store, ...artifact.key.split('/'));
+    const bytes = await readFile(path);
+    bytes[bytes.length - 20] = (bytes[bytes.length - 20] as number) ^ 0x01;
+    await writeFile(path, bytes);
+    artifact.storedSha256 = createHash('sha256').update(bytes).digest('hex');
+
+    const staging = join(directory.path, 'staging');
+    await mkdir(staging);
+    const seen: string[] = [];
+    const watcher = watch(staging, (_event, name) => seen.push(String(name)));
+    try {
+      await expect(restoreFiles({ storage, backup: manifest, directory: staging, decryption: { identities: [identity.identity] } })).rejects.toMatchObject({ code: 'BACKUP_CORRUPT' });
+      await new Promise((resolve) => setTimeout(resolve, 100)); // let inotify deliver what happened
+    } finally {
+      watcher.close();
+    }
+    expect(seen, 'entries were written into the staging directory before the artifact authenticated').toEqual([]);
+    expect(await readdir(staging)).toEqual([]);
+  });
 });

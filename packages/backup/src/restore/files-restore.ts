@@ -1,9 +1,12 @@
+import { createReadStream } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { OpsError, silentLogger, type Logger } from '@ops/core';
 import type { BackupManifest } from '../manifest/manifest.js';
-import { artifactReadError, checkStoredArtifact, openArtifact, type DecryptionOptions } from '../pipeline/artifact-pipeline.js';
+import { withTemporaryDirectory } from '../internal/temporary-directory.js';
+import { artifactReadError, type DecryptionOptions } from '../pipeline/artifact-pipeline.js';
 import type { BackupStorage } from '../storages/storage.js';
+import { downloadArtifact } from './download-artifact.js';
 import { pickSource } from './postgres-restore.js';
 import { extractTar, type ExtractSummary } from './tar-extract.js';
 import { BackupError } from '../errors.js';
@@ -17,16 +20,21 @@ export interface RestoreFilesOptions {
   decryption?: DecryptionOptions;
   /** Staging directory: must not exist or be empty. Swap it into place yourself once you have checked it. */
   directory: string;
+  /** Where the authenticated archive is staged (a 0600 file in a private directory) before extraction. Default the OS temp dir. */
+  temporaryDirectory?: string;
   signal?: AbortSignal;
   logger?: Logger;
 }
 
 /**
- * Restores a files source into an empty staging directory. The stored checksum is verified first; extraction is
- * safe by construction (see `extractTar`: no parent or file is ever created through a link, links are created last
- * and only when every one resolves inside), and entries with absolute paths, `..`, links that would resolve outside
- * the staging directory, or device files are refused with `RESTORE_UNSAFE_PATH`, so nothing is ever written outside
- * the staging directory. On any failure the staging directory is removed when this call created it.
+ * Restores a files source into an empty staging directory. Nothing is written there before the whole artifact has
+ * authenticated: it is first decrypted, decompressed and checked against both sha256 sums into a 0600 temp file
+ * (so a wrong key, a damaged or truncated artifact is refused with the staging directory untouched), and the
+ * archive has passed every extraction rule once without writing. Extraction is safe by construction (see
+ * `extractTar`: no parent or file is ever created through a link, links are created last and only when every one
+ * resolves inside); absolute paths, `..`, links that would resolve outside the staging directory and device files
+ * are refused with `RESTORE_UNSAFE_PATH`, so nothing is ever written outside the staging directory. On any failure
+ * the staging directory is left as it was: removed when this call created it, emptied again otherwise.
  *
  * @example
  * ```ts
@@ -44,16 +52,20 @@ export async function restoreFiles(options: RestoreFilesOptions): Promise<Extrac
     () => false,
   );
   if (existed && (await readdir(directory)).length > 0) throw new BackupError('RESTORE_FAILED', `staging directory ${directory} is not empty; restore into an empty directory`);
-  await checkStoredArtifact(storage, artifact, signal);
   logger.info({ backup: backup.id, source: source.name, directory }, 'restoring files');
-  const plain = await openArtifact({ storage, artifact, decryption, signal });
-  try {
-    const summary = await extractTar({ stream: plain, directory, ...(signal ? { signal } : {}) });
-    return { ...summary, directory };
-  } catch (error) {
-    plain.destroy();
-    if (!existed) await rm(directory, { recursive: true, force: true });
-    else for (const entry of await readdir(directory).catch(() => [])) await rm(resolve(directory, entry), { recursive: true, force: true });
-    throw OpsError.hasCode(error, 'RESTORE_UNSAFE_PATH') || OpsError.hasCode(error, 'RESTORE_FAILED') ? error : artifactReadError(artifact, error);
-  }
+  return withTemporaryDirectory(async (temporary) => {
+    // Nothing reaches the staging directory before the whole artifact has authenticated (age MAC, both sha256
+    // sums) into a 0600 file, and before the archive passed every extraction rule once without writing.
+    const archive = join(temporary, 'files.tar');
+    await downloadArtifact({ storage, artifact, decryption, path: archive, signal });
+    await extractTar({ stream: createReadStream(archive), ...(signal ? { signal } : {}) });
+    try {
+      const summary = await extractTar({ stream: createReadStream(archive), directory, ...(signal ? { signal } : {}) });
+      return { ...summary, directory };
+    } catch (error) {
+      if (!existed) await rm(directory, { recursive: true, force: true });
+      else for (const entry of await readdir(directory).catch(() => [])) await rm(resolve(directory, entry), { recursive: true, force: true });
+      throw OpsError.isInstance(error) ? error : artifactReadError(artifact, error);
+    }
+  }, options.temporaryDirectory);
 }

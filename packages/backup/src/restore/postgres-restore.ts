@@ -67,8 +67,10 @@ export function quoteIdentifier(name: string): string {
 /**
  * Restores a PostgreSQL source of a backup into a named database. The artifact is first decrypted, decompressed and
  * checked against both sha256 sums into a local 0600 file — a corrupt or truncated backup is refused before the
- * target is touched — then loaded with `pg_restore --exit-on-error` (custom/directory; `-j` when `parallelJobs > 1`)
- * or `psql -v ON_ERROR_STOP=1` (plain).
+ * target is touched — then loaded with `pg_restore --exit-on-error --single-transaction` (custom/directory; `-j`
+ * when `parallelJobs > 1`, which cannot be one transaction) or `psql -v ON_ERROR_STOP=1 --single-transaction`
+ * (plain). So a restore the target refuses midway leaves it as it was, and a database created for it (`create`)
+ * is dropped again; only a parallel restore into an existing database can stop half done.
  *
  * @example
  * ```ts
@@ -108,12 +110,23 @@ export async function restorePostgres(options: RestorePostgresOptions): Promise<
       args = ['--no-password', '--exit-on-error', `--dbname=${target.database}`];
       if (clean) args.push('--clean', '--if-exists');
       if (noOwner) args.push('--no-owner', '--no-privileges');
+      // One transaction: a restore the target refuses midway leaves it as it was (pg_restore -j cannot do that).
       if (parallelJobs > 1) args.push(`--jobs=${parallelJobs}`);
+      else args.push('--single-transaction');
       args.push(input);
     }
     logger.info({ backup: backup.id, target: describeConnection({ ...connection, database: target.database }) }, 'restoring PostgreSQL');
     const exit = await spawnTracked(program, args, { env: environment, signal, stdio: ['ignore', 'ignore', 'pipe'] }).exited;
-    if (exit.code !== 0 || exit.signal || exit.spawnError) throw new BackupError('RESTORE_FAILED', `${program} failed (${describeExit(exit)})`);
+    if (exit.code !== 0 || exit.signal || exit.spawnError) {
+      const failure = new BackupError('RESTORE_FAILED', `${program} failed (${describeExit(exit)})`);
+      if (create) {
+        // The database exists only because of this restore: drop it again, so the target is as it was.
+        await adminQuery(target, `DROP DATABASE IF EXISTS ${quoteIdentifier(target.database)} WITH (FORCE)`).catch((error: unknown) =>
+          logger.warn({ database: target.database, error: (error as Error).message }, 'cannot drop the database created for the failed restore'),
+        );
+      }
+      throw failure;
+    }
     return { database: target.database, source: source.name };
   }, options.temporaryDirectory);
 }

@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
+import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import type { Redis } from 'ioredis';
-import { OpsError, silentLogger, systemClock, type Clock, type Logger } from '@ops/core';
+import { silentLogger, systemClock, type Clock, type Logger } from '@ops/core';
 import { withTemporaryDirectory } from '../internal/temporary-directory.js';
 import type { BackupManifest } from '../manifest/manifest.js';
-import { artifactReadError, checkStoredArtifact, openArtifact, type DecryptionOptions } from '../pipeline/artifact-pipeline.js';
+import type { DecryptionOptions } from '../pipeline/artifact-pipeline.js';
+import { Crc64 } from '../sources/redis/crc64.js';
 import { readDumpRecords, type DumpRecord } from '../sources/redis/redis-dump-format.js';
 import { createScanDumpStream } from '../sources/redis/redis-scan-dump.js';
 import type { BackupStorage } from '../storages/storage.js';
@@ -47,9 +48,44 @@ export interface RedisRestoreSummary {
   expired: number;
 }
 
-/** Pipelines RESTORE … ABSTTL for records, applying the replace policy. */
-export async function restoreRecords(records: AsyncIterable<DumpRecord>, redis: Redis, options: { policy: RedisReplacePolicy; batchSize: number; clock?: Clock }): Promise<RedisRestoreSummary> {
+const describeKey = (key: Buffer): string => JSON.stringify(key.toString('utf8').slice(0, 100));
+
+/** A DUMP payload ends with its RDB version (2 bytes) and a CRC-64 of everything before it (8 bytes, little-endian). */
+function checkPayload(record: DumpRecord): void {
+  const { payload } = record;
+  const valid = payload.length >= 10 && new Crc64().update(payload.subarray(0, payload.length - 8)).digest() === payload.readBigUInt64LE(payload.length - 8);
+  if (!valid) throw new BackupError('BACKUP_CORRUPT', `the DUMP payload of key ${describeKey(record.key)} fails its CRC-64 (damaged); nothing was restored`);
+}
+
+/**
+ * Restores records with pipelined RESTORE … ABSTTL, applying the replace policy. `records` is read twice: first
+ * every record is checked — the payload's own CRC-64 and, with policy `fail`, whether the key already exists in
+ * the target — and only when all pass is anything written. So a damaged record or a conflict refuses the restore
+ * with the target untouched.
+ */
+export async function restoreRecords(records: () => AsyncIterable<DumpRecord>, redis: Redis, options: { policy: RedisReplacePolicy; batchSize: number; clock?: Clock }): Promise<RedisRestoreSummary> {
   const { policy, batchSize, clock = systemClock } = options;
+  let pending: DumpRecord[] = [];
+  const findConflicts = async () => {
+    if (pending.length === 0) return;
+    const pipeline = redis.pipeline();
+    for (const record of pending) pipeline.exists(record.key);
+    const results = (await pipeline.exec()) ?? [];
+    results.forEach(([error, exists], index) => {
+      const record = pending[index] as DumpRecord;
+      if (error) throw new BackupError('RESTORE_FAILED', `cannot check key ${describeKey(record.key)} in the target: ${error.message}`, { cause: error });
+      if (exists === 1) throw new BackupError('RESTORE_FAILED', `key ${describeKey(record.key)} already exists in the target (policy "fail"); nothing was restored`);
+    });
+    pending = [];
+  };
+  for await (const record of records()) {
+    checkPayload(record);
+    if (policy !== 'fail') continue;
+    pending.push(record);
+    if (pending.length >= batchSize) await findConflicts();
+  }
+  await findConflicts();
+
   const summary: RedisRestoreSummary = { restored: 0, skippedExisting: 0, expired: 0 };
   let batch: DumpRecord[] = [];
   const flush = async () => {
@@ -74,11 +110,11 @@ export async function restoreRecords(records: AsyncIterable<DumpRecord>, redis: 
         summary.skippedExisting++;
         return;
       }
-      throw new BackupError('RESTORE_FAILED', `RESTORE of key ${JSON.stringify(record.key.toString('utf8').slice(0, 100))} failed: ${error.message}`, { cause: error });
+      throw new BackupError('RESTORE_FAILED', `RESTORE of key ${describeKey(record.key)} failed: ${error.message}`, { cause: error });
     });
     batch = [];
   };
-  for await (const record of records) {
+  for await (const record of records()) {
     batch.push(record);
     if (batch.length >= batchSize) await flush();
   }
@@ -144,10 +180,15 @@ export async function withRdbServer<T>(
 }
 
 /**
- * Restores a Redis source into the target client's database. Scan-dump backups stream RESTORE … ABSTTL in pipelined
- * batches; RDB backups are loaded into a private `redis-server` first and copied key by key (DUMP → RESTORE). Before
- * anything reaches the target, the stored bytes are checked against the manifest's sha256 (and RDBs are fully
- * downloaded and checked), so a flipped byte or truncation is refused up front. Expired keys are not restored.
+ * Restores a Redis source into the target client's database. Nothing reaches the target before the whole artifact
+ * has authenticated: it is first decrypted, decompressed and checked against both sha256 sums into a 0600 file
+ * (a flipped byte, a truncation, a chunk failing authentication or a wrong key is refused with the target
+ * untouched); then every record is checked (the DUMP payload's CRC-64; with policy `fail`, keys already in the
+ * target) before the first write. Scan-dump backups are then applied with pipelined RESTORE … ABSTTL batches; RDB
+ * backups are loaded into a private `redis-server` and copied key by key (DUMP → RESTORE). Expired keys are not
+ * restored. What can still stop a restore midway is the target itself (out of memory, connection lost, a payload
+ * from a newer Redis, a key created concurrently under policy `fail`): `RESTORE_FAILED` names the key, and the keys
+ * restored before it stay.
  *
  * @example
  * ```ts
@@ -161,25 +202,19 @@ export async function restoreRedis(options: RestoreRedisOptions): Promise<RedisR
   const artifact = source.artifacts[0];
   if (!artifact) throw new BackupError('RESTORE_FAILED', `source ${source.name} has no artifact`);
   logger.info({ backup: backup.id, source: source.name, format: artifact.format }, 'restoring Redis');
-  if (artifact.format === 'redis-scan-dump') {
-    await checkStoredArtifact(storage, artifact, signal);
-    const plain: Readable = await openArtifact({ storage, artifact, decryption, signal });
-    try {
-      return await restoreRecords(readDumpRecords(plain), redis, { policy, batchSize, clock });
-    } catch (error) {
-      plain.destroy();
-      throw OpsError.hasCode(error, 'RESTORE_FAILED') ? error : artifactReadError(artifact, error);
-    }
-  }
-  if (artifact.format !== 'redis-rdb') throw new BackupError('RESTORE_FAILED', `unknown Redis artifact format ${artifact.format}`);
+  if (artifact.format !== 'redis-scan-dump' && artifact.format !== 'redis-rdb') throw new BackupError('RESTORE_FAILED', `unknown Redis artifact format ${artifact.format}`);
   const database = options.sourceDatabase ?? Number(source.details.db ?? 0);
   return withTemporaryDirectory(async (directory) => {
-    const rdbPath = join(directory, 'dump.rdb');
-    await downloadArtifact({ storage, artifact, decryption, path: rdbPath, signal });
-    return withRdbServer({ rdbPath, directory, database, clock, signal, ...(options.redisServerPath ? { redisServerPath: options.redisServerPath } : {}) }, async (scratch) => {
-      const stream = createScanDumpStream({ redis: scratch });
-      return restoreRecords(readDumpRecords(stream), redis, { policy, batchSize, clock });
-    });
+    // Nothing reaches the target before the whole artifact has authenticated (age MAC, both sha256 sums): it is
+    // staged to a 0600 file first, as the PostgreSQL restore does.
+    const staged = join(directory, artifact.format === 'redis-rdb' ? 'dump.rdb' : 'dump.scan');
+    await downloadArtifact({ storage, artifact, decryption, path: staged, signal });
+    if (artifact.format === 'redis-scan-dump') {
+      return restoreRecords(() => readDumpRecords(createReadStream(staged)), redis, { policy, batchSize, clock });
+    }
+    return withRdbServer({ rdbPath: staged, directory, database, clock, signal, ...(options.redisServerPath ? { redisServerPath: options.redisServerPath } : {}) }, async (scratch) =>
+      restoreRecords(() => readDumpRecords(createScanDumpStream({ redis: scratch })), redis, { policy, batchSize, clock }),
+    );
   }, options.temporaryDirectory);
 }
 

@@ -208,7 +208,7 @@ async function testRestore(input: {
     }
   }
   const directory = join(temporaryDirectory, 'files');
-  const summary = await restoreFiles({ storage, backup, source: source.name, ...(decryption ? { decryption } : {}), directory, ...(signal ? { signal } : {}) });
+  const summary = await restoreFiles({ storage, backup, source: source.name, ...(decryption ? { decryption } : {}), directory, temporaryDirectory, ...(signal ? { signal } : {}) });
   const expected = source.details.fileCount;
   if (typeof expected === 'number' && summary.files !== expected) throw new BackupError('BACKUP_CORRUPT', `test restore has ${summary.files} files, the backup recorded ${expected}`);
   return `extracted ${summary.files} files into a scratch directory`;
