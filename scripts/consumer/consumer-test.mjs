@@ -15,9 +15,13 @@
 //      `<!-- consumer: run -->` is also compiled and run as ESM against the real services (DATABASE_URL and
 //      REDIS_URL point at the local PostgreSQL and Redis) and must exit 0.
 //
+// With `--footprint`, also installs each package alone into a fresh project and prints what it weighs for a user:
+// tarball size, unpacked size, the packages npm installs with it (its dependencies, no optional peer) and their
+// size on disk — the numbers in each package README's "Install footprint".
+//
 // Prints one closing line `consumer: N passed, N failed` and exits 1 when anything failed.
 import { execFile as execFileCallback } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -27,6 +31,7 @@ import { promisify } from 'node:util';
 const execFile = promisify(execFileCallback);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const keep = process.argv.includes('--keep');
+const footprint = process.argv.includes('--footprint');
 const results = [];
 
 function record(name, ok, detail = '') {
@@ -65,6 +70,65 @@ function entryPoints(manifest) {
   return Object.keys(manifest.exports ?? { '.': null })
     .filter((key) => key !== './package.json')
     .map((key) => (key === '.' ? manifest.name : `${manifest.name}/${key.slice(2)}`));
+}
+
+function formatSize(bytes) {
+  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`;
+}
+
+/** Bytes of every file under `directory` (as `du --apparent-size`). */
+function directorySize(directory) {
+  let total = 0;
+  for (const entry of readdirSync(directory, { withFileTypes: true })) {
+    const path = join(directory, entry.name);
+    if (entry.isDirectory()) total += directorySize(path);
+    else if (entry.isFile()) total += statSync(path).size;
+  }
+  return total;
+}
+
+/** Names of the packages installed under a node_modules directory, nested ones included. */
+function installedPackages(nodeModules) {
+  const names = [];
+  if (!existsSync(nodeModules)) return names;
+  for (const entry of readdirSync(nodeModules, { withFileTypes: true })) {
+    if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
+    const directories = entry.name.startsWith('@')
+      ? readdirSync(join(nodeModules, entry.name)).map((inner) => [`${entry.name}/${inner}`, join(nodeModules, entry.name, inner)])
+      : [[entry.name, join(nodeModules, entry.name)]];
+    for (const [name, directory] of directories) {
+      if (existsSync(join(directory, 'package.json'))) names.push(name);
+      names.push(...installedPackages(join(directory, 'node_modules')));
+    }
+  }
+  return names;
+}
+
+/** Each package installed alone (with the @ops/core tarball it depends on): what a user downloads and keeps. */
+async function measureFootprint(work, packages, tarballFor, npmFlags) {
+  for (const { manifest } of packages) {
+    const project = join(work, `footprint-${manifest.name.split('/').pop()}`);
+    await mkdir(project);
+    await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'ops-footprint', private: true, type: 'module' }));
+    const tarball = tarballFor(manifest.name);
+    const needed = [tarball, ...(manifest.dependencies?.['@ops/core'] ? [tarballFor('@ops/core')] : [])];
+    const installed = await run('npm', ['install', ...npmFlags, '--omit=peer', ...needed], { cwd: project });
+    if (!installed.ok) {
+      record(`footprint of ${manifest.name}`, false, installed.stderr || installed.message);
+      continue;
+    }
+    const listing = await run('tar', ['-tvzf', tarball]);
+    const unpacked = listing.stdout
+      .split('\n')
+      .filter(Boolean)
+      .reduce((sum, line) => sum + Number(line.trim().split(/\s+/)[2] ?? 0), 0);
+    const others = installedPackages(join(project, 'node_modules')).filter((name) => name !== manifest.name);
+    const onDisk = directorySize(join(project, 'node_modules'));
+    console.log(
+      `consumer: footprint ${manifest.name}: tarball ${formatSize(statSync(tarball).size)}, unpacked ${formatSize(unpacked)}, ` +
+        `${others.length} dependencies installed (${others.sort().join(', ')}), ${formatSize(onDisk)} in node_modules`,
+    );
+  }
 }
 
 /** ```ts blocks of a README, with the marker comment (if any) on the line before the fence. */
@@ -135,6 +199,10 @@ async function main() {
     });
     record('npm install of the tarballs (no optional peers)', installed.ok, installed.stderr || installed.message);
     if (!installed.ok) return;
+    if (footprint) {
+      const tarballFor = (name) => tgz.find((file) => file.endsWith(`/${name.replace('@', '').replace('/', '-')}-${packages.find(({ manifest }) => manifest.name === name)?.manifest.version}.tgz`));
+      await measureFootprint(work, packages, tarballFor, npmFlags);
+    }
 
     // 2. Every public entry point type-checks without optional peers.
     const entries = packages.flatMap(({ manifest }) => entryPoints(manifest));
