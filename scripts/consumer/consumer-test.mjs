@@ -152,7 +152,11 @@ const tsconfigs = {
   bundler: { module: 'esnext', moduleResolution: 'bundler' },
 };
 
-async function typecheck(project, label, files, kind, { skipLibCheck = false } = {}) {
+/**
+ * One strict `tsc` run over `files`, recorded per package: each diagnostic goes to the package `attribute` names for
+ * its file (so one package's failure never hides another's); diagnostics of no package are recorded on their own.
+ */
+async function typecheck(project, label, files, kind, names, attribute, { skipLibCheck = false } = {}) {
   const config = {
     compilerOptions: {
       ...tsconfigs[kind],
@@ -168,10 +172,23 @@ async function typecheck(project, label, files, kind, { skipLibCheck = false } =
     },
     files,
   };
-  const file = join(project, `tsconfig.${label}.${kind}.json`);
+  const file = join(project, `tsconfig.${label.replaceAll(' ', '-')}.${kind}.json`);
   await writeFile(file, JSON.stringify(config, null, 2));
   const result = await run(join(project, 'node_modules', '.bin', 'tsc'), ['-p', file], { cwd: project });
-  record(`${label}: strict type-check (${kind})`, result.ok, `${result.stdout}${result.stderr}`);
+  const byPackage = new Map(names.map((name) => [name, []]));
+  const unattributed = [];
+  let current = unattributed;
+  for (const line of `${result.stdout}${result.stderr}`.split('\n')) {
+    if (line.trim() === '') continue;
+    // A diagnostic starts at column 0 (`path(line,col): error …`); its continuation lines are indented.
+    if (!/^\s/.test(line)) current = byPackage.get(attribute(line)) ?? unattributed;
+    current.push(line);
+  }
+  for (const [name, lines] of byPackage) record(`${label} of ${name}: strict type-check (${kind})`, lines.length === 0, lines.join('\n'));
+  if (!result.ok && unattributed.length > 0) record(`${label}: strict type-check (${kind})`, false, unattributed.join('\n') || result.message);
+  if (!result.ok && [...byPackage.values()].every((lines) => lines.length === 0) && unattributed.length === 0) {
+    record(`${label}: strict type-check (${kind})`, false, result.message);
+  }
   return result.ok;
 }
 
@@ -212,7 +229,11 @@ async function main() {
       `${entries.map((entry, index) => `import * as entry${index} from '${entry}';`).join('\n')}\n` +
         `export const loaded: unknown[] = [${entries.map((_, index) => `entry${index}`).join(', ')}];\n`,
     );
-    for (const kind of Object.keys(tsconfigs)) await typecheck(project, 'public entry points without optional peers', [importsFile], kind);
+    const names = packages.map(({ manifest }) => manifest.name);
+    const declarationOwner = (line) => names.find((name) => line.startsWith(`node_modules/${name}/`));
+    for (const kind of Object.keys(tsconfigs)) {
+      await typecheck(project, 'public entry points without optional peers', [importsFile], kind, names, declarationOwner);
+    }
 
     // 3. ESM and CJS loading; CLIs answer --help and --version.
     for (const entry of entries) {
@@ -261,7 +282,11 @@ async function main() {
     }
     console.log(`consumer: ${exampleFiles.length} README blocks to check, ${fragments} marked as fragments`);
     // Our own declarations were checked in step 2; third-party ones (ioredis' redis-errors) are not ours to fix.
-    for (const kind of Object.keys(tsconfigs)) await typecheck(project, 'README examples', exampleFiles, kind, { skipLibCheck: true });
+    const withReadme = packages.filter(({ directory }) => existsSync(join(directory, 'README.md'))).map(({ manifest }) => manifest.name);
+    const exampleOwner = (line) => withReadme.find((name) => line.startsWith(`readme/${name.split('/').pop()}-line-`));
+    for (const kind of Object.keys(tsconfigs)) {
+      await typecheck(project, 'README examples', exampleFiles, kind, withReadme, exampleOwner, { skipLibCheck: true });
+    }
 
     if (runnable.length > 0) {
       const emitConfig = join(project, 'tsconfig.emit.json');
@@ -289,6 +314,9 @@ async function main() {
         record(`run ${name} (ESM)`, ran.ok, `${ran.stdout}${ran.stderr}${ran.message ?? ''}`);
       }
     }
+  } catch (error) {
+    // Recorded, so the closing summary stays the last line and counts it.
+    record('consumer stage', false, error instanceof Error ? (error.stack ?? error.message) : String(error));
   } finally {
     if (!keep) await rm(work, { recursive: true, force: true });
     const failed = results.filter((result) => !result.ok).length;
