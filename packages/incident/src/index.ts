@@ -56,8 +56,10 @@ export type {
   IncidentManager,
   IncidentManagerOptions,
   IngestResult,
+  MaintenanceInput,
   NoteInput,
   ResolveOptions,
+  SilenceInput,
   StatusUpdateInput,
   TriggerInput,
 } from './lifecycle/incident-manager.js';
@@ -97,3 +99,7 @@ export { ticketWebhookNotifier } from './notifiers/ticket-webhook-notifier.js';
 export type { TicketWebhookNotifierOptions } from './notifiers/ticket-webhook-notifier.js';
 export { signStandardWebhook, verifyStandardWebhook } from './notifiers/standard-webhooks.js';
 export type { FetchFunction } from './notifiers/http-post.js';
+
+// silences and maintenance windows
+export { matchesAll, maintenanceOccurrences, recurrenceOccurrences } from './suppression/suppression.js';
+export type { MaintenanceOccurrence, MaintenanceWindow, Matcher, Recurrence, Silence, Weekday } from './suppression/suppression.js';

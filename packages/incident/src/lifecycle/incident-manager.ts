@@ -4,6 +4,7 @@ import {
   createEmitter,
   createPeriodicTask,
   guardLogger,
+  parseDuration,
   parseOptionalDuration,
   safeErrorMessage,
   silentLogger,
@@ -41,6 +42,18 @@ import { checkRoutes, resolvePolicies, type EscalationPolicy, type Route } from 
 import { checkNotifiers, createDispatcher } from '../notifications/dispatcher.js';
 import { createOutboxDelivery, type DeliveryOptions, type DeliveryOutcome } from '../notifications/outbox-delivery.js';
 import type { Automation, Notifier } from '../notifiers/notifier.js';
+import {
+  checkMatchers,
+  checkRecurrence,
+  findSuppression,
+  maintenanceOccurrences,
+  silenceActive,
+  type MaintenanceOccurrence,
+  type MaintenanceWindow,
+  type Matcher,
+  type Recurrence,
+  type Silence,
+} from '../suppression/suppression.js';
 import type { IncidentQuery, IncidentStore, IncidentTransaction } from '../stores/incident-store.js';
 import { ChangeSet } from './change-set.js';
 import { formatIncidentId, incidentDayKey } from './incident-id.js';
@@ -173,6 +186,39 @@ export interface ActionItemInput {
   by?: string;
 }
 
+/** Input of {@link IncidentManager.createSilence}. */
+export interface SilenceInput {
+  /** At least one; all must match (incident labels plus `service` and `severity`). */
+  matchers: Matcher[];
+  /** Default: now. */
+  startsAt?: number;
+  /** Required, unless `duration` is given: silences are always temporary. */
+  endsAt?: number;
+  duration?: Duration;
+  /** Required: who. */
+  createdBy: string;
+  /** Required: why. */
+  comment: string;
+}
+
+/** Input of {@link IncidentManager.scheduleMaintenance}. */
+export interface MaintenanceInput {
+  title: string;
+  description?: string;
+  services?: string[];
+  components?: string[];
+  matchers?: Matcher[];
+  /** A one-off window: `startsAt` and `endsAt` (or `duration`)… */
+  startsAt?: number;
+  endsAt?: number;
+  duration?: Duration;
+  /** …or a recurring one in an IANA time zone. */
+  recurrence?: Recurrence;
+  /** Default true. */
+  suppressPaging?: boolean;
+  createdBy: string;
+}
+
 /** Options of {@link createIncidentManager}. */
 export interface IncidentManagerOptions {
   /** Where incidents live. Default: in memory ({@link createMemoryIncidentStore}). */
@@ -274,6 +320,18 @@ export interface IncidentManager extends EventSource<IncidentEvents> {
   savePostmortem(id: string, input: { sections?: PostmortemSection[]; actionItems?: ActionItem[]; status?: 'draft' | 'in_review'; by?: string }): Promise<Postmortem>;
   /** Publishes the postmortem; refused while a required section is empty (`POSTMORTEM_REQUIRED`). */
   publishPostmortem(id: string, options?: ActionOptions): Promise<Postmortem>;
+  /** Creates a silence: paging and route notifications are held back for matching incidents (which are still stored). */
+  createSilence(input: SilenceInput): Promise<Silence>;
+  /** Ends a silence now. */
+  expireSilence(id: string, options?: { by?: string }): Promise<Silence>;
+  /** Silences; `active: true` keeps those in force now. */
+  silences(options?: { active?: boolean }): Promise<Silence[]>;
+  /** Schedules a one-off or recurring maintenance window. */
+  scheduleMaintenance(input: MaintenanceInput): Promise<MaintenanceWindow>;
+  /** Cancels a maintenance window from now on. */
+  cancelMaintenance(id: string, options?: { by?: string }): Promise<MaintenanceWindow>;
+  /** Occurrences of maintenance windows overlapping [from, to) (default: now to 7 days ahead), in order. */
+  maintenance(options?: { from?: number; to?: number }): Promise<MaintenanceOccurrence[]>;
   /** The outbox rows of an incident (delivered, pending, dead), oldest first. */
   notifications(id: string): Promise<NotificationRecord[]>;
   /** Claims and runs due timers now (the loop does it every `tickEvery`); resolves with how many ran. */
@@ -361,7 +419,20 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
   };
 
   const levelOf = (incident: Incident): SeverityLevel => (policy.has(incident.severity) ? policy.level(incident.severity) : policy.levels[policy.levels.length - 1]!);
-  const dispatcher = createDispatcher({ notifiers, automations, policies, routes, levelOf, publicUrl: options.publicUrl });
+  const dispatcher = createDispatcher({
+    notifiers,
+    automations,
+    policies,
+    routes,
+    levelOf,
+    publicUrl: options.publicUrl,
+    suppressed: async (changes, incident) => {
+      const silences = await changes.transaction.listSilences({ endsAfter: changes.now });
+      const windows = await changes.transaction.listMaintenanceWindows({ activeAfter: changes.now });
+      if (silences.length === 0 && windows.length === 0) return undefined;
+      return findSuppression(incident, changes.now, silences, windows);
+    },
+  });
 
   // ---- timers ------------------------------------------------------------------------------------------------
 
@@ -1122,6 +1193,90 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
         return published;
       }),
     notifications: (id) => store.listNotifications({ incidentId: id }),
+    createSilence: (input) =>
+      run(async (changes) => {
+        if (!Array.isArray(input.matchers) || input.matchers.length === 0) throw new IncidentError('ARGUMENT_INVALID', 'a silence needs at least one matcher');
+        checkMatchers(input.matchers, 'matchers');
+        if (!input.createdBy?.trim()) throw new IncidentError('ARGUMENT_INVALID', 'a silence needs createdBy (who)');
+        if (!input.comment?.trim()) throw new IncidentError('ARGUMENT_INVALID', 'a silence needs a comment (why)');
+        const startsAt = input.startsAt ?? changes.now;
+        const endsAt = input.endsAt ?? (input.duration === undefined ? undefined : startsAt + parseDuration(input.duration, 'duration'));
+        if (endsAt === undefined) throw new IncidentError('ARGUMENT_INVALID', 'a silence needs endsAt or duration: silences are always temporary');
+        if (!(endsAt > startsAt) || endsAt <= changes.now) throw new IncidentError('ARGUMENT_INVALID', 'a silence must end after it starts, and in the future');
+        const silence: Silence = {
+          id: randomUUID(),
+          matchers: input.matchers.map((matcher) => ({ name: matcher.name, value: matcher.value, isRegex: matcher.isRegex ?? false, isEqual: matcher.isEqual ?? true })),
+          startsAt,
+          endsAt,
+          createdBy: input.createdBy,
+          comment: input.comment,
+          createdAt: changes.now,
+        };
+        await changes.transaction.saveSilence(silence);
+        return silence;
+      }),
+    expireSilence: (id, { by } = {}) =>
+      run(async (changes) => {
+        const silence = (await changes.transaction.listSilences()).find((entry) => entry.id === id);
+        if (!silence) throw new IncidentError('ARGUMENT_INVALID', `no silence ${JSON.stringify(id)}`);
+        if (!silenceActive(silence, changes.now) && silence.startsAt <= changes.now) return silence;
+        const expired: Silence = { ...silence, expiredAt: changes.now };
+        await changes.transaction.saveSilence(expired);
+        logger.info({ silence: id, by: by ?? 'api' }, 'silence expired');
+        return expired;
+      }),
+    silences: async ({ active } = {}) => {
+      const now = clock.now();
+      const all = await store.listSilences(active ? { endsAfter: now } : {});
+      return active ? all.filter((silence) => silenceActive(silence, now)) : all;
+    },
+    scheduleMaintenance: (input) =>
+      run(async (changes) => {
+        if (!input.title?.trim()) throw new IncidentError('ARGUMENT_INVALID', 'a maintenance window needs a title');
+        if (!input.createdBy?.trim()) throw new IncidentError('ARGUMENT_INVALID', 'a maintenance window needs createdBy');
+        if (input.matchers) checkMatchers(input.matchers, 'matchers');
+        const window: MaintenanceWindow = {
+          id: randomUUID(),
+          title: input.title,
+          suppressPaging: input.suppressPaging ?? true,
+          createdBy: input.createdBy,
+          createdAt: changes.now,
+          ...(input.description === undefined ? {} : { description: input.description }),
+          ...(input.services === undefined ? {} : { services: input.services }),
+          ...(input.components === undefined ? {} : { components: input.components }),
+          ...(input.matchers === undefined ? {} : { matchers: input.matchers }),
+        };
+        if (input.recurrence) {
+          if (input.startsAt !== undefined || input.endsAt !== undefined) throw new IncidentError('ARGUMENT_INVALID', 'give either recurrence or startsAt/endsAt, not both');
+          checkRecurrence(input.recurrence, 'recurrence');
+          window.recurrence = input.recurrence;
+        } else {
+          const startsAt = input.startsAt;
+          const endsAt = input.endsAt ?? (input.duration === undefined || startsAt === undefined ? undefined : startsAt + parseDuration(input.duration, 'duration'));
+          if (startsAt === undefined || endsAt === undefined) throw new IncidentError('ARGUMENT_INVALID', 'a maintenance window needs startsAt and endsAt (or duration), or a recurrence');
+          if (!(endsAt > startsAt)) throw new IncidentError('ARGUMENT_INVALID', 'a maintenance window must end after it starts');
+          window.startsAt = startsAt;
+          window.endsAt = endsAt;
+        }
+        await changes.transaction.saveMaintenanceWindow(window);
+        return window;
+      }),
+    cancelMaintenance: (id, { by } = {}) =>
+      run(async (changes) => {
+        const window = (await changes.transaction.listMaintenanceWindows()).find((entry) => entry.id === id);
+        if (!window) throw new IncidentError('ARGUMENT_INVALID', `no maintenance window ${JSON.stringify(id)}`);
+        if (window.cancelledAt !== undefined) return window;
+        const cancelled: MaintenanceWindow = { ...window, cancelledAt: changes.now };
+        await changes.transaction.saveMaintenanceWindow(cancelled);
+        logger.info({ maintenance: id, by: by ?? 'api' }, 'maintenance window cancelled');
+        return cancelled;
+      }),
+    maintenance: async ({ from, to } = {}) => {
+      const start = from ?? clock.now();
+      const end = to ?? start + 7 * 86_400_000;
+      const windows = await store.listMaintenanceWindows({ activeAfter: start });
+      return windows.flatMap((window) => maintenanceOccurrences(window, start, end)).sort((a, b) => a.startsAt - b.startsAt);
+    },
     runDueTimers: async () => {
       const before = timersRun;
       await loop.runNow();

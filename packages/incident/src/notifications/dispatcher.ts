@@ -6,6 +6,9 @@ import type { Incident, IncidentTimer, NotificationEventName, NotificationRecord
 import type { Automation, Notifier } from '../notifiers/notifier.js';
 import type { SeverityLevel } from '../severity/severity-policy.js';
 
+/** While paging is held back, the escalation timer looks again this often (a silence may be expired early). */
+const SUPPRESSION_RECHECK_MS = 60_000;
+
 /** The prefix of outbox targets that are automations. */
 export const AUTOMATION_TARGET = 'automation:';
 
@@ -17,8 +20,8 @@ export interface DispatcherConfig {
   routes: readonly Route[];
   levelOf: (incident: Incident) => SeverityLevel;
   publicUrl: ((incident: Incident) => string | undefined) | undefined;
-  /** Whether paging is suppressed for the incident now (silences, maintenance), with the reason. */
-  suppressed?: (incident: Incident, at: number) => string | undefined;
+  /** Whether paging is suppressed for the incident now (silences, maintenance): why, and until when. */
+  suppressed?: (changes: ChangeSet, incident: Incident) => Promise<{ reason: string; until: number } | undefined>;
 }
 
 /**
@@ -71,9 +74,17 @@ export function createDispatcher(config: DispatcherConfig): Dispatcher {
 
   const route = (incident: Incident) => routeFor(routes, incident, levelOf(incident).route);
 
-  const scheduleLevel = async (changes: ChangeSet, incident: Incident, policy: ResolvedPolicy, level: number, loop: number, startedAt: number) => {
-    const dueAt = Math.max(changes.now, loopStart(policy, startedAt, loop) + policy.levels[level]!.startAfterMs);
-    await changes.transaction.setTimer({ incidentId: incident.id, kind: 'escalation', dueAt, data: { policyId: policy.id, level, loop, startedAt } });
+  const scheduleLevel = async (changes: ChangeSet, incident: Incident, policy: ResolvedPolicy, level: number, loop: number, startedAt: number, heldUntil?: number) => {
+    const dueAt =
+      heldUntil === undefined
+        ? Math.max(changes.now, loopStart(policy, startedAt, loop) + policy.levels[level]!.startAfterMs)
+        : Math.min(heldUntil, changes.now + SUPPRESSION_RECHECK_MS);
+    await changes.transaction.setTimer({
+      incidentId: incident.id,
+      kind: 'escalation',
+      dueAt,
+      data: { policyId: policy.id, level, loop, startedAt, ...(heldUntil === undefined ? {} : { held: true }) },
+    });
     incident.escalation = { ...incident.escalation, nextAt: dueAt, exhausted: false, startedAt };
     changes.touch(incident);
     return dueAt;
@@ -83,7 +94,9 @@ export function createDispatcher(config: DispatcherConfig): Dispatcher {
     async announce(changes, incident, event, extra = {}) {
       const subscribed = route(incident);
       const targets = new Set<string>();
-      if (subscribed && (subscribed.events ?? DEFAULT_ROUTE_EVENTS).includes(event)) for (const id of subscribed.notify ?? []) if (wants(id, event)) targets.add(id);
+      const interested = subscribed && (subscribed.events ?? DEFAULT_ROUTE_EVENTS).includes(event) && (subscribed.notify ?? []).some((id) => wants(id, event));
+      // Silences and maintenance mute route subscribers; targets already paged still hear how it ends.
+      if (interested && !(await config.suppressed?.(changes, incident))) for (const id of subscribed.notify ?? []) if (wants(id, event)) targets.add(id);
       // Whoever was paged hears how it ends (PagerDuty stops paging on acknowledge/resolve).
       if (event === 'incident.acknowledged' || event === 'incident.resolved' || event === 'incident.mitigated') {
         for (const id of incident.escalation.paged ?? []) if (wants(id, event)) targets.add(id);
@@ -96,6 +109,18 @@ export function createDispatcher(config: DispatcherConfig): Dispatcher {
       const policy = policyId === undefined ? undefined : policies.get(policyId);
       if (!policy) return;
       incident.escalation = { policyId: policy.id, level: -1, loop: 0, exhausted: false, paged: incident.escalation.paged ?? [] };
+      const suppression = await config.suppressed?.(changes, incident);
+      if (suppression) {
+        // Not dropped: the incident is stored, and paging starts when the silence or maintenance ends (if still needed).
+        changes.log(incident, {
+          kind: 'silenced',
+          actor: { type: 'system', id: 'escalation' },
+          description: `Paging suppressed by ${suppression.reason}; escalation starts at ${new Date(suppression.until).toISOString()} if still needed`,
+          details: { until: suppression.until },
+        });
+        await scheduleLevel(changes, incident, policy, 0, 0, changes.now, suppression.until);
+        return;
+      }
       await scheduleLevel(changes, incident, policy, 0, 0, changes.now);
     },
 
@@ -110,7 +135,7 @@ export function createDispatcher(config: DispatcherConfig): Dispatcher {
     },
 
     async fireEscalation(changes, incident, timer) {
-      const data = timer.data as { policyId?: string; level?: number; loop?: number; startedAt?: number };
+      const data = timer.data as { policyId?: string; level?: number; loop?: number; startedAt?: number; held?: boolean };
       const policy = data.policyId === undefined ? undefined : policies.get(data.policyId);
       if (!policy || data.level === undefined || data.loop === undefined || data.startedAt === undefined) return 'done';
       const levelIndex = Math.min(data.level, policy.levels.length - 1);
@@ -122,11 +147,23 @@ export function createDispatcher(config: DispatcherConfig): Dispatcher {
         changes.touch(incident);
         return 'done';
       }
-      const suppressedBy = config.suppressed?.(incident, changes.now);
+      const suppression = await config.suppressed?.(changes, incident);
+      if (suppression) {
+        if (!data.held) {
+          changes.log(incident, {
+            kind: 'silenced',
+            actor: { type: 'system', id: 'escalation' },
+            description: `Level ${levelIndex + 1} held back by ${suppression.reason}`,
+            details: { level: levelIndex, until: suppression.until },
+          });
+        }
+        await scheduleLevel(changes, incident, policy, levelIndex, data.loop, data.startedAt, suppression.until);
+        return 'kept';
+      }
+      // Held back until now: later levels keep their spacing from this page.
+      if (data.held) data.startedAt = changes.now - policy.levels[levelIndex]!.startAfterMs - loopStart(policy, 0, data.loop);
       const skip = level.severities !== undefined && !level.severities.includes(incident.severity);
-      if (suppressedBy !== undefined) {
-        changes.log(incident, { kind: 'silenced', actor: { type: 'system', id: 'escalation' }, description: `Level ${levelIndex + 1} not paged: ${suppressedBy}`, details: { level: levelIndex } });
-      } else if (!skip) {
+      if (!skip) {
         const targets = [...level.notifiers.filter((id) => wants(id, 'incident.escalated'))];
         incident.escalation = {
           ...incident.escalation,

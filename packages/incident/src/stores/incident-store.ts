@@ -11,6 +11,7 @@ import type {
   TimerKind,
   Visibility,
 } from '../model/records.js';
+import type { MaintenanceWindow, Silence } from '../suppression/suppression.js';
 
 /** A filter for {@link IncidentStore.listIncidents}; every field narrows. Newest first. */
 export interface IncidentQuery {
@@ -97,6 +98,14 @@ export interface IncidentTransaction {
   getNotification(id: string): Promise<NotificationRecord | undefined>;
   /** Replaces an outbox row (status, attempts, next attempt, error), freeing its claim. */
   updateNotification(notification: NotificationRecord): Promise<void>;
+  /** Creates or replaces a silence. */
+  saveSilence(silence: Silence): Promise<void>;
+  /** Silences ending after `endsAfter` (all when absent). */
+  listSilences(options?: { endsAfter?: number }): Promise<Silence[]>;
+  /** Creates or replaces a maintenance window. */
+  saveMaintenanceWindow(window: MaintenanceWindow): Promise<void>;
+  /** Maintenance windows not cancelled before `activeAfter` (all when absent). */
+  listMaintenanceWindows(options?: { activeAfter?: number }): Promise<MaintenanceWindow[]>;
 }
 
 /** Options of {@link IncidentStore.claimNotifications}. */
@@ -134,6 +143,10 @@ export interface IncidentStore {
    * two callers never get the same row while a claim holds.
    */
   claimNotifications(options: ClaimNotificationsOptions): Promise<NotificationRecord[]>;
+  /** Silences ending after `endsAfter` (all when absent), by start. */
+  listSilences(options?: { endsAfter?: number }): Promise<Silence[]>;
+  /** Maintenance windows not cancelled before `activeAfter` (all when absent), by creation. */
+  listMaintenanceWindows(options?: { activeAfter?: number }): Promise<MaintenanceWindow[]>;
   /** Outbox rows, oldest first. */
   listNotifications(query?: NotificationQuery): Promise<NotificationRecord[]>;
   /** The earliest `dueAt` of any timer, for scheduling the next wake-up. */

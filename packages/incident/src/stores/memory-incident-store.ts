@@ -10,6 +10,7 @@ import {
   type TimelineEvent,
   type TimerKind,
 } from '../model/records.js';
+import type { MaintenanceWindow, Silence } from '../suppression/suppression.js';
 import { matchesQuery, normaliseLimit } from './query.js';
 import type { IncidentQuery, IncidentStore, IncidentTransaction } from './incident-store.js';
 
@@ -27,6 +28,8 @@ interface State {
   timers: Map<string, IncidentTimer>;
   dayCounters: Map<string, number>;
   outbox: Map<string, NotificationRecord>;
+  silences: Map<string, Silence>;
+  maintenance: Map<string, MaintenanceWindow>;
   incidentNumber: number;
   sequence: number;
 }
@@ -51,6 +54,8 @@ export function createMemoryIncidentStore(): IncidentStore {
     timers: new Map(),
     dayCounters: new Map(),
     outbox: new Map(),
+    silences: new Map(),
+    maintenance: new Map(),
     incidentNumber: 0,
     sequence: 0,
   };
@@ -82,6 +87,25 @@ export function createMemoryIncidentStore(): IncidentStore {
       if (state.open.get(previousIdentity) === previous.id) state.open.delete(previousIdentity);
     }
     if (isOpenStatus(next.status)) state.open.set(identity, next.id);
+  };
+
+  const silencesEndingAfter = (endsAfter: number | undefined) =>
+    [...state.silences.values()]
+      .filter((silence) => endsAfter === undefined || Math.min(silence.endsAt, silence.expiredAt ?? Infinity) > endsAfter)
+      .sort((a, b) => a.startsAt - b.startsAt || a.createdAt - b.createdAt)
+      .map(clone);
+  const windowsActiveAfter = (activeAfter: number | undefined) =>
+    [...state.maintenance.values()]
+      .filter((window) => activeAfter === undefined || window.cancelledAt === undefined || window.cancelledAt > activeAfter)
+      .sort((a, b) => a.createdAt - b.createdAt)
+      .map(clone);
+  const put = <V>(map: Map<string, V>, id: string, value: V, undo: (() => void)[]) => {
+    const previous = map.get(id);
+    map.set(id, clone(value));
+    undo.push(() => {
+      if (previous === undefined) map.delete(id);
+      else map.set(id, previous);
+    });
   };
 
   return {
@@ -254,6 +278,18 @@ export function createMemoryIncidentStore(): IncidentStore {
             state.outbox.set(notification.id, unclaimed);
             undo.push(() => state.outbox.set(notification.id, previous));
           },
+          async saveSilence(silence) {
+            put(state.silences, silence.id, silence, undo);
+          },
+          async listSilences(options = {}) {
+            return silencesEndingAfter(options.endsAfter);
+          },
+          async saveMaintenanceWindow(window) {
+            put(state.maintenance, window.id, window, undo);
+          },
+          async listMaintenanceWindows(options = {}) {
+            return windowsActiveAfter(options.activeAfter);
+          },
           async deleteTimers(incidentId) {
             for (const [key, timer] of [...state.timers]) {
               if (timer.incidentId !== incidentId) continue;
@@ -312,6 +348,8 @@ export function createMemoryIncidentStore(): IncidentStore {
         }
         return due.map(clone);
       }),
+    listSilences: (options = {}) => read(() => silencesEndingAfter(options.endsAfter)),
+    listMaintenanceWindows: (options = {}) => read(() => windowsActiveAfter(options.activeAfter)),
     listNotifications: (query = {}) =>
       read(() =>
         [...state.outbox.values()]

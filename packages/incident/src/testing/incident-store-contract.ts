@@ -450,4 +450,40 @@ export const incidentStoreContract = defineStoreContract<IncidentStore>('Inciden
     assert.equal(new Set(ids).size, ids.length, 'no row handed to two owners');
     assert.equal(ids.length, 30);
   },
+
+  'keeps silences and maintenance windows, filtered by when they end': async ({ store }) => {
+    const silence = { id: 's1', matchers: [{ name: 'service', value: 'checkout' }, { name: 'env', value: 'stag.*', isRegex: true, isEqual: false }], startsAt: T0, endsAt: T0 + 3_600_000, createdBy: 'alice', comment: 'deploy', createdAt: T0 };
+    await assert.rejects(
+      store.transaction(async (transaction) => {
+        await transaction.saveSilence(silence);
+        throw new Error('rolled back');
+      }),
+      /rolled back/,
+    );
+    assert.deepEqual(await store.listSilences(), []);
+    await store.transaction(async (transaction) => {
+      await transaction.saveSilence(silence);
+      await transaction.saveSilence({ ...silence, id: 's2', startsAt: T0 + 1, endsAt: T0 + 60_000 });
+    });
+    assert.deepEqual(await store.listSilences(), [silence, { ...silence, id: 's2', startsAt: T0 + 1, endsAt: T0 + 60_000 }]);
+    assert.deepEqual((await store.listSilences({ endsAfter: T0 + 60_000 })).map((entry) => entry.id), ['s1']);
+    await store.transaction((transaction) => transaction.saveSilence({ ...silence, expiredAt: T0 + 10 }));
+    assert.deepEqual((await store.listSilences({ endsAfter: T0 + 60_000 })).map((entry) => entry.id), [], 'an expired silence ends when it was expired');
+    const window = {
+      id: 'm1',
+      title: 'Nightly database maintenance',
+      services: ['checkout'],
+      recurrence: { frequency: 'daily' as const, timeZone: 'Europe/Berlin', start: '02:00', duration: '3h' },
+      suppressPaging: true,
+      createdBy: 'bob',
+      createdAt: T0,
+    };
+    await store.transaction(async (transaction) => {
+      await transaction.saveMaintenanceWindow(window);
+      await transaction.saveMaintenanceWindow({ ...window, id: 'm2', createdAt: T0 + 1, cancelledAt: T0 + 100, recurrence: undefined as never, startsAt: T0, endsAt: T0 + 1000 });
+    });
+    assert.deepEqual((await store.listMaintenanceWindows()).map((entry) => entry.id), ['m1', 'm2']);
+    assert.deepEqual((await store.listMaintenanceWindows({ activeAfter: T0 + 100 })).map((entry) => entry.id), ['m1']);
+    await store.transaction(async (transaction) => assert.deepEqual((await transaction.listMaintenanceWindows())[0], window));
+  },
 });

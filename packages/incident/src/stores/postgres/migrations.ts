@@ -152,6 +152,26 @@ CREATE INDEX notification_outbox_due ON {schema}.notification_outbox (next_attem
 CREATE INDEX notification_outbox_incident ON {schema}.notification_outbox (incident_id, created_at);
 `,
   },
+  {
+    version: 3,
+    name: 'silences and maintenance windows',
+    sql: `
+CREATE TABLE {schema}.silences (
+  id text PRIMARY KEY,
+  starts_at timestamptz NOT NULL,
+  ends_at timestamptz NOT NULL,
+  created_at timestamptz NOT NULL,
+  record jsonb NOT NULL
+);
+CREATE INDEX silences_ends_at ON {schema}.silences (ends_at);
+CREATE TABLE {schema}.maintenance_windows (
+  id text PRIMARY KEY,
+  created_at timestamptz NOT NULL,
+  cancelled_at timestamptz,
+  record jsonb NOT NULL
+);
+`,
+  },
 ];
 
 /** Quotes a schema name for SQL, refusing anything but a plain identifier. */

@@ -8,6 +8,7 @@ import type {
   TimelineEvent,
   TimerKind,
 } from '../../model/records.js';
+import type { MaintenanceWindow, Silence } from '../../suppression/suppression.js';
 import type { IncidentQuery, IncidentStore, IncidentTransaction } from '../incident-store.js';
 import { normaliseLimit } from '../query.js';
 import { migrateIncidentSchema, quoteSchema } from './migrations.js';
@@ -253,6 +254,26 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
     return query<R>(pool, text, values, what);
   };
 
+  const silencesOn = async (client: PgQueryable, endsAfter: number | undefined): Promise<Silence[]> => {
+    const rows =
+      endsAfter === undefined
+        ? await query<{ record: Silence }>(client, `SELECT record FROM ${s}.silences ORDER BY starts_at, created_at`, [], 'list silences')
+        : await query<{ record: Silence }>(client, `SELECT record FROM ${s}.silences WHERE ends_at > $1 ORDER BY starts_at, created_at`, [new Date(endsAfter)], 'list silences');
+    return rows.map((row) => row.record).filter((silence) => endsAfter === undefined || Math.min(silence.endsAt, silence.expiredAt ?? Infinity) > endsAfter);
+  };
+  const windowsOn = async (client: PgQueryable, activeAfter: number | undefined): Promise<MaintenanceWindow[]> => {
+    const rows =
+      activeAfter === undefined
+        ? await query<{ record: MaintenanceWindow }>(client, `SELECT record FROM ${s}.maintenance_windows ORDER BY created_at, id`, [], 'list maintenance windows')
+        : await query<{ record: MaintenanceWindow }>(
+            client,
+            `SELECT record FROM ${s}.maintenance_windows WHERE cancelled_at IS NULL OR cancelled_at > $1 ORDER BY created_at, id`,
+            [new Date(activeAfter)],
+            'list maintenance windows',
+          );
+    return rows.map((row) => row.record);
+  };
+
   const transactionOn = (client: PgClientLike): IncidentTransaction => {
     const q = <R = Row>(text: string, values: unknown[], what: string) => query<R>(client, text, values, what);
     return {
@@ -443,6 +464,24 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
           'enqueue notifications',
         );
       },
+      async saveSilence(silence) {
+        await q(
+          `INSERT INTO ${s}.silences (id, starts_at, ends_at, created_at, record) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (id) DO UPDATE SET starts_at = EXCLUDED.starts_at, ends_at = EXCLUDED.ends_at, record = EXCLUDED.record`,
+          [silence.id, date(silence.startsAt), date(Math.min(silence.endsAt, silence.expiredAt ?? Infinity)), date(silence.createdAt), json(silence)],
+          'save silence',
+        );
+      },
+      listSilences: (options = {}) => silencesOn(client, options.endsAfter),
+      async saveMaintenanceWindow(window) {
+        await q(
+          `INSERT INTO ${s}.maintenance_windows (id, created_at, cancelled_at, record) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (id) DO UPDATE SET cancelled_at = EXCLUDED.cancelled_at, record = EXCLUDED.record`,
+          [window.id, date(window.createdAt), date(window.cancelledAt), json(window)],
+          'save maintenance window',
+        );
+      },
+      listMaintenanceWindows: (options = {}) => windowsOn(client, options.activeAfter),
       async getNotification(id) {
         const rows = await q(`SELECT * FROM ${s}.notification_outbox WHERE id = $1 FOR UPDATE`, [id], 'get notification');
         return rows[0] && toNotification(rows[0]);
@@ -564,6 +603,14 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
         'claim notifications',
       );
       return rows.map(toNotification).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.createdAt - b.createdAt);
+    },
+    async listSilences(options = {}) {
+      await ensureReady();
+      return silencesOn(pool, options.endsAfter);
+    },
+    async listMaintenanceWindows(options = {}) {
+      await ensureReady();
+      return windowsOn(pool, options.activeAfter);
     },
     async listNotifications(notificationQuery = {}) {
       const where: string[] = [];
