@@ -153,13 +153,13 @@ function smooth(
   let level = params.initialLevel;
   let trend = spec.trend === 'none' ? (mulTrend ? 1 : 0) : params.initialTrend;
   let sse = 0;
+  let slot = 0;
   for (let t = 0; t < n; t++) {
     const observation = y[t] as number;
     let base: number;
     if (addTrend) base = level + phi * trend;
     else if (mulTrend) base = level * (phi === 1 ? trend : Math.pow(trend, phi));
     else base = level;
-    const slot = m > 0 ? t % m : 0;
     const season = m > 0 ? (ring[slot] as number) : 0;
     const forecast = addSeason ? base + season : mulSeason ? base * season : base;
     const error = observation - forecast;
@@ -178,6 +178,8 @@ function smooth(
       out.trends[t] = trend;
       out.seasons[t] = m > 0 ? (ring[slot] as number) : 0;
     }
+    // The seasonal slot advances with t (t mod m without a division per step).
+    if (++slot === m) slot = 0;
   }
   if (out) {
     out.last.level = level;
@@ -360,7 +362,8 @@ export function fitHoltWinters(values: ArrayLike<number>, options: HoltWintersOp
   let params: HoltWintersParams = toParams([], states);
   if (optimized && (free.length > 0 || estimateStates)) {
     // Grid search for start values (statsmodels use_brute), with the heuristic states.
-    const grid = [0.1, 0.3, 0.5, 0.7, 0.9];
+    // Long series make each evaluation expensive: a coarser grid is enough to start Nelder–Mead in the right basin.
+    const grid = n > 10_000 ? [0.1, 0.4, 0.7] : [0.1, 0.3, 0.5, 0.7, 0.9];
     let bestU = free.map(() => 0.5);
     let bestSse = Number.POSITIVE_INFINITY;
     const axes = free.map((name) => (name === 'phi' ? [0.2, 0.8] : grid));
@@ -400,7 +403,7 @@ export function fitHoltWinters(values: ArrayLike<number>, options: HoltWintersOp
     };
     const start = [...bestU, ...new Array<number>(stateCoordinates).fill(0)];
     const steps = [...free.map(() => 0.1), ...new Array<number>(stateCoordinates).fill(0.1)];
-    const result = nelderMead(objective, start, { step: steps, maxEvaluations, tolerance: 1e-12, restarts: 6 });
+    const result = nelderMead(objective, start, { step: steps, maxEvaluations, tolerance: n > 10_000 ? 1e-9 : 1e-12, restarts: 6 });
     params = decode(result.x);
   }
   if (!damped) params.phi = 1;
