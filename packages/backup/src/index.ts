@@ -73,6 +73,8 @@ export type { RunBackupOptions, BackupProgress, BackupRunObserver } from './jobs
 export { createBackupEvents } from './events/backup-events.js';
 export type { BackupEvents, BackupEventEmitter, BackupEventsOptions } from './events/backup-events.js';
 export { cleanupLeftovers } from './jobs/cleanup-leftovers.js';
+export { sweepStaleTemporaryDirectories } from './jobs/temporary-directories.js';
+export type { SweepTemporaryDirectoriesOptions } from './jobs/temporary-directories.js';
 
 // lock and hooks
 export { acquireStorageLock, listLocks } from './lock/storage-lock.js';

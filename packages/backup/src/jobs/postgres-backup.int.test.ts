@@ -182,7 +182,7 @@ describe('PostgreSQL backup → verify → restore', () => {
     const { writeFile } = await import('node:fs/promises');
     await writeFile(
       wrapper,
-      `#!/bin/sh\nif [ "$1" = "--version" ]; then exec pg_dump --version; fi\n{ echo "ARGS: $*"; echo "PGPASSWORD=\${PGPASSWORD:-unset}"; stat -c '%a' "$PGPASSFILE"; cat "$PGPASSFILE"; } > ${spyFile}\nexec pg_dump "$@"\n`,
+      `#!/bin/sh\nif [ "$1" = "--version" ]; then exec pg_dump --version; fi\n{ echo "ARGS: $*"; echo "PGPASSWORD=\${PGPASSWORD:-unset}"; echo "PGPASSFILE=$PGPASSFILE"; stat -L -c '%a' "$PGPASSFILE"; cat "$PGPASSFILE"; } > ${spyFile}\nexec pg_dump "$@"\n`,
     );
     await chmod(wrapper, 0o755);
     const manifest = await runBackup({ job: 'pg-secret', storage, sources: [createPostgresSource({ ...connection(), password: 's3cr:et', pgDumpPath: wrapper })] });
@@ -191,6 +191,7 @@ describe('PostgreSQL backup → verify → restore', () => {
     expect(spy).toMatch(/^ARGS: --format=custom --no-password/);
     expect(spy.split('\n')[0]).not.toContain('s3cr');
     expect(spy).toContain('PGPASSWORD=unset');
+    expect(spy).toContain('PGPASSFILE=/dev/fd/3'); // opened and unlinked before pg_dump starts: no name on disk
     expect(spy).toContain('600');
     expect(spy).toContain('*:*:*:*:s3cr\\:et');
     expect(JSON.stringify(manifest)).not.toContain('s3cr');

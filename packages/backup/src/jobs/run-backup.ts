@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { safeErrorMessage, silentLogger, systemClock, type Clock, type Logger } from '@ops/core';
@@ -14,6 +14,7 @@ import type { BackupSource } from '../sources/source.js';
 import type { BackupStorage } from '../storages/storage.js';
 import { PACKAGE_VERSION } from '../version.js';
 import { cleanupLeftovers } from './cleanup-leftovers.js';
+import { createTemporaryDirectory } from './temporary-directories.js';
 
 /** Progress of a running backup. */
 export interface BackupProgress {
@@ -288,7 +289,7 @@ async function backupOneSource(input: {
   const onAbort = () => controller.abort(signal?.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
   const event = { job: manifest.job, backupId: manifest.id, source: source.name };
-  const temporaryDirectory = await mkdtemp(join(input.temporaryDirectory, 'ops-backup-'));
+  const temporaryDirectory = await createTemporaryDirectory(input.temporaryDirectory, logger);
   try {
     const outcome = await source.backup({
       signal: controller.signal,

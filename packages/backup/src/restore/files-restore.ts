@@ -3,7 +3,7 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { OpsError, silentLogger, type Logger } from '@ops/core';
 import type { BackupManifest } from '../manifest/manifest.js';
-import { withTemporaryDirectory } from '../internal/temporary-directory.js';
+import { withTemporaryDirectory } from '../jobs/temporary-directories.js';
 import { artifactReadError, type DecryptionOptions } from '../pipeline/artifact-pipeline.js';
 import type { BackupStorage } from '../storages/storage.js';
 import { downloadArtifact } from './download-artifact.js';

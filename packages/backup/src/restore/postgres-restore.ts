@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { type Logger, silentLogger } from '@ops/core';
-import { describeExit, spawnTracked } from '../internal/child-process.js';
-import { withTemporaryDirectory } from '../internal/temporary-directory.js';
+import { describeExit } from '../internal/child-process.js';
+import { withTemporaryDirectory } from '../jobs/temporary-directories.js';
 import type { BackupManifest, SourceRecord } from '../manifest/manifest.js';
 import type { DecryptionOptions } from '../pipeline/artifact-pipeline.js';
-import { describeConnection, libpqEnvironment, loadPg, pgClientConfig, resolveConnection, type PostgresConnectionOptions } from '../sources/postgres-connection.js';
+import { describeConnection, loadPg, pgClientConfig, resolveConnection, spawnLibpqTool, type PostgresConnectionOptions } from '../sources/postgres-connection.js';
 import type { BackupStorage } from '../storages/storage.js';
 import { downloadArtifact } from './download-artifact.js';
 import { extractTar } from './tar-extract.js';
@@ -91,7 +91,6 @@ export async function restorePostgres(options: RestorePostgresOptions): Promise<
         throw new BackupError('RESTORE_FAILED', `cannot create database ${target.database}: ${(error as Error).message}`, { cause: error });
       });
     }
-    const environment = await libpqEnvironment(connection, { temporaryDirectory: directory, database: target.database });
     let program: string;
     let args: string[];
     if (artifact.format === 'pg-plain') {
@@ -116,7 +115,7 @@ export async function restorePostgres(options: RestorePostgresOptions): Promise<
       args.push(input);
     }
     logger.info({ backup: backup.id, target: describeConnection({ ...connection, database: target.database }) }, 'restoring PostgreSQL');
-    const exit = await spawnTracked(program, args, { env: environment, signal, stdio: ['ignore', 'ignore', 'pipe'] }).exited;
+    const exit = await (await spawnLibpqTool(program, args, connection, { temporaryDirectory: directory, database: target.database, signal, stdio: ['ignore', 'ignore', 'pipe'] })).exited;
     if (exit.code !== 0 || exit.signal || exit.spawnError) {
       const failure = new BackupError('RESTORE_FAILED', `${program} failed (${describeExit(exit)})`);
       if (create) {

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { silentLogger, systemClock, type Clock, type Logger } from '@ops/core';
-import { withTemporaryDirectory } from '../internal/temporary-directory.js';
+import { withTemporaryDirectory } from '../jobs/temporary-directories.js';
 import type { BackupManifest } from '../manifest/manifest.js';
 import type { DecryptionOptions } from '../pipeline/artifact-pipeline.js';
 import { Crc64 } from '../sources/redis/crc64.js';

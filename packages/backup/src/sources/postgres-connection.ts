@@ -1,5 +1,7 @@
-import { writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { open, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { spawnTracked, type TrackedChild } from '../internal/child-process.js';
 import { BackupError } from '../errors.js';
 
 /** How to reach a PostgreSQL server. The password never reaches a child's argv. */
@@ -67,33 +69,54 @@ export function describeConnection(connection: ResolvedConnection): string {
 
 const escapePassfileField = (value: string): string => value.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
 
+/** Options of {@link spawnLibpqTool}. */
+export interface SpawnLibpqOptions {
+  /** A private directory (0700) where the passfile is written for the instant before it is opened. */
+  temporaryDirectory: string;
+  /** The password in a passfile (default) or in the child's `PGPASSWORD`. */
+  passwordMode?: 'passfile' | 'environment';
+  /** `PGDATABASE` when it differs from the connection's database. */
+  database?: string;
+  signal?: AbortSignal | undefined;
+  /** stdin, stdout, stderr of the child. Default `['ignore', 'pipe', 'pipe']`. */
+  stdio?: ['ignore' | 'pipe', 'ignore' | 'pipe', 'ignore' | 'pipe'];
+}
+
 /**
- * The environment for a libpq child (`pg_dump`, `pg_restore`, `psql`): connection parts as PG* variables and the
- * password in a 0600 passfile (`passfile` mode, default) or in `PGPASSWORD` (`environment` mode). Inherited PG*
- * variables are dropped so nothing unexpected leaks in.
+ * Spawns a libpq tool (`pg_dump`, `pg_restore`, `psql`) with the connection parts as PG* variables (inherited PG*
+ * variables are dropped so nothing unexpected leaks in) and the password never in argv: in a 0600 passfile
+ * (default) or in `PGPASSWORD` (`passwordMode: 'environment'`). On Linux the passfile has no name while the tool
+ * runs: it is written, opened, unlinked at once and handed to the child as fd 3 (`PGPASSFILE=/dev/fd/3`, which
+ * libpq, and every parallel worker pg_dump forks, reopens from that descriptor) — so a `kill -9` leaves no
+ * password on disk. Elsewhere it stays in `temporaryDirectory` until the caller removes that directory.
  */
-export async function libpqEnvironment(
-  connection: ResolvedConnection,
-  options: { temporaryDirectory: string; passwordMode?: 'passfile' | 'environment'; database?: string },
-): Promise<NodeJS.ProcessEnv> {
-  const environment: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('PG')) environment[name] = value;
-  environment.PGHOST = connection.host;
-  environment.PGPORT = String(connection.port);
-  environment.PGUSER = connection.user;
-  environment.PGDATABASE = options.database ?? connection.database;
-  environment.PGAPPNAME = 'ops-backup';
-  if (connection.sslMode) environment.PGSSLMODE = connection.sslMode;
-  if (connection.password !== undefined) {
-    if ((options.passwordMode ?? 'passfile') === 'environment') {
-      environment.PGPASSWORD = connection.password;
-    } else {
-      const passfile = join(options.temporaryDirectory, 'pgpass');
-      await writeFile(passfile, `*:*:*:*:${escapePassfileField(connection.password)}\n`, { mode: 0o600, flag: 'w' });
-      environment.PGPASSFILE = passfile;
-    }
+export async function spawnLibpqTool(file: string, args: readonly string[], connection: ResolvedConnection, options: SpawnLibpqOptions): Promise<TrackedChild> {
+  const { temporaryDirectory, passwordMode = 'passfile', database, signal, stdio = ['ignore', 'pipe', 'pipe'] } = options;
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('PG')) env[name] = value;
+  env.PGHOST = connection.host;
+  env.PGPORT = String(connection.port);
+  env.PGUSER = connection.user;
+  env.PGDATABASE = database ?? connection.database;
+  env.PGAPPNAME = 'ops-backup';
+  if (connection.sslMode) env.PGSSLMODE = connection.sslMode;
+  if (connection.password === undefined) return spawnTracked(file, args, { env, signal, stdio });
+  if (passwordMode === 'environment') return spawnTracked(file, args, { env: { ...env, PGPASSWORD: connection.password }, signal, stdio });
+  const passfile = join(temporaryDirectory, `pgpass-${randomBytes(6).toString('hex')}`);
+  await writeFile(passfile, `*:*:*:*:${escapePassfileField(connection.password)}\n`, { mode: 0o600, flag: 'wx' });
+  if (process.platform !== 'linux') return spawnTracked(file, args, { env: { ...env, PGPASSFILE: passfile }, signal, stdio });
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(passfile, 'r');
+  } finally {
+    await unlink(passfile);
   }
-  return environment;
+  try {
+    // The child holds its own copy of the descriptor once spawn() returns; this process's copy is closed at once.
+    return spawnTracked(file, args, { env: { ...env, PGPASSFILE: '/dev/fd/3' }, signal, stdio: [...stdio, handle.fd] });
+  } finally {
+    await handle.close();
+  }
 }
 
 /** The `pg` client configuration for `connection` (password passed in memory, never on a command line). */

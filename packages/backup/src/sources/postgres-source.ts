@@ -1,11 +1,11 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseDuration, type Duration } from '@ops/core';
-import { describeExit, spawnTracked } from '../internal/child-process.js';
+import { describeExit } from '../internal/child-process.js';
 import { packDirectory } from '../internal/tar-pack.js';
 import type { ArtifactRecord } from '../pipeline/artifact-pipeline.js';
 import type { BackupSource, SourceContext, SourceOutcome } from './source.js';
-import { describeConnection, libpqEnvironment, loadPg, pgClientConfig, resolveConnection, type PostgresConnectionOptions } from './postgres-connection.js';
+import { describeConnection, loadPg, pgClientConfig, resolveConnection, spawnLibpqTool, type PostgresConnectionOptions, type ResolvedConnection } from './postgres-connection.js';
 import { serverMajor, toolVersion } from './postgres-tools.js';
 import { BackupError } from '../errors.js';
 
@@ -104,14 +104,13 @@ export function createPostgresSource(options: PostgresSourceOptions = {}): Backu
         `pg_dump ${tool.major} cannot dump PostgreSQL ${facts.serverVersion} (server is newer); install postgresql-client-${major} or set pgDumpPath`,
       );
     }
-    const environment = await libpqEnvironment(connection, { temporaryDirectory: context.temporaryDirectory, passwordMode });
     const args = [`--format=${format}`, '--no-password', `--lock-wait-timeout=${lockWaitMs}`];
     if (format !== 'plain') args.push(`--compress=${dumpCompressionLevel}`);
     args.push(...extraArguments);
     const artifactFormat = POSTGRES_ARTIFACT_FORMATS[format];
     const artifactName = `${name}.${format === 'custom' ? 'pgdump' : format === 'plain' ? 'sql' : 'pgdir.tar'}`;
 
-    const dump: DumpCommand = { pgDumpPath, args, environment, artifactName, artifactFormat };
+    const dump: DumpCommand = { pgDumpPath, args, connection, passwordMode, artifactName, artifactFormat };
     if (format === 'directory') {
       const { artifact, fileCount } = await dumpDirectory(context, dump, parallelJobs);
       return { details: { ...describe(tool.text, facts, format), directoryFiles: fileCount, artifact: artifact.name } };
@@ -136,7 +135,8 @@ function checkDumpOptions(format: PostgresDumpFormat, parallelJobs: number, extr
 interface DumpCommand {
   pgDumpPath: string;
   args: string[];
-  environment: NodeJS.ProcessEnv;
+  connection: ResolvedConnection;
+  passwordMode: 'passfile' | 'environment';
   artifactName: string;
   artifactFormat: string;
 }
@@ -145,7 +145,7 @@ interface DumpCommand {
 async function dumpDirectory(context: SourceContext, dump: DumpCommand, parallelJobs: number): Promise<{ artifact: ArtifactRecord; fileCount: number }> {
   const output = join(context.temporaryDirectory, 'dump');
   await mkdir(context.temporaryDirectory, { recursive: true });
-  const tracked = spawnTracked(dump.pgDumpPath, [...dump.args, `--jobs=${parallelJobs}`, `--file=${output}`], { env: dump.environment, signal: context.signal });
+  const tracked = await spawnLibpqTool(dump.pgDumpPath, [...dump.args, `--jobs=${parallelJobs}`, `--file=${output}`], dump.connection, { temporaryDirectory: context.temporaryDirectory, passwordMode: dump.passwordMode, signal: context.signal });
   const exit = await tracked.exited;
   if (exit.code !== 0 || exit.signal) throw new BackupError('BACKUP_FAILED', `pg_dump failed (${describeExit(exit)})`);
   const packed = packDirectory({ root: output, signal: context.signal });
@@ -156,7 +156,7 @@ async function dumpDirectory(context: SourceContext, dump: DumpCommand, parallel
 
 /** pg_dump's stdout streamed straight into the artifact; fails on any exit but 0, and on an empty dump. */
 async function dumpStream(context: SourceContext, dump: DumpCommand): Promise<void> {
-  const tracked = spawnTracked(dump.pgDumpPath, dump.args, { env: dump.environment, signal: context.signal });
+  const tracked = await spawnLibpqTool(dump.pgDumpPath, dump.args, dump.connection, { temporaryDirectory: context.temporaryDirectory, passwordMode: dump.passwordMode, signal: context.signal });
   const stdout = tracked.child.stdout;
   if (!stdout) throw new BackupError('BACKUP_FAILED', 'pg_dump has no stdout');
   let artifactError: unknown;

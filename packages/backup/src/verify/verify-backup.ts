@@ -5,7 +5,7 @@ import { safeErrorMessage, silentLogger, systemClock, type Clock, type Logger } 
 import { findBackup, writeManifest } from '../catalog/catalog.js';
 import type { BackupEventEmitter } from '../events/backup-events.js';
 import { describeExit, spawnTracked } from '../internal/child-process.js';
-import { withTemporaryDirectory } from '../internal/temporary-directory.js';
+import { withTemporaryDirectory } from '../jobs/temporary-directories.js';
 import { manifestArtifacts, meetsVerification, VERIFICATION_RANK, type BackupManifest, type SourceRecord, type VerificationLevel } from '../manifest/manifest.js';
 import { artifactReadError, checkStoredArtifact, openArtifact, type ArtifactRecord, type DecryptionOptions } from '../pipeline/artifact-pipeline.js';
 import { restoreFiles } from '../restore/files-restore.js';
