@@ -97,6 +97,17 @@ describe('ops-capacity CLI', () => {
     const ratio = Math.ceil(lastValue * 1000 - 1e-6) / 600;
     expect(document.decision.proposedReplicas).toBe(Math.abs(ratio - 1) <= 0.1 ? 4 : Math.ceil(ratio * 4));
     expect(document.plan.scenarios).toHaveLength(4);
+    const band = capture();
+    expect(await runCli(createCapacityCli({ clock }), ['recommend', file('cpu.csv'), '--replicas', '4', '--band', '75%/3h,30%/6h', '--json'], band.io)).toBe(0);
+    const replayed = JSON.parse(band.stdout).band;
+    expect(replayed.currentReplicas).toBe(4);
+    expect(replayed.signals[0].name).toBe('cpu');
+    // The series ends on a Sunday night at ~62% per replica: inside the 30–75% band.
+    expect(replayed.signals[0].value).toBeCloseTo(cpu.values.at(-1)!, 9);
+    expect(replayed.reasons).toEqual(['WithinBand']);
+    const badRule = capture();
+    expect(await runCli(createCapacityCli({ clock }), ['recommend', file('cpu.csv'), '--replicas', '4', '--band', 'up fast'], badRule.io)).toBe(2);
+    expect(badRule.stderr).toContain('--band: expected');
   });
 
   it('report: writes Markdown, JSON and SVG charts; a config file is validated with the path in the error', async () => {

@@ -16,6 +16,7 @@ import {
   type PrometheusClient,
 } from '@ops/core';
 import { z } from 'zod';
+import { createBandScaler, type BandDecision } from '../band/band-scaler.js';
 import { createHpaAutoscaler, type HpaDecision } from '../hpa/hpa-autoscaler.js';
 import { queryRangeSeries } from '../inputs/prometheus-source.js';
 import { parseCsvSeries, parseJsonSeries, regularizeSeries, type Series } from '../inputs/series.js';
@@ -249,8 +250,13 @@ export function createCapacityCli(dependencies: CapacityCliDependencies = {}): C
       tolerance: { type: 'string', description: 'HPA tolerance (default 0.1)', valueName: 'ratio' },
       headroom: { type: 'string', description: 'headroom over the peak for growth scenarios (default 0.5)', valueName: 'ratio' },
       growth: { type: 'string', description: 'growth scenarios, comma-separated (default 0.25,0.5,1)', valueName: 'ratios' },
+      band: { type: 'string', description: "also replay the runbook rule 'up above X for D1, down below Y for D2', e.g. 75%/15m,30%/30m", valueName: 'rule' },
     },
-    examples: ['ops-capacity recommend cpu-per-replica.csv --replicas 10 --target 60% --max 40', 'ops-capacity recommend cpu.csv --replicas 4 --growth 0.25,0.5,1 --headroom 0.5 --json'],
+    examples: [
+      'ops-capacity recommend cpu-per-replica.csv --replicas 10 --target 60% --max 40',
+      'ops-capacity recommend cpu.csv --replicas 4 --band 75%/15m,30%/30m',
+      'ops-capacity recommend cpu.csv --replicas 4 --growth 0.25,0.5,1 --headroom 0.5 --json',
+    ],
     async run(context) {
       const replicas = number(context, 'replicas');
       if (!Number.isInteger(replicas) || replicas < 1) throw new UsageError(`--replicas: expected an integer ≥ 1, got ${replicas}`);
@@ -276,15 +282,38 @@ export function createCapacityCli(dependencies: CapacityCliDependencies = {}): C
           metrics: [{ type: 'pods', name: series.name ?? 'utilization', target: { averageValue: target }, values: Object.fromEntries(pods.map((pod) => [pod.name, value])) }],
         });
       });
+      let band: BandDecision | undefined;
+      const rule = text(context, 'band');
+      if (rule !== undefined) {
+        const match = /^\s*([\d.]+%?)\/(\w+)\s*,\s*([\d.]+%?)\/(\w+)\s*$/.exec(rule);
+        if (!match) throw new UsageError(`--band: expected UP/FOR,DOWN/FOR such as 75%/15m,30%/30m, got ${JSON.stringify(rule)}`);
+        const ratio = (raw: string) => (raw.endsWith('%') ? Number(raw.slice(0, -1)) / 100 : Number(raw));
+        const bandClock = createManualClock(series.timestamps[0] as number);
+        const scaler = createBandScaler({
+          minReplicas,
+          maxReplicas,
+          clock: bandClock,
+          signals: [{ name: series.name ?? 'utilization', scaleUpAbove: ratio(match[1] as string), scaleUpFor: match[2] as string, scaleDownBelow: ratio(match[3] as string), scaleDownFor: match[4] as string }],
+        });
+        series.timestamps.forEach((at, index) => {
+          bandClock.set(Math.max(bandClock.now(), at));
+          band = scaler.observe(replicas, { [series.name ?? 'utilization']: series.values[index] as number });
+        });
+      }
       const samplesPerHour = series.timestamps.length > 1 ? Math.max(1, Math.round(3_600_000 / (((series.timestamps.at(-1) as number) - (series.timestamps[0] as number)) / (series.timestamps.length - 1)))) : 1;
       const plan = planGrowth({ currentReplicas: replicas, utilization: series.values, windowSize: samplesPerHour, headroom, growth: [0, ...growth], minReplicas, maxReplicas });
       if (context.json) {
-        context.printJson({ ok: true, decision, plan });
+        context.printJson({ ok: true, decision, ...(band ? { band } : {}), plan });
         return ExitCode.ok;
       }
       const final = decision as HpaDecision;
       context.print(`HPA now: ${final.currentReplicas} → ${final.desiredReplicas} replicas (${final.reasons.join(', ')})`);
       for (const line of final.explanation) context.print(`  ${line}`);
+      if (band) {
+        const last = band as BandDecision;
+        context.print(`band rule now: ${last.currentReplicas} → ${last.desiredReplicas} replicas (${last.reasons.join(', ')})`);
+        for (const line of last.explanation) context.print(`  ${line}`);
+      }
       context.print('');
       context.print(
         formatTable(plan.scenarios, [
