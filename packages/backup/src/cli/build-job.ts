@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
+import { UsageError } from '@ops/core';
 import type { BackupConfig, BackupJobConfig } from '../config/config-schema.js';
 import type { BackupEventEmitter } from '../events/backup-events.js';
 import { createBackupMetrics, type BackupMetrics } from '../metrics/backup-metrics.js';
@@ -142,4 +143,32 @@ export async function resolveDecryption(
   const identities = identityFile ? await readIdentityFile(identityFile) : undefined;
   if (!identities && passphrase === undefined) return undefined;
   return { ...(identities ? { identities } : {}), ...(passphrase === undefined ? {} : { passphrase }) };
+}
+
+/**
+ * The restore target's password from `--target-password-env NAME` or `--target-password-file FILE` (its first line;
+ * the file must not be readable by group or others, as libpq requires of a passfile), or `undefined` when neither
+ * is given. Never from argv.
+ */
+export async function readTargetPassword(flags: { passwordEnv?: string | undefined; passwordFile?: string | undefined }, env: Record<string, string | undefined>): Promise<string | undefined> {
+  const { passwordEnv, passwordFile } = flags;
+  if (passwordEnv !== undefined && passwordFile !== undefined) throw new UsageError('give --target-password-env or --target-password-file, not both');
+  if (passwordEnv !== undefined) {
+    const value = env[passwordEnv];
+    if (value === undefined || value === '') throw new UsageError(`environment variable ${passwordEnv} (from --target-password-env) is not set`);
+    return value;
+  }
+  if (passwordFile === undefined) return undefined;
+  let text: string;
+  try {
+    const facts = await stat(passwordFile);
+    if ((facts.mode & 0o077) !== 0) throw new UsageError(`password file ${passwordFile} can be read by others (mode ${(facts.mode & 0o777).toString(8)}); chmod 600 it`);
+    text = await readFile(passwordFile, 'utf8');
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`cannot read password file ${passwordFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  const password = text.split(/\r?\n/)[0] ?? '';
+  if (password === '') throw new UsageError(`password file ${passwordFile} is empty`);
+  return password;
 }

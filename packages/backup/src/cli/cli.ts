@@ -13,7 +13,7 @@ import { restoreRedis, type RedisReplacePolicy } from '../restore/redis-restore.
 import { resolveConnection, type PostgresConnectionOptions } from '../sources/postgres-connection.js';
 import { PACKAGE_VERSION } from '../version.js';
 import { verifyBackup } from '../verify/verify-backup.js';
-import { buildSources, createMetricsFile, openRedis, openStorage, resolveDecryption } from './build-job.js';
+import { buildSources, createMetricsFile, openRedis, openStorage, readTargetPassword, resolveDecryption } from './build-job.js';
 
 const configOption = { config: { type: 'string', short: 'c', valueName: 'file', description: 'config file (YAML or JSON); default $OPS_BACKUP_CONFIG or ./ops-backup.yaml' } } as const;
 const jobOption = { job: { type: 'string', short: 'j', valueName: 'name', description: 'job name from the config' } } as const;
@@ -214,7 +214,10 @@ const restoreCommand: CliCommand = {
     ...keyOptions,
     source: { type: 'string', valueName: 'name', description: 'which source of the backup (when it has several)' },
     'to-database': { type: 'string', valueName: 'name', description: 'PostgreSQL: target database name' },
-    'target-url': { type: 'string', valueName: 'url', description: 'PostgreSQL: server to restore into (default: the source server of the job)' },
+    'target-url': { type: 'string', valueName: 'url', description: 'PostgreSQL: server to restore into, best without its password (default: the source server of the job)' },
+    'target-url-env': { type: 'string', valueName: 'NAME', description: 'PostgreSQL: environment variable holding the target URL, credentials included' },
+    'target-password-env': { type: 'string', valueName: 'NAME', description: 'PostgreSQL: environment variable holding the target password (else PGPASSWORD)' },
+    'target-password-file': { type: 'string', valueName: 'file', description: 'PostgreSQL: file (mode 0600) whose first line is the target password' },
     create: { type: 'boolean', description: 'PostgreSQL: create the target database' },
     clean: { type: 'boolean', description: 'PostgreSQL: drop objects before recreating them' },
     'parallel-jobs': { type: 'string', valueName: 'n', description: 'PostgreSQL: pg_restore -j n' },
@@ -224,6 +227,7 @@ const restoreCommand: CliCommand = {
   },
   examples: [
     'ops-backup restore latest --job pg-main --to-database app_restored --create --parallel-jobs 4 --identity-file key.txt',
+    'ops-backup restore latest --job pg-main --to-database app --target-url postgresql://restore@db2:5432/postgres --target-password-file /etc/ops/restore.pw',
     'ops-backup restore 20261122T030000Z-ab12cd34 --to-redis redis://127.0.0.1:6379/5 --policy skip-existing',
     'ops-backup restore latest --job config --to-directory /srv/restore-staging',
   ],
@@ -242,15 +246,26 @@ const restoreCommand: CliCommand = {
     if (context.values['to-database'] !== undefined) {
       const database = context.values['to-database'] as string;
       let server: ReturnType<typeof resolveConnection>;
-      const targetUrl = context.values['target-url'] as string | undefined;
-      if (targetUrl) server = resolveConnection({ connectionString: targetUrl });
-      else {
+      const targetUrl = targetUrlFrom(context);
+      if (targetUrl !== undefined) {
+        try {
+          server = resolveConnection({ connectionString: targetUrl });
+        } catch (error) {
+          throw new UsageError(`${context.values['target-url-env'] ? `--target-url-env ${String(context.values['target-url-env'])}` : '--target-url'}: ${(error as Error).message}`);
+        }
+        if (context.values['target-url'] !== undefined && server.password !== undefined) {
+          context.warn('warning: the password in --target-url can be read by other users in the process list; pass it with --target-password-env, --target-password-file or --target-url-env');
+        }
+      } else {
         const job = config.jobs.find((candidate) => candidate.name === backup.job);
         const configured = job?.sources.find((candidate) => candidate.type === 'postgres' && (source === undefined || (candidate.name ?? 'postgres') === source));
         if (!configured || configured.type !== 'postgres') throw new UsageError(`job ${backup.job} has no postgres source in the config; give --target-url`);
         const { type: _type, name: _name, format: _format, parallelJobs: _parallel, passwordMode: _mode, lockWaitTimeout: _lock, extraArguments: _extra, pgDumpPath: _path, ...connection } = configured;
         server = resolveConnection(connection as PostgresConnectionOptions);
       }
+      const password = await readTargetPassword({ passwordEnv: context.values['target-password-env'] as string | undefined, passwordFile: context.values['target-password-file'] as string | undefined }, context.io.env);
+      if (password !== undefined) server = { ...server, password };
+      else if (server.password === undefined && context.io.env.PGPASSWORD) server = { ...server, password: context.io.env.PGPASSWORD };
       const parallelText = context.values['parallel-jobs'] as string | undefined;
       const parallelJobs = parallelText === undefined ? 1 : Number(parallelText);
       if (!Number.isInteger(parallelJobs) || parallelJobs < 1) throw new UsageError('--parallel-jobs must be an integer >= 1');
@@ -285,6 +300,17 @@ const restoreCommand: CliCommand = {
     return ExitCode.ok;
   },
 };
+
+/** The target URL from `--target-url` or the environment variable named by `--target-url-env` (never both). */
+function targetUrlFrom(context: CliContext): string | undefined {
+  const flag = context.values['target-url'] as string | undefined;
+  const name = context.values['target-url-env'] as string | undefined;
+  if (flag !== undefined && name !== undefined) throw new UsageError('give --target-url or --target-url-env, not both');
+  if (name === undefined) return flag;
+  const value = context.io.env[name];
+  if (value === undefined || value === '') throw new UsageError(`environment variable ${name} (from --target-url-env) is not set`);
+  return value;
+}
 
 const pruneCommand: CliCommand = {
   summary: 'apply the retention policy of each job (dry run unless --confirm)',
