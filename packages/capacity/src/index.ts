@@ -86,3 +86,7 @@ export type { AugursForecasters } from './forecast/augurs-adapter.js';
 // metrics
 export { createCapacityMetrics } from './metrics/capacity-metrics.js';
 export type { CapacityMetrics, CapacityMetricsOptions, DecisionSource, ScalingDecisionLike } from './metrics/capacity-metrics.js';
+
+// alerts out (to @ops/incident or any AlertSink)
+export { capacityAlerts } from './alerting/capacity-alerts.js';
+export type { CapacityAlertsOptions } from './alerting/capacity-alerts.js';
