@@ -10,9 +10,9 @@ import {
   type EventListener,
   type EventSource,
   type Logger,
+  type RegistryLike,
   type SustainedCondition,
 } from '@ops/core';
-import type { Registry } from 'prom-client';
 import { STATUS_WINDOWS_MS, type AlertSeverity } from '../alerting/alert-tiers.js';
 import { SloError } from '../errors.js';
 import { createSloMetrics } from '../metrics/slo-metrics.js';
@@ -70,10 +70,13 @@ export interface SloTrackerOptions {
   slos: ReadonlyArray<SloSpec | ResolvedSlo>;
   /** Time source. Default `systemClock`. */
   clock?: Clock;
-  /** Registers `ops_slo_*` metrics on this prom-client registry (values computed in `collect()`). */
-  registry?: Registry;
-  /** Where the counters of `ratio` SLIs are read. Default `registry`. */
-  counterRegistry?: Registry;
+  /**
+   * Registers `ops_slo_*` metrics on this prom-client `Registry` (values computed in `collect()`; typed structurally,
+   * so prom-client stays an optional peer).
+   */
+  registry?: RegistryLike;
+  /** Where the counters of `ratio` SLIs are read (a prom-client `Registry`). Default `registry`. */
+  counterRegistry?: RegistryLike;
   /**
    * Evaluates alerts every this often (e.g. `'30s'`) on the clock, never overlapping (a tick that comes while an
    * evaluation still runs is skipped); without it call `evaluate()` yourself.

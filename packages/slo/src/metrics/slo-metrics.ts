@@ -1,4 +1,4 @@
-import type { Registry } from 'prom-client';
+import type { RegistryLike } from '@ops/core';
 import type { SloSeries } from '../engine/slo-series.js';
 import type { SloStatus } from '../engine/slo-status.js';
 import type { SloTracker } from '../engine/slo-tracker.js';
@@ -12,7 +12,7 @@ import type { ResolvedSlo } from '../spec/slo-spec.js';
  * @deprecated Use {@link createSloMetrics} with the tracker: `createSloMetrics({ tracker, registry })`.
  */
 export interface SloMetricsSource {
-  registry: Registry;
+  registry: RegistryLike;
   tracker: unknown;
   series(): Array<{ slo: ResolvedSlo; series: SloSeries[]; status(series: SloSeries): SloStatus }>;
 }
@@ -21,8 +21,8 @@ export interface SloMetricsSource {
 export interface SloMetricsOptions {
   /** The tracker whose state is exported (one made by `createSloTracker`). */
   tracker: SloTracker;
-  /** prom-client registry the `ops_slo_*` metrics are registered on. */
-  registry: Registry;
+  /** prom-client `Registry` the `ops_slo_*` metrics are registered on (typed structurally: prom-client stays optional). */
+  registry: RegistryLike;
 }
 
 /** Handle of the metrics registered by {@link createSloMetrics}. */
@@ -102,7 +102,7 @@ export function registerSloMetrics(source: SloMetricsSource): void {
   registerOn(source.registry, () => source.series());
 }
 
-function registerOn(registry: Registry, source: () => SloSeriesSource[]): SloMetrics {
+function registerOn(registry: RegistryLike, source: () => SloSeriesSource[]): SloMetrics {
   const labelsOf = (slo: ResolvedSlo, series: SloSeries) => ({ service: slo.service, slo: slo.name, ...series.labels });
   const perSeries = (fill: (out: MetricValue[], labels: Record<string, string>, series: SloSeries, status: () => SloStatus) => void) => () => {
     const out: MetricValue[] = [];
@@ -137,7 +137,7 @@ function registerOn(registry: Registry, source: () => SloSeriesSource[]): SloMet
   ];
   // The names they are registered under (an OpenMetrics registry renames counters when it collects).
   const names = metrics.map((metric) => metric.name);
-  for (const metric of metrics) registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
+  for (const metric of metrics) registry.registerMetric(metric);
   let removed = false;
   return {
     names,
