@@ -103,3 +103,15 @@ export type { FetchFunction } from './notifiers/http-post.js';
 // silences and maintenance windows
 export { matchesAll, maintenanceOccurrences, recurrenceOccurrences } from './suppression/suppression.js';
 export type { MaintenanceOccurrence, MaintenanceWindow, Matcher, Recurrence, Silence, Weekday } from './suppression/suppression.js';
+
+// metrics
+export { computeIncidentMetrics } from './metrics/mttx.js';
+export type { ComputeIncidentMetricsOptions, IncidentMetricsReport, ReliabilityMetrics, ResponseMetrics } from './metrics/mttx.js';
+export { createIncidentMetrics } from './metrics/prometheus-metrics.js';
+export type { IncidentMetrics, IncidentMetricsOptions } from './metrics/prometheus-metrics.js';
+
+// status page
+export { createStatusPage } from './status-page/status-page.js';
+export type { StatusPage, StatusPageOptions } from './status-page/status-page.js';
+export { buildStatusSnapshot } from './status-page/status-model.js';
+export type { StatusComponent, StatusSnapshot, StatuspageComponent, StatuspageIncident, StatuspageMaintenance, StatuspageUpdate } from './status-page/status-model.js';

@@ -42,6 +42,7 @@ import { checkRoutes, resolvePolicies, type EscalationPolicy, type Route } from 
 import { checkNotifiers, createDispatcher } from '../notifications/dispatcher.js';
 import { createOutboxDelivery, type DeliveryOptions, type DeliveryOutcome } from '../notifications/outbox-delivery.js';
 import type { Automation, Notifier } from '../notifiers/notifier.js';
+import { computeIncidentMetrics, type IncidentMetricsReport } from '../metrics/mttx.js';
 import {
   checkMatchers,
   checkRecurrence,
@@ -332,6 +333,11 @@ export interface IncidentManager extends EventSource<IncidentEvents> {
   cancelMaintenance(id: string, options?: { by?: string }): Promise<MaintenanceWindow>;
   /** Occurrences of maintenance windows overlapping [from, to) (default: now to 7 days ahead), in order. */
   maintenance(options?: { from?: number; to?: number }): Promise<MaintenanceOccurrence[]>;
+  /**
+   * MTTA, MTTM, MTTR, MTTD per service × severity and MTBF/availability per service over [from, to) (default: the
+   * last 30 days), from the store. Outages that began up to 30 days before `from` still count inside the window.
+   */
+  metrics(options?: { from?: number; to?: number; service?: string; isOutage?: (incident: Incident) => boolean }): Promise<IncidentMetricsReport>;
   /** The outbox rows of an incident (delivered, pending, dead), oldest first. */
   notifications(id: string): Promise<NotificationRecord[]>;
   /** Claims and runs due timers now (the loop does it every `tickEvery`); resolves with how many ran. */
@@ -1193,6 +1199,12 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
         return published;
       }),
     notifications: (id) => store.listNotifications({ incidentId: id }),
+    metrics: async ({ from, to, service, isOutage } = {}) => {
+      const end = to ?? clock.now();
+      const start = from ?? end - 30 * 86_400_000;
+      const incidents = await store.listIncidents({ since: start - 30 * 86_400_000, until: end, limit: 10_000, ...(service === undefined ? {} : { service }) });
+      return computeIncidentMetrics(incidents, { from: start, to: end, ...(isOutage ? { isOutage } : {}) });
+    },
     createSilence: (input) =>
       run(async (changes) => {
         if (!Array.isArray(input.matchers) || input.matchers.length === 0) throw new IncidentError('ARGUMENT_INVALID', 'a silence needs at least one matcher');
