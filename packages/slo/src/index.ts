@@ -114,7 +114,7 @@ export { renderBudgetBurnDownSvg, renderErrorRatioSvg } from './overview/svg-cha
 export type { ChartStep, ChartOptions } from './overview/svg-charts.js';
 
 // cli
-export { sloCli, createSloCli } from './cli/slo-cli.js';
+export { sloCli, createSloCli, SLO_EXIT_NOT_EVALUATED } from './cli/slo-cli.js';
 export type { SloCliDependencies } from './cli/slo-cli.js';
 
 // OpenSLO

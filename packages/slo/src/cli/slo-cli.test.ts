@@ -61,6 +61,23 @@ describe('ops-slo CLI', () => {
     expect(out.stderr).toContain('--prometheus is required');
   });
 
+  it('status and report against an unreachable Prometheus exit 3 "could not evaluate" (1 means a tier fires), naming the server', async () => {
+    // A real closed port: connection refused, as a user with a wrong --prometheus URL sees it.
+    const unreachable = 'http://127.0.0.1:1';
+    const cli = createSloCli();
+    const out = capture();
+    expect(await runCli(cli, ['status', file('good.yaml'), '--prometheus', unreachable], out.io)).toBe(3);
+    expect(out.stderr).toContain('ops-slo status: could not evaluate');
+    expect(out.stderr).toContain('127.0.0.1:1');
+    const json = capture();
+    expect(await runCli(cli, ['status', file('good.yaml'), '--prometheus', unreachable, '--json'], json.io)).toBe(3);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, error: { message: expect.stringContaining('could not evaluate') } });
+    expect(await runCli(cli, ['report', file('good.yaml'), '--prometheus', unreachable], capture().io)).toBe(3);
+    const help = capture();
+    expect(await runCli(cli, ['status', '--help'], help.io)).toBe(0);
+    expect(help.stdout).toContain('3 could not evaluate: Prometheus unreachable');
+  });
+
   it('budget check: exit 1 on a significant regression, 0 otherwise, --update ratchets on improvement', async () => {
     const baseline = { metrics: { 'api.p95': { unit: 'ms', better: 'lower', value: 100, samples: [96, 98, 99, 100, 100, 101, 102, 104] } } };
     await writeFile(file('baseline.json'), JSON.stringify(baseline));

@@ -6,6 +6,7 @@ import {
   formatTable,
   humanizeDuration,
   listen,
+  OpsError,
   parseConfigText,
   parseDuration,
   readPackageVersion,
@@ -37,6 +38,38 @@ export interface SloCliDependencies {
   now?: () => number;
   /** `ops-slo serve` serves until this resolves. Default: until SIGINT or SIGTERM. */
   serveUntil?: (server: { url: string }) => Promise<void>;
+}
+
+/**
+ * Exit code of `ops-slo status` and `ops-slo report` when Prometheus could not be asked or answered with an error
+ * (unreachable, timed out, a failed query): nothing was evaluated, so neither 0 (all well) nor 1 (a tier fires, an
+ * objective is missed) would be true.
+ */
+export const SLO_EXIT_NOT_EVALUATED = 3;
+
+/** Runs the Prometheus part of a command: an error there exits {@link SLO_EXIT_NOT_EVALUATED}, naming the server. */
+async function evaluating<T>(context: CliContext, command: string, url: string, work: () => Promise<T>): Promise<T | typeof SLO_EXIT_NOT_EVALUATED> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof UsageError || ConfigError.isInstance(error)) throw error;
+    const message = `could not evaluate: Prometheus at ${redactUrl(url)}: ${safeErrorMessage(error)}`;
+    if (context.json) context.printJson({ ok: false, error: { code: OpsError.isInstance(error) ? error.code : 'INTERNAL', message } });
+    context.warn(`ops-slo ${command}: ${message}`);
+    return SLO_EXIT_NOT_EVALUATED;
+  }
+}
+
+/** The URL without credentials (`http://user:secret@prom` → `http://prom`). */
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.toString().replace(/\/$/, '');
+  } catch {
+    return url;
+  }
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */
@@ -111,7 +144,8 @@ const sloOption = { slo: { type: 'string' as const, valueName: 'name', descripti
 /**
  * Builds the `ops-slo` CLI definition with injected dependencies (a Prometheus client factory, a clock), for tests
  * and embedding: `validate`, `rules`, `status`, `report`, `budget check`. Exit codes ({@link ExitCode}): 0 ok, 1 an
- * SLO/budget check failed (objective missed, alert firing, regression), 2 usage or configuration error.
+ * SLO/budget check failed (objective missed, alert firing, regression), 2 usage or configuration error, 3
+ * ({@link SLO_EXIT_NOT_EVALUATED}) `status`/`report` could not evaluate (Prometheus unreachable or a query failed).
  *
  * @example
  * ```ts
@@ -125,7 +159,7 @@ export function createSloCli(dependencies: SloCliDependencies = {}): CliDefiniti
   return {
     name: 'ops-slo',
     version: readPackageVersion(import.meta.url, '@ops/slo'),
-    description: 'Validate SLO files (ours, Sloth, OpenSLO), generate Prometheus rules, import Sloth specs, read SLO status and reports from Prometheus, serve the SLO overview page, check performance budgets.',
+    description: 'Validate SLO files (ours, Sloth, OpenSLO), generate Prometheus rules, import Sloth specs, read SLO status and reports from Prometheus, serve the SLO overview page, check performance budgets. Exit codes: 0 ok, 1 a check failed (a tier fires, an objective missed, a regression), 2 usage or configuration error, 3 could not evaluate (Prometheus unreachable or a query failed).',
     commands: {
       validate: {
         summary: 'validate an SLO file (paths and allowed values in errors; warnings for tiers that can never fire)',
@@ -223,15 +257,20 @@ export function createSloCli(dependencies: SloCliDependencies = {}): CliDefiniti
         },
       },
       status: {
-        summary: 'SLI, budget, burn rates and firing tiers of each SLO, computed from a Prometheus server',
+        summary: 'SLI, budget, burn rates and firing tiers of each SLO, computed from a Prometheus server (exit 1 a tier fires, 3 could not evaluate: Prometheus unreachable or a query failed)',
         usage: '[file]',
         options: { ...configOption, ...prometheusOption, ...sloOption },
         examples: ['ops-slo status -c slos.yaml --prometheus http://127.0.0.1:9090', 'ops-slo status -c slos.yaml --prometheus http://prom:9090 --json'],
         async run(context) {
           const slos = await slosFrom(context);
-          const client = clientFor(required(context, 'prometheus'));
-          const statuses: SloStatus[] = [];
-          for (const slo of slos) statuses.push(await fetchSloStatus({ client, slo, atMs: now() }));
+          const url = required(context, 'prometheus');
+          const client = clientFor(url);
+          const statuses = await evaluating(context, 'status', url, async () => {
+            const fetched: SloStatus[] = [];
+            for (const slo of slos) fetched.push(await fetchSloStatus({ client, slo, atMs: now() }));
+            return fetched;
+          });
+          if (statuses === SLO_EXIT_NOT_EVALUATED) return SLO_EXIT_NOT_EVALUATED;
           if (context.json) context.printJson({ ok: true, statuses });
           else {
             context.io.stdout.write(
@@ -250,7 +289,7 @@ export function createSloCli(dependencies: SloCliDependencies = {}): CliDefiniti
         },
       },
       report: {
-        summary: 'report SLOs over a day/week/month to date (or --from/--to) from Prometheus history, Markdown or JSON',
+        summary: 'report SLOs over a day/week/month to date (or --from/--to) from Prometheus history, Markdown or JSON (exit 1 an objective missed, 3 could not evaluate)',
         usage: '[file]',
         options: {
           ...configOption,
@@ -267,7 +306,8 @@ export function createSloCli(dependencies: SloCliDependencies = {}): CliDefiniti
         examples: ['ops-slo report -c slos.yaml --prometheus http://127.0.0.1:9090 --period day --time-zone Europe/Berlin', 'ops-slo report -c slos.yaml --prometheus http://prom:9090 --from 2026-05-01T00:00:00Z --to 2026-06-01T00:00:00Z --json'],
         async run(context) {
           const slos = await slosFrom(context);
-          const client = clientFor(required(context, 'prometheus'));
+          const url = required(context, 'prometheus');
+          const client = clientFor(url);
           const from = stringValue(context, 'from');
           const to = stringValue(context, 'to');
           let range: Parameters<typeof buildSloReport>[0]['range'];
@@ -282,7 +322,9 @@ export function createSloCli(dependencies: SloCliDependencies = {}): CliDefiniti
             range = { period, timeZone: stringValue(context, 'time-zone') ?? 'UTC' };
           }
           const step = stringValue(context, 'step');
-          const report = await buildSloReport({ client, slos, range, atMs: now(), ...(step ? { stepMs: parseDuration(step, '--step') } : {}) });
+          const stepMs = step ? parseDuration(step, '--step') : undefined;
+          const report = await evaluating(context, 'report', url, () => buildSloReport({ client, slos, range, atMs: now(), ...(stepMs !== undefined ? { stepMs } : {}) }));
+          if (report === SLO_EXIT_NOT_EVALUATED) return SLO_EXIT_NOT_EVALUATED;
           if (context.json) context.printJson({ ok: true, report });
           else {
             const format = stringValue(context, 'format') ?? 'markdown';
