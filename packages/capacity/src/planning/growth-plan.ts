@@ -10,7 +10,12 @@ export interface GrowthPlanOptions {
    * samples, the peak is the `peakPercentile` (default p95) of per-window maxima when `windowSize` is given, else of
    * the samples themselves.
    */
-  utilization: readonly number[] | { peak: number; mean?: number };
+  utilization?: readonly number[] | { peak: number; mean?: number };
+  /**
+   * Plan from demand instead of utilization: the peak demand (e.g. 1,000 rps) and what one replica serves at 100%
+   * (e.g. 250 rps): u_peak = peak ÷ (currentReplicas × perReplicaCapacity).
+   */
+  demand?: { peak: number; perReplicaCapacity: number };
   /** Samples per window for the window maxima (e.g. 60 one-minute samples → hourly peaks). */
   windowSize?: number;
   /** Default 0.95. */
@@ -77,7 +82,14 @@ export function planGrowth(options: GrowthPlanOptions): GrowthPlan {
   let peak: number;
   let meanUtilization: number | undefined;
   const explanation: string[] = [];
-  if (Array.isArray(options.utilization)) {
+  if (options.demand) {
+    const { peak: demandPeak, perReplicaCapacity } = options.demand;
+    if (!(perReplicaCapacity > 0) || !(demandPeak >= 0)) throw new CapacityError('ARGUMENT_INVALID', 'demand: expected peak ≥ 0 and perReplicaCapacity > 0');
+    peak = demandPeak / (n * perReplicaCapacity);
+    explanation.push(`peak demand ${demandPeak} over ${n} replicas of ${perReplicaCapacity} each: ${(peak * 100).toFixed(1)}% utilization at peak`);
+  } else if (options.utilization === undefined) {
+    throw new CapacityError('ARGUMENT_INVALID', 'planGrowth needs utilization (samples or a peak) or demand');
+  } else if (Array.isArray(options.utilization)) {
     const samples = options.utilization as readonly number[];
     if (samples.length === 0) throw new CapacityError('INSUFFICIENT_DATA', 'utilization: no samples');
     meanUtilization = samples.reduce((sum, value) => sum + value, 0) / samples.length;

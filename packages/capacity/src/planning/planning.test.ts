@@ -97,6 +97,14 @@ describe('growth planning', () => {
     expect(plan.scenarios[3]!.peakUtilization).toBeCloseTo(12 / 18, 9);
   });
 
+  it('plans from demand and per-replica capacity: 1,000 rps on 6 replicas of 250 rps each', () => {
+    const plan = planGrowth({ currentReplicas: 6, demand: { peak: 1000, perReplicaCapacity: 250 }, headroom: 0.25, growth: [0, 0.25, 0.5, 1] });
+    expect(plan.peakUtilization).toBeCloseTo(1000 / 1500, 12);
+    // ceil(1000 × (1 + g) × 1.25 / 250): 5, 7, 8, 10
+    expect(plan.scenarios.map((scenario) => scenario.replicas)).toEqual([5, 7, 8, 10]);
+    expect(() => planGrowth({ currentReplicas: 6 })).toThrow(/needs utilization/);
+  });
+
   it('sizes on the p95 of window maxima, applies the seasonal peak and spares, and shows when the script is short', () => {
     // Hourly windows of 60 one-minute samples: mostly 40%, with a 90% minute in every hour.
     const samples = Array.from({ length: 60 * 24 }, (_, minute) => (minute % 60 === 30 ? 0.9 : 0.4));
