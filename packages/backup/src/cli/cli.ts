@@ -1,12 +1,13 @@
 import { resolve } from 'node:path';
-import { ExitCode, UsageError, createProgressBar, formatBytes, formatTable, loadConfig, systemClock, type CliCommand, type CliContext, type CliDefinition } from '@ops/core';
+import { ConfigError, ExitCode, UsageError, createProgressBar, formatBytes, formatTable, loadConfig, systemClock, type CliCommand, type CliContext, type CliDefinition } from '@ops/core';
 import { findBackup, listBackups } from '../catalog/catalog.js';
 import { backupConfigSchema, type BackupConfig, type BackupJobConfig } from '../config/config-schema.js';
 import { createBackupEvents } from '../events/backup-events.js';
 import { runBackup, type RunBackupOptions } from '../jobs/run-backup.js';
 import { verifiedLevel, type BackupManifest, type VerificationLevel } from '../manifest/manifest.js';
 import { pruneBackups } from '../prune/prune-backups.js';
-import type { RetentionPolicy } from '../retention/retention-policy.js';
+import { backupTagSchema, retentionPolicySchema, type RetentionPolicy } from '../retention/retention-policy.js';
+import { formatRetentionSpan, parseResticDuration } from '../retention/retention-window.js';
 import { restoreFiles } from '../restore/files-restore.js';
 import { restorePostgres } from '../restore/postgres-restore.js';
 import { restoreRedis, type RedisReplacePolicy } from '../restore/redis-restore.js';
@@ -46,6 +47,7 @@ function summary(manifest: BackupManifest): Record<string, unknown> {
     storedBytes: manifest.storedBytes,
     plainBytes: manifest.plainBytes,
     verified: verifiedLevel(manifest) ?? null,
+    tags: manifest.tags,
     sources: manifest.sources.map((source) => ({ name: source.name, kind: source.kind, state: source.state, ...(source.error ? { error: source.error } : {}) })),
     ...(manifest.error ? { error: manifest.error } : {}),
     warnings: manifest.warnings,
@@ -58,9 +60,14 @@ const runCommand: CliCommand = {
   options: {
     ...configOption,
     'metrics-file': { type: 'string', valueName: 'file', description: 'write ops_backup_* metrics in Prometheus text format (node_exporter textfile collector)' },
+    tag: { type: 'string', multiple: true, valueName: 'tag', description: "tag this run's backups (repeatable; added to the job's tags), for retention's keepTags" },
   },
-  examples: ['ops-backup run --config /etc/ops-backup.yaml', 'ops-backup run pg-main --json', 'ops-backup run --metrics-file /var/lib/node_exporter/textfile/ops_backup.prom'],
+  examples: ['ops-backup run --config /etc/ops-backup.yaml', 'ops-backup run pg-main --json', 'ops-backup run pg-main --tag release --tag v1.2.0', 'ops-backup run --metrics-file /var/lib/node_exporter/textfile/ops_backup.prom'],
   async run(context: CliContext): Promise<number> {
+    const runTags = (context.values.tag as string[] | undefined) ?? [];
+    for (const tag of runTags) {
+      if (!backupTagSchema.safeParse(tag).success) throw new UsageError(`--tag ${JSON.stringify(tag)}: a tag must be non-empty, without "," and without leading or trailing spaces`);
+    }
     const config = await readConfig(context);
     const jobs = pickJobs(config, context.positionals);
     const storage = await openStorage(config);
@@ -80,7 +87,7 @@ const runCommand: CliCommand = {
           ...(job.compression ? { compression: job.compression as NonNullable<RunBackupOptions['compression']> } : {}),
           ...(job.encryption ? { encryption: job.encryption as NonNullable<RunBackupOptions['encryption']> } : {}),
           ...(job.hooks ? { hooks: job.hooks as NonNullable<RunBackupOptions['hooks']> } : {}),
-          ...(job.tags ? { tags: job.tags } : {}),
+          ...(job.tags || runTags.length > 0 ? { tags: [...new Set([...(job.tags ?? []), ...runTags])] } : {}),
           ...(job.verifyStored === undefined ? {} : { verifyStored: job.verifyStored }),
           ...(config.lock ? { lock: config.lock as Exclude<RunBackupOptions['lock'], false | undefined> } : {}),
           events,
@@ -312,24 +319,70 @@ function targetUrlFrom(context: CliContext): string | undefined {
   return value;
 }
 
+/** restic's `forget` flags, as restic users write them; they replace the keep rules of the config. */
+const RESTIC_COUNT_FLAGS = { 'keep-last': 'keepLast', 'keep-hourly': 'keepHourly', 'keep-daily': 'keepDaily', 'keep-weekly': 'keepWeekly', 'keep-monthly': 'keepMonthly', 'keep-yearly': 'keepYearly' } as const;
+const RESTIC_WITHIN_FLAGS = {
+  'keep-within': 'keepWithin',
+  'keep-within-hourly': 'keepWithinHourly',
+  'keep-within-daily': 'keepWithinDaily',
+  'keep-within-weekly': 'keepWithinWeekly',
+  'keep-within-monthly': 'keepWithinMonthly',
+  'keep-within-yearly': 'keepWithinYearly',
+} as const;
+const SAFETY_KEYS = ['minGood', 'failedKeepFor', 'staleInProgressAfter', 'countUnverified'] as const;
+
+/** The keep rules given as restic flags (`undefined` when none is given). Durations follow restic: `1m` is a month. */
+function keepRulesFromFlags(context: CliContext): RetentionPolicy | undefined {
+  const rules: Record<string, unknown> = {};
+  for (const [flag, key] of Object.entries(RESTIC_COUNT_FLAGS)) {
+    const text = context.values[flag] as string | undefined;
+    if (text === undefined) continue;
+    if (!/^(-1|\d+|unlimited)$/.test(text)) throw new UsageError(`--${flag} must be a count >= 0, or -1 / "unlimited" for all; got ${JSON.stringify(text)}`);
+    rules[key] = text === 'unlimited' ? -1 : Number(text);
+  }
+  for (const [flag, key] of Object.entries(RESTIC_WITHIN_FLAGS)) {
+    const text = context.values[flag] as string | undefined;
+    if (text === undefined) continue;
+    try {
+      rules[key] = formatRetentionSpan(parseResticDuration(text));
+    } catch (error) {
+      throw new UsageError(`--${flag}: ${(error as Error).message}`);
+    }
+  }
+  const tagSets = (context.values['keep-tag'] as string[] | undefined) ?? [];
+  if (tagSets.length > 0) rules.keepTags = tagSets.map((set) => set.split(',').map((tag) => tag.trim()));
+  return Object.keys(rules).length > 0 ? (rules as RetentionPolicy) : undefined;
+}
+
 const pruneCommand: CliCommand = {
   summary: 'apply the retention policy of each job (dry run unless --confirm)',
   usage: '[job...]',
-  options: { ...configOption, confirm: { type: 'boolean', description: 'really delete (default: dry run printing the reason for every backup)' } },
-  examples: ['ops-backup prune', 'ops-backup prune pg-main --confirm'],
+  options: {
+    ...configOption,
+    confirm: { type: 'boolean', description: 'really delete (default: dry run printing the reason for every backup)' },
+    ...Object.fromEntries(Object.keys(RESTIC_COUNT_FLAGS).map((flag) => [flag, { type: 'string', valueName: 'n', description: `restic's --${flag}: replaces the config's keep rules (-1 or "unlimited": all)` } as const])),
+    ...Object.fromEntries(Object.keys(RESTIC_WITHIN_FLAGS).map((flag) => [flag, { type: 'string', valueName: 'duration', description: `restic's --${flag}, in restic's syntax: 1y2m3d4h (m = months)` } as const])),
+    'keep-tag': { type: 'string', multiple: true, valueName: 'tags', description: "restic's --keep-tag: keep backups with all these comma-separated tags (repeatable; '' keeps untagged)" },
+  },
+  examples: ['ops-backup prune', 'ops-backup prune pg-main --confirm', "ops-backup prune pg-main --keep-daily 7 --keep-within 1m --keep-tag release   # restic's flags: 1m is one month"],
   async run(context: CliContext): Promise<number> {
+    const keepRules = keepRulesFromFlags(context);
     const config = await readConfig(context);
     const storage = await openStorage(config);
-    const jobs = pickJobs(config, context.positionals).filter((job) => job.retention);
-    if (jobs.length === 0) throw new UsageError('no selected job has a retention policy');
+    const jobs = pickJobs(config, context.positionals).filter((job) => keepRules !== undefined || job.retention);
+    if (jobs.length === 0) throw new UsageError('no selected job has a retention policy (give one in the config, or restic-style --keep-* flags)');
     const dryRun = context.values.confirm !== true;
     const reports = [];
     for (const job of jobs) {
+      const configured = (job.retention ?? {}) as Record<string, unknown>;
+      const policy = keepRules === undefined ? configured : { ...Object.fromEntries(SAFETY_KEYS.filter((key) => configured[key] !== undefined).map((key) => [key, configured[key]])), ...keepRules };
+      const checked = retentionPolicySchema.safeParse(policy);
+      if (!checked.success) throw ConfigError.fromZod(checked.error, keepRules === undefined ? `retention of job ${job.name}` : 'retention flags', [], retentionPolicySchema);
       reports.push(
         await pruneBackups({
           storage,
           job: job.name,
-          policy: (job.retention ?? {}) as RetentionPolicy,
+          policy: policy as RetentionPolicy,
           dryRun,
           ...(config.timeZone ? { timeZone: config.timeZone } : {}),
           ...(config.lock ? { lock: config.lock as Exclude<RunBackupOptions['lock'], false | undefined> } : {}),
@@ -348,6 +401,7 @@ const pruneCommand: CliCommand = {
             { header: 'STATE', value: (decision) => decision.state },
             { header: 'VERIFIED', value: (decision) => decision.verified },
             { header: 'SIZE', value: (decision) => formatBytes(decision.storedBytes), align: 'right' },
+            { header: 'TAGS', value: (decision) => decision.tags.join(',') || '-' },
             { header: 'REASONS', value: (decision) => decision.reasons.join('; ') },
           ]).trimEnd(),
         );

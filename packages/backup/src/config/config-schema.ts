@@ -1,7 +1,7 @@
 import { durationSchema, type Duration } from '@ops/core';
 import { z } from 'zod';
 import { JOB_NAME_PATTERN } from '../manifest/manifest.js';
-import { retentionPolicySchema } from '../retention/retention-policy.js';
+import { backupTagSchema, retentionPolicySchema } from '../retention/retention-policy.js';
 
 const name = z.string().regex(JOB_NAME_PATTERN, 'must be letters, digits, ".", "_" or "-" (not starting with ".")');
 
@@ -77,7 +77,7 @@ const jobSchema = z
     retention: retentionPolicySchema.optional(),
     hooks: z.object({ pre: z.array(hookSchema).optional(), post: z.array(hookSchema).optional() }).strict().optional(),
     verifyStored: z.boolean().optional(),
-    tags: z.array(z.string()).optional(),
+    tags: z.array(backupTagSchema).optional(),
   })
   .strict();
 

@@ -13,6 +13,7 @@ import { assertCompression, type CompressionOptions } from '../pipeline/compress
 import type { BackupSource } from '../sources/source.js';
 import type { BackupStorage } from '../storages/storage.js';
 import { PACKAGE_VERSION } from '../version.js';
+import { backupTagSchema } from '../retention/retention-policy.js';
 import { cleanupLeftovers } from './cleanup-leftovers.js';
 import { createTemporaryDirectory } from './temporary-directories.js';
 
@@ -52,7 +53,7 @@ export interface RunBackupOptions {
   hooks?: { pre?: readonly HookOptions[]; post?: readonly HookOptions[] };
   /** Lock settings, or `false` to run without a lock (then leftovers are not cleaned). */
   lock?: false | Omit<StorageLockOptions, 'storage' | 'job' | 'clock' | 'logger'>;
-  /** Free-form labels recorded in the manifest. */
+  /** Labels recorded in the manifest (per run or per job), matched by retention's `keepTags`: non-empty, no comma. */
   tags?: readonly string[];
   /** Recorded in the manifest; retention always keeps pinned backups. Default `false`. */
   pinned?: boolean;
@@ -122,7 +123,7 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupManife
     temporaryDirectory = tmpdir(),
     observer,
   } = options;
-  checkJob(job, compression, sources);
+  checkJob(job, compression, sources, tags);
 
   const startedMonotonic = clock.monotonic();
   let lock: HeldLock | undefined;
@@ -222,9 +223,12 @@ async function completeRun(input: {
 }
 
 /** Throws `ARGUMENT_INVALID` for a bad job name, compression, or missing or duplicate sources. */
-function checkJob(job: string, compression: CompressionOptions, sources: readonly BackupSource[]): void {
+function checkJob(job: string, compression: CompressionOptions, sources: readonly BackupSource[], tags: readonly string[]): void {
   assertJobName(job);
   assertCompression(compression);
+  for (const tag of tags) {
+    if (!backupTagSchema.safeParse(tag).success) throw new BackupError('ARGUMENT_INVALID', `tag ${JSON.stringify(tag)} of job ${job}: a tag must be non-empty, without "," and without leading or trailing spaces`);
+  }
   if (sources.length === 0) throw new BackupError('ARGUMENT_INVALID', `job ${job} has no sources`);
   const names = new Set<string>();
   for (const source of sources) {

@@ -31,6 +31,8 @@ export interface PruneDecision {
   startedAt: string;
   storedBytes: number;
   verified: 'ok' | 'failed' | 'unverified';
+  /** Tags of the backup (set per run or job), as `keepTags` matched them. */
+  tags: string[];
   action: 'keep' | 'remove';
   reasons: string[];
 }
@@ -86,6 +88,7 @@ export async function pruneBackups(options: PruneBackupsOptions): Promise<PruneR
       state: backup.state,
       verified: verificationState(backup, requiredVerification),
       pinned: backup.pinned,
+      tags: backup.tags,
     }));
     const plan = planRetention(candidates, policy, { now: clock.now(), timeZone });
     const decide = (action: 'keep' | 'remove') => (decision: { id: string; reasons: string[] }): PruneDecision => {
@@ -97,6 +100,7 @@ export async function pruneBackups(options: PruneBackupsOptions): Promise<PruneR
         startedAt: backup.startedAt,
         storedBytes: backup.storedBytes,
         verified: verificationState(backup, requiredVerification),
+        tags: backup.tags,
         action,
         reasons: decision.reasons,
       };

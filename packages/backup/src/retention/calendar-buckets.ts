@@ -32,6 +32,42 @@ export function createCalendar(timeZone: string): (time: number) => CalendarFiel
   };
 }
 
+/** Calendar fields down to the second, to count calendar windows back in one time zone. */
+export interface ZonedFields extends CalendarFields {
+  minute: number;
+  second: number;
+}
+
+/** Reads the wall-clock fields of instants in one IANA time zone (one formatter per call site; they are costly). */
+export function createZonedFields(timeZone: string): (time: number) => ZonedFields {
+  const formatter = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+    hourCycle: 'h23',
+    era: 'short',
+  });
+  return (time) => {
+    const fields: ZonedFields = { year: 0, month: 0, day: 0, hour: 0, minute: 0, second: 0 };
+    let beforeCommonEra = false;
+    for (const part of formatter.formatToParts(time)) {
+      if (part.type === 'year') fields.year = Number(part.value);
+      else if (part.type === 'month') fields.month = Number(part.value);
+      else if (part.type === 'day') fields.day = Number(part.value);
+      else if (part.type === 'hour') fields.hour = Number(part.value) % 24;
+      else if (part.type === 'minute') fields.minute = Number(part.value);
+      else if (part.type === 'second') fields.second = Number(part.value);
+      else if (part.type === 'era') beforeCommonEra = part.value.startsWith('B');
+    }
+    if (beforeCommonEra) fields.year = 1 - fields.year;
+    return fields;
+  };
+}
+
 /** ISO-8601 week-numbering year and week (weeks start on Monday; week 1 holds the year's first Thursday). */
 export function isoWeek(year: number, month: number, day: number): { year: number; week: number } {
   const date = new Date(0);

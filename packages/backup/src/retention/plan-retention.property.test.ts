@@ -25,6 +25,7 @@ describe('planRetention properties (randomized, seeded)', () => {
         const verified = pick(VERIFIED);
         if (verified !== undefined) candidate.verified = verified;
         if (next() < 0.05) candidate.pinned = true;
+        if (next() < 0.3) candidate.tags = pick([['a'], ['a', 'b'], ['b']]);
         return candidate;
       });
       const policy: RetentionPolicy = { minGood: 1 + Math.floor(next() * 4), countUnverified: next() < 0.5 };
@@ -34,8 +35,11 @@ describe('planRetention properties (randomized, seeded)', () => {
       if (next() < 0.5) policy.keepWeekly = pick([1, 2, 5]);
       if (next() < 0.4) policy.keepMonthly = pick([1, 6, 12]);
       if (next() < 0.3) policy.keepYearly = pick([1, 3]);
-      if (next() < 0.3) policy.keepWithin = pick(['2h', '1d', '10d']);
+      if (next() < 0.3) policy.keepWithin = pick(['2h', '24h', '240h']); // fixed units: calendar windows have their own tests
       if (next() < 0.2) policy.keepWithinDaily = pick(['3d', '30d']);
+      if (next() < 0.2) policy.keepTags = pick([[['a']], [['a', 'b'], ['']]]);
+      // An empty or all-zero policy is refused (as restic refuses it); give such draws one rule.
+      if (![policy.keepLast, policy.keepHourly, policy.keepDaily, policy.keepWeekly, policy.keepMonthly, policy.keepYearly].some((value) => value !== undefined && value !== 0) && !policy.keepWithin && !policy.keepWithinDaily && !policy.keepTags) policy.keepLast = 1;
       const timeZone = pick(ZONES);
       const plan = planRetention(candidates, policy, { now, timeZone });
       const context = `seed ${seed}`;
@@ -115,7 +119,7 @@ describe('planRetention properties (randomized, seeded)', () => {
       // keepWithin reasons only inside the window (from the newest good backup not in the future); safety reasons
       // only on good backups, and "newest good" only on the newest one.
       const latest = Math.max(Number.NEGATIVE_INFINITY, ...goodNewestFirst.filter((candidate) => candidate.time < now).map((candidate) => candidate.time));
-      const withinMs = policy.keepWithin === undefined ? undefined : { '2h': 2 * HOUR, '1d': 24 * HOUR, '10d': 240 * HOUR }[policy.keepWithin as string];
+      const withinMs = policy.keepWithin === undefined ? undefined : { '2h': 2 * HOUR, '24h': 24 * HOUR, '240h': 240 * HOUR }[policy.keepWithin as string];
       for (const decision of plan.keep) {
         const candidate = byId.get(decision.id) as RetentionCandidate;
         for (const reason of decision.reasons) {
@@ -128,6 +132,13 @@ describe('planRetention properties (randomized, seeded)', () => {
         for (const candidate of goodNewestFirst) {
           if (candidate.time > latest - withinMs) expect(kept.has(candidate.id), `${context}: ${candidate.id} is inside keepWithin`).toBe(true);
         }
+      }
+
+      // A good backup carrying every tag of a keepTags set is kept ('' in a set: an untagged backup).
+      for (const candidate of goodNewestFirst) {
+        const tags = candidate.tags ?? [];
+        const matches = (policy.keepTags ?? []).some((set) => set.every((tag) => (tag === '' ? tags.length === 0 : tags.includes(tag))) || (set.includes('') && tags.length === 0));
+        if (matches) expect(kept.has(candidate.id), `${context}: ${candidate.id} has tags ${tags.join(',')}`).toBe(true);
       }
 
       // Failures and in-progress backups never carry a keep-rule reason, and are removed only by their age rules.

@@ -187,11 +187,11 @@ describe('safety rules', () => {
     expect(reasonsOf(plan, 'g1')).toEqual(['minGood 3: keeps at least 3 good backup(s)']);
   });
 
-  it('never removes the newest good backup, and keeps everything good when no keep rule is set', () => {
+  it('never removes the newest good backup; keepLast: -1 keeps every good one (an empty policy is refused)', () => {
     const candidates = [{ id: 'bad', time: now, state: 'failed' } as RetentionCandidate, ...daily(3)];
-    const onlyFailures = planRetention(candidates, { failedKeepFor: '1d' }, { now });
+    const onlyFailures = planRetention(candidates, { keepLast: -1, failedKeepFor: '1d' }, { now });
     expect(removedIds(onlyFailures)).toEqual([]);
-    expect(reasonsOf(onlyFailures, 'g2')).toEqual(['no keep rule configured: good backups are never removed']);
+    expect(reasonsOf(onlyFailures, 'g2')).toEqual(['last #3']);
     const plan = planRetention(candidates, { keepLast: 1 }, { now });
     expect(keptIds(plan)).toEqual(['bad', 'g0']);
   });
@@ -209,23 +209,23 @@ describe('safety rules', () => {
   });
 
   it('rejects bad policies and candidates with clear messages', () => {
-    expect(() => planRetention([], { keepDaily: -2 })).toThrow(/keepDaily must be an integer >= 0, or -1 for unlimited; got -2/);
-    expect(() => planRetention([], { keepWithin: '3x' })).toThrow(/retention.keepWithin: invalid duration "3x"/);
-    expect(() => planRetention([], { minGood: 0 })).toThrow(/minGood must be an integer >= 1/);
+    expect(() => planRetention([], { keepDaily: -2 })).toThrow(/invalid retention policy: keepDaily: expected an integer >= 0, or -1 for unlimited/);
+    expect(() => planRetention([], { keepWithin: '3x' })).toThrow(/keepWithin: invalid retention window "3x"/);
+    expect(() => planRetention([], { keepLast: 1, minGood: 0 })).toThrow(/minGood: expected integer >= 1/);
     expect(() => planRetention([good('a', now), good('a', now - 1)], { keepLast: 1 })).toThrow(/duplicate backup id "a"/);
     expect(() => planRetention([{ ...good('a', now), time: Number.NaN }], { keepLast: 1 })).toThrow(/candidates\[0\].time/);
   });
 });
 
 describe('retentionPolicySchema', () => {
-  it('accepts a config policy and turns durations into milliseconds', () => {
-    expect(retentionPolicySchema.parse({ keepDaily: 7, keepWithin: '2d', failedKeepFor: 3_600_000 })).toEqual({ keepDaily: 7, keepWithin: 2 * DAY, failedKeepFor: HOUR });
+  it('accepts a config policy: durations of the safety rules become milliseconds, windows stay as written', () => {
+    expect(retentionPolicySchema.parse({ keepDaily: 7, keepWithin: '2d', failedKeepFor: '1h' })).toEqual({ keepDaily: 7, keepWithin: '2d', failedKeepFor: HOUR });
   });
 
   it('names the path of every bad value', () => {
     const fileSchema = z.object({ jobs: z.array(z.object({ retention: retentionPolicySchema })) });
-    expect(() => parseWithSchema(fileSchema, { jobs: [{ retention: { keepDaily: 1.5, keepWithin: '1y', keepForever: true } }] }, 'ops-backup.yaml')).toThrow(
-      /invalid ops-backup\.yaml: .*jobs\[0\]\.retention\.keepDaily: expected int.*jobs\[0\]\.retention\.keepWithin: invalid duration "1y".*unknown key\(s\) "keepForever"/,
+    expect(() => parseWithSchema(fileSchema, { jobs: [{ retention: { keepDaily: 1.5, keepWithin: '1m', keepForever: true } }] }, 'ops-backup.yaml')).toThrow(
+      /invalid ops-backup\.yaml: .*jobs\[0\]\.retention\.keepDaily: expected int.*jobs\[0\]\.retention\.keepWithin: "m" is ambiguous.*unknown key\(s\) "keepForever"/,
     );
   });
 });

@@ -1,7 +1,9 @@
-import { formatDuration, parseDuration, systemClock, type Duration } from '@ops/core';
+import { ConfigError, formatDuration, parseDuration, systemClock } from '@ops/core';
 import { canonicalTimeZone, createCalendar, isoWeek, type CalendarFields } from './calendar-buckets.js';
-import type { RetentionPolicy } from './retention-policy.js';
+import { retentionPolicySchema, type RetentionPolicy } from './retention-policy.js';
+import { formatRetentionSpan, parseRetentionWindow, subtractRetentionSpan, type RetentionSpan } from './retention-window.js';
 import { BackupError } from '../errors.js';
+import type { z } from 'zod';
 
 /** One backup as retention sees it. */
 export interface RetentionCandidate {
@@ -15,6 +17,8 @@ export interface RetentionCandidate {
   verified?: 'ok' | 'failed' | 'unverified';
   /** Pinned backups are always kept and do not use up any rule's count. */
   pinned?: boolean;
+  /** Tags of the backup (from the manifest), matched by the policy's `keepTags`. */
+  tags?: readonly string[];
 }
 
 /** One decision of a {@link RetentionPlan}. */
@@ -76,23 +80,25 @@ function invalid(message: string): BackupError {
   return new BackupError('ARGUMENT_INVALID', `retention: ${message}`);
 }
 
-function readCount(policy: RetentionPolicy, key: keyof RetentionPolicy): number {
-  const value = policy[key];
-  if (value === undefined) return 0;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < -1) {
-    throw invalid(`${key} must be an integer >= 0, or -1 for unlimited; got ${JSON.stringify(value)}`);
-  }
-  return value;
+/** Validates the policy with the config schema (same messages, "did you mean" for unknown keys). */
+function validatePolicy(policy: RetentionPolicy): z.output<typeof retentionPolicySchema> {
+  const parsed = retentionPolicySchema.safeParse(policy);
+  if (parsed.success) return parsed.data;
+  const configError = ConfigError.fromZod(parsed.error, 'retention policy', [], retentionPolicySchema);
+  throw new BackupError('ARGUMENT_INVALID', configError.message, { cause: configError });
 }
 
-function readDuration(policy: RetentionPolicy, key: keyof RetentionPolicy, fallback?: Duration): number | undefined {
-  const value = (policy[key] as Duration | undefined) ?? fallback;
-  if (value === undefined) return undefined;
-  try {
-    return parseDuration(value, `retention.${key}`);
-  } catch (error) {
-    throw new BackupError('ARGUMENT_INVALID', (error as Error).message, { cause: error });
+/** Whether a backup carries every tag of `set`; `''` in a set matches an untagged backup (restic's HasTags). */
+function hasTags(tags: readonly string[], set: readonly string[]): boolean {
+  for (const tag of set) {
+    if (tag === '' && tags.length === 0) return true;
+    if (!tags.includes(tag)) return false;
   }
+  return true;
+}
+
+function describeTagSet(set: readonly string[]): string {
+  return set.length === 1 && set[0] === '' ? 'has no tags (keepTags [""])' : `has tags [${set.join(', ')}]`;
 }
 
 function compareNewestFirst(left: RetentionCandidate, right: RetentionCandidate): number {
@@ -111,13 +117,19 @@ function ago(now: number, time: number): string {
  * 1. Good backups (completed; verification `ok`, or unverified when `countUnverified`) are sorted newest first and
  *    go through restic's rules: `keepLast/Hourly/Daily/Weekly/Monthly/Yearly` (newest backup per calendar period in
  *    `timeZone`, ISO weeks; the oldest good backup is also kept while a rule has count left), `keepWithin` and
- *    `keepWithin<Period>` (from the newest good backup that is not in the future). Pinned backups are always kept.
+ *    `keepWithin<Period>` (back from the newest good backup that is not in the future, calendar units counted as
+ *    restic's AddDate in `timeZone`) and `keepTags` (every backup with all tags of one set, using no count).
+ *    Pinned backups are always kept.
  * 2. The newest good backup is never removed, and at least `minGood` good backups are kept (newest first).
  * 3. Failed, partially failed and verification-failed backups are removed once older than `failedKeepFor`;
  *    in-progress ones once older than `staleInProgressAfter`. They never fill a bucket. Completed backups that are
  *    not counted (unverified with `countUnverified: false`) are kept and say so.
  *
  * Pure and deterministic: it only plans; deleting is the caller's job (manifest first, then data).
+ *
+ * The policy is validated with {@link retentionPolicySchema}, exactly as a config file is: unknown or misspelled
+ * keys (with a "did you mean"), zero or ambiguous windows (`'0s'`, `'1m'`) and a policy without any keep rule are
+ * refused rather than silently keeping everything or nothing.
  *
  * @throws BackupError `ARGUMENT_INVALID` for a bad policy, time zone or candidate list (duplicate ids, bad times).
  *
@@ -159,26 +171,22 @@ export function planRetention(candidates: readonly RetentionCandidate[], policy:
 /** The policy's rules, read and checked; `last` of each rule is the bucket it last kept. */
 interface RetentionRules {
   counts: Array<{ name: BucketName; count: number; last: string | undefined }>;
-  withins: Array<{ name: BucketName; within: number | undefined; last: string | undefined }>;
-  keepWithin: number | undefined;
+  withins: Array<{ name: BucketName; span: RetentionSpan | undefined; last: string | undefined }>;
+  keepWithin: RetentionSpan | undefined;
+  keepTags: readonly (readonly string[])[];
   failedKeepFor: number;
   staleInProgressAfter: number;
   minGood: number;
   countUnverified: boolean;
-  /** Any keep rule at all (else good backups are never removed). */
-  hasKeepRule: boolean;
 }
 
-function readRules(policy: RetentionPolicy): RetentionRules {
-  const counts = COUNT_RULES.map(([name, key]) => ({ name, count: readCount(policy, key), last: undefined as string | undefined }));
-  const withins = WITHIN_RULES.map(([name, key]) => ({ name, within: readDuration(policy, key), last: undefined as string | undefined }));
-  const keepWithin = readDuration(policy, 'keepWithin');
-  const failedKeepFor = readDuration(policy, 'failedKeepFor', '7d') as number;
-  const staleInProgressAfter = readDuration(policy, 'staleInProgressAfter', '24h') as number;
-  const { minGood = 1, countUnverified = false } = policy;
-  if (!Number.isInteger(minGood) || minGood < 1) throw invalid(`minGood must be an integer >= 1; got ${JSON.stringify(minGood)}`);
-  const hasKeepRule = counts.some((rule) => rule.count !== 0) || keepWithin !== undefined || withins.some((rule) => rule.within !== undefined);
-  return { counts, withins, keepWithin, failedKeepFor, staleInProgressAfter, minGood, countUnverified, hasKeepRule };
+function readRules(input: RetentionPolicy): RetentionRules {
+  const policy = validatePolicy(input);
+  const window = (value: string | number | undefined) => (value === undefined ? undefined : parseRetentionWindow(value));
+  const counts = COUNT_RULES.map(([name, key]) => ({ name, count: (policy[key] as number | undefined) ?? 0, last: undefined as string | undefined }));
+  const withins = WITHIN_RULES.map(([name, key]) => ({ name, span: window(policy[key] as string | number | undefined), last: undefined as string | undefined }));
+  const { minGood = 1, countUnverified = false, keepTags = [], failedKeepFor = parseDuration('7d'), staleInProgressAfter = parseDuration('24h') } = policy;
+  return { counts, withins, keepWithin: window(policy.keepWithin), keepTags, failedKeepFor, staleInProgressAfter, minGood, countUnverified };
 }
 
 function checkCandidates(candidates: readonly RetentionCandidate[]): void {
@@ -192,6 +200,9 @@ function checkCandidates(candidates: readonly RetentionCandidate[]): void {
     if (candidate.verified !== undefined && !VERIFICATIONS.has(candidate.verified)) {
       throw invalid(`candidates[${index}].verified ${JSON.stringify(candidate.verified)} is not one of ok, failed, unverified`);
     }
+    if (candidate.tags !== undefined && (!Array.isArray(candidate.tags) || candidate.tags.some((tag) => typeof tag !== 'string'))) {
+      throw invalid(`candidates[${index}].tags must be an array of strings (backup ${candidate.id})`);
+    }
   }
 }
 
@@ -201,18 +212,23 @@ function addReason(reasons: Map<string, string[]>, id: string, reason: string): 
   else list.push(reason);
 }
 
-/** 1. restic's ApplyPolicy over the good backups (newest first). Pinned ones are kept but do not consume counts (like tags). */
+/** 1. restic's ApplyPolicy over the good backups (newest first). Pinned and tagged ones are kept by no count of their own. */
 function applyKeepRules(good: readonly RetentionCandidate[], rules: RetentionRules, context: { now: number; zone: string; reasons: Map<string, string[]> }): void {
   const { now, zone, reasons } = context;
-  const { counts, withins, keepWithin } = rules;
+  const { counts, withins, keepWithin, keepTags } = rules;
   const calendar = createCalendar(zone);
   let latest = Number.NEGATIVE_INFINITY;
   for (const candidate of good) if (candidate.time > latest && candidate.time < now) latest = candidate.time;
+  // Each window starts at the newest good backup minus its span, on the calendar of the zone (restic's AddDate).
+  const windowStart = (span: RetentionSpan): number => (latest === Number.NEGATIVE_INFINITY ? latest : subtractRetentionSpan(latest, span, zone));
+  const within = keepWithin === undefined ? undefined : { start: windowStart(keepWithin), label: formatRetentionSpan(keepWithin) };
+  const withinRules = withins.flatMap((rule) => (rule.span === undefined ? [] : [{ rule, start: windowStart(rule.span), label: formatRetentionSpan(rule.span) }]));
   for (const [index, candidate] of good.entries()) {
     if (candidate.pinned === true) addReason(reasons, candidate.id, 'pinned');
+    for (const set of keepTags) if (hasTags(candidate.tags ?? [], set)) addReason(reasons, candidate.id, describeTagSet(set));
     const fields = calendar(candidate.time);
     const isOldest = index === good.length - 1;
-    if (keepWithin !== undefined && candidate.time > latest - keepWithin) addReason(reasons, candidate.id, `within ${formatDuration(keepWithin)} of the newest backup`);
+    if (within !== undefined && candidate.time > within.start) addReason(reasons, candidate.id, `within ${within.label} of the newest backup`);
     for (const rule of counts) {
       if (rule.count === 0) continue;
       const key = (BUCKETERS[rule.name] as Bucketer)(fields, index);
@@ -222,16 +238,15 @@ function applyKeepRules(good: readonly RetentionCandidate[], rules: RetentionRul
         if (rule.count > 0) rule.count -= 1;
       }
     }
-    for (const rule of withins) {
-      if (rule.within === undefined || !(candidate.time > latest - rule.within)) continue;
+    for (const { rule, start, label } of withinRules) {
+      if (!(candidate.time > start)) continue;
       const key = (BUCKETERS[rule.name] as Bucketer)(fields, index);
       if (key !== rule.last || isOldest) {
-        addReason(reasons, candidate.id, `${key === rule.last ? 'oldest ' : ''}${rule.name} ${key} within ${formatDuration(rule.within)}`);
+        addReason(reasons, candidate.id, `${key === rule.last ? 'oldest ' : ''}${rule.name} ${key} within ${label}`);
         rule.last = key;
       }
     }
   }
-  if (!rules.hasKeepRule) for (const candidate of good) addReason(reasons, candidate.id, 'no keep rule configured: good backups are never removed');
 }
 
 /** 2. Safety: the newest good backup, and at least `minGood` good backups (newest first). */
