@@ -30,4 +30,16 @@ describe('README examples', () => {
       await import(pathToFileURL(file).href);
     });
   });
+
+  it('links are absolute, so they work on the npm page too', () => {
+    const relative = [...readme.matchAll(/\]\(([^)]+)\)/g)].map((match) => match[1] as string).filter((target) => !/^(https:\/\/|#)/.test(target));
+    expect(relative).toEqual([]);
+  });
+
+  it('the install line adds every package the examples import', () => {
+    const install = /```sh\nnpm install ([^\n]+)\n```/.exec(readme)?.[1]?.split(/\s+/) ?? [];
+    const imported = new Set(blocks.flatMap((code) => [...code.matchAll(/from '((?:@[^/']+\/)?[^/']+)[^']*'/g)].map((match) => match[1] as string)));
+    const missing = [...imported].filter((name) => !name.startsWith('node:') && !install.includes(name));
+    expect(missing).toEqual([]);
+  });
 });
