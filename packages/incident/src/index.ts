@@ -115,3 +115,8 @@ export { createStatusPage } from './status-page/status-page.js';
 export type { StatusPage, StatusPageOptions } from './status-page/status-page.js';
 export { buildStatusSnapshot } from './status-page/status-model.js';
 export type { StatusComponent, StatusSnapshot, StatuspageComponent, StatuspageIncident, StatuspageMaintenance, StatuspageUpdate } from './status-page/status-model.js';
+
+// comms and postmortems
+export { createCommsTemplates, COMMS_PLACEHOLDERS, DEFAULT_COMMS_TEMPLATES, durationInWords } from './comms/comms-templates.js';
+export type { CommsChannel, CommsContext, CommsMoment, CommsTemplate, CommsTemplates, CommsTemplatesOptions } from './comms/comms-templates.js';
+export { generatePostmortemDraft, renderPostmortemMarkdown, POSTMORTEM_SECTIONS } from './postmortem/postmortem-draft.js';

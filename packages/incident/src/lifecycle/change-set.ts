@@ -27,6 +27,7 @@ export class ChangeSet {
   readonly #events: PendingEvent[] = [];
   readonly #dirty = new Map<string, Incident>();
   readonly #appended: TimelineEvent[] = [];
+  readonly #afterCommit: (() => Promise<void>)[] = [];
 
   constructor(transaction: IncidentTransaction, now: number) {
     this.transaction = transaction;
@@ -76,8 +77,13 @@ export class ChangeSet {
     return appended;
   }
 
+  /** Work to do once the transaction committed (awaited by the caller; a failure is logged, not thrown). */
+  afterCommit(work: () => Promise<void>): void {
+    this.#afterCommit.push(work);
+  }
+
   /** Everything to emit once the transaction committed: queued events, then one `timeline.appended` per entry. */
-  committed(): { events: PendingEvent[]; timeline: TimelineEvent[] } {
-    return { events: this.#events, timeline: this.#appended };
+  committed(): { events: PendingEvent[]; timeline: TimelineEvent[]; afterCommit: (() => Promise<void>)[] } {
+    return { events: this.#events, timeline: this.#appended, afterCommit: this.#afterCommit };
   }
 }

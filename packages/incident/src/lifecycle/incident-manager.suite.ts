@@ -165,7 +165,21 @@ export function describeIncidentManager(storeName: string, createStore: () => Pr
       const { incident } = await incidents.trigger({ service: 'api', title: 'Outage', severity: 'P0' });
       const id = incident!.id;
       await incidents.resolve(id, { reason: 'source' });
-      await expect(incidents.closeIncident(id)).rejects.toThrow(`cannot close ${id}: P0 needs a published postmortem (it is missing)`);
+      // Resolving drafted the postmortem from the timeline; its root cause is required and empty.
+      await expect(incidents.closeIncident(id)).rejects.toThrow(`cannot close ${id}: P0 needs a published postmortem (it is draft)`);
+      const draft = await incidents.getPostmortem(id);
+      expect(draft?.sections.map((section) => [section.title, section.required])).toEqual([
+        ['Summary', true],
+        ['Impact', false],
+        ['Detection', false],
+        ['Response', false],
+        ['Timeline', false],
+        ['Contributing signals', false],
+        ['Root cause', true],
+        ['Action items', false],
+      ]);
+      await expect(incidents.publishPostmortem(id)).rejects.toThrow(/required section\(s\) empty: Root cause/);
+      expect(await incidents.postmortemMarkdown(id)).toMatch(/^# Postmortem: Outage \(INC-[\d-]+\)\n\nStatus: draft[\s\S]*## Root cause\n\n_To be written._/);
       await incidents.savePostmortem(id, { sections: [{ title: 'Summary', required: true, body: '' }, { title: 'Notes', required: false, body: '' }] });
       await expect(incidents.publishPostmortem(id)).rejects.toThrow(/required section\(s\) empty: Summary/);
       await expect(incidents.closeIncident(id)).rejects.toThrow(/\(it is draft\)/);

@@ -43,6 +43,7 @@ import { checkNotifiers, createDispatcher } from '../notifications/dispatcher.js
 import { createOutboxDelivery, type DeliveryOptions, type DeliveryOutcome } from '../notifications/outbox-delivery.js';
 import type { Automation, Notifier } from '../notifiers/notifier.js';
 import { computeIncidentMetrics, type IncidentMetricsReport } from '../metrics/mttx.js';
+import { generatePostmortemDraft, renderPostmortemMarkdown } from '../postmortem/postmortem-draft.js';
 import {
   checkMatchers,
   checkRecurrence,
@@ -319,6 +320,14 @@ export interface IncidentManager extends EventSource<IncidentEvents> {
   getPostmortem(id: string): Promise<Postmortem | undefined>;
   /** Creates or replaces the postmortem's sections/action items (status `draft` or `in_review`). */
   savePostmortem(id: string, input: { sections?: PostmortemSection[]; actionItems?: ActionItem[]; status?: 'draft' | 'in_review'; by?: string }): Promise<Postmortem>;
+  /**
+   * Generates the postmortem draft from the timeline, alerts and response times (done by itself when an incident whose
+   * severity needs a postmortem is mitigated or resolved). Keeps an existing postmortem unless `replaceDraft` is set
+   * (a published one is never replaced).
+   */
+  generatePostmortem(id: string, options?: { replaceDraft?: boolean; by?: string; quiet?: boolean }): Promise<Postmortem>;
+  /** The postmortem as Markdown. @throws `POSTMORTEM_REQUIRED` when there is none. */
+  postmortemMarkdown(id: string): Promise<string>;
   /** Publishes the postmortem; refused while a required section is empty (`POSTMORTEM_REQUIRED`). */
   publishPostmortem(id: string, options?: ActionOptions): Promise<Postmortem>;
   /** Creates a silence: paging and route notifications are held back for matching incidents (which are still stored). */
@@ -412,6 +421,9 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
         if (pending) {
           for (const { name, payload } of pending.events) events.emit(name, structuredClone(payload) as never);
           for (const event of pending.timeline) events.emit('timeline.appended', { at: event.at, event });
+          for (const work of pending.afterCommit) {
+            await work().catch((error: unknown) => logger.warn({ error: safeErrorMessage(error) }, 'incident follow-up after commit failed'));
+          }
         }
         return result;
       } catch (error) {
@@ -425,6 +437,15 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
   };
 
   const levelOf = (incident: Incident): SeverityLevel => (policy.has(incident.severity) ? policy.level(incident.severity) : policy.levels[policy.levels.length - 1]!);
+
+  // Dispatch creates the review document when an incident turns stable: the postmortem draft is written right after
+  // the mitigate (or resolve) commits, before the call returns.
+  const draftAfterCommit = (changes: ChangeSet, incident: Incident) => {
+    if (!levelOf(incident).requiresPostmortem || incident.resolveReason === 'merged') return;
+    changes.afterCommit(async () => {
+      await manager.generatePostmortem(incident.id, { quiet: true });
+    });
+  };
   const dispatcher = createDispatcher({
     notifiers,
     automations,
@@ -498,6 +519,7 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
     await changes.transaction.deleteTimers(incident.id);
     changes.log(incident, { kind: 'resolved', actor, description, details: { reason } });
     await dispatcher.announce(changes, incident, 'incident.resolved');
+    draftAfterCommit(changes, incident);
     changes.emit('incident.resolved', { at: changes.now, incident });
   };
 
@@ -911,6 +933,7 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
             delete incident.escalation.nextAt;
             changes.log(incident, { kind: 'mitigated', actor: { type: 'system', id: `automation:${automation}` }, description: `Mitigated by automation ${automation}` });
             await dispatcher.announce(changes, incident, 'incident.mitigated');
+            draftAfterCommit(changes, incident);
             changes.emit('incident.mitigated', { at: changes.now, incident });
           }
         } else if (incident) {
@@ -1019,6 +1042,7 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
         delete incident.escalation.nextAt;
         changes.log(incident, { kind: 'mitigated', actor: userActor(by), description: `Mitigated by ${by ?? 'api'}${note ? `: ${note}` : ''}` });
         await dispatcher.announce(changes, incident, 'incident.mitigated');
+        draftAfterCommit(changes, incident);
         changes.emit('incident.mitigated', { at: changes.now, incident });
       }),
     resolve: (id, resolveOptions) => {
@@ -1184,6 +1208,25 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
         changes.log(incident, { kind: 'note', actor: userActor(input.by), description: `Postmortem ${existing ? 'updated' : 'created'} (${postmortem.status})` });
         return postmortem;
       }),
+    generatePostmortem: async (id, { replaceDraft = false, by, quiet = false } = {}) => {
+      const incident = await manager.require(id);
+      const [timeline, alerts] = await Promise.all([store.listTimeline(id), store.listAlerts(id)]);
+      const draft = generatePostmortemDraft({ incident, timeline, alerts, policy, now: clock.now() });
+      return run(async (changes) => {
+        const locked = await loadForUpdate(changes.transaction, id);
+        const existing = await changes.transaction.getPostmortem(id);
+        if (existing && (existing.status === 'published' || !replaceDraft)) return existing;
+        await changes.transaction.savePostmortem({ ...draft, createdAt: existing?.createdAt ?? draft.createdAt });
+        if (!quiet) changes.log(locked, { kind: 'note', actor: by === undefined ? systemActor : userActor(by), description: `Postmortem draft ${existing ? 'regenerated' : 'generated'} from the timeline` });
+        return draft;
+      });
+    },
+    postmortemMarkdown: async (id) => {
+      const incident = await manager.require(id);
+      const postmortem = await store.getPostmortem(id);
+      if (!postmortem) throw new IncidentError('POSTMORTEM_REQUIRED', `${id} has no postmortem yet (generatePostmortem creates the draft)`);
+      return renderPostmortemMarkdown(postmortem, incident);
+    },
     publishPostmortem: (id, { by } = {}) =>
       run(async (changes) => {
         const incident = await loadForUpdate(changes.transaction, id);
