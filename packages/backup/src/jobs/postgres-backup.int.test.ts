@@ -85,8 +85,17 @@ describe('PostgreSQL backup → verify → restore', () => {
       scratch: { postgres: { connectionString: database.adminConnectionString } },
     });
     expect(testRestore.ok, testRestore.detail).toBe(true);
-    const scratchLeft = await query<{ count: string }>(database.adminConnectionString, `SELECT count(*) FROM pg_database WHERE datname LIKE 'ops_verify_%'`);
-    expect(Number(scratchLeft[0]?.count)).toBe(0);
+    // Other test files' test-restores may hold their own scratch databases for a moment: ours must be gone, and
+    // theirs go when they finish, so wait (bounded) until none is left instead of reading one instant.
+    let scratchLeft: string[] = [];
+    for (let attempt = 0; attempt < 120; attempt++) {
+      scratchLeft = (await query<{ datname: string }>(database.adminConnectionString, `SELECT datname FROM pg_database WHERE datname LIKE 'ops_verify_%'`)).map(
+        (row) => row.datname,
+      );
+      if (scratchLeft.length === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(scratchLeft).toEqual([]);
 
     const recorded = await findBackup({ storage, id: manifest.id });
     expect(recorded.verifications.map((entry) => [entry.level, entry.ok])).toEqual([
