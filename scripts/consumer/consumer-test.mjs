@@ -72,6 +72,20 @@ function entryPoints(manifest) {
     .map((key) => (key === '.' ? manifest.name : `${manifest.name}/${key.slice(2)}`));
 }
 
+/** Runs `task` over `items`, at most `limit` at a time, and returns the results in the order of `items`. */
+async function mapLimit(items, limit, task) {
+  const results = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await task(items[index], index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
 function formatSize(bytes) {
   return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`;
 }
@@ -152,9 +166,16 @@ const tsconfigs = {
   bundler: { module: 'esnext', moduleResolution: 'bundler' },
 };
 
+/** Both module settings at once; `check` returns a function that records its results (so the log keeps its order). */
+async function typecheckEach(check) {
+  const recorders = await Promise.all(Object.keys(tsconfigs).map((kind) => check(kind)));
+  for (const recordResults of recorders) recordResults();
+}
+
 /**
  * One strict `tsc` run over `files`, recorded per package: each diagnostic goes to the package `attribute` names for
  * its file (so one package's failure never hides another's); diagnostics of no package are recorded on their own.
+ * Returns the function that records the results.
  */
 async function typecheck(project, label, files, kind, names, attribute, { skipLibCheck = false } = {}) {
   const config = {
@@ -184,15 +205,17 @@ async function typecheck(project, label, files, kind, names, attribute, { skipLi
     if (!/^\s/.test(line)) current = byPackage.get(attribute(line)) ?? unattributed;
     current.push(line);
   }
-  for (const [name, lines] of byPackage) record(`${label} of ${name}: strict type-check (${kind})`, lines.length === 0, lines.join('\n'));
-  if (!result.ok && unattributed.length > 0) record(`${label}: strict type-check (${kind})`, false, unattributed.join('\n') || result.message);
-  if (!result.ok && [...byPackage.values()].every((lines) => lines.length === 0) && unattributed.length === 0) {
-    record(`${label}: strict type-check (${kind})`, false, result.message);
-  }
-  return result.ok;
+  return () => {
+    for (const [name, lines] of byPackage) record(`${label} of ${name}: strict type-check (${kind})`, lines.length === 0, lines.join('\n'));
+    if (!result.ok && unattributed.length > 0) record(`${label}: strict type-check (${kind})`, false, unattributed.join('\n') || result.message);
+    if (!result.ok && [...byPackage.values()].every((lines) => lines.length === 0) && unattributed.length === 0) {
+      record(`${label}: strict type-check (${kind})`, false, result.message);
+    }
+  };
 }
 
 async function main() {
+  const started = performance.now();
   const work = await mkdtemp(join(tmpdir(), 'ops-consumer-'));
   const tarballs = join(work, 'tarballs');
   const project = join(work, 'project');
@@ -203,9 +226,10 @@ async function main() {
     const packages = publishedPackages();
     for (const { directory, manifest } of packages) {
       if (!existsSync(join(directory, 'dist'))) throw new Error(`${manifest.name} is not built: run \`pnpm build\` first`);
-      const packed = await run('pnpm', ['pack', '--pack-destination', tarballs], { cwd: directory });
-      record(`pack ${manifest.name}`, packed.ok, packed.stderr || packed.message);
     }
+    // Independent steps run a few at a time (the stage stays well under five minutes); results are recorded in order.
+    const packed = await mapLimit(packages, 4, ({ directory }) => run('pnpm', ['pack', '--pack-destination', tarballs], { cwd: directory }));
+    packages.forEach(({ manifest }, index) => record(`pack ${manifest.name}`, packed[index].ok, packed[index].stderr || packed[index].message));
     const rootManifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
     const typescriptVersion = rootManifest.devDependencies.typescript;
     await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'ops-consumer', private: true, type: 'module' }, null, 2));
@@ -231,26 +255,21 @@ async function main() {
     );
     const names = packages.map(({ manifest }) => manifest.name);
     const declarationOwner = (line) => names.find((name) => line.startsWith(`node_modules/${name}/`));
-    for (const kind of Object.keys(tsconfigs)) {
-      await typecheck(project, 'public entry points without optional peers', [importsFile], kind, names, declarationOwner);
-    }
+    await typecheckEach((kind) => typecheck(project, 'public entry points without optional peers', [importsFile], kind, names, declarationOwner));
 
     // 3. ESM and CJS loading; CLIs answer --help and --version.
-    for (const entry of entries) {
-      const esm = await run(process.execPath, ['--input-type=module', '-e', `await import('${entry}')`], { cwd: project });
-      record(`import('${entry}') as ESM`, esm.ok, esm.stderr);
-      const cjs = await run(process.execPath, ['-e', `require('${entry}')`], { cwd: project });
-      record(`require('${entry}') as CommonJS`, cjs.ok, cjs.stderr);
-    }
-    for (const { manifest } of packages) {
-      for (const command of Object.keys(manifest.bin ?? {})) {
-        const bin = join(project, 'node_modules', '.bin', command);
-        for (const flag of ['--help', '--version']) {
-          const answered = await run(bin, [flag], { cwd: project, timeout: 30_000 });
-          record(`${command} ${flag}`, answered.ok && answered.stdout.trim().length > 0, `${answered.stderr}${answered.message ?? ''}`);
-        }
-      }
-    }
+    const loads = entries.flatMap((entry) => [
+      { name: `import('${entry}') as ESM`, args: ['--input-type=module', '-e', `await import('${entry}')`] },
+      { name: `require('${entry}') as CommonJS`, args: ['-e', `require('${entry}')`] },
+    ]);
+    const loaded = await mapLimit(loads, 4, ({ args }) => run(process.execPath, args, { cwd: project }));
+    loads.forEach(({ name }, index) => record(name, loaded[index].ok, loaded[index].stderr));
+    const calls = packages.flatMap(({ manifest }) => Object.keys(manifest.bin ?? {}).flatMap((command) => ['--help', '--version'].map((flag) => ({ command, flag }))));
+    const answers = await mapLimit(calls, 4, ({ command, flag }) => run(join(project, 'node_modules', '.bin', command), [flag], { cwd: project, timeout: 30_000 }));
+    calls.forEach(({ command, flag }, index) => {
+      const answered = answers[index];
+      record(`${command} ${flag}`, answered.ok && answered.stdout.trim().length > 0, `${answered.stderr}${answered.message ?? ''}`);
+    });
 
     // 4. README examples, with the optional peers a user following the README installs.
     const peers = new Set(['@types/pg']);
@@ -284,9 +303,7 @@ async function main() {
     // Our own declarations were checked in step 2; third-party ones (ioredis' redis-errors) are not ours to fix.
     const withReadme = packages.filter(({ directory }) => existsSync(join(directory, 'README.md'))).map(({ manifest }) => manifest.name);
     const exampleOwner = (line) => withReadme.find((name) => line.startsWith(`readme/${name.split('/').pop()}-line-`));
-    for (const kind of Object.keys(tsconfigs)) {
-      await typecheck(project, 'README examples', exampleFiles, kind, withReadme, exampleOwner, { skipLibCheck: true });
-    }
+    await typecheckEach((kind) => typecheck(project, 'README examples', exampleFiles, kind, withReadme, exampleOwner, { skipLibCheck: true }));
 
     if (runnable.length > 0) {
       const emitConfig = join(project, 'tsconfig.emit.json');
@@ -308,11 +325,11 @@ async function main() {
         HEALTH_TOKEN: 'consumer-test-token',
         PORT: '0',
       };
-      for (const { file, name } of runnable) {
+      const ran = await mapLimit(runnable, 3, ({ file }) => {
         const compiled = join(project, 'out', file.slice(join(project, 'readme').length + 1).replace(/\.mts$/, '.mjs'));
-        const ran = await run(process.execPath, [compiled], { cwd: project, env: environment, timeout: 120_000 });
-        record(`run ${name} (ESM)`, ran.ok, `${ran.stdout}${ran.stderr}${ran.message ?? ''}`);
-      }
+        return run(process.execPath, [compiled], { cwd: project, env: environment, timeout: 120_000 });
+      });
+      runnable.forEach(({ name }, index) => record(`run ${name} (ESM)`, ran[index].ok, `${ran[index].stdout}${ran[index].stderr}${ran[index].message ?? ''}`));
     }
   } catch (error) {
     // Recorded, so the closing summary stays the last line and counts it.
@@ -320,6 +337,7 @@ async function main() {
   } finally {
     if (!keep) await rm(work, { recursive: true, force: true });
     const failed = results.filter((result) => !result.ok).length;
+    console.log(`consumer: finished in ${Math.round((performance.now() - started) / 1000)} s`);
     console.log(`consumer: ${results.length - failed} passed, ${failed} failed`);
     process.exitCode = failed > 0 ? 1 : 0;
   }
