@@ -5,12 +5,19 @@ import tseslint from 'typescript-eslint';
 const clockRule = {
   'no-restricted-properties': [
     'error',
-    { object: 'Date', property: 'now', message: "Read time from the injected Clock (clock.now()) so it is testable; see @ops/core's Clock." },
+    {
+      object: 'Date',
+      property: 'now',
+      message: "Read time from the injected Clock (clock.now()) so it is testable; see @ops/core's Clock.",
+    },
   ],
   'no-restricted-globals': [
     'error',
     { name: 'setTimeout', message: 'Use the injected Clock (clock.setTimeout / clock.sleep) or createPeriodicTask.' },
-    { name: 'setInterval', message: 'Use createPeriodicTask from @ops/core (never overlaps, stops cleanly, testable).' },
+    {
+      name: 'setInterval',
+      message: 'Use createPeriodicTask from @ops/core (never overlaps, stops cleanly, testable).',
+    },
   ],
 };
 
@@ -36,11 +43,17 @@ export default tseslint.config(
       'no-control-regex': 'off',
       'no-restricted-syntax': [
         'error',
-        { selector: 'ExportAllDeclaration', message: 'Export by name (no `export *`): the index is the public API, read at a glance.' },
+        {
+          selector: 'ExportAllDeclaration',
+          message: 'Export by name (no `export *`): the index is the public API, read at a glance.',
+        },
       ],
       '@typescript-eslint/no-floating-promises': 'error',
       // `import('pkg').Type` stays allowed: optional peers are typed without being imported.
-      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
+      '@typescript-eslint/consistent-type-imports': [
+        'error',
+        { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false },
+      ],
       '@typescript-eslint/no-import-type-side-effects': 'error',
     },
   },

@@ -28,7 +28,13 @@ export function packageBuild(options: { cli?: boolean } = {}): Options[] {
   ];
   if (options.cli) {
     const { name } = JSON.parse(readFileSync(join(process.cwd(), 'package.json'), 'utf8')) as { name: string };
-    builds.push({ ...common, entry: { 'cli/bin': 'src/cli/bin.ts' }, format: ['esm'], external: [name], banner: { js: '#!/usr/bin/env node' } });
+    builds.push({
+      ...common,
+      entry: { 'cli/bin': 'src/cli/bin.ts' },
+      format: ['esm'],
+      external: [name],
+      banner: { js: '#!/usr/bin/env node' },
+    });
   }
   return builds;
 }

@@ -48,7 +48,10 @@ export function stats(samples: readonly number[]): Stats {
   if (samples.length === 0) throw new Error('stats() needs at least one sample');
   const sorted = [...samples].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
-  const median = sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+  const median =
+    sorted.length % 2 === 1
+      ? (sorted[middle] as number)
+      : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
   return { median, min: sorted[0] as number, max: sorted[sorted.length - 1] as number, samples: sorted.length };
 }
 
@@ -60,7 +63,9 @@ export function compareRow(
   const ratio = row.peer && row.peer.median !== 0 ? row.ours.median / row.peer.median : undefined;
   let met: boolean | undefined;
   if (ratio !== undefined && targetRatio) {
-    met = (targetRatio.atLeast === undefined || ratio >= targetRatio.atLeast) && (targetRatio.atMost === undefined || ratio <= targetRatio.atMost);
+    met =
+      (targetRatio.atLeast === undefined || ratio >= targetRatio.atLeast) &&
+      (targetRatio.atMost === undefined || ratio <= targetRatio.atMost);
   }
   return { ...row, ...(ratio === undefined ? {} : { ratio }), ...(met === undefined ? {} : { met }) };
 }
@@ -70,7 +75,10 @@ export function compareRow(
  * rounds (after `warmupRounds`), returning operations per second per round. Alternate calls of two
  * candidates (ours, peer) in the same process so both see the same machine state.
  */
-export function opsPerSecond(operation: (index: number) => void, options: { batchSize?: number; samples?: number; warmupRounds?: number } = {}): number[] {
+export function opsPerSecond(
+  operation: (index: number) => void,
+  options: { batchSize?: number; samples?: number; warmupRounds?: number } = {},
+): number[] {
   const { batchSize = 200_000, samples = 15, warmupRounds = 3 } = options;
   const out: number[] = [];
   for (let round = 0; round < warmupRounds + samples; round++) {

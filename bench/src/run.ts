@@ -74,7 +74,12 @@ async function discover(): Promise<SuiteFile[]> {
   for (const entry of await readdir(sourceDirectory, { withFileTypes: true })) {
     if (!entry.isDirectory()) continue;
     for (const file of await readdir(join(sourceDirectory, entry.name))) {
-      if (file.endsWith('.bench.ts')) found.push({ path: join(sourceDirectory, entry.name, file), folder: entry.name, file: basename(file, '.bench.ts') });
+      if (file.endsWith('.bench.ts'))
+        found.push({
+          path: join(sourceDirectory, entry.name, file),
+          folder: entry.name,
+          file: basename(file, '.bench.ts'),
+        });
     }
   }
   return found.sort((a, b) => a.path.localeCompare(b.path));
@@ -84,7 +89,9 @@ async function loadSuite(file: SuiteFile): Promise<BenchSuite> {
   const module = (await import(pathToFileURL(file.path).href)) as { default?: BenchSuite };
   const suite = module.default;
   if (!suite || typeof suite.name !== 'string' || typeof suite.run !== 'function') {
-    throw new Error(`${relative(benchDirectory, file.path)}: the default export must be a BenchSuite ({ name, description, run })`);
+    throw new Error(
+      `${relative(benchDirectory, file.path)}: the default export must be a BenchSuite ({ name, description, run })`,
+    );
   }
   return suite;
 }
@@ -95,7 +102,9 @@ async function select(files: SuiteFile[], wanted: string[]): Promise<BenchSuite[
   const chosen = new Map<string, BenchSuite>();
   const unmatched: string[] = [];
   for (const name of wanted) {
-    const byPath = files.filter((file) => name === file.folder || name === file.file || name === `${file.folder}-${file.file}`);
+    const byPath = files.filter(
+      (file) => name === file.folder || name === file.file || name === `${file.folder}-${file.file}`,
+    );
     const candidates = byPath.length > 0 ? byPath : files;
     let matched = false;
     for (const file of candidates) {
@@ -200,7 +209,8 @@ async function readAllResults(): Promise<SuiteResult[]> {
   const results: SuiteResult[] = [];
   for (const file of files.sort()) {
     const parsed = JSON.parse(await readFile(join(resultsDirectory, file), 'utf8')) as SuiteResult;
-    if (typeof parsed.suite !== 'string' || !Array.isArray(parsed.rows)) throw new Error(`bench/results/${file} is not a suite result`);
+    if (typeof parsed.suite !== 'string' || !Array.isArray(parsed.rows))
+      throw new Error(`bench/results/${file} is not a suite result`);
     results.push(parsed);
   }
   return results;
@@ -208,7 +218,9 @@ async function readAllResults(): Promise<SuiteResult[]> {
 
 async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write('Usage: pnpm --filter @ops/bench bench [suite...]\nRuns bench/src/*/*.bench.ts and regenerates bench/RESULTS.md.\n');
+    process.stdout.write(
+      'Usage: pnpm --filter @ops/bench bench [suite...]\nRuns bench/src/*/*.bench.ts and regenerates bench/RESULTS.md.\n',
+    );
     return 0;
   }
   const files = await discover();
@@ -227,7 +239,9 @@ async function main(argv: string[]): Promise<number> {
     } catch (error) {
       // One broken suite must not cost the others their run; its previous results file is kept as it was.
       failed.push(suite.name);
-      process.stderr.write(`bench: ${suite.name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.stderr.write(
+        `bench: ${suite.name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
       continue;
     }
     const result: SuiteResult = {
@@ -241,7 +255,9 @@ async function main(argv: string[]): Promise<number> {
     await writeFile(join(resultsDirectory, `${suite.name}.json`), `${JSON.stringify(result, null, 2)}\n`);
     for (const row of rows) {
       const ratio = row.ratio === undefined ? '' : ` ratio ${row.ratio.toFixed(2)}× vs ${row.peer?.name}`;
-      process.stderr.write(`  ${row.group} · ${row.metric}: median ${formatNumber(row.ours.median)} ${row.unit}${ratio}${row.met === false ? ' (target not met)' : ''}\n`);
+      process.stderr.write(
+        `  ${row.group} · ${row.metric}: median ${formatNumber(row.ours.median)} ${row.unit}${ratio}${row.met === false ? ' (target not met)' : ''}\n`,
+      );
     }
   }
   await writeFile(resultsMarkdown, renderResults(await readAllResults()));

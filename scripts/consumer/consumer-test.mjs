@@ -51,7 +51,11 @@ function indent(text) {
 
 async function run(command, args, options = {}) {
   try {
-    const { stdout, stderr } = await execFile(command, args, { maxBuffer: 64 * 1024 * 1024, timeout: 300_000, ...options });
+    const { stdout, stderr } = await execFile(command, args, {
+      maxBuffer: 64 * 1024 * 1024,
+      timeout: 300_000,
+      ...options,
+    });
     return { ok: true, stdout, stderr };
   } catch (error) {
     return { ok: false, stdout: error.stdout ?? '', stderr: error.stderr ?? '', message: error.message };
@@ -108,7 +112,10 @@ function installedPackages(nodeModules) {
   for (const entry of readdirSync(nodeModules, { withFileTypes: true })) {
     if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
     const directories = entry.name.startsWith('@')
-      ? readdirSync(join(nodeModules, entry.name)).map((inner) => [`${entry.name}/${inner}`, join(nodeModules, entry.name, inner)])
+      ? readdirSync(join(nodeModules, entry.name)).map((inner) => [
+          `${entry.name}/${inner}`,
+          join(nodeModules, entry.name, inner),
+        ])
       : [[entry.name, join(nodeModules, entry.name)]];
     for (const [name, directory] of directories) {
       if (existsSync(join(directory, 'package.json'))) names.push(name);
@@ -123,7 +130,10 @@ async function measureFootprint(work, packages, tarballFor, npmFlags) {
   for (const { manifest } of packages) {
     const project = join(work, `footprint-${manifest.name.split('/').pop()}`);
     await mkdir(project);
-    await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'ops-footprint', private: true, type: 'module' }));
+    await writeFile(
+      join(project, 'package.json'),
+      JSON.stringify({ name: 'ops-footprint', private: true, type: 'module' }),
+    );
     const tarball = tarballFor(manifest.name);
     const needed = [tarball, ...(manifest.dependencies?.['@ops/core'] ? [tarballFor('@ops/core')] : [])];
     const installed = await run('npm', ['install', ...npmFlags, '--omit=peer', ...needed], { cwd: project });
@@ -206,8 +216,10 @@ async function typecheck(project, label, files, kind, names, attribute, { skipLi
     current.push(line);
   }
   return () => {
-    for (const [name, lines] of byPackage) record(`${label} of ${name}: strict type-check (${kind})`, lines.length === 0, lines.join('\n'));
-    if (!result.ok && unattributed.length > 0) record(`${label}: strict type-check (${kind})`, false, unattributed.join('\n') || result.message);
+    for (const [name, lines] of byPackage)
+      record(`${label} of ${name}: strict type-check (${kind})`, lines.length === 0, lines.join('\n'));
+    if (!result.ok && unattributed.length > 0)
+      record(`${label}: strict type-check (${kind})`, false, unattributed.join('\n') || result.message);
     if (!result.ok && [...byPackage.values()].every((lines) => lines.length === 0) && unattributed.length === 0) {
       record(`${label}: strict type-check (${kind})`, false, result.message);
     }
@@ -225,23 +237,40 @@ async function main() {
   try {
     const packages = publishedPackages();
     for (const { directory, manifest } of packages) {
-      if (!existsSync(join(directory, 'dist'))) throw new Error(`${manifest.name} is not built: run \`pnpm build\` first`);
+      if (!existsSync(join(directory, 'dist')))
+        throw new Error(`${manifest.name} is not built: run \`pnpm build\` first`);
     }
     // Independent steps run a few at a time (the stage stays well under five minutes); results are recorded in order.
-    const packed = await mapLimit(packages, 4, ({ directory }) => run('pnpm', ['pack', '--pack-destination', tarballs], { cwd: directory }));
-    packages.forEach(({ manifest }, index) => record(`pack ${manifest.name}`, packed[index].ok, packed[index].stderr || packed[index].message));
+    const packed = await mapLimit(packages, 4, ({ directory }) =>
+      run('pnpm', ['pack', '--pack-destination', tarballs], { cwd: directory }),
+    );
+    packages.forEach(({ manifest }, index) =>
+      record(`pack ${manifest.name}`, packed[index].ok, packed[index].stderr || packed[index].message),
+    );
     const rootManifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
     const typescriptVersion = rootManifest.devDependencies.typescript;
-    await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'ops-consumer', private: true, type: 'module' }, null, 2));
+    await writeFile(
+      join(project, 'package.json'),
+      JSON.stringify({ name: 'ops-consumer', private: true, type: 'module' }, null, 2),
+    );
     const npmFlags = ['--no-audit', '--no-fund', '--loglevel=error', '--no-package-lock'];
     const tgz = readdirSync(tarballs).map((name) => join(tarballs, name));
-    const installed = await run('npm', ['install', ...npmFlags, ...tgz, `typescript@${typescriptVersion}`, '@types/node@^20.19.0'], {
-      cwd: project,
-    });
+    const installed = await run(
+      'npm',
+      ['install', ...npmFlags, ...tgz, `typescript@${typescriptVersion}`, '@types/node@^20.19.0'],
+      {
+        cwd: project,
+      },
+    );
     record('npm install of the tarballs (no optional peers)', installed.ok, installed.stderr || installed.message);
     if (!installed.ok) return;
     if (footprint) {
-      const tarballFor = (name) => tgz.find((file) => file.endsWith(`/${name.replace('@', '').replace('/', '-')}-${packages.find(({ manifest }) => manifest.name === name)?.manifest.version}.tgz`));
+      const tarballFor = (name) =>
+        tgz.find((file) =>
+          file.endsWith(
+            `/${name.replace('@', '').replace('/', '-')}-${packages.find(({ manifest }) => manifest.name === name)?.manifest.version}.tgz`,
+          ),
+        );
       await measureFootprint(work, packages, tarballFor, npmFlags);
     }
 
@@ -255,7 +284,9 @@ async function main() {
     );
     const names = packages.map(({ manifest }) => manifest.name);
     const declarationOwner = (line) => names.find((name) => line.startsWith(`node_modules/${name}/`));
-    await typecheckEach((kind) => typecheck(project, 'public entry points without optional peers', [importsFile], kind, names, declarationOwner));
+    await typecheckEach((kind) =>
+      typecheck(project, 'public entry points without optional peers', [importsFile], kind, names, declarationOwner),
+    );
 
     // 3. ESM and CJS loading; CLIs answer --help and --version.
     const loads = entries.flatMap((entry) => [
@@ -264,11 +295,19 @@ async function main() {
     ]);
     const loaded = await mapLimit(loads, 4, ({ args }) => run(process.execPath, args, { cwd: project }));
     loads.forEach(({ name }, index) => record(name, loaded[index].ok, loaded[index].stderr));
-    const calls = packages.flatMap(({ manifest }) => Object.keys(manifest.bin ?? {}).flatMap((command) => ['--help', '--version'].map((flag) => ({ command, flag }))));
-    const answers = await mapLimit(calls, 4, ({ command, flag }) => run(join(project, 'node_modules', '.bin', command), [flag], { cwd: project, timeout: 30_000 }));
+    const calls = packages.flatMap(({ manifest }) =>
+      Object.keys(manifest.bin ?? {}).flatMap((command) => ['--help', '--version'].map((flag) => ({ command, flag }))),
+    );
+    const answers = await mapLimit(calls, 4, ({ command, flag }) =>
+      run(join(project, 'node_modules', '.bin', command), [flag], { cwd: project, timeout: 30_000 }),
+    );
     calls.forEach(({ command, flag }, index) => {
       const answered = answers[index];
-      record(`${command} ${flag}`, answered.ok && answered.stdout.trim().length > 0, `${answered.stderr}${answered.message ?? ''}`);
+      record(
+        `${command} ${flag}`,
+        answered.ok && answered.stdout.trim().length > 0,
+        `${answered.stderr}${answered.message ?? ''}`,
+      );
     });
 
     // 4. README examples, with the optional peers a user following the README installs.
@@ -301,16 +340,27 @@ async function main() {
     }
     console.log(`consumer: ${exampleFiles.length} README blocks to check, ${fragments} marked as fragments`);
     // Our own declarations were checked in step 2; third-party ones (ioredis' redis-errors) are not ours to fix.
-    const withReadme = packages.filter(({ directory }) => existsSync(join(directory, 'README.md'))).map(({ manifest }) => manifest.name);
+    const withReadme = packages
+      .filter(({ directory }) => existsSync(join(directory, 'README.md')))
+      .map(({ manifest }) => manifest.name);
     const exampleOwner = (line) => withReadme.find((name) => line.startsWith(`readme/${name.split('/').pop()}-line-`));
-    await typecheckEach((kind) => typecheck(project, 'README examples', exampleFiles, kind, withReadme, exampleOwner, { skipLibCheck: true }));
+    await typecheckEach((kind) =>
+      typecheck(project, 'README examples', exampleFiles, kind, withReadme, exampleOwner, { skipLibCheck: true }),
+    );
 
     if (runnable.length > 0) {
       const emitConfig = join(project, 'tsconfig.emit.json');
       await writeFile(
         emitConfig,
         JSON.stringify({
-          compilerOptions: { module: 'node16', moduleResolution: 'node16', target: 'es2022', types: ['node'], outDir: 'out', skipLibCheck: true },
+          compilerOptions: {
+            module: 'node16',
+            moduleResolution: 'node16',
+            target: 'es2022',
+            types: ['node'],
+            outDir: 'out',
+            skipLibCheck: true,
+          },
           files: runnable.map(({ file }) => file),
         }),
       );
@@ -329,7 +379,13 @@ async function main() {
         const compiled = join(project, 'out', file.slice(join(project, 'readme').length + 1).replace(/\.mts$/, '.mjs'));
         return run(process.execPath, [compiled], { cwd: project, env: environment, timeout: 120_000 });
       });
-      runnable.forEach(({ name }, index) => record(`run ${name} (ESM)`, ran[index].ok, `${ran[index].stdout}${ran[index].stderr}${ran[index].message ?? ''}`));
+      runnable.forEach(({ name }, index) =>
+        record(
+          `run ${name} (ESM)`,
+          ran[index].ok,
+          `${ran[index].stdout}${ran[index].stderr}${ran[index].message ?? ''}`,
+        ),
+      );
     }
   } catch (error) {
     // Recorded, so the closing summary stays the last line and counts it.

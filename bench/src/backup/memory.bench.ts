@@ -23,13 +23,19 @@ const suite: BenchSuite = {
     const rows: BenchRow[] = [];
     const { recipient } = generateAgeIdentity();
     for (const database of DATABASES) {
-      const bytes = await ensureBenchDatabase(database.name, database.rows, (line) => process.stderr.write(`${line}\n`));
+      const bytes = await ensureBenchDatabase(database.name, database.rows, (line) =>
+        process.stderr.write(`${line}\n`),
+      );
       const samples: number[] = [];
       let seconds = 0;
       for (let sample = 0; sample < SAMPLES; sample++) {
         const directory = await mkdtemp(join(tmpdir(), 'ops-bench-backup-memory-'));
         try {
-          const { stdout } = await execFileAsync(process.execPath, [child, databaseUrl(database.name), directory, 'gzip', recipient], { maxBuffer: 1024 * 1024 });
+          const { stdout } = await execFileAsync(
+            process.execPath,
+            [child, databaseUrl(database.name), directory, 'gzip', recipient],
+            { maxBuffer: 1024 * 1024 },
+          );
           const result = JSON.parse(stdout) as { state: string; error?: string; maxRssBytes: number; seconds: number };
           if (result.state !== 'completed') throw new Error(`backup ${result.state}: ${result.error}`);
           samples.push(result.maxRssBytes / 1024 / 1024);

@@ -4,7 +4,13 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
-import { createLocalStorage, createPostgresSource, generateAgeIdentity, runBackup, type CompressionOptions } from '@ops/backup';
+import {
+  createLocalStorage,
+  createPostgresSource,
+  generateAgeIdentity,
+  runBackup,
+  type CompressionOptions,
+} from '@ops/backup';
 import { compareRow, stats, type BenchRow, type BenchSuite } from '../harness.js';
 import { databaseUrl, ensureBenchDatabase } from './support/bench-databases.js';
 
@@ -15,7 +21,9 @@ const SAMPLES = Number(process.env.OPS_BENCH_BACKUP_SAMPLES ?? 2);
 async function peerDump(directory: string, level: number): Promise<{ seconds: number; bytes: number }> {
   const file = join(directory, `peer-${level}-${Date.now()}.dump`);
   const started = performance.now();
-  const child = spawn('pg_dump', ['-Fc', `-Z${level}`, '--no-password', databaseUrl(DATABASE)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn('pg_dump', ['-Fc', `-Z${level}`, '--no-password', databaseUrl(DATABASE)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
   await pipeline(child.stdout, createWriteStream(file));
   const code = await exited;
@@ -26,7 +34,11 @@ async function peerDump(directory: string, level: number): Promise<{ seconds: nu
   return { seconds, bytes };
 }
 
-async function ours(directory: string, compression: CompressionOptions, recipient?: string): Promise<{ seconds: number; bytes: number; plainBytes: number }> {
+async function ours(
+  directory: string,
+  compression: CompressionOptions,
+  recipient?: string,
+): Promise<{ seconds: number; bytes: number; plainBytes: number }> {
   const storageDirectory = await mkdtemp(join(directory, 'ours-'));
   const started = performance.now();
   const manifest = await runBackup({
@@ -52,11 +64,43 @@ const suite: BenchSuite = {
     const directory = await mkdtemp(join(tmpdir(), 'ops-bench-backup-'));
     const { recipient } = generateAgeIdentity();
     const mbps = (seconds: number) => databaseBytes / 1e6 / seconds;
-    const cases: { metric: string; compression: CompressionOptions; recipient?: string; peerLevel: number; peerName: string; target?: string; atLeast?: number }[] = [
-      { metric: 'compression off', compression: { algorithm: 'none' }, peerLevel: 0, peerName: 'pg_dump -Fc -Z0 > file', target: '≥ 0.9× pg_dump -Fc > file', atLeast: 0.9 },
-      { metric: 'gzip level 1', compression: { algorithm: 'gzip', level: 1 }, peerLevel: 1, peerName: 'pg_dump -Fc -Z1 > file' },
-      { metric: 'age encryption, compression off', compression: { algorithm: 'none' }, recipient, peerLevel: 0, peerName: 'pg_dump -Fc -Z0 > file' },
-      { metric: 'age encryption + gzip 1', compression: { algorithm: 'gzip', level: 1 }, recipient, peerLevel: 1, peerName: 'pg_dump -Fc -Z1 > file' },
+    const cases: {
+      metric: string;
+      compression: CompressionOptions;
+      recipient?: string;
+      peerLevel: number;
+      peerName: string;
+      target?: string;
+      atLeast?: number;
+    }[] = [
+      {
+        metric: 'compression off',
+        compression: { algorithm: 'none' },
+        peerLevel: 0,
+        peerName: 'pg_dump -Fc -Z0 > file',
+        target: '≥ 0.9× pg_dump -Fc > file',
+        atLeast: 0.9,
+      },
+      {
+        metric: 'gzip level 1',
+        compression: { algorithm: 'gzip', level: 1 },
+        peerLevel: 1,
+        peerName: 'pg_dump -Fc -Z1 > file',
+      },
+      {
+        metric: 'age encryption, compression off',
+        compression: { algorithm: 'none' },
+        recipient,
+        peerLevel: 0,
+        peerName: 'pg_dump -Fc -Z0 > file',
+      },
+      {
+        metric: 'age encryption + gzip 1',
+        compression: { algorithm: 'gzip', level: 1 },
+        recipient,
+        peerLevel: 1,
+        peerName: 'pg_dump -Fc -Z1 > file',
+      },
     ];
     const rows: BenchRow[] = [];
     try {

@@ -54,7 +54,13 @@ const suite: BenchSuite = {
         for (const method of ['scan-dump', 'rdb'] as const) {
           const storageDirectory = await mkdtemp(join(directory, 'ours-'));
           const began = performance.now();
-          const manifest = await runBackup({ job: 'bench-redis', storage: createLocalStorage({ directory: storageDirectory }), sources: [createRedisSource({ redis, method })], verifyStored: false, lock: false });
+          const manifest = await runBackup({
+            job: 'bench-redis',
+            storage: createLocalStorage({ directory: storageDirectory }),
+            sources: [createRedisSource({ redis, method })],
+            verifyStored: false,
+            lock: false,
+          });
           if (manifest.state !== 'completed') throw new Error(`backup ${manifest.state}: ${manifest.error}`);
           results[method].push(keys / ((performance.now() - began) / 1000));
           storedBytes = manifest.storedBytes;
@@ -63,8 +69,24 @@ const suite: BenchSuite = {
       }
       const group = `Redis backup, ${keys.toLocaleString('en')} mixed keys`;
       return [
-        compareRow({ group, metric: 'scan-dump (SCAN + DUMP + PTTL, gzip 1)', unit: 'keys/s', ours: stats(results['scan-dump']), peer: { ...stats(peer), name: 'redis-cli --rdb' }, higherIsBetter: true, notes: 'not point in time; works where SYNC is refused' }),
-        compareRow({ group, metric: 'rdb (replication SYNC, gzip 1)', unit: 'keys/s', ours: stats(results.rdb), peer: { ...stats(peer), name: 'redis-cli --rdb' }, higherIsBetter: true, notes: `point in time; stored ${(storedBytes / 1e6).toFixed(1)} MB` }),
+        compareRow({
+          group,
+          metric: 'scan-dump (SCAN + DUMP + PTTL, gzip 1)',
+          unit: 'keys/s',
+          ours: stats(results['scan-dump']),
+          peer: { ...stats(peer), name: 'redis-cli --rdb' },
+          higherIsBetter: true,
+          notes: 'not point in time; works where SYNC is refused',
+        }),
+        compareRow({
+          group,
+          metric: 'rdb (replication SYNC, gzip 1)',
+          unit: 'keys/s',
+          ours: stats(results.rdb),
+          peer: { ...stats(peer), name: 'redis-cli --rdb' },
+          higherIsBetter: true,
+          notes: `point in time; stored ${(storedBytes / 1e6).toFixed(1)} MB`,
+        }),
       ];
     } finally {
       redis.disconnect();

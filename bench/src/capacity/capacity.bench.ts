@@ -40,11 +40,25 @@ const suite: BenchSuite = {
     }
 
     // 1. Holt-Winters fit: 30 days × 1,440 one-minute points, season 1,440.
-    const { values } = testing.syntheticSeries({ length: 43_200, stepMs: 60_000, trendPerDay: 2, noiseRatio: 0.03, seed: 1 });
-    const holdout = testing.syntheticSeries({ length: 43_200 + 1440, stepMs: 60_000, trendPerDay: 2, noiseRatio: 0.03, seed: 1 }).values.slice(43_200);
+    const { values } = testing.syntheticSeries({
+      length: 43_200,
+      stepMs: 60_000,
+      trendPerDay: 2,
+      noiseRatio: 0.03,
+      seed: 1,
+    });
+    const holdout = testing
+      .syntheticSeries({ length: 43_200 + 1440, stepMs: 60_000, trendPerDay: 2, noiseRatio: 0.03, seed: 1 })
+      .values.slice(43_200);
     for (const variant of [
-      { label: 'HW additive trend, additive season', options: { trend: 'additive', seasonal: 'additive', seasonLength: 1440 } },
-      { label: 'HW damped trend, multiplicative season', options: { trend: 'additive', damped: true, seasonal: 'multiplicative', seasonLength: 1440 } },
+      {
+        label: 'HW additive trend, additive season',
+        options: { trend: 'additive', seasonal: 'additive', seasonLength: 1440 },
+      },
+      {
+        label: 'HW damped trend, multiplicative season',
+        options: { trend: 'additive', damped: true, seasonal: 'multiplicative', seasonLength: 1440 },
+      },
     ] as const) {
       const times: number[] = [];
       let smape = 0;
@@ -71,17 +85,46 @@ const suite: BenchSuite = {
           peerTimes.push(run.ms);
           peerSmape = capacity.smape(holdout, run.value.forecast(1440));
         }
-        rows.push(compareRow({ ...row, peer: { name: 'augurs MSTL(1440) + AutoETS', ...stats(peerTimes) }, notes: `${row.notes}; augurs next-day sMAPE ${peerSmape.toFixed(2)}%` }));
+        rows.push(
+          compareRow({
+            ...row,
+            peer: { name: 'augurs MSTL(1440) + AutoETS', ...stats(peerTimes) },
+            notes: `${row.notes}; augurs next-day sMAPE ${peerSmape.toFixed(2)}%`,
+          }),
+        );
       } else rows.push(row);
     }
 
     // 2. Backtests on NAB series.
-    const load = (file: string) => capacity.regularizeSeries(capacity.parseCsvSeries(readFileSync(join(nabDirectory, file), 'utf8')));
+    const load = (file: string) =>
+      capacity.regularizeSeries(capacity.parseCsvSeries(readFileSync(join(nabDirectory, file), 'utf8')));
     const taxi = load('nyc_taxi.csv');
     const taxiTime = { startMs: taxi.timestamps[0] as number, stepMs: taxi.stepMs };
     const cases = [
-      { name: 'nyc_taxi 24 h', series: taxi.values, time: taxiTime, horizon: 48, season: 48, ours: capacity.multiSeasonalForecaster({ periods: [48, 336] }), peer: augurs?.mstl([48, 336]), origins: 8, step: 336, maxTrain: 336 * 8 },
-      { name: 'nyc_taxi 7 d', series: taxi.values, time: taxiTime, horizon: 336, season: 48, ours: capacity.multiSeasonalForecaster({ periods: [48, 336] }), peer: augurs?.mstl([48, 336]), origins: 8, step: 336, maxTrain: 336 * 8 },
+      {
+        name: 'nyc_taxi 24 h',
+        series: taxi.values,
+        time: taxiTime,
+        horizon: 48,
+        season: 48,
+        ours: capacity.multiSeasonalForecaster({ periods: [48, 336] }),
+        peer: augurs?.mstl([48, 336]),
+        origins: 8,
+        step: 336,
+        maxTrain: 336 * 8,
+      },
+      {
+        name: 'nyc_taxi 7 d',
+        series: taxi.values,
+        time: taxiTime,
+        horizon: 336,
+        season: 48,
+        ours: capacity.multiSeasonalForecaster({ periods: [48, 336] }),
+        peer: augurs?.mstl([48, 336]),
+        origins: 8,
+        step: 336,
+        maxTrain: 336 * 8,
+      },
     ];
     for (const file of ['ec2_cpu_utilization_5f5533.csv', 'elb_request_count_8c0756.csv']) {
       const series = load(file);
@@ -99,7 +142,14 @@ const suite: BenchSuite = {
       });
     }
     for (const entry of cases) {
-      const options = { horizon: entry.horizon, origins: entry.origins, step: entry.step, seasonLength: entry.season, maxTrain: entry.maxTrain, time: entry.time };
+      const options = {
+        horizon: entry.horizon,
+        origins: entry.origins,
+        step: entry.step,
+        seasonLength: entry.season,
+        maxTrain: entry.maxTrain,
+        time: entry.time,
+      };
       const ours = capacity.backtest(entry.series, entry.ours, options);
       const naive = ours.folds.map((fold) => fold.baselineSmape);
       rows.push(
@@ -141,24 +191,75 @@ const suite: BenchSuite = {
 
     // 3. HPA decisions per second.
     let clockMs = Date.UTC(2026, 0, 1);
-    const clock = { now: () => clockMs, monotonic: () => clockMs, setTimeout: () => ({ cancel() {}, unref() { return this; } }), setInterval: () => ({ cancel() {}, unref() { return this; } }), sleep: () => Promise.resolve() };
-    const hpa = capacity.createHpaAutoscaler({ minReplicas: 2, maxReplicas: 50, behavior: { scaleDown: { stabilizationWindow: '5m' } }, clock });
+    const clock = {
+      now: () => clockMs,
+      monotonic: () => clockMs,
+      setTimeout: () => ({
+        cancel() {},
+        unref() {
+          return this;
+        },
+      }),
+      setInterval: () => ({
+        cancel() {},
+        unref() {
+          return this;
+        },
+      }),
+      sleep: () => Promise.resolve(),
+    };
+    const hpa = capacity.createHpaAutoscaler({
+      minReplicas: 2,
+      maxReplicas: 50,
+      behavior: { scaleDown: { stabilizationWindow: '5m' } },
+      clock,
+    });
     const pods = Array.from({ length: 10 }, (_, index) => ({ name: `pod-${index}`, ready: true, startedAtMs: 0 }));
     const requests = Object.fromEntries(pods.map((pod) => [pod.name, 1]));
-    const usages = Array.from({ length: 64 }, (_, round) => Object.fromEntries(pods.map((pod, index) => [pod.name, 0.3 + ((round * 7 + index * 3) % 50) / 100])));
+    const usages = Array.from({ length: 64 }, (_, round) =>
+      Object.fromEntries(pods.map((pod, index) => [pod.name, 0.3 + ((round * 7 + index * 3) % 50) / 100])),
+    );
     let sink = 0;
     const decisionsPerSecond = opsPerSecond(
       (index) => {
         clockMs += 15_000;
-        const decision = hpa.decide({ currentReplicas: 10, pods, metrics: [{ type: 'resource', name: 'cpu', target: { averageUtilization: 60 }, requests, usage: usages[index & 63] as Record<string, number> }] });
+        const decision = hpa.decide({
+          currentReplicas: 10,
+          pods,
+          metrics: [
+            {
+              type: 'resource',
+              name: 'cpu',
+              target: { averageUtilization: 60 },
+              requests,
+              usage: usages[index & 63] as Record<string, number>,
+            },
+          ],
+        });
         sink += decision.desiredReplicas;
       },
       { batchSize: 20_000, samples: 10, warmupRounds: 2 },
     );
-    const context = { currentReplicas: 10, pods, nowMs: clockMs, tolerances: { scaleUp: 0.1, scaleDown: 0.1 }, cpuInitializationPeriodMs: 300_000, initialReadinessDelayMs: 30_000 };
+    const context = {
+      currentReplicas: 10,
+      pods,
+      nowMs: clockMs,
+      tolerances: { scaleUp: 0.1, scaleDown: 0.1 },
+      cpuInitializationPeriodMs: 300_000,
+      initialReadinessDelayMs: 30_000,
+    };
     const calculationsPerSecond = opsPerSecond(
       (index) => {
-        const proposal = capacity.calculateMetricReplicas({ type: 'resource', name: 'cpu', target: { averageUtilization: 60 }, requests, usage: usages[index & 63] as Record<string, number> }, context);
+        const proposal = capacity.calculateMetricReplicas(
+          {
+            type: 'resource',
+            name: 'cpu',
+            target: { averageUtilization: 60 },
+            requests,
+            usage: usages[index & 63] as Record<string, number>,
+          },
+          context,
+        );
         sink += proposal.ok ? proposal.replicas : 0;
       },
       { batchSize: 50_000, samples: 10, warmupRounds: 2 },

@@ -30,9 +30,13 @@ const suite: BenchSuite = {
 
     const ours = stats(samples.record);
     const queryWindow = createRollingWindow({ window: '30d', bucket: '1h' });
-    for (let hour = 0; hour < 720; hour++) queryWindow.add({ count: 100, good: 99, bad: 1 }, Date.now() - hour * 3_600_000);
+    for (let hour = 0; hour < 720; hour++)
+      queryWindow.add({ count: 100, good: 99, bad: 1 }, Date.now() - hour * 3_600_000);
     let total = 0;
-    const querySamples = interleavedOpsPerSecond({ query: () => void (total += queryWindow.query().count) }, { batchSize: 5_000, samples: 15, warmupRounds: 3 });
+    const querySamples = interleavedOpsPerSecond(
+      { query: () => void (total += queryWindow.query().count) },
+      { batchSize: 5_000, samples: 15, warmupRounds: 3 },
+    );
     if (!(total > 0)) throw new Error('query benchmark produced no data');
 
     return [
@@ -52,7 +56,8 @@ const suite: BenchSuite = {
         ours,
         peer: { name: 'prom-client Histogram.observe()', ...stats(samples.histogramObserve) },
         higherIsBetter: true,
-        notes: 'observe() with the 11 default buckets; record() answers windowed queries that a cumulative histogram cannot',
+        notes:
+          'observe() with the 11 default buckets; record() answers windowed queries that a cumulative histogram cannot',
       }),
       {
         group: 'RollingWindow.record vs prom-client',
@@ -60,7 +65,8 @@ const suite: BenchSuite = {
         unit: 'ops/s',
         ours: stats(samples.clockRead),
         higherIsBetter: true,
-        notes: 'every record() reads the clock once (systemClock → Date.now()); on a VM with a slow clock source this dominates record()',
+        notes:
+          'every record() reads the clock once (systemClock → Date.now()); on a VM with a slow clock source this dominates record()',
       },
       {
         group: 'RollingWindow.query',

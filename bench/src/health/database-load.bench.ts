@@ -31,7 +31,10 @@ function countingPool(database: PostgresDatabase): { pool: pg.Pool; queries: () 
 async function committedTransactions(admin: pg.Client, database: string): Promise<number> {
   let previous = -1;
   for (let attempt = 0; attempt < 20; attempt++) {
-    const result = await admin.query<{ xact_commit: string }>('SELECT xact_commit FROM pg_stat_database WHERE datname = $1', [database]);
+    const result = await admin.query<{ xact_commit: string }>(
+      'SELECT xact_commit FROM pg_stat_database WHERE datname = $1',
+      [database],
+    );
     const value = Number(result.rows[0]?.xact_commit ?? 0);
     if (value === previous) return value;
     previous = value;
@@ -51,7 +54,10 @@ interface Measured {
   requests: number;
 }
 
-async function measure(admin: pg.Client, run: (pool: pg.Pool) => Promise<{ url: string; stop: () => Promise<void> }>): Promise<Measured> {
+async function measure(
+  admin: pg.Client,
+  run: (pool: pg.Pool) => Promise<{ url: string; stop: () => Promise<void> }>,
+): Promise<Measured> {
   const database = await createPostgresDatabase();
   try {
     const { pool, queries } = countingPool(database);
@@ -91,7 +97,11 @@ const suite: BenchSuite = {
       });
       const terminus = await measure(admin, async (pool) => {
         const server = createServer((_request, response) => response.end('app'));
-        createTerminus(server, { healthChecks: { '/health/ready': async () => void (await pool.query('SELECT 1')) }, signals: [], useExit0: true });
+        createTerminus(server, {
+          healthChecks: { '/health/ready': async () => void (await pool.query('SELECT 1')) },
+          signals: [],
+          useExit0: true,
+        });
         const url = `${await listen(server)}/health/ready`;
         return {
           url,
@@ -102,7 +112,12 @@ const suite: BenchSuite = {
         };
       });
       const lightship = await measure(admin, async (pool) => {
-        const instance = await createLightship({ detectKubernetes: false, port: 0, shutdownDelay: 0, terminate: () => undefined });
+        const instance = await createLightship({
+          detectKubernetes: false,
+          port: 0,
+          shutdownDelay: 0,
+          terminate: () => undefined,
+        });
         const poll = async () => {
           try {
             await pool.query('SELECT 1');
@@ -123,10 +138,28 @@ const suite: BenchSuite = {
         };
       });
       const group = `SELECT 1 executed at ~${RATE} req/s for ${DURATION_SECONDS} s`;
-      const note = (name: string, measured: Measured) => `${name}: ${measured.requests} requests, ${measured.appQueries} pool queries`;
+      const note = (name: string, measured: Measured) =>
+        `${name}: ${measured.requests} requests, ${measured.appQueries} pool queries`;
       return [
-        compareRow({ group, metric: 'queries vs @godaddy/terminus', unit: 'queries', ours: stats([ours.serverCount]), peer: { ...stats([terminus.serverCount]), name: '@godaddy/terminus 4.12.1' }, higherIsBetter: false, target: 'independent of request volume', notes: `${note('ours', ours)}; ${note('terminus', terminus)}` }),
-        compareRow({ group, metric: 'queries vs lightship', unit: 'queries', ours: stats([ours.serverCount]), peer: { ...stats([lightship.serverCount]), name: 'lightship 9.0.4 (app polls every 5 s)' }, higherIsBetter: false, notes: note('lightship', lightship) }),
+        compareRow({
+          group,
+          metric: 'queries vs @godaddy/terminus',
+          unit: 'queries',
+          ours: stats([ours.serverCount]),
+          peer: { ...stats([terminus.serverCount]), name: '@godaddy/terminus 4.12.1' },
+          higherIsBetter: false,
+          target: 'independent of request volume',
+          notes: `${note('ours', ours)}; ${note('terminus', terminus)}`,
+        }),
+        compareRow({
+          group,
+          metric: 'queries vs lightship',
+          unit: 'queries',
+          ours: stats([ours.serverCount]),
+          peer: { ...stats([lightship.serverCount]), name: 'lightship 9.0.4 (app polls every 5 s)' },
+          higherIsBetter: false,
+          notes: note('lightship', lightship),
+        }),
       ];
     } finally {
       await admin.end();

@@ -34,13 +34,22 @@ const suite: BenchSuite = {
       await redis.ping();
       for (const mode of ['on-demand', 'polled'] as const) {
         const health = createHealth({ startReady: true, shutdown: { signals: [] } });
-        health.register({ name: 'cache', check: redisProbe({ redis }), timeout: DEADLINE_MS, mode: mode === 'polled' ? { every: '1s' } : { ttl: '1s' } });
+        health.register({
+          name: 'cache',
+          check: redisProbe({ redis }),
+          timeout: DEADLINE_MS,
+          mode: mode === 'polled' ? { every: '1s' } : { ttl: '1s' },
+        });
         await health.ready();
         const server = createServer(toNodeHandler(health.handler));
         const url = `${await listen(server)}/health/ready`;
         redisServer.pause();
         try {
-          results[mode] = await load(url, { connections: CONNECTIONS, durationSeconds: DURATION_SECONDS, timeoutSeconds: 2 });
+          results[mode] = await load(url, {
+            connections: CONNECTIONS,
+            durationSeconds: DURATION_SECONDS,
+            timeoutSeconds: 2,
+          });
         } finally {
           redisServer.resume();
           health.close();
@@ -48,11 +57,19 @@ const suite: BenchSuite = {
         }
       }
       const server = createServer((_request, response) => response.end('app'));
-      createTerminus(server, { healthChecks: { '/health/ready': async () => void (await redis.ping()) }, signals: [], useExit0: true });
+      createTerminus(server, {
+        healthChecks: { '/health/ready': async () => void (await redis.ping()) },
+        signals: [],
+        useExit0: true,
+      });
       const url = `${await listen(server)}/health/ready`;
       redisServer.pause();
       try {
-        results['terminus'] = await load(url, { connections: CONNECTIONS, durationSeconds: DURATION_SECONDS, timeoutSeconds: 2 });
+        results['terminus'] = await load(url, {
+          connections: CONNECTIONS,
+          durationSeconds: DURATION_SECONDS,
+          timeoutSeconds: 2,
+        });
       } finally {
         redisServer.resume();
         await close(server);
@@ -61,7 +78,10 @@ const suite: BenchSuite = {
       redis.disconnect();
       await redisServer.dispose();
     }
-    const describe = (result: LoadResult | undefined) => (result ? `${result.requests} answered (${result.non2xx} non-2xx), ${result.timeouts} timed out, p50 ${result.p50Ms} ms, max ${result.maxMs} ms` : 'not measured');
+    const describe = (result: LoadResult | undefined) =>
+      result
+        ? `${result.requests} answered (${result.non2xx} non-2xx), ${result.timeouts} timed out, p50 ${result.p50Ms} ms, max ${result.maxMs} ms`
+        : 'not measured';
     const rows: BenchRow[] = [];
     for (const mode of ['on-demand', 'polled'] as const) {
       const ours = results[mode] as LoadResult;
@@ -72,7 +92,10 @@ const suite: BenchSuite = {
         unit: 'ms',
         ours: stats([ours.p99Ms]),
         // terminus answers nothing while Redis is frozen: every request hits the 2 s client timeout.
-        peer: { ...stats([terminus.requests === 0 ? 2_000 : terminus.p99Ms]), name: '@godaddy/terminus 4.12.1 (no deadline; client timeout 2 s)' },
+        peer: {
+          ...stats([terminus.requests === 0 ? 2_000 : terminus.p99Ms]),
+          name: '@godaddy/terminus 4.12.1 (no deadline; client timeout 2 s)',
+        },
         higherIsBetter: false,
         target: `p99 ≤ deadline (${DEADLINE_MS} ms) + 50 ms`,
         met: ours.p99Ms <= DEADLINE_MS + 50 && ours.timeouts === 0,

@@ -16,7 +16,10 @@ export interface LoadResult {
 }
 
 /** Runs autocannon against `url` (loopback only) and returns the figures. */
-export async function load(url: string, options: { connections: number; durationSeconds: number; overallRate?: number; timeoutSeconds?: number }): Promise<LoadResult> {
+export async function load(
+  url: string,
+  options: { connections: number; durationSeconds: number; overallRate?: number; timeoutSeconds?: number },
+): Promise<LoadResult> {
   if (!/^http:\/\/(127\.0\.0\.1|\[::1\])[:/]/.test(url)) throw new Error(`benchmarks only talk to loopback: ${url}`);
   const result = await autocannon({
     url,
@@ -49,7 +52,11 @@ export interface ChildServer {
 /** Forks `servers/<script>.ts` with tsx; the child sends `{ port }` over IPC when it listens. */
 export async function startChildServer(script: string, environment: Record<string, string>): Promise<ChildServer> {
   const file = fileURLToPath(new URL(`./servers/${script}.ts`, import.meta.url));
-  const child = fork(file, [], { execArgv: ['--import', 'tsx'], env: { ...process.env, ...environment }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(file, [], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, ...environment },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${script} did not start within 30 s`)), 30_000);
     child.once('message', (message) => {

@@ -24,7 +24,9 @@ const suite: BenchSuite = {
         const before = process.memoryUsage();
         const trackers: SloTracker[] = [];
         for (let index = 0; index < SLOS_PER_SAMPLE; index++) {
-          const tracker = createSloTracker({ slos: [{ service: 'bench', name: `slo-${index}`, objective: 0.999, sli: { type: 'availability' }, window }] });
+          const tracker = createSloTracker({
+            slos: [{ service: 'bench', name: `slo-${index}`, objective: 0.999, sli: { type: 'availability' }, window }],
+          });
           const recorder = tracker.get(`slo-${index}`);
           recorder.record({ good: true });
           recorder.record({ good: false, atMs: Date.now() - 10 * 86_400_000 });
@@ -43,8 +45,22 @@ const suite: BenchSuite = {
     if (keep.length !== 2 * SAMPLES) throw new Error('unreachable');
     const group = 'SLO memory per label set';
     return [
-      { group, metric: '30d rolling window', unit: 'KiB', ours: stats(rolling), higherIsBetter: false, notes: 'bucket arrays: 16 B × (4,320 minute + 2,881 quarter-hour buckets) = 112.5 KiB' },
-      { group, metric: 'calendar month', unit: 'KiB', ours: stats(calendar), higherIsBetter: false, notes: 'bucket arrays: 16 B × (4,320 + 2,981) = 114.1 KiB' },
+      {
+        group,
+        metric: '30d rolling window',
+        unit: 'KiB',
+        ours: stats(rolling),
+        higherIsBetter: false,
+        notes: 'bucket arrays: 16 B × (4,320 minute + 2,881 quarter-hour buckets) = 112.5 KiB',
+      },
+      {
+        group,
+        metric: 'calendar month',
+        unit: 'KiB',
+        ours: stats(calendar),
+        higherIsBetter: false,
+        notes: 'bucket arrays: 16 B × (4,320 + 2,981) = 114.1 KiB',
+      },
     ];
   },
 };

@@ -20,7 +20,10 @@ function observerCostMicros(): number[] {
   const request = { method: 'GET', url: '/' } as IncomingMessage;
   const withObserver = opsPerSecond(
     () => {
-      const response = Object.assign(new EventEmitter(), { statusCode: 200, writableFinished: true }) as unknown as ServerResponse;
+      const response = Object.assign(new EventEmitter(), {
+        statusCode: 200,
+        writableFinished: true,
+      }) as unknown as ServerResponse;
       observeNodeExchange(request, response, options);
       response.emit('close');
     },
@@ -50,7 +53,11 @@ interface Server {
 
 async function startServer(mode: 'bare' | 'observed'): Promise<Server> {
   const file = fileURLToPath(new URL('./servers/hello-server.ts', import.meta.url));
-  const child = fork(file, [], { execArgv: ['--import', 'tsx'], env: { ...process.env, BENCH_MODE: mode }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(file, [], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, BENCH_MODE: mode },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('hello-server did not start within 30 s')), 30_000);
     child.once('message', (message) => {
@@ -103,7 +110,9 @@ const suite: BenchSuite = {
           const before = await server.usage();
           const result = await load(server.url, DURATION_SECONDS);
           const after = await server.usage();
-          (server === observed ? observedCpu : bareCpu).push((after.cpuMicros - before.cpuMicros) / Math.max(1, after.requests - before.requests));
+          (server === observed ? observedCpu : bareCpu).push(
+            (after.cpuMicros - before.cpuMicros) / Math.max(1, after.requests - before.requests),
+          );
           errors += result.errors;
           (server === observed ? observedRps : bareRps).push(result.rps);
           (server === observed ? observedP99 : bareP99).push(result.p99);
@@ -124,7 +133,8 @@ const suite: BenchSuite = {
         unit: 'µs',
         ours: stats(observerMicros),
         higherIsBetter: false,
-        notes: 'observeNodeExchange + createSloRequestObserver (availability by route + latency) on a stand-in response, stand-in cost subtracted',
+        notes:
+          'observeNodeExchange + createSloRequestObserver (availability by route + latency) on a stand-in response, stand-in cost subtracted',
       },
       {
         group,
@@ -137,7 +147,16 @@ const suite: BenchSuite = {
         notes: 'derived from the two CPU figures; steadier than req/s on a shared 2-core machine',
       },
       compareRow(
-        { group, metric: 'throughput with / without', unit: 'req/s', ours: stats(observedRps), peer: { ...stats(bareRps), name: 'same server without middleware' }, higherIsBetter: true, target: '≥ 0.95× without', notes: `errors or non-2xx: ${errors}` },
+        {
+          group,
+          metric: 'throughput with / without',
+          unit: 'req/s',
+          ours: stats(observedRps),
+          peer: { ...stats(bareRps), name: 'same server without middleware' },
+          higherIsBetter: true,
+          target: '≥ 0.95× without',
+          notes: `errors or non-2xx: ${errors}`,
+        },
         { atLeast: 0.95 },
       ),
       compareRow(
@@ -153,7 +172,14 @@ const suite: BenchSuite = {
         },
         { atMost: 1 / 0.95 },
       ),
-      compareRow({ group, metric: 'p99 latency', unit: 'ms', ours: stats(observedP99), peer: { ...stats(bareP99), name: 'same server without middleware' }, higherIsBetter: false }),
+      compareRow({
+        group,
+        metric: 'p99 latency',
+        unit: 'ms',
+        ours: stats(observedP99),
+        peer: { ...stats(bareP99), name: 'same server without middleware' },
+        higherIsBetter: false,
+      }),
     ];
   },
 };

@@ -24,7 +24,9 @@ export function summarizeSlo(status: ReturnType<SloTracker['status']>) {
     sli: status.sli,
     events: status.events,
     budgetRemainingRatio: Math.round(status.budget.remainingRatio * 10_000) / 10_000,
-    burnRates: Object.fromEntries(['5m', '1h', '6h'].map((window) => [window, Math.round((status.burnRates[window] ?? 0) * 100) / 100])),
+    burnRates: Object.fromEntries(
+      ['5m', '1h', '6h'].map((window) => [window, Math.round((status.burnRates[window] ?? 0) * 100) / 100]),
+    ),
     firing: status.firing,
   };
 }
@@ -36,7 +38,9 @@ export function summarizeBackup(outcome: NotesBackupOutcome) {
     id: outcome.manifest.id,
     state: outcome.manifest.state,
     storedBytes: outcome.manifest.storedBytes,
-    verification: outcome.verification ? { level: outcome.verification.level, ok: outcome.verification.ok, detail: outcome.verification.detail } : null,
+    verification: outcome.verification
+      ? { level: outcome.verification.level, ok: outcome.verification.ok, detail: outcome.verification.detail }
+      : null,
     ...(outcome.manifest.error ? { error: outcome.manifest.error } : {}),
   };
 }
@@ -60,7 +64,10 @@ export function createAdminApi(options: AdminApiOptions): OpsHandler {
     }
     const parsed = faultPatchSchema.safeParse(body);
     if (!parsed.success) {
-      throw new OpsError('ARGUMENT_INVALID', `invalid body: ${parsed.error.issues.map((issue) => `${issue.path.map(String).join('.') || '(body)'}: ${issue.message}`).join('; ')}`);
+      throw new OpsError(
+        'ARGUMENT_INVALID',
+        `invalid body: ${parsed.error.issues.map((issue) => `${issue.path.map(String).join('.') || '(body)'}: ${issue.message}`).join('; ')}`,
+      );
     }
     const patch: { storeUnavailable?: boolean; storeLatencyMs?: number } = {};
     if (parsed.data.storeUnavailable !== undefined) patch.storeUnavailable = parsed.data.storeUnavailable;
@@ -95,12 +102,25 @@ export function createAdminApi(options: AdminApiOptions): OpsHandler {
           return jsonResponse(outcome.ok ? 200 : 500, summarizeBackup(outcome), headers);
         }
         case 'GET /admin/backups':
-          return jsonResponse(200, { backups: (await backups.list()).map((manifest) => ({ id: manifest.id, state: manifest.state, completedAt: manifest.completedAt ?? null, storedBytes: manifest.storedBytes, verifications: manifest.verifications })) }, headers);
+          return jsonResponse(
+            200,
+            {
+              backups: (await backups.list()).map((manifest) => ({
+                id: manifest.id,
+                state: manifest.state,
+                completedAt: manifest.completedAt ?? null,
+                storedBytes: manifest.storedBytes,
+                verifications: manifest.verifications,
+              })),
+            },
+            headers,
+          );
         default:
           return jsonResponse(404, { error: 'unknown admin endpoint' }, headers);
       }
     } catch (error) {
-      if (OpsError.hasCode(error, 'ARGUMENT_INVALID')) return jsonResponse(400, { error: (error as Error).message }, headers);
+      if (OpsError.hasCode(error, 'ARGUMENT_INVALID'))
+        return jsonResponse(400, { error: (error as Error).message }, headers);
       logger.error({ path: request.path, error: safeErrorMessage(error) }, 'admin request failed');
       return jsonResponse(500, { error: safeErrorMessage(error) }, headers);
     }

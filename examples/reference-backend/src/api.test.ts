@@ -23,7 +23,13 @@ async function start(config: Parameters<typeof startReferenceBackend>[0] = {}): 
     signals: [],
     exit: () => undefined,
     ...config,
-    config: { port: 0, backupDirectory: join(directory, 'backups'), drainDelay: 0, adminEnabled: true, ...config.config },
+    config: {
+      port: 0,
+      backupDirectory: join(directory, 'backups'),
+      drainDelay: 0,
+      adminEnabled: true,
+      ...config.config,
+    },
   });
   cleanups.push(() => backend.shutdown('test finished'));
   return backend;
@@ -36,7 +42,10 @@ async function json(response: Response): Promise<any> {
 describe('notes API (in-memory store)', () => {
   it('creates, reads (cache miss then hit), updates, lists and deletes notes', async () => {
     const { url } = await start();
-    const created = await fetch(`${url}/notes`, { method: 'POST', body: JSON.stringify({ title: '  groceries ', body: 'milk' }) });
+    const created = await fetch(`${url}/notes`, {
+      method: 'POST',
+      body: JSON.stringify({ title: '  groceries ', body: 'milk' }),
+    });
     expect(created.status).toBe(201);
     const note = await json(created);
     expect(note).toMatchObject({ title: 'groceries', body: 'milk' });
@@ -49,14 +58,19 @@ describe('notes API (in-memory store)', () => {
     expect(second.headers.get('x-cache')).toBe('hit');
     expect(await json(second)).toEqual(note);
 
-    const updated = await fetch(`${url}/notes/${note.id}`, { method: 'PUT', body: JSON.stringify({ body: 'oat milk' }) });
+    const updated = await fetch(`${url}/notes/${note.id}`, {
+      method: 'PUT',
+      body: JSON.stringify({ body: 'oat milk' }),
+    });
     expect(await json(updated)).toMatchObject({ id: note.id, title: 'groceries', body: 'oat milk' });
     // The update invalidated the cache entry.
     const reread = await fetch(`${url}/notes/${note.id}`);
     expect(reread.headers.get('x-cache')).toBe('miss');
     expect((await json(reread)).body).toBe('oat milk');
 
-    await fetch(`${url}/notes`, { method: 'POST', body: JSON.stringify({ title: 'second' }) }).then((response) => response.text());
+    await fetch(`${url}/notes`, { method: 'POST', body: JSON.stringify({ title: 'second' }) }).then((response) =>
+      response.text(),
+    );
     const listed = await json(await fetch(`${url}/notes?limit=1`));
     expect(listed.notes.map((entry: { title: string }) => entry.title)).toEqual(['second']);
 
@@ -87,7 +101,10 @@ describe('notes API (in-memory store)', () => {
     const backend = await start();
     const { url } = backend;
     await (await fetch(`${url}/notes`, { method: 'POST', body: JSON.stringify({ title: 'kept' }) })).text();
-    const toggled = await fetch(`${url}/admin/faults`, { method: 'PUT', body: JSON.stringify({ storeUnavailable: true }) });
+    const toggled = await fetch(`${url}/admin/faults`, {
+      method: 'PUT',
+      body: JSON.stringify({ storeUnavailable: true }),
+    });
     expect(await json(toggled)).toEqual({ storeUnavailable: true, storeLatencyMs: 0 });
     const failed = await fetch(`${url}/notes`);
     expect(failed.status).toBe(503);
@@ -112,7 +129,9 @@ describe('notes API (in-memory store)', () => {
 
   it('counts slow answers against the latency SLO when latency is injected', async () => {
     const backend = await start();
-    await fetch(`${backend.url}/admin/faults`, { method: 'PUT', body: JSON.stringify({ storeLatencyMs: 300 }) }).then((response) => response.text());
+    await fetch(`${backend.url}/admin/faults`, { method: 'PUT', body: JSON.stringify({ storeLatencyMs: 300 }) }).then(
+      (response) => response.text(),
+    );
     const slow = await fetch(`${backend.url}/notes`);
     expect(slow.status).toBe(200);
     await slow.text();
@@ -148,7 +167,10 @@ describe('notes API (in-memory store)', () => {
       close: async () => undefined,
     };
     const warnings: string[] = [];
-    const logger = { ...silentLogger, warn: (_fields: Record<string, unknown>, message?: string) => void warnings.push(message ?? '') };
+    const logger = {
+      ...silentLogger,
+      warn: (_fields: Record<string, unknown>, message?: string) => void warnings.push(message ?? ''),
+    };
     const server = createServer(toNodeHandler(createNotesApi({ repository, cache: broken, logger })));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));

@@ -1,4 +1,12 @@
-import { jsonResponse, OpsError, safeErrorMessage, type Logger, type OpsHandler, type OpsRequest, type OpsResponse } from '@ops/core';
+import {
+  jsonResponse,
+  OpsError,
+  safeErrorMessage,
+  type Logger,
+  type OpsHandler,
+  type OpsRequest,
+  type OpsResponse,
+} from '@ops/core';
 import { z } from 'zod';
 import type { NotesCache } from './cache/notes-cache.js';
 import { noteInputSchema, notePatchSchema } from './notes/note.js';
@@ -17,7 +25,12 @@ export function apiRouteOf(path: string): string | undefined {
   return undefined;
 }
 
-function problem(status: number, error: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): OpsResponse {
+function problem(
+  status: number,
+  error: string,
+  extra: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): OpsResponse {
   return jsonResponse(status, { error, ...extra }, { 'cache-control': 'no-store', ...headers });
 }
 
@@ -32,8 +45,13 @@ async function readJson(request: OpsRequest): Promise<unknown> {
 }
 
 function validation(error: z.ZodError): OpsResponse {
-  const issues = error.issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(body)', message: issue.message }));
-  return problem(400, `invalid body: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`, { issues });
+  const issues = error.issues.map((issue) => ({
+    path: issue.path.map(String).join('.') || '(body)',
+    message: issue.message,
+  }));
+  return problem(400, `invalid body: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`, {
+    issues,
+  });
 }
 
 /** Options of {@link createNotesApi}. */
@@ -61,7 +79,10 @@ export function createNotesApi(options: NotesApiOptions): OpsHandler {
     try {
       return await work();
     } catch (error) {
-      logger.warn({ operation, cache: cache.kind, error: safeErrorMessage(error) }, 'notes cache failed; continuing without it');
+      logger.warn(
+        { operation, cache: cache.kind, error: safeErrorMessage(error) },
+        'notes cache failed; continuing without it',
+      );
       return fallback;
     }
   };
@@ -94,7 +115,10 @@ export function createNotesApi(options: NotesApiOptions): OpsHandler {
     if (request.method === 'PUT' || request.method === 'PATCH') {
       const parsed = notePatchSchema.safeParse(await readJson(request));
       if (!parsed.success) return validation(parsed.error);
-      const patch = { ...(parsed.data.title === undefined ? {} : { title: parsed.data.title }), ...(parsed.data.body === undefined ? {} : { body: parsed.data.body }) };
+      const patch = {
+        ...(parsed.data.title === undefined ? {} : { title: parsed.data.title }),
+        ...(parsed.data.body === undefined ? {} : { body: parsed.data.body }),
+      };
       const note = await repository.update(id, patch);
       await cached('delete', () => cache.delete(id), undefined);
       if (!note) return problem(404, 'note not found');
@@ -128,7 +152,11 @@ export function createNotesApi(options: NotesApiOptions): OpsHandler {
 /** Errors that mean "the database cannot be reached right now" rather than "this request is wrong". */
 function isConnectionError(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code;
-  if (typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '53300'].includes(code)) return true;
+  if (
+    typeof code === 'string' &&
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '53300'].includes(code)
+  )
+    return true;
   const message = error instanceof Error ? error.message : '';
   return /timeout exceeded when trying to connect|Connection terminated|Query read timeout/i.test(message);
 }

@@ -17,10 +17,22 @@ let backend: ReferenceBackend;
 const clock = createShiftableClock();
 
 beforeAll(async () => {
-  [database, restoreTarget, demoDatabase, redis] = await Promise.all([createPostgresDatabase(), createPostgresDatabase(), createPostgresDatabase(), createRedisNamespace()]);
+  [database, restoreTarget, demoDatabase, redis] = await Promise.all([
+    createPostgresDatabase(),
+    createPostgresDatabase(),
+    createPostgresDatabase(),
+    createRedisNamespace(),
+  ]);
   directory = await mkdtemp(join(tmpdir(), 'ops-reference-int-'));
   backend = await startReferenceBackend({
-    config: { port: 0, databaseUrl: database.connectionString, redisUrl: redis.url, backupDirectory: join(directory, 'backups'), drainDelay: 0, adminEnabled: true },
+    config: {
+      port: 0,
+      databaseUrl: database.connectionString,
+      redisUrl: redis.url,
+      backupDirectory: join(directory, 'backups'),
+      drainDelay: 0,
+      adminEnabled: true,
+    },
     clock,
     sloEvaluateEvery: false,
     signals: [],
@@ -46,7 +58,10 @@ describe('reference backend on PostgreSQL and Redis', () => {
     expect(backend.storeKind).toBe('postgres');
     expect(backend.cacheKind).toBe('redis');
     for (const title of titles) {
-      const response = await fetch(`${backend.url}/notes`, { method: 'POST', body: JSON.stringify({ title, body: `${title} body` }) });
+      const response = await fetch(`${backend.url}/notes`, {
+        method: 'POST',
+        body: JSON.stringify({ title, body: `${title} body` }),
+      });
       expect(response.status).toBe(201);
       ids.push((await body(response)).id);
     }
@@ -76,7 +91,12 @@ describe('reference backend on PostgreSQL and Redis', () => {
     const ready = await fetch(`${backend.url}/health/ready?verbose`);
     expect(ready.status).toBe(200);
     const document = await body(ready);
-    const statuses = Object.fromEntries(Object.entries(document.checks as Record<string, Array<{ status: string }>>).map(([key, [entry]]) => [key.split(':')[0], entry?.status]));
+    const statuses = Object.fromEntries(
+      Object.entries(document.checks as Record<string, Array<{ status: string }>>).map(([key, [entry]]) => [
+        key.split(':')[0],
+        entry?.status,
+      ]),
+    );
     expect(statuses).toMatchObject({ 'notes-store': 'pass', postgres: 'pass', redis: 'pass', memory: 'pass' });
     // No backup yet: the freshness check is registered as non-critical, so readiness only warns.
     expect(statuses['backup-freshness']).toBe('fail');
@@ -105,21 +125,29 @@ describe('reference backend on PostgreSQL and Redis', () => {
     const freshness = await backend.health.check('backup-freshness');
     expect(freshness.checks[0]?.status).toBe('pass');
 
-    const restored = await backend.backups.restoreInto({ connectionString: restoreTarget.connectionString, database: restoreTarget.database, create: false });
+    const restored = await backend.backups.restoreInto({
+      connectionString: restoreTarget.connectionString,
+      database: restoreTarget.database,
+      create: false,
+    });
     expect(restored.backupId).toBe(outcome.manifest.id);
     expect(restored.notes.map((note) => note.id).sort()).toEqual([...ids].sort());
     expect(restored.notes.map((note) => note.title).sort()).toEqual([...titles].sort());
     const client = new pg.Client({ connectionString: restoreTarget.connectionString });
     await client.connect();
     try {
-      expect(Number((await client.query<{ count: string }>('SELECT count(*) AS count FROM notes')).rows[0]?.count)).toBe(3);
+      expect(
+        Number((await client.query<{ count: string }>('SELECT count(*) AS count FROM notes')).rows[0]?.count),
+      ).toBe(3);
     } finally {
       await client.end();
     }
   });
 
   it('runs the demo scenario against PostgreSQL and Redis when DATABASE_URL and REDIS_URL are set', async () => {
-    const result = await runDemo({ environment: { DATABASE_URL: demoDatabase.connectionString, REDIS_URL: redis.url } });
+    const result = await runDemo({
+      environment: { DATABASE_URL: demoDatabase.connectionString, REDIS_URL: redis.url },
+    });
     expect(result.steps.filter((step) => !step.ok).map((step) => `${step.name}: ${step.summary}`)).toEqual([]);
     expect(result).toMatchObject({ ok: true, store: 'postgres', cache: 'redis' });
     const restore = result.steps.find((step) => step.name === 'restore');

@@ -18,7 +18,18 @@ import {
   type Logger,
   type OpsHandler,
 } from '@ops/core';
-import { allowLoopback, createHealth, diskProbe, eventLoopProbe, functionProbe, memoryProbe, postgresProbe, redisProbe, type Health, type HealthOptions } from '@ops/health';
+import {
+  allowLoopback,
+  createHealth,
+  diskProbe,
+  eventLoopProbe,
+  functionProbe,
+  memoryProbe,
+  postgresProbe,
+  redisProbe,
+  type Health,
+  type HealthOptions,
+} from '@ops/health';
 import { createSloRequestObserver, createSloTracker, loadSloFile, type SloAlertEvent, type SloTracker } from '@ops/slo';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -90,7 +101,13 @@ export interface ReferenceBackend {
  * ```
  */
 export async function startReferenceBackend(options: ReferenceBackendOptions = {}): Promise<ReferenceBackend> {
-  const { clock = systemClock, logger = silentLogger, sloEvaluateEvery = '30s', signals = ['SIGTERM', 'SIGINT'], exit = (code: number) => process.exit(code) } = options;
+  const {
+    clock = systemClock,
+    logger = silentLogger,
+    sloEvaluateEvery = '30s',
+    signals = ['SIGTERM', 'SIGINT'],
+    exit = (code: number) => process.exit(code),
+  } = options;
   const config: BackendConfig = { ...loadBackendConfig({}), ...options.config };
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -101,7 +118,15 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
   let baseRepository: NotesRepository;
   const memoryRepository = config.databaseUrl === undefined ? createMemoryNotesRepository({ clock }) : undefined;
   if (config.databaseUrl !== undefined) {
-    pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10, connectionTimeoutMillis: 2_000, idleTimeoutMillis: 30_000, statement_timeout: 2_000, query_timeout: 3_000, application_name: 'ops-reference-backend' });
+    pool = new pg.Pool({
+      connectionString: config.databaseUrl,
+      max: 10,
+      connectionTimeoutMillis: 2_000,
+      idleTimeoutMillis: 30_000,
+      statement_timeout: 2_000,
+      query_timeout: 3_000,
+      application_name: 'ops-reference-backend',
+    });
     pool.on('error', (error) => logger.warn({ error: safeErrorMessage(error) }, 'idle PostgreSQL connection failed'));
     baseRepository = createPostgresNotesRepository({ pool });
   } else {
@@ -110,7 +135,13 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
   let redis: Redis | undefined;
   let cache: NotesCache;
   if (config.redisUrl !== undefined) {
-    redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, commandTimeout: 1_000, connectTimeout: 2_000, enableOfflineQueue: true });
+    redis = new Redis(config.redisUrl, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+      commandTimeout: 1_000,
+      connectTimeout: 2_000,
+      enableOfflineQueue: true,
+    });
     redis.on('error', (error) => logger.warn({ error: safeErrorMessage(error) }, 'Redis connection error'));
     cache = createRedisNotesCache({ redis });
   } else {
@@ -120,25 +151,57 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
   const repository = withInjectedFaults(baseRepository, { faults });
 
   // SLOs from the YAML spec; alert transitions are logged and kept for the admin endpoint and the demo.
-  const slos = createSloTracker({ slos: await loadSloFile(config.sloFile), clock, registry, logger, ...(sloEvaluateEvery === false ? {} : { evaluateEvery: sloEvaluateEvery }) });
+  const slos = createSloTracker({
+    slos: await loadSloFile(config.sloFile),
+    clock,
+    registry,
+    logger,
+    ...(sloEvaluateEvery === false ? {} : { evaluateEvery: sloEvaluateEvery }),
+  });
   const alerts: SloAlertEvent[] = [];
   const onAlert = (event: SloAlertEvent) => {
     alerts.push(event);
-    const fields = { slo: event.slo, tier: event.tier, severity: event.severity, burnRateLong: round(event.burnRates.long), burnRateShort: round(event.burnRates.short), threshold: round(event.threshold), budgetRemaining: round(event.budget.remainingRatio) };
+    const fields = {
+      slo: event.slo,
+      tier: event.tier,
+      severity: event.severity,
+      burnRateLong: round(event.burnRates.long),
+      burnRateShort: round(event.burnRates.short),
+      threshold: round(event.threshold),
+      budgetRemaining: round(event.budget.remainingRatio),
+    };
     if (event.type === 'alert.firing') logger.warn(fields, `SLO alert firing: ${event.slo} ${event.tier}`);
     else logger.info(fields, `SLO alert resolved: ${event.slo} ${event.tier}`);
   };
   slos.on('alert.firing', onAlert);
   slos.on('alert.resolved', onAlert);
-  const sloObserver = createSloRequestObserver({ tracker: slos, availability: 'api-availability', latency: 'api-latency' });
+  const sloObserver = createSloRequestObserver({
+    tracker: slos,
+    availability: 'api-availability',
+    latency: 'api-latency',
+  });
 
   // Classic HTTP metrics next to the SLO metrics (what a Prometheus ratio SLI or a dashboard would use).
-  const requests = new Counter({ name: 'http_requests_total', help: 'API requests by route, method and status code.', labelNames: ['route', 'method', 'code'], registers: [registry] });
-  const durations = new Histogram({ name: 'http_request_duration_seconds', help: 'API request duration.', labelNames: ['route', 'method'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry] });
+  const requests = new Counter({
+    name: 'http_requests_total',
+    help: 'API requests by route, method and status code.',
+    labelNames: ['route', 'method', 'code'],
+    registers: [registry],
+  });
+  const durations = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'API request duration.',
+    labelNames: ['route', 'method'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
 
   // Backups: pg_dump when on PostgreSQL, else the in-memory notes exported as files; verified after each run.
   const backups = createNotesBackupJob({
-    target: config.databaseUrl !== undefined ? { kind: 'postgres', connectionString: config.databaseUrl } : { kind: 'memory', repository: memoryRepository as NonNullable<typeof memoryRepository> },
+    target:
+      config.databaseUrl !== undefined
+        ? { kind: 'postgres', connectionString: config.databaseUrl }
+        : { kind: 'memory', repository: memoryRepository as NonNullable<typeof memoryRepository> },
     directory: config.backupDirectory,
     registry,
     clock,
@@ -152,18 +215,43 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
     service: { serviceId: 'notes', version: SERVICE_VERSION, description: 'ops reference backend (notes API)' },
     showDetails: allowLoopback(),
     secrets: secretsOf(config),
-    shutdown: { signals, exit, drainDelay: config.drainDelay, inFlightTimeout: '10s', forceExitAfter: parseDuration(config.drainDelay) + 20_000 },
+    shutdown: {
+      signals,
+      exit,
+      drainDelay: config.drainDelay,
+      inFlightTimeout: '10s',
+      forceExitAfter: parseDuration(config.drainDelay) + 20_000,
+    },
   });
   const eventLoop = eventLoopProbe({ warnDelayMs: 200, failDelayMs: 2_000 });
-  health.register({ name: 'notes-store', check: functionProbe(async (signal) => (await repository.ping(signal), true), { componentType: 'datastore', measurement: 'responseTime' }), critical: true });
-  if (pool) health.register({ name: 'postgres', check: postgresProbe({ pool, statementTimeout: '800ms' }), critical: true });
+  health.register({
+    name: 'notes-store',
+    check: functionProbe(async (signal) => (await repository.ping(signal), true), {
+      componentType: 'datastore',
+      measurement: 'responseTime',
+    }),
+    critical: true,
+  });
+  if (pool)
+    health.register({ name: 'postgres', check: postgresProbe({ pool, statementTimeout: '800ms' }), critical: true });
   if (redis) health.register({ name: 'redis', check: redisProbe({ redis }), critical: false });
   health.register({ name: 'memory', check: memoryProbe({ maxHeapRatio: 0.95 }), tags: ['live', 'ready'] });
   health.register({ name: 'event-loop', check: eventLoop, critical: false, mode: { every: '5s' } });
-  health.register({ name: 'disk', check: diskProbe({ path: config.backupDirectory, warnRatio: 0.85, failRatio: 0.95 }), critical: false, mode: { ttl: '10s' } });
+  health.register({
+    name: 'disk',
+    check: diskProbe({ path: config.backupDirectory, warnRatio: 0.85, failRatio: 0.95 }),
+    critical: false,
+    mode: { ttl: '10s' },
+  });
   health.register({
     name: 'backup-freshness',
-    check: backupFreshnessProbe({ storage: backups.storage, job: NOTES_BACKUP_JOB, maxAge: config.backupMaxAge, requiredVerification: 'full-read', clock }),
+    check: backupFreshnessProbe({
+      storage: backups.storage,
+      job: NOTES_BACKUP_JOB,
+      maxAge: config.backupMaxAge,
+      requiredVerification: 'full-read',
+      clock,
+    }),
     critical: false,
     componentType: 'component',
     measurement: 'age',
@@ -186,17 +274,27 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
   };
 
   const api = createNotesApi({ repository, cache, logger });
-  const admin: OpsHandler = config.adminEnabled ? createAdminApi({ faults, slos, alerts: () => alerts, backupNow, backups, logger }) : async () => undefined;
+  const admin: OpsHandler = config.adminEnabled
+    ? createAdminApi({ faults, slos, alerts: () => alerts, backupNow, backups, logger })
+    : async () => undefined;
   const metrics: OpsHandler = async (request) => {
     if (request.path !== '/metrics' || request.method !== 'GET') return undefined;
     return textResponse(200, await registry.metrics(), { 'content-type': registry.contentType });
   };
   const root: OpsHandler = async (request) => {
     if (request.path !== '/' || request.method !== 'GET') return undefined;
-    return jsonResponse(200, { service: 'notes', version: SERVICE_VERSION, store: repository.kind, cache: cache.kind, endpoints: ['/notes', '/notes/:id', '/health/live', '/health/ready', '/health/startup', '/metrics'] });
+    return jsonResponse(200, {
+      service: 'notes',
+      version: SERVICE_VERSION,
+      store: repository.kind,
+      cache: cache.kind,
+      endpoints: ['/notes', '/notes/:id', '/health/live', '/health/ready', '/health/startup', '/metrics'],
+    });
   };
   const handler = composeHandlers(health.handler, metrics, api, admin, root);
-  const nodeHandler = toNodeHandler(handler, { onError: (error) => logger.error({ error: safeErrorMessage(error) }, 'request handler failed') });
+  const nodeHandler = toNodeHandler(handler, {
+    onError: (error) => logger.error({ error: safeErrorMessage(error) }, 'request handler failed'),
+  });
   const observe = {
     clock: systemClock, // request durations are always real, even when the demo skips time
     observer: sloObserver,
@@ -240,14 +338,25 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
   health.onShutdown('notes store', () => repository.close());
 
   const initialised = (async () => {
-    if (redis) await redis.connect().catch((error: unknown) => logger.warn({ error: safeErrorMessage(error) }, 'Redis not reachable at startup; the cache stays off until it is'));
+    if (redis)
+      await redis
+        .connect()
+        .catch((error: unknown) =>
+          logger.warn(
+            { error: safeErrorMessage(error) },
+            'Redis not reachable at startup; the cache stays off until it is',
+          ),
+        );
     await repository.init();
   })();
   health.addStartupTask('notes-store-init', initialised);
   try {
     await initialised;
   } catch (error) {
-    logger.error({ error: safeErrorMessage(error, { secrets: secretsOf(config) }) }, 'notes store initialisation failed');
+    logger.error(
+      { error: safeErrorMessage(error, { secrets: secretsOf(config) }) },
+      'notes store initialisation failed',
+    );
     health.close();
     server.closeAllConnections();
     await closeServer();
@@ -259,7 +368,10 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
   }
   backupSchedule?.start();
   health.markReady();
-  logger.info({ url, store: repository.kind, cache: cache.kind, backupDirectory: config.backupDirectory }, 'reference backend ready');
+  logger.info(
+    { url, store: repository.kind, cache: cache.kind, backupDirectory: config.backupDirectory },
+    'reference backend ready',
+  );
 
   return {
     url,

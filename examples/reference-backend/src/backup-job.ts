@@ -31,10 +31,15 @@ export const NOTES_BACKUP_JOB = 'notes';
 /** File holding the exported notes inside a files backup of the in-memory repository. */
 export const NOTES_EXPORT_FILE = 'notes.json';
 
-const exportSchema = z.strictObject({ formatVersion: z.literal(1), exportedAt: z.iso.datetime(), notes: z.array(noteSchema) });
+const exportSchema = z.strictObject({
+  formatVersion: z.literal(1),
+  exportedAt: z.iso.datetime(),
+  notes: z.array(noteSchema),
+});
 
 /** What to back up: the PostgreSQL database, or the in-memory repository (exported as a file). */
-export type NotesBackupTarget = { kind: 'postgres'; connectionString: string } | { kind: 'memory'; repository: MemoryNotesRepository };
+export type NotesBackupTarget =
+  { kind: 'postgres'; connectionString: string } | { kind: 'memory'; repository: MemoryNotesRepository };
 
 /** Options of {@link createNotesBackupJob}. */
 export interface NotesBackupJobOptions {
@@ -86,7 +91,10 @@ export interface NotesBackupJob {
    * Restores a backup (default: the newest completed one) into a scratch location and reads the notes back: a
    * database (PostgreSQL backups) or an empty directory (in-memory backups). The caller removes the scratch location.
    */
-  restoreInto(target: PostgresRestoreTarget | { directory: string }, backup?: BackupManifest): Promise<NotesRestoreOutcome>;
+  restoreInto(
+    target: PostgresRestoreTarget | { directory: string },
+    backup?: BackupManifest,
+  ): Promise<NotesRestoreOutcome>;
 }
 
 async function exportDirectory(repository: MemoryNotesRepository, clock: Clock): Promise<string> {
@@ -100,7 +108,11 @@ async function exportDirectory(repository: MemoryNotesRepository, clock: Clock):
 export async function readNotesExport(directory: string): Promise<Note[]> {
   const text = await readFile(join(directory, NOTES_EXPORT_FILE), 'utf8');
   const parsed = exportSchema.safeParse(JSON.parse(text));
-  if (!parsed.success) throw new ReferenceBackendError('INTERNAL', `restored ${NOTES_EXPORT_FILE} is not a notes export: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  if (!parsed.success)
+    throw new ReferenceBackendError(
+      'INTERNAL',
+      `restored ${NOTES_EXPORT_FILE} is not a notes export: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
+    );
   return parsed.data.notes;
 }
 
@@ -120,7 +132,9 @@ export function createNotesBackupJob(options: NotesBackupJobOptions): NotesBacku
   const { target, verification = 'full-read', registry, clock = systemClock, logger = silentLogger } = options;
   const storage = createLocalStorage({ directory: options.directory });
   const events = createBackupEvents({ logger });
-  const metrics: BackupMetrics | undefined = registry ? createBackupMetrics({ registry, events, requiredVerification: verification }) : undefined;
+  const metrics: BackupMetrics | undefined = registry
+    ? createBackupMetrics({ registry, events, requiredVerification: verification })
+    : undefined;
 
   const list = async () => (await listBackups({ storage, job: NOTES_BACKUP_JOB })).backups;
 
@@ -132,7 +146,12 @@ export function createNotesBackupJob(options: NotesBackupJobOptions): NotesBacku
       try {
         let source: BackupSource;
         if (target.kind === 'postgres') {
-          source = createPostgresSource({ name: 'notes-db', connectionString: target.connectionString, format: 'custom', lockWaitTimeout: '30s' });
+          source = createPostgresSource({
+            name: 'notes-db',
+            connectionString: target.connectionString,
+            format: 'custom',
+            lockWaitTimeout: '30s',
+          });
         } else {
           exported = await exportDirectory(target.repository, clock);
           source = createFilesSource({ name: 'notes-export', directory: exported });
@@ -149,11 +168,28 @@ export function createNotesBackupJob(options: NotesBackupJobOptions): NotesBacku
         });
         let report: VerificationReport | undefined;
         if (manifest.state === 'completed') {
-          report = await verifyBackup({ storage, backup: manifest, level: verification, clock, logger, events, ...(runOptions.signal ? { signal: runOptions.signal } : {}) });
+          report = await verifyBackup({
+            storage,
+            backup: manifest,
+            level: verification,
+            clock,
+            logger,
+            events,
+            ...(runOptions.signal ? { signal: runOptions.signal } : {}),
+          });
         }
         metrics?.observeCatalog(NOTES_BACKUP_JOB, await list());
         const ok = manifest.state === 'completed' && report?.ok === true;
-        logger[ok ? 'info' : 'error']({ job: NOTES_BACKUP_JOB, id: manifest.id, state: manifest.state, verified: report?.ok ?? false, storedBytes: manifest.storedBytes }, ok ? 'backup.completed' : 'backup.failed');
+        logger[ok ? 'info' : 'error'](
+          {
+            job: NOTES_BACKUP_JOB,
+            id: manifest.id,
+            state: manifest.state,
+            verified: report?.ok ?? false,
+            storedBytes: manifest.storedBytes,
+          },
+          ok ? 'backup.completed' : 'backup.failed',
+        );
         return { manifest, verification: report, ok };
       } finally {
         if (exported) await rm(exported, { recursive: true, force: true });
@@ -161,20 +197,45 @@ export function createNotesBackupJob(options: NotesBackupJobOptions): NotesBacku
     },
     async restoreInto(scratch, backup) {
       const chosen = backup ?? (await list()).find((candidate) => candidate.state === 'completed');
-      if (!chosen) throw new ReferenceBackendError('ARGUMENT_INVALID', `no completed backup of job ${NOTES_BACKUP_JOB} to restore`);
+      if (!chosen)
+        throw new ReferenceBackendError(
+          'ARGUMENT_INVALID',
+          `no completed backup of job ${NOTES_BACKUP_JOB} to restore`,
+        );
       if ('database' in scratch) {
-        await restorePostgres({ storage, backup: chosen, target: { connectionString: scratch.connectionString, database: scratch.database }, create: scratch.create ?? true, noOwner: true, logger });
+        await restorePostgres({
+          storage,
+          backup: chosen,
+          target: { connectionString: scratch.connectionString, database: scratch.database },
+          create: scratch.create ?? true,
+          noOwner: true,
+          logger,
+        });
         const pg = await import('pg');
         const url = new URL(scratch.connectionString);
         url.pathname = `/${encodeURIComponent(scratch.database)}`;
         const client = new pg.default.Client({ connectionString: url.toString() });
         await client.connect();
         try {
-          const rows = (await client.query<{ id: string; title: string; body: string; created_at: Date; updated_at: Date }>('SELECT id, title, body, created_at, updated_at FROM notes ORDER BY created_at, id')).rows;
-          const notes = rows.map((row) => ({ id: row.id, title: row.title, body: row.body, createdAt: row.created_at.toISOString(), updatedAt: row.updated_at.toISOString() }));
+          const rows = (
+            await client.query<{ id: string; title: string; body: string; created_at: Date; updated_at: Date }>(
+              'SELECT id, title, body, created_at, updated_at FROM notes ORDER BY created_at, id',
+            )
+          ).rows;
+          const notes = rows.map((row) => ({
+            id: row.id,
+            title: row.title,
+            body: row.body,
+            createdAt: row.created_at.toISOString(),
+            updatedAt: row.updated_at.toISOString(),
+          }));
           return { backupId: chosen.id, notes, location: `database ${scratch.database}` };
         } finally {
-          await client.end().catch((error: unknown) => logger.warn({ error: safeErrorMessage(error) }, 'closing the restore check connection failed'));
+          await client
+            .end()
+            .catch((error: unknown) =>
+              logger.warn({ error: safeErrorMessage(error) }, 'closing the restore check connection failed'),
+            );
         }
       }
       await mkdir(scratch.directory, { recursive: true, mode: 0o700 });

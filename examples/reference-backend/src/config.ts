@@ -50,11 +50,19 @@ const urlWithProtocol = (protocols: readonly string[], example: string) =>
   );
 
 const environmentSchema = z.object({
-  PORT: z.coerce.number({ error: () => 'expected a port number' }).int('expected an integer').min(0).max(65535).default(8080),
+  PORT: z.coerce
+    .number({ error: () => 'expected a port number' })
+    .int('expected an integer')
+    .min(0)
+    .max(65535)
+    .default(8080),
   HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_URL: urlWithProtocol(['postgres:', 'postgresql:'], 'postgresql://user@127.0.0.1:5432/notes').optional(),
   REDIS_URL: urlWithProtocol(['redis:', 'rediss:'], 'redis://127.0.0.1:6379/0').optional(),
-  BACKUP_DIR: z.string().min(1).default(join(tmpdir(), 'ops-reference-backend', 'backups')),
+  BACKUP_DIR: z
+    .string()
+    .min(1)
+    .default(join(tmpdir(), 'ops-reference-backend', 'backups')),
   BACKUP_EVERY: durationSchema.optional(),
   BACKUP_MAX_AGE: durationSchema.prefault('26h'),
   SLO_FILE: z.string().min(1).default(DEFAULT_SLO_FILE),
@@ -73,7 +81,9 @@ const environmentSchema = z.object({
  * const config = loadBackendConfig(process.env);
  * ```
  */
-export function loadBackendConfig(environment: Readonly<Record<string, string | undefined>> = process.env): BackendConfig {
+export function loadBackendConfig(
+  environment: Readonly<Record<string, string | undefined>> = process.env,
+): BackendConfig {
   const present: Record<string, string> = {};
   for (const name of Object.keys(environmentSchema.shape)) {
     const value = environment[name];
@@ -81,8 +91,14 @@ export function loadBackendConfig(environment: Readonly<Record<string, string | 
   }
   const parsed = environmentSchema.safeParse(present);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
-    throw new ConfigError(`invalid environment: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`, issues);
+    const issues = parsed.error.issues.map((issue) => ({
+      path: issue.path.map(String).join('.'),
+      message: issue.message,
+    }));
+    throw new ConfigError(
+      `invalid environment: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`,
+      issues,
+    );
   }
   const values = parsed.data;
   const config: BackendConfig = {

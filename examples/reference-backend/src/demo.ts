@@ -52,7 +52,9 @@ function createStepLogger(): Logger & { take(): string[] } {
   let lines: string[] = [];
   const write = (level: string) => (fields: Record<string, unknown>, message?: string) => {
     const interesting = ['slo', 'check', 'hook', 'reason', 'faults', 'job'].filter((key) => key in fields);
-    const facts = interesting.map((key) => `${key}=${typeof fields[key] === 'object' ? JSON.stringify(fields[key]) : String(fields[key])}`).join(' ');
+    const facts = interesting
+      .map((key) => `${key}=${typeof fields[key] === 'object' ? JSON.stringify(fields[key]) : String(fields[key])}`)
+      .join(' ');
     lines.push(`${level.padEnd(5)} ${message ?? ''}${facts ? ` (${facts})` : ''}`);
   };
   return {
@@ -104,7 +106,10 @@ async function burst(count: number, make: (index: number) => Promise<Exchange>):
 function histogram(exchanges: readonly Exchange[]): string {
   const counts = new Map<number, number>();
   for (const exchange of exchanges) counts.set(exchange.status, (counts.get(exchange.status) ?? 0) + 1);
-  return [...counts].sort(([a], [b]) => a - b).map(([status, count]) => `${count}× ${status}`).join(', ');
+  return [...counts]
+    .sort(([a], [b]) => a - b)
+    .map(([status, count]) => `${count}× ${status}`)
+    .join(', ');
 }
 
 interface ReadyBody {
@@ -138,7 +143,9 @@ function compactJson(body: unknown): string[] {
     if (key === 'checks' && typeof value === 'object' && value !== null) {
       const checks = Object.entries(value as Record<string, unknown>);
       lines.push('  "checks": {');
-      checks.forEach(([name, list], checkIndex) => lines.push(`    ${JSON.stringify(name)}: ${JSON.stringify(list)}${checkIndex < checks.length - 1 ? ',' : ''}`));
+      checks.forEach(([name, list], checkIndex) =>
+        lines.push(`    ${JSON.stringify(name)}: ${JSON.stringify(list)}${checkIndex < checks.length - 1 ? ',' : ''}`),
+      );
       lines.push(`  }${comma}`);
     } else lines.push(`  ${JSON.stringify(key)}: ${JSON.stringify(value)}${comma}`);
   });
@@ -165,7 +172,10 @@ function alertLine(event: SloAlertEvent): string {
 export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const { environment = process.env, onStep } = options;
   const started = performance.now();
-  const fromEnvironment = loadBackendConfig({ DATABASE_URL: environment.DATABASE_URL, REDIS_URL: environment.REDIS_URL });
+  const fromEnvironment = loadBackendConfig({
+    DATABASE_URL: environment.DATABASE_URL,
+    REDIS_URL: environment.REDIS_URL,
+  });
   const scratch = await mkdtemp(join(tmpdir(), 'ops-reference-demo-'));
   const clock = createShiftableClock();
   const logger = createStepLogger();
@@ -189,35 +199,72 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   let restoredDatabase: string | undefined;
   try {
     // 1. Start with embedded defaults on an ephemeral loopback port.
-    backend = await startReferenceBackend({ config, clock, logger, sloEvaluateEvery: false, signals: [], exit: (code) => (exitCode = code) });
+    backend = await startReferenceBackend({
+      config,
+      clock,
+      logger,
+      sloEvaluateEvery: false,
+      signals: [],
+      exit: (code) => (exitCode = code),
+    });
     const base = backend.url;
     const startup = await call(base, 'GET', '/health/startup');
-    step('start', startup.status === 200, `listening on ${base} — store: ${backend.storeKind}, cache: ${backend.cacheKind}; /health/startup ${startup.status}`, [`backups go to ${config.backupDirectory}`]);
+    step(
+      'start',
+      startup.status === 200,
+      `listening on ${base} — store: ${backend.storeKind}, cache: ${backend.cacheKind}; /health/startup ${startup.status}`,
+      [`backups go to ${config.backupDirectory}`],
+    );
 
     // 2. Healthy traffic: create notes, read each twice (second read is a cache hit), list them.
-    const created = await burst(GREEN_TRAFFIC_NOTES, (index) => call(base, 'POST', '/notes', { title: `note ${index + 1}`, body: `written by the demo at step 2 (#${index + 1})` }));
+    const created = await burst(GREEN_TRAFFIC_NOTES, (index) =>
+      call(base, 'POST', '/notes', {
+        title: `note ${index + 1}`,
+        body: `written by the demo at step 2 (#${index + 1})`,
+      }),
+    );
     const ids = created.flatMap((exchange) => (exchange.status === 201 ? [(exchange.body as { id: string }).id] : []));
     const reads = await burst(ids.length * 2, (index) => call(base, 'GET', `/notes/${ids[index % ids.length]}`));
     const listed = await call(base, 'GET', '/notes?limit=100');
     const traffic = [...created, ...reads, listed];
     const hits = reads.filter((exchange) => exchange.cache === 'hit').length;
-    const trafficOk = traffic.every((exchange) => exchange.status < 300) && ids.length === GREEN_TRAFFIC_NOTES && hits === ids.length;
-    step('traffic', trafficOk, `${traffic.length} requests: ${histogram(traffic)}`, [`${ids.length} notes created, each read twice (${hits} reads answered by the ${backend.cacheKind} cache), listed once`]);
+    const trafficOk =
+      traffic.every((exchange) => exchange.status < 300) && ids.length === GREEN_TRAFFIC_NOTES && hits === ids.length;
+    step('traffic', trafficOk, `${traffic.length} requests: ${histogram(traffic)}`, [
+      `${ids.length} notes created, each read twice (${hits} reads answered by the ${backend.cacheKind} cache), listed once`,
+    ]);
 
     // 3. Readiness, IETF health+json body (details shown to loopback callers).
     const ready = await call(base, 'GET', '/health/ready?verbose');
-    const readyOk = ready.status === 200 && checkStatus(ready.body, 'notes-store') === 'pass' && checkStatus(ready.body, 'backup-freshness') === 'fail';
-    step('ready', readyOk, `GET /health/ready → ${ready.status}; no verified backup yet, so the non-critical backup-freshness check fails and readiness only warns`, [...readinessLines(ready.body), '', 'application/health+json body:', ...compactJson(ready.body)], ready.body);
+    const readyOk =
+      ready.status === 200 &&
+      checkStatus(ready.body, 'notes-store') === 'pass' &&
+      checkStatus(ready.body, 'backup-freshness') === 'fail';
+    step(
+      'ready',
+      readyOk,
+      `GET /health/ready → ${ready.status}; no verified backup yet, so the non-critical backup-freshness check fails and readiness only warns`,
+      [...readinessLines(ready.body), '', 'application/health+json body:', ...compactJson(ready.body)],
+      ready.body,
+    );
 
     // 4. Fault: the notes store goes down. Readiness must fail; the availability SLO's fast burn-rate alert must fire.
     await call(base, 'PUT', '/admin/faults', { storeUnavailable: true });
-    const failing = await burst(FAULT_REQUESTS, (index) => (index % 4 === 0 ? call(base, 'POST', '/notes', { title: 'during the outage' }) : call(base, 'GET', '/notes?limit=10')));
+    const failing = await burst(FAULT_REQUESTS, (index) =>
+      index % 4 === 0
+        ? call(base, 'POST', '/notes', { title: 'during the outage' })
+        : call(base, 'GET', '/notes?limit=10'),
+    );
     clock.skip(2_000); // past the 1 s result cache of the readiness checks
     const readyDuringFault = await call(base, 'GET', '/health/ready?verbose');
     const slosDuringFault = await call(base, 'GET', '/admin/slos');
     const firing = backend.alerts.filter((event) => event.type === 'alert.firing');
     const pageQuick = firing.find((event) => event.slo === 'notes/api-availability' && event.tier === 'page-quick');
-    const faultOk = failing.every((exchange) => exchange.status === 503) && readyDuringFault.status === 503 && checkStatus(readyDuringFault.body, 'notes-store') === 'fail' && pageQuick !== undefined;
+    const faultOk =
+      failing.every((exchange) => exchange.status === 503) &&
+      readyDuringFault.status === 503 &&
+      checkStatus(readyDuringFault.body, 'notes-store') === 'fail' &&
+      pageQuick !== undefined;
     step(
       'fault',
       faultOk,
@@ -242,15 +289,22 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const later = await burst(ids.length, (index) => call(base, 'GET', `/notes/${ids[index]}`));
     await backend.slos.evaluate();
     const resolved = backend.alerts.filter((event) => event.type === 'alert.resolved');
-    const stillFiring = backend.slos.statuses().flatMap((status) => status.firing.map((tier) => `${status.id} ${tier}`));
-    const recoverOk = readyAfter.status === 200 && [...healthyAgain, ...later].every((exchange) => exchange.status === 200) && resolved.some((event) => event.slo === 'notes/api-availability' && event.tier === 'page-quick');
+    const stillFiring = backend.slos
+      .statuses()
+      .flatMap((status) => status.firing.map((tier) => `${status.id} ${tier}`));
+    const recoverOk =
+      readyAfter.status === 200 &&
+      [...healthyAgain, ...later].every((exchange) => exchange.status === 200) &&
+      resolved.some((event) => event.slo === 'notes/api-availability' && event.tier === 'page-quick');
     step(
       'recover',
       recoverOk,
       `fault cleared: readiness ${readyAfter.status}; after 10 simulated minutes ${resolved.length} alert(s) resolved`,
       [
         ...resolved.map(alertLine),
-        stillFiring.length > 0 ? `still firing (slower tiers reset when their short windows pass): ${stillFiring.join(', ')}` : 'no tier firing',
+        stillFiring.length > 0
+          ? `still firing (slower tiers reset when their short windows pass): ${stillFiring.join(', ')}`
+          : 'no tier firing',
       ],
       { resolved, stillFiring },
     );
@@ -262,7 +316,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const summary = backup.body as ReturnType<typeof summarizeBackup>;
     clock.skip(6_000); // past the freshness check's 5 s result cache
     const readyAfterBackup = await call(base, 'GET', '/health/ready?verbose');
-    const backupOk = backup.status === 200 && summary.ok && summary.verification?.ok === true && checkStatus(readyAfterBackup.body, 'backup-freshness') === 'pass';
+    const backupOk =
+      backup.status === 200 &&
+      summary.ok &&
+      summary.verification?.ok === true &&
+      checkStatus(readyAfterBackup.body, 'backup-freshness') === 'pass';
     step(
       'backup',
       backupOk,
@@ -281,20 +339,33 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     }
     const restored = await backend.backups.restoreInto(restoreTarget);
     const liveIds = new Set(expectedNotes.map((note) => note.id));
-    const sameNotes = restored.notes.length === expectedNotes.length && restored.notes.every((note) => liveIds.has(note.id) && expectedNotes.find((live) => live.id === note.id)?.title === note.title);
-    step('restore', sameNotes && restored.backupId === summary.id, `restored ${restored.backupId} into ${restored.location}: ${restored.notes.length} notes, ${sameNotes ? 'identical to' : 'DIFFERENT from'} the ${expectedNotes.length} live notes`);
+    const sameNotes =
+      restored.notes.length === expectedNotes.length &&
+      restored.notes.every(
+        (note) => liveIds.has(note.id) && expectedNotes.find((live) => live.id === note.id)?.title === note.title,
+      );
+    step(
+      'restore',
+      sameNotes && restored.backupId === summary.id,
+      `restored ${restored.backupId} into ${restored.location}: ${restored.notes.length} notes, ${sameNotes ? 'identical to' : 'DIFFERENT from'} the ${expectedNotes.length} live notes`,
+    );
 
     // 8. Graceful shutdown: readiness fails first (load balancers stop sending), then listeners close and hooks run.
     const stopping = backend.shutdown('demo finished');
     const readyWhileDraining = await call(base, 'GET', '/health/ready');
     const code = await stopping;
     backend = undefined;
-    step('shutdown', readyWhileDraining.status === 503 && code === 0 && exitCode === 0, `readiness ${readyWhileDraining.status} while draining; cleanup hooks ran; exit code ${code}`);
+    step(
+      'shutdown',
+      readyWhileDraining.status === 503 && code === 0 && exitCode === 0,
+      `readiness ${readyWhileDraining.status} while draining; cleanup hooks ran; exit code ${code}`,
+    );
   } catch (error) {
     step('error', false, `the scenario stopped: ${safeErrorMessage(error)}`);
   } finally {
     if (backend) await backend.shutdown('demo aborted').catch(() => undefined);
-    if (restoredDatabase !== undefined && config.databaseUrl !== undefined) await dropDatabase(config.databaseUrl, restoredDatabase).catch(() => undefined);
+    if (restoredDatabase !== undefined && config.databaseUrl !== undefined)
+      await dropDatabase(config.databaseUrl, restoredDatabase).catch(() => undefined);
     await rm(scratch, { recursive: true, force: true });
   }
   return {
@@ -321,7 +392,7 @@ export function formatStep(step: DemoStep, index: number): string {
   const out = [`${step.ok ? '✔' : '✘'} ${index + 1}. ${step.name.padEnd(8)} ${step.summary}`];
   for (const line of step.lines) out.push(line === '' ? '' : `     ${line}`);
   // Identical consecutive log lines (one per failed request) are shown once with a count.
-  for (let index = 0; index < step.logs.length; ) {
+  for (let index = 0; index < step.logs.length;) {
     let next = index + 1;
     while (next < step.logs.length && step.logs[next] === step.logs[index]) next++;
     out.push(`     log: ${step.logs[index]}${next - index > 1 ? ` ×${next - index}` : ''}`);
@@ -356,12 +427,19 @@ async function main(argv: readonly string[]): Promise<number> {
   const json = argv.includes('--json');
   try {
     let index = 0;
-    const result = await runDemo(json ? {} : { onStep: (step) => process.stdout.write(`${formatStep(step, index++)}\n\n`) });
+    const result = await runDemo(
+      json ? {} : { onStep: (step) => process.stdout.write(`${formatStep(step, index++)}\n\n`) },
+    );
     if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    else process.stdout.write(`${result.ok ? 'demo passed' : 'demo FAILED'}: ${result.steps.filter((step) => step.ok).length}/${result.steps.length} steps as expected in ${(result.durationMs / 1000).toFixed(1)} s (store: ${result.store}, cache: ${result.cache})\n`);
+    else
+      process.stdout.write(
+        `${result.ok ? 'demo passed' : 'demo FAILED'}: ${result.steps.filter((step) => step.ok).length}/${result.steps.length} steps as expected in ${(result.durationMs / 1000).toFixed(1)} s (store: ${result.store}, cache: ${result.cache})\n`,
+      );
     return result.ok ? 0 : 1;
   } catch (error) {
-    process.stderr.write(`${OpsError.hasCode(error, 'CONFIG_INVALID') ? (error as Error).message : safeErrorMessage(error)}\n`);
+    process.stderr.write(
+      `${OpsError.hasCode(error, 'CONFIG_INVALID') ? (error as Error).message : safeErrorMessage(error)}\n`,
+    );
     return OpsError.hasCode(error, 'CONFIG_INVALID') ? 2 : 1;
   }
 }

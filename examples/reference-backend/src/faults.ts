@@ -55,12 +55,20 @@ export function createFaultInjector(): FaultInjector {
  * Wraps a repository so the injected faults apply to each call: first the latency, then the failure. `close()`
  * and `init()` are never faulted (shutdown and startup must not depend on the drill).
  */
-export function withInjectedFaults(repository: NotesRepository, options: { faults: FaultInjector; clock?: Clock }): NotesRepository {
+export function withInjectedFaults(
+  repository: NotesRepository,
+  options: { faults: FaultInjector; clock?: Clock },
+): NotesRepository {
   const { faults, clock = systemClock } = options;
   const gate = async (signal?: AbortSignal) => {
     const { storeLatencyMs, storeUnavailable } = faults.current();
     if (storeLatencyMs > 0) await clock.sleep(storeLatencyMs, signal);
-    if (storeUnavailable) throw new ReferenceBackendError('SERVICE_UNAVAILABLE', `notes store (${repository.kind}) unavailable: injected fault`, { isRetryable: true });
+    if (storeUnavailable)
+      throw new ReferenceBackendError(
+        'SERVICE_UNAVAILABLE',
+        `notes store (${repository.kind}) unavailable: injected fault`,
+        { isRetryable: true },
+      );
   };
   return {
     kind: repository.kind,

@@ -23,12 +23,30 @@ interface Run {
 let work: string;
 let binDirectory: string;
 
-function run(command: string, args: readonly string[], environment: Record<string, string> = {}, cwd = work): Promise<Run> {
+function run(
+  command: string,
+  args: readonly string[],
+  environment: Record<string, string> = {},
+  cwd = work,
+): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(command, [...args], { cwd, env: { ...process.env, ...environment, PATH: `${binDirectory}:${process.env.PATH ?? ''}` }, timeout: 60_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? ((error as { code: number }).code) : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      command,
+      [...args],
+      {
+        cwd,
+        env: { ...process.env, ...environment, PATH: `${binDirectory}:${process.env.PATH ?? ''}` },
+        timeout: 60_000,
+      },
+      (error, stdout, stderr) => {
+        const code = error
+          ? typeof (error as { code?: unknown }).code === 'number'
+            ? (error as { code: number }).code
+            : -1
+          : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -39,7 +57,11 @@ beforeAll(async () => {
   const require = createRequire(import.meta.url);
   const { mkdir } = await import('node:fs/promises');
   await mkdir(binDirectory);
-  for (const [name, packageName] of [['ops-backup', '@ops/backup'], ['ops-slo', '@ops/slo'], ['ops-health', '@ops/health']] as const) {
+  for (const [name, packageName] of [
+    ['ops-backup', '@ops/backup'],
+    ['ops-slo', '@ops/slo'],
+    ['ops-health', '@ops/health'],
+  ] as const) {
     const manifestPath = require.resolve(`${packageName}/package.json`);
     const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as { bin: Record<string, string> };
     const target = join(dirname(manifestPath), manifest.bin[name] as string);
@@ -70,7 +92,10 @@ describe('generate-slo-rules.sh', () => {
 
   it('exits 2 with a usage message when the spec is invalid', async () => {
     const bad = join(work, 'bad-slos.yaml');
-    await writeFile(bad, 'service: notes\nslos:\n  - name: api\n    objective: 100%\n    sli: { type: availability }\n');
+    await writeFile(
+      bad,
+      'service: notes\nslos:\n  - name: api\n    objective: 100%\n    sli: { type: availability }\n',
+    );
     const result = await run('bash', [join(SCRIPTS, 'generate-slo-rules.sh'), bad, join(work, 'never.yaml')]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/slos\[0\]\.objective/);
@@ -83,7 +108,9 @@ describe('nightly-backup.sh', () => {
     database = await createPostgresDatabase();
     const client = new pg.Client({ connectionString: database.connectionString });
     await client.connect();
-    await client.query("CREATE TABLE notes (id serial PRIMARY KEY, title text NOT NULL); INSERT INTO notes (title) SELECT 'note ' || n FROM generate_series(1, 50) AS n");
+    await client.query(
+      "CREATE TABLE notes (id serial PRIMARY KEY, title text NOT NULL); INSERT INTO notes (title) SELECT 'note ' || n FROM generate_series(1, 50) AS n",
+    );
     await client.end();
   });
   afterAll(() => database?.dispose());
@@ -96,9 +123,15 @@ describe('nightly-backup.sh', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/notes-db: completed \S+/);
     expect(result.stdout).toMatch(/full-read passed/);
-    const listed = await run('ops-backup', ['list', '--json', '--config', join(SCRIPTS, 'ops-backup.yaml')], environment);
+    const listed = await run(
+      'ops-backup',
+      ['list', '--json', '--config', join(SCRIPTS, 'ops-backup.yaml')],
+      environment,
+    );
     expect(listed.code).toBe(0);
-    const { backups } = JSON.parse(listed.stdout) as { backups: Array<{ state: string; verified: string | null; sources: Array<{ kind: string }> }> };
+    const { backups } = JSON.parse(listed.stdout) as {
+      backups: Array<{ state: string; verified: string | null; sources: Array<{ kind: string }> }>;
+    };
     expect(backups).toHaveLength(1);
     expect(backups[0]).toMatchObject({ state: 'completed', verified: 'full-read', sources: [{ kind: 'postgres' }] });
   });
@@ -106,13 +139,19 @@ describe('nightly-backup.sh', () => {
   it('fails (exit 1) when the database cannot be dumped, and says so', async () => {
     const url = new URL(database.connectionString);
     url.pathname = '/ops_database_that_does_not_exist';
-    const result = await run('bash', [join(SCRIPTS, 'nightly-backup.sh')], { DATABASE_URL: url.toString(), BACKUP_DIR: join(work, 'nightly-failing') });
+    const result = await run('bash', [join(SCRIPTS, 'nightly-backup.sh')], {
+      DATABASE_URL: url.toString(),
+      BACKUP_DIR: join(work, 'nightly-failing'),
+    });
     expect(result.code).toBe(1);
     expect(result.stdout + result.stderr).toMatch(/notes-db: failed/);
   });
 
   it('refuses to run without DATABASE_URL', async () => {
-    const result = await run('bash', [join(SCRIPTS, 'nightly-backup.sh')], { DATABASE_URL: '', BACKUP_DIR: join(work, 'x') });
+    const result = await run('bash', [join(SCRIPTS, 'nightly-backup.sh')], {
+      DATABASE_URL: '',
+      BACKUP_DIR: join(work, 'x'),
+    });
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/set DATABASE_URL/);
   });
@@ -148,9 +187,15 @@ describe('morning-check.sh', () => {
     try {
       const result = await run('bash', [join(SCRIPTS, 'morning-check.sh'), '--json'], { SERVICE_URL: backend.url });
       expect(result.code).toBe(1);
-      const report = JSON.parse(result.stdout) as { ok: boolean; results: Array<{ name: string; status: string; httpStatus?: number }> };
+      const report = JSON.parse(result.stdout) as {
+        ok: boolean;
+        results: Array<{ name: string; status: string; httpStatus?: number }>;
+      };
       expect(report.ok).toBe(false);
-      expect(report.results.find((entry) => entry.name === 'notes-ready')).toMatchObject({ status: 'fail', httpStatus: 503 });
+      expect(report.results.find((entry) => entry.name === 'notes-ready')).toMatchObject({
+        status: 'fail',
+        httpStatus: 503,
+      });
       expect(report.results.find((entry) => entry.name === 'notes-live')).toMatchObject({ status: 'pass' });
     } finally {
       backend.faults.clear();

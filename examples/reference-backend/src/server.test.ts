@@ -11,11 +11,17 @@ const started: ChildProcess[] = [];
 const directories: string[] = [];
 
 afterAll(async () => {
-  for (const child of started) if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+  for (const child of started)
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined)
+      process.kill(child.pid, 'SIGKILL');
   for (const directory of directories) await rm(directory, { recursive: true, force: true });
 });
 
-function startServer(environment: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+function startServer(environment: Record<string, string>): {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+} {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: PACKAGE_DIRECTORY,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...environment },
@@ -42,9 +48,17 @@ describe('pnpm start (src/server.ts)', () => {
   it('serves with no database, then drains and exits 0 on SIGTERM', async () => {
     const directory = await mkdtemp(join(tmpdir(), 'ops-reference-server-'));
     directories.push(directory);
-    const server = startServer({ PORT: '0', BACKUP_DIR: join(directory, 'backups'), SHUTDOWN_DRAIN_DELAY: '2s', LOG_LEVEL: 'info' });
+    const server = startServer({
+      PORT: '0',
+      BACKUP_DIR: join(directory, 'backups'),
+      SHUTDOWN_DRAIN_DELAY: '2s',
+      LOG_LEVEL: 'info',
+    });
     const url = await waitFor(() => /notes service on (http:\/\/127\.0\.0\.1:\d+)/.exec(server.output())?.[1]);
-    const created = await fetch(`${url}/notes`, { method: 'POST', body: JSON.stringify({ title: 'from a real process' }) });
+    const created = await fetch(`${url}/notes`, {
+      method: 'POST',
+      body: JSON.stringify({ title: 'from a real process' }),
+    });
     expect(created.status).toBe(201);
     expect((await fetch(`${url}/health/ready`)).status).toBe(200);
 
@@ -66,7 +80,9 @@ describe('pnpm start (src/server.ts)', () => {
   it('exits 2 naming the variable when the environment is invalid', async () => {
     const server = startServer({ PORT: 'eighty', DATABASE_URL: 'mysql://root:hunter2@db/notes' });
     expect(await server.exited).toBe(2);
-    expect(server.output()).toMatch(/invalid environment: PORT: expected a port number; DATABASE_URL: expected a URL such as postgresql:/);
+    expect(server.output()).toMatch(
+      /invalid environment: PORT: expected a port number; DATABASE_URL: expected a URL such as postgresql:/,
+    );
     expect(server.output()).not.toContain('hunter2');
   });
 });

@@ -7,7 +7,9 @@ let config;
 try {
   config = loadBackendConfig(process.env);
 } catch (error) {
-  process.stderr.write(`${OpsError.hasCode(error, 'CONFIG_INVALID') ? (error as Error).message : safeErrorMessage(error)}\n`);
+  process.stderr.write(
+    `${OpsError.hasCode(error, 'CONFIG_INVALID') ? (error as Error).message : safeErrorMessage(error)}\n`,
+  );
   process.exit(2);
 }
 const logger = createConsoleLogger({ level: config.logLevel, base: { service: 'notes' } });

@@ -28,7 +28,8 @@ export function createShiftableClock(base: Clock = systemClock): ShiftableClock 
     setInterval: (callback, intervalMs) => base.setInterval(callback, intervalMs),
     sleep: (delayMs, signal) => base.sleep(delayMs, signal),
     skip(ms) {
-      if (!(ms >= 0) || !Number.isFinite(ms)) throw new RangeError(`skip(ms): ms must be a finite number >= 0, got ${ms}`);
+      if (!(ms >= 0) || !Number.isFinite(ms))
+        throw new RangeError(`skip(ms): ms must be a finite number >= 0, got ${ms}`);
       offsetMs += ms;
     },
     get skippedMs() {

@@ -19,7 +19,9 @@ console.log('ok');
 
 describe('built package', () => {
   it('registers prom-client metrics from the ESM build', async () => {
-    const source = program("import { createBackupMetrics } from '@ops/backup'; import { Registry } from 'prom-client';");
+    const source = program(
+      "import { createBackupMetrics } from '@ops/backup'; import { Registry } from 'prom-client';",
+    );
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', source], { cwd: packageDir });
     expect(stdout.trim()).toBe('ok');
   });
@@ -31,9 +33,24 @@ describe('built package', () => {
   });
 
   it('ships the storage contract in the ./testing entry of both builds', async () => {
-    const esm = await run(process.execPath, ['--input-type=module', '-e', "import { storageContract } from '@ops/backup/testing'; console.log(storageContract.name, Object.keys(storageContract.cases).length > 10);"], { cwd: packageDir });
+    const esm = await run(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "import { storageContract } from '@ops/backup/testing'; console.log(storageContract.name, Object.keys(storageContract.cases).length > 10);",
+      ],
+      { cwd: packageDir },
+    );
     expect(esm.stdout.trim()).toBe('BackupStorage true');
-    const cjs = await run(process.execPath, ['-e', "const { storageContract } = require('@ops/backup/testing'); console.log(storageContract.name, Object.keys(storageContract.cases).length > 10);"], { cwd: packageDir });
+    const cjs = await run(
+      process.execPath,
+      [
+        '-e',
+        "const { storageContract } = require('@ops/backup/testing'); console.log(storageContract.name, Object.keys(storageContract.cases).length > 10);",
+      ],
+      { cwd: packageDir },
+    );
     expect(cjs.stdout.trim()).toBe('BackupStorage true');
   });
 });

@@ -32,7 +32,9 @@ describe('BackupError', () => {
       encryption: { passphrase: 'correct horse', scryptWorkFactor: 10 },
     });
 
-    const wrongPassphrase = await rejectionOf(readAll(await openArtifact({ storage, artifact, decryption: { passphrase: 'battery staple' } })));
+    const wrongPassphrase = await rejectionOf(
+      readAll(await openArtifact({ storage, artifact, decryption: { passphrase: 'battery staple' } })),
+    );
     expect(BackupError.isInstance(wrongPassphrase)).toBe(true);
     expect(BackupError.hasCode(wrongPassphrase, 'BACKUP_DECRYPT_FAILED')).toBe(true);
     // Still an OpsError for code written against the base class.
@@ -41,7 +43,9 @@ describe('BackupError', () => {
     const stored = storage.get(artifact.key) as Buffer;
     stored[stored.length - 100] = (stored[stored.length - 100] as number) ^ 0xff;
     storage.set(artifact.key, stored);
-    const corrupt = await rejectionOf(readAll(await openArtifact({ storage, artifact, decryption: { passphrase: 'correct horse' } })));
+    const corrupt = await rejectionOf(
+      readAll(await openArtifact({ storage, artifact, decryption: { passphrase: 'correct horse' } })),
+    );
     expect(BackupError.isInstance(corrupt)).toBe(true);
     expect((corrupt as BackupError).code).toBe('BACKUP_CORRUPT');
 

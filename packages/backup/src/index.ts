@@ -16,11 +16,31 @@ export type { BackupStorage, StoredObject, StorageReadOptions, StorageWriteOptio
 export { createCompressStream, createDecompressStream, isZstdAvailable } from './pipeline/compression.js';
 export type { CompressionAlgorithm, CompressionOptions } from './pipeline/compression.js';
 export { writeArtifact, openArtifact, checkStoredArtifact } from './pipeline/artifact-pipeline.js';
-export type { ArtifactRecord, EncryptionOptions, DecryptionOptions, WriteArtifactOptions, OpenArtifactOptions } from './pipeline/artifact-pipeline.js';
+export type {
+  ArtifactRecord,
+  EncryptionOptions,
+  DecryptionOptions,
+  WriteArtifactOptions,
+  OpenArtifactOptions,
+} from './pipeline/artifact-pipeline.js';
 
 // manifest and catalog
-export { backupManifestSchema, parseManifest, serializeManifest, verifiedLevel, meetsVerification, manifestKey, MANIFEST_FORMAT_VERSION } from './manifest/manifest.js';
-export type { BackupManifest, BackupState, SourceRecord, VerificationLevel, VerificationRecord } from './manifest/manifest.js';
+export {
+  backupManifestSchema,
+  parseManifest,
+  serializeManifest,
+  verifiedLevel,
+  meetsVerification,
+  manifestKey,
+  MANIFEST_FORMAT_VERSION,
+} from './manifest/manifest.js';
+export type {
+  BackupManifest,
+  BackupState,
+  SourceRecord,
+  VerificationLevel,
+  VerificationRecord,
+} from './manifest/manifest.js';
 export { listBackups, findBackup } from './catalog/catalog.js';
 export type { BackupListing, UnreadableManifest } from './catalog/catalog.js';
 
@@ -38,7 +58,12 @@ export type { FilesSourceOptions, SymlinkPolicy } from './sources/files-source.j
 
 // verify and restore
 export { verifyBackup } from './verify/verify-backup.js';
-export type { VerifyBackupOptions, VerificationReport, ArtifactVerification, ScratchTargets } from './verify/verify-backup.js';
+export type {
+  VerifyBackupOptions,
+  VerificationReport,
+  ArtifactVerification,
+  ScratchTargets,
+} from './verify/verify-backup.js';
 export { restorePostgres } from './restore/postgres-restore.js';
 export type { RestorePostgresOptions } from './restore/postgres-restore.js';
 export { restoreRedis } from './restore/redis-restore.js';
@@ -50,7 +75,12 @@ export type { ExtractTarOptions, ExtractSummary } from './restore/tar-extract.js
 
 // retention and prune
 export { planRetention } from './retention/plan-retention.js';
-export type { RetentionCandidate, RetentionDecision, RetentionPlan, PlanRetentionOptions } from './retention/plan-retention.js';
+export type {
+  RetentionCandidate,
+  RetentionDecision,
+  RetentionPlan,
+  PlanRetentionOptions,
+} from './retention/plan-retention.js';
 export { retentionPolicySchema } from './retention/retention-policy.js';
 export type { RetentionPolicy } from './retention/retention-policy.js';
 export { pruneBackups, deleteBackup } from './prune/prune-backups.js';
@@ -87,5 +117,11 @@ export { createAgeEncryptStream } from './crypto/age-encrypt-stream.js';
 export type { AgeEncryptOptions } from './crypto/age-encrypt-stream.js';
 export { createAgeDecryptStream } from './crypto/age-decrypt-stream.js';
 export type { AgeDecryptOptions } from './crypto/age-decrypt-stream.js';
-export { generateAgeIdentity, identityToRecipient, parseRecipient, parseIdentity, parseIdentityFile } from './crypto/age-keys.js';
+export {
+  generateAgeIdentity,
+  identityToRecipient,
+  parseRecipient,
+  parseIdentity,
+  parseIdentityFile,
+} from './crypto/age-keys.js';
 export type { AgeRecipient, AgeIdentity } from './crypto/age-keys.js';

@@ -17,7 +17,11 @@ const yamlBlocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) =
 let database: PostgresDatabase;
 let redis: RedisNamespace;
 let restoreTarget: RedisNamespace;
-const saved = { DATABASE_URL: process.env.DATABASE_URL, REDIS_URL: process.env.REDIS_URL, REDIS_RESTORE_URL: process.env.REDIS_RESTORE_URL };
+const saved = {
+  DATABASE_URL: process.env.DATABASE_URL,
+  REDIS_URL: process.env.REDIS_URL,
+  REDIS_RESTORE_URL: process.env.REDIS_RESTORE_URL,
+};
 
 beforeAll(async () => {
   database = await createPostgresDatabase({ prefix: 'backup_readme' });
@@ -41,7 +45,9 @@ describe('README examples', () => {
   it('has runnable examples and a valid config example', () => {
     expect(blocks.length).toBeGreaterThanOrEqual(6);
     expect(yamlBlocks).toHaveLength(1);
-    const config = parseConfigText(yamlBlocks[0] as string, backupConfigSchema, 'README config', { env: { PGPASSWORD: 'from-the-environment' } });
+    const config = parseConfigText(yamlBlocks[0] as string, backupConfigSchema, 'README config', {
+      env: { PGPASSWORD: 'from-the-environment' },
+    });
     expect(config.jobs.map((job) => job.name)).toEqual(['pg-main', 'cache', 'config']);
   });
 
@@ -50,8 +56,14 @@ describe('README examples', () => {
     it(`example ${index + 1}: ${firstLine.slice(0, 60)}`, async () => {
       await mkdir(examplesDirectory, { recursive: true });
       const rewritten = code
-        .replaceAll("from '@ops/backup/testing'", `from ${JSON.stringify(pathToFileURL(join(sourceDirectory, 'testing', 'index.ts')).href)}`)
-        .replaceAll("from '@ops/backup'", `from ${JSON.stringify(pathToFileURL(join(sourceDirectory, 'index.ts')).href)}`);
+        .replaceAll(
+          "from '@ops/backup/testing'",
+          `from ${JSON.stringify(pathToFileURL(join(sourceDirectory, 'testing', 'index.ts')).href)}`,
+        )
+        .replaceAll(
+          "from '@ops/backup'",
+          `from ${JSON.stringify(pathToFileURL(join(sourceDirectory, 'index.ts')).href)}`,
+        );
       const file = join(examplesDirectory, `example-${index + 1}.ts`);
       await writeFile(file, `${rewritten}\nexport {};\n`);
       await import(pathToFileURL(file).href);

@@ -23,8 +23,14 @@ describe('README examples', () => {
     it(`example ${index + 1}: ${firstLine.slice(0, 60)}`, async () => {
       await mkdir(examplesDirectory, { recursive: true });
       const rewritten = code
-        .replaceAll("from '@ops/capacity/testing'", `from ${JSON.stringify(pathToFileURL(join(sourceDirectory, 'testing', 'index.ts')).href)}`)
-        .replaceAll("from '@ops/capacity'", `from ${JSON.stringify(pathToFileURL(join(sourceDirectory, 'index.ts')).href)}`);
+        .replaceAll(
+          "from '@ops/capacity/testing'",
+          `from ${JSON.stringify(pathToFileURL(join(sourceDirectory, 'testing', 'index.ts')).href)}`,
+        )
+        .replaceAll(
+          "from '@ops/capacity'",
+          `from ${JSON.stringify(pathToFileURL(join(sourceDirectory, 'index.ts')).href)}`,
+        );
       const file = join(examplesDirectory, `example-${index + 1}.ts`);
       await writeFile(file, `${rewritten}\nexport {};\n`);
       await import(pathToFileURL(file).href);

@@ -20,18 +20,38 @@ export type { Backoff, BackoffOptions, JitterKind, ResolvedBackoff } from './ret
 export { retry } from './retry/retry.js';
 export type { AttemptContext, RetryInfo, RetryOptions } from './retry/retry.js';
 export { createCircuitBreaker } from './retry/circuit-breaker.js';
-export type { CircuitBreaker, CircuitBreakerEvents, CircuitBreakerOptions, CircuitState } from './retry/circuit-breaker.js';
+export type {
+  CircuitBreaker,
+  CircuitBreakerEvents,
+  CircuitBreakerOptions,
+  CircuitState,
+} from './retry/circuit-breaker.js';
 
 // lock
 export { createLock, createMemoryLockStore } from './lock/lock.js';
-export type { AcquireOptions, Lock, LockGrant, LockLease, LockOptions, LockStore, MemoryLockStoreOptions, WaitOptions } from './lock/lock.js';
+export type {
+  AcquireOptions,
+  Lock,
+  LockGrant,
+  LockLease,
+  LockOptions,
+  LockStore,
+  MemoryLockStoreOptions,
+  WaitOptions,
+} from './lock/lock.js';
 
 // alerts (the contract between alert sources and incident management)
 export { opsAlertSchema, parseOpsAlert, fanOutAlerts } from './alerts/ops-alert.js';
 export type { AlertSeverity, AlertSink, OpsAlert } from './alerts/ops-alert.js';
 
 // time
-export { parseDuration, parseOptionalDuration, formatDuration, humanizeDuration, durationSchema } from './time/duration.js';
+export {
+  parseDuration,
+  parseOptionalDuration,
+  formatDuration,
+  humanizeDuration,
+  durationSchema,
+} from './time/duration.js';
 export type { Duration, DurationUnit } from './time/duration.js';
 export { systemClock, createManualClock } from './time/clock.js';
 export type { Clock, ManualClock, TimerHandle } from './time/clock.js';
@@ -63,15 +83,35 @@ export type { Check, CheckResult, CheckStatus } from './checks/check.js';
 
 // cli
 export { runCli, renderHelp, formatTable, formatBytes, createProgressBar, ExitCode, UsageError } from './cli/cli.js';
-export type { CliDefinition, CliCommand, CliContext, CliIo, ExitCodeValue, TableColumn, ProgressBar } from './cli/cli.js';
+export type {
+  CliDefinition,
+  CliCommand,
+  CliContext,
+  CliIo,
+  ExitCodeValue,
+  TableColumn,
+  ProgressBar,
+} from './cli/cli.js';
 
 // window (rolling windows)
 export { createRollingWindow } from './window/rolling-window.js';
-export type { RollingWindow, RollingWindowOptions, RecordOptions, WindowCounters, WindowCounts, WindowSnapshot } from './window/rolling-window.js';
+export type {
+  RollingWindow,
+  RollingWindowOptions,
+  RecordOptions,
+  WindowCounters,
+  WindowCounts,
+  WindowSnapshot,
+} from './window/rolling-window.js';
 
 // conditions (sustained conditions)
 export { createSustainedCondition } from './conditions/sustained-condition.js';
-export type { SustainedCondition, SustainedConditionOptions, SustainedState, SustainedTransition } from './conditions/sustained-condition.js';
+export type {
+  SustainedCondition,
+  SustainedConditionOptions,
+  SustainedState,
+  SustainedTransition,
+} from './conditions/sustained-condition.js';
 export { createSustainedMonitor } from './conditions/sustained-monitor.js';
 export type { SustainedMonitor, SustainedMonitorOptions, SampleOutcome } from './conditions/sustained-monitor.js';
 
@@ -84,7 +124,11 @@ export {
   createEventLoopDelaySignal,
   createEventLoopUtilizationSignal,
 } from './signals/process-signals.js';
-export type { ProcessCpuSignalOptions, EventLoopDelaySignalOptions, ClosableSignal } from './signals/process-signals.js';
+export type {
+  ProcessCpuSignalOptions,
+  EventLoopDelaySignalOptions,
+  ClosableSignal,
+} from './signals/process-signals.js';
 export { createDiskUsedRatioSignal } from './signals/disk-signal.js';
 export type { DiskUsedRatioSignalOptions } from './signals/disk-signal.js';
 export { createFunctionSignal } from './signals/function-signal.js';
@@ -120,7 +164,12 @@ export type { NodeHandlerOptions } from './http/node-adapter.js';
 export { toExpressMiddleware } from './http/express-adapter.js';
 export type { ConnectMiddleware, ConnectNext } from './http/express-adapter.js';
 export { toFastifyPlugin } from './http/fastify-adapter.js';
-export type { FastifyPluginLike, FastifyInstanceLike, FastifyReplyLike, FastifyRequestLike } from './http/fastify-adapter.js';
+export type {
+  FastifyPluginLike,
+  FastifyInstanceLike,
+  FastifyReplyLike,
+  FastifyRequestLike,
+} from './http/fastify-adapter.js';
 export { toFetchHandler, fromFetchRequest } from './http/fetch-adapter.js';
 export type { FetchHandler } from './http/fetch-adapter.js';
 export type { OpsHandler, OpsRequest, OpsResponse } from './http/types.js';
@@ -132,6 +181,10 @@ export { observeNodeRequests } from './http/observe-node.js';
 export type { NodeRequestListener } from './http/observe-node.js';
 export { observeExpressRequests } from './http/observe-express.js';
 export { observeFastifyRequests } from './http/observe-fastify.js';
-export type { FastifyObservePlugin, FastifyObservedInstanceLike, FastifyObservedRequestLike } from './http/observe-fastify.js';
+export type {
+  FastifyObservePlugin,
+  FastifyObservedInstanceLike,
+  FastifyObservedRequestLike,
+} from './http/observe-fastify.js';
 export { observeFetchRequests } from './http/observe-fetch.js';
 export type { FetchRequestHandler } from './http/observe-fetch.js';

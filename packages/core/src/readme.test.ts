@@ -21,8 +21,13 @@ async function runBlock(code: string): Promise<string> {
   const dist = join(packageDirectory, 'dist');
   if (!existsSync(join(dist, 'index.js'))) throw new Error('build @ops/core first: pnpm --filter @ops/core build');
   const javascript = ts
-    .transpileModule(code, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true } })
-    .outputText.replace("from '@ops/core/testing'", `from ${JSON.stringify(pathToFileURL(join(dist, 'testing/index.js')).href)}`)
+    .transpileModule(code, {
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
+    })
+    .outputText.replace(
+      "from '@ops/core/testing'",
+      `from ${JSON.stringify(pathToFileURL(join(dist, 'testing/index.js')).href)}`,
+    )
     .replace("from '@ops/core'", `from ${JSON.stringify(pathToFileURL(join(dist, 'index.js')).href)}`);
   const directory = await mkdtemp(join(tmpdir(), 'ops-core-readme-'));
   try {
@@ -41,7 +46,12 @@ describe('README', () => {
     expect(example).toBeDefined();
     const stdout = await runBlock(example as string);
     const expected = [...(example as string).matchAll(/console\.log\(.*?\); \/\/ (.*)$/gm)].map((match) => match[1]);
-    expect(stdout.trim().split('\n').map((line) => line.trim())).toEqual(expected);
+    expect(
+      stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.trim()),
+    ).toEqual(expected);
   });
 
   it('every block marked to run runs to completion against the built package', async () => {
@@ -51,7 +61,9 @@ describe('README', () => {
   });
 
   it('links are absolute, so they work on the npm page too', () => {
-    const relative = [...readme.matchAll(/\]\(([^)]+)\)/g)].map((match) => match[1] as string).filter((target) => !/^(https:\/\/|#)/.test(target));
+    const relative = [...readme.matchAll(/\]\(([^)]+)\)/g)]
+      .map((match) => match[1] as string)
+      .filter((target) => !/^(https:\/\/|#)/.test(target));
     expect(relative).toEqual([]);
   });
 });

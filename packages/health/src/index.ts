@@ -8,7 +8,17 @@ export type { HealthEvents } from './registry/health-events.js';
 export type { HealthServer } from './http/health-server.js';
 export type { SignalSource } from './lifecycle/signal-listeners.js';
 export type { Beacon } from './lifecycle/graceful-shutdown.js';
-export type { CheckRegistration, CheckMode, CheckTag, CheckReport, CapturedResult, ComponentType, Endpoint, HealthReport, Probe } from './registry/types.js';
+export type {
+  CheckRegistration,
+  CheckMode,
+  CheckTag,
+  CheckReport,
+  CapturedResult,
+  ComponentType,
+  Endpoint,
+  HealthReport,
+  Probe,
+} from './registry/types.js';
 export type { CheckTransition } from './registry/check-runner.js';
 export { aggregateStatus, contribution, DEFAULT_STATUS_ORDER } from './registry/aggregate.js';
 export type { StatusOrder } from './registry/aggregate.js';
@@ -46,7 +56,14 @@ export type { DockerContainerProbeOptions, DockerLike, ContainerInspectLike } fr
 export { tcpProbe, dnsProbe, tlsCertificateProbe } from './probes/network-probes.js';
 export type { TcpProbeOptions, DnsProbeOptions, TlsCertificateProbeOptions } from './probes/network-probes.js';
 export { thresholdProbe, diskProbe, memoryProbe, eventLoopProbe, functionProbe } from './probes/process-probes.js';
-export type { ThresholdProbeOptions, DiskProbeOptions, MemoryProbeOptions, EventLoopProbeOptions, ClosableProbe, FunctionProbeOptions } from './probes/process-probes.js';
+export type {
+  ThresholdProbeOptions,
+  DiskProbeOptions,
+  MemoryProbeOptions,
+  EventLoopProbeOptions,
+  ClosableProbe,
+  FunctionProbeOptions,
+} from './probes/process-probes.js';
 
 // cli
 export { healthCli, CLI_VERSION } from './cli/cli.js';

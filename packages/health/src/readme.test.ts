@@ -23,15 +23,22 @@ interface Run {
 function runExample(env: Record<string, string>): Promise<Run> {
   return new Promise((resolve) => {
     const environment = { PATH: process.env['PATH'] ?? '', ...env };
-    execFile(process.execPath, ['--import', 'tsx', 'examples/basic-service.ts'], { cwd: packageDirectory, env: environment, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'examples/basic-service.ts'],
+      { cwd: packageDirectory, env: environment, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
 /** The ```ts blocks the consumer stage runs (marked `<!-- consumer: run -->`), but the quick start. */
 function runnableBlocks(): string[] {
-  return [...readme.matchAll(/<!-- consumer: run -->\n```ts\n([\s\S]*?)```/g)].map((match) => match[1] as string).filter((code) => code !== example);
+  return [...readme.matchAll(/<!-- consumer: run -->\n```ts\n([\s\S]*?)```/g)]
+    .map((match) => match[1] as string)
+    .filter((code) => code !== example);
 }
 
 describe('README', () => {
@@ -46,15 +53,24 @@ describe('README', () => {
   });
 
   it('includes examples/basic-service.ts verbatim, as a program the consumer stage runs', () => {
-    const match = /<!-- example: examples\/basic-service\.ts -->\n<!-- consumer: run -->\n```ts\n([\s\S]*?)```/.exec(readme);
-    expect(match, 'README must include the example under <!-- example: examples/basic-service.ts --> and <!-- consumer: run -->').not.toBeNull();
+    const match = /<!-- example: examples\/basic-service\.ts -->\n<!-- consumer: run -->\n```ts\n([\s\S]*?)```/.exec(
+      readme,
+    );
+    expect(
+      match,
+      'README must include the example under <!-- example: examples/basic-service.ts --> and <!-- consumer: run -->',
+    ).not.toBeNull();
     expect(match?.[1]).toBe(example);
   });
 
   it('installs everything the quick start imports with its own install lines', () => {
     const install = /## Install\n[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
-    const installed = new Set(install.split(/\s+/).filter((word) => /^@?[a-z]/.test(word) && !['npm', 'install'].includes(word)));
-    const imported = [...example.matchAll(/^import (?!type )[\s\S]*? from '([^']+)';$/gm)].map((match) => match[1] as string);
+    const installed = new Set(
+      install.split(/\s+/).filter((word) => /^@?[a-z]/.test(word) && !['npm', 'install'].includes(word)),
+    );
+    const imported = [...example.matchAll(/^import (?!type )[\s\S]*? from '([^']+)';$/gm)].map(
+      (match) => match[1] as string,
+    );
     const packages = imported.filter((name) => !name.startsWith('node:') && !builtinModules.includes(name));
     expect(packages.filter((name) => !installed.has(name))).toEqual([]);
     // pg ships no types of its own
@@ -73,7 +89,12 @@ describe('README', () => {
     const database = await createPostgresDatabase();
     const namespace = await createRedisNamespace();
     try {
-      const run = await runExample({ DATABASE_URL: database.connectionString, REDIS_URL: namespace.url, HEALTH_TOKEN: 'readme-test-token', PORT: '0' });
+      const run = await runExample({
+        DATABASE_URL: database.connectionString,
+        REDIS_URL: namespace.url,
+        HEALTH_TOKEN: 'readme-test-token',
+        PORT: '0',
+      });
       expect(run, run.stderr).toMatchObject({ code: 0 });
       // What the README says it prints, read from the README.
       const printed = /It prints:\n\n```text\n([\s\S]*?)```/.exec(readme)?.[1];
@@ -94,7 +115,9 @@ describe('README', () => {
       for (const [index, code] of blocks.entries()) {
         const file = join(directory, `block-${index}.mts`);
         await writeFile(file, code);
-        await expect(promisify(execFile)(process.execPath, ['--import', 'tsx', file], { cwd: packageDirectory, timeout: 60_000 })).resolves.toBeDefined();
+        await expect(
+          promisify(execFile)(process.execPath, ['--import', 'tsx', file], { cwd: packageDirectory, timeout: 60_000 }),
+        ).resolves.toBeDefined();
       }
     } finally {
       await rm(directory, { recursive: true, force: true });
@@ -102,7 +125,9 @@ describe('README', () => {
   });
 
   it('links are absolute, so they work on the npm page too', () => {
-    const relative = [...readme.matchAll(/\]\(([^)]+)\)/g)].map((match) => match[1] as string).filter((target) => !/^(https:\/\/|#)/.test(target));
+    const relative = [...readme.matchAll(/\]\(([^)]+)\)/g)]
+      .map((match) => match[1] as string)
+      .filter((target) => !/^(https:\/\/|#)/.test(target));
     expect(relative).toEqual([]);
   });
 });

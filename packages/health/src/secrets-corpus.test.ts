@@ -13,22 +13,47 @@ import { createHealth } from './registry/health.js';
 const jwt = ['eyJhbGciOiJIUzI1NiJ9', 'eyJzdWIiOiJvcHMtY29ycHVzIn0', 'c2lnbmF0dXJlLWNvcnB1cy0xMjM0NTY3OA'].join('.');
 const VERBATIM = 'verbatim-corpus-0000';
 const corpus: Array<{ shape: string; text: string; secret: string }> = [
-  { shape: 'postgres URL password', text: 'connect failed: postgres://app:pg-pass-111111@db.internal:5432/app', secret: 'pg-pass-111111' },
-  { shape: 'redis URL password', text: 'redis://:redis-pass-222222@cache.internal:6379 refused', secret: 'redis-pass-222222' },
-  { shape: 'query token', text: 'GET https://api.internal/export?token=tok-333333333&format=csv answered 500', secret: 'tok-333333333' },
+  {
+    shape: 'postgres URL password',
+    text: 'connect failed: postgres://app:pg-pass-111111@db.internal:5432/app',
+    secret: 'pg-pass-111111',
+  },
+  {
+    shape: 'redis URL password',
+    text: 'redis://:redis-pass-222222@cache.internal:6379 refused',
+    secret: 'redis-pass-222222',
+  },
+  {
+    shape: 'query token',
+    text: 'GET https://api.internal/export?token=tok-333333333&format=csv answered 500',
+    secret: 'tok-333333333',
+  },
   { shape: 'Bearer JWT', text: `upstream said 401 for Bearer ${jwt}`, secret: jwt.split('.')[2] as string },
   { shape: 'password=', text: 'host=db user=app password=pw-444444444 dbname=app', secret: 'pw-444444444' },
-  { shape: 'JSON body', text: 'login failed: 401 {"user":"app","password":"json-pw-555555"}', secret: 'json-pw-555555' },
+  {
+    shape: 'JSON body',
+    text: 'login failed: 401 {"user":"app","password":"json-pw-555555"}',
+    secret: 'json-pw-555555',
+  },
   { shape: 'lowercase bearer', text: 'rejected bearer lower-66666666 for /v1', secret: 'lower-66666666' },
-  { shape: 'Authorization header', text: 'request (Authorization: Bearer hdr-777777777) answered 403', secret: 'hdr-777777777' },
-  { shape: 'URL without "://"', text: 'not reachable: http//admin:noscheme-888888@api.internal/health', secret: 'noscheme-888888' },
+  {
+    shape: 'Authorization header',
+    text: 'request (Authorization: Bearer hdr-777777777) answered 403',
+    secret: 'hdr-777777777',
+  },
+  {
+    shape: 'URL without "://"',
+    text: 'not reachable: http//admin:noscheme-888888@api.internal/health',
+    secret: 'noscheme-888888',
+  },
   { shape: 'verbatim secret (the secrets option)', text: `auth failed with ${VERBATIM}`, secret: VERBATIM },
 ];
 const nonErrorThrown = { error: 'invalid_grant', access_token: 'at-obj-999999999' };
 const everySecret = [...corpus.map((entry) => entry.secret), nonErrorThrown.access_token];
 
 function expectClean(channel: string, text: string, secrets = everySecret): void {
-  for (const secret of secrets) expect(text.includes(secret), `${channel} leaked ${secret}:\n${text.slice(0, 2000)}`).toBe(false);
+  for (const secret of secrets)
+    expect(text.includes(secret), `${channel} leaked ${secret}:\n${text.slice(0, 2000)}`).toBe(false);
 }
 
 describe('secret corpus through every output channel', () => {
@@ -36,7 +61,16 @@ describe('secret corpus through every output channel', () => {
     const clock = createManualClock();
     const logger = createRecordingLogger();
     const registry = new Registry();
-    const health = createHealth({ clock, logger, registry, secrets: [VERBATIM], startReady: true, showDetails: () => true, shutdown: { signals: [] }, mode: { ttl: 0 } });
+    const health = createHealth({
+      clock,
+      logger,
+      registry,
+      secrets: [VERBATIM],
+      startReady: true,
+      showDetails: () => true,
+      shutdown: { signals: [] },
+      mode: { ttl: 0 },
+    });
     const events: unknown[] = [];
     health.on('check.changed', (event) => events.push(event));
     // a listener that fails with the secret in its message: the "event listener threw" line
@@ -48,14 +82,28 @@ describe('secret corpus through every output channel', () => {
     let healthy = false;
     corpus.forEach((entry, index) => {
       // thrown Errors, returned outputs, details and observed values, and a component id
-      health.register({ name: `thrown-${index}`, check: async () => (healthy ? { status: 'pass' } : Promise.reject(new Error(entry.text))) });
+      health.register({
+        name: `thrown-${index}`,
+        check: async () => (healthy ? { status: 'pass' } : Promise.reject(new Error(entry.text))),
+      });
       health.register({
         name: `returned-${index}`,
         componentId: entry.text,
-        check: async (): Promise<CheckResult> => (healthy ? { status: 'pass' } : { status: 'fail', output: entry.text, observed: entry.text, details: { body: entry.text, nested: [{ note: entry.text }] } }),
+        check: async (): Promise<CheckResult> =>
+          healthy
+            ? { status: 'pass' }
+            : {
+                status: 'fail',
+                output: entry.text,
+                observed: entry.text,
+                details: { body: entry.text, nested: [{ note: entry.text }] },
+              },
       });
     });
-    health.register({ name: 'non-error', check: () => (healthy ? Promise.resolve<CheckResult>({ status: 'pass' }) : Promise.reject(nonErrorThrown)) });
+    health.register({
+      name: 'non-error',
+      check: () => (healthy ? Promise.resolve<CheckResult>({ status: 'pass' }) : Promise.reject(nonErrorThrown)),
+    });
     const bodies: string[] = [];
     const get = async (path: string, query = '') => {
       const response = await health.handler({ method: 'GET', path, query: new URLSearchParams(query), headers: {} });
@@ -98,7 +146,11 @@ describe('secret corpus through every output channel', () => {
     async function cli(args: string[]) {
       let stdout = '';
       let stderr = '';
-      const code = await runCli(healthCli, args, { stdout: { write: (chunk: string) => (stdout += chunk) }, stderr: { write: (chunk: string) => (stderr += chunk) }, env: {} });
+      const code = await runCli(healthCli, args, {
+        stdout: { write: (chunk: string) => (stdout += chunk) },
+        stderr: { write: (chunk: string) => (stderr += chunk) },
+        env: {},
+      });
       return { code, stdout, stderr };
     }
 
@@ -107,14 +159,30 @@ describe('secret corpus through every output channel', () => {
 
     it('table, JSON and stderr stay clean: probed URLs with credentials, and each corpus text given as an argument', async () => {
       const withCredentials = (path: string) => `http://admin:url-cred-123456@127.0.0.1:${server.port}${path}`;
-      const table = await cli(['--timeout', '2s', withCredentials('/ok?token=tok-333333333'), withCredentials('/down')]);
+      const table = await cli([
+        '--timeout',
+        '2s',
+        withCredentials('/ok?token=tok-333333333'),
+        withCredentials('/down'),
+      ]);
       expect(table.code).toBe(1);
-      const json = await cli(['--json', '--timeout', '2s', withCredentials('/ok?token=tok-333333333'), withCredentials('/down')]);
+      const json = await cli([
+        '--json',
+        '--timeout',
+        '2s',
+        withCredentials('/ok?token=tok-333333333'),
+        withCredentials('/down'),
+      ]);
       expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, total: 2 });
       expectClean('CLI table', table.stdout + table.stderr, [...shaped, 'url-cred-123456']);
       expectClean('CLI JSON', json.stdout + json.stderr, [...shaped, 'url-cred-123456']);
       for (const entry of corpus.filter((item) => item.secret !== VERBATIM)) {
-        for (const args of [[entry.text], ['--json', entry.text], ['--critical', entry.text, `${server.url}/ok`], ['--json', '--critical', entry.text, `${server.url}/ok`]]) {
+        for (const args of [
+          [entry.text],
+          ['--json', entry.text],
+          ['--critical', entry.text, `${server.url}/ok`],
+          ['--json', '--critical', entry.text, `${server.url}/ok`],
+        ]) {
           const result = await cli(args);
           expect(result.code, `${entry.shape}: ${args.join(' ')}`).toBe(2);
           expectClean(`CLI usage error (${entry.shape})`, result.stdout + result.stderr, shaped);

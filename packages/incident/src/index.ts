@@ -69,7 +69,15 @@ export { opsAlertToEvent } from './lifecycle/ops-alert-event.js';
 
 // stores
 export { createMemoryIncidentStore } from './stores/memory-incident-store.js';
-export type { ClaimNotificationsOptions, ClaimTimersOptions, IncidentQuery, IncidentStore, IncidentTransaction, NotificationQuery, TimerInput } from './stores/incident-store.js';
+export type {
+  ClaimNotificationsOptions,
+  ClaimTimersOptions,
+  IncidentQuery,
+  IncidentStore,
+  IncidentTransaction,
+  NotificationQuery,
+  TimerInput,
+} from './stores/incident-store.js';
 export { createPostgresIncidentStore } from './stores/postgres/postgres-incident-store.js';
 export type { PostgresIncidentStore, PostgresIncidentStoreOptions } from './stores/postgres/postgres-incident-store.js';
 export { migrateIncidentSchema, INCIDENT_MIGRATIONS } from './stores/postgres/migrations.js';
@@ -102,11 +110,23 @@ export type { FetchFunction } from './notifiers/http-post.js';
 
 // silences and maintenance windows
 export { matchesAll, maintenanceOccurrences, recurrenceOccurrences } from './suppression/suppression.js';
-export type { MaintenanceOccurrence, MaintenanceWindow, Matcher, Recurrence, Silence, Weekday } from './suppression/suppression.js';
+export type {
+  MaintenanceOccurrence,
+  MaintenanceWindow,
+  Matcher,
+  Recurrence,
+  Silence,
+  Weekday,
+} from './suppression/suppression.js';
 
 // metrics
 export { computeIncidentMetrics } from './metrics/mttx.js';
-export type { ComputeIncidentMetricsOptions, IncidentMetricsReport, ReliabilityMetrics, ResponseMetrics } from './metrics/mttx.js';
+export type {
+  ComputeIncidentMetricsOptions,
+  IncidentMetricsReport,
+  ReliabilityMetrics,
+  ResponseMetrics,
+} from './metrics/mttx.js';
 export { createIncidentMetrics } from './metrics/prometheus-metrics.js';
 export type { IncidentMetrics, IncidentMetricsOptions } from './metrics/prometheus-metrics.js';
 
@@ -114,9 +134,32 @@ export type { IncidentMetrics, IncidentMetricsOptions } from './metrics/promethe
 export { createStatusPage } from './status-page/status-page.js';
 export type { StatusPage, StatusPageOptions } from './status-page/status-page.js';
 export { buildStatusSnapshot } from './status-page/status-model.js';
-export type { StatusComponent, StatusSnapshot, StatuspageComponent, StatuspageIncident, StatuspageMaintenance, StatuspageUpdate } from './status-page/status-model.js';
+export type {
+  StatusComponent,
+  StatusSnapshot,
+  StatuspageComponent,
+  StatuspageIncident,
+  StatuspageMaintenance,
+  StatuspageUpdate,
+} from './status-page/status-model.js';
 
 // comms and postmortems
-export { createCommsTemplates, COMMS_PLACEHOLDERS, DEFAULT_COMMS_TEMPLATES, durationInWords } from './comms/comms-templates.js';
-export type { CommsChannel, CommsContext, CommsMoment, CommsTemplate, CommsTemplates, CommsTemplatesOptions } from './comms/comms-templates.js';
-export { generatePostmortemDraft, renderPostmortemMarkdown, POSTMORTEM_SECTIONS } from './postmortem/postmortem-draft.js';
+export {
+  createCommsTemplates,
+  COMMS_PLACEHOLDERS,
+  DEFAULT_COMMS_TEMPLATES,
+  durationInWords,
+} from './comms/comms-templates.js';
+export type {
+  CommsChannel,
+  CommsContext,
+  CommsMoment,
+  CommsTemplate,
+  CommsTemplates,
+  CommsTemplatesOptions,
+} from './comms/comms-templates.js';
+export {
+  generatePostmortemDraft,
+  renderPostmortemMarkdown,
+  POSTMORTEM_SECTIONS,
+} from './postmortem/postmortem-draft.js';

@@ -14,7 +14,9 @@ function example(file: string): string | undefined {
 
 describe('README', () => {
   it('includes examples/embedded.ts verbatim, and it runs', async () => {
-    expect(example('examples/embedded.ts')).toBe(readFileSync(new URL('../examples/embedded.ts', import.meta.url), 'utf8'));
+    expect(example('examples/embedded.ts')).toBe(
+      readFileSync(new URL('../examples/embedded.ts', import.meta.url), 'utf8'),
+    );
     await embeddedExample();
   });
 
@@ -23,7 +25,11 @@ describe('README', () => {
     const hub = await startHub({ port: 0, token: 't0ken' });
     try {
       const post = (path: string, body: unknown, token = 't0ken') =>
-        fetch(`${hub.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        fetch(`${hub.url}${path}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
       const amMessage = {
         version: '4',
         groupKey: '{}:{alertname="Down"}',
@@ -33,14 +39,31 @@ describe('README', () => {
         commonLabels: { alertname: 'Down', service: 'search', severity: 'warning' },
         commonAnnotations: {},
         externalURL: 'http://alertmanager:9093',
-        alerts: [{ status: 'firing', labels: { alertname: 'Down', service: 'search', severity: 'warning' }, annotations: {}, startsAt: new Date().toISOString(), fingerprint: 'a1' }],
+        alerts: [
+          {
+            status: 'firing',
+            labels: { alertname: 'Down', service: 'search', severity: 'warning' },
+            annotations: {},
+            startsAt: new Date().toISOString(),
+            fingerprint: 'a1',
+          },
+        ],
       };
       expect((await post('/alertmanager', amMessage, 'wrong')).status).toBe(401);
       expect((await post('/alertmanager', amMessage)).status).toBe(200);
-      const pd = await post('/v2/enqueue', { routing_key: 'k', event_action: 'trigger', payload: { summary: 'Queue backlog', source: 'worker-3', severity: 'error' } });
+      const pd = await post('/v2/enqueue', {
+        routing_key: 'k',
+        event_action: 'trigger',
+        payload: { summary: 'Queue backlog', source: 'worker-3', severity: 'error' },
+      });
       expect(pd.status).toBe(202);
-      const services = (await hub.incidents.list()).map((incident) => [incident.service.startsWith('pd-') ? 'pd' : incident.service, incident.severity]).sort();
-      expect(services).toEqual([['pd', 'P1'], ['search', 'P2']]);
+      const services = (await hub.incidents.list())
+        .map((incident) => [incident.service.startsWith('pd-') ? 'pd' : incident.service, incident.severity])
+        .sort();
+      expect(services).toEqual([
+        ['pd', 'P1'],
+        ['search', 'P2'],
+      ]);
     } finally {
       await hub.close();
     }
@@ -64,7 +87,9 @@ describe('README', () => {
       await incidents.deliverNotifications();
       expect(target.requests.map((request) => request.path).sort()).toEqual(['/slack', '/tickets']);
       const [p0] = await incidents.list({ severity: ['P0'] });
-      expect((await incidents.timeline(p0!.id)).find((event) => event.kind === 'automation')?.description).toBe('Automation restartWorkers: failed — no safe restart for this service');
+      expect((await incidents.timeline(p0!.id)).find((event) => event.kind === 'automation')?.description).toBe(
+        'Automation restartWorkers: failed — no safe restart for this service',
+      );
     } finally {
       await incidents.close();
       await target.close();

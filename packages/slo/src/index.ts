@@ -34,7 +34,14 @@ export type {
 } from './spec/slo-spec.js';
 
 // label matchers (=, !=, =~, !~)
-export { labelMatchersSchema, renderSelector, compileMatchers, toLabelMatchers, matcherValue, regexLookingWarnings } from './spec/label-matchers.js';
+export {
+  labelMatchersSchema,
+  renderSelector,
+  compileMatchers,
+  toLabelMatchers,
+  matcherValue,
+  regexLookingWarnings,
+} from './spec/label-matchers.js';
 export type { LabelMatchers, LabelMatcherValue, LabelMatcher, MatchOperator } from './spec/label-matchers.js';
 
 // input in any format: @ops/slo, Sloth (prometheus/v1, PrometheusServiceLevel), OpenSLO
@@ -60,7 +67,15 @@ export type { CalendarUnit, TimeSpan } from './windows/calendar-period.js';
 
 // engine
 export { createSloTracker, OVERFLOW_LABEL_VALUE } from './engine/slo-tracker.js';
-export type { SloTracker, SloTrackerOptions, SloRecorder, SloEvent, SloAlertEvent, SloTrackerEvents, SloHistoryStep } from './engine/slo-tracker.js';
+export type {
+  SloTracker,
+  SloTrackerOptions,
+  SloRecorder,
+  SloEvent,
+  SloAlertEvent,
+  SloTrackerEvents,
+  SloHistoryStep,
+} from './engine/slo-tracker.js';
 export type { SloStatus, TierStatus, WindowStatus } from './engine/slo-status.js';
 
 // alerts out (to @ops/incident or any AlertSink)
@@ -98,14 +113,33 @@ export { createSloRequestObserver } from './middleware/slo-request-observer.js';
 export type { SloRequestObserverOptions } from './middleware/slo-request-observer.js';
 
 // performance budgets and quality ratchet
-export { checkPerformanceBudget, ratchetBaseline, performanceBaselineSchema, measurementsSchema } from './budgets/performance-budget.js';
-export type { PerformanceBaseline, BaselineMetric, Measurement, PerformanceBudgetOptions, PerformanceBudgetResult, MetricVerdict } from './budgets/performance-budget.js';
+export {
+  checkPerformanceBudget,
+  ratchetBaseline,
+  performanceBaselineSchema,
+  measurementsSchema,
+} from './budgets/performance-budget.js';
+export type {
+  PerformanceBaseline,
+  BaselineMetric,
+  Measurement,
+  PerformanceBudgetOptions,
+  PerformanceBudgetResult,
+  MetricVerdict,
+} from './budgets/performance-budget.js';
 export { mannWhitneyU, bootstrapRatioInterval, percentile, normalCdf } from './budgets/statistics.js';
 export type { MannWhitneyResult, BootstrapOptions } from './budgets/statistics.js';
 
 // reports and status from Prometheus
 export { buildSloReport, renderReportMarkdown, fetchSloStatus } from './report/prometheus-report.js';
-export type { SloReport, SloReportEntry, SloReportOptions, FetchSloStatusOptions, ReportRange, ReportStep } from './report/prometheus-report.js';
+export type {
+  SloReport,
+  SloReportEntry,
+  SloReportOptions,
+  FetchSloStatusOptions,
+  ReportRange,
+  ReportStep,
+} from './report/prometheus-report.js';
 
 // overview page (Pyrra-style) and SVG charts
 export { createSloOverview, renderSloOverviewHtml, renderReportHtml } from './overview/slo-overview.js';

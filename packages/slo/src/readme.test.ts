@@ -23,7 +23,10 @@ describe('README examples', () => {
     it(`example ${index + 1}: ${firstLine.slice(0, 60)}`, async () => {
       await mkdir(examplesDirectory, { recursive: true });
       const rewritten = code
-        .replaceAll("from '@ops/slo/testing'", `from ${JSON.stringify(pathToFileURL(join(sourceDirectory, 'testing', 'index.ts')).href)}`)
+        .replaceAll(
+          "from '@ops/slo/testing'",
+          `from ${JSON.stringify(pathToFileURL(join(sourceDirectory, 'testing', 'index.ts')).href)}`,
+        )
         .replaceAll("from '@ops/slo'", `from ${JSON.stringify(pathToFileURL(join(sourceDirectory, 'index.ts')).href)}`);
       const file = join(examplesDirectory, `example-${index + 1}.ts`);
       await writeFile(file, `${rewritten}\nexport {};\n`);
@@ -32,13 +35,19 @@ describe('README examples', () => {
   });
 
   it('links are absolute, so they work on the npm page too', () => {
-    const relative = [...readme.matchAll(/\]\(([^)]+)\)/g)].map((match) => match[1] as string).filter((target) => !/^(https:\/\/|#)/.test(target));
+    const relative = [...readme.matchAll(/\]\(([^)]+)\)/g)]
+      .map((match) => match[1] as string)
+      .filter((target) => !/^(https:\/\/|#)/.test(target));
     expect(relative).toEqual([]);
   });
 
   it('the install line adds every package the examples import', () => {
     const install = /```sh\nnpm install ([^\n]+)\n```/.exec(readme)?.[1]?.split(/\s+/) ?? [];
-    const imported = new Set(blocks.flatMap((code) => [...code.matchAll(/from '((?:@[^/']+\/)?[^/']+)[^']*'/g)].map((match) => match[1] as string)));
+    const imported = new Set(
+      blocks.flatMap((code) =>
+        [...code.matchAll(/from '((?:@[^/']+\/)?[^/']+)[^']*'/g)].map((match) => match[1] as string),
+      ),
+    );
     const missing = [...imported].filter((name) => !name.startsWith('node:') && !install.includes(name));
     expect(missing).toEqual([]);
   });

@@ -24,11 +24,21 @@ async function query<T extends pg.QueryResultRow>(connectionString: string, text
  * Ensures a bench database of about `rows` × 182 bytes on disk exists, generating it once with generate_series
  * (md5 text, so it does not compress to nothing) and reusing it on later runs. Resolves with its size in bytes.
  */
-export async function ensureBenchDatabase(database: string, rows: number, log: (line: string) => void = () => undefined): Promise<number> {
-  const exists = await query<{ ok: number }>(ADMIN_URL, `SELECT 1 AS ok FROM pg_database WHERE datname = '${database}'`);
+export async function ensureBenchDatabase(
+  database: string,
+  rows: number,
+  log: (line: string) => void = () => undefined,
+): Promise<number> {
+  const exists = await query<{ ok: number }>(
+    ADMIN_URL,
+    `SELECT 1 AS ok FROM pg_database WHERE datname = '${database}'`,
+  );
   let ready = false;
   if (exists.length > 0) {
-    const tables = await query<{ count: string }>(databaseUrl(database), `SELECT count(*) FROM pg_class WHERE relname = 'bench_items' AND reltuples >= ${Math.floor(rows * 0.99)}`);
+    const tables = await query<{ count: string }>(
+      databaseUrl(database),
+      `SELECT count(*) FROM pg_class WHERE relname = 'bench_items' AND reltuples >= ${Math.floor(rows * 0.99)}`,
+    );
     ready = Number(tables[0]?.count) === 1;
     if (!ready) await query(ADMIN_URL, `DROP DATABASE "${database}" WITH (FORCE)`);
   }

@@ -4,7 +4,15 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { toNodeHandler } from '@ops/core';
-import { createHealth, diskProbe, eventLoopProbe, functionProbe, memoryProbe, postgresProbe, redisProbe } from '@ops/health';
+import {
+  createHealth,
+  diskProbe,
+  eventLoopProbe,
+  functionProbe,
+  memoryProbe,
+  postgresProbe,
+  redisProbe,
+} from '@ops/health';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 
@@ -15,7 +23,11 @@ let cleanup = async () => undefined as unknown;
 if (mode === 'bare') {
   const body = '{"status":"pass"}';
   listener = (_request, response) => {
-    response.writeHead(200, { 'content-type': 'application/health+json', 'cache-control': 'no-store', 'content-length': body.length });
+    response.writeHead(200, {
+      'content-type': 'application/health+json',
+      'cache-control': 'no-store',
+      'content-length': body.length,
+    });
     response.end(body);
   };
 } else {
@@ -28,21 +40,30 @@ if (mode === 'bare') {
   health.register({ name: 'memory', check: memoryProbe(), tags: ['live', 'ready'] });
   health.register({ name: 'event-loop', check: loop });
   health.register({ name: 'disk', check: diskProbe({ path: '/' }) });
-  for (let index = 1; index <= 5; index++) health.register({ name: `feature-${index}`, check: functionProbe(() => true) });
+  for (let index = 1; index <= 5; index++)
+    health.register({ name: `feature-${index}`, check: functionProbe(() => true) });
   await health.ready();
   listener = toNodeHandler(health.handler);
   if (mode === 'checks-bare') {
     // Same process and background checks as `ours`, answered by the bare listener: the cost of the polling alone.
     const body = '{"status":"pass"}';
     listener = (_request, response) => {
-      response.writeHead(200, { 'content-type': 'application/health+json', 'cache-control': 'no-store', 'content-length': body.length });
+      response.writeHead(200, {
+        'content-type': 'application/health+json',
+        'cache-control': 'no-store',
+        'content-length': body.length,
+      });
       response.end(body);
     };
   }
   if (mode === 'adapter') {
     // Same process and background checks as `ours`, but toNodeHandler around a constant handler: separates the
     // cost of @ops/core's node adapter (plus the background polling) from the health handler's.
-    const constant = { status: 200, headers: { 'content-type': 'application/health+json', 'cache-control': 'no-store' }, body: '{"status":"pass"}' };
+    const constant = {
+      status: 200,
+      headers: { 'content-type': 'application/health+json', 'cache-control': 'no-store' },
+      body: '{"status":"pass"}',
+    };
     listener = toNodeHandler(async () => constant);
   }
   cleanup = async () => {

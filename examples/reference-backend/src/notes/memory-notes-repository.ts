@@ -29,7 +29,10 @@ export function createMemoryNotesRepository(options: { clock?: Clock } = {}): Me
     kind: 'memory',
     async init() {},
     async list({ limit = 100 } = {}) {
-      return [...notes.values()].reverse().slice(0, limit).map((note) => ({ ...note }));
+      return [...notes.values()]
+        .reverse()
+        .slice(0, limit)
+        .map((note) => ({ ...note }));
     },
     async get(id) {
       const note = notes.get(id);
@@ -44,7 +47,12 @@ export function createMemoryNotesRepository(options: { clock?: Clock } = {}): Me
     async update(id, patch) {
       const note = notes.get(id);
       if (!note) return undefined;
-      const updated: Note = { ...note, ...(patch.title === undefined ? {} : { title: patch.title }), ...(patch.body === undefined ? {} : { body: patch.body }), updatedAt: now() };
+      const updated: Note = {
+        ...note,
+        ...(patch.title === undefined ? {} : { title: patch.title }),
+        ...(patch.body === undefined ? {} : { body: patch.body }),
+        updatedAt: now(),
+      };
       notes.set(id, updated);
       return { ...updated };
     },

@@ -23,7 +23,13 @@ interface NoteRow {
 const COLUMNS = 'id, title, body, created_at, updated_at';
 
 function toNote(row: NoteRow): Note {
-  return { id: row.id, title: row.title, body: row.body, createdAt: row.created_at.toISOString(), updatedAt: row.updated_at.toISOString() };
+  return {
+    id: row.id,
+    title: row.title,
+    body: row.body,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
 }
 
 /** Options of {@link createPostgresNotesRepository}. */
@@ -56,14 +62,19 @@ export function createPostgresNotesRepository(options: PostgresNotesRepositoryOp
       await query(NOTES_TABLE_SQL);
     },
     async list({ limit = 100 } = {}) {
-      return (await query<NoteRow>(`SELECT ${COLUMNS} FROM notes ORDER BY created_at DESC, id LIMIT $1`, [limit])).map(toNote);
+      return (await query<NoteRow>(`SELECT ${COLUMNS} FROM notes ORDER BY created_at DESC, id LIMIT $1`, [limit])).map(
+        toNote,
+      );
     },
     async get(id) {
       const [row] = await query<NoteRow>(`SELECT ${COLUMNS} FROM notes WHERE id = $1`, [id]);
       return row ? toNote(row) : undefined;
     },
     async create(input: NoteInput) {
-      const [row] = await query<NoteRow>(`INSERT INTO notes (id, title, body) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`, [randomUUID(), input.title, input.body]);
+      const [row] = await query<NoteRow>(
+        `INSERT INTO notes (id, title, body) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`,
+        [randomUUID(), input.title, input.body],
+      );
       return toNote(row as NoteRow);
     },
     async update(id, patch) {

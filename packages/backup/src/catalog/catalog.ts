@@ -26,12 +26,17 @@ export async function readManifest(storage: BackupStorage, key: string): Promise
 
 /** Writes a manifest atomically (the storage's `write` contract). */
 export async function writeManifest(storage: BackupStorage, manifest: BackupManifest): Promise<void> {
-  await storage.write(manifestKey(manifest.job, manifest.id), Readable.from([Buffer.from(serializeManifest(manifest))]));
+  await storage.write(
+    manifestKey(manifest.job, manifest.id),
+    Readable.from([Buffer.from(serializeManifest(manifest))]),
+  );
 }
 
 /** Sorts manifests newest first by start time (then id), never by parsing names alone. */
 export function sortNewestFirst(manifests: BackupManifest[]): BackupManifest[] {
-  return manifests.sort((a, b) => (a.startedAt === b.startedAt ? (a.id < b.id ? 1 : -1) : a.startedAt < b.startedAt ? 1 : -1));
+  return manifests.sort((a, b) =>
+    a.startedAt === b.startedAt ? (a.id < b.id ? 1 : -1) : a.startedAt < b.startedAt ? 1 : -1,
+  );
 }
 
 /**
@@ -44,7 +49,10 @@ export function sortNewestFirst(manifests: BackupManifest[]): BackupManifest[] {
  * console.log(backups[0]?.state);
  * ```
  */
-export async function listBackups(options: { storage: BackupStorage; job?: string | undefined }): Promise<BackupListing> {
+export async function listBackups(options: {
+  storage: BackupStorage;
+  job?: string | undefined;
+}): Promise<BackupListing> {
   const { storage, job } = options;
   const backups: BackupManifest[] = [];
   const unreadable: UnreadableManifest[] = [];
@@ -65,12 +73,20 @@ export async function listBackups(options: { storage: BackupStorage; job?: strin
  * Finds one backup by id (optionally within a job). `'latest'` picks the newest completed backup of `job`.
  * Throws `BACKUP_NOT_FOUND`.
  */
-export async function findBackup(options: { storage: BackupStorage; id: string; job?: string | undefined }): Promise<BackupManifest> {
+export async function findBackup(options: {
+  storage: BackupStorage;
+  id: string;
+  job?: string | undefined;
+}): Promise<BackupManifest> {
   const { storage, id, job } = options;
   if (id === 'latest') {
     const { backups } = await listBackups({ storage, job });
     const found = backups.find((backup) => backup.state === 'completed');
-    if (!found) throw new BackupError('BACKUP_NOT_FOUND', `no completed backup${job ? ` of job ${job}` : ''} in ${storage.location}`);
+    if (!found)
+      throw new BackupError(
+        'BACKUP_NOT_FOUND',
+        `no completed backup${job ? ` of job ${job}` : ''} in ${storage.location}`,
+      );
     return found;
   }
   if (job) return readManifest(storage, manifestKey(job, id));

@@ -1,4 +1,12 @@
-import { formatBytes, humanizeDuration, parseDuration, systemClock, type Check, type Clock, type Duration } from '@ops/core';
+import {
+  formatBytes,
+  humanizeDuration,
+  parseDuration,
+  systemClock,
+  type Check,
+  type Clock,
+  type Duration,
+} from '@ops/core';
 import { listBackups } from '../catalog/catalog.js';
 import { meetsVerification, verifiedLevel, type VerificationLevel } from '../manifest/manifest.js';
 import type { BackupStorage } from '../storages/storage.js';
@@ -46,7 +54,14 @@ export type BackupFreshnessCheckOptions = BackupFreshnessProbeOptions;
  * ```
  */
 export function backupFreshnessProbe(options: BackupFreshnessProbeOptions): Check {
-  const { storage, job, minSizeBytes, maxSizeDropRatio, requiredVerification = 'checksum', clock = systemClock } = options;
+  const {
+    storage,
+    job,
+    minSizeBytes,
+    maxSizeDropRatio,
+    requiredVerification = 'checksum',
+    clock = systemClock,
+  } = options;
   const maxAgeMs = parseDuration(options.maxAge, 'maxAge');
   const warnAgeMs = options.warnAge === undefined ? undefined : parseDuration(options.warnAge, 'warnAge');
   return async (signal) => {
@@ -58,14 +73,29 @@ export function backupFreshnessProbe(options: BackupFreshnessProbeOptions): Chec
     });
     const newest = good[0];
     if (!newest?.completedAt) {
-      return { status: 'fail', output: `no completed backup of ${job} verified at ${requiredVerification} level`, details: { job, backups: backups.length } };
+      return {
+        status: 'fail',
+        output: `no completed backup of ${job} verified at ${requiredVerification} level`,
+        details: { job, backups: backups.length },
+      };
     }
     const ageMs = clock.now() - Date.parse(newest.completedAt);
     const details = { job, backupId: newest.id, completedAt: newest.completedAt, storedBytes: newest.storedBytes };
     const observed = { observed: Math.round(ageMs / 1000), observedUnit: 's' };
-    if (ageMs > maxAgeMs) return { status: 'fail', output: `newest good backup of ${job} is ${humanizeDuration(ageMs)} old (max ${humanizeDuration(maxAgeMs)})`, ...observed, details };
+    if (ageMs > maxAgeMs)
+      return {
+        status: 'fail',
+        output: `newest good backup of ${job} is ${humanizeDuration(ageMs)} old (max ${humanizeDuration(maxAgeMs)})`,
+        ...observed,
+        details,
+      };
     if (minSizeBytes !== undefined && newest.storedBytes < minSizeBytes) {
-      return { status: 'fail', output: `newest good backup of ${job} is ${formatBytes(newest.storedBytes)}, below the minimum ${formatBytes(minSizeBytes)}`, ...observed, details };
+      return {
+        status: 'fail',
+        output: `newest good backup of ${job} is ${formatBytes(newest.storedBytes)}, below the minimum ${formatBytes(minSizeBytes)}`,
+        ...observed,
+        details,
+      };
     }
     const previous = good[1];
     if (maxSizeDropRatio !== undefined && previous && previous.storedBytes > 0) {
@@ -79,7 +109,13 @@ export function backupFreshnessProbe(options: BackupFreshnessProbeOptions): Chec
         };
       }
     }
-    if (warnAgeMs !== undefined && ageMs > warnAgeMs) return { status: 'warn', output: `newest good backup of ${job} is ${humanizeDuration(ageMs)} old`, ...observed, details };
+    if (warnAgeMs !== undefined && ageMs > warnAgeMs)
+      return {
+        status: 'warn',
+        output: `newest good backup of ${job} is ${humanizeDuration(ageMs)} old`,
+        ...observed,
+        details,
+      };
     return { status: 'pass', ...observed, details };
   };
 }

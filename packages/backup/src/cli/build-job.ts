@@ -25,7 +25,15 @@ export async function openStorage(config: BackupConfig): Promise<BackupStorage> 
     ...(storage.region === undefined ? {} : { region: storage.region }),
     ...(storage.endpoint === undefined ? {} : { endpoint: storage.endpoint }),
     ...(storage.forcePathStyle === undefined ? {} : { forcePathStyle: storage.forcePathStyle }),
-    ...(storage.credentials === undefined ? {} : { credentials: { accessKeyId: storage.credentials.accessKeyId, secretAccessKey: storage.credentials.secretAccessKey, ...(storage.credentials.sessionToken ? { sessionToken: storage.credentials.sessionToken } : {}) } }),
+    ...(storage.credentials === undefined
+      ? {}
+      : {
+          credentials: {
+            accessKeyId: storage.credentials.accessKeyId,
+            secretAccessKey: storage.credentials.secretAccessKey,
+            ...(storage.credentials.sessionToken ? { sessionToken: storage.credentials.sessionToken } : {}),
+          },
+        }),
   });
   opened.add(s3);
   return s3;
@@ -43,7 +51,10 @@ export async function closeOpenedStorages(): Promise<void> {
  * Metrics for one CLI run, following `events`, written to a file in Prometheus text format (for node_exporter's
  * textfile collector): written to a temp file and renamed, so the collector never reads half a file.
  */
-export async function createMetricsFile(path: string, events: BackupEventEmitter): Promise<{ metrics: BackupMetrics; write(): Promise<void> }> {
+export async function createMetricsFile(
+  path: string,
+  events: BackupEventEmitter,
+): Promise<{ metrics: BackupMetrics; write(): Promise<void> }> {
   // createRequire works in both builds (tsup shims import.meta.url in CJS); a bare `require` would become a
   // throwing shim in the ESM build.
   const load = createRequire(import.meta.url);
@@ -51,7 +62,11 @@ export async function createMetricsFile(path: string, events: BackupEventEmitter
   try {
     promClient = load('prom-client') as typeof import('prom-client');
   } catch (error) {
-    throw new BackupError('ARGUMENT_INVALID', '--metrics-file needs the "prom-client" package: npm install prom-client', { cause: error });
+    throw new BackupError(
+      'ARGUMENT_INVALID',
+      '--metrics-file needs the "prom-client" package: npm install prom-client',
+      { cause: error },
+    );
   }
   const registry = new promClient.Registry();
   const metrics = createBackupMetrics({ registry, events });
@@ -118,13 +133,18 @@ export async function readIdentityFile(path: string): Promise<string[]> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new BackupError('ARGUMENT_INVALID', `cannot read identity file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+    throw new BackupError(
+      'ARGUMENT_INVALID',
+      `cannot read identity file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      { cause: error },
+    );
   }
   const identities = text
     .split(/\r?\n/)
     .map((line) => line.trim())
     .filter((line) => line.startsWith('AGE-SECRET-KEY-'));
-  if (identities.length === 0) throw new BackupError('ARGUMENT_INVALID', `identity file ${path} contains no AGE-SECRET-KEY-1… line`);
+  if (identities.length === 0)
+    throw new BackupError('ARGUMENT_INVALID', `identity file ${path} contains no AGE-SECRET-KEY-1… line`);
   return identities;
 }
 
@@ -138,7 +158,11 @@ export async function resolveDecryption(
   let passphrase = config.decryption?.passphrase;
   if (flags.passphraseEnv) {
     passphrase = env[flags.passphraseEnv];
-    if (passphrase === undefined || passphrase === '') throw new BackupError('ARGUMENT_INVALID', `environment variable ${flags.passphraseEnv} (from --passphrase-env) is not set`);
+    if (passphrase === undefined || passphrase === '')
+      throw new BackupError(
+        'ARGUMENT_INVALID',
+        `environment variable ${flags.passphraseEnv} (from --passphrase-env) is not set`,
+      );
   }
   const identities = identityFile ? await readIdentityFile(identityFile) : undefined;
   if (!identities && passphrase === undefined) return undefined;
@@ -150,23 +174,33 @@ export async function resolveDecryption(
  * the file must not be readable by group or others, as libpq requires of a passfile), or `undefined` when neither
  * is given. Never from argv.
  */
-export async function readTargetPassword(flags: { passwordEnv?: string | undefined; passwordFile?: string | undefined }, env: Record<string, string | undefined>): Promise<string | undefined> {
+export async function readTargetPassword(
+  flags: { passwordEnv?: string | undefined; passwordFile?: string | undefined },
+  env: Record<string, string | undefined>,
+): Promise<string | undefined> {
   const { passwordEnv, passwordFile } = flags;
-  if (passwordEnv !== undefined && passwordFile !== undefined) throw new UsageError('give --target-password-env or --target-password-file, not both');
+  if (passwordEnv !== undefined && passwordFile !== undefined)
+    throw new UsageError('give --target-password-env or --target-password-file, not both');
   if (passwordEnv !== undefined) {
     const value = env[passwordEnv];
-    if (value === undefined || value === '') throw new UsageError(`environment variable ${passwordEnv} (from --target-password-env) is not set`);
+    if (value === undefined || value === '')
+      throw new UsageError(`environment variable ${passwordEnv} (from --target-password-env) is not set`);
     return value;
   }
   if (passwordFile === undefined) return undefined;
   let text: string;
   try {
     const facts = await stat(passwordFile);
-    if ((facts.mode & 0o077) !== 0) throw new UsageError(`password file ${passwordFile} can be read by others (mode ${(facts.mode & 0o777).toString(8)}); chmod 600 it`);
+    if ((facts.mode & 0o077) !== 0)
+      throw new UsageError(
+        `password file ${passwordFile} can be read by others (mode ${(facts.mode & 0o777).toString(8)}); chmod 600 it`,
+      );
     text = await readFile(passwordFile, 'utf8');
   } catch (error) {
     if (error instanceof UsageError) throw error;
-    throw new UsageError(`cannot read password file ${passwordFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new UsageError(
+      `cannot read password file ${passwordFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
   }
   const password = text.split(/\r?\n/)[0] ?? '';
   if (password === '') throw new UsageError(`password file ${passwordFile} is empty`);

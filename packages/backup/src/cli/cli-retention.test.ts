@@ -11,7 +11,11 @@ let config: string;
 function cli() {
   const output = { stdout: '', stderr: '' };
   return {
-    io: { stdout: { write: (chunk: string) => (output.stdout += chunk) }, stderr: { write: (chunk: string) => (output.stderr += chunk) }, env: {} },
+    io: {
+      stdout: { write: (chunk: string) => (output.stdout += chunk) },
+      stderr: { write: (chunk: string) => (output.stderr += chunk) },
+      env: {},
+    },
     output,
   };
 }
@@ -36,23 +40,36 @@ afterAll(async () => {
 });
 
 describe('ops-backup tags and restic-style retention flags', () => {
-  it('run --tag adds tags to the job\'s own; prune --keep-* flags take restic\'s syntax (1m = one month)', async () => {
+  it("run --tag adds tags to the job's own; prune --keep-* flags take restic's syntax (1m = one month)", async () => {
     expect((await run(['run', '--tag', 'release', '--tag', 'v1.2.0'])).code).toBe(0);
     expect((await run(['run'])).code).toBe(0);
     expect((await run(['run'])).code).toBe(0);
     const listed = JSON.parse((await run(['list', '--json'])).stdout) as { backups: { id: string }[] };
     expect(listed.backups).toHaveLength(3);
 
-    const byConfig = JSON.parse((await run(['prune', '--json'])).stdout) as { jobs: { decisions: { action: string; tags: string[] }[] }[] };
+    const byConfig = JSON.parse((await run(['prune', '--json'])).stdout) as {
+      jobs: { decisions: { action: string; tags: string[] }[] }[];
+    };
     expect(byConfig.jobs[0]?.decisions.map((decision) => [decision.action, decision.tags])).toEqual([
       ['keep', ['config']],
       ['remove', ['config']],
       ['remove', ['config', 'release', 'v1.2.0']],
     ]);
 
-    const restic = await run(['prune', '--keep-last', '1', '--keep-tag', 'release,v1.2.0', '--keep-within', '1m', '--json']);
+    const restic = await run([
+      'prune',
+      '--keep-last',
+      '1',
+      '--keep-tag',
+      'release,v1.2.0',
+      '--keep-within',
+      '1m',
+      '--json',
+    ]);
     expect(restic.code, restic.stderr).toBe(0);
-    const decisions = (JSON.parse(restic.stdout) as { jobs: { decisions: { action: string; reasons: string[] }[] }[] }).jobs[0]?.decisions ?? [];
+    const decisions =
+      (JSON.parse(restic.stdout) as { jobs: { decisions: { action: string; reasons: string[] }[] }[] }).jobs[0]
+        ?.decisions ?? [];
     expect(decisions.map((decision) => decision.action)).toEqual(['keep', 'keep', 'keep']);
     expect(decisions[0]?.reasons).toEqual(['within 1mo of the newest backup', 'last #1']);
     expect(decisions[2]?.reasons).toEqual(['has tags [release, v1.2.0]', 'within 1mo of the newest backup']);

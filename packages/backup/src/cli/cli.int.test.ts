@@ -40,7 +40,9 @@ beforeAll(async () => {
   const pg = await import('pg');
   const client = new pg.default.Client({ connectionString: database.connectionString });
   await client.connect();
-  await client.query(`CREATE TABLE notes (id int PRIMARY KEY, body text); INSERT INTO notes SELECT g, 'note ' || g FROM generate_series(1, 1000) g;`);
+  await client.query(
+    `CREATE TABLE notes (id int PRIMARY KEY, body text); INSERT INTO notes SELECT g, 'note ' || g FROM generate_series(1, 1000) g;`,
+  );
   await client.end();
   await mkdir(join(directory.path, 'etc'));
   await writeFile(join(directory.path, 'etc', 'app.conf'), 'answer = 42\n');
@@ -106,14 +108,26 @@ describe('ops-backup CLI', () => {
     expect(show.stdout).toContain(`age → ${identity.recipient}`);
 
     const verify = capture(env);
-    expect(await runCli(backupCli, ['verify', pgId, '--level', 'test-restore', '--json'], verify.io), verify.stderr).toBe(0);
+    expect(
+      await runCli(backupCli, ['verify', pgId, '--level', 'test-restore', '--json'], verify.io),
+      verify.stderr,
+    ).toBe(0);
     expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, level: 'test-restore' });
 
     const restore = capture(env);
     const target = `${database.database}_cli`;
-    expect(await runCli(backupCli, ['restore', 'latest', '--job', 'pg-main', '--to-database', target, '--create', '--parallel-jobs', '2'], restore.io), restore.stderr).toBe(0);
+    expect(
+      await runCli(
+        backupCli,
+        ['restore', 'latest', '--job', 'pg-main', '--to-database', target, '--create', '--parallel-jobs', '2'],
+        restore.io,
+      ),
+      restore.stderr,
+    ).toBe(0);
     const pg = await import('pg');
-    const client = new pg.default.Client({ connectionString: database.connectionString.replace(/\/[^/?]+(\?|$)/, `/${target}$1`) });
+    const client = new pg.default.Client({
+      connectionString: database.connectionString.replace(/\/[^/?]+(\?|$)/, `/${target}$1`),
+    });
     await client.connect();
     expect((await client.query('SELECT count(*)::int AS n FROM notes')).rows[0]).toEqual({ n: 1000 });
     await client.end();
@@ -124,7 +138,10 @@ describe('ops-backup CLI', () => {
 
     const files = capture(env);
     const staging = join(directory.path, 'staging');
-    expect(await runCli(backupCli, ['restore', 'latest', '--job', 'config', '--to-directory', staging], files.io), files.stderr).toBe(0);
+    expect(
+      await runCli(backupCli, ['restore', 'latest', '--job', 'config', '--to-directory', staging], files.io),
+      files.stderr,
+    ).toBe(0);
     expect(await readFile(join(staging, 'app.conf'), 'utf8')).toBe('answer = 42\n');
 
     const dry = capture(env);
@@ -148,7 +165,10 @@ describe('ops-backup CLI', () => {
 
   it('exit 2 with the path named for a bad config; exit 1 when verification fails', async () => {
     const badPath = join(directory.path, 'bad.yaml');
-    await writeFile(badPath, 'storage: { type: local, directory: /tmp/x }\njobs:\n  - name: a\n    sources: [{ type: postgres, format: tar }]\n');
+    await writeFile(
+      badPath,
+      'storage: { type: local, directory: /tmp/x }\njobs:\n  - name: a\n    sources: [{ type: postgres, format: tar }]\n',
+    );
     const bad = capture();
     expect(await runCli(backupCli, ['list', '--config', badPath], bad.io)).toBe(2);
     expect(bad.stderr).toContain('jobs[0].sources[0].format');
@@ -163,12 +183,19 @@ describe('ops-backup CLI', () => {
     const noKey = capture({ DATABASE_URL: database.connectionString });
     const emptyKeyPath = join(directory.path, 'other-key.txt');
     await writeFile(emptyKeyPath, `${generateAgeIdentity().identity}\n`);
-    expect(await runCli(backupCli, ['verify', 'latest', '--job', 'pg-main', '--level', 'full-read', '--identity-file', emptyKeyPath], noKey.io)).toBe(1);
+    expect(
+      await runCli(
+        backupCli,
+        ['verify', 'latest', '--job', 'pg-main', '--level', 'full-read', '--identity-file', emptyKeyPath],
+        noKey.io,
+      ),
+    ).toBe(1);
     expect(noKey.stdout).toContain('FAIL');
   });
 
   it('a files restore with a wrong key exits 1 with the message (it exited 13, silently, leaving the staging directory)', async () => {
-    if (!existsSync(binPath)) throw new Error(`build the package first (pnpm --filter @ops/backup build): ${binPath} is missing`);
+    if (!existsSync(binPath))
+      throw new Error(`build the package first (pnpm --filter @ops/backup build): ${binPath} is missing`);
     const secretConfig = join(directory.path, 'secret.yaml');
     await writeFile(
       secretConfig,
@@ -179,7 +206,23 @@ describe('ops-backup CLI', () => {
     const wrongKey = join(directory.path, 'wrong-key.txt');
     await writeFile(wrongKey, `${generateAgeIdentity().identity}\n`, { mode: 0o600 });
     const staging = join(directory.path, 'secret-staging');
-    const child = spawn(process.execPath, [binPath, 'restore', 'latest', '--job', 'secret-files', '--to-directory', staging, '--identity-file', wrongKey, '--config', secretConfig], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [
+        binPath,
+        'restore',
+        'latest',
+        '--job',
+        'secret-files',
+        '--to-directory',
+        staging,
+        '--identity-file',
+        wrongKey,
+        '--config',
+        secretConfig,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
     const code = await new Promise<number | null>((resolveExit) => child.once('exit', resolveExit));

@@ -1,5 +1,17 @@
 import { resolve } from 'node:path';
-import { ConfigError, ExitCode, UsageError, createProgressBar, formatBytes, formatTable, loadConfig, systemClock, type CliCommand, type CliContext, type CliDefinition } from '@ops/core';
+import {
+  ConfigError,
+  ExitCode,
+  UsageError,
+  createProgressBar,
+  formatBytes,
+  formatTable,
+  loadConfig,
+  systemClock,
+  type CliCommand,
+  type CliContext,
+  type CliDefinition,
+} from '@ops/core';
 import { findBackup, listBackups } from '../catalog/catalog.js';
 import { backupConfigSchema, type BackupConfig, type BackupJobConfig } from '../config/config-schema.js';
 import { createBackupEvents } from '../events/backup-events.js';
@@ -14,12 +26,32 @@ import { restoreRedis, type RedisReplacePolicy } from '../restore/redis-restore.
 import { resolveConnection, type PostgresConnectionOptions } from '../sources/postgres-connection.js';
 import { PACKAGE_VERSION } from '../version.js';
 import { verifyBackup } from '../verify/verify-backup.js';
-import { buildSources, createMetricsFile, openRedis, openStorage, readTargetPassword, resolveDecryption } from './build-job.js';
+import {
+  buildSources,
+  createMetricsFile,
+  openRedis,
+  openStorage,
+  readTargetPassword,
+  resolveDecryption,
+} from './build-job.js';
 
-const configOption = { config: { type: 'string', short: 'c', valueName: 'file', description: 'config file (YAML or JSON); default $OPS_BACKUP_CONFIG or ./ops-backup.yaml' } } as const;
-const jobOption = { job: { type: 'string', short: 'j', valueName: 'name', description: 'job name from the config' } } as const;
+const configOption = {
+  config: {
+    type: 'string',
+    short: 'c',
+    valueName: 'file',
+    description: 'config file (YAML or JSON); default $OPS_BACKUP_CONFIG or ./ops-backup.yaml',
+  },
+} as const;
+const jobOption = {
+  job: { type: 'string', short: 'j', valueName: 'name', description: 'job name from the config' },
+} as const;
 const keyOptions = {
-  'identity-file': { type: 'string', valueName: 'file', description: 'age identity file (AGE-SECRET-KEY-1… lines) for encrypted backups' },
+  'identity-file': {
+    type: 'string',
+    valueName: 'file',
+    description: 'age identity file (AGE-SECRET-KEY-1… lines) for encrypted backups',
+  },
   'passphrase-env': { type: 'string', valueName: 'NAME', description: 'environment variable holding the passphrase' },
 } as const;
 
@@ -32,7 +64,10 @@ function pickJobs(config: BackupConfig, names: readonly string[]): BackupJobConf
   if (names.length === 0) return config.jobs;
   return names.map((name) => {
     const job = config.jobs.find((candidate) => candidate.name === name);
-    if (!job) throw new UsageError(`unknown job ${JSON.stringify(name)}; the config has ${config.jobs.map((candidate) => candidate.name).join(', ')}`);
+    if (!job)
+      throw new UsageError(
+        `unknown job ${JSON.stringify(name)}; the config has ${config.jobs.map((candidate) => candidate.name).join(', ')}`,
+      );
     return job;
   });
 }
@@ -48,7 +83,12 @@ function summary(manifest: BackupManifest): Record<string, unknown> {
     plainBytes: manifest.plainBytes,
     verified: verifiedLevel(manifest) ?? null,
     tags: manifest.tags,
-    sources: manifest.sources.map((source) => ({ name: source.name, kind: source.kind, state: source.state, ...(source.error ? { error: source.error } : {}) })),
+    sources: manifest.sources.map((source) => ({
+      name: source.name,
+      kind: source.kind,
+      state: source.state,
+      ...(source.error ? { error: source.error } : {}),
+    })),
     ...(manifest.error ? { error: manifest.error } : {}),
     warnings: manifest.warnings,
   };
@@ -59,14 +99,31 @@ const runCommand: CliCommand = {
   usage: '[job...]',
   options: {
     ...configOption,
-    'metrics-file': { type: 'string', valueName: 'file', description: 'write ops_backup_* metrics in Prometheus text format (node_exporter textfile collector)' },
-    tag: { type: 'string', multiple: true, valueName: 'tag', description: "tag this run's backups (repeatable; added to the job's tags), for retention's keepTags" },
+    'metrics-file': {
+      type: 'string',
+      valueName: 'file',
+      description: 'write ops_backup_* metrics in Prometheus text format (node_exporter textfile collector)',
+    },
+    tag: {
+      type: 'string',
+      multiple: true,
+      valueName: 'tag',
+      description: "tag this run's backups (repeatable; added to the job's tags), for retention's keepTags",
+    },
   },
-  examples: ['ops-backup run --config /etc/ops-backup.yaml', 'ops-backup run pg-main --json', 'ops-backup run pg-main --tag release --tag v1.2.0', 'ops-backup run --metrics-file /var/lib/node_exporter/textfile/ops_backup.prom'],
+  examples: [
+    'ops-backup run --config /etc/ops-backup.yaml',
+    'ops-backup run pg-main --json',
+    'ops-backup run pg-main --tag release --tag v1.2.0',
+    'ops-backup run --metrics-file /var/lib/node_exporter/textfile/ops_backup.prom',
+  ],
   async run(context: CliContext): Promise<number> {
     const runTags = (context.values.tag as string[] | undefined) ?? [];
     for (const tag of runTags) {
-      if (!backupTagSchema.safeParse(tag).success) throw new UsageError(`--tag ${JSON.stringify(tag)}: a tag must be non-empty, without "," and without leading or trailing spaces`);
+      if (!backupTagSchema.safeParse(tag).success)
+        throw new UsageError(
+          `--tag ${JSON.stringify(tag)}: a tag must be non-empty, without "," and without leading or trailing spaces`,
+        );
     }
     const config = await readConfig(context);
     const jobs = pickJobs(config, context.positionals);
@@ -78,7 +135,9 @@ const runCommand: CliCommand = {
     for (const job of jobs) {
       const { sources, close } = await buildSources(job);
       const bar = context.json ? undefined : createProgressBar(context.io.stderr, `${job.name}`);
-      const stopProgress = bar ? events.on('artifact.progressed', (progress) => bar.update(progress.plainBytes)) : undefined;
+      const stopProgress = bar
+        ? events.on('artifact.progressed', (progress) => bar.update(progress.plainBytes))
+        : undefined;
       try {
         const manifest = await runBackup({
           job: job.name,
@@ -101,10 +160,16 @@ const runCommand: CliCommand = {
       }
     }
     await metrics?.write();
-    if (context.json) context.printJson({ ok: results.every((manifest) => manifest.state === 'completed'), backups: results.map(summary) });
+    if (context.json)
+      context.printJson({
+        ok: results.every((manifest) => manifest.state === 'completed'),
+        backups: results.map(summary),
+      });
     else {
       for (const manifest of results) {
-        context.print(`${manifest.job}: ${manifest.state} ${manifest.id} (${formatBytes(manifest.storedBytes)} stored from ${formatBytes(manifest.plainBytes)})`);
+        context.print(
+          `${manifest.job}: ${manifest.state} ${manifest.id} (${formatBytes(manifest.storedBytes)} stored from ${formatBytes(manifest.plainBytes)})`,
+        );
         if (manifest.error) context.warn(`${manifest.job}: ${manifest.error}`);
         for (const warning of manifest.warnings) context.warn(`${manifest.job}: warning: ${warning}`);
       }
@@ -159,11 +224,18 @@ const showCommand: CliCommand = {
       for (const source of manifest.sources) {
         context.print(`  ${source.kind} ${source.name}: ${source.state}${source.error ? ` (${source.error})` : ''}`);
         for (const artifact of source.artifacts) {
-          context.print(`    ${artifact.key} ${artifact.format} ${formatBytes(artifact.storedBytes)} stored, sha256 ${artifact.storedSha256}`);
-          context.print(`      compression ${artifact.compression.algorithm}${artifact.compression.level ? ` ${artifact.compression.level}` : ''}, encryption ${artifact.encryption ? (artifact.encryption.passphrase ? 'age (passphrase)' : `age → ${artifact.encryption.recipients.join(', ')}`) : 'none'}`);
+          context.print(
+            `    ${artifact.key} ${artifact.format} ${formatBytes(artifact.storedBytes)} stored, sha256 ${artifact.storedSha256}`,
+          );
+          context.print(
+            `      compression ${artifact.compression.algorithm}${artifact.compression.level ? ` ${artifact.compression.level}` : ''}, encryption ${artifact.encryption ? (artifact.encryption.passphrase ? 'age (passphrase)' : `age → ${artifact.encryption.recipients.join(', ')}`) : 'none'}`,
+          );
         }
       }
-      for (const verification of manifest.verifications) context.print(`  verified ${verification.level} at ${verification.at}: ${verification.ok ? 'ok' : 'FAILED'} — ${verification.detail}`);
+      for (const verification of manifest.verifications)
+        context.print(
+          `  verified ${verification.level} at ${verification.at}: ${verification.ok ? 'ok' : 'FAILED'} — ${verification.detail}`,
+        );
     }
     return ExitCode.ok;
   },
@@ -176,18 +248,35 @@ const verifyCommand: CliCommand = {
     ...configOption,
     ...jobOption,
     ...keyOptions,
-    level: { type: 'string', short: 'l', valueName: 'level', description: 'checksum (default), full-read or test-restore' },
+    level: {
+      type: 'string',
+      short: 'l',
+      valueName: 'level',
+      description: 'checksum (default), full-read or test-restore',
+    },
   },
-  examples: ['ops-backup verify latest --job pg-main --level full-read --identity-file /etc/ops/backup.key', 'ops-backup verify 20261122T030000Z-ab12cd34 --json'],
+  examples: [
+    'ops-backup verify latest --job pg-main --level full-read --identity-file /etc/ops/backup.key',
+    'ops-backup verify 20261122T030000Z-ab12cd34 --json',
+  ],
   async run(context: CliContext): Promise<number> {
     const id = context.positionals[0];
     if (!id) throw new UsageError('verify needs a backup id (or "latest" with --job)');
     const level = (context.values.level as string | undefined) ?? 'checksum';
-    if (!['checksum', 'full-read', 'test-restore'].includes(level)) throw new UsageError(`--level must be checksum, full-read or test-restore, got ${JSON.stringify(level)}`);
+    if (!['checksum', 'full-read', 'test-restore'].includes(level))
+      throw new UsageError(`--level must be checksum, full-read or test-restore, got ${JSON.stringify(level)}`);
     const config = await readConfig(context);
     const storage = await openStorage(config);
-    const decryption = await resolveDecryption(config, { identityFile: context.values['identity-file'] as string | undefined, passphraseEnv: context.values['passphrase-env'] as string | undefined }, context.io.env);
-    const redis = level === 'test-restore' && config.scratch?.redis ? await openRedis(config.scratch.redis.url) : undefined;
+    const decryption = await resolveDecryption(
+      config,
+      {
+        identityFile: context.values['identity-file'] as string | undefined,
+        passphraseEnv: context.values['passphrase-env'] as string | undefined,
+      },
+      context.io.env,
+    );
+    const redis =
+      level === 'test-restore' && config.scratch?.redis ? await openRedis(config.scratch.redis.url) : undefined;
     try {
       const report = await verifyBackup({
         storage,
@@ -196,13 +285,16 @@ const verifyCommand: CliCommand = {
         level: level as VerificationLevel,
         ...(decryption ? { decryption } : {}),
         scratch: {
-          ...(config.scratch?.postgres ? { postgres: { connectionString: config.scratch.postgres.connectionString } } : {}),
+          ...(config.scratch?.postgres
+            ? { postgres: { connectionString: config.scratch.postgres.connectionString } }
+            : {}),
           ...(redis ? { redis } : {}),
         },
       });
       if (context.json) context.printJson(report);
       else {
-        for (const artifact of report.artifacts) context.print(`${artifact.ok ? 'ok  ' : 'FAIL'} ${artifact.key}: ${artifact.detail}`);
+        for (const artifact of report.artifacts)
+          context.print(`${artifact.ok ? 'ok  ' : 'FAIL'} ${artifact.key}: ${artifact.detail}`);
         context.print(`${report.job} ${report.backupId}: ${report.level} ${report.ok ? 'passed' : 'FAILED'}`);
       }
       return report.ok ? ExitCode.ok : ExitCode.failure;
@@ -221,10 +313,27 @@ const restoreCommand: CliCommand = {
     ...keyOptions,
     source: { type: 'string', valueName: 'name', description: 'which source of the backup (when it has several)' },
     'to-database': { type: 'string', valueName: 'name', description: 'PostgreSQL: target database name' },
-    'target-url': { type: 'string', valueName: 'url', description: 'PostgreSQL: server to restore into, best without its password (default: the source server of the job)' },
-    'target-url-env': { type: 'string', valueName: 'NAME', description: 'PostgreSQL: environment variable holding the target URL, credentials included' },
-    'target-password-env': { type: 'string', valueName: 'NAME', description: 'PostgreSQL: environment variable holding the target password (else PGPASSWORD)' },
-    'target-password-file': { type: 'string', valueName: 'file', description: 'PostgreSQL: file (mode 0600) whose first line is the target password' },
+    'target-url': {
+      type: 'string',
+      valueName: 'url',
+      description:
+        'PostgreSQL: server to restore into, best without its password (default: the source server of the job)',
+    },
+    'target-url-env': {
+      type: 'string',
+      valueName: 'NAME',
+      description: 'PostgreSQL: environment variable holding the target URL, credentials included',
+    },
+    'target-password-env': {
+      type: 'string',
+      valueName: 'NAME',
+      description: 'PostgreSQL: environment variable holding the target password (else PGPASSWORD)',
+    },
+    'target-password-file': {
+      type: 'string',
+      valueName: 'file',
+      description: 'PostgreSQL: file (mode 0600) whose first line is the target password',
+    },
     create: { type: 'boolean', description: 'PostgreSQL: create the target database' },
     clean: { type: 'boolean', description: 'PostgreSQL: drop objects before recreating them' },
     'parallel-jobs': { type: 'string', valueName: 'n', description: 'PostgreSQL: pg_restore -j n' },
@@ -242,11 +351,19 @@ const restoreCommand: CliCommand = {
     const id = context.positionals[0];
     if (!id) throw new UsageError('restore needs a backup id (or "latest" with --job)');
     const targets = ['to-database', 'to-redis', 'to-directory'].filter((name) => context.values[name] !== undefined);
-    if (targets.length !== 1) throw new UsageError('restore needs exactly one of --to-database, --to-redis, --to-directory');
+    if (targets.length !== 1)
+      throw new UsageError('restore needs exactly one of --to-database, --to-redis, --to-directory');
     const config = await readConfig(context);
     const storage = await openStorage(config);
     const backup = await findBackup({ storage, id, job: context.values.job as string | undefined });
-    const decryption = await resolveDecryption(config, { identityFile: context.values['identity-file'] as string | undefined, passphraseEnv: context.values['passphrase-env'] as string | undefined }, context.io.env);
+    const decryption = await resolveDecryption(
+      config,
+      {
+        identityFile: context.values['identity-file'] as string | undefined,
+        passphraseEnv: context.values['passphrase-env'] as string | undefined,
+      },
+      context.io.env,
+    );
     const source = context.values.source as string | undefined;
     const common = { storage, backup, ...(decryption ? { decryption } : {}), ...(source ? { source } : {}) };
     let result: Record<string, unknown>;
@@ -258,24 +375,50 @@ const restoreCommand: CliCommand = {
         try {
           server = resolveConnection({ connectionString: targetUrl });
         } catch (error) {
-          throw new UsageError(`${context.values['target-url-env'] ? `--target-url-env ${String(context.values['target-url-env'])}` : '--target-url'}: ${(error as Error).message}`);
+          throw new UsageError(
+            `${context.values['target-url-env'] ? `--target-url-env ${String(context.values['target-url-env'])}` : '--target-url'}: ${(error as Error).message}`,
+          );
         }
         if (context.values['target-url'] !== undefined && server.password !== undefined) {
-          context.warn('warning: the password in --target-url can be read by other users in the process list; pass it with --target-password-env, --target-password-file or --target-url-env');
+          context.warn(
+            'warning: the password in --target-url can be read by other users in the process list; pass it with --target-password-env, --target-password-file or --target-url-env',
+          );
         }
       } else {
         const job = config.jobs.find((candidate) => candidate.name === backup.job);
-        const configured = job?.sources.find((candidate) => candidate.type === 'postgres' && (source === undefined || (candidate.name ?? 'postgres') === source));
-        if (!configured || configured.type !== 'postgres') throw new UsageError(`job ${backup.job} has no postgres source in the config; give --target-url`);
-        const { type: _type, name: _name, format: _format, parallelJobs: _parallel, passwordMode: _mode, lockWaitTimeout: _lock, extraArguments: _extra, pgDumpPath: _path, ...connection } = configured;
+        const configured = job?.sources.find(
+          (candidate) =>
+            candidate.type === 'postgres' && (source === undefined || (candidate.name ?? 'postgres') === source),
+        );
+        if (!configured || configured.type !== 'postgres')
+          throw new UsageError(`job ${backup.job} has no postgres source in the config; give --target-url`);
+        const {
+          type: _type,
+          name: _name,
+          format: _format,
+          parallelJobs: _parallel,
+          passwordMode: _mode,
+          lockWaitTimeout: _lock,
+          extraArguments: _extra,
+          pgDumpPath: _path,
+          ...connection
+        } = configured;
         server = resolveConnection(connection as PostgresConnectionOptions);
       }
-      const password = await readTargetPassword({ passwordEnv: context.values['target-password-env'] as string | undefined, passwordFile: context.values['target-password-file'] as string | undefined }, context.io.env);
+      const password = await readTargetPassword(
+        {
+          passwordEnv: context.values['target-password-env'] as string | undefined,
+          passwordFile: context.values['target-password-file'] as string | undefined,
+        },
+        context.io.env,
+      );
       if (password !== undefined) server = { ...server, password };
-      else if (server.password === undefined && context.io.env.PGPASSWORD) server = { ...server, password: context.io.env.PGPASSWORD };
+      else if (server.password === undefined && context.io.env.PGPASSWORD)
+        server = { ...server, password: context.io.env.PGPASSWORD };
       const parallelText = context.values['parallel-jobs'] as string | undefined;
       const parallelJobs = parallelText === undefined ? 1 : Number(parallelText);
-      if (!Number.isInteger(parallelJobs) || parallelJobs < 1) throw new UsageError('--parallel-jobs must be an integer >= 1');
+      if (!Number.isInteger(parallelJobs) || parallelJobs < 1)
+        throw new UsageError('--parallel-jobs must be an integer >= 1');
       const bar = context.json ? undefined : createProgressBar(context.io.stderr, 'download');
       try {
         await restorePostgres({
@@ -292,7 +435,8 @@ const restoreCommand: CliCommand = {
       result = { restored: 'postgres', database };
     } else if (context.values['to-redis'] !== undefined) {
       const policy = ((context.values.policy as string | undefined) ?? 'replace') as RedisReplacePolicy;
-      if (!['replace', 'skip-existing', 'fail'].includes(policy)) throw new UsageError('--policy must be replace, skip-existing or fail');
+      if (!['replace', 'skip-existing', 'fail'].includes(policy))
+        throw new UsageError('--policy must be replace, skip-existing or fail');
       const redis = await openRedis(context.values['to-redis'] as string);
       try {
         result = { ...(await restoreRedis({ ...common, redis, policy })), restored: 'redis' };
@@ -300,7 +444,10 @@ const restoreCommand: CliCommand = {
         redis.disconnect();
       }
     } else {
-      result = { ...(await restoreFiles({ ...common, directory: context.values['to-directory'] as string })), restored: 'files' };
+      result = {
+        ...(await restoreFiles({ ...common, directory: context.values['to-directory'] as string })),
+        restored: 'files',
+      };
     }
     if (context.json) context.printJson({ ok: true, backupId: backup.id, ...result });
     else context.print(`restored ${backup.job} ${backup.id}: ${JSON.stringify(result)}`);
@@ -315,12 +462,20 @@ function targetUrlFrom(context: CliContext): string | undefined {
   if (flag !== undefined && name !== undefined) throw new UsageError('give --target-url or --target-url-env, not both');
   if (name === undefined) return flag;
   const value = context.io.env[name];
-  if (value === undefined || value === '') throw new UsageError(`environment variable ${name} (from --target-url-env) is not set`);
+  if (value === undefined || value === '')
+    throw new UsageError(`environment variable ${name} (from --target-url-env) is not set`);
   return value;
 }
 
 /** restic's `forget` flags, as restic users write them; they replace the keep rules of the config. */
-const RESTIC_COUNT_FLAGS = { 'keep-last': 'keepLast', 'keep-hourly': 'keepHourly', 'keep-daily': 'keepDaily', 'keep-weekly': 'keepWeekly', 'keep-monthly': 'keepMonthly', 'keep-yearly': 'keepYearly' } as const;
+const RESTIC_COUNT_FLAGS = {
+  'keep-last': 'keepLast',
+  'keep-hourly': 'keepHourly',
+  'keep-daily': 'keepDaily',
+  'keep-weekly': 'keepWeekly',
+  'keep-monthly': 'keepMonthly',
+  'keep-yearly': 'keepYearly',
+} as const;
 const RESTIC_WITHIN_FLAGS = {
   'keep-within': 'keepWithin',
   'keep-within-hourly': 'keepWithinHourly',
@@ -337,7 +492,8 @@ function keepRulesFromFlags(context: CliContext): RetentionPolicy | undefined {
   for (const [flag, key] of Object.entries(RESTIC_COUNT_FLAGS)) {
     const text = context.values[flag] as string | undefined;
     if (text === undefined) continue;
-    if (!/^(-1|\d+|unlimited)$/.test(text)) throw new UsageError(`--${flag} must be a count >= 0, or -1 / "unlimited" for all; got ${JSON.stringify(text)}`);
+    if (!/^(-1|\d+|unlimited)$/.test(text))
+      throw new UsageError(`--${flag} must be a count >= 0, or -1 / "unlimited" for all; got ${JSON.stringify(text)}`);
     rules[key] = text === 'unlimited' ? -1 : Number(text);
   }
   for (const [flag, key] of Object.entries(RESTIC_WITHIN_FLAGS)) {
@@ -360,24 +516,69 @@ const pruneCommand: CliCommand = {
   options: {
     ...configOption,
     confirm: { type: 'boolean', description: 'really delete (default: dry run printing the reason for every backup)' },
-    ...Object.fromEntries(Object.keys(RESTIC_COUNT_FLAGS).map((flag) => [flag, { type: 'string', valueName: 'n', description: `restic's --${flag}: replaces the config's keep rules (-1 or "unlimited": all)` } as const])),
-    ...Object.fromEntries(Object.keys(RESTIC_WITHIN_FLAGS).map((flag) => [flag, { type: 'string', valueName: 'duration', description: `restic's --${flag}, in restic's syntax: 1y2m3d4h (m = months)` } as const])),
-    'keep-tag': { type: 'string', multiple: true, valueName: 'tags', description: "restic's --keep-tag: keep backups with all these comma-separated tags (repeatable; '' keeps untagged)" },
+    ...Object.fromEntries(
+      Object.keys(RESTIC_COUNT_FLAGS).map((flag) => [
+        flag,
+        {
+          type: 'string',
+          valueName: 'n',
+          description: `restic's --${flag}: replaces the config's keep rules (-1 or "unlimited": all)`,
+        } as const,
+      ]),
+    ),
+    ...Object.fromEntries(
+      Object.keys(RESTIC_WITHIN_FLAGS).map((flag) => [
+        flag,
+        {
+          type: 'string',
+          valueName: 'duration',
+          description: `restic's --${flag}, in restic's syntax: 1y2m3d4h (m = months)`,
+        } as const,
+      ]),
+    ),
+    'keep-tag': {
+      type: 'string',
+      multiple: true,
+      valueName: 'tags',
+      description:
+        "restic's --keep-tag: keep backups with all these comma-separated tags (repeatable; '' keeps untagged)",
+    },
   },
-  examples: ['ops-backup prune', 'ops-backup prune pg-main --confirm', "ops-backup prune pg-main --keep-daily 7 --keep-within 1m --keep-tag release   # restic's flags: 1m is one month"],
+  examples: [
+    'ops-backup prune',
+    'ops-backup prune pg-main --confirm',
+    "ops-backup prune pg-main --keep-daily 7 --keep-within 1m --keep-tag release   # restic's flags: 1m is one month",
+  ],
   async run(context: CliContext): Promise<number> {
     const keepRules = keepRulesFromFlags(context);
     const config = await readConfig(context);
     const storage = await openStorage(config);
     const jobs = pickJobs(config, context.positionals).filter((job) => keepRules !== undefined || job.retention);
-    if (jobs.length === 0) throw new UsageError('no selected job has a retention policy (give one in the config, or restic-style --keep-* flags)');
+    if (jobs.length === 0)
+      throw new UsageError(
+        'no selected job has a retention policy (give one in the config, or restic-style --keep-* flags)',
+      );
     const dryRun = context.values.confirm !== true;
     const reports = [];
     for (const job of jobs) {
       const configured = (job.retention ?? {}) as Record<string, unknown>;
-      const policy = keepRules === undefined ? configured : { ...Object.fromEntries(SAFETY_KEYS.filter((key) => configured[key] !== undefined).map((key) => [key, configured[key]])), ...keepRules };
+      const policy =
+        keepRules === undefined
+          ? configured
+          : {
+              ...Object.fromEntries(
+                SAFETY_KEYS.filter((key) => configured[key] !== undefined).map((key) => [key, configured[key]]),
+              ),
+              ...keepRules,
+            };
       const checked = retentionPolicySchema.safeParse(policy);
-      if (!checked.success) throw ConfigError.fromZod(checked.error, keepRules === undefined ? `retention of job ${job.name}` : 'retention flags', [], retentionPolicySchema);
+      if (!checked.success)
+        throw ConfigError.fromZod(
+          checked.error,
+          keepRules === undefined ? `retention of job ${job.name}` : 'retention flags',
+          [],
+          retentionPolicySchema,
+        );
       reports.push(
         await pruneBackups({
           storage,
@@ -396,7 +597,10 @@ const pruneCommand: CliCommand = {
         context.print(`${report.job}${dryRun ? ' (dry run; add --confirm to delete)' : ''}:`);
         context.print(
           formatTable(report.decisions, [
-            { header: 'ACTION', value: (decision) => (decision.action === 'remove' ? (dryRun ? 'would remove' : 'removed') : 'keep') },
+            {
+              header: 'ACTION',
+              value: (decision) => (decision.action === 'remove' ? (dryRun ? 'would remove' : 'removed') : 'keep'),
+            },
             { header: 'ID', value: (decision) => decision.id },
             { header: 'STATE', value: (decision) => decision.state },
             { header: 'VERIFIED', value: (decision) => decision.verified },
@@ -429,5 +633,12 @@ export const backupCli: CliDefinition = {
   name: 'ops-backup',
   description: 'back up PostgreSQL, Redis and files: streamed, compressed, age-encrypted, verified, restorable',
   version: PACKAGE_VERSION,
-  commands: { run: runCommand, list: listCommand, show: showCommand, verify: verifyCommand, restore: restoreCommand, prune: pruneCommand },
+  commands: {
+    run: runCommand,
+    list: listCommand,
+    show: showCommand,
+    verify: verifyCommand,
+    restore: restoreCommand,
+    prune: pruneCommand,
+  },
 };

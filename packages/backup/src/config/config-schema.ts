@@ -58,12 +58,17 @@ const hookSchema = z
 
 const encryptionSchema = z
   .object({
-    recipients: z.array(z.string().regex(/^age1[0-9a-z]+$/, 'must be an age recipient (age1…)')).min(1).optional(),
+    recipients: z
+      .array(z.string().regex(/^age1[0-9a-z]+$/, 'must be an age recipient (age1…)'))
+      .min(1)
+      .optional(),
     passphrase: z.string().min(1).optional(),
     scryptWorkFactor: z.number().int().min(10).max(30).optional(),
   })
   .strict()
-  .refine((value) => (value.recipients === undefined) !== (value.passphrase === undefined), { message: 'give either recipients or passphrase (not both)' });
+  .refine((value) => (value.recipients === undefined) !== (value.passphrase === undefined), {
+    message: 'give either recipients or passphrase (not both)',
+  });
 
 const jobSchema = z
   .object({
@@ -75,7 +80,10 @@ const jobSchema = z
       .optional(),
     encryption: encryptionSchema.optional(),
     retention: retentionPolicySchema.optional(),
-    hooks: z.object({ pre: z.array(hookSchema).optional(), post: z.array(hookSchema).optional() }).strict().optional(),
+    hooks: z
+      .object({ pre: z.array(hookSchema).optional(), post: z.array(hookSchema).optional() })
+      .strict()
+      .optional(),
     verifyStored: z.boolean().optional(),
     tags: z.array(backupTagSchema).optional(),
   })
@@ -91,7 +99,10 @@ const storageSchema = z.discriminatedUnion('type', [
       region: z.string().optional(),
       endpoint: z.string().optional(),
       forcePathStyle: z.boolean().optional(),
-      credentials: z.object({ accessKeyId: z.string(), secretAccessKey: z.string(), sessionToken: z.string().optional() }).strict().optional(),
+      credentials: z
+        .object({ accessKeyId: z.string(), secretAccessKey: z.string(), sessionToken: z.string().optional() })
+        .strict()
+        .optional(),
     })
     .strict(),
 ]);
@@ -105,7 +116,10 @@ export const backupConfigSchema = z
   .object({
     storage: storageSchema,
     timeZone: z.string().optional(),
-    lock: z.object({ staleAfter: durationSchema.optional(), refreshEvery: durationSchema.optional() }).strict().optional(),
+    lock: z
+      .object({ staleAfter: durationSchema.optional(), refreshEvery: durationSchema.optional() })
+      .strict()
+      .optional(),
     decryption: z
       .object({ identityFile: z.string().optional(), passphrase: z.string().optional() })
       .strict()
@@ -123,7 +137,12 @@ export const backupConfigSchema = z
   .superRefine((config, context) => {
     const seen = new Set<string>();
     config.jobs.forEach((job, index) => {
-      if (seen.has(job.name)) context.addIssue({ code: 'custom', path: ['jobs', index, 'name'], message: `duplicate job name ${JSON.stringify(job.name)}` });
+      if (seen.has(job.name))
+        context.addIssue({
+          code: 'custom',
+          path: ['jobs', index, 'name'],
+          message: `duplicate job name ${JSON.stringify(job.name)}`,
+        });
       seen.add(job.name);
     });
   });

@@ -52,7 +52,9 @@ function shellQuote(value: string): string {
 /** age reads passphrases from the terminal only; `script` gives it a pseudo-terminal fed from our stdin. */
 async function withTerminal(command: string, typed: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
-    const child = execFile(SCRIPT, ['-qec', command, '/dev/null'], { timeout: 60_000 }, (error) => (error ? reject(error) : resolve()));
+    const child = execFile(SCRIPT, ['-qec', command, '/dev/null'], { timeout: 60_000 }, (error) =>
+      error ? reject(error) : resolve(),
+    );
     child.stdin?.end(typed);
   });
 }
@@ -85,7 +87,10 @@ describe('interoperability with the age CLI (age 1.1.1)', () => {
       const encrypted = join(directory, `ours-${size}.age`);
       await writeFile(encrypted, await ourEncrypt(plaintext, { recipients: [other.recipient, cliRecipient.trim()] }));
       // Read stdout: with -o, age 1.1.1 creates the output file lazily, so an empty plaintext leaves no file.
-      const { stdout } = await run(AGE, ['-d', '-i', keyFile, encrypted], { encoding: 'buffer', maxBuffer: 16 * 1024 * 1024 });
+      const { stdout } = await run(AGE, ['-d', '-i', keyFile, encrypted], {
+        encoding: 'buffer',
+        maxBuffer: 16 * 1024 * 1024,
+      });
       expect(stdout.equals(plaintext)).toBe(true);
     });
   }
@@ -97,13 +102,17 @@ describe('interoperability with the age CLI (age 1.1.1)', () => {
     await writeFile(input, plaintext);
     const byRecipient = join(directory, 'cli-r.age');
     await run(AGE, ['-r', ours.recipient, '-o', byRecipient, input]);
-    expect((await ourDecrypt(await readFile(byRecipient), { identities: [ours.identity] })).equals(plaintext)).toBe(true);
+    expect((await ourDecrypt(await readFile(byRecipient), { identities: [ours.identity] })).equals(plaintext)).toBe(
+      true,
+    );
 
     const keyFile = join(directory, 'our-identity.txt');
     await writeFile(keyFile, `# ours\n${ours.identity}\n`, { mode: 0o600 });
     const byIdentity = join(directory, 'cli-i.age');
     await run(AGE, ['-e', '-i', keyFile, '-o', byIdentity, input]);
-    expect((await ourDecrypt(await readFile(byIdentity), { identities: [ours.identity] })).equals(plaintext)).toBe(true);
+    expect((await ourDecrypt(await readFile(byIdentity), { identities: [ours.identity] })).equals(plaintext)).toBe(
+      true,
+    );
   });
 
   it('age -d rejects our file when a payload byte is flipped (same integrity rules)', async () => {

@@ -3,7 +3,14 @@ import { assertAgePrefix, headerMacKey, MAX_HEADER_BYTES, parseHeader, type AgeS
 import { identitySecret, parseIdentity, parseIdentityFile, type AgeIdentity } from './age-keys.js';
 import { ageScrypt } from './age-encrypt-stream.js';
 import { CHUNK_BYTES, ChunkNonce, openChunk, PAYLOAD_NONCE_BYTES, payloadKey, TAG_BYTES } from './age-payload.js';
-import { bytesEqual, decodeBase64, hkdfSha256, hmacSha256, unwrapFileKey, x25519SharedSecret } from './age-primitives.js';
+import {
+  bytesEqual,
+  decodeBase64,
+  hkdfSha256,
+  hmacSha256,
+  unwrapFileKey,
+  x25519SharedSecret,
+} from './age-primitives.js';
 import { ByteQueue } from './byte-queue.js';
 import { BackupError } from '../errors.js';
 
@@ -34,14 +41,17 @@ function decryptFailed(message: string): BackupError {
 
 function unwrapX25519(stanza: AgeStanza, identity: AgeIdentity): Buffer | undefined {
   const share = stanza.args.length === 2 ? decodeBase64(stanza.args[1] as string) : undefined;
-  if (share === undefined || share.length !== 32) throw corrupt('age header is malformed: X25519 stanza needs one base64 32-byte share');
+  if (share === undefined || share.length !== 32)
+    throw corrupt('age header is malformed: X25519 stanza needs one base64 32-byte share');
   if (stanza.body.length !== 32) throw corrupt('age header is malformed: X25519 stanza body must be 32 bytes');
   let shared: Buffer;
   try {
     shared = x25519SharedSecret(identitySecret(identity), share);
   } catch (error) {
     // OpenSSL refuses an all-zero shared secret (a low-order share), as the age specification requires.
-    throw new BackupError('BACKUP_CORRUPT', 'age header is malformed: X25519 share is a low-order point', { cause: error });
+    throw new BackupError('BACKUP_CORRUPT', 'age header is malformed: X25519 share is a low-order point', {
+      cause: error,
+    });
   }
   if (shared.every((byte) => byte === 0)) throw corrupt('age header is malformed: X25519 share is a low-order point');
   const wrapKey = hkdfSha256(shared, Buffer.concat([share, identity.publicKey]), X25519_LABEL);
@@ -51,27 +61,38 @@ function unwrapX25519(stanza: AgeStanza, identity: AgeIdentity): Buffer | undefi
 async function unwrapScrypt(stanza: AgeStanza, passphrase: string, maxWorkFactor: number): Promise<Buffer | undefined> {
   const [, saltText, workFactorText] = stanza.args;
   const salt = stanza.args.length === 3 && saltText !== undefined ? decodeBase64(saltText) : undefined;
-  if (salt === undefined || salt.length !== 16) throw corrupt('age header is malformed: scrypt stanza needs a base64 16-byte salt');
-  if (workFactorText === undefined || !WORK_FACTOR.test(workFactorText)) throw corrupt('age header is malformed: bad scrypt work factor');
+  if (salt === undefined || salt.length !== 16)
+    throw corrupt('age header is malformed: scrypt stanza needs a base64 16-byte salt');
+  if (workFactorText === undefined || !WORK_FACTOR.test(workFactorText))
+    throw corrupt('age header is malformed: bad scrypt work factor');
   const workFactor = Number(workFactorText);
   if (workFactor > maxWorkFactor) {
-    throw decryptFailed(`age file asks for scrypt work factor 2^${workFactor}, above the allowed maximum 2^${maxWorkFactor} (raise maxScryptWorkFactor if you trust the file)`);
+    throw decryptFailed(
+      `age file asks for scrypt work factor 2^${workFactor}, above the allowed maximum 2^${maxWorkFactor} (raise maxScryptWorkFactor if you trust the file)`,
+    );
   }
   if (stanza.body.length !== 32) throw corrupt('age header is malformed: scrypt stanza body must be 32 bytes');
   return unwrapFileKey(await ageScrypt(passphrase, salt, workFactor), stanza.body);
 }
 
-async function recoverFileKey(stanzas: readonly AgeStanza[], identities: readonly AgeIdentity[], passphrase: string | undefined, maxWorkFactor: number): Promise<Buffer> {
+async function recoverFileKey(
+  stanzas: readonly AgeStanza[],
+  identities: readonly AgeIdentity[],
+  passphrase: string | undefined,
+  maxWorkFactor: number,
+): Promise<Buffer> {
   const scryptStanzas = stanzas.filter((stanza) => stanza.args[0] === 'scrypt');
   if (scryptStanzas.length > 0) {
     if (stanzas.length !== 1) throw corrupt('age header is malformed: a scrypt stanza must be the only stanza');
-    if (passphrase === undefined) throw decryptFailed('this backup is encrypted with a passphrase, but no passphrase was given');
+    if (passphrase === undefined)
+      throw decryptFailed('this backup is encrypted with a passphrase, but no passphrase was given');
     const fileKey = await unwrapScrypt(scryptStanzas[0] as AgeStanza, passphrase, maxWorkFactor);
     if (fileKey === undefined) throw decryptFailed('wrong passphrase for this backup');
     return fileKey;
   }
   const x25519Stanzas = stanzas.filter((stanza) => stanza.args[0] === 'X25519');
-  if (identities.length === 0) throw decryptFailed('this backup is encrypted to X25519 recipients, but no identity was given');
+  if (identities.length === 0)
+    throw decryptFailed('this backup is encrypted to X25519 recipients, but no identity was given');
   for (const stanza of x25519Stanzas) {
     for (const identity of identities) {
       const fileKey = unwrapX25519(stanza, identity);
@@ -79,7 +100,9 @@ async function recoverFileKey(stanzas: readonly AgeStanza[], identities: readonl
     }
   }
   const types = [...new Set(stanzas.map((stanza) => stanza.args[0]))].join(', ');
-  throw decryptFailed(`no identity matches any recipient of this backup (${stanzas.length} stanza(s) of type ${types}; tried ${identities.map((identity) => identity.recipient).join(', ')})`);
+  throw decryptFailed(
+    `no identity matches any recipient of this backup (${stanzas.length} stanza(s) of type ${types}; tried ${identities.map((identity) => identity.recipient).join(', ')})`,
+  );
 }
 
 /**
@@ -157,7 +180,9 @@ export function createAgeDecryptStream(options: AgeDecryptOptions): Transform {
   if (identities.length === 0 && passphrase === undefined) {
     throw new BackupError('ARGUMENT_INVALID', 'age decryption: at least one identity or a passphrase is required');
   }
-  const parsedIdentities = identities.flatMap((identity) => (/[\n#]/.test(identity.trim()) ? parseIdentityFile(identity) : [parseIdentity(identity)]));
+  const parsedIdentities = identities.flatMap((identity) =>
+    /[\n#]/.test(identity.trim()) ? parseIdentityFile(identity) : [parseIdentity(identity)],
+  );
   const queue = new ByteQueue();
   const header = new HeaderCollector();
   let state: 'header' | 'nonce' | 'payload' | 'failed' = 'header';
@@ -189,14 +214,16 @@ export function createAgeDecryptStream(options: AgeDecryptOptions): Transform {
     // A sealed chunk is known not to be the last one only once at least one more byte follows it.
     while (queue.length > SEALED_CHUNK_BYTES) {
       const plaintext = openChunk(key as Buffer, chunkNonce, queue.take(SEALED_CHUNK_BYTES), false);
-      if (plaintext === undefined) throw corrupt(`age payload chunk ${chunksOpened} failed authentication: the backup was modified or damaged`);
+      if (plaintext === undefined)
+        throw corrupt(`age payload chunk ${chunksOpened} failed authentication: the backup was modified or damaged`);
       chunksOpened += 1;
       stream.push(plaintext);
     }
   }
 
   function finish(stream: Transform): void {
-    if (state === 'header') throw corrupt(header.length === 0 ? 'empty input: not an age file' : 'age file is truncated inside the header');
+    if (state === 'header')
+      throw corrupt(header.length === 0 ? 'empty input: not an age file' : 'age file is truncated inside the header');
     if (state === 'nonce') throw corrupt('age file is truncated: payload nonce missing');
     const rest = queue.takeAll();
     if (rest.length < TAG_BYTES || (rest.length === TAG_BYTES && chunksOpened > 0)) {
@@ -205,7 +232,9 @@ export function createAgeDecryptStream(options: AgeDecryptOptions): Transform {
     const plaintext = openChunk(key as Buffer, chunkNonce, rest, true);
     if (plaintext === undefined) {
       // A full-size chunk that opens as non-final means the file was cut exactly at a chunk boundary.
-      throw corrupt(`age payload final chunk ${chunksOpened} failed authentication: the backup is truncated or was modified`);
+      throw corrupt(
+        `age payload final chunk ${chunksOpened} failed authentication: the backup is truncated or was modified`,
+      );
     }
     stream.push(plaintext);
   }

@@ -3,7 +3,14 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { encodeHeader, type AgeStanza } from './age-header.js';
 import { parseRecipient, type AgeRecipient } from './age-keys.js';
 import { CHUNK_BYTES, ChunkNonce, PAYLOAD_NONCE_BYTES, payloadKey, sealChunk } from './age-payload.js';
-import { encodeBase64, hkdfSha256, wrapFileKey, x25519RawSecret, x25519PublicFromSecret, x25519SharedSecret } from './age-primitives.js';
+import {
+  encodeBase64,
+  hkdfSha256,
+  wrapFileKey,
+  x25519RawSecret,
+  x25519PublicFromSecret,
+  x25519SharedSecret,
+} from './age-primitives.js';
 import { ByteQueue } from './byte-queue.js';
 import { BackupError } from '../errors.js';
 
@@ -42,7 +49,11 @@ function x25519Stanza(fileKey: Buffer, recipient: AgeRecipient): AgeStanza {
   try {
     shared = x25519SharedSecret(ephemeralSecret, publicKey);
   } catch (error) {
-    throw new BackupError('ARGUMENT_INVALID', `invalid age recipient ${JSON.stringify(recipient.recipient)}: a low-order point, no one can decrypt for it`, { cause: error });
+    throw new BackupError(
+      'ARGUMENT_INVALID',
+      `invalid age recipient ${JSON.stringify(recipient.recipient)}: a low-order point, no one can decrypt for it`,
+      { cause: error },
+    );
   }
   const wrapKey = hkdfSha256(shared, Buffer.concat([share, publicKey]), X25519_LABEL);
   return { args: ['X25519', encodeBase64(share)], body: wrapFileKey(wrapKey, fileKey) };
@@ -69,14 +80,21 @@ async function scryptStanza(fileKey: Buffer, passphrase: string, workFactor: num
 export function createAgeEncryptStream(options: AgeEncryptOptions): Transform {
   const { recipients = [], passphrase, scryptWorkFactor = 18 } = options;
   if (passphrase !== undefined && recipients.length > 0) {
-    throw new BackupError('ARGUMENT_INVALID', 'age encryption: give either recipients or a passphrase, not both (the age format requires a passphrase stanza to be alone)');
+    throw new BackupError(
+      'ARGUMENT_INVALID',
+      'age encryption: give either recipients or a passphrase, not both (the age format requires a passphrase stanza to be alone)',
+    );
   }
   if (passphrase === undefined && recipients.length === 0) {
     throw new BackupError('ARGUMENT_INVALID', 'age encryption: at least one recipient or a passphrase is required');
   }
-  if (passphrase !== undefined && passphrase.length === 0) throw new BackupError('ARGUMENT_INVALID', 'age encryption: passphrase must not be empty');
+  if (passphrase !== undefined && passphrase.length === 0)
+    throw new BackupError('ARGUMENT_INVALID', 'age encryption: passphrase must not be empty');
   if (!Number.isInteger(scryptWorkFactor) || scryptWorkFactor < 10 || scryptWorkFactor > 30) {
-    throw new BackupError('ARGUMENT_INVALID', `age encryption: scryptWorkFactor must be an integer from 10 to 30, got ${String(scryptWorkFactor)}`);
+    throw new BackupError(
+      'ARGUMENT_INVALID',
+      `age encryption: scryptWorkFactor must be an integer from 10 to 30, got ${String(scryptWorkFactor)}`,
+    );
   }
   const parsedRecipients = recipients.map((recipient) => parseRecipient(recipient));
 
@@ -90,7 +108,8 @@ export function createAgeEncryptStream(options: AgeEncryptOptions): Transform {
   // X25519 stanzas are computed now, so a bad recipient throws synchronously; scrypt runs in the thread pool.
   const x25519Stanzas = parsedRecipients.map((recipient) => x25519Stanza(fileKey, recipient));
   const headerPromise: Promise<Buffer> = (async () => {
-    const stanzas = passphrase === undefined ? x25519Stanzas : [await scryptStanza(fileKey, passphrase, scryptWorkFactor)];
+    const stanzas =
+      passphrase === undefined ? x25519Stanzas : [await scryptStanza(fileKey, passphrase, scryptWorkFactor)];
     return Buffer.concat([encodeHeader(fileKey, stanzas), payloadNonce]);
   })();
   // Errors surface through the stream callbacks; this only prevents an unhandled-rejection warning.
@@ -112,7 +131,10 @@ export function createAgeEncryptStream(options: AgeEncryptOptions): Transform {
           while (queue.length > CHUNK_BYTES) this.push(sealChunk(key, chunkNonce, queue.take(CHUNK_BYTES), false));
           callback();
         },
-        (error: unknown) => callback(new BackupError('BACKUP_FAILED', `age encryption failed: ${(error as Error).message}`, { cause: error })),
+        (error: unknown) =>
+          callback(
+            new BackupError('BACKUP_FAILED', `age encryption failed: ${(error as Error).message}`, { cause: error }),
+          ),
       );
     },
     flush(this: Transform, callback: TransformCallback) {
@@ -121,7 +143,10 @@ export function createAgeEncryptStream(options: AgeEncryptOptions): Transform {
           this.push(sealChunk(key, chunkNonce, queue.takeAll(), true));
           callback();
         },
-        (error: unknown) => callback(new BackupError('BACKUP_FAILED', `age encryption failed: ${(error as Error).message}`, { cause: error })),
+        (error: unknown) =>
+          callback(
+            new BackupError('BACKUP_FAILED', `age encryption failed: ${(error as Error).message}`, { cause: error }),
+          ),
       );
     },
   });

@@ -90,7 +90,8 @@ export function parseHeader(header: Buffer): ParsedAgeHeader {
     if (line.startsWith('---')) break;
     if (!line.startsWith('-> ')) throw corrupt(`line ${index + 1} is neither a stanza nor the MAC line`);
     const args = line.slice(3).split(' ');
-    if (args.length === 0 || !args.every((argument) => ARGUMENT.test(argument))) throw corrupt(`line ${index + 1}: bad stanza arguments`);
+    if (args.length === 0 || !args.every((argument) => ARGUMENT.test(argument)))
+      throw corrupt(`line ${index + 1}: bad stanza arguments`);
     index += 1;
     let body = '';
     for (;;) {

@@ -65,21 +65,31 @@ function makeIdentity(secret: Uint8Array): AgeIdentity {
  * ```
  */
 export function parseRecipient(text: string): AgeRecipient {
-  if (typeof text !== 'string') throw new BackupError('ARGUMENT_INVALID', `invalid age recipient ${describe(text)}: expected a string "age1..."`);
+  if (typeof text !== 'string')
+    throw new BackupError('ARGUMENT_INVALID', `invalid age recipient ${describe(text)}: expected a string "age1..."`);
   const trimmed = text.trim();
-  const fail = (reason: string): BackupError => new BackupError('ARGUMENT_INVALID', `invalid age recipient ${describe(trimmed)}: ${reason}`);
+  const fail = (reason: string): BackupError =>
+    new BackupError('ARGUMENT_INVALID', `invalid age recipient ${describe(trimmed)}: ${reason}`);
   if (trimmed.toUpperCase().startsWith('AGE-SECRET-KEY-')) {
     // Never echo a secret key back: this is the one input where describing the value would leak it.
-    throw new BackupError('ARGUMENT_INVALID', 'invalid age recipient: this is a secret key (AGE-SECRET-KEY-1...), pass its public "age1..." recipient instead');
+    throw new BackupError(
+      'ARGUMENT_INVALID',
+      'invalid age recipient: this is a secret key (AGE-SECRET-KEY-1...), pass its public "age1..." recipient instead',
+    );
   }
   if (trimmed.startsWith('ssh-')) throw fail('SSH recipients are not supported; use an X25519 "age1..." recipient');
   if (trimmed !== trimmed.toLowerCase()) throw fail('age recipients are lower case');
   const decoded = bech32Decode(trimmed);
   if (!decoded.ok) throw fail(decoded.reason);
   if (decoded.prefix !== RECIPIENT_PREFIX) {
-    throw fail(decoded.prefix.startsWith('age1') ? `recipient type "${decoded.prefix}" (plugin or post-quantum) is not supported; use X25519` : `expected the prefix "age1", got "${decoded.prefix}1"`);
+    throw fail(
+      decoded.prefix.startsWith('age1')
+        ? `recipient type "${decoded.prefix}" (plugin or post-quantum) is not supported; use X25519`
+        : `expected the prefix "age1", got "${decoded.prefix}1"`,
+    );
   }
-  if (decoded.data.length !== X25519_KEY_BYTES) throw fail(`expected a ${X25519_KEY_BYTES}-byte key, got ${decoded.data.length} bytes`);
+  if (decoded.data.length !== X25519_KEY_BYTES)
+    throw fail(`expected a ${X25519_KEY_BYTES}-byte key, got ${decoded.data.length} bytes`);
   return Object.freeze({ type: 'X25519' as const, recipient: trimmed, publicKey: decoded.data });
 }
 
@@ -89,7 +99,8 @@ export function parseRecipient(text: string): AgeRecipient {
  * @throws BackupError `ARGUMENT_INVALID` saying why the key is invalid (without echoing it).
  */
 export function parseIdentity(text: string): AgeIdentity {
-  const fail = (reason: string): BackupError => new BackupError('ARGUMENT_INVALID', `invalid age identity (AGE-SECRET-KEY-1..., value not shown): ${reason}`);
+  const fail = (reason: string): BackupError =>
+    new BackupError('ARGUMENT_INVALID', `invalid age identity (AGE-SECRET-KEY-1..., value not shown): ${reason}`);
   if (typeof text !== 'string') throw fail(`expected a string, got ${typeof text}`);
   const trimmed = text.trim();
   if (trimmed.startsWith('age1')) throw fail('this is a public recipient ("age1..."); decryption needs the secret key');
@@ -98,7 +109,8 @@ export function parseIdentity(text: string): AgeIdentity {
   const decoded = bech32Decode(trimmed);
   if (!decoded.ok) throw fail(decoded.reason);
   if (decoded.prefix !== IDENTITY_PREFIX) throw fail('unsupported identity type (plugin or post-quantum); use X25519');
-  if (decoded.data.length !== X25519_KEY_BYTES) throw fail(`expected a ${X25519_KEY_BYTES}-byte key, got ${decoded.data.length} bytes`);
+  if (decoded.data.length !== X25519_KEY_BYTES)
+    throw fail(`expected a ${X25519_KEY_BYTES}-byte key, got ${decoded.data.length} bytes`);
   return makeIdentity(decoded.data);
 }
 
@@ -117,10 +129,13 @@ export function parseIdentityFile(text: string): AgeIdentity[] {
     try {
       identities.push(parseIdentity(line));
     } catch (error) {
-      throw new BackupError('ARGUMENT_INVALID', `identity file line ${index + 1}: ${(error as Error).message}`, { cause: error });
+      throw new BackupError('ARGUMENT_INVALID', `identity file line ${index + 1}: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
   }
-  if (identities.length === 0) throw new BackupError('ARGUMENT_INVALID', 'identity file contains no AGE-SECRET-KEY-1... line');
+  if (identities.length === 0)
+    throw new BackupError('ARGUMENT_INVALID', 'identity file contains no AGE-SECRET-KEY-1... line');
   return identities;
 }
 
@@ -136,7 +151,10 @@ export function parseIdentityFile(text: string): AgeIdentity[] {
 export function generateAgeIdentity(): { identity: string; recipient: string } {
   const { privateKey } = generateKeyPairSync('x25519');
   const secret = x25519RawSecret(privateKey);
-  return { identity: bech32Encode(IDENTITY_PREFIX, secret).toUpperCase(), recipient: bech32Encode(RECIPIENT_PREFIX, x25519PublicFromSecret(secret)) };
+  return {
+    identity: bech32Encode(IDENTITY_PREFIX, secret).toUpperCase(),
+    recipient: bech32Encode(RECIPIENT_PREFIX, x25519PublicFromSecret(secret)),
+  };
 }
 
 /**

@@ -2,7 +2,11 @@ import { Readable, Writable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 /** Test helper: runs `input` through `transform`, collecting the output (and what was emitted before a failure). */
-export async function runThrough(transform: Transform, input: Buffer, writeSize = 16 * 1024): Promise<{ output: Buffer; error: unknown }> {
+export async function runThrough(
+  transform: Transform,
+  input: Buffer,
+  writeSize = 16 * 1024,
+): Promise<{ output: Buffer; error: unknown }> {
   const parts: Buffer[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {

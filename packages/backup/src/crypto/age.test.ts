@@ -5,7 +5,13 @@ import { describe, expect, it } from 'vitest';
 import { createAgeDecryptStream } from './age-decrypt-stream.js';
 import { createAgeEncryptStream } from './age-encrypt-stream.js';
 import { encodeHeader, findHeaderEnd } from './age-header.js';
-import { generateAgeIdentity, identityToRecipient, parseIdentity, parseIdentityFile, parseRecipient } from './age-keys.js';
+import {
+  generateAgeIdentity,
+  identityToRecipient,
+  parseIdentity,
+  parseIdentityFile,
+  parseRecipient,
+} from './age-keys.js';
 import { encodeBase64 } from './age-primitives.js';
 import { bech32Encode } from './bech32.js';
 import { runThrough } from './age-test-helpers.js';
@@ -27,7 +33,10 @@ async function decrypt(ciphertext: Buffer, options: Parameters<typeof createAgeD
   return output;
 }
 
-async function decryptError(ciphertext: Buffer, options: Parameters<typeof createAgeDecryptStream>[0]): Promise<{ error: OpsError; output: Buffer }> {
+async function decryptError(
+  ciphertext: Buffer,
+  options: Parameters<typeof createAgeDecryptStream>[0],
+): Promise<{ error: OpsError; output: Buffer }> {
   const { output, error } = await runThrough(createAgeDecryptStream(options), ciphertext);
   expect(OpsError.isInstance(error), `expected an OpsError, got ${String(error)}`).toBe(true);
   return { error: error as OpsError, output };
@@ -111,7 +120,9 @@ describe('age round trips', () => {
   it('writes a header in the documented shape', async () => {
     const ciphertext = await encrypt(Buffer.from('x'), { recipients: [alice.recipient, bob.recipient] });
     const header = ciphertext.subarray(0, findHeaderEnd(ciphertext)).toString('latin1');
-    expect(header).toMatch(/^age-encryption\.org\/v1\n-> X25519 [A-Za-z0-9+/]{43}\n[A-Za-z0-9+/]{43}\n-> X25519 [A-Za-z0-9+/]{43}\n[A-Za-z0-9+/]{43}\n--- [A-Za-z0-9+/]{43}\n$/);
+    expect(header).toMatch(
+      /^age-encryption\.org\/v1\n-> X25519 [A-Za-z0-9+/]{43}\n[A-Za-z0-9+/]{43}\n-> X25519 [A-Za-z0-9+/]{43}\n[A-Za-z0-9+/]{43}\n--- [A-Za-z0-9+/]{43}\n$/,
+    );
   });
 
   it('decrypts with any one of several recipients and refuses a stranger', async () => {
@@ -136,7 +147,9 @@ describe('age round trips', () => {
   it('encrypts with a passphrase and refuses a wrong one', async () => {
     const plaintext = randomBytes(CHUNK + 10);
     const ciphertext = await encrypt(plaintext, { passphrase: 'correct horse', scryptWorkFactor: 10 });
-    expect(ciphertext.subarray(0, 80).toString('latin1')).toMatch(/^age-encryption\.org\/v1\n-> scrypt [A-Za-z0-9+/]{22} 10\n/);
+    expect(ciphertext.subarray(0, 80).toString('latin1')).toMatch(
+      /^age-encryption\.org\/v1\n-> scrypt [A-Za-z0-9+/]{22} 10\n/,
+    );
     expect((await decrypt(ciphertext, { passphrase: 'correct horse' })).equals(plaintext)).toBe(true);
     const wrong = await decryptError(ciphertext, { passphrase: 'battery staple' });
     expect(wrong.error.code).toBe('BACKUP_DECRYPT_FAILED');
@@ -154,7 +167,9 @@ describe('age round trips', () => {
   });
 
   it('rejects invalid options synchronously', () => {
-    expect(() => createAgeEncryptStream({ recipients: [alice.recipient], passphrase: 'x' })).toThrow(/either recipients or a passphrase, not both/);
+    expect(() => createAgeEncryptStream({ recipients: [alice.recipient], passphrase: 'x' })).toThrow(
+      /either recipients or a passphrase, not both/,
+    );
     expect(() => createAgeEncryptStream({})).toThrow(/at least one recipient or a passphrase/);
     expect(() => createAgeEncryptStream({ passphrase: 'x', scryptWorkFactor: 40 })).toThrow(/scryptWorkFactor/);
     expect(() => createAgeEncryptStream({ recipients: ['age1nope'] })).toThrow(/invalid age recipient "age1nope"/);
@@ -224,7 +239,9 @@ describe('age tampering and truncation', () => {
     await ready;
     const start = payloadStart(ciphertext);
     for (const chunks of [1, 2, 3]) {
-      const { error } = await decryptError(ciphertext.subarray(0, start + chunks * (CHUNK + 16)), { identities: [alice.identity] });
+      const { error } = await decryptError(ciphertext.subarray(0, start + chunks * (CHUNK + 16)), {
+        identities: [alice.identity],
+      });
       expect(error.code).toBe('BACKUP_CORRUPT');
       expect(error.message).toMatch(/truncated/);
     }
@@ -241,7 +258,9 @@ describe('age tampering and truncation', () => {
 
   it('appended garbage fails', async () => {
     await ready;
-    const { error } = await decryptError(Buffer.concat([ciphertext, Buffer.from('x')]), { identities: [alice.identity] });
+    const { error } = await decryptError(Buffer.concat([ciphertext, Buffer.from('x')]), {
+      identities: [alice.identity],
+    });
     expect(error.code).toBe('BACKUP_CORRUPT');
   });
 
@@ -251,7 +270,9 @@ describe('age tampering and truncation', () => {
       { args: ['scrypt', encodeBase64(randomBytes(16)), '10'], body: randomBytes(32) },
       { args: ['X25519', encodeBase64(randomBytes(32))], body: randomBytes(32) },
     ]);
-    const { error } = await decryptError(Buffer.concat([header, randomBytes(16), randomBytes(40)]), { passphrase: 'pw' });
+    const { error } = await decryptError(Buffer.concat([header, randomBytes(16), randomBytes(40)]), {
+      passphrase: 'pw',
+    });
     expect(error.code).toBe('BACKUP_CORRUPT');
     expect(error.message).toMatch(/scrypt stanza must be the only stanza/);
   });
@@ -260,23 +281,40 @@ describe('age tampering and truncation', () => {
     const zeroRecipient = bech32Encode('age', new Uint8Array(32));
     expect(() => createAgeEncryptStream({ recipients: [zeroRecipient] })).toThrow(/low-order point/);
     const fileKey = randomBytes(16);
-    const header = encodeHeader(fileKey, [{ args: ['X25519', encodeBase64(new Uint8Array(32))], body: randomBytes(32) }]);
-    const { error } = await decryptError(Buffer.concat([header, randomBytes(16), randomBytes(40)]), { identities: [alice.identity] });
+    const header = encodeHeader(fileKey, [
+      { args: ['X25519', encodeBase64(new Uint8Array(32))], body: randomBytes(32) },
+    ]);
+    const { error } = await decryptError(Buffer.concat([header, randomBytes(16), randomBytes(40)]), {
+      identities: [alice.identity],
+    });
     expect(error.code).toBe('BACKUP_CORRUPT');
     expect(error.message).toMatch(/low-order point/);
   });
 
   it('fails fast on a header that never ends, even when written in tiny pieces', async () => {
-    const endless = Buffer.concat([Buffer.from('age-encryption.org/v1\n-> X25519 '), Buffer.alloc(1024 * 1024 + 10, 0x41)]);
+    const endless = Buffer.concat([
+      Buffer.from('age-encryption.org/v1\n-> X25519 '),
+      Buffer.alloc(1024 * 1024 + 10, 0x41),
+    ]);
     const { error } = await decryptError(endless, { identities: [alice.identity] });
     expect(error.message).toMatch(/header is larger than 1048576 bytes/);
-    const tiny = await runThrough(createAgeDecryptStream({ identities: [alice.identity] }), endless.subarray(0, 200_000), 7);
+    const tiny = await runThrough(
+      createAgeDecryptStream({ identities: [alice.identity] }),
+      endless.subarray(0, 200_000),
+      7,
+    );
     expect((tiny.error as OpsError).message).toMatch(/truncated inside the header/);
   });
 
   it('rejects input that is not an age file and armored input with a clear message', async () => {
-    expect((await decryptError(Buffer.from('PGDMP binary dump data that is long enough'), { identities: [alice.identity] })).error.message).toMatch(/not an age v1 file/);
-    expect((await decryptError(Buffer.from('-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n'), { identities: [alice.identity] })).error.message).toMatch(/ASCII-armored/);
+    expect(
+      (await decryptError(Buffer.from('PGDMP binary dump data that is long enough'), { identities: [alice.identity] }))
+        .error.message,
+    ).toMatch(/not an age v1 file/);
+    expect(
+      (await decryptError(Buffer.from('-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n'), { identities: [alice.identity] }))
+        .error.message,
+    ).toMatch(/ASCII-armored/);
   });
 });
 
@@ -304,7 +342,11 @@ describe('age streaming', () => {
   it('decrypts when the input arrives one byte at a time', async () => {
     const plaintext = randomBytes(CHUNK + 3);
     const ciphertext = await encrypt(plaintext, { recipients: [alice.recipient] });
-    const { output, error } = await runThrough(createAgeDecryptStream({ identities: [alice.identity] }), ciphertext.subarray(0, 400), 1);
+    const { output, error } = await runThrough(
+      createAgeDecryptStream({ identities: [alice.identity] }),
+      ciphertext.subarray(0, 400),
+      1,
+    );
     expect(error).toBeInstanceOf(Error);
     expect(output.length).toBe(0);
     const whole = await runThrough(createAgeDecryptStream({ identities: [alice.identity] }), ciphertext, 997);

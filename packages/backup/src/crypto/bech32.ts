@@ -26,7 +26,12 @@ function expandPrefix(prefix: string): number[] {
   return out;
 }
 
-function convertBits(data: Uint8Array | readonly number[], fromBits: number, toBits: number, pad: boolean): number[] | undefined {
+function convertBits(
+  data: Uint8Array | readonly number[],
+  fromBits: number,
+  toBits: number,
+  pad: boolean,
+): number[] | undefined {
   let accumulator = 0;
   let bits = 0;
   const out: number[] = [];
@@ -67,7 +72,8 @@ export type Bech32DecodeResult = { ok: true; prefix: string; data: Uint8Array } 
  * Decodes bech32 text. The reason given on failure never contains the input, so it is safe for secret keys.
  */
 export function bech32Decode(text: string): Bech32DecodeResult {
-  if (text !== text.toLowerCase() && text !== text.toUpperCase()) return { ok: false, reason: 'mixed upper and lower case' };
+  if (text !== text.toLowerCase() && text !== text.toUpperCase())
+    return { ok: false, reason: 'mixed upper and lower case' };
   const lower = text.toLowerCase();
   const separator = lower.lastIndexOf('1');
   if (separator < 1) return { ok: false, reason: 'missing the "1" separator after the prefix' };

@@ -13,7 +13,14 @@ export interface BackupEvents {
   /** A run took its lock and wrote its `in-progress` manifest. */
   'backup.started': { at: number; job: string; backupId: string };
   /** Plain bytes read from a source so far, for progress bars (emitted per chunk: keep listeners cheap). */
-  'artifact.progressed': { at: number; job: string; backupId: string; source: string; artifact: string; plainBytes: number };
+  'artifact.progressed': {
+    at: number;
+    job: string;
+    backupId: string;
+    source: string;
+    artifact: string;
+    plainBytes: number;
+  };
   /** An artifact is complete in the storage (before the run re-reads it when `verifyStored` is on). */
   'artifact.stored': { at: number; job: string; backupId: string; source: string; artifact: ArtifactRecord };
   /** A run ended in state `completed`; its final manifest is written. */
@@ -22,7 +29,14 @@ export interface BackupEvents {
    * A run ended in state `failed` or `partially-failed` (its final manifest is written), or it threw after it
    * started (then `manifest.state` is `failed` here, and the stored manifest may still say `in-progress`).
    */
-  'backup.failed': { at: number; job: string; backupId: string; manifest: BackupManifest; durationSeconds: number; error: string };
+  'backup.failed': {
+    at: number;
+    job: string;
+    backupId: string;
+    manifest: BackupManifest;
+    durationSeconds: number;
+    error: string;
+  };
   /** `verifyBackup` finished, passing or not; `manifest` includes the verification when it was recorded. */
   'verification.completed': {
     at: number;

@@ -49,7 +49,8 @@ export function runHook(hook: HookOptions, environment: Record<string, string> =
       },
       (error, stdout, stderr) => {
         const output = redactText(`${String(stdout)}${String(stderr)}`.trim().split('\n').slice(-10).join('\n'));
-        const failure = error as (NodeJS.ErrnoException & { killed?: boolean; signal?: string | null; code?: number | string }) | null;
+        const failure = error as
+          (NodeJS.ErrnoException & { killed?: boolean; signal?: string | null; code?: number | string }) | null;
         const timedOut = failure?.killed === true && failure.signal === 'SIGKILL';
         resolve({
           command: hook.command.join(' '),
@@ -80,7 +81,10 @@ export function describeHookFailure(result: HookResult, timeout: Duration | unde
  * Runs hooks in order. A failing `fail` hook stops the list and throws `HOOK_FAILED`; a failing `continue` hook adds
  * a warning. Resolves with the warnings.
  */
-export async function runHooks(hooks: readonly HookOptions[], environment: Record<string, string> = {}): Promise<string[]> {
+export async function runHooks(
+  hooks: readonly HookOptions[],
+  environment: Record<string, string> = {},
+): Promise<string[]> {
   const warnings: string[] = [];
   for (const hook of hooks) {
     const result = await runHook(hook, environment);

@@ -12,7 +12,11 @@ export interface TrackedChild {
  * Spawns `file` with `args` (no shell), keeping the last `stderrLimit` bytes of stderr (redacted). Kills the child
  * with SIGTERM (then SIGKILL after 5 s) when `signal` aborts.
  */
-export function spawnTracked(file: string, args: readonly string[], options: SpawnOptions & { signal?: AbortSignal | undefined; stderrLimit?: number } = {}): TrackedChild {
+export function spawnTracked(
+  file: string,
+  args: readonly string[],
+  options: SpawnOptions & { signal?: AbortSignal | undefined; stderrLimit?: number } = {},
+): TrackedChild {
   const { signal, stderrLimit = 16 * 1024, ...spawnOptions } = options;
   const child = spawn(file, [...args], { ...spawnOptions, stdio: spawnOptions.stdio ?? ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -28,7 +32,12 @@ export function spawnTracked(file: string, args: readonly string[], options: Spa
     killTimer.unref();
   };
   signal?.addEventListener('abort', onAbort, { once: true });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; spawnError?: Error }>((resolve) => {
+  const exited = new Promise<{
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    stderr: string;
+    spawnError?: Error;
+  }>((resolve) => {
     let spawnError: Error | undefined;
     child.once('error', (error) => {
       spawnError = error;
@@ -45,7 +54,12 @@ export function spawnTracked(file: string, args: readonly string[], options: Spa
 }
 
 /** Describes how a child ended, for error messages: `exit code 1: <stderr>` or `killed by SIGKILL`. */
-export function describeExit(result: { code: number | null; signal: NodeJS.Signals | null; stderr: string; spawnError?: Error }): string {
+export function describeExit(result: {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+  spawnError?: Error;
+}): string {
   if (result.spawnError) return `could not start: ${result.spawnError.message}`;
   const how = result.signal ? `killed by ${result.signal}` : `exit code ${String(result.code)}`;
   return result.stderr ? `${how}: ${result.stderr.split('\n').slice(-5).join(' | ')}` : how;

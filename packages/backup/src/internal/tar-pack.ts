@@ -68,7 +68,10 @@ export function packDirectory(options: PackDirectoryOptions): PackedDirectory {
       } else if (facts.isFile()) {
         const digest = new DigestStream();
         await new Promise<void>((resolve, reject) => {
-          const sink = pack.entry({ name: entryPath, type: 'file', mode, size: facts.size, mtime: facts.mtime }, (error) => (error ? reject(error) : resolve()));
+          const sink = pack.entry(
+            { name: entryPath, type: 'file', mode, size: facts.size, mtime: facts.mtime },
+            (error) => (error ? reject(error) : resolve()),
+          );
           pipeline(createReadStream(path), digest, sink as unknown as NodeJS.WritableStream).catch(reject);
         });
         if (digest.bytes !== facts.size) throw new Error(`${entryPath} changed size while it was archived`);

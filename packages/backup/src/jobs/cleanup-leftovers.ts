@@ -7,7 +7,11 @@ import type { BackupStorage } from '../storages/storage.js';
  * killed), directories with data but no manifest (an interrupted prune or a run killed before its first write),
  * and partial writes (`storage.cleanup`). Call it only while holding the job's lock: then nothing else is writing.
  */
-export async function cleanupLeftovers(options: { storage: BackupStorage; job: string; logger?: Logger }): Promise<{ backups: number; partialObjects: number }> {
+export async function cleanupLeftovers(options: {
+  storage: BackupStorage;
+  job: string;
+  logger?: Logger;
+}): Promise<{ backups: number; partialObjects: number }> {
   const { storage, job, logger = silentLogger } = options;
   const byBackup = new Map<string, string[]>();
   for await (const object of storage.list(`${job}/`)) {

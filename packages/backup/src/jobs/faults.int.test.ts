@@ -5,7 +5,14 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPostgresDatabase, createRedisNamespace, tempDir, type PostgresDatabase, type RedisNamespace, type TempDir } from '@ops/testkit';
+import {
+  createPostgresDatabase,
+  createRedisNamespace,
+  tempDir,
+  type PostgresDatabase,
+  type RedisNamespace,
+  type TempDir,
+} from '@ops/testkit';
 import { listBackups } from '../catalog/catalog.js';
 import { generateAgeIdentity } from '../crypto/age-keys.js';
 import { manifestArtifacts } from '../manifest/manifest.js';
@@ -47,13 +54,21 @@ async function script(name: string, body: string): Promise<string> {
   return path;
 }
 
-const connection = () => ({ host: database.host, port: database.port, user: database.user, database: database.database });
+const connection = () => ({
+  host: database.host,
+  port: database.port,
+  user: database.user,
+  database: database.database,
+});
 
 beforeAll(async () => {
   database = await createPostgresDatabase({ prefix: 'backup_faults' });
   redis = await createRedisNamespace();
   directory = await tempDir('backup-faults');
-  await sql(database.connectionString, `CREATE TABLE big (id int PRIMARY KEY, body text); INSERT INTO big SELECT g, md5(g::text) || md5((g+1)::text) FROM generate_series(1, 60000) g; ANALYZE;`);
+  await sql(
+    database.connectionString,
+    `CREATE TABLE big (id int PRIMARY KEY, body text); INSERT INTO big SELECT g, md5(g::text) || md5((g+1)::text) FROM generate_series(1, 60000) g; ANALYZE;`,
+  );
   const client = redis.client();
   const pipeline = client.pipeline();
   for (let index = 0; index < 2000; index++) pipeline.set(`key:${index}`, `value-${index}`.repeat(5));
@@ -68,7 +83,8 @@ afterAll(async () => {
 
 describe('faults that must lose nothing', () => {
   it('kill -9 of the backup process mid-stream leaves no completed manifest; the next run cleans the leftovers', async () => {
-    if (!existsSync(binPath)) throw new Error(`build the package first (pnpm --filter @ops/backup build): ${binPath} is missing`);
+    if (!existsSync(binPath))
+      throw new Error(`build the package first (pnpm --filter @ops/backup build): ${binPath} is missing`);
     const store = join(directory.path, 'killed');
     const slowDump = await script('pg_dump_slow', 'pg_dump "$@" | { head -c 300000; sleep 60; cat; }\n');
     const configPath = join(directory.path, 'killed.yaml');
@@ -76,7 +92,10 @@ describe('faults that must lose nothing', () => {
       configPath,
       `storage: { type: local, directory: ${store} }\njobs:\n  - name: pg-killed\n    sources:\n      - { type: postgres, host: ${database.host}, port: ${database.port}, user: ${database.user}, database: ${database.database}, pgDumpPath: ${slowDump} }\n    compression: { algorithm: none }\n`,
     );
-    const child = spawn(process.execPath, [binPath, 'run', '--config', configPath], { detached: true, stdio: 'ignore' });
+    const child = spawn(process.execPath, [binPath, 'run', '--config', configPath], {
+      detached: true,
+      stdio: 'ignore',
+    });
     const pid = child.pid as number;
     const exited = new Promise((resolveExit) => child.once('exit', resolveExit));
     // Wait (bounded) until the artifact is being written: a partial temp file exists in the backup directory.
@@ -95,18 +114,29 @@ describe('faults that must lose nothing', () => {
     expect(afterKill.backups.map((backup) => backup.state)).toEqual(['in-progress']);
     const killedId = afterKill.backups[0]?.id as string;
 
-    const next = await runBackup({ job: 'pg-killed', storage, sources: [createPostgresSource(connection())], compression: { algorithm: 'none' } });
+    const next = await runBackup({
+      job: 'pg-killed',
+      storage,
+      sources: [createPostgresSource(connection())],
+      compression: { algorithm: 'none' },
+    });
     expect(next.state, next.error).toBe('completed');
     const afterNext = await listBackups({ storage, job: 'pg-killed' });
     expect(afterNext.backups.map((backup) => [backup.id, backup.state])).toEqual([[next.id, 'completed']]);
     const files = (await readdir(store, { recursive: true })) as string[];
-    expect(files.filter((file) => file.includes('.ops-partial-') || file.includes(killedId) || file.includes('locks/'))).toEqual([]);
+    expect(
+      files.filter((file) => file.includes('.ops-partial-') || file.includes(killedId) || file.includes('locks/')),
+    ).toEqual([]);
   });
 
   it('kill -9 of pg_dump mid-stream fails the backup and stores no artifact', async () => {
     const storage = createLocalStorage({ directory: join(directory.path, 'dump-killed') });
     const killed = await script('pg_dump_killed', 'pg_dump "$@" | head -c 100000\nkill -KILL $$\n');
-    const manifest = await runBackup({ job: 'pg-dump-killed', storage, sources: [createPostgresSource({ ...connection(), pgDumpPath: killed })] });
+    const manifest = await runBackup({
+      job: 'pg-dump-killed',
+      storage,
+      sources: [createPostgresSource({ ...connection(), pgDumpPath: killed })],
+    });
     expect(manifest.state).toBe('failed');
     expect(manifest.error).toContain('killed by SIGKILL');
     expect(manifestArtifacts(manifest)).toEqual([]);
@@ -114,13 +144,20 @@ describe('faults that must lose nothing', () => {
 
   it('a full storage fails the backup cleanly (no artifact left), and a read-only storage fails before anything starts', async () => {
     const full = createMemoryStorage({ capacityBytes: 200_000 });
-    const manifest = await runBackup({ job: 'pg-full', storage: full, sources: [createPostgresSource(connection())], compression: { algorithm: 'none' } });
+    const manifest = await runBackup({
+      job: 'pg-full',
+      storage: full,
+      sources: [createPostgresSource(connection())],
+      compression: { algorithm: 'none' },
+    });
     expect(manifest.state).toBe('failed');
     expect(manifest.error).toContain('no space left on device');
     expect(full.keys()).toEqual([`pg-full/${manifest.id}/manifest.json`]);
 
     const readOnly = createMemoryStorage({ readOnly: true });
-    await expect(runBackup({ job: 'pg-ro', storage: readOnly, sources: [createPostgresSource(connection())] })).rejects.toMatchObject({ code: 'STORAGE_FAILED', message: expect.stringContaining('read-only') });
+    await expect(
+      runBackup({ job: 'pg-ro', storage: readOnly, sources: [createPostgresSource(connection())] }),
+    ).rejects.toMatchObject({ code: 'STORAGE_FAILED', message: expect.stringContaining('read-only') });
     expect(readOnly.keys()).toEqual([]);
   });
 
@@ -134,15 +171,41 @@ describe('faults that must lose nothing', () => {
     });
     expect(manifest.state, manifest.error).toBe('completed');
     expect(JSON.stringify(manifest)).not.toContain('correct horse');
-    const wrong = await verifyBackup({ storage, backup: manifest, level: 'full-read', decryption: { passphrase: 'wrong' } });
+    const wrong = await verifyBackup({
+      storage,
+      backup: manifest,
+      level: 'full-read',
+      decryption: { passphrase: 'wrong' },
+    });
     expect(wrong.ok).toBe(false);
     expect(wrong.detail).toContain('BACKUP_DECRYPT_FAILED');
     const target = `${database.database}_wrongkey`;
-    await expect(restorePostgres({ storage, backup: manifest, decryption: { passphrase: 'wrong' }, target: { ...connection(), database: target }, create: true })).rejects.toMatchObject({ code: 'BACKUP_DECRYPT_FAILED' });
+    await expect(
+      restorePostgres({
+        storage,
+        backup: manifest,
+        decryption: { passphrase: 'wrong' },
+        target: { ...connection(), database: target },
+        create: true,
+      }),
+    ).rejects.toMatchObject({ code: 'BACKUP_DECRYPT_FAILED' });
     const otherKey = generateAgeIdentity().identity;
-    await expect(restorePostgres({ storage, backup: manifest, decryption: { identities: [otherKey] }, target: { ...connection(), database: target }, create: true })).rejects.toMatchObject({ code: 'BACKUP_DECRYPT_FAILED' });
+    await expect(
+      restorePostgres({
+        storage,
+        backup: manifest,
+        decryption: { identities: [otherKey] },
+        target: { ...connection(), database: target },
+        create: true,
+      }),
+    ).rejects.toMatchObject({ code: 'BACKUP_DECRYPT_FAILED' });
     expect(await databaseExists(target)).toBe(false);
-    const right = await verifyBackup({ storage, backup: manifest, level: 'full-read', decryption: { passphrase: 'correct horse battery staple' } });
+    const right = await verifyBackup({
+      storage,
+      backup: manifest,
+      level: 'full-read',
+      decryption: { passphrase: 'correct horse battery staple' },
+    });
     expect(right.ok, right.detail).toBe(true);
   });
 
@@ -153,7 +216,10 @@ describe('faults that must lose nothing', () => {
       const manifest = await runBackup({
         job: 'mixed',
         storage,
-        sources: [createPostgresSource(connection()), createRedisSource({ redis: redis.client(), method: 'scan-dump' })],
+        sources: [
+          createPostgresSource(connection()),
+          createRedisSource({ redis: redis.client(), method: 'scan-dump' }),
+        ],
       });
       expect(manifest.state, manifest.error).toBe('completed');
       for (const artifact of manifestArtifacts(manifest)) {
@@ -171,12 +237,19 @@ describe('faults that must lose nothing', () => {
       expect(report.detail).toContain('BACKUP_CORRUPT');
 
       const target = `${database.database}_damaged`;
-      await expect(restorePostgres({ storage, backup: manifest, target: { ...connection(), database: target }, create: true })).rejects.toMatchObject({ code: 'BACKUP_CORRUPT', message: expect.stringMatching(/is corrupt: stored object (sha256|size)/) });
+      await expect(
+        restorePostgres({ storage, backup: manifest, target: { ...connection(), database: target }, create: true }),
+      ).rejects.toMatchObject({
+        code: 'BACKUP_CORRUPT',
+        message: expect.stringMatching(/is corrupt: stored object (sha256|size)/),
+      });
       expect(await databaseExists(target)).toBe(false);
 
       const targetRedis = await createRedisNamespace();
       try {
-        await expect(restoreRedis({ storage, backup: manifest, redis: targetRedis.client() })).rejects.toMatchObject({ code: 'BACKUP_CORRUPT' });
+        await expect(restoreRedis({ storage, backup: manifest, redis: targetRedis.client() })).rejects.toMatchObject({
+          code: 'BACKUP_CORRUPT',
+        });
         expect(await targetRedis.client().dbsize()).toBe(0);
       } finally {
         await targetRedis.dispose();
@@ -192,7 +265,11 @@ describe('faults that must lose nothing', () => {
       expect(manifest.state).toBe('completed');
       good.push(manifest.id);
     }
-    const failed = await runBackup({ job: 'pg-retain', storage, sources: [createPostgresSource({ ...connection(), database: 'no_such_db_ops_retain' })] });
+    const failed = await runBackup({
+      job: 'pg-retain',
+      storage,
+      sources: [createPostgresSource({ ...connection(), database: 'no_such_db_ops_retain' })],
+    });
     expect(failed.state).toBe('failed');
     const report = await pruneBackups({ storage, job: 'pg-retain', policy: { keepLast: 2 }, dryRun: false });
     const { backups } = await listBackups({ storage, job: 'pg-retain' });

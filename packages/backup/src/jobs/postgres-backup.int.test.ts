@@ -39,12 +39,20 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const name of restored) await query(database.adminConnectionString, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => undefined);
+  for (const name of restored)
+    await query(database.adminConnectionString, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(
+      () => undefined,
+    );
   await database?.dispose();
   await directory?.dispose();
 });
 
-const connection = () => ({ host: database.host, port: database.port, user: database.user, database: database.database });
+const connection = () => ({
+  host: database.host,
+  port: database.port,
+  user: database.user,
+  database: database.database,
+});
 
 describe('PostgreSQL backup → verify → restore', () => {
   it('backs up with gzip and age, lists it, verifies at every level and restores into a new database', async () => {
@@ -60,7 +68,11 @@ describe('PostgreSQL backup → verify → restore', () => {
     expect(manifest.state, manifest.error).toBe('completed');
     const source = manifest.sources[0];
     expect(source?.details).toMatchObject({ format: 'custom', tableCount: 2, pointInTime: true });
-    expect(source?.artifacts[0]).toMatchObject({ format: 'pg-custom', compression: { algorithm: 'gzip', level: 1 }, encryption: { scheme: 'age', recipients: [recipient], passphrase: false } });
+    expect(source?.artifacts[0]).toMatchObject({
+      format: 'pg-custom',
+      compression: { algorithm: 'gzip', level: 1 },
+      encryption: { scheme: 'age', recipients: [recipient], passphrase: false },
+    });
     expect(manifest.storedBytes).toBeGreaterThan(1000);
 
     // Files are private and the manifest holds no secret.
@@ -74,7 +86,12 @@ describe('PostgreSQL backup → verify → restore', () => {
 
     const checksum = await verifyBackup({ storage, backup: manifest.id, level: 'checksum' });
     expect(checksum.ok, checksum.detail).toBe(true);
-    const fullRead = await verifyBackup({ storage, backup: manifest.id, level: 'full-read', decryption: { identities: [identity] } });
+    const fullRead = await verifyBackup({
+      storage,
+      backup: manifest.id,
+      level: 'full-read',
+      decryption: { identities: [identity] },
+    });
     expect(fullRead.ok, fullRead.detail).toBe(true);
     expect(fullRead.artifacts[0]?.detail).toContain('pg_restore read every block');
     const testRestore = await verifyBackup({
@@ -89,9 +106,12 @@ describe('PostgreSQL backup → verify → restore', () => {
     // theirs go when they finish, so wait (bounded) until none is left instead of reading one instant.
     let scratchLeft: string[] = [];
     for (let attempt = 0; attempt < 120; attempt++) {
-      scratchLeft = (await query<{ datname: string }>(database.adminConnectionString, `SELECT datname FROM pg_database WHERE datname LIKE 'ops_verify_%'`)).map(
-        (row) => row.datname,
-      );
+      scratchLeft = (
+        await query<{ datname: string }>(
+          database.adminConnectionString,
+          `SELECT datname FROM pg_database WHERE datname LIKE 'ops_verify_%'`,
+        )
+      ).map((row) => row.datname);
       if (scratchLeft.length === 0) break;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
@@ -107,7 +127,14 @@ describe('PostgreSQL backup → verify → restore', () => {
 
     const target = `${database.database}_restored`;
     restored.push(target);
-    await restorePostgres({ storage, backup: recorded, decryption: { identities: [identity] }, target: { ...connection(), database: target }, create: true, parallelJobs: 2 });
+    await restorePostgres({
+      storage,
+      backup: recorded,
+      decryption: { identities: [identity] },
+      target: { ...connection(), database: target },
+      create: true,
+      parallelJobs: 2,
+    });
     const targetUrl = database.connectionString.replace(/\/[^/?]+(\?|$)/, `/${target}$1`);
     const rows = await query<{ customers: string; orders: string; sum: string }>(
       targetUrl,
@@ -123,7 +150,9 @@ describe('PostgreSQL backup → verify → restore', () => {
       const manifest = await runBackup({
         job: `pg-${format}`,
         storage,
-        sources: [createPostgresSource({ ...connection(), format, ...(format === 'directory' ? { parallelJobs: 2 } : {}) })],
+        sources: [
+          createPostgresSource({ ...connection(), format, ...(format === 'directory' ? { parallelJobs: 2 } : {}) }),
+        ],
         compression: { algorithm: 'none' },
       });
       expect(manifest.state, manifest.error).toBe('completed');
@@ -158,7 +187,10 @@ describe('PostgreSQL backup → verify → restore', () => {
     // A pg_dump wrapper that streams a real dump, then exits 1 as pg_dump does on a lost connection mid-table.
     const wrapper = join(directory.path, 'pg_dump_fails_midway');
     const { writeFile } = await import('node:fs/promises');
-    await writeFile(wrapper, '#!/bin/sh\nif [ "$1" = "--version" ]; then exec pg_dump --version; fi\npg_dump "$@" | head -c 20000\necho "pg_dump: error: Dumping the contents of table \\"orders\\" failed: connection lost" >&2\nexit 1\n');
+    await writeFile(
+      wrapper,
+      '#!/bin/sh\nif [ "$1" = "--version" ]; then exec pg_dump --version; fi\npg_dump "$@" | head -c 20000\necho "pg_dump: error: Dumping the contents of table \\"orders\\" failed: connection lost" >&2\nexit 1\n',
+    );
     await chmod(wrapper, 0o755);
     const manifest = await runBackup({
       job: 'pg-mid',
@@ -177,9 +209,16 @@ describe('PostgreSQL backup → verify → restore', () => {
     const storage = createLocalStorage({ directory: join(directory.path, 'old-client') });
     const wrapper = join(directory.path, 'pg_dump_old');
     const { writeFile } = await import('node:fs/promises');
-    await writeFile(wrapper, '#!/bin/sh\nif [ "$1" = "--version" ]; then echo "pg_dump (PostgreSQL) 12.1"; exit 0; fi\nexec pg_dump "$@"\n');
+    await writeFile(
+      wrapper,
+      '#!/bin/sh\nif [ "$1" = "--version" ]; then echo "pg_dump (PostgreSQL) 12.1"; exit 0; fi\nexec pg_dump "$@"\n',
+    );
     await chmod(wrapper, 0o755);
-    const manifest = await runBackup({ job: 'pg-old', storage, sources: [createPostgresSource({ ...connection(), pgDumpPath: wrapper })] });
+    const manifest = await runBackup({
+      job: 'pg-old',
+      storage,
+      sources: [createPostgresSource({ ...connection(), pgDumpPath: wrapper })],
+    });
     expect(manifest.state).toBe('failed');
     expect(manifest.error).toMatch(/pg_dump 12 cannot dump PostgreSQL 15/);
   });
@@ -194,7 +233,11 @@ describe('PostgreSQL backup → verify → restore', () => {
       `#!/bin/sh\nif [ "$1" = "--version" ]; then exec pg_dump --version; fi\n{ echo "ARGS: $*"; echo "PGPASSWORD=\${PGPASSWORD:-unset}"; echo "PGPASSFILE=$PGPASSFILE"; stat -L -c '%a' "$PGPASSFILE"; cat "$PGPASSFILE"; } > ${spyFile}\nexec pg_dump "$@"\n`,
     );
     await chmod(wrapper, 0o755);
-    const manifest = await runBackup({ job: 'pg-secret', storage, sources: [createPostgresSource({ ...connection(), password: 's3cr:et', pgDumpPath: wrapper })] });
+    const manifest = await runBackup({
+      job: 'pg-secret',
+      storage,
+      sources: [createPostgresSource({ ...connection(), password: 's3cr:et', pgDumpPath: wrapper })],
+    });
     expect(manifest.state, manifest.error).toBe('completed');
     const spy = await readFile(spyFile, 'utf8');
     expect(spy).toMatch(/^ARGS: --format=custom --no-password/);

@@ -35,14 +35,22 @@ describe('runBackup', () => {
       job: 'files',
       storage,
       sources: [createFilesSource({ directory: root })],
-      hooks: { pre: [{ command: ['/bin/sh', '-c', 'echo maintenance mode unavailable >&2; exit 2'] }], post: [{ command: ['/bin/sh', '-c', `echo "$OPS_BACKUP_STATE $OPS_BACKUP_JOB" > ${stateFile}`] }] },
+      hooks: {
+        pre: [{ command: ['/bin/sh', '-c', 'echo maintenance mode unavailable >&2; exit 2'] }],
+        post: [{ command: ['/bin/sh', '-c', `echo "$OPS_BACKUP_STATE $OPS_BACKUP_JOB" > ${stateFile}`] }],
+      },
     });
     expect(failed.state).toBe('failed');
     expect(failed.error).toContain('maintenance mode unavailable');
     expect(failed.sources).toEqual([]);
     expect(await readFile(stateFile, 'utf8')).toBe('failed files\n');
 
-    const ok = await runBackup({ job: 'files', storage, sources: [createFilesSource({ directory: root })], hooks: { post: [{ command: ['/bin/sh', '-c', `echo "$OPS_BACKUP_STATE" > ${stateFile}`] }] } });
+    const ok = await runBackup({
+      job: 'files',
+      storage,
+      sources: [createFilesSource({ directory: root })],
+      hooks: { post: [{ command: ['/bin/sh', '-c', `echo "$OPS_BACKUP_STATE" > ${stateFile}`] }] },
+    });
     expect(ok.state).toBe('completed');
     expect(await readFile(stateFile, 'utf8')).toBe('completed\n');
   });
@@ -52,7 +60,10 @@ describe('runBackup', () => {
     const manifest = await runBackup({
       job: 'two',
       storage,
-      sources: [createFilesSource({ directory: root, name: 'good' }), createFilesSource({ directory: join(directory.path, 'missing'), name: 'bad' })],
+      sources: [
+        createFilesSource({ directory: root, name: 'good' }),
+        createFilesSource({ directory: join(directory.path, 'missing'), name: 'bad' }),
+      ],
     });
     expect(manifest.state).toBe('partially-failed');
     expect(manifest.sources.map((source) => [source.name, source.state])).toEqual([
@@ -66,16 +77,26 @@ describe('runBackup', () => {
   it('a second run of a locked job is refused with BACKUP_LOCKED and writes nothing', async () => {
     const storage = createMemoryStorage();
     const lock = await acquireStorageLock({ storage, job: 'files', settle: 0 });
-    await expect(runBackup({ job: 'files', storage, sources: [createFilesSource({ directory: root })] })).rejects.toMatchObject({ code: 'BACKUP_LOCKED' });
+    await expect(
+      runBackup({ job: 'files', storage, sources: [createFilesSource({ directory: root })] }),
+    ).rejects.toMatchObject({ code: 'BACKUP_LOCKED' });
     expect(storage.keys().filter((key) => !key.startsWith('files/locks/'))).toEqual([]);
     await lock.release();
   });
 
   it('rejects bad options before doing anything', async () => {
     const storage = createMemoryStorage();
-    await expect(runBackup({ job: '../escape', storage, sources: [createFilesSource({ directory: root })] })).rejects.toMatchObject({ code: 'ARGUMENT_INVALID' });
+    await expect(
+      runBackup({ job: '../escape', storage, sources: [createFilesSource({ directory: root })] }),
+    ).rejects.toMatchObject({ code: 'ARGUMENT_INVALID' });
     await expect(runBackup({ job: 'x', storage, sources: [] })).rejects.toMatchObject({ code: 'ARGUMENT_INVALID' });
-    await expect(runBackup({ job: 'x', storage, sources: [createFilesSource({ directory: root }), createFilesSource({ directory: root })] })).rejects.toThrow(/two sources named files/);
+    await expect(
+      runBackup({
+        job: 'x',
+        storage,
+        sources: [createFilesSource({ directory: root }), createFilesSource({ directory: root })],
+      }),
+    ).rejects.toThrow(/two sources named files/);
     expect(storage.keys()).toEqual([]);
   });
 
@@ -84,19 +105,40 @@ describe('runBackup', () => {
     const storage = createMemoryStorage({ clock });
     const events = createBackupEvents();
     const seen: { name: string; at: number; backupId: string }[] = [];
-    const names = ['backup.started', 'artifact.progressed', 'artifact.stored', 'backup.completed', 'backup.failed'] as const;
-    for (const name of names) events.on(name, (event: BackupEvents[typeof name]) => void seen.push({ name, at: event.at, backupId: event.backupId }));
+    const names = [
+      'backup.started',
+      'artifact.progressed',
+      'artifact.stored',
+      'backup.completed',
+      'backup.failed',
+    ] as const;
+    for (const name of names)
+      events.on(
+        name,
+        (event: BackupEvents[typeof name]) => void seen.push({ name, at: event.at, backupId: event.backupId }),
+      );
     let stored: BackupEvents['artifact.stored'] | undefined;
     events.on('artifact.stored', (event) => (stored = event));
     let completed: BackupEvents['backup.completed'] | undefined;
     events.on('backup.completed', (event) => (completed = event));
 
-    const manifest = await runBackup({ job: 'files', storage, sources: [createFilesSource({ directory: root })], clock, lock: { settle: 0 }, events });
+    const manifest = await runBackup({
+      job: 'files',
+      storage,
+      sources: [createFilesSource({ directory: root })],
+      clock,
+      lock: { settle: 0 },
+      events,
+    });
     expect(manifest.state).toBe('completed');
     const order = seen.map((event) => event.name).filter((name, index, all) => name !== all[index - 1]);
     expect(order).toEqual(['backup.started', 'artifact.progressed', 'artifact.stored', 'backup.completed']);
     expect(seen.every((event) => event.at === clock.now() && event.backupId === manifest.id)).toBe(true);
-    expect(stored).toMatchObject({ job: 'files', source: 'files', artifact: { key: `files/${manifest.id}/data/files.tar` } });
+    expect(stored).toMatchObject({
+      job: 'files',
+      source: 'files',
+      artifact: { key: `files/${manifest.id}/data/files.tar` },
+    });
     expect(completed?.manifest).toBe(manifest);
     expect(completed?.durationSeconds).toBe(0);
   });
@@ -108,10 +150,21 @@ describe('runBackup', () => {
     events.on('backup.completed', () => {
       throw new Error('not expected');
     });
-    const manifest = await runBackup({ job: 'files', storage: createMemoryStorage(), sources: [createFilesSource({ directory: join(directory.path, 'missing') })], lock: false, events });
+    const manifest = await runBackup({
+      job: 'files',
+      storage: createMemoryStorage(),
+      sources: [createFilesSource({ directory: join(directory.path, 'missing') })],
+      lock: false,
+      events,
+    });
     expect(manifest.state).toBe('failed');
     expect(failures).toHaveLength(1);
-    expect(failures[0]).toMatchObject({ job: 'files', backupId: manifest.id, manifest: { state: 'failed' }, error: manifest.error });
+    expect(failures[0]).toMatchObject({
+      job: 'files',
+      backupId: manifest.id,
+      manifest: { state: 'failed' },
+      error: manifest.error,
+    });
   });
 
   it('a run that throws after it started still reports backup.failed; a refused run reports nothing', async () => {
@@ -134,12 +187,16 @@ describe('runBackup', () => {
     const seen: string[] = [];
     events.on('backup.started', () => void seen.push('started'));
     events.on('backup.failed', (event) => void seen.push(`failed ${event.manifest.state}: ${event.error}`));
-    await expect(runBackup({ job: 'files', storage, sources: [createFilesSource({ directory: root })], lock: false, events })).rejects.toThrow('disk vanished');
+    await expect(
+      runBackup({ job: 'files', storage, sources: [createFilesSource({ directory: root })], lock: false, events }),
+    ).rejects.toThrow('disk vanished');
     expect(seen).toEqual(['started', 'failed failed: disk vanished']);
 
     seen.length = 0;
     const lock = await acquireStorageLock({ storage: memory, job: 'files', settle: 0 });
-    await expect(runBackup({ job: 'files', storage: memory, sources: [createFilesSource({ directory: root })], events })).rejects.toMatchObject({ code: 'BACKUP_LOCKED' });
+    await expect(
+      runBackup({ job: 'files', storage: memory, sources: [createFilesSource({ directory: root })], events }),
+    ).rejects.toMatchObject({ code: 'BACKUP_LOCKED' });
     expect(seen).toEqual([]);
     await lock.release();
   });
@@ -170,7 +227,9 @@ describe('runBackup', () => {
     expect(manifest.state).toBe('completed');
     expect(finished).toEqual(['completed number']);
     expect(progress.at(-1)).toEqual({ source: 'files', artifact: 'files.tar', plainBytes: manifest.plainBytes });
-    const listenerErrors = logger.records.filter((record) => record.level === 'error' && record.fields.event === 'backup.completed');
+    const listenerErrors = logger.records.filter(
+      (record) => record.level === 'error' && record.fields.event === 'backup.completed',
+    );
     expect(listenerErrors.map((record) => record.fields.error)).toEqual(['listener bug', 'observer bug']);
   });
 
@@ -180,10 +239,27 @@ describe('runBackup', () => {
     const registry = new Registry();
     const events = createBackupEvents();
     const metrics = createBackupMetrics({ registry, events, requiredVerification: 'full-read' });
-    const verifiedMetric = async () => (await registry.getSingleMetricAsString('ops_backup_last_verified_success_timestamp_seconds')).split('\n').filter((line) => line.startsWith('ops_'));
+    const verifiedMetric = async () =>
+      (await registry.getSingleMetricAsString('ops_backup_last_verified_success_timestamp_seconds'))
+        .split('\n')
+        .filter((line) => line.startsWith('ops_'));
 
-    const manifest = await runBackup({ job: 'files', storage, sources: [createFilesSource({ directory: root })], clock, lock: false, events });
-    await runBackup({ job: 'files', storage, sources: [createFilesSource({ directory: join(directory.path, 'missing') })], clock, lock: false, events });
+    const manifest = await runBackup({
+      job: 'files',
+      storage,
+      sources: [createFilesSource({ directory: root })],
+      clock,
+      lock: false,
+      events,
+    });
+    await runBackup({
+      job: 'files',
+      storage,
+      sources: [createFilesSource({ directory: join(directory.path, 'missing') })],
+      clock,
+      lock: false,
+      events,
+    });
     const text = await registry.metrics();
     expect(text).toContain('ops_backup_runs_total{job="files",state="completed"} 1');
     expect(text).toContain('ops_backup_runs_total{job="files",state="failed"} 1');
@@ -192,15 +268,31 @@ describe('runBackup', () => {
     // The run's own checksum verification is not deep enough for full-read.
     expect(await verifiedMetric()).toEqual([]);
 
-    const report = await verifyBackup({ storage, backup: manifest.id, job: 'files', level: 'full-read', clock, events });
+    const report = await verifyBackup({
+      storage,
+      backup: manifest.id,
+      job: 'files',
+      level: 'full-read',
+      clock,
+      events,
+    });
     expect(report.ok, report.detail).toBe(true);
-    expect(await verifiedMetric()).toEqual([`ops_backup_last_verified_success_timestamp_seconds{job="files"} ${clock.now() / 1000}`]);
+    expect(await verifiedMetric()).toEqual([
+      `ops_backup_last_verified_success_timestamp_seconds{job="files"} ${clock.now() / 1000}`,
+    ]);
 
     metrics.remove();
     expect(registry.getSingleMetric('ops_backup_runs_total')).toBeUndefined();
     // A removed handle no longer follows the events (and the names can be registered again).
     createBackupMetrics({ registry });
-    await runBackup({ job: 'files', storage, sources: [createFilesSource({ directory: root })], clock, lock: false, events });
+    await runBackup({
+      job: 'files',
+      storage,
+      sources: [createFilesSource({ directory: root })],
+      clock,
+      lock: false,
+      events,
+    });
     expect(await registry.metrics()).not.toContain('ops_backup_runs_total{job="files"');
   });
 });

@@ -7,8 +7,21 @@ import { BackupError } from '../errors.js';
 import { createBackupEvents, emitTo, type BackupEventEmitter, type BackupEvents } from '../events/backup-events.js';
 import { runHooks, type HookOptions } from '../hooks/hooks.js';
 import { acquireStorageLock, type HeldLock, type StorageLockOptions } from '../lock/storage-lock.js';
-import { artifactKey, assertJobName, createBackupId, MANIFEST_FORMAT_VERSION, manifestArtifacts, type BackupManifest, type SourceRecord } from '../manifest/manifest.js';
-import { checkStoredArtifact, writeArtifact, type ArtifactRecord, type EncryptionOptions } from '../pipeline/artifact-pipeline.js';
+import {
+  artifactKey,
+  assertJobName,
+  createBackupId,
+  MANIFEST_FORMAT_VERSION,
+  manifestArtifacts,
+  type BackupManifest,
+  type SourceRecord,
+} from '../manifest/manifest.js';
+import {
+  checkStoredArtifact,
+  writeArtifact,
+  type ArtifactRecord,
+  type EncryptionOptions,
+} from '../pipeline/artifact-pipeline.js';
 import { assertCompression, type CompressionOptions } from '../pipeline/compression.js';
 import type { BackupSource } from '../sources/source.js';
 import type { BackupStorage } from '../storages/storage.js';
@@ -133,36 +146,71 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupManife
   try {
     if (lock) {
       const cleaned = await cleanupLeftovers({ storage, job, logger });
-      if (cleaned.backups > 0 || cleaned.partialObjects > 0) logger.info({ job, ...cleaned }, 'removed leftovers of interrupted backups');
+      if (cleaned.backups > 0 || cleaned.partialObjects > 0)
+        logger.info({ job, ...cleaned }, 'removed leftovers of interrupted backups');
     }
     const manifest = createManifest({ job, clock, pinned, tags });
     await writeManifest(storage, manifest);
     logger.info({ job, id: manifest.id }, 'backup started');
     const emitters = [events, legacyCallbacks({ observer, onProgress, logger })];
-    const emit = <Name extends keyof BackupEvents & string>(name: Name, payload: () => Omit<BackupEvents[Name], 'at' | 'job' | 'backupId'>) =>
-      emitTo(emitters, name, () => ({ at: clock.now(), job, backupId: manifest.id, ...payload() }) as BackupEvents[Name]);
+    const emit = <Name extends keyof BackupEvents & string>(
+      name: Name,
+      payload: () => Omit<BackupEvents[Name], 'at' | 'job' | 'backupId'>,
+    ) =>
+      emitTo(
+        emitters,
+        name,
+        () => ({ at: clock.now(), job, backupId: manifest.id, ...payload() }) as BackupEvents[Name],
+      );
     emit('backup.started', () => ({}));
     const durationSeconds = () => (clock.monotonic() - startedMonotonic) / 1000;
     try {
-      await completeRun({ manifest, sources, storage, compression, encryption, verifyStored, hooks, lock, clock, logger, signal, temporaryDirectory, emitters });
+      await completeRun({
+        manifest,
+        sources,
+        storage,
+        compression,
+        encryption,
+        verifyStored,
+        hooks,
+        lock,
+        clock,
+        logger,
+        signal,
+        temporaryDirectory,
+        emitters,
+      });
     } catch (error) {
       // The run started but cannot say how it ended in the storage: listeners still hear that it failed.
       const failed: BackupManifest = { ...manifest, state: 'failed', error: safeErrorMessage(error) };
-      emit('backup.failed', () => ({ manifest: failed, durationSeconds: durationSeconds(), error: failed.error ?? 'failed' }));
+      emit('backup.failed', () => ({
+        manifest: failed,
+        durationSeconds: durationSeconds(),
+        error: failed.error ?? 'failed',
+      }));
       throw error;
     }
     const seconds = durationSeconds();
-    logger[manifest.state === 'completed' ? 'info' : 'error']({ job, id: manifest.id, state: manifest.state, storedBytes: manifest.storedBytes, durationSeconds: seconds }, `backup ${manifest.state}`);
+    logger[manifest.state === 'completed' ? 'info' : 'error'](
+      { job, id: manifest.id, state: manifest.state, storedBytes: manifest.storedBytes, durationSeconds: seconds },
+      `backup ${manifest.state}`,
+    );
     if (manifest.state === 'completed') emit('backup.completed', () => ({ manifest, durationSeconds: seconds }));
     else emit('backup.failed', () => ({ manifest, durationSeconds: seconds, error: manifest.error ?? manifest.state }));
     return manifest;
   } finally {
-    await lock?.release().catch((error: unknown) => logger.warn({ job, error: (error as Error).message }, 'cannot release backup lock'));
+    await lock
+      ?.release()
+      .catch((error: unknown) => logger.warn({ job, error: (error as Error).message }, 'cannot release backup lock'));
   }
 }
 
 /** The emitter behind the deprecated `observer` and `onProgress` options (a throwing one is logged, not fatal). */
-function legacyCallbacks(input: { observer: BackupRunObserver | undefined; onProgress: ((progress: BackupProgress) => void) | undefined; logger: Logger }): BackupEventEmitter | undefined {
+function legacyCallbacks(input: {
+  observer: BackupRunObserver | undefined;
+  onProgress: ((progress: BackupProgress) => void) | undefined;
+  logger: Logger;
+}): BackupEventEmitter | undefined {
   const { observer, onProgress, logger } = input;
   if (!observer && !onProgress) return undefined;
   const emitter = createBackupEvents({ logger });
@@ -170,7 +218,10 @@ function legacyCallbacks(input: { observer: BackupRunObserver | undefined; onPro
     emitter.on('backup.completed', (event) => observer.backupFinished(event.manifest, event.durationSeconds));
     emitter.on('backup.failed', (event) => observer.backupFinished(event.manifest, event.durationSeconds));
   }
-  if (onProgress) emitter.on('artifact.progressed', ({ source, artifact, plainBytes }) => onProgress({ source, artifact, plainBytes }));
+  if (onProgress)
+    emitter.on('artifact.progressed', ({ source, artifact, plainBytes }) =>
+      onProgress({ source, artifact, plainBytes }),
+    );
   return emitter;
 }
 
@@ -204,11 +255,22 @@ async function completeRun(input: {
   }
   settleState(manifest, sources.length, preHookError);
   if (verifyStored && manifest.state !== 'failed') {
-    manifest.verifications.push({ level: 'checksum', at: new Date(clock.now()).toISOString(), ok: true, detail: `${manifestArtifacts(manifest).length} artifact(s) re-read after upload; sizes and sha256 match` });
+    manifest.verifications.push({
+      level: 'checksum',
+      at: new Date(clock.now()).toISOString(),
+      ok: true,
+      detail: `${manifestArtifacts(manifest).length} artifact(s) re-read after upload; sizes and sha256 match`,
+    });
   }
 
   try {
-    manifest.warnings.push(...(await runHooks(hooks.post ?? [], { ...hookEnvironment, OPS_BACKUP_PHASE: 'post', OPS_BACKUP_STATE: manifest.state })));
+    manifest.warnings.push(
+      ...(await runHooks(hooks.post ?? [], {
+        ...hookEnvironment,
+        OPS_BACKUP_PHASE: 'post',
+        OPS_BACKUP_STATE: manifest.state,
+      })),
+    );
   } catch (error) {
     manifest.warnings.push(`post hook failed: ${safeErrorMessage(error)}`);
     if (manifest.state === 'completed') manifest.state = 'partially-failed';
@@ -223,23 +285,38 @@ async function completeRun(input: {
 }
 
 /** Throws `ARGUMENT_INVALID` for a bad job name, compression, or missing or duplicate sources. */
-function checkJob(job: string, compression: CompressionOptions, sources: readonly BackupSource[], tags: readonly string[]): void {
+function checkJob(
+  job: string,
+  compression: CompressionOptions,
+  sources: readonly BackupSource[],
+  tags: readonly string[],
+): void {
   assertJobName(job);
   assertCompression(compression);
   for (const tag of tags) {
-    if (!backupTagSchema.safeParse(tag).success) throw new BackupError('ARGUMENT_INVALID', `tag ${JSON.stringify(tag)} of job ${job}: a tag must be non-empty, without "," and without leading or trailing spaces`);
+    if (!backupTagSchema.safeParse(tag).success)
+      throw new BackupError(
+        'ARGUMENT_INVALID',
+        `tag ${JSON.stringify(tag)} of job ${job}: a tag must be non-empty, without "," and without leading or trailing spaces`,
+      );
   }
   if (sources.length === 0) throw new BackupError('ARGUMENT_INVALID', `job ${job} has no sources`);
   const names = new Set<string>();
   for (const source of sources) {
     assertJobName(source.name, 'source name');
-    if (names.has(source.name)) throw new BackupError('ARGUMENT_INVALID', `job ${job} has two sources named ${source.name}`);
+    if (names.has(source.name))
+      throw new BackupError('ARGUMENT_INVALID', `job ${job} has two sources named ${source.name}`);
     names.add(source.name);
   }
 }
 
 /** The `in-progress` manifest a run starts with. */
-function createManifest(input: { job: string; clock: Clock; pinned: boolean; tags: readonly string[] }): BackupManifest {
+function createManifest(input: {
+  job: string;
+  clock: Clock;
+  pinned: boolean;
+  tags: readonly string[];
+}): BackupManifest {
   const { job, clock, pinned, tags } = input;
   return {
     formatVersion: MANIFEST_FORMAT_VERSION,
@@ -263,7 +340,12 @@ function createManifest(input: { job: string; clock: Clock; pinned: boolean; tag
 /** The run's state from its sources (`failed` when the pre hook failed or no source succeeded), and its error. */
 function settleState(manifest: BackupManifest, sourceCount: number, preHookError: string | undefined): void {
   const succeeded = manifest.sources.filter((source) => source.state === 'completed').length;
-  manifest.state = preHookError !== undefined || succeeded === 0 ? 'failed' : succeeded === sourceCount ? 'completed' : 'partially-failed';
+  manifest.state =
+    preHookError !== undefined || succeeded === 0
+      ? 'failed'
+      : succeeded === sourceCount
+        ? 'completed'
+        : 'partially-failed';
   if (preHookError !== undefined) manifest.error = `pre hook failed: ${preHookError}`;
   else if (manifest.state !== 'completed') {
     manifest.error = manifest.sources
@@ -305,9 +387,20 @@ async function backupOneSource(input: {
         attempted.push(key);
         // Progress costs a listener per chunk: only when someone listens as the artifact starts.
         const progress = emitters.some((emitter) => emitter?.has('artifact.progressed'))
-          ? (plainBytes: number) => emitTo(emitters, 'artifact.progressed', () => ({ at: clock.now(), ...event, artifact: name, plainBytes }))
+          ? (plainBytes: number) =>
+              emitTo(emitters, 'artifact.progressed', () => ({ at: clock.now(), ...event, artifact: name, plainBytes }))
           : undefined;
-        const artifact = await writeArtifact({ storage, key, name, format, body, compression, encryption, signal: controller.signal, onProgress: progress });
+        const artifact = await writeArtifact({
+          storage,
+          key,
+          name,
+          format,
+          body,
+          compression,
+          encryption,
+          signal: controller.signal,
+          onProgress: progress,
+        });
         artifacts.push(artifact);
         emitTo(emitters, 'artifact.stored', () => ({ at: clock.now(), ...event, artifact }));
         return artifact;
@@ -315,14 +408,22 @@ async function backupOneSource(input: {
     });
     if (artifacts.length === 0) throw new BackupError('BACKUP_FAILED', `source ${source.name} stored no artifact`);
     if (verifyStored) for (const artifact of artifacts) await checkStoredArtifact(storage, artifact, controller.signal);
-    if (outcome.warnings?.length) manifest.warnings.push(...outcome.warnings.map((warning) => `${source.name}: ${warning}`));
+    if (outcome.warnings?.length)
+      manifest.warnings.push(...outcome.warnings.map((warning) => `${source.name}: ${warning}`));
     return { name: source.name, kind: source.kind, state: 'completed', details: outcome.details, artifacts };
   } catch (error) {
     controller.abort(error);
     logger.error({ job: manifest.job, source: source.name, error: safeErrorMessage(error) }, 'backup source failed');
     // Nothing of a failed source stays: a half-written dump must never be mistaken for a backup.
     for (const key of attempted) await storage.delete(key).catch(() => undefined);
-    return { name: source.name, kind: source.kind, state: 'failed', error: safeErrorMessage(error), details: {}, artifacts: [] };
+    return {
+      name: source.name,
+      kind: source.kind,
+      state: 'failed',
+      error: safeErrorMessage(error),
+      details: {},
+      artifacts: [],
+    };
   } finally {
     signal?.removeEventListener('abort', onAbort);
     await rm(temporaryDirectory, { recursive: true, force: true });

@@ -26,7 +26,9 @@ beforeAll(async () => {
   directory = await tempDir('backup-tmp');
   const client = new pg.Client({ connectionString: database.connectionString });
   await client.connect();
-  await client.query(`CREATE TABLE notes (id int PRIMARY KEY, body text); INSERT INTO notes SELECT g, 'private note ' || g FROM generate_series(1, 500) g;`);
+  await client.query(
+    `CREATE TABLE notes (id int PRIMARY KEY, body text); INSERT INTO notes SELECT g, 'private note ' || g FROM generate_series(1, 500) g;`,
+  );
   await client.end();
 });
 
@@ -56,12 +58,18 @@ async function script(name: string, body: string): Promise<string> {
 
 /** Starts the built CLI in its own process group; resolves once `marker` exists. */
 async function startCli(args: string[], env: NodeJS.ProcessEnv, marker: string): Promise<{ kill(): Promise<void> }> {
-  if (!existsSync(binPath)) throw new Error(`build the package first (pnpm --filter @ops/backup build): ${binPath} is missing`);
-  const child = spawn(process.execPath, [binPath, ...args], { detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+  if (!existsSync(binPath))
+    throw new Error(`build the package first (pnpm --filter @ops/backup build): ${binPath} is missing`);
+  const child = spawn(process.execPath, [binPath, ...args], {
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
   const exited = new Promise((resolveExit) => child.once('exit', resolveExit));
-  for (let attempt = 0; attempt < 400 && !existsSync(marker); attempt++) await new Promise((resolveWait) => setTimeout(resolveWait, 50));
+  for (let attempt = 0; attempt < 400 && !existsSync(marker); attempt++)
+    await new Promise((resolveWait) => setTimeout(resolveWait, 50));
   expect(existsSync(marker), `the child never got there: ${stderr}`).toBe(true);
   return {
     async kill() {
@@ -78,7 +86,10 @@ describe('kill -9 leaves no secret behind', () => {
     const secret = `pw-${randomBytes(12).toString('hex')}`;
     const marker = join(directory.path, 'pg_dump-started');
     // pg_dump stand-in: reports what it was given, then hangs until killed.
-    const hanging = await script('pg_dump_hang', `if [ "$1" = "--version" ]; then exec pg_dump --version; fi\n{ echo "$PGPASSFILE"; wc -c < "$PGPASSFILE"; } > ${marker}.tmp && mv ${marker}.tmp ${marker}\nexec sleep 60\n`);
+    const hanging = await script(
+      'pg_dump_hang',
+      `if [ "$1" = "--version" ]; then exec pg_dump --version; fi\n{ echo "$PGPASSFILE"; wc -c < "$PGPASSFILE"; } > ${marker}.tmp && mv ${marker}.tmp ${marker}\nexec sleep 60\n`,
+    );
     const config = join(directory.path, 'run.yaml');
     await writeFile(
       config,
@@ -98,7 +109,12 @@ describe('kill -9 leaves no secret behind', () => {
     const root = join(directory.path, 'next-run');
     await mkdir(root, { recursive: true });
     await writeFile(join(root, 'a.txt'), 'a');
-    const next = await runBackup({ job: 'next', storage: createLocalStorage({ directory: join(directory.path, 'store-next') }), sources: [createFilesSource({ directory: root })], temporaryDirectory: temporary });
+    const next = await runBackup({
+      job: 'next',
+      storage: createLocalStorage({ directory: join(directory.path, 'store-next') }),
+      sources: [createFilesSource({ directory: root })],
+      temporaryDirectory: temporary,
+    });
     expect(next.state, next.error).toBe('completed');
     expect(await readdir(temporary), 'the next run removes what the killed run left').toEqual([]);
   });
@@ -108,31 +124,61 @@ describe('kill -9 leaves no secret behind', () => {
     await mkdir(temporary);
     const store = join(directory.path, 'store-restore');
     const key = generateAgeIdentity();
-    const manifest = await runBackup({ job: 'pg', storage: createLocalStorage({ directory: store }), sources: [createPostgresSource({ host: database.host, port: database.port, user: database.user, database: database.database })], compression: { algorithm: 'none' }, encryption: { recipients: [key.recipient] } });
+    const manifest = await runBackup({
+      job: 'pg',
+      storage: createLocalStorage({ directory: store }),
+      sources: [
+        createPostgresSource({
+          host: database.host,
+          port: database.port,
+          user: database.user,
+          database: database.database,
+        }),
+      ],
+      compression: { algorithm: 'none' },
+      encryption: { recipients: [key.recipient] },
+    });
     expect(manifest.state, manifest.error).toBe('completed');
     await writeFile(join(directory.path, 'key.txt'), `${key.identity}\n`, { mode: 0o600 });
     const config = join(directory.path, 'restore.yaml');
-    await writeFile(config, `storage: { type: local, directory: ${store} }\ndecryption: { identityFile: ${join(directory.path, 'key.txt')} }\njobs:\n  - name: pg\n    sources: [{ type: postgres, host: ${database.host}, port: ${database.port}, user: ${database.user}, database: ${database.database} }]\n`);
+    await writeFile(
+      config,
+      `storage: { type: local, directory: ${store} }\ndecryption: { identityFile: ${join(directory.path, 'key.txt')} }\njobs:\n  - name: pg\n    sources: [{ type: postgres, host: ${database.host}, port: ${database.port}, user: ${database.user}, database: ${database.database} }]\n`,
+    );
     // pg_restore stand-in on PATH: the restore is killed while the decrypted dump sits in the temp directory.
     const fakeBin = join(directory.path, 'fake-bin');
     await mkdir(fakeBin);
     const marker = join(directory.path, 'pg_restore-started');
     await writeFile(join(fakeBin, 'pg_restore'), `#!/bin/sh\ntouch ${marker}\nexec sleep 60\n`, { mode: 0o755 });
     const killedTarget = `${database.database}_killed`;
-    const cli = await startCli(['restore', 'latest', '--job', 'pg', '--to-database', killedTarget, '--create', '--config', config], { TMPDIR: temporary, PATH: `${fakeBin}:${process.env.PATH ?? ''}` }, marker);
+    const cli = await startCli(
+      ['restore', 'latest', '--job', 'pg', '--to-database', killedTarget, '--create', '--config', config],
+      { TMPDIR: temporary, PATH: `${fakeBin}:${process.env.PATH ?? ''}` },
+      marker,
+    );
     await cli.kill();
-    expect(await filesContaining(temporary, 'private note 42'), 'kill -9 cannot be intercepted: the plain dump is left').not.toEqual([]);
+    expect(
+      await filesContaining(temporary, 'private note 42'),
+      'kill -9 cannot be intercepted: the plain dump is left',
+    ).not.toEqual([]);
 
     const nextTarget = `${database.database}_next`;
     try {
-      await restorePostgres({ storage: createLocalStorage({ directory: store }), backup: manifest, decryption: { identities: [key.identity] }, target: { host: database.host, port: database.port, user: database.user, database: nextTarget }, create: true, temporaryDirectory: temporary });
+      await restorePostgres({
+        storage: createLocalStorage({ directory: store }),
+        backup: manifest,
+        decryption: { identities: [key.identity] },
+        target: { host: database.host, port: database.port, user: database.user, database: nextTarget },
+        create: true,
+        temporaryDirectory: temporary,
+      });
       expect(await readdir(temporary), 'the next restore removes what the killed restore left').toEqual([]);
     } finally {
       const admin = new pg.Client({ connectionString: database.adminConnectionString });
       await admin.connect();
-      for (const name of [killedTarget, nextTarget]) await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      for (const name of [killedTarget, nextTarget])
+        await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       await admin.end();
     }
   });
 });
-

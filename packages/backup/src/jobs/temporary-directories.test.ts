@@ -4,7 +4,11 @@ import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createManualClock } from '@ops/core';
 import { tempDir, type TempDir } from '@ops/testkit';
-import { createTemporaryDirectory, sweepStaleTemporaryDirectories, withTemporaryDirectory } from './temporary-directories.js';
+import {
+  createTemporaryDirectory,
+  sweepStaleTemporaryDirectories,
+  withTemporaryDirectory,
+} from './temporary-directories.js';
 
 let directory: TempDir;
 beforeEach(async () => {
@@ -22,9 +26,19 @@ async function deadPid(): Promise<number> {
 }
 
 /** A directory named like `template` (`ops-backup-<host>-<pid>-<start>-XXXXXX`) with some parts changed, holding a passfile. */
-async function leftBehind(template: string, changes: { host?: string; pid?: number; start?: string; suffix: string }): Promise<string> {
+async function leftBehind(
+  template: string,
+  changes: { host?: string; pid?: number; start?: string; suffix: string },
+): Promise<string> {
   const [ops, backup, host, pid, start] = basename(template).split('-') as [string, string, string, string, string];
-  const name = [ops, backup, changes.host ?? host, String(changes.pid ?? pid), changes.start ?? start, changes.suffix].join('-');
+  const name = [
+    ops,
+    backup,
+    changes.host ?? host,
+    String(changes.pid ?? pid),
+    changes.start ?? start,
+    changes.suffix,
+  ].join('-');
   const path = join(directory.path, name);
   await mkdir(path, { mode: 0o700 });
   await writeFile(join(path, 'pgpass-0123456789ab'), '*:*:*:*:secret\n', { mode: 0o600 });
@@ -46,7 +60,15 @@ describe('temp directories left by killed runs', () => {
 
     const removed = await sweepStaleTemporaryDirectories({ directory: directory.path });
     expect(removed.sort()).toEqual([dead, recycled].sort());
-    expect(await names()).toEqual([basename(live), basename(otherHost), 'ops-backup-notes', `ops-backup-${basename(live).split('-')[2]}-1-0-Linked`, 'unrelated'].sort());
+    expect(await names()).toEqual(
+      [
+        basename(live),
+        basename(otherHost),
+        'ops-backup-notes',
+        `ops-backup-${basename(live).split('-')[2]}-1-0-Linked`,
+        'unrelated',
+      ].sort(),
+    );
   });
 
   it('untagged directories of earlier versions are removed once unmodified for a day', async () => {

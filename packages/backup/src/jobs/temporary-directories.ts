@@ -75,8 +75,15 @@ export interface SweepTemporaryDirectoriesOptions {
  * const removed = await sweepStaleTemporaryDirectories({ logger });
  * ```
  */
-export async function sweepStaleTemporaryDirectories(options: SweepTemporaryDirectoriesOptions = {}): Promise<string[]> {
-  const { directory = tmpdir(), untaggedAfterMs = 24 * 3_600_000, logger = silentLogger, clock = systemClock } = options;
+export async function sweepStaleTemporaryDirectories(
+  options: SweepTemporaryDirectoriesOptions = {},
+): Promise<string[]> {
+  const {
+    directory = tmpdir(),
+    untaggedAfterMs = 24 * 3_600_000,
+    logger = silentLogger,
+    clock = systemClock,
+  } = options;
   const names = await readdir(directory).catch(() => [] as string[]);
   const uid = process.getuid?.();
   const removed: string[] = [];
@@ -105,7 +112,10 @@ export async function createTemporaryDirectory(parent: string = tmpdir(), logger
 }
 
 /** Runs `work` with a fresh private directory (see {@link createTemporaryDirectory}) that is removed afterwards, whatever happens. */
-export async function withTemporaryDirectory<T>(work: (directory: string) => Promise<T>, parent: string = tmpdir()): Promise<T> {
+export async function withTemporaryDirectory<T>(
+  work: (directory: string) => Promise<T>,
+  parent: string = tmpdir(),
+): Promise<T> {
   const directory = await createTemporaryDirectory(parent);
   try {
     return await work(directory);

@@ -10,7 +10,9 @@ describe('storage lock', () => {
     const clock = createManualClock(Date.UTC(2026, 10, 22, 3));
     const storage = createMemoryStorage({ clock });
     const first = await acquireStorageLock({ storage, job: 'pg', clock, settle: 0 });
-    await expect(acquireStorageLock({ storage, job: 'pg', clock, settle: 0, pid: process.pid + 1 })).rejects.toMatchObject({ code: 'BACKUP_LOCKED', isRetryable: true });
+    await expect(
+      acquireStorageLock({ storage, job: 'pg', clock, settle: 0, pid: process.pid + 1 }),
+    ).rejects.toMatchObject({ code: 'BACKUP_LOCKED', isRetryable: true });
     const other = await acquireStorageLock({ storage, job: 'redis', clock, settle: 0 });
     await other.release();
     await first.release();
@@ -23,11 +25,19 @@ describe('storage lock', () => {
     const clock = createManualClock(Date.UTC(2026, 10, 22, 3));
     const storage = createMemoryStorage({ clock });
     await acquireStorageLock({ storage, job: 'pg', clock, settle: 0, pid: 999_999, isProcessAlive: () => false });
-    const taken = await acquireStorageLock({ storage, job: 'pg', clock, settle: 0, isProcessAlive: (pid) => pid !== 999_999 });
+    const taken = await acquireStorageLock({
+      storage,
+      job: 'pg',
+      clock,
+      settle: 0,
+      isProcessAlive: (pid) => pid !== 999_999,
+    });
     await taken.release();
 
     await acquireStorageLock({ storage, job: 'pg', clock, settle: 0, host: 'other-host', refreshEvery: '1h' });
-    await expect(acquireStorageLock({ storage, job: 'pg', clock, settle: 0 })).rejects.toMatchObject({ code: 'BACKUP_LOCKED' });
+    await expect(acquireStorageLock({ storage, job: 'pg', clock, settle: 0 })).rejects.toMatchObject({
+      code: 'BACKUP_LOCKED',
+    });
     clock.advance(31 * 60_000);
     const late = await acquireStorageLock({ storage, job: 'pg', clock, settle: 0 });
     expect((await listLocks(storage, 'pg')).map((lock) => lock.host)).toEqual([late.record.host]);
@@ -37,12 +47,22 @@ describe('storage lock', () => {
   it('the holder refreshes its lock so it never goes stale while running', async () => {
     const clock = createManualClock(Date.UTC(2026, 10, 22, 3));
     const storage = createMemoryStorage({ clock });
-    const held = await acquireStorageLock({ storage, job: 'pg', clock, settle: 0, host: 'runner', refreshEvery: '5m', staleAfter: '30m' });
+    const held = await acquireStorageLock({
+      storage,
+      job: 'pg',
+      clock,
+      settle: 0,
+      host: 'runner',
+      refreshEvery: '5m',
+      staleAfter: '30m',
+    });
     for (let step = 0; step < 12; step++) {
       clock.advance(5 * 60_000);
       await new Promise((resolve) => setImmediate(resolve));
     }
-    await expect(acquireStorageLock({ storage, job: 'pg', clock, settle: 0 })).rejects.toMatchObject({ code: 'BACKUP_LOCKED' });
+    await expect(acquireStorageLock({ storage, job: 'pg', clock, settle: 0 })).rejects.toMatchObject({
+      code: 'BACKUP_LOCKED',
+    });
     await held.release();
   });
 
@@ -95,6 +115,6 @@ describe('storage lock', () => {
     const lost = results.filter((result) => result.status === 'rejected');
     expect(won).toHaveLength(1);
     expect(lost).toHaveLength(1);
-    expect((await listLocks(storage, 'pg'))).toHaveLength(1);
+    expect(await listLocks(storage, 'pg')).toHaveLength(1);
   });
 });

@@ -1,7 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Readable } from 'node:stream';
-import { createPeriodicTask, OpsError, parseDuration, safeErrorMessage, systemClock, silentLogger, type Clock, type Duration, type Logger } from '@ops/core';
+import {
+  createPeriodicTask,
+  OpsError,
+  parseDuration,
+  safeErrorMessage,
+  systemClock,
+  silentLogger,
+  type Clock,
+  type Duration,
+  type Logger,
+} from '@ops/core';
 import { readAll } from '../internal/read-all.js';
 import type { BackupStorage } from '../storages/storage.js';
 import { BackupError } from '../errors.js';
@@ -59,12 +69,17 @@ function defaultIsAlive(pid: number): boolean {
   }
 }
 
-async function readLocks(storage: BackupStorage, job: string): Promise<{ key: string; record: LockRecord | undefined }[]> {
+async function readLocks(
+  storage: BackupStorage,
+  job: string,
+): Promise<{ key: string; record: LockRecord | undefined }[]> {
   const found: { key: string; record: LockRecord | undefined }[] = [];
   for await (const object of storage.list(lockPrefix(job))) {
     if (!object.key.endsWith('.json')) continue;
     try {
-      const record = JSON.parse((await readAll(await storage.read(object.key), 64 * 1024)).toString('utf8')) as LockRecord;
+      const record = JSON.parse(
+        (await readAll(await storage.read(object.key), 64 * 1024)).toString('utf8'),
+      ) as LockRecord;
       found.push({ key: object.key, record });
     } catch (error) {
       if (OpsError.hasCode(error, 'BACKUP_NOT_FOUND')) continue;
@@ -114,11 +129,16 @@ export async function acquireStorageLock(options: StorageLockOptions): Promise<H
   const key = `${lockPrefix(job)}${id}.json`;
 
   const isStale = (other: LockRecord): boolean =>
-    clock.now() - other.refreshedAt > staleAfterMs || (other.host === host && other.pid !== pid && !isProcessAlive(other.pid));
+    clock.now() - other.refreshedAt > staleAfterMs ||
+    (other.host === host && other.pid !== pid && !isProcessAlive(other.pid));
   const writeRecord = () => storage.write(key, Readable.from([Buffer.from(JSON.stringify(record))]));
   const blocker = (onlyOlder: boolean) => findBlocker({ storage, job, key, record, onlyOlder, isStale, logger });
   const lockedError = (holder: LockRecord) =>
-    new BackupError('BACKUP_LOCKED', `job ${job} is locked by pid ${holder.pid} on ${holder.host} since ${new Date(holder.acquiredAt).toISOString()}`, { isRetryable: true });
+    new BackupError(
+      'BACKUP_LOCKED',
+      `job ${job} is locked by pid ${holder.pid} on ${holder.host} since ${new Date(holder.acquiredAt).toISOString()}`,
+      { isRetryable: true },
+    );
 
   const early = await blocker(false);
   if (early) throw lockedError(early);
@@ -154,7 +174,12 @@ async function findBlocker(input: {
       await storage.delete(otherKey);
       continue;
     }
-    if (!onlyOlder || other.acquiredAt < record.acquiredAt || (other.acquiredAt === record.acquiredAt && other.id < record.id)) return other;
+    if (
+      !onlyOlder ||
+      other.acquiredAt < record.acquiredAt ||
+      (other.acquiredAt === record.acquiredAt && other.id < record.id)
+    )
+      return other;
   }
   return undefined;
 }

@@ -18,7 +18,11 @@ export type BackupState = 'in-progress' | 'completed' | 'partially-failed' | 'fa
 export type VerificationLevel = 'checksum' | 'full-read' | 'test-restore';
 
 /** Ordering of {@link VerificationLevel}s (deeper is higher). */
-export const VERIFICATION_RANK: Readonly<Record<VerificationLevel, number>> = { checksum: 1, 'full-read': 2, 'test-restore': 3 };
+export const VERIFICATION_RANK: Readonly<Record<VerificationLevel, number>> = {
+  checksum: 1,
+  'full-read': 2,
+  'test-restore': 3,
+};
 
 /**
  * Whether a verification at `level` is at least as deep as `required` (`test-restore` meets `full-read`, which
@@ -94,7 +98,10 @@ const artifactSchema = z.object({
   storedBytes: z.number().int().nonnegative(),
   storedSha256: z.string().regex(/^[0-9a-f]{64}$/),
   compression: z.object({ algorithm: z.enum(['none', 'gzip', 'zstd']), level: z.number().int().optional() }),
-  encryption: z.union([z.null(), z.object({ scheme: z.literal('age'), recipients: z.array(z.string()), passphrase: z.boolean() })]),
+  encryption: z.union([
+    z.null(),
+    z.object({ scheme: z.literal('age'), recipients: z.array(z.string()), passphrase: z.boolean() }),
+  ]),
 });
 
 /** zod schema of {@link BackupManifest}, used when reading manifests from storage. */
@@ -120,7 +127,14 @@ export const backupManifestSchema = z.object({
   ),
   storedBytes: z.number().int().nonnegative(),
   plainBytes: z.number().int().nonnegative(),
-  verifications: z.array(z.object({ level: z.enum(['checksum', 'full-read', 'test-restore']), at: z.string(), ok: z.boolean(), detail: z.string() })),
+  verifications: z.array(
+    z.object({
+      level: z.enum(['checksum', 'full-read', 'test-restore']),
+      at: z.string(),
+      ok: z.boolean(),
+      detail: z.string(),
+    }),
+  ),
   pinned: z.boolean(),
   tags: z.array(z.string()),
   warnings: z.array(z.string()),
@@ -134,7 +148,10 @@ export const JOB_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}$/;
 /** Throws `ARGUMENT_INVALID` unless `name` matches {@link JOB_NAME_PATTERN}. */
 export function assertJobName(name: string, what = 'job name'): void {
   if (!JOB_NAME_PATTERN.test(name)) {
-    throw new BackupError('ARGUMENT_INVALID', `${what} ${JSON.stringify(name)} must match ${JOB_NAME_PATTERN.source} (letters, digits, ".", "_", "-")`);
+    throw new BackupError(
+      'ARGUMENT_INVALID',
+      `${what} ${JSON.stringify(name)} must match ${JOB_NAME_PATTERN.source} (letters, digits, ".", "_", "-")`,
+    );
   }
 }
 
@@ -176,17 +193,24 @@ export function parseManifest(text: string, source = 'manifest'): BackupManifest
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw new BackupError('BACKUP_CORRUPT', `${source} is not valid JSON: ${(error as Error).message}`, { cause: error });
+    throw new BackupError('BACKUP_CORRUPT', `${source} is not valid JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   const parsed = backupManifestSchema.safeParse(raw);
   if (!parsed.success) {
     const problem = ConfigError.fromZod(parsed.error, source);
-    throw new BackupError('BACKUP_CORRUPT', problem.message.replace(/^invalid /, 'invalid manifest '), { cause: problem });
+    throw new BackupError('BACKUP_CORRUPT', problem.message.replace(/^invalid /, 'invalid manifest '), {
+      cause: problem,
+    });
   }
   const manifest = parsed.data as BackupManifest;
   if (manifest.manifestSha256 !== undefined) {
-    const actual = createHash('sha256').update(JSON.stringify(withoutChecksum(raw as BackupManifest))).digest('hex');
-    if (actual !== manifest.manifestSha256) throw new BackupError('BACKUP_CORRUPT', `${source} was altered: its manifestSha256 does not match its content`);
+    const actual = createHash('sha256')
+      .update(JSON.stringify(withoutChecksum(raw as BackupManifest)))
+      .digest('hex');
+    if (actual !== manifest.manifestSha256)
+      throw new BackupError('BACKUP_CORRUPT', `${source} was altered: its manifestSha256 does not match its content`);
   }
   return manifest;
 }

@@ -64,15 +64,35 @@ function loadPromClient(): { Gauge: typeof Gauge; Counter: typeof Counter } {
 export function createBackupMetrics(options: BackupMetricsOptions): BackupMetrics {
   const { registry, events, prefix = 'ops_backup_', requiredVerification = 'checksum' } = options;
   const { Gauge: GaugeClass, Counter: CounterClass } = loadPromClient();
-  const gauge = (name: string, help: string) => new GaugeClass({ name: `${prefix}${name}`, help, labelNames: ['job'], registers: [registry] });
-  const lastSuccess = gauge('last_success_timestamp_seconds', 'Completion time of the newest completed backup (Unix seconds).');
-  const lastVerified = gauge('last_verified_success_timestamp_seconds', 'Completion time of the newest completed backup that passed the required verification (Unix seconds).');
+  const gauge = (name: string, help: string) =>
+    new GaugeClass({ name: `${prefix}${name}`, help, labelNames: ['job'], registers: [registry] });
+  const lastSuccess = gauge(
+    'last_success_timestamp_seconds',
+    'Completion time of the newest completed backup (Unix seconds).',
+  );
+  const lastVerified = gauge(
+    'last_verified_success_timestamp_seconds',
+    'Completion time of the newest completed backup that passed the required verification (Unix seconds).',
+  );
   const duration = gauge('last_duration_seconds', 'Duration of the last backup run in seconds.');
   const size = gauge('last_size_bytes', 'Stored bytes of the last backup run.');
-  const runs = new CounterClass({ name: `${prefix}runs_total`, help: 'Backup runs by final state.', labelNames: ['job', 'state'], registers: [registry] });
-  const failures = new CounterClass({ name: `${prefix}failures_total`, help: 'Backup runs that did not complete.', labelNames: ['job'], registers: [registry] });
+  const runs = new CounterClass({
+    name: `${prefix}runs_total`,
+    help: 'Backup runs by final state.',
+    labelNames: ['job', 'state'],
+    registers: [registry],
+  });
+  const failures = new CounterClass({
+    name: `${prefix}failures_total`,
+    help: 'Backup runs that did not complete.',
+    labelNames: ['job'],
+    registers: [registry],
+  });
   const registered = new Map<string, object>(
-    [lastSuccess, lastVerified, duration, size, runs, failures].map((metric) => [(metric as unknown as { name: string }).name, metric]),
+    [lastSuccess, lastVerified, duration, size, runs, failures].map((metric) => [
+      (metric as unknown as { name: string }).name,
+      metric,
+    ]),
   );
 
   const seconds = (iso: string | undefined) => (iso ? Date.parse(iso) / 1000 : undefined);
@@ -106,8 +126,15 @@ export function createBackupMetrics(options: BackupMetricsOptions): BackupMetric
         events.on('backup.failed', (event) => backupFinished(event.manifest, event.durationSeconds)),
         events.on('verification.completed', (event) => {
           const completed = seconds(event.manifest.completedAt);
-          if (!event.ok || event.manifest.state !== 'completed' || completed === undefined || !meetsVerification(event.level, requiredVerification)) return;
-          if (completed > (verifiedSeconds.get(event.job) ?? Number.NEGATIVE_INFINITY)) setVerified(event.job, completed);
+          if (
+            !event.ok ||
+            event.manifest.state !== 'completed' ||
+            completed === undefined ||
+            !meetsVerification(event.level, requiredVerification)
+          )
+            return;
+          if (completed > (verifiedSeconds.get(event.job) ?? Number.NEGATIVE_INFINITY))
+            setVerified(event.job, completed);
         }),
       ]
     : [];
@@ -127,7 +154,8 @@ export function createBackupMetrics(options: BackupMetricsOptions): BackupMetric
     remove() {
       for (const unsubscribe of subscriptions.splice(0)) unsubscribe();
       // Only our own instances: a metric registered under the same name later by someone else stays.
-      for (const [name, metric] of registered) if (registry.getSingleMetric(name) === metric) registry.removeSingleMetric(name);
+      for (const [name, metric] of registered)
+        if (registry.getSingleMetric(name) === metric) registry.removeSingleMetric(name);
     },
   };
 }

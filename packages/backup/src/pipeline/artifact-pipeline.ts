@@ -3,7 +3,13 @@ import { OpsError } from '@ops/core';
 import { createAgeDecryptStream } from '../crypto/age-decrypt-stream.js';
 import { createAgeEncryptStream } from '../crypto/age-encrypt-stream.js';
 import type { BackupStorage } from '../storages/storage.js';
-import { createCompressStream, createDecompressStream, effectiveLevel, type CompressionAlgorithm, type CompressionOptions } from './compression.js';
+import {
+  createCompressStream,
+  createDecompressStream,
+  effectiveLevel,
+  type CompressionAlgorithm,
+  type CompressionOptions,
+} from './compression.js';
 import { DigestStream } from './digest-stream.js';
 import { BackupError } from '../errors.js';
 
@@ -66,7 +72,11 @@ export interface WriteArtifactOptions {
 
 const isQuietStreamError = (error: unknown): boolean => {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ERR_STREAM_DESTROYED' || (error as Error | undefined)?.name === 'AbortError';
+  return (
+    code === 'ERR_STREAM_PREMATURE_CLOSE' ||
+    code === 'ERR_STREAM_DESTROYED' ||
+    (error as Error | undefined)?.name === 'AbortError'
+  );
 };
 
 /**
@@ -102,9 +112,13 @@ export async function writeArtifact(options: WriteArtifactOptions): Promise<Arti
     await storage.delete(key).catch(() => undefined);
     const chainError = chainResult.status === 'rejected' ? chainResult.reason : undefined;
     const uploadError = uploadResult.status === 'rejected' ? uploadResult.reason : undefined;
-    const first = sourceError ?? (uploadError !== undefined && !isQuietStreamError(uploadError) ? uploadError : chainError ?? uploadError);
+    const first =
+      sourceError ??
+      (uploadError !== undefined && !isQuietStreamError(uploadError) ? uploadError : (chainError ?? uploadError));
     if (OpsError.isInstance(first)) throw first;
-    throw new BackupError('BACKUP_FAILED', `artifact ${name}: ${(first as Error)?.message ?? String(first)}`, { cause: first });
+    throw new BackupError('BACKUP_FAILED', `artifact ${name}: ${(first as Error)?.message ?? String(first)}`, {
+      cause: first,
+    });
   }
   const level = effectiveLevel(compression);
   return {
@@ -115,9 +129,14 @@ export async function writeArtifact(options: WriteArtifactOptions): Promise<Arti
     plainSha256: plain.sha256,
     storedBytes: stored.bytes,
     storedSha256: stored.sha256,
-    compression: level === undefined ? { algorithm: compression.algorithm } : { algorithm: compression.algorithm, level },
+    compression:
+      level === undefined ? { algorithm: compression.algorithm } : { algorithm: compression.algorithm, level },
     encryption: encryption
-      ? { scheme: 'age', recipients: [...(encryption.recipients ?? [])], passphrase: encryption.passphrase !== undefined }
+      ? {
+          scheme: 'age',
+          recipients: [...(encryption.recipients ?? [])],
+          passphrase: encryption.passphrase !== undefined,
+        }
       : null,
   };
 }
@@ -134,7 +153,11 @@ export interface OpenArtifactOptions {
 }
 
 function corruptError(artifact: ArtifactRecord, layer: string, problem: string, cause?: unknown): BackupError {
-  return new BackupError('BACKUP_CORRUPT', `artifact ${artifact.key} is corrupt: ${layer} ${problem}`, cause === undefined ? {} : { cause });
+  return new BackupError(
+    'BACKUP_CORRUPT',
+    `artifact ${artifact.key} is corrupt: ${layer} ${problem}`,
+    cause === undefined ? {} : { cause },
+  );
 }
 
 /**
@@ -163,7 +186,9 @@ export async function openArtifact(options: OpenArtifactOptions): Promise<Readab
       createAgeDecryptStream({
         ...(decryption?.identities ? { identities: decryption.identities } : {}),
         ...(decryption?.passphrase === undefined ? {} : { passphrase: decryption.passphrase }),
-        ...(decryption?.maxScryptWorkFactor === undefined ? {} : { maxScryptWorkFactor: decryption.maxScryptWorkFactor }),
+        ...(decryption?.maxScryptWorkFactor === undefined
+          ? {}
+          : { maxScryptWorkFactor: decryption.maxScryptWorkFactor }),
       }),
     );
   }
@@ -184,19 +209,30 @@ export function artifactReadError(artifact: ArtifactRecord, error: unknown): Ops
   if (code === 'Z_BUF_ERROR' || code === 'Z_DATA_ERROR' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
     return corruptError(artifact, 'compressed data', `is damaged or truncated (${(error as Error).message})`, error);
   }
-  return new BackupError('BACKUP_CORRUPT', `artifact ${artifact.key}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+  return new BackupError('BACKUP_CORRUPT', `artifact ${artifact.key}: ${(error as Error)?.message ?? String(error)}`, {
+    cause: error,
+  });
 }
 
 /**
  * Reads the stored bytes of an artifact and compares size and sha256 with the manifest, without decrypting
  * (level `checksum`: no key needed). Resolves with the stored bytes read.
  */
-export async function checkStoredArtifact(storage: BackupStorage, artifact: ArtifactRecord, signal?: AbortSignal): Promise<number> {
+export async function checkStoredArtifact(
+  storage: BackupStorage,
+  artifact: ArtifactRecord,
+  signal?: AbortSignal,
+): Promise<number> {
   const facts = await storage.stat(artifact.key);
   if (!facts) throw new BackupError('BACKUP_CORRUPT', `artifact ${artifact.key} is missing from the storage`);
-  if (facts.bytes !== artifact.storedBytes) throw corruptError(artifact, 'stored object', `size is ${facts.bytes} bytes, expected ${artifact.storedBytes}`);
+  if (facts.bytes !== artifact.storedBytes)
+    throw corruptError(artifact, 'stored object', `size is ${facts.bytes} bytes, expected ${artifact.storedBytes}`);
   const source = await storage.read(artifact.key, signal ? { signal } : {});
-  const check = new DigestStream({ sha256: artifact.storedSha256, bytes: artifact.storedBytes, onMismatch: (problem) => corruptError(artifact, 'stored object', problem) });
+  const check = new DigestStream({
+    sha256: artifact.storedSha256,
+    bytes: artifact.storedBytes,
+    onMismatch: (problem) => corruptError(artifact, 'stored object', problem),
+  });
   await new Promise<void>((resolve, reject) => {
     pipelineCallback([source, check], (error) => (error ? reject(error) : resolve()));
     check.resume();

@@ -21,7 +21,11 @@ function zstdFactories(): { compress: ZstdFactory; decompress: ZstdFactory; leve
   const decompress = module.createZstdDecompress;
   const constants = zlib.constants as unknown as Record<string, number>;
   if (typeof compress !== 'function' || typeof decompress !== 'function') return undefined;
-  return { compress: compress as ZstdFactory, decompress: decompress as ZstdFactory, levelParameter: constants.ZSTD_c_compressionLevel ?? 100 };
+  return {
+    compress: compress as ZstdFactory,
+    decompress: decompress as ZstdFactory,
+    levelParameter: constants.ZSTD_c_compressionLevel ?? 100,
+  };
 }
 
 /** Whether this runtime can compress with zstd (`zlib.createZstdCompress`; Node 20 cannot). */
@@ -41,15 +45,20 @@ export function assertCompression(options: CompressionOptions): void {
   const { algorithm, level } = options;
   if (algorithm === 'none') return;
   if (algorithm === 'gzip') {
-    if (level !== undefined && (!Number.isInteger(level) || level < 1 || level > 9)) throw new BackupError('ARGUMENT_INVALID', `gzip level must be an integer 1–9, got ${String(level)}`);
+    if (level !== undefined && (!Number.isInteger(level) || level < 1 || level > 9))
+      throw new BackupError('ARGUMENT_INVALID', `gzip level must be an integer 1–9, got ${String(level)}`);
     return;
   }
   if (algorithm === 'zstd') {
     if (!isZstdAvailable()) refuseZstd();
-    if (level !== undefined && (!Number.isInteger(level) || level < 1 || level > 19)) throw new BackupError('ARGUMENT_INVALID', `zstd level must be an integer 1–19, got ${String(level)}`);
+    if (level !== undefined && (!Number.isInteger(level) || level < 1 || level > 19))
+      throw new BackupError('ARGUMENT_INVALID', `zstd level must be an integer 1–19, got ${String(level)}`);
     return;
   }
-  throw new BackupError('ARGUMENT_INVALID', `unknown compression ${JSON.stringify(algorithm)}; expected "none", "gzip" or "zstd"`);
+  throw new BackupError(
+    'ARGUMENT_INVALID',
+    `unknown compression ${JSON.stringify(algorithm)}; expected "none", "gzip" or "zstd"`,
+  );
 }
 
 /** The level actually used for `options` (defaults applied). */
@@ -62,7 +71,8 @@ export function effectiveLevel(options: CompressionOptions): number | undefined 
 /** A Transform compressing with `options` (a pass-through for `none`). */
 export function createCompressStream(options: CompressionOptions): Transform {
   assertCompression(options);
-  if (options.algorithm === 'gzip') return zlib.createGzip({ level: effectiveLevel(options) as number, chunkSize: 64 * 1024 });
+  if (options.algorithm === 'gzip')
+    return zlib.createGzip({ level: effectiveLevel(options) as number, chunkSize: 64 * 1024 });
   if (options.algorithm === 'zstd') {
     const zstd = zstdFactories() ?? refuseZstd();
     return zstd.compress({ params: { [zstd.levelParameter]: effectiveLevel(options) as number } });

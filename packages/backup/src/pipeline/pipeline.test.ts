@@ -19,10 +19,25 @@ describe('pipeline', () => {
     const storage = createMemoryStorage();
     const { identity, recipient } = generateAgeIdentity();
     const body = randomish(3 * 1024 * 1024 + 17);
-    const artifact = await writeArtifact({ storage, key: 'j/1/data/a', name: 'a', format: 'raw', body: Readable.from([body]), compression: { algorithm: 'gzip', level: 1 }, encryption: { recipients: [recipient] } });
-    expect(artifact).toMatchObject({ plainBytes: body.length, compression: { algorithm: 'gzip', level: 1 }, encryption: { scheme: 'age', recipients: [recipient], passphrase: false } });
+    const artifact = await writeArtifact({
+      storage,
+      key: 'j/1/data/a',
+      name: 'a',
+      format: 'raw',
+      body: Readable.from([body]),
+      compression: { algorithm: 'gzip', level: 1 },
+      encryption: { recipients: [recipient] },
+    });
+    expect(artifact).toMatchObject({
+      plainBytes: body.length,
+      compression: { algorithm: 'gzip', level: 1 },
+      encryption: { scheme: 'age', recipients: [recipient], passphrase: false },
+    });
     expect(artifact.storedBytes).toBe(storage.get('j/1/data/a')?.length);
-    const plain = await readAll(await openArtifact({ storage, artifact, decryption: { identities: [identity] } }), 8 * 1024 * 1024);
+    const plain = await readAll(
+      await openArtifact({ storage, artifact, decryption: { identities: [identity] } }),
+      8 * 1024 * 1024,
+    );
     expect(plain.equals(body)).toBe(true);
     await expect(openArtifact({ storage, artifact })).rejects.toMatchObject({ code: 'BACKUP_DECRYPT_FAILED' });
   });
@@ -34,7 +49,9 @@ describe('pipeline', () => {
         this.destroy(new Error('dump died'));
       },
     });
-    await expect(writeArtifact({ storage, key: 'j/1/data/a', name: 'a', format: 'raw', body, compression: { algorithm: 'gzip' } })).rejects.toThrow('dump died');
+    await expect(
+      writeArtifact({ storage, key: 'j/1/data/a', name: 'a', format: 'raw', body, compression: { algorithm: 'gzip' } }),
+    ).rejects.toThrow('dump died');
     expect(storage.keys()).toEqual([]);
   });
 

@@ -1,7 +1,15 @@
 import { silentLogger, systemClock, type Clock, type Logger } from '@ops/core';
 import { listBackups } from '../catalog/catalog.js';
 import { acquireStorageLock, type StorageLockOptions } from '../lock/storage-lock.js';
-import { lastVerificationFailed, manifestArtifacts, manifestKey, meetsVerification, verifiedLevel, type BackupManifest, type VerificationLevel } from '../manifest/manifest.js';
+import {
+  lastVerificationFailed,
+  manifestArtifacts,
+  manifestKey,
+  meetsVerification,
+  verifiedLevel,
+  type BackupManifest,
+  type VerificationLevel,
+} from '../manifest/manifest.js';
 import { planRetention, type RetentionCandidate } from '../retention/plan-retention.js';
 import type { RetentionPolicy } from '../retention/retention-policy.js';
 import type { BackupStorage } from '../storages/storage.js';
@@ -49,7 +57,10 @@ export interface PruneReport {
 }
 
 /** How retention sees a manifest's verification state. */
-export function verificationState(manifest: BackupManifest, required: VerificationLevel): 'ok' | 'failed' | 'unverified' {
+export function verificationState(
+  manifest: BackupManifest,
+  required: VerificationLevel,
+): 'ok' | 'failed' | 'unverified' {
   if (lastVerificationFailed(manifest)) return 'failed';
   return meetsVerification(verifiedLevel(manifest), required) ? 'ok' : 'unverified';
 }
@@ -77,8 +88,21 @@ export async function deleteBackup(storage: BackupStorage, manifest: BackupManif
  * ```
  */
 export async function pruneBackups(options: PruneBackupsOptions): Promise<PruneReport> {
-  const { storage, job, policy, dryRun = true, timeZone = 'UTC', requiredVerification = 'checksum', lock: lockOptions = {}, clock = systemClock, logger = silentLogger } = options;
-  const lock = dryRun || lockOptions === false ? undefined : await acquireStorageLock({ ...lockOptions, storage, job, clock, logger });
+  const {
+    storage,
+    job,
+    policy,
+    dryRun = true,
+    timeZone = 'UTC',
+    requiredVerification = 'checksum',
+    lock: lockOptions = {},
+    clock = systemClock,
+    logger = silentLogger,
+  } = options;
+  const lock =
+    dryRun || lockOptions === false
+      ? undefined
+      : await acquireStorageLock({ ...lockOptions, storage, job, clock, logger });
   try {
     const { backups } = await listBackups({ storage, job });
     const byId = new Map(backups.map((backup) => [backup.id, backup]));
@@ -91,21 +115,25 @@ export async function pruneBackups(options: PruneBackupsOptions): Promise<PruneR
       tags: backup.tags,
     }));
     const plan = planRetention(candidates, policy, { now: clock.now(), timeZone });
-    const decide = (action: 'keep' | 'remove') => (decision: { id: string; reasons: string[] }): PruneDecision => {
-      const backup = byId.get(decision.id);
-      if (!backup) throw new BackupError('INTERNAL', `retention returned unknown backup ${decision.id}`);
-      return {
-        id: backup.id,
-        state: backup.state,
-        startedAt: backup.startedAt,
-        storedBytes: backup.storedBytes,
-        verified: verificationState(backup, requiredVerification),
-        tags: backup.tags,
-        action,
-        reasons: decision.reasons,
+    const decide =
+      (action: 'keep' | 'remove') =>
+      (decision: { id: string; reasons: string[] }): PruneDecision => {
+        const backup = byId.get(decision.id);
+        if (!backup) throw new BackupError('INTERNAL', `retention returned unknown backup ${decision.id}`);
+        return {
+          id: backup.id,
+          state: backup.state,
+          startedAt: backup.startedAt,
+          storedBytes: backup.storedBytes,
+          verified: verificationState(backup, requiredVerification),
+          tags: backup.tags,
+          action,
+          reasons: decision.reasons,
+        };
       };
-    };
-    const decisions = [...plan.keep.map(decide('keep')), ...plan.remove.map(decide('remove'))].sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : a.id < b.id ? 1 : -1));
+    const decisions = [...plan.keep.map(decide('keep')), ...plan.remove.map(decide('remove'))].sort((a, b) =>
+      a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : a.id < b.id ? 1 : -1,
+    );
     const removed: string[] = [];
     let freedBytes = 0;
     for (const decision of decisions) {

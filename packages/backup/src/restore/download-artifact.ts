@@ -1,7 +1,12 @@
 import { createWriteStream } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { artifactReadError, openArtifact, type ArtifactRecord, type DecryptionOptions } from '../pipeline/artifact-pipeline.js';
+import {
+  artifactReadError,
+  openArtifact,
+  type ArtifactRecord,
+  type DecryptionOptions,
+} from '../pipeline/artifact-pipeline.js';
 import type { BackupStorage } from '../storages/storage.js';
 
 /**

@@ -26,11 +26,23 @@ afterEach(async () => {
   await directory.dispose();
 });
 
-async function maliciousTar(entries: { name: string; type?: 'file' | 'symlink' | 'link' | 'directory' | 'character-device'; linkname?: string; body?: string }[]): Promise<Buffer> {
+async function maliciousTar(
+  entries: {
+    name: string;
+    type?: 'file' | 'symlink' | 'link' | 'directory' | 'character-device';
+    linkname?: string;
+    body?: string;
+  }[],
+): Promise<Buffer> {
   const pack = tar.pack();
   for (const entry of entries) {
     const body = entry.body ?? '';
-    const header = { name: entry.name, type: entry.type ?? 'file', ...(entry.linkname ? { linkname: entry.linkname } : {}), size: entry.type && entry.type !== 'file' ? 0 : Buffer.byteLength(body) } as const;
+    const header = {
+      name: entry.name,
+      type: entry.type ?? 'file',
+      ...(entry.linkname ? { linkname: entry.linkname } : {}),
+      size: entry.type && entry.type !== 'file' ? 0 : Buffer.byteLength(body),
+    } as const;
     if (entry.type && entry.type !== 'file') pack.entry(header);
     else pack.entry(header, body);
   }
@@ -70,17 +82,34 @@ describe('files source and restore', () => {
       lock: false,
     });
     expect(manifest.state, manifest.error).toBe('completed');
-    const details = manifest.sources[0]?.details as { fileCount: number; entries: { path: string; type: string; sha256?: string }[]; symlinkPolicy: string };
+    const details = manifest.sources[0]?.details as {
+      fileCount: number;
+      entries: { path: string; type: string; sha256?: string }[];
+      symlinkPolicy: string;
+    };
     expect(details.fileCount).toBe(2);
     expect(details.symlinkPolicy).toBe('preserve');
-    expect(details.entries.map((entry) => `${entry.type}:${entry.path}`).sort()).toEqual(['directory:nested', 'file:app.yaml', 'file:nested/secret.key', 'symlink:link-in', 'symlink:link-out']);
+    expect(details.entries.map((entry) => `${entry.type}:${entry.path}`).sort()).toEqual([
+      'directory:nested',
+      'file:app.yaml',
+      'file:nested/secret.key',
+      'symlink:link-in',
+      'symlink:link-out',
+    ]);
 
     // The outward symlink is in the backup as a link, but restore refuses it: nothing is written outside staging.
     const staging = join(directory.path, 'staging');
-    await expect(restoreFiles({ storage, backup: manifest, directory: staging })).rejects.toMatchObject({ code: 'RESTORE_UNSAFE_PATH' });
+    await expect(restoreFiles({ storage, backup: manifest, directory: staging })).rejects.toMatchObject({
+      code: 'RESTORE_UNSAFE_PATH',
+    });
     await expect(lstat(staging)).rejects.toThrow();
 
-    const safe = await runBackup({ job: 'config-safe', storage, sources: [createFilesSource({ directory: root, exclude: ['*.log', 'nested/cache', 'link-out'] })], lock: false });
+    const safe = await runBackup({
+      job: 'config-safe',
+      storage,
+      sources: [createFilesSource({ directory: root, exclude: ['*.log', 'nested/cache', 'link-out'] })],
+      lock: false,
+    });
     const summary = await restoreFiles({ storage, backup: safe, directory: staging });
     expect(summary.files).toBe(2);
     expect(await tree(staging)).toEqual(['app.yaml', 'link-in', 'nested', 'nested/secret.key']);
@@ -95,7 +124,12 @@ describe('files source and restore', () => {
     await writeFile(join(root, 'a.txt'), 'a');
     await symlink('a.txt', join(root, 'b'));
     const storage = createMemoryStorage();
-    const manifest = await runBackup({ job: 'skip', storage, sources: [createFilesSource({ directory: root, symlinks: 'skip' })], lock: false });
+    const manifest = await runBackup({
+      job: 'skip',
+      storage,
+      sources: [createFilesSource({ directory: root, symlinks: 'skip' })],
+      lock: false,
+    });
     expect(manifest.warnings).toEqual(['files: skipped b (symlink)']);
   });
 
@@ -107,23 +141,109 @@ describe('files source and restore', () => {
     ['an absolute path', [{ name: '/tmp/ops-backup-escaped.txt', body: 'pwned' }]],
     ['a symlink to an absolute target', [{ name: 'evil', type: 'symlink', linkname: '/etc' }]],
     ['a symlink escaping with ..', [{ name: 'evil', type: 'symlink', linkname: '../..' }]],
-    ['a write through a symlink to outside', [{ name: 'dir', type: 'symlink', linkname: 'sub/../..' }, { name: 'dir/escaped.txt', body: 'pwned' }]],
+    [
+      'a write through a symlink to outside',
+      [
+        { name: 'dir', type: 'symlink', linkname: 'sub/../..' },
+        { name: 'dir/escaped.txt', body: 'pwned' },
+      ],
+    ],
     ['a hard link to outside', [{ name: 'hard', type: 'link', linkname: '../outside.txt' }]],
     ['a device file', [{ name: 'null', type: 'character-device' }]],
     // The chain of issue 9: a link to `.`, then a link whose written path looks deep enough for `..` to stay inside.
-    ['a link to . then a deep-looking link climbing out, then a file through it', [{ name: 'a', type: 'symlink', linkname: '.' }, { name: 'a/a/a/up', type: 'symlink', linkname: '../../..' }, { name: 'up/escaped.txt', body: 'pwned' }]],
-    ['a link to . then a deep-looking link climbing out, then directories through it (mkdir before the check)', [{ name: 'a', type: 'symlink', linkname: '.' }, { name: 'a/a/a/up', type: 'symlink', linkname: '../../..' }, { name: 'up/made/deeper/escaped.txt', body: 'pwned' }]],
-    ['a link to . then a deep-looking link climbing out, then a directory entry through it', [{ name: 'a', type: 'symlink', linkname: '.' }, { name: 'a/a/a/up', type: 'symlink', linkname: '../../..' }, { name: 'up/made', type: 'directory' }]],
-    ['a link to . then a deep-looking link climbing out, then a symlink through it', [{ name: 'a', type: 'symlink', linkname: '.' }, { name: 'a/a/a/up', type: 'symlink', linkname: '../../..' }, { name: 'up/planted', type: 'symlink', linkname: 'outside.txt' }]],
-    ['a link to . then a deep-looking link climbing out, then a hard link through it', [{ name: 'a', type: 'symlink', linkname: '.' }, { name: 'a/a/a/up', type: 'symlink', linkname: '../../..' }, { name: 'hard', type: 'link', linkname: 'up/outside.txt' }]],
-    ['a link to . left in the tree with a deep-looking link climbing out (nothing written through it)', [{ name: 'a', type: 'symlink', linkname: '.' }, { name: 'a/a/a/up', type: 'symlink', linkname: '../../..' }]],
-    ['a link whose target climbs out through a link to .', [{ name: 'd1', type: 'symlink', linkname: '.' }, { name: 'd2', type: 'symlink', linkname: 'd1/d1/d1/../../..' }]],
-    ['a link that a later link turns into an escape', [{ name: 'x', type: 'directory' }, { name: 'l1', type: 'symlink', linkname: 'y/x/../..' }, { name: 'y', type: 'symlink', linkname: '.' }]],
-    ['a link through a link to a parent-looking directory', [{ name: 'sub/inner', type: 'directory' }, { name: 'sub/inner/dot', type: 'symlink', linkname: '..' }, { name: 'sub/inner/dot/dot2', type: 'symlink', linkname: '../..' }]],
-    ['a file written through an archive-created link, even one that stays inside', [{ name: 'sub', type: 'directory' }, { name: 's', type: 'symlink', linkname: 'sub' }, { name: 's/file.txt', body: 'through a link' }]],
-    ['a directory entry over an archive-created link', [{ name: 's', type: 'symlink', linkname: '.' }, { name: 's', type: 'directory' }]],
+    [
+      'a link to . then a deep-looking link climbing out, then a file through it',
+      [
+        { name: 'a', type: 'symlink', linkname: '.' },
+        { name: 'a/a/a/up', type: 'symlink', linkname: '../../..' },
+        { name: 'up/escaped.txt', body: 'pwned' },
+      ],
+    ],
+    [
+      'a link to . then a deep-looking link climbing out, then directories through it (mkdir before the check)',
+      [
+        { name: 'a', type: 'symlink', linkname: '.' },
+        { name: 'a/a/a/up', type: 'symlink', linkname: '../../..' },
+        { name: 'up/made/deeper/escaped.txt', body: 'pwned' },
+      ],
+    ],
+    [
+      'a link to . then a deep-looking link climbing out, then a directory entry through it',
+      [
+        { name: 'a', type: 'symlink', linkname: '.' },
+        { name: 'a/a/a/up', type: 'symlink', linkname: '../../..' },
+        { name: 'up/made', type: 'directory' },
+      ],
+    ],
+    [
+      'a link to . then a deep-looking link climbing out, then a symlink through it',
+      [
+        { name: 'a', type: 'symlink', linkname: '.' },
+        { name: 'a/a/a/up', type: 'symlink', linkname: '../../..' },
+        { name: 'up/planted', type: 'symlink', linkname: 'outside.txt' },
+      ],
+    ],
+    [
+      'a link to . then a deep-looking link climbing out, then a hard link through it',
+      [
+        { name: 'a', type: 'symlink', linkname: '.' },
+        { name: 'a/a/a/up', type: 'symlink', linkname: '../../..' },
+        { name: 'hard', type: 'link', linkname: 'up/outside.txt' },
+      ],
+    ],
+    [
+      'a link to . left in the tree with a deep-looking link climbing out (nothing written through it)',
+      [
+        { name: 'a', type: 'symlink', linkname: '.' },
+        { name: 'a/a/a/up', type: 'symlink', linkname: '../../..' },
+      ],
+    ],
+    [
+      'a link whose target climbs out through a link to .',
+      [
+        { name: 'd1', type: 'symlink', linkname: '.' },
+        { name: 'd2', type: 'symlink', linkname: 'd1/d1/d1/../../..' },
+      ],
+    ],
+    [
+      'a link that a later link turns into an escape',
+      [
+        { name: 'x', type: 'directory' },
+        { name: 'l1', type: 'symlink', linkname: 'y/x/../..' },
+        { name: 'y', type: 'symlink', linkname: '.' },
+      ],
+    ],
+    [
+      'a link through a link to a parent-looking directory',
+      [
+        { name: 'sub/inner', type: 'directory' },
+        { name: 'sub/inner/dot', type: 'symlink', linkname: '..' },
+        { name: 'sub/inner/dot/dot2', type: 'symlink', linkname: '../..' },
+      ],
+    ],
+    [
+      'a file written through an archive-created link, even one that stays inside',
+      [
+        { name: 'sub', type: 'directory' },
+        { name: 's', type: 'symlink', linkname: 'sub' },
+        { name: 's/file.txt', body: 'through a link' },
+      ],
+    ],
+    [
+      'a directory entry over an archive-created link',
+      [
+        { name: 's', type: 'symlink', linkname: '.' },
+        { name: 's', type: 'directory' },
+      ],
+    ],
     ['an entry over an earlier one', [{ name: 'fine.txt', type: 'symlink', linkname: 'elsewhere.txt' }]],
-    ['a symlink loop', [{ name: 'loop1', type: 'symlink', linkname: 'loop2' }, { name: 'loop2', type: 'symlink', linkname: 'loop1' }]],
+    [
+      'a symlink loop',
+      [
+        { name: 'loop1', type: 'symlink', linkname: 'loop2' },
+        { name: 'loop2', type: 'symlink', linkname: 'loop1' },
+      ],
+    ],
   ];
   for (const [label, entries] of attacks) {
     it(`a malicious tar with ${label} writes nothing outside staging, and a check-only read refuses it too`, async () => {
@@ -132,14 +252,19 @@ describe('files source and restore', () => {
       const before = await tree(directory.path);
       const staging = join(directory.path, 'one', 'two', 'staging');
       const archive = await maliciousTar([{ name: 'fine.txt', body: 'ok' }, ...entries]);
-      await expect(extractTar({ stream: Readable.from([archive]), directory: staging })).rejects.toMatchObject({ code: 'RESTORE_UNSAFE_PATH' });
+      await expect(extractTar({ stream: Readable.from([archive]), directory: staging })).rejects.toMatchObject({
+        code: 'RESTORE_UNSAFE_PATH',
+      });
       const after = (await tree(directory.path)).filter((path) => !path.startsWith('one/two/staging'));
       expect(after).toEqual(before);
       expect(await readFile(join(directory.path, 'outside.txt'), 'utf8')).toBe('original');
       await expect(lstat('/tmp/ops-backup-escaped.txt')).rejects.toThrow();
-      for (const path of await tree(staging)) expect((await lstat(join(staging, path))).isSymbolicLink(), `${path} left behind`).toBe(false);
+      for (const path of await tree(staging))
+        expect((await lstat(join(staging, path))).isSymbolicLink(), `${path} left behind`).toBe(false);
       // What full-read verification runs: the same rules without a directory.
-      await expect(extractTar({ stream: Readable.from([archive]) })).rejects.toMatchObject({ code: 'RESTORE_UNSAFE_PATH' });
+      await expect(extractTar({ stream: Readable.from([archive]) })).rejects.toMatchObject({
+        code: 'RESTORE_UNSAFE_PATH',
+      });
     });
   }
 
@@ -171,19 +296,38 @@ describe('files source and restore', () => {
     await mkdir(root);
     await writeFile(join(root, 'app.conf'), 'benign');
     const storage = createMemoryStorage();
-    const manifest = await runBackup({ job: 'forged', storage, sources: [createFilesSource({ directory: root })], compression: { algorithm: 'none' }, lock: false });
+    const manifest = await runBackup({
+      job: 'forged',
+      storage,
+      sources: [createFilesSource({ directory: root })],
+      compression: { algorithm: 'none' },
+      lock: false,
+    });
     expect(manifest.state, manifest.error).toBe('completed');
     // Anyone who can write to the storage can replace the artifact and recompute the (unkeyed) checksums.
     const source = manifest.sources[0] as (typeof manifest.sources)[number];
     const original = source.artifacts[0] as (typeof source.artifacts)[number];
-    const archive = await maliciousTar([{ name: 'a', type: 'symlink', linkname: '.' }, { name: 'a/a/a/up', type: 'symlink', linkname: '../../..' }, { name: 'up/made/escaped.txt', body: 'pwned' }]);
-    source.artifacts[0] = await writeArtifact({ storage, key: original.key, name: original.name, format: original.format, body: Readable.from([archive]), compression: { algorithm: 'none' } });
+    const archive = await maliciousTar([
+      { name: 'a', type: 'symlink', linkname: '.' },
+      { name: 'a/a/a/up', type: 'symlink', linkname: '../../..' },
+      { name: 'up/made/escaped.txt', body: 'pwned' },
+    ]);
+    source.artifacts[0] = await writeArtifact({
+      storage,
+      key: original.key,
+      name: original.name,
+      format: original.format,
+      body: Readable.from([archive]),
+      compression: { algorithm: 'none' },
+    });
     await writeManifest(storage, manifest);
     const report = await verifyBackup({ storage, backup: manifest, level: 'full-read', record: false });
     expect(report.ok).toBe(false);
     expect(report.detail).toContain('RESTORE_UNSAFE_PATH');
     const staging = join(directory.path, 'forged-staging');
-    await expect(restoreFiles({ storage, backup: manifest, directory: staging })).rejects.toMatchObject({ code: 'RESTORE_UNSAFE_PATH' });
+    await expect(restoreFiles({ storage, backup: manifest, directory: staging })).rejects.toMatchObject({
+      code: 'RESTORE_UNSAFE_PATH',
+    });
     await expect(lstat(join(directory.path, 'made'))).rejects.toThrow();
     await expect(lstat(staging)).rejects.toThrow();
   });
@@ -193,7 +337,9 @@ describe('files source and restore', () => {
     await mkdir(staging);
     await writeFile(join(staging, 'existing'), 'x');
     const archive = await maliciousTar([{ name: 'fine.txt', body: 'ok' }]);
-    await expect(extractTar({ stream: Readable.from([archive]), directory: staging })).rejects.toMatchObject({ code: 'RESTORE_FAILED' });
+    await expect(extractTar({ stream: Readable.from([archive]), directory: staging })).rejects.toMatchObject({
+      code: 'RESTORE_FAILED',
+    });
   });
 });
 
@@ -210,18 +356,32 @@ describe('early pipeline errors surface as typed errors (they used to leave the 
     stream.on('error', () => undefined);
     stream.destroy(new Error('socket hang up'));
     await new Promise((resolve) => setImmediate(resolve));
-    await expect(extractTar({ stream, directory: join(directory.path, 'already') })).rejects.toMatchObject({ code: 'BACKUP_CORRUPT', message: expect.stringContaining('socket hang up') });
+    await expect(extractTar({ stream, directory: join(directory.path, 'already') })).rejects.toMatchObject({
+      code: 'BACKUP_CORRUPT',
+      message: expect.stringContaining('socket hang up'),
+    });
   });
 
   /** An encrypted files backup of a directory with a file larger than the first age chunks. */
-  async function encryptedBackup(encryption: { recipients: string[] } | { passphrase: string; scryptWorkFactor: number }) {
+  async function encryptedBackup(
+    encryption: { recipients: string[] } | { passphrase: string; scryptWorkFactor: number },
+  ) {
     const root = join(directory.path, 'secret');
     await mkdir(root, { recursive: true });
     await writeFile(join(root, 'big.bin'), randomBytes(600_000));
     const storage = createMemoryStorage();
-    const manifest = await runBackup({ job: 'secret', storage, sources: [createFilesSource({ directory: root })], compression: { algorithm: 'none' }, encryption, lock: false });
+    const manifest = await runBackup({
+      job: 'secret',
+      storage,
+      sources: [createFilesSource({ directory: root })],
+      compression: { algorithm: 'none' },
+      encryption,
+      lock: false,
+    });
     expect(manifest.state, manifest.error).toBe('completed');
-    const artifact = manifest.sources[0]?.artifacts[0] as NonNullable<(typeof manifest.sources)[number]['artifacts'][number]>;
+    const artifact = manifest.sources[0]?.artifacts[0] as NonNullable<
+      (typeof manifest.sources)[number]['artifacts'][number]
+    >;
     /** Changes the stored bytes and recomputes the manifest's (unkeyed) checksums, as anyone who can write to the storage can. */
     const forge = (change: (bytes: Buffer) => void) => {
       const bytes = storage.get(artifact.key) as Buffer;
@@ -234,9 +394,21 @@ describe('early pipeline errors surface as typed errors (they used to leave the 
   }
 
   const identity = generateAgeIdentity();
-  const cases: [string, (backup: Awaited<ReturnType<typeof encryptedBackup>>) => { decryption: DecryptionOptions; code: string }, Parameters<typeof encryptedBackup>[0]][] = [
-    ['a wrong identity', () => ({ decryption: { identities: [generateAgeIdentity().identity] }, code: 'BACKUP_DECRYPT_FAILED' }), { recipients: [identity.recipient] }],
-    ['a wrong passphrase', () => ({ decryption: { passphrase: 'wrong' }, code: 'BACKUP_DECRYPT_FAILED' }), { passphrase: 'right', scryptWorkFactor: 10 }],
+  const cases: [
+    string,
+    (backup: Awaited<ReturnType<typeof encryptedBackup>>) => { decryption: DecryptionOptions; code: string },
+    Parameters<typeof encryptedBackup>[0],
+  ][] = [
+    [
+      'a wrong identity',
+      () => ({ decryption: { identities: [generateAgeIdentity().identity] }, code: 'BACKUP_DECRYPT_FAILED' }),
+      { recipients: [identity.recipient] },
+    ],
+    [
+      'a wrong passphrase',
+      () => ({ decryption: { passphrase: 'wrong' }, code: 'BACKUP_DECRYPT_FAILED' }),
+      { passphrase: 'right', scryptWorkFactor: 10 },
+    ],
     [
       'a bad header',
       ({ forge }) => {
@@ -261,7 +433,9 @@ describe('early pipeline errors surface as typed errors (they used to leave the 
       const backup = await encryptedBackup(encryption);
       const { decryption, code } = prepare(backup);
       const staging = join(directory.path, 'staging');
-      await expect(restoreFiles({ storage: backup.storage, backup: backup.manifest, directory: staging, decryption })).rejects.toMatchObject({ code });
+      await expect(
+        restoreFiles({ storage: backup.storage, backup: backup.manifest, directory: staging, decryption }),
+      ).rejects.toMatchObject({ code });
       await expect(lstat(staging)).rejects.toThrow();
     });
   }
@@ -276,9 +450,18 @@ describe('a files restore writes nothing before the whole artifact has authentic
     const identity = generateAgeIdentity();
     const store = join(directory.path, 'store');
     const storage = createLocalStorage({ directory: store });
-    const manifest = await runBackup({ job: 'tree', storage, sources: [createFilesSource({ directory: root })], compression: { algorithm: 'none' }, encryption: { recipients: [identity.recipient] }, lock: false });
+    const manifest = await runBackup({
+      job: 'tree',
+      storage,
+      sources: [createFilesSource({ directory: root })],
+      compression: { algorithm: 'none' },
+      encryption: { recipients: [identity.recipient] },
+      lock: false,
+    });
     expect(manifest.state, manifest.error).toBe('completed');
-    const artifact = manifest.sources[0]?.artifacts[0] as NonNullable<(typeof manifest.sources)[number]['artifacts'][number]>;
+    const artifact = manifest.sources[0]?.artifacts[0] as NonNullable<
+      (typeof manifest.sources)[number]['artifacts'][number]
+    >;
     const path = join(store, ...artifact.key.split('/'));
     const bytes = await readFile(path);
     bytes[bytes.length - 20] = (bytes[bytes.length - 20] as number) ^ 0x01;
@@ -290,7 +473,14 @@ describe('a files restore writes nothing before the whole artifact has authentic
     const seen: string[] = [];
     const watcher = watch(staging, (_event, name) => seen.push(String(name)));
     try {
-      await expect(restoreFiles({ storage, backup: manifest, directory: staging, decryption: { identities: [identity.identity] } })).rejects.toMatchObject({ code: 'BACKUP_CORRUPT' });
+      await expect(
+        restoreFiles({
+          storage,
+          backup: manifest,
+          directory: staging,
+          decryption: { identities: [identity.identity] },
+        }),
+      ).rejects.toMatchObject({ code: 'BACKUP_CORRUPT' });
       await new Promise((resolve) => setTimeout(resolve, 100)); // let inotify deliver what happened
     } finally {
       watcher.close();

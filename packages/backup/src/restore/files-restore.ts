@@ -51,7 +51,11 @@ export async function restoreFiles(options: RestoreFilesOptions): Promise<Extrac
     () => true,
     () => false,
   );
-  if (existed && (await readdir(directory)).length > 0) throw new BackupError('RESTORE_FAILED', `staging directory ${directory} is not empty; restore into an empty directory`);
+  if (existed && (await readdir(directory)).length > 0)
+    throw new BackupError(
+      'RESTORE_FAILED',
+      `staging directory ${directory} is not empty; restore into an empty directory`,
+    );
   logger.info({ backup: backup.id, source: source.name, directory }, 'restoring files');
   return withTemporaryDirectory(async (temporary) => {
     // Nothing reaches the staging directory before the whole artifact has authenticated (age MAC, both sha256
@@ -64,7 +68,9 @@ export async function restoreFiles(options: RestoreFilesOptions): Promise<Extrac
       return { ...summary, directory };
     } catch (error) {
       if (!existed) await rm(directory, { recursive: true, force: true });
-      else for (const entry of await readdir(directory).catch(() => [])) await rm(resolve(directory, entry), { recursive: true, force: true });
+      else
+        for (const entry of await readdir(directory).catch(() => []))
+          await rm(resolve(directory, entry), { recursive: true, force: true });
       throw OpsError.isInstance(error) ? error : artifactReadError(artifact, error);
     }
   }, options.temporaryDirectory);

@@ -30,12 +30,23 @@ async function sql<T extends pg.QueryResultRow>(connectionString: string, text: 
 const connection = (database: PostgresDatabase) => ({ host: database.host, port: database.port, user: database.user });
 
 beforeAll(async () => {
-  [source, target] = await Promise.all([createPostgresDatabase({ prefix: 'backup_restore_src' }), createPostgresDatabase({ prefix: 'backup_restore_dst' })]);
+  [source, target] = await Promise.all([
+    createPostgresDatabase({ prefix: 'backup_restore_src' }),
+    createPostgresDatabase({ prefix: 'backup_restore_dst' }),
+  ]);
   // A dump whose second table belongs to a role that will not exist where it is restored: pg_restore fails midway.
   await sql(source.adminConnectionString, `CREATE ROLE ${role}`);
-  await sql(source.connectionString, `CREATE TABLE a_first (id int); INSERT INTO a_first VALUES (1); CREATE TABLE b_second (id int); ALTER TABLE b_second OWNER TO ${role};`);
+  await sql(
+    source.connectionString,
+    `CREATE TABLE a_first (id int); INSERT INTO a_first VALUES (1); CREATE TABLE b_second (id int); ALTER TABLE b_second OWNER TO ${role};`,
+  );
   storage = createMemoryStorage();
-  backup = await runBackup({ job: 'pg', storage, sources: [createPostgresSource({ ...connection(source), database: source.database })], lock: false });
+  backup = await runBackup({
+    job: 'pg',
+    storage,
+    sources: [createPostgresSource({ ...connection(source), database: source.database })],
+    lock: false,
+  });
   expect(backup.state, backup.error).toBe('completed');
   await sql(source.connectionString, 'DROP TABLE b_second');
   await sql(source.adminConnectionString, `DROP ROLE ${role}`);
@@ -48,13 +59,21 @@ afterAll(async () => {
 
 describe('a PostgreSQL restore refused midway leaves the target as it was', () => {
   it('an existing database gets none of the tables restored before the failure', async () => {
-    await expect(restorePostgres({ storage, backup, target: { ...connection(target), database: target.database } })).rejects.toMatchObject({ code: 'RESTORE_FAILED', message: expect.stringContaining(role) });
-    expect(await sql(target.connectionString, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).toEqual([]);
+    await expect(
+      restorePostgres({ storage, backup, target: { ...connection(target), database: target.database } }),
+    ).rejects.toMatchObject({ code: 'RESTORE_FAILED', message: expect.stringContaining(role) });
+    expect(await sql(target.connectionString, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).toEqual(
+      [],
+    );
   });
 
   it('a database created for the restore is dropped again', async () => {
     const created = `${target.database}_created`;
-    await expect(restorePostgres({ storage, backup, target: { ...connection(target), database: created }, create: true })).rejects.toMatchObject({ code: 'RESTORE_FAILED' });
-    expect(await sql(target.adminConnectionString, `SELECT datname FROM pg_database WHERE datname = '${created}'`)).toEqual([]);
+    await expect(
+      restorePostgres({ storage, backup, target: { ...connection(target), database: created }, create: true }),
+    ).rejects.toMatchObject({ code: 'RESTORE_FAILED' });
+    expect(
+      await sql(target.adminConnectionString, `SELECT datname FROM pg_database WHERE datname = '${created}'`),
+    ).toEqual([]);
   });
 });

@@ -4,7 +4,14 @@ import { describeExit } from '../internal/child-process.js';
 import { withTemporaryDirectory } from '../jobs/temporary-directories.js';
 import type { BackupManifest, SourceRecord } from '../manifest/manifest.js';
 import type { DecryptionOptions } from '../pipeline/artifact-pipeline.js';
-import { describeConnection, loadPg, pgClientConfig, resolveConnection, spawnLibpqTool, type PostgresConnectionOptions } from '../sources/postgres-connection.js';
+import {
+  describeConnection,
+  loadPg,
+  pgClientConfig,
+  resolveConnection,
+  spawnLibpqTool,
+  type PostgresConnectionOptions,
+} from '../sources/postgres-connection.js';
 import type { BackupStorage } from '../storages/storage.js';
 import { downloadArtifact } from './download-artifact.js';
 import { extractTar } from './tar-extract.js';
@@ -36,14 +43,31 @@ export interface RestorePostgresOptions {
 
 /** Picks the source record to restore, with clear errors. */
 export function pickSource(backup: BackupManifest, kind: SourceRecord['kind'], name: string | undefined): SourceRecord {
-  const candidates = backup.sources.filter((source) => source.kind === kind && (name === undefined || source.name === name));
-  if (candidates.length === 0) throw new BackupError('BACKUP_NOT_FOUND', `backup ${backup.id} has no ${kind} source${name ? ` named ${name}` : ''}`);
-  if (candidates.length > 1) throw new BackupError('ARGUMENT_INVALID', `backup ${backup.id} has several ${kind} sources (${candidates.map((source) => source.name).join(', ')}); name one`);
+  const candidates = backup.sources.filter(
+    (source) => source.kind === kind && (name === undefined || source.name === name),
+  );
+  if (candidates.length === 0)
+    throw new BackupError(
+      'BACKUP_NOT_FOUND',
+      `backup ${backup.id} has no ${kind} source${name ? ` named ${name}` : ''}`,
+    );
+  if (candidates.length > 1)
+    throw new BackupError(
+      'ARGUMENT_INVALID',
+      `backup ${backup.id} has several ${kind} sources (${candidates.map((source) => source.name).join(', ')}); name one`,
+    );
   const source = candidates[0] as SourceRecord;
   if (source.state !== 'completed' || source.artifacts.length === 0) {
-    throw new BackupError('RESTORE_FAILED', `source ${source.name} of backup ${backup.id} did not complete (${source.error ?? backup.state}); refusing to restore it`);
+    throw new BackupError(
+      'RESTORE_FAILED',
+      `source ${source.name} of backup ${backup.id} did not complete (${source.error ?? backup.state}); refusing to restore it`,
+    );
   }
-  if (backup.state === 'in-progress') throw new BackupError('RESTORE_FAILED', `backup ${backup.id} is still in progress (or was interrupted); refusing to restore it`);
+  if (backup.state === 'in-progress')
+    throw new BackupError(
+      'RESTORE_FAILED',
+      `backup ${backup.id} is still in progress (or was interrupted); refusing to restore it`,
+    );
   return source;
 }
 
@@ -78,7 +102,19 @@ export function quoteIdentifier(name: string): string {
  * ```
  */
 export async function restorePostgres(options: RestorePostgresOptions): Promise<{ database: string; source: string }> {
-  const { storage, backup, decryption, target, create = false, clean = false, parallelJobs = 1, noOwner = false, signal, logger = silentLogger, onProgress } = options;
+  const {
+    storage,
+    backup,
+    decryption,
+    target,
+    create = false,
+    clean = false,
+    parallelJobs = 1,
+    noOwner = false,
+    signal,
+    logger = silentLogger,
+    onProgress,
+  } = options;
   const source = pickSource(backup, 'postgres', options.source);
   const artifact = source.artifacts[0];
   if (!artifact) throw new BackupError('RESTORE_FAILED', `source ${source.name} has no artifact`);
@@ -87,9 +123,15 @@ export async function restorePostgres(options: RestorePostgresOptions): Promise<
     const file = join(directory, 'dump');
     await downloadArtifact({ storage, artifact, decryption, path: file, signal, onProgress });
     if (create) {
-      await adminQuery(target, `CREATE DATABASE ${quoteIdentifier(target.database)} TEMPLATE template0`).catch((error: unknown) => {
-        throw new BackupError('RESTORE_FAILED', `cannot create database ${target.database}: ${(error as Error).message}`, { cause: error });
-      });
+      await adminQuery(target, `CREATE DATABASE ${quoteIdentifier(target.database)} TEMPLATE template0`).catch(
+        (error: unknown) => {
+          throw new BackupError(
+            'RESTORE_FAILED',
+            `cannot create database ${target.database}: ${(error as Error).message}`,
+            { cause: error },
+          );
+        },
+      );
     }
     let program: string;
     let args: string[];
@@ -114,14 +156,28 @@ export async function restorePostgres(options: RestorePostgresOptions): Promise<
       else args.push('--single-transaction');
       args.push(input);
     }
-    logger.info({ backup: backup.id, target: describeConnection({ ...connection, database: target.database }) }, 'restoring PostgreSQL');
-    const exit = await (await spawnLibpqTool(program, args, connection, { temporaryDirectory: directory, database: target.database, signal, stdio: ['ignore', 'ignore', 'pipe'] })).exited;
+    logger.info(
+      { backup: backup.id, target: describeConnection({ ...connection, database: target.database }) },
+      'restoring PostgreSQL',
+    );
+    const exit = await (
+      await spawnLibpqTool(program, args, connection, {
+        temporaryDirectory: directory,
+        database: target.database,
+        signal,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      })
+    ).exited;
     if (exit.code !== 0 || exit.signal || exit.spawnError) {
       const failure = new BackupError('RESTORE_FAILED', `${program} failed (${describeExit(exit)})`);
       if (create) {
         // The database exists only because of this restore: drop it again, so the target is as it was.
-        await adminQuery(target, `DROP DATABASE IF EXISTS ${quoteIdentifier(target.database)} WITH (FORCE)`).catch((error: unknown) =>
-          logger.warn({ database: target.database, error: (error as Error).message }, 'cannot drop the database created for the failed restore'),
+        await adminQuery(target, `DROP DATABASE IF EXISTS ${quoteIdentifier(target.database)} WITH (FORCE)`).catch(
+          (error: unknown) =>
+            logger.warn(
+              { database: target.database, error: (error as Error).message },
+              'cannot drop the database created for the failed restore',
+            ),
         );
       }
       throw failure;

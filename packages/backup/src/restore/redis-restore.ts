@@ -53,8 +53,15 @@ const describeKey = (key: Buffer): string => JSON.stringify(key.toString('utf8')
 /** A DUMP payload ends with its RDB version (2 bytes) and a CRC-64 of everything before it (8 bytes, little-endian). */
 function checkPayload(record: DumpRecord): void {
   const { payload } = record;
-  const valid = payload.length >= 10 && new Crc64().update(payload.subarray(0, payload.length - 8)).digest() === payload.readBigUInt64LE(payload.length - 8);
-  if (!valid) throw new BackupError('BACKUP_CORRUPT', `the DUMP payload of key ${describeKey(record.key)} fails its CRC-64 (damaged); nothing was restored`);
+  const valid =
+    payload.length >= 10 &&
+    new Crc64().update(payload.subarray(0, payload.length - 8)).digest() ===
+      payload.readBigUInt64LE(payload.length - 8);
+  if (!valid)
+    throw new BackupError(
+      'BACKUP_CORRUPT',
+      `the DUMP payload of key ${describeKey(record.key)} fails its CRC-64 (damaged); nothing was restored`,
+    );
 }
 
 /**
@@ -63,7 +70,11 @@ function checkPayload(record: DumpRecord): void {
  * the target — and only when all pass is anything written. So a damaged record or a conflict refuses the restore
  * with the target untouched.
  */
-export async function restoreRecords(records: () => AsyncIterable<DumpRecord>, redis: Redis, options: { policy: RedisReplacePolicy; batchSize: number; clock?: Clock }): Promise<RedisRestoreSummary> {
+export async function restoreRecords(
+  records: () => AsyncIterable<DumpRecord>,
+  redis: Redis,
+  options: { policy: RedisReplacePolicy; batchSize: number; clock?: Clock },
+): Promise<RedisRestoreSummary> {
   const { policy, batchSize, clock = systemClock } = options;
   let pending: DumpRecord[] = [];
   const findConflicts = async () => {
@@ -73,8 +84,17 @@ export async function restoreRecords(records: () => AsyncIterable<DumpRecord>, r
     const results = (await pipeline.exec()) ?? [];
     results.forEach(([error, exists], index) => {
       const record = pending[index] as DumpRecord;
-      if (error) throw new BackupError('RESTORE_FAILED', `cannot check key ${describeKey(record.key)} in the target: ${error.message}`, { cause: error });
-      if (exists === 1) throw new BackupError('RESTORE_FAILED', `key ${describeKey(record.key)} already exists in the target (policy "fail"); nothing was restored`);
+      if (error)
+        throw new BackupError(
+          'RESTORE_FAILED',
+          `cannot check key ${describeKey(record.key)} in the target: ${error.message}`,
+          { cause: error },
+        );
+      if (exists === 1)
+        throw new BackupError(
+          'RESTORE_FAILED',
+          `key ${describeKey(record.key)} already exists in the target (policy "fail"); nothing was restored`,
+        );
     });
     pending = [];
   };
@@ -92,7 +112,11 @@ export async function restoreRecords(records: () => AsyncIterable<DumpRecord>, r
     if (batch.length === 0) return;
     const pipeline = redis.pipeline();
     for (const record of batch) {
-      const args: (string | number | Buffer)[] = [record.key, record.expireAtMs > 0 ? record.expireAtMs : 0, record.payload];
+      const args: (string | number | Buffer)[] = [
+        record.key,
+        record.expireAtMs > 0 ? record.expireAtMs : 0,
+        record.payload,
+      ];
       if (record.expireAtMs > 0) args.push('ABSTTL');
       if (policy === 'replace') args.push('REPLACE');
       pipeline.call('RESTORE', ...args);
@@ -110,7 +134,9 @@ export async function restoreRecords(records: () => AsyncIterable<DumpRecord>, r
         summary.skippedExisting++;
         return;
       }
-      throw new BackupError('RESTORE_FAILED', `RESTORE of key ${describeKey(record.key)} failed: ${error.message}`, { cause: error });
+      throw new BackupError('RESTORE_FAILED', `RESTORE of key ${describeKey(record.key)} failed: ${error.message}`, {
+        cause: error,
+      });
     });
     batch = [];
   };
@@ -122,12 +148,20 @@ export async function restoreRecords(records: () => AsyncIterable<DumpRecord>, r
   return summary;
 }
 
-async function waitForSocket(path: string, child: ReturnType<typeof spawn>, options: { timeoutMs: number; clock: Clock; signal?: AbortSignal | undefined }): Promise<void> {
+async function waitForSocket(
+  path: string,
+  child: ReturnType<typeof spawn>,
+  options: { timeoutMs: number; clock: Clock; signal?: AbortSignal | undefined },
+): Promise<void> {
   const { timeoutMs, clock, signal } = options;
   const { connect } = await import('node:net');
   const deadline = clock.now() + timeoutMs;
   for (let attempt = 0; attempt < 400; attempt++) {
-    if (child.exitCode !== null) throw new BackupError('RESTORE_FAILED', `redis-server exited with code ${child.exitCode} while loading the RDB (corrupt or incompatible snapshot?)`);
+    if (child.exitCode !== null)
+      throw new BackupError(
+        'RESTORE_FAILED',
+        `redis-server exited with code ${child.exitCode} while loading the RDB (corrupt or incompatible snapshot?)`,
+      );
     const ok = await new Promise<boolean>((resolve) => {
       const socket = connect({ path });
       socket.once('connect', () => {
@@ -148,17 +182,55 @@ async function waitForSocket(path: string, child: ReturnType<typeof spawn>, opti
  * The server is stopped (by its pid) afterwards. `signal` stops the wait for the server to start.
  */
 export async function withRdbServer<T>(
-  options: { rdbPath: string; directory: string; redisServerPath?: string; database?: number; clock?: Clock; signal?: AbortSignal | undefined },
+  options: {
+    rdbPath: string;
+    directory: string;
+    redisServerPath?: string;
+    database?: number;
+    clock?: Clock;
+    signal?: AbortSignal | undefined;
+  },
   work: (client: Redis) => Promise<T>,
 ): Promise<T> {
   const { rdbPath, directory, redisServerPath = 'redis-server', database = 0, clock = systemClock, signal } = options;
   const socketPath = join(directory, 'redis.sock');
   const child = spawn(
     redisServerPath,
-    ['--port', '0', '--unixsocket', socketPath, '--unixsocketperm', '700', '--dir', directory, '--dbfilename', rdbPath.slice(directory.length + 1), '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning', '--databases', '64'],
+    [
+      '--port',
+      '0',
+      '--unixsocket',
+      socketPath,
+      '--unixsocketperm',
+      '700',
+      '--dir',
+      directory,
+      '--dbfilename',
+      rdbPath.slice(directory.length + 1),
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'no',
+      '--loglevel',
+      'warning',
+      '--databases',
+      '64',
+    ],
     { stdio: 'ignore' },
   );
-  const spawnFailed = new Promise<never>((_resolve, reject) => child.once('error', (error) => reject(new BackupError('RESTORE_FAILED', `cannot start ${redisServerPath}: ${error.message} (install redis-server to restore RDB backups)`, { cause: error }))));
+  const spawnFailed = new Promise<never>((_resolve, reject) =>
+    child.once('error', (error) =>
+      reject(
+        new BackupError(
+          'RESTORE_FAILED',
+          `cannot start ${redisServerPath}: ${error.message} (install redis-server to restore RDB backups)`,
+          { cause: error },
+        ),
+      ),
+    ),
+  );
   spawnFailed.catch(() => undefined);
   try {
     await Promise.race([waitForSocket(socketPath, child, { timeoutMs: 60_000, clock, signal }), spawnFailed]);
@@ -196,13 +268,28 @@ export async function withRdbServer<T>(
  * ```
  */
 export async function restoreRedis(options: RestoreRedisOptions): Promise<RedisRestoreSummary> {
-  const { storage, backup, decryption, redis, policy = 'replace', batchSize = 500, signal, logger = silentLogger, clock = systemClock } = options;
-  if (!['replace', 'skip-existing', 'fail'].includes(policy)) throw new BackupError('ARGUMENT_INVALID', `redis replace policy must be replace, skip-existing or fail, got ${JSON.stringify(policy)}`);
+  const {
+    storage,
+    backup,
+    decryption,
+    redis,
+    policy = 'replace',
+    batchSize = 500,
+    signal,
+    logger = silentLogger,
+    clock = systemClock,
+  } = options;
+  if (!['replace', 'skip-existing', 'fail'].includes(policy))
+    throw new BackupError(
+      'ARGUMENT_INVALID',
+      `redis replace policy must be replace, skip-existing or fail, got ${JSON.stringify(policy)}`,
+    );
   const source = pickSource(backup, 'redis', options.source);
   const artifact = source.artifacts[0];
   if (!artifact) throw new BackupError('RESTORE_FAILED', `source ${source.name} has no artifact`);
   logger.info({ backup: backup.id, source: source.name, format: artifact.format }, 'restoring Redis');
-  if (artifact.format !== 'redis-scan-dump' && artifact.format !== 'redis-rdb') throw new BackupError('RESTORE_FAILED', `unknown Redis artifact format ${artifact.format}`);
+  if (artifact.format !== 'redis-scan-dump' && artifact.format !== 'redis-rdb')
+    throw new BackupError('RESTORE_FAILED', `unknown Redis artifact format ${artifact.format}`);
   const database = options.sourceDatabase ?? Number(source.details.db ?? 0);
   return withTemporaryDirectory(async (directory) => {
     // Nothing reaches the target before the whole artifact has authenticated (age MAC, both sha256 sums): it is
@@ -212,13 +299,33 @@ export async function restoreRedis(options: RestoreRedisOptions): Promise<RedisR
     if (artifact.format === 'redis-scan-dump') {
       return restoreRecords(() => readDumpRecords(createReadStream(staged)), redis, { policy, batchSize, clock });
     }
-    return withRdbServer({ rdbPath: staged, directory, database, clock, signal, ...(options.redisServerPath ? { redisServerPath: options.redisServerPath } : {}) }, async (scratch) =>
-      restoreRecords(() => readDumpRecords(createScanDumpStream({ redis: scratch })), redis, { policy, batchSize, clock }),
+    return withRdbServer(
+      {
+        rdbPath: staged,
+        directory,
+        database,
+        clock,
+        signal,
+        ...(options.redisServerPath ? { redisServerPath: options.redisServerPath } : {}),
+      },
+      async (scratch) =>
+        restoreRecords(() => readDumpRecords(createScanDumpStream({ redis: scratch })), redis, {
+          policy,
+          batchSize,
+          clock,
+        }),
     );
   }, options.temporaryDirectory);
 }
 
 /** Exposed for verification: counts keys of an RDB file per database by loading it into a private server. */
-export async function countRdbKeys(rdbPath: string, directory: string, database: number, redisServerPath?: string): Promise<number> {
-  return withRdbServer({ rdbPath, directory, database, ...(redisServerPath ? { redisServerPath } : {}) }, (client) => client.dbsize());
+export async function countRdbKeys(
+  rdbPath: string,
+  directory: string,
+  database: number,
+  redisServerPath?: string,
+): Promise<number> {
+  return withRdbServer({ rdbPath, directory, database, ...(redisServerPath ? { redisServerPath } : {}) }, (client) =>
+    client.dbsize(),
+  );
 }

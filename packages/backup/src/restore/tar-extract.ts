@@ -49,7 +49,12 @@ type TreeNode = { kind: 'directory' | 'file' | 'other' } | { kind: 'symlink'; ta
 interface ExtractTree {
   lookup(segments: readonly string[]): Promise<TreeNode | undefined>;
   makeDirectory(segments: readonly string[], mode: number): Promise<void>;
-  writeFile(segments: readonly string[], mode: number, mtime: Date | undefined, body: AsyncIterable<Buffer>): Promise<number>;
+  writeFile(
+    segments: readonly string[],
+    mode: number,
+    mtime: Date | undefined,
+    body: AsyncIterable<Buffer>,
+  ): Promise<number>;
   makeSymlink(segments: readonly string[], target: string): Promise<void>;
   makeHardLink(segments: readonly string[], target: readonly string[]): Promise<void>;
 }
@@ -151,10 +156,18 @@ class Extraction {
     for (let depth = 1; depth < segments.length; depth++) {
       const prefix = segments.slice(0, depth);
       const path = prefix.join('/');
-      const node = this.#pendingPaths.has(path) ? ({ kind: 'symlink', target: '' } as const) : await this.#tree.lookup(prefix);
+      const node = this.#pendingPaths.has(path)
+        ? ({ kind: 'symlink', target: '' } as const)
+        : await this.#tree.lookup(prefix);
       if (node === undefined) await this.#tree.makeDirectory(prefix, 0o700);
-      else if (node.kind === 'symlink') throw unsafe(`archive entry ${quote(name)} would be written through the symlink ${quote(path)} (links are never followed while extracting)`);
-      else if (node.kind !== 'directory') throw unsafe(`archive entry ${quote(name)} needs ${quote(path)} to be a directory, but the archive made it a ${node.kind}`);
+      else if (node.kind === 'symlink')
+        throw unsafe(
+          `archive entry ${quote(name)} would be written through the symlink ${quote(path)} (links are never followed while extracting)`,
+        );
+      else if (node.kind !== 'directory')
+        throw unsafe(
+          `archive entry ${quote(name)} needs ${quote(path)} to be a directory, but the archive made it a ${node.kind}`,
+        );
     }
   }
 
@@ -175,19 +188,29 @@ class Extraction {
   async directory(name: string, mode: number): Promise<void> {
     const segments = name.split('/');
     await this.#ensureParents(name, segments);
-    const node = this.#pendingPaths.has(name) ? ({ kind: 'symlink', target: '' } as const) : await this.#tree.lookup(segments);
-    if (node !== undefined && node.kind !== 'directory') throw unsafe(`archive entry ${quote(name)} is a directory over an earlier ${node.kind} entry`);
+    const node = this.#pendingPaths.has(name)
+      ? ({ kind: 'symlink', target: '' } as const)
+      : await this.#tree.lookup(segments);
+    if (node !== undefined && node.kind !== 'directory')
+      throw unsafe(`archive entry ${quote(name)} is a directory over an earlier ${node.kind} entry`);
     if (node === undefined) await this.#tree.makeDirectory(segments, (mode & 0o777) | 0o700);
     this.summary.directories++;
   }
 
   /** Checks what can be checked now and defers the link: nothing is ever created or written through it. */
   async symlink(name: string, target: string): Promise<void> {
-    if (target === '' || target.includes('\0') || target.startsWith('/') || /^[A-Za-z]:/.test(target) || target.includes('\\')) {
+    if (
+      target === '' ||
+      target.includes('\0') ||
+      target.startsWith('/') ||
+      /^[A-Za-z]:/.test(target) ||
+      target.includes('\\')
+    ) {
       throw unsafe(`symlink ${quote(name)} points to an absolute or empty target ${quote(target)}`);
     }
     const lexical = posix.normalize(posix.join(posix.dirname(name), target));
-    if (lexical === '..' || lexical.startsWith('../')) throw unsafe(`symlink ${quote(name)} -> ${quote(target)} points outside the staging directory`);
+    if (lexical === '..' || lexical.startsWith('../'))
+      throw unsafe(`symlink ${quote(name)} -> ${quote(target)} points outside the staging directory`);
     const segments = name.split('/');
     await this.#ensureParents(name, segments);
     await this.#assertFree(name, segments);
@@ -208,7 +231,10 @@ class Extraction {
       const node = this.#pendingPaths.has(prefix.join('/')) ? undefined : await this.#tree.lookup(prefix);
       reachable = node?.kind === (depth === targetSegments.length ? 'file' : 'directory');
     }
-    if (!reachable) throw unsafe(`hard link ${quote(name)} -> ${quote(targetName)} must point to a regular file extracted before it (not through a link)`);
+    if (!reachable)
+      throw unsafe(
+        `hard link ${quote(name)} -> ${quote(targetName)} must point to a regular file extracted before it (not through a link)`,
+      );
     await this.#tree.makeHardLink(segments, targetSegments);
     this.summary.hardlinks++;
   }
@@ -225,7 +251,10 @@ class Extraction {
     };
     for (const pending of this.#pending) {
       const resolved = await this.#resolve(lookup, pending.segments.slice(0, -1), pending.target, 0, pending);
-      if (resolved === undefined) throw unsafe(`symlink ${quote(pending.name)} -> ${quote(pending.target)} resolves outside the staging directory (through other links of the archive)`);
+      if (resolved === undefined)
+        throw unsafe(
+          `symlink ${quote(pending.name)} -> ${quote(pending.target)} resolves outside the staging directory (through other links of the archive)`,
+        );
     }
     for (const pending of this.#pending) await this.#tree.makeSymlink(pending.segments, pending.target);
   }
@@ -234,8 +263,17 @@ class Extraction {
    * Resolves `target` from the real directory `from` as the kernel would (links followed, `..` taken physically);
    * `undefined` when it leaves the root. A missing segment is taken as written: nothing more can be extracted.
    */
-  async #resolve(lookup: ExtractTree['lookup'], from: readonly string[], target: string, hops: number, origin: PendingSymlink): Promise<string[] | undefined> {
-    if (hops > 40) throw unsafe(`symlink ${quote(origin.name)} -> ${quote(origin.target)} is part of a loop or a chain of more than 40 links`);
+  async #resolve(
+    lookup: ExtractTree['lookup'],
+    from: readonly string[],
+    target: string,
+    hops: number,
+    origin: PendingSymlink,
+  ): Promise<string[] | undefined> {
+    if (hops > 40)
+      throw unsafe(
+        `symlink ${quote(origin.name)} -> ${quote(origin.target)} is part of a loop or a chain of more than 40 links`,
+      );
     if (target.startsWith('/')) return undefined;
     let current = [...from];
     for (const part of target.split('/')) {
@@ -292,7 +330,11 @@ export async function extractTar(options: ExtractTarOptions): Promise<ExtractSum
     let tree: ExtractTree = modelTree();
     if (directory !== undefined) {
       await mkdir(directory, { recursive: true, mode: 0o700 });
-      if ((await readdir(directory)).length > 0) throw new BackupError('RESTORE_FAILED', `staging directory ${directory} is not empty; restore into an empty directory`);
+      if ((await readdir(directory)).length > 0)
+        throw new BackupError(
+          'RESTORE_FAILED',
+          `staging directory ${directory} is not empty; restore into an empty directory`,
+        );
       tree = directoryTree(await realpath(directory));
     }
     const extraction = new Extraction(tree);
@@ -315,7 +357,9 @@ export async function extractTar(options: ExtractTarOptions): Promise<ExtractSum
           await extraction.hardLink(name, header.linkname ?? '');
           break;
         default:
-          throw unsafe(`archive entry ${quote(name)} has unsupported type ${String(header.type)} (devices and FIFOs are refused)`);
+          throw unsafe(
+            `archive entry ${quote(name)} has unsupported type ${String(header.type)} (devices and FIFOs are refused)`,
+          );
       }
       entry.resume();
     }
@@ -328,6 +372,8 @@ export async function extractTar(options: ExtractTarOptions): Promise<ExtractSum
     const reason = OpsError.isInstance(sourceError) ? sourceError : error;
     if (OpsError.isInstance(reason)) throw reason;
     const cause = sourceError ?? error;
-    throw new BackupError('BACKUP_CORRUPT', `cannot read tar archive: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    throw new BackupError('BACKUP_CORRUPT', `cannot read tar archive: ${(cause as Error)?.message ?? String(cause)}`, {
+      cause,
+    });
   }
 }

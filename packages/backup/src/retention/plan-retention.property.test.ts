@@ -8,7 +8,14 @@ const random = seededRandom;
 
 const HOUR = 3_600_000;
 const ZONES = ['UTC', 'Europe/Berlin', 'America/New_York', 'Australia/Lord_Howe', 'Asia/Kolkata'];
-const STATES: RetentionCandidate['state'][] = ['completed', 'completed', 'completed', 'partially-failed', 'failed', 'in-progress'];
+const STATES: RetentionCandidate['state'][] = [
+  'completed',
+  'completed',
+  'completed',
+  'partially-failed',
+  'failed',
+  'in-progress',
+];
 const VERIFIED: Array<RetentionCandidate['verified']> = ['ok', 'ok', 'ok', 'failed', 'unverified', undefined];
 const RULES = ['last', 'hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const;
 
@@ -21,7 +28,11 @@ describe('planRetention properties (randomized, seeded)', () => {
       const count = Math.floor(next() * 60);
       const spreadHours = pick([6, 72, 24 * 40, 24 * 800]);
       const candidates: RetentionCandidate[] = Array.from({ length: count }, (_, index) => {
-        const candidate: RetentionCandidate = { id: `b${String(index).padStart(3, '0')}`, time: now - Math.floor(next() * spreadHours * HOUR) + (next() < 0.03 ? 5 * HOUR : 0), state: pick(STATES) };
+        const candidate: RetentionCandidate = {
+          id: `b${String(index).padStart(3, '0')}`,
+          time: now - Math.floor(next() * spreadHours * HOUR) + (next() < 0.03 ? 5 * HOUR : 0),
+          state: pick(STATES),
+        };
         const verified = pick(VERIFIED);
         if (verified !== undefined) candidate.verified = verified;
         if (next() < 0.05) candidate.pinned = true;
@@ -39,20 +50,42 @@ describe('planRetention properties (randomized, seeded)', () => {
       if (next() < 0.2) policy.keepWithinDaily = pick(['3d', '30d']);
       if (next() < 0.2) policy.keepTags = pick([[['a']], [['a', 'b'], ['']]]);
       // An empty or all-zero policy is refused (as restic refuses it); give such draws one rule.
-      if (![policy.keepLast, policy.keepHourly, policy.keepDaily, policy.keepWeekly, policy.keepMonthly, policy.keepYearly].some((value) => value !== undefined && value !== 0) && !policy.keepWithin && !policy.keepWithinDaily && !policy.keepTags) policy.keepLast = 1;
+      if (
+        ![
+          policy.keepLast,
+          policy.keepHourly,
+          policy.keepDaily,
+          policy.keepWeekly,
+          policy.keepMonthly,
+          policy.keepYearly,
+        ].some((value) => value !== undefined && value !== 0) &&
+        !policy.keepWithin &&
+        !policy.keepWithinDaily &&
+        !policy.keepTags
+      )
+        policy.keepLast = 1;
       const timeZone = pick(ZONES);
       const plan = planRetention(candidates, policy, { now, timeZone });
       const context = `seed ${seed}`;
 
       // Every candidate is decided exactly once, and each decision has at least one reason.
       const decided = [...plan.keep, ...plan.remove];
-      expect(decided.map((decision) => decision.id).sort(), context).toEqual(candidates.map((candidate) => candidate.id).sort());
-      expect(decided.every((decision) => decision.reasons.length > 0), context).toBe(true);
+      expect(decided.map((decision) => decision.id).sort(), context).toEqual(
+        candidates.map((candidate) => candidate.id).sort(),
+      );
+      expect(
+        decided.every((decision) => decision.reasons.length > 0),
+        context,
+      ).toBe(true);
 
       const byId = new Map(candidates.map((candidate) => [candidate.id, candidate]));
       const isGood = (candidate: RetentionCandidate): boolean =>
-        candidate.state === 'completed' && (candidate.verified === 'ok' || (policy.countUnverified === true && (candidate.verified ?? 'unverified') === 'unverified'));
-      const goodNewestFirst = candidates.filter(isGood).sort((left, right) => right.time - left.time || (left.id < right.id ? 1 : -1));
+        candidate.state === 'completed' &&
+        (candidate.verified === 'ok' ||
+          (policy.countUnverified === true && (candidate.verified ?? 'unverified') === 'unverified'));
+      const goodNewestFirst = candidates
+        .filter(isGood)
+        .sort((left, right) => right.time - left.time || (left.id < right.id ? 1 : -1));
       const kept = new Set(plan.keep.map((decision) => decision.id));
 
       // The newest good backup is always kept; nothing good is removed when there are at most minGood of them.
@@ -63,7 +96,8 @@ describe('planRetention properties (randomized, seeded)', () => {
       if (goodNewestFirst.length <= minGood) expect(keptGood, context).toBe(goodNewestFirst.length);
 
       // Pinned backups are never removed.
-      for (const candidate of candidates) if (candidate.pinned === true) expect(kept.has(candidate.id), context).toBe(true);
+      for (const candidate of candidates)
+        if (candidate.pinned === true) expect(kept.has(candidate.id), context).toBe(true);
 
       // Every period reason is valid: the backup is the newest good one of that period, or the oldest good backup.
       const calendar = createCalendar(timeZone);
@@ -80,10 +114,16 @@ describe('planRetention properties (randomized, seeded)', () => {
         return String(fields.year);
       };
       const policyCount: Record<(typeof RULES)[number], number | undefined> = {
-        last: policy.keepLast, hourly: policy.keepHourly, daily: policy.keepDaily, weekly: policy.keepWeekly, monthly: policy.keepMonthly, yearly: policy.keepYearly,
+        last: policy.keepLast,
+        hourly: policy.keepHourly,
+        daily: policy.keepDaily,
+        weekly: policy.keepWeekly,
+        monthly: policy.keepMonthly,
+        yearly: policy.keepYearly,
       };
       for (const rule of RULES) {
-        const ruleReason = (text: string): boolean => !text.includes(' within ') && (text.startsWith(`${rule} `) || text.startsWith(`oldest ${rule} `));
+        const ruleReason = (text: string): boolean =>
+          !text.includes(' within ') && (text.startsWith(`${rule} `) || text.startsWith(`oldest ${rule} `));
         const holders = plan.keep.filter((decision) => decision.reasons.some(ruleReason));
         const limit = policyCount[rule] ?? 0;
         if (limit === 0) {
@@ -118,27 +158,40 @@ describe('planRetention properties (randomized, seeded)', () => {
 
       // keepWithin reasons only inside the window (from the newest good backup not in the future); safety reasons
       // only on good backups, and "newest good" only on the newest one.
-      const latest = Math.max(Number.NEGATIVE_INFINITY, ...goodNewestFirst.filter((candidate) => candidate.time < now).map((candidate) => candidate.time));
-      const withinMs = policy.keepWithin === undefined ? undefined : { '2h': 2 * HOUR, '24h': 24 * HOUR, '240h': 240 * HOUR }[policy.keepWithin as string];
+      const latest = Math.max(
+        Number.NEGATIVE_INFINITY,
+        ...goodNewestFirst.filter((candidate) => candidate.time < now).map((candidate) => candidate.time),
+      );
+      const withinMs =
+        policy.keepWithin === undefined
+          ? undefined
+          : { '2h': 2 * HOUR, '24h': 24 * HOUR, '240h': 240 * HOUR }[policy.keepWithin as string];
       for (const decision of plan.keep) {
         const candidate = byId.get(decision.id) as RetentionCandidate;
         for (const reason of decision.reasons) {
-          if (reason.endsWith('of the newest backup')) expect(candidate.time > latest - (withinMs as number), `${context}: ${reason}`).toBe(true);
+          if (reason.endsWith('of the newest backup'))
+            expect(candidate.time > latest - (withinMs as number), `${context}: ${reason}`).toBe(true);
           if (reason.startsWith('newest good backup')) expect(candidate.id, context).toBe(goodNewestFirst[0]?.id);
           if (reason.startsWith('minGood')) expect(isGood(candidate), context).toBe(true);
         }
       }
       if (withinMs !== undefined) {
         for (const candidate of goodNewestFirst) {
-          if (candidate.time > latest - withinMs) expect(kept.has(candidate.id), `${context}: ${candidate.id} is inside keepWithin`).toBe(true);
+          if (candidate.time > latest - withinMs)
+            expect(kept.has(candidate.id), `${context}: ${candidate.id} is inside keepWithin`).toBe(true);
         }
       }
 
       // A good backup carrying every tag of a keepTags set is kept ('' in a set: an untagged backup).
       for (const candidate of goodNewestFirst) {
         const tags = candidate.tags ?? [];
-        const matches = (policy.keepTags ?? []).some((set) => set.every((tag) => (tag === '' ? tags.length === 0 : tags.includes(tag))) || (set.includes('') && tags.length === 0));
-        if (matches) expect(kept.has(candidate.id), `${context}: ${candidate.id} has tags ${tags.join(',')}`).toBe(true);
+        const matches = (policy.keepTags ?? []).some(
+          (set) =>
+            set.every((tag) => (tag === '' ? tags.length === 0 : tags.includes(tag))) ||
+            (set.includes('') && tags.length === 0),
+        );
+        if (matches)
+          expect(kept.has(candidate.id), `${context}: ${candidate.id} has tags ${tags.join(',')}`).toBe(true);
       }
 
       // Failures and in-progress backups never carry a keep-rule reason, and are removed only by their age rules.

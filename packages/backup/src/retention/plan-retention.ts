@@ -1,7 +1,12 @@
 import { ConfigError, formatDuration, parseDuration, systemClock } from '@ops/core';
 import { canonicalTimeZone, createCalendar, isoWeek, type CalendarFields } from './calendar-buckets.js';
 import { retentionPolicySchema, type RetentionPolicy } from './retention-policy.js';
-import { formatRetentionSpan, parseRetentionWindow, subtractRetentionSpan, type RetentionSpan } from './retention-window.js';
+import {
+  formatRetentionSpan,
+  parseRetentionWindow,
+  subtractRetentionSpan,
+  type RetentionSpan,
+} from './retention-window.js';
 import { BackupError } from '../errors.js';
 import type { z } from 'zod';
 
@@ -47,7 +52,8 @@ type Bucketer = (fields: CalendarFields, index: number) => string;
 const pad = (value: number, width = 2): string => String(value).padStart(width, '0');
 const BUCKETERS = {
   last: (_fields: CalendarFields, index: number) => `#${index + 1}`,
-  hourly: (fields: CalendarFields) => `${pad(fields.year, 4)}-${pad(fields.month)}-${pad(fields.day)}T${pad(fields.hour)}`,
+  hourly: (fields: CalendarFields) =>
+    `${pad(fields.year, 4)}-${pad(fields.month)}-${pad(fields.day)}T${pad(fields.hour)}`,
   daily: (fields: CalendarFields) => `${pad(fields.year, 4)}-${pad(fields.month)}-${pad(fields.day)}`,
   weekly: (fields: CalendarFields) => {
     const week = isoWeek(fields.year, fields.month, fields.day);
@@ -139,17 +145,23 @@ function ago(now: number, time: number): string {
  * for (const { id, reasons } of plan.remove) console.log(`remove ${id}: ${reasons.join('; ')}`);
  * ```
  */
-export function planRetention(candidates: readonly RetentionCandidate[], policy: RetentionPolicy, options: PlanRetentionOptions = {}): RetentionPlan {
+export function planRetention(
+  candidates: readonly RetentionCandidate[],
+  policy: RetentionPolicy,
+  options: PlanRetentionOptions = {},
+): RetentionPlan {
   const { now = systemClock.now(), timeZone = 'UTC' } = options;
   const zone = canonicalTimeZone(timeZone);
-  if (zone === undefined) throw invalid(`unknown time zone ${JSON.stringify(timeZone)}; use an IANA name such as "UTC" or "Europe/Berlin"`);
+  if (zone === undefined)
+    throw invalid(`unknown time zone ${JSON.stringify(timeZone)}; use an IANA name such as "UTC" or "Europe/Berlin"`);
   if (!Number.isFinite(now)) throw invalid('options.now must be a finite epoch time in milliseconds');
   const rules = readRules(policy);
   checkCandidates(candidates);
 
   const sorted = [...candidates].sort(compareNewestFirst);
   const isGood = (candidate: RetentionCandidate): boolean =>
-    candidate.state === 'completed' && (candidate.verified === 'ok' || (rules.countUnverified && (candidate.verified ?? 'unverified') === 'unverified'));
+    candidate.state === 'completed' &&
+    (candidate.verified === 'ok' || (rules.countUnverified && (candidate.verified ?? 'unverified') === 'unverified'));
   const good = sorted.filter((candidate) => isGood(candidate));
   const reasons = new Map<string, string[]>();
   applyKeepRules(good, rules, { now, zone, reasons });
@@ -182,25 +194,60 @@ interface RetentionRules {
 
 function readRules(input: RetentionPolicy): RetentionRules {
   const policy = validatePolicy(input);
-  const window = (value: string | number | undefined) => (value === undefined ? undefined : parseRetentionWindow(value));
-  const counts = COUNT_RULES.map(([name, key]) => ({ name, count: (policy[key] as number | undefined) ?? 0, last: undefined as string | undefined }));
-  const withins = WITHIN_RULES.map(([name, key]) => ({ name, span: window(policy[key] as string | number | undefined), last: undefined as string | undefined }));
-  const { minGood = 1, countUnverified = false, keepTags = [], failedKeepFor = parseDuration('7d'), staleInProgressAfter = parseDuration('24h') } = policy;
-  return { counts, withins, keepWithin: window(policy.keepWithin), keepTags, failedKeepFor, staleInProgressAfter, minGood, countUnverified };
+  const window = (value: string | number | undefined) =>
+    value === undefined ? undefined : parseRetentionWindow(value);
+  const counts = COUNT_RULES.map(([name, key]) => ({
+    name,
+    count: (policy[key] as number | undefined) ?? 0,
+    last: undefined as string | undefined,
+  }));
+  const withins = WITHIN_RULES.map(([name, key]) => ({
+    name,
+    span: window(policy[key] as string | number | undefined),
+    last: undefined as string | undefined,
+  }));
+  const {
+    minGood = 1,
+    countUnverified = false,
+    keepTags = [],
+    failedKeepFor = parseDuration('7d'),
+    staleInProgressAfter = parseDuration('24h'),
+  } = policy;
+  return {
+    counts,
+    withins,
+    keepWithin: window(policy.keepWithin),
+    keepTags,
+    failedKeepFor,
+    staleInProgressAfter,
+    minGood,
+    countUnverified,
+  };
 }
 
 function checkCandidates(candidates: readonly RetentionCandidate[]): void {
   const seen = new Set<string>();
   for (const [index, candidate] of candidates.entries()) {
-    if (typeof candidate.id !== 'string' || candidate.id === '') throw invalid(`candidates[${index}].id must be a non-empty string`);
-    if (seen.has(candidate.id)) throw invalid(`duplicate backup id ${JSON.stringify(candidate.id)} (candidates[${index}])`);
+    if (typeof candidate.id !== 'string' || candidate.id === '')
+      throw invalid(`candidates[${index}].id must be a non-empty string`);
+    if (seen.has(candidate.id))
+      throw invalid(`duplicate backup id ${JSON.stringify(candidate.id)} (candidates[${index}])`);
     seen.add(candidate.id);
-    if (!Number.isFinite(candidate.time)) throw invalid(`candidates[${index}].time must be epoch milliseconds (backup ${candidate.id})`);
-    if (!STATES.has(candidate.state)) throw invalid(`candidates[${index}].state ${JSON.stringify(candidate.state)} is not one of completed, partially-failed, failed, in-progress`);
+    if (!Number.isFinite(candidate.time))
+      throw invalid(`candidates[${index}].time must be epoch milliseconds (backup ${candidate.id})`);
+    if (!STATES.has(candidate.state))
+      throw invalid(
+        `candidates[${index}].state ${JSON.stringify(candidate.state)} is not one of completed, partially-failed, failed, in-progress`,
+      );
     if (candidate.verified !== undefined && !VERIFICATIONS.has(candidate.verified)) {
-      throw invalid(`candidates[${index}].verified ${JSON.stringify(candidate.verified)} is not one of ok, failed, unverified`);
+      throw invalid(
+        `candidates[${index}].verified ${JSON.stringify(candidate.verified)} is not one of ok, failed, unverified`,
+      );
     }
-    if (candidate.tags !== undefined && (!Array.isArray(candidate.tags) || candidate.tags.some((tag) => typeof tag !== 'string'))) {
+    if (
+      candidate.tags !== undefined &&
+      (!Array.isArray(candidate.tags) || candidate.tags.some((tag) => typeof tag !== 'string'))
+    ) {
       throw invalid(`candidates[${index}].tags must be an array of strings (backup ${candidate.id})`);
     }
   }
@@ -213,22 +260,32 @@ function addReason(reasons: Map<string, string[]>, id: string, reason: string): 
 }
 
 /** 1. restic's ApplyPolicy over the good backups (newest first). Pinned and tagged ones are kept by no count of their own. */
-function applyKeepRules(good: readonly RetentionCandidate[], rules: RetentionRules, context: { now: number; zone: string; reasons: Map<string, string[]> }): void {
+function applyKeepRules(
+  good: readonly RetentionCandidate[],
+  rules: RetentionRules,
+  context: { now: number; zone: string; reasons: Map<string, string[]> },
+): void {
   const { now, zone, reasons } = context;
   const { counts, withins, keepWithin, keepTags } = rules;
   const calendar = createCalendar(zone);
   let latest = Number.NEGATIVE_INFINITY;
   for (const candidate of good) if (candidate.time > latest && candidate.time < now) latest = candidate.time;
   // Each window starts at the newest good backup minus its span, on the calendar of the zone (restic's AddDate).
-  const windowStart = (span: RetentionSpan): number => (latest === Number.NEGATIVE_INFINITY ? latest : subtractRetentionSpan(latest, span, zone));
-  const within = keepWithin === undefined ? undefined : { start: windowStart(keepWithin), label: formatRetentionSpan(keepWithin) };
-  const withinRules = withins.flatMap((rule) => (rule.span === undefined ? [] : [{ rule, start: windowStart(rule.span), label: formatRetentionSpan(rule.span) }]));
+  const windowStart = (span: RetentionSpan): number =>
+    latest === Number.NEGATIVE_INFINITY ? latest : subtractRetentionSpan(latest, span, zone);
+  const within =
+    keepWithin === undefined ? undefined : { start: windowStart(keepWithin), label: formatRetentionSpan(keepWithin) };
+  const withinRules = withins.flatMap((rule) =>
+    rule.span === undefined ? [] : [{ rule, start: windowStart(rule.span), label: formatRetentionSpan(rule.span) }],
+  );
   for (const [index, candidate] of good.entries()) {
     if (candidate.pinned === true) addReason(reasons, candidate.id, 'pinned');
-    for (const set of keepTags) if (hasTags(candidate.tags ?? [], set)) addReason(reasons, candidate.id, describeTagSet(set));
+    for (const set of keepTags)
+      if (hasTags(candidate.tags ?? [], set)) addReason(reasons, candidate.id, describeTagSet(set));
     const fields = calendar(candidate.time);
     const isOldest = index === good.length - 1;
-    if (within !== undefined && candidate.time > within.start) addReason(reasons, candidate.id, `within ${within.label} of the newest backup`);
+    if (within !== undefined && candidate.time > within.start)
+      addReason(reasons, candidate.id, `within ${within.label} of the newest backup`);
     for (const rule of counts) {
       if (rule.count === 0) continue;
       const key = (BUCKETERS[rule.name] as Bucketer)(fields, index);
@@ -252,7 +309,8 @@ function applyKeepRules(good: readonly RetentionCandidate[], rules: RetentionRul
 /** 2. Safety: the newest good backup, and at least `minGood` good backups (newest first). */
 function applySafetyRules(good: readonly RetentionCandidate[], minGood: number, reasons: Map<string, string[]>): void {
   const newestGood = good[0];
-  if (newestGood !== undefined && !reasons.has(newestGood.id)) addReason(reasons, newestGood.id, 'newest good backup (never removed)');
+  if (newestGood !== undefined && !reasons.has(newestGood.id))
+    addReason(reasons, newestGood.id, 'newest good backup (never removed)');
   let keptGood = good.filter((candidate) => reasons.has(candidate.id)).length;
   for (const candidate of good) {
     if (keptGood >= minGood) break;
@@ -273,15 +331,33 @@ function decideUncounted(candidate: RetentionCandidate, rules: RetentionRules, n
   }
   const age = ago(now, candidate.time);
   if (state === 'in-progress') {
-    if (now - candidate.time > staleInProgressAfter) plan.remove.push({ id, reasons: [`in progress since ${age}, longer than staleInProgressAfter ${formatDuration(staleInProgressAfter)}: abandoned`] });
+    if (now - candidate.time > staleInProgressAfter)
+      plan.remove.push({
+        id,
+        reasons: [
+          `in progress since ${age}, longer than staleInProgressAfter ${formatDuration(staleInProgressAfter)}: abandoned`,
+        ],
+      });
     else plan.keep.push({ id, reasons: [`in progress (started ${age}); not counted by the keep rules`] });
     return;
   }
   if (state === 'completed' && verified !== 'failed') {
-    plan.keep.push({ id, reasons: ['completed but not verified: not counted by the keep rules and not removed (verify it, or set countUnverified)'] });
+    plan.keep.push({
+      id,
+      reasons: [
+        'completed but not verified: not counted by the keep rules and not removed (verify it, or set countUnverified)',
+      ],
+    });
     return;
   }
   const what = state === 'completed' ? 'verification failed' : state;
-  if (now - candidate.time > failedKeepFor) plan.remove.push({ id, reasons: [`${what} ${age}, older than failedKeepFor ${formatDuration(failedKeepFor)}`] });
-  else plan.keep.push({ id, reasons: [`${what} ${age}; kept for inspection until older than failedKeepFor ${formatDuration(failedKeepFor)}; not counted by the keep rules`] });
+  if (now - candidate.time > failedKeepFor)
+    plan.remove.push({ id, reasons: [`${what} ${age}, older than failedKeepFor ${formatDuration(failedKeepFor)}`] });
+  else
+    plan.keep.push({
+      id,
+      reasons: [
+        `${what} ${age}; kept for inspection until older than failedKeepFor ${formatDuration(failedKeepFor)}; not counted by the keep rules`,
+      ],
+    });
 }

@@ -67,10 +67,16 @@ const window = z
     if (problem !== undefined) context.addIssue({ code: 'custom', message: problem });
   })
   .optional();
-const tag = z.string().refine((value) => !value.includes(','), { message: 'a tag cannot contain "," (restic separates the tags of a set with commas)' });
+const tag = z.string().refine((value) => !value.includes(','), {
+  message: 'a tag cannot contain "," (restic separates the tags of a set with commas)',
+});
 
 /** A tag of a backup: not empty, no comma (restic's separator), no leading or trailing space. */
-export const backupTagSchema = z.string().refine((value) => value !== '' && !value.includes(',') && value.trim() === value, { message: 'a tag must be non-empty, without "," and without leading or trailing spaces' });
+export const backupTagSchema = z
+  .string()
+  .refine((value) => value !== '' && !value.includes(',') && value.trim() === value, {
+    message: 'a tag must be non-empty, without "," and without leading or trailing spaces',
+  });
 
 const NO_KEEP_RULE =
   'no keep rule: give at least one of keepLast, keepHourly, keepDaily, keepWeekly, keepMonthly, keepYearly (a count; -1 keeps all), keepWithin or keepWithinHourly … keepWithinYearly (a window such as "30d") or keepTags. An empty or all-zero policy would keep nothing, and restic refuses it too; to keep every good backup and only clean failed ones, use keepLast: -1';
@@ -101,7 +107,13 @@ export const retentionPolicySchema = z
     keepWithinWeekly: window,
     keepWithinMonthly: window,
     keepWithinYearly: window,
-    keepTags: z.array(z.array(tag).refine((set) => set.length > 0, { message: 'an empty tag set matches every backup; use [""] to keep untagged backups' })).optional(),
+    keepTags: z
+      .array(
+        z.array(tag).refine((set) => set.length > 0, {
+          message: 'an empty tag set matches every backup; use [""] to keep untagged backups',
+        }),
+      )
+      .optional(),
     minGood: z.number().int().min(1).optional(),
     failedKeepFor: durationSchema.optional(),
     staleInProgressAfter: durationSchema.optional(),
@@ -111,8 +123,22 @@ export const retentionPolicySchema = z
   .superRefine((policy, context) => {
     const counted = (value: number | undefined) => value !== undefined && value !== 0;
     const hasRule =
-      [policy.keepLast, policy.keepHourly, policy.keepDaily, policy.keepWeekly, policy.keepMonthly, policy.keepYearly].some(counted) ||
-      [policy.keepWithin, policy.keepWithinHourly, policy.keepWithinDaily, policy.keepWithinWeekly, policy.keepWithinMonthly, policy.keepWithinYearly].some((value) => value !== undefined) ||
+      [
+        policy.keepLast,
+        policy.keepHourly,
+        policy.keepDaily,
+        policy.keepWeekly,
+        policy.keepMonthly,
+        policy.keepYearly,
+      ].some(counted) ||
+      [
+        policy.keepWithin,
+        policy.keepWithinHourly,
+        policy.keepWithinDaily,
+        policy.keepWithinWeekly,
+        policy.keepWithinMonthly,
+        policy.keepWithinYearly,
+      ].some((value) => value !== undefined) ||
       (policy.keepTags?.length ?? 0) > 0;
     if (!hasRule) context.addIssue({ code: 'custom', message: NO_KEEP_RULE });
   });

@@ -22,7 +22,8 @@ const FIXED_MS = { h: 3_600_000, min: 60_000, s: 1_000, ms: 1 } as const;
 // Longer unit names first, so that `mo`, `min` and `ms` are not read as `m` or `s`.
 const PART = /(\d+(?:\.\d+)?)(mo|min|ms|y|w|d|h|s|m)/y;
 const EXAMPLES = 'use y, mo, w, d (calendar) and h, min, s, ms, e.g. "7d", "1y6mo", "36h"';
-const ZERO = 'a zero window keeps nothing (restic treats it as unset); remove it or give a positive window such as "7d"';
+const ZERO =
+  'a zero window keeps nothing (restic treats it as unset); remove it or give a positive window such as "7d"';
 
 /** Why `value` is not a valid {@link RetentionWindow}, or `undefined` when it is. */
 export function retentionWindowProblem(value: unknown): string | undefined {
@@ -41,35 +42,48 @@ export function retentionWindowProblem(value: unknown): string | undefined {
 export function parseRetentionWindow(value: unknown): RetentionSpan {
   const span: RetentionSpan = { years: 0, months: 0, weeks: 0, days: 0, fixedMs: 0 };
   if (typeof value === 'number') {
-    if (!Number.isFinite(value) || value < 0) throw new Error(`invalid retention window ${String(value)}: a number is milliseconds and must be >= 0`);
+    if (!Number.isFinite(value) || value < 0)
+      throw new Error(`invalid retention window ${String(value)}: a number is milliseconds and must be >= 0`);
     if (value === 0) throw new Error(ZERO);
     span.fixedMs = Math.round(value);
     return span;
   }
-  if (typeof value !== 'string') throw new Error(`invalid retention window: expected a string such as "7d" or a number of milliseconds`);
+  if (typeof value !== 'string')
+    throw new Error(`invalid retention window: expected a string such as "7d" or a number of milliseconds`);
   const text = value.trim();
   if (text.startsWith('-')) throw new Error(`invalid retention window ${JSON.stringify(value)}: must not be negative`);
-  if (text === '' || /^\d+(\.\d+)?$/.test(text)) throw new Error(`invalid retention window ${JSON.stringify(value)}: ${EXAMPLES}`);
+  if (text === '' || /^\d+(\.\d+)?$/.test(text))
+    throw new Error(`invalid retention window ${JSON.stringify(value)}: ${EXAMPLES}`);
   const seen = new Set<string>();
-  for (let index = 0; index < text.length; ) {
+  for (let index = 0; index < text.length;) {
     PART.lastIndex = index;
     const match = PART.exec(text);
-    if (!match) throw new Error(`invalid retention window ${JSON.stringify(value)}: unexpected "${text.slice(index)}"; ${EXAMPLES}`);
+    if (!match)
+      throw new Error(
+        `invalid retention window ${JSON.stringify(value)}: unexpected "${text.slice(index)}"; ${EXAMPLES}`,
+      );
     const [, amountText, unit] = match as unknown as [string, string, string];
     if (unit === 'm') {
-      throw new Error(`"m" is ambiguous in ${JSON.stringify(value)} (months in restic, minutes in @ops durations): write "${amountText}mo" for months or "${amountText}min" for minutes`);
+      throw new Error(
+        `"m" is ambiguous in ${JSON.stringify(value)} (months in restic, minutes in @ops durations): write "${amountText}mo" for months or "${amountText}min" for minutes`,
+      );
     }
-    if (seen.has(unit)) throw new Error(`invalid retention window ${JSON.stringify(value)}: unit "${unit}" appears twice`);
+    if (seen.has(unit))
+      throw new Error(`invalid retention window ${JSON.stringify(value)}: unit "${unit}" appears twice`);
     seen.add(unit);
     const amount = Number(amountText);
     if (unit in CALENDAR) {
-      if (!Number.isInteger(amount)) throw new Error(`invalid retention window ${JSON.stringify(value)}: calendar units (y, mo, w, d) take whole numbers`);
+      if (!Number.isInteger(amount))
+        throw new Error(
+          `invalid retention window ${JSON.stringify(value)}: calendar units (y, mo, w, d) take whole numbers`,
+        );
       span[CALENDAR[unit as keyof typeof CALENDAR]] = amount;
     } else span.fixedMs += amount * FIXED_MS[unit as keyof typeof FIXED_MS];
     index = PART.lastIndex;
   }
   span.fixedMs = Math.round(span.fixedMs);
-  if (span.years === 0 && span.months === 0 && span.weeks === 0 && span.days === 0 && span.fixedMs === 0) throw new Error(ZERO);
+  if (span.years === 0 && span.months === 0 && span.weeks === 0 && span.days === 0 && span.fixedMs === 0)
+    throw new Error(ZERO);
   return span;
 }
 
@@ -86,7 +100,9 @@ export function parseResticDuration(text: string): RetentionSpan {
   const span: RetentionSpan = { years: 0, months: 0, weeks: 0, days: 0, fixedMs: 0 };
   const input = text.trim();
   if (!/^(\d+[ymdh])+$/.test(input)) {
-    throw new Error(`invalid restic duration ${JSON.stringify(text)}: expected parts such as "1y2m3d4h" (y years, m months, d days, h hours; no negative values)`);
+    throw new Error(
+      `invalid restic duration ${JSON.stringify(text)}: expected parts such as "1y2m3d4h" (y years, m months, d days, h hours; no negative values)`,
+    );
   }
   for (const [, amount, unit] of input.matchAll(/(\d+)([ymdh])/g)) {
     if (unit === 'y') span.years = Number(amount);
@@ -117,7 +133,15 @@ export function formatRetentionSpan(span: RetentionSpan): string {
 }
 
 /** Epoch ms of a UTC wall time; overflowing fields normalize (as `Date.UTC`, but years below 100 stay themselves). */
-function utc(year: number, monthIndex: number, day: number, hour: number, minute: number, second: number, millisecond: number): number {
+function utc(
+  year: number,
+  monthIndex: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+  millisecond: number,
+): number {
   const date = new Date(0);
   date.setUTCFullYear(year, monthIndex, day);
   date.setUTCHours(hour, minute, second, millisecond);
@@ -135,10 +159,28 @@ export function subtractRetentionSpan(time: number, span: RetentionSpan, timeZon
     const fieldsOf = createZonedFields(timeZone);
     const wall = fieldsOf(time);
     const milliseconds = ((time % 1000) + 1000) % 1000;
-    const shifted = utc(wall.year - span.years, wall.month - 1 - span.months, wall.day - span.days - 7 * span.weeks, wall.hour, wall.minute, wall.second, milliseconds);
+    const shifted = utc(
+      wall.year - span.years,
+      wall.month - 1 - span.months,
+      wall.day - span.days - 7 * span.weeks,
+      wall.hour,
+      wall.minute,
+      wall.second,
+      milliseconds,
+    );
     const offsetAt = (instant: number): number => {
       const fields = fieldsOf(instant);
-      return utc(fields.year, fields.month - 1, fields.day, fields.hour, fields.minute, fields.second, ((instant % 1000) + 1000) % 1000) - instant;
+      return (
+        utc(
+          fields.year,
+          fields.month - 1,
+          fields.day,
+          fields.hour,
+          fields.minute,
+          fields.second,
+          ((instant % 1000) + 1000) % 1000,
+        ) - instant
+      );
     };
     // The offset in force at the wall time read as UTC; if the instant it gives has another offset, use that one.
     const guess = offsetAt(shifted);

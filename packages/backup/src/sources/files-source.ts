@@ -35,12 +35,20 @@ export interface FilesSourceOptions {
  */
 export function createFilesSource(options: FilesSourceOptions): BackupSource {
   const { name = 'files', exclude = [], symlinks = 'preserve', maxListedEntries = 10_000 } = options;
-  if (symlinks !== 'preserve' && symlinks !== 'skip') throw new BackupError('ARGUMENT_INVALID', `files symlinks policy must be preserve or skip, got ${JSON.stringify(symlinks)}`);
+  if (symlinks !== 'preserve' && symlinks !== 'skip')
+    throw new BackupError(
+      'ARGUMENT_INVALID',
+      `files symlinks policy must be preserve or skip, got ${JSON.stringify(symlinks)}`,
+    );
   const directory = resolve(options.directory);
 
   async function backup(context: SourceContext): Promise<SourceOutcome> {
     const facts = await stat(directory).catch((error: unknown) => {
-      throw new BackupError('BACKUP_FAILED', `cannot read directory ${directory}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+      throw new BackupError(
+        'BACKUP_FAILED',
+        `cannot read directory ${directory}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+        { cause: error },
+      );
     });
     if (!facts.isDirectory()) throw new BackupError('BACKUP_FAILED', `${directory} is not a directory`);
     const packed = packDirectory({ root: directory, exclude, symlinks, signal: context.signal });

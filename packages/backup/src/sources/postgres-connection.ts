@@ -36,12 +36,21 @@ export function resolveConnection(options: PostgresConnectionOptions): ResolvedC
     try {
       url = new URL(options.connectionString);
     } catch {
-      throw new BackupError('ARGUMENT_INVALID', 'postgres connectionString is not a valid URL (expected postgresql://user@host:port/database)');
+      throw new BackupError(
+        'ARGUMENT_INVALID',
+        'postgres connectionString is not a valid URL (expected postgresql://user@host:port/database)',
+      );
     }
-    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new BackupError('ARGUMENT_INVALID', `postgres connectionString must start with postgresql://, got ${url.protocol}//`);
+    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')
+      throw new BackupError(
+        'ARGUMENT_INVALID',
+        `postgres connectionString must start with postgresql://, got ${url.protocol}//`,
+      );
     const socketHost = url.searchParams.get('host');
     fromUrl = {
-      ...(url.hostname || socketHost ? { host: socketHost ?? decodeURIComponent(url.hostname).replace(/^\[|\]$/g, '') } : {}),
+      ...(url.hostname || socketHost
+        ? { host: socketHost ?? decodeURIComponent(url.hostname).replace(/^\[|\]$/g, '') }
+        : {}),
       ...(url.port ? { port: Number(url.port) } : {}),
       ...(url.username ? { user: decodeURIComponent(url.username) } : {}),
       ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
@@ -90,8 +99,19 @@ export interface SpawnLibpqOptions {
  * libpq, and every parallel worker pg_dump forks, reopens from that descriptor) — so a `kill -9` leaves no
  * password on disk. Elsewhere it stays in `temporaryDirectory` until the caller removes that directory.
  */
-export async function spawnLibpqTool(file: string, args: readonly string[], connection: ResolvedConnection, options: SpawnLibpqOptions): Promise<TrackedChild> {
-  const { temporaryDirectory, passwordMode = 'passfile', database, signal, stdio = ['ignore', 'pipe', 'pipe'] } = options;
+export async function spawnLibpqTool(
+  file: string,
+  args: readonly string[],
+  connection: ResolvedConnection,
+  options: SpawnLibpqOptions,
+): Promise<TrackedChild> {
+  const {
+    temporaryDirectory,
+    passwordMode = 'passfile',
+    database,
+    signal,
+    stdio = ['ignore', 'pipe', 'pipe'],
+  } = options;
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('PG')) env[name] = value;
   env.PGHOST = connection.host;
@@ -101,10 +121,12 @@ export async function spawnLibpqTool(file: string, args: readonly string[], conn
   env.PGAPPNAME = 'ops-backup';
   if (connection.sslMode) env.PGSSLMODE = connection.sslMode;
   if (connection.password === undefined) return spawnTracked(file, args, { env, signal, stdio });
-  if (passwordMode === 'environment') return spawnTracked(file, args, { env: { ...env, PGPASSWORD: connection.password }, signal, stdio });
+  if (passwordMode === 'environment')
+    return spawnTracked(file, args, { env: { ...env, PGPASSWORD: connection.password }, signal, stdio });
   const passfile = join(temporaryDirectory, `pgpass-${randomBytes(6).toString('hex')}`);
   await writeFile(passfile, `*:*:*:*:${escapePassfileField(connection.password)}\n`, { mode: 0o600, flag: 'wx' });
-  if (process.platform !== 'linux') return spawnTracked(file, args, { env: { ...env, PGPASSFILE: passfile }, signal, stdio });
+  if (process.platform !== 'linux')
+    return spawnTracked(file, args, { env: { ...env, PGPASSFILE: passfile }, signal, stdio });
   let handle: FileHandle | undefined;
   try {
     handle = await open(passfile, 'r');
@@ -127,7 +149,9 @@ export function pgClientConfig(connection: ResolvedConnection, database?: string
     user: connection.user,
     database: database ?? connection.database,
     ...(connection.password === undefined ? {} : { password: connection.password }),
-    ...(connection.sslMode && connection.sslMode !== 'disable' ? { ssl: { rejectUnauthorized: connection.sslMode === 'verify-full' || connection.sslMode === 'verify-ca' } } : {}),
+    ...(connection.sslMode && connection.sslMode !== 'disable'
+      ? { ssl: { rejectUnauthorized: connection.sslMode === 'verify-full' || connection.sslMode === 'verify-ca' } }
+      : {}),
     application_name: 'ops-backup',
     connectionTimeoutMillis: 10_000,
   };
@@ -139,6 +163,8 @@ export async function loadPg(): Promise<typeof import('pg')> {
     const module = (await import('pg')) as typeof import('pg') & { default?: typeof import('pg') };
     return module.default ?? module;
   } catch (error) {
-    throw new BackupError('ARGUMENT_INVALID', 'the PostgreSQL source needs the "pg" package: npm install pg', { cause: error });
+    throw new BackupError('ARGUMENT_INVALID', 'the PostgreSQL source needs the "pg" package: npm install pg', {
+      cause: error,
+    });
   }
 }

@@ -14,7 +14,7 @@ import { createPostgresSource } from './postgres-source.js';
 // (fd 3) must authenticate pg_dump, its parallel workers, and pg_restore.
 
 const ROLE = 'ops_secret';
-const PASSWORD = 's3cr:et\\with \'quotes\'';
+const PASSWORD = "s3cr:et\\with 'quotes'";
 let server: ThrowawayPostgres;
 
 async function admin(text: string, database = 'postgres'): Promise<void> {
@@ -29,13 +29,24 @@ async function admin(text: string, database = 'postgres'): Promise<void> {
 
 beforeAll(async () => {
   server = await startThrowawayPostgres();
-  await writeFile(join(server.dataDir, 'pg_hba.conf'), 'local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n');
+  await writeFile(
+    join(server.dataDir, 'pg_hba.conf'),
+    'local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n',
+  );
   await admin('SELECT pg_reload_conf()');
   await admin(`CREATE ROLE ${ROLE} LOGIN CREATEDB PASSWORD '${PASSWORD.replace(/'/g, "''")}'`);
   await admin(`CREATE DATABASE app OWNER ${ROLE}`);
-  const client = new pg.Client({ host: '127.0.0.1', port: server.port, user: ROLE, password: PASSWORD, database: 'app' });
+  const client = new pg.Client({
+    host: '127.0.0.1',
+    port: server.port,
+    user: ROLE,
+    password: PASSWORD,
+    database: 'app',
+  });
   await client.connect();
-  await client.query(`CREATE TABLE one (id int); CREATE TABLE two (id int); INSERT INTO one SELECT generate_series(1, 1000); INSERT INTO two SELECT generate_series(1, 500);`);
+  await client.query(
+    `CREATE TABLE one (id int); CREATE TABLE two (id int); INSERT INTO one SELECT generate_series(1, 1000); INSERT INTO two SELECT generate_series(1, 500);`,
+  );
   await client.end();
 });
 
@@ -48,18 +59,37 @@ const as = (password: string) => ({ host: '127.0.0.1', port: server.port, user: 
 describe('a server that asks for the password', () => {
   it('pg_dump with parallel workers and pg_restore authenticate through the passfile on fd 3', async () => {
     const storage = createMemoryStorage();
-    const refused = await runBackup({ job: 'app', storage, sources: [createPostgresSource({ ...as('wrong'), database: 'app' })], lock: false });
+    const refused = await runBackup({
+      job: 'app',
+      storage,
+      sources: [createPostgresSource({ ...as('wrong'), database: 'app' })],
+      lock: false,
+    });
     expect(refused.state).toBe('failed');
     expect(refused.error).toContain('password authentication failed');
 
-    const manifest = await runBackup({ job: 'app', storage, sources: [createPostgresSource({ ...as(PASSWORD), database: 'app', format: 'directory', parallelJobs: 2 })], lock: false });
+    const manifest = await runBackup({
+      job: 'app',
+      storage,
+      sources: [createPostgresSource({ ...as(PASSWORD), database: 'app', format: 'directory', parallelJobs: 2 })],
+      lock: false,
+    });
     expect(manifest.state, manifest.error).toBe('completed');
     expect(JSON.stringify(manifest)).not.toContain('s3cr');
 
-    await restorePostgres({ storage, backup: manifest, target: { ...as(PASSWORD), database: 'app_restored' }, create: true, parallelJobs: 2 });
+    await restorePostgres({
+      storage,
+      backup: manifest,
+      target: { ...as(PASSWORD), database: 'app_restored' },
+      create: true,
+      parallelJobs: 2,
+    });
     const client = new pg.Client({ ...as(PASSWORD), database: 'app_restored' });
     await client.connect();
-    expect((await client.query('SELECT (SELECT count(*) FROM one)::int AS one, (SELECT count(*) FROM two)::int AS two')).rows[0]).toEqual({ one: 1000, two: 500 });
+    expect(
+      (await client.query('SELECT (SELECT count(*) FROM one)::int AS one, (SELECT count(*) FROM two)::int AS two'))
+        .rows[0],
+    ).toEqual({ one: 1000, two: 500 });
     await client.end();
   });
 });
@@ -86,7 +116,11 @@ describe('ops-backup restore --to-database: the target credentials come from the
   function cli(env: Record<string, string>) {
     const output = { stdout: '', stderr: '' };
     return {
-      io: { stdout: { write: (chunk: string) => (output.stdout += chunk) }, stderr: { write: (chunk: string) => (output.stderr += chunk) }, env },
+      io: {
+        stdout: { write: (chunk: string) => (output.stdout += chunk) },
+        stderr: { write: (chunk: string) => (output.stderr += chunk) },
+        env,
+      },
       get stdout() {
         return output.stdout;
       },
@@ -98,7 +132,11 @@ describe('ops-backup restore --to-database: the target credentials come from the
   const url = () => `postgresql://${ROLE}@127.0.0.1:${server.port}/postgres`;
   const restore = (database: string, flags: string[], env: Record<string, string> = {}) => {
     const io = cli(env);
-    return runCli(backupCli, ['restore', 'latest', '--job', 'app', '--to-database', database, '--create', '--config', config, ...flags], io.io).then((code) => ({ code, stderr: io.stderr }));
+    return runCli(
+      backupCli,
+      ['restore', 'latest', '--job', 'app', '--to-database', database, '--create', '--config', config, ...flags],
+      io.io,
+    ).then((code) => ({ code, stderr: io.stderr }));
   };
   async function rows(database: string): Promise<number> {
     const client = new pg.Client({ ...as(PASSWORD), database });
@@ -111,21 +149,39 @@ describe('ops-backup restore --to-database: the target credentials come from the
   }
 
   it('--target-password-env NAME', async () => {
-    expect(await restore('from_env', ['--target-url', url(), '--target-password-env', 'TARGET_PASSWORD'], { TARGET_PASSWORD: PASSWORD })).toMatchObject({ code: 0 });
+    expect(
+      await restore('from_env', ['--target-url', url(), '--target-password-env', 'TARGET_PASSWORD'], {
+        TARGET_PASSWORD: PASSWORD,
+      }),
+    ).toMatchObject({ code: 0 });
     expect(await rows('from_env')).toBe(1000);
   });
 
   it('--target-password-file FILE (mode 0600; a file others can read is refused)', async () => {
-    expect(await restore('from_file', ['--target-url', url(), '--target-password-file', join(directory.path, 'password.txt')])).toMatchObject({ code: 0 });
+    expect(
+      await restore('from_file', [
+        '--target-url',
+        url(),
+        '--target-password-file',
+        join(directory.path, 'password.txt'),
+      ]),
+    ).toMatchObject({ code: 0 });
     expect(await rows('from_file')).toBe(1000);
-    const readable = await restore('from_readable', ['--target-url', url(), '--target-password-file', join(directory.path, 'readable.txt')]);
+    const readable = await restore('from_readable', [
+      '--target-url',
+      url(),
+      '--target-password-file',
+      join(directory.path, 'readable.txt'),
+    ]);
     expect(readable.code).toBe(2);
     expect(readable.stderr).toContain('chmod 600');
   });
 
   it('--target-url-env NAME, a URL with its credentials', async () => {
     const withPassword = `postgresql://${ROLE}:${encodeURIComponent(PASSWORD)}@127.0.0.1:${server.port}/postgres`;
-    expect(await restore('from_url_env', ['--target-url-env', 'TARGET_URL'], { TARGET_URL: withPassword })).toMatchObject({ code: 0 });
+    expect(
+      await restore('from_url_env', ['--target-url-env', 'TARGET_URL'], { TARGET_URL: withPassword }),
+    ).toMatchObject({ code: 0 });
     expect(await rows('from_url_env')).toBe(1000);
   });
 
@@ -139,11 +195,16 @@ describe('ops-backup restore --to-database: the target credentials come from the
     const refused = await restore('no_password', ['--target-url', url()]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('password');
-    const inline = await restore('inline', ['--target-url', `postgresql://${ROLE}:${encodeURIComponent(PASSWORD)}@127.0.0.1:${server.port}/postgres`]);
+    const inline = await restore('inline', [
+      '--target-url',
+      `postgresql://${ROLE}:${encodeURIComponent(PASSWORD)}@127.0.0.1:${server.port}/postgres`,
+    ]);
     expect(inline.code, inline.stderr).toBe(0);
     expect(inline.stderr).toContain('--target-password-env');
     expect(inline.stderr).not.toContain('s3cr');
-    const both = await restore('both', ['--target-url', url(), '--target-url-env', 'TARGET_URL'], { TARGET_URL: url() });
+    const both = await restore('both', ['--target-url', url(), '--target-url-env', 'TARGET_URL'], {
+      TARGET_URL: url(),
+    });
     expect(both.code).toBe(2);
   });
 });

@@ -5,7 +5,15 @@ import { describeExit } from '../internal/child-process.js';
 import { packDirectory } from '../internal/tar-pack.js';
 import type { ArtifactRecord } from '../pipeline/artifact-pipeline.js';
 import type { BackupSource, SourceContext, SourceOutcome } from './source.js';
-import { describeConnection, loadPg, pgClientConfig, resolveConnection, spawnLibpqTool, type PostgresConnectionOptions, type ResolvedConnection } from './postgres-connection.js';
+import {
+  describeConnection,
+  loadPg,
+  pgClientConfig,
+  resolveConnection,
+  spawnLibpqTool,
+  type PostgresConnectionOptions,
+  type ResolvedConnection,
+} from './postgres-connection.js';
 import { serverMajor, toolVersion } from './postgres-tools.js';
 import { BackupError } from '../errors.js';
 
@@ -35,7 +43,11 @@ export interface PostgresSourceOptions extends PostgresConnectionOptions {
 }
 
 /** Artifact formats written by the PostgreSQL source. */
-export const POSTGRES_ARTIFACT_FORMATS = { custom: 'pg-custom', plain: 'pg-plain', directory: 'pg-directory-tar' } as const;
+export const POSTGRES_ARTIFACT_FORMATS = {
+  custom: 'pg-custom',
+  plain: 'pg-plain',
+  directory: 'pg-directory-tar',
+} as const;
 
 const FORBIDDEN_ARGUMENTS = /^(?:-[hpUdWwf]|--(?:host|port|username|dbname|password|no-password|file|format)(?:=|$))/;
 
@@ -60,9 +72,18 @@ async function readServerFacts(options: PostgresSourceOptions): Promise<ServerFa
     );
     const row = result.rows[0];
     if (!row) throw new Error('no row');
-    return { serverVersionNum: Number(row.num), serverVersion: row.version, tableCount: Number(row.tables), estimatedRows: Number(row.rows ?? 0) };
+    return {
+      serverVersionNum: Number(row.num),
+      serverVersion: row.version,
+      tableCount: Number(row.tables),
+      estimatedRows: Number(row.rows ?? 0),
+    };
   } catch (error) {
-    throw new BackupError('BACKUP_FAILED', `cannot connect to PostgreSQL ${describeConnection(connection)}: ${(error as Error).message}`, { cause: error, isRetryable: true });
+    throw new BackupError(
+      'BACKUP_FAILED',
+      `cannot connect to PostgreSQL ${describeConnection(connection)}: ${(error as Error).message}`,
+      { cause: error, isRetryable: true },
+    );
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -123,11 +144,27 @@ export function createPostgresSource(options: PostgresSourceOptions = {}): Backu
 }
 
 function checkDumpOptions(format: PostgresDumpFormat, parallelJobs: number, extraArguments: readonly string[]): void {
-  if (!(format in POSTGRES_ARTIFACT_FORMATS)) throw new BackupError('ARGUMENT_INVALID', `postgres format must be custom, plain or directory, got ${JSON.stringify(format)}`);
-  if (!Number.isInteger(parallelJobs) || parallelJobs < 1) throw new BackupError('ARGUMENT_INVALID', `postgres parallelJobs must be an integer >= 1, got ${String(parallelJobs)}`);
-  if (parallelJobs > 1 && format !== 'directory') throw new BackupError('ARGUMENT_INVALID', 'postgres parallelJobs > 1 needs format "directory" (pg_dump dumps in parallel only to a directory)');
+  if (!(format in POSTGRES_ARTIFACT_FORMATS))
+    throw new BackupError(
+      'ARGUMENT_INVALID',
+      `postgres format must be custom, plain or directory, got ${JSON.stringify(format)}`,
+    );
+  if (!Number.isInteger(parallelJobs) || parallelJobs < 1)
+    throw new BackupError(
+      'ARGUMENT_INVALID',
+      `postgres parallelJobs must be an integer >= 1, got ${String(parallelJobs)}`,
+    );
+  if (parallelJobs > 1 && format !== 'directory')
+    throw new BackupError(
+      'ARGUMENT_INVALID',
+      'postgres parallelJobs > 1 needs format "directory" (pg_dump dumps in parallel only to a directory)',
+    );
   for (const argument of extraArguments) {
-    if (FORBIDDEN_ARGUMENTS.test(argument)) throw new BackupError('ARGUMENT_INVALID', `postgres extraArguments must not set connection, file or format options (got ${argument.split('=')[0]})`);
+    if (FORBIDDEN_ARGUMENTS.test(argument))
+      throw new BackupError(
+        'ARGUMENT_INVALID',
+        `postgres extraArguments must not set connection, file or format options (got ${argument.split('=')[0]})`,
+      );
   }
 }
 
@@ -142,10 +179,19 @@ interface DumpCommand {
 }
 
 /** pg_dump in parallel into a local directory, which then goes up as one tar artifact. */
-async function dumpDirectory(context: SourceContext, dump: DumpCommand, parallelJobs: number): Promise<{ artifact: ArtifactRecord; fileCount: number }> {
+async function dumpDirectory(
+  context: SourceContext,
+  dump: DumpCommand,
+  parallelJobs: number,
+): Promise<{ artifact: ArtifactRecord; fileCount: number }> {
   const output = join(context.temporaryDirectory, 'dump');
   await mkdir(context.temporaryDirectory, { recursive: true });
-  const tracked = await spawnLibpqTool(dump.pgDumpPath, [...dump.args, `--jobs=${parallelJobs}`, `--file=${output}`], dump.connection, { temporaryDirectory: context.temporaryDirectory, passwordMode: dump.passwordMode, signal: context.signal });
+  const tracked = await spawnLibpqTool(
+    dump.pgDumpPath,
+    [...dump.args, `--jobs=${parallelJobs}`, `--file=${output}`],
+    dump.connection,
+    { temporaryDirectory: context.temporaryDirectory, passwordMode: dump.passwordMode, signal: context.signal },
+  );
   const exit = await tracked.exited;
   if (exit.code !== 0 || exit.signal) throw new BackupError('BACKUP_FAILED', `pg_dump failed (${describeExit(exit)})`);
   const packed = packDirectory({ root: output, signal: context.signal });
@@ -156,17 +202,24 @@ async function dumpDirectory(context: SourceContext, dump: DumpCommand, parallel
 
 /** pg_dump's stdout streamed straight into the artifact; fails on any exit but 0, and on an empty dump. */
 async function dumpStream(context: SourceContext, dump: DumpCommand): Promise<void> {
-  const tracked = await spawnLibpqTool(dump.pgDumpPath, dump.args, dump.connection, { temporaryDirectory: context.temporaryDirectory, passwordMode: dump.passwordMode, signal: context.signal });
+  const tracked = await spawnLibpqTool(dump.pgDumpPath, dump.args, dump.connection, {
+    temporaryDirectory: context.temporaryDirectory,
+    passwordMode: dump.passwordMode,
+    signal: context.signal,
+  });
   const stdout = tracked.child.stdout;
   if (!stdout) throw new BackupError('BACKUP_FAILED', 'pg_dump has no stdout');
   let artifactError: unknown;
-  const artifact = await context.writeArtifact(dump.artifactName, dump.artifactFormat, stdout).catch((error: unknown) => {
-    artifactError = error;
-    tracked.child.kill('SIGTERM');
-    return undefined;
-  });
+  const artifact = await context
+    .writeArtifact(dump.artifactName, dump.artifactFormat, stdout)
+    .catch((error: unknown) => {
+      artifactError = error;
+      tracked.child.kill('SIGTERM');
+      return undefined;
+    });
   const exit = await tracked.exited;
-  if (exit.spawnError) throw new BackupError('BACKUP_FAILED', `pg_dump failed (${describeExit(exit)})`, { cause: exit.spawnError });
+  if (exit.spawnError)
+    throw new BackupError('BACKUP_FAILED', `pg_dump failed (${describeExit(exit)})`, { cause: exit.spawnError });
   // A storage or pipeline failure is the real reason even though pg_dump then died of SIGTERM/SIGPIPE.
   if (artifactError !== undefined || !artifact) throw artifactError;
   if (exit.code !== 0 || exit.signal) throw new BackupError('BACKUP_FAILED', `pg_dump failed (${describeExit(exit)})`);

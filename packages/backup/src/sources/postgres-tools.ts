@@ -10,7 +10,11 @@ export async function toolVersion(path: string): Promise<{ major: number; text: 
   try {
     ({ stdout } = await execFileAsync(path, ['--version'], { timeout: 10_000 }));
   } catch (error) {
-    throw new BackupError('BACKUP_FAILED', `cannot run ${path} --version: ${(error as Error).message}. Install the PostgreSQL client (e.g. apt-get install postgresql-client-15)`, { cause: error });
+    throw new BackupError(
+      'BACKUP_FAILED',
+      `cannot run ${path} --version: ${(error as Error).message}. Install the PostgreSQL client (e.g. apt-get install postgresql-client-15)`,
+      { cause: error },
+    );
   }
   const match = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?/.exec(stdout) ?? /(\d+)\.(\d+)/.exec(stdout);
   if (!match) throw new BackupError('BACKUP_FAILED', `cannot parse the version printed by ${path}: ${stdout.trim()}`);

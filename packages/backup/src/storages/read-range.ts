@@ -7,7 +7,13 @@ import type { StorageReadOptions } from './storage.js';
  */
 export function assertReadRange(options: Pick<StorageReadOptions, 'start' | 'end'>, storageName: string): void {
   const { start, end } = options;
-  if ((start !== undefined && (!Number.isInteger(start) || start < 0)) || (end !== undefined && (!Number.isInteger(end) || end < (start ?? 0)))) {
-    throw new BackupError('ARGUMENT_INVALID', `${storageName}: invalid range start=${String(start)} end=${String(end)}`);
+  if (
+    (start !== undefined && (!Number.isInteger(start) || start < 0)) ||
+    (end !== undefined && (!Number.isInteger(end) || end < (start ?? 0)))
+  ) {
+    throw new BackupError(
+      'ARGUMENT_INVALID',
+      `${storageName}: invalid range start=${String(start)} end=${String(end)}`,
+    );
   }
 }

@@ -11,12 +11,18 @@ import { BackupError } from '../errors.js';
  * ```
  */
 export function assertStorageKey(key: string): void {
-  if (typeof key !== 'string' || key.length === 0) throw new BackupError('ARGUMENT_INVALID', 'storage key must be a non-empty string');
-  if (key.startsWith('/')) throw new BackupError('ARGUMENT_INVALID', `storage key ${JSON.stringify(key)} must be relative, not absolute`);
-  if (key.includes('\\') || key.includes('\0')) throw new BackupError('ARGUMENT_INVALID', `storage key ${JSON.stringify(key)} must not contain a backslash or NUL`);
+  if (typeof key !== 'string' || key.length === 0)
+    throw new BackupError('ARGUMENT_INVALID', 'storage key must be a non-empty string');
+  if (key.startsWith('/'))
+    throw new BackupError('ARGUMENT_INVALID', `storage key ${JSON.stringify(key)} must be relative, not absolute`);
+  if (key.includes('\\') || key.includes('\0'))
+    throw new BackupError('ARGUMENT_INVALID', `storage key ${JSON.stringify(key)} must not contain a backslash or NUL`);
   for (const segment of key.split('/')) {
     if (segment === '' || segment === '.' || segment === '..') {
-      throw new BackupError('ARGUMENT_INVALID', `storage key ${JSON.stringify(key)} must not contain empty, "." or ".." segments`);
+      throw new BackupError(
+        'ARGUMENT_INVALID',
+        `storage key ${JSON.stringify(key)} must not contain empty, "." or ".." segments`,
+      );
     }
   }
 }

@@ -46,7 +46,11 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
   let readOnly = options.readOnly ?? false;
   const used = () => [...objects.values()].reduce((total, object) => total + object.bytes.length, 0);
   const refuseReadOnly = (key: string) => {
-    if (readOnly) throw new BackupError('STORAGE_FAILED', `memory storage: cannot write ${JSON.stringify(key)}: read-only file system (EROFS)`);
+    if (readOnly)
+      throw new BackupError(
+        'STORAGE_FAILED',
+        `memory storage: cannot write ${JSON.stringify(key)}: read-only file system (EROFS)`,
+      );
   };
 
   return {
@@ -75,7 +79,12 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
         write(chunk: Buffer, _encoding, callback) {
           size += chunk.length;
           if (used() - existing + size > capacityBytes) {
-            callback(new BackupError('STORAGE_FAILED', `memory storage: cannot write ${JSON.stringify(key)}: no space left on device (ENOSPC)`));
+            callback(
+              new BackupError(
+                'STORAGE_FAILED',
+                `memory storage: cannot write ${JSON.stringify(key)}: no space left on device (ENOSPC)`,
+              ),
+            );
             return;
           }
           chunks.push(Buffer.from(chunk));
@@ -88,9 +97,15 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
         if (OpsError.isInstance(error)) throw error;
         // As the real storages: a cancelled write is ABORTED, not a storage failure.
         if ((error as Error | undefined)?.name === 'AbortError' || writeOptions.signal?.aborted) {
-          throw new BackupError('ABORTED', `memory storage: write of ${JSON.stringify(key)} was aborted`, { cause: error });
+          throw new BackupError('ABORTED', `memory storage: write of ${JSON.stringify(key)} was aborted`, {
+            cause: error,
+          });
         }
-        throw new BackupError('STORAGE_FAILED', `memory storage: cannot write ${JSON.stringify(key)}: ${(error as Error).message}`, { cause: error });
+        throw new BackupError(
+          'STORAGE_FAILED',
+          `memory storage: cannot write ${JSON.stringify(key)}: ${(error as Error).message}`,
+          { cause: error },
+        );
       }
       objects.set(key, { bytes: Buffer.concat(chunks), modifiedAt: new Date(clock.now()) });
       return { bytes: size };
@@ -104,7 +119,8 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
       const end = readOptions.end === undefined ? object.bytes.length : readOptions.end + 1;
       const slice = object.bytes.subarray(start, end);
       const chunks: Buffer[] = [];
-      for (let offset = 0; offset < slice.length; offset += 64 * 1024) chunks.push(slice.subarray(offset, offset + 64 * 1024));
+      for (let offset = 0; offset < slice.length; offset += 64 * 1024)
+        chunks.push(slice.subarray(offset, offset + 64 * 1024));
       return Readable.from(chunks);
     },
     async stat(key: string): Promise<StoredObject | undefined> {

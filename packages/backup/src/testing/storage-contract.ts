@@ -15,7 +15,8 @@ function pattern(bytes: number, seed = 1): Buffer {
 /** `buffer` as a stream of `chunkBytes` pieces. */
 function chunked(buffer: Buffer, chunkBytes = 64 * 1024): Readable {
   const chunks: Buffer[] = [];
-  for (let offset = 0; offset < buffer.length; offset += chunkBytes) chunks.push(buffer.subarray(offset, offset + chunkBytes));
+  for (let offset = 0; offset < buffer.length; offset += chunkBytes)
+    chunks.push(buffer.subarray(offset, offset + chunkBytes));
   return Readable.from(chunks);
 }
 
@@ -23,7 +24,12 @@ function chunked(buffer: Buffer, chunkBytes = 64 * 1024): Readable {
  * A body that sends `first`, then waits: `wantsMore` resolves once the storage asks for the next chunk; `end`
  * sends the rest, `fail` makes the source fail.
  */
-function heldBody(first: Buffer): { stream: Readable; wantsMore: Promise<void>; end(last: Buffer): void; fail(error: Error): void } {
+function heldBody(first: Buffer): {
+  stream: Readable;
+  wantsMore: Promise<void>;
+  end(last: Buffer): void;
+  fail(error: Error): void;
+} {
   let asked: () => void = () => undefined;
   const wantsMore = new Promise<void>((resolve) => (asked = resolve));
   let reads = 0;
@@ -49,7 +55,11 @@ async function settle(turns = 10): Promise<void> {
   for (let turn = 0; turn < turns; turn++) await new Promise((resolve) => setImmediate(resolve));
 }
 
-async function content(storage: BackupStorage, key: string, range: { start?: number; end?: number } = {}): Promise<Buffer> {
+async function content(
+  storage: BackupStorage,
+  key: string,
+  range: { start?: number; end?: number } = {},
+): Promise<Buffer> {
   return readAll(await storage.read(key, range), 64 * 1024 * 1024);
 }
 
@@ -106,8 +116,14 @@ export const storageContract: StoreContract<BackupStorage> = defineStoreContract
   'reads byte ranges (start and end inclusive) and refuses bad ones': async ({ store }) => {
     const body = pattern(100_000, 2);
     await store.write('job/ranges.bin', chunked(body));
-    assert.ok((await content(store, 'job/ranges.bin', { start: 10, end: 19 })).equals(body.subarray(10, 20)), 'start..end');
-    assert.ok((await content(store, 'job/ranges.bin', { start: 99_990 })).equals(body.subarray(99_990)), 'start to the end');
+    assert.ok(
+      (await content(store, 'job/ranges.bin', { start: 10, end: 19 })).equals(body.subarray(10, 20)),
+      'start..end',
+    );
+    assert.ok(
+      (await content(store, 'job/ranges.bin', { start: 99_990 })).equals(body.subarray(99_990)),
+      'start to the end',
+    );
     assert.ok((await content(store, 'job/ranges.bin', { end: 4 })).equals(body.subarray(0, 5)), 'beginning to end');
     assert.ok((await content(store, 'job/ranges.bin', { start: 7, end: 7 })).equals(body.subarray(7, 8)), 'one byte');
     await rejectsWith(store.read('job/ranges.bin', { start: 5, end: 2 }), 'ARGUMENT_INVALID', 'end before start');
@@ -119,21 +135,35 @@ export const storageContract: StoreContract<BackupStorage> = defineStoreContract
     assert.ok(facts, 'a stored object has facts');
     assert.equal(facts.key, 'job/2/manifest.json');
     assert.equal(facts.bytes, 11);
-    assert.ok(facts.modifiedAt instanceof Date && !Number.isNaN(facts.modifiedAt.getTime()), 'modifiedAt is a valid Date');
+    assert.ok(
+      facts.modifiedAt instanceof Date && !Number.isNaN(facts.modifiedAt.getTime()),
+      'modifiedAt is a valid Date',
+    );
   },
-  'a missing key: read rejects with BACKUP_NOT_FOUND, stat gives undefined — also for a key that is only a prefix': async ({ store }) => {
-    await rejectsWith(store.read('job/none/manifest.json'), 'BACKUP_NOT_FOUND', 'read of a missing key');
-    assert.equal(await store.stat('job/none/manifest.json'), undefined);
-    await store.write('job/3/data/a', Readable.from([Buffer.from('a')]));
-    assert.equal(await store.stat('job/3'), undefined, 'a "directory" is not an object');
-    await rejectsWith(store.read('job/3/data'), 'BACKUP_NOT_FOUND', 'read of a prefix');
-  },
+  'a missing key: read rejects with BACKUP_NOT_FOUND, stat gives undefined — also for a key that is only a prefix':
+    async ({ store }) => {
+      await rejectsWith(store.read('job/none/manifest.json'), 'BACKUP_NOT_FOUND', 'read of a missing key');
+      assert.equal(await store.stat('job/none/manifest.json'), undefined);
+      await store.write('job/3/data/a', Readable.from([Buffer.from('a')]));
+      assert.equal(await store.stat('job/3'), undefined, 'a "directory" is not an object');
+      await rejectsWith(store.read('job/3/data'), 'BACKUP_NOT_FOUND', 'read of a prefix');
+    },
   'list yields every object under a prefix, recursively, with keys relative to the storage': async ({ store }) => {
-    const keys = ['job-a/1/manifest.json', 'job-a/1/data/dump', 'job-a/10/manifest.json', 'job-a/2/data/deep/er/file', 'job-b/1/manifest.json'];
+    const keys = [
+      'job-a/1/manifest.json',
+      'job-a/1/data/dump',
+      'job-a/10/manifest.json',
+      'job-a/2/data/deep/er/file',
+      'job-b/1/manifest.json',
+    ];
     for (const key of keys) await store.write(key, Readable.from([Buffer.from(key)]));
     const withSizes = (wanted: string[]) => wanted.map((key) => `${key}:${Buffer.byteLength(key)}`).sort();
     assert.deepEqual(await listed(store, 'job-a/'), withSizes(keys.filter((key) => key.startsWith('job-a/'))));
-    assert.deepEqual(await listed(store, 'job-a/1'), withSizes(['job-a/1/manifest.json', 'job-a/1/data/dump', 'job-a/10/manifest.json']), 'a prefix is a string prefix');
+    assert.deepEqual(
+      await listed(store, 'job-a/1'),
+      withSizes(['job-a/1/manifest.json', 'job-a/1/data/dump', 'job-a/10/manifest.json']),
+      'a prefix is a string prefix',
+    );
     assert.deepEqual(await listed(store, 'job-a/2/data/'), withSizes(['job-a/2/data/deep/er/file']));
     assert.deepEqual(await listed(store, ''), withSizes(keys), 'the empty prefix lists everything');
     assert.deepEqual(await listed(store, 'job-c/'), [], 'nothing under an unused prefix');
@@ -172,7 +202,9 @@ export const storageContract: StoreContract<BackupStorage> = defineStoreContract
     assert.deepEqual(await writing, { bytes: first.length + last.length });
     assert.ok((await content(store, 'job/6/data/dump')).equals(Buffer.concat([first, last])));
   },
-  'a write whose source fails rejects with STORAGE_FAILED and leaves nothing, or the previous object, behind': async ({ store }) => {
+  'a write whose source fails rejects with STORAGE_FAILED and leaves nothing, or the previous object, behind': async ({
+    store,
+  }) => {
     const fresh = heldBody(pattern(32 * 1024, 5));
     const failing = store.write('job/7/data/new', fresh.stream);
     await fresh.wantsMore;
@@ -189,7 +221,9 @@ export const storageContract: StoreContract<BackupStorage> = defineStoreContract
     assert.equal((await content(store, 'job/7/data/old')).toString(), 'previous', 'the previous object is intact');
     assert.deepEqual(await listed(store, 'job/7/'), ['job/7/data/old:8']);
   },
-  'an aborted write rejects with ABORTED and leaves nothing behind, also while the source stalls': async ({ store }) => {
+  'an aborted write rejects with ABORTED and leaves nothing behind, also while the source stalls': async ({
+    store,
+  }) => {
     const controller = new AbortController();
     const body = heldBody(pattern(32 * 1024, 7));
     const writing = store.write('job/8/data/dump', body.stream, { signal: controller.signal });
@@ -200,14 +234,19 @@ export const storageContract: StoreContract<BackupStorage> = defineStoreContract
 
     const already = new AbortController();
     already.abort();
-    await rejectsWith(store.write('job/8/data/late', Readable.from([Buffer.from('x')]), { signal: already.signal }), 'ABORTED', 'a write with an aborted signal');
+    await rejectsWith(
+      store.write('job/8/data/late', Readable.from([Buffer.from('x')]), { signal: already.signal }),
+      'ABORTED',
+      'a write with an aborted signal',
+    );
     assert.deepEqual(await listed(store, 'job/8/'), []);
   },
   'concurrent writes to different keys all land': async ({ store }) => {
     const keys = Array.from({ length: 8 }, (_, index) => `job/9/data/part-${index}`);
     await Promise.all(keys.map((key, index) => store.write(key, chunked(pattern(20_000 + index, index)))));
     assert.deepEqual(await listed(store, 'job/9/'), keys.map((key, index) => `${key}:${20_000 + index}`).sort());
-    for (const [index, key] of keys.entries()) assert.ok((await content(store, key)).equals(pattern(20_000 + index, index)), key);
+    for (const [index, key] of keys.entries())
+      assert.ok((await content(store, key)).equals(pattern(20_000 + index, index)), key);
   },
   'keys may hold spaces and non-ASCII characters': async ({ store }) => {
     const key = 'job/10/data/name with spaces/ü-€.bin';
@@ -217,12 +256,17 @@ export const storageContract: StoreContract<BackupStorage> = defineStoreContract
   },
   'unsafe keys and prefixes are refused with ARGUMENT_INVALID before anything is touched': async ({ store }) => {
     for (const key of UNSAFE_KEYS) {
-      await rejectsWith(store.write(key, Readable.from([Buffer.from('x')])), 'ARGUMENT_INVALID', `write ${JSON.stringify(key)}`);
+      await rejectsWith(
+        store.write(key, Readable.from([Buffer.from('x')])),
+        'ARGUMENT_INVALID',
+        `write ${JSON.stringify(key)}`,
+      );
       await rejectsWith(store.read(key), 'ARGUMENT_INVALID', `read ${JSON.stringify(key)}`);
       await rejectsWith(store.stat(key), 'ARGUMENT_INVALID', `stat ${JSON.stringify(key)}`);
       await rejectsWith(store.delete(key), 'ARGUMENT_INVALID', `delete ${JSON.stringify(key)}`);
     }
-    for (const prefix of ['../', '/etc/', 'a//b']) await rejectsWith(listed(store, prefix), 'ARGUMENT_INVALID', `list ${JSON.stringify(prefix)}`);
+    for (const prefix of ['../', '/etc/', 'a//b'])
+      await rejectsWith(listed(store, prefix), 'ARGUMENT_INVALID', `list ${JSON.stringify(prefix)}`);
     assert.deepEqual(await listed(store, ''), [], 'nothing was written');
   },
 });

@@ -6,13 +6,31 @@ import { findBackup, writeManifest } from '../catalog/catalog.js';
 import type { BackupEventEmitter } from '../events/backup-events.js';
 import { describeExit, spawnTracked } from '../internal/child-process.js';
 import { withTemporaryDirectory } from '../jobs/temporary-directories.js';
-import { manifestArtifacts, meetsVerification, VERIFICATION_RANK, type BackupManifest, type SourceRecord, type VerificationLevel } from '../manifest/manifest.js';
-import { artifactReadError, checkStoredArtifact, openArtifact, type ArtifactRecord, type DecryptionOptions } from '../pipeline/artifact-pipeline.js';
+import {
+  manifestArtifacts,
+  meetsVerification,
+  VERIFICATION_RANK,
+  type BackupManifest,
+  type SourceRecord,
+  type VerificationLevel,
+} from '../manifest/manifest.js';
+import {
+  artifactReadError,
+  checkStoredArtifact,
+  openArtifact,
+  type ArtifactRecord,
+  type DecryptionOptions,
+} from '../pipeline/artifact-pipeline.js';
 import { restoreFiles } from '../restore/files-restore.js';
 import { quoteIdentifier, restorePostgres } from '../restore/postgres-restore.js';
 import { restoreRedis } from '../restore/redis-restore.js';
 import { extractTar } from '../restore/tar-extract.js';
-import { loadPg, pgClientConfig, resolveConnection, type PostgresConnectionOptions } from '../sources/postgres-connection.js';
+import {
+  loadPg,
+  pgClientConfig,
+  resolveConnection,
+  type PostgresConnectionOptions,
+} from '../sources/postgres-connection.js';
 import { checkRdbStream, describeRdbCheck, describeRdbCounts, type RdbCheck } from '../sources/redis/rdb-check.js';
 import { checkDumpStream } from '../sources/redis/redis-dump-format.js';
 import type { BackupStorage } from '../storages/storage.js';
@@ -77,7 +95,13 @@ async function drain(stream: Readable): Promise<number> {
 }
 
 /** Format-level full read of a plain stream; resolves with a description, rejects on any problem. */
-async function fullRead(artifact: ArtifactRecord, plain: Readable, temporaryDirectory: string, signal: AbortSignal | undefined, found: { rdb?: RdbCheck }): Promise<string> {
+async function fullRead(
+  artifact: ArtifactRecord,
+  plain: Readable,
+  temporaryDirectory: string,
+  signal: AbortSignal | undefined,
+  found: { rdb?: RdbCheck },
+): Promise<string> {
   switch (artifact.format) {
     case 'pg-custom':
       await readCustomDump(plain, signal);
@@ -140,7 +164,8 @@ async function readCustomDump(plain: Readable, signal: AbortSignal | undefined):
   }
   if (stdinOpen) stdin.end();
   const exit = await tracked.exited;
-  if (exit.code !== 0 || exit.signal) throw new BackupError('BACKUP_CORRUPT', `pg_restore could not read the dump (${describeExit(exit)})`);
+  if (exit.code !== 0 || exit.signal)
+    throw new BackupError('BACKUP_CORRUPT', `pg_restore could not read the dump (${describeExit(exit)})`);
 }
 
 /** Reads a plain SQL dump to its end and checks pg_dump's completion trailer. */
@@ -151,7 +176,8 @@ async function readPlainDump(plain: Readable): Promise<string> {
     bytes += chunk.length;
     tail = (tail + chunk.toString('latin1')).slice(-512);
   }
-  if (!tail.includes('PostgreSQL database dump complete')) throw new BackupError('BACKUP_CORRUPT', 'plain SQL dump lacks the "dump complete" trailer (truncated?)');
+  if (!tail.includes('PostgreSQL database dump complete'))
+    throw new BackupError('BACKUP_CORRUPT', 'plain SQL dump lacks the "dump complete" trailer (truncated?)');
   return `SQL dump of ${bytes} bytes ends with the completion trailer`;
 }
 
@@ -166,13 +192,26 @@ async function testRestore(input: {
 }): Promise<string> {
   const { storage, backup, source, decryption, scratch, temporaryDirectory, signal } = input;
   if (source.kind === 'postgres') {
-    if (!scratch.postgres) throw new BackupError('ARGUMENT_INVALID', 'test-restore of a PostgreSQL backup needs scratch.postgres');
+    if (!scratch.postgres)
+      throw new BackupError('ARGUMENT_INVALID', 'test-restore of a PostgreSQL backup needs scratch.postgres');
     const database = `ops_verify_${Math.random().toString(36).slice(2, 10)}`;
     const pg = await loadPg();
-    const admin = new pg.Client(pgClientConfig(resolveConnection({ ...scratch.postgres, database: 'postgres' }), 'postgres'));
+    const admin = new pg.Client(
+      pgClientConfig(resolveConnection({ ...scratch.postgres, database: 'postgres' }), 'postgres'),
+    );
     await admin.connect();
     try {
-      await restorePostgres({ storage, backup, source: source.name, ...(decryption ? { decryption } : {}), target: { ...scratch.postgres, database }, create: true, noOwner: true, temporaryDirectory, ...(signal ? { signal } : {}) });
+      await restorePostgres({
+        storage,
+        backup,
+        source: source.name,
+        ...(decryption ? { decryption } : {}),
+        target: { ...scratch.postgres, database },
+        create: true,
+        noOwner: true,
+        temporaryDirectory,
+        ...(signal ? { signal } : {}),
+      });
       const client = new pg.Client(pgClientConfig(resolveConnection({ ...scratch.postgres, database }), database));
       await client.connect();
       let tables: number;
@@ -186,7 +225,8 @@ async function testRestore(input: {
         await client.end().catch(() => undefined);
       }
       const expected = source.details.tableCount;
-      if (typeof expected === 'number' && tables !== expected) throw new BackupError('BACKUP_CORRUPT', `test restore has ${tables} tables, the source had ${expected}`);
+      if (typeof expected === 'number' && tables !== expected)
+        throw new BackupError('BACKUP_CORRUPT', `test restore has ${tables} tables, the source had ${expected}`);
       return `restored into scratch database; ${tables} tables as recorded`;
     } finally {
       await admin.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(database)} WITH (FORCE)`).catch(() => undefined);
@@ -195,22 +235,52 @@ async function testRestore(input: {
   }
   if (source.kind === 'redis') {
     const redis = scratch.redis;
-    if (!redis) throw new BackupError('ARGUMENT_INVALID', 'test-restore of a Redis backup needs scratch.redis (an empty database)');
-    if ((await redis.dbsize()) !== 0) throw new BackupError('ARGUMENT_INVALID', 'scratch.redis must select an empty database (it is flushed after the test restore)');
+    if (!redis)
+      throw new BackupError(
+        'ARGUMENT_INVALID',
+        'test-restore of a Redis backup needs scratch.redis (an empty database)',
+      );
+    if ((await redis.dbsize()) !== 0)
+      throw new BackupError(
+        'ARGUMENT_INVALID',
+        'scratch.redis must select an empty database (it is flushed after the test restore)',
+      );
     try {
-      const summary = await restoreRedis({ storage, backup, source: source.name, ...(decryption ? { decryption } : {}), redis, policy: 'fail', temporaryDirectory, ...(signal ? { signal } : {}) });
+      const summary = await restoreRedis({
+        storage,
+        backup,
+        source: source.name,
+        ...(decryption ? { decryption } : {}),
+        redis,
+        policy: 'fail',
+        temporaryDirectory,
+        ...(signal ? { signal } : {}),
+      });
       const keys = await redis.dbsize();
       const expected = typeof source.details.dumpedKeys === 'number' ? source.details.dumpedKeys : undefined;
-      if (expected !== undefined && keys + summary.expired !== expected) throw new BackupError('BACKUP_CORRUPT', `test restore has ${keys} keys (+${summary.expired} expired), the backup recorded ${expected}`);
+      if (expected !== undefined && keys + summary.expired !== expected)
+        throw new BackupError(
+          'BACKUP_CORRUPT',
+          `test restore has ${keys} keys (+${summary.expired} expired), the backup recorded ${expected}`,
+        );
       return `restored ${summary.restored} keys into scratch database (${summary.expired} already expired)`;
     } finally {
       await redis.flushdb();
     }
   }
   const directory = join(temporaryDirectory, 'files');
-  const summary = await restoreFiles({ storage, backup, source: source.name, ...(decryption ? { decryption } : {}), directory, temporaryDirectory, ...(signal ? { signal } : {}) });
+  const summary = await restoreFiles({
+    storage,
+    backup,
+    source: source.name,
+    ...(decryption ? { decryption } : {}),
+    directory,
+    temporaryDirectory,
+    ...(signal ? { signal } : {}),
+  });
   const expected = source.details.fileCount;
-  if (typeof expected === 'number' && summary.files !== expected) throw new BackupError('BACKUP_CORRUPT', `test restore has ${summary.files} files, the backup recorded ${expected}`);
+  if (typeof expected === 'number' && summary.files !== expected)
+    throw new BackupError('BACKUP_CORRUPT', `test restore has ${summary.files} files, the backup recorded ${expected}`);
   return `extracted ${summary.files} files into a scratch directory`;
 }
 
@@ -231,9 +301,26 @@ async function testRestore(input: {
  * ```
  */
 export async function verifyBackup(options: VerifyBackupOptions): Promise<VerificationReport> {
-  const { storage, level = 'checksum', decryption, scratch = {}, record = true, clock = systemClock, logger = silentLogger, signal, events } = options;
-  if (!(level in VERIFICATION_RANK)) throw new BackupError('ARGUMENT_INVALID', `verification level must be checksum, full-read or test-restore, got ${JSON.stringify(level)}`);
-  const backup = typeof options.backup === 'string' ? await findBackup({ storage, id: options.backup, job: options.job }) : options.backup;
+  const {
+    storage,
+    level = 'checksum',
+    decryption,
+    scratch = {},
+    record = true,
+    clock = systemClock,
+    logger = silentLogger,
+    signal,
+    events,
+  } = options;
+  if (!(level in VERIFICATION_RANK))
+    throw new BackupError(
+      'ARGUMENT_INVALID',
+      `verification level must be checksum, full-read or test-restore, got ${JSON.stringify(level)}`,
+    );
+  const backup =
+    typeof options.backup === 'string'
+      ? await findBackup({ storage, id: options.backup, job: options.job })
+      : options.backup;
   const artifacts: ArtifactVerification[] = [];
   let ok = backup.state === 'completed' || backup.state === 'partially-failed';
   if (!ok) artifacts.push({ key: `${backup.job}/${backup.id}`, ok: false, detail: `backup state is ${backup.state}` });
@@ -261,11 +348,23 @@ export async function verifyBackup(options: VerifyBackupOptions): Promise<Verifi
       }
       if (ok && level === 'test-restore') {
         try {
-          const detail = await testRestore({ storage, backup, source, decryption, scratch, temporaryDirectory, signal });
+          const detail = await testRestore({
+            storage,
+            backup,
+            source,
+            decryption,
+            scratch,
+            temporaryDirectory,
+            signal,
+          });
           artifacts.push({ key: `${backup.job}/${backup.id}#${source.name}`, ok: true, detail });
         } catch (error) {
           ok = false;
-          artifacts.push({ key: `${backup.job}/${backup.id}#${source.name}`, ok: false, detail: `test restore failed: ${safeErrorMessage(error)}` });
+          artifacts.push({
+            key: `${backup.job}/${backup.id}#${source.name}`,
+            ok: false,
+            detail: `test restore failed: ${safeErrorMessage(error)}`,
+          });
         }
       }
     }
@@ -276,18 +375,34 @@ export async function verifyBackup(options: VerifyBackupOptions): Promise<Verifi
   }
   const failures = artifacts.filter((artifact) => !artifact.ok);
   // Counts found by parsing go into the recorded detail too, so the manifest keeps them.
-  const counts = artifacts.flatMap((artifact) => (artifact.rdb ? [`${artifact.key}: ${describeRdbCounts(artifact.rdb)}`] : []));
+  const counts = artifacts.flatMap((artifact) =>
+    artifact.rdb ? [`${artifact.key}: ${describeRdbCounts(artifact.rdb)}`] : [],
+  );
   const detail = ok
     ? `${level} verification passed (${artifacts.length} check(s))${counts.length > 0 ? `; ${counts.join('; ')}` : ''}`
     : failures.map((failure) => `${failure.key}: ${failure.detail}`).join('; ');
   const report: VerificationReport = { backupId: backup.id, job: backup.job, level, ok, artifacts, detail };
   if (record && backup.state !== 'in-progress') {
     backup.verifications.push({ level, at: new Date(clock.now()).toISOString(), ok, detail: detail.slice(0, 2000) });
-    await writeManifest(storage, backup).catch((error: unknown) => logger.warn({ backup: backup.id, error: safeErrorMessage(error) }, 'cannot record the verification in the manifest'));
+    await writeManifest(storage, backup).catch((error: unknown) =>
+      logger.warn(
+        { backup: backup.id, error: safeErrorMessage(error) },
+        'cannot record the verification in the manifest',
+      ),
+    );
   }
   logger[ok ? 'info' : 'error']({ backup: backup.id, level, ok }, detail);
   if (events?.has('verification.completed')) {
-    events.emit('verification.completed', { at: clock.now(), job: backup.job, backupId: backup.id, level, ok, detail, report, manifest: backup });
+    events.emit('verification.completed', {
+      at: clock.now(),
+      job: backup.job,
+      backupId: backup.id,
+      level,
+      ok,
+      detail,
+      report,
+      manifest: backup,
+    });
   }
   return report;
 }

@@ -10,7 +10,10 @@ const DAY = 86_400_000;
 describe('capacityAlerts', () => {
   it('grades time to exhaustion (critical within 7 days, warning within 30, nothing later) with stable keys', async () => {
     const clock = createManualClock(10 * DAY);
-    const growth = (perDay: number) => ({ timestamps: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((day) => day * DAY), values: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((day) => 100 + day * perDay) });
+    const growth = (perDay: number) => ({
+      timestamps: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((day) => day * DAY),
+      values: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((day) => 100 + day * perDay),
+    });
     const alerts = capacityAlerts({
       clock,
       labels: { service: 'checkout' },
@@ -33,14 +36,22 @@ describe('capacityAlerts', () => {
 
   it('budget alerts and findings become alerts too', () => {
     const start = Date.UTC(2026, 5, 1);
-    const usage = { timestamps: Array.from({ length: 48 }, (_, hour) => start + hour * 3_600_000), values: Array.from({ length: 48 }, () => 200 / 24) };
+    const usage = {
+      timestamps: Array.from({ length: 48 }, (_, hour) => start + hour * 3_600_000),
+      values: Array.from({ length: 48 }, () => 200 / 24),
+    };
     const budget = evaluateBudget({ usage, limit: 3000, label: 'spend' });
     const replicas = { timestamps: [] as number[], values: [] as number[] };
-    for (let day = 0; day < 5; day++) for (let hour = 0; hour < 24; hour++) {
-      replicas.timestamps.push(start + day * DAY + hour * 3_600_000);
-      replicas.values.push(day === 4 ? 3 + (hour % 2) : 3);
-    }
-    const alerts = capacityAlerts({ budgets: [budget], findings: scalingAnomalies(replicas), clock: createManualClock(start + 2 * DAY) });
+    for (let day = 0; day < 5; day++)
+      for (let hour = 0; hour < 24; hour++) {
+        replicas.timestamps.push(start + day * DAY + hour * 3_600_000);
+        replicas.values.push(day === 4 ? 3 + (hour % 2) : 3);
+      }
+    const alerts = capacityAlerts({
+      budgets: [budget],
+      findings: scalingAnomalies(replicas),
+      clock: createManualClock(start + 2 * DAY),
+    });
     const keys = alerts.map((alert) => alert.key);
     expect(keys).toContain('capacity/budget/spend/DAILY_SPEND_OVER_BUDGET/2026-06-01');
     expect(keys).toContain('capacity/budget/spend/PROJECTED_OVER_BUDGET');

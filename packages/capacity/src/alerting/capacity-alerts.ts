@@ -1,4 +1,12 @@
-import { parseDuration, parseOpsAlert, systemClock, type AlertSeverity, type Clock, type Duration, type OpsAlert } from '@ops/core';
+import {
+  parseDuration,
+  parseOpsAlert,
+  systemClock,
+  type AlertSeverity,
+  type Clock,
+  type Duration,
+  type OpsAlert,
+} from '@ops/core';
 import type { BudgetStatus, TrendFinding } from '../planning/budget.js';
 import type { Exhaustion } from '../planning/exhaustion.js';
 import type { RightSizingFinding } from '../planning/right-sizing.js';
@@ -48,7 +56,13 @@ export function capacityAlerts(options: CapacityAlertsOptions): OpsAlert[] {
   const criticalMs = parseDuration(options.criticalWithin ?? '7d', 'criticalWithin');
   const warnMs = parseDuration(options.warnWithin ?? '30d', 'warnWithin');
   const alerts: OpsAlert[] = [];
-  const push = (key: string, severity: AlertSeverity, summary: string, extra: Record<string, string>, annotations: Record<string, string> = {}) => {
+  const push = (
+    key: string,
+    severity: AlertSeverity,
+    summary: string,
+    extra: Record<string, string>,
+    annotations: Record<string, string> = {},
+  ) => {
     alerts.push(
       parseOpsAlert({
         key,
@@ -64,7 +78,9 @@ export function capacityAlerts(options: CapacityAlertsOptions): OpsAlert[] {
   };
   const exhaustion = [
     ...(options.exhaustion ?? []),
-    ...(options.report?.series.flatMap((series) => (series.exhaustion ? [{ resource: series.name, exhaustion: series.exhaustion }] : [])) ?? []),
+    ...(options.report?.series.flatMap((series) =>
+      series.exhaustion ? [{ resource: series.name, exhaustion: series.exhaustion }] : [],
+    ) ?? []),
   ];
   for (const { resource, exhaustion: entry } of exhaustion) {
     const earliest = entry.status === 'exhausted' ? now : entry.earliestMs;
@@ -76,18 +92,42 @@ export function capacityAlerts(options: CapacityAlertsOptions): OpsAlert[] {
       entry.status === 'exhausted'
         ? `${resource} is at capacity (${entry.current.toPrecision(4)} of ${entry.capacity})`
         : `${resource} may run out by ${new Date(earliest).toISOString().slice(0, 10)} (${(left / 86_400_000).toFixed(1)} days)`;
-    push(`capacity/exhaustion/${resource}`, severity, summary, { resource, alert: 'CapacityExhaustion' }, { explanation: entry.explanation, expected: entry.atMs === null ? 'never' : new Date(entry.atMs).toISOString() });
+    push(
+      `capacity/exhaustion/${resource}`,
+      severity,
+      summary,
+      { resource, alert: 'CapacityExhaustion' },
+      { explanation: entry.explanation, expected: entry.atMs === null ? 'never' : new Date(entry.atMs).toISOString() },
+    );
   }
   for (const budget of options.budgets ?? options.report?.budgets ?? []) {
     for (const alert of budget.alerts) {
-      push(`capacity/budget/${budget.label}/${alert.code}${alert.code === 'DAILY_SPEND_OVER_BUDGET' ? `/${alert.at}` : ''}`, BUDGET_SEVERITY[alert.code], alert.message, { budget: budget.label, alert: alert.code });
+      push(
+        `capacity/budget/${budget.label}/${alert.code}${alert.code === 'DAILY_SPEND_OVER_BUDGET' ? `/${alert.at}` : ''}`,
+        BUDGET_SEVERITY[alert.code],
+        alert.message,
+        { budget: budget.label, alert: alert.code },
+      );
     }
   }
-  for (const finding of [...(options.findings ?? []), ...(options.report?.series.flatMap((series) => series.findings) ?? [])]) {
-    push(`capacity/finding/${finding.code}/${finding.message.split(' ')[0] ?? 'resource'}`, finding.code === 'UNEXPECTED_SCALING' ? 'warning' : 'info', finding.message, { alert: finding.code });
+  for (const finding of [
+    ...(options.findings ?? []),
+    ...(options.report?.series.flatMap((series) => series.findings) ?? []),
+  ]) {
+    push(
+      `capacity/finding/${finding.code}/${finding.message.split(' ')[0] ?? 'resource'}`,
+      finding.code === 'UNEXPECTED_SCALING' ? 'warning' : 'info',
+      finding.message,
+      { alert: finding.code },
+    );
   }
   for (const finding of options.rightSizing ?? options.report?.rightSizing?.findings ?? []) {
-    push(`capacity/right-sizing/${finding.resource}/${finding.code}`, finding.code === 'OOM_SEEN' || finding.code === 'UNDER_PROVISIONED' ? 'warning' : 'info', finding.message, { resource: finding.resource, alert: finding.code });
+    push(
+      `capacity/right-sizing/${finding.resource}/${finding.code}`,
+      finding.code === 'OOM_SEEN' || finding.code === 'UNDER_PROVISIONED' ? 'warning' : 'info',
+      finding.message,
+      { resource: finding.resource, alert: finding.code },
+    );
   }
   return alerts;
 }

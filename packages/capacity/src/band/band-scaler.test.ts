@@ -4,9 +4,21 @@ import { createBandScaler, type BandDecision, type BandSignalRule } from './band
 
 const MINUTE = 60_000;
 // The runbook's CPU rule: up above 75% for 15 minutes, down below 30% for 30 minutes.
-const cpuRule: BandSignalRule = { name: 'cpu', scaleUpAbove: 0.75, scaleUpFor: '15m', scaleDownBelow: 0.3, scaleDownFor: '30m' };
+const cpuRule: BandSignalRule = {
+  name: 'cpu',
+  scaleUpAbove: 0.75,
+  scaleUpFor: '15m',
+  scaleDownBelow: 0.3,
+  scaleDownFor: '30m',
+};
 
-function feed(scaler: ReturnType<typeof createBandScaler>, clock: ReturnType<typeof createManualClock>, replicas: number, values: Record<string, number | undefined>, minutes: number): BandDecision[] {
+function feed(
+  scaler: ReturnType<typeof createBandScaler>,
+  clock: ReturnType<typeof createManualClock>,
+  replicas: number,
+  values: Record<string, number | undefined>,
+  minutes: number,
+): BandDecision[] {
   const decisions: BandDecision[] = [];
   for (let minute = 0; minute < minutes; minute++) {
     decisions.push(scaler.observe(replicas, values));
@@ -20,7 +32,9 @@ describe('createBandScaler', () => {
     const clock = createManualClock(0);
     const scaler = createBandScaler({ maxReplicas: 20, signals: [cpuRule], clock });
     const waiting = feed(scaler, clock, 4, { cpu: 0.82 }, 15);
-    expect(waiting.every((decision) => decision.direction === 'hold' && decision.reasons.includes('Pending'))).toBe(true);
+    expect(waiting.every((decision) => decision.direction === 'hold' && decision.reasons.includes('Pending'))).toBe(
+      true,
+    );
     const decision = scaler.observe(4, { cpu: 0.82 }); // 15 minutes after the first high sample
     expect(decision.direction).toBe('up');
     // target = (75% + 30%) / 2 = 52.5%: ceil(4 × 0.82 / 0.525) = 7
@@ -40,10 +54,19 @@ describe('createBandScaler', () => {
 
   it('scales down only when every signal has been below its band, and never on a missing signal', () => {
     const clock = createManualClock(0);
-    const latency: BandSignalRule = { name: 'p95_ms', kind: 'absolute', scaleUpAbove: 600, scaleUpFor: '10m', scaleDownBelow: 200, scaleDownFor: '30m' };
+    const latency: BandSignalRule = {
+      name: 'p95_ms',
+      kind: 'absolute',
+      scaleUpAbove: 600,
+      scaleUpFor: '10m',
+      scaleDownBelow: 200,
+      scaleDownFor: '30m',
+    };
     const scaler = createBandScaler({ maxReplicas: 20, signals: [cpuRule, latency], clock });
     // CPU low, latency in band: no scale-down.
-    expect(feed(scaler, clock, 10, { cpu: 0.2, p95_ms: 300 }, 40).every((decision) => decision.direction === 'hold')).toBe(true);
+    expect(
+      feed(scaler, clock, 10, { cpu: 0.2, p95_ms: 300 }, 40).every((decision) => decision.direction === 'hold'),
+    ).toBe(true);
     // Both low for 30 minutes, but latency goes missing at the last sample: hold.
     feed(scaler, clock, 10, { cpu: 0.2, p95_ms: 150 }, 30);
     const partial = scaler.observe(10, { cpu: 0.2, p95_ms: undefined });
@@ -59,7 +82,14 @@ describe('createBandScaler', () => {
 
   it('any signal above its band scales up (the largest need wins); an absolute signal steps', () => {
     const clock = createManualClock(0);
-    const latency: BandSignalRule = { name: 'p95_ms', kind: 'absolute', scaleUpAbove: 600, scaleUpFor: '10m', scaleDownBelow: 200, scaleDownFor: '30m' };
+    const latency: BandSignalRule = {
+      name: 'p95_ms',
+      kind: 'absolute',
+      scaleUpAbove: 600,
+      scaleUpFor: '10m',
+      scaleDownBelow: 200,
+      scaleDownFor: '30m',
+    };
     const scaler = createBandScaler({ maxReplicas: 20, signals: [cpuRule, latency], step: 2, clock });
     feed(scaler, clock, 5, { cpu: 0.5, p95_ms: 900 }, 10);
     const decision = scaler.observe(5, { cpu: 0.5, p95_ms: 900 });
@@ -69,7 +99,14 @@ describe('createBandScaler', () => {
 
   it('explains the ceil() trap: below the band, but ceil(n × u / target) = n keeps every replica (kubernetes#95762)', () => {
     const clock = createManualClock(0);
-    const memory: BandSignalRule = { name: 'memory', scaleUpAbove: 0.8, scaleUpFor: '10m', scaleDownBelow: 0.4, scaleDownFor: '30m', target: 0.5 };
+    const memory: BandSignalRule = {
+      name: 'memory',
+      scaleUpAbove: 0.8,
+      scaleUpFor: '10m',
+      scaleDownBelow: 0.4,
+      scaleDownFor: '30m',
+      target: 0.5,
+    };
     const scaler = createBandScaler({ maxReplicas: 10, signals: [memory], clock });
     feed(scaler, clock, 2, { memory: 0.35 }, 30);
     const decision = scaler.observe(2, { memory: 0.35 });
@@ -109,7 +146,13 @@ describe('createBandScaler', () => {
     const scaler = createBandScaler({
       maxReplicas: 10,
       clock,
-      signals: [{ ...cpuRule, scaleDownFor: '2m', signal: createFunctionSignal({ name: 'cpu', read: () => (broken ? Number.NaN : cpu) }) }],
+      signals: [
+        {
+          ...cpuRule,
+          scaleDownFor: '2m',
+          signal: createFunctionSignal({ name: 'cpu', read: () => (broken ? Number.NaN : cpu) }),
+        },
+      ],
     });
     await scaler.evaluate(8);
     clock.advance(2 * MINUTE);
@@ -122,6 +165,8 @@ describe('createBandScaler', () => {
   });
 
   it('rejects a band whose lower edge is not below the upper edge', () => {
-    expect(() => createBandScaler({ maxReplicas: 3, signals: [{ ...cpuRule, scaleDownBelow: 0.8 }] })).toThrow(/scaleDownBelow/);
+    expect(() => createBandScaler({ maxReplicas: 3, signals: [{ ...cpuRule, scaleDownBelow: 0.8 }] })).toThrow(
+      /scaleDownBelow/,
+    );
   });
 });

@@ -151,26 +151,53 @@ interface RuleState {
  * ```
  */
 export function createBandScaler(options: BandScalerOptions): BandScaler {
-  const { minReplicas = 1, maxReplicas, step = 1, scaleDownMode = 'size-to-target', clock = systemClock, logger = silentLogger } = options;
-  if (options.signals.length === 0) throw new CapacityError('ARGUMENT_INVALID', 'signals: expected at least one band rule');
-  if (!Number.isInteger(minReplicas) || minReplicas < 0 || !Number.isInteger(maxReplicas) || maxReplicas < Math.max(1, minReplicas)) {
-    throw new CapacityError('ARGUMENT_INVALID', `minReplicas/maxReplicas: expected integers with 0 ≤ min ≤ max and max ≥ 1, got ${minReplicas}/${maxReplicas}`);
+  const {
+    minReplicas = 1,
+    maxReplicas,
+    step = 1,
+    scaleDownMode = 'size-to-target',
+    clock = systemClock,
+    logger = silentLogger,
+  } = options;
+  if (options.signals.length === 0)
+    throw new CapacityError('ARGUMENT_INVALID', 'signals: expected at least one band rule');
+  if (
+    !Number.isInteger(minReplicas) ||
+    minReplicas < 0 ||
+    !Number.isInteger(maxReplicas) ||
+    maxReplicas < Math.max(1, minReplicas)
+  ) {
+    throw new CapacityError(
+      'ARGUMENT_INVALID',
+      `minReplicas/maxReplicas: expected integers with 0 ≤ min ≤ max and max ≥ 1, got ${minReplicas}/${maxReplicas}`,
+    );
   }
   const events = createEmitter<BandScalerEvents>({ logger, source: 'band-scaler' });
   const states: RuleState[] = options.signals.map((rule, index) => {
     if (!(rule.scaleDownBelow < rule.scaleUpAbove)) {
-      throw new CapacityError('ARGUMENT_INVALID', `signals[${index}] (${rule.name}): scaleDownBelow (${rule.scaleDownBelow}) must be below scaleUpAbove (${rule.scaleUpAbove})`);
+      throw new CapacityError(
+        'ARGUMENT_INVALID',
+        `signals[${index}] (${rule.name}): scaleDownBelow (${rule.scaleDownBelow}) must be below scaleUpAbove (${rule.scaleUpAbove})`,
+      );
     }
     const target = rule.target ?? (rule.scaleUpAbove + rule.scaleDownBelow) / 2;
     if (!(target > 0 && target > rule.scaleDownBelow && target < rule.scaleUpAbove)) {
-      throw new CapacityError('ARGUMENT_INVALID', `signals[${index}] (${rule.name}): target must lie inside the band (${rule.scaleDownBelow}, ${rule.scaleUpAbove}) and be > 0`);
+      throw new CapacityError(
+        'ARGUMENT_INVALID',
+        `signals[${index}] (${rule.name}): target must lie inside the band (${rule.scaleDownBelow}, ${rule.scaleUpAbove}) and be > 0`,
+      );
     }
     return {
       rule,
       kind: rule.kind ?? 'per-replica',
       target,
       up: createSustainedCondition({ for: rule.scaleUpFor, clock, name: `${rule.name}>${rule.scaleUpAbove}`, logger }),
-      down: createSustainedCondition({ for: rule.scaleDownFor, clock, name: `${rule.name}<${rule.scaleDownBelow}`, logger }),
+      down: createSustainedCondition({
+        for: rule.scaleDownFor,
+        clock,
+        name: `${rule.name}<${rule.scaleDownBelow}`,
+        logger,
+      }),
     };
   });
   // Validate durations once, at the boundary.
@@ -181,7 +208,8 @@ export function createBandScaler(options: BandScalerOptions): BandScaler {
 
   const observe = (current: number, values: Readonly<Record<string, number | undefined>>): BandDecision => {
     const at = clock.now();
-    if (!Number.isInteger(current) || current < 0) throw new CapacityError('ARGUMENT_INVALID', `currentReplicas: expected an integer ≥ 0, got ${current}`);
+    if (!Number.isInteger(current) || current < 0)
+      throw new CapacityError('ARGUMENT_INVALID', `currentReplicas: expected an integer ≥ 0, got ${current}`);
     const explanation: string[] = [];
     const reasons = new Set<BandReason>();
     const statuses: BandSignalStatus[] = [];
@@ -203,16 +231,24 @@ export function createBandScaler(options: BandScalerOptions): BandScaler {
       state.up.update(value > state.rule.scaleUpAbove, value);
       state.down.update(value < state.rule.scaleDownBelow, value);
       const status: BandSignalStatus = { name: state.rule.name, value, up: state.up.state, down: state.down.state };
-      if (state.kind === 'per-replica' && current > 0) status.proposedReplicas = Math.ceil((current * value) / state.target - 1e-9);
+      if (state.kind === 'per-replica' && current > 0)
+        status.proposedReplicas = Math.ceil((current * value) / state.target - 1e-9);
       statuses.push(status);
       if (state.up.state === 'firing') {
-        const need = state.kind === 'per-replica' && current > 0 ? Math.max(current + 1, status.proposedReplicas as number) : current + step;
-        explanation.push(`${state.rule.name} = ${format(value)} above ${format(state.rule.scaleUpAbove)} for ${forText(state.up, at)}: needs ${need} replicas`);
+        const need =
+          state.kind === 'per-replica' && current > 0
+            ? Math.max(current + 1, status.proposedReplicas as number)
+            : current + step;
+        explanation.push(
+          `${state.rule.name} = ${format(value)} above ${format(state.rule.scaleUpAbove)} for ${forText(state.up, at)}: needs ${need} replicas`,
+        );
         upNeed = Math.max(upNeed ?? 0, need);
       } else if (state.up.state === 'pending' || state.down.state === 'pending') {
         anyPending = true;
         const condition = state.up.state === 'pending' ? state.up : state.down;
-        explanation.push(`${state.rule.name} = ${format(value)} outside its band for ${forText(condition, at)} of ${humanMs(condition.forMs)}: waiting`);
+        explanation.push(
+          `${state.rule.name} = ${format(value)} outside its band for ${forText(condition, at)} of ${humanMs(condition.forMs)}: waiting`,
+        );
       }
       if (state.down.state !== 'firing') allDown = false;
     }
@@ -253,14 +289,32 @@ export function createBandScaler(options: BandScalerOptions): BandScaler {
     const direction = desired > current ? 'up' : desired < current ? 'down' : 'hold';
     // After a move the conditions of that direction start over: the new count is judged on its own samples.
     if (direction !== 'hold') for (const state of states) (direction === 'up' ? state.up : state.down).reset();
-    explanation.push(direction === 'hold' ? `keep ${current} replicas` : `scale ${direction} from ${current} to ${desired}`);
-    const decision: BandDecision = { at, currentReplicas: current, desiredReplicas: desired, direction, reasons: [...reasons], signals: statuses, explanation };
+    explanation.push(
+      direction === 'hold' ? `keep ${current} replicas` : `scale ${direction} from ${current} to ${desired}`,
+    );
+    const decision: BandDecision = {
+      at,
+      currentReplicas: current,
+      desiredReplicas: desired,
+      direction,
+      reasons: [...reasons],
+      signals: statuses,
+      explanation,
+    };
     events.emit('decision.made', { at, decision });
-    if (direction !== 'hold') events.emit('scale.recommended', { at, from: current, to: desired, reasons: decision.reasons });
+    if (direction !== 'hold')
+      events.emit('scale.recommended', { at, from: current, to: desired, reasons: decision.reasons });
     return decision;
 
-    function scaleDownTarget(n: number, signalStatuses: BandSignalStatus[], lines: string[], why: Set<BandReason>): number {
-      const perReplica = states.map((state, index) => ({ state, value: signalStatuses[index]?.value as number })).filter((entry) => entry.state.kind === 'per-replica');
+    function scaleDownTarget(
+      n: number,
+      signalStatuses: BandSignalStatus[],
+      lines: string[],
+      why: Set<BandReason>,
+    ): number {
+      const perReplica = states
+        .map((state, index) => ({ state, value: signalStatuses[index]?.value as number }))
+        .filter((entry) => entry.state.kind === 'per-replica');
       let target: number;
       if (scaleDownMode === 'step' || perReplica.length === 0) {
         target = n - step;
@@ -286,12 +340,16 @@ export function createBandScaler(options: BandScalerOptions): BandScaler {
         const floor = Math.ceil((n * value) / state.rule.scaleUpAbove - 1e-9);
         if (target < floor) {
           why.add('NoFlipGuard');
-          lines.push(`${state.rule.name}: ${target} replicas would put it at ${format((value * n) / target)}, above its scale-up threshold ${format(state.rule.scaleUpAbove)}; holding at ${floor}`);
+          lines.push(
+            `${state.rule.name}: ${target} replicas would put it at ${format((value * n) / target)}, above its scale-up threshold ${format(state.rule.scaleUpAbove)}; holding at ${floor}`,
+          );
           target = floor;
         }
       }
       if (target >= n) return n;
-      const projected = perReplica.map(({ state, value }) => `${state.rule.name} projected ${format((value * n) / target)}`).join(', ');
+      const projected = perReplica
+        .map(({ state, value }) => `${state.rule.name} projected ${format((value * n) / target)}`)
+        .join(', ');
       lines.push(`every signal below its band: ${n} → ${target}${projected ? ` (${projected})` : ''}`);
       return target;
     }
@@ -307,7 +365,10 @@ export function createBandScaler(options: BandScalerOptions): BandScaler {
         try {
           values[state.rule.name] = await state.rule.signal.read(abortSignal);
         } catch (error) {
-          logger.warn({ signal: state.rule.signal.name, error: safeErrorMessage(error) }, 'band scaler: signal read failed; treated as missing');
+          logger.warn(
+            { signal: state.rule.signal.name, error: safeErrorMessage(error) },
+            'band scaler: signal read failed; treated as missing',
+          );
           values[state.rule.name] = undefined;
         }
       }
@@ -317,7 +378,11 @@ export function createBandScaler(options: BandScalerOptions): BandScaler {
 }
 
 function format(value: number): string {
-  return Number.isInteger(value) ? String(value) : value < 10 ? value.toFixed(3).replace(/0+$/, '').replace(/\.$/, '') : value.toFixed(1);
+  return Number.isInteger(value)
+    ? String(value)
+    : value < 10
+      ? value.toFixed(3).replace(/0+$/, '').replace(/\.$/, '')
+      : value.toFixed(1);
 }
 
 function humanMs(ms: number): string {

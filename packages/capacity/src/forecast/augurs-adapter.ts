@@ -39,7 +39,9 @@ function wrap(name: string, create: () => AugursModel, describe: string): Foreca
       try {
         model.fit(Float64Array.from(values as ArrayLike<number>));
       } catch (error) {
-        throw new CapacityError('FIT_FAILED', `${name}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+        throw new CapacityError('FIT_FAILED', `${name}: ${error instanceof Error ? error.message : String(error)}`, {
+          cause: error,
+        });
       }
       return {
         description: describe,
@@ -47,7 +49,12 @@ function wrap(name: string, create: () => AugursModel, describe: string): Foreca
         forecastInterval(horizon, options = {}): ForecastBand {
           const level = options.level ?? 0.95;
           const result = model.predict(horizon, level);
-          return { mean: result.point, lower: result.intervals?.lower ?? [...result.point], upper: result.intervals?.upper ?? [...result.point], level };
+          return {
+            mean: result.point,
+            lower: result.intervals?.lower ?? [...result.point],
+            upper: result.intervals?.upper ?? [...result.point],
+            level,
+          };
         },
       };
     },
@@ -75,12 +82,26 @@ export async function loadAugursForecasters(): Promise<AugursForecasters> {
     ets = (await import('@bsull/augurs/ets')) as unknown as AugursEtsModule;
     mstl = (await import('@bsull/augurs/mstl')) as unknown as AugursMstlModule;
   } catch (error) {
-    throw new CapacityError('DEPENDENCY_MISSING', 'the augurs adapter needs the optional peer @bsull/augurs: npm install @bsull/augurs', { cause: error });
+    throw new CapacityError(
+      'DEPENDENCY_MISSING',
+      'the augurs adapter needs the optional peer @bsull/augurs: npm install @bsull/augurs',
+      { cause: error },
+    );
   }
   ets.initSync({ module: readFileSync(join(directory, 'ets_bg.wasm')) });
   mstl.initSync({ module: readFileSync(join(directory, 'mstl_bg.wasm')) });
   return {
-    autoEts: (seasonLength, spec = 'ZZZ') => wrap(`augurs AutoETS(${spec}, m=${seasonLength})`, () => new ets.AutoETS(seasonLength, spec), `augurs AutoETS ${spec} m=${seasonLength}`),
-    mstl: (periods) => wrap(`augurs MSTL(${periods.join(',')})`, () => mstl.MSTL.ets([...periods]), `augurs MSTL periods ${periods.join(', ')} + AutoETS trend`),
+    autoEts: (seasonLength, spec = 'ZZZ') =>
+      wrap(
+        `augurs AutoETS(${spec}, m=${seasonLength})`,
+        () => new ets.AutoETS(seasonLength, spec),
+        `augurs AutoETS ${spec} m=${seasonLength}`,
+      ),
+    mstl: (periods) =>
+      wrap(
+        `augurs MSTL(${periods.join(',')})`,
+        () => mstl.MSTL.ets([...periods]),
+        `augurs MSTL periods ${periods.join(', ')} + AutoETS trend`,
+      ),
   };
 }

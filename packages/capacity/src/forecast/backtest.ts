@@ -54,9 +54,14 @@ export function backtest(values: ArrayLike<number>, forecaster: Forecaster, opti
   const { horizon, origins = 4, seasonLength = 1, maxTrain } = options;
   const step = options.step ?? horizon;
   const y = Array.from(values);
-  if (!Number.isInteger(horizon) || horizon < 1) throw new CapacityError('ARGUMENT_INVALID', `horizon: expected an integer ≥ 1, got ${horizon}`);
+  if (!Number.isInteger(horizon) || horizon < 1)
+    throw new CapacityError('ARGUMENT_INVALID', `horizon: expected an integer ≥ 1, got ${horizon}`);
   const firstOrigin = y.length - horizon - (origins - 1) * step;
-  if (firstOrigin < 2 * seasonLength + 1) throw new CapacityError('INSUFFICIENT_DATA', `${origins} origins with horizon ${horizon} and step ${step} leave too little training data`);
+  if (firstOrigin < 2 * seasonLength + 1)
+    throw new CapacityError(
+      'INSUFFICIENT_DATA',
+      `${origins} origins with horizon ${horizon} and step ${step} leave too little training data`,
+    );
   const baseline = seasonalNaiveForecaster(seasonLength);
   const folds: BacktestFold[] = [];
   for (let fold = 0; fold < origins; fold++) {
@@ -64,7 +69,9 @@ export function backtest(values: ArrayLike<number>, forecaster: Forecaster, opti
     const from = maxTrain === undefined ? 0 : Math.max(0, origin - maxTrain);
     const training = y.slice(from, origin);
     const actual = y.slice(origin, origin + horizon);
-    const time = options.time ? { startMs: options.time.startMs + from * options.time.stepMs, stepMs: options.time.stepMs } : undefined;
+    const time = options.time
+      ? { startMs: options.time.startMs + from * options.time.stepMs, stepMs: options.time.stepMs }
+      : undefined;
     const forecast = forecaster.fit(training, time).forecast(horizon);
     const naive = baseline.fit(training).forecast(horizon);
     folds.push({
@@ -76,7 +83,8 @@ export function backtest(values: ArrayLike<number>, forecaster: Forecaster, opti
       baselineMase: mase(actual, naive, training, seasonLength),
     });
   }
-  const average = (pick: (fold: BacktestFold) => number) => folds.reduce((sum, fold) => sum + pick(fold), 0) / folds.length;
+  const average = (pick: (fold: BacktestFold) => number) =>
+    folds.reduce((sum, fold) => sum + pick(fold), 0) / folds.length;
   const result = {
     forecaster: forecaster.name,
     baseline: baseline.name,

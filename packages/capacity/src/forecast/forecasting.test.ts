@@ -60,14 +60,22 @@ describe('model choice, intervals and multiple seasonalities', () => {
   });
 
   it('prediction bands from simulated paths cover about their nominal share of what happened', () => {
-    const series = syntheticSeries({ length: 24 * 7 * 6, dailyPeakRatio: 1.5, weekendRatio: 1, noiseRatio: 0.05, seed: 11 });
+    const series = syntheticSeries({
+      length: 24 * 7 * 6,
+      dailyPeakRatio: 1.5,
+      weekendRatio: 1,
+      noiseRatio: 0.05,
+      seed: 11,
+    });
     const training = series.values.slice(0, 24 * 7 * 5);
     const future = series.values.slice(24 * 7 * 5, 24 * 7 * 5 + 48);
     const model = fitHoltWinters(training, { seasonal: 'multiplicative', seasonLength: 24 });
     const band = model.forecastInterval(48, { level: 0.9, paths: 2000, seed: 5 });
     const inside = future.filter((value, index) => value >= band.lower[index]! && value <= band.upper[index]!).length;
     expect(inside / future.length).toBeGreaterThan(0.75);
-    expect(band.upper.every((upper, index) => upper > band.mean[index]! && band.lower[index]! < band.mean[index]!)).toBe(true);
+    expect(
+      band.upper.every((upper, index) => upper > band.mean[index]! && band.lower[index]! < band.mean[index]!),
+    ).toBe(true);
     // Same seed, same band.
     expect(model.forecastInterval(5, { seed: 5 })).toEqual(model.forecastInterval(5, { seed: 5 }));
   });
@@ -88,7 +96,12 @@ describe('model choice, intervals and multiple seasonalities', () => {
 
   it('a forecaster with daily and weekly seasons knows Mondays: it beats the daily seasonal naive over a week', () => {
     const series = syntheticSeries({ length: 24 * 7 * 6, trendPerDay: 1, noiseRatio: 0.03, seed: 4 });
-    const result = backtest(series.values, multiSeasonalForecaster({ periods: [24, 168] }), { horizon: 168, origins: 2, step: 24, seasonLength: 24 });
+    const result = backtest(series.values, multiSeasonalForecaster({ periods: [24, 168] }), {
+      horizon: 168,
+      origins: 2,
+      step: 24,
+      seasonLength: 24,
+    });
     expect(result.smape).toBeLessThan(result.baselineSmape * 0.5);
   });
 
@@ -102,11 +115,15 @@ describe('model choice, intervals and multiple seasonalities', () => {
       const hour = date.getUTCHours();
       return 100 * (1 + 0.3 * Math.sin((hour / 24) * 2 * Math.PI)) * (date.getUTCDate() > lastDay - 2 ? 1.4 : 1);
     });
-    const forecaster = multiSeasonalForecaster({ periods: [24], calendar: { monthEnd: { days: 2 }, holidays: { dates: ['2026-04-03'], ratio: 0.5 } } });
+    const forecaster = multiSeasonalForecaster({
+      periods: [24],
+      calendar: { monthEnd: { days: 2 }, holidays: { dates: ['2026-04-03'], ratio: 0.5 } },
+    });
     const fitted = forecaster.fit(values, { startMs, stepMs });
     expect(fitted.description).toMatch(/month-end ×1\.[34]/);
     const forecast = fitted.forecast(24 * 8); // Apr 1 – Apr 8
-    const dayMean = (day: number) => forecast.slice(day * 24, day * 24 + 24).reduce((sum, value) => sum + value, 0) / 24;
+    const dayMean = (day: number) =>
+      forecast.slice(day * 24, day * 24 + 24).reduce((sum, value) => sum + value, 0) / 24;
     expect(dayMean(2) / dayMean(4)).toBeGreaterThan(0.45); // Apr 3: declared holiday at 50%
     expect(dayMean(2) / dayMean(4)).toBeLessThan(0.55);
     expect(() => forecaster.fit(values)).toThrow(/series time/);
@@ -119,13 +136,33 @@ describe('backtests on NAB data (rolling origin, sMAPE/MASE vs seasonal naive)',
     expect(taxi.values).toHaveLength(10_320);
     const time = { startMs: taxi.timestamps[0]!, stepMs: taxi.stepMs };
     const forecaster = multiSeasonalForecaster({ periods: [48, 336] });
-    const day = backtest(taxi.values.slice(0, 8000), forecaster, { horizon: 48, origins: 4, step: 336, seasonLength: 48, maxTrain: 336 * 8, time });
+    const day = backtest(taxi.values.slice(0, 8000), forecaster, {
+      horizon: 48,
+      origins: 4,
+      step: 336,
+      seasonLength: 48,
+      maxTrain: 336 * 8,
+      time,
+    });
     expect(day.smape).toBeLessThan(day.baselineSmape);
     expect(day.mase).toBeLessThan(1);
-    const week = backtest(taxi.values.slice(0, 8000), forecaster, { horizon: 336, origins: 4, step: 336, seasonLength: 48, maxTrain: 336 * 8, time });
+    const week = backtest(taxi.values.slice(0, 8000), forecaster, {
+      horizon: 336,
+      origins: 4,
+      step: 336,
+      seasonLength: 48,
+      maxTrain: 336 * 8,
+      time,
+    });
     expect(week.smape).toBeLessThan(week.baselineSmape * 0.5);
     // And against the stronger weekly seasonal naive too.
-    const weeklyNaive = backtest(taxi.values.slice(0, 8000), seasonalNaiveForecaster(336), { horizon: 336, origins: 4, step: 336, seasonLength: 48, maxTrain: 336 * 8 });
+    const weeklyNaive = backtest(taxi.values.slice(0, 8000), seasonalNaiveForecaster(336), {
+      horizon: 336,
+      origins: 4,
+      step: 336,
+      seasonLength: 48,
+      maxTrain: 336 * 8,
+    });
     expect(week.smape).toBeLessThan(weeklyNaive.smape);
   }, 60_000);
 
@@ -134,8 +171,12 @@ describe('backtests on NAB data (rolling origin, sMAPE/MASE vs seasonal naive)',
     const originIndex = taxi.values.length - 336 * 3; // mid-January 2015, before the blizzard week
     const training = taxi.values.slice(originIndex - 336 * 8, originIndex);
     const actual = taxi.values.slice(originIndex, originIndex + 336);
-    const band = multiSeasonalForecaster({ periods: [48, 336] }).fit(training).forecastInterval(336, { level: 0.9 });
-    const inside = actual.filter((value, index) => value >= band.lower[index]! && value <= band.upper[index]!).length / actual.length;
+    const band = multiSeasonalForecaster({ periods: [48, 336] })
+      .fit(training)
+      .forecastInterval(336, { level: 0.9 });
+    const inside =
+      actual.filter((value, index) => value >= band.lower[index]! && value <= band.upper[index]!).length /
+      actual.length;
     expect(inside).toBeGreaterThan(0.8);
     const peak = band.mean.indexOf(Math.max(...band.mean));
     expect(band.upper[peak]! / band.mean[peak]!).toBeLessThan(2);
@@ -144,7 +185,11 @@ describe('backtests on NAB data (rolling origin, sMAPE/MASE vs seasonal naive)',
 
   it('EC2 CPU (5-minute): the AICc-chosen Holt-Winters beats seasonal naive over the next day', () => {
     const cpu = loadNab('ec2_cpu_utilization_5f5533.csv');
-    const result = backtest(cpu.values, holtWintersForecaster({ variant: 'auto', seasonLength: 288 }), { horizon: 288, origins: 3, seasonLength: 288 });
+    const result = backtest(cpu.values, holtWintersForecaster({ variant: 'auto', seasonLength: 288 }), {
+      horizon: 288,
+      origins: 3,
+      seasonLength: 288,
+    });
     expect(result.smape).toBeLessThan(result.baselineSmape);
     expect(result.folds).toHaveLength(3);
   }, 60_000);

@@ -138,7 +138,13 @@ function smooth(
   y: ArrayLike<number>,
   spec: Spec,
   params: HoltWintersParams,
-  out?: { levels: Float64Array; trends: Float64Array; seasons: Float64Array; fitted: Float64Array; last: { level: number; trend: number; seasons: Float64Array } },
+  out?: {
+    levels: Float64Array;
+    trends: Float64Array;
+    seasons: Float64Array;
+    fitted: Float64Array;
+    last: { level: number; trend: number; seasons: Float64Array };
+  },
 ): number {
   const n = y.length;
   const { alpha, beta, gamma } = params;
@@ -197,11 +203,19 @@ function mean(values: ArrayLike<number>, from: number, to: number): number {
 }
 
 /** statsmodels' simple (legacy-heuristic) initial states. */
-function simpleInitialStates(y: ArrayLike<number>, spec: Spec): Pick<HoltWintersParams, 'initialLevel' | 'initialTrend' | 'initialSeasons'> {
+function simpleInitialStates(
+  y: ArrayLike<number>,
+  spec: Spec,
+): Pick<HoltWintersParams, 'initialLevel' | 'initialTrend' | 'initialSeasons'> {
   const { m } = spec;
   if (spec.seasonal === 'none') {
     const initialLevel = y[0] as number;
-    const initialTrend = spec.trend === 'additive' ? (y[1] as number) - (y[0] as number) : spec.trend === 'multiplicative' ? (y[1] as number) / (y[0] as number) : 0;
+    const initialTrend =
+      spec.trend === 'additive'
+        ? (y[1] as number) - (y[0] as number)
+        : spec.trend === 'multiplicative'
+          ? (y[1] as number) / (y[0] as number)
+          : 0;
     return { initialLevel, initialTrend, initialSeasons: [] };
   }
   const initialLevel = mean(y, 0, m);
@@ -211,7 +225,10 @@ function simpleInitialStates(y: ArrayLike<number>, spec: Spec): Pick<HoltWinters
     initialTrend = spec.trend === 'additive' ? (second - initialLevel) / m : Math.pow(second / initialLevel, 1 / m);
   }
   const initialSeasons: number[] = [];
-  for (let index = 0; index < m; index++) initialSeasons.push(spec.seasonal === 'additive' ? (y[index] as number) - initialLevel : (y[index] as number) / initialLevel);
+  for (let index = 0; index < m; index++)
+    initialSeasons.push(
+      spec.seasonal === 'additive' ? (y[index] as number) - initialLevel : (y[index] as number) / initialLevel,
+    );
   return { initialLevel, initialTrend, initialSeasons };
 }
 
@@ -220,7 +237,10 @@ function simpleInitialStates(y: ArrayLike<number>, spec: Spec): Pick<HoltWinters
  * gives the trend; the per-phase means of the detrended values (normalised to sum 0, or mean 1) the seasonal
  * states; a regression on the first seasonally adjusted points ℓ₀ and b₀.
  */
-function heuristicInitialStates(y: ArrayLike<number>, spec: Spec): Pick<HoltWintersParams, 'initialLevel' | 'initialTrend' | 'initialSeasons'> {
+function heuristicInitialStates(
+  y: ArrayLike<number>,
+  spec: Spec,
+): Pick<HoltWintersParams, 'initialLevel' | 'initialTrend' | 'initialSeasons'> {
   const { m } = spec;
   const n = y.length;
   const initialSeasons: number[] = [];
@@ -243,31 +263,49 @@ function heuristicInitialStates(y: ArrayLike<number>, spec: Spec): Pick<HoltWint
         movingAverage = (left + right) / 2;
       }
       const value = y[t] as number;
-      sums[t % m] = (sums[t % m] as number) + (spec.seasonal === 'additive' ? value - movingAverage : value / movingAverage);
+      sums[t % m] =
+        (sums[t % m] as number) + (spec.seasonal === 'additive' ? value - movingAverage : value / movingAverage);
       counts[t % m] = (counts[t % m] as number) + 1;
     }
     let total = 0;
     for (let index = 0; index < m; index++) {
-      const phase = (counts[index] as number) > 0 ? (sums[index] as number) / (counts[index] as number) : spec.seasonal === 'additive' ? 0 : 1;
+      const phase =
+        (counts[index] as number) > 0
+          ? (sums[index] as number) / (counts[index] as number)
+          : spec.seasonal === 'additive'
+            ? 0
+            : 1;
       initialSeasons.push(phase);
       total += phase;
     }
     const center = total / m;
     for (let index = 0; index < m; index++) {
-      initialSeasons[index] = spec.seasonal === 'additive' ? (initialSeasons[index] as number) - center : (initialSeasons[index] as number) / center;
+      initialSeasons[index] =
+        spec.seasonal === 'additive'
+          ? (initialSeasons[index] as number) - center
+          : (initialSeasons[index] as number) / center;
     }
     const take = Math.min(n, Math.max(2 * m, 10));
-    for (let t = 0; t < take; t++) adjusted.push(spec.seasonal === 'additive' ? (y[t] as number) - (initialSeasons[t % m] as number) : (y[t] as number) / (initialSeasons[t % m] as number));
+    for (let t = 0; t < take; t++)
+      adjusted.push(
+        spec.seasonal === 'additive'
+          ? (y[t] as number) - (initialSeasons[t % m] as number)
+          : (y[t] as number) / (initialSeasons[t % m] as number),
+      );
   } else {
     for (let t = 0; t < Math.min(n, 10); t++) adjusted.push(y[t] as number);
   }
-  if (spec.trend === 'none') return { initialLevel: mean(adjusted, 0, adjusted.length), initialTrend: 0, initialSeasons };
+  if (spec.trend === 'none')
+    return { initialLevel: mean(adjusted, 0, adjusted.length), initialTrend: 0, initialSeasons };
   const x = adjusted.map((_, index) => index + 1);
   if (spec.trend === 'additive') {
     const fit = olsTrend(x, adjusted);
     return { initialLevel: fit.intercept, initialTrend: fit.slope, initialSeasons };
   }
-  const fit = olsTrend(x, adjusted.map((value) => Math.log(Math.max(value, 1e-12))));
+  const fit = olsTrend(
+    x,
+    adjusted.map((value) => Math.log(Math.max(value, 1e-12))),
+  );
   return { initialLevel: Math.exp(fit.intercept), initialTrend: Math.exp(fit.slope), initialSeasons };
 }
 
@@ -287,20 +325,39 @@ type Free = 'alpha' | 'beta' | 'gamma' | 'phi';
  * ```
  */
 export function fitHoltWinters(values: ArrayLike<number>, options: HoltWintersOptions = {}): HoltWintersModel {
-  const { trend = 'none', damped = false, seasonal = 'none', fixed = {}, optimized = true, maxEvaluations = 4000 } = options;
+  const {
+    trend = 'none',
+    damped = false,
+    seasonal = 'none',
+    fixed = {},
+    optimized = true,
+    maxEvaluations = 4000,
+  } = options;
   const y = Float64Array.from(values as ArrayLike<number>);
   const n = y.length;
   for (let index = 0; index < n; index++) {
-    if (!Number.isFinite(y[index] as number)) throw new CapacityError('INPUT_INVALID', `values[${index}] is not a finite number (${y[index]}): fill or drop gaps first`);
+    if (!Number.isFinite(y[index] as number))
+      throw new CapacityError(
+        'INPUT_INVALID',
+        `values[${index}] is not a finite number (${y[index]}): fill or drop gaps first`,
+      );
   }
   if (damped && trend === 'none') throw new CapacityError('ARGUMENT_INVALID', 'damped: a damped model needs a trend');
   const m = seasonal === 'none' ? 0 : (options.seasonLength ?? 0);
-  if (seasonal !== 'none' && !(Number.isInteger(m) && m >= 2)) throw new CapacityError('ARGUMENT_INVALID', `seasonLength: expected an integer ≥ 2 with a seasonal component, got ${options.seasonLength}`);
+  if (seasonal !== 'none' && !(Number.isInteger(m) && m >= 2))
+    throw new CapacityError(
+      'ARGUMENT_INVALID',
+      `seasonLength: expected an integer ≥ 2 with a seasonal component, got ${options.seasonLength}`,
+    );
   if ((seasonal === 'multiplicative' || trend === 'multiplicative') && y.some((value) => value <= 0)) {
     throw new CapacityError('FIT_FAILED', 'a multiplicative component needs strictly positive values');
   }
   const minimum = seasonal !== 'none' ? 2 * m : trend !== 'none' ? 3 : 2;
-  if (n < minimum) throw new CapacityError('INSUFFICIENT_DATA', `Holt-Winters (${trend}/${seasonal}) needs at least ${minimum} observations, got ${n}`);
+  if (n < minimum)
+    throw new CapacityError(
+      'INSUFFICIENT_DATA',
+      `Holt-Winters (${trend}/${seasonal}) needs at least ${minimum} observations, got ${n}`,
+    );
   const spec: Spec = { trend, damped, seasonal, m };
   const stateCount = 1 + (trend === 'none' ? 0 : 1) + m;
   let initialization = options.initialization ?? 'auto';
@@ -309,10 +366,21 @@ export function fitHoltWinters(values: ArrayLike<number>, options: HoltWintersOp
 
   let states: Pick<HoltWintersParams, 'initialLevel' | 'initialTrend' | 'initialSeasons'>;
   if (initialization === 'known') {
-    if (fixed.initialLevel === undefined || (trend !== 'none' && fixed.initialTrend === undefined) || (m > 0 && fixed.initialSeasons?.length !== m)) {
-      throw new CapacityError('ARGUMENT_INVALID', "initialization 'known' needs fixed.initialLevel, initialTrend (with a trend) and m initialSeasons (with a season)");
+    if (
+      fixed.initialLevel === undefined ||
+      (trend !== 'none' && fixed.initialTrend === undefined) ||
+      (m > 0 && fixed.initialSeasons?.length !== m)
+    ) {
+      throw new CapacityError(
+        'ARGUMENT_INVALID',
+        "initialization 'known' needs fixed.initialLevel, initialTrend (with a trend) and m initialSeasons (with a season)",
+      );
     }
-    states = { initialLevel: fixed.initialLevel, initialTrend: fixed.initialTrend ?? (trend === 'multiplicative' ? 1 : 0), initialSeasons: [...(fixed.initialSeasons ?? [])] };
+    states = {
+      initialLevel: fixed.initialLevel,
+      initialTrend: fixed.initialTrend ?? (trend === 'multiplicative' ? 1 : 0),
+      initialSeasons: [...(fixed.initialSeasons ?? [])],
+    };
   } else if (initialization === 'simple') {
     states = simpleInitialStates(y, spec);
   } else {
@@ -331,7 +399,8 @@ export function fitHoltWinters(values: ArrayLike<number>, options: HoltWintersOp
   if (trend !== 'none' && fixed.beta === undefined) free.push('beta');
   if (seasonal !== 'none' && fixed.gamma === undefined) free.push('gamma');
   if (damped && fixed.phi === undefined) free.push('phi');
-  if (!optimized && free.length > 0) throw new CapacityError('ARGUMENT_INVALID', `optimized: false needs fixed ${free.join(', ')}`);
+  if (!optimized && free.length > 0)
+    throw new CapacityError('ARGUMENT_INVALID', `optimized: false needs fixed ${free.join(', ')}`);
   const estimateStates = initialization === 'estimated' && optimized;
   const stateFree = {
     level: estimateStates && fixed.initialLevel === undefined,
@@ -378,7 +447,11 @@ export function fitHoltWinters(values: ArrayLike<number>, options: HoltWintersOp
       }
       for (const value of axes[depth] as number[]) visit(depth + 1, [...u, value]);
     };
-    if (startValues.alpha !== undefined && (trend === 'none' || startValues.beta !== undefined) && (seasonal === 'none' || startValues.gamma !== undefined)) {
+    if (
+      startValues.alpha !== undefined &&
+      (trend === 'none' || startValues.beta !== undefined) &&
+      (seasonal === 'none' || startValues.gamma !== undefined)
+    ) {
       bestU = fromParams(startValues.alpha, startValues.beta ?? 0, startValues.gamma ?? 0, startValues.phi ?? 0.9);
     } else {
       visit(0, []);
@@ -394,16 +467,24 @@ export function fitHoltWinters(values: ArrayLike<number>, options: HoltWintersOp
       const base = { ...states, initialSeasons: [...states.initialSeasons] };
       if (stateFree.level) base.initialLevel = states.initialLevel + (x[cursor++] as number) * scale;
       if (stateFree.trend) base.initialTrend = states.initialTrend + (x[cursor++] as number) * trendScale;
-      if (stateFree.seasons) for (let index = 0; index < m; index++) base.initialSeasons[index] = (states.initialSeasons[index] as number) + (x[cursor++] as number) * seasonScale;
+      if (stateFree.seasons)
+        for (let index = 0; index < m; index++)
+          base.initialSeasons[index] = (states.initialSeasons[index] as number) + (x[cursor++] as number) * seasonScale;
       return toParams(x.slice(0, offset), base);
     };
     const objective = (x: number[]) => {
-      for (let index = 0; index < free.length; index++) if ((x[index] as number) < 0 || (x[index] as number) > 1) return Number.POSITIVE_INFINITY;
+      for (let index = 0; index < free.length; index++)
+        if ((x[index] as number) < 0 || (x[index] as number) > 1) return Number.POSITIVE_INFINITY;
       return smooth(y, spec, decode(x));
     };
     const start = [...bestU, ...new Array<number>(stateCoordinates).fill(0)];
     const steps = [...free.map(() => 0.1), ...new Array<number>(stateCoordinates).fill(0.1)];
-    const result = nelderMead(objective, start, { step: steps, maxEvaluations, tolerance: n > 10_000 ? 1e-9 : 1e-12, restarts: 6 });
+    const result = nelderMead(objective, start, {
+      step: steps,
+      maxEvaluations,
+      tolerance: n > 10_000 ? 1e-9 : 1e-12,
+      restarts: 6,
+    });
     params = decode(result.x);
   }
   if (!damped) params.phi = 1;
@@ -440,7 +521,12 @@ export function fitHoltWinters(values: ArrayLike<number>, options: HoltWintersOp
     const level = levels[origin] as number;
     const trendState = trends[origin] as number;
     const phiSum = damped ? dampedSum(params.phi, h) : h;
-    const base = trend === 'additive' ? level + phiSum * trendState : trend === 'multiplicative' ? level * Math.pow(trendState, phiSum) : level;
+    const base =
+      trend === 'additive'
+        ? level + phiSum * trendState
+        : trend === 'multiplicative'
+          ? level * Math.pow(trendState, phiSum)
+          : level;
     if (m === 0) return base;
     const index = origin + h - m * Math.ceil(h / m);
     const season = index >= 0 ? (seasons[index] as number) : (params.initialSeasons[index + m] as number);
@@ -460,13 +546,18 @@ export function fitHoltWinters(values: ArrayLike<number>, options: HoltWintersOp
       if (count >= 30) {
         const stride = Math.max(1, Math.floor(count / 2000));
         const errors: number[] = [];
-        for (let origin = first; origin <= last; origin += stride) errors.push((y[origin + h] as number) - forecastFromOrigin(origin, h));
+        for (let origin = first; origin <= last; origin += stride)
+          errors.push((y[origin + h] as number) - forecastFromOrigin(origin, h));
         const sorted = Float64Array.from(errors).sort();
         widest = { h, low: quantileSorted(sorted, (1 - level) / 2), high: quantileSorted(sorted, 1 - (1 - level) / 2) };
         lower.push((mean[h - 1] as number) + widest.low);
         upper.push((mean[h - 1] as number) + widest.high);
       } else {
-        if (!widest) throw new CapacityError('INSUFFICIENT_DATA', `empirical bands need at least 30 forecast origins; ${n} values are too few`);
+        if (!widest)
+          throw new CapacityError(
+            'INSUFFICIENT_DATA',
+            `empirical bands need at least 30 forecast origins; ${n} values are too few`,
+          );
         const scale = Math.sqrt(h / widest.h);
         lower.push((mean[h - 1] as number) + widest.low * scale);
         upper.push((mean[h - 1] as number) + widest.high * scale);
@@ -513,7 +604,12 @@ export function fitHoltWinters(values: ArrayLike<number>, options: HoltWintersOp
         const row = new Float64Array(horizon);
         for (let h = 0; h < horizon; h++) {
           const phi = params.phi;
-          const base = trend === 'additive' ? level + phi * trendState : trend === 'multiplicative' ? level * Math.pow(trendState, phi) : level;
+          const base =
+            trend === 'additive'
+              ? level + phi * trendState
+              : trend === 'multiplicative'
+                ? level * Math.pow(trendState, phi)
+                : level;
           const slot = m > 0 ? h % m : 0;
           const season = m > 0 ? (ring[slot] as number) : 0;
           const point = seasonal === 'additive' ? base + season : seasonal === 'multiplicative' ? base * season : base;
@@ -521,12 +617,16 @@ export function fitHoltWinters(values: ArrayLike<number>, options: HoltWintersOp
           row[h] = observation;
           const previousLevel = level;
           if (seasonal === 'additive') level = params.alpha * (observation - season) + (1 - params.alpha) * base;
-          else if (seasonal === 'multiplicative') level = params.alpha * (observation / season) + (1 - params.alpha) * base;
+          else if (seasonal === 'multiplicative')
+            level = params.alpha * (observation / season) + (1 - params.alpha) * base;
           else level = params.alpha * observation + (1 - params.alpha) * base;
-          if (trend === 'additive') trendState = params.beta * (level - previousLevel) + (1 - params.beta) * phi * trendState;
-          else if (trend === 'multiplicative') trendState = params.beta * (level / previousLevel) + (1 - params.beta) * Math.pow(trendState, phi);
+          if (trend === 'additive')
+            trendState = params.beta * (level - previousLevel) + (1 - params.beta) * phi * trendState;
+          else if (trend === 'multiplicative')
+            trendState = params.beta * (level / previousLevel) + (1 - params.beta) * Math.pow(trendState, phi);
           if (seasonal === 'additive') ring[slot] = params.gamma * (observation - base) + (1 - params.gamma) * season;
-          else if (seasonal === 'multiplicative') ring[slot] = params.gamma * (observation / base) + (1 - params.gamma) * season;
+          else if (seasonal === 'multiplicative')
+            ring[slot] = params.gamma * (observation / base) + (1 - params.gamma) * season;
         }
         out.push(row);
       }
@@ -534,7 +634,8 @@ export function fitHoltWinters(values: ArrayLike<number>, options: HoltWintersOp
     },
     forecastInterval(horizon, intervalOptions = {}) {
       const { level = 0.95, paths = 1000, seed = 1, method = 'simulation' } = intervalOptions;
-      if (!(level > 0 && level < 1)) throw new CapacityError('ARGUMENT_INVALID', `level: expected a coverage in (0, 1), got ${level}`);
+      if (!(level > 0 && level < 1))
+        throw new CapacityError('ARGUMENT_INVALID', `level: expected a coverage in (0, 1), got ${level}`);
       if (method === 'empirical') return empiricalBand(horizon, level);
       const simulated = model.simulate(horizon, { paths, seed });
       const lower: number[] = [];
@@ -553,7 +654,8 @@ export function fitHoltWinters(values: ArrayLike<number>, options: HoltWintersOp
 }
 
 function checkHorizon(horizon: number): void {
-  if (!Number.isInteger(horizon) || horizon < 1) throw new CapacityError('ARGUMENT_INVALID', `horizon: expected an integer ≥ 1, got ${horizon}`);
+  if (!Number.isInteger(horizon) || horizon < 1)
+    throw new CapacityError('ARGUMENT_INVALID', `horizon: expected an integer ≥ 1, got ${horizon}`);
 }
 
 /** φ + φ² + … + φ^h. */

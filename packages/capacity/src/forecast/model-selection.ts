@@ -1,6 +1,12 @@
 import { CapacityError } from '../errors.js';
 import type { FittedForecast, Forecaster } from './forecaster.js';
-import { fitHoltWinters, type HoltWintersModel, type HoltWintersOptions, type SeasonalType, type TrendType } from './holt-winters.js';
+import {
+  fitHoltWinters,
+  type HoltWintersModel,
+  type HoltWintersOptions,
+  type SeasonalType,
+  type TrendType,
+} from './holt-winters.js';
 
 /** One Holt-Winters variant. */
 export interface HoltWintersVariant {
@@ -34,7 +40,10 @@ export function describeVariant(variant: HoltWintersVariant): string {
  * initialization, so their AICc are comparable). Variants that cannot be fitted (a multiplicative season on data
  * with zeros, too few points for a season) are ranked last with their error.
  */
-export function selectHoltWinters(values: ArrayLike<number>, options: SelectHoltWintersOptions = {}): HoltWintersSelection {
+export function selectHoltWinters(
+  values: ArrayLike<number>,
+  options: SelectHoltWintersOptions = {},
+): HoltWintersSelection {
   const { candidates, ...fitOptions } = options;
   const positive = Array.from(values).every((value) => value > 0);
   const seasonal = fitOptions.seasonLength !== undefined && fitOptions.seasonLength >= 2;
@@ -56,24 +65,38 @@ export function selectHoltWinters(values: ArrayLike<number>, options: SelectHolt
       ranking.push({ ...variant, aicc: model.aicc, sse: model.sse });
       if (!best || model.aicc < best.aicc || (!Number.isFinite(best.aicc) && model.sse < best.sse)) best = model;
     } catch (error) {
-      ranking.push({ ...variant, aicc: Number.POSITIVE_INFINITY, sse: Number.POSITIVE_INFINITY, error: error instanceof Error ? error.message : String(error) });
+      ranking.push({
+        ...variant,
+        aicc: Number.POSITIVE_INFINITY,
+        sse: Number.POSITIVE_INFINITY,
+        error: error instanceof Error ? error.message : String(error),
+      });
     }
   }
-  if (!best) throw new CapacityError('FIT_FAILED', `no Holt-Winters variant could be fitted: ${ranking.map((entry) => entry.error).join('; ')}`);
+  if (!best)
+    throw new CapacityError(
+      'FIT_FAILED',
+      `no Holt-Winters variant could be fitted: ${ranking.map((entry) => entry.error).join('; ')}`,
+    );
   ranking.sort((a, b) => a.aicc - b.aicc);
   return { best, ranking };
 }
 
 /** Options of {@link holtWintersForecaster}: a fixed variant, or `'auto'` to choose by AICc. */
-export type HoltWintersForecasterOptions = (HoltWintersOptions & { variant?: undefined }) | (SelectHoltWintersOptions & { variant: 'auto' });
+export type HoltWintersForecasterOptions =
+  (HoltWintersOptions & { variant?: undefined }) | (SelectHoltWintersOptions & { variant: 'auto' });
 
 /** A {@link Forecaster} over Holt-Winters: one variant, or the AICc choice (`variant: 'auto'`). */
 export function holtWintersForecaster(options: HoltWintersForecasterOptions): Forecaster {
   const auto = options.variant === 'auto';
   return {
-    name: auto ? 'holt-winters(auto)' : `holt-winters ${describeVariant({ trend: options.trend ?? 'none', damped: options.damped ?? false, seasonal: options.seasonal ?? 'none' })}`,
+    name: auto
+      ? 'holt-winters(auto)'
+      : `holt-winters ${describeVariant({ trend: options.trend ?? 'none', damped: options.damped ?? false, seasonal: options.seasonal ?? 'none' })}`,
     fit(values) {
-      const model = auto ? selectHoltWinters(values, options).best : fitHoltWinters(values, options as HoltWintersOptions);
+      const model = auto
+        ? selectHoltWinters(values, options).best
+        : fitHoltWinters(values, options as HoltWintersOptions);
       return fromModel(model);
     },
   };
@@ -82,10 +105,17 @@ export function holtWintersForecaster(options: HoltWintersForecasterOptions): Fo
 /** Wraps a fitted model as a {@link FittedForecast}. */
 export function fromModel(model: HoltWintersModel): FittedForecast {
   const { alpha, beta, gamma, phi } = model.params;
-  const parts = [`${describeVariant(model)}${model.seasonLength ? ` m=${model.seasonLength}` : ''}`, `α=${alpha.toFixed(3)}`];
+  const parts = [
+    `${describeVariant(model)}${model.seasonLength ? ` m=${model.seasonLength}` : ''}`,
+    `α=${alpha.toFixed(3)}`,
+  ];
   if (model.trend !== 'none') parts.push(`β=${beta.toFixed(3)}`);
   if (model.seasonal !== 'none') parts.push(`γ=${gamma.toFixed(3)}`);
   if (model.damped) parts.push(`φ=${phi.toFixed(3)}`);
   parts.push(`AICc=${model.aicc.toFixed(1)}`);
-  return { description: parts.join(' '), forecast: (horizon) => model.forecast(horizon), forecastInterval: (horizon, options) => model.forecastInterval(horizon, options) };
+  return {
+    description: parts.join(' '),
+    forecast: (horizon) => model.forecast(horizon),
+    forecastInterval: (horizon, options) => model.forecastInterval(horizon, options),
+  };
 }

@@ -59,7 +59,7 @@ function centredMovingAverage(values: Float64Array, window: number): Float64Arra
     lastValid = t;
   }
   if (firstValid < 0) {
-    out.fill(prefix[n] as number / Math.max(1, n));
+    out.fill((prefix[n] as number) / Math.max(1, n));
     return out;
   }
   // Edges: extend linearly with the slope of the first / last window of valid values.
@@ -85,12 +85,19 @@ export function decomposeSeasonal(values: ArrayLike<number>, options: MultiSeaso
     throw new CapacityError('ARGUMENT_INVALID', `periods: expected integers ≥ 2, got [${options.periods.join(', ')}]`);
   }
   const longest = periods[periods.length - 1] as number;
-  if (n < 2 * longest) throw new CapacityError('INSUFFICIENT_DATA', `a decomposition with a period of ${longest} needs at least ${2 * longest} values, got ${n}`);
+  if (n < 2 * longest)
+    throw new CapacityError(
+      'INSUFFICIENT_DATA',
+      `a decomposition with a period of ${longest} needs at least ${2 * longest} values, got ${n}`,
+    );
   const positive = Array.from(values).every((value) => value > 0);
   const mode = options.mode ?? (positive ? 'multiplicative' : 'additive');
-  if (mode === 'multiplicative' && !positive) throw new CapacityError('FIT_FAILED', 'multiplicative decomposition needs strictly positive values');
+  if (mode === 'multiplicative' && !positive)
+    throw new CapacityError('FIT_FAILED', 'multiplicative decomposition needs strictly positive values');
   const { iterations = 2, cycles = 8 } = options;
-  const work = Float64Array.from(values as ArrayLike<number>, (value) => (mode === 'multiplicative' ? Math.log(value) : value));
+  const work = Float64Array.from(values as ArrayLike<number>, (value) =>
+    mode === 'multiplicative' ? Math.log(value) : value,
+  );
   const seasonals = periods.map(() => new Float64Array(n));
   const profiles = periods.map((period) => new Float64Array(period));
   for (let iteration = 0; iteration < iterations; iteration++) {
@@ -162,15 +169,26 @@ export function multiSeasonalForecaster(options: MultiSeasonalOptions & { calend
       const decomposition = decomposeSeasonal(values, options);
       const { mode, periods, profiles, seasonals } = decomposition;
       const n = values.length;
-      const flags: Array<{ name: string; flag: (ms: number) => boolean; declared: number | undefined; effect: number }> = [];
-      if (options.calendar && !time) throw new CapacityError('ARGUMENT_INVALID', 'calendar effects need the series time ({ startMs, stepMs })');
+      const flags: Array<{
+        name: string;
+        flag: (ms: number) => boolean;
+        declared: number | undefined;
+        effect: number;
+      }> = [];
+      if (options.calendar && !time)
+        throw new CapacityError('ARGUMENT_INVALID', 'calendar effects need the series time ({ startMs, stepMs })');
       if (options.calendar?.monthEnd) {
         const { days, ratio } = options.calendar.monthEnd;
         flags.push({ name: 'month-end', flag: (ms) => isMonthEnd(ms, days), declared: ratio, effect: 0 });
       }
       if (options.calendar?.holidays) {
         const dates = new Set(options.calendar.holidays.dates);
-        flags.push({ name: 'holiday', flag: (ms) => dates.has(isoDate(ms)), declared: options.calendar.holidays.ratio, effect: 0 });
+        flags.push({
+          name: 'holiday',
+          flag: (ms) => dates.has(isoDate(ms)),
+          declared: options.calendar.holidays.ratio,
+          effect: 0,
+        });
       }
       const at = (index: number) => (time as SeriesTime).startMs + index * (time as SeriesTime).stepMs;
       // A declared ratio is a multiplier: its log in multiplicative mode; in additive mode, relative to the mean level.
@@ -181,7 +199,10 @@ export function multiSeasonalForecaster(options: MultiSeasonalOptions & { calend
       const work = Array.from(values, (value) => (mode === 'multiplicative' ? Math.log(value) : value));
       if (flags.length > 0) {
         const stepMs = (time as SeriesTime).stepMs;
-        const window = Math.min(n - (n % 2 === 0 ? 1 : 0), Math.max(periods[periods.length - 1] as number, Math.round((7 * DAY_MS) / stepMs)));
+        const window = Math.min(
+          n - (n % 2 === 0 ? 1 : 0),
+          Math.max(periods[periods.length - 1] as number, Math.round((7 * DAY_MS) / stepMs)),
+        );
         const masks = flags.map((entry) => Array.from({ length: n }, (_, t) => entry.flag(at(t))));
         const base = new Float64Array(n);
         for (let t = 0; t < n; t++) {
@@ -215,7 +236,8 @@ export function multiSeasonalForecaster(options: MultiSeasonalOptions & { calend
               } else otherSum += residual;
             }
             // Learned when at least a day of flagged samples exists; otherwise the declared ratio (or none).
-            if (flagged * stepMs >= DAY_MS && n - flagged > 0) entry.effect = flaggedSum / flagged - otherSum / (n - flagged);
+            if (flagged * stepMs >= DAY_MS && n - flagged > 0)
+              entry.effect = flaggedSum / flagged - otherSum / (n - flagged);
             else if (entry.declared !== undefined) entry.effect = toWork(entry.declared);
           });
         }
@@ -248,7 +270,10 @@ export function multiSeasonalForecaster(options: MultiSeasonalOptions & { calend
       };
       const back = (value: number) => (mode === 'multiplicative' ? Math.exp(value) : value);
       const forecast = (horizon: number) => model.forecast(horizon).map((value, h) => back(value + seasonalAt(n + h)));
-      const effects = flags.map((entry) => `${entry.name} ${mode === 'multiplicative' ? `×${Math.exp(entry.effect).toFixed(2)}` : `${entry.effect >= 0 ? '+' : ''}${entry.effect.toFixed(2)}`}`);
+      const effects = flags.map(
+        (entry) =>
+          `${entry.name} ${mode === 'multiplicative' ? `×${Math.exp(entry.effect).toFixed(2)}` : `${entry.effect >= 0 ? '+' : ''}${entry.effect.toFixed(2)}`}`,
+      );
       return {
         description: `${mode} decomposition (periods ${periods.join(', ')})${effects.length ? `, ${effects.join(', ')}` : ''} + Holt ${model.trend === 'none' ? 'level' : model.damped ? 'damped trend' : 'trend'} α=${model.params.alpha.toFixed(3)}`,
         forecast,
@@ -273,7 +298,8 @@ export function multiSeasonalForecaster(options: MultiSeasonalOptions & { calend
           const column = new Float64Array(paths);
           for (let h = 0; h < horizon; h++) {
             const offset = seasonalAt(n + h);
-            for (let path = 0; path < paths; path++) column[path] = back(((simulated[path] as Float64Array)[h] as number) + offset);
+            for (let path = 0; path < paths; path++)
+              column[path] = back(((simulated[path] as Float64Array)[h] as number) + offset);
             column.sort();
             lower.push(quantileSorted(column, (1 - level) / 2));
             upper.push(quantileSorted(column, 1 - (1 - level) / 2));

@@ -22,7 +22,11 @@ export interface NelderMeadResult {
  * (2012) so it stays effective beyond a handful of parameters, and restarting from the best vertex (a fresh simplex
  * escapes the collapse the method is known for). Non-finite objective values count as +∞.
  */
-export function nelderMead(objective: (x: number[]) => number, start: readonly number[], options: NelderMeadOptions = {}): NelderMeadResult {
+export function nelderMead(
+  objective: (x: number[]) => number,
+  start: readonly number[],
+  options: NelderMeadOptions = {},
+): NelderMeadResult {
   const dimension = start.length;
   const { tolerance = 1e-10, maxEvaluations = 400 * Math.max(1, dimension), restarts = 3 } = options;
   let evaluations = 0;
@@ -61,9 +65,13 @@ export function nelderMead(objective: (x: number[]) => number, start: readonly n
       const centroid = new Array<number>(dimension).fill(0);
       for (let rank = 0; rank < dimension; rank++) {
         const vertex = simplex[order[rank] as number] as number[];
-        for (let coordinate = 0; coordinate < dimension; coordinate++) centroid[coordinate] = (centroid[coordinate] as number) + (vertex[coordinate] as number) / dimension;
+        for (let coordinate = 0; coordinate < dimension; coordinate++)
+          centroid[coordinate] = (centroid[coordinate] as number) + (vertex[coordinate] as number) / dimension;
       }
-      const towards = (coefficient: number) => centroid.map((value, coordinate) => value + coefficient * (value - ((simplex[worst] as number[])[coordinate] as number)));
+      const towards = (coefficient: number) =>
+        centroid.map(
+          (value, coordinate) => value + coefficient * (value - ((simplex[worst] as number[])[coordinate] as number)),
+        );
       const reflected = towards(reflect);
       const reflectedValue = f(reflected);
       const secondWorst = values[order[dimension - 1] as number] as number;
@@ -95,12 +103,16 @@ export function nelderMead(objective: (x: number[]) => number, start: readonly n
       const bestVertex = simplex[order[0] as number] as number[];
       for (let rank = 1; rank <= dimension; rank++) {
         const index = order[rank] as number;
-        simplex[index] = (simplex[index] as number[]).map((value, coordinate) => (bestVertex[coordinate] as number) + shrink * (value - (bestVertex[coordinate] as number)));
+        simplex[index] = (simplex[index] as number[]).map(
+          (value, coordinate) =>
+            (bestVertex[coordinate] as number) + shrink * (value - (bestVertex[coordinate] as number)),
+        );
         values[index] = f(simplex[index] as number[]);
       }
     }
     let roundBest = 0;
-    for (let index = 1; index <= dimension; index++) if ((values[index] as number) < (values[roundBest] as number)) roundBest = index;
+    for (let index = 1; index <= dimension; index++)
+      if ((values[index] as number) < (values[roundBest] as number)) roundBest = index;
     const improvement = bestValue - (values[roundBest] as number);
     if ((values[roundBest] as number) <= bestValue) {
       best = simplex[roundBest] as number[];

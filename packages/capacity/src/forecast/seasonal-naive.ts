@@ -8,16 +8,20 @@ import { quantileSorted } from './holt-winters.js';
  * value). The baseline every backtest compares against; its band resamples the in-sample seasonal differences.
  */
 export function seasonalNaiveForecaster(seasonLength: number): Forecaster {
-  if (!Number.isInteger(seasonLength) || seasonLength < 1) throw new CapacityError('ARGUMENT_INVALID', `seasonLength: expected an integer ≥ 1, got ${seasonLength}`);
+  if (!Number.isInteger(seasonLength) || seasonLength < 1)
+    throw new CapacityError('ARGUMENT_INVALID', `seasonLength: expected an integer ≥ 1, got ${seasonLength}`);
   return {
     name: `seasonal-naive(${seasonLength})`,
     fit(values) {
       const y = Array.from(values);
-      if (y.length < seasonLength) throw new CapacityError('INSUFFICIENT_DATA', `seasonal naive needs ${seasonLength} values, got ${y.length}`);
+      if (y.length < seasonLength)
+        throw new CapacityError('INSUFFICIENT_DATA', `seasonal naive needs ${seasonLength} values, got ${y.length}`);
       const lastSeason = y.slice(y.length - seasonLength);
       const differences: number[] = [];
-      for (let index = seasonLength; index < y.length; index++) differences.push((y[index] as number) - (y[index - seasonLength] as number));
-      const forecast = (horizon: number) => Array.from({ length: horizon }, (_, h) => lastSeason[h % seasonLength] as number);
+      for (let index = seasonLength; index < y.length; index++)
+        differences.push((y[index] as number) - (y[index - seasonLength] as number));
+      const forecast = (horizon: number) =>
+        Array.from({ length: horizon }, (_, h) => lastSeason[h % seasonLength] as number);
       const fitted: FittedForecast = {
         description: `seasonal naive, lag ${seasonLength}`,
         forecast,
@@ -34,7 +38,8 @@ export function seasonalNaiveForecaster(seasonLength: number): Forecaster {
             const draws = new Float64Array(paths);
             for (let path = 0; path < paths; path++) {
               let total = 0;
-              for (let step = 0; step < seasons; step++) total += differences[Math.floor(random() * differences.length)] as number;
+              for (let step = 0; step < seasons; step++)
+                total += differences[Math.floor(random() * differences.length)] as number;
               draws[path] = (mean[h] as number) + total;
             }
             draws.sort();

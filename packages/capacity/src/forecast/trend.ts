@@ -33,8 +33,10 @@ class KahanSum {
 }
 
 function checkPairs(x: ArrayLike<number>, y: ArrayLike<number>, minimum: number): void {
-  if (x.length !== y.length) throw new CapacityError('ARGUMENT_INVALID', `x and y differ in length (${x.length} vs ${y.length})`);
-  if (x.length < minimum) throw new CapacityError('INSUFFICIENT_DATA', `a trend needs at least ${minimum} points, got ${x.length}`);
+  if (x.length !== y.length)
+    throw new CapacityError('ARGUMENT_INVALID', `x and y differ in length (${x.length} vs ${y.length})`);
+  if (x.length < minimum)
+    throw new CapacityError('INSUFFICIENT_DATA', `a trend needs at least ${minimum} points, got ${x.length}`);
 }
 
 /**
@@ -104,7 +106,11 @@ export interface TheilSenOptions {
  * Theil–Sen estimator: the median of the slopes of all pairs (random pairs beyond `maxPairs`), the intercept the
  * median of `y − slope·x`. Robust to up to ~29% outliers — the step of a VACUUM or a log rotation does not bend it.
  */
-export function theilSenTrend(x: ArrayLike<number>, y: ArrayLike<number>, options: TheilSenOptions = {}): { slope: number; intercept: number; n: number } {
+export function theilSenTrend(
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  options: TheilSenOptions = {},
+): { slope: number; intercept: number; n: number } {
   checkPairs(x, y, 2);
   const { maxPairs = 200_000, seed = 1 } = options;
   const n = x.length;
@@ -137,5 +143,7 @@ export function median(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
   const sorted = Float64Array.from(values).sort();
   const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }

@@ -1,4 +1,13 @@
-import { createEmitter, parseDuration, silentLogger, systemClock, type Clock, type Duration, type EventSource, type Logger } from '@ops/core';
+import {
+  createEmitter,
+  parseDuration,
+  silentLogger,
+  systemClock,
+  type Clock,
+  type Duration,
+  type EventSource,
+  type Logger,
+} from '@ops/core';
 import { CapacityError } from '../errors.js';
 import type { HpaPod } from './pods.js';
 import { calculateMetricReplicas, type HpaMetric, type MetricProposal } from './replica-calculator.js';
@@ -161,17 +170,25 @@ export function createHpaAutoscaler(options: HpaAutoscalerOptions): HpaAutoscale
     clock = systemClock,
     logger = silentLogger,
   } = options;
-  if (!Number.isInteger(minReplicas) || minReplicas < 0) throw new CapacityError('ARGUMENT_INVALID', `minReplicas: expected an integer ≥ 0, got ${minReplicas}`);
+  if (!Number.isInteger(minReplicas) || minReplicas < 0)
+    throw new CapacityError('ARGUMENT_INVALID', `minReplicas: expected an integer ≥ 0, got ${minReplicas}`);
   if (!Number.isInteger(maxReplicas) || maxReplicas < Math.max(1, minReplicas)) {
-    throw new CapacityError('ARGUMENT_INVALID', `maxReplicas: expected an integer ≥ max(1, minReplicas), got ${maxReplicas}`);
+    throw new CapacityError(
+      'ARGUMENT_INVALID',
+      `maxReplicas: expected an integer ≥ max(1, minReplicas), got ${maxReplicas}`,
+    );
   }
   const downWindowMs = parseDuration(options.downscaleStabilizationWindow ?? '5m', 'downscaleStabilizationWindow');
   const cpuInitializationPeriodMs = parseDuration(options.cpuInitializationPeriod ?? '5m', 'cpuInitializationPeriod');
   const initialReadinessDelayMs = parseDuration(options.initialReadinessDelay ?? '30s', 'initialReadinessDelay');
   const legacyFactor = options.legacyScaleUpLimit?.factor ?? 2;
   const legacyMinimum = options.legacyScaleUpLimit?.minimum ?? 4;
-  const upRules: ResolvedScalingRules | undefined = behavior ? resolveScalingRules(behavior.scaleUp, 'up', downWindowMs) : undefined;
-  const downRules: ResolvedScalingRules | undefined = behavior ? resolveScalingRules(behavior.scaleDown, 'down', downWindowMs) : undefined;
+  const upRules: ResolvedScalingRules | undefined = behavior
+    ? resolveScalingRules(behavior.scaleUp, 'up', downWindowMs)
+    : undefined;
+  const downRules: ResolvedScalingRules | undefined = behavior
+    ? resolveScalingRules(behavior.scaleDown, 'down', downWindowMs)
+    : undefined;
   const tolerances: Tolerances = {
     scaleUp: behavior?.scaleUp?.tolerance ?? tolerance,
     scaleDown: behavior?.scaleDown?.tolerance ?? tolerance,
@@ -181,7 +198,11 @@ export function createHpaAutoscaler(options: HpaAutoscalerOptions): HpaAutoscale
   let upEvents: ScaleEvent[] = [];
   let downEvents: ScaleEvent[] = [];
 
-  const condition = (status: boolean, reason: HpaReason, message: string): HpaCondition => ({ status, reason, message });
+  const condition = (status: boolean, reason: HpaReason, message: string): HpaCondition => ({
+    status,
+    reason,
+    message,
+  });
 
   /** Legacy (no behavior): scale-down window only (`stabilizeRecommendation`). */
   const stabilizeLegacy = (proposal: number, nowMs: number): number => {
@@ -200,7 +221,13 @@ export function createHpaAutoscaler(options: HpaAutoscalerOptions): HpaAutoscale
   };
 
   /** With behavior: both windows (`stabilizeRecommendationWithBehaviors`). */
-  const stabilize = (current: number, proposal: number, up: ResolvedScalingRules, down: ResolvedScalingRules, nowMs: number): number => {
+  const stabilize = (
+    current: number,
+    proposal: number,
+    up: ResolvedScalingRules,
+    down: ResolvedScalingRules,
+    nowMs: number,
+  ): number => {
     const list = (recommendations ??= []);
     let upRecommendation = proposal;
     let downRecommendation = proposal;
@@ -221,28 +248,43 @@ export function createHpaAutoscaler(options: HpaAutoscalerOptions): HpaAutoscale
   const decide = (input: HpaDecisionInput): HpaDecision => {
     const nowMs = clock.now();
     const current = input.currentReplicas;
-    if (!Number.isInteger(current) || current < 0) throw new CapacityError('ARGUMENT_INVALID', `currentReplicas: expected an integer ≥ 0, got ${current}`);
-    if (seedInitialRecommendation && recommendations === undefined) recommendations = [{ replicas: current, atMs: nowMs }];
+    if (!Number.isInteger(current) || current < 0)
+      throw new CapacityError('ARGUMENT_INVALID', `currentReplicas: expected an integer ≥ 0, got ${current}`);
+    if (seedInitialRecommendation && recommendations === undefined)
+      recommendations = [{ replicas: current, atMs: nowMs }];
     const explanation: string[] = [];
     const base = { at: nowMs, currentReplicas: current };
     let metrics: MetricProposal[] = [];
 
-    const finish = (decision: Omit<HpaDecision, 'reasons' | 'explanation' | 'metrics' | 'at' | 'currentReplicas'>): HpaDecision => {
+    const finish = (
+      decision: Omit<HpaDecision, 'reasons' | 'explanation' | 'metrics' | 'at' | 'currentReplicas'>,
+    ): HpaDecision => {
       const full: HpaDecision = {
         ...base,
         ...decision,
         metrics,
-        reasons: [decision.conditions.ableToScale.reason, decision.conditions.scalingActive.reason, decision.conditions.scalingLimited.reason],
+        reasons: [
+          decision.conditions.ableToScale.reason,
+          decision.conditions.scalingActive.reason,
+          decision.conditions.scalingLimited.reason,
+        ],
         explanation,
       };
       if (full.desiredReplicas !== current && behavior) {
-        if (full.desiredReplicas > current) storeScaleEvent(upEvents, full.desiredReplicas - current, upRules as ResolvedScalingRules, nowMs);
+        if (full.desiredReplicas > current)
+          storeScaleEvent(upEvents, full.desiredReplicas - current, upRules as ResolvedScalingRules, nowMs);
         else storeScaleEvent(downEvents, current - full.desiredReplicas, downRules as ResolvedScalingRules, nowMs);
       }
       logger.debug({ current, desired: full.desiredReplicas, reasons: full.reasons }, 'hpa decision');
       events.emit('decision.made', { at: nowMs, decision: full });
       if (full.desiredReplicas !== current) {
-        events.emit('scale.recommended', { at: nowMs, from: current, to: full.desiredReplicas, reasons: full.reasons, metric: full.metric });
+        events.emit('scale.recommended', {
+          at: nowMs,
+          from: current,
+          to: full.desiredReplicas,
+          reasons: full.reasons,
+          metric: full.metric,
+        });
       }
       return full;
     };
@@ -257,7 +299,11 @@ export function createHpaAutoscaler(options: HpaAutoscalerOptions): HpaAutoscale
         metric: undefined,
         conditions: {
           ableToScale: ready,
-          scalingActive: condition(false, 'ScalingDisabled', 'scaling is disabled since the replica count of the target is zero'),
+          scalingActive: condition(
+            false,
+            'ScalingDisabled',
+            'scaling is disabled since the replica count of the target is zero',
+          ),
           scalingLimited: condition(false, 'DesiredWithinRange', 'the desired count is within the acceptable range'),
         },
       });
@@ -282,7 +328,14 @@ export function createHpaAutoscaler(options: HpaAutoscalerOptions): HpaAutoscale
     }
 
     // computeReplicasForMetrics: the largest proposal wins; invalid metrics forbid a scale-down.
-    const context = { currentReplicas: current, pods: input.pods ?? [], nowMs, tolerances, cpuInitializationPeriodMs, initialReadinessDelayMs };
+    const context = {
+      currentReplicas: current,
+      pods: input.pods ?? [],
+      nowMs,
+      tolerances,
+      cpuInitializationPeriodMs,
+      initialReadinessDelayMs,
+    };
     metrics = input.metrics.map((metric) => calculateMetricReplicas(metric, context));
     let proposal: number | undefined;
     let winner: string | undefined;
@@ -311,7 +364,14 @@ export function createHpaAutoscaler(options: HpaAutoscalerOptions): HpaAutoscale
         metric: winner,
         conditions: {
           ableToScale: condition(true, 'ReadyForNewScale', 'no change'),
-          scalingActive: condition(false, 'FailedGetMetrics', metrics.filter((result) => !result.ok).map((result) => (result.ok ? '' : `${result.metric}: ${result.error}`)).join('; ') || 'no metrics'),
+          scalingActive: condition(
+            false,
+            'FailedGetMetrics',
+            metrics
+              .filter((result) => !result.ok)
+              .map((result) => (result.ok ? '' : `${result.metric}: ${result.error}`))
+              .join('; ') || 'no metrics',
+          ),
           scalingLimited: condition(false, 'DesiredWithinRange', 'the desired count is within the acceptable range'),
         },
       });
@@ -326,7 +386,11 @@ export function createHpaAutoscaler(options: HpaAutoscalerOptions): HpaAutoscale
       stabilized = stabilizeLegacy(proposal, nowMs);
       ableToScale =
         stabilized !== proposal
-          ? condition(true, 'ScaleDownStabilized', 'recent recommendations were higher than current one, applying the highest recent recommendation')
+          ? condition(
+              true,
+              'ScaleDownStabilized',
+              'recent recommendations were higher than current one, applying the highest recent recommendation',
+            )
           : ready;
       ({ desired, limited } = legacyBounds(current, stabilized));
     } else {
@@ -335,13 +399,26 @@ export function createHpaAutoscaler(options: HpaAutoscalerOptions): HpaAutoscale
         stabilized === proposal
           ? ready
           : proposal >= current
-            ? condition(true, 'ScaleUpStabilized', 'recent recommendations were lower than current one, applying the lowest recent recommendation')
-            : condition(true, 'ScaleDownStabilized', 'recent recommendations were higher than current one, applying the highest recent recommendation');
+            ? condition(
+                true,
+                'ScaleUpStabilized',
+                'recent recommendations were lower than current one, applying the lowest recent recommendation',
+              )
+            : condition(
+                true,
+                'ScaleDownStabilized',
+                'recent recommendations were higher than current one, applying the highest recent recommendation',
+              );
       ({ desired, limited } = behaviorBounds(current, stabilized, upRules, downRules, nowMs));
     }
-    if (stabilized !== proposal) explanation.push(`${ableToScale.reason}: ${ableToScale.message} (${proposal} → ${stabilized})`);
+    if (stabilized !== proposal)
+      explanation.push(`${ableToScale.reason}: ${ableToScale.message} (${proposal} → ${stabilized})`);
     if (desired !== stabilized) explanation.push(`${limited.reason}: ${limited.message} (${stabilized} → ${desired})`);
-    explanation.push(desired === current ? `keep ${current} replicas` : `scale ${desired > current ? 'up' : 'down'} from ${current} to ${desired}`);
+    explanation.push(
+      desired === current
+        ? `keep ${current} replicas`
+        : `scale ${desired > current ? 'up' : 'down'} from ${current} to ${desired}`,
+    );
     return finish({
       desiredReplicas: desired,
       proposedReplicas: proposal,
@@ -349,7 +426,11 @@ export function createHpaAutoscaler(options: HpaAutoscalerOptions): HpaAutoscale
       metric: winner,
       conditions: {
         ableToScale,
-        scalingActive: condition(true, 'ValidMetricFound', `the HPA was able to compute a replica count from ${winner}`),
+        scalingActive: condition(
+          true,
+          'ValidMetricFound',
+          `the HPA was able to compute a replica count from ${winner}`,
+        ),
         scalingLimited: limited,
       },
     });
@@ -377,8 +458,12 @@ export function createHpaAutoscaler(options: HpaAutoscalerOptions): HpaAutoscale
         limited: condition(true, 'TooFewReplicas', 'the desired replica count is less than the minimum replica count'),
       };
     }
-    if (desired > maximumAllowed) return { desired: maximumAllowed, limited: condition(true, limitReason, limitMessage) };
-    return { desired, limited: condition(false, 'DesiredWithinRange', 'the desired count is within the acceptable range') };
+    if (desired > maximumAllowed)
+      return { desired: maximumAllowed, limited: condition(true, limitReason, limitMessage) };
+    return {
+      desired,
+      limited: condition(false, 'DesiredWithinRange', 'the desired count is within the acceptable range'),
+    };
   };
 
   /** `convertDesiredReplicasWithBehaviorRate`: rate policies plus bounds. */
@@ -392,19 +477,52 @@ export function createHpaAutoscaler(options: HpaAutoscalerOptions): HpaAutoscale
     if (desired > current) {
       const limit = Math.max(scaleUpLimit(current, upEvents, downEvents, up, nowMs), current);
       if (maxReplicas > limit) {
-        if (desired > limit) return { desired: limit, limited: condition(true, 'ScaleUpLimit', 'the desired replica count is increasing faster than the maximum scale rate') };
+        if (desired > limit)
+          return {
+            desired: limit,
+            limited: condition(
+              true,
+              'ScaleUpLimit',
+              'the desired replica count is increasing faster than the maximum scale rate',
+            ),
+          };
       } else if (desired > maxReplicas) {
-        return { desired: maxReplicas, limited: condition(true, 'TooManyReplicas', 'the desired replica count is more than the maximum replica count') };
+        return {
+          desired: maxReplicas,
+          limited: condition(
+            true,
+            'TooManyReplicas',
+            'the desired replica count is more than the maximum replica count',
+          ),
+        };
       }
     } else if (desired < current) {
       const limit = Math.min(scaleDownLimit(current, upEvents, downEvents, down, nowMs), current);
       if (minReplicas < limit) {
-        if (desired < limit) return { desired: limit, limited: condition(true, 'ScaleDownLimit', 'the desired replica count is decreasing faster than the maximum scale rate') };
+        if (desired < limit)
+          return {
+            desired: limit,
+            limited: condition(
+              true,
+              'ScaleDownLimit',
+              'the desired replica count is decreasing faster than the maximum scale rate',
+            ),
+          };
       } else if (desired < minReplicas) {
-        return { desired: minReplicas, limited: condition(true, 'TooFewReplicas', 'the desired replica count is less than the minimum replica count') };
+        return {
+          desired: minReplicas,
+          limited: condition(
+            true,
+            'TooFewReplicas',
+            'the desired replica count is less than the minimum replica count',
+          ),
+        };
       }
     }
-    return { desired, limited: condition(false, 'DesiredWithinRange', 'the desired count is within the acceptable range') };
+    return {
+      desired,
+      limited: condition(false, 'DesiredWithinRange', 'the desired count is within the acceptable range'),
+    };
   };
 
   return {

@@ -53,7 +53,11 @@ const DEFAULT_WINDOW_MS = 60_000;
  * unready only when it is not Ready and never became Ready (its last transition came within the initial readiness
  * delay of its start).
  */
-export function groupPods(pods: readonly HpaPod[], samples: ReadonlyMap<string, PodSample>, options: GroupPodsOptions): PodGroups {
+export function groupPods(
+  pods: readonly HpaPod[],
+  samples: ReadonlyMap<string, PodSample>,
+  options: GroupPodsOptions,
+): PodGroups {
   const groups: PodGroups = { readyPodCount: 0, unready: new Set(), missing: new Set(), ignored: new Set() };
   for (const pod of pods) {
     const phase = pod.phase ?? 'Running';

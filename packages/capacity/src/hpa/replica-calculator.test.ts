@@ -62,15 +62,33 @@ function run(tc: CalcCase): MetricProposal {
   let metric: HpaMetric;
   if (tc.resource) {
     const { resource } = tc;
-    const requests = Object.fromEntries(resource.requests.slice(0, podCount).map((cores, index) => [`test-pod-${index}`, cores * CONTAINERS]));
-    const usage = Object.fromEntries(resource.levels.map((level, index) => [resource.podNames?.[index] ?? `test-pod-${index}`, (level * CONTAINERS) / 1000]));
-    metric = { type: 'resource', name: 'cpu', target: { averageUtilization: resource.targetUtilization }, requests, usage };
+    const requests = Object.fromEntries(
+      resource.requests.slice(0, podCount).map((cores, index) => [`test-pod-${index}`, cores * CONTAINERS]),
+    );
+    const usage = Object.fromEntries(
+      resource.levels.map((level, index) => [
+        resource.podNames?.[index] ?? `test-pod-${index}`,
+        (level * CONTAINERS) / 1000,
+      ]),
+    );
+    metric = {
+      type: 'resource',
+      name: 'cpu',
+      target: { averageUtilization: resource.targetUtilization },
+      requests,
+      usage,
+    };
   } else {
     const info = tc.metric as MetricInfo;
     const target = info.target / 1000;
     switch (info.type) {
       case 'pods':
-        metric = { type: 'pods', name: 'qps', target: { averageValue: target }, values: Object.fromEntries(info.levels.map((level, index) => [`test-pod-${index}`, level / 1000])) };
+        metric = {
+          type: 'pods',
+          name: 'qps',
+          target: { averageValue: target },
+          values: Object.fromEntries(info.levels.map((level, index) => [`test-pod-${index}`, level / 1000])),
+        };
         break;
       case 'object':
       case 'external':
@@ -78,7 +96,12 @@ function run(tc: CalcCase): MetricProposal {
         break;
       case 'objectPerPod':
       case 'externalPerPod':
-        metric = { type: info.type === 'objectPerPod' ? 'object' : 'external', name: 'qps', target: { averageValue: target }, value: (info.levels[0] as number) / 1000 };
+        metric = {
+          type: info.type === 'objectPerPod' ? 'object' : 'external',
+          name: 'qps',
+          target: { averageValue: target },
+          value: (info.levels[0] as number) / 1000,
+        };
         break;
     }
   }
@@ -112,39 +135,75 @@ const cases: Record<string, CalcCase> = {
   TestReplicaCalcScaleUp: {
     currentReplicas: 3,
     expectedReplicas: 5,
-    resource: { requests: cpu(3), levels: [300, 500, 700], targetUtilization: 30, expectedUtilization: 50, expectedValue: CONTAINERS * 500 },
+    resource: {
+      requests: cpu(3),
+      levels: [300, 500, 700],
+      targetUtilization: 30,
+      expectedUtilization: 50,
+      expectedValue: CONTAINERS * 500,
+    },
   },
   TestReplicaCalcScaleUpUnreadyLessScale: {
     currentReplicas: 3,
     expectedReplicas: 4,
     podReadiness: [false, true, true],
-    resource: { requests: cpu(3), levels: [300, 500, 700], targetUtilization: 30, expectedUtilization: 60, expectedValue: CONTAINERS * 600 },
+    resource: {
+      requests: cpu(3),
+      levels: [300, 500, 700],
+      targetUtilization: 30,
+      expectedUtilization: 60,
+      expectedValue: CONTAINERS * 600,
+    },
   },
   TestReplicaCalcScaleUpHotCpuLessScale: {
     currentReplicas: 3,
     expectedReplicas: 4,
     podStartTime: ['hot', 'cool', 'cool'],
-    resource: { requests: cpu(3), levels: [300, 500, 700], targetUtilization: 30, expectedUtilization: 60, expectedValue: CONTAINERS * 600 },
+    resource: {
+      requests: cpu(3),
+      levels: [300, 500, 700],
+      targetUtilization: 30,
+      expectedUtilization: 60,
+      expectedValue: CONTAINERS * 600,
+    },
   },
   TestReplicaCalcScaleUpUnreadyNoScale: {
     currentReplicas: 3,
     expectedReplicas: 3,
     podReadiness: [true, false, false],
-    resource: { requests: cpu(3), levels: [400, 500, 700], targetUtilization: 30, expectedUtilization: 40, expectedValue: CONTAINERS * 400 },
+    resource: {
+      requests: cpu(3),
+      levels: [400, 500, 700],
+      targetUtilization: 30,
+      expectedUtilization: 40,
+      expectedValue: CONTAINERS * 400,
+    },
   },
   TestReplicaCalcScaleHotCpuNoScale: {
     currentReplicas: 3,
     expectedReplicas: 3,
     podReadiness: [true, false, false],
     podStartTime: ['cool', 'hot', 'hot'],
-    resource: { requests: cpu(3), levels: [400, 500, 700], targetUtilization: 30, expectedUtilization: 40, expectedValue: CONTAINERS * 400 },
+    resource: {
+      requests: cpu(3),
+      levels: [400, 500, 700],
+      targetUtilization: 30,
+      expectedUtilization: 40,
+      expectedValue: CONTAINERS * 400,
+    },
   },
   TestReplicaCalcScaleUpIgnoresFailedPods: {
     currentReplicas: 2,
     expectedReplicas: 4,
     podReadiness: [true, true, false, false],
     podPhase: ['Running', 'Running', 'Failed', 'Failed'],
-    resource: { requests: cpu(4), levels: [500, 700], targetUtilization: 30, expectedUtilization: 60, expectedValue: CONTAINERS * 600 },
+    resource: {
+      requests: cpu(4),
+      levels: [500, 700],
+      targetUtilization: 30,
+      expectedUtilization: 60,
+      expectedValue: CONTAINERS * 600,
+    },
   },
   TestReplicaCalcScaleUpIgnoresDeletionPods: {
     currentReplicas: 2,
@@ -152,7 +211,13 @@ const cases: Record<string, CalcCase> = {
     podReadiness: [true, true, false, false],
     podPhase: ['Running', 'Running', 'Running', 'Running'],
     podDeletionTimestamp: [false, false, true, true],
-    resource: { requests: cpu(4), levels: [500, 700], targetUtilization: 30, expectedUtilization: 60, expectedValue: CONTAINERS * 600 },
+    resource: {
+      requests: cpu(4),
+      levels: [500, 700],
+      targetUtilization: 30,
+      expectedUtilization: 60,
+      expectedValue: CONTAINERS * 600,
+    },
   },
   TestReplicaCalcScaleUpCM: {
     currentReplicas: 3,
@@ -208,7 +273,13 @@ const cases: Record<string, CalcCase> = {
   TestReplicaCalcScaleDown: {
     currentReplicas: 5,
     expectedReplicas: 3,
-    resource: { requests: cpu(5), levels: [100, 300, 500, 250, 250], targetUtilization: 50, expectedUtilization: 28, expectedValue: CONTAINERS * 280 },
+    resource: {
+      requests: cpu(5),
+      levels: [100, 300, 500, 250, 250],
+      targetUtilization: 50,
+      expectedUtilization: 28,
+      expectedValue: CONTAINERS * 280,
+    },
   },
   TestReplicaCalcScaleDownCM: {
     currentReplicas: 5,
@@ -239,27 +310,51 @@ const cases: Record<string, CalcCase> = {
     currentReplicas: 5,
     expectedReplicas: 2,
     podReadiness: [true, true, true, false, false],
-    resource: { requests: cpu(5), levels: [100, 300, 500, 250, 250], targetUtilization: 50, expectedUtilization: 30, expectedValue: CONTAINERS * 300 },
+    resource: {
+      requests: cpu(5),
+      levels: [100, 300, 500, 250, 250],
+      targetUtilization: 50,
+      expectedUtilization: 30,
+      expectedValue: CONTAINERS * 300,
+    },
   },
   TestReplicaCalcScaleDownExcludeUnscheduledPods: {
     currentReplicas: 5,
     expectedReplicas: 1,
     podReadiness: [true, false, false, false, false],
     podPhase: ['Running', 'Pending', 'Pending', 'Pending', 'Pending'],
-    resource: { requests: cpu(5), levels: [100], targetUtilization: 50, expectedUtilization: 10, expectedValue: CONTAINERS * 100 },
+    resource: {
+      requests: cpu(5),
+      levels: [100],
+      targetUtilization: 50,
+      expectedUtilization: 10,
+      expectedValue: CONTAINERS * 100,
+    },
   },
   TestReplicaCalcScaleDownIgnoreHotCpuPods: {
     currentReplicas: 5,
     expectedReplicas: 2,
     podStartTime: ['cool', 'cool', 'cool', 'hot', 'hot'],
-    resource: { requests: cpu(5), levels: [100, 300, 500, 250, 250], targetUtilization: 50, expectedUtilization: 30, expectedValue: CONTAINERS * 300 },
+    resource: {
+      requests: cpu(5),
+      levels: [100, 300, 500, 250, 250],
+      targetUtilization: 50,
+      expectedUtilization: 30,
+      expectedValue: CONTAINERS * 300,
+    },
   },
   TestReplicaCalcScaleDownIgnoresFailedPods: {
     currentReplicas: 5,
     expectedReplicas: 3,
     podReadiness: [true, true, true, true, true, false, false],
     podPhase: ['Running', 'Running', 'Running', 'Running', 'Running', 'Failed', 'Failed'],
-    resource: { requests: cpu(7), levels: [100, 300, 500, 250, 250], targetUtilization: 50, expectedUtilization: 28, expectedValue: CONTAINERS * 280 },
+    resource: {
+      requests: cpu(7),
+      levels: [100, 300, 500, 250, 250],
+      targetUtilization: 50,
+      expectedUtilization: 28,
+      expectedValue: CONTAINERS * 280,
+    },
   },
   TestReplicaCalcScaleDownIgnoresDeletionPods: {
     currentReplicas: 5,
@@ -267,12 +362,24 @@ const cases: Record<string, CalcCase> = {
     podReadiness: [true, true, true, true, true, false, false],
     podPhase: ['Running', 'Running', 'Running', 'Running', 'Running', 'Running', 'Running'],
     podDeletionTimestamp: [false, false, false, false, false, true, true],
-    resource: { requests: cpu(7), levels: [100, 300, 500, 250, 250], targetUtilization: 50, expectedUtilization: 28, expectedValue: CONTAINERS * 280 },
+    resource: {
+      requests: cpu(7),
+      levels: [100, 300, 500, 250, 250],
+      targetUtilization: 50,
+      expectedUtilization: 28,
+      expectedValue: CONTAINERS * 280,
+    },
   },
   TestReplicaCalcTolerance: {
     currentReplicas: 3,
     expectedReplicas: 3,
-    resource: { requests: [0.9, 1.0, 1.1], levels: [1010, 1030, 1020], targetUtilization: 100, expectedUtilization: 102, expectedValue: CONTAINERS * 1020 },
+    resource: {
+      requests: [0.9, 1.0, 1.1],
+      levels: [1010, 1030, 1020],
+      targetUtilization: 100,
+      expectedUtilization: 102,
+      expectedValue: CONTAINERS * 1020,
+    },
   },
   TestReplicaCalcToleranceCM: {
     currentReplicas: 3,
@@ -302,12 +409,24 @@ const cases: Record<string, CalcCase> = {
   TestReplicaCalcSuperfluousMetrics: {
     currentReplicas: 4,
     expectedReplicas: 24,
-    resource: { requests: cpu(4), levels: [4000, 9500, 3000, 7000, 3200, 2000], targetUtilization: 100, expectedUtilization: 587, expectedValue: CONTAINERS * 5875 },
+    resource: {
+      requests: cpu(4),
+      levels: [4000, 9500, 3000, 7000, 3200, 2000],
+      targetUtilization: 100,
+      expectedUtilization: 587,
+      expectedValue: CONTAINERS * 5875,
+    },
   },
   TestReplicaCalcMissingMetrics: {
     currentReplicas: 4,
     expectedReplicas: 3,
-    resource: { requests: cpu(4), levels: [400, 95], targetUtilization: 100, expectedUtilization: 24, expectedValue: 495 },
+    resource: {
+      requests: cpu(4),
+      levels: [400, 95],
+      targetUtilization: 100,
+      expectedUtilization: 24,
+      expectedValue: 495,
+    },
   },
   TestReplicaCalcEmptyMetrics: {
     currentReplicas: 4,
@@ -322,54 +441,108 @@ const cases: Record<string, CalcCase> = {
   TestReplicaCalcMissingMetricsNoChangeEq: {
     currentReplicas: 2,
     expectedReplicas: 2,
-    resource: { requests: cpu(2), levels: [1000], targetUtilization: 100, expectedUtilization: 100, expectedValue: CONTAINERS * 1000 },
+    resource: {
+      requests: cpu(2),
+      levels: [1000],
+      targetUtilization: 100,
+      expectedUtilization: 100,
+      expectedValue: CONTAINERS * 1000,
+    },
   },
   TestReplicaCalcMissingMetricsNoChangeGt: {
     currentReplicas: 2,
     expectedReplicas: 2,
-    resource: { requests: cpu(2), levels: [1900], targetUtilization: 100, expectedUtilization: 190, expectedValue: CONTAINERS * 1900 },
+    resource: {
+      requests: cpu(2),
+      levels: [1900],
+      targetUtilization: 100,
+      expectedUtilization: 190,
+      expectedValue: CONTAINERS * 1900,
+    },
   },
   TestReplicaCalcMissingMetricsNoChangeLt: {
     currentReplicas: 2,
     expectedReplicas: 2,
-    resource: { requests: cpu(2), levels: [600], targetUtilization: 100, expectedUtilization: 60, expectedValue: CONTAINERS * 600 },
+    resource: {
+      requests: cpu(2),
+      levels: [600],
+      targetUtilization: 100,
+      expectedUtilization: 60,
+      expectedValue: CONTAINERS * 600,
+    },
   },
   TestReplicaCalcMissingMetricsUnreadyChange: {
     currentReplicas: 3,
     expectedReplicas: 3,
     podReadiness: [false, true, true],
-    resource: { requests: cpu(3), levels: [100, 450], targetUtilization: 50, expectedUtilization: 45, expectedValue: CONTAINERS * 450 },
+    resource: {
+      requests: cpu(3),
+      levels: [100, 450],
+      targetUtilization: 50,
+      expectedUtilization: 45,
+      expectedValue: CONTAINERS * 450,
+    },
   },
   TestReplicaCalcMissingMetricsHotCpuNoChange: {
     currentReplicas: 3,
     expectedReplicas: 3,
     podStartTime: ['hot', 'cool', 'cool'],
-    resource: { requests: cpu(3), levels: [100, 450], targetUtilization: 50, expectedUtilization: 45, expectedValue: CONTAINERS * 450 },
+    resource: {
+      requests: cpu(3),
+      levels: [100, 450],
+      targetUtilization: 50,
+      expectedUtilization: 45,
+      expectedValue: CONTAINERS * 450,
+    },
   },
   TestReplicaCalcMissingMetricsUnreadyScaleUp: {
     currentReplicas: 3,
     expectedReplicas: 4,
     podReadiness: [false, true, true],
-    resource: { requests: cpu(3), levels: [100, 2000], targetUtilization: 50, expectedUtilization: 200, expectedValue: CONTAINERS * 2000 },
+    resource: {
+      requests: cpu(3),
+      levels: [100, 2000],
+      targetUtilization: 50,
+      expectedUtilization: 200,
+      expectedValue: CONTAINERS * 2000,
+    },
   },
   TestReplicaCalcMissingMetricsHotCpuScaleUp: {
     currentReplicas: 3,
     expectedReplicas: 4,
     podReadiness: [false, true, true],
     podStartTime: ['hot', 'cool', 'cool'],
-    resource: { requests: cpu(3), levels: [100, 2000], targetUtilization: 50, expectedUtilization: 200, expectedValue: CONTAINERS * 2000 },
+    resource: {
+      requests: cpu(3),
+      levels: [100, 2000],
+      targetUtilization: 50,
+      expectedUtilization: 200,
+      expectedValue: CONTAINERS * 2000,
+    },
   },
   TestReplicaCalcMissingMetricsUnreadyScaleDown: {
     currentReplicas: 4,
     expectedReplicas: 3,
     podReadiness: [false, true, true, true],
-    resource: { requests: cpu(4), levels: [100, 100, 100], targetUtilization: 50, expectedUtilization: 10, expectedValue: CONTAINERS * 100 },
+    resource: {
+      requests: cpu(4),
+      levels: [100, 100, 100],
+      targetUtilization: 50,
+      expectedUtilization: 10,
+      expectedValue: CONTAINERS * 100,
+    },
   },
   TestReplicaCalcDuringRollingUpdateWithMaxSurge: {
     currentReplicas: 2,
     expectedReplicas: 2,
     podPhase: ['Running', 'Running', 'Running'],
-    resource: { requests: cpu(3), levels: [100, 100], targetUtilization: 50, expectedUtilization: 10, expectedValue: CONTAINERS * 100 },
+    resource: {
+      requests: cpu(3),
+      levels: [100, 100],
+      targetUtilization: 50,
+      expectedUtilization: 10,
+      expectedValue: CONTAINERS * 100,
+    },
   },
 };
 
@@ -401,21 +574,51 @@ describe('replica calculator (kubernetes replica_calculator_test.go)', () => {
     run(tc);
     // Now the same load within a hair of the tolerance: no scaling.
     target = Math.abs(1 / (requestedToUsed * (1 - 0.1))) + 0.004;
-    run({ ...tc, expectedReplicas: startPods, resource: { ...(tc.resource as ResourceInfo), targetUtilization: Math.trunc(target * 100) } });
+    run({
+      ...tc,
+      expectedReplicas: startPods,
+      resource: { ...(tc.resource as ResourceInfo), targetUtilization: Math.trunc(target * 100) },
+    });
   });
 
   it('per-direction tolerances (KEP-4951): a wider scale-down band keeps a 15% drop, a narrow scale-up band acts on +5%', () => {
-    const pods: HpaPod[] = [{ name: 'a', ready: true, startedAtMs: 0 }, { name: 'b', ready: true, startedAtMs: 0 }];
-    const context = { currentReplicas: 2, pods, nowMs: NOW, tolerances: { scaleUp: 0.02, scaleDown: 0.2 }, cpuInitializationPeriodMs: 0, initialReadinessDelayMs: 0 };
-    const down = calculateMetricReplicas({ type: 'pods', name: 'qps', target: { averageValue: 100 }, values: { a: 85, b: 85 } }, context);
+    const pods: HpaPod[] = [
+      { name: 'a', ready: true, startedAtMs: 0 },
+      { name: 'b', ready: true, startedAtMs: 0 },
+    ];
+    const context = {
+      currentReplicas: 2,
+      pods,
+      nowMs: NOW,
+      tolerances: { scaleUp: 0.02, scaleDown: 0.2 },
+      cpuInitializationPeriodMs: 0,
+      initialReadinessDelayMs: 0,
+    };
+    const down = calculateMetricReplicas(
+      { type: 'pods', name: 'qps', target: { averageValue: 100 }, values: { a: 85, b: 85 } },
+      context,
+    );
     expect(down.ok && down.replicas).toBe(2);
-    const up = calculateMetricReplicas({ type: 'pods', name: 'qps', target: { averageValue: 100 }, values: { a: 105, b: 105 } }, context);
+    const up = calculateMetricReplicas(
+      { type: 'pods', name: 'qps', target: { averageValue: 100 }, values: { a: 105, b: 105 } },
+      context,
+    );
     expect(up.ok && up.replicas).toBe(3);
   });
 
   it('an unavailable metric is an error result, not a guess', () => {
-    const context = { currentReplicas: 2, pods: [], nowMs: NOW, tolerances: { scaleUp: 0.1, scaleDown: 0.1 }, cpuInitializationPeriodMs: 0, initialReadinessDelayMs: 0 };
-    const result = calculateMetricReplicas({ type: 'external', name: 'queue', target: { value: 10 }, unavailable: 'Prometheus timed out' }, context);
+    const context = {
+      currentReplicas: 2,
+      pods: [],
+      nowMs: NOW,
+      tolerances: { scaleUp: 0.1, scaleDown: 0.1 },
+      cpuInitializationPeriodMs: 0,
+      initialReadinessDelayMs: 0,
+    };
+    const result = calculateMetricReplicas(
+      { type: 'external', name: 'queue', target: { value: 10 }, unavailable: 'Prometheus timed out' },
+      context,
+    );
     expect(result).toEqual({ ok: false, metric: 'external/queue', error: 'Prometheus timed out' });
   });
 });

@@ -88,9 +88,16 @@ export function calculateMetricReplicas(metric: HpaMetric, context: ReplicaCalcu
     if (metric.unavailable !== undefined) throw new CapacityError('METRIC_UNAVAILABLE', metric.unavailable);
     switch (metric.type) {
       case 'resource':
-        if ('averageUtilization' in metric.target) return resourceUtilizationReplicas(id, metric, metric.target.averageUtilization, context);
+        if ('averageUtilization' in metric.target)
+          return resourceUtilizationReplicas(id, metric, metric.target.averageUtilization, context);
         if (metric.usage === undefined) throw unavailable(metric.name);
-        return plainMetricReplicas(id, metric.usage, toMilli(metric.target.averageValue), metric.name === 'cpu', context);
+        return plainMetricReplicas(
+          id,
+          metric.usage,
+          toMilli(metric.target.averageValue),
+          metric.name === 'cpu',
+          context,
+        );
       case 'pods':
         if (metric.values === undefined) throw unavailable(metric.name);
         return plainMetricReplicas(id, metric.values, toMilli(metric.target.averageValue), false, context);
@@ -108,7 +115,10 @@ function unavailable(name: string): CapacityError {
   return new CapacityError('METRIC_UNAVAILABLE', `unable to get metric ${name}: no readings`);
 }
 
-function toMilliMap(samples: Readonly<Record<string, PodSample>>): { samples: Map<string, PodSample>; milli: Map<string, number> } {
+function toMilliMap(samples: Readonly<Record<string, PodSample>>): {
+  samples: Map<string, PodSample>;
+  milli: Map<string, number>;
+} {
   const sampleMap = new Map<string, PodSample>();
   const milli = new Map<string, number>();
   for (const [name, sample] of Object.entries(samples)) {
@@ -128,8 +138,13 @@ interface Grouped {
   ignored: Set<string>;
 }
 
-function group(samples: Readonly<Record<string, PodSample>>, cpu: boolean, context: ReplicaCalculationContext): Grouped {
-  if (context.pods.length === 0) throw new CapacityError('METRIC_UNAVAILABLE', 'no pods returned by selector while calculating replica count');
+function group(
+  samples: Readonly<Record<string, PodSample>>,
+  cpu: boolean,
+  context: ReplicaCalculationContext,
+): Grouped {
+  if (context.pods.length === 0)
+    throw new CapacityError('METRIC_UNAVAILABLE', 'no pods returned by selector while calculating replica count');
   const { samples: sampleMap, milli } = toMilliMap(samples);
   const groups = groupPods(context.pods, sampleMap, {
     cpu,
@@ -163,11 +178,19 @@ function rebalance(
   }
   if (scaleUpWithUnready) for (const name of unready) milli.set(name, 0);
   const newUsageRatio = ratioOf(milli);
-  if (isWithinTolerance(newUsageRatio, context.tolerances) || (usageRatio < 1 && newUsageRatio > 1) || (usageRatio > 1 && newUsageRatio < 1)) {
+  if (
+    isWithinTolerance(newUsageRatio, context.tolerances) ||
+    (usageRatio < 1 && newUsageRatio > 1) ||
+    (usageRatio > 1 && newUsageRatio < 1)
+  ) {
     return context.currentReplicas;
   }
   const replicas = Math.ceil(newUsageRatio * milli.size);
-  if ((newUsageRatio < 1 && replicas > context.currentReplicas) || (newUsageRatio > 1 && replicas < context.currentReplicas)) return context.currentReplicas;
+  if (
+    (newUsageRatio < 1 && replicas > context.currentReplicas) ||
+    (newUsageRatio > 1 && replicas < context.currentReplicas)
+  )
+    return context.currentReplicas;
   return replicas;
 }
 
@@ -179,16 +202,21 @@ function resourceUtilizationReplicas(
 ): MetricProposal {
   if (metric.usage === undefined) throw unavailable(metric.name);
   if (Object.keys(metric.usage).length === 0) {
-    throw new CapacityError('METRIC_UNAVAILABLE', `unable to get metrics for resource ${metric.name}: no metrics returned from resource metrics API`);
+    throw new CapacityError(
+      'METRIC_UNAVAILABLE',
+      `unable to get metrics for resource ${metric.name}: no metrics returned from resource metrics API`,
+    );
   }
   const grouped = group(metric.usage, metric.name === 'cpu', context);
   const requests = new Map<string, number>();
   for (const pod of context.pods) {
     const request = metric.requests?.[pod.name];
-    if (request === undefined) throw new CapacityError('METRIC_UNAVAILABLE', `missing request for ${metric.name} in pod ${pod.name}`);
+    if (request === undefined)
+      throw new CapacityError('METRIC_UNAVAILABLE', `missing request for ${metric.name} in pod ${pod.name}`);
     requests.set(pod.name, toMilli(request));
   }
-  if (grouped.milli.size === 0) throw new CapacityError('METRIC_UNAVAILABLE', 'did not receive metrics for targeted pods (pods might be unready)');
+  if (grouped.milli.size === 0)
+    throw new CapacityError('METRIC_UNAVAILABLE', 'did not receive metrics for targeted pods (pods might be unready)');
   const utilizationOf = (metrics: Map<string, number>) => {
     let usageTotal = 0;
     let requestTotal = 0;
@@ -232,7 +260,8 @@ function plainMetricReplicas(
   context: ReplicaCalculationContext,
 ): MetricProposal {
   const grouped = group(samples, cpu, context);
-  if (grouped.milli.size === 0) throw new CapacityError('METRIC_UNAVAILABLE', 'did not receive metrics for targeted pods (pods might be unready)');
+  if (grouped.milli.size === 0)
+    throw new CapacityError('METRIC_UNAVAILABLE', 'did not receive metrics for targeted pods (pods might be unready)');
   const averageOf = (metrics: Map<string, number>) => {
     let total = 0;
     for (const value of metrics.values()) total += value;
@@ -240,8 +269,21 @@ function plainMetricReplicas(
     return { ratio: average / targetMilli, average };
   };
   const first = averageOf(grouped.milli);
-  const replicas = rebalance(grouped, first.ratio, (metrics) => averageOf(metrics).ratio, () => targetMilli, context);
-  return { ok: true, metric: id, replicas, usageRatio: first.ratio, averageValue: first.average / 1000, ...podLists(grouped) };
+  const replicas = rebalance(
+    grouped,
+    first.ratio,
+    (metrics) => averageOf(metrics).ratio,
+    () => targetMilli,
+    context,
+  );
+  return {
+    ok: true,
+    metric: id,
+    replicas,
+    usageRatio: first.ratio,
+    averageValue: first.average / 1000,
+    ...podLists(grouped),
+  };
 }
 
 function singleValueReplicas(

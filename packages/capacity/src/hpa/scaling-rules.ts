@@ -42,17 +42,38 @@ const DEFAULT_SCALE_UP_POLICIES: readonly ScalingPolicy[] = [
 const DEFAULT_SCALE_DOWN_POLICIES: readonly ScalingPolicy[] = [{ type: 'Percent', value: 100, period: 15_000 }];
 
 /** Applies the HPA defaults to one direction's rules (`GenerateHPAScaleUpRules` / `GenerateHPAScaleDownRules`). */
-export function resolveScalingRules(rules: ScalingRules | undefined, direction: 'up' | 'down', defaultDownWindowMs: number): ResolvedScalingRules {
-  const policies = rules?.policies && rules.policies.length > 0 ? rules.policies : direction === 'up' ? DEFAULT_SCALE_UP_POLICIES : DEFAULT_SCALE_DOWN_POLICIES;
+export function resolveScalingRules(
+  rules: ScalingRules | undefined,
+  direction: 'up' | 'down',
+  defaultDownWindowMs: number,
+): ResolvedScalingRules {
+  const policies =
+    rules?.policies && rules.policies.length > 0
+      ? rules.policies
+      : direction === 'up'
+        ? DEFAULT_SCALE_UP_POLICIES
+        : DEFAULT_SCALE_DOWN_POLICIES;
   const resolved = policies.map((policy, index) => {
     if (!(Number.isInteger(policy.value) && policy.value > 0)) {
-      throw new CapacityError('ARGUMENT_INVALID', `behavior.scale${direction === 'up' ? 'Up' : 'Down'}.policies[${index}].value: expected an integer > 0, got ${policy.value}`);
+      throw new CapacityError(
+        'ARGUMENT_INVALID',
+        `behavior.scale${direction === 'up' ? 'Up' : 'Down'}.policies[${index}].value: expected an integer > 0, got ${policy.value}`,
+      );
     }
-    return { type: policy.type, value: policy.value, periodMs: parseDuration(policy.period, `policies[${index}].period`) };
+    return {
+      type: policy.type,
+      value: policy.value,
+      periodMs: parseDuration(policy.period, `policies[${index}].period`),
+    };
   });
   const window = rules?.stabilizationWindow;
   return {
-    stabilizationWindowMs: window === undefined ? (direction === 'up' ? 0 : defaultDownWindowMs) : parseDuration(window, 'stabilizationWindow'),
+    stabilizationWindowMs:
+      window === undefined
+        ? direction === 'up'
+          ? 0
+          : defaultDownWindowMs
+        : parseDuration(window, 'stabilizationWindow'),
     selectPolicy: rules?.selectPolicy ?? 'Max',
     policies: resolved,
   };
@@ -80,11 +101,20 @@ export function replicasChangedInPeriod(periodMs: number, events: readonly Scale
  * start from the count at the beginning of its period and add `value` pods or `value`% (rounded up); `Max` takes
  * the largest, `Min` the smallest, `Disabled` returns `currentReplicas`.
  */
-export function scaleUpLimit(currentReplicas: number, upEvents: readonly ScaleEvent[], downEvents: readonly ScaleEvent[], rules: ResolvedScalingRules, nowMs: number): number {
+export function scaleUpLimit(
+  currentReplicas: number,
+  upEvents: readonly ScaleEvent[],
+  downEvents: readonly ScaleEvent[],
+  rules: ResolvedScalingRules,
+  nowMs: number,
+): number {
   if (rules.selectPolicy === 'Disabled') return currentReplicas;
   let result = rules.selectPolicy === 'Min' ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
   for (const policy of rules.policies) {
-    const start = currentReplicas - replicasChangedInPeriod(policy.periodMs, upEvents, nowMs) + replicasChangedInPeriod(policy.periodMs, downEvents, nowMs);
+    const start =
+      currentReplicas -
+      replicasChangedInPeriod(policy.periodMs, upEvents, nowMs) +
+      replicasChangedInPeriod(policy.periodMs, downEvents, nowMs);
     const proposed = policy.type === 'Pods' ? start + policy.value : Math.ceil(start * (1 + policy.value / 100));
     result = rules.selectPolicy === 'Min' ? Math.min(result, proposed) : Math.max(result, proposed);
   }
@@ -96,11 +126,20 @@ export function scaleUpLimit(currentReplicas: number, upEvents: readonly ScaleEv
  * policy, the count at the start of its period minus `value` pods or `value`% (truncated); `Max` takes the
  * smallest, `Min` the largest, `Disabled` returns `currentReplicas`.
  */
-export function scaleDownLimit(currentReplicas: number, upEvents: readonly ScaleEvent[], downEvents: readonly ScaleEvent[], rules: ResolvedScalingRules, nowMs: number): number {
+export function scaleDownLimit(
+  currentReplicas: number,
+  upEvents: readonly ScaleEvent[],
+  downEvents: readonly ScaleEvent[],
+  rules: ResolvedScalingRules,
+  nowMs: number,
+): number {
   if (rules.selectPolicy === 'Disabled') return currentReplicas;
   let result = rules.selectPolicy === 'Min' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
   for (const policy of rules.policies) {
-    const start = currentReplicas - replicasChangedInPeriod(policy.periodMs, upEvents, nowMs) + replicasChangedInPeriod(policy.periodMs, downEvents, nowMs);
+    const start =
+      currentReplicas -
+      replicasChangedInPeriod(policy.periodMs, upEvents, nowMs) +
+      replicasChangedInPeriod(policy.periodMs, downEvents, nowMs);
     const proposed = policy.type === 'Pods' ? start - policy.value : Math.trunc(start * (1 - policy.value / 100));
     result = rules.selectPolicy === 'Min' ? Math.max(result, proposed) : Math.min(result, proposed);
   }
@@ -111,7 +150,12 @@ export function scaleDownLimit(currentReplicas: number, upEvents: readonly Scale
  * Records a scaling move (`storeScaleEvent`): events older than the direction's longest policy period are marked
  * outdated and the last outdated slot is reused, so the list stays bounded.
  */
-export function storeScaleEvent(events: ScaleEvent[], replicaChange: number, rules: ResolvedScalingRules, nowMs: number): void {
+export function storeScaleEvent(
+  events: ScaleEvent[],
+  replicaChange: number,
+  rules: ResolvedScalingRules,
+  nowMs: number,
+): void {
   const longestPeriodMs = Math.max(0, ...rules.policies.map((policy) => policy.periodMs));
   const cutoff = nowMs - longestPeriodMs;
   for (const event of events) if (event.atMs < cutoff) event.outdated = true;

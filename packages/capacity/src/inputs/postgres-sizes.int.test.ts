@@ -52,6 +52,8 @@ describe('PostgreSQL size recorder (real server)', () => {
   it('refuses an unsafe table name, and reports a failed query as SOURCE_FAILED', async () => {
     expect(() => createPostgresSizeRecorder({ client: pool, table: 'sizes; DROP TABLE x' })).toThrow(/table: expected/);
     const recorder = createPostgresSizeRecorder({ client: pool, table: 'missing_table' });
-    await expect(recorder.series()).rejects.toSatisfy((error: unknown) => CapacityError.hasCode(error, 'SOURCE_FAILED'));
+    await expect(recorder.series()).rejects.toSatisfy((error: unknown) =>
+      CapacityError.hasCode(error, 'SOURCE_FAILED'),
+    );
   });
 });

@@ -1,4 +1,13 @@
-import { createPeriodicTask, safeErrorMessage, silentLogger, systemClock, type Clock, type Duration, type Logger, type PeriodicTask } from '@ops/core';
+import {
+  createPeriodicTask,
+  safeErrorMessage,
+  silentLogger,
+  systemClock,
+  type Clock,
+  type Duration,
+  type Logger,
+  type PeriodicTask,
+} from '@ops/core';
 import { CapacityError } from '../errors.js';
 import type { Series } from './series.js';
 
@@ -44,7 +53,10 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 function quoteTable(table: string): string {
   const parts = table.split('.');
   if (parts.length > 2 || parts.some((part) => !IDENTIFIER.test(part))) {
-    throw new CapacityError('ARGUMENT_INVALID', `table: expected [schema.]name of letters, digits and _, got ${JSON.stringify(table)}`);
+    throw new CapacityError(
+      'ARGUMENT_INVALID',
+      `table: expected [schema.]name of letters, digits and _, got ${JSON.stringify(table)}`,
+    );
   }
   return parts.map((part) => `"${part}"`).join('.');
 }
@@ -71,18 +83,25 @@ export function createPostgresSizeRecorder(options: PostgresSizeRecorderOptions)
     try {
       return (await client.query(text, values)).rows as Row[];
     } catch (error) {
-      throw new CapacityError('SOURCE_FAILED', `PostgreSQL query failed: ${safeErrorMessage(error)}`, { cause: error, isRetryable: true });
+      throw new CapacityError('SOURCE_FAILED', `PostgreSQL query failed: ${safeErrorMessage(error)}`, {
+        cause: error,
+        isRetryable: true,
+      });
     }
   };
   let task: PeriodicTask | undefined;
   const recorder: PostgresSizeRecorder = {
     async ensureTable() {
-      await run(`CREATE TABLE IF NOT EXISTS ${table} (recorded_at timestamptz NOT NULL, kind text NOT NULL, name text NOT NULL, bytes bigint NOT NULL)`);
+      await run(
+        `CREATE TABLE IF NOT EXISTS ${table} (recorded_at timestamptz NOT NULL, kind text NOT NULL, name text NOT NULL, bytes bigint NOT NULL)`,
+      );
       await run(`CREATE INDEX IF NOT EXISTS ${indexName} ON ${table} (name, recorded_at)`);
     },
     async record() {
       const at = clock.now();
-      const [database] = await run<{ name: string; bytes: string }>('SELECT current_database() AS name, pg_database_size(current_database())::text AS bytes');
+      const [database] = await run<{ name: string; bytes: string }>(
+        'SELECT current_database() AS name, pg_database_size(current_database())::text AS bytes',
+      );
       if (!database) throw new CapacityError('SOURCE_FAILED', 'pg_database_size returned no row');
       const tables = await run<{ name: string; bytes: string }>(
         `SELECT n.nspname || '.' || c.relname AS name, pg_total_relation_size(c.oid)::text AS bytes
@@ -113,13 +132,14 @@ export function createPostgresSizeRecorder(options: PostgresSizeRecorderOptions)
     async series(seriesOptions = {}) {
       const { sinceMs } = seriesOptions;
       const rows = seriesOptions.relation
-        ? await run<{ at: Date; bytes: string }>(`SELECT recorded_at AS at, bytes::text AS bytes FROM ${table} WHERE kind = 'table' AND name = $1 AND recorded_at >= $2 ORDER BY recorded_at`, [
-            seriesOptions.relation,
-            new Date(sinceMs ?? 0),
-          ])
-        : await run<{ at: Date; bytes: string }>(`SELECT recorded_at AS at, bytes::text AS bytes FROM ${table} WHERE kind = 'database' AND name = current_database() AND recorded_at >= $1 ORDER BY recorded_at`, [
-            new Date(sinceMs ?? 0),
-          ]);
+        ? await run<{ at: Date; bytes: string }>(
+            `SELECT recorded_at AS at, bytes::text AS bytes FROM ${table} WHERE kind = 'table' AND name = $1 AND recorded_at >= $2 ORDER BY recorded_at`,
+            [seriesOptions.relation, new Date(sinceMs ?? 0)],
+          )
+        : await run<{ at: Date; bytes: string }>(
+            `SELECT recorded_at AS at, bytes::text AS bytes FROM ${table} WHERE kind = 'database' AND name = current_database() AND recorded_at >= $1 ORDER BY recorded_at`,
+            [new Date(sinceMs ?? 0)],
+          );
       const series: Series = { name: seriesOptions.relation ?? 'database', timestamps: [], values: [] };
       for (const row of rows) {
         const at = row.at instanceof Date ? row.at.getTime() : Date.parse(String(row.at));

@@ -26,22 +26,40 @@ export interface QueryRangeSeriesOptions {
  * const [cpu] = await queryRangeSeries(prometheus, RUNBOOK_QUERIES.cpuUtilization('job="api"'), { start: Date.now() - 30 * 86_400_000, end: Date.now(), step: '5m' });
  * ```
  */
-export async function queryRangeSeries(client: PrometheusClient, query: string, options: QueryRangeSeriesOptions): Promise<Series[]> {
+export async function queryRangeSeries(
+  client: PrometheusClient,
+  query: string,
+  options: QueryRangeSeriesOptions,
+): Promise<Series[]> {
   const startMs = options.start instanceof Date ? options.start.getTime() : options.start;
   const endMs = options.end instanceof Date ? options.end.getTime() : options.end;
   const stepMs = parseDuration(options.step, 'step');
   const { maxPointsPerRequest = 10_000 } = options;
-  if (!(endMs > startMs)) throw new CapacityError('ARGUMENT_INVALID', `end must be after start (${new Date(startMs).toISOString()} … ${new Date(endMs).toISOString()})`);
+  if (!(endMs > startMs))
+    throw new CapacityError(
+      'ARGUMENT_INVALID',
+      `end must be after start (${new Date(startMs).toISOString()} … ${new Date(endMs).toISOString()})`,
+    );
   const byLabels = new Map<string, Series>();
   const chunkMs = stepMs * (maxPointsPerRequest - 1);
   for (let chunkStart = startMs; chunkStart <= endMs; chunkStart += chunkMs + stepMs) {
     const chunkEnd = Math.min(endMs, chunkStart + chunkMs);
     let result;
     try {
-      result = await client.queryRange(query, { start: chunkStart, end: chunkEnd, step: stepMs, ...(options.signal ? { signal: options.signal } : {}) });
+      result = await client.queryRange(query, {
+        start: chunkStart,
+        end: chunkEnd,
+        step: stepMs,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
     } catch (error) {
-      const retryable = typeof error === 'object' && error !== null && (error as { isRetryable?: unknown }).isRetryable === true;
-      throw new CapacityError('SOURCE_FAILED', `Prometheus query_range failed for ${query}: ${error instanceof Error ? error.message : String(error)}`, { cause: error, isRetryable: retryable });
+      const retryable =
+        typeof error === 'object' && error !== null && (error as { isRetryable?: unknown }).isRetryable === true;
+      throw new CapacityError(
+        'SOURCE_FAILED',
+        `Prometheus query_range failed for ${query}: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error, isRetryable: retryable },
+      );
     }
     for (const item of result.series) {
       const name = labelsText(item.metric);
@@ -75,15 +93,19 @@ export const RUNBOOK_QUERIES = {
   cpuUtilization: (selector: string) =>
     `sum(rate(container_cpu_usage_seconds_total{${selector}}[5m])) / sum(kube_pod_container_resource_requests{resource="cpu",${selector}})`,
   /** Working set over memory limits. */
-  memoryUtilization: (selector: string) => `sum(container_memory_working_set_bytes{${selector}}) / sum(kube_pod_container_resource_limits{resource="memory",${selector}})`,
+  memoryUtilization: (selector: string) =>
+    `sum(container_memory_working_set_bytes{${selector}}) / sum(kube_pod_container_resource_limits{resource="memory",${selector}})`,
   /** Requests per second. */
   requestRate: (selector: string) => `sum(rate(http_requests_total{${selector}}[5m]))`,
   /** Requests per second per instance (for "requests up > 80 rps"). */
-  requestRatePerInstance: (selector: string) => `sum(rate(http_requests_total{${selector}}[5m])) / count(up{${selector}} == 1)`,
+  requestRatePerInstance: (selector: string) =>
+    `sum(rate(http_requests_total{${selector}}[5m])) / count(up{${selector}} == 1)`,
   /** P95 latency in milliseconds. */
-  p95LatencyMs: (selector: string) => `1000 * histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{${selector}}[5m])))`,
+  p95LatencyMs: (selector: string) =>
+    `1000 * histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{${selector}}[5m])))`,
   /** Used ratio of a filesystem (node exporter). */
-  filesystemUsedRatio: (selector: string) => `1 - node_filesystem_avail_bytes{${selector}} / node_filesystem_size_bytes{${selector}}`,
+  filesystemUsedRatio: (selector: string) =>
+    `1 - node_filesystem_avail_bytes{${selector}} / node_filesystem_size_bytes{${selector}}`,
   /** PostgreSQL database size in bytes (postgres_exporter). */
   postgresDatabaseBytes: (selector: string) => `sum(pg_database_size_bytes{${selector}})`,
 } as const;

@@ -11,7 +11,15 @@ describe('createSampleRecorder', () => {
       clock,
       window: '1h',
       bucket: '5m',
-      signals: [createFunctionSignal({ name: 'cpu', read: () => { if (failing) throw new Error('boom'); return load; } })],
+      signals: [
+        createFunctionSignal({
+          name: 'cpu',
+          read: () => {
+            if (failing) throw new Error('boom');
+            return load;
+          },
+        }),
+      ],
     });
     recorder.start('1m');
     for (let minute = 0; minute < 30; minute++) {

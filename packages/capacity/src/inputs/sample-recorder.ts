@@ -68,7 +68,11 @@ export function createSampleRecorder(options: SampleRecorderOptions = {}): Sampl
   };
   const read = (name: string, pick: 'mean' | 'max'): Series => {
     const window = windows.get(name);
-    if (!window) throw new CapacityError('ARGUMENT_INVALID', `no samples named ${JSON.stringify(name)} (known: ${[...windows.keys()].join(', ') || 'none'})`);
+    if (!window)
+      throw new CapacityError(
+        'ARGUMENT_INVALID',
+        `no samples named ${JSON.stringify(name)} (known: ${[...windows.keys()].join(', ') || 'none'})`,
+      );
     const now = clock.now();
     const series: Series = { name, timestamps: [], values: [] };
     const newestStart = Math.floor(now / bucketMs) * bucketMs;
@@ -77,7 +81,9 @@ export function createSampleRecorder(options: SampleRecorderOptions = {}): Sampl
       const snapshot = window.query(bucketMs, start);
       if (snapshot.count === 0) continue;
       series.timestamps.push(start);
-      series.values.push(pick === 'mean' ? snapshot.sum / snapshot.count : (snapshot.max ?? snapshot.sum / snapshot.count));
+      series.values.push(
+        pick === 'mean' ? snapshot.sum / snapshot.count : (snapshot.max ?? snapshot.sum / snapshot.count),
+      );
     }
     return series;
   };
@@ -91,7 +97,10 @@ export function createSampleRecorder(options: SampleRecorderOptions = {}): Sampl
         try {
           recorder.record(signal.name, await signal.read(abortSignal));
         } catch (error) {
-          logger.warn({ signal: signal.name, error: safeErrorMessage(error) }, 'capacity: signal read failed; sample skipped');
+          logger.warn(
+            { signal: signal.name, error: safeErrorMessage(error) },
+            'capacity: signal read failed; sample skipped',
+          );
         }
       }
     },
@@ -99,7 +108,13 @@ export function createSampleRecorder(options: SampleRecorderOptions = {}): Sampl
     peaks: (name) => read(name, 'max'),
     names: () => [...windows.keys()],
     start(every) {
-      task ??= createPeriodicTask({ name: 'capacity-samples', every, clock, logger, run: (signal) => recorder.sample(signal) });
+      task ??= createPeriodicTask({
+        name: 'capacity-samples',
+        every,
+        clock,
+        logger,
+        run: (signal) => recorder.sample(signal),
+      });
       task.start();
     },
     async stop() {

@@ -23,7 +23,9 @@ describe('series inputs', () => {
   it('parses JSON points, arrays and a Prometheus query_range body', () => {
     expect(parseJsonSeries('[{"timestamp":"2026-01-01T00:00:00Z","value":1}]').values).toEqual([1]);
     expect(parseJsonSeries('{"timestamps":[1,2],"values":[3,4]}').timestamps).toEqual([1000, 2000]);
-    const prometheus = parseJsonSeries('{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1700000000,"1.5"],[1700000060,"2"]]}]}}');
+    const prometheus = parseJsonSeries(
+      '{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1700000000,"1.5"],[1700000060,"2"]]}]}}',
+    );
     expect(prometheus.values).toEqual([1.5, 2]);
     expect(() => parseJsonSeries('[{"timestamp":1,"value":"x"}]')).toThrow(/\[0\]\.value/);
   });

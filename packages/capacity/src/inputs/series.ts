@@ -34,7 +34,15 @@ export function parseTimestamp(text: string): number {
   const naive = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?$/.exec(trimmed);
   if (naive) {
     const [, year, month, day, hour = '0', minute = '0', second = '0', fraction = '0'] = naive;
-    return Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second), Math.round(Number(`0.${fraction}`) * 1000));
+    return Date.UTC(
+      Number(year),
+      Number(month) - 1,
+      Number(day),
+      Number(hour),
+      Number(minute),
+      Number(second),
+      Math.round(Number(`0.${fraction}`) * 1000),
+    );
   }
   const parsed = Date.parse(trimmed);
   if (Number.isNaN(parsed)) throw new CapacityError('INPUT_INVALID', `not a time stamp: ${JSON.stringify(text)}`);
@@ -80,20 +88,32 @@ export function parseCsvSeries(text: string, options: CsvSeriesOptions = {}): Se
   let lineIndex = 0;
   while (lineIndex < lines.length && (lines[lineIndex] as string).trim() === '') lineIndex++;
   const first = splitLine(lines[lineIndex] ?? '', separator).map((cell) => cell.trim());
-  const hasHeader = first.length > 0 && first.some((cell) => cell !== '' && Number.isNaN(Number(cell))) && (() => {
-    try {
-      parseTimestamp(first[0] as string);
-      return false;
-    } catch {
-      return true;
-    }
-  })();
+  const hasHeader =
+    first.length > 0 &&
+    first.some((cell) => cell !== '' && Number.isNaN(Number(cell))) &&
+    (() => {
+      try {
+        parseTimestamp(first[0] as string);
+        return false;
+      } catch {
+        return true;
+      }
+    })();
   const header = hasHeader ? first.map((cell) => cell.toLowerCase()) : [];
-  const resolve = (column: string | number | undefined, fallbackNames: string[], fallbackIndex: number, what: string): number => {
+  const resolve = (
+    column: string | number | undefined,
+    fallbackNames: string[],
+    fallbackIndex: number,
+    what: string,
+  ): number => {
     if (typeof column === 'number') return column;
     if (typeof column === 'string') {
       const found = header.indexOf(column.toLowerCase());
-      if (found < 0) throw new CapacityError('INPUT_INVALID', `no ${what} column named ${JSON.stringify(column)} (header: ${header.join(', ')})`);
+      if (found < 0)
+        throw new CapacityError(
+          'INPUT_INVALID',
+          `no ${what} column named ${JSON.stringify(column)} (header: ${header.join(', ')})`,
+        );
       return found;
     }
     const named = header.findIndex((cell) => fallbackNames.includes(cell));
@@ -109,7 +129,8 @@ export function parseCsvSeries(text: string, options: CsvSeriesOptions = {}): Se
     const cells = splitLine(line, separator);
     const timeText = cells[timeIndex];
     const valueText = cells[valueIndex]?.trim();
-    if (timeText === undefined) throw new CapacityError('INPUT_INVALID', `line ${lineIndex + 1}: no time in column ${timeIndex + 1}`);
+    if (timeText === undefined)
+      throw new CapacityError('INPUT_INVALID', `line ${lineIndex + 1}: no time in column ${timeIndex + 1}`);
     if (valueText === undefined || valueText === '') continue;
     let at: number;
     try {
@@ -118,9 +139,11 @@ export function parseCsvSeries(text: string, options: CsvSeriesOptions = {}): Se
       throw new CapacityError('INPUT_INVALID', `line ${lineIndex + 1}: ${(error as Error).message}`, { cause: error });
     }
     const value = Number(valueText);
-    if (!Number.isFinite(value)) throw new CapacityError('INPUT_INVALID', `line ${lineIndex + 1}: not a number: ${JSON.stringify(valueText)}`);
+    if (!Number.isFinite(value))
+      throw new CapacityError('INPUT_INVALID', `line ${lineIndex + 1}: not a number: ${JSON.stringify(valueText)}`);
     const previous = series.timestamps[series.timestamps.length - 1];
-    if (previous !== undefined && at <= previous) throw new CapacityError('INPUT_INVALID', `line ${lineIndex + 1}: time stamps must increase (${timeText.trim()})`);
+    if (previous !== undefined && at <= previous)
+      throw new CapacityError('INPUT_INVALID', `line ${lineIndex + 1}: time stamps must increase (${timeText.trim()})`);
     series.timestamps.push(at);
     series.values.push(value);
   }
@@ -153,7 +176,8 @@ export function parseJsonSeries(text: string, options: { name?: string } = {}): 
   } else if (root && Array.isArray(root['timestamps']) && Array.isArray(root['values'])) {
     const timestamps = root['timestamps'] as unknown[];
     const values = root['values'] as unknown[];
-    if (timestamps.length !== values.length) throw fail('values', `length ${values.length} differs from timestamps (${timestamps.length})`);
+    if (timestamps.length !== values.length)
+      throw fail('values', `length ${values.length} differs from timestamps (${timestamps.length})`);
     timestamps.forEach((time, index) => pairs.push([time, values[index]]));
   } else if (root && typeof root['data'] === 'object' && root['data'] !== null) {
     const result = (root['data'] as Record<string, unknown>)['result'];
@@ -165,7 +189,12 @@ export function parseJsonSeries(text: string, options: { name?: string } = {}): 
   }
   const series: Series = { timestamps: [], values: [], ...(options.name ? { name: options.name } : {}) };
   pairs.forEach(([time, value], index) => {
-    const at = typeof time === 'number' ? (Math.abs(time) < 1e11 ? Math.round(time * 1000) : time) : parseTimestamp(String(time));
+    const at =
+      typeof time === 'number'
+        ? Math.abs(time) < 1e11
+          ? Math.round(time * 1000)
+          : time
+        : parseTimestamp(String(time));
     const number = typeof value === 'number' ? value : Number(value);
     if (!Number.isFinite(number)) throw fail(`[${index}].value`, `not a finite number: ${JSON.stringify(value)}`);
     const previous = series.timestamps[series.timestamps.length - 1];
@@ -186,7 +215,8 @@ export function inferStepMs(series: Series): number {
   let best = 0;
   let bestCount = -1;
   for (const [step, count] of counts) if (count > bestCount) [best, bestCount] = [step, count];
-  if (!(best > 0)) throw new CapacityError('INSUFFICIENT_DATA', 'cannot infer the step of a series with fewer than 2 points');
+  if (!(best > 0))
+    throw new CapacityError('INSUFFICIENT_DATA', 'cannot infer the step of a series with fewer than 2 points');
   return best;
 }
 
@@ -194,7 +224,10 @@ export function inferStepMs(series: Series): number {
  * Puts a series on a regular grid of `stepMs` starting at its first time stamp: each grid point takes the sample
  * within half a step, gaps are filled by linear interpolation (and counted). Forecasting needs regular spacing.
  */
-export function regularizeSeries(series: Series, stepMs: number = inferStepMs(series)): Series & { stepMs: number; filled: number } {
+export function regularizeSeries(
+  series: Series,
+  stepMs: number = inferStepMs(series),
+): Series & { stepMs: number; filled: number } {
   const { timestamps, values } = series;
   if (timestamps.length === 0) throw new CapacityError('INSUFFICIENT_DATA', 'empty series');
   const start = timestamps[0] as number;

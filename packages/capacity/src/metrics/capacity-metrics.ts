@@ -61,25 +61,39 @@ export function createCapacityMetrics(options: CapacityMetricsOptions): Capacity
   const { registry, prefix = 'ops_capacity_' } = options;
   const promClient = createRequire(import.meta.url)('prom-client') as PromClientModule;
   const registers = [registry as Registry];
-  const gauge = (name: string, help: string, labelNames: string[]) => new promClient.Gauge({ name: `${prefix}${name}`, help, labelNames, registers });
+  const gauge = (name: string, help: string, labelNames: string[]) =>
+    new promClient.Gauge({ name: `${prefix}${name}`, help, labelNames, registers });
   const current = gauge('current_replicas', 'Replica count the last scaling decision started from.', ['scaler']);
   const desired = gauge('desired_replicas', 'Replica count of the last scaling decision.', ['scaler']);
-  const proposed = gauge('proposed_replicas', 'Largest metric proposal of the last decision, before stabilization and limits.', ['scaler']);
+  const proposed = gauge(
+    'proposed_replicas',
+    'Largest metric proposal of the last decision, before stabilization and limits.',
+    ['scaler'],
+  );
   const recommendations = new promClient.Counter({
     name: `${prefix}scale_recommendations_total`,
     help: 'Scaling decisions that change the replica count, by direction.',
     labelNames: ['scaler', 'direction'],
     registers,
   });
-  const exhaustionSeconds = gauge('exhaustion_seconds', 'Expected seconds until the resource reaches its capacity (+Inf when not growing).', ['resource']);
-  const earliestSeconds = gauge('exhaustion_earliest_seconds', 'Earliest plausible seconds until capacity (the band), +Inf when none.', ['resource']);
+  const exhaustionSeconds = gauge(
+    'exhaustion_seconds',
+    'Expected seconds until the resource reaches its capacity (+Inf when not growing).',
+    ['resource'],
+  );
+  const earliestSeconds = gauge(
+    'exhaustion_earliest_seconds',
+    'Earliest plausible seconds until capacity (the band), +Inf when none.',
+    ['resource'],
+  );
   const usedRatio = gauge('used_ratio', 'Current use of the resource over its capacity.', ['resource']);
   const metrics: CapacityMetrics = {
     recordDecision(scaler, decision) {
       current.set({ scaler }, decision.currentReplicas);
       desired.set({ scaler }, decision.desiredReplicas);
       if (decision.proposedReplicas !== undefined) proposed.set({ scaler }, decision.proposedReplicas);
-      if (decision.desiredReplicas !== decision.currentReplicas) recommendations.inc({ scaler, direction: decision.desiredReplicas > decision.currentReplicas ? 'up' : 'down' });
+      if (decision.desiredReplicas !== decision.currentReplicas)
+        recommendations.inc({ scaler, direction: decision.desiredReplicas > decision.currentReplicas ? 'up' : 'down' });
     },
     track(scaler, source) {
       return source.on('decision.made', (event) => metrics.recordDecision(scaler, event.decision));
@@ -87,12 +101,30 @@ export function createCapacityMetrics(options: CapacityMetricsOptions): Capacity
     recordExhaustion(resource, exhaustion) {
       const seconds = (ms: number | null) => (ms === null ? Number.POSITIVE_INFINITY : Math.max(0, ms) / 1000);
       exhaustionSeconds.set({ resource }, exhaustion.status === 'exhausted' ? 0 : seconds(exhaustion.remainingMs));
-      const now = exhaustion.atMs !== null && exhaustion.remainingMs !== null ? exhaustion.atMs - exhaustion.remainingMs : undefined;
-      earliestSeconds.set({ resource }, exhaustion.earliestMs === null || now === undefined ? (exhaustion.status === 'exhausted' ? 0 : Number.POSITIVE_INFINITY) : seconds(exhaustion.earliestMs - now));
+      const now =
+        exhaustion.atMs !== null && exhaustion.remainingMs !== null
+          ? exhaustion.atMs - exhaustion.remainingMs
+          : undefined;
+      earliestSeconds.set(
+        { resource },
+        exhaustion.earliestMs === null || now === undefined
+          ? exhaustion.status === 'exhausted'
+            ? 0
+            : Number.POSITIVE_INFINITY
+          : seconds(exhaustion.earliestMs - now),
+      );
       usedRatio.set({ resource }, exhaustion.usedRatio);
     },
     remove() {
-      for (const name of ['current_replicas', 'desired_replicas', 'proposed_replicas', 'scale_recommendations_total', 'exhaustion_seconds', 'exhaustion_earliest_seconds', 'used_ratio']) {
+      for (const name of [
+        'current_replicas',
+        'desired_replicas',
+        'proposed_replicas',
+        'scale_recommendations_total',
+        'exhaustion_seconds',
+        'exhaustion_earliest_seconds',
+        'used_ratio',
+      ]) {
         (registry as Registry).removeSingleMetric(`${prefix}${name}`);
       }
     },

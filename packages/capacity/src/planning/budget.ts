@@ -57,7 +57,10 @@ export interface BudgetStatus {
 
 function monthOf(ms: number): { startMs: number; endMs: number } {
   const date = new Date(ms);
-  return { startMs: Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1), endMs: Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1) };
+  return {
+    startMs: Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1),
+    endMs: Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1),
+  };
 }
 
 /**
@@ -118,7 +121,11 @@ export function evaluateBudget(options: BudgetOptions): BudgetStatus {
   if (elapsedDays < 1) rate = elapsedDays > 0 ? used / elapsedDays : 0;
   let slope = 0;
   // Theil–Sen: one unusual day (a spike the alerts already report) does not tilt the projection.
-  if (recent.length >= 3) slope = theilSenTrend(recent.map((_, index) => index), recent.map((entry) => entry.used)).slope;
+  if (recent.length >= 3)
+    slope = theilSenTrend(
+      recent.map((_, index) => index),
+      recent.map((entry) => entry.used),
+    ).slope;
   const projectedRemaining = Math.max(0, rate * remainingDays + (slope * remainingDays * remainingDays) / 2);
   const projected = used + projectedRemaining;
   let exhaustedAtMs: number | null = null;
@@ -127,12 +134,18 @@ export function evaluateBudget(options: BudgetOptions): BudgetStatus {
     // Solve used + rate·d + slope·d²/2 = limit for the first d ≥ 0.
     const a = slope / 2;
     const gap = limit - used;
-    const days = Math.abs(a) < 1e-12 ? gap / rate : (-rate + Math.sqrt(Math.max(0, rate * rate + 4 * a * gap))) / (2 * a);
+    const days =
+      Math.abs(a) < 1e-12 ? gap / rate : (-rate + Math.sqrt(Math.max(0, rate * rate + 4 * a * gap))) / (2 * a);
     if (Number.isFinite(days) && days >= 0) exhaustedAtMs = nowMs + days * DAY_MS;
   }
   const expectedByNow = (limit * elapsedDays) / periodDays;
   if (used >= limit) {
-    alerts.push({ code: 'QUOTA_EXHAUSTED', at: new Date(nowMs).toISOString(), ratio: used / limit, message: `${label} ${used.toFixed(2)} has reached the limit ${limit}` });
+    alerts.push({
+      code: 'QUOTA_EXHAUSTED',
+      at: new Date(nowMs).toISOString(),
+      ratio: used / limit,
+      message: `${label} ${used.toFixed(2)} has reached the limit ${limit}`,
+    });
   } else if (used >= quotaWarnRatio * limit || projected >= quotaWarnRatio * limit) {
     alerts.push({
       code: 'QUOTA_APPROACHING',
@@ -149,7 +162,19 @@ export function evaluateBudget(options: BudgetOptions): BudgetStatus {
       message: `${label} projected at ${projected.toFixed(2)} (${((projected / limit) * 100).toFixed(0)}% of ${limit})${exhaustedAtMs === null ? '' : `, reaching the limit around ${new Date(exhaustedAtMs).toISOString().slice(0, 10)}`}`,
     });
   }
-  return { label, limit, period, used, usedRatio: used / limit, expectedByNow, projected, projectedRatio: projected / limit, exhaustedAtMs, daily, alerts };
+  return {
+    label,
+    limit,
+    period,
+    used,
+    usedRatio: used / limit,
+    expectedByNow,
+    projected,
+    projectedRatio: projected / limit,
+    exhaustedAtMs,
+    daily,
+    alerts,
+  };
 }
 
 /** A finding about growth or scaling behaviour. */
@@ -164,13 +189,18 @@ export interface TrendFinding {
  * The runbooks' storage rules: "storage growth > 10% weekly" (week-over-week, comparing the mean of the last 7
  * days with the 7 before) and "database size > 10 GB" (the latest value above `thresholdBytes`).
  */
-export function storageFindings(series: Series, options: { weeklyGrowthRatio?: number; threshold?: number; label?: string } = {}): TrendFinding[] {
+export function storageFindings(
+  series: Series,
+  options: { weeklyGrowthRatio?: number; threshold?: number; label?: string } = {},
+): TrendFinding[] {
   const { weeklyGrowthRatio = 0.1, threshold, label = 'storage' } = options;
   const findings: TrendFinding[] = [];
   const last = series.timestamps[series.timestamps.length - 1];
   if (last === undefined) return findings;
   const window = (from: number, to: number) => {
-    const values = series.values.filter((_, index) => (series.timestamps[index] as number) > from && (series.timestamps[index] as number) <= to);
+    const values = series.values.filter(
+      (_, index) => (series.timestamps[index] as number) > from && (series.timestamps[index] as number) <= to,
+    );
     return values.length > 0 ? values.reduce((sum, value) => sum + value, 0) / values.length : undefined;
   };
   const thisWeek = window(last - 7 * DAY_MS, last);
@@ -178,12 +208,22 @@ export function storageFindings(series: Series, options: { weeklyGrowthRatio?: n
   if (thisWeek !== undefined && lastWeek !== undefined && lastWeek > 0) {
     const growth = thisWeek / lastWeek - 1;
     if (growth > weeklyGrowthRatio) {
-      findings.push({ code: 'WEEKLY_GROWTH_HIGH', at: new Date(last).toISOString(), value: growth, message: `${label} grew ${(growth * 100).toFixed(1)}% week over week (> ${Math.round(weeklyGrowthRatio * 100)}%)` });
+      findings.push({
+        code: 'WEEKLY_GROWTH_HIGH',
+        at: new Date(last).toISOString(),
+        value: growth,
+        message: `${label} grew ${(growth * 100).toFixed(1)}% week over week (> ${Math.round(weeklyGrowthRatio * 100)}%)`,
+      });
     }
   }
   const latest = series.values[series.values.length - 1] as number;
   if (threshold !== undefined && latest > threshold) {
-    findings.push({ code: 'SIZE_ABOVE_THRESHOLD', at: new Date(last).toISOString(), value: latest, message: `${label} is ${latest.toPrecision(4)}, above ${threshold.toPrecision(4)}` });
+    findings.push({
+      code: 'SIZE_ABOVE_THRESHOLD',
+      at: new Date(last).toISOString(),
+      value: latest,
+      message: `${label} is ${latest.toPrecision(4)}, above ${threshold.toPrecision(4)}`,
+    });
   }
   return findings;
 }
@@ -198,7 +238,8 @@ export function scalingAnomalies(replicas: Series, options: { minimumChanges?: n
   for (let index = 0; index < replicas.values.length; index++) {
     const day = new Date(replicas.timestamps[index] as number).toISOString().slice(0, 10);
     if (!perDay.has(day)) perDay.set(day, 0);
-    if (index > 0 && replicas.values[index] !== replicas.values[index - 1]) perDay.set(day, (perDay.get(day) as number) + 1);
+    if (index > 0 && replicas.values[index] !== replicas.values[index - 1])
+      perDay.set(day, (perDay.get(day) as number) + 1);
   }
   const days = [...perDay.entries()];
   const findings: TrendFinding[] = [];
@@ -208,7 +249,12 @@ export function scalingAnomalies(replicas: Series, options: { minimumChanges?: n
     const mean = earlier.reduce((sum, count) => sum + count, 0) / earlier.length;
     const deviation = Math.sqrt(earlier.reduce((sum, count) => sum + (count - mean) ** 2, 0) / earlier.length);
     if (changes >= minimumChanges && changes > mean + 3 * deviation) {
-      findings.push({ code: 'UNEXPECTED_SCALING', at: day, value: changes, message: `${changes} scaling events on ${day}, usually ${mean.toFixed(1)} ± ${deviation.toFixed(1)}` });
+      findings.push({
+        code: 'UNEXPECTED_SCALING',
+        at: day,
+        value: changes,
+        message: `${changes} scaling events on ${day}, usually ${mean.toFixed(1)} ± ${deviation.toFixed(1)}`,
+      });
     }
   });
   return findings;

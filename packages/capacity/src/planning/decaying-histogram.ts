@@ -40,7 +40,10 @@ const MAX_DECAY_EXPONENT = 100;
 export function createDecayingHistogram(options: DecayingHistogramOptions): DecayingHistogram {
   const { maxValue, firstBucketSize, ratio = 1.05, halfLifeMs = 86_400_000, epsilon = 1e-4 } = options;
   if (!(maxValue > 0 && firstBucketSize > 0 && ratio > 1 && halfLifeMs > 0)) {
-    throw new CapacityError('ARGUMENT_INVALID', 'histogram: maxValue, firstBucketSize and halfLifeMs must be > 0 and ratio > 1');
+    throw new CapacityError(
+      'ARGUMENT_INVALID',
+      'histogram: maxValue, firstBucketSize and halfLifeMs must be > 0 and ratio > 1',
+    );
   }
   const bucketCount = Math.ceil(Math.log((maxValue * (ratio - 1)) / firstBucketSize + 1) / Math.log(ratio)) + 1;
   const weights = new Float64Array(bucketCount);
@@ -73,7 +76,11 @@ export function createDecayingHistogram(options: DecayingHistogramOptions): Deca
       return total;
     },
     addSample(value, weight, atMs) {
-      if (!(weight >= 0) || !Number.isFinite(value)) throw new CapacityError('ARGUMENT_INVALID', `sample: expected a finite value and weight ≥ 0, got ${value}, ${weight}`);
+      if (!(weight >= 0) || !Number.isFinite(value))
+        throw new CapacityError(
+          'ARGUMENT_INVALID',
+          `sample: expected a finite value and weight ≥ 0, got ${value}, ${weight}`,
+        );
       const decayed = weight * decayFactor(atMs);
       const bucket = findBucket(value);
       weights[bucket] = (weights[bucket] as number) + decayed;

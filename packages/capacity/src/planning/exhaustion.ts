@@ -68,7 +68,8 @@ const DAY_MS = 86_400_000;
  */
 export function timeToExhaustion(series: Series, options: ExhaustionOptions): Exhaustion {
   const { capacity, direction = 'rising', method = 'linear', confidence = 0.95 } = options;
-  if (!Number.isFinite(capacity)) throw new CapacityError('ARGUMENT_INVALID', `capacity: expected a finite number, got ${capacity}`);
+  if (!Number.isFinite(capacity))
+    throw new CapacityError('ARGUMENT_INVALID', `capacity: expected a finite number, got ${capacity}`);
   const nowMs = options.nowMs ?? (series.timestamps[series.timestamps.length - 1] as number);
   const windowMs = options.window === undefined ? undefined : parseDuration(options.window, 'window');
   const sign = direction === 'rising' ? 1 : -1;
@@ -81,21 +82,41 @@ export function timeToExhaustion(series: Series, options: ExhaustionOptions): Ex
       y.push(sign * (series.values[index] as number));
     }
   });
-  if (x.length < 3) throw new CapacityError('INSUFFICIENT_DATA', `time to exhaustion needs at least 3 points in the window, got ${x.length}`);
+  if (x.length < 3)
+    throw new CapacityError(
+      'INSUFFICIENT_DATA',
+      `time to exhaustion needs at least 3 points in the window, got ${x.length}`,
+    );
   const limit = sign * capacity;
-  const usedRatio = (value: number) => (direction === 'rising' ? value / capacity : capacity === 0 ? Number.NaN : capacity / value);
-  const result = (partial: Omit<Exhaustion, 'method' | 'capacity' | 'remainingMs' | 'usedRatio' | 'current'> & { currentSigned: number }): Exhaustion => {
+  const usedRatio = (value: number) =>
+    direction === 'rising' ? value / capacity : capacity === 0 ? Number.NaN : capacity / value;
+  const result = (
+    partial: Omit<Exhaustion, 'method' | 'capacity' | 'remainingMs' | 'usedRatio' | 'current'> & {
+      currentSigned: number;
+    },
+  ): Exhaustion => {
     const { currentSigned, ...rest } = partial;
     const current = sign * currentSigned;
-    return { ...rest, current, method, capacity, usedRatio: usedRatio(current), remainingMs: rest.atMs === null ? null : Math.max(0, rest.atMs - nowMs) };
+    return {
+      ...rest,
+      current,
+      method,
+      capacity,
+      usedRatio: usedRatio(current),
+      remainingMs: rest.atMs === null ? null : Math.max(0, rest.atMs - nowMs),
+    };
   };
-  const format = (ms: number | null) => (ms === null ? 'never' : new Date(ms).toISOString().slice(0, 16).replace('T', ' '));
+  const format = (ms: number | null) =>
+    ms === null ? 'never' : new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
 
   if (method === 'seasonal') {
     if (!options.forecaster) throw new CapacityError('ARGUMENT_INVALID', "method 'seasonal' needs a forecaster");
     const regular = regularizeSeries({ timestamps: x, values: y.map((value) => sign * value) });
     const horizonSteps = Math.max(1, Math.floor(parseDuration(options.horizon ?? '90d', 'horizon') / regular.stepMs));
-    const fitted = options.forecaster.fit(regular.values, { startMs: regular.timestamps[0] as number, stepMs: regular.stepMs });
+    const fitted = options.forecaster.fit(regular.values, {
+      startMs: regular.timestamps[0] as number,
+      stepMs: regular.stepMs,
+    });
     const band = fitted.forecastInterval(horizonSteps, { level: confidence });
     const lastAt = regular.timestamps[regular.timestamps.length - 1] as number;
     const first = (values: number[]) => {
@@ -105,7 +126,15 @@ export function timeToExhaustion(series: Series, options: ExhaustionOptions): Ex
     const currentSigned = sign * (regular.values[regular.values.length - 1] as number);
     const trend = olsTrend(regular.timestamps, regular.values);
     if (currentSigned >= limit) {
-      return result({ status: 'exhausted', currentSigned, slopePerDay: trend.slope * DAY_MS, atMs: nowMs, earliestMs: nowMs, latestMs: nowMs, explanation: `already at ${format(nowMs)} past capacity ${capacity}` });
+      return result({
+        status: 'exhausted',
+        currentSigned,
+        slopePerDay: trend.slope * DAY_MS,
+        atMs: nowMs,
+        earliestMs: nowMs,
+        latestMs: nowMs,
+        explanation: `already at ${format(nowMs)} past capacity ${capacity}`,
+      });
     }
     const expected = first(band.mean);
     const earliest = first(direction === 'rising' ? band.upper : band.lower);
@@ -134,18 +163,30 @@ export function timeToExhaustion(series: Series, options: ExhaustionOptions): Ex
     intercept = fit.intercept;
     // Band: the OLS slope's standard error, applied around the robust slope.
     const ols = olsTrend(x, y);
-    band = Number.isFinite(ols.slopeStandardError) ? studentTQuantile(1 - (1 - confidence) / 2, x.length - 2) * ols.slopeStandardError : 0;
+    band = Number.isFinite(ols.slopeStandardError)
+      ? studentTQuantile(1 - (1 - confidence) / 2, x.length - 2) * ols.slopeStandardError
+      : 0;
   } else {
     const fit = olsTrend(x, y);
     slope = fit.slope;
     intercept = fit.intercept;
-    band = Number.isFinite(fit.slopeStandardError) ? studentTQuantile(1 - (1 - confidence) / 2, x.length - 2) * fit.slopeStandardError : 0;
+    band = Number.isFinite(fit.slopeStandardError)
+      ? studentTQuantile(1 - (1 - confidence) / 2, x.length - 2) * fit.slopeStandardError
+      : 0;
   }
   const currentSigned = intercept + slope * nowMs;
   const slopePerDay = sign * slope * DAY_MS;
   const crossing = (rate: number) => (rate > 0 ? nowMs + (limit - currentSigned) / rate : null);
   if (currentSigned >= limit) {
-    return result({ status: 'exhausted', currentSigned, slopePerDay, atMs: nowMs, earliestMs: nowMs, latestMs: nowMs, explanation: `the fitted value ${(sign * currentSigned).toPrecision(4)} is already past capacity ${capacity}` });
+    return result({
+      status: 'exhausted',
+      currentSigned,
+      slopePerDay,
+      atMs: nowMs,
+      earliestMs: nowMs,
+      latestMs: nowMs,
+      explanation: `the fitted value ${(sign * currentSigned).toPrecision(4)} is already past capacity ${capacity}`,
+    });
   }
   const perDay = (rate: number) => `${(sign * rate * DAY_MS).toPrecision(3)}/day`;
   if (!(slope > 0)) {

@@ -76,17 +76,29 @@ export interface GrowthPlan {
  * ```
  */
 export function planGrowth(options: GrowthPlanOptions): GrowthPlan {
-  const { currentReplicas: n, headroom = 0.5, seasonalPeakRatio = 1, spareReplicas = 0, minReplicas = 1, maxReplicas = Number.POSITIVE_INFINITY, peakPercentile = 0.95 } = options;
-  if (!Number.isInteger(n) || n < 1) throw new CapacityError('ARGUMENT_INVALID', `currentReplicas: expected an integer ≥ 1, got ${n}`);
+  const {
+    currentReplicas: n,
+    headroom = 0.5,
+    seasonalPeakRatio = 1,
+    spareReplicas = 0,
+    minReplicas = 1,
+    maxReplicas = Number.POSITIVE_INFINITY,
+    peakPercentile = 0.95,
+  } = options;
+  if (!Number.isInteger(n) || n < 1)
+    throw new CapacityError('ARGUMENT_INVALID', `currentReplicas: expected an integer ≥ 1, got ${n}`);
   if (!(headroom >= 0)) throw new CapacityError('ARGUMENT_INVALID', `headroom: expected ≥ 0, got ${headroom}`);
   let peak: number;
   let meanUtilization: number | undefined;
   const explanation: string[] = [];
   if (options.demand) {
     const { peak: demandPeak, perReplicaCapacity } = options.demand;
-    if (!(perReplicaCapacity > 0) || !(demandPeak >= 0)) throw new CapacityError('ARGUMENT_INVALID', 'demand: expected peak ≥ 0 and perReplicaCapacity > 0');
+    if (!(perReplicaCapacity > 0) || !(demandPeak >= 0))
+      throw new CapacityError('ARGUMENT_INVALID', 'demand: expected peak ≥ 0 and perReplicaCapacity > 0');
     peak = demandPeak / (n * perReplicaCapacity);
-    explanation.push(`peak demand ${demandPeak} over ${n} replicas of ${perReplicaCapacity} each: ${(peak * 100).toFixed(1)}% utilization at peak`);
+    explanation.push(
+      `peak demand ${demandPeak} over ${n} replicas of ${perReplicaCapacity} each: ${(peak * 100).toFixed(1)}% utilization at peak`,
+    );
   } else if (options.utilization === undefined) {
     throw new CapacityError('ARGUMENT_INVALID', 'planGrowth needs utilization (samples or a peak) or demand');
   } else if (Array.isArray(options.utilization)) {
@@ -95,7 +107,8 @@ export function planGrowth(options: GrowthPlanOptions): GrowthPlan {
     meanUtilization = samples.reduce((sum, value) => sum + value, 0) / samples.length;
     const size = options.windowSize ?? 1;
     const maxima: number[] = [];
-    for (let start = 0; start < samples.length; start += size) maxima.push(Math.max(...samples.slice(start, start + size)));
+    for (let start = 0; start < samples.length; start += size)
+      maxima.push(Math.max(...samples.slice(start, start + size)));
     peak = quantile(maxima, peakPercentile);
     explanation.push(
       `peak utilization ${(peak * 100).toFixed(1)}% = p${Math.round(peakPercentile * 100)} of ${maxima.length} ${size > 1 ? `window maxima (${size} samples each)` : 'samples'}; mean ${(meanUtilization * 100).toFixed(1)}%`,
@@ -106,9 +119,13 @@ export function planGrowth(options: GrowthPlanOptions): GrowthPlan {
     meanUtilization = given.mean;
   }
   if (!(peak >= 0)) throw new CapacityError('ARGUMENT_INVALID', `utilization peak: expected ≥ 0, got ${peak}`);
-  if (seasonalPeakRatio !== 1) explanation.push(`seasonal peak ×${seasonalPeakRatio} (busiest slot of the season against the average)`);
+  if (seasonalPeakRatio !== 1)
+    explanation.push(`seasonal peak ×${seasonalPeakRatio} (busiest slot of the season against the average)`);
   const scenarios = (options.growth ?? [0, 0.25, 0.5, 1]).map((entry): GrowthScenario => {
-    const { growth, label } = typeof entry === 'number' ? { growth: entry, label: entry === 0 ? 'today' : `+${Math.round(entry * 100)}%` } : entry;
+    const { growth, label } =
+      typeof entry === 'number'
+        ? { growth: entry, label: entry === 0 ? 'today' : `+${Math.round(entry * 100)}%` }
+        : entry;
     const peakDemand = n * peak * seasonalPeakRatio * (1 + growth);
     let replicas = Math.ceil(peakDemand * (1 + headroom) - 1e-9) + spareReplicas;
     let bounded: GrowthScenario['bounded'];
@@ -120,7 +137,16 @@ export function planGrowth(options: GrowthPlanOptions): GrowthPlan {
       bounded = 'max';
     }
     const naiveReplicas = Math.ceil(n * (1 + growth) * (1 + headroom) - 1e-9);
-    return { growth, label, peakDemand, replicas, peakUtilization: replicas > 0 ? peakDemand / replicas : Number.POSITIVE_INFINITY, naiveReplicas, naiveDifference: naiveReplicas - replicas, ...(bounded ? { bounded } : {}) };
+    return {
+      growth,
+      label,
+      peakDemand,
+      replicas,
+      peakUtilization: replicas > 0 ? peakDemand / replicas : Number.POSITIVE_INFINITY,
+      naiveReplicas,
+      naiveDifference: naiveReplicas - replicas,
+      ...(bounded ? { bounded } : {}),
+    };
   });
   const first = scenarios[0];
   if (first && first.naiveDifference !== 0) {
@@ -130,5 +156,13 @@ export function planGrowth(options: GrowthPlanOptions): GrowthPlan {
         : `the runbook script (current × ${(1 + headroom).toFixed(2)}) gives ${first.naiveReplicas} for ${first.label}: at a ${(peak * seasonalPeakRatio * 100).toFixed(0)}% peak that leaves less than the ${Math.round(headroom * 100)}% headroom (${-first.naiveDifference} replicas short)`,
     );
   }
-  return { currentReplicas: n, peakUtilization: peak, meanUtilization, headroom, seasonalPeakRatio, scenarios, explanation };
+  return {
+    currentReplicas: n,
+    peakUtilization: peak,
+    meanUtilization,
+    headroom,
+    seasonalPeakRatio,
+    scenarios,
+    explanation,
+  };
 }

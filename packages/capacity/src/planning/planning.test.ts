@@ -45,7 +45,10 @@ describe('time to exhaustion', () => {
   });
 
   it('not growing, already exhausted, and a falling free-space series (node-mixin style)', () => {
-    const shrinking = { timestamps: disk.timestamps, values: disk.timestamps.map((_, index) => 100 - index * 0.01 + (index % 2)) };
+    const shrinking = {
+      timestamps: disk.timestamps,
+      values: disk.timestamps.map((_, index) => 100 - index * 0.01 + (index % 2)),
+    };
     expect(timeToExhaustion(shrinking, { capacity: 500 }).status).toBe('not-growing');
     // A flat series with noise: the slope is not distinguishable from 0, so no latest date.
     const flat = { timestamps: disk.timestamps, values: disk.timestamps.map((_, index) => 100 + (index % 2)) };
@@ -63,7 +66,10 @@ describe('time to exhaustion', () => {
   });
 
   it('robust (Theil–Sen): a VACUUM that freed 40 GB does not hide the growth', () => {
-    const vacuumed = { timestamps: disk.timestamps, values: disk.values.map((value, index) => (index > disk.values.length - 48 ? value - 40e9 : value)) };
+    const vacuumed = {
+      timestamps: disk.timestamps,
+      values: disk.values.map((value, index) => (index > disk.values.length - 48 ? value - 40e9 : value)),
+    };
     const linear = timeToExhaustion(vacuumed, { capacity: 500e9 });
     const robust = timeToExhaustion(vacuumed, { capacity: 500e9, method: 'robust' });
     expect(robust.slopePerDay / 1e9).toBeCloseTo(5, 0);
@@ -71,7 +77,15 @@ describe('time to exhaustion', () => {
   });
 
   it('seasonal: the upper band of the daily peaks crosses first — days before the average does', () => {
-    const series = syntheticSeries({ length: 24 * 21, level: 40, trendPerDay: 1, dailyPeakRatio: 1.6, weekendRatio: 1, noiseRatio: 0.02, seed: 5 });
+    const series = syntheticSeries({
+      length: 24 * 21,
+      level: 40,
+      trendPerDay: 1,
+      dailyPeakRatio: 1.6,
+      weekendRatio: 1,
+      noiseRatio: 0.02,
+      seed: 5,
+    });
     const result = timeToExhaustion(series, {
       capacity: 120,
       method: 'seasonal',
@@ -98,7 +112,12 @@ describe('growth planning', () => {
   });
 
   it('plans from demand and per-replica capacity: 1,000 rps on 6 replicas of 250 rps each', () => {
-    const plan = planGrowth({ currentReplicas: 6, demand: { peak: 1000, perReplicaCapacity: 250 }, headroom: 0.25, growth: [0, 0.25, 0.5, 1] });
+    const plan = planGrowth({
+      currentReplicas: 6,
+      demand: { peak: 1000, perReplicaCapacity: 250 },
+      headroom: 0.25,
+      growth: [0, 0.25, 0.5, 1],
+    });
     expect(plan.peakUtilization).toBeCloseTo(1000 / 1500, 12);
     // ceil(1000 × (1 + g) × 1.25 / 250): 5, 7, 8, 10
     expect(plan.scenarios.map((scenario) => scenario.replicas)).toEqual([5, 7, 8, 10]);
@@ -108,7 +127,15 @@ describe('growth planning', () => {
   it('sizes on the p95 of window maxima, applies the seasonal peak and spares, and shows when the script is short', () => {
     // Hourly windows of 60 one-minute samples: mostly 40%, with a 90% minute in every hour.
     const samples = Array.from({ length: 60 * 24 }, (_, minute) => (minute % 60 === 30 ? 0.9 : 0.4));
-    const plan = planGrowth({ currentReplicas: 4, utilization: samples, windowSize: 60, headroom: 0.2, growth: [0, 1], spareReplicas: 1, seasonalPeakRatio: 1.1 });
+    const plan = planGrowth({
+      currentReplicas: 4,
+      utilization: samples,
+      windowSize: 60,
+      headroom: 0.2,
+      growth: [0, 1],
+      spareReplicas: 1,
+      seasonalPeakRatio: 1.1,
+    });
     expect(plan.peakUtilization).toBeCloseTo(0.9, 9);
     // ceil(4 × 0.9 × 1.1 × 1.2) + 1 = ceil(4.752) + 1 = 6
     expect(plan.scenarios[0]!.replicas).toBe(6);
@@ -142,7 +169,10 @@ describe('VPA-style right-sizing', () => {
   });
 
   it('target p90 × 1.15, bounds widened by confidence: ×2 upper at one day of minute samples', () => {
-    const samples = Array.from({ length: 1440 + 1 }, (_, minute) => ({ atMs: START + minute * 60_000, value: 0.2 + (minute % 10) * 0.01 }));
+    const samples = Array.from({ length: 1440 + 1 }, (_, minute) => ({
+      atMs: START + minute * 60_000,
+      value: 0.2 + (minute % 10) * 0.01,
+    }));
     const advice = recommendResources({ cpu: { samples, requestCores: 2 } });
     expect(advice.confidence).toBeCloseTo(1, 2);
     const cpu = advice.cpu!;
@@ -164,22 +194,40 @@ describe('VPA-style right-sizing', () => {
     const cpu = advice.cpu!;
     expect(cpu.upperBound / cpu.target).toBeCloseTo(3, 1);
     expect(cpu.action).toBe('keep');
-    expect(recommendResources({ cpu: { samples, requestCores: cpu.target * 1.05 } }).cpu!.reason).toContain('within 10%');
+    expect(recommendResources({ cpu: { samples, requestCores: cpu.target * 1.05 } }).cpu!.reason).toContain(
+      'within 10%',
+    );
   });
 
   it('memory: one peak per day, OOM bumped (max(×1.2, +100 MB)), 250 MiB floor', () => {
-    const memorySamples = Array.from({ length: 5 * 24 }, (_, hour) => ({ atMs: START + hour * HOUR, value: (hour % 24 === 12 ? 600 : 300) * 2 ** 20 }));
-    const advice = recommendResources({ memory: { samples: memorySamples, requestBytes: 512 * 2 ** 20, ooms: [{ atMs: START + 4 * DAY + HOUR, value: 700 * 2 ** 20 }] } });
+    const memorySamples = Array.from({ length: 5 * 24 }, (_, hour) => ({
+      atMs: START + hour * HOUR,
+      value: (hour % 24 === 12 ? 600 : 300) * 2 ** 20,
+    }));
+    const advice = recommendResources({
+      memory: {
+        samples: memorySamples,
+        requestBytes: 512 * 2 ** 20,
+        ooms: [{ atMs: START + 4 * DAY + HOUR, value: 700 * 2 ** 20 }],
+      },
+    });
     const memory = advice.memory!;
     expect(memory.target).toBeGreaterThan(700 * 1.2 * 2 ** 20 * 1.15 * 0.99);
     expect(advice.findings.map((finding) => finding.code)).toContain('OOM_SEEN');
-    const tiny = recommendResources({ memory: { samples: [{ atMs: START, value: 10e6 }, { atMs: START + DAY, value: 12e6 }] } });
+    const tiny = recommendResources({
+      memory: {
+        samples: [
+          { atMs: START, value: 10e6 },
+          { atMs: START + DAY, value: 12e6 },
+        ],
+      },
+    });
     expect(tiny.memory!.target).toBe(250 * 2 ** 20);
     expect(tiny.memory!.action).toBe('set');
   });
 });
 
-describe('budgets and the runbooks\' alerts', () => {
+describe("budgets and the runbooks' alerts", () => {
   const period = { startMs: Date.UTC(2026, 5, 1), endMs: Date.UTC(2026, 6, 1) };
   const hourly = (days: number, perHour: (day: number) => number) => ({
     timestamps: Array.from({ length: days * 24 }, (_, hour) => period.startMs + hour * HOUR),
@@ -214,7 +262,10 @@ describe('budgets and the runbooks\' alerts', () => {
   });
 
   it('storage growth > 10% weekly, size above a threshold, and unexpected scaling events', () => {
-    const size = { timestamps: Array.from({ length: 14 }, (_, day) => START + day * DAY), values: Array.from({ length: 14 }, (_, day) => (day < 7 ? 9e9 : 10.5e9)) };
+    const size = {
+      timestamps: Array.from({ length: 14 }, (_, day) => START + day * DAY),
+      values: Array.from({ length: 14 }, (_, day) => (day < 7 ? 9e9 : 10.5e9)),
+    };
     const findings = storageFindings(size, { threshold: 10e9, label: 'database' });
     expect(findings.map((finding) => finding.code)).toEqual(['WEEKLY_GROWTH_HIGH', 'SIZE_ABOVE_THRESHOLD']);
     const replicas = { timestamps: [] as number[], values: [] as number[] };

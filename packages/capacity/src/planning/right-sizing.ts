@@ -100,12 +100,7 @@ function confidenceOf(samples: readonly UsageSample[]): number {
  * ```
  */
 export function recommendResources(options: RightSizingOptions): RightSizingResult {
-  const {
-    marginFraction = 0.15,
-    minChangeRatio = 0.1,
-    overProvisionedBelow = 0.5,
-    idleBelow = 0.05,
-  } = options;
+  const { marginFraction = 0.15, minChangeRatio = 0.1, overProvisionedBelow = 0.5, idleBelow = 0.05 } = options;
   const halfLifeMs = parseDuration(options.halfLife ?? '24h', 'halfLife');
   const intervalMs = parseDuration(options.memoryInterval ?? '24h', 'memoryInterval');
   const targetPercentile = options.percentiles?.target ?? 0.9;
@@ -113,18 +108,41 @@ export function recommendResources(options: RightSizingOptions): RightSizingResu
   const upperPercentile = options.percentiles?.upper ?? 0.95;
   const cpuFloor = options.floors?.cpuCores ?? 0.025;
   const memoryFloor = options.floors?.memoryBytes ?? 250 * MIB;
-  if (!options.cpu && !options.memory) throw new CapacityError('ARGUMENT_INVALID', 'recommendResources: give cpu and/or memory samples');
+  if (!options.cpu && !options.memory)
+    throw new CapacityError('ARGUMENT_INVALID', 'recommendResources: give cpu and/or memory samples');
   const all = [...(options.cpu?.samples ?? []), ...(options.memory?.samples ?? [])];
   const confidence = confidenceOf(options.cpu?.samples.length ? options.cpu.samples : all);
   const findings: RightSizingFinding[] = [];
 
-  const estimate = (resource: 'cpu' | 'memory', percentile: (p: number) => number, floor: number, request: number | undefined, rawUsage: number[]): ResourceRecommendation => {
+  const estimate = (
+    resource: 'cpu' | 'memory',
+    percentile: (p: number) => number,
+    floor: number,
+    request: number | undefined,
+    rawUsage: number[],
+  ): ResourceRecommendation => {
     const withMargin = (value: number) => value * (1 + marginFraction);
     const target = Math.max(floor, withMargin(percentile(targetPercentile)));
-    const lowerBound = Math.max(floor, confidence > 0 ? withMargin(percentile(lowerPercentile)) * Math.pow(1 + 0.001 / confidence, -2) : 0);
-    const upperBound = Math.max(floor, confidence > 0 ? withMargin(percentile(upperPercentile)) * (1 + 1 / confidence) : Number.POSITIVE_INFINITY);
-    const recommendation: ResourceRecommendation = { resource, target, lowerBound, upperBound, action: 'keep', reason: '' };
-    const unit = resource === 'cpu' ? (value: number) => `${(value * 1000).toFixed(0)}m` : (value: number) => `${(value / MIB).toFixed(0)}Mi`;
+    const lowerBound = Math.max(
+      floor,
+      confidence > 0 ? withMargin(percentile(lowerPercentile)) * Math.pow(1 + 0.001 / confidence, -2) : 0,
+    );
+    const upperBound = Math.max(
+      floor,
+      confidence > 0 ? withMargin(percentile(upperPercentile)) * (1 + 1 / confidence) : Number.POSITIVE_INFINITY,
+    );
+    const recommendation: ResourceRecommendation = {
+      resource,
+      target,
+      lowerBound,
+      upperBound,
+      action: 'keep',
+      reason: '',
+    };
+    const unit =
+      resource === 'cpu'
+        ? (value: number) => `${(value * 1000).toFixed(0)}m`
+        : (value: number) => `${(value / MIB).toFixed(0)}Mi`;
     if (request === undefined || !(request > 0)) {
       recommendation.action = 'set';
       recommendation.reason = `no request set: request ${unit(target)}`;
@@ -145,7 +163,12 @@ export function recommendResources(options: RightSizingOptions): RightSizingResu
     }
     if (utilization !== undefined) {
       if (utilization < idleBelow) {
-        findings.push({ code: 'IDLE', resource, message: `${resource} p95 usage is ${(utilization * 100).toFixed(1)}% of the request: idle`, reclaimable: Math.max(0, request - target) });
+        findings.push({
+          code: 'IDLE',
+          resource,
+          message: `${resource} p95 usage is ${(utilization * 100).toFixed(1)}% of the request: idle`,
+          reclaimable: Math.max(0, request - target),
+        });
       } else if (utilization < overProvisionedBelow) {
         findings.push({
           code: 'OVER_PROVISIONED',
@@ -154,7 +177,11 @@ export function recommendResources(options: RightSizingOptions): RightSizingResu
           reclaimable: Math.max(0, request - target),
         });
       } else if (request < lowerBound) {
-        findings.push({ code: 'UNDER_PROVISIONED', resource, message: `${resource} request ${unit(request)} is below the lower bound ${unit(lowerBound)}` });
+        findings.push({
+          code: 'UNDER_PROVISIONED',
+          resource,
+          message: `${resource} request ${unit(request)} is below the lower bound ${unit(lowerBound)}`,
+        });
       }
     }
     return recommendation;
@@ -166,7 +193,13 @@ export function recommendResources(options: RightSizingOptions): RightSizingResu
     const weight = Math.max(options.cpu.requestCores ?? 0, 0.1);
     for (const sample of options.cpu.samples) histogram.addSample(sample.value, weight, sample.atMs);
     if (histogram.isEmpty()) throw new CapacityError('INSUFFICIENT_DATA', 'cpu: no samples');
-    result.cpu = estimate('cpu', (p) => histogram.percentile(p), cpuFloor, options.cpu.requestCores, options.cpu.samples.map((sample) => sample.value));
+    result.cpu = estimate(
+      'cpu',
+      (p) => histogram.percentile(p),
+      cpuFloor,
+      options.cpu.requestCores,
+      options.cpu.samples.map((sample) => sample.value),
+    );
   }
   if (options.memory) {
     const histogram = createDecayingHistogram({ maxValue: 1e12, firstBucketSize: 1e7, halfLifeMs });
@@ -175,18 +208,29 @@ export function recommendResources(options: RightSizingOptions): RightSizingResu
     for (const oom of options.memory.ooms ?? []) {
       const bumped = Math.max(oom.value * 1.2, oom.value + 100 * 1e6);
       samples.push({ atMs: oom.atMs, value: bumped });
-      findings.push({ code: 'OOM_SEEN', resource: 'memory', message: `OOM kill at ${new Date(oom.atMs).toISOString()} with ${(oom.value / MIB).toFixed(0)}Mi: counted as ${(bumped / MIB).toFixed(0)}Mi` });
+      findings.push({
+        code: 'OOM_SEEN',
+        resource: 'memory',
+        message: `OOM kill at ${new Date(oom.atMs).toISOString()} with ${(oom.value / MIB).toFixed(0)}Mi: counted as ${(bumped / MIB).toFixed(0)}Mi`,
+      });
     }
     if (samples.length === 0) throw new CapacityError('INSUFFICIENT_DATA', 'memory: no samples');
     const origin = Math.min(...samples.map((sample) => sample.atMs));
     for (const sample of samples) {
       const interval = Math.floor((sample.atMs - origin) / intervalMs);
       const current = peaks.get(interval);
-      if (!current || sample.value > current.value) peaks.set(interval, { value: sample.value, atMs: origin + (interval + 1) * intervalMs });
+      if (!current || sample.value > current.value)
+        peaks.set(interval, { value: sample.value, atMs: origin + (interval + 1) * intervalMs });
     }
     const kept = [...peaks.entries()].sort((a, b) => a[0] - b[0]).slice(-8);
     for (const [, peak] of kept) histogram.addSample(peak.value, 1, peak.atMs);
-    result.memory = estimate('memory', (p) => histogram.percentile(p), memoryFloor, options.memory.requestBytes, options.memory.samples.map((sample) => sample.value));
+    result.memory = estimate(
+      'memory',
+      (p) => histogram.percentile(p),
+      memoryFloor,
+      options.memory.requestBytes,
+      options.memory.samples.map((sample) => sample.value),
+    );
   }
   return result;
 }

@@ -22,7 +22,9 @@ describe('capacity report', () => {
         { name: 'disk', series: disk, unit: 'bytes', capacity: 500e9, storage: { threshold: 400e9 } },
       ],
       growth: { series: 'cpu', currentReplicas: 6, headroom: 0.5 },
-      budgets: [evaluateBudget({ usage: { timestamps: [Date.UTC(2026, 1, 1)], values: [200] }, limit: 3000, label: 'spend' })],
+      budgets: [
+        evaluateBudget({ usage: { timestamps: [Date.UTC(2026, 1, 1)], values: [200] }, limit: 3000, label: 'spend' }),
+      ],
       onProgress: (done, total, name) => progress.push(`${done}/${total} ${name}`),
     });
     expect(progress).toEqual(['1/2 cpu', '2/2 disk']);
@@ -46,7 +48,11 @@ describe('capacity report', () => {
   });
 
   it('SVG charts are self-contained: no scripts, no external references, escaped text', () => {
-    const report = buildCapacityReport({ clock, series: [{ name: 'p95 <latency> & co', series: cpu, unit: 'ms' }], horizon: '2d' });
+    const report = buildCapacityReport({
+      clock,
+      series: [{ name: 'p95 <latency> & co', series: cpu, unit: 'ms' }],
+      horizon: '2d',
+    });
     for (const svg of [renderForecastSvg(report.series[0]!), renderHeatmapSvg(report.series[0]!)]) {
       expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
       expect(svg).not.toMatch(/<script|<image|href=|url\(|@import/);
@@ -58,7 +64,11 @@ describe('capacity report', () => {
   it('a real series: NAB taxi demand with daily and weekly cycles', () => {
     const taxi = loadNab('nyc_taxi.csv');
     const recent = { timestamps: taxi.timestamps.slice(-48 * 28), values: taxi.values.slice(-48 * 28) };
-    const report = buildCapacityReport({ clock, series: [{ name: 'taxi passengers', series: recent, unit: 'passengers' }], horizon: '7d' });
+    const report = buildCapacityReport({
+      clock,
+      series: [{ name: 'taxi passengers', series: recent, unit: 'passengers' }],
+      horizon: '7d',
+    });
     const series = report.series[0]!;
     expect(series.forecast.model).toContain('periods 48, 336');
     const weekdayEvening = series.hourOfWeek[2 * 24 + 19]!;

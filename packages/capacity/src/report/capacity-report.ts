@@ -56,7 +56,17 @@ export interface SeriesReport {
   unit: string;
   ratio: boolean;
   stepMs: number;
-  stats: { count: number; mean: number; min: number; max: number; p95: number; last: number; trendPerDay: number; firstMs: number; lastMs: number };
+  stats: {
+    count: number;
+    mean: number;
+    min: number;
+    max: number;
+    p95: number;
+    last: number;
+    trendPerDay: number;
+    firstMs: number;
+    lastMs: number;
+  };
   /** Mean by UTC hour of week (Monday 00:00 = 0 … Sunday 23:00 = 167) ÷ overall mean; `null` where no data. */
   hourOfWeek: Array<number | null>;
   /** History actually plotted (the last part, averaged to the fitting resolution). */
@@ -98,9 +108,17 @@ function downsample(series: Series & { stepMs: number }, maxPoints: number): Ser
 }
 
 /** Picks the forecaster for a series: daily/weekly decomposition when there are two full cycles, else Holt by AICc. */
-export function chooseForecaster(length: number, stepMs: number, periods: readonly number[], positive: boolean): Forecaster {
-  const usable = periods.map((periodMs) => Math.round(periodMs / stepMs)).filter((steps) => steps >= 2 && length >= 2 * steps);
-  if (usable.length > 0) return multiSeasonalForecaster({ periods: usable, mode: positive ? 'multiplicative' : 'additive' });
+export function chooseForecaster(
+  length: number,
+  stepMs: number,
+  periods: readonly number[],
+  positive: boolean,
+): Forecaster {
+  const usable = periods
+    .map((periodMs) => Math.round(periodMs / stepMs))
+    .filter((steps) => steps >= 2 && length >= 2 * steps);
+  if (usable.length > 0)
+    return multiSeasonalForecaster({ periods: usable, mode: positive ? 'multiplicative' : 'additive' });
   return holtWintersForecaster({ variant: 'auto' });
 }
 
@@ -119,10 +137,17 @@ export function buildCapacityReport(options: CapacityReportOptions): CapacityRep
   if (options.series.length === 0) throw new CapacityError('ARGUMENT_INVALID', 'series: nothing to report on');
   const reports: SeriesReport[] = [];
   options.series.forEach((input, index) => {
-    if (input.series.values.length < 3) throw new CapacityError('INSUFFICIENT_DATA', `${input.name}: at least 3 points are needed, got ${input.series.values.length}`);
+    if (input.series.values.length < 3)
+      throw new CapacityError(
+        'INSUFFICIENT_DATA',
+        `${input.name}: at least 3 points are needed, got ${input.series.values.length}`,
+      );
     const full = regularizeSeries(input.series);
-    const from = full.timestamps.findIndex((at) => at > (full.timestamps[full.timestamps.length - 1] as number) - fitHistoryMs);
-    const recent = from > 0 ? { ...full, timestamps: full.timestamps.slice(from), values: full.values.slice(from) } : full;
+    const from = full.timestamps.findIndex(
+      (at) => at > (full.timestamps[full.timestamps.length - 1] as number) - fitHistoryMs,
+    );
+    const recent =
+      from > 0 ? { ...full, timestamps: full.timestamps.slice(from), values: full.values.slice(from) } : full;
     const regular = downsample(recent, maxPoints);
     const values = regular.values;
     const stepMs = regular.stepMs;
@@ -137,7 +162,9 @@ export function buildCapacityReport(options: CapacityReportOptions): CapacityRep
       hourCounts[slot] = (hourCounts[slot] as number) + 1;
     });
     const rawMean = input.series.values.reduce((sum, value) => sum + value, 0) / input.series.values.length;
-    const hourOfWeek = hourSums.map((sum, slot) => ((hourCounts[slot] as number) > 0 && rawMean !== 0 ? sum / (hourCounts[slot] as number) / rawMean : null));
+    const hourOfWeek = hourSums.map((sum, slot) =>
+      (hourCounts[slot] as number) > 0 && rawMean !== 0 ? sum / (hourCounts[slot] as number) / rawMean : null,
+    );
     const positive = values.every((value) => value > 0);
     const forecaster = chooseForecaster(values.length, stepMs, periodsMs, positive);
     const time = { startMs: regular.timestamps[0] as number, stepMs };
@@ -162,8 +189,16 @@ export function buildCapacityReport(options: CapacityReportOptions): CapacityRep
         lastMs: input.series.timestamps[input.series.timestamps.length - 1] as number,
       },
       hourOfWeek,
-      history: { timestamps: regular.timestamps.slice(-Math.max(steps * 3, 1)), values: values.slice(-Math.max(steps * 3, 1)) },
-      forecast: { model: fitted.description, stepMs, timestamps: Array.from({ length: steps }, (_, h) => lastMs + (h + 1) * stepMs), ...band },
+      history: {
+        timestamps: regular.timestamps.slice(-Math.max(steps * 3, 1)),
+        values: values.slice(-Math.max(steps * 3, 1)),
+      },
+      forecast: {
+        model: fitted.description,
+        stepMs,
+        timestamps: Array.from({ length: steps }, (_, h) => lastMs + (h + 1) * stepMs),
+        ...band,
+      },
       findings: [],
     };
     if (mean === 0) report.hourOfWeek = report.hourOfWeek.map(() => null);
@@ -172,10 +207,24 @@ export function buildCapacityReport(options: CapacityReportOptions): CapacityRep
       const seasonal = forecaster.name.startsWith('multi-seasonal');
       report.exhaustion = timeToExhaustion(
         { timestamps: regular.timestamps, values },
-        seasonal ? { capacity: input.capacity, method: 'seasonal', forecaster, horizon: Math.max(horizonMs, 30 * DAY_MS), confidence: level } : { capacity: input.capacity, confidence: level },
+        seasonal
+          ? {
+              capacity: input.capacity,
+              method: 'seasonal',
+              forecaster,
+              horizon: Math.max(horizonMs, 30 * DAY_MS),
+              confidence: level,
+            }
+          : { capacity: input.capacity, confidence: level },
       );
     }
-    if (input.storage) report.findings.push(...storageFindings(input.series, { label: input.name, ...(input.storage.threshold === undefined ? {} : { threshold: input.storage.threshold }) }));
+    if (input.storage)
+      report.findings.push(
+        ...storageFindings(input.series, {
+          label: input.name,
+          ...(input.storage.threshold === undefined ? {} : { threshold: input.storage.threshold }),
+        }),
+      );
     reports.push(report);
     options.onProgress?.(index + 1, options.series.length, input.name);
   });
@@ -183,17 +232,40 @@ export function buildCapacityReport(options: CapacityReportOptions): CapacityRep
   if (options.growth) {
     const source = reports.find((report) => report.name === options.growth?.series);
     const input = options.series.find((entry) => entry.name === options.growth?.series);
-    if (!source || !input) throw new CapacityError('ARGUMENT_INVALID', `growth.series: no series named ${JSON.stringify(options.growth.series)}`);
+    if (!source || !input)
+      throw new CapacityError(
+        'ARGUMENT_INVALID',
+        `growth.series: no series named ${JSON.stringify(options.growth.series)}`,
+      );
     const { series: _series, ...plan } = options.growth;
     const hourOfWeekPeak = Math.max(...source.hourOfWeek.filter((value): value is number => value !== null));
-    growth = planGrowth({ ...plan, utilization: input.series.values, windowSize: Math.max(1, Math.round(HOUR_MS / (source.stats.count > 1 ? (source.stats.lastMs - source.stats.firstMs) / (source.stats.count - 1) : HOUR_MS))) });
-    if (Number.isFinite(hourOfWeekPeak)) growth.explanation.push(`busiest hour of week runs at ${(hourOfWeekPeak * 100).toFixed(0)}% of the average`);
+    growth = planGrowth({
+      ...plan,
+      utilization: input.series.values,
+      windowSize: Math.max(
+        1,
+        Math.round(
+          HOUR_MS /
+            (source.stats.count > 1
+              ? (source.stats.lastMs - source.stats.firstMs) / (source.stats.count - 1)
+              : HOUR_MS),
+        ),
+      ),
+    });
+    if (Number.isFinite(hourOfWeekPeak))
+      growth.explanation.push(`busiest hour of week runs at ${(hourOfWeekPeak * 100).toFixed(0)}% of the average`);
   }
   const findings: string[] = [];
   for (const report of reports) {
     const exhaustion = report.exhaustion;
-    if (exhaustion && (exhaustion.status === 'exhausted' || exhaustion.status === 'growing' || exhaustion.status === 'uncertain') && exhaustion.earliestMs !== null) {
-      findings.push(`${report.name}: ${exhaustion.status === 'exhausted' ? 'at capacity now' : `reaches ${exhaustion.capacity} as early as ${new Date(exhaustion.earliestMs).toISOString().slice(0, 10)}`} (${exhaustion.explanation})`);
+    if (
+      exhaustion &&
+      (exhaustion.status === 'exhausted' || exhaustion.status === 'growing' || exhaustion.status === 'uncertain') &&
+      exhaustion.earliestMs !== null
+    ) {
+      findings.push(
+        `${report.name}: ${exhaustion.status === 'exhausted' ? 'at capacity now' : `reaches ${exhaustion.capacity} as early as ${new Date(exhaustion.earliestMs).toISOString().slice(0, 10)}`} (${exhaustion.explanation})`,
+      );
     }
     for (const finding of report.findings) findings.push(finding.message);
   }

@@ -2,18 +2,31 @@ import type { CapacityReport } from './capacity-report.js';
 import { formatValue } from './svg-charts.js';
 
 function table(headers: string[], rows: string[][]): string {
-  return [`| ${headers.join(' | ')} |`, `| ${headers.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${row.map((cell) => cell.replace(/\|/g, '\\|')).join(' | ')} |`)].join('\n');
+  return [
+    `| ${headers.join(' | ')} |`,
+    `| ${headers.map(() => '---').join(' | ')} |`,
+    ...rows.map((row) => `| ${row.map((cell) => cell.replace(/\|/g, '\\|')).join(' | ')} |`),
+  ].join('\n');
 }
 
-const date = (ms: number | null | undefined) => (ms === null || ms === undefined ? '—' : new Date(ms).toISOString().slice(0, 16).replace('T', ' '));
+const date = (ms: number | null | undefined) =>
+  ms === null || ms === undefined ? '—' : new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
 
 /**
  * Renders a {@link CapacityReport} as Markdown: findings first, then utilization trends, forecasts, time to
  * exhaustion, growth scenarios (with the runbook script's numbers beside ours), right-sizing and budgets. `charts`
  * maps a series name to the relative path of its SVG (and `heatmaps` to its hour-of-week heatmap) to embed them.
  */
-export function renderReportMarkdown(report: CapacityReport, options: { charts?: Record<string, string>; heatmaps?: Record<string, string> } = {}): string {
-  const lines: string[] = [`# ${report.title}`, '', `Generated ${date(report.generatedAtMs)} UTC · forecast horizon ${(report.horizonMs / 86_400_000).toFixed(1)} days.`, ''];
+export function renderReportMarkdown(
+  report: CapacityReport,
+  options: { charts?: Record<string, string>; heatmaps?: Record<string, string> } = {},
+): string {
+  const lines: string[] = [
+    `# ${report.title}`,
+    '',
+    `Generated ${date(report.generatedAtMs)} UTC · forecast horizon ${(report.horizonMs / 86_400_000).toFixed(1)} days.`,
+    '',
+  ];
   lines.push('## Findings', '');
   if (report.findings.length === 0) lines.push('Nothing needs attention.');
   else for (const finding of report.findings) lines.push(`- ${finding}`);
@@ -71,7 +84,12 @@ export function renderReportMarkdown(report: CapacityReport, options: { charts?:
   }
   if (report.growth) {
     const growth = report.growth;
-    lines.push('## Growth scenarios', '', `Current ${growth.currentReplicas} replicas, peak utilization ${(growth.peakUtilization * 100).toFixed(1)}%, headroom ${Math.round(growth.headroom * 100)}%.`, '');
+    lines.push(
+      '## Growth scenarios',
+      '',
+      `Current ${growth.currentReplicas} replicas, peak utilization ${(growth.peakUtilization * 100).toFixed(1)}%, headroom ${Math.round(growth.headroom * 100)}%.`,
+      '',
+    );
     lines.push(
       table(
         ['scenario', 'peak demand (replicas at 100%)', 'replicas', 'peak utilization', 'runbook script', 'difference'],
@@ -81,7 +99,9 @@ export function renderReportMarkdown(report: CapacityReport, options: { charts?:
           String(scenario.replicas),
           `${(scenario.peakUtilization * 100).toFixed(0)}%`,
           String(scenario.naiveReplicas),
-          scenario.naiveDifference === 0 ? 'same' : `${scenario.naiveDifference > 0 ? '+' : ''}${scenario.naiveDifference}`,
+          scenario.naiveDifference === 0
+            ? 'same'
+            : `${scenario.naiveDifference > 0 ? '+' : ''}${scenario.naiveDifference}`,
         ]),
       ),
       '',
@@ -91,14 +111,32 @@ export function renderReportMarkdown(report: CapacityReport, options: { charts?:
   }
   if (report.rightSizing) {
     const advice = report.rightSizing;
-    lines.push('## Right-sizing', '', `Confidence ${advice.confidence.toFixed(2)} (days of history, capped by samples ÷ 1,440).`, '');
+    lines.push(
+      '## Right-sizing',
+      '',
+      `Confidence ${advice.confidence.toFixed(2)} (days of history, capped by samples ÷ 1,440).`,
+      '',
+    );
     const rows = [advice.cpu, advice.memory].filter((entry) => entry !== undefined);
     lines.push(
       table(
         ['resource', 'request', 'target', 'lower', 'upper', 'action', 'why'],
         rows.map((entry) => {
-          const format = (value: number | undefined) => (value === undefined ? '—' : entry.resource === 'cpu' ? `${(value * 1000).toFixed(0)}m` : formatValue(value, false, 'bytes'));
-          return [entry.resource, format(entry.request), format(entry.target), format(entry.lowerBound), Number.isFinite(entry.upperBound) ? format(entry.upperBound) : '∞', entry.action, entry.reason];
+          const format = (value: number | undefined) =>
+            value === undefined
+              ? '—'
+              : entry.resource === 'cpu'
+                ? `${(value * 1000).toFixed(0)}m`
+                : formatValue(value, false, 'bytes');
+          return [
+            entry.resource,
+            format(entry.request),
+            format(entry.target),
+            format(entry.lowerBound),
+            Number.isFinite(entry.upperBound) ? format(entry.upperBound) : '∞',
+            entry.action,
+            entry.reason,
+          ];
         }),
       ),
       '',

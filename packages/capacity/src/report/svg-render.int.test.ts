@@ -17,13 +17,22 @@ let browser: BrowserContext;
 let profile: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set OPS_CHROMIUM)`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set OPS_CHROMIUM)`);
   profile = await mkdtemp(join(tmpdir(), 'ops-capacity-chromium-'));
   // A persistent context is how playwright takes our own --user-data-dir.
   browser = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }, 60_000);
 
@@ -36,7 +45,10 @@ function hex(color: string): [number, number, number] {
   return [1, 3, 5].map((offset) => parseInt(color.slice(offset, offset + 2), 16)) as [number, number, number];
 }
 
-async function pixelCounts(svg: string, colors: Record<string, string>): Promise<{ width: number; height: number; counts: Record<string, number>; nonWhite: number }> {
+async function pixelCounts(
+  svg: string,
+  colors: Record<string, string>,
+): Promise<{ width: number; height: number; counts: Record<string, number>; nonWhite: number }> {
   const page = await browser.newPage();
   try {
     await page.setContent(`<!doctype html><html><body style="margin:0;background:#fff">${svg}</body></html>`);
@@ -63,7 +75,12 @@ async function pixelCounts(svg: string, colors: Record<string, string>): Promise
       }
       return { width: canvas.width, height: canvas.height, counts, nonWhite };
     })()`;
-    return (await page.evaluate(script)) as { width: number; height: number; counts: Record<string, number>; nonWhite: number };
+    return (await page.evaluate(script)) as {
+      width: number;
+      height: number;
+      counts: Record<string, number>;
+      nonWhite: number;
+    };
   } finally {
     await page.close();
   }
@@ -72,7 +89,11 @@ async function pixelCounts(svg: string, colors: Record<string, string>): Promise
 describe('SVG charts in Chromium', () => {
   const clock = createManualClock(Date.UTC(2026, 1, 2));
   const series = syntheticSeries({ length: 24 * 21, level: 40, trendPerDay: 1, noiseRatio: 0.1, seed: 6 });
-  const report = buildCapacityReport({ clock, series: [{ name: 'connections', series, capacity: 140 }], horizon: '7d' });
+  const report = buildCapacityReport({
+    clock,
+    series: [{ name: 'connections', series, capacity: 140 }],
+    horizon: '7d',
+  });
 
   it('the forecast chart renders with history, forecast, band and capacity line, and screenshots as a PNG of its size', async () => {
     const svg = renderForecastSvg(report.series[0]!, { width: 800, height: 320 });

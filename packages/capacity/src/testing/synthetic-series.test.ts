@@ -11,11 +11,19 @@ describe('syntheticSeries', () => {
     // Saturday 14:00 is 70% of the weekday peak.
     expect(values[5 * 24 + 14]).toBeCloseTo(105, 9);
     expect(syntheticSeries({ length: 50, seed: 7 }).values).toEqual(syntheticSeries({ length: 50, seed: 7 }).values);
-    expect(syntheticSeries({ length: 50, seed: 7 }).values).not.toEqual(syntheticSeries({ length: 50, seed: 8 }).values);
+    expect(syntheticSeries({ length: 50, seed: 7 }).values).not.toEqual(
+      syntheticSeries({ length: 50, seed: 8 }).values,
+    );
   });
 
   it('grows by trendPerDay', () => {
-    const { values } = syntheticSeries({ length: 24 * 8 + 1, noiseRatio: 0, trendPerDay: 10, dailyPeakRatio: 1, weekendRatio: 1 });
+    const { values } = syntheticSeries({
+      length: 24 * 8 + 1,
+      noiseRatio: 0,
+      trendPerDay: 10,
+      dailyPeakRatio: 1,
+      weekendRatio: 1,
+    });
     expect(values[24 * 8]! - values[0]!).toBeCloseTo(80, 9);
   });
 });

@@ -56,7 +56,10 @@ export const opsAlertSchema = z
     endsAt: z.number().int().nonnegative().optional(),
     generatorUrl: z.string().url().optional(),
   })
-  .refine((alert) => alert.endsAt === undefined || alert.endsAt >= alert.startsAt, { message: 'endsAt must be >= startsAt', path: ['endsAt'] });
+  .refine((alert) => alert.endsAt === undefined || alert.endsAt >= alert.startsAt, {
+    message: 'endsAt must be >= startsAt',
+    path: ['endsAt'],
+  });
 
 /**
  * Validates an alert built from outside input, naming the bad field. @throws ConfigError (`CONFIG_INVALID`).
@@ -78,6 +81,7 @@ export function fanOutAlerts(...sinks: AlertSink[]): AlertSink {
   return async (alert) => {
     const results = await Promise.allSettled(sinks.map((sink) => sink(alert)));
     const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
-    if (failures.length > 0) throw new AggregateError(failures, `${failures.length} of ${sinks.length} alert sinks failed for "${alert.key}"`);
+    if (failures.length > 0)
+      throw new AggregateError(failures, `${failures.length} of ${sinks.length} alert sinks failed for "${alert.key}"`);
   };
 }

@@ -3,7 +3,16 @@ import { z } from 'zod';
 import { parseConfigText } from '../config/load-config.js';
 import { ConfigError, parseWithSchema } from '../errors/config-error.js';
 import { OpsError } from '../errors/ops-error.js';
-import { createProgressBar, ExitCode, formatBytes, formatTable, renderHelp, runCli, UsageError, type CliDefinition } from './cli.js';
+import {
+  createProgressBar,
+  ExitCode,
+  formatBytes,
+  formatTable,
+  renderHelp,
+  runCli,
+  UsageError,
+  type CliDefinition,
+} from './cli.js';
 
 function capture(isTTY = false) {
   const stdout: string[] = [];
@@ -27,12 +36,20 @@ const definition: CliDefinition = {
     check: {
       summary: 'check a URL',
       usage: '<url...>',
-      options: { timeout: { type: 'string', description: 'deadline per check', valueName: 'duration' }, verbose: { type: 'boolean', short: 'v', description: 'more output' } },
+      options: {
+        timeout: { type: 'string', description: 'deadline per check', valueName: 'duration' },
+        verbose: { type: 'boolean', short: 'v', description: 'more output' },
+      },
       examples: ['ops-demo check https://example.com --timeout 5s'],
       run(context) {
         if (context.positionals.length === 0) throw new UsageError('expected at least one URL');
         const failed = context.positionals.filter((url) => url.includes('down'));
-        if (context.json) context.printJson({ ok: failed.length === 0, checked: context.positionals, timeout: context.values.timeout ?? null });
+        if (context.json)
+          context.printJson({
+            ok: failed.length === 0,
+            checked: context.positionals,
+            timeout: context.values.timeout ?? null,
+          });
         else context.print(`checked ${context.positionals.length}`);
         if (failed.length) context.warn(`failed: ${failed.join(', ')}`);
         return failed.length ? ExitCode.failure : ExitCode.ok;
@@ -41,14 +58,23 @@ const definition: CliDefinition = {
     config: {
       summary: 'validate a config',
       run: () => {
-        parseWithSchema(z.object({ jobs: z.array(z.object({ keep: z.number().int().min(0) })) }), { jobs: [{ keep: -1 }] }, 'ops.yaml');
+        parseWithSchema(
+          z.object({ jobs: z.array(z.object({ keep: z.number().int().min(0) })) }),
+          { jobs: [{ keep: -1 }] },
+          'ops.yaml',
+        );
         return 0;
       },
     },
     secrets: {
       summary: 'loads a config whose password comes from the environment',
       run: (context) => {
-        parseConfigText('storage:\n  password: ${NOPE_MISSING_VAR}\n', z.object({ storage: z.object({ password: z.string() }) }), 'ops.yaml', { env: context.io.env });
+        parseConfigText(
+          'storage:\n  password: ${NOPE_MISSING_VAR}\n',
+          z.object({ storage: z.object({ password: z.string() }) }),
+          'ops.yaml',
+          { env: context.io.env },
+        );
         return 0;
       },
     },
@@ -99,7 +125,9 @@ describe('runCli', () => {
   it('a config error under a secret-named key still says what to fix', async () => {
     const out = capture();
     expect(await runCli(definition, ['secrets'], out.io)).toBe(2);
-    expect(out.stderr()).toBe('ops-demo secrets: invalid ops.yaml: storage.password: environment variable NOPE_MISSING_VAR is not set\n');
+    expect(out.stderr()).toBe(
+      'ops-demo secrets: invalid ops.yaml: storage.password: environment variable NOPE_MISSING_VAR is not set\n',
+    );
   });
 
   it('a duration option (valueName "duration") is checked before the command runs, naming the flag', async () => {
@@ -111,7 +139,10 @@ describe('runCli', () => {
     expect(out.stdout()).toBe('');
     const json = capture();
     expect(await runCli(definition, ['check', '--json', '--timeout', '5x', 'https://a'], json.io)).toBe(2);
-    expect(JSON.parse(json.stdout())).toMatchObject({ ok: false, error: { code: 'DURATION_INVALID', message: expect.stringMatching(/^--timeout: invalid duration "5x"/) } });
+    expect(JSON.parse(json.stdout())).toMatchObject({
+      ok: false,
+      error: { code: 'DURATION_INVALID', message: expect.stringMatching(/^--timeout: invalid duration "5x"/) },
+    });
   });
 
   it('reports errors as JSON on stdout with --json, redacted, and exits 1 for unexpected failures', async () => {

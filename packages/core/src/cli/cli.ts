@@ -101,13 +101,24 @@ export function renderHelp(definition: CliDefinition, commandName?: string): str
   const command = commandName ? definition.commands[commandName] : undefined;
   if (command && commandName) {
     lines.push(`${definition.name} ${commandName} — ${command.summary}`, '');
-    lines.push(`Usage: ${definition.name} ${commandName} [options]${command.usage ? ` ${command.usage}` : ''}`, '', 'Options:');
+    lines.push(
+      `Usage: ${definition.name} ${commandName} [options]${command.usage ? ` ${command.usage}` : ''}`,
+      '',
+      'Options:',
+    );
     lines.push(...renderOptions({ ...command.options, ...COMMON }));
     if (command.examples?.length) lines.push('', 'Examples:', ...command.examples.map((example) => `  ${example}`));
   } else {
-    lines.push(`${definition.name} — ${definition.description}`, '', `Usage: ${definition.name} <command> [options]`, '', 'Commands:');
+    lines.push(
+      `${definition.name} — ${definition.description}`,
+      '',
+      `Usage: ${definition.name} <command> [options]`,
+      '',
+      'Commands:',
+    );
     const width = Math.max(...Object.keys(definition.commands).map((name) => name.length)) + 2;
-    for (const [name, spec] of Object.entries(definition.commands)) lines.push(`  ${name.padEnd(width)}${spec.summary}`);
+    for (const [name, spec] of Object.entries(definition.commands))
+      lines.push(`  ${name.padEnd(width)}${spec.summary}`);
     lines.push('', `Run '${definition.name} <command> --help' for a command's options and examples.`);
   }
   lines.push('', 'Exit codes: 0 ok, 1 check or job failed, 2 usage or configuration error.');
@@ -120,8 +131,16 @@ export function renderHelp(definition: CliDefinition, commandName?: string): str
  *
  * Errors: `UsageError`/`ConfigError` → message on stderr, exit 2; anything else → redacted message, exit 1.
  */
-export async function runCli(definition: CliDefinition, argv: readonly string[], io: Partial<CliIo> = {}): Promise<number> {
-  const fullIo: CliIo = { stdout: io.stdout ?? process.stdout, stderr: io.stderr ?? process.stderr, env: io.env ?? process.env };
+export async function runCli(
+  definition: CliDefinition,
+  argv: readonly string[],
+  io: Partial<CliIo> = {},
+): Promise<number> {
+  const fullIo: CliIo = {
+    stdout: io.stdout ?? process.stdout,
+    stderr: io.stderr ?? process.stderr,
+    env: io.env ?? process.env,
+  };
   const [first, ...rest] = argv;
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
     const target = first === 'help' ? rest[0] : undefined;
@@ -162,7 +181,9 @@ export async function runCli(definition: CliDefinition, argv: readonly string[],
     );
     parsed = parseArgs({ args: [...args], options: config, allowPositionals: true, strict: true }) as typeof parsed;
   } catch (error) {
-    fullIo.stderr.write(`${definition.name} ${commandName}: ${(error as Error).message}\nRun '${definition.name} ${commandName} --help' for usage.\n`);
+    fullIo.stderr.write(
+      `${definition.name} ${commandName}: ${(error as Error).message}\nRun '${definition.name} ${commandName} --help' for usage.\n`,
+    );
     return ExitCode.usage;
   }
   if (parsed.values.help === true) {
@@ -180,7 +201,10 @@ export async function runCli(definition: CliDefinition, argv: readonly string[],
         parseDuration(value, `--${name}`);
       } catch (error) {
         const message = redactErrorMessage(error as Error);
-        if (parsed.values.json === true) fullIo.stdout.write(`${JSON.stringify({ ok: false, error: { code: 'DURATION_INVALID', message } }, null, 2)}\n`);
+        if (parsed.values.json === true)
+          fullIo.stdout.write(
+            `${JSON.stringify({ ok: false, error: { code: 'DURATION_INVALID', message } }, null, 2)}\n`,
+          );
         fullIo.stderr.write(`${definition.name} ${commandName}: ${message}\n`);
         return ExitCode.usage;
       }
@@ -199,10 +223,14 @@ export async function runCli(definition: CliDefinition, argv: readonly string[],
   try {
     return await command.run(context);
   } catch (error) {
-    const usage = error instanceof UsageError || ConfigError.isInstance(error) && error.code === 'CONFIG_INVALID' || OpsError.hasCode(error, 'DURATION_INVALID');
+    const usage =
+      error instanceof UsageError ||
+      (ConfigError.isInstance(error) && error.code === 'CONFIG_INVALID') ||
+      OpsError.hasCode(error, 'DURATION_INVALID');
     // Usage and config messages are written for the person at the terminal: no error-code prefix.
     const message = usage ? redactErrorMessage(error as Error) : safeErrorMessage(error);
-    if (json) context.printJson({ ok: false, error: { code: OpsError.isInstance(error) ? error.code : 'INTERNAL', message } });
+    if (json)
+      context.printJson({ ok: false, error: { code: OpsError.isInstance(error) ? error.code : 'INTERNAL', message } });
     fullIo.stderr.write(`${definition.name} ${commandName}: ${message}\n`);
     return usage ? ExitCode.usage : ExitCode.failure;
   }
@@ -218,10 +246,14 @@ export interface TableColumn<Row> {
 /** Formats rows as a plain-text table with a header line, for human output on a terminal. */
 export function formatTable<Row>(rows: readonly Row[], columns: readonly TableColumn<Row>[]): string {
   const cells = rows.map((row) => columns.map((column) => String(column.value(row) ?? '')));
-  const widths = columns.map((column, index) => Math.max(column.header.length, ...cells.map((row) => (row[index] ?? '').length)));
+  const widths = columns.map((column, index) =>
+    Math.max(column.header.length, ...cells.map((row) => (row[index] ?? '').length)),
+  );
   const line = (values: string[]) =>
     values
-      .map((value, index) => (columns[index]?.align === 'right' ? value.padStart(widths[index] ?? 0) : value.padEnd(widths[index] ?? 0)))
+      .map((value, index) =>
+        columns[index]?.align === 'right' ? value.padStart(widths[index] ?? 0) : value.padEnd(widths[index] ?? 0),
+      )
       .join('  ')
       .trimEnd();
   return [line(columns.map((column) => column.header)), ...cells.map(line)].join('\n') + '\n';
@@ -276,7 +308,9 @@ export function createProgressBar(
         const filled = Math.round(ratio * width);
         bar = ` [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(ratio * 100).toFixed(0)}%`;
       }
-      stream.write(`\r\u001b[2K${label}${bar} ${formatBytes(doneBytes)}${totalBytes ? ` / ${formatBytes(totalBytes)}` : ''} ${rate}`);
+      stream.write(
+        `\r\u001b[2K${label}${bar} ${formatBytes(doneBytes)}${totalBytes ? ` / ${formatBytes(totalBytes)}` : ''} ${rate}`,
+      );
     },
     done() {
       stream.write('\r\u001b[2K');

@@ -5,7 +5,11 @@ import { createSustainedCondition, type SustainedTransition } from './sustained-
 const START = Date.UTC(2026, 0, 1);
 
 /** Feeds `samples` (one every `everyMs`) and returns the state after each. */
-function drive(options: { for: string | number; keepFiringFor?: string | number }, samples: boolean[], everyMs = 60_000) {
+function drive(
+  options: { for: string | number; keepFiringFor?: string | number },
+  samples: boolean[],
+  everyMs = 60_000,
+) {
   const clock = createManualClock(START);
   const condition = createSustainedCondition({ ...options, clock, name: 'test' });
   const states: string[] = [];
@@ -20,7 +24,13 @@ function drive(options: { for: string | number; keepFiringFor?: string | number 
 describe('createSustainedCondition', () => {
   it('stays pending until the condition has held for `for`, then fires (Prometheus `for`)', () => {
     // evaluated every minute with for: 3m → pending at t0, t1, t2, firing at t3
-    expect(drive({ for: '3m' }, [true, true, true, true, true])).toEqual(['pending', 'pending', 'pending', 'firing', 'firing']);
+    expect(drive({ for: '3m' }, [true, true, true, true, true])).toEqual([
+      'pending',
+      'pending',
+      'pending',
+      'firing',
+      'firing',
+    ]);
   });
 
   it('fires on the first true sample when `for` is 0', () => {
@@ -28,7 +38,14 @@ describe('createSustainedCondition', () => {
   });
 
   it('drops back to inactive when the condition clears while pending, and starts the timer over', () => {
-    expect(drive({ for: '2m' }, [true, true, false, true, true, true])).toEqual(['pending', 'pending', 'inactive', 'pending', 'pending', 'firing']);
+    expect(drive({ for: '2m' }, [true, true, false, true, true, true])).toEqual([
+      'pending',
+      'pending',
+      'inactive',
+      'pending',
+      'pending',
+      'firing',
+    ]);
   });
 
   it('resolves on the first false sample after firing, then becomes inactive', () => {
@@ -36,7 +53,13 @@ describe('createSustainedCondition', () => {
   });
 
   it('goes from resolved straight to pending when the condition returns', () => {
-    expect(drive({ for: '1m' }, [true, true, false, true, true])).toEqual(['pending', 'firing', 'resolved', 'pending', 'firing']);
+    expect(drive({ for: '1m' }, [true, true, false, true, true])).toEqual([
+      'pending',
+      'firing',
+      'resolved',
+      'pending',
+      'firing',
+    ]);
   });
 
   it('keeps firing for keepFiringFor after the condition clears (Prometheus `keep_firing_for`)', () => {
@@ -52,7 +75,14 @@ describe('createSustainedCondition', () => {
   });
 
   it('restarts the keepFiringFor countdown when the condition comes back while kept firing', () => {
-    expect(drive({ for: 0, keepFiringFor: '2m' }, [true, false, true, false, false, false])).toEqual(['firing', 'firing', 'firing', 'firing', 'firing', 'resolved']);
+    expect(drive({ for: 0, keepFiringFor: '2m' }, [true, false, true, false, false, false])).toEqual([
+      'firing',
+      'firing',
+      'firing',
+      'firing',
+      'firing',
+      'resolved',
+    ]);
   });
 
   it('emits transitions with name, time and value, and tracks activeSince / firingSince', () => {
@@ -60,7 +90,13 @@ describe('createSustainedCondition', () => {
     const condition = createSustainedCondition({ for: '30s', keepFiringFor: '10s', clock, name: 'high_cpu' });
     const seen: SustainedTransition[] = [];
     const unsubscribe = condition.on((transition) => seen.push(transition));
-    expect(condition.update(true, 0.9)).toEqual({ name: 'high_cpu', from: 'inactive', to: 'pending', at: START, value: 0.9 });
+    expect(condition.update(true, 0.9)).toEqual({
+      name: 'high_cpu',
+      from: 'inactive',
+      to: 'pending',
+      at: START,
+      value: 0.9,
+    });
     expect(condition.activeSince).toBe(START);
     clock.advance(29_999);
     expect(condition.update(true, 0.91)).toBeUndefined();

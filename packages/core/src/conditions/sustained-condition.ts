@@ -76,7 +76,10 @@ export interface SustainedCondition {
    * Subscribes to an event (`'condition.changed'`, `'condition.fired'`, `'condition.resolved'`); returns the
    * function that unsubscribes. A throwing listener is logged and isolated.
    */
-  on<Name extends keyof SustainedConditionEvents>(name: Name, listener: (transition: SustainedConditionEvents[Name]) => void): () => void;
+  on<Name extends keyof SustainedConditionEvents>(
+    name: Name,
+    listener: (transition: SustainedConditionEvents[Name]) => void,
+  ): () => void;
   /** @deprecated Use `on('condition.changed', listener)`. */
   on(listener: (transition: SustainedTransition) => void): () => void;
   /** Back to `inactive` without emitting a transition (e.g. after the rule was reconfigured). */
@@ -107,7 +110,10 @@ export function createSustainedCondition(options: SustainedConditionOptions): Su
   const { clock = systemClock, name, logger = silentLogger } = options;
   const forMs = parseDuration(options.for, 'for');
   const keepFiringForMs = parseOptionalDuration(options.keepFiringFor, 'keepFiringFor') ?? 0;
-  const events = createEmitter<SustainedConditionEvents>({ logger, source: name === undefined ? 'condition' : `condition ${name}` });
+  const events = createEmitter<SustainedConditionEvents>({
+    logger,
+    source: name === undefined ? 'condition' : `condition ${name}`,
+  });
   let state: SustainedState = 'inactive';
   let activeSince: number | undefined;
   let firingSince: number | undefined;
@@ -146,7 +152,8 @@ export function createSustainedCondition(options: SustainedConditionOptions): Su
       return keepFiringSince;
     },
     update(active, value) {
-      if (typeof active !== 'boolean') throw new OpsError('ARGUMENT_INVALID', `update(active): expected a boolean, got ${typeof active}`);
+      if (typeof active !== 'boolean')
+        throw new OpsError('ARGUMENT_INVALID', `update(active): expected a boolean, got ${typeof active}`);
       const at = clock.now();
       if (active) {
         keepFiringSince = undefined;
@@ -181,9 +188,13 @@ export function createSustainedCondition(options: SustainedConditionOptions): Su
       }
       return move('inactive', at, value);
     },
-    on(nameOrListener: keyof SustainedConditionEvents | ((transition: SustainedTransition) => void), listener?: (transition: SustainedTransition) => void) {
+    on(
+      nameOrListener: keyof SustainedConditionEvents | ((transition: SustainedTransition) => void),
+      listener?: (transition: SustainedTransition) => void,
+    ) {
       if (typeof nameOrListener === 'function') return events.on('condition.changed', nameOrListener);
-      if (!listener) throw new OpsError('ARGUMENT_INVALID', `on("${nameOrListener}", listener): listener must be a function`);
+      if (!listener)
+        throw new OpsError('ARGUMENT_INVALID', `on("${nameOrListener}", listener): listener must be a function`);
       return events.on(nameOrListener, listener);
     },
     reset() {

@@ -18,14 +18,21 @@ describe('createSustainedMonitor', () => {
       clock,
     });
     const seen: string[] = [];
-    monitor.on((transition) => seen.push(`${transition.from}->${transition.to}@${(transition.at - START) / 1000}s=${transition.value}`));
+    monitor.on((transition) =>
+      seen.push(`${transition.from}->${transition.to}@${(transition.at - START) / 1000}s=${transition.value}`),
+    );
     monitor.start();
     monitor.start(); // idempotent: one schedule
     await clock.advanceAsync(15_000 * values.length);
     await monitor.stop();
     expect(reads).toBe(values.length);
     // pending at 30s (0.9), 45s held 15s, 60s held 30s → firing; 90s false → resolved; 105s → inactive
-    expect(seen).toEqual(['inactive->pending@30s=0.9', 'pending->firing@60s=0.92', 'firing->resolved@90s=0.4', 'resolved->inactive@105s=0.3']);
+    expect(seen).toEqual([
+      'inactive->pending@30s=0.9',
+      'pending->firing@60s=0.92',
+      'firing->resolved@90s=0.4',
+      'resolved->inactive@105s=0.3',
+    ]);
     expect(monitor.lastValue).toBe(0.3);
     await clock.advanceAsync(60_000);
     expect(reads).toBe(values.length);
@@ -61,7 +68,13 @@ describe('createSustainedMonitor', () => {
   });
 
   it('treats a non-finite value as a sample error', async () => {
-    const monitor = createSustainedMonitor({ signal: { name: 'nan', read: () => Number.NaN }, when: () => true, for: 0, every: '1s', clock: createManualClock(START) });
+    const monitor = createSustainedMonitor({
+      signal: { name: 'nan', read: () => Number.NaN },
+      when: () => true,
+      for: 0,
+      every: '1s',
+      clock: createManualClock(START),
+    });
     const outcome = await monitor.sample();
     expect(outcome.ok).toBe(false);
     expect(monitor.state).toBe('inactive');

@@ -53,7 +53,10 @@ export interface SustainedMonitor {
   /** Last successfully read value. */
   readonly lastValue: number | undefined;
   /** Subscribes to the condition's events (see {@link SustainedCondition.on}); returns the unsubscribe. */
-  on<Name extends keyof SustainedConditionEvents>(name: Name, listener: (transition: SustainedConditionEvents[Name]) => void): () => void;
+  on<Name extends keyof SustainedConditionEvents>(
+    name: Name,
+    listener: (transition: SustainedConditionEvents[Name]) => void,
+  ): () => void;
   /** @deprecated Use `on('condition.changed', listener)`. */
   on(listener: (transition: SustainedTransition) => void): () => void;
   /** Starts sampling every `every` (the first sample after one interval). Idempotent. */
@@ -107,7 +110,8 @@ export function createSustainedMonitor(options: SustainedMonitorOptions): Sustai
         },
         { timeoutMs: readTimeoutMs, clock, signal: controller.signal, label: `signal "${signal.name}" read` },
       );
-      if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(`signal "${signal.name}" returned a non-finite value: ${String(value)}`);
+      if (typeof value !== 'number' || !Number.isFinite(value))
+        throw new Error(`signal "${signal.name}" returned a non-finite value: ${String(value)}`);
       lastValue = value;
       const active = when(value);
       const transition = condition.update(active, value);
@@ -116,14 +120,23 @@ export function createSustainedMonitor(options: SustainedMonitorOptions): Sustai
       if (controller.signal.aborted && controller.signal.reason === STOPPED) return { ok: false, error: STOPPED };
       sampleErrors++;
       const error = thrown instanceof Error ? thrown : new Error(safeErrorMessage(thrown));
-      logger.warn({ condition: name, signal: signal.name, error: safeErrorMessage(thrown) }, 'signal read failed; condition unchanged');
+      logger.warn(
+        { condition: name, signal: signal.name, error: safeErrorMessage(thrown) },
+        'signal read failed; condition unchanged',
+      );
       return { ok: false, error };
     } finally {
       if (inFlight === controller) inFlight = undefined;
     }
   };
 
-  const task = createPeriodicTask({ name: `sustained-monitor:${name}`, every: everyMs, clock, logger, run: () => sample() });
+  const task = createPeriodicTask({
+    name: `sustained-monitor:${name}`,
+    every: everyMs,
+    clock,
+    logger,
+    run: () => sample(),
+  });
 
   return {
     condition,
@@ -136,7 +149,8 @@ export function createSustainedMonitor(options: SustainedMonitorOptions): Sustai
     get lastValue() {
       return lastValue;
     },
-    on: ((nameOrListener: never, listener?: never) => condition.on(nameOrListener, listener as never)) as SustainedMonitor['on'],
+    on: ((nameOrListener: never, listener?: never) =>
+      condition.on(nameOrListener, listener as never)) as SustainedMonitor['on'],
     start: () => task.start(),
     stop() {
       inFlight?.abort(STOPPED);

@@ -11,7 +11,9 @@ import { loadConfig, parseConfigText } from './load-config.js';
 const schema = z.object({
   database: z.object({ url: z.string(), password: z.string().optional() }),
   interval: durationSchema,
-  jobs: z.array(z.object({ name: z.string(), retention: z.object({ keepDaily: z.number().int().min(0) }) })).default([]),
+  jobs: z
+    .array(z.object({ name: z.string(), retention: z.object({ keepDaily: z.number().int().min(0) }) }))
+    .default([]),
 });
 
 let directory: string;
@@ -37,7 +39,15 @@ describe('loadConfig', () => {
     const file = join(directory, 'ops.yaml');
     await writeFile(
       file,
-      ['database:', '  url: postgres://app@${DB_HOST:-localhost}:5432/app', '  password: ${PGPASSWORD}', 'interval: 30s', 'jobs:', '  - name: nightly', '    retention: { keepDaily: 7 }'].join('\n'),
+      [
+        'database:',
+        '  url: postgres://app@${DB_HOST:-localhost}:5432/app',
+        '  password: ${PGPASSWORD}',
+        'interval: 30s',
+        'jobs:',
+        '  - name: nightly',
+        '    retention: { keepDaily: 7 }',
+      ].join('\n'),
     );
     const config = await loadConfig(file, schema, { env: { PGPASSWORD: 'from-env', DB_HOST: 'db.internal' } });
     expect(config).toEqual({
@@ -52,7 +62,11 @@ describe('loadConfig', () => {
   it('reads JSON by extension, and $$ escapes a dollar sign', async () => {
     const file = join(directory, 'ops.json');
     await writeFile(file, JSON.stringify({ database: { url: 'u', password: 'pa$$word-${SUFFIX}' }, interval: 1000 }));
-    expect(await loadConfig(file, schema, { env: { SUFFIX: 'z' } })).toEqual({ database: { url: 'u', password: 'pa$word-z' }, interval: 1000, jobs: [] });
+    expect(await loadConfig(file, schema, { env: { SUFFIX: 'z' } })).toEqual({
+      database: { url: 'u', password: 'pa$word-z' },
+      interval: 1000,
+      jobs: [],
+    });
   });
 
   it('names the missing variable and where it is used, without printing other values', async () => {
@@ -75,12 +89,17 @@ describe('loadConfig', () => {
     }
     expect(ConfigError.isInstance(thrown)).toBe(true);
     // Logs, CLI output and health results show errors through redaction; "password: environment" must not read as a secret.
-    expect(safeErrorMessage(thrown)).toBe('CONFIG_INVALID: invalid ops.yaml: database.password: environment variable NOPE_MISSING_VAR is not set');
+    expect(safeErrorMessage(thrown)).toBe(
+      'CONFIG_INVALID: invalid ops.yaml: database.password: environment variable NOPE_MISSING_VAR is not set',
+    );
   });
 
   it('reports schema problems with the file name and path', async () => {
     const file = join(directory, 'bad.yaml');
-    await writeFile(file, 'database: { url: x }\ninterval: 5x\njobs:\n  - { name: a, retention: { keepDaily: 1 } }\n  - { name: b, retention: { keepDaily: -1 } }\n');
+    await writeFile(
+      file,
+      'database: { url: x }\ninterval: 5x\njobs:\n  - { name: a, retention: { keepDaily: 1 } }\n  - { name: b, retention: { keepDaily: -1 } }\n',
+    );
     const error = await configError(loadConfig(file, schema, { env: {} }));
     expect(error.message).toContain(`invalid ${file}: `);
     expect(error.message).toContain('interval: invalid duration "5x"');
@@ -94,11 +113,15 @@ describe('loadConfig', () => {
     await writeFile(file, '{ "database": ');
     const broken = await configError(loadConfig(file, schema));
     expect(broken.message).toMatch(/cannot parse JSON/);
-    expect(() => parseConfigText('a: [1, 2', schema, 'inline.yaml', { env: {} })).toThrow(/invalid inline\.yaml: cannot parse YAML/);
+    expect(() => parseConfigText('a: [1, 2', schema, 'inline.yaml', { env: {} })).toThrow(
+      /invalid inline\.yaml: cannot parse YAML/,
+    );
   });
 
   it('parseConfigText treats an empty document as an empty object', () => {
-    expect(() => parseConfigText('', schema, 'empty.yaml', { env: {} })).toThrow('database: required (expected object)');
+    expect(() => parseConfigText('', schema, 'empty.yaml', { env: {} })).toThrow(
+      'database: required (expected object)',
+    );
     expect(parseConfigText('', z.object({ a: z.number().default(1) }), 'empty.yaml')).toEqual({ a: 1 });
   });
 });

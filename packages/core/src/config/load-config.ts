@@ -32,7 +32,8 @@ function interpolate(value: unknown, env: Record<string, string | undefined>, pa
   if (Array.isArray(value)) return value.map((item, index) => interpolate(item, env, `${path}[${index}]`, source));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [key, inner] of Object.entries(value)) out[key] = interpolate(inner, env, path ? `${path}.${key}` : key, source);
+    for (const [key, inner] of Object.entries(value))
+      out[key] = interpolate(inner, env, path ? `${path}.${key}` : key, source);
     return out;
   }
   return value;
@@ -55,7 +56,9 @@ export function parseConfigText<S extends z.ZodType>(
   try {
     raw = format === 'json' ? JSON.parse(text) : parseYaml(text, { prettyErrors: true });
   } catch (error) {
-    throw new ConfigError(`invalid ${source}: cannot parse ${format.toUpperCase()}: ${(error as Error).message}`, [], { cause: error });
+    throw new ConfigError(`invalid ${source}: cannot parse ${format.toUpperCase()}: ${(error as Error).message}`, [], {
+      cause: error,
+    });
   }
   const interpolated = interpolate(raw ?? {}, env, '', source);
   const parsed = safeParseMarkingMissing(schema, interpolated);
@@ -71,12 +74,20 @@ export function parseConfigText<S extends z.ZodType>(
  * const config = await loadConfig('ops-backup.yaml', backupConfigSchema);
  * ```
  */
-export async function loadConfig<S extends z.ZodType>(file: string, schema: S, options: LoadConfigOptions = {}): Promise<z.output<S>> {
+export async function loadConfig<S extends z.ZodType>(
+  file: string,
+  schema: S,
+  options: LoadConfigOptions = {},
+): Promise<z.output<S>> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new ConfigError(`cannot read config file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, [], { cause: error });
+    throw new ConfigError(
+      `cannot read config file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      [],
+      { cause: error },
+    );
   }
   const format = options.format ?? (extname(file).toLowerCase() === '.json' ? 'json' : 'yaml');
   return parseConfigText(text, schema, file, { ...options, format });

@@ -34,12 +34,22 @@ describe('ConfigError: did you mean', () => {
     const schema = z.strictObject({
       timeout: z.string().optional(),
       showDetails: z.boolean().optional(),
-      shutdown: z.strictObject({ drainDelay: z.string().optional(), signals: z.array(z.string()).optional() }).optional(),
+      shutdown: z
+        .strictObject({ drainDelay: z.string().optional(), signals: z.array(z.string()).optional() })
+        .optional(),
       endpoints: z.array(z.strictObject({ name: z.string(), url: z.string() })).optional(),
     });
-    const parsed = schema.safeParse({ timout: '1s', showdetails: true, shutdown: { drainDelya: '5s' }, endpoints: [{ nmae: 'api', url: 'x', name: 'a' }], zzz: 1 });
+    const parsed = schema.safeParse({
+      timout: '1s',
+      showdetails: true,
+      shutdown: { drainDelya: '5s' },
+      endpoints: [{ nmae: 'api', url: 'x', name: 'a' }],
+      zzz: 1,
+    });
     if (parsed.success) throw new Error('expected failure');
-    const messages = ConfigError.fromZod(parsed.error, 'options', [], schema).issues.map((issue) => `${issue.path}: ${issue.message}`);
+    const messages = ConfigError.fromZod(parsed.error, 'options', [], schema).issues.map(
+      (issue) => `${issue.path}: ${issue.message}`,
+    );
     expect(messages).toEqual(
       expect.arrayContaining([
         ': unknown key(s) "timout" (did you mean "timeout"?), "showdetails" (did you mean "showDetails"?), "zzz"',
@@ -50,8 +60,8 @@ describe('ConfigError: did you mean', () => {
   });
 
   it('parseWithSchema names the option and suggests the key in the message', () => {
-    expect(() => parseWithSchema(z.strictObject({ timeout: z.number().optional() }), { timout: 5 }, 'health options')).toThrow(
-      'invalid health options: unknown key(s) "timout" (did you mean "timeout"?)',
-    );
+    expect(() =>
+      parseWithSchema(z.strictObject({ timeout: z.number().optional() }), { timout: 5 }, 'health options'),
+    ).toThrow('invalid health options: unknown key(s) "timout" (did you mean "timeout"?)');
   });
 });

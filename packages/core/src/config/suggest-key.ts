@@ -18,7 +18,8 @@ export function suggestKey(unknown: string, known: Iterable<string>): string | u
   for (const candidate of known) {
     const lower = candidate.toLowerCase();
     const distance = editDistance(target, lower);
-    const prefixed = Math.min(target.length, lower.length) >= 3 && (lower.startsWith(target) || target.startsWith(lower));
+    const prefixed =
+      Math.min(target.length, lower.length) >= 3 && (lower.startsWith(target) || target.startsWith(lower));
     if ((distance <= limit || prefixed) && distance < bestDistance) {
       best = candidate;
       bestDistance = distance;
@@ -38,8 +39,13 @@ function editDistance(a: string, b: string): number {
     current[0] = i;
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let value = Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, (previous[j - 1] as number) + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) value = Math.min(value, (before[j - 2] as number) + 1);
+      let value = Math.min(
+        (previous[j] as number) + 1,
+        (current[j - 1] as number) + 1,
+        (previous[j - 1] as number) + cost,
+      );
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        value = Math.min(value, (before[j - 2] as number) + 1);
       current[j] = value;
     }
     before = previous;

@@ -70,9 +70,17 @@ function isMissing(issue: { message: string }): boolean {
 function markMissing(issue: { code?: string; input?: unknown; discriminator?: unknown }): string | undefined {
   if (issue.code === 'invalid_union' && typeof issue.discriminator === 'string') {
     const input = issue.input;
-    return typeof input === 'object' && input !== null && (input as Record<string, unknown>)[issue.discriminator] === undefined ? MISSING : undefined;
+    return typeof input === 'object' &&
+      input !== null &&
+      (input as Record<string, unknown>)[issue.discriminator] === undefined
+      ? MISSING
+      : undefined;
   }
-  if ((issue.code === 'invalid_type' || issue.code === 'invalid_union' || issue.code === 'invalid_value') && issue.input === undefined) return MISSING;
+  if (
+    (issue.code === 'invalid_type' || issue.code === 'invalid_union' || issue.code === 'invalid_value') &&
+    issue.input === undefined
+  )
+    return MISSING;
   return undefined;
 }
 
@@ -91,9 +99,12 @@ function describeUnionTypes(issue: z.core.$ZodIssueInvalidUnion): string | undef
 function describeIssue(issue: z.core.$ZodIssue, schema?: unknown): string {
   const description = describeProblem(issue, schema);
   const missing =
-    ((issue.code === 'invalid_type' || issue.code === 'invalid_value' || issue.code === 'invalid_union') && isMissing(issue)) ||
+    ((issue.code === 'invalid_type' || issue.code === 'invalid_value' || issue.code === 'invalid_union') &&
+      isMissing(issue)) ||
     // every alternative of a union saw nothing
-    (issue.code === 'invalid_union' && issue.errors.length > 0 && issue.errors.every((branch) => branch.some((inner) => inner.path.length === 0 && isMissing(inner))));
+    (issue.code === 'invalid_union' &&
+      issue.errors.length > 0 &&
+      issue.errors.every((branch) => branch.some((inner) => inner.path.length === 0 && isMissing(inner))));
   return missing ? `required (${description})` : description;
 }
 
@@ -121,17 +132,22 @@ function describeProblem(issue: z.core.$ZodIssue, schema?: unknown): string {
       const known = shape ? Object.keys(shape) : [];
       const keys = issue.keys.map((key) => {
         const suggestion = suggestKey(key, known);
-        return suggestion === undefined ? JSON.stringify(key) : `${JSON.stringify(key)} (did you mean ${JSON.stringify(suggestion)}?)`;
+        return suggestion === undefined
+          ? JSON.stringify(key)
+          : `${JSON.stringify(key)} (did you mean ${JSON.stringify(suggestion)}?)`;
       });
       return `unknown key(s) ${keys.join(', ')}`;
     }
     case 'invalid_union': {
       // A discriminated union names its discriminator's allowed values (zod: "Invalid discriminator value").
       const options = (issue as { options?: unknown }).options;
-      if (Array.isArray(options) && options.length > 0) return `expected one of ${options.map((value) => JSON.stringify(value)).join(', ')}`;
+      if (Array.isArray(options) && options.length > 0)
+        return `expected one of ${options.map((value) => JSON.stringify(value)).join(', ')}`;
       const types = describeUnionTypes(issue);
       if (types) return types;
-      return issue.message && issue.message !== 'Invalid input' && !isMissing(issue) ? issue.message : 'does not match any allowed shape';
+      return issue.message && issue.message !== 'Invalid input' && !isMissing(issue)
+        ? issue.message
+        : 'does not match any allowed shape';
     }
     default:
       return issue.message;
@@ -161,7 +177,12 @@ export class ConfigError extends OpsError {
    * if (!parsed.success) throw ConfigError.fromZod(parsed.error, 'ops.yaml');
    * ```
    */
-  static fromZod(error: z.ZodError, source?: string, pathPrefix: ReadonlyArray<PropertyKey> = [], schema?: z.ZodType): ConfigError {
+  static fromZod(
+    error: z.ZodError,
+    source?: string,
+    pathPrefix: ReadonlyArray<PropertyKey> = [],
+    schema?: z.ZodType,
+  ): ConfigError {
     const issues = error.issues.map((issue) => ({
       path: formatPath([...pathPrefix, ...issue.path]),
       message: describeIssue(issue, schema),
@@ -185,6 +206,9 @@ export function parseWithSchema<S extends z.ZodType>(schema: S, input: unknown, 
  * `schema.safeParse(input)` with missing values reported as "required" (a schema's own messages still win). For
  * core's parsers; the issues then read `jobs[0].name: required (expected string)` once through {@link ConfigError}.
  */
-export function safeParseMarkingMissing<S extends z.ZodType>(schema: S, input: unknown): z.ZodSafeParseResult<z.output<S>> {
+export function safeParseMarkingMissing<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+): z.ZodSafeParseResult<z.output<S>> {
   return schema.safeParse(input, { error: markMissing }) as z.ZodSafeParseResult<z.output<S>>;
 }

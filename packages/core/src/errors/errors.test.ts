@@ -8,7 +8,13 @@ describe('OpsError', () => {
     const cause = new Error('socket hang up');
     const error = new OpsError('STORAGE_FAILED', 'upload failed', { cause, isRetryable: true });
     expect(error).toBeInstanceOf(Error);
-    expect(error).toMatchObject({ name: 'OpsError', code: 'STORAGE_FAILED', message: 'upload failed', isRetryable: true, cause });
+    expect(error).toMatchObject({
+      name: 'OpsError',
+      code: 'STORAGE_FAILED',
+      message: 'upload failed',
+      isRetryable: true,
+      cause,
+    });
     expect(new OpsError('INTERNAL', 'x').isRetryable).toBe(false);
     expect('cause' in new OpsError('INTERNAL', 'x')).toBe(false);
     const timeout = new TimeoutError('took too long', 500);
@@ -95,7 +101,12 @@ describe('ConfigError', () => {
   });
 
   it('names the path of each issue: jobs[1].retention.keepDaily: expected integer >= 0', () => {
-    const parsed = schema.safeParse({ jobs: [{ name: 'a', retention: { keepDaily: 7 } }, { name: 'b', retention: { keepDaily: -1 } }] });
+    const parsed = schema.safeParse({
+      jobs: [
+        { name: 'a', retention: { keepDaily: 7 } },
+        { name: 'b', retention: { keepDaily: -1 } },
+      ],
+    });
     expect(parsed.success).toBe(false);
     if (parsed.success) return;
     const error = ConfigError.fromZod(parsed.error, 'ops-backup.yaml', [], schema);
@@ -115,15 +126,18 @@ describe('ConfigError', () => {
     });
     const parsed = nested.safeParse({ limits: { a: 11 }, pair: ['x', 0], count: 'many' });
     if (parsed.success) throw new Error('expected failure');
-    expect(ConfigError.fromZod(parsed.error, undefined, [], nested).issues.map((issue) => `${issue.path}: ${issue.message}`)).toEqual([
-      'limits.a: expected integer <= 10',
-      'pair[1]: expected integer >= 1',
-      'count: expected integer',
-    ]);
+    expect(
+      ConfigError.fromZod(parsed.error, undefined, [], nested).issues.map((issue) => `${issue.path}: ${issue.message}`),
+    ).toEqual(['limits.a: expected integer <= 10', 'pair[1]: expected integer >= 1', 'count: expected integer']);
   });
 
   it('reports every issue with wording for types, limits, enums and unknown keys', () => {
-    const strict = z.strictObject({ port: z.number().max(65535), tags: z.array(z.string()).min(1), level: z.enum(['a', 'b']), name: z.string() });
+    const strict = z.strictObject({
+      port: z.number().max(65535),
+      tags: z.array(z.string()).min(1),
+      level: z.enum(['a', 'b']),
+      name: z.string(),
+    });
     const parsed = strict.safeParse({ port: 70000, tags: [], level: 'c', name: 5, extra: true });
     if (parsed.success) throw new Error('expected failure');
     const messages = ConfigError.fromZod(parsed.error).issues.map((issue) => `${issue.path}: ${issue.message}`);
@@ -148,8 +162,17 @@ describe('ConfigError', () => {
 
   describe('says what to fix', () => {
     const slos = z.strictObject({
-      slos: z.array(z.strictObject({ name: z.string(), objective: z.union([z.number(), z.string()]), window: z.enum(['7d', '30d']) })),
-      source: z.discriminatedUnion('type', [z.object({ type: z.literal('pg'), url: z.string() }), z.object({ type: z.literal('redis'), url: z.string() })]),
+      slos: z.array(
+        z.strictObject({
+          name: z.string(),
+          objective: z.union([z.number(), z.string()]),
+          window: z.enum(['7d', '30d']),
+        }),
+      ),
+      source: z.discriminatedUnion('type', [
+        z.object({ type: z.literal('pg'), url: z.string() }),
+        z.object({ type: z.literal('redis'), url: z.string() }),
+      ]),
     });
     const lines = (error: ConfigError) => error.issues.map((issue) => `${issue.path}: ${issue.message}`);
 
@@ -157,21 +180,31 @@ describe('ConfigError', () => {
       const parsed = slos.safeParse({ slos: [{ name: 'api' }], source: { type: 'pg', url: 'x' } });
       if (parsed.success) throw new Error('expected failure');
       // (an enum's zod issue does not tell a missing value from a wrong one: without the input it names the values)
-      expect(lines(ConfigError.fromZod(parsed.error, 'slos.yaml'))).toEqual(['slos[0].objective: required (expected number or string)', 'slos[0].window: expected one of "7d", "30d"']);
+      expect(lines(ConfigError.fromZod(parsed.error, 'slos.yaml'))).toEqual([
+        'slos[0].objective: required (expected number or string)',
+        'slos[0].window: expected one of "7d", "30d"',
+      ]);
       expect(() => parseWithSchema(slos, { slos: [{}], source: { type: 'pg' } }, 'slos.yaml')).toThrow(
         'invalid slos.yaml: slos[0].name: required (expected string); slos[0].objective: required (expected number or string); slos[0].window: required (expected one of "7d", "30d"); source.url: required (expected string)',
       );
     });
 
     it('a value of the wrong type is not "required": the alternatives of a union are named', () => {
-      expect(() => parseWithSchema(slos, { slos: [{ name: 'api', objective: true, window: '30d' }], source: { type: 'pg', url: 'x' } })).toThrow(
-        'invalid configuration: slos[0].objective: expected number or string',
-      );
+      expect(() =>
+        parseWithSchema(slos, {
+          slos: [{ name: 'api', objective: true, window: '30d' }],
+          source: { type: 'pg', url: 'x' },
+        }),
+      ).toThrow('invalid configuration: slos[0].objective: expected number or string');
     });
 
     it('a missing or unknown discriminator names the allowed values', () => {
-      expect(() => parseWithSchema(slos, { slos: [], source: { url: 'x' } }, 'ops.yaml')).toThrow('invalid ops.yaml: source.type: required (expected one of "pg", "redis")');
-      expect(() => parseWithSchema(slos, { slos: [], source: { type: 'mysql', url: 'x' } }, 'ops.yaml')).toThrow('invalid ops.yaml: source.type: expected one of "pg", "redis"');
+      expect(() => parseWithSchema(slos, { slos: [], source: { url: 'x' } }, 'ops.yaml')).toThrow(
+        'invalid ops.yaml: source.type: required (expected one of "pg", "redis")',
+      );
+      expect(() => parseWithSchema(slos, { slos: [], source: { type: 'mysql', url: 'x' } }, 'ops.yaml')).toThrow(
+        'invalid ops.yaml: source.type: expected one of "pg", "redis"',
+      );
       const parsed = slos.safeParse({ slos: [], source: { url: 'x' } });
       if (parsed.success) throw new Error('expected failure');
       // Without the input at hand, fromZod cannot tell missing from unknown, but still names the allowed values.
@@ -181,6 +214,8 @@ describe('ConfigError', () => {
 
   it('parseWithSchema returns parsed data or throws ConfigError', () => {
     expect(parseWithSchema(z.object({ a: z.number().default(1) }), {})).toEqual({ a: 1 });
-    expect(() => parseWithSchema(z.object({ a: z.number() }), { a: 'x' }, 'options')).toThrow('invalid options: a: expected number');
+    expect(() => parseWithSchema(z.object({ a: z.number() }), { a: 'x' }, 'options')).toThrow(
+      'invalid options: a: expected number',
+    );
   });
 });

@@ -87,7 +87,11 @@ export class OpsError<Code extends string = AnyOpsErrorCode> extends Error {
     this.isRetryable = options.isRetryable ?? false;
     this.retryAfterMs = options.retryAfterMs;
     const kinds: string[] = [];
-    for (let type: unknown = new.target; typeof type === 'function' && type !== OpsError; type = Object.getPrototypeOf(type)) {
+    for (
+      let type: unknown = new.target;
+      typeof type === 'function' && type !== OpsError;
+      type = Object.getPrototypeOf(type)
+    ) {
       kinds.push((type as { name: string }).name);
     }
     this[KINDS] = kinds;
@@ -98,15 +102,23 @@ export class OpsError<Code extends string = AnyOpsErrorCode> extends Error {
    * subclass (and its subclasses). Works across duplicate copies of the packages.
    */
   static isInstance<E>(this: ErrorClass<E>, error: unknown): error is E {
-    if (typeof error !== 'object' || error === null || (error as Record<symbol, unknown>)[MARKER] !== true) return false;
+    if (typeof error !== 'object' || error === null || (error as Record<symbol, unknown>)[MARKER] !== true)
+      return false;
     if ((this as unknown) === OpsError) return true;
     const kinds = (error as Record<symbol, unknown>)[KINDS];
     return Array.isArray(kinds) && kinds.includes(this.name);
   }
 
   /** True when `error` is an `OpsError` (of this class, when called on a subclass) with the given code. */
-  static hasCode<E extends { code: string }, C extends E['code']>(this: ErrorClass<E>, error: unknown, code: C): error is E & { code: C } {
-    return (OpsError.isInstance as (this: unknown, error: unknown) => boolean).call(this, error) && (error as { code: unknown }).code === code;
+  static hasCode<E extends { code: string }, C extends E['code']>(
+    this: ErrorClass<E>,
+    error: unknown,
+    code: C,
+  ): error is E & { code: C } {
+    return (
+      (OpsError.isInstance as (this: unknown, error: unknown) => boolean).call(this, error) &&
+      (error as { code: unknown }).code === code
+    );
   }
 }
 
@@ -114,7 +126,11 @@ export class OpsError<Code extends string = AnyOpsErrorCode> extends Error {
 export class TimeoutError extends OpsError<'CHECK_TIMEOUT' | 'ABORTED'> {
   /** The deadline that passed, in milliseconds. */
   readonly timeoutMs: number;
-  constructor(message: string, timeoutMs: number, options: Omit<OpsErrorOptions, 'isRetryable'> & { code?: 'CHECK_TIMEOUT' | 'ABORTED' } = {}) {
+  constructor(
+    message: string,
+    timeoutMs: number,
+    options: Omit<OpsErrorOptions, 'isRetryable'> & { code?: 'CHECK_TIMEOUT' | 'ABORTED' } = {},
+  ) {
     super(options.code ?? 'CHECK_TIMEOUT', message, { cause: options.cause, isRetryable: true });
     this.timeoutMs = timeoutMs;
   }

@@ -59,9 +59,14 @@ describe('createEmitter', () => {
   });
 
   it('a throwing logger does not turn a listener error into an engine error', () => {
-    const logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {
-      throw new Error('logger broke');
-    } };
+    const logger = {
+      debug: () => {},
+      info: () => {},
+      warn: () => {},
+      error: () => {
+        throw new Error('logger broke');
+      },
+    };
     const events = createEmitter<TestEvents>({ logger });
     const seen: string[] = [];
     events.on('job.started', () => {

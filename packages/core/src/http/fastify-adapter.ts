@@ -43,7 +43,10 @@ export function toFastifyPlugin(handler: OpsHandler): FastifyPluginLike {
       reply.code(opsResponse.status);
       for (const [name, value] of Object.entries(opsResponse.headers)) reply.header(name, value);
       // A Buffer, so Fastify sends the content type exactly as given (it appends a charset to strings).
-      const body = typeof opsResponse.body === 'string' ? Buffer.from(opsResponse.body, 'utf8') : Buffer.from(opsResponse.body.buffer, opsResponse.body.byteOffset, opsResponse.body.byteLength);
+      const body =
+        typeof opsResponse.body === 'string'
+          ? Buffer.from(opsResponse.body, 'utf8')
+          : Buffer.from(opsResponse.body.buffer, opsResponse.body.byteOffset, opsResponse.body.byteLength);
       return reply.send(body);
     });
   };

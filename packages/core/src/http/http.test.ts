@@ -22,9 +22,12 @@ async function listen(listener: Parameters<typeof createServer>[1]): Promise<str
 const seen: OpsRequest[] = [];
 const handler: OpsHandler = async (request) => {
   seen.push(request);
-  if (request.path === '/ping') return jsonResponse(200, { pong: true, q: request.query.get('q') }, { 'X-Custom': 'yes' });
-  if (request.path === '/bytes') return { status: 201, headers: { 'content-type': 'application/octet-stream' }, body: new Uint8Array([1, 2, 3]) };
-  if (request.path === '/echo' && request.readBody) return textResponse(200, new TextDecoder().decode(await request.readBody(16)));
+  if (request.path === '/ping')
+    return jsonResponse(200, { pong: true, q: request.query.get('q') }, { 'X-Custom': 'yes' });
+  if (request.path === '/bytes')
+    return { status: 201, headers: { 'content-type': 'application/octet-stream' }, body: new Uint8Array([1, 2, 3]) };
+  if (request.path === '/echo' && request.readBody)
+    return textResponse(200, new TextDecoder().decode(await request.readBody(16)));
   if (request.path === '/boom') throw new Error('postgres://app:hunter2@db/app is down');
   return undefined;
 };
@@ -65,7 +68,9 @@ describe('toNodeHandler', () => {
     const missing = await request(`${base}/other`);
     expect(missing.statusCode).toBe(404);
     await missing.body.dump();
-    const withFallback = await listen(toNodeHandler(handler, { fallback: (_request, response) => response.writeHead(418).end('teapot') }));
+    const withFallback = await listen(
+      toNodeHandler(handler, { fallback: (_request, response) => response.writeHead(418).end('teapot') }),
+    );
     const teapot = await request(`${withFallback}/other`);
     expect(teapot.statusCode).toBe(418);
     expect(await teapot.body.text()).toBe('teapot');
@@ -85,7 +90,9 @@ describe('toNodeHandler', () => {
   it('aborts the request signal when the client goes away', async () => {
     let aborted: Promise<unknown> | undefined;
     const slow: OpsHandler = async (request) => {
-      aborted = new Promise((resolve) => request.signal?.addEventListener('abort', () => resolve(request.signal?.reason)));
+      aborted = new Promise((resolve) =>
+        request.signal?.addEventListener('abort', () => resolve(request.signal?.reason)),
+      );
       await aborted;
       return textResponse(200, 'late');
     };

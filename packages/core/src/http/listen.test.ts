@@ -19,8 +19,14 @@ const get = (url: string) =>
 describe('listen and composeHandlers', () => {
   it('serves composed handlers on loopback: first answer wins, none answering falls back to 404', async () => {
     const calls: string[] = [];
-    const health: OpsHandler = async (incoming) => (calls.push('health'), incoming.path === '/health' ? jsonResponse(200, { status: 'pass' }) : undefined);
-    const api: OpsHandler = async (incoming) => (calls.push('api'), incoming.path === '/api' ? jsonResponse(200, { ok: true }) : undefined);
+    const health: OpsHandler = async (incoming) => (
+      calls.push('health'),
+      incoming.path === '/health' ? jsonResponse(200, { status: 'pass' }) : undefined
+    );
+    const api: OpsHandler = async (incoming) => (
+      calls.push('api'),
+      incoming.path === '/api' ? jsonResponse(200, { ok: true }) : undefined
+    );
     const server = await listen(composeHandlers(health, api));
     try {
       expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);

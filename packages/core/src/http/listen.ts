@@ -35,9 +35,13 @@ export interface ListeningServer {
  * const { url, close } = await listen(composeHandlers(health.handler, statusPage.handler), { port: 8080 });
  * ```
  */
-export async function listen(handler: OpsHandler | NodeListener, options: ListenOptions = {}): Promise<ListeningServer> {
+export async function listen(
+  handler: OpsHandler | NodeListener,
+  options: ListenOptions = {},
+): Promise<ListeningServer> {
   const { port = 0, host = '127.0.0.1', ...handlerOptions } = options;
-  const listener: NodeListener = handler.length >= 2 ? (handler as NodeListener) : toNodeHandler(handler as OpsHandler, handlerOptions);
+  const listener: NodeListener =
+    handler.length >= 2 ? (handler as NodeListener) : toNodeHandler(handler as OpsHandler, handlerOptions);
   const server = createServer(listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -54,7 +58,9 @@ export async function listen(handler: OpsHandler | NodeListener, options: Listen
     url: `http://${shownHost}:${address.port}`,
     close: () =>
       new Promise<void>((resolve, reject) => {
-        server.close((error) => (error && (error as NodeJS.ErrnoException).code !== 'ERR_SERVER_NOT_RUNNING' ? reject(error) : resolve()));
+        server.close((error) =>
+          error && (error as NodeJS.ErrnoException).code !== 'ERR_SERVER_NOT_RUNNING' ? reject(error) : resolve(),
+        );
         server.closeIdleConnections();
       }),
   };

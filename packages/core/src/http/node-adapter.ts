@@ -125,7 +125,8 @@ export function writeNodeResponse(response: ServerResponse, opsResponse: OpsResp
   if (response.headersSent || response.writableEnded) return;
   const { body } = opsResponse;
   let hasLength = false;
-  for (const name in opsResponse.headers) if (name.length === 14 && name.toLowerCase() === 'content-length') hasLength = true;
+  for (const name in opsResponse.headers)
+    if (name.length === 14 && name.toLowerCase() === 'content-length') hasLength = true;
   // writeHead only reads the object, so the response's own headers are passed as they are when nothing is added.
   const headers: Record<string, string | number> = hasLength ? opsResponse.headers : { ...opsResponse.headers };
   if (typeof body === 'string') {
@@ -160,7 +161,10 @@ function writeInternalError(response: ServerResponse): void {
  * createServer(toNodeHandler(health.handler)).listen(8080);
  * ```
  */
-export function toNodeHandler(handler: OpsHandler, options: NodeHandlerOptions = {}): (request: IncomingMessage, response: ServerResponse) => void {
+export function toNodeHandler(
+  handler: OpsHandler,
+  options: NodeHandlerOptions = {},
+): (request: IncomingMessage, response: ServerResponse) => void {
   const { fallback, onError } = options;
   return (request, response) => {
     let opsRequest: OpsRequest;

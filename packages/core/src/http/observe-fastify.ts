@@ -10,11 +10,16 @@ export interface FastifyObservedRequestLike {
 
 /** The parts of a Fastify instance the observer uses. */
 export interface FastifyObservedInstanceLike {
-  addHook(name: 'onRequest', hook: (request: FastifyObservedRequestLike, reply: { raw: ServerResponse }) => Promise<unknown>): unknown;
+  addHook(
+    name: 'onRequest',
+    hook: (request: FastifyObservedRequestLike, reply: { raw: ServerResponse }) => Promise<unknown>,
+  ): unknown;
 }
 
 /** A Fastify plugin as returned by {@link observeFastifyRequests}. */
-export type FastifyObservePlugin = ((instance: FastifyObservedInstanceLike, options: unknown) => Promise<void>) & { [key: symbol]: unknown };
+export type FastifyObservePlugin = ((instance: FastifyObservedInstanceLike, options: unknown) => Promise<void>) & {
+  [key: symbol]: unknown;
+};
 
 /**
  * Fastify 5 plugin that reports every request to `options.observer` when its response ends. Not encapsulated, so

@@ -14,7 +14,10 @@ export type FetchRequestHandler = (request: Request) => Response | Promise<Respo
  * export default { fetch: observeFetchRequests(app.fetch, { observer: sloObserver }) };
  * ```
  */
-export function observeFetchRequests(handler: FetchRequestHandler, options: ObserveRequestsOptions): FetchRequestHandler {
+export function observeFetchRequests(
+  handler: FetchRequestHandler,
+  options: ObserveRequestsOptions,
+): FetchRequestHandler {
   const clock = options.clock ?? systemClock;
   return async (request) => {
     const started = clock.monotonic();
@@ -23,10 +26,25 @@ export function observeFetchRequests(handler: FetchRequestHandler, options: Obse
     const route = options.route?.({ method, path }) ?? path;
     try {
       const response = await handler(request);
-      notifyObserver(options.observer, { method, route, path, statusCode: response.status, durationMs: clock.monotonic() - started, aborted: request.signal.aborted });
+      notifyObserver(options.observer, {
+        method,
+        route,
+        path,
+        statusCode: response.status,
+        durationMs: clock.monotonic() - started,
+        aborted: request.signal.aborted,
+      });
       return response;
     } catch (error) {
-      notifyObserver(options.observer, { method, route, path, statusCode: 500, durationMs: clock.monotonic() - started, aborted: request.signal.aborted, error });
+      notifyObserver(options.observer, {
+        method,
+        route,
+        path,
+        statusCode: 500,
+        durationMs: clock.monotonic() - started,
+        aborted: request.signal.aborted,
+        error,
+      });
       throw error;
     }
   };

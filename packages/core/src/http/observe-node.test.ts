@@ -30,7 +30,11 @@ describe('observeNodeRequests', () => {
           response.statusCode = incoming.url?.startsWith('/fail') ? 503 : 200;
           response.end('ok');
         },
-        { observer: (observation) => seen.push(observation), clock, route: ({ path }) => path.replace(/\/\d+$/, '/:id') },
+        {
+          observer: (observation) => seen.push(observation),
+          clock,
+          route: ({ path }) => path.replace(/\/\d+$/, '/:id'),
+        },
       ),
     );
     await (await request(`${url}/users/42?x=1`)).body.text();
@@ -64,7 +68,8 @@ describe('observeNodeRequests', () => {
     for (let attempt = 0; attempt < 200 && !respond; attempt++) await new Promise((resolve) => setTimeout(resolve, 5));
     controller.abort();
     await pending;
-    for (let attempt = 0; attempt < 200 && seen.length === 0; attempt++) await new Promise((resolve) => setTimeout(resolve, 5));
+    for (let attempt = 0; attempt < 200 && seen.length === 0; attempt++)
+      await new Promise((resolve) => setTimeout(resolve, 5));
     callRespond();
     expect(seen).toHaveLength(1);
     expect(seen[0]?.aborted).toBe(true);

@@ -12,7 +12,10 @@ export type NodeRequestListener = (request: IncomingMessage, response: ServerRes
  * const server = createServer(observeNodeRequests(app, { observer: sloObserver, route: ({ path }) => routeOf(path) }));
  * ```
  */
-export function observeNodeRequests(listener: NodeRequestListener, options: ObserveRequestsOptions): NodeRequestListener {
+export function observeNodeRequests(
+  listener: NodeRequestListener,
+  options: ObserveRequestsOptions,
+): NodeRequestListener {
   return (request, response) => {
     observeNodeExchange(request, response, options);
     listener(request, response);

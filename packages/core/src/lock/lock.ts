@@ -139,7 +139,12 @@ export function createLock(options: LockOptions): Lock {
       expiresAt = next.expiresAt;
     };
     if (autoRenew) {
-      renewer = createPeriodicTask({ name: `lock-renew:${key}`, every: Math.max(1, Math.floor(ttlMs / 3)), clock, run: renew });
+      renewer = createPeriodicTask({
+        name: `lock-renew:${key}`,
+        every: Math.max(1, Math.floor(ttlMs / 3)),
+        clock,
+        run: renew,
+      });
       renewer.start();
     }
     return {
@@ -180,7 +185,11 @@ export function createLock(options: LockOptions): Lock {
       if (acquired) return acquired;
       const remainingMs = waitMs - (clock.monotonic() - startedAt);
       if (remainingMs <= 0) {
-        throw new OpsError('LOCK_HELD', `lock "${key}" is held by another owner${waitMs > 0 ? ` (waited ${waitMs} ms)` : ''}`, { isRetryable: true });
+        throw new OpsError(
+          'LOCK_HELD',
+          `lock "${key}" is held by another owner${waitMs > 0 ? ` (waited ${waitMs} ms)` : ''}`,
+          { isRetryable: true },
+        );
       }
       await clock.sleep(Math.min(retryEveryMs, remainingMs), waitOptions.signal);
     }
@@ -229,7 +238,8 @@ export function createMemoryLockStore(options: MemoryLockStoreOptions = {}): Loc
     async renew(key, owner, fencingToken, ttlMs) {
       const current = held.get(key);
       const now = clock.now();
-      if (!current || current.owner !== owner || current.fencingToken !== fencingToken || current.expiresAt <= now) return undefined;
+      if (!current || current.owner !== owner || current.fencingToken !== fencingToken || current.expiresAt <= now)
+        return undefined;
       current.expiresAt = now + ttlMs;
       return { fencingToken, expiresAt: current.expiresAt };
     },

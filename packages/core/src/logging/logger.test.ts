@@ -6,7 +6,11 @@ import { createConsoleLogger, silentLogger } from './logger.js';
 describe('createConsoleLogger', () => {
   it('writes pino-shaped JSON lines at or above the level, with base fields', () => {
     const lines: string[] = [];
-    const logger = createConsoleLogger({ level: 'warn', stream: { write: (chunk: string) => lines.push(chunk) }, base: { service: 'api' } });
+    const logger = createConsoleLogger({
+      level: 'warn',
+      stream: { write: (chunk: string) => lines.push(chunk) },
+      base: { service: 'api' },
+    });
     logger.info({ ignored: true }, 'below the level');
     logger.warn({ attempt: 2 }, 'retrying');
     const circular: Record<string, unknown> = {};
@@ -14,7 +18,12 @@ describe('createConsoleLogger', () => {
     logger.error({ error: new Error('boom'), big: 10n, circular });
     expect(lines).toHaveLength(2);
     expect(JSON.parse(lines[0] as string)).toMatchObject({ level: 40, service: 'api', attempt: 2, msg: 'retrying' });
-    expect(JSON.parse(lines[1] as string)).toMatchObject({ level: 50, error: { type: 'Error', message: 'boom' }, big: '10', circular: { self: '[Circular]' } });
+    expect(JSON.parse(lines[1] as string)).toMatchObject({
+      level: 50,
+      error: { type: 'Error', message: 'boom' },
+      big: '10',
+      circular: { self: '[Circular]' },
+    });
     expect(lines.every((line) => line.endsWith('\n'))).toBe(true);
   });
 
@@ -51,6 +60,10 @@ describe('check statuses', () => {
     expect(worstStatus('pass', 'warn')).toBe('warn');
     expect(worstStatus('fail', 'warn')).toBe('fail');
     expect(worstStatus('pass', 'pass')).toBe('pass');
-    expect(['fail', 'pass', 'warn'].sort((a, b) => compareStatus(a as 'pass', b as 'pass'))).toEqual(['pass', 'warn', 'fail']);
+    expect(['fail', 'pass', 'warn'].sort((a, b) => compareStatus(a as 'pass', b as 'pass'))).toEqual([
+      'pass',
+      'warn',
+      'fail',
+    ]);
   });
 });

@@ -42,7 +42,13 @@ export function createConsoleLogger(options: ConsoleLoggerOptions = {}): Logger 
   const write = (name: LogLevel) => (fields: Record<string, unknown>, message?: string) => {
     if (LEVELS[name] < threshold) return;
     // The line's own keys come last: a field named `level`, `time` or `msg` must not disguise the line.
-    const line = { ...base, ...fields, level: LEVELS[name], time: clock.now(), ...(message === undefined ? {} : { msg: message }) };
+    const line = {
+      ...base,
+      ...fields,
+      level: LEVELS[name],
+      time: clock.now(),
+      ...(message === undefined ? {} : { msg: message }),
+    };
     stream.write(`${safeStringify(line)}\n`);
   };
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
@@ -79,5 +85,8 @@ export function guardLogger(logger: Logger): Logger {
         // a broken logger loses this line; the engine goes on
       }
     };
-  return Object.assign({ debug: wrap('debug'), info: wrap('info'), warn: wrap('warn'), error: wrap('error') }, { [GUARDED]: true });
+  return Object.assign(
+    { debug: wrap('debug'), info: wrap('info'), warn: wrap('warn'), error: wrap('error') },
+    { [GUARDED]: true },
+  );
 }

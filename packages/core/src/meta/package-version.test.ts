@@ -14,9 +14,14 @@ describe('readPackageVersion', () => {
     mkdirSync(join(root, 'dist', 'cli'), { recursive: true });
     mkdirSync(join(root, 'src', 'cli', 'nested', 'package'), { recursive: true });
     // a package.json of another package in between is skipped
-    writeFileSync(join(root, 'src', 'cli', 'nested', 'package.json'), JSON.stringify({ name: 'other', version: '9.9.9' }));
+    writeFileSync(
+      join(root, 'src', 'cli', 'nested', 'package.json'),
+      JSON.stringify({ name: 'other', version: '9.9.9' }),
+    );
     expect(readPackageVersion(pathToFileURL(join(root, 'dist', 'cli', 'bin.js')), '@ops/example')).toBe('1.2.3');
-    expect(readPackageVersion(pathToFileURL(join(root, 'src', 'cli', 'nested', 'package', 'x.ts')).href, '@ops/example')).toBe('1.2.3');
+    expect(
+      readPackageVersion(pathToFileURL(join(root, 'src', 'cli', 'nested', 'package', 'x.ts')).href, '@ops/example'),
+    ).toBe('1.2.3');
     expect(readPackageVersion(import.meta.url, '@ops/core')).toMatch(/^\d+\.\d+\.\d+/);
     expect(readPackageVersion(pathToFileURL(join(root, 'dist', 'index.js')), '@ops/missing')).toBe('0.0.0');
   });

@@ -17,7 +17,10 @@ export function readPackageVersion(moduleUrl: string | URL, packageName: string)
   let directory = dirname(fileURLToPath(moduleUrl));
   for (let depth = 0; depth < 6; depth++) {
     try {
-      const manifest = JSON.parse(readFileSync(join(directory, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
+      const manifest = JSON.parse(readFileSync(join(directory, 'package.json'), 'utf8')) as {
+        name?: unknown;
+        version?: unknown;
+      };
       if (manifest.name === packageName && typeof manifest.version === 'string') return manifest.version;
     } catch {
       // no package.json at this level

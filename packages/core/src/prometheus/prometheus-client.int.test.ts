@@ -57,7 +57,13 @@ describe('Prometheus client against a real Prometheus', () => {
     const result = await client.queryRange('vector(1)', { start: end - 60_000, end, step: '15s' });
     expect(result.resultType).toBe('matrix');
     expect(result.series).toHaveLength(1);
-    expect(result.series[0]?.samples.map((sample) => sample.timeMs)).toEqual([end - 60_000, end - 45_000, end - 30_000, end - 15_000, end]);
+    expect(result.series[0]?.samples.map((sample) => sample.timeMs)).toEqual([
+      end - 60_000,
+      end - 45_000,
+      end - 30_000,
+      end - 15_000,
+      end,
+    ]);
     expect(result.series[0]?.samples.every((sample) => sample.value === 1)).toBe(true);
   });
 

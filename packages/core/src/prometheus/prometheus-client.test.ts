@@ -64,11 +64,18 @@ describe('createPrometheusClient', () => {
         },
       }),
     );
-    const client = createPrometheusClient({ url: `${server.url}/prom/`, timeout: '5s', headers: { 'x-scope-orgid': 'tenant-1' } });
+    const client = createPrometheusClient({
+      url: `${server.url}/prom/`,
+      timeout: '5s',
+      headers: { 'x-scope-orgid': 'tenant-1' },
+    });
     const result = await client.query('up{job="api"}', { time: new Date(Date.UTC(2026, 0, 1)) });
     expect(seen[0]).toMatchObject({ method: 'POST', url: '/prom/api/v1/query' });
     expect(seen[0]?.headers['x-scope-orgid']).toBe('tenant-1');
-    expect(Object.fromEntries(new URLSearchParams(seen[0]?.body))).toEqual({ query: 'up{job="api"}', time: '1767225600.000' });
+    expect(Object.fromEntries(new URLSearchParams(seen[0]?.body))).toEqual({
+      query: 'up{job="api"}',
+      time: '1767225600.000',
+    });
     expect(result).toEqual({
       resultType: 'vector',
       warnings: ['partial data'],
@@ -83,17 +90,42 @@ describe('createPrometheusClient', () => {
 
   it('sends range queries with start, end and step in seconds', async () => {
     const { server, seen } = await serve((_seen, response) =>
-      json(response, 200, { status: 'success', data: { resultType: 'matrix', result: [{ metric: {}, values: [[10, '1'], [70, '2']] }] } }),
+      json(response, 200, {
+        status: 'success',
+        data: {
+          resultType: 'matrix',
+          result: [
+            {
+              metric: {},
+              values: [
+                [10, '1'],
+                [70, '2'],
+              ],
+            },
+          ],
+        },
+      }),
     );
     const client = createPrometheusClient({ url: server.url, timeout: 5_000 });
     const result = await client.queryRange('vector(1)', { start: 10_000, end: 70_000, step: '1m' });
-    expect(Object.fromEntries(new URLSearchParams(seen[0]?.body))).toEqual({ query: 'vector(1)', start: '10.000', end: '70.000', step: '60' });
-    expect(result.series[0]?.samples).toEqual([{ timeMs: 10_000, value: 1 }, { timeMs: 70_000, value: 2 }]);
+    expect(Object.fromEntries(new URLSearchParams(seen[0]?.body))).toEqual({
+      query: 'vector(1)',
+      start: '10.000',
+      end: '70.000',
+      step: '60',
+    });
+    expect(result.series[0]?.samples).toEqual([
+      { timeMs: 10_000, value: 1 },
+      { timeMs: 70_000, value: 2 },
+    ]);
   });
 
   it('turns credentials in the URL into a Basic header and never shows them in errors', async () => {
     const { server, seen } = await serve((_seen, response) => response.writeHead(502).end('bad gateway'));
-    const client = createPrometheusClient({ url: server.url.replace('http://', 'http://reader:s3cretpass@'), timeout: '5s' });
+    const client = createPrometheusClient({
+      url: server.url.replace('http://', 'http://reader:s3cretpass@'),
+      timeout: '5s',
+    });
     const error = await caught(client.query('up'));
     expect(seen[0]?.headers.authorization).toBe(`Basic ${Buffer.from('reader:s3cretpass').toString('base64')}`);
     expect(error.code).toBe('PROMETHEUS_REQUEST_FAILED');
@@ -106,7 +138,10 @@ describe('createPrometheusClient', () => {
 
   it('reports a body that is not the documented shape with the path that is wrong', async () => {
     const { server } = await serve((_seen, response) =>
-      json(response, 200, { status: 'success', data: { resultType: 'vector', result: [{ metric: { job: 'a' }, value: [1, 'one'] }] } }),
+      json(response, 200, {
+        status: 'success',
+        data: { resultType: 'vector', result: [{ metric: { job: 'a' }, value: [1, 'one'] }] },
+      }),
     );
     const client = createPrometheusClient({ url: server.url, timeout: '5s' });
     const error = await caught(client.query('up'));
@@ -116,13 +151,17 @@ describe('createPrometheusClient', () => {
   });
 
   it('reports a 200 answer that is not JSON as an invalid response', async () => {
-    const { server } = await serve((_seen, response) => response.writeHead(200, { 'content-type': 'text/html' }).end('<html>login</html>'));
+    const { server } = await serve((_seen, response) =>
+      response.writeHead(200, { 'content-type': 'text/html' }).end('<html>login</html>'),
+    );
     const error = await caught(createPrometheusClient({ url: server.url, timeout: '5s' }).query('up'));
     expect(error.code).toBe('PROMETHEUS_RESPONSE_INVALID');
   });
 
   it('maps status "error" bodies to PROMETHEUS_QUERY_FAILED with errorType', async () => {
-    const { server } = await serve((_seen, response) => json(response, 503, { status: 'error', errorType: 'timeout', error: 'query timed out in expression evaluation' }));
+    const { server } = await serve((_seen, response) =>
+      json(response, 503, { status: 'error', errorType: 'timeout', error: 'query timed out in expression evaluation' }),
+    );
     const error = await caught(createPrometheusClient({ url: server.url, timeout: '5s' }).query('up'));
     expect(error.code).toBe('PROMETHEUS_QUERY_FAILED');
     expect(error.errorType).toBe('timeout');
@@ -148,7 +187,9 @@ describe('createPrometheusClient', () => {
   it('honours the caller abort signal', async () => {
     const { server } = await serve(() => undefined);
     const controller = new AbortController();
-    const pending = caught(createPrometheusClient({ url: server.url, timeout: '30s' }).query('up', { signal: controller.signal }));
+    const pending = caught(
+      createPrometheusClient({ url: server.url, timeout: '30s' }).query('up', { signal: controller.signal }),
+    );
     controller.abort(new Error('caller gave up'));
     const error = await pending;
     expect(error.code).toBe('PROMETHEUS_REQUEST_FAILED');
@@ -158,10 +199,14 @@ describe('createPrometheusClient', () => {
   it('rejects bad options and arguments before sending anything', async () => {
     expect(() => createPrometheusClient({ url: 'not a url', timeout: '1s' })).toThrow(/url: not a valid URL/);
     expect(() => createPrometheusClient({ url: 'ftp://host', timeout: '1s' })).toThrow(/expected http: or https:/);
-    expect(() => createPrometheusClient({ url: 'http://127.0.0.1:1', timeout: 'soon' })).toThrow(/timeout: invalid duration/);
+    expect(() => createPrometheusClient({ url: 'http://127.0.0.1:1', timeout: 'soon' })).toThrow(
+      /timeout: invalid duration/,
+    );
     const client = createPrometheusClient({ url: 'http://127.0.0.1:1', timeout: '1s' });
     await expect(client.query('  ')).rejects.toThrow(/non-empty PromQL/);
-    await expect(client.queryRange('up', { start: 0, end: 1, step: 0 })).rejects.toThrow(/step: must be greater than 0/);
+    await expect(client.queryRange('up', { start: 0, end: 1, step: 0 })).rejects.toThrow(
+      /step: must be greater than 0/,
+    );
     await expect(client.query('up', { time: Number.NaN })).rejects.toThrow(/time: expected epoch milliseconds/);
   });
 

@@ -51,10 +51,18 @@ export interface PrometheusSample {
 
 /** The result of an instant query, by Prometheus' `resultType`. */
 export type InstantQueryResult =
-  | { resultType: 'vector'; series: Array<{ metric: Record<string, string>; sample: PrometheusSample }>; warnings: string[] }
+  | {
+      resultType: 'vector';
+      series: Array<{ metric: Record<string, string>; sample: PrometheusSample }>;
+      warnings: string[];
+    }
   | { resultType: 'scalar'; sample: PrometheusSample; warnings: string[] }
   | { resultType: 'string'; timeMs: number; value: string; warnings: string[] }
-  | { resultType: 'matrix'; series: Array<{ metric: Record<string, string>; samples: PrometheusSample[] }>; warnings: string[] };
+  | {
+      resultType: 'matrix';
+      series: Array<{ metric: Record<string, string>; samples: PrometheusSample[] }>;
+      warnings: string[];
+    };
 
 /** The result of a range query: one series per label set. */
 export interface RangeQueryResult {
@@ -74,9 +82,11 @@ export interface PrometheusClient {
 }
 
 // Prometheus writes sample values as strings: "1", "0.5", "NaN", "+Inf", "-Inf".
-const sampleValue = z.string().refine((text) => text === 'NaN' || text === '+Inf' || text === '-Inf' || Number.isFinite(Number(text)), {
-  message: 'expected a number as a string',
-});
+const sampleValue = z
+  .string()
+  .refine((text) => text === 'NaN' || text === '+Inf' || text === '-Inf' || Number.isFinite(Number(text)), {
+    message: 'expected a number as a string',
+  });
 const sampleTuple = z.tuple([z.number(), sampleValue]);
 const metric = z.record(z.string(), z.string());
 const data = z.discriminatedUnion('resultType', [
@@ -100,7 +110,8 @@ function toSample([seconds, text]: readonly [number, string]): PrometheusSample 
 
 function toSeconds(time: PrometheusTime, name: string): string {
   const ms = time instanceof Date ? time.getTime() : time;
-  if (!Number.isFinite(ms)) throw new OpsError('ARGUMENT_INVALID', `${name}: expected epoch milliseconds or a valid Date, got ${String(time)}`);
+  if (!Number.isFinite(ms))
+    throw new OpsError('ARGUMENT_INVALID', `${name}: expected epoch milliseconds or a valid Date, got ${String(time)}`);
   return (ms / 1000).toFixed(3);
 }
 
@@ -122,7 +133,9 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
   try {
     base = new URL(options.url);
   } catch (error) {
-    throw new OpsError('ARGUMENT_INVALID', `url: not a valid URL: ${redactText(String(options.url))}`, { cause: error });
+    throw new OpsError('ARGUMENT_INVALID', `url: not a valid URL: ${redactText(String(options.url))}`, {
+      cause: error,
+    });
   }
   if (base.protocol !== 'http:' && base.protocol !== 'https:') {
     throw new OpsError('ARGUMENT_INVALID', `url: expected http: or https:, got ${base.protocol}`);
@@ -136,7 +149,10 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
     return url;
   };
   // Credentials in the URL (user:pass@) travel as a Basic header; the URL shown in errors never carries them.
-  const authorization = base.username || base.password ? `Basic ${Buffer.from(`${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`).toString('base64')}` : undefined;
+  const authorization =
+    base.username || base.password
+      ? `Basic ${Buffer.from(`${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`).toString('base64')}`
+      : undefined;
   const shown = (url: URL) => {
     const copy = new URL(url.href);
     copy.username = '';
@@ -144,7 +160,12 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
     return redactText(copy.href);
   };
 
-  const call = async (method: 'GET' | 'POST', path: string, form: URLSearchParams | undefined, signal: AbortSignal | undefined) => {
+  const call = async (
+    method: 'GET' | 'POST',
+    path: string,
+    form: URLSearchParams | undefined,
+    signal: AbortSignal | undefined,
+  ) => {
     const url = endpoint(path);
     const label = `Prometheus ${method} ${shown(url)}`;
     try {
@@ -168,8 +189,15 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
         { timeoutMs, clock, label, ...(signal ? { signal } : {}) },
       );
     } catch (error) {
-      const reason = OpsError.hasCode(error, 'CHECK_TIMEOUT') ? `no answer within ${timeoutMs}ms` : safeErrorMessage(error);
-      throw new PrometheusError('PROMETHEUS_REQUEST_FAILED', `${label} failed: ${reason}`, { url: shown(url) }, { cause: error, isRetryable: true });
+      const reason = OpsError.hasCode(error, 'CHECK_TIMEOUT')
+        ? `no answer within ${timeoutMs}ms`
+        : safeErrorMessage(error);
+      throw new PrometheusError(
+        'PROMETHEUS_REQUEST_FAILED',
+        `${label} failed: ${reason}`,
+        { url: shown(url) },
+        { cause: error, isRetryable: true },
+      );
     }
   };
 
@@ -188,34 +216,54 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
           { cause: error, isRetryable: response.status >= 500 || response.status === 429 },
         );
       }
-      throw new PrometheusError('PROMETHEUS_RESPONSE_INVALID', `Prometheus ${shown(url)} answered HTTP ${response.status} with a body that is not JSON`, {
-        url: shown(url),
-        status: response.status,
-      }, { cause: error });
+      throw new PrometheusError(
+        'PROMETHEUS_RESPONSE_INVALID',
+        `Prometheus ${shown(url)} answered HTTP ${response.status} with a body that is not JSON`,
+        {
+          url: shown(url),
+          status: response.status,
+        },
+        { cause: error },
+      );
     }
     const failed = errorBody.safeParse(body);
     if (failed.success) {
       const { errorType, error } = failed.data;
-      throw new PrometheusError('PROMETHEUS_QUERY_FAILED', `Prometheus query failed (${errorType}): ${redactText(error)}`, {
-        url: shown(url),
-        status: response.status,
-        errorType,
-      }, { isRetryable: errorType === 'timeout' || errorType === 'unavailable' });
+      throw new PrometheusError(
+        'PROMETHEUS_QUERY_FAILED',
+        `Prometheus query failed (${errorType}): ${redactText(error)}`,
+        {
+          url: shown(url),
+          status: response.status,
+          errorType,
+        },
+        { isRetryable: errorType === 'timeout' || errorType === 'unavailable' },
+      );
     }
     if (response.status < 200 || response.status >= 300) {
-      throw new PrometheusError('PROMETHEUS_REQUEST_FAILED', `Prometheus ${shown(url)} answered HTTP ${response.status}`, { url: shown(url), status: response.status }, {
-        isRetryable: response.status >= 500 || response.status === 429,
-      });
+      throw new PrometheusError(
+        'PROMETHEUS_REQUEST_FAILED',
+        `Prometheus ${shown(url)} answered HTTP ${response.status}`,
+        { url: shown(url), status: response.status },
+        {
+          isRetryable: response.status >= 500 || response.status === 429,
+        },
+      );
     }
     const parsed = successBody.safeParse(body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const path = issue ? formatPath(issue.path) || '(root)' : '(root)';
-      throw new PrometheusError('PROMETHEUS_RESPONSE_INVALID', `Prometheus ${shown(url)} returned an unexpected body: ${path}: ${issue?.message ?? 'invalid'}`, {
-        url: shown(url),
-        status: response.status,
-        path,
-      }, { cause: parsed.error });
+      throw new PrometheusError(
+        'PROMETHEUS_RESPONSE_INVALID',
+        `Prometheus ${shown(url)} returned an unexpected body: ${path}: ${issue?.message ?? 'invalid'}`,
+        {
+          url: shown(url),
+          status: response.status,
+          path,
+        },
+        { cause: parsed.error },
+      );
     }
     return parsed.data;
   };
@@ -225,9 +273,17 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
     const result = body.data;
     switch (result.resultType) {
       case 'vector':
-        return { resultType: 'vector', series: result.result.map((item) => ({ metric: item.metric, sample: toSample(item.value) })), warnings };
+        return {
+          resultType: 'vector',
+          series: result.result.map((item) => ({ metric: item.metric, sample: toSample(item.value) })),
+          warnings,
+        };
       case 'matrix':
-        return { resultType: 'matrix', series: result.result.map((item) => ({ metric: item.metric, samples: item.values.map(toSample) })), warnings };
+        return {
+          resultType: 'matrix',
+          series: result.result.map((item) => ({ metric: item.metric, samples: item.values.map(toSample) })),
+          warnings,
+        };
       case 'scalar':
         return { resultType: 'scalar', sample: toSample(result.result), warnings };
       case 'string':
@@ -236,7 +292,8 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
   };
 
   const checkExpr = (expr: string) => {
-    if (typeof expr !== 'string' || expr.trim() === '') throw new OpsError('ARGUMENT_INVALID', 'expr: expected a non-empty PromQL expression');
+    if (typeof expr !== 'string' || expr.trim() === '')
+      throw new OpsError('ARGUMENT_INVALID', 'expr: expected a non-empty PromQL expression');
   };
 
   return {
@@ -259,10 +316,14 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
       const result = convert(await api('api/v1/query_range', form, rangeOptions.signal));
       if (result.resultType !== 'matrix') {
         const url = shown(endpoint('api/v1/query_range'));
-        throw new PrometheusError('PROMETHEUS_RESPONSE_INVALID', `Prometheus ${url} returned resultType ${result.resultType} for a range query: data.resultType: expected "matrix"`, {
-          url,
-          path: 'data.resultType',
-        });
+        throw new PrometheusError(
+          'PROMETHEUS_RESPONSE_INVALID',
+          `Prometheus ${url} returned resultType ${result.resultType} for a range query: data.resultType: expected "matrix"`,
+          {
+            url,
+            path: 'data.resultType',
+          },
+        );
       }
       return result;
     },
@@ -271,7 +332,10 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
       if (response.status === 200) return true;
       if (response.status === 503) return false;
       const url = shown(endpoint('-/ready'));
-      throw new PrometheusError('PROMETHEUS_REQUEST_FAILED', `Prometheus ${url} answered HTTP ${response.status}`, { url, status: response.status });
+      throw new PrometheusError('PROMETHEUS_REQUEST_FAILED', `Prometheus ${url} answered HTTP ${response.status}`, {
+        url,
+        status: response.status,
+      });
     },
   };
 }

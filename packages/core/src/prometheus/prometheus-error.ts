@@ -1,7 +1,8 @@
 import { OpsError, type OpsErrorOptions } from '../errors/ops-error.js';
 
 /** Codes a {@link PrometheusError} carries. */
-export type PrometheusErrorCode = 'PROMETHEUS_REQUEST_FAILED' | 'PROMETHEUS_RESPONSE_INVALID' | 'PROMETHEUS_QUERY_FAILED';
+export type PrometheusErrorCode =
+  'PROMETHEUS_REQUEST_FAILED' | 'PROMETHEUS_RESPONSE_INVALID' | 'PROMETHEUS_QUERY_FAILED';
 
 /** Details of a {@link PrometheusError}. */
 export interface PrometheusErrorDetails {
@@ -32,7 +33,12 @@ export class PrometheusError extends OpsError {
   /** The offending path in the body, for `PROMETHEUS_RESPONSE_INVALID`. */
   readonly path: string | undefined;
 
-  constructor(code: PrometheusErrorCode, message: string, details: PrometheusErrorDetails, options: OpsErrorOptions = {}) {
+  constructor(
+    code: PrometheusErrorCode,
+    message: string,
+    details: PrometheusErrorDetails,
+    options: OpsErrorOptions = {},
+  ) {
     super(code, message, options);
     this.url = details.url;
     this.status = details.status;

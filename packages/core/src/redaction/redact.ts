@@ -1,7 +1,8 @@
 /** What replaces a secret. */
 export const REDACTED = '[REDACTED]';
 
-const SENSITIVE_KEY = /pass(word|wd|phrase)?|pwd|secret|token|api[-_]?key|auth(orization)?$|cookie|credential|private[-_]?key|session[-_]?id|access[-_]?key|signature/i;
+const SENSITIVE_KEY =
+  /pass(word|wd|phrase)?|pwd|secret|token|api[-_]?key|auth(orization)?$|cookie|credential|private[-_]?key|session[-_]?id|access[-_]?key|signature/i;
 
 /** Whether a key names a secret, in objects and in JSON text alike (`password`, `access_token`, `apiKey`, …). */
 function isSensitiveKeyName(key: string): boolean {
@@ -42,7 +43,12 @@ const JSON_KEY = /(\\?")([^"\\\r\n]{1,64})\\?"\s*:\s*/g;
 
 /** Length of the JSON value starting at `start` (a string, escaped string, or bare number/literal), or 0. */
 function jsonValueLength(text: string, start: number, escaped: boolean): number {
-  if (text.startsWith(REDACTED, start) || text.startsWith(`"${REDACTED}"`, start) || text.startsWith(`\\"${REDACTED}\\"`, start)) return 0;
+  if (
+    text.startsWith(REDACTED, start) ||
+    text.startsWith(`"${REDACTED}"`, start) ||
+    text.startsWith(`\\"${REDACTED}\\"`, start)
+  )
+    return 0;
   if (escaped && text.startsWith('\\"', start)) {
     const end = text.indexOf('\\"', start + 2);
     return end < 0 ? 0 : end + 2 - start;
@@ -105,13 +111,15 @@ const RULES: Rule[] = [
   // sslpassword=..., and prefixed names such as DB_PASSWORD=... or aws_secret_access_key = ... (the keyword may
   // follow `_` or `-`; matching the prefix itself would make the scan quadratic on long dashed words)
   {
-    pattern: /(?:\b|(?<=[_-]))((?:(?:ssl)?pass(?:word|wd)?|pwd|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret|auth[_-]?token|x-amz-signature|signature|sig))(\s*[=:]\s*)('[^']*'|"[^"]*"|[^\s;&,'"]+)/gi,
+    pattern:
+      /(?:\b|(?<=[_-]))((?:(?:ssl)?pass(?:word|wd)?|pwd|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret|auth[_-]?token|x-amz-signature|signature|sig))(\s*[=:]\s*)('[^']*'|"[^"]*"|[^\s;&,'"]+)/gi,
     replace: (_match, key: string, separator: string) => `${key}${separator}${REDACTED}`,
   },
   // Authorization-style headers in text: "Authorization: Bearer abc" (the credential only), "Cookie: a=b; c=d"
   {
     pattern: /\b(authorization|proxy-authorization|cookie|set-cookie|x-api-key|x-auth-token)(\s*:\s*)([^\r\n]+)/gi,
-    replace: (_match, name: string, separator: string, value: string) => `${name}${separator}${redactHeaderValue(name, value)}`,
+    replace: (_match, name: string, separator: string, value: string) =>
+      `${name}${separator}${redactHeaderValue(name, value)}`,
   },
   // Bearer credentials wherever they appear, in any case ("bearer", "BEARER")
   { pattern: /\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}/gi, replace: (_match, kind: string) => `${kind} ${REDACTED}` },
@@ -121,7 +129,8 @@ const RULES: Rule[] = [
   { pattern: /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, replace: () => REDACTED },
   // Well-known token prefixes: GitHub, GitLab, Slack, Stripe, OpenAI/Anthropic, npm, SendGrid, Google API keys
   {
-    pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,}|xox[abposr]-[A-Za-z0-9-]{10,}|(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{10,}|sk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}|npm_[A-Za-z0-9]{30,}|SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}|AIza[0-9A-Za-z_-]{35})/g,
+    pattern:
+      /\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,}|xox[abposr]-[A-Za-z0-9-]{10,}|(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{10,}|sk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}|npm_[A-Za-z0-9]{30,}|SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}|AIza[0-9A-Za-z_-]{35})/g,
     replace: () => REDACTED,
   },
   // AWS access key ids and secret access keys following a key id name
@@ -187,13 +196,17 @@ function walk(value: unknown, options: RedactOptions, depth: number, seen: WeakS
   if (Array.isArray(value)) return value.map((item) => walk(item, options, depth + 1, seen));
   if (value instanceof Map) {
     const out = new Map<unknown, unknown>();
-    for (const [key, inner] of value) out.set(key, isSensitiveKey(key, options) ? REDACTED : walk(inner, options, depth + 1, seen));
+    for (const [key, inner] of value)
+      out.set(key, isSensitiveKey(key, options) ? REDACTED : walk(inner, options, depth + 1, seen));
     return out;
   }
   if (ArrayBuffer.isView(value)) return value;
   const out: Record<string, unknown> = {};
   for (const [key, inner] of Object.entries(value)) {
-    out[key] = isSensitiveKey(key, options) && inner !== undefined && inner !== null ? REDACTED : walk(inner, options, depth + 1, seen);
+    out[key] =
+      isSensitiveKey(key, options) && inner !== undefined && inner !== null
+        ? REDACTED
+        : walk(inner, options, depth + 1, seen);
   }
   return out;
 }
@@ -233,7 +246,13 @@ function oneLine(text: string): string {
 function pathIssues(error: Error): ReadonlyArray<{ path: string; message: string }> | undefined {
   const issues = (error as { issues?: unknown }).issues;
   if (!Array.isArray(issues) || issues.length === 0) return undefined;
-  const valid = issues.every((issue) => typeof issue === 'object' && issue !== null && typeof issue.path === 'string' && typeof issue.message === 'string');
+  const valid = issues.every(
+    (issue) =>
+      typeof issue === 'object' &&
+      issue !== null &&
+      typeof issue.path === 'string' &&
+      typeof issue.message === 'string',
+  );
   return valid ? (issues as Array<{ path: string; message: string }>) : undefined;
 }
 

@@ -54,11 +54,16 @@ export function resolveBackoff(options: BackoffOptions = {}): ResolvedBackoff {
   const maxMs = parseOptionalDuration(options.maxDelay, 'maxDelay') ?? 30_000;
   const { multiplier = 2, jitter = 'full', jitterRatio = 0.1, random = Math.random } = options;
   if (!(initialMs > 0)) throw new OpsError('ARGUMENT_INVALID', `initialDelay must be > 0, got ${initialMs} ms`);
-  if (!(maxMs >= initialMs)) throw new OpsError('ARGUMENT_INVALID', `maxDelay (${maxMs} ms) must be >= initialDelay (${initialMs} ms)`);
+  if (!(maxMs >= initialMs))
+    throw new OpsError('ARGUMENT_INVALID', `maxDelay (${maxMs} ms) must be >= initialDelay (${initialMs} ms)`);
   if (!(multiplier >= 1)) throw new OpsError('ARGUMENT_INVALID', `multiplier must be >= 1, got ${multiplier}`);
-  if (!(jitterRatio >= 0 && jitterRatio <= 1)) throw new OpsError('ARGUMENT_INVALID', `jitterRatio must be in [0, 1], got ${jitterRatio}`);
+  if (!(jitterRatio >= 0 && jitterRatio <= 1))
+    throw new OpsError('ARGUMENT_INVALID', `jitterRatio must be in [0, 1], got ${jitterRatio}`);
   if (!['none', 'full', 'equal', 'proportional', 'decorrelated'].includes(jitter)) {
-    throw new OpsError('ARGUMENT_INVALID', `jitter must be one of none, full, equal, proportional, decorrelated; got ${String(jitter)}`);
+    throw new OpsError(
+      'ARGUMENT_INVALID',
+      `jitter must be one of none, full, equal, proportional, decorrelated; got ${String(jitter)}`,
+    );
   }
   return { initialMs, maxMs, multiplier, jitter, jitterRatio, random };
 }

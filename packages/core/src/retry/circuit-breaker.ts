@@ -60,13 +60,26 @@ export interface CircuitBreaker extends EventSource<CircuitBreakerEvents> {
  * ```
  */
 export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBreaker {
-  const { name, failureThreshold = 5, halfOpenCalls = 1, isFailure = () => true, clock = systemClock, logger = silentLogger } = options;
+  const {
+    name,
+    failureThreshold = 5,
+    halfOpenCalls = 1,
+    isFailure = () => true,
+    clock = systemClock,
+    logger = silentLogger,
+  } = options;
   const halfOpenAfterMs = parseOptionalDuration(options.halfOpenAfter, 'halfOpenAfter') ?? 30_000;
   if (!(Number.isInteger(failureThreshold) && failureThreshold >= 1)) {
-    throw new OpsError('ARGUMENT_INVALID', `circuit breaker "${name}": failureThreshold must be an integer >= 1, got ${failureThreshold}`);
+    throw new OpsError(
+      'ARGUMENT_INVALID',
+      `circuit breaker "${name}": failureThreshold must be an integer >= 1, got ${failureThreshold}`,
+    );
   }
   if (!(Number.isInteger(halfOpenCalls) && halfOpenCalls >= 1)) {
-    throw new OpsError('ARGUMENT_INVALID', `circuit breaker "${name}": halfOpenCalls must be an integer >= 1, got ${halfOpenCalls}`);
+    throw new OpsError(
+      'ARGUMENT_INVALID',
+      `circuit breaker "${name}": halfOpenCalls must be an integer >= 1, got ${halfOpenCalls}`,
+    );
   }
   const events = createEmitter<CircuitBreakerEvents>({ logger, source: 'circuit-breaker' });
   let state: 'closed' | 'open' | 'half-open' | 'isolated' = 'closed';
@@ -80,7 +93,12 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
     openedAt = clock.monotonic();
     trials = 0;
     trialSuccesses = 0;
-    events.emit('circuit.opened', { at: clock.now(), name, failures, lastError: error instanceof Error ? error.message : String(error) });
+    events.emit('circuit.opened', {
+      at: clock.now(),
+      name,
+      failures,
+      lastError: error instanceof Error ? error.message : String(error),
+    });
   };
   const close = () => {
     const wasClosed = state === 'closed';
@@ -94,7 +112,10 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
     return state;
   };
   const refuse = (retryAfterMs: number) =>
-    new OpsError('CIRCUIT_OPEN', `circuit "${name}" is open after ${failures} consecutive failures; not calling it`, { isRetryable: true, retryAfterMs });
+    new OpsError('CIRCUIT_OPEN', `circuit "${name}" is open after ${failures} consecutive failures; not calling it`, {
+      isRetryable: true,
+      retryAfterMs,
+    });
 
   return {
     get state() {

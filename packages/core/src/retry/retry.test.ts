@@ -25,13 +25,24 @@ describe('createBackoff', () => {
     expect(equal.next()).toBe(500);
     expect(equal.next()).toBeCloseTo(1999, 0);
     // kubelet CrashLoopBackOff: 10s doubling to 300s, plus up to 10% jitter, never above the cap
-    const kubelet = createBackoff({ initialDelay: '10s', maxDelay: '300s', jitter: 'proportional', jitterRatio: 0.1, random: sequence([1]) });
+    const kubelet = createBackoff({
+      initialDelay: '10s',
+      maxDelay: '300s',
+      jitter: 'proportional',
+      jitterRatio: 0.1,
+      random: sequence([1]),
+    });
     const delays = Array.from({ length: 7 }, () => kubelet.next());
     expect(delays).toEqual([11_000, 22_000, 44_000, 88_000, 176_000, 300_000, 300_000]);
   });
 
   it('decorrelated jitter follows Polly V2 (t = attempt + rand, 2^t·tanh(√4t)) and is capped', () => {
-    const backoff = createBackoff({ initialDelay: 128, maxDelay: 30_000, jitter: 'decorrelated', random: sequence([0.5]) });
+    const backoff = createBackoff({
+      initialDelay: 128,
+      maxDelay: 30_000,
+      jitter: 'decorrelated',
+      random: sequence([0.5]),
+    });
     const expected: number[] = [];
     let previous = 0;
     for (let attempt = 0; attempt < 12; attempt++) {
@@ -171,10 +182,13 @@ describe('retry', () => {
     // waits of 1 s and 2 s fit in 5 s (t = 3 s); the next 4 s wait would end at 7 s, so it stops after attempt 3.
     expect(await settled).toMatchObject({ message: 'attempt 3' });
 
-    const hanging = retry(({ signal }) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))), {
-      clock,
-      deadline: '2s',
-    });
+    const hanging = retry(
+      ({ signal }) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+      {
+        clock,
+        deadline: '2s',
+      },
+    );
     const hangingSettled = hanging.catch((error: unknown) => error);
     await clock.advanceAsync(2_000);
     expect(await hangingSettled).toMatchObject({ code: 'CHECK_TIMEOUT' });
@@ -219,7 +233,11 @@ describe('createCircuitBreaker', () => {
     for (let index = 0; index < 3; index++) await expect(breaker.execute(failing)).rejects.toThrow('down');
     expect(breaker.state).toBe('open');
     await clock.advanceAsync(10_000);
-    await expect(breaker.execute(failing)).rejects.toMatchObject({ code: 'CIRCUIT_OPEN', isRetryable: true, retryAfterMs: 20_000 });
+    await expect(breaker.execute(failing)).rejects.toMatchObject({
+      code: 'CIRCUIT_OPEN',
+      isRetryable: true,
+      retryAfterMs: 20_000,
+    });
     expect(calls).toBe(4);
     await clock.advanceAsync(20_000);
     expect(breaker.state).toBe('half-open');
@@ -233,7 +251,13 @@ describe('createCircuitBreaker', () => {
 
   it('admits only halfOpenCalls trials at once; errors that are not failures do not count', async () => {
     const clock = createManualClock();
-    const breaker = createCircuitBreaker({ name: 'api', failureThreshold: 1, halfOpenAfter: 1_000, clock, isFailure: (error) => !(error instanceof TypeError) });
+    const breaker = createCircuitBreaker({
+      name: 'api',
+      failureThreshold: 1,
+      halfOpenAfter: 1_000,
+      clock,
+      isFailure: (error) => !(error instanceof TypeError),
+    });
     await expect(breaker.execute(async () => Promise.reject(new TypeError('4xx')))).rejects.toThrow('4xx');
     expect(breaker.state).toBe('closed');
     await expect(breaker.execute(async () => Promise.reject(new Error('5xx')))).rejects.toThrow('5xx');

@@ -55,7 +55,10 @@ export interface RetryOptions extends BackoffOptions {
  * });
  * ```
  */
-export async function retry<T>(operation: (context: AttemptContext) => Promise<T>, options: RetryOptions = {}): Promise<T> {
+export async function retry<T>(
+  operation: (context: AttemptContext) => Promise<T>,
+  options: RetryOptions = {},
+): Promise<T> {
   const { maxAttempts = 3, clock = systemClock, isRetryable = isRetryableError, onRetry, signal: outer } = options;
   if (!(Number.isInteger(maxAttempts) && maxAttempts >= 1)) {
     throw new OpsError('ARGUMENT_INVALID', `maxAttempts must be an integer >= 1, got ${maxAttempts}`);
@@ -70,7 +73,13 @@ export async function retry<T>(operation: (context: AttemptContext) => Promise<T
   const deadlineTimer =
     deadlineMs === undefined
       ? undefined
-      : clock.setTimeout(() => controller.abort(new OpsError('CHECK_TIMEOUT', `retry: deadline of ${deadlineMs} ms passed`, { isRetryable: true })), deadlineMs);
+      : clock.setTimeout(
+          () =>
+            controller.abort(
+              new OpsError('CHECK_TIMEOUT', `retry: deadline of ${deadlineMs} ms passed`, { isRetryable: true }),
+            ),
+          deadlineMs,
+        );
   try {
     for (let attempt = 1; ; attempt++) {
       if (controller.signal.aborted) throw controller.signal.reason;

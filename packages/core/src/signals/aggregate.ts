@@ -9,7 +9,10 @@ export function aggregateValues(values: readonly number[], aggregation: SignalAg
   switch (aggregation) {
     case 'single':
       if (values.length > 1) {
-        throw new OpsError('SIGNAL_UNAVAILABLE', `${describe}: ${values.length} series match but aggregate is 'single'; narrow the labels or choose sum/min/max/avg`);
+        throw new OpsError(
+          'SIGNAL_UNAVAILABLE',
+          `${describe}: ${values.length} series match but aggregate is 'single'; narrow the labels or choose sum/min/max/avg`,
+        );
       }
       return values[0] as number;
     case 'sum':

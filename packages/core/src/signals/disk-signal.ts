@@ -17,7 +17,8 @@ export interface DiskUsedRatioSignalOptions {
  */
 export function createDiskUsedRatioSignal(options: DiskUsedRatioSignalOptions): Signal {
   const { path, name = 'disk_used_ratio' } = options;
-  if (typeof path !== 'string' || path === '') throw new OpsError('ARGUMENT_INVALID', 'path: expected a non-empty path');
+  if (typeof path !== 'string' || path === '')
+    throw new OpsError('ARGUMENT_INVALID', 'path: expected a non-empty path');
   return {
     name,
     unit: 'ratio',
@@ -26,11 +27,16 @@ export function createDiskUsedRatioSignal(options: DiskUsedRatioSignalOptions): 
       try {
         stats = await statfs(path);
       } catch (error) {
-        throw new OpsError('SIGNAL_UNAVAILABLE', `${name}: cannot stat the file system of ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+        throw new OpsError(
+          'SIGNAL_UNAVAILABLE',
+          `${name}: cannot stat the file system of ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+          { cause: error },
+        );
       }
       const used = stats.blocks - stats.bfree;
       const usable = used + stats.bavail;
-      if (usable <= 0) throw new OpsError('SIGNAL_UNAVAILABLE', `${name}: the file system of ${path} reports no usable blocks`);
+      if (usable <= 0)
+        throw new OpsError('SIGNAL_UNAVAILABLE', `${name}: the file system of ${path} reports no usable blocks`);
       return used / usable;
     },
   };

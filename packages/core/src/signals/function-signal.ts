@@ -22,7 +22,8 @@ export interface FunctionSignalOptions {
  */
 export function createFunctionSignal(options: FunctionSignalOptions): Signal {
   const { name, unit, read } = options;
-  if (typeof name !== 'string' || name === '') throw new OpsError('ARGUMENT_INVALID', 'name: expected a non-empty string');
+  if (typeof name !== 'string' || name === '')
+    throw new OpsError('ARGUMENT_INVALID', 'name: expected a non-empty string');
   if (typeof read !== 'function') throw new OpsError('ARGUMENT_INVALID', 'read: expected a function');
   return {
     name,
@@ -30,7 +31,10 @@ export function createFunctionSignal(options: FunctionSignalOptions): Signal {
     async read(abortSignal) {
       const value: unknown = await read(abortSignal);
       if (typeof value !== 'number' || Number.isNaN(value)) {
-        throw new OpsError('SIGNAL_UNAVAILABLE', `${name}: read() returned ${typeof value === 'number' ? 'NaN' : typeof value}, expected a number`);
+        throw new OpsError(
+          'SIGNAL_UNAVAILABLE',
+          `${name}: read() returned ${typeof value === 'number' ? 'NaN' : typeof value}, expected a number`,
+        );
       }
       return value;
     },

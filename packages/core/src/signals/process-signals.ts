@@ -31,7 +31,8 @@ export interface ProcessCpuSignalOptions {
  */
 export function createProcessCpuSignal(options: ProcessCpuSignalOptions = {}): Signal {
   const { cores = 1, clock = systemClock, cpuUsage = () => process.cpuUsage(), name = 'process_cpu_ratio' } = options;
-  if (!(cores > 0) || !Number.isFinite(cores)) throw new OpsError('ARGUMENT_INVALID', `cores: must be a positive number, got ${cores}`);
+  if (!(cores > 0) || !Number.isFinite(cores))
+    throw new OpsError('ARGUMENT_INVALID', `cores: must be a positive number, got ${cores}`);
   let previousCpu = cpuUsage();
   let previousWall = clock.monotonic();
   return {
@@ -100,7 +101,8 @@ export function createEventLoopDelaySignal(options: EventLoopDelaySignalOptions 
   if (typeof percentile === 'number' && !(percentile > 0 && percentile <= 100)) {
     throw new OpsError('ARGUMENT_INVALID', `percentile: must be in (0, 100], got ${percentile}`);
   }
-  if (!(resolutionMs >= 1) || !Number.isInteger(resolutionMs)) throw new OpsError('ARGUMENT_INVALID', `resolutionMs: must be an integer >= 1, got ${resolutionMs}`);
+  if (!(resolutionMs >= 1) || !Number.isInteger(resolutionMs))
+    throw new OpsError('ARGUMENT_INVALID', `resolutionMs: must be an integer >= 1, got ${resolutionMs}`);
   const name = options.name ?? `event_loop_delay_${typeof percentile === 'number' ? `p${percentile}` : percentile}_ms`;
   const histogram = monitorEventLoopDelay({ resolution: resolutionMs });
   histogram.enable();
@@ -110,8 +112,17 @@ export function createEventLoopDelaySignal(options: EventLoopDelaySignalOptions 
     unit: 'ms',
     read() {
       if (closed) throw new OpsError('SIGNAL_UNAVAILABLE', `${name}: the signal was closed`);
-      if (histogram.count === 0) throw new OpsError('SIGNAL_UNAVAILABLE', `${name}: no event-loop delay sample yet (read again after ${resolutionMs}ms)`);
-      const nanoseconds = percentile === 'max' ? histogram.max : percentile === 'mean' ? histogram.mean : histogram.percentile(percentile);
+      if (histogram.count === 0)
+        throw new OpsError(
+          'SIGNAL_UNAVAILABLE',
+          `${name}: no event-loop delay sample yet (read again after ${resolutionMs}ms)`,
+        );
+      const nanoseconds =
+        percentile === 'max'
+          ? histogram.max
+          : percentile === 'mean'
+            ? histogram.mean
+            : histogram.percentile(percentile);
       histogram.reset();
       return nanoseconds / 1e6;
     },

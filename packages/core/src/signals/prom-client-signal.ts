@@ -5,7 +5,23 @@ import type { Signal } from './signal.js';
 /** The part of a prom-client `Registry` this signal uses (structural, so prom-client stays an optional peer). */
 export interface MetricRegistryLike {
   getSingleMetric(name: string):
-    | { get(): Promise<{ values: ReadonlyArray<{ value: number; labels: Record<string, string | number | undefined>; metricName?: string }> }> | { values: ReadonlyArray<{ value: number; labels: Record<string, string | number | undefined>; metricName?: string }> } }
+    | {
+        get():
+          | Promise<{
+              values: ReadonlyArray<{
+                value: number;
+                labels: Record<string, string | number | undefined>;
+                metricName?: string;
+              }>;
+            }>
+          | {
+              values: ReadonlyArray<{
+                value: number;
+                labels: Record<string, string | number | undefined>;
+                metricName?: string;
+              }>;
+            };
+      }
     | undefined;
 }
 
@@ -39,18 +55,22 @@ export interface PromClientSignalOptions {
  */
 export function createPromClientSignal(options: PromClientSignalOptions): Signal {
   const { registry, metric, labels = {}, series = metric, aggregate = 'sum', name = metric } = options;
-  if (typeof metric !== 'string' || metric === '') throw new OpsError('ARGUMENT_INVALID', 'metric: expected a non-empty metric name');
+  if (typeof metric !== 'string' || metric === '')
+    throw new OpsError('ARGUMENT_INVALID', 'metric: expected a non-empty metric name');
   const wanted = Object.entries(labels).map(([key, value]) => [key, String(value)] as const);
   const describe = `${name}: ${metric}${wanted.length ? `{${wanted.map(([key, value]) => `${key}="${value}"`).join(',')}}` : ''}`;
   return {
     name,
     async read() {
       const found = registry.getSingleMetric(metric);
-      if (!found) throw new OpsError('SIGNAL_UNAVAILABLE', `${name}: metric ${metric} is not registered in the registry`);
+      if (!found)
+        throw new OpsError('SIGNAL_UNAVAILABLE', `${name}: metric ${metric} is not registered in the registry`);
       const snapshot = await found.get();
       const values = snapshot.values
         .filter((sample) => (sample.metricName ?? metric) === series)
-        .filter((sample) => wanted.every(([key, value]) => sample.labels[key] !== undefined && String(sample.labels[key]) === value))
+        .filter((sample) =>
+          wanted.every(([key, value]) => sample.labels[key] !== undefined && String(sample.labels[key]) === value),
+        )
         .map((sample) => sample.value);
       return aggregateValues(values, aggregate, describe);
     },

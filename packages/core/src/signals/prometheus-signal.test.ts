@@ -8,7 +8,13 @@ import { createPrometheusQuerySignal } from './prometheus-signal.js';
 // Prometheus client's *.int.test.ts).
 const answers: Record<string, unknown> = {
   one: { resultType: 'vector', result: [{ metric: {}, value: [1, '0.75'] }] },
-  two: { resultType: 'vector', result: [{ metric: { a: '1' }, value: [1, '2'] }, { metric: { a: '2' }, value: [1, '3'] }] },
+  two: {
+    resultType: 'vector',
+    result: [
+      { metric: { a: '1' }, value: [1, '2'] },
+      { metric: { a: '2' }, value: [1, '3'] },
+    ],
+  },
   none: { resultType: 'vector', result: [] },
   nan: { resultType: 'vector', result: [{ metric: {}, value: [1, 'NaN'] }] },
   scalar: { resultType: 'scalar', result: [1, '42'] },
@@ -22,7 +28,9 @@ beforeAll(async () => {
     let body = '';
     for await (const chunk of request) body += String(chunk);
     const query = new URLSearchParams(body).get('query') ?? '';
-    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'success', data: answers[query] }));
+    response
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ status: 'success', data: answers[query] }));
   });
   client = createPrometheusClient({ url: server.url, timeout: '5s' });
 });
@@ -35,7 +43,9 @@ describe('createPrometheusQuerySignal', () => {
   });
 
   it('requires a single series unless told how to aggregate', async () => {
-    await expect(createPrometheusQuerySignal({ client, query: 'two' }).read()).rejects.toThrow(/2 series match but aggregate is 'single'/);
+    await expect(createPrometheusQuerySignal({ client, query: 'two' }).read()).rejects.toThrow(
+      /2 series match but aggregate is 'single'/,
+    );
     expect(await createPrometheusQuerySignal({ client, query: 'two', aggregate: 'sum' }).read()).toBe(5);
     expect(await createPrometheusQuerySignal({ client, query: 'two', aggregate: 'avg' }).read()).toBe(2.5);
   });

@@ -32,7 +32,8 @@ export interface PrometheusQuerySignalOptions {
  */
 export function createPrometheusQuerySignal(options: PrometheusQuerySignalOptions): Signal {
   const { client, query, aggregate = 'single', name = 'prometheus_query', unit } = options;
-  if (typeof query !== 'string' || query.trim() === '') throw new OpsError('ARGUMENT_INVALID', 'query: expected a non-empty PromQL expression');
+  if (typeof query !== 'string' || query.trim() === '')
+    throw new OpsError('ARGUMENT_INVALID', 'query: expected a non-empty PromQL expression');
   return {
     name,
     ...(unit === undefined ? {} : { unit }),
@@ -41,7 +42,11 @@ export function createPrometheusQuerySignal(options: PrometheusQuerySignalOption
       let values: number[];
       if (result.resultType === 'scalar') values = [result.sample.value];
       else if (result.resultType === 'vector') values = result.series.map((item) => item.sample.value);
-      else throw new OpsError('SIGNAL_UNAVAILABLE', `${name}: query returned a ${result.resultType}, expected a vector or scalar`);
+      else
+        throw new OpsError(
+          'SIGNAL_UNAVAILABLE',
+          `${name}: query returned a ${result.resultType}, expected a vector or scalar`,
+        );
       if (values.length === 0) throw new OpsError('SIGNAL_UNAVAILABLE', `${name}: query returned no series: ${query}`);
       const value = aggregateValues(values, aggregate, `${name}: ${query}`);
       if (Number.isNaN(value)) throw new OpsError('SIGNAL_UNAVAILABLE', `${name}: query returned NaN: ${query}`);

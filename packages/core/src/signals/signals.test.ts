@@ -113,7 +113,11 @@ describe('createFunctionSignal', () => {
   it('passes the abort signal through and rejects non-numbers', async () => {
     const controller = new AbortController();
     let seen: AbortSignal | undefined;
-    const signal = createFunctionSignal({ name: 'queue_depth', unit: 'jobs', read: (abortSignal) => ((seen = abortSignal), 7) });
+    const signal = createFunctionSignal({
+      name: 'queue_depth',
+      unit: 'jobs',
+      read: (abortSignal) => ((seen = abortSignal), 7),
+    });
     expect(await signal.read(controller.signal)).toBe(7);
     expect(seen).toBe(controller.signal);
     expect(signal.unit).toBe('jobs');
@@ -125,38 +129,78 @@ describe('createFunctionSignal', () => {
 describe('createPromClientSignal', () => {
   it('reads a counter by name, filtered by labels and summed', async () => {
     const registry = new Registry();
-    const requests = new Counter({ name: 'http_requests_total', help: 'requests', labelNames: ['route', 'code'], registers: [registry] });
+    const requests = new Counter({
+      name: 'http_requests_total',
+      help: 'requests',
+      labelNames: ['route', 'code'],
+      registers: [registry],
+    });
     requests.inc({ route: '/api', code: '200' }, 5);
     requests.inc({ route: '/api', code: '500' }, 2);
     requests.inc({ route: '/health', code: '200' }, 9);
     expect(await createPromClientSignal({ registry, metric: 'http_requests_total' }).read()).toBe(16);
-    expect(await createPromClientSignal({ registry, metric: 'http_requests_total', labels: { route: '/api' } }).read()).toBe(7);
-    expect(await createPromClientSignal({ registry, metric: 'http_requests_total', labels: { code: 500 } }).read()).toBe(2);
+    expect(
+      await createPromClientSignal({ registry, metric: 'http_requests_total', labels: { route: '/api' } }).read(),
+    ).toBe(7);
+    expect(
+      await createPromClientSignal({ registry, metric: 'http_requests_total', labels: { code: 500 } }).read(),
+    ).toBe(2);
     expect(await createPromClientSignal({ registry, metric: 'http_requests_total', aggregate: 'max' }).read()).toBe(9);
-    const ambiguous = await unavailable(() => createPromClientSignal({ registry, metric: 'http_requests_total', aggregate: 'single' }).read());
+    const ambiguous = await unavailable(() =>
+      createPromClientSignal({ registry, metric: 'http_requests_total', aggregate: 'single' }).read(),
+    );
     expect(ambiguous.message).toContain("3 series match but aggregate is 'single'");
-    const none = await unavailable(() => createPromClientSignal({ registry, metric: 'http_requests_total', labels: { route: '/nope' } }).read());
+    const none = await unavailable(() =>
+      createPromClientSignal({ registry, metric: 'http_requests_total', labels: { route: '/nope' } }).read(),
+    );
     expect(none.message).toContain('http_requests_total{route="/nope"}: no matching series');
   });
 
   it('reads gauges, histogram count/sum series and summary quantiles', async () => {
     const registry = new Registry();
     new Gauge({ name: 'queue_depth', help: 'depth', registers: [registry] }).set(12);
-    const histogram = new Histogram({ name: 'latency_seconds', help: 'latency', buckets: [0.1, 1], registers: [registry] });
+    const histogram = new Histogram({
+      name: 'latency_seconds',
+      help: 'latency',
+      buckets: [0.1, 1],
+      registers: [registry],
+    });
     histogram.observe(0.05);
     histogram.observe(0.5);
-    const summary = new Summary({ name: 'payload_bytes', help: 'payload', percentiles: [0.5, 0.99], registers: [registry] });
+    const summary = new Summary({
+      name: 'payload_bytes',
+      help: 'payload',
+      percentiles: [0.5, 0.99],
+      registers: [registry],
+    });
     for (let index = 1; index <= 100; index++) summary.observe(index);
     expect(await createPromClientSignal({ registry, metric: 'queue_depth' }).read()).toBe(12);
-    expect(await createPromClientSignal({ registry, metric: 'latency_seconds', series: 'latency_seconds_count' }).read()).toBe(2);
-    expect(await createPromClientSignal({ registry, metric: 'latency_seconds', series: 'latency_seconds_sum' }).read()).toBeCloseTo(0.55);
-    expect(await createPromClientSignal({ registry, metric: 'latency_seconds', series: 'latency_seconds_bucket', labels: { le: 0.1 } }).read()).toBe(1);
-    const p99 = (await createPromClientSignal({ registry, metric: 'payload_bytes', labels: { quantile: 0.99 } }).read()) as number;
+    expect(
+      await createPromClientSignal({ registry, metric: 'latency_seconds', series: 'latency_seconds_count' }).read(),
+    ).toBe(2);
+    expect(
+      await createPromClientSignal({ registry, metric: 'latency_seconds', series: 'latency_seconds_sum' }).read(),
+    ).toBeCloseTo(0.55);
+    expect(
+      await createPromClientSignal({
+        registry,
+        metric: 'latency_seconds',
+        series: 'latency_seconds_bucket',
+        labels: { le: 0.1 },
+      }).read(),
+    ).toBe(1);
+    const p99 = (await createPromClientSignal({
+      registry,
+      metric: 'payload_bytes',
+      labels: { quantile: 0.99 },
+    }).read()) as number;
     expect(p99).toBeGreaterThanOrEqual(98);
   });
 
   it('throws SIGNAL_UNAVAILABLE for a metric that is not registered', async () => {
-    const error = await unavailable(() => createPromClientSignal({ registry: new Registry(), metric: 'missing_total' }).read());
+    const error = await unavailable(() =>
+      createPromClientSignal({ registry: new Registry(), metric: 'missing_total' }).read(),
+    );
     expect(error.message).toContain('metric missing_total is not registered');
   });
 });

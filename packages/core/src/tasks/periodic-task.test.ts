@@ -13,7 +13,12 @@ describe('createPeriodicTask', () => {
   it('runs every N on the clock, first after one interval (or at once with runOnStart)', async () => {
     const clock = createManualClock();
     const starts: number[] = [];
-    const task = createPeriodicTask({ name: 't', every: '10s', clock, run: () => void starts.push(clock.now() - Date.UTC(2026, 0, 1)) });
+    const task = createPeriodicTask({
+      name: 't',
+      every: '10s',
+      clock,
+      run: () => void starts.push(clock.now() - Date.UTC(2026, 0, 1)),
+    });
     task.start();
     task.start();
     await clock.advanceAsync(35_000);
@@ -23,7 +28,13 @@ describe('createPeriodicTask', () => {
     expect(starts).toHaveLength(3);
     expect(task.runs).toBe(3);
 
-    const eager = createPeriodicTask({ name: 'eager', every: '10s', clock, runOnStart: true, run: () => void starts.push(-1) });
+    const eager = createPeriodicTask({
+      name: 'eager',
+      every: '10s',
+      clock,
+      runOnStart: true,
+      run: () => void starts.push(-1),
+    });
     eager.start();
     await clock.advanceAsync(0);
     expect(starts.at(-1)).toBe(-1);
@@ -129,10 +140,17 @@ describe('createPeriodicTask', () => {
       throw new Error('logger broke');
     }
     let calls = 0;
-    const task = createPeriodicTask({ name: 'x', every: '1s', clock, logger: throwing, onError: boom, run: () => {
-      calls++;
-      throw new Error('run failed');
-    } });
+    const task = createPeriodicTask({
+      name: 'x',
+      every: '1s',
+      clock,
+      logger: throwing,
+      onError: boom,
+      run: () => {
+        calls++;
+        throw new Error('run failed');
+      },
+    });
     task.start();
     await clock.advanceAsync(3_000);
     expect(calls).toBe(3);

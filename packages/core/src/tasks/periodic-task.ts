@@ -86,13 +86,26 @@ const STOPPED_REASON = 'periodic task stopped';
  * ```
  */
 export function createPeriodicTask(options: PeriodicTaskOptions): PeriodicTask {
-  const { name, run, jitterRatio = 0, runOnStart = false, clock = systemClock, logger: givenLogger = silentLogger, onError, random = Math.random, keepAlive = false } =
-    options;
+  const {
+    name,
+    run,
+    jitterRatio = 0,
+    runOnStart = false,
+    clock = systemClock,
+    logger: givenLogger = silentLogger,
+    onError,
+    random = Math.random,
+    keepAlive = false,
+  } = options;
   const logger = guardLogger(givenLogger);
   const everyMs = parseDuration(options.every, 'every');
-  if (!(everyMs > 0)) throw new OpsError('ARGUMENT_INVALID', `periodic task "${name}": every must be > 0, got ${everyMs} ms`);
+  if (!(everyMs > 0))
+    throw new OpsError('ARGUMENT_INVALID', `periodic task "${name}": every must be > 0, got ${everyMs} ms`);
   if (!(jitterRatio >= 0 && jitterRatio <= 1)) {
-    throw new OpsError('ARGUMENT_INVALID', `periodic task "${name}": jitterRatio must be in [0, 1], got ${jitterRatio}`);
+    throw new OpsError(
+      'ARGUMENT_INVALID',
+      `periodic task "${name}": jitterRatio must be in [0, 1], got ${jitterRatio}`,
+    );
   }
   const timeoutMs = parseOptionalDuration(options.timeout, 'timeout');
 
@@ -122,7 +135,13 @@ export function createPeriodicTask(options: PeriodicTaskOptions): PeriodicTask {
 
   const once = async (signal: AbortSignal): Promise<void> => {
     if (timeoutMs === undefined) await run(signal);
-    else await withDeadline((deadlineSignal) => run(deadlineSignal), { timeoutMs, clock, signal, label: `periodic task "${name}"` });
+    else
+      await withDeadline((deadlineSignal) => run(deadlineSignal), {
+        timeoutMs,
+        clock,
+        signal,
+        label: `periodic task "${name}"`,
+      });
   };
 
   const execute = (): Promise<void> => {

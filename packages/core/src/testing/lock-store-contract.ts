@@ -13,7 +13,11 @@ export const lockStoreContract = defineStoreContract<LockStore>('LockStore', {
     const first = await store.tryAcquire('job', 'a', TTL_MS);
     assert.ok(first, 'a free key is granted');
     assert.equal(await store.tryAcquire('job', 'b', TTL_MS), undefined, 'a held key is refused to another owner');
-    assert.equal(await store.tryAcquire('job', 'a', TTL_MS), undefined, 'a held key is refused to its own owner too (no re-entry)');
+    assert.equal(
+      await store.tryAcquire('job', 'a', TTL_MS),
+      undefined,
+      'a held key is refused to its own owner too (no re-entry)',
+    );
     assert.ok(await store.tryAcquire('other', 'b', TTL_MS), 'keys are independent');
   },
   'fencing tokens increase strictly across owners and releases': async ({ store }) => {
@@ -39,13 +43,21 @@ export const lockStoreContract = defineStoreContract<LockStore>('LockStore', {
     const grant = await store.tryAcquire('job', 'a', TTL_MS);
     assert.ok(grant);
     assert.equal(await store.renew('job', 'b', grant.fencingToken, TTL_MS), undefined, 'another owner cannot renew');
-    assert.equal(await store.renew('job', 'a', grant.fencingToken + 1, TTL_MS), undefined, 'a wrong token cannot renew');
+    assert.equal(
+      await store.renew('job', 'a', grant.fencingToken + 1, TTL_MS),
+      undefined,
+      'a wrong token cannot renew',
+    );
     await advance(TTL_MS / 2);
     const renewed = await store.renew('job', 'a', grant.fencingToken, TTL_MS);
     assert.ok(renewed, 'the holder renews');
     assert.equal(renewed.fencingToken, grant.fencingToken, 'renewal keeps the token');
     await advance(TTL_MS * 0.75);
-    assert.equal(await store.tryAcquire('job', 'b', TTL_MS), undefined, 'a renewed lease is still held past its first expiry');
+    assert.equal(
+      await store.tryAcquire('job', 'b', TTL_MS),
+      undefined,
+      'a renewed lease is still held past its first expiry',
+    );
   },
   'release frees the key for its holder only': async ({ store }) => {
     const grant = await store.tryAcquire('job', 'a', TTL_MS);

@@ -9,7 +9,13 @@ describe('createManualSignal', () => {
     const cpu = createManualSignal({ name: 'cpu', unit: 'ratio' });
     await expect(Promise.resolve().then(() => cpu.read())).rejects.toThrow('cpu: no value set');
     cpu.set(0.95);
-    const monitor = createSustainedMonitor({ signal: cpu, when: (value) => value > 0.85, for: '30s', every: '15s', clock });
+    const monitor = createSustainedMonitor({
+      signal: cpu,
+      when: (value) => value > 0.85,
+      for: '30s',
+      every: '15s',
+      clock,
+    });
     monitor.start();
     await clock.advanceAsync(45_000);
     expect(monitor.state).toBe('firing');

@@ -17,13 +17,21 @@ export interface RecordingLogger extends Logger {
 /** Creates a {@link RecordingLogger}. */
 export function createRecordingLogger(): RecordingLogger {
   const records: LogRecord[] = [];
-  const at = (level: LogLevel) => (fields: Record<string, unknown>, message?: string) => void records.push({ level, fields, message });
+  const at = (level: LogLevel) => (fields: Record<string, unknown>, message?: string) =>
+    void records.push({ level, fields, message });
   return {
     records,
     debug: at('debug'),
     info: at('info'),
     warn: at('warn'),
     error: at('error'),
-    text: () => records.map((record) => JSON.stringify(record, (_key, value: unknown) => (value instanceof Error ? { name: value.name, message: value.message, stack: value.stack } : value))).join('\n'),
+    text: () =>
+      records
+        .map((record) =>
+          JSON.stringify(record, (_key, value: unknown) =>
+            value instanceof Error ? { name: value.name, message: value.message, stack: value.stack } : value,
+          ),
+        )
+        .join('\n'),
   };
 }

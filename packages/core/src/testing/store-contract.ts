@@ -54,7 +54,10 @@ export interface ContractTestFunctions {
  * });
  * ```
  */
-export function defineStoreContract<Store>(name: string, cases: Record<string, ContractCase<Store>>): StoreContract<Store> {
+export function defineStoreContract<Store>(
+  name: string,
+  cases: Record<string, ContractCase<Store>>,
+): StoreContract<Store> {
   if (Object.keys(cases).length === 0) throw new Error(`store contract "${name}" has no cases`);
   return Object.freeze({ name, cases: Object.freeze({ ...cases }) });
 }

@@ -116,7 +116,8 @@ export function createManualClock(startMs = Date.UTC(2026, 0, 1)): ManualClock {
   const nextDue = (limit: number): ManualTimer | undefined => {
     let best: ManualTimer | undefined;
     for (const timer of timers.values()) {
-      if (timer.due <= limit && (!best || timer.due < best.due || (timer.due === best.due && timer.id < best.id))) best = timer;
+      if (timer.due <= limit && (!best || timer.due < best.due || (timer.due === best.due && timer.id < best.id)))
+        best = timer;
     }
     return best;
   };

@@ -30,7 +30,12 @@ describe('withDeadline', () => {
     await clock.advanceAsync(1);
     const error = await outcome;
     expect(error).toBeInstanceOf(TimeoutError);
-    expect(error).toMatchObject({ code: 'CHECK_TIMEOUT', timeoutMs: 5_000, isRetryable: true, message: 'check "db" timed out after 5000ms' });
+    expect(error).toMatchObject({
+      code: 'CHECK_TIMEOUT',
+      timeoutMs: 5_000,
+      isRetryable: true,
+      message: 'check "db" timed out after 5000ms',
+    });
     expect(workSignal?.aborted).toBe(true);
     expect(workSignal?.reason).toBe(error);
   });
@@ -71,9 +76,12 @@ describe('withDeadline', () => {
   it('passes work errors through unchanged', async () => {
     const failure = new Error('boom');
     await expect(
-      withDeadline(() => {
-        throw failure;
-      }, { timeoutMs: 1_000, clock: createManualClock() }),
+      withDeadline(
+        () => {
+          throw failure;
+        },
+        { timeoutMs: 1_000, clock: createManualClock() },
+      ),
     ).rejects.toBe(failure);
   });
 });

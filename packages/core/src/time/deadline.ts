@@ -19,7 +19,10 @@ export interface DeadlineOptions {
  *
  * @throws TimeoutError (code `CHECK_TIMEOUT`) when the deadline passes; the outer signal's reason when it aborts.
  */
-export async function withDeadline<T>(work: (signal: AbortSignal) => Promise<T> | T, options: DeadlineOptions): Promise<T> {
+export async function withDeadline<T>(
+  work: (signal: AbortSignal) => Promise<T> | T,
+  options: DeadlineOptions,
+): Promise<T> {
   const { timeoutMs, signal: outer, clock = systemClock, label = 'operation' } = options;
   // An outer signal that has already aborted means the caller no longer wants the work: do not start it.
   if (outer?.aborted) throw outer.reason;
@@ -35,7 +38,10 @@ export async function withDeadline<T>(work: (signal: AbortSignal) => Promise<T> 
       fail(outer.reason);
       return;
     }
-    timer = clock.setTimeout(() => fail(new TimeoutError(`${label} timed out after ${timeoutMs}ms`, timeoutMs)), timeoutMs);
+    timer = clock.setTimeout(
+      () => fail(new TimeoutError(`${label} timed out after ${timeoutMs}ms`, timeoutMs)),
+      timeoutMs,
+    );
     if (outer) {
       onOuterAbort = () => fail(outer.reason);
       outer.addEventListener('abort', onOuterAbort, { once: true });

@@ -80,7 +80,9 @@ describe('parseDuration', () => {
 
   it('rejects values that are neither string nor number', () => {
     expect(durationError(() => parseDuration(null as unknown as string)).message).toMatch(/invalid duration null/);
-    expect(durationError(() => parseDuration({} as unknown as string)).message).toMatch(/expected a number of milliseconds/);
+    expect(durationError(() => parseDuration({} as unknown as string)).message).toMatch(
+      /expected a number of milliseconds/,
+    );
   });
 
   it('prefixes the option name', () => {
@@ -122,7 +124,9 @@ describe('humanizeDuration', () => {
 describe('durationSchema', () => {
   it('turns strings and numbers into milliseconds and names the path of a bad value', () => {
     const schema = z.object({ jobs: z.array(z.object({ timeout: durationSchema })) });
-    expect(schema.parse({ jobs: [{ timeout: '30s' }, { timeout: 5 }] })).toEqual({ jobs: [{ timeout: 30_000 }, { timeout: 5 }] });
+    expect(schema.parse({ jobs: [{ timeout: '30s' }, { timeout: 5 }] })).toEqual({
+      jobs: [{ timeout: 30_000 }, { timeout: 5 }],
+    });
     const parsed = schema.safeParse({ jobs: [{ timeout: '30s' }, { timeout: '5x' }] });
     expect(parsed.success).toBe(false);
     if (parsed.success) return;

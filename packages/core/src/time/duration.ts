@@ -23,7 +23,10 @@ const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/y;
 
 function invalid(value: unknown, reason: string, name?: string): OpsError {
   const label = name ? `${name}: ` : '';
-  return new OpsError('DURATION_INVALID', `${label}invalid duration ${JSON.stringify(value) ?? String(value)}: ${reason}`);
+  return new OpsError(
+    'DURATION_INVALID',
+    `${label}invalid duration ${JSON.stringify(value) ?? String(value)}: ${reason}`,
+  );
 }
 
 /**
@@ -59,7 +62,11 @@ export function parseDuration(value: Duration, name?: string): number {
     if (!match) {
       const meant = suggestDuration(text);
       const hint = meant === undefined ? '' : ` (did you mean "${meant}"?)`;
-      throw invalid(value, `unexpected "${text.slice(index)}"${hint}; units are ms, s, m, h, d, w (e.g. "1h30m")`, name);
+      throw invalid(
+        value,
+        `unexpected "${text.slice(index)}"${hint}; units are ms, s, m, h, d, w (e.g. "1h30m")`,
+        name,
+      );
     }
     total += Number(match[1]) * UNIT_MS[match[2] as DurationUnit];
     index = PART.lastIndex;
@@ -83,7 +90,12 @@ const UNIT_WORDS: ReadonlyArray<readonly [RegExp, DurationUnit]> = [
 function suggestDuration(text: string): string | undefined {
   let guessed = true;
   const candidate = text.replace(/(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*/g, (_whole, amount: string, word: string) => {
-    const unit = word.length === 1 ? (word in UNIT_MS ? (word as DurationUnit) : undefined) : UNIT_WORDS.find(([pattern]) => pattern.test(word))?.[1];
+    const unit =
+      word.length === 1
+        ? word in UNIT_MS
+          ? (word as DurationUnit)
+          : undefined
+        : UNIT_WORDS.find(([pattern]) => pattern.test(word))?.[1];
     if (unit === undefined) guessed = false;
     return `${amount}${unit ?? word}`;
   });
@@ -142,13 +154,14 @@ export function humanizeDuration(ms: number): string {
  * zod schema for a duration field in config files: accepts `'30s'` or a millisecond number, outputs milliseconds.
  * Errors name the field path through {@link ConfigError}.
  */
-export const durationSchema = z
-  .union([z.number(), z.string()])
-  .transform((value, context) => {
-    try {
-      return parseDuration(value);
-    } catch (error) {
-      context.addIssue({ code: 'custom', message: (error as Error).message.replace(/^invalid duration /, 'invalid duration ') });
-      return z.NEVER;
-    }
-  });
+export const durationSchema = z.union([z.number(), z.string()]).transform((value, context) => {
+  try {
+    return parseDuration(value);
+  } catch (error) {
+    context.addIssue({
+      code: 'custom',
+      message: (error as Error).message.replace(/^invalid duration /, 'invalid duration '),
+    });
+    return z.NEVER;
+  }
+});

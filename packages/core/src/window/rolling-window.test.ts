@@ -48,11 +48,15 @@ function createReference(windowMs: number, bucketMs: number) {
 
 describe('createRollingWindow', () => {
   it('validates its options with errors naming the option', () => {
-    expect(() => createRollingWindow({ window: '1m', bucket: '7s' })).toThrow(/window: must be a whole multiple of bucket/);
+    expect(() => createRollingWindow({ window: '1m', bucket: '7s' })).toThrow(
+      /window: must be a whole multiple of bucket/,
+    );
     expect(() => createRollingWindow({ window: '1s', bucket: '10s' })).toThrow(/window: must be at least one bucket/);
     expect(() => createRollingWindow({ window: '1m', bucket: 0 })).toThrow(/bucket: must be greater than 0/);
     expect(() => createRollingWindow({ window: '5x', bucket: '1s' })).toThrow(/window: invalid duration "5x"/);
-    expect(() => createRollingWindow({ window: '30d', bucket: '1s' })).toThrow(/bucket: 2592000 buckets of 1000ms would need 138 MiB/);
+    expect(() => createRollingWindow({ window: '30d', bucket: '1s' })).toThrow(
+      /bucket: 2592000 buckets of 1000ms would need 138 MiB/,
+    );
     expect(createRollingWindow({ window: '30d', bucket: '1h' }).bucketCount).toBe(720);
     try {
       createRollingWindow({ window: '1m', bucket: '7s' });
@@ -152,7 +156,10 @@ describe('createRollingWindow', () => {
     const clock = createManualClock(Date.UTC(2026, 0, 1));
     const window = createRollingWindow({ window: '3d', bucket: '1m', counters: 'good-bad', clock });
     expect(window).toMatchObject({ counters: 'good-bad', bucketCount: 4_320, bucketBytes: 4_320 * 16 });
-    expect(createRollingWindow({ window: '30d', bucket: '1h' })).toMatchObject({ counters: 'all', bucketBytes: 720 * 56 });
+    expect(createRollingWindow({ window: '30d', bucket: '1h' })).toMatchObject({
+      counters: 'all',
+      bucketBytes: 720 * 56,
+    });
     window.record(250, { good: true });
     window.record(900, { good: false });
     window.add({ good: 7, bad: 3 });
@@ -163,7 +170,9 @@ describe('createRollingWindow', () => {
     expect(() => window.record(1)).toThrow(/options\.good is required by a 'good-bad' window/);
     expect(() => window.add({ count: 3, good: 3 })).toThrow(/stores good and bad only .*got count/);
     expect(() => window.add({ good: Number.NaN })).toThrow(/add\(counts\): good must be a finite number/);
-    expect(() => createRollingWindow({ window: '1m', bucket: '10s', counters: 'some' as 'all' })).toThrow(/counters: expected 'all' or 'good-bad', got "some"/);
+    expect(() => createRollingWindow({ window: '1m', bucket: '10s', counters: 'some' as 'all' })).toThrow(
+      /counters: expected 'all' or 'good-bad', got "some"/,
+    );
     expect(window.query()).toMatchObject({ good: 8, bad: 6 }); // rejected calls added nothing
   });
 
@@ -199,7 +208,7 @@ describe('createRollingWindow', () => {
     }
     const spans = ['1h', '5m', 30 * 60_000, '5m', '1m'] as const;
     const snapshots = window.querySpans(spans);
-    expect(snapshots.map((snapshot) => snapshot.count)).toEqual([59, 4, 29, 4, 0]) // the current minute is still empty;
+    expect(snapshots.map((snapshot) => snapshot.count)).toEqual([59, 4, 29, 4, 0]); // the current minute is still empty;
     spans.forEach((span, index) => expect(snapshots[index]).toEqual(window.query(span)));
     const end = start + 80 * 60_000 + 1;
     expect(window.querySpans(['10m', '2m'], end)).toEqual([window.query('10m', end), window.query('2m', end)]);
@@ -214,9 +223,12 @@ describe('createRollingWindow', () => {
     for (const timeZone of Intl.supportedValuesOf('timeZone')) {
       const format = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' });
       for (let day = 0; day < 365; day++) {
-        const offset = format.formatToParts(Date.UTC(2026, 0, 1) + day * 86_400_000).find((part) => part.type === 'timeZoneName')?.value ?? '';
+        const offset =
+          format.formatToParts(Date.UTC(2026, 0, 1) + day * 86_400_000).find((part) => part.type === 'timeZoneName')
+            ?.value ?? '';
         const match = /^GMT(?:[+-](\d\d):(\d\d)(?::(\d\d))?)?$/.exec(offset);
-        if (!match || Number(match[2] ?? 0) % 15 !== 0 || Number(match[3] ?? 0) !== 0) notQuarterHours.push(`${timeZone} ${offset}`);
+        if (!match || Number(match[2] ?? 0) % 15 !== 0 || Number(match[3] ?? 0) !== 0)
+          notQuarterHours.push(`${timeZone} ${offset}`);
       }
     }
     expect(notQuarterHours).toEqual([]);
@@ -229,11 +241,18 @@ describe('createRollingWindow', () => {
     window.add({ good: 5 }, dayStart);
     window.add({ good: 7, bad: 1 }, dayEnd - 1);
     window.add({ bad: 100 }, dayEnd);
-    expect(window.query(dayEnd - dayStart, dayEnd - 1)).toMatchObject({ good: 12, bad: 1, startMs: dayStart, endMs: dayEnd });
+    expect(window.query(dayEnd - dayStart, dayEnd - 1)).toMatchObject({
+      good: 12,
+      bad: 1,
+      startMs: dayStart,
+      endMs: dayEnd,
+    });
   });
 
   it.each(
-    (['all', 'good-bad'] as const).flatMap((counters) => Array.from({ length: 16 }, (_, index) => [counters, index + 1] as const)),
+    (['all', 'good-bad'] as const).flatMap((counters) =>
+      Array.from({ length: 16 }, (_, index) => [counters, index + 1] as const),
+    ),
   )('matches a brute-force reference over a randomized sequence (%s, seed %i)', (counters, seed) => {
     const random = seededRandom(seed);
     const goodBad = counters === 'good-bad';
@@ -259,7 +278,13 @@ describe('createRollingWindow', () => {
         // advance: mostly small steps, exact bucket edges, sometimes gaps longer than the window
         const kind = random();
         const advance =
-          kind < 0.6 ? Math.floor(random() * bucketMs) : kind < 0.85 ? bucketMs - (clock.now() % bucketMs) : kind < 0.95 ? windowMs : windowMs * (1 + Math.floor(random() * 5)) + Math.floor(random() * bucketMs);
+          kind < 0.6
+            ? Math.floor(random() * bucketMs)
+            : kind < 0.85
+              ? bucketMs - (clock.now() % bucketMs)
+              : kind < 0.95
+                ? windowMs
+                : windowMs * (1 + Math.floor(random() * 5)) + Math.floor(random() * bucketMs);
         clock.advance(advance);
       } else if (roll < 0.75) {
         const value = Math.round((random() * 200 - 50) * 100) / 100;
@@ -271,7 +296,9 @@ describe('createRollingWindow', () => {
       } else if (roll < 0.8) {
         const good = Math.floor(random() * 3);
         const bad = Math.floor(random() * 3);
-        const bulk = goodBad ? { count: good + bad, sum: good + bad, good, bad } : { count: Math.floor(random() * 5), sum: Math.floor(random() * 100), good, bad };
+        const bulk = goodBad
+          ? { count: good + bad, sum: good + bad, good, bad }
+          : { count: Math.floor(random() * 5), sum: Math.floor(random() * 100), good, bad };
         const at = random() < 0.5 ? undefined : clock.now() - Math.floor(random() * 1.5 * windowMs);
         window.add(goodBad ? { good, bad } : bulk, at);
         reference.accept({ at: at ?? clock.now(), value: 0, good: undefined, bulk }, clock.now());
@@ -283,7 +310,9 @@ describe('createRollingWindow', () => {
         expect(got.endMs - got.startMs).toBe(spanLength(spanMs));
       } else {
         // several spans in any order (duplicates too) ending at the same time: each must equal its own query
-        const spansMs = Array.from({ length: 1 + Math.floor(random() * 4) }, () => (random() < 0.2 ? windowMs : Math.floor(random() * windowMs * 1.5)));
+        const spansMs = Array.from({ length: 1 + Math.floor(random() * 4) }, () =>
+          random() < 0.2 ? windowMs : Math.floor(random() * windowMs * 1.5),
+        );
         if (spansMs.length > 1 && random() < 0.3) spansMs.push(spansMs[0] as number);
         const end = random() < 0.7 ? clock.now() : clock.now() - Math.floor(random() * windowMs);
         const got = window.querySpans(spansMs, random() < 0.5 && end === clock.now() ? undefined : end);

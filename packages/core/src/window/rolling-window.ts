@@ -142,7 +142,10 @@ const PAIR_BAD = 1;
 /** The error of a `'good-bad'` window's `add()` given counts it cannot store (kept out of the hot path). */
 const invalidGoodBadCounts = (counts: WindowCounts): OpsError => {
   if (counts.count !== undefined || counts.sum !== undefined) {
-    return new OpsError('ARGUMENT_INVALID', `add(counts): a 'good-bad' window stores good and bad only (count is good + bad); got ${counts.count === undefined ? 'sum' : 'count'}`);
+    return new OpsError(
+      'ARGUMENT_INVALID',
+      `add(counts): a 'good-bad' window stores good and bad only (count is good + bad); got ${counts.count === undefined ? 'sum' : 'count'}`,
+    );
   }
   const [name, value] = Number.isFinite(counts.good ?? 0) ? ['bad', counts.bad] : ['good', counts.good];
   return new OpsError('ARGUMENT_INVALID', `add(counts): ${name} must be a finite number, got ${value}`);
@@ -178,9 +181,13 @@ export function createRollingWindow(options: RollingWindowOptions): RollingWindo
   const windowMs = parseDuration(options.window, 'window');
   const bucketMs = parseDuration(options.bucket, 'bucket');
   if (bucketMs <= 0) throw new OpsError('ARGUMENT_INVALID', `bucket: must be greater than 0, got ${bucketMs}ms`);
-  if (windowMs < bucketMs) throw new OpsError('ARGUMENT_INVALID', `window: must be at least one bucket (${bucketMs}ms), got ${windowMs}ms`);
+  if (windowMs < bucketMs)
+    throw new OpsError('ARGUMENT_INVALID', `window: must be at least one bucket (${bucketMs}ms), got ${windowMs}ms`);
   if (windowMs % bucketMs !== 0) {
-    throw new OpsError('ARGUMENT_INVALID', `window: must be a whole multiple of bucket (${bucketMs}ms), got ${windowMs}ms`);
+    throw new OpsError(
+      'ARGUMENT_INVALID',
+      `window: must be a whole multiple of bucket (${bucketMs}ms), got ${windowMs}ms`,
+    );
   }
   const bucketCount = windowMs / bucketMs;
   const fields = counters === 'all' ? ALL_FIELDS : GOOD_BAD_FIELDS;
@@ -245,7 +252,8 @@ class BucketRing implements RollingWindow {
   }
 
   record(value = 1, options?: RecordOptions): void {
-    if (!Number.isFinite(value)) throw new OpsError('ARGUMENT_INVALID', `record(value): value must be a finite number, got ${value}`);
+    if (!Number.isFinite(value))
+      throw new OpsError('ARGUMENT_INVALID', `record(value): value must be a finite number, got ${value}`);
     const good = options?.good;
     const data = this.#data;
     if (this.#tagged) {
@@ -259,7 +267,8 @@ class BucketRing implements RollingWindow {
       else if (good === false) data[base + BAD]! += 1;
       return;
     }
-    if (good === undefined) throw new OpsError('ARGUMENT_INVALID', "record(value, options): options.good is required by a 'good-bad' window");
+    if (good === undefined)
+      throw new OpsError('ARGUMENT_INVALID', "record(value, options): options.good is required by a 'good-bad' window");
     const base = this.#slotFor(options?.at);
     if (base >= 0) data[good ? base + PAIR_GOOD : base + PAIR_BAD]! += 1;
   }
@@ -282,7 +291,8 @@ class BucketRing implements RollingWindow {
     }
     const good = counts.good ?? 0;
     const bad = counts.bad ?? 0;
-    if (!Number.isFinite(good) || !Number.isFinite(bad) || counts.count !== undefined || counts.sum !== undefined) throw invalidGoodBadCounts(counts);
+    if (!Number.isFinite(good) || !Number.isFinite(bad) || counts.count !== undefined || counts.sum !== undefined)
+      throw invalidGoodBadCounts(counts);
     const base = this.#slotFor(at);
     if (base < 0) return;
     data[base + PAIR_GOOD]! += good;

@@ -57,10 +57,21 @@ describe('forwardHealthAlerts', () => {
 
     const recoveredAt = clock.now();
     await step('db', { status: 'pass' });
-    expect(recording.alerts[1]).toMatchObject({ key: 'health:orders-api:db', status: 'resolved', severity: 'critical', startsAt: failedAt, endsAt: recoveredAt });
+    expect(recording.alerts[1]).toMatchObject({
+      key: 'health:orders-api:db',
+      status: 'resolved',
+      severity: 'critical',
+      startsAt: failedAt,
+      endsAt: recoveredAt,
+    });
 
     await step('cache', { status: 'fail', output: 'down' });
-    expect(recording.alerts[2]).toMatchObject({ key: 'health:orders-api:cache', status: 'firing', severity: 'error', labels: { service: 'orders-api', check: 'cache' } });
+    expect(recording.alerts[2]).toMatchObject({
+      key: 'health:orders-api:cache',
+      status: 'firing',
+      severity: 'error',
+      labels: { service: 'orders-api', check: 'cache' },
+    });
     // below minStatus ('fail'): a warning neither fires nor keeps the failure open
     await step('db', { status: 'warn' });
     await step('cache', { status: 'warn' });
@@ -83,7 +94,9 @@ describe('forwardHealthAlerts', () => {
     await step('queue', { status: 'warn', output: 'backlog 900' });
     await step('queue', { status: 'fail', output: 'backlog 5000' });
     await step('queue', { status: 'pass' });
-    expect(recording.alerts.map(({ key, status, severity, startsAt }) => ({ key, status, severity, startsAt }))).toEqual([
+    expect(
+      recording.alerts.map(({ key, status, severity, startsAt }) => ({ key, status, severity, startsAt })),
+    ).toEqual([
       { key: 'health:checkout:queue', status: 'firing', severity: 'warning', startsAt: warnedAt },
       { key: 'health:checkout:queue', status: 'firing', severity: 'critical', startsAt: warnedAt },
       { key: 'health:checkout:queue', status: 'resolved', severity: 'critical', startsAt: warnedAt },
@@ -105,7 +118,9 @@ describe('forwardHealthAlerts', () => {
     await step('db', { status: 'fail', output: 'refused' });
     expect(attempts).toBe(3);
     expect(recording.alerts).toHaveLength(1);
-    expect(logger.records.filter((record) => record.message === 'health alert delivery failed; retrying')).toHaveLength(2);
+    expect(logger.records.filter((record) => record.message === 'health alert delivery failed; retrying')).toHaveLength(
+      2,
+    );
     expect(logger.records.filter((record) => record.level === 'error')).toEqual([]);
     health.close();
   });
@@ -125,7 +140,10 @@ describe('forwardHealthAlerts', () => {
     await step('db', { status: 'fail' });
     expect(attempts).toBe(5);
     expect(logger.records.filter((record) => record.level === 'error')).toMatchObject([
-      { message: 'health alert delivery failed', fields: { key: 'health:orders-api:db', status: 'firing', error: 'incident service unavailable' } },
+      {
+        message: 'health alert delivery failed',
+        fields: { key: 'health:orders-api:db', status: 'firing', error: 'incident service unavailable' },
+      },
     ]);
     expect((await health.ready()).status).toBe('fail');
     health.close();
@@ -207,7 +225,9 @@ describe('forwardHealthAlerts', () => {
   it('refuses a bad minStatus or retry.maxAttempts at once', () => {
     const { health } = setup();
     const recording = createRecordingAlertSink();
-    expect(() => forwardHealthAlerts(health, recording.sink, { minStatus: 'pass' as 'warn' })).toThrow(expect.objectContaining({ code: 'ARGUMENT_INVALID' }));
+    expect(() => forwardHealthAlerts(health, recording.sink, { minStatus: 'pass' as 'warn' })).toThrow(
+      expect.objectContaining({ code: 'ARGUMENT_INVALID' }),
+    );
     expect(() => forwardHealthAlerts(health, recording.sink, { retry: { maxAttempts: 0 } })).toThrow(/maxAttempts/);
     health.close();
   });

@@ -77,13 +77,25 @@ const isRetryableDelivery = (error: unknown): boolean => !OpsError.isInstance(er
  * // db passes again → { key: 'health:orders-api:db', status: 'resolved', … }
  * ```
  */
-export function forwardHealthAlerts(health: HealthAlertSource, sink: AlertSink, options: ForwardHealthAlertsOptions = {}): () => void {
+export function forwardHealthAlerts(
+  health: HealthAlertSource,
+  sink: AlertSink,
+  options: ForwardHealthAlertsOptions = {},
+): () => void {
   const { minStatus = 'fail', source = 'health', retry: retryOptions = {}, clock = systemClock } = options;
   // A logger that throws must not break the delivery chain (nor reject it unhandled).
   const logger = guardLogger(options.logger ?? silentLogger, []);
-  if (minStatus !== 'warn' && minStatus !== 'fail') throw new HealthError('ARGUMENT_INVALID', `forwardHealthAlerts: minStatus must be "warn" or "fail", got ${JSON.stringify(minStatus)}`);
+  if (minStatus !== 'warn' && minStatus !== 'fail')
+    throw new HealthError(
+      'ARGUMENT_INVALID',
+      `forwardHealthAlerts: minStatus must be "warn" or "fail", got ${JSON.stringify(minStatus)}`,
+    );
   const maxAttempts = retryOptions.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-  if (!(Number.isInteger(maxAttempts) && maxAttempts >= 1)) throw new HealthError('ARGUMENT_INVALID', `forwardHealthAlerts: retry.maxAttempts must be an integer >= 1, got ${maxAttempts}`);
+  if (!(Number.isInteger(maxAttempts) && maxAttempts >= 1))
+    throw new HealthError(
+      'ARGUMENT_INVALID',
+      `forwardHealthAlerts: retry.maxAttempts must be an integer >= 1, got ${maxAttempts}`,
+    );
   const service = options.service ?? health.service?.serviceId ?? 'unknown';
   const open = new Map<string, OpenAlert>();
   // The last delivery per key, so a `resolved` never overtakes the `firing` it ends.
@@ -97,12 +109,24 @@ export function forwardHealthAlerts(health: HealthAlertSource, sink: AlertSink, 
         ...retryOptions,
         maxAttempts,
         onRetry: (info) => {
-          logger.warn({ key: alert.key, status: alert.status, attempt: info.attempt, delayMs: info.delayMs, error: safeErrorMessage(info.error) }, 'health alert delivery failed; retrying');
+          logger.warn(
+            {
+              key: alert.key,
+              status: alert.status,
+              attempt: info.attempt,
+              delayMs: info.delayMs,
+              error: safeErrorMessage(info.error),
+            },
+            'health alert delivery failed; retrying',
+          );
           retryOptions.onRetry?.(info);
         },
       });
     } catch (error) {
-      logger.error({ key: alert.key, status: alert.status, error: safeErrorMessage(error) }, 'health alert delivery failed');
+      logger.error(
+        { key: alert.key, status: alert.status, error: safeErrorMessage(error) },
+        'health alert delivery failed',
+      );
     }
   };
 
@@ -129,7 +153,9 @@ export function forwardHealthAlerts(health: HealthAlertSource, sink: AlertSink, 
         key,
         status: 'firing',
         severity,
-        summary: truncate(`health check "${transition.name}" of ${service} is ${verb}${transition.result.output ? `: ${transition.result.output}` : ''}`),
+        summary: truncate(
+          `health check "${transition.name}" of ${service} is ${verb}${transition.result.output ? `: ${transition.result.output}` : ''}`,
+        ),
         source,
         labels,
         annotations: annotationsOf(transition),
@@ -164,7 +190,8 @@ function annotationsOf(transition: CheckTransition): Record<string, string> {
   const { output, observed, observedUnit } = transition.result;
   const annotations: Record<string, string> = {};
   if (output !== undefined) annotations['output'] = output;
-  if (observed !== undefined) annotations['observed'] = observedUnit === undefined ? String(observed) : `${String(observed)} ${observedUnit}`;
+  if (observed !== undefined)
+    annotations['observed'] = observedUnit === undefined ? String(observed) : `${String(observed)} ${observedUnit}`;
   return annotations;
 }
 

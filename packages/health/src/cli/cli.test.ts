@@ -7,7 +7,9 @@ import { startHttpServer, tempDir, type TestHttpServer } from '@ops/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_VERSION, healthCli } from './cli.js';
 
-const packageVersion = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const packageVersion = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 let server: TestHttpServer;
 beforeAll(async () => {
@@ -31,7 +33,11 @@ afterAll(async () => {
 async function cli(args: string[]) {
   let stdout = '';
   let stderr = '';
-  const code = await runCli(healthCli, args, { stdout: { write: (chunk: string) => (stdout += chunk) }, stderr: { write: (chunk: string) => (stderr += chunk) }, env: {} });
+  const code = await runCli(healthCli, args, {
+    stdout: { write: (chunk: string) => (stdout += chunk) },
+    stderr: { write: (chunk: string) => (stderr += chunk) },
+    env: {},
+  });
   return { code, stdout, stderr };
 }
 
@@ -46,16 +52,38 @@ describe('ops-health (in process)', () => {
   });
 
   it('exits 1 when a critical endpoint fails or hangs past its deadline; --json for scripts', async () => {
-    const result = await cli(['--json', '--timeout', '300ms', `${server.url}/ok`, `${server.url}/down`, `${server.url}/hang`]);
+    const result = await cli([
+      '--json',
+      '--timeout',
+      '300ms',
+      `${server.url}/ok`,
+      `${server.url}/down`,
+      `${server.url}/hang`,
+    ]);
     expect(result.code).toBe(1);
-    const document = JSON.parse(result.stdout) as { ok: boolean; passing: number; total: number; results: Array<{ status: string; output?: string; httpStatus?: number }> };
+    const document = JSON.parse(result.stdout) as {
+      ok: boolean;
+      passing: number;
+      total: number;
+      results: Array<{ status: string; output?: string; httpStatus?: number }>;
+    };
     expect(document).toMatchObject({ ok: false, passing: 1, total: 3 });
     expect(document.results[1]).toMatchObject({ status: 'fail', httpStatus: 503 });
-    expect(document.results[2]).toMatchObject({ status: 'fail', output: expect.stringMatching(/timed out after 300ms/) });
+    expect(document.results[2]).toMatchObject({
+      status: 'fail',
+      output: expect.stringMatching(/timed out after 300ms/),
+    });
   });
 
   it('--critical limits which endpoints decide the exit code', async () => {
-    const result = await cli(['--timeout', '300ms', '--critical', `${server.url}/ok`, `${server.url}/ok`, `${server.url}/down`]);
+    const result = await cli([
+      '--timeout',
+      '300ms',
+      '--critical',
+      `${server.url}/ok`,
+      `${server.url}/ok`,
+      `${server.url}/down`,
+    ]);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/\/down\s+FAIL\s+no\s+503/);
     expect(result.stdout).toContain('1/2 endpoints healthy');
@@ -109,7 +137,9 @@ describe('ops-health (in process)', () => {
     expect(result.stderr).toMatch(/--timeout: invalid duration "5mins"/);
     const json = await cli(['--json', '--timeout', '5mins', `${server.url}/ok`]);
     expect(json.code).toBe(2);
-    expect((JSON.parse(json.stdout) as { error: { message: string } }).error.message).toMatch(/^--timeout: invalid duration "5mins"/);
+    expect((JSON.parse(json.stdout) as { error: { message: string } }).error.message).toMatch(
+      /^--timeout: invalid duration "5mins"/,
+    );
   });
 });
 
@@ -117,7 +147,9 @@ describe('ops-health (built binary, child process)', () => {
   const bin = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
   const run = (args: string[]) =>
     new Promise<{ code: number | null; stdout: string }>((resolve) => {
-      execFile(process.execPath, [bin, ...args], { timeout: 20_000 }, (error, stdout) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout }));
+      execFile(process.execPath, [bin, ...args], { timeout: 20_000 }, (error, stdout) =>
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout }),
+      );
     });
 
   it('runs from dist with the documented exit codes', async () => {

@@ -1,5 +1,19 @@
-import { ExitCode, formatTable, loadConfig, parseDuration, readPackageVersion, UsageError, type CliDefinition } from '@ops/core';
-import { endpointsConfigSchema, endpointsFromConfig, probeEndpoint, type EndpointResult, type EndpointSpec } from './probe-endpoints.js';
+import {
+  ExitCode,
+  formatTable,
+  loadConfig,
+  parseDuration,
+  readPackageVersion,
+  UsageError,
+  type CliDefinition,
+} from '@ops/core';
+import {
+  endpointsConfigSchema,
+  endpointsFromConfig,
+  probeEndpoint,
+  type EndpointResult,
+  type EndpointSpec,
+} from './probe-endpoints.js';
 
 // The version a release stamped into package.json, from src/ and from every build alike.
 const PACKAGE_VERSION = readPackageVersion(import.meta.url, '@ops/health');
@@ -43,9 +57,24 @@ export const healthCli: CliDefinition = {
       summary: 'probe one or more URLs, or the endpoints of a config file',
       usage: '[url...]',
       options: {
-        config: { type: 'string', short: 'c', valueName: 'file', description: 'YAML/JSON file with `endpoints: [{ name, url, timeout?, critical?, expectStatus?, headers? }]`' },
-        timeout: { type: 'string', short: 't', valueName: 'duration', description: 'deadline per endpoint (default 5s), e.g. 500ms, 30s' },
-        critical: { type: 'string', multiple: true, valueName: 'name|url', description: 'only these endpoints decide the exit code; others only warn (default: all are critical)' },
+        config: {
+          type: 'string',
+          short: 'c',
+          valueName: 'file',
+          description: 'YAML/JSON file with `endpoints: [{ name, url, timeout?, critical?, expectStatus?, headers? }]`',
+        },
+        timeout: {
+          type: 'string',
+          short: 't',
+          valueName: 'duration',
+          description: 'deadline per endpoint (default 5s), e.g. 500ms, 30s',
+        },
+        critical: {
+          type: 'string',
+          multiple: true,
+          valueName: 'name|url',
+          description: 'only these endpoints decide the exit code; others only warn (default: all are critical)',
+        },
         quiet: { type: 'boolean', short: 'q', description: 'print nothing on success (Docker HEALTHCHECK)' },
       },
       examples: [
@@ -59,7 +88,11 @@ export const healthCli: CliDefinition = {
         const defaultTimeoutMs = typeof timeoutText === 'string' ? parseDuration(timeoutText, '--timeout') : 5_000;
         const configFile = context.values['config'];
         let specs: EndpointSpec[] = [];
-        if (typeof configFile === 'string') specs = endpointsFromConfig(await loadConfig(configFile, endpointsConfigSchema, { env: context.io.env }), defaultTimeoutMs);
+        if (typeof configFile === 'string')
+          specs = endpointsFromConfig(
+            await loadConfig(configFile, endpointsConfigSchema, { env: context.io.env }),
+            defaultTimeoutMs,
+          );
         context.positionals.forEach((url, index) => {
           let parsed: URL;
           try {
@@ -67,7 +100,8 @@ export const healthCli: CliDefinition = {
           } catch {
             throw new UsageError(`not a URL: ${JSON.stringify(url)}`);
           }
-          if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new UsageError(`only http and https URLs can be probed: ${JSON.stringify(url)}`);
+          if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+            throw new UsageError(`only http and https URLs can be probed: ${JSON.stringify(url)}`);
           specs.push({ name: nameFor(url, index), url, timeoutMs: defaultTimeoutMs, critical: true });
         });
         if (specs.length === 0) throw new UsageError('nothing to probe: give one or more URLs or --config FILE');
@@ -95,7 +129,9 @@ export const healthCli: CliDefinition = {
               { header: 'DETAIL', value: (row) => row.output ?? '' },
             ]),
           );
-          context.print(`${passing}/${results.length} endpoints healthy${failedCritical.length > 0 ? `; critical failures: ${failedCritical.map((result) => result.name).join(', ')}` : ''}`);
+          context.print(
+            `${passing}/${results.length} endpoints healthy${failedCritical.length > 0 ? `; critical failures: ${failedCritical.map((result) => result.name).join(', ')}` : ''}`,
+          );
         }
         return exitCode;
       },

@@ -47,7 +47,12 @@ export type EndpointsConfig = z.output<typeof endpointsConfigSchema>;
 export function endpointsFromConfig(config: EndpointsConfig, defaultTimeoutMs: number): EndpointSpec[] {
   const timeoutMs = config.timeout === undefined ? defaultTimeoutMs : parseDuration(config.timeout);
   return config.endpoints.map((endpoint) => {
-    const spec: EndpointSpec = { name: endpoint.name, url: endpoint.url, timeoutMs: endpoint.timeout === undefined ? timeoutMs : parseDuration(endpoint.timeout), critical: endpoint.critical ?? true };
+    const spec: EndpointSpec = {
+      name: endpoint.name,
+      url: endpoint.url,
+      timeoutMs: endpoint.timeout === undefined ? timeoutMs : parseDuration(endpoint.timeout),
+      critical: endpoint.critical ?? true,
+    };
     if (endpoint.expectStatus) spec.expectStatus = endpoint.expectStatus;
     if (endpoint.headers) spec.headers = endpoint.headers;
     return spec;
@@ -77,13 +82,34 @@ export async function probeEndpoint(spec: EndpointSpec, dispatcher?: Dispatcher)
   try {
     return await withDeadline(
       async (signal) => {
-        const response = await request(spec.url, { method: 'GET', signal, headers: { accept: 'application/health+json, application/json;q=0.9, */*;q=0.1', ...spec.headers }, ...(dispatcher ? { dispatcher } : {}) });
+        const response = await request(spec.url, {
+          method: 'GET',
+          signal,
+          headers: { accept: 'application/health+json, application/json;q=0.9, */*;q=0.1', ...spec.headers },
+          ...(dispatcher ? { dispatcher } : {}),
+        });
         const text = (await response.body.text()).slice(0, 64 * 1024);
         const durationMs = Math.round((performance.now() - startedAt) * 10) / 10;
-        const accepted = spec.expectStatus ? spec.expectStatus.includes(response.statusCode) : response.statusCode >= 200 && response.statusCode < 400;
-        if (!accepted) return { ...base, status: 'fail', httpStatus: response.statusCode, durationMs, output: `HTTP ${response.statusCode}` };
+        const accepted = spec.expectStatus
+          ? spec.expectStatus.includes(response.statusCode)
+          : response.statusCode >= 200 && response.statusCode < 400;
+        if (!accepted)
+          return {
+            ...base,
+            status: 'fail',
+            httpStatus: response.statusCode,
+            durationMs,
+            output: `HTTP ${response.statusCode}`,
+          };
         const bodyStatus = statusFromBody(text);
-        if (bodyStatus === 'warn') return { ...base, status: 'warn', httpStatus: response.statusCode, durationMs, output: 'degraded (status warn)' };
+        if (bodyStatus === 'warn')
+          return {
+            ...base,
+            status: 'warn',
+            httpStatus: response.statusCode,
+            durationMs,
+            output: 'degraded (status warn)',
+          };
         return { ...base, status: 'pass', httpStatus: response.statusCode, durationMs };
       },
       { timeoutMs: spec.timeoutMs, label: spec.name },

@@ -16,7 +16,11 @@ export type DetailsPredicate = (request: OpsRequest) => boolean | Promise<boolea
  */
 export function allowBearerToken(token: string): DetailsPredicate {
   // An unset environment variable must not become the accepted token "undefined".
-  if (typeof token !== 'string' || token === '') throw new HealthError('ARGUMENT_INVALID', 'allowBearerToken: token must be a non-empty string (read it from a secret such as an environment variable; it has no default)');
+  if (typeof token !== 'string' || token === '')
+    throw new HealthError(
+      'ARGUMENT_INVALID',
+      'allowBearerToken: token must be a non-empty string (read it from a secret such as an environment variable; it has no default)',
+    );
   const expected = Buffer.from(`Bearer ${token}`);
   return (request) => {
     const given = Buffer.from(request.headers['authorization'] ?? '');

@@ -1,5 +1,11 @@
 import type { AddressInfo } from 'node:net';
-import { observeFastifyRequests, toExpressMiddleware, toFastifyPlugin, type OpsHandler, type RequestObservation } from '@ops/core';
+import {
+  observeFastifyRequests,
+  toExpressMiddleware,
+  toFastifyPlugin,
+  type OpsHandler,
+  type RequestObservation,
+} from '@ops/core';
 import express from 'express';
 import Fastify from 'fastify';
 import { request } from 'undici';
@@ -14,7 +20,8 @@ function healthWithFailingPath(): OpsHandler {
   health.register({ name: 'db', check: async () => ({ status: 'pass' }) });
   const { handler } = health;
   // A handler that throws shows where the adapters route errors (the health handler itself answers them).
-  return async (opsRequest) => (opsRequest.path === '/health/boom' ? Promise.reject(new Error('boom')) : handler(opsRequest));
+  return async (opsRequest) =>
+    opsRequest.path === '/health/boom' ? Promise.reject(new Error('boom')) : handler(opsRequest);
 }
 
 afterEach(() => {
@@ -71,7 +78,10 @@ describe('health endpoints behind toFastifyPlugin with fastify 5', () => {
       const verbose = await request(`${base}/health/ready?verbose`);
       expect(verbose.statusCode).toBe(200);
       expect(verbose.headers['content-type']).toBe('application/health+json');
-      expect(await verbose.body.json()).toMatchObject({ status: 'pass', checks: { 'db:status': [{ status: 'pass' }] } });
+      expect(await verbose.body.json()).toMatchObject({
+        status: 'pass',
+        checks: { 'db:status': [{ status: 'pass' }] },
+      });
       const route = await request(`${base}/app`);
       expect(await route.body.json()).toEqual({ app: true });
       const missing = await request(`${base}/nothing`);

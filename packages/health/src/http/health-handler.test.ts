@@ -15,12 +15,18 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function serve(options: HealthOptions, setup: (health: Health) => void): Promise<{ base: string; health: Health }> {
+async function serve(
+  options: HealthOptions,
+  setup: (health: Health) => void,
+): Promise<{ base: string; health: Health }> {
   const health = createHealth({ startReady: true, shutdown: { signals: [], exit: () => undefined }, ...options });
   setup(health);
   const server: Server = createServer(toNodeHandler(health.handler));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(() => health.close(), () => new Promise<void>((resolve) => server.close(() => resolve())));
+  cleanups.push(
+    () => health.close(),
+    () => new Promise<void>((resolve) => server.close(() => resolve())),
+  );
   return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, health };
 }
 
@@ -33,16 +39,36 @@ async function get(url: string, headers: Record<string, string> = {}) {
 }
 
 const sample = (health: Health) => {
-  health.register({ name: 'memory', tags: ['live', 'ready'], check: async () => ({ status: 'pass', observed: 123, observedUnit: 'MiB' }), componentType: 'system', measurement: 'utilization' });
-  health.register({ name: 'db', check: async () => ({ status: 'fail', output: 'connect ECONNREFUSED postgres://app:hunter2@127.0.0.1:1/app' }), componentType: 'datastore', measurement: 'responseTime', componentId: 'postgres://app:hunter2@127.0.0.1:1/app' });
-  health.register({ name: 'search', critical: false, check: async () => ({ status: 'warn', output: 'slow', observed: 820, observedUnit: 'ms' }) });
+  health.register({
+    name: 'memory',
+    tags: ['live', 'ready'],
+    check: async () => ({ status: 'pass', observed: 123, observedUnit: 'MiB' }),
+    componentType: 'system',
+    measurement: 'utilization',
+  });
+  health.register({
+    name: 'db',
+    check: async () => ({ status: 'fail', output: 'connect ECONNREFUSED postgres://app:hunter2@127.0.0.1:1/app' }),
+    componentType: 'datastore',
+    measurement: 'responseTime',
+    componentId: 'postgres://app:hunter2@127.0.0.1:1/app',
+  });
+  health.register({
+    name: 'search',
+    critical: false,
+    check: async () => ({ status: 'warn', output: 'slow', observed: 820, observedUnit: 'ms' }),
+  });
 };
 
 describe('health endpoints', () => {
   it('answers terse probes from cached results and still follows markReady, markNotReady and verbose requests', async () => {
     let runs = 0;
     const { base, health } = await serve({ startReady: false, mode: { every: '1h' } }, (health) => {
-      health.register({ name: 'polled', tags: ['live', 'ready'], check: async () => ((runs += 1), { status: 'pass' }) });
+      health.register({
+        name: 'polled',
+        tags: ['live', 'ready'],
+        check: async () => ((runs += 1), { status: 'pass' }),
+      });
     });
     const notReady = await get(`${base}/health/ready`);
     expect(notReady.status).toBe(503);
@@ -51,7 +77,9 @@ describe('health endpoints', () => {
     health.markReady();
     for (let index = 0; index < 3; index++) expect((await get(`${base}/health/ready`)).text).toBe('{"status":"pass"}');
     expect(runs).toBe(1);
-    expect(Object.keys((await get(`${base}/health/ready?verbose`)).body['checks'] as object)).toEqual(['polled:status']);
+    expect(Object.keys((await get(`${base}/health/ready?verbose`)).body['checks'] as object)).toEqual([
+      'polled:status',
+    ]);
     health.markNotReady('maintenance');
     expect((await get(`${base}/health/ready`)).body).toEqual({ status: 'fail', output: 'maintenance' });
   });
@@ -88,7 +116,10 @@ describe('health endpoints', () => {
   });
 
   it('?verbose lists components by status only unless the details predicate allows more', async () => {
-    const { base } = await serve({ service: { serviceId: 'api', version: '1', releaseId: '1.4.2', description: 'the API' } }, sample);
+    const { base } = await serve(
+      { service: { serviceId: 'api', version: '1', releaseId: '1.4.2', description: 'the API' } },
+      sample,
+    );
     const verbose = await get(`${base}/health/ready?verbose`);
     expect(verbose.body).toEqual({
       status: 'fail',
@@ -108,7 +139,10 @@ describe('health endpoints', () => {
   it('shows details (redacted) to callers the predicate allows, on ?verbose and drill-down', async () => {
     const { base } = await serve({ showDetails: allowBearerToken('letmein') }, sample);
     const denied = await get(`${base}/health/db`, { authorization: 'Bearer wrong' });
-    expect(denied.body).toEqual({ status: 'fail', checks: { 'db:responseTime': [{ status: 'fail', componentType: 'datastore' }] } });
+    expect(denied.body).toEqual({
+      status: 'fail',
+      checks: { 'db:responseTime': [{ status: 'fail', componentType: 'datastore' }] },
+    });
     const allowed = await get(`${base}/health/ready?verbose=1`, { authorization: 'Bearer letmein' });
     const checks = allowed.body['checks'] as Record<string, Array<Record<string, unknown>>>;
     expect(checks['db:responseTime']?.[0]).toMatchObject({
@@ -126,7 +160,10 @@ describe('health endpoints', () => {
     expect(allowed.text).not.toContain('hunter2');
     const drill = await get(`${base}/health/search`, { authorization: 'Bearer letmein' });
     expect(drill.status).toBe(200);
-    expect(drill.body).toMatchObject({ status: 'warn', checks: { 'search:status': [{ status: 'warn', output: 'slow', observedValue: 820 }] } });
+    expect(drill.body).toMatchObject({
+      status: 'warn',
+      checks: { 'search:status': [{ status: 'warn', output: 'slow', observedValue: 820 }] },
+    });
   });
 
   it('drill-down of an unknown check is 404; other paths and methods pass through', async () => {
@@ -151,10 +188,15 @@ describe('health endpoints', () => {
   });
 
   it('reports lifecycle reasons at the top level and serves a custom base path', async () => {
-    const { base, health } = await serve({ basePath: '/ops/healthz', startReady: false }, (health) => health.register({ name: 'x', check: async (): Promise<CheckResult> => ({ status: 'pass' }) }));
+    const { base, health } = await serve({ basePath: '/ops/healthz', startReady: false }, (health) =>
+      health.register({ name: 'x', check: async (): Promise<CheckResult> => ({ status: 'pass' }) }),
+    );
     expect((await get(`${base}/ops/healthz/ready`)).body).toEqual({ status: 'fail', output: 'not ready' });
     health.markReady();
-    expect((await get(`${base}/ops/healthz`)).body).toEqual({ status: 'pass', checks: { 'x:status': [{ status: 'pass', componentType: 'component' }] } });
+    expect((await get(`${base}/ops/healthz`)).body).toEqual({
+      status: 'pass',
+      checks: { 'x:status': [{ status: 'pass', componentType: 'component' }] },
+    });
   });
 
   it('allowLoopback admits 127.0.0.1 and ::1 only', async () => {
@@ -175,7 +217,10 @@ describe('health endpoints', () => {
     status = 'fail';
     const second = (await handle(new Request('http://127.0.0.1/health/ready'))) as Response;
     expect(first.status).toBe(200);
-    expect(await first.json()).toEqual({ status: 'pass', checks: { 'x:status': [{ status: 'pass', componentType: 'component' }] } });
+    expect(await first.json()).toEqual({
+      status: 'pass',
+      checks: { 'x:status': [{ status: 'pass', componentType: 'component' }] },
+    });
     expect(second.status).toBe(503);
     expect(await second.json()).toEqual({ status: 'fail' });
     health.close();
@@ -185,7 +230,23 @@ describe('health endpoints', () => {
 describe('healthJsonSchema', () => {
   it('accepts the draft example shapes and refuses broken documents', () => {
     expect(validate({ status: 'PASS' })).toBe(true);
-    expect(validate({ status: 'up', checks: { 'cassandra:responseTime': [{ componentId: 'dfd6cf2b', componentType: 'datastore', observedValue: 250, observedUnit: 'ms', status: 'pass', time: '2018-01-17T03:36:48Z' }] } })).toBe(true);
+    expect(
+      validate({
+        status: 'up',
+        checks: {
+          'cassandra:responseTime': [
+            {
+              componentId: 'dfd6cf2b',
+              componentType: 'datastore',
+              observedValue: 250,
+              observedUnit: 'ms',
+              status: 'pass',
+              time: '2018-01-17T03:36:48Z',
+            },
+          ],
+        },
+      }),
+    ).toBe(true);
     expect(validate({ status: 'pass', output: 'should be omitted' })).toBe(false);
     expect(validate({ status: 'healthy' })).toBe(false);
     expect(validate({ status: 'pass', checks: { 'a:b:c': [] } })).toBe(false);

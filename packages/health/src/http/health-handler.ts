@@ -1,4 +1,13 @@
-import { jsonResponse, safeErrorMessage, worstStatus, type CheckStatus, type Logger, type OpsHandler, type OpsRequest, type OpsResponse } from '@ops/core';
+import {
+  jsonResponse,
+  safeErrorMessage,
+  worstStatus,
+  type CheckStatus,
+  type Logger,
+  type OpsHandler,
+  type OpsRequest,
+  type OpsResponse,
+} from '@ops/core';
 import type { HealthReport } from '../registry/types.js';
 import type { DetailsPredicate } from './details-access.js';
 import { HEALTH_JSON_CONTENT_TYPE, toHealthJson, type ServiceDescription } from './health-json.js';
@@ -32,7 +41,14 @@ function flag(query: URLSearchParams, name: string): boolean {
 }
 
 function excluded(query: URLSearchParams): Set<string> {
-  return new Set(query.getAll('exclude').flatMap((value) => value.split(',').map((name) => name.trim()).filter(Boolean)));
+  return new Set(
+    query.getAll('exclude').flatMap((value) =>
+      value
+        .split(',')
+        .map((name) => name.trim())
+        .filter(Boolean),
+    ),
+  );
 }
 
 /** Asks the user's predicate; one that throws or rejects denies the details (and never fails the request). */
@@ -63,7 +79,12 @@ export function createHealthHandler(dependencies: HandlerDependencies): OpsHandl
   const terseBody = (status: CheckStatus): { body: string; length: string } => {
     let rendered = terseBodies.get(status);
     if (!rendered) {
-      const body = JSON.stringify(toHealthJson({ endpoint: 'ready', status, checks: [], time: 0 }, { withComponents: false, withDetails: false, service: dependencies.service }));
+      const body = JSON.stringify(
+        toHealthJson(
+          { endpoint: 'ready', status, checks: [], time: 0 },
+          { withComponents: false, withDetails: false, service: dependencies.service },
+        ),
+      );
       rendered = { body, length: String(new TextEncoder().encode(body).byteLength) };
       terseBodies.set(status, rendered);
     }
@@ -98,24 +119,42 @@ export function createHealthHandler(dependencies: HandlerDependencies): OpsHandl
         } catch {
           name = '';
         }
-        if (!dependencies.hasCheck(name)) return jsonResponse(404, { status: 'fail', output: 'unknown check' }, HEADERS);
+        if (!dependencies.hasCheck(name))
+          return jsonResponse(404, { status: 'fail', output: 'unknown check' }, HEADERS);
         report = await dependencies.check(name);
         drillDown = true;
       }
     } catch (error) {
-      dependencies.logger.error({ path: request.path, error: safeErrorMessage(error, { secrets: dependencies.secrets ?? [] }) }, 'health endpoint failed');
-      return jsonResponse(dependencies.statusCodes.fail, { status: 'fail', output: 'health evaluation failed' }, HEADERS);
+      dependencies.logger.error(
+        { path: request.path, error: safeErrorMessage(error, { secrets: dependencies.secrets ?? [] }) },
+        'health endpoint failed',
+      );
+      return jsonResponse(
+        dependencies.statusCodes.fail,
+        { status: 'fail', output: 'health evaluation failed' },
+        HEADERS,
+      );
     }
     const skip = request.query.has('exclude') ? excluded(request.query) : undefined;
     if (skip && skip.size > 0 && !drillDown) {
       report = { ...report, checks: report.checks.filter((check) => !skip.has(check.name)) };
-      const worst = report.checks.reduce<CheckStatus>((status, check) => worstStatus(status, check.contributes), 'pass');
+      const worst = report.checks.reduce<CheckStatus>(
+        (status, check) => worstStatus(status, check.contributes),
+        'pass',
+      );
       report.status = report.output !== undefined ? 'fail' : worst;
     }
     const withComponents = verbose || drillDown;
     if (!withComponents && report.output === undefined) return terseResponse(report.status);
-    const allowed = dependencies.showDetails && (verbose || drillDown) ? await detailsAllowed(dependencies.showDetails, request) : false;
-    const body = toHealthJson(report, { withComponents, withDetails: allowed && withComponents, service: dependencies.service });
+    const allowed =
+      dependencies.showDetails && (verbose || drillDown)
+        ? await detailsAllowed(dependencies.showDetails, request)
+        : false;
+    const body = toHealthJson(report, {
+      withComponents,
+      withDetails: allowed && withComponents,
+      service: dependencies.service,
+    });
     // A fresh headers object per response: nothing is shared between responses.
     return { status: dependencies.statusCodes[report.status], headers: { ...HEADERS }, body: JSON.stringify(body) };
   };
@@ -124,7 +163,11 @@ export function createHealthHandler(dependencies: HandlerDependencies): OpsHandl
   return (request: OpsRequest) => {
     if (request.method === 'GET' || request.method === 'HEAD') {
       const endpoint = knownPaths.get(request.path);
-      if ((endpoint === 'ready' || endpoint === 'live') && !request.query.has('verbose') && !request.query.has('exclude')) {
+      if (
+        (endpoint === 'ready' || endpoint === 'live') &&
+        !request.query.has('verbose') &&
+        !request.query.has('exclude')
+      ) {
         let report: HealthReport | undefined;
         try {
           report = endpoint === 'ready' ? readyNow?.() : liveNow?.();

@@ -30,7 +30,11 @@ export const healthJsonSchema = {
   },
   allOf: [{ $ref: '#/$defs/noOutputOnPass' }],
   $defs: {
-    status: { type: 'string', pattern: '^(?:[Pp][Aa][Ss][Ss]|[Oo][Kk]|[Uu][Pp]|[Ww][Aa][Rr][Nn]|[Ff][Aa][Ii][Ll]|[Ee][Rr][Rr][Oo][Rr]|[Dd][Oo][Ww][Nn])$' },
+    status: {
+      type: 'string',
+      pattern:
+        '^(?:[Pp][Aa][Ss][Ss]|[Oo][Kk]|[Uu][Pp]|[Ww][Aa][Rr][Nn]|[Ff][Aa][Ii][Ll]|[Ee][Rr][Rr][Oo][Rr]|[Dd][Oo][Ww][Nn])$',
+    },
     links: { type: 'object', additionalProperties: { type: 'string' } },
     noOutputOnPass: {
       if: { properties: { status: { pattern: '^(?:[Pp][Aa][Ss][Ss]|[Oo][Kk]|[Uu][Pp])$' } }, required: ['status'] },
@@ -45,7 +49,10 @@ export const healthJsonSchema = {
         observedUnit: { type: 'string' },
         status: { $ref: '#/$defs/status' },
         affectedEndpoints: { type: 'array', items: { type: 'string' } },
-        time: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?(?:Z|[+-]\\d{2}:\\d{2})$' },
+        time: {
+          type: 'string',
+          pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?(?:Z|[+-]\\d{2}:\\d{2})$',
+        },
         output: { type: 'string' },
         links: { $ref: '#/$defs/links' },
       },

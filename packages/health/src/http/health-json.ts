@@ -59,7 +59,10 @@ function checkEntry(check: CheckReport, withDetails: boolean): HealthJsonCheck {
  * `name:measurement` with one-element arrays. Without `withComponents` the document is just `{ status }` (plus
  * the lifecycle `output` on failure); with components but without details, each check shows only its status.
  */
-export function toHealthJson(report: HealthReport, options: { withComponents: boolean; withDetails: boolean; service?: ServiceDescription }): HealthJson {
+export function toHealthJson(
+  report: HealthReport,
+  options: { withComponents: boolean; withDetails: boolean; service?: ServiceDescription },
+): HealthJson {
   const document: HealthJson = { status: report.status };
   const service = options.service ?? {};
   if (service.version !== undefined) document.version = service.version;
@@ -69,7 +72,8 @@ export function toHealthJson(report: HealthReport, options: { withComponents: bo
   if (report.output !== undefined && report.status !== 'pass') document.output = report.output;
   if (options.withComponents && report.checks.length > 0) {
     const checks: Record<string, HealthJsonCheck[]> = {};
-    for (const check of report.checks) checks[`${check.name}:${check.measurement}`] = [checkEntry(check, options.withDetails)];
+    for (const check of report.checks)
+      checks[`${check.name}:${check.measurement}`] = [checkEntry(check, options.withDetails)];
     document.checks = checks;
   }
   return document;

@@ -26,7 +26,10 @@ const ADDRESS_FAMILY_ERRORS = new Set(['EAFNOSUPPORT', 'EADDRNOTAVAIL']);
  * interface unless `host` says otherwise (a probe port must be reachable by the kubelet); `close()` also ends
  * keep-alive and in-flight connections.
  */
-export async function listenHealthServer(handler: OpsHandler, options: HealthServerOptions = {}): Promise<HealthServer> {
+export async function listenHealthServer(
+  handler: OpsHandler,
+  options: HealthServerOptions = {},
+): Promise<HealthServer> {
   const { host, attach, ...listenOptions } = options;
   let listening: ListeningServer;
   if (host !== undefined) {

@@ -26,7 +26,13 @@ function setup(timings: Partial<ShutdownTimings> = {}) {
   const shutdown = new GracefulShutdown({
     clock,
     logger,
-    timings: { drainDelayMs: 5_000, inFlightTimeoutMs: 10_000, hookTimeoutMs: 1_000, forceExitAfterMs: 30_000, ...timings },
+    timings: {
+      drainDelayMs: 5_000,
+      inFlightTimeoutMs: 10_000,
+      hookTimeoutMs: 1_000,
+      forceExitAfterMs: 30_000,
+      ...timings,
+    },
     exit: (code) => {
       steps.push(`exit ${code}`);
       exits.push(code);
@@ -105,7 +111,12 @@ describe('GracefulShutdown', () => {
   });
 
   it('exits 1 at the hard deadline whatever is still running, and not again when the sequence ends', async () => {
-    const { clock, steps, exits, shutdown } = setup({ drainDelayMs: 0, inFlightTimeoutMs: 1_000, hookTimeoutMs: 60_000, forceExitAfterMs: 10_000 });
+    const { clock, steps, exits, shutdown } = setup({
+      drainDelayMs: 0,
+      inFlightTimeoutMs: 1_000,
+      hookTimeoutMs: 60_000,
+      forceExitAfterMs: 10_000,
+    });
     shutdown.addHook('slow', () => clock.sleep(15_000));
     const done = shutdown.run('test');
     await clock.advanceAsync(9_999);

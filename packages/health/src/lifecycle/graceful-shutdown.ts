@@ -122,7 +122,10 @@ export class GracefulShutdown {
 
   async #sequence(reason: string): Promise<number> {
     const { clock, timings, logger, exit } = this.#options;
-    logger.info({ reason, drainDelayMs: timings.drainDelayMs }, 'graceful shutdown started: readiness fails from now on');
+    logger.info(
+      { reason, drainDelayMs: timings.drainDelayMs },
+      'graceful shutdown started: readiness fails from now on',
+    );
     this.#options.onStarted?.(reason);
     let forced = false;
     // A one-shot timer on purpose: the hard deadline must fire whatever the sequence below is stuck on.
@@ -147,7 +150,10 @@ export class GracefulShutdown {
     for (const drainer of drainers) drainer.beginDrain();
     await clock.sleep(timings.drainDelayMs);
     const listenersClosed = Promise.all(drainers.map((drainer) => drainer.stopAccepting()));
-    const idle = Promise.all([...drainers.map((drainer) => drainer.whenIdle()), ...[...this.#beacons].map((beacon) => beacon.released)]);
+    const idle = Promise.all([
+      ...drainers.map((drainer) => drainer.whenIdle()),
+      ...[...this.#beacons].map((beacon) => beacon.released),
+    ]);
     const limit = new AbortController();
     const timedOut = clock.sleep(timings.inFlightTimeoutMs, limit.signal).then(
       () => false,
@@ -158,7 +164,10 @@ export class GracefulShutdown {
     if (!drained) {
       const held = [...this.#beacons].map((beacon) => beacon.name);
       const cut = drainers.reduce((total, drainer) => total + drainer.destroyAll(), 0);
-      logger.warn({ inFlightTimeoutMs: timings.inFlightTimeoutMs, socketsCut: cut, beacons: held }, 'in-flight work did not finish in time; connections cut');
+      logger.warn(
+        { inFlightTimeoutMs: timings.inFlightTimeoutMs, socketsCut: cut, beacons: held },
+        'in-flight work did not finish in time; connections cut',
+      );
     }
     await listenersClosed;
   }

@@ -63,13 +63,17 @@ export class Readiness {
 
   /** Holds startup until `task` settles; a rejected task keeps startup failing. */
   addStartupTask(name: string, task: Promise<unknown>): void {
-    if (this.#startupTasks.has(name)) throw new HealthError('CHECK_DUPLICATE', `a startup task named "${name}" is already registered`);
+    if (this.#startupTasks.has(name))
+      throw new HealthError('CHECK_DUPLICATE', `a startup task named "${name}" is already registered`);
     this.#startupTasks.set(name, { state: 'pending' });
     task.then(
       () => this.#startupTasks.set(name, { state: 'done' }),
       (error: unknown) => {
         this.#startupTasks.set(name, { state: 'failed' });
-        this.#logger.error({ task: name, error: safeErrorMessage(error, { secrets: this.#secrets }) }, 'startup task failed');
+        this.#logger.error(
+          { task: name, error: safeErrorMessage(error, { secrets: this.#secrets }) },
+          'startup task failed',
+        );
       },
     );
   }

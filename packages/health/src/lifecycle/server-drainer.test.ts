@@ -23,7 +23,13 @@ async function setup(options: { inFlightTimeout?: string } = {}) {
     clock,
     logger,
     startReady: true,
-    shutdown: { signals: [], exit: (code) => exits.push(code), drainDelay: '5s', inFlightTimeout: options.inFlightTimeout ?? '10s', forceExitAfter: '60s' },
+    shutdown: {
+      signals: [],
+      exit: (code) => exits.push(code),
+      drainDelay: '5s',
+      inFlightTimeout: options.inFlightTimeout ?? '10s',
+      forceExitAfter: '60s',
+    },
   });
   health.register({ name: 'memory', tags: ['live'], check: async () => ({ status: 'pass' }) });
   let releaseSlow: (() => void) | undefined;
@@ -43,7 +49,17 @@ async function setup(options: { inFlightTimeout?: string } = {}) {
   const order: string[] = [];
   health.onShutdown('http clients', () => order.push('first'));
   health.onShutdown('database pool', () => order.push('second'));
-  return { clock, exits, logger, health, server, base, order, release: () => releaseSlow?.(), slowStarted: () => slowStarted };
+  return {
+    clock,
+    exits,
+    logger,
+    health,
+    server,
+    base,
+    order,
+    release: () => releaseSlow?.(),
+    slowStarted: () => slowStarted,
+  };
 }
 
 describe('graceful shutdown of a real node:http server', () => {
@@ -80,7 +96,9 @@ describe('graceful shutdown of a real node:http server', () => {
     expect(order).toEqual(['first', 'second']);
     expect(exits).toEqual([0]);
     // the idle keep-alive socket was closed too: nothing holds the server open
-    await eventually(() => new Promise<boolean>((resolve) => server.getConnections((_error, count) => resolve(count === 0))));
+    await eventually(
+      () => new Promise<boolean>((resolve) => server.getConnections((_error, count) => resolve(count === 0))),
+    );
     await keepAlive.close();
   });
 
@@ -101,7 +119,11 @@ describe('graceful shutdown of a real node:http server', () => {
   it('standalone port: health.listen serves the endpoints and is drained too', async () => {
     const clock = createManualClock();
     const exits: number[] = [];
-    const health = createHealth({ clock, startReady: true, shutdown: { signals: [], exit: (code) => exits.push(code), drainDelay: '1s' } });
+    const health = createHealth({
+      clock,
+      startReady: true,
+      shutdown: { signals: [], exit: (code) => exits.push(code), drainDelay: '1s' },
+    });
     const probeServer = await health.listen({ port: 0, host: '127.0.0.1' });
     const response = await request(`${probeServer.url}/health/ready`);
     expect(response.statusCode).toBe(200);

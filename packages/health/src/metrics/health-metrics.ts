@@ -55,7 +55,11 @@ function loadPromClient(): PromClientModule {
  * ```
  */
 export function createHealthMetrics(options: HealthMetricsOptions): HealthMetrics {
-  const { registry, prefix = 'ops_health_', durationBuckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] } = options;
+  const {
+    registry,
+    prefix = 'ops_health_',
+    durationBuckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  } = options;
   const promClient = loadPromClient();
   // prom-client's own Registry in practice; its metric constructors only call registerMetric on it.
   const registers = [registry as Registry];
@@ -92,16 +96,19 @@ export function createHealthMetrics(options: HealthMetricsOptions): HealthMetric
   ]);
   return {
     record(name, result, previous) {
-      for (const candidate of CHECK_STATUSES) status.set({ check: name, status: candidate }, Number(candidate === result.status));
+      for (const candidate of CHECK_STATUSES)
+        status.set({ check: name, status: candidate }, Number(candidate === result.status));
       duration.observe({ check: name }, result.durationMs / 1000);
-      if (previous !== undefined && previous !== result.status) transitions.inc({ check: name, from: previous, to: result.status });
+      if (previous !== undefined && previous !== result.status)
+        transitions.inc({ check: name, from: previous, to: result.status });
     },
     setShuttingDown(value) {
       shuttingDown.set(Number(value));
     },
     remove() {
       // Only our own instances: a metric registered under the same name later by someone else stays.
-      for (const [name, metric] of registered) if (registry.getSingleMetric(name) === metric) registry.removeSingleMetric(name);
+      for (const [name, metric] of registered)
+        if (registry.getSingleMetric(name) === metric) registry.removeSingleMetric(name);
     },
   };
 }

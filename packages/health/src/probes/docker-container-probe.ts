@@ -8,7 +8,13 @@ import { combine, defineProbe } from './probe.js';
 export interface ContainerInspectLike {
   Name?: string | undefined;
   RestartCount?: number | undefined;
-  State?: { Status?: string | undefined; Running?: boolean | undefined; Health?: { Status?: string | undefined } | undefined } | undefined;
+  State?:
+    | {
+        Status?: string | undefined;
+        Running?: boolean | undefined;
+        Health?: { Status?: string | undefined } | undefined;
+      }
+    | undefined;
 }
 
 /** The parts of a dockerode `Docker` the probe uses. */
@@ -52,9 +58,18 @@ export function dockerContainerProbe(options: DockerContainerProbeOptions): Prob
     const details: Record<string, unknown> = { state: state.Status ?? 'unknown', restartCount: restarts };
     if (health !== undefined && health !== '') details['health'] = health;
     const verdict = combine([
-      { status: state.Running === true ? 'pass' : 'fail', reason: `container ${container} is ${state.Status ?? 'not running'}` },
-      { status: health === 'unhealthy' ? 'fail' : health === 'starting' ? 'warn' : 'pass', reason: `container ${container} health is ${health}` },
-      { status: maxRestartCount !== undefined && restarts > maxRestartCount ? 'warn' : 'pass', reason: `container ${container} restarted ${restarts} times` },
+      {
+        status: state.Running === true ? 'pass' : 'fail',
+        reason: `container ${container} is ${state.Status ?? 'not running'}`,
+      },
+      {
+        status: health === 'unhealthy' ? 'fail' : health === 'starting' ? 'warn' : 'pass',
+        reason: `container ${container} health is ${health}`,
+      },
+      {
+        status: maxRestartCount !== undefined && restarts > maxRestartCount ? 'warn' : 'pass',
+        reason: `container ${container} restarted ${restarts} times`,
+      },
     ]);
     return { ...verdict, observed: state.Status ?? 'unknown', details };
   };

@@ -37,13 +37,27 @@ function isHttpUrl(value: unknown): boolean {
 const bytesSchema = z.union([z.string(), z.instanceof(Buffer)]);
 const optionsSchema = z.strictObject({
   // The message never echoes the value: a malformed URL may still carry credentials.
-  url: z.custom<string | URL>((value) => (typeof value === 'string' || value instanceof URL) && isHttpUrl(value), 'must be an absolute http or https URL'),
+  url: z.custom<string | URL>(
+    (value) => (typeof value === 'string' || value instanceof URL) && isHttpUrl(value),
+    'must be an absolute http or https URL',
+  ),
   method: z.enum(['GET', 'HEAD', 'POST', 'OPTIONS']).optional(),
   headers: z.record(z.string(), z.string()).optional(),
-  expectStatus: z.union([z.array(z.number().int().min(100).max(599)).min(1), functionSchema<(status: number) => boolean>('a list of statuses or a function (status) => boolean')]).optional(),
+  expectStatus: z
+    .union([
+      z.array(z.number().int().min(100).max(599)).min(1),
+      functionSchema<(status: number) => boolean>('a list of statuses or a function (status) => boolean'),
+    ])
+    .optional(),
   expectBodyIncludes: z.string().optional(),
   maxBodyBytes: z.number().int().min(1).optional(),
-  tls: z.strictObject({ ca: z.union([bytesSchema, z.array(bytesSchema)]).optional(), rejectUnauthorized: z.boolean().optional(), servername: z.string().optional() }).optional(),
+  tls: z
+    .strictObject({
+      ca: z.union([bytesSchema, z.array(bytesSchema)]).optional(),
+      rejectUnauthorized: z.boolean().optional(),
+      servername: z.string().optional(),
+    })
+    .optional(),
   dispatcher: objectWithMethods<Dispatcher>(['dispatch'], 'an undici Dispatcher (Agent, Pool, ProxyAgent)').optional(),
 });
 
@@ -58,10 +72,24 @@ const optionsSchema = z.strictObject({
  */
 export function httpProbe(options: HttpProbeOptions): Probe {
   parseOptions(optionsSchema, options, 'httpProbe');
-  const { url, method = 'GET', headers = {}, expectStatus, expectBodyIncludes, maxBodyBytes = 64 * 1024, tls, dispatcher } = options;
+  const {
+    url,
+    method = 'GET',
+    headers = {},
+    expectStatus,
+    expectBodyIncludes,
+    maxBodyBytes = 64 * 1024,
+    tls,
+    dispatcher,
+  } = options;
   const target = url.toString();
   const shown = redactText(target);
-  const accepts = typeof expectStatus === 'function' ? expectStatus : expectStatus ? (status: number) => expectStatus.includes(status) : (status: number) => status >= 200 && status < 400;
+  const accepts =
+    typeof expectStatus === 'function'
+      ? expectStatus
+      : expectStatus
+        ? (status: number) => expectStatus.includes(status)
+        : (status: number) => status >= 200 && status < 400;
   const agent = dispatcher ?? (tls ? new Agent({ connect: { ...tls } }) : undefined);
   const run = async (signal: AbortSignal): Promise<CheckResult> => {
     const startedAt = performance.now();
@@ -83,9 +111,22 @@ export function httpProbe(options: HttpProbeOptions): Probe {
     if (truncated || received >= maxBodyBytes) response.body.destroy();
     const responseTimeMs = elapsedSince(startedAt);
     const details = { statusCode: response.statusCode, bodyBytesRead: received, bodyTruncated: truncated };
-    if (!accepts(response.statusCode)) return { status: 'fail', output: `${method} ${shown} answered ${response.statusCode}`, observed: responseTimeMs, observedUnit: 'ms', details };
+    if (!accepts(response.statusCode))
+      return {
+        status: 'fail',
+        output: `${method} ${shown} answered ${response.statusCode}`,
+        observed: responseTimeMs,
+        observedUnit: 'ms',
+        details,
+      };
     if (expectBodyIncludes !== undefined && !Buffer.concat(chunks).toString('utf8').includes(expectBodyIncludes)) {
-      return { status: 'fail', output: `${method} ${shown}: body does not contain the expected text`, observed: responseTimeMs, observedUnit: 'ms', details };
+      return {
+        status: 'fail',
+        output: `${method} ${shown}: body does not contain the expected text`,
+        observed: responseTimeMs,
+        observedUnit: 'ms',
+        details,
+      };
     }
     return { status: 'pass', observed: responseTimeMs, observedUnit: 'ms', details };
   };

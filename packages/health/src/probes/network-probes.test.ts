@@ -18,7 +18,27 @@ let key: Buffer;
 let certificate: Buffer;
 beforeAll(async () => {
   certificates = await tempDir('health-tls');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-days', '10', '-keyout', join(certificates.path, 'key.pem'), '-out', join(certificates.path, 'cert.pem')], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-days',
+      '10',
+      '-keyout',
+      join(certificates.path, 'key.pem'),
+      '-out',
+      join(certificates.path, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
   key = readFileSync(join(certificates.path, 'key.pem'));
   certificate = readFileSync(join(certificates.path, 'cert.pem'));
 });
@@ -33,11 +53,28 @@ describe('httpProbe', () => {
       response.end('ok');
     });
     try {
-      expect(await within((signal) => httpProbe({ url: `${server.url}/` })(signal))).toMatchObject({ status: 'pass', observedUnit: 'ms', details: { statusCode: 200 } });
-      expect(await within((signal) => httpProbe({ url: `${server.url}/teapot` })(signal))).toMatchObject({ status: 'fail', output: expect.stringContaining('answered 418') });
-      expect((await within((signal) => httpProbe({ url: `${server.url}/teapot`, expectStatus: [418] })(signal))).status).toBe('pass');
-      expect((await within((signal) => httpProbe({ url: `${server.url}/`, expectStatus: (status) => status === 204 })(signal))).status).toBe('fail');
-      expect((await within((signal) => httpProbe({ url: `${server.url}/`, expectBodyIncludes: 'nope' })(signal))).status).toBe('fail');
+      expect(await within((signal) => httpProbe({ url: `${server.url}/` })(signal))).toMatchObject({
+        status: 'pass',
+        observedUnit: 'ms',
+        details: { statusCode: 200 },
+      });
+      expect(await within((signal) => httpProbe({ url: `${server.url}/teapot` })(signal))).toMatchObject({
+        status: 'fail',
+        output: expect.stringContaining('answered 418'),
+      });
+      expect(
+        (await within((signal) => httpProbe({ url: `${server.url}/teapot`, expectStatus: [418] })(signal))).status,
+      ).toBe('pass');
+      expect(
+        (
+          await within((signal) =>
+            httpProbe({ url: `${server.url}/`, expectStatus: (status) => status === 204 })(signal),
+          )
+        ).status,
+      ).toBe('fail');
+      expect(
+        (await within((signal) => httpProbe({ url: `${server.url}/`, expectBodyIncludes: 'nope' })(signal))).status,
+      ).toBe('fail');
     } finally {
       await server.close();
     }
@@ -48,7 +85,9 @@ describe('httpProbe', () => {
       response.end(Buffer.alloc(1024 * 1024, 97));
     });
     try {
-      const result = await within((signal) => httpProbe({ url: server.url, maxBodyBytes: 1024, expectBodyIncludes: 'aaa' })(signal));
+      const result = await within((signal) =>
+        httpProbe({ url: server.url, maxBodyBytes: 1024, expectBodyIncludes: 'aaa' })(signal),
+      );
       expect(result).toMatchObject({ status: 'pass', details: { bodyBytesRead: 1024, bodyTruncated: true } });
     } finally {
       await server.close();
@@ -61,12 +100,17 @@ describe('httpProbe', () => {
       request.socket.once('close', () => closedByClient++);
     });
     const health = createHealth({ startReady: true, shutdown: { signals: [] } });
-    health.register({ name: 'payments', check: httpProbe({ url: `http://user:hunter2@127.0.0.1:${server.port}/slow` }), timeout: '200ms' });
+    health.register({
+      name: 'payments',
+      check: httpProbe({ url: `http://user:hunter2@127.0.0.1:${server.port}/slow` }),
+      timeout: '200ms',
+    });
     try {
       const report = await health.ready();
       expect(report.status).toBe('fail');
       expect(report.checks[0]).toMatchObject({ timedOut: true });
-      for (let attempt = 0; attempt < 100 && closedByClient === 0; attempt++) await new Promise((resolve) => setTimeout(resolve, 10));
+      for (let attempt = 0; attempt < 100 && closedByClient === 0; attempt++)
+        await new Promise((resolve) => setTimeout(resolve, 10));
       expect(closedByClient).toBe(1);
     } finally {
       health.close();
@@ -94,15 +138,31 @@ describe('tlsCertificateProbe', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as AddressInfo).port;
     try {
-      const warn = await within((signal) => tlsCertificateProbe({ host: '127.0.0.1', port, tls: { ca: certificate } })(signal));
+      const warn = await within((signal) =>
+        tlsCertificateProbe({ host: '127.0.0.1', port, tls: { ca: certificate } })(signal),
+      );
       expect(warn.status).toBe('warn');
       expect(warn.observedUnit).toBe('days');
       expect(warn.observed).toBeGreaterThan(9);
       expect(warn.observed).toBeLessThanOrEqual(10);
-      expect((await within((signal) => tlsCertificateProbe({ host: '127.0.0.1', port, tls: { ca: certificate }, warnDays: 5, failDays: 1 })(signal))).status).toBe('pass');
+      expect(
+        (
+          await within((signal) =>
+            tlsCertificateProbe({ host: '127.0.0.1', port, tls: { ca: certificate }, warnDays: 5, failDays: 1 })(
+              signal,
+            ),
+          )
+        ).status,
+      ).toBe('pass');
       const later = createManualClock(Date.now() + 20 * 86_400_000);
-      expect(await within((signal) => tlsCertificateProbe({ host: '127.0.0.1', port, tls: { ca: certificate }, clock: later })(signal))).toMatchObject({ status: 'fail', output: expect.stringMatching(/expired/) });
-      await expect(within((signal) => tlsCertificateProbe({ host: '127.0.0.1', port })(signal))).rejects.toThrow(/self.signed|certificate/i);
+      expect(
+        await within((signal) =>
+          tlsCertificateProbe({ host: '127.0.0.1', port, tls: { ca: certificate }, clock: later })(signal),
+        ),
+      ).toMatchObject({ status: 'fail', output: expect.stringMatching(/expired/) });
+      await expect(within((signal) => tlsCertificateProbe({ host: '127.0.0.1', port })(signal))).rejects.toThrow(
+        /self.signed|certificate/i,
+      );
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
@@ -120,15 +180,25 @@ describe('tcpProbe and dnsProbe', () => {
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
-    await expect(within((signal) => tcpProbe({ host: '127.0.0.1', port })(signal))).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await expect(within((signal) => tcpProbe({ host: '127.0.0.1', port })(signal))).rejects.toMatchObject({
+      code: 'ECONNREFUSED',
+    });
   });
 
   it('dns: lookup of localhost passes; a resolver that cannot be reached fails', async () => {
-    expect(await within((signal) => dnsProbe({ hostname: 'localhost' })(signal))).toMatchObject({ status: 'pass', details: { answers: expect.any(Number) } });
+    expect(await within((signal) => dnsProbe({ hostname: 'localhost' })(signal))).toMatchObject({
+      status: 'pass',
+      details: { answers: expect.any(Number) },
+    });
     const closed = createTcpServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
-    await expect(within((signal) => dnsProbe({ hostname: 'example.internal', mode: 'resolve', servers: [`127.0.0.1:${port}`] })(signal), 10_000)).rejects.toThrow();
+    await expect(
+      within(
+        (signal) => dnsProbe({ hostname: 'example.internal', mode: 'resolve', servers: [`127.0.0.1:${port}`] })(signal),
+        10_000,
+      ),
+    ).rejects.toThrow();
   });
 });

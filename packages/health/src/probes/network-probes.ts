@@ -109,7 +109,13 @@ export function dnsProbe(options: DnsProbeOptions): Probe {
       }
     }
     const observed = elapsedSince(startedAt);
-    if (answers.length === 0) return { status: 'fail', output: `${hostname}: no ${mode === 'lookup' ? 'address' : recordType} answer`, observed, observedUnit: 'ms' };
+    if (answers.length === 0)
+      return {
+        status: 'fail',
+        output: `${hostname}: no ${mode === 'lookup' ? 'address' : recordType} answer`,
+        observed,
+        observedUnit: 'ms',
+      };
     return { status: 'pass', observed, observedUnit: 'ms', details: { answers: answers.length } };
   };
   return defineProbe(run, { kind: 'dependency', componentType: 'component', measurement: 'responseTime' });
@@ -165,8 +171,22 @@ export function tlsCertificateProbe(options: TlsCertificateProbeOptions): Probe 
         const expiresAt = Date.parse(certificate.valid_to);
         const days = Math.floor(((expiresAt - clock.now()) / 86_400_000) * 10) / 10;
         const details = { validTo: new Date(expiresAt).toISOString(), subject: certificate.subject?.CN ?? null };
-        if (days < failDays) resolve({ status: 'fail', output: days < 0 ? `certificate expired ${-days} days ago` : `certificate expires in ${days} days`, observed: days, observedUnit: 'days', details });
-        else if (days < warnDays) resolve({ status: 'warn', output: `certificate expires in ${days} days`, observed: days, observedUnit: 'days', details });
+        if (days < failDays)
+          resolve({
+            status: 'fail',
+            output: days < 0 ? `certificate expired ${-days} days ago` : `certificate expires in ${days} days`,
+            observed: days,
+            observedUnit: 'days',
+            details,
+          });
+        else if (days < warnDays)
+          resolve({
+            status: 'warn',
+            output: `certificate expires in ${days} days`,
+            observed: days,
+            observedUnit: 'days',
+            details,
+          });
         else resolve({ status: 'pass', observed: days, observedUnit: 'days', details });
       });
       socket.once('error', (error) => {

@@ -2,7 +2,13 @@ import { connect as connectTcp, type Socket } from 'node:net';
 import { durationSchema, OpsError, type CheckResult, type Duration } from '@ops/core';
 import { z } from 'zod';
 import type { Probe } from '../registry/types.js';
-import { failRatioSchema, objectWithMethods, parseOptions, positiveDurationSchema, ratioSchema } from '../validation/option-schemas.js';
+import {
+  failRatioSchema,
+  objectWithMethods,
+  parseOptions,
+  positiveDurationSchema,
+  ratioSchema,
+} from '../validation/option-schemas.js';
 import { combine, defineProbe, elapsedSince, OutstandingCalls, raceAbort, stillPending } from './probe.js';
 
 /** The parts of a `pg` client the probe uses (a `pg.Client` or a `PoolClient`). */
@@ -74,11 +80,19 @@ function sendCancelRequest(client: PgClientLike): void {
   socket.on('connect', () => socket.end(packet));
 }
 
-async function acquire(pool: PgPoolLike, signal: AbortSignal, outstanding: OutstandingCalls): Promise<PgPoolClientLike> {
+async function acquire(
+  pool: PgPoolLike,
+  signal: AbortSignal,
+  outstanding: OutstandingCalls,
+): Promise<PgPoolClientLike> {
   const pending = outstanding.track(pool.connect());
   // If the deadline passes while waiting for a connection, the pool may still hand one over later: give it
   // straight back. Once we hold it, the caller owns releasing it.
-  const giveBack = () => void pending.then((client) => client.release(), () => undefined);
+  const giveBack = () =>
+    void pending.then(
+      (client) => client.release(),
+      () => undefined,
+    );
   if (signal.aborted) giveBack();
   else signal.addEventListener('abort', giveBack, { once: true });
   try {
@@ -122,7 +136,8 @@ export function postgresProbe(options: PostgresProbeOptions): Probe {
   const { pool, client: dedicated, query = 'SELECT 1', deep } = options;
   if (!pool && !dedicated) throw new OpsError('ARGUMENT_INVALID', 'postgresProbe: pass `pool` or `client`');
   const statementTimeoutMs = Math.max(1, Math.round(parsed.statementTimeout ?? 800));
-  const longRunningSeconds = parsed.deep?.longRunningQuery === undefined ? undefined : parsed.deep.longRunningQuery / 1000;
+  const longRunningSeconds =
+    parsed.deep?.longRunningQuery === undefined ? undefined : parsed.deep.longRunningQuery / 1000;
   const maxLagSeconds = parsed.deep?.maxReplicationLag === undefined ? undefined : parsed.deep.maxReplicationLag / 1000;
   const password = pool?.options?.password;
   const statements = [`SELECT set_config('statement_timeout', '${statementTimeoutMs}', true)`, query];
@@ -140,7 +155,10 @@ export function postgresProbe(options: PostgresProbeOptions): Probe {
   // attempt starts, so a frozen server never collects probe waiters in the pool's queue (or queries on a client).
   const outstanding = new OutstandingCalls();
   const run = async (signal: AbortSignal): Promise<CheckResult> => {
-    if (outstanding.busy) return stillPending('the previous connection request or statement has not settled; nothing new sent to the pool or the server');
+    if (outstanding.busy)
+      return stillPending(
+        'the previous connection request or statement has not settled; nothing new sent to the pool or the server',
+      );
     const startedAt = performance.now();
     const client = pool ? await acquire(pool, signal, outstanding) : (dedicated as PgClientLike);
     let released = false;
@@ -167,21 +185,44 @@ export function postgresProbe(options: PostgresProbeOptions): Probe {
     const responseTimeMs = elapsedSince(startedAt);
     if (!deep) return { status: 'pass', observed: responseTimeMs, observedUnit: 'ms' };
     const last = (results as Array<{ rows: DeepRow[] }>).at(-1)?.rows[0];
-    if (!last) return { status: 'fail', output: 'deep check returned no row', observed: responseTimeMs, observedUnit: 'ms' };
+    if (!last)
+      return { status: 'fail', output: 'deep check returned no row', observed: responseTimeMs, observedUnit: 'ms' };
     const ratio = last.max > 0 ? last.used / last.max : 0;
     const warnRatio = deep.connectionsWarnRatio ?? 0.8;
     const failRatio = deep.connectionsFailRatio ?? 0.95;
     const size = Number(last.size);
     const verdict = combine([
-      { status: ratio >= failRatio ? 'fail' : ratio >= warnRatio ? 'warn' : 'pass', reason: `connections ${last.used}/${last.max} (${Math.round(ratio * 100)}%)` },
-      { status: (last.long_running ?? 0) > 0 ? 'warn' : 'pass', reason: `${last.long_running} queries running longer than ${longRunningSeconds}s` },
-      { status: deep.maxDatabaseSizeBytes !== undefined && size > deep.maxDatabaseSizeBytes ? 'warn' : 'pass', reason: `database size ${size} bytes above ${deep.maxDatabaseSizeBytes}` },
-      { status: maxLagSeconds !== undefined && last.lag !== null && last.lag > maxLagSeconds ? 'warn' : 'pass', reason: `replication lag ${last.lag}s above ${maxLagSeconds}s` },
+      {
+        status: ratio >= failRatio ? 'fail' : ratio >= warnRatio ? 'warn' : 'pass',
+        reason: `connections ${last.used}/${last.max} (${Math.round(ratio * 100)}%)`,
+      },
+      {
+        status: (last.long_running ?? 0) > 0 ? 'warn' : 'pass',
+        reason: `${last.long_running} queries running longer than ${longRunningSeconds}s`,
+      },
+      {
+        status: deep.maxDatabaseSizeBytes !== undefined && size > deep.maxDatabaseSizeBytes ? 'warn' : 'pass',
+        reason: `database size ${size} bytes above ${deep.maxDatabaseSizeBytes}`,
+      },
+      {
+        status: maxLagSeconds !== undefined && last.lag !== null && last.lag > maxLagSeconds ? 'warn' : 'pass',
+        reason: `replication lag ${last.lag}s above ${maxLagSeconds}s`,
+      },
     ]);
-    const details: Record<string, unknown> = { connectionsUsed: last.used, maxConnections: last.max, connectionsRatio: Math.round(ratio * 1000) / 1000, databaseSizeBytes: size };
+    const details: Record<string, unknown> = {
+      connectionsUsed: last.used,
+      maxConnections: last.max,
+      connectionsRatio: Math.round(ratio * 1000) / 1000,
+      databaseSizeBytes: size,
+    };
     if (last.long_running !== null) details['longRunningQueries'] = last.long_running;
     if (last.lag !== null) details['replicationLagSeconds'] = last.lag;
     return { ...verdict, observed: responseTimeMs, observedUnit: 'ms', details };
   };
-  return defineProbe(run, { kind: 'dependency', componentType: 'datastore', measurement: 'responseTime', ...(typeof password === 'string' ? { secrets: [password] } : {}) });
+  return defineProbe(run, {
+    kind: 'dependency',
+    componentType: 'datastore',
+    measurement: 'responseTime',
+    ...(typeof password === 'string' ? { secrets: [password] } : {}),
+  });
 }

@@ -37,7 +37,12 @@ export function defineProbe(check: Check, facts: ProbeFacts): Probe {
   parseOptions(checkSchema, { check }, 'defineProbe');
   parseOptions(factsSchema, facts, 'defineProbe');
   const probe = (signal: AbortSignal) => check(signal);
-  return Object.assign(probe, facts.secrets === undefined ? { kind: facts.kind, componentType: facts.componentType, measurement: facts.measurement } : facts) as Probe;
+  return Object.assign(
+    probe,
+    facts.secrets === undefined
+      ? { kind: facts.kind, componentType: facts.componentType, measurement: facts.measurement }
+      : facts,
+  ) as Probe;
 }
 
 /** Rejects with the signal's reason as soon as it aborts; otherwise settles like `promise`. */
@@ -108,7 +113,9 @@ export function elapsedSince(startedAt: number): number {
 }
 
 /** The worse of a list of partial verdicts, with their reasons joined. */
-export function combine(verdicts: ReadonlyArray<{ status: CheckResult['status']; reason?: string }>): Pick<CheckResult, 'status' | 'output'> {
+export function combine(
+  verdicts: ReadonlyArray<{ status: CheckResult['status']; reason?: string }>,
+): Pick<CheckResult, 'status' | 'output'> {
   let status: CheckResult['status'] = 'pass';
   const reasons: string[] = [];
   for (const verdict of verdicts) {

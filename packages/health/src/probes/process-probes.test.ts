@@ -9,9 +9,24 @@ const run = <T>(work: (signal: AbortSignal) => Promise<T>) => withDeadline(work,
 describe('process-local probes', () => {
   it('memoryProbe compares RSS and heap ratio with the limits', async () => {
     const mib = 1048576;
-    expect(await run((signal) => memoryProbe({ readRssBytes: () => 100 * mib, readHeapRatio: () => 0.5, maxRssBytes: 200 * mib })(signal))).toMatchObject({ status: 'pass', observed: 100 * mib, observedUnit: 'bytes' });
-    expect(await run((signal) => memoryProbe({ readRssBytes: () => 150 * mib, readHeapRatio: () => 0.5, warnRssBytes: 120 * mib, maxRssBytes: 200 * mib })(signal))).toMatchObject({ status: 'warn', output: 'RSS 150 MiB' });
-    expect(await run((signal) => memoryProbe({ readRssBytes: () => 10 * mib, readHeapRatio: () => 0.97 })(signal))).toMatchObject({ status: 'fail', output: 'heap 97% of limit' });
+    expect(
+      await run((signal) =>
+        memoryProbe({ readRssBytes: () => 100 * mib, readHeapRatio: () => 0.5, maxRssBytes: 200 * mib })(signal),
+      ),
+    ).toMatchObject({ status: 'pass', observed: 100 * mib, observedUnit: 'bytes' });
+    expect(
+      await run((signal) =>
+        memoryProbe({
+          readRssBytes: () => 150 * mib,
+          readHeapRatio: () => 0.5,
+          warnRssBytes: 120 * mib,
+          maxRssBytes: 200 * mib,
+        })(signal),
+      ),
+    ).toMatchObject({ status: 'warn', output: 'RSS 150 MiB' });
+    expect(
+      await run((signal) => memoryProbe({ readRssBytes: () => 10 * mib, readHeapRatio: () => 0.97 })(signal)),
+    ).toMatchObject({ status: 'fail', output: 'heap 97% of limit' });
     expect((await run((signal) => memoryProbe()(signal))).status).toBe('pass');
   });
 
@@ -22,9 +37,15 @@ describe('process-local probes', () => {
       expect(real.observedUnit).toBe('ratio');
       expect(real.observed).toBeGreaterThanOrEqual(0);
       expect(real.observed).toBeLessThanOrEqual(1);
-      expect((await run((signal) => diskProbe({ path: directory.path, warnRatio: 0, failRatio: 1.01 })(signal))).status).toBe('warn');
-      expect((await run((signal) => diskProbe({ path: directory.path, warnRatio: 0, failRatio: 0 })(signal))).status).toBe('fail');
-      await expect(run((signal) => diskProbe({ path: `${directory.path}/missing/deeper` })(signal))).rejects.toMatchObject({ code: 'SIGNAL_UNAVAILABLE' });
+      expect(
+        (await run((signal) => diskProbe({ path: directory.path, warnRatio: 0, failRatio: 1.01 })(signal))).status,
+      ).toBe('warn');
+      expect(
+        (await run((signal) => diskProbe({ path: directory.path, warnRatio: 0, failRatio: 0 })(signal))).status,
+      ).toBe('fail');
+      await expect(
+        run((signal) => diskProbe({ path: `${directory.path}/missing/deeper` })(signal)),
+      ).rejects.toMatchObject({ code: 'SIGNAL_UNAVAILABLE' });
     } finally {
       await directory.dispose();
     }
@@ -32,10 +53,17 @@ describe('process-local probes', () => {
 
   it('thresholdProbe works on any signal', async () => {
     let depth = 10;
-    const probe = thresholdProbe({ signal: { name: 'queue_depth', unit: 'jobs', read: () => depth }, warnAt: 100, failAt: 1_000 });
+    const probe = thresholdProbe({
+      signal: { name: 'queue_depth', unit: 'jobs', read: () => depth },
+      warnAt: 100,
+      failAt: 1_000,
+    });
     expect(await run((signal) => probe(signal))).toMatchObject({ status: 'pass', observed: 10, observedUnit: 'jobs' });
     depth = 500;
-    expect(await run((signal) => probe(signal))).toMatchObject({ status: 'warn', output: 'queue_depth 500 jobs ≥ 100' });
+    expect(await run((signal) => probe(signal))).toMatchObject({
+      status: 'warn',
+      output: 'queue_depth 500 jobs ≥ 100',
+    });
     depth = 5_000;
     expect((await run((signal) => probe(signal))).status).toBe('fail');
   });
@@ -59,11 +87,19 @@ describe('process-local probes', () => {
   });
 
   it('functionProbe takes booleans or results; local probes are allowed on live, dependency ones are not', async () => {
-    expect(await run((signal) => functionProbe(() => false)(signal))).toEqual({ status: 'fail', output: 'check returned false' });
-    expect(await run((signal) => functionProbe(async () => ({ status: 'warn', output: 'slow' }))(signal))).toEqual({ status: 'warn', output: 'slow' });
+    expect(await run((signal) => functionProbe(() => false)(signal))).toEqual({
+      status: 'fail',
+      output: 'check returned false',
+    });
+    expect(await run((signal) => functionProbe(async () => ({ status: 'warn', output: 'slow' }))(signal))).toEqual({
+      status: 'warn',
+      output: 'slow',
+    });
     const health = createHealth({ shutdown: { signals: [] } });
     health.register({ name: 'memory', check: memoryProbe(), tags: ['live'] });
-    expect(() => health.register({ name: 'ai', check: functionProbe(() => true), tags: ['live'] })).toThrow(/cannot be tagged "live"/);
+    expect(() => health.register({ name: 'ai', check: functionProbe(() => true), tags: ['live'] })).toThrow(
+      /cannot be tagged "live"/,
+    );
     health.register({ name: 'self', check: functionProbe(() => true, { kind: 'local' }), tags: ['live'] });
     health.close();
   });

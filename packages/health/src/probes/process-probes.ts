@@ -11,7 +11,13 @@ import {
 } from '@ops/core';
 import { z } from 'zod';
 import type { ComponentType, Probe } from '../registry/types.js';
-import { failRatioSchema, functionSchema, objectWithMethods, parseOptions, ratioSchema } from '../validation/option-schemas.js';
+import {
+  failRatioSchema,
+  functionSchema,
+  objectWithMethods,
+  parseOptions,
+  ratioSchema,
+} from '../validation/option-schemas.js';
 import { combine, defineProbe, probeFactsShape } from './probe.js';
 
 const thresholdOptionsSchema = z.strictObject({
@@ -22,7 +28,11 @@ const thresholdOptionsSchema = z.strictObject({
   componentType: probeFactsShape.componentType.optional(),
   measurement: probeFactsShape.measurement.optional(),
 });
-const diskOptionsSchema = z.strictObject({ path: z.string().min(1), warnRatio: ratioSchema.optional(), failRatio: failRatioSchema.optional() });
+const diskOptionsSchema = z.strictObject({
+  path: z.string().min(1),
+  warnRatio: ratioSchema.optional(),
+  failRatio: failRatioSchema.optional(),
+});
 const bytesSchema = z.number().min(0);
 const memoryOptionsSchema = z.strictObject({
   warnRssBytes: bytesSchema.optional(),
@@ -37,7 +47,9 @@ const eventLoopOptionsSchema = z.strictObject({
   failDelayMs: z.number().min(0).optional(),
   warnUtilization: ratioSchema.optional(),
 });
-const functionWorkSchema = z.strictObject({ work: functionSchema<unknown>('a function (signal) => boolean | CheckResult (or a promise of one)') });
+const functionWorkSchema = z.strictObject({
+  work: functionSchema<unknown>('a function (signal) => boolean | CheckResult (or a promise of one)'),
+});
 const functionOptionsSchema = z.strictObject({
   kind: probeFactsShape.kind.optional(),
   componentType: probeFactsShape.componentType.optional(),
@@ -68,13 +80,32 @@ export interface ThresholdProbeOptions {
  */
 export function thresholdProbe(options: ThresholdProbeOptions): Probe {
   parseOptions(thresholdOptionsSchema, options, 'thresholdProbe');
-  const { signal: source, warnAt, failAt, kind = 'local', componentType = 'system', measurement = 'utilization' } = options;
+  const {
+    signal: source,
+    warnAt,
+    failAt,
+    kind = 'local',
+    componentType = 'system',
+    measurement = 'utilization',
+  } = options;
   const run = async (abortSignal: AbortSignal): Promise<CheckResult> => {
     const value = await source.read(abortSignal);
     const rounded = Math.round(value * 1000) / 1000;
     const label = `${source.name} ${rounded}${source.unit ? ` ${source.unit}` : ''}`;
-    if (failAt !== undefined && value >= failAt) return { status: 'fail', output: `${label} ≥ ${failAt}`, observed: rounded, ...(source.unit ? { observedUnit: source.unit } : {}) };
-    if (warnAt !== undefined && value >= warnAt) return { status: 'warn', output: `${label} ≥ ${warnAt}`, observed: rounded, ...(source.unit ? { observedUnit: source.unit } : {}) };
+    if (failAt !== undefined && value >= failAt)
+      return {
+        status: 'fail',
+        output: `${label} ≥ ${failAt}`,
+        observed: rounded,
+        ...(source.unit ? { observedUnit: source.unit } : {}),
+      };
+    if (warnAt !== undefined && value >= warnAt)
+      return {
+        status: 'warn',
+        output: `${label} ≥ ${warnAt}`,
+        observed: rounded,
+        ...(source.unit ? { observedUnit: source.unit } : {}),
+      };
     return { status: 'pass', observed: rounded, ...(source.unit ? { observedUnit: source.unit } : {}) };
   };
   return defineProbe(run, { kind, componentType, measurement });
@@ -101,7 +132,12 @@ export interface DiskProbeOptions {
 export function diskProbe(options: DiskProbeOptions): Probe {
   parseOptions(diskOptionsSchema, options, 'diskProbe');
   const { path, warnRatio = 0.8, failRatio = 0.9 } = options;
-  return thresholdProbe({ signal: createDiskUsedRatioSignal({ path }), warnAt: warnRatio, failAt: failRatio, measurement: 'utilization' });
+  return thresholdProbe({
+    signal: createDiskUsedRatioSignal({ path }),
+    warnAt: warnRatio,
+    failAt: failRatio,
+    measurement: 'utilization',
+  });
 }
 
 /** Options of {@link memoryProbe}. At least one limit should be set. */
@@ -132,16 +168,34 @@ export function memoryProbe(options: MemoryProbeOptions = {}): Probe {
   parseOptions(memoryOptionsSchema, options, 'memoryProbe');
   const { warnRssBytes, maxRssBytes, warnHeapRatio = 0.85, maxHeapRatio = 0.95 } = options;
   const rss = createRssSignal(options.readRssBytes ? { readRssBytes: options.readRssBytes } : {});
-  const heap = options.readHeapRatio ? { name: 'process_heap_used_ratio', read: options.readHeapRatio } : createHeapUsedRatioSignal();
+  const heap = options.readHeapRatio
+    ? { name: 'process_heap_used_ratio', read: options.readHeapRatio }
+    : createHeapUsedRatioSignal();
   const run = async (): Promise<CheckResult> => {
     const rssBytes = await rss.read();
     const heapRatio = await heap.read();
     const mib = Math.round(rssBytes / 1048576);
     const verdict = combine([
-      { status: maxRssBytes !== undefined && rssBytes >= maxRssBytes ? 'fail' : warnRssBytes !== undefined && rssBytes >= warnRssBytes ? 'warn' : 'pass', reason: `RSS ${mib} MiB` },
-      { status: heapRatio >= maxHeapRatio ? 'fail' : heapRatio >= warnHeapRatio ? 'warn' : 'pass', reason: `heap ${Math.round(heapRatio * 100)}% of limit` },
+      {
+        status:
+          maxRssBytes !== undefined && rssBytes >= maxRssBytes
+            ? 'fail'
+            : warnRssBytes !== undefined && rssBytes >= warnRssBytes
+              ? 'warn'
+              : 'pass',
+        reason: `RSS ${mib} MiB`,
+      },
+      {
+        status: heapRatio >= maxHeapRatio ? 'fail' : heapRatio >= warnHeapRatio ? 'warn' : 'pass',
+        reason: `heap ${Math.round(heapRatio * 100)}% of limit`,
+      },
     ]);
-    return { ...verdict, observed: rssBytes, observedUnit: 'bytes', details: { rssBytes, heapUsedRatio: Math.round(heapRatio * 1000) / 1000 } };
+    return {
+      ...verdict,
+      observed: rssBytes,
+      observedUnit: 'bytes',
+      details: { rssBytes, heapUsedRatio: Math.round(heapRatio * 1000) / 1000 },
+    };
   };
   return defineProbe(run, { kind: 'local', componentType: 'system', measurement: 'utilization' });
 }
@@ -182,16 +236,28 @@ export function eventLoopProbe(options: EventLoopProbeOptions = {}): ClosablePro
     try {
       delayMs = await delay.read();
     } catch (error) {
-      if (OpsError.hasCode(error, 'SIGNAL_UNAVAILABLE') && !String((error as Error).message).includes('closed')) return { status: 'pass', output: 'no sample yet', observed: 0, observedUnit: 'ms' };
+      if (OpsError.hasCode(error, 'SIGNAL_UNAVAILABLE') && !String((error as Error).message).includes('closed'))
+        return { status: 'pass', output: 'no sample yet', observed: 0, observedUnit: 'ms' };
       throw error;
     }
     const busy = await utilization.read();
     const rounded = Math.round(delayMs * 100) / 100;
     const verdict = combine([
-      { status: delayMs >= failDelayMs ? 'fail' : delayMs >= warnDelayMs ? 'warn' : 'pass', reason: `event-loop delay p99 ${rounded} ms` },
-      { status: warnUtilization !== undefined && busy >= warnUtilization ? 'warn' : 'pass', reason: `event-loop utilization ${Math.round(busy * 100)}%` },
+      {
+        status: delayMs >= failDelayMs ? 'fail' : delayMs >= warnDelayMs ? 'warn' : 'pass',
+        reason: `event-loop delay p99 ${rounded} ms`,
+      },
+      {
+        status: warnUtilization !== undefined && busy >= warnUtilization ? 'warn' : 'pass',
+        reason: `event-loop utilization ${Math.round(busy * 100)}%`,
+      },
     ]);
-    return { ...verdict, observed: rounded, observedUnit: 'ms', details: { utilization: Math.round(busy * 1000) / 1000 } };
+    return {
+      ...verdict,
+      observed: rounded,
+      observedUnit: 'ms',
+      details: { utilization: Math.round(busy * 1000) / 1000 },
+    };
   };
   const probe = defineProbe(run, { kind: 'local', componentType: 'system', measurement: 'eventLoopDelay' });
   return Object.assign(probe, { close: () => delay.close() });
@@ -214,13 +280,17 @@ export interface FunctionProbeOptions {
  * health.register({ name: 'llm', check: functionProbe(async (signal) => (await openai.models.list({ signal })).data.length > 0) });
  * ```
  */
-export function functionProbe(work: (signal: AbortSignal) => Promise<boolean | CheckResult> | boolean | CheckResult, options: FunctionProbeOptions = {}): Probe {
+export function functionProbe(
+  work: (signal: AbortSignal) => Promise<boolean | CheckResult> | boolean | CheckResult,
+  options: FunctionProbeOptions = {},
+): Probe {
   parseOptions(functionWorkSchema, { work }, 'functionProbe');
   parseOptions(functionOptionsSchema, options, 'functionProbe');
   const { kind = 'dependency', componentType = 'component', measurement = 'status' } = options;
   const run = async (signal: AbortSignal): Promise<CheckResult> => {
     const outcome = await work(signal);
-    if (typeof outcome === 'boolean') return outcome ? { status: 'pass' } : { status: 'fail', output: 'check returned false' };
+    if (typeof outcome === 'boolean')
+      return outcome ? { status: 'pass' } : { status: 'fail', output: 'check returned false' };
     return outcome;
   };
   return defineProbe(run, { kind, componentType, measurement });

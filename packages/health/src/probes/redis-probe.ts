@@ -1,7 +1,13 @@
 import type { CheckResult } from '@ops/core';
 import { z } from 'zod';
 import type { Probe } from '../registry/types.js';
-import { countSchema, failRatioSchema, objectWithMethods, parseOptions, ratioSchema } from '../validation/option-schemas.js';
+import {
+  countSchema,
+  failRatioSchema,
+  objectWithMethods,
+  parseOptions,
+  ratioSchema,
+} from '../validation/option-schemas.js';
 import { combine, defineProbe, elapsedSince, OutstandingCalls, raceAbort, stillPending } from './probe.js';
 
 /** The parts of an `ioredis` client the probe uses. */
@@ -45,7 +51,10 @@ export function parseRedisInfo(text: string): Record<string, string> {
 }
 
 const optionsSchema = z.strictObject({
-  redis: objectWithMethods<RedisClientLike>(['ping', 'info'], "the application's ioredis client (with ping() and info())"),
+  redis: objectWithMethods<RedisClientLike>(
+    ['ping', 'info'],
+    "the application's ioredis client (with ping() and info())",
+  ),
   memoryWarnRatio: ratioSchema.optional(),
   memoryFailRatio: failRatioSchema.optional(),
   maxConnectedClients: countSchema.optional(),
@@ -66,7 +75,8 @@ const optionsSchema = z.strictObject({
 export function redisProbe(options: RedisProbeOptions): Probe {
   parseOptions(optionsSchema, options, 'redisProbe');
   const { redis, memoryWarnRatio, memoryFailRatio, maxConnectedClients, replication = false } = options;
-  const wantsInfo = memoryWarnRatio !== undefined || memoryFailRatio !== undefined || maxConnectedClients !== undefined || replication;
+  const wantsInfo =
+    memoryWarnRatio !== undefined || memoryFailRatio !== undefined || maxConnectedClients !== undefined || replication;
   const password = redis.options?.password;
   const outstanding = new OutstandingCalls();
   // Sends one command and tracks it until Redis answers it: ioredis keeps a command queued after rejecting it on
@@ -75,35 +85,74 @@ export function redisProbe(options: RedisProbeOptions): Probe {
     const queue = redis.commandQueue;
     const lengthBefore = queue?.length;
     const reply = command();
-    const entry = queue && lengthBefore !== undefined && queue.length === lengthBefore + 1 ? queue.peekBack?.() : undefined;
-    return outstanding.track(reply, entry === undefined ? undefined : () => queue?.toArray?.().includes(entry) === true);
+    const entry =
+      queue && lengthBefore !== undefined && queue.length === lengthBefore + 1 ? queue.peekBack?.() : undefined;
+    return outstanding.track(
+      reply,
+      entry === undefined ? undefined : () => queue?.toArray?.().includes(entry) === true,
+    );
   };
   const run = async (signal: AbortSignal): Promise<CheckResult> => {
     if (outstanding.busy) return stillPending('the previous PING has not been answered; no new command sent');
     const startedAt = performance.now();
-    const reply = await raceAbort(send(() => redis.ping()), signal);
+    const reply = await raceAbort(
+      send(() => redis.ping()),
+      signal,
+    );
     const responseTimeMs = elapsedSince(startedAt);
-    if (reply !== 'PONG') return { status: 'fail', output: `unexpected PING reply ${JSON.stringify(String(reply).slice(0, 40))}`, observed: responseTimeMs, observedUnit: 'ms' };
+    if (reply !== 'PONG')
+      return {
+        status: 'fail',
+        output: `unexpected PING reply ${JSON.stringify(String(reply).slice(0, 40))}`,
+        observed: responseTimeMs,
+        observedUnit: 'ms',
+      };
     if (!wantsInfo) return { status: 'pass', observed: responseTimeMs, observedUnit: 'ms' };
-    const info = parseRedisInfo(await raceAbort(send(() => redis.info('everything')), signal));
+    const info = parseRedisInfo(
+      await raceAbort(
+        send(() => redis.info('everything')),
+        signal,
+      ),
+    );
     const used = Number(info['used_memory'] ?? 0);
     const max = Number(info['maxmemory'] ?? 0);
     const ratio = max > 0 ? used / max : undefined;
     const clients = Number(info['connected_clients'] ?? 0);
     const role = info['role'];
     const link = info['master_link_status'];
-    const details: Record<string, unknown> = { usedMemoryBytes: used, maxMemoryBytes: max, connectedClients: clients, role };
+    const details: Record<string, unknown> = {
+      usedMemoryBytes: used,
+      maxMemoryBytes: max,
+      connectedClients: clients,
+      role,
+    };
     if (ratio !== undefined) details['memoryRatio'] = Math.round(ratio * 1000) / 1000;
     if (link !== undefined) details['masterLinkStatus'] = link;
     const verdict = combine([
       {
-        status: ratio !== undefined && memoryFailRatio !== undefined && ratio >= memoryFailRatio ? 'fail' : ratio !== undefined && memoryWarnRatio !== undefined && ratio >= memoryWarnRatio ? 'warn' : 'pass',
+        status:
+          ratio !== undefined && memoryFailRatio !== undefined && ratio >= memoryFailRatio
+            ? 'fail'
+            : ratio !== undefined && memoryWarnRatio !== undefined && ratio >= memoryWarnRatio
+              ? 'warn'
+              : 'pass',
         reason: `memory ${Math.round((ratio ?? 0) * 100)}% of maxmemory`,
       },
-      { status: maxConnectedClients !== undefined && clients > maxConnectedClients ? 'warn' : 'pass', reason: `${clients} connected clients (limit ${maxConnectedClients})` },
-      { status: replication && role === 'slave' && link !== 'up' ? 'fail' : 'pass', reason: `replication link ${link ?? 'unknown'}` },
+      {
+        status: maxConnectedClients !== undefined && clients > maxConnectedClients ? 'warn' : 'pass',
+        reason: `${clients} connected clients (limit ${maxConnectedClients})`,
+      },
+      {
+        status: replication && role === 'slave' && link !== 'up' ? 'fail' : 'pass',
+        reason: `replication link ${link ?? 'unknown'}`,
+      },
     ]);
     return { ...verdict, observed: responseTimeMs, observedUnit: 'ms', details };
   };
-  return defineProbe(run, { kind: 'dependency', componentType: 'datastore', measurement: 'responseTime', ...(typeof password === 'string' && password !== '' ? { secrets: [password] } : {}) });
+  return defineProbe(run, {
+    kind: 'dependency',
+    componentType: 'datastore',
+    measurement: 'responseTime',
+    ...(typeof password === 'string' && password !== '' ? { secrets: [password] } : {}),
+  });
 }

@@ -25,7 +25,10 @@ export const checkModeSchema = z
     if (mode.every !== undefined && mode.ttl !== undefined) {
       context.addIssue({ code: 'custom', message: 'give either every (polled) or ttl (on demand), not both' });
     } else if (mode.every === undefined && mode.ttl === undefined) {
-      context.addIssue({ code: 'custom', message: 'expected { every: Duration } (polled) or { ttl: Duration } (on demand)' });
+      context.addIssue({
+        code: 'custom',
+        message: 'expected { every: Duration } (polled) or { ttl: Duration } (on demand)',
+      });
     } else if (mode.every !== undefined && mode.every < MIN_POLL_INTERVAL_MS) {
       context.addIssue({
         code: 'custom',
@@ -47,7 +50,10 @@ const registrationSchema = z.strictObject({
   recoverAfter: z.number().int().min(1).optional(),
   componentType: z.enum(['component', 'datastore', 'system']).optional(),
   componentId: z.string().optional(),
-  measurement: z.string().regex(/^[^:]+$/, 'must not contain ":"').optional(),
+  measurement: z
+    .string()
+    .regex(/^[^:]+$/, 'must not contain ":"')
+    .optional(),
   secrets: z.array(z.string()).optional(),
 });
 
@@ -61,9 +67,14 @@ export function parseCheckMode(mode: CheckMode): ParsedCheckMode {
  * a name `isTaken` (`CHECK_DUPLICATE`), and a remote dependency probe tagged `live`.
  */
 export function validateRegistration(registration: CheckRegistration, isTaken: (name: string) => boolean): void {
-  parseWithSchema(registrationSchema, registration, `check registration${typeof registration.name === 'string' ? ` "${registration.name}"` : ''}`);
+  parseWithSchema(
+    registrationSchema,
+    registration,
+    `check registration${typeof registration.name === 'string' ? ` "${registration.name}"` : ''}`,
+  );
   const { name } = registration;
-  if (RESERVED_NAMES.has(name)) throw new HealthError('ARGUMENT_INVALID', `check name "${name}" is reserved for an endpoint`);
+  if (RESERVED_NAMES.has(name))
+    throw new HealthError('ARGUMENT_INVALID', `check name "${name}" is reserved for an endpoint`);
   if (isTaken(name)) throw new HealthError('CHECK_DUPLICATE', `a check named "${name}" is already registered`);
   const probe = registration.check as Partial<Probe>;
   if ((registration.tags ?? []).includes('live') && probe.kind === 'dependency') {

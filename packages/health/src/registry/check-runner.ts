@@ -86,16 +86,19 @@ export class CheckRunner {
     this.name = registration.name;
     this.critical = registration.critical ?? true;
     this.tags = [...(registration.tags ?? ['ready'])];
-    this.timeoutMs = registration.timeout === undefined ? dependencies.defaultTimeoutMs : parseDuration(registration.timeout);
+    this.timeoutMs =
+      registration.timeout === undefined ? dependencies.defaultTimeoutMs : parseDuration(registration.timeout);
     this.componentType = registration.componentType ?? probe?.componentType ?? 'component';
     this.measurement = registration.measurement ?? probe?.measurement ?? 'status';
     this.mode = registration.mode === undefined ? dependencies.defaultMode : parseCheckMode(registration.mode);
     this.#check = registration.check;
     this.#dependencies = dependencies;
     this.#secrets = [...dependencies.secrets, ...(probe?.secrets ?? []), ...(registration.secrets ?? [])];
-    this.componentId = registration.componentId === undefined ? undefined : redact(registration.componentId, { secrets: this.#secrets });
+    this.componentId =
+      registration.componentId === undefined ? undefined : redact(registration.componentId, { secrets: this.#secrets });
     this.#failAfter = registration.failAfter ?? 1;
-    this.#failAfterMs = registration.failAfterDuration === undefined ? undefined : parseDuration(registration.failAfterDuration);
+    this.#failAfterMs =
+      registration.failAfterDuration === undefined ? undefined : parseDuration(registration.failAfterDuration);
     this.#recoverAfter = registration.recoverAfter ?? 1;
     // The poll joins a run already in flight (single flight with `run()`), so a hung dependency is never piled up:
     // the task waits for that run (bounded by the check's deadline) and skips the ticks it overran.
@@ -180,15 +183,27 @@ export class CheckRunner {
       // another would only pile up behind it (a pool waiter, a queued command). Report it instead of retrying.
       timedOut = true;
       const pendingForMs = Math.max(0, Math.round(clock.monotonic() - this.#attemptStartedAt));
-      raw = { status: 'fail', output: `timed out, still pending: the previous attempt (started ${pendingForMs}ms ago) has not settled; no new attempt started` };
+      raw = {
+        status: 'fail',
+        output: `timed out, still pending: the previous attempt (started ${pendingForMs}ms ago) has not settled; no new attempt started`,
+      };
     } else {
       this.#runs++;
       try {
-        const result = await withDeadline((signal) => this.#startAttempt(signal), { timeoutMs: this.timeoutMs, clock, label: `check "${this.name}"` });
+        const result = await withDeadline((signal) => this.#startAttempt(signal), {
+          timeoutMs: this.timeoutMs,
+          clock,
+          label: `check "${this.name}"`,
+        });
         raw = this.#sanitize(result);
       } catch (error) {
         timedOut = OpsError.hasCode(error, 'CHECK_TIMEOUT');
-        raw = { status: 'fail', output: timedOut ? `timed out after ${this.timeoutMs}ms` : safeErrorMessage(error, { secrets: this.#secrets }) };
+        raw = {
+          status: 'fail',
+          output: timedOut
+            ? `timed out after ${this.timeoutMs}ms`
+            : safeErrorMessage(error, { secrets: this.#secrets }),
+        };
       }
     }
     const durationMs = Math.max(0, clock.monotonic() - started);
@@ -196,8 +211,10 @@ export class CheckRunner {
     const previous = this.#last?.status;
     const status = this.#applyHysteresis(raw.status, time, previous);
     const captured: CapturedResult = { ...raw, status, rawStatus: raw.status, time, durationMs, timedOut };
-    if (status !== raw.status && raw.status === 'fail') captured.output = `${raw.output ?? 'failing'} (tolerated: ${this.#consecutiveFailures} consecutive failure(s))`;
-    if (status === 'fail' && raw.status !== 'fail') captured.output = `recovering: ${this.#consecutivePasses}/${this.#recoverAfter} consecutive passes`;
+    if (status !== raw.status && raw.status === 'fail')
+      captured.output = `${raw.output ?? 'failing'} (tolerated: ${this.#consecutiveFailures} consecutive failure(s))`;
+    if (status === 'fail' && raw.status !== 'fail')
+      captured.output = `recovering: ${this.#consecutivePasses}/${this.#recoverAfter} consecutive passes`;
     this.#last = captured;
     try {
       this.#dependencies.onResult(this, captured, previous);
@@ -223,7 +240,10 @@ export class CheckRunner {
   /** Keeps only well-formed fields and redacts them: what a probe returns is never trusted to be clean. */
   #sanitize(result: unknown): CheckResult {
     if (typeof result !== 'object' || result === null || !STATUSES.has(String((result as CheckResult).status))) {
-      return { status: 'fail', output: 'check returned an invalid result (expected { status: "pass" | "warn" | "fail" })' };
+      return {
+        status: 'fail',
+        output: 'check returned an invalid result (expected { status: "pass" | "warn" | "fail" })',
+      };
     }
     const input = result as CheckResult;
     const options = { secrets: this.#secrets };

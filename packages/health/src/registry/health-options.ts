@@ -102,20 +102,33 @@ const statusCodeSchema = z.number().int().min(200).max(599).optional();
 const optionsSchema = z.strictObject({
   timeout: positiveDurationSchema.optional(),
   mode: checkModeSchema.optional(),
-  basePath: z.string().regex(/^\/[^?#]*$/, 'must start with "/"').optional(),
-  showDetails: functionSchema<DetailsPredicate>('a function (request) => boolean | Promise<boolean>, e.g. allowBearerToken(token) or allowLoopback()').optional(),
+  basePath: z
+    .string()
+    .regex(/^\/[^?#]*$/, 'must start with "/"')
+    .optional(),
+  showDetails: functionSchema<DetailsPredicate>(
+    'a function (request) => boolean | Promise<boolean>, e.g. allowBearerToken(token) or allowLoopback()',
+  ).optional(),
   statusCodes: z.strictObject({ pass: statusCodeSchema, warn: statusCodeSchema, fail: statusCodeSchema }).optional(),
   statusOrder: z.array(z.enum(CHECK_STATUSES)).min(1).optional(),
   startReady: z.boolean().optional(),
   service: z
-    .strictObject({ version: z.string().optional(), releaseId: z.string().optional(), serviceId: z.string().optional(), description: z.string().optional() })
+    .strictObject({
+      version: z.string().optional(),
+      releaseId: z.string().optional(),
+      serviceId: z.string().optional(),
+      description: z.string().optional(),
+    })
     .optional(),
   secrets: z.array(z.string()).optional(),
   registry: objectWithMethods<RegistryLike>(['registerMetric', 'getSingleMetric'], 'a prom-client Registry').optional(),
   shutdown: z
     .strictObject({
       signals: z.array(z.string()).optional(),
-      signalSource: objectWithMethods<SignalSource>(['on', 'off'], 'an event source with on(signal, listener) and off(signal, listener), e.g. process').optional(),
+      signalSource: objectWithMethods<SignalSource>(
+        ['on', 'off'],
+        'an event source with on(signal, listener) and off(signal, listener), e.g. process',
+      ).optional(),
       drainDelay: durationSchema.optional(),
       inFlightTimeout: durationSchema.optional(),
       hookTimeout: durationSchema.optional(),
@@ -123,8 +136,14 @@ const optionsSchema = z.strictObject({
       exit: functionSchema<(code: number) => void>('a function (code) => void').optional(),
     })
     .optional(),
-  clock: objectWithMethods<Clock>(['now', 'monotonic', 'setTimeout'], 'a Clock (now, monotonic, setTimeout, …): systemClock or a manual clock').optional(),
-  logger: objectWithMethods<Logger>(['debug', 'info', 'warn', 'error'], 'a logger with debug, info, warn and error methods (pino-compatible)').optional(),
+  clock: objectWithMethods<Clock>(
+    ['now', 'monotonic', 'setTimeout'],
+    'a Clock (now, monotonic, setTimeout, …): systemClock or a manual clock',
+  ).optional(),
+  logger: objectWithMethods<Logger>(
+    ['debug', 'info', 'warn', 'error'],
+    'a logger with debug, info, warn and error methods (pino-compatible)',
+  ).optional(),
 });
 
 /** Validates the options of {@link createHealth} and applies the defaults, in this one place. */

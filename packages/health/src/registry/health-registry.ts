@@ -1,5 +1,14 @@
 import type { Server } from 'node:http';
-import { createEmitter, parseOptionalDuration, safeErrorMessage, type CheckStatus, type Duration, type Emitter, type EventListener, type OpsHandler } from '@ops/core';
+import {
+  createEmitter,
+  parseOptionalDuration,
+  safeErrorMessage,
+  type CheckStatus,
+  type Duration,
+  type Emitter,
+  type EventListener,
+  type OpsHandler,
+} from '@ops/core';
 import { HealthError } from '../errors.js';
 import { createHealthHandler } from '../http/health-handler.js';
 import type { ServiceDescription } from '../http/health-json.js';
@@ -21,8 +30,23 @@ import type { CapturedResult, CheckRegistration, Endpoint, HealthReport } from '
 // Public methods stay callable when detached (`task.then(health.markReady)`), as they were when `Health` was a
 // closure.
 const DETACHABLE_METHODS = [
-  'register', 'unregister', 'live', 'ready', 'startup', 'check', 'checkNames', 'markReady', 'markNotReady', 'addStartupTask',
-  'beacon', 'attachServer', 'listen', 'onShutdown', 'shutdown', 'on', 'close',
+  'register',
+  'unregister',
+  'live',
+  'ready',
+  'startup',
+  'check',
+  'checkNames',
+  'markReady',
+  'markNotReady',
+  'addStartupTask',
+  'beacon',
+  'attachServer',
+  'listen',
+  'onShutdown',
+  'shutdown',
+  'on',
+  'close',
 ] as const satisfies ReadonlyArray<keyof Health>;
 
 /**
@@ -49,7 +73,14 @@ export class HealthRegistry implements Health {
     this.#readiness = new Readiness({ startReady, logger, secrets });
     this.#events = createEmitter<HealthEvents>({ logger, source: 'health' });
     this.#metrics = registry ? createHealthMetrics({ registry }) : undefined;
-    this.#runnerDependencies = { clock, logger, defaultTimeoutMs, defaultMode, secrets, onResult: (runner, result, previous) => this.#onResult(runner, result, previous) };
+    this.#runnerDependencies = {
+      clock,
+      logger,
+      defaultTimeoutMs,
+      defaultMode,
+      secrets,
+      onResult: (runner, result, previous) => this.#onResult(runner, result, previous),
+    };
     this.#shutdown = this.#createShutdown();
     this.handler = this.#createHandler();
     this.#removeSignalListeners = listenForShutdownSignals({
@@ -59,7 +90,8 @@ export class HealthRegistry implements Health {
       isShuttingDown: () => this.#readiness.isShuttingDown,
       shutdown: (signal) => void this.shutdown(signal),
     });
-    for (const name of DETACHABLE_METHODS) Object.defineProperty(this, name, { value: this[name].bind(this), writable: true, configurable: true });
+    for (const name of DETACHABLE_METHODS)
+      Object.defineProperty(this, name, { value: this[name].bind(this), writable: true, configurable: true });
   }
 
   register(registration: CheckRegistration): void {
@@ -88,7 +120,11 @@ export class HealthRegistry implements Health {
 
   async check(name: string): Promise<HealthReport> {
     const runner = this.#checks.get(name);
-    if (!runner) throw new HealthError('ARGUMENT_INVALID', `unknown check "${name}"; registered: ${this.#checks.names().join(', ') || 'none'}`);
+    if (!runner)
+      throw new HealthError(
+        'ARGUMENT_INVALID',
+        `unknown check "${name}"; registered: ${this.#checks.names().join(', ') || 'none'}`,
+      );
     return this.#report('check', await evaluate([runner]));
   }
 
@@ -119,8 +155,13 @@ export class HealthRegistry implements Health {
   async listen(options: { port?: number; host?: string } = {}): Promise<HealthServer> {
     if (this.#closed) throw new HealthError('SHUTDOWN_IN_PROGRESS', 'health is closed');
     const { logger, secrets } = this.#options;
-    const onError = (error: unknown) => logger.error({ error: safeErrorMessage(error, { secrets }) }, 'health handler failed');
-    const started = await listenHealthServer(this.handler, { ...options, onError, attach: (server) => this.attachServer(server) });
+    const onError = (error: unknown) =>
+      logger.error({ error: safeErrorMessage(error, { secrets }) }, 'health handler failed');
+    const started = await listenHealthServer(this.handler, {
+      ...options,
+      onError,
+      attach: (server) => this.attachServer(server),
+    });
     const servers = this.#servers;
     const tracked: HealthServer = {
       ...started,
@@ -173,7 +214,11 @@ export class HealthRegistry implements Health {
   #closeServers(): void {
     const { logger, secrets } = this.#options;
     for (const server of [...this.#servers]) {
-      server.close().catch((error: unknown) => logger.warn({ error: safeErrorMessage(error, { secrets }) }, 'health server did not close cleanly'));
+      server
+        .close()
+        .catch((error: unknown) =>
+          logger.warn({ error: safeErrorMessage(error, { secrets }) }, 'health server did not close cleanly'),
+        );
     }
   }
 
@@ -198,7 +243,9 @@ export class HealthRegistry implements Health {
   async #startup(withChecks = true): Promise<HealthReport> {
     const selected = this.#checks.withTags('startup');
     if (this.#readiness.startupComplete) {
-      const checks = selected.flatMap((runner) => (runner.last && withChecks ? [toCheckReport(runner, runner.last, true)] : []));
+      const checks = selected.flatMap((runner) =>
+        runner.last && withChecks ? [toCheckReport(runner, runner.last, true)] : [],
+      );
       return this.#report('startup', { checks, statuses: [] });
     }
     const report = this.#report('startup', await evaluate(selected, withChecks), this.#readiness.startupTaskReason());
@@ -238,11 +285,24 @@ export class HealthRegistry implements Health {
     this.#metrics?.record(runner.name, result, previous);
     if (previous === result.status) return;
     const { logger } = this.#options;
-    const fields = { check: runner.name, from: previous ?? null, to: result.status, output: result.output, critical: runner.critical };
+    const fields = {
+      check: runner.name,
+      from: previous ?? null,
+      to: result.status,
+      output: result.output,
+      critical: runner.critical,
+    };
     if (result.status === 'fail') logger.warn(fields, `health check "${runner.name}" failed`);
     else if (result.status === 'warn') logger.warn(fields, `health check "${runner.name}" degraded`);
     else if (previous !== undefined) logger.info(fields, `health check "${runner.name}" recovered`);
-    emitCheckTransition(this.#events, { at: result.time, name: runner.name, critical: runner.critical, from: previous, to: result.status, result });
+    emitCheckTransition(this.#events, {
+      at: result.time,
+      name: runner.name,
+      critical: runner.critical,
+      from: previous,
+      to: result.status,
+      result,
+    });
   }
 
   #createShutdown(): GracefulShutdown {

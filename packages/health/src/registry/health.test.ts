@@ -7,19 +7,31 @@ import type { Probe } from './types.js';
 import { createHealth } from './health.js';
 import type { HealthOptions } from './health-options.js';
 
-const quiet = (overrides: HealthOptions = {}): HealthOptions => ({ startReady: true, shutdown: { signals: [], exit: () => undefined }, ...overrides });
+const quiet = (overrides: HealthOptions = {}): HealthOptions => ({
+  startReady: true,
+  shutdown: { signals: [], exit: () => undefined },
+  ...overrides,
+});
 const pass = async (): Promise<CheckResult> => ({ status: 'pass' });
 
 function counted(result: () => Promise<CheckResult> | CheckResult) {
   const calls = { count: 0 };
-  return { calls, check: async () => { calls.count++; return result(); } };
+  return {
+    calls,
+    check: async () => {
+      calls.count++;
+      return result();
+    },
+  };
 }
 
 describe('registration', () => {
   it('refuses duplicate names, reserved names and bad names with a path in the message', () => {
     const health = createHealth(quiet());
     health.register({ name: 'db', check: pass });
-    expect(() => health.register({ name: 'db', check: pass })).toThrow(expect.objectContaining({ code: 'CHECK_DUPLICATE' }));
+    expect(() => health.register({ name: 'db', check: pass })).toThrow(
+      expect.objectContaining({ code: 'CHECK_DUPLICATE' }),
+    );
     expect(() => health.register({ name: 'ready', check: pass })).toThrow(/reserved/);
     expect(() => health.register({ name: 'a:b', check: pass })).toThrow(/name: must match/);
     expect(() => health.register({ name: 'x', check: pass, mode: { ttl: 'soon' } })).toThrow(/mode/);
@@ -28,13 +40,21 @@ describe('registration', () => {
 
   it('refuses a remote dependency probe on the live tag', () => {
     const health = createHealth(quiet());
-    const probe = Object.assign(async (): Promise<CheckResult> => ({ status: 'pass' }), { kind: 'dependency' as const, componentType: 'datastore' as const, measurement: 'responseTime' }) satisfies Probe;
+    const probe = Object.assign(async (): Promise<CheckResult> => ({ status: 'pass' }), {
+      kind: 'dependency' as const,
+      componentType: 'datastore' as const,
+      measurement: 'responseTime',
+    }) satisfies Probe;
     expect(() => health.register({ name: 'db', check: probe, tags: ['live'] })).toThrow(/cannot be tagged "live"/);
     health.close();
   });
 
   it('validates shutdown timings against each other', () => {
-    expect(() => createHealth(quiet({ shutdown: { signals: [], drainDelay: '20s', inFlightTimeout: '20s', forceExitAfter: '30s' } }))).toThrow(/forceExitAfter/);
+    expect(() =>
+      createHealth(
+        quiet({ shutdown: { signals: [], drainDelay: '20s', inFlightTimeout: '20s', forceExitAfter: '30s' } }),
+      ),
+    ).toThrow(/forceExitAfter/);
   });
 });
 
@@ -122,7 +142,10 @@ describe('evaluation', () => {
     health.register({ name: 'db', check: pass });
     const report = await health.ready();
     expect(report.status).toBe('warn');
-    expect(report.checks.find((check) => check.name === 'cache')).toMatchObject({ status: 'fail', contributes: 'warn' });
+    expect(report.checks.find((check) => check.name === 'cache')).toMatchObject({
+      status: 'fail',
+      contributes: 'warn',
+    });
     health.register({ name: 'queue', check: async () => ({ status: 'fail' }) });
     expect((await health.ready()).status).toBe('fail');
     health.close();
@@ -139,7 +162,10 @@ describe('evaluation', () => {
   it('rejects malformed results from a check', async () => {
     const health = createHealth(quiet());
     health.register({ name: 'odd', check: async () => ({ status: 'ok' }) as unknown as CheckResult });
-    expect((await health.check('odd')).checks[0]).toMatchObject({ status: 'fail', output: expect.stringContaining('invalid result') });
+    expect((await health.check('odd')).checks[0]).toMatchObject({
+      status: 'fail',
+      output: expect.stringContaining('invalid result'),
+    });
     health.close();
   });
 });
@@ -150,7 +176,13 @@ describe('hysteresis', () => {
     const health = createHealth(quiet({ clock }));
     const sequence: CheckResult['status'][] = ['fail', 'fail', 'fail', 'pass', 'pass', 'fail', 'pass'];
     let index = 0;
-    health.register({ name: 'flaky', check: async () => ({ status: sequence[index++] ?? 'pass' }), mode: { ttl: 1 }, failAfter: 3, recoverAfter: 2 });
+    health.register({
+      name: 'flaky',
+      check: async () => ({ status: sequence[index++] ?? 'pass' }),
+      mode: { ttl: 1 },
+      failAfter: 3,
+      recoverAfter: 2,
+    });
     const seen: string[] = [];
     for (let step = 0; step < sequence.length; step++) {
       seen.push((await health.check('flaky')).checks[0]?.status ?? '?');
@@ -163,7 +195,12 @@ describe('hysteresis', () => {
   it('failAfterDuration keeps a check at warn until it has been failing long enough', async () => {
     const clock = createManualClock();
     const health = createHealth(quiet({ clock }));
-    health.register({ name: 'slow', check: async () => ({ status: 'fail' }), mode: { ttl: 1 }, failAfterDuration: '30s' });
+    health.register({
+      name: 'slow',
+      check: async () => ({ status: 'fail' }),
+      mode: { ttl: 1 },
+      failAfterDuration: '30s',
+    });
     expect((await health.check('slow')).checks[0]?.status).toBe('warn');
     clock.advance(29_000);
     expect((await health.check('slow')).checks[0]?.status).toBe('warn');
@@ -226,7 +263,8 @@ describe('endpoints and lifecycle', () => {
     let status: CheckResult['status'] = 'pass';
     health.register({ name: 'dep', check: async () => ({ status }), mode: { ttl: 1 } });
     const events: string[] = [];
-    for (const event of ['check.failed', 'check.recovered', 'check.warned', 'check.changed'] as const) health.on(event, (transition) => events.push(`${event}:${transition.from ?? '-'}>${transition.to}`));
+    for (const event of ['check.failed', 'check.recovered', 'check.warned', 'check.changed'] as const)
+      health.on(event, (transition) => events.push(`${event}:${transition.from ?? '-'}>${transition.to}`));
     for (const next of ['pass', 'fail', 'fail', 'fail', 'warn', 'pass'] as const) {
       status = next;
       await health.check('dep');
@@ -248,9 +286,26 @@ describe('endpoints and lifecycle', () => {
   it('redacts secrets in results and errors at capture, in reports and in logs', async () => {
     const logger = createRecordingLogger();
     const health = createHealth(quiet({ logger, secrets: ['s3cr3t-pw'] }));
-    health.register({ name: 'a', check: async () => { throw new Error('connect failed for postgres://app:hunter2@db:5432/app'); } });
-    health.register({ name: 'b', check: async () => ({ status: 'fail', output: 'password=s3cr3t-pw refused', details: { token: 'abc', url: 'redis://:hunter2@cache' } }) });
-    health.register({ name: 'c', check: async () => { throw 'auth failed with s3cr3t-pw'; } });
+    health.register({
+      name: 'a',
+      check: async () => {
+        throw new Error('connect failed for postgres://app:hunter2@db:5432/app');
+      },
+    });
+    health.register({
+      name: 'b',
+      check: async () => ({
+        status: 'fail',
+        output: 'password=s3cr3t-pw refused',
+        details: { token: 'abc', url: 'redis://:hunter2@cache' },
+      }),
+    });
+    health.register({
+      name: 'c',
+      check: async () => {
+        throw 'auth failed with s3cr3t-pw';
+      },
+    });
     const report = await health.ready();
     const text = JSON.stringify(report) + logger.text();
     expect(text).not.toContain('hunter2');
@@ -288,7 +343,11 @@ describe('shutdown (without servers)', () => {
     const signals = new EventEmitter();
     const exits: number[] = [];
     const order: string[] = [];
-    const health = createHealth({ clock, startReady: true, shutdown: { signalSource: signals, exit: (code) => exits.push(code), drainDelay: '5s' } });
+    const health = createHealth({
+      clock,
+      startReady: true,
+      shutdown: { signalSource: signals, exit: (code) => exits.push(code), drainDelay: '5s' },
+    });
     health.register({ name: 'memory', check: pass, tags: ['live'] });
     health.onShutdown('http clients', () => order.push('http'));
     health.onShutdown('database pool', async () => order.push('db'));
@@ -308,7 +367,16 @@ describe('shutdown (without servers)', () => {
   it('a hanging hook is cut at its timeout and the exit code says so; the hard deadline exits regardless', async () => {
     const clock = createManualClock();
     const exits: number[] = [];
-    const health = createHealth({ clock, shutdown: { signals: [], exit: (code) => exits.push(code), drainDelay: 0, hookTimeout: '1s', forceExitAfter: '30s' } });
+    const health = createHealth({
+      clock,
+      shutdown: {
+        signals: [],
+        exit: (code) => exits.push(code),
+        drainDelay: 0,
+        hookTimeout: '1s',
+        forceExitAfter: '30s',
+      },
+    });
     const ran: string[] = [];
     health.onShutdown('hangs', () => new Promise(() => undefined));
     health.onShutdown('after', () => ran.push('after'));
@@ -318,7 +386,17 @@ describe('shutdown (without servers)', () => {
     expect(ran).toEqual(['after']);
     expect(exits).toEqual([1]);
 
-    const stuck = createHealth({ clock, shutdown: { signals: [], exit: (code) => exits.push(code), drainDelay: 0, inFlightTimeout: '1s', hookTimeout: '1h', forceExitAfter: '10s' } });
+    const stuck = createHealth({
+      clock,
+      shutdown: {
+        signals: [],
+        exit: (code) => exits.push(code),
+        drainDelay: 0,
+        inFlightTimeout: '1s',
+        hookTimeout: '1h',
+        forceExitAfter: '10s',
+      },
+    });
     stuck.onShutdown('forever', () => new Promise(() => undefined));
     void stuck.shutdown();
     await clock.advanceAsync(10_000);
@@ -328,7 +406,10 @@ describe('shutdown (without servers)', () => {
   it('beacons hold shutdown until released (bounded by inFlightTimeout)', async () => {
     const clock = createManualClock();
     const exits: number[] = [];
-    const health = createHealth({ clock, shutdown: { signals: [], exit: (code) => exits.push(code), drainDelay: 0, inFlightTimeout: '10s' } });
+    const health = createHealth({
+      clock,
+      shutdown: { signals: [], exit: (code) => exits.push(code), drainDelay: 0, inFlightTimeout: '10s' },
+    });
     const job = health.beacon('nightly job');
     const hooks: string[] = [];
     health.onShutdown('pool', () => hooks.push('pool'));
@@ -371,9 +452,19 @@ describe('events and polling on core parts', () => {
   it('every event carries `at` from the clock; `time` stays as the same value', async () => {
     const clock = createManualClock();
     const exits: number[] = [];
-    const health = createHealth({ clock, startReady: true, shutdown: { signals: [], exit: (code) => exits.push(code), drainDelay: 0 } });
+    const health = createHealth({
+      clock,
+      startReady: true,
+      shutdown: { signals: [], exit: (code) => exits.push(code), drainDelay: 0 },
+    });
     const seen: Array<{ name: string; at: number; time?: number }> = [];
-    for (const name of ['check.changed', 'check.failed', 'startup.completed', 'shutdown.started', 'shutdown.completed'] as const) {
+    for (const name of [
+      'check.changed',
+      'check.failed',
+      'startup.completed',
+      'shutdown.started',
+      'shutdown.completed',
+    ] as const) {
       health.on(name, (event) => seen.push({ name, at: event.at, ...('time' in event ? { time: event.time } : {}) }));
     }
     let status: CheckResult['status'] = 'pass';
@@ -417,7 +508,10 @@ describe('events and polling on core parts', () => {
     expect(seen).toEqual(['a']);
     const errors = logger.records.filter((record) => record.level === 'error');
     expect(errors.map((record) => record.fields['error'])).toEqual(['listener bug', 'async listener bug']);
-    expect(errors[0]).toMatchObject({ message: 'health event listener threw', fields: { source: 'health', event: 'check.changed' } });
+    expect(errors[0]).toMatchObject({
+      message: 'health event listener threw',
+      fields: { source: 'health', event: 'check.changed' },
+    });
     off();
     health.register({ name: 'b', check: pass });
     await health.ready();
@@ -434,7 +528,9 @@ describe('events and polling on core parts', () => {
     const check = (signal: AbortSignal) => {
       calls.count++;
       if (!hang) return Promise.resolve<CheckResult>({ status: 'pass' });
-      return new Promise<CheckResult>((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error)));
+      return new Promise<CheckResult>((_resolve, reject) =>
+        signal.addEventListener('abort', () => reject(signal.reason as Error)),
+      );
     };
     health.register({ name: 'dep', check, mode: { every: '1s' }, timeout: '3.5s' });
     await clock.advanceAsync(0);
@@ -473,16 +569,26 @@ describe('events and polling on core parts', () => {
     // ignores its signal: the attempt outlives its deadline until `settle` is called
     const check = () => {
       calls.count++;
-      return calls.count === 1 ? new Promise<CheckResult>((resolve) => (settle = resolve)) : Promise.resolve<CheckResult>({ status: 'pass' });
+      return calls.count === 1
+        ? new Promise<CheckResult>((resolve) => (settle = resolve))
+        : Promise.resolve<CheckResult>({ status: 'pass' });
     };
     health.register({ name: 'dep', check, mode: { every: '1s' }, timeout: '500ms' });
     await clock.advanceAsync(0);
     await clock.advanceAsync(500);
-    expect((await health.check('dep')).checks[0]).toMatchObject({ status: 'fail', timedOut: true, output: 'timed out after 500ms' });
+    expect((await health.check('dep')).checks[0]).toMatchObject({
+      status: 'fail',
+      timedOut: true,
+      output: 'timed out after 500ms',
+    });
     // a long outage: 60 polls, and not one more attempt while the first is still pending
     for (let second = 0; second < 60; second++) await clock.advanceAsync(1_000);
     expect(calls.count).toBe(1);
-    expect((await health.check('dep')).checks[0]).toMatchObject({ status: 'fail', timedOut: true, output: expect.stringMatching(/^timed out, still pending: /) });
+    expect((await health.check('dep')).checks[0]).toMatchObject({
+      status: 'fail',
+      timedOut: true,
+      output: expect.stringMatching(/^timed out, still pending: /),
+    });
     settle({ status: 'pass' });
     await clock.advanceAsync(1_000);
     expect(calls.count).toBe(2);
@@ -497,7 +603,9 @@ describe('events and polling on core parts', () => {
     const calls = { count: 0 };
     const check = () => {
       calls.count++;
-      return calls.count === 1 ? new Promise<CheckResult>((resolve) => (settle = resolve)) : Promise.resolve<CheckResult>({ status: 'pass' });
+      return calls.count === 1
+        ? new Promise<CheckResult>((resolve) => (settle = resolve))
+        : Promise.resolve<CheckResult>({ status: 'pass' });
     };
     health.register({ name: 'dep', check, mode: { ttl: 0 }, timeout: '200ms' });
     const first = health.ready();
@@ -505,7 +613,11 @@ describe('events and polling on core parts', () => {
     expect((await first).checks[0]).toMatchObject({ status: 'fail', output: 'timed out after 200ms' });
     for (let round = 0; round < 20; round++) {
       const report = await health.ready();
-      expect(report.checks[0]).toMatchObject({ status: 'fail', timedOut: true, output: expect.stringMatching(/still pending/) });
+      expect(report.checks[0]).toMatchObject({
+        status: 'fail',
+        timedOut: true,
+        output: expect.stringMatching(/still pending/),
+      });
     }
     expect(calls.count).toBe(1);
     settle({ status: 'fail', output: 'late' });

@@ -53,7 +53,12 @@ describe('a throwing logger or listener', () => {
   });
 
   it('a throwing listener with a throwing logger: reports still resolve (on demand)', async () => {
-    const health = createHealth({ logger: throwingLogger, startReady: true, shutdown: { signals: [] }, mode: { ttl: 0 } });
+    const health = createHealth({
+      logger: throwingLogger,
+      startReady: true,
+      shutdown: { signals: [] },
+      mode: { ttl: 0 },
+    });
     health.on('check.changed', () => {
       throw new Error('listener broke');
     });
@@ -62,7 +67,12 @@ describe('a throwing logger or listener', () => {
     });
     health.register({ name: 'db', check: async () => ({ status: 'fail', output: 'down' }) });
     await expect(health.ready()).resolves.toMatchObject({ status: 'fail' });
-    const response = await health.handler({ method: 'GET', path: '/health/ready', query: new URLSearchParams(), headers: {} });
+    const response = await health.handler({
+      method: 'GET',
+      path: '/health/ready',
+      query: new URLSearchParams(),
+      headers: {},
+    });
     expect(response?.status).toBe(503);
     await settle();
     expect(unhandled).toEqual([]);
@@ -124,7 +134,12 @@ describe('secrets on every log line', () => {
       secrets: [secret],
       logger,
     });
-    const response = await handler({ method: 'GET', path: '/health/ready', query: new URLSearchParams('verbose'), headers: {} });
+    const response = await handler({
+      method: 'GET',
+      path: '/health/ready',
+      query: new URLSearchParams('verbose'),
+      headers: {},
+    });
     expect(response?.status).toBe(503);
     expect(logger.records.map((record) => record.message)).toEqual(['health endpoint failed']);
     expect(logger.text()).not.toContain(secret);
@@ -139,7 +154,12 @@ describe('secrets on every log line', () => {
       },
     });
     health.register({ name: 'db', check: async () => ({ status: 'fail', output: 'down' }) });
-    const response = await health.handler({ method: 'GET', path: '/health/db', query: new URLSearchParams(), headers: {} });
+    const response = await health.handler({
+      method: 'GET',
+      path: '/health/db',
+      query: new URLSearchParams(),
+      headers: {},
+    });
     expect(response?.status).toBe(503);
     expect(String(response?.body)).not.toContain('down');
     health.close();

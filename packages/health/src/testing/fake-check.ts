@@ -43,7 +43,10 @@ export interface FakeCheckOptions {
  * ```
  */
 export function createFakeCheck(options: FakeCheckOptions = {}): FakeCheck {
-  let behaviour: { kind: 'result'; result: CheckResult } | { kind: 'throw'; value: unknown } | { kind: 'hang' } = { kind: 'result', result: { status: options.status ?? 'pass' } };
+  let behaviour: { kind: 'result'; result: CheckResult } | { kind: 'throw'; value: unknown } | { kind: 'hang' } = {
+    kind: 'result',
+    result: { status: options.status ?? 'pass' },
+  };
   let calls = 0;
   let aborted = 0;
   const check = defineProbe(
@@ -53,7 +56,10 @@ export function createFakeCheck(options: FakeCheckOptions = {}): FakeCheck {
       const current = behaviour;
       if (current.kind === 'throw') throw current.value;
       // Like a driver that honours the signal: nothing happens until the deadline aborts the run, which then rejects.
-      if (current.kind === 'hang') return new Promise<CheckResult>((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
+      if (current.kind === 'hang')
+        return new Promise<CheckResult>((_resolve, reject) =>
+          signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }),
+        );
       return { ...current.result };
     },
     { kind: options.dependency ? 'dependency' : 'local', componentType: 'component', measurement: 'status' },

@@ -16,7 +16,10 @@ export function functionSchema<T>(description: string) {
 
 /** An object (a client, a clock, a logger) with the given methods, described as `description` when it is not. */
 export function objectWithMethods<T>(methods: readonly string[], description: string) {
-  return z.custom<T>((value) => isObject(value) && methods.every((method) => typeof value[method] === 'function'), `must be ${description}`);
+  return z.custom<T>(
+    (value) => isObject(value) && methods.every((method) => typeof value[method] === 'function'),
+    `must be ${description}`,
+  );
 }
 
 /** A duration that must be greater than 0 (a deadline of 0 would fail every run). */

@@ -66,10 +66,15 @@ export const DEFAULT_COMMS_TEMPLATES: Record<CommsChannel, Record<CommsMoment, C
       subject: '[{{severity}}] Resolved: {{id}}: {{title}}',
       body: 'Incident ID: {{id}}\nSeverity: {{severity}}\nStatus: Resolved at {{resolvedAt}}\nStarted: {{startedAt}}\n\n{{update}}\n\nA postmortem follows.\n{{url}}',
     },
-    postmortem_published: { subject: 'Postmortem: {{id}}: {{title}}', body: 'The postmortem of {{id}} ({{title}}) is published.\n\n{{update}}\n{{url}}' },
+    postmortem_published: {
+      subject: 'Postmortem: {{id}}: {{title}}',
+      body: 'The postmortem of {{id}} ({{title}}) is published.\n\n{{update}}\n{{url}}',
+    },
   },
   slack: {
-    initial: { body: ':rotating_light: *[{{severity}}] {{id}}* {{title}} — {{service}}. {{update}} Next update in {{nextUpdate}}. {{url}}' },
+    initial: {
+      body: ':rotating_light: *[{{severity}}] {{id}}* {{title}} — {{service}}. {{update}} Next update in {{nextUpdate}}. {{url}}',
+    },
     update: { body: ':mega: *[{{severity}}] {{id}}* {{status}}: {{update}} Next update in {{nextUpdate}}.' },
     mitigated: { body: ':adhesive_bandage: *[{{severity}}] {{id}}* mitigated: {{update}}' },
     resolved: { body: ':white_check_mark: *[{{severity}}] {{id}}* resolved: {{update}}' },
@@ -104,7 +109,12 @@ export interface CommsContext {
 
 /** Renders the comms templates. */
 export interface CommsTemplates {
-  render(moment: CommsMoment, channel: CommsChannel, incident: Incident, context: CommsContext): { subject?: string; body: string };
+  render(
+    moment: CommsMoment,
+    channel: CommsChannel,
+    incident: Incident,
+    context: CommsContext,
+  ): { subject?: string; body: string };
 }
 
 /** `1800000` → `'30 minutes'`, `3600000` → `'1 hour'`, `5400000` → `'1 hour 30 minutes'`. */
@@ -129,7 +139,10 @@ function check(template: CommsTemplate, where: string): void {
   for (const text of [template.subject ?? '', template.body]) {
     for (const [, name] of text.matchAll(/\{\{\s*([^}\s]+)\s*\}\}/g)) {
       if (!COMMS_PLACEHOLDERS.includes(name as Placeholder)) {
-        throw new IncidentError('ARGUMENT_INVALID', `${where}: unknown placeholder {{${name}}}; use ${COMMS_PLACEHOLDERS.map((entry) => `{{${entry}}}`).join(', ')}`);
+        throw new IncidentError(
+          'ARGUMENT_INVALID',
+          `${where}: unknown placeholder {{${name}}}; use ${COMMS_PLACEHOLDERS.map((entry) => `{{${entry}}}`).join(', ')}`,
+        );
       }
     }
   }
@@ -148,9 +161,11 @@ function check(template: CommsTemplate, where: string): void {
 export function createCommsTemplates(options: CommsTemplatesOptions): CommsTemplates {
   const templates = structuredClone(DEFAULT_COMMS_TEMPLATES);
   for (const [channel, moments] of Object.entries(options.templates ?? {})) {
-    if (!(channel in templates)) throw new IncidentError('ARGUMENT_INVALID', `templates: unknown channel "${channel}" (email, slack, statuspage)`);
+    if (!(channel in templates))
+      throw new IncidentError('ARGUMENT_INVALID', `templates: unknown channel "${channel}" (email, slack, statuspage)`);
     for (const [moment, template] of Object.entries(moments ?? {})) {
-      if (!(moment in templates.email)) throw new IncidentError('ARGUMENT_INVALID', `templates.${channel}: unknown moment "${moment}"`);
+      if (!(moment in templates.email))
+        throw new IncidentError('ARGUMENT_INVALID', `templates.${channel}: unknown moment "${moment}"`);
       check(template, `templates.${channel}.${moment}`);
       templates[channel as CommsChannel][moment as CommsMoment] = template;
     }
@@ -171,7 +186,9 @@ export function createCommsTemplates(options: CommsTemplatesOptions): CommsTempl
         urgency: incident.urgency,
         status: statuspageStatusOf(incident.status).replace(/^./, (first) => first.toUpperCase()),
         service: incident.service,
-        components: incident.components.length ? ` (${incident.components.map((component) => component.id).join(', ')})` : '',
+        components: incident.components.length
+          ? ` (${incident.components.map((component) => component.id).join(', ')})`
+          : '',
         startedAt: new Date(incident.impactStartedAt ?? incident.triggeredAt).toISOString(),
         detectedAt: new Date(incident.triggeredAt).toISOString(),
         resolvedAt: incident.resolvedAt === undefined ? '' : new Date(incident.resolvedAt).toISOString(),
@@ -181,8 +198,12 @@ export function createCommsTemplates(options: CommsTemplatesOptions): CommsTempl
         nextUpdateAt: cadence === undefined ? '' : new Date(context.now + cadence).toISOString(),
         url: options.url?.(incident) ?? '',
       };
-      const fill = (text: string) => text.replace(/\{\{\s*([^}\s]+)\s*\}\}/g, (_, name: Placeholder) => values[name]).trim();
-      return { ...(template.subject === undefined ? {} : { subject: fill(template.subject) }), body: fill(template.body) };
+      const fill = (text: string) =>
+        text.replace(/\{\{\s*([^}\s]+)\s*\}\}/g, (_, name: Placeholder) => values[name]).trim();
+      return {
+        ...(template.subject === undefined ? {} : { subject: fill(template.subject) }),
+        body: fill(template.body),
+      };
     },
   };
 }

@@ -73,65 +73,124 @@ export interface ResolvedPolicy {
 /** The hard cap on repeats (Grafana OnCall's is 5; users found it too low, PagerDuty allows 9 loops). */
 export const MAX_REPEATS = 10;
 
-export const DEFAULT_ROUTE_EVENTS: readonly NotificationEventName[] = ['incident.triggered', 'incident.acknowledged', 'incident.resolved', 'incident.reopened'];
+export const DEFAULT_ROUTE_EVENTS: readonly NotificationEventName[] = [
+  'incident.triggered',
+  'incident.acknowledged',
+  'incident.resolved',
+  'incident.reopened',
+];
 
 /** Validates policies against the known notifiers and automations. @throws IncidentError `ARGUMENT_INVALID` naming the field. */
-export function resolvePolicies(policies: readonly EscalationPolicy[], notifiers: ReadonlySet<string>, automations: ReadonlySet<string>): Map<string, ResolvedPolicy> {
+export function resolvePolicies(
+  policies: readonly EscalationPolicy[],
+  notifiers: ReadonlySet<string>,
+  automations: ReadonlySet<string>,
+): Map<string, ResolvedPolicy> {
   const resolved = new Map<string, ResolvedPolicy>();
   policies.forEach((policy, index) => {
     const where = `escalationPolicies[${index}]`;
-    if (typeof policy.id !== 'string' || policy.id === '') throw new IncidentError('ARGUMENT_INVALID', `${where}.id must be a non-empty string`);
-    if (resolved.has(policy.id)) throw new IncidentError('ARGUMENT_INVALID', `${where}.id "${policy.id}" is used twice`);
-    if (!policy.levels?.length) throw new IncidentError('ARGUMENT_INVALID', `${where}.levels must have at least one level`);
+    if (typeof policy.id !== 'string' || policy.id === '')
+      throw new IncidentError('ARGUMENT_INVALID', `${where}.id must be a non-empty string`);
+    if (resolved.has(policy.id))
+      throw new IncidentError('ARGUMENT_INVALID', `${where}.id "${policy.id}" is used twice`);
+    if (!policy.levels?.length)
+      throw new IncidentError('ARGUMENT_INVALID', `${where}.levels must have at least one level`);
     let previous = -1;
     const levels = policy.levels.map((level, levelIndex): ResolvedLevel => {
       const at = `${where}.levels[${levelIndex}]`;
       const startAfterMs = parseDuration(level.startAfter, `${at}.startAfter`);
-      if (startAfterMs < previous) throw new IncidentError('ARGUMENT_INVALID', `${at}.startAfter must not be earlier than the level before (offsets count from the trigger)`);
+      if (startAfterMs < previous)
+        throw new IncidentError(
+          'ARGUMENT_INVALID',
+          `${at}.startAfter must not be earlier than the level before (offsets count from the trigger)`,
+        );
       previous = startAfterMs;
-      if (!level.targets?.length) throw new IncidentError('ARGUMENT_INVALID', `${at}.targets must name at least one target`);
-      if (level.targets.length > 10) throw new IncidentError('ARGUMENT_INVALID', `${at}.targets: at most 10 targets per level`);
+      if (!level.targets?.length)
+        throw new IncidentError('ARGUMENT_INVALID', `${at}.targets must name at least one target`);
+      if (level.targets.length > 10)
+        throw new IncidentError('ARGUMENT_INVALID', `${at}.targets: at most 10 targets per level`);
       const notifierIds: string[] = [];
       const automationIds: string[] = [];
       level.targets.forEach((target, targetIndex) => {
         if (typeof target === 'object' && target !== null && 'automation' in target) {
-          if (!automations.has(target.automation)) throw new IncidentError('ARGUMENT_INVALID', `${at}.targets[${targetIndex}]: no automation "${target.automation}" (known: ${[...automations].join(', ') || 'none'})`);
+          if (!automations.has(target.automation))
+            throw new IncidentError(
+              'ARGUMENT_INVALID',
+              `${at}.targets[${targetIndex}]: no automation "${target.automation}" (known: ${[...automations].join(', ') || 'none'})`,
+            );
           automationIds.push(target.automation);
           return;
         }
         const id = typeof target === 'string' ? target : target.notifier;
-        if (!notifiers.has(id)) throw new IncidentError('ARGUMENT_INVALID', `${at}.targets[${targetIndex}]: no notifier "${id}" (known: ${[...notifiers].join(', ') || 'none'})`);
+        if (!notifiers.has(id))
+          throw new IncidentError(
+            'ARGUMENT_INVALID',
+            `${at}.targets[${targetIndex}]: no notifier "${id}" (known: ${[...notifiers].join(', ') || 'none'})`,
+          );
         notifierIds.push(id);
       });
       const condition = level.condition ?? 'if_not_acked';
-      if (condition !== 'if_not_acked' && condition !== 'if_not_resolved') throw new IncidentError('ARGUMENT_INVALID', `${at}.condition must be if_not_acked or if_not_resolved`);
-      return { startAfterMs, notifiers: notifierIds, automations: automationIds, condition, severities: level.severities };
+      if (condition !== 'if_not_acked' && condition !== 'if_not_resolved')
+        throw new IncidentError('ARGUMENT_INVALID', `${at}.condition must be if_not_acked or if_not_resolved`);
+      return {
+        startAfterMs,
+        notifiers: notifierIds,
+        automations: automationIds,
+        condition,
+        severities: level.severities,
+      };
     });
     const repeatTimes = policy.repeat?.times ?? 0;
     if (!(Number.isInteger(repeatTimes) && repeatTimes >= 0 && repeatTimes <= MAX_REPEATS)) {
-      throw new IncidentError('ARGUMENT_INVALID', `${where}.repeat.times must be an integer in [0, ${MAX_REPEATS}], got ${repeatTimes}`);
+      throw new IncidentError(
+        'ARGUMENT_INVALID',
+        `${where}.repeat.times must be an integer in [0, ${MAX_REPEATS}], got ${repeatTimes}`,
+      );
     }
     const repeatAfterMs = parseOptionalDuration(policy.repeat?.after, `${where}.repeat.after`) ?? 300_000;
-    if (repeatTimes > 0 && repeatAfterMs <= 0) throw new IncidentError('ARGUMENT_INVALID', `${where}.repeat.after must be > 0`);
+    if (repeatTimes > 0 && repeatAfterMs <= 0)
+      throw new IncidentError('ARGUMENT_INVALID', `${where}.repeat.after must be > 0`);
     const exhaustedNotify = [...(policy.onExhausted?.notify ?? [])];
-    for (const id of exhaustedNotify) if (!notifiers.has(id)) throw new IncidentError('ARGUMENT_INVALID', `${where}.onExhausted.notify: no notifier "${id}"`);
-    resolved.set(policy.id, { id: policy.id, name: policy.name ?? policy.id, levels, repeatTimes, repeatAfterMs, exhaustedNotify });
+    for (const id of exhaustedNotify)
+      if (!notifiers.has(id))
+        throw new IncidentError('ARGUMENT_INVALID', `${where}.onExhausted.notify: no notifier "${id}"`);
+    resolved.set(policy.id, {
+      id: policy.id,
+      name: policy.name ?? policy.id,
+      levels,
+      repeatTimes,
+      repeatAfterMs,
+      exhaustedNotify,
+    });
   });
   return resolved;
 }
 
 /** Validates routes. */
-export function checkRoutes(routes: readonly Route[], policies: ReadonlyMap<string, ResolvedPolicy>, notifiers: ReadonlySet<string>): void {
+export function checkRoutes(
+  routes: readonly Route[],
+  policies: ReadonlyMap<string, ResolvedPolicy>,
+  notifiers: ReadonlySet<string>,
+): void {
   routes.forEach((route, index) => {
     if (route.escalationPolicy !== undefined && !policies.has(route.escalationPolicy)) {
-      throw new IncidentError('ARGUMENT_INVALID', `routes[${index}].escalationPolicy: no policy "${route.escalationPolicy}" (known: ${[...policies.keys()].join(', ') || 'none'})`);
+      throw new IncidentError(
+        'ARGUMENT_INVALID',
+        `routes[${index}].escalationPolicy: no policy "${route.escalationPolicy}" (known: ${[...policies.keys()].join(', ') || 'none'})`,
+      );
     }
-    for (const id of route.notify ?? []) if (!notifiers.has(id)) throw new IncidentError('ARGUMENT_INVALID', `routes[${index}].notify: no notifier "${id}"`);
+    for (const id of route.notify ?? [])
+      if (!notifiers.has(id))
+        throw new IncidentError('ARGUMENT_INVALID', `routes[${index}].notify: no notifier "${id}"`);
   });
 }
 
 /** The first route matching `incident`. */
-export function routeFor(routes: readonly Route[], incident: Incident, levelRoute: 'page' | 'ticket'): Route | undefined {
+export function routeFor(
+  routes: readonly Route[],
+  incident: Incident,
+  levelRoute: 'page' | 'ticket',
+): Route | undefined {
   return routes.find((route) => {
     const when = route.when;
     if (!when) return true;

@@ -14,7 +14,9 @@ export interface TimelineEntry {
   endedAt?: number;
 }
 
-type PendingEvent = { [Name in keyof IncidentEvents]: { name: Name; payload: IncidentEvents[Name] } }[keyof IncidentEvents];
+type PendingEvent = {
+  [Name in keyof IncidentEvents]: { name: Name; payload: IncidentEvents[Name] };
+}[keyof IncidentEvents];
 
 /**
  * What one transaction changes besides the store writes it makes directly: timeline entries (appended in one call),

@@ -8,7 +8,11 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
     try {
       formatter = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
     } catch (error) {
-      throw new IncidentError('ARGUMENT_INVALID', `unknown time zone "${timeZone}" (use an IANA name such as "Europe/Berlin")`, { cause: error });
+      throw new IncidentError(
+        'ARGUMENT_INVALID',
+        `unknown time zone "${timeZone}" (use an IANA name such as "Europe/Berlin")`,
+        { cause: error },
+      );
     }
     formatters.set(timeZone, formatter);
   }

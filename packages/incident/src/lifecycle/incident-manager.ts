@@ -36,7 +36,12 @@ import {
   type TimerKind,
   type Visibility,
 } from '../model/records.js';
-import { createSeverityPolicy, type SeverityLevel, type SeverityPolicy, type SeverityPolicyOptions } from '../severity/severity-policy.js';
+import {
+  createSeverityPolicy,
+  type SeverityLevel,
+  type SeverityPolicy,
+  type SeverityPolicyOptions,
+} from '../severity/severity-policy.js';
 import { createMemoryIncidentStore } from '../stores/memory-incident-store.js';
 import { checkRoutes, resolvePolicies, type EscalationPolicy, type Route } from '../escalation/escalation-policy.js';
 import { checkNotifiers, createDispatcher } from '../notifications/dispatcher.js';
@@ -309,23 +314,37 @@ export interface IncidentManager extends EventSource<IncidentEvents> {
   addResponder(id: string, user: string, options?: ActionOptions): Promise<Incident>;
   removeResponder(id: string, user: string, options?: ActionOptions): Promise<Incident>;
   /** Sets the status-page components an incident affects (status defaults from the severity). */
-  setComponents(id: string, components: readonly (string | { id: string; status: ComponentStatus })[], options?: ActionOptions): Promise<Incident>;
+  setComponents(
+    id: string,
+    components: readonly (string | { id: string; status: ComponentStatus })[],
+    options?: ActionOptions,
+  ): Promise<Incident>;
   /** Corrects when impact started (MTTD), e.g. during the postmortem. */
   setImpactStartedAt(id: string, at: number, options?: ActionOptions): Promise<Incident>;
   addNote(id: string, note: NoteInput): Promise<TimelineEvent>;
   /** Posts a status update (public by default) and restarts the `updateEvery` cadence. */
   postUpdate(id: string, update: StatusUpdateInput): Promise<TimelineEvent>;
   addActionItem(id: string, item: ActionItemInput): Promise<ActionItem>;
-  updateActionItem(id: string, itemId: string, patch: Partial<Omit<ActionItem, 'id' | 'createdAt'>> & { by?: string }): Promise<ActionItem>;
+  updateActionItem(
+    id: string,
+    itemId: string,
+    patch: Partial<Omit<ActionItem, 'id' | 'createdAt'>> & { by?: string },
+  ): Promise<ActionItem>;
   getPostmortem(id: string): Promise<Postmortem | undefined>;
   /** Creates or replaces the postmortem's sections/action items (status `draft` or `in_review`). */
-  savePostmortem(id: string, input: { sections?: PostmortemSection[]; actionItems?: ActionItem[]; status?: 'draft' | 'in_review'; by?: string }): Promise<Postmortem>;
+  savePostmortem(
+    id: string,
+    input: { sections?: PostmortemSection[]; actionItems?: ActionItem[]; status?: 'draft' | 'in_review'; by?: string },
+  ): Promise<Postmortem>;
   /**
    * Generates the postmortem draft from the timeline, alerts and response times (done by itself when an incident whose
    * severity needs a postmortem is mitigated or resolved). Keeps an existing postmortem unless `replaceDraft` is set
    * (a published one is never replaced).
    */
-  generatePostmortem(id: string, options?: { replaceDraft?: boolean; by?: string; quiet?: boolean }): Promise<Postmortem>;
+  generatePostmortem(
+    id: string,
+    options?: { replaceDraft?: boolean; by?: string; quiet?: boolean },
+  ): Promise<Postmortem>;
   /** The postmortem as Markdown. @throws `POSTMORTEM_REQUIRED` when there is none. */
   postmortemMarkdown(id: string): Promise<string>;
   /** Publishes the postmortem; refused while a required section is empty (`POSTMORTEM_REQUIRED`). */
@@ -346,7 +365,12 @@ export interface IncidentManager extends EventSource<IncidentEvents> {
    * MTTA, MTTM, MTTR, MTTD per service × severity and MTBF/availability per service over [from, to) (default: the
    * last 30 days), from the store. Outages that began up to 30 days before `from` still count inside the window.
    */
-  metrics(options?: { from?: number; to?: number; service?: string; isOutage?: (incident: Incident) => boolean }): Promise<IncidentMetricsReport>;
+  metrics(options?: {
+    from?: number;
+    to?: number;
+    service?: string;
+    isOutage?: (incident: Incident) => boolean;
+  }): Promise<IncidentMetricsReport>;
   /** The outbox rows of an incident (delivered, pending, dead), oldest first. */
   notifications(id: string): Promise<NotificationRecord[]>;
   /** Claims and runs due timers now (the loop does it every `tickEvery`); resolves with how many ran. */
@@ -390,7 +414,9 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
     owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
   } = options;
   const logger = guardLogger(options.logger ?? silentLogger);
-  const policy = isSeverityPolicy(options.severityPolicy) ? options.severityPolicy : createSeverityPolicy(options.severityPolicy);
+  const policy = isSeverityPolicy(options.severityPolicy)
+    ? options.severityPolicy
+    : createSeverityPolicy(options.severityPolicy);
   const reopenWindowMs = parseOptionalDuration(options.reopenWindow, 'reopenWindow') ?? 0;
   const timerLeaseMs = parseOptionalDuration(options.timerLease, 'timerLease') ?? 60_000;
   incidentDayKey(0, idTimeZone); // validates the zone now, not at the first incident
@@ -400,9 +426,14 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
   checkNotifiers(notifierConfig, automationConfig);
   const notifiers = new Map(Object.entries(notifierConfig));
   const automations = new Map(Object.entries(automationConfig));
-  const policies = resolvePolicies(options.escalationPolicies ?? [], new Set(notifiers.keys()), new Set(automations.keys()));
+  const policies = resolvePolicies(
+    options.escalationPolicies ?? [],
+    new Set(notifiers.keys()),
+    new Set(automations.keys()),
+  );
   const firstPolicy = [...policies.keys()][0];
-  const routes: readonly Route[] = options.routes ?? (firstPolicy === undefined ? [] : [{ when: { route: 'page' }, escalationPolicy: firstPolicy }]);
+  const routes: readonly Route[] =
+    options.routes ?? (firstPolicy === undefined ? [] : [{ when: { route: 'page' }, escalationPolicy: firstPolicy }]);
   checkRoutes(routes, policies, new Set(notifiers.keys()));
 
   // ---- transactions ------------------------------------------------------------------------------------------
@@ -422,13 +453,18 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
           for (const { name, payload } of pending.events) events.emit(name, structuredClone(payload) as never);
           for (const event of pending.timeline) events.emit('timeline.appended', { at: event.at, event });
           for (const work of pending.afterCommit) {
-            await work().catch((error: unknown) => logger.warn({ error: safeErrorMessage(error) }, 'incident follow-up after commit failed'));
+            await work().catch((error: unknown) =>
+              logger.warn({ error: safeErrorMessage(error) }, 'incident follow-up after commit failed'),
+            );
           }
         }
         return result;
       } catch (error) {
         if (IncidentError.hasCode(error, 'STORE_CONFLICT') && attempt < MAX_CONFLICT_RETRIES) {
-          logger.debug({ attempt, error: safeErrorMessage(error) }, 'incident store conflict; retrying the transaction');
+          logger.debug(
+            { attempt, error: safeErrorMessage(error) },
+            'incident store conflict; retrying the transaction',
+          );
           continue;
         }
         throw error;
@@ -436,7 +472,8 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
     }
   };
 
-  const levelOf = (incident: Incident): SeverityLevel => (policy.has(incident.severity) ? policy.level(incident.severity) : policy.levels[policy.levels.length - 1]!);
+  const levelOf = (incident: Incident): SeverityLevel =>
+    policy.has(incident.severity) ? policy.level(incident.severity) : policy.levels[policy.levels.length - 1]!;
 
   // Dispatch creates the review document when an incident turns stable: the postmortem draft is written right after
   // the mitigate (or resolve) commits, before the call returns.
@@ -463,18 +500,26 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
 
   // ---- timers ------------------------------------------------------------------------------------------------
 
-  const setTimer = (changes: ChangeSet, incident: Incident, kind: TimerKind, dueAt: number, data: Record<string, unknown> = {}) =>
-    changes.transaction.setTimer({ incidentId: incident.id, kind, dueAt, data });
+  const setTimer = (
+    changes: ChangeSet,
+    incident: Incident,
+    kind: TimerKind,
+    dueAt: number,
+    data: Record<string, unknown> = {},
+  ) => changes.transaction.setTimer({ incidentId: incident.id, kind, dueAt, data });
 
   /** Timers of a freshly (re)opened incident: response targets and auto-resolve. */
   const armOpenTimers = async (changes: ChangeSet, incident: Incident) => {
     const level = levelOf(incident);
-    if (level.ackWithinMs !== undefined && incident.acknowledgedAt === undefined) await setTimer(changes, incident, 'ack_target', incident.triggeredAt + level.ackWithinMs);
+    if (level.ackWithinMs !== undefined && incident.acknowledgedAt === undefined)
+      await setTimer(changes, incident, 'ack_target', incident.triggeredAt + level.ackWithinMs);
     if (level.mitigateWithinMs !== undefined && incident.mitigatedAt === undefined) {
       await setTimer(changes, incident, 'mitigate_target', incident.triggeredAt + level.mitigateWithinMs);
     }
-    if (level.updateEveryMs !== undefined) await setTimer(changes, incident, 'update_target', (incident.lastUpdateAt ?? changes.now) + level.updateEveryMs);
-    if (level.autoResolveAfterSilenceMs !== undefined) await setTimer(changes, incident, 'auto_resolve', incident.lastSeenAt + level.autoResolveAfterSilenceMs);
+    if (level.updateEveryMs !== undefined)
+      await setTimer(changes, incident, 'update_target', (incident.lastUpdateAt ?? changes.now) + level.updateEveryMs);
+    if (level.autoResolveAfterSilenceMs !== undefined)
+      await setTimer(changes, incident, 'auto_resolve', incident.lastSeenAt + level.autoResolveAfterSilenceMs);
   };
 
   // ---- status changes shared by user actions, ingest and timers ---------------------------------------------
@@ -491,7 +536,10 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
     incident.acknowledgedAt ??= changes.now;
     const level = levelOf(incident);
     await changes.transaction.deleteTimer(incident.id, 'ack_target');
-    if (level.ackTimeoutMs !== undefined) await setTimer(changes, incident, 'ack_timeout', changes.now + level.ackTimeoutMs, { acknowledgedAt: changes.now });
+    if (level.ackTimeoutMs !== undefined)
+      await setTimer(changes, incident, 'ack_timeout', changes.now + level.ackTimeoutMs, {
+        acknowledgedAt: changes.now,
+      });
     changes.log(incident, {
       kind: 'acknowledged',
       actor,
@@ -501,7 +549,13 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
     changes.emit('incident.acknowledged', { at: changes.now, incident });
   };
 
-  const doUnacknowledge = async (changes: ChangeSet, incident: Incident, actor: Actor, reason: 'user' | 'ack_timeout', description: string) => {
+  const doUnacknowledge = async (
+    changes: ChangeSet,
+    incident: Incident,
+    actor: Actor,
+    reason: 'user' | 'ack_timeout',
+    description: string,
+  ) => {
     setStatus(changes, incident, 'triggered');
     await changes.transaction.deleteTimer(incident.id, 'ack_timeout');
     changes.log(incident, { kind: 'unacknowledged', actor, description });
@@ -510,7 +564,13 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
     changes.emit('incident.unacknowledged', { at: changes.now, incident, reason });
   };
 
-  const doResolve = async (changes: ChangeSet, incident: Incident, reason: ResolveReason, actor: Actor, description: string) => {
+  const doResolve = async (
+    changes: ChangeSet,
+    incident: Incident,
+    reason: ResolveReason,
+    actor: Actor,
+    description: string,
+  ) => {
     setStatus(changes, incident, 'resolved');
     incident.resolvedAt = changes.now;
     incident.resolveReason = reason;
@@ -529,7 +589,12 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
     delete incident.resolveReason;
     delete incident.mitigatedAt;
     incident.reopenCount += 1;
-    incident.escalation = { ...(incident.escalation.policyId === undefined ? {} : { policyId: incident.escalation.policyId }), level: -1, loop: 0, exhausted: false };
+    incident.escalation = {
+      ...(incident.escalation.policyId === undefined ? {} : { policyId: incident.escalation.policyId }),
+      level: -1,
+      loop: 0,
+      exhausted: false,
+    };
     changes.log(incident, { kind: 'reopened', actor, description });
     await armOpenTimers(changes, incident);
     await dispatcher.announce(changes, incident, 'incident.reopened');
@@ -539,7 +604,13 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
 
   // ---- ingest ------------------------------------------------------------------------------------------------
 
-  const recordMembers = async (changes: ChangeSet, incident: Incident, event: AlertEvent, severity: Severity, creating = false) => {
+  const recordMembers = async (
+    changes: ChangeSet,
+    incident: Incident,
+    event: AlertEvent,
+    severity: Severity,
+    creating = false,
+  ) => {
     const members: AlertMember[] = event.members?.length
       ? [...event.members]
       : [
@@ -572,13 +643,26 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
         receivedAt: previous?.receivedAt ?? changes.now,
         lastSeenAt: changes.now,
         occurrences: (previous?.occurrences ?? 0) + (member.status === 'firing' ? 1 : 0),
-        ...(member.fingerprint === undefined ? (previous?.fingerprint === undefined ? {} : { fingerprint: previous.fingerprint }) : { fingerprint: member.fingerprint }),
+        ...(member.fingerprint === undefined
+          ? previous?.fingerprint === undefined
+            ? {}
+            : { fingerprint: previous.fingerprint }
+          : { fingerprint: member.fingerprint }),
         ...(member.endsAt === undefined ? {} : { endsAt: member.endsAt }),
-        ...((member.generatorUrl ?? previous?.generatorUrl) === undefined ? {} : { generatorUrl: (member.generatorUrl ?? previous?.generatorUrl)! }),
+        ...((member.generatorUrl ?? previous?.generatorUrl) === undefined
+          ? {}
+          : { generatorUrl: (member.generatorUrl ?? previous?.generatorUrl)! }),
         ...((member.raw ?? event.raw) === undefined ? {} : { raw: member.raw ?? event.raw }),
       };
-      if (member.status === 'resolved' && member.endsAt === undefined && previous?.status !== 'resolved') alert.endsAt = changes.now;
-      if (member.status === 'resolved' && previous?.status === 'resolved' && previous.endsAt !== undefined && member.endsAt === undefined) alert.endsAt = previous.endsAt;
+      if (member.status === 'resolved' && member.endsAt === undefined && previous?.status !== 'resolved')
+        alert.endsAt = changes.now;
+      if (
+        member.status === 'resolved' &&
+        previous?.status === 'resolved' &&
+        previous.endsAt !== undefined &&
+        member.endsAt === undefined
+      )
+        alert.endsAt = previous.endsAt;
       await changes.transaction.upsertAlert(alert);
       recorded.push(alert);
       // The incident's own alert needs no entries of its own: triggered/resolved/reopened say it all.
@@ -600,7 +684,10 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
           details: { alertKey: alert.alertKey, labels: alert.labels },
         });
       }
-      if (member.startsAt !== undefined && (incident.impactStartedAt === undefined || member.startsAt < incident.impactStartedAt)) {
+      if (
+        member.startsAt !== undefined &&
+        (incident.impactStartedAt === undefined || member.startsAt < incident.impactStartedAt)
+      ) {
         incident.impactStartedAt = member.startsAt;
         changes.touch(incident);
       }
@@ -662,12 +749,18 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
     incident.severity = severity;
     incident.urgency = policy.level(severity).urgency;
     changes.touch(incident);
-    changes.log(incident, { kind: 'severity_changed', actor, description: `Severity raised from ${from} to ${severity} by a new alert`, details: { from, to: severity } });
+    changes.log(incident, {
+      kind: 'severity_changed',
+      actor,
+      description: `Severity raised from ${from} to ${severity} by a new alert`,
+      details: { from, to: severity },
+    });
     changes.emit('incident.severity_changed', { at: changes.now, incident, from, to: severity });
   };
 
   const applyEvent = async (changes: ChangeSet, event: AlertEvent): Promise<IngestResult> => {
-    const severity = event.severity === undefined ? policy.classify(classifiable(event)) : policy.level(event.severity).name;
+    const severity =
+      event.severity === undefined ? policy.classify(classifiable(event)) : policy.level(event.severity).name;
     const open = await changes.transaction.findOpenIncident(event.service, event.dedupKey);
     let target = open;
     let viaMerge = false;
@@ -681,9 +774,21 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
           viaMerge = true;
         }
       }
-      if (!target && event.action === 'trigger' && latest && latest.status === 'resolved' && latest.resolveReason !== 'merged' && reopenWindowMs > 0) {
+      if (
+        !target &&
+        event.action === 'trigger' &&
+        latest &&
+        latest.status === 'resolved' &&
+        latest.resolveReason !== 'merged' &&
+        reopenWindowMs > 0
+      ) {
         if (latest.resolvedAt !== undefined && changes.now - latest.resolvedAt <= reopenWindowMs) {
-          await doReopen(changes, latest, actorOf(event), `Reopened by a new alert ${Math.round((changes.now - latest.resolvedAt) / 1000)}s after it was resolved (within the reopen window)`);
+          await doReopen(
+            changes,
+            latest,
+            actorOf(event),
+            `Reopened by a new alert ${Math.round((changes.now - latest.resolvedAt) / 1000)}s after it was resolved (within the reopen window)`,
+          );
           latest.occurrences += 1;
           latest.lastSeenAt = changes.now;
           upgradeSeverity(changes, latest, severity, actorOf(event));
@@ -693,15 +798,22 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
       }
     }
     if (event.action === 'acknowledge') {
-      if (!target || viaMerge) return { action: 'ignored', reason: `no open incident for dedup key "${event.dedupKey}"` };
-      if (target.status !== 'triggered') return { action: 'ignored', incident: target, reason: `incident ${target.id} is ${target.status}` };
+      if (!target || viaMerge)
+        return { action: 'ignored', reason: `no open incident for dedup key "${event.dedupKey}"` };
+      if (target.status !== 'triggered')
+        return { action: 'ignored', incident: target, reason: `incident ${target.id} is ${target.status}` };
       await doAcknowledge(changes, target, actorOf(event));
       return { action: 'acknowledged', incident: target };
     }
     if (event.action === 'resolve') {
       if (!target) return { action: 'ignored', reason: `no open incident for dedup key "${event.dedupKey}"` };
       await recordMembers(changes, target, event, severity);
-      if (viaMerge) return { action: 'ignored', incident: target, reason: `dedup key "${event.dedupKey}" was merged into ${target.id}; only its alert was resolved` };
+      if (viaMerge)
+        return {
+          action: 'ignored',
+          incident: target,
+          reason: `dedup key "${event.dedupKey}" was merged into ${target.id}; only its alert was resolved`,
+        };
       target.lastSeenAt = changes.now;
       await doResolve(changes, target, 'source', actorOf(event), `Resolved by ${event.source}`);
       return { action: 'resolved', incident: target };
@@ -726,12 +838,17 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
 
   const validateEvent = (event: AlertEvent) => {
     if (!['trigger', 'acknowledge', 'resolve'].includes(event.action)) {
-      throw new IncidentError('ARGUMENT_INVALID', `event.action must be trigger, acknowledge or resolve, got ${JSON.stringify(event.action)}`);
+      throw new IncidentError(
+        'ARGUMENT_INVALID',
+        `event.action must be trigger, acknowledge or resolve, got ${JSON.stringify(event.action)}`,
+      );
     }
     for (const field of ['service', 'dedupKey', 'summary', 'source'] as const) {
-      if (typeof event[field] !== 'string' || event[field].length === 0) throw new IncidentError('ARGUMENT_INVALID', `event.${field} must be a non-empty string`);
+      if (typeof event[field] !== 'string' || event[field].length === 0)
+        throw new IncidentError('ARGUMENT_INVALID', `event.${field} must be a non-empty string`);
     }
-    if (event.dedupKey.length > 255 * 4) throw new IncidentError('ARGUMENT_INVALID', 'event.dedupKey is longer than 1020 characters');
+    if (event.dedupKey.length > 255 * 4)
+      throw new IncidentError('ARGUMENT_INVALID', 'event.dedupKey is longer than 1020 characters');
     if (event.severity !== undefined) policy.level(event.severity);
   };
 
@@ -740,8 +857,17 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
     if (batch.length === 0) return [];
     return run(async (changes) => {
       // Lock every key first, in one global order, so concurrent batches never deadlock.
-      const keys = [...new Map(batch.map((event) => [`${event.service}\u0000${event.dedupKey}`, event])).values()].sort((a, b) =>
-        a.service === b.service ? (a.dedupKey < b.dedupKey ? -1 : a.dedupKey > b.dedupKey ? 1 : 0) : a.service < b.service ? -1 : 1,
+      const keys = [...new Map(batch.map((event) => [`${event.service}\u0000${event.dedupKey}`, event])).values()].sort(
+        (a, b) =>
+          a.service === b.service
+            ? a.dedupKey < b.dedupKey
+              ? -1
+              : a.dedupKey > b.dedupKey
+                ? 1
+                : 0
+            : a.service < b.service
+              ? -1
+              : 1,
       );
       for (const event of keys) await changes.transaction.lockDedupKey(event.service, event.dedupKey);
       const results: IngestResult[] = [];
@@ -765,7 +891,12 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
     );
   };
 
-  const transition = (id: string, action: string, allowed: readonly IncidentStatus[], work: (changes: ChangeSet, incident: Incident) => Promise<void>) =>
+  const transition = (
+    id: string,
+    action: string,
+    allowed: readonly IncidentStatus[],
+    work: (changes: ChangeSet, incident: Incident) => Promise<void>,
+  ) =>
     run(async (changes) => {
       const incident = await loadForUpdate(changes.transaction, id);
       if (!allowed.includes(incident.status)) refuse(incident, action, allowed);
@@ -781,20 +912,32 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
       return incident;
     });
 
-  const mergeInto = async (intoId: string, sourceIds: readonly string[], by: string | undefined, note: string | undefined, duplicate: boolean) => {
+  const mergeInto = async (
+    intoId: string,
+    sourceIds: readonly string[],
+    by: string | undefined,
+    note: string | undefined,
+    duplicate: boolean,
+  ) => {
     if (sourceIds.length === 0) throw new IncidentError('ARGUMENT_INVALID', 'merge needs at least one source incident');
     if (sourceIds.includes(intoId)) throw new IncidentError('ARGUMENT_INVALID', `cannot merge ${intoId} into itself`);
     return run(async (changes) => {
       // Lock in id order, so two merges of the same incidents never deadlock.
       const locked = new Map<string, Incident>();
-      for (const id of [...new Set([intoId, ...sourceIds])].sort()) locked.set(id, await loadForUpdate(changes.transaction, id));
+      for (const id of [...new Set([intoId, ...sourceIds])].sort())
+        locked.set(id, await loadForUpdate(changes.transaction, id));
       const target = locked.get(intoId)!;
       if (!isOpenStatus(target.status)) refuse(target, 'merge into', ['triggered', 'acknowledged', 'mitigated']);
       const actor = userActor(by);
       for (const sourceId of sourceIds) {
         const source = locked.get(sourceId)!;
         if (source.status === 'closed' || (source.status === 'resolved' && source.resolveReason === 'merged')) {
-          refuse(source, duplicate ? 'mark as duplicate' : 'merge', ['triggered', 'acknowledged', 'mitigated', 'resolved']);
+          refuse(source, duplicate ? 'mark as duplicate' : 'merge', [
+            'triggered',
+            'acknowledged',
+            'mitigated',
+            'resolved',
+          ]);
         }
         const moved = await changes.transaction.moveAlerts(source.id, target.id);
         if (duplicate) source.duplicateOf = target.id;
@@ -805,12 +948,22 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
         if (wasOpen) source.resolvedAt = changes.now;
         source.resolveReason = 'merged';
         await changes.transaction.deleteTimers(source.id);
-        if (wasOpen) await dispatcher.announce(changes, source, 'incident.resolved', { message: `merged into ${target.id}` });
+        if (wasOpen)
+          await dispatcher.announce(changes, source, 'incident.resolved', { message: `merged into ${target.id}` });
         const verb = duplicate ? 'Marked as a duplicate of' : 'Merged into';
-        changes.log(source, { kind: 'merged', actor, description: `${verb} ${target.id}${note ? `: ${note}` : ''}`, details: { into: target.id, duplicate } });
+        changes.log(source, {
+          kind: 'merged',
+          actor,
+          description: `${verb} ${target.id}${note ? `: ${note}` : ''}`,
+          details: { into: target.id, duplicate },
+        });
         target.occurrences += source.occurrences;
         target.lastSeenAt = Math.max(target.lastSeenAt, source.lastSeenAt);
-        if (source.impactStartedAt !== undefined && (target.impactStartedAt === undefined || source.impactStartedAt < target.impactStartedAt)) target.impactStartedAt = source.impactStartedAt;
+        if (
+          source.impactStartedAt !== undefined &&
+          (target.impactStartedAt === undefined || source.impactStartedAt < target.impactStartedAt)
+        )
+          target.impactStartedAt = source.impactStartedAt;
         changes.log(target, {
           kind: 'merged',
           actor,
@@ -827,36 +980,82 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
 
   // ---- timers ------------------------------------------------------------------------------------------------
 
-  const breach = (changes: ChangeSet, incident: Incident, target: 'ack' | 'mitigate' | 'update', targetMs: number, description: string) => {
-    changes.log(incident, { kind: 'target_breached', actor: systemActor, description, details: { target, targetMs, severity: incident.severity } });
+  const breach = (
+    changes: ChangeSet,
+    incident: Incident,
+    target: 'ack' | 'mitigate' | 'update',
+    targetMs: number,
+    description: string,
+  ) => {
+    changes.log(incident, {
+      kind: 'target_breached',
+      actor: systemActor,
+      description,
+      details: { target, targetMs, severity: incident.severity },
+    });
     changes.emit('target.breached', { at: changes.now, incident, target, targetMs });
   };
 
-  const fireTimer = async (changes: ChangeSet, incident: Incident, timer: IncidentTimer): Promise<'done' | 'kept' | number> => {
+  const fireTimer = async (
+    changes: ChangeSet,
+    incident: Incident,
+    timer: IncidentTimer,
+  ): Promise<'done' | 'kept' | number> => {
     const level = levelOf(incident);
     const now = changes.now;
     switch (timer.kind) {
       case 'ack_timeout': {
         if (incident.status !== 'acknowledged') return 'done';
-        await doUnacknowledge(changes, incident, systemActor, 'ack_timeout', `Acknowledgement timed out after ${formatMs(level.ackTimeoutMs ?? 0)}; back to triggered`);
+        await doUnacknowledge(
+          changes,
+          incident,
+          systemActor,
+          'ack_timeout',
+          `Acknowledgement timed out after ${formatMs(level.ackTimeoutMs ?? 0)}; back to triggered`,
+        );
         return 'done';
       }
       case 'auto_resolve': {
         if (!isOpenStatus(incident.status) || level.autoResolveAfterSilenceMs === undefined) return 'done';
         const dueAt = incident.lastSeenAt + level.autoResolveAfterSilenceMs;
         if (dueAt > now) return dueAt;
-        await doResolve(changes, incident, 'auto_timeout', systemActor, `Auto-resolved: no alert for ${formatMs(level.autoResolveAfterSilenceMs)}`);
+        await doResolve(
+          changes,
+          incident,
+          'auto_timeout',
+          systemActor,
+          `Auto-resolved: no alert for ${formatMs(level.autoResolveAfterSilenceMs)}`,
+        );
         return 'done';
       }
       case 'ack_target': {
-        if (incident.status === 'triggered' && incident.acknowledgedAt === undefined && level.ackWithinMs !== undefined) {
-          breach(changes, incident, 'ack', level.ackWithinMs, `Not acknowledged within ${formatMs(level.ackWithinMs)} (${incident.severity} target)`);
+        if (
+          incident.status === 'triggered' &&
+          incident.acknowledgedAt === undefined &&
+          level.ackWithinMs !== undefined
+        ) {
+          breach(
+            changes,
+            incident,
+            'ack',
+            level.ackWithinMs,
+            `Not acknowledged within ${formatMs(level.ackWithinMs)} (${incident.severity} target)`,
+          );
         }
         return 'done';
       }
       case 'mitigate_target': {
-        if ((incident.status === 'triggered' || incident.status === 'acknowledged') && level.mitigateWithinMs !== undefined) {
-          breach(changes, incident, 'mitigate', level.mitigateWithinMs, `Not mitigated within ${formatMs(level.mitigateWithinMs)} (${incident.severity} target)`);
+        if (
+          (incident.status === 'triggered' || incident.status === 'acknowledged') &&
+          level.mitigateWithinMs !== undefined
+        ) {
+          breach(
+            changes,
+            incident,
+            'mitigate',
+            level.mitigateWithinMs,
+            `Not mitigated within ${formatMs(level.mitigateWithinMs)} (${incident.severity} target)`,
+          );
         }
         return 'done';
       }
@@ -864,7 +1063,13 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
         if (!isOpenStatus(incident.status) || level.updateEveryMs === undefined) return 'done';
         const dueAt = (incident.lastUpdateAt ?? incident.triggeredAt) + level.updateEveryMs;
         if (dueAt > now) return dueAt;
-        breach(changes, incident, 'update', level.updateEveryMs, `No status update for ${formatMs(level.updateEveryMs)} (${incident.severity} cadence)`);
+        breach(
+          changes,
+          incident,
+          'update',
+          level.updateEveryMs,
+          `No status update for ${formatMs(level.updateEveryMs)} (${incident.severity} cadence)`,
+        );
         return now + level.updateEveryMs;
       }
       case 'escalation':
@@ -886,19 +1091,33 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
       }
       const outcome = await fireTimer(changes, incident, current);
       if (outcome === 'done') await changes.transaction.deleteTimer(timer.incidentId, timer.kind, owner);
-      else if (outcome !== 'kept') await changes.transaction.setTimer({ incidentId: incident.id, kind: timer.kind, dueAt: outcome, data: current.data });
+      else if (outcome !== 'kept')
+        await changes.transaction.setTimer({
+          incidentId: incident.id,
+          kind: timer.kind,
+          dueAt: outcome,
+          data: current.data,
+        });
       return true;
     });
 
   const runDueTimers = async (): Promise<number> => {
     let ran = 0;
     for (;;) {
-      const claimed = await store.claimDueTimers({ now: clock.now(), owner, leaseMs: timerLeaseMs, limit: TIMER_BATCH });
+      const claimed = await store.claimDueTimers({
+        now: clock.now(),
+        owner,
+        leaseMs: timerLeaseMs,
+        limit: TIMER_BATCH,
+      });
       for (const timer of claimed) {
         try {
           if (await runTimer(timer)) ran++;
         } catch (error) {
-          logger.warn({ incidentId: timer.incidentId, kind: timer.kind, error: safeErrorMessage(error) }, 'incident timer failed; it runs again when its claim lapses');
+          logger.warn(
+            { incidentId: timer.incidentId, kind: timer.kind, error: safeErrorMessage(error) },
+            'incident timer failed; it runs again when its claim lapses',
+          );
         }
       }
       if (claimed.length < TIMER_BATCH) return ran;
@@ -913,7 +1132,12 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
       if (!current || current.status !== 'pending' || current.claimedBy !== owner) return; // another process took it over
       const automation = row.target.startsWith('automation:') ? row.target.slice('automation:'.length) : undefined;
       if (outcome.kind === 'delivered') {
-        const delivered: NotificationRecord = { ...current, status: 'delivered', attempts: current.attempts + 1, deliveredAt: changes.now };
+        const delivered: NotificationRecord = {
+          ...current,
+          status: 'delivered',
+          attempts: current.attempts + 1,
+          deliveredAt: changes.now,
+        };
         delete delivered.lastError;
         await changes.transaction.updateNotification(delivered);
         if (incident && automation !== undefined && outcome.automation) {
@@ -925,13 +1149,27 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
             details: { automation, outcome: result, ...(detail ? { detail } : {}) },
           });
           if (result === 'resolved' && isOpenStatus(incident.status)) {
-            await doResolve(changes, incident, 'escalation_step', { type: 'system', id: `automation:${automation}` }, `Resolved by automation ${automation}`);
-          } else if (result === 'mitigated' && (incident.status === 'triggered' || incident.status === 'acknowledged')) {
+            await doResolve(
+              changes,
+              incident,
+              'escalation_step',
+              { type: 'system', id: `automation:${automation}` },
+              `Resolved by automation ${automation}`,
+            );
+          } else if (
+            result === 'mitigated' &&
+            (incident.status === 'triggered' || incident.status === 'acknowledged')
+          ) {
             setStatus(changes, incident, 'mitigated');
             incident.mitigatedAt = changes.now;
-            for (const kind of ['ack_target', 'ack_timeout', 'mitigate_target', 'escalation'] as const) await changes.transaction.deleteTimer(incident.id, kind);
+            for (const kind of ['ack_target', 'ack_timeout', 'mitigate_target', 'escalation'] as const)
+              await changes.transaction.deleteTimer(incident.id, kind);
             delete incident.escalation.nextAt;
-            changes.log(incident, { kind: 'mitigated', actor: { type: 'system', id: `automation:${automation}` }, description: `Mitigated by automation ${automation}` });
+            changes.log(incident, {
+              kind: 'mitigated',
+              actor: { type: 'system', id: `automation:${automation}` },
+              description: `Mitigated by automation ${automation}`,
+            });
             await dispatcher.announce(changes, incident, 'incident.mitigated');
             draftAfterCommit(changes, incident);
             changes.emit('incident.mitigated', { at: changes.now, incident });
@@ -949,17 +1187,33 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
         return;
       }
       if (outcome.kind === 'retry') {
-        await changes.transaction.updateNotification({ ...current, attempts: current.attempts + (outcome.counted ? 1 : 0), nextAttemptAt: outcome.nextAttemptAt, lastError: outcome.error });
+        await changes.transaction.updateNotification({
+          ...current,
+          attempts: current.attempts + (outcome.counted ? 1 : 0),
+          nextAttemptAt: outcome.nextAttemptAt,
+          lastError: outcome.error,
+        });
         return;
       }
-      const dead: NotificationRecord = { ...current, status: 'dead', attempts: current.attempts + 1, lastError: outcome.error };
+      const dead: NotificationRecord = {
+        ...current,
+        status: 'dead',
+        attempts: current.attempts + 1,
+        lastError: outcome.error,
+      };
       await changes.transaction.updateNotification(dead);
       if (incident) {
         changes.log(incident, {
           kind: 'notify_failed',
           actor: { type: 'system', id: 'notifications' },
           description: `Could not notify ${row.target} of ${row.event}: ${outcome.error}`,
-          details: { notificationId: row.id, target: row.target, event: row.event, attempts: dead.attempts, error: outcome.error },
+          details: {
+            notificationId: row.id,
+            target: row.target,
+            event: row.event,
+            attempts: dead.attempts,
+            error: outcome.error,
+          },
         });
       }
       changes.emit('notification.failed', { at: changes.now, notification: dead, error: outcome.error });
@@ -1029,18 +1283,31 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
     timeline: (id, timelineOptions) => store.listTimeline(id, timelineOptions),
     alerts: (id) => store.listAlerts(id),
     acknowledge: (id, { by, note } = {}) =>
-      transition(id, 'acknowledge', ['triggered', 'acknowledged'], (changes, incident) => doAcknowledge(changes, incident, userActor(by), note)),
+      transition(id, 'acknowledge', ['triggered', 'acknowledged'], (changes, incident) =>
+        doAcknowledge(changes, incident, userActor(by), note),
+      ),
     unacknowledge: (id, { by, note } = {}) =>
       transition(id, 'unacknowledge', ['acknowledged'], (changes, incident) =>
-        doUnacknowledge(changes, incident, userActor(by), 'user', `Unacknowledged by ${by ?? 'api'}${note ? `: ${note}` : ''}`),
+        doUnacknowledge(
+          changes,
+          incident,
+          userActor(by),
+          'user',
+          `Unacknowledged by ${by ?? 'api'}${note ? `: ${note}` : ''}`,
+        ),
       ),
     mitigate: (id, { by, note } = {}) =>
       transition(id, 'mitigate', ['triggered', 'acknowledged'], async (changes, incident) => {
         setStatus(changes, incident, 'mitigated');
         incident.mitigatedAt = changes.now;
-        for (const kind of ['ack_target', 'ack_timeout', 'mitigate_target', 'escalation'] as const) await changes.transaction.deleteTimer(incident.id, kind);
+        for (const kind of ['ack_target', 'ack_timeout', 'mitigate_target', 'escalation'] as const)
+          await changes.transaction.deleteTimer(incident.id, kind);
         delete incident.escalation.nextAt;
-        changes.log(incident, { kind: 'mitigated', actor: userActor(by), description: `Mitigated by ${by ?? 'api'}${note ? `: ${note}` : ''}` });
+        changes.log(incident, {
+          kind: 'mitigated',
+          actor: userActor(by),
+          description: `Mitigated by ${by ?? 'api'}${note ? `: ${note}` : ''}`,
+        });
         await dispatcher.announce(changes, incident, 'incident.mitigated');
         draftAfterCommit(changes, incident);
         changes.emit('incident.mitigated', { at: changes.now, incident });
@@ -1049,15 +1316,37 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
       const { reason, by, note } = (resolveOptions ?? {}) as Partial<ResolveOptions>;
       const reasons: ResolveReason[] = ['source', 'user', 'auto_timeout', 'escalation_step', 'merged'];
       if (reason === undefined) {
-        return Promise.reject(new IncidentError('RESOLVE_REASON_REQUIRED', `resolve ${id}: a reason is required (${reasons.join(', ')})`));
+        return Promise.reject(
+          new IncidentError('RESOLVE_REASON_REQUIRED', `resolve ${id}: a reason is required (${reasons.join(', ')})`),
+        );
       }
-      if (!reasons.includes(reason)) return Promise.reject(new IncidentError('ARGUMENT_INVALID', `resolve ${id}: reason must be one of ${reasons.join(', ')}, got ${JSON.stringify(reason)}`));
-      if (reason === 'merged') return Promise.reject(new IncidentError('ARGUMENT_INVALID', `resolve ${id}: use merge() or markDuplicate() to merge`));
+      if (!reasons.includes(reason))
+        return Promise.reject(
+          new IncidentError(
+            'ARGUMENT_INVALID',
+            `resolve ${id}: reason must be one of ${reasons.join(', ')}, got ${JSON.stringify(reason)}`,
+          ),
+        );
+      if (reason === 'merged')
+        return Promise.reject(
+          new IncidentError('ARGUMENT_INVALID', `resolve ${id}: use merge() or markDuplicate() to merge`),
+        );
       if (reason === 'user' && requireResolutionNote && !note?.trim()) {
-        return Promise.reject(new IncidentError('RESOLVE_REASON_REQUIRED', `resolve ${id}: a user resolve needs a note saying what fixed it (requireResolutionNote)`));
+        return Promise.reject(
+          new IncidentError(
+            'RESOLVE_REASON_REQUIRED',
+            `resolve ${id}: a user resolve needs a note saying what fixed it (requireResolutionNote)`,
+          ),
+        );
       }
       return transition(id, 'resolve', ['triggered', 'acknowledged', 'mitigated'], (changes, incident) =>
-        doResolve(changes, incident, reason, userActor(by), `Resolved by ${by ?? 'api'} (${reason})${note ? `: ${note}` : ''}`),
+        doResolve(
+          changes,
+          incident,
+          reason,
+          userActor(by),
+          `Resolved by ${by ?? 'api'} (${reason})${note ? `: ${note}` : ''}`,
+        ),
       );
     },
     closeIncident: (id, { by, note, excludeFromReview } = {}) =>
@@ -1076,7 +1365,11 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
         setStatus(changes, incident, 'closed');
         incident.closedAt = changes.now;
         const why = excludeFromReview === undefined ? '' : ` without review: ${excludeFromReview}`;
-        changes.log(incident, { kind: 'closed', actor: userActor(by), description: `Closed by ${by ?? 'api'}${why}${note ? `: ${note}` : ''}` });
+        changes.log(incident, {
+          kind: 'closed',
+          actor: userActor(by),
+          description: `Closed by ${by ?? 'api'}${why}${note ? `: ${note}` : ''}`,
+        });
         await dispatcher.announce(changes, incident, 'incident.closed');
         changes.emit('incident.closed', { at: changes.now, incident });
       }),
@@ -1094,13 +1387,22 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
         const from = incident.severity;
         incident.severity = level.name;
         incident.urgency = level.urgency;
-        changes.log(incident, { kind: 'severity_changed', actor: userActor(by), description: `Severity changed from ${from} to ${level.name}${note ? `: ${note}` : ''}`, details: { from, to: level.name } });
+        changes.log(incident, {
+          kind: 'severity_changed',
+          actor: userActor(by),
+          description: `Severity changed from ${from} to ${level.name}${note ? `: ${note}` : ''}`,
+          details: { from, to: level.name },
+        });
         if (isOpenStatus(incident.status)) await armOpenTimers(changes, incident);
         changes.emit('incident.severity_changed', { at: changes.now, incident, from, to: level.name });
       }),
     assignRole: (id, role, user, { by } = {}) =>
       edit(id, (changes, incident) => {
-        if (!['commander', 'scribe', 'liaison'].includes(role)) throw new IncidentError('ARGUMENT_INVALID', `role must be commander, scribe or liaison, got ${JSON.stringify(role)}`);
+        if (!['commander', 'scribe', 'liaison'].includes(role))
+          throw new IncidentError(
+            'ARGUMENT_INVALID',
+            `role must be commander, scribe or liaison, got ${JSON.stringify(role)}`,
+          );
         if (user === undefined) delete incident.roles[role];
         else incident.roles[role] = user;
         changes.log(incident, {
@@ -1114,31 +1416,61 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
       edit(id, (changes, incident) => {
         if (incident.roles.responders.includes(user)) return;
         incident.roles.responders.push(user);
-        changes.log(incident, { kind: 'role_assigned', actor: userActor(by), description: `${user} joined as responder`, details: { role: 'responder', user } });
+        changes.log(incident, {
+          kind: 'role_assigned',
+          actor: userActor(by),
+          description: `${user} joined as responder`,
+          details: { role: 'responder', user },
+        });
       }),
     removeResponder: (id, user, { by } = {}) =>
       edit(id, (changes, incident) => {
         if (!incident.roles.responders.includes(user)) return;
         incident.roles.responders = incident.roles.responders.filter((responder) => responder !== user);
-        changes.log(incident, { kind: 'role_assigned', actor: userActor(by), description: `${user} left the responders`, details: { role: 'responder', user, removed: true } });
+        changes.log(incident, {
+          kind: 'role_assigned',
+          actor: userActor(by),
+          description: `${user} left the responders`,
+          details: { role: 'responder', user, removed: true },
+        });
       }),
     setComponents: (id, components, { by } = {}) =>
       edit(id, (changes, incident) => {
         const status = levelOf(incident).componentStatus;
-        incident.components = components.map((component) => (typeof component === 'string' ? { id: component, status } : { ...component }));
-        changes.log(incident, { kind: 'note', actor: userActor(by), description: `Affected components: ${incident.components.map((component) => `${component.id} (${component.status})`).join(', ') || 'none'}` });
+        incident.components = components.map((component) =>
+          typeof component === 'string' ? { id: component, status } : { ...component },
+        );
+        changes.log(incident, {
+          kind: 'note',
+          actor: userActor(by),
+          description: `Affected components: ${incident.components.map((component) => `${component.id} (${component.status})`).join(', ') || 'none'}`,
+        });
       }),
     setImpactStartedAt: (id, at, { by, note } = {}) =>
       edit(id, (changes, incident) => {
-        if (!Number.isFinite(at) || at > incident.triggeredAt) throw new IncidentError('ARGUMENT_INVALID', `impactStartedAt must be a time at or before the trigger (${new Date(incident.triggeredAt).toISOString()})`);
+        if (!Number.isFinite(at) || at > incident.triggeredAt)
+          throw new IncidentError(
+            'ARGUMENT_INVALID',
+            `impactStartedAt must be a time at or before the trigger (${new Date(incident.triggeredAt).toISOString()})`,
+          );
         incident.impactStartedAt = at;
-        changes.log(incident, { kind: 'note', actor: userActor(by), description: `Impact start set to ${new Date(at).toISOString()}${note ? `: ${note}` : ''}` });
+        changes.log(incident, {
+          kind: 'note',
+          actor: userActor(by),
+          description: `Impact start set to ${new Date(at).toISOString()}${note ? `: ${note}` : ''}`,
+        });
       }),
     addNote: (id, note) =>
       run(async (changes) => {
         const incident = await loadForUpdate(changes.transaction, id);
         if (!note.body?.trim()) throw new IncidentError('ARGUMENT_INVALID', 'a note needs a body');
-        changes.log(incident, { kind: 'note', actor: userActor(note.by), description: note.body, visibility: note.visibility ?? 'internal', ...(note.pinned ? { pinned: true } : {}) });
+        changes.log(incident, {
+          kind: 'note',
+          actor: userActor(note.by),
+          description: note.body,
+          visibility: note.visibility ?? 'internal',
+          ...(note.pinned ? { pinned: true } : {}),
+        });
         const timeline = await changes.flush();
         return timeline[0]!;
       }),
@@ -1152,10 +1484,19 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
           incident.lastUpdateAt = changes.now;
           changes.touch(incident);
           const level = levelOf(incident);
-          if (isOpenStatus(incident.status) && level.updateEveryMs !== undefined) await setTimer(changes, incident, 'update_target', changes.now + level.updateEveryMs);
+          if (isOpenStatus(incident.status) && level.updateEveryMs !== undefined)
+            await setTimer(changes, incident, 'update_target', changes.now + level.updateEveryMs);
         }
-        changes.log(incident, { kind: 'status_update', actor: userActor(update.by), description: update.body, visibility, details: { statuspageStatus }, ...(update.pinned ? { pinned: true } : {}) });
-        if (visibility === 'public') await dispatcher.announce(changes, incident, 'incident.status_updated', { message: update.body });
+        changes.log(incident, {
+          kind: 'status_update',
+          actor: userActor(update.by),
+          description: update.body,
+          visibility,
+          details: { statuspageStatus },
+          ...(update.pinned ? { pinned: true } : {}),
+        });
+        if (visibility === 'public')
+          await dispatcher.announce(changes, incident, 'incident.status_updated', { message: update.body });
         const timeline = await changes.flush();
         return timeline.find((event) => event.kind === 'status_update')!;
       }),
@@ -1175,7 +1516,12 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
         };
         incident.actionItems.push(item);
         changes.touch(incident);
-        changes.log(incident, { kind: 'action_item', actor: userActor(input.by), description: `Action item added: ${item.title}`, details: { item } });
+        changes.log(incident, {
+          kind: 'action_item',
+          actor: userActor(input.by),
+          description: `Action item added: ${item.title}`,
+          details: { item },
+        });
         return item;
       }),
     updateActionItem: (id, itemId, patch) =>
@@ -1187,7 +1533,12 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
         const item = { ...incident.actionItems[index]!, ...fields };
         incident.actionItems[index] = item;
         changes.touch(incident);
-        changes.log(incident, { kind: 'action_item', actor: userActor(by), description: `Action item updated: ${item.title} (${item.status})`, details: { item } });
+        changes.log(incident, {
+          kind: 'action_item',
+          actor: userActor(by),
+          description: `Action item updated: ${item.title} (${item.status})`,
+          details: { item },
+        });
         return item;
       }),
     getPostmortem: (id) => store.getPostmortem(id),
@@ -1195,7 +1546,11 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
       run(async (changes) => {
         const incident = await loadForUpdate(changes.transaction, id);
         const existing = await changes.transaction.getPostmortem(incident.id);
-        if (existing?.status === 'published') throw new IncidentError('TRANSITION_INVALID', `the postmortem of ${id} is published; it can no longer change`);
+        if (existing?.status === 'published')
+          throw new IncidentError(
+            'TRANSITION_INVALID',
+            `the postmortem of ${id} is published; it can no longer change`,
+          );
         const postmortem: Postmortem = {
           incidentId: incident.id,
           status: input.status ?? existing?.status ?? 'draft',
@@ -1205,7 +1560,11 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
           updatedAt: changes.now,
         };
         await changes.transaction.savePostmortem(postmortem);
-        changes.log(incident, { kind: 'note', actor: userActor(input.by), description: `Postmortem ${existing ? 'updated' : 'created'} (${postmortem.status})` });
+        changes.log(incident, {
+          kind: 'note',
+          actor: userActor(input.by),
+          description: `Postmortem ${existing ? 'updated' : 'created'} (${postmortem.status})`,
+        });
         return postmortem;
       }),
     generatePostmortem: async (id, { replaceDraft = false, by, quiet = false } = {}) => {
@@ -1217,50 +1576,94 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
         const existing = await changes.transaction.getPostmortem(id);
         if (existing && (existing.status === 'published' || !replaceDraft)) return existing;
         await changes.transaction.savePostmortem({ ...draft, createdAt: existing?.createdAt ?? draft.createdAt });
-        if (!quiet) changes.log(locked, { kind: 'note', actor: by === undefined ? systemActor : userActor(by), description: `Postmortem draft ${existing ? 'regenerated' : 'generated'} from the timeline` });
+        if (!quiet)
+          changes.log(locked, {
+            kind: 'note',
+            actor: by === undefined ? systemActor : userActor(by),
+            description: `Postmortem draft ${existing ? 'regenerated' : 'generated'} from the timeline`,
+          });
         return draft;
       });
     },
     postmortemMarkdown: async (id) => {
       const incident = await manager.require(id);
       const postmortem = await store.getPostmortem(id);
-      if (!postmortem) throw new IncidentError('POSTMORTEM_REQUIRED', `${id} has no postmortem yet (generatePostmortem creates the draft)`);
+      if (!postmortem)
+        throw new IncidentError(
+          'POSTMORTEM_REQUIRED',
+          `${id} has no postmortem yet (generatePostmortem creates the draft)`,
+        );
       return renderPostmortemMarkdown(postmortem, incident);
     },
     publishPostmortem: (id, { by } = {}) =>
       run(async (changes) => {
         const incident = await loadForUpdate(changes.transaction, id);
-        if (incident.status !== 'resolved' && incident.status !== 'mitigated') refuse(incident, 'publish the postmortem of', ['mitigated', 'resolved']);
+        if (incident.status !== 'resolved' && incident.status !== 'mitigated')
+          refuse(incident, 'publish the postmortem of', ['mitigated', 'resolved']);
         const postmortem = await changes.transaction.getPostmortem(incident.id);
-        if (!postmortem) throw new IncidentError('POSTMORTEM_REQUIRED', `${id} has no postmortem to publish; save one first`);
+        if (!postmortem)
+          throw new IncidentError('POSTMORTEM_REQUIRED', `${id} has no postmortem to publish; save one first`);
         if (postmortem.status === 'published') return postmortem;
-        const empty = postmortem.sections.filter((section) => section.required && !section.body.trim()).map((section) => section.title);
-        if (empty.length > 0) throw new IncidentError('POSTMORTEM_REQUIRED', `cannot publish the postmortem of ${id}: required section(s) empty: ${empty.join(', ')}`);
-        const published: Postmortem = { ...postmortem, status: 'published', publishedAt: changes.now, updatedAt: changes.now };
+        const empty = postmortem.sections
+          .filter((section) => section.required && !section.body.trim())
+          .map((section) => section.title);
+        if (empty.length > 0)
+          throw new IncidentError(
+            'POSTMORTEM_REQUIRED',
+            `cannot publish the postmortem of ${id}: required section(s) empty: ${empty.join(', ')}`,
+          );
+        const published: Postmortem = {
+          ...postmortem,
+          status: 'published',
+          publishedAt: changes.now,
+          updatedAt: changes.now,
+        };
         await changes.transaction.savePostmortem(published);
-        changes.log(incident, { kind: 'postmortem_published', actor: userActor(by), description: `Postmortem published by ${by ?? 'api'}` });
+        changes.log(incident, {
+          kind: 'postmortem_published',
+          actor: userActor(by),
+          description: `Postmortem published by ${by ?? 'api'}`,
+        });
         return published;
       }),
     notifications: (id) => store.listNotifications({ incidentId: id }),
     metrics: async ({ from, to, service, isOutage } = {}) => {
       const end = to ?? clock.now();
       const start = from ?? end - 30 * 86_400_000;
-      const incidents = await store.listIncidents({ since: start - 30 * 86_400_000, until: end, limit: 10_000, ...(service === undefined ? {} : { service }) });
+      const incidents = await store.listIncidents({
+        since: start - 30 * 86_400_000,
+        until: end,
+        limit: 10_000,
+        ...(service === undefined ? {} : { service }),
+      });
       return computeIncidentMetrics(incidents, { from: start, to: end, ...(isOutage ? { isOutage } : {}) });
     },
     createSilence: (input) =>
       run(async (changes) => {
-        if (!Array.isArray(input.matchers) || input.matchers.length === 0) throw new IncidentError('ARGUMENT_INVALID', 'a silence needs at least one matcher');
+        if (!Array.isArray(input.matchers) || input.matchers.length === 0)
+          throw new IncidentError('ARGUMENT_INVALID', 'a silence needs at least one matcher');
         checkMatchers(input.matchers, 'matchers');
         if (!input.createdBy?.trim()) throw new IncidentError('ARGUMENT_INVALID', 'a silence needs createdBy (who)');
         if (!input.comment?.trim()) throw new IncidentError('ARGUMENT_INVALID', 'a silence needs a comment (why)');
         const startsAt = input.startsAt ?? changes.now;
-        const endsAt = input.endsAt ?? (input.duration === undefined ? undefined : startsAt + parseDuration(input.duration, 'duration'));
-        if (endsAt === undefined) throw new IncidentError('ARGUMENT_INVALID', 'a silence needs endsAt or duration: silences are always temporary');
-        if (!(endsAt > startsAt) || endsAt <= changes.now) throw new IncidentError('ARGUMENT_INVALID', 'a silence must end after it starts, and in the future');
+        const endsAt =
+          input.endsAt ??
+          (input.duration === undefined ? undefined : startsAt + parseDuration(input.duration, 'duration'));
+        if (endsAt === undefined)
+          throw new IncidentError(
+            'ARGUMENT_INVALID',
+            'a silence needs endsAt or duration: silences are always temporary',
+          );
+        if (!(endsAt > startsAt) || endsAt <= changes.now)
+          throw new IncidentError('ARGUMENT_INVALID', 'a silence must end after it starts, and in the future');
         const silence: Silence = {
           id: randomUUID(),
-          matchers: input.matchers.map((matcher) => ({ name: matcher.name, value: matcher.value, isRegex: matcher.isRegex ?? false, isEqual: matcher.isEqual ?? true })),
+          matchers: input.matchers.map((matcher) => ({
+            name: matcher.name,
+            value: matcher.value,
+            isRegex: matcher.isRegex ?? false,
+            isEqual: matcher.isEqual ?? true,
+          })),
           startsAt,
           endsAt,
           createdBy: input.createdBy,
@@ -1288,7 +1691,8 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
     scheduleMaintenance: (input) =>
       run(async (changes) => {
         if (!input.title?.trim()) throw new IncidentError('ARGUMENT_INVALID', 'a maintenance window needs a title');
-        if (!input.createdBy?.trim()) throw new IncidentError('ARGUMENT_INVALID', 'a maintenance window needs createdBy');
+        if (!input.createdBy?.trim())
+          throw new IncidentError('ARGUMENT_INVALID', 'a maintenance window needs createdBy');
         if (input.matchers) checkMatchers(input.matchers, 'matchers');
         const window: MaintenanceWindow = {
           id: randomUUID(),
@@ -1302,14 +1706,24 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
           ...(input.matchers === undefined ? {} : { matchers: input.matchers }),
         };
         if (input.recurrence) {
-          if (input.startsAt !== undefined || input.endsAt !== undefined) throw new IncidentError('ARGUMENT_INVALID', 'give either recurrence or startsAt/endsAt, not both');
+          if (input.startsAt !== undefined || input.endsAt !== undefined)
+            throw new IncidentError('ARGUMENT_INVALID', 'give either recurrence or startsAt/endsAt, not both');
           checkRecurrence(input.recurrence, 'recurrence');
           window.recurrence = input.recurrence;
         } else {
           const startsAt = input.startsAt;
-          const endsAt = input.endsAt ?? (input.duration === undefined || startsAt === undefined ? undefined : startsAt + parseDuration(input.duration, 'duration'));
-          if (startsAt === undefined || endsAt === undefined) throw new IncidentError('ARGUMENT_INVALID', 'a maintenance window needs startsAt and endsAt (or duration), or a recurrence');
-          if (!(endsAt > startsAt)) throw new IncidentError('ARGUMENT_INVALID', 'a maintenance window must end after it starts');
+          const endsAt =
+            input.endsAt ??
+            (input.duration === undefined || startsAt === undefined
+              ? undefined
+              : startsAt + parseDuration(input.duration, 'duration'));
+          if (startsAt === undefined || endsAt === undefined)
+            throw new IncidentError(
+              'ARGUMENT_INVALID',
+              'a maintenance window needs startsAt and endsAt (or duration), or a recurrence',
+            );
+          if (!(endsAt > startsAt))
+            throw new IncidentError('ARGUMENT_INVALID', 'a maintenance window must end after it starts');
           window.startsAt = startsAt;
           window.endsAt = endsAt;
         }
@@ -1330,7 +1744,9 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
       const start = from ?? clock.now();
       const end = to ?? start + 7 * 86_400_000;
       const windows = await store.listMaintenanceWindows({ activeAfter: start });
-      return windows.flatMap((window) => maintenanceOccurrences(window, start, end)).sort((a, b) => a.startsAt - b.startsAt);
+      return windows
+        .flatMap((window) => maintenanceOccurrences(window, start, end))
+        .sort((a, b) => a.startsAt - b.startsAt);
     },
     runDueTimers: async () => {
       const before = timersRun;
@@ -1368,7 +1784,8 @@ function classifiable(event: AlertEvent) {
 function earliestStart(event: AlertEvent): number | undefined {
   let earliest = event.startsAt;
   for (const member of event.members ?? []) {
-    if (member.startsAt !== undefined && (earliest === undefined || member.startsAt < earliest)) earliest = member.startsAt;
+    if (member.startsAt !== undefined && (earliest === undefined || member.startsAt < earliest))
+      earliest = member.startsAt;
   }
   return earliest;
 }

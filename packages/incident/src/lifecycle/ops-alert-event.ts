@@ -24,6 +24,10 @@ export function opsAlertToEvent(alert: OpsAlert, defaultService: string): AlertE
     annotations: parsed.annotations,
     startsAt: parsed.startsAt,
     ...(parsed.generatorUrl === undefined ? {} : { generatorUrl: parsed.generatorUrl }),
-    ...(parsed.endsAt === undefined ? {} : { members: [{ alertKey: parsed.key, status: parsed.status, endsAt: parsed.endsAt, startsAt: parsed.startsAt }] }),
+    ...(parsed.endsAt === undefined
+      ? {}
+      : {
+          members: [{ alertKey: parsed.key, status: parsed.status, endsAt: parsed.endsAt, startsAt: parsed.startsAt }],
+        }),
   };
 }

@@ -14,24 +14,95 @@ describe('computeIncidentMetrics', () => {
   it('computes MTTA over acknowledged incidents only, counts the never-acknowledged apart, and MTTM/MTTR/MTTD', () => {
     const report = computeIncidentMetrics(
       [
-        sampleIncident({ id: 'a', triggeredAt: T0, acknowledgedAt: T0 + 2 * MINUTE, mitigatedAt: T0 + 10 * MINUTE, resolvedAt: T0 + 30 * MINUTE, impactStartedAt: T0 - MINUTE, status: 'resolved' }),
-        sampleIncident({ id: 'b', triggeredAt: T0 + DAY, acknowledgedAt: T0 + DAY + 4 * MINUTE, resolvedAt: T0 + DAY + 10 * MINUTE, status: 'resolved', dedupKey: 'b' }),
-        sampleIncident({ id: 'c', triggeredAt: T0 + 2 * DAY, resolvedAt: T0 + 2 * DAY + 5 * MINUTE, resolveReason: 'source', status: 'resolved', dedupKey: 'c' }), // auto-resolved, never acked
-        sampleIncident({ id: 'd', triggeredAt: T0 + 3 * DAY, status: 'resolved', resolveReason: 'merged', resolvedAt: T0 + 3 * DAY, dedupKey: 'd' }), // merged: left out
+        sampleIncident({
+          id: 'a',
+          triggeredAt: T0,
+          acknowledgedAt: T0 + 2 * MINUTE,
+          mitigatedAt: T0 + 10 * MINUTE,
+          resolvedAt: T0 + 30 * MINUTE,
+          impactStartedAt: T0 - MINUTE,
+          status: 'resolved',
+        }),
+        sampleIncident({
+          id: 'b',
+          triggeredAt: T0 + DAY,
+          acknowledgedAt: T0 + DAY + 4 * MINUTE,
+          resolvedAt: T0 + DAY + 10 * MINUTE,
+          status: 'resolved',
+          dedupKey: 'b',
+        }),
+        sampleIncident({
+          id: 'c',
+          triggeredAt: T0 + 2 * DAY,
+          resolvedAt: T0 + 2 * DAY + 5 * MINUTE,
+          resolveReason: 'source',
+          status: 'resolved',
+          dedupKey: 'c',
+        }), // auto-resolved, never acked
+        sampleIncident({
+          id: 'd',
+          triggeredAt: T0 + 3 * DAY,
+          status: 'resolved',
+          resolveReason: 'merged',
+          resolvedAt: T0 + 3 * DAY,
+          dedupKey: 'd',
+        }), // merged: left out
       ],
       { from: T0, to: T0 + 7 * DAY },
     );
-    expect(report.overall).toEqual({ count: 3, mttaMs: 3 * MINUTE, neverAcknowledged: 1, mttmMs: 10 * MINUTE, mttrMs: 15 * MINUTE, mttdMs: MINUTE, open: 0 });
+    expect(report.overall).toEqual({
+      count: 3,
+      mttaMs: 3 * MINUTE,
+      neverAcknowledged: 1,
+      mttmMs: 10 * MINUTE,
+      mttrMs: 15 * MINUTE,
+      mttdMs: MINUTE,
+      open: 0,
+    });
   });
 
   it('merges overlapping outages for MTBF and availability, and clips them to the window', () => {
-    expect(mergedLength([[0, 10], [5, 20], [30, 40], [35, 36]])).toBe(30);
+    expect(
+      mergedLength([
+        [0, 10],
+        [5, 20],
+        [30, 40],
+        [35, 36],
+      ]),
+    ).toBe(30);
     const report = computeIncidentMetrics(
       [
-        sampleIncident({ id: 'a', triggeredAt: T0 + DAY, resolvedAt: T0 + DAY + 60 * MINUTE, severity: 'P0', status: 'resolved' }),
-        sampleIncident({ id: 'b', triggeredAt: T0 + DAY + 30 * MINUTE, resolvedAt: T0 + DAY + 90 * MINUTE, severity: 'P1', status: 'resolved', dedupKey: 'b' }),
-        sampleIncident({ id: 'c', triggeredAt: T0 + 2 * DAY, resolvedAt: T0 + 2 * DAY + 10 * MINUTE, severity: 'P3', status: 'resolved', dedupKey: 'c' }), // not an outage
-        sampleIncident({ id: 'd', triggeredAt: T0 - 30 * MINUTE, resolvedAt: T0 + 30 * MINUTE, severity: 'P0', status: 'resolved', dedupKey: 'd' }), // began before the window
+        sampleIncident({
+          id: 'a',
+          triggeredAt: T0 + DAY,
+          resolvedAt: T0 + DAY + 60 * MINUTE,
+          severity: 'P0',
+          status: 'resolved',
+        }),
+        sampleIncident({
+          id: 'b',
+          triggeredAt: T0 + DAY + 30 * MINUTE,
+          resolvedAt: T0 + DAY + 90 * MINUTE,
+          severity: 'P1',
+          status: 'resolved',
+          dedupKey: 'b',
+        }),
+        sampleIncident({
+          id: 'c',
+          triggeredAt: T0 + 2 * DAY,
+          resolvedAt: T0 + 2 * DAY + 10 * MINUTE,
+          severity: 'P3',
+          status: 'resolved',
+          dedupKey: 'c',
+        }), // not an outage
+        sampleIncident({
+          id: 'd',
+          triggeredAt: T0 - 30 * MINUTE,
+          resolvedAt: T0 + 30 * MINUTE,
+          severity: 'P0',
+          status: 'resolved',
+          dedupKey: 'd',
+        }), // began before the window
       ],
       { from: T0, to: T0 + 10 * DAY },
     );
@@ -40,7 +111,10 @@ describe('computeIncidentMetrics', () => {
     expect(checkout.reliability.failures).toBe(2);
     expect(checkout.reliability.mtbfMs).toBe((10 * DAY - 120 * MINUTE) / 2);
     const mttr = 60 * MINUTE; // both failures took an hour to resolve
-    expect(checkout.reliability.availability).toBeCloseTo(checkout.reliability.mtbfMs! / (checkout.reliability.mtbfMs! + mttr), 12);
+    expect(checkout.reliability.availability).toBeCloseTo(
+      checkout.reliability.mtbfMs! / (checkout.reliability.mtbfMs! + mttr),
+      12,
+    );
     expect(report.byServiceSeverity.map((entry) => [entry.severity, entry.metrics.count])).toEqual([
       ['P0', 1],
       ['P1', 1],

@@ -50,17 +50,32 @@ export interface ComputeIncidentMetricsOptions {
   isOutage?: (incident: Incident) => boolean;
 }
 
-const mean = (values: number[]) => (values.length === 0 ? undefined : values.reduce((sum, value) => sum + value, 0) / values.length);
+const mean = (values: number[]) =>
+  values.length === 0 ? undefined : values.reduce((sum, value) => sum + value, 0) / values.length;
 
 function response(incidents: readonly Incident[], to: number): ResponseMetrics {
-  const acknowledged = incidents.filter((incident) => incident.acknowledgedAt !== undefined && incident.acknowledgedAt <= to);
+  const acknowledged = incidents.filter(
+    (incident) => incident.acknowledgedAt !== undefined && incident.acknowledgedAt <= to,
+  );
   return {
     count: incidents.length,
     mttaMs: mean(acknowledged.map((incident) => incident.acknowledgedAt! - incident.triggeredAt)),
     neverAcknowledged: incidents.length - acknowledged.length,
-    mttmMs: mean(incidents.filter((incident) => incident.mitigatedAt !== undefined && incident.mitigatedAt <= to).map((incident) => incident.mitigatedAt! - incident.triggeredAt)),
-    mttrMs: mean(incidents.filter((incident) => incident.resolvedAt !== undefined && incident.resolvedAt <= to).map((incident) => incident.resolvedAt! - incident.triggeredAt)),
-    mttdMs: mean(incidents.filter((incident) => incident.impactStartedAt !== undefined).map((incident) => incident.triggeredAt - incident.impactStartedAt!)),
+    mttmMs: mean(
+      incidents
+        .filter((incident) => incident.mitigatedAt !== undefined && incident.mitigatedAt <= to)
+        .map((incident) => incident.mitigatedAt! - incident.triggeredAt),
+    ),
+    mttrMs: mean(
+      incidents
+        .filter((incident) => incident.resolvedAt !== undefined && incident.resolvedAt <= to)
+        .map((incident) => incident.resolvedAt! - incident.triggeredAt),
+    ),
+    mttdMs: mean(
+      incidents
+        .filter((incident) => incident.impactStartedAt !== undefined)
+        .map((incident) => incident.triggeredAt - incident.impactStartedAt!),
+    ),
     open: incidents.filter((incident) => incident.resolvedAt === undefined || incident.resolvedAt > to).length,
   };
 }
@@ -86,7 +101,10 @@ export function mergedLength(intervals: readonly [number, number][]): number {
  * overlapping incidents (`impactStartedAt ?? triggeredAt` to `resolvedAt`, clipped to the window; an open incident
  * lasts to `to`).
  */
-export function computeIncidentMetrics(incidents: readonly Incident[], options: ComputeIncidentMetricsOptions): IncidentMetricsReport {
+export function computeIncidentMetrics(
+  incidents: readonly Incident[],
+  options: ComputeIncidentMetricsOptions,
+): IncidentMetricsReport {
   const { from, to, isOutage = (incident) => incident.severity === 'P0' || incident.severity === 'P1' } = options;
   const counted = incidents.filter((incident) => incident.resolveReason !== 'merged');
   const inWindow = counted.filter((incident) => incident.triggeredAt >= from && incident.triggeredAt < to);
@@ -112,14 +130,22 @@ export function computeIncidentMetrics(incidents: readonly Incident[], options: 
       // Outages that overlap the window count, even when they started before it.
       const outages = counted.filter((incident) => incident.service === service && isOutage(incident));
       const intervals = outages
-        .map((incident): [number, number] => [Math.max(from, incident.impactStartedAt ?? incident.triggeredAt), Math.min(to, incident.resolvedAt ?? to)])
+        .map((incident): [number, number] => [
+          Math.max(from, incident.impactStartedAt ?? incident.triggeredAt),
+          Math.min(to, incident.resolvedAt ?? to),
+        ])
         .filter(([start, end]) => end > start);
       const outageMs = mergedLength(intervals);
       const failures = own.filter(isOutage);
       const mtbfMs = failures.length === 0 ? undefined : (windowMs - outageMs) / failures.length;
       const mttr = response(failures, to).mttrMs;
-      const availability = mtbfMs === undefined || mttr === undefined ? (windowMs - outageMs) / windowMs : mtbfMs / (mtbfMs + mttr);
-      return { service, metrics: response(own, to), reliability: { failures: failures.length, outageMs, mtbfMs, availability } };
+      const availability =
+        mtbfMs === undefined || mttr === undefined ? (windowMs - outageMs) / windowMs : mtbfMs / (mtbfMs + mttr);
+      return {
+        service,
+        metrics: response(own, to),
+        reliability: { failures: failures.length, outageMs, mtbfMs, availability },
+      };
     }),
   };
 }

@@ -42,17 +42,36 @@ interface PromClientModule {
  * ```
  */
 export function createIncidentMetrics(options: IncidentMetricsOptions): IncidentMetrics {
-  const { registry, incidents, prefix = 'ops_incident_', buckets = [60, 300, 600, 1800, 3600, 14_400, 86_400] } = options;
+  const {
+    registry,
+    incidents,
+    prefix = 'ops_incident_',
+    buckets = [60, 300, 600, 1800, 3600, 14_400, 86_400],
+  } = options;
   const promClient = createRequire(import.meta.url)('prom-client') as PromClientModule;
   const histogram = (name: string, help: string) =>
-    new promClient.Histogram({ name: `${prefix}${name}`, help, labelNames: ['service', 'severity'], buckets: [...buckets], registers: [registry] });
+    new promClient.Histogram({
+      name: `${prefix}${name}`,
+      help,
+      labelNames: ['service', 'severity'],
+      buckets: [...buckets],
+      registers: [registry],
+    });
   const toAck = histogram('time_to_ack_seconds', 'Time from trigger to the first acknowledgement.');
   const toMitigate = histogram('time_to_mitigate_seconds', 'Time from trigger to mitigation.');
   const toResolve = histogram('time_to_resolve_seconds', 'Time from trigger to resolve (merged incidents left out).');
-  const counter = (name: string, help: string, labelNames: string[]) => new promClient.Counter({ name: `${prefix}${name}`, help, labelNames, registers: [registry] });
+  const counter = (name: string, help: string, labelNames: string[]) =>
+    new promClient.Counter({ name: `${prefix}${name}`, help, labelNames, registers: [registry] });
   const triggered = counter('triggered_total', 'Incidents opened.', ['service', 'severity']);
-  const reopened = counter('reopened_total', 'Incidents reopened within the reopen window or by hand.', ['service', 'severity']);
-  const breaches = counter('target_breaches_total', 'Response targets missed (ack, mitigate, update).', ['service', 'severity', 'target']);
+  const reopened = counter('reopened_total', 'Incidents reopened within the reopen window or by hand.', [
+    'service',
+    'severity',
+  ]);
+  const breaches = counter('target_breaches_total', 'Response targets missed (ack, mitigate, update).', [
+    'service',
+    'severity',
+    'target',
+  ]);
   const notifications = counter('notifications_total', 'Notifications delivered or given up.', ['target', 'outcome']);
   new promClient.Gauge({
     name: `${prefix}open`,
@@ -61,29 +80,56 @@ export function createIncidentMetrics(options: IncidentMetricsOptions): Incident
     registers: [registry],
     async collect() {
       this.reset();
-      for (const incident of await incidents.list({ open: true, limit: 10_000 })) this.inc({ service: incident.service, severity: incident.severity });
+      for (const incident of await incidents.list({ open: true, limit: 10_000 }))
+        this.inc({ service: incident.service, severity: incident.severity });
     },
   });
   const seconds = (from: number, to: number) => Math.max(0, (to - from) / 1000);
   const unsubscribe = [
-    incidents.on('incident.triggered', ({ incident }) => triggered.inc({ service: incident.service, severity: incident.severity })),
-    incidents.on('incident.reopened', ({ incident }) => reopened.inc({ service: incident.service, severity: incident.severity })),
+    incidents.on('incident.triggered', ({ incident }) =>
+      triggered.inc({ service: incident.service, severity: incident.severity }),
+    ),
+    incidents.on('incident.reopened', ({ incident }) =>
+      reopened.inc({ service: incident.service, severity: incident.severity }),
+    ),
     incidents.on('incident.acknowledged', ({ incident, at }) => {
       // Only the first acknowledgement counts (a renewed ack keeps the first time).
-      if (incident.acknowledgedAt === at) toAck.observe({ service: incident.service, severity: incident.severity }, seconds(incident.triggeredAt, at));
+      if (incident.acknowledgedAt === at)
+        toAck.observe({ service: incident.service, severity: incident.severity }, seconds(incident.triggeredAt, at));
     }),
-    incidents.on('incident.mitigated', ({ incident, at }) => toMitigate.observe({ service: incident.service, severity: incident.severity }, seconds(incident.triggeredAt, at))),
+    incidents.on('incident.mitigated', ({ incident, at }) =>
+      toMitigate.observe({ service: incident.service, severity: incident.severity }, seconds(incident.triggeredAt, at)),
+    ),
     incidents.on('incident.resolved', ({ incident, at }) => {
-      if (incident.resolveReason !== 'merged') toResolve.observe({ service: incident.service, severity: incident.severity }, seconds(incident.triggeredAt, at));
+      if (incident.resolveReason !== 'merged')
+        toResolve.observe(
+          { service: incident.service, severity: incident.severity },
+          seconds(incident.triggeredAt, at),
+        );
     }),
-    incidents.on('target.breached', ({ incident, target }) => breaches.inc({ service: incident.service, severity: incident.severity, target })),
-    incidents.on('notification.delivered', ({ notification }) => notifications.inc({ target: notification.target, outcome: 'delivered' })),
-    incidents.on('notification.failed', ({ notification }) => notifications.inc({ target: notification.target, outcome: 'failed' })),
+    incidents.on('target.breached', ({ incident, target }) =>
+      breaches.inc({ service: incident.service, severity: incident.severity, target }),
+    ),
+    incidents.on('notification.delivered', ({ notification }) =>
+      notifications.inc({ target: notification.target, outcome: 'delivered' }),
+    ),
+    incidents.on('notification.failed', ({ notification }) =>
+      notifications.inc({ target: notification.target, outcome: 'failed' }),
+    ),
   ];
   return {
     remove() {
       for (const off of unsubscribe) off();
-      for (const name of ['time_to_ack_seconds', 'time_to_mitigate_seconds', 'time_to_resolve_seconds', 'triggered_total', 'reopened_total', 'target_breaches_total', 'notifications_total', 'open']) {
+      for (const name of [
+        'time_to_ack_seconds',
+        'time_to_mitigate_seconds',
+        'time_to_resolve_seconds',
+        'triggered_total',
+        'reopened_total',
+        'target_breaches_total',
+        'notifications_total',
+        'open',
+      ]) {
         registry.removeSingleMetric(`${prefix}${name}`);
       }
     },

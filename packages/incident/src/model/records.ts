@@ -30,7 +30,8 @@ export function isOpenStatus(status: IncidentStatus): boolean {
 export type ResolveReason = 'source' | 'user' | 'auto_timeout' | 'escalation_step' | 'merged';
 
 /** Status-page component status (Statuspage vocabulary). */
-export type ComponentStatus = 'operational' | 'degraded_performance' | 'partial_outage' | 'major_outage' | 'under_maintenance';
+export type ComponentStatus =
+  'operational' | 'degraded_performance' | 'partial_outage' | 'major_outage' | 'under_maintenance';
 
 /** Who did something: a person, the package itself, or an integration (Alertmanager, a PagerDuty sender). */
 export interface Actor {
@@ -223,7 +224,8 @@ export interface Postmortem {
 }
 
 /** What a durable timer does when it falls due. */
-export type TimerKind = 'ack_timeout' | 'auto_resolve' | 'ack_target' | 'mitigate_target' | 'update_target' | 'escalation';
+export type TimerKind =
+  'ack_timeout' | 'auto_resolve' | 'ack_target' | 'mitigate_target' | 'update_target' | 'escalation';
 
 /**
  * A durable timer: a store row, at most one per (incident, kind), claimed by one process at a time with a lease (in

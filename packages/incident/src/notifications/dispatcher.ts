@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { IncidentError } from '../errors.js';
-import { DEFAULT_ROUTE_EVENTS, loopStart, routeFor, type ResolvedPolicy, type Route } from '../escalation/escalation-policy.js';
+import {
+  DEFAULT_ROUTE_EVENTS,
+  loopStart,
+  routeFor,
+  type ResolvedPolicy,
+  type Route,
+} from '../escalation/escalation-policy.js';
 import type { ChangeSet } from '../lifecycle/change-set.js';
 import type { Incident, IncidentTimer, NotificationEventName, NotificationRecord } from '../model/records.js';
 import type { Automation, Notifier } from '../notifiers/notifier.js';
@@ -30,7 +36,12 @@ export interface DispatcherConfig {
  */
 export interface Dispatcher {
   /** Queues `event` for the incident's route subscribers (and, for follow-ups, the targets already paged). */
-  announce(changes: ChangeSet, incident: Incident, event: NotificationEventName, extra?: { message?: string }): Promise<void>;
+  announce(
+    changes: ChangeSet,
+    incident: Incident,
+    event: NotificationEventName,
+    extra?: { message?: string },
+  ): Promise<void>;
   /** Starts the route's escalation policy for a (re)opened incident. */
   startEscalation(changes: ChangeSet, incident: Incident): Promise<void>;
   /** After an unacknowledge: pages the current level again now (PagerDuty), and carries on from there. */
@@ -47,7 +58,13 @@ export function createDispatcher(config: DispatcherConfig): Dispatcher {
     return notifier !== undefined && (notifier.events === undefined || notifier.events.includes(event));
   };
 
-  const enqueue = async (changes: ChangeSet, incident: Incident, targets: readonly string[], event: NotificationEventName, extra: { level?: number; loop?: number; message?: string } = {}) => {
+  const enqueue = async (
+    changes: ChangeSet,
+    incident: Incident,
+    targets: readonly string[],
+    event: NotificationEventName,
+    extra: { level?: number; loop?: number; message?: string } = {},
+  ) => {
     if (targets.length === 0) return;
     const url = config.publicUrl?.(incident);
     const rows: NotificationRecord[] = targets.map((target) => ({
@@ -74,7 +91,15 @@ export function createDispatcher(config: DispatcherConfig): Dispatcher {
 
   const route = (incident: Incident) => routeFor(routes, incident, levelOf(incident).route);
 
-  const scheduleLevel = async (changes: ChangeSet, incident: Incident, policy: ResolvedPolicy, level: number, loop: number, startedAt: number, heldUntil?: number) => {
+  const scheduleLevel = async (
+    changes: ChangeSet,
+    incident: Incident,
+    policy: ResolvedPolicy,
+    level: number,
+    loop: number,
+    startedAt: number,
+    heldUntil?: number,
+  ) => {
     const dueAt =
       heldUntil === undefined
         ? Math.max(changes.now, loopStart(policy, startedAt, loop) + policy.levels[level]!.startAfterMs)
@@ -94,9 +119,13 @@ export function createDispatcher(config: DispatcherConfig): Dispatcher {
     async announce(changes, incident, event, extra = {}) {
       const subscribed = route(incident);
       const targets = new Set<string>();
-      const interested = subscribed && (subscribed.events ?? DEFAULT_ROUTE_EVENTS).includes(event) && (subscribed.notify ?? []).some((id) => wants(id, event));
+      const interested =
+        subscribed &&
+        (subscribed.events ?? DEFAULT_ROUTE_EVENTS).includes(event) &&
+        (subscribed.notify ?? []).some((id) => wants(id, event));
       // Silences and maintenance mute route subscribers; targets already paged still hear how it ends.
-      if (interested && !(await config.suppressed?.(changes, incident))) for (const id of subscribed.notify ?? []) if (wants(id, event)) targets.add(id);
+      if (interested && !(await config.suppressed?.(changes, incident)))
+        for (const id of subscribed.notify ?? []) if (wants(id, event)) targets.add(id);
       // Whoever was paged hears how it ends (PagerDuty stops paging on acknowledge/resolve).
       if (event === 'incident.acknowledged' || event === 'incident.resolved' || event === 'incident.mitigated') {
         for (const id of incident.escalation.paged ?? []) if (wants(id, event)) targets.add(id);
@@ -108,7 +137,13 @@ export function createDispatcher(config: DispatcherConfig): Dispatcher {
       const policyId = route(incident)?.escalationPolicy;
       const policy = policyId === undefined ? undefined : policies.get(policyId);
       if (!policy) return;
-      incident.escalation = { policyId: policy.id, level: -1, loop: 0, exhausted: false, paged: incident.escalation.paged ?? [] };
+      incident.escalation = {
+        policyId: policy.id,
+        level: -1,
+        loop: 0,
+        exhausted: false,
+        paged: incident.escalation.paged ?? [],
+      };
       const suppression = await config.suppressed?.(changes, incident);
       if (suppression) {
         // Not dropped: the incident is stored, and paging starts when the silence or maintenance ends (if still needed).
@@ -125,7 +160,8 @@ export function createDispatcher(config: DispatcherConfig): Dispatcher {
     },
 
     async restartEscalation(changes, incident) {
-      const policy = incident.escalation.policyId === undefined ? undefined : policies.get(incident.escalation.policyId);
+      const policy =
+        incident.escalation.policyId === undefined ? undefined : policies.get(incident.escalation.policyId);
       if (!policy || incident.escalation.exhausted) return;
       const level = Math.max(0, incident.escalation.level);
       const loop = incident.escalation.loop;
@@ -135,12 +171,21 @@ export function createDispatcher(config: DispatcherConfig): Dispatcher {
     },
 
     async fireEscalation(changes, incident, timer) {
-      const data = timer.data as { policyId?: string; level?: number; loop?: number; startedAt?: number; held?: boolean };
+      const data = timer.data as {
+        policyId?: string;
+        level?: number;
+        loop?: number;
+        startedAt?: number;
+        held?: boolean;
+      };
       const policy = data.policyId === undefined ? undefined : policies.get(data.policyId);
       if (!policy || data.level === undefined || data.loop === undefined || data.startedAt === undefined) return 'done';
       const levelIndex = Math.min(data.level, policy.levels.length - 1);
       const level = policy.levels[levelIndex]!;
-      const allowed = level.condition === 'if_not_acked' ? incident.status === 'triggered' : incident.status === 'triggered' || incident.status === 'acknowledged';
+      const allowed =
+        level.condition === 'if_not_acked'
+          ? incident.status === 'triggered'
+          : incident.status === 'triggered' || incident.status === 'acknowledged';
       if (!allowed) {
         // Acknowledged (or past it): paging pauses here; an unacknowledge restarts this level.
         delete incident.escalation.nextAt;
@@ -161,7 +206,8 @@ export function createDispatcher(config: DispatcherConfig): Dispatcher {
         return 'kept';
       }
       // Held back until now: later levels keep their spacing from this page.
-      if (data.held) data.startedAt = changes.now - policy.levels[levelIndex]!.startAfterMs - loopStart(policy, 0, data.loop);
+      if (data.held)
+        data.startedAt = changes.now - policy.levels[levelIndex]!.startAfterMs - loopStart(policy, 0, data.loop);
       const skip = level.severities !== undefined && !level.severities.includes(incident.severity);
       if (!skip) {
         const targets = [...level.notifiers.filter((id) => wants(id, 'incident.escalated'))];
@@ -187,7 +233,13 @@ export function createDispatcher(config: DispatcherConfig): Dispatcher {
           description: `Escalated to level ${levelIndex + 1}${data.loop > 0 ? ` (repeat ${data.loop})` : ''} of ${policy.name}: ${names.join(', ')}`,
           details: { policyId: policy.id, level: levelIndex, loop: data.loop, targets: names },
         });
-        changes.emit('incident.escalated', { at: changes.now, incident, level: levelIndex, loop: data.loop, targets: names });
+        changes.emit('incident.escalated', {
+          at: changes.now,
+          incident,
+          level: levelIndex,
+          loop: data.loop,
+          targets: names,
+        });
       }
       const nextLevel = levelIndex + 1;
       if (nextLevel < policy.levels.length) {
@@ -207,7 +259,13 @@ export function createDispatcher(config: DispatcherConfig): Dispatcher {
         description: `Escalation policy ${policy.name} exhausted after ${policy.levels.length} level(s) and ${policy.repeatTimes} repeat(s) without an acknowledgement`,
         details: { policyId: policy.id },
       });
-      await enqueue(changes, incident, policy.exhaustedNotify.filter((id) => wants(id, 'incident.escalated')), 'incident.escalated', { level: levelIndex, loop: data.loop, message: 'escalation policy exhausted' });
+      await enqueue(
+        changes,
+        incident,
+        policy.exhaustedNotify.filter((id) => wants(id, 'incident.escalated')),
+        'incident.escalated',
+        { level: levelIndex, loop: data.loop, message: 'escalation policy exhausted' },
+      );
       changes.emit('escalation.exhausted', { at: changes.now, incident, policyId: policy.id });
       return 'done';
     },
@@ -217,10 +275,13 @@ export function createDispatcher(config: DispatcherConfig): Dispatcher {
 /** Throws when a notifier map entry is not a notifier. */
 export function checkNotifiers(notifiers: Record<string, Notifier>, automations: Record<string, Automation>): void {
   for (const [id, notifier] of Object.entries(notifiers)) {
-    if (id.startsWith(AUTOMATION_TARGET)) throw new IncidentError('ARGUMENT_INVALID', `notifiers: id "${id}" must not start with "${AUTOMATION_TARGET}"`);
-    if (typeof notifier?.send !== 'function') throw new IncidentError('ARGUMENT_INVALID', `notifiers.${id} must be a notifier (an object with send())`);
+    if (id.startsWith(AUTOMATION_TARGET))
+      throw new IncidentError('ARGUMENT_INVALID', `notifiers: id "${id}" must not start with "${AUTOMATION_TARGET}"`);
+    if (typeof notifier?.send !== 'function')
+      throw new IncidentError('ARGUMENT_INVALID', `notifiers.${id} must be a notifier (an object with send())`);
   }
   for (const [id, automation] of Object.entries(automations)) {
-    if (typeof automation !== 'function') throw new IncidentError('ARGUMENT_INVALID', `automations.${id} must be a function`);
+    if (typeof automation !== 'function')
+      throw new IncidentError('ARGUMENT_INVALID', `automations.${id} must be a function`);
   }
 }

@@ -13,7 +13,9 @@ function recorder(log: string[], id: string, events?: Notifier['events']): Notif
     kind: 'recorder',
     ...(events ? { events } : {}),
     async send(payload: NotificationPayload) {
-      log.push(`${id}:${payload.event.replace('incident.', '')}${payload.level === undefined ? '' : `:L${payload.level + 1}`}`);
+      log.push(
+        `${id}:${payload.event.replace('incident.', '')}${payload.level === undefined ? '' : `:L${payload.level + 1}`}`,
+      );
     },
   };
 }
@@ -75,7 +77,9 @@ describe('escalation and routing', () => {
     expect(sent.slice(6)).toEqual(['secondary:escalated:L2']);
     await tick(10 * MINUTE);
     expect(sent.slice(7)).toEqual(['manager:escalated:L3']);
-    const kinds = (await incidents.timeline(incident!.id)).map((event) => event.kind).filter((kind) => kind !== 'notified');
+    const kinds = (await incidents.timeline(incident!.id))
+      .map((event) => event.kind)
+      .filter((kind) => kind !== 'notified');
     expect(kinds).toEqual([
       'triggered',
       'escalated',
@@ -91,21 +95,46 @@ describe('escalation and routing', () => {
     ]);
     await incidents.resolve(incident!.id, { reason: 'user', note: 'fixed' });
     await tick(0);
-    expect(sent.slice(8).sort()).toEqual(['channel:resolved', 'manager:resolved', 'primary:resolved', 'secondary:resolved']);
+    expect(sent.slice(8).sort()).toEqual([
+      'channel:resolved',
+      'manager:resolved',
+      'primary:resolved',
+      'secondary:resolved',
+    ]);
   });
 
   it('repeats up to the cap, then records the exhausted policy and tells its owner', async () => {
     const { incidents, sent, tick } = setup({
-      escalationPolicies: [{ id: 'short', levels: [{ startAfter: 0, targets: ['primary'] }, { startAfter: '5m', targets: ['secondary'] }], repeat: { times: 2, after: '10m' }, onExhausted: { notify: ['manager'] } }],
+      escalationPolicies: [
+        {
+          id: 'short',
+          levels: [
+            { startAfter: 0, targets: ['primary'] },
+            { startAfter: '5m', targets: ['secondary'] },
+          ],
+          repeat: { times: 2, after: '10m' },
+          onExhausted: { notify: ['manager'] },
+        },
+      ],
       routes: [{ escalationPolicy: 'short' }],
     });
     const exhausted: string[] = [];
     incidents.on('escalation.exhausted', (event) => exhausted.push(event.policyId));
     const { incident } = await incidents.trigger({ service: 'api', title: 'x', severity: 'P1' });
     for (let minute = 0; minute <= 60; minute++) await tick(minute === 0 ? 0 : MINUTE);
-    expect(sent).toEqual(['primary:escalated:L1', 'secondary:escalated:L2', 'primary:escalated:L1', 'secondary:escalated:L2', 'primary:escalated:L1', 'secondary:escalated:L2', 'manager:escalated:L2']);
+    expect(sent).toEqual([
+      'primary:escalated:L1',
+      'secondary:escalated:L2',
+      'primary:escalated:L1',
+      'secondary:escalated:L2',
+      'primary:escalated:L1',
+      'secondary:escalated:L2',
+      'manager:escalated:L2',
+    ]);
     expect(exhausted).toEqual(['short']);
-    const escalated = (await incidents.timeline(incident!.id)).filter((event) => event.kind === 'escalated').map((event) => event.at - T0);
+    const escalated = (await incidents.timeline(incident!.id))
+      .filter((event) => event.kind === 'escalated')
+      .map((event) => event.at - T0);
     expect(escalated).toEqual([0, 5, 15, 20, 30, 35].map((minutes) => minutes * MINUTE)); // a loop starts `after` (10m) after the last level (5m)
     expect((await incidents.require(incident!.id)).escalation).toMatchObject({ exhausted: true, loop: 2, level: 1 });
     expect((await incidents.timeline(incident!.id)).some((event) => event.kind === 'policy_exhausted')).toBe(true);
@@ -122,14 +151,30 @@ describe('escalation and routing', () => {
   });
 
   it('runs an automated first level: a fix that resolves stops the human level; a failed one lets it page', async () => {
-    const policy = { escalationPolicies: [{ id: 'auto', levels: [{ startAfter: 0, targets: [{ automation: 'restart' }] }, { startAfter: '5m', targets: ['primary'] }] }], routes: [{ escalationPolicy: 'auto' }] };
+    const policy = {
+      escalationPolicies: [
+        {
+          id: 'auto',
+          levels: [
+            { startAfter: 0, targets: [{ automation: 'restart' }] },
+            { startAfter: '5m', targets: ['primary'] },
+          ],
+        },
+      ],
+      routes: [{ escalationPolicy: 'auto' }],
+    };
     const fixed = setup(policy, async () => ({ outcome: 'resolved', detail: 'restarted 3 pods; errors back to 0.1%' }));
     const first = await fixed.incidents.trigger({ service: 'api', title: 'x', severity: 'P0' });
     await fixed.tick(0);
     await fixed.tick(10 * MINUTE);
     expect(fixed.sent).toEqual([]);
-    expect(await fixed.incidents.require(first.incident!.id)).toMatchObject({ status: 'resolved', resolveReason: 'escalation_step' });
-    const automationEntry = (await fixed.incidents.timeline(first.incident!.id)).find((event) => event.kind === 'automation');
+    expect(await fixed.incidents.require(first.incident!.id)).toMatchObject({
+      status: 'resolved',
+      resolveReason: 'escalation_step',
+    });
+    const automationEntry = (await fixed.incidents.timeline(first.incident!.id)).find(
+      (event) => event.kind === 'automation',
+    );
     expect(automationEntry?.description).toBe('Automation restart: resolved — restarted 3 pods; errors back to 0.1%');
 
     const failing = setup(policy, async () => {
@@ -145,7 +190,15 @@ describe('escalation and routing', () => {
 
   it('skips levels meant for other severities', async () => {
     const { incidents, sent, tick } = setup({
-      escalationPolicies: [{ id: 'p', levels: [{ startAfter: 0, targets: ['primary'] }, { startAfter: '1m', targets: ['manager'], severities: ['P0'] }] }],
+      escalationPolicies: [
+        {
+          id: 'p',
+          levels: [
+            { startAfter: 0, targets: ['primary'] },
+            { startAfter: '1m', targets: ['manager'], severities: ['P0'] },
+          ],
+        },
+      ],
       routes: [{ escalationPolicy: 'p' }],
     });
     await incidents.trigger({ service: 'api', title: 'x', severity: 'P1' });
@@ -156,15 +209,39 @@ describe('escalation and routing', () => {
 
   it('refuses configuration that names unknown targets or policies', () => {
     const clock = createManualClock(T0);
-    expect(() => createIncidentManager({ clock, autoStart: false, escalationPolicies: [{ id: 'p', levels: [{ startAfter: 0, targets: ['nobody'] }] }] })).toThrow(
-      'escalationPolicies[0].levels[0].targets[0]: no notifier "nobody" (known: none)',
-    );
-    expect(() => createIncidentManager({ clock, autoStart: false, routes: [{ escalationPolicy: 'missing' }] })).toThrow('routes[0].escalationPolicy: no policy "missing"');
     expect(() =>
-      createIncidentManager({ clock, autoStart: false, notifiers: { a: { kind: 'x', send: async () => {} } }, escalationPolicies: [{ id: 'p', levels: [{ startAfter: '5m', targets: ['a'] }, { startAfter: '1m', targets: ['a'] }] }] }),
+      createIncidentManager({
+        clock,
+        autoStart: false,
+        escalationPolicies: [{ id: 'p', levels: [{ startAfter: 0, targets: ['nobody'] }] }],
+      }),
+    ).toThrow('escalationPolicies[0].levels[0].targets[0]: no notifier "nobody" (known: none)');
+    expect(() => createIncidentManager({ clock, autoStart: false, routes: [{ escalationPolicy: 'missing' }] })).toThrow(
+      'routes[0].escalationPolicy: no policy "missing"',
+    );
+    expect(() =>
+      createIncidentManager({
+        clock,
+        autoStart: false,
+        notifiers: { a: { kind: 'x', send: async () => {} } },
+        escalationPolicies: [
+          {
+            id: 'p',
+            levels: [
+              { startAfter: '5m', targets: ['a'] },
+              { startAfter: '1m', targets: ['a'] },
+            ],
+          },
+        ],
+      }),
     ).toThrow(/levels\[1\]\.startAfter must not be earlier/);
     expect(() =>
-      createIncidentManager({ clock, autoStart: false, notifiers: { a: { kind: 'x', send: async () => {} } }, escalationPolicies: [{ id: 'p', levels: [{ startAfter: 0, targets: ['a'] }], repeat: { times: 11 } }] }),
+      createIncidentManager({
+        clock,
+        autoStart: false,
+        notifiers: { a: { kind: 'x', send: async () => {} } },
+        escalationPolicies: [{ id: 'p', levels: [{ startAfter: 0, targets: ['a'] }], repeat: { times: 11 } }],
+      }),
     ).toThrow('escalationPolicies[0].repeat.times must be an integer in [0, 10], got 11');
   });
 });

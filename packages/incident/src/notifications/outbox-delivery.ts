@@ -68,7 +68,8 @@ const BATCH = 50;
 export function createOutboxDelivery(config: OutboxDeliveryConfig) {
   const { store, owner, clock, logger, notifiers, automations, options } = config;
   const maxAttempts = options.maxAttempts ?? 12;
-  if (!(Number.isInteger(maxAttempts) && maxAttempts >= 1)) throw new IncidentError('ARGUMENT_INVALID', `delivery.maxAttempts must be an integer >= 1, got ${maxAttempts}`);
+  if (!(Number.isInteger(maxAttempts) && maxAttempts >= 1))
+    throw new IncidentError('ARGUMENT_INVALID', `delivery.maxAttempts must be an integer >= 1, got ${maxAttempts}`);
   const timeoutMs = parseDuration(options.timeout ?? '10s', 'delivery.timeout');
   const automationTimeoutMs = parseDuration(options.automationTimeout ?? '2m', 'delivery.automationTimeout');
   const leaseMs = parseDuration(options.lease ?? '2m', 'delivery.lease');
@@ -110,8 +111,13 @@ export function createOutboxDelivery(config: OutboxDeliveryConfig) {
       const automation = automations.get(id);
       if (!automation) return { kind: 'dead', error: `no automation "${id}" is configured` };
       try {
-        const result = await withDeadline((signal) => automation(row.payload.incident, { signal }), { timeoutMs: automationTimeoutMs, clock, label: `automation ${id}` });
-        if (!result || !['resolved', 'mitigated', 'failed'].includes(result.outcome)) return { kind: 'delivered', automation: { outcome: 'failed', detail: 'the automation returned no outcome' } };
+        const result = await withDeadline((signal) => automation(row.payload.incident, { signal }), {
+          timeoutMs: automationTimeoutMs,
+          clock,
+          label: `automation ${id}`,
+        });
+        if (!result || !['resolved', 'mitigated', 'failed'].includes(result.outcome))
+          return { kind: 'delivered', automation: { outcome: 'failed', detail: 'the automation returned no outcome' } };
         return { kind: 'delivered', automation: result };
       } catch (error) {
         return { kind: 'delivered', automation: { outcome: 'failed', detail: safeErrorMessage(error) } };
@@ -122,7 +128,12 @@ export function createOutboxDelivery(config: OutboxDeliveryConfig) {
     const send = () =>
       withDeadline(
         (signal) =>
-          notifier.send(row.payload, { idempotencyKey: row.id, attempt: row.attempts + 1, signal, alertSeverity: config.alertSeverityOf(row.payload.incident) }),
+          notifier.send(row.payload, {
+            idempotencyKey: row.id,
+            attempt: row.attempts + 1,
+            signal,
+            alertSeverity: config.alertSeverityOf(row.payload.incident),
+          }),
         { timeoutMs, clock, label: `notification to ${row.target}` },
       );
     try {
@@ -132,14 +143,24 @@ export function createOutboxDelivery(config: OutboxDeliveryConfig) {
     } catch (error) {
       const message = safeErrorMessage(error);
       if (OpsError.hasCode(error, 'CIRCUIT_OPEN')) {
-        return { kind: 'retry', error: message, nextAttemptAt: clock.now() + Math.max(1000, error.retryAfterMs ?? 1000), counted: false };
+        return {
+          kind: 'retry',
+          error: message,
+          nextAttemptAt: clock.now() + Math.max(1000, error.retryAfterMs ?? 1000),
+          counted: false,
+        };
       }
       const retryable = !OpsError.isInstance(error) || error.isRetryable;
       const attempts = row.attempts + 1;
       if (!retryable) return { kind: 'dead', error: message };
       if (attempts >= maxAttempts) return { kind: 'dead', error: `${message} (gave up after ${attempts} attempts)` };
       const retryAfterMs = OpsError.isInstance(error) ? error.retryAfterMs : undefined;
-      return { kind: 'retry', error: message, nextAttemptAt: clock.now() + Math.max(retryDelay(attempts), retryAfterMs ?? 0), counted: true };
+      return {
+        kind: 'retry',
+        error: message,
+        nextAttemptAt: clock.now() + Math.max(retryDelay(attempts), retryAfterMs ?? 0),
+        counted: true,
+      };
     }
   };
 
@@ -159,7 +180,10 @@ export function createOutboxDelivery(config: OutboxDeliveryConfig) {
               try {
                 await config.record(row, outcome);
               } catch (error) {
-                logger.warn({ notification: row.id, target: row.target, error: safeErrorMessage(error) }, 'could not record a notification outcome; it is retried when its claim lapses');
+                logger.warn(
+                  { notification: row.id, target: row.target, error: safeErrorMessage(error) },
+                  'could not record a notification outcome; it is retried when its claim lapses',
+                );
               }
             }
           }),

@@ -9,7 +9,10 @@ const MINUTE = 60_000;
 function setup() {
   const clock = createManualClock(T0);
   const sent: string[] = [];
-  const notifier = (id: string) => ({ kind: 'recorder', send: async (payload: NotificationPayload) => void sent.push(`${id}:${payload.event.replace('incident.', '')}`) });
+  const notifier = (id: string) => ({
+    kind: 'recorder',
+    send: async (payload: NotificationPayload) => void sent.push(`${id}:${payload.event.replace('incident.', '')}`),
+  });
   const incidents = createIncidentManager({
     clock,
     autoStart: false,
@@ -28,13 +31,20 @@ function setup() {
 describe('silences and maintenance windows', () => {
   it('hold back paging for matching incidents (which are still stored) and page when the silence ends', async () => {
     const { incidents, sent, tick } = setup();
-    await incidents.createSilence({ matchers: [{ name: 'service', value: 'checkout' }], duration: '30m', createdBy: 'alice', comment: 'deploying 1.4.2' });
+    await incidents.createSilence({
+      matchers: [{ name: 'service', value: 'checkout' }],
+      duration: '30m',
+      createdBy: 'alice',
+      comment: 'deploying 1.4.2',
+    });
     const silenced = await incidents.trigger({ service: 'checkout', title: 'Errors during deploy', severity: 'P0' });
     const other = await incidents.trigger({ service: 'search', title: 'Search down', severity: 'P0' });
     await tick(0);
     expect(sent.sort()).toEqual(['channel:triggered', 'pager:escalated']); // search only
     const entry = (await incidents.timeline(silenced.incident!.id)).find((event) => event.kind === 'silenced');
-    expect(entry?.description).toMatch(/^Paging suppressed by silence .* by alice until 2026-01-13T01:30:00.000Z: deploying 1\.4\.2; escalation starts at 2026-01-13T01:30:00\.000Z if still needed$/);
+    expect(entry?.description).toMatch(
+      /^Paging suppressed by silence .* by alice until 2026-01-13T01:30:00.000Z: deploying 1\.4\.2; escalation starts at 2026-01-13T01:30:00\.000Z if still needed$/,
+    );
     expect((await incidents.require(silenced.incident!.id)).status).toBe('triggered');
     sent.length = 0;
     await tick(30 * MINUTE);
@@ -44,7 +54,12 @@ describe('silences and maintenance windows', () => {
 
   it('stop holding back within a minute when a silence is expired early; an acknowledged incident is not paged', async () => {
     const { incidents, sent, tick } = setup();
-    const silence = await incidents.createSilence({ matchers: [{ name: 'severity', value: 'P0' }], duration: '2h', createdBy: 'alice', comment: 'game day' });
+    const silence = await incidents.createSilence({
+      matchers: [{ name: 'severity', value: 'P0' }],
+      duration: '2h',
+      createdBy: 'alice',
+      comment: 'game day',
+    });
     const first = await incidents.trigger({ service: 'api', dedupKey: 'a', title: 'A', severity: 'P0' });
     const second = await incidents.trigger({ service: 'api', dedupKey: 'b', title: 'B', severity: 'P0' });
     await tick(MINUTE);
@@ -56,7 +71,9 @@ describe('silences and maintenance windows', () => {
     expect(sent).toEqual(['pager:escalated']);
     await tick(20 * MINUTE); // B's acknowledgement still holds: no page for it
     expect(sent).toEqual(['pager:escalated']);
-    expect((await incidents.timeline(first.incident!.id)).filter((event) => event.kind === 'escalated')).toHaveLength(1);
+    expect((await incidents.timeline(first.incident!.id)).filter((event) => event.kind === 'escalated')).toHaveLength(
+      1,
+    );
   });
 
   it('hold back paging during a recurring maintenance window ("daily 2–5 AM" Berlin), not outside it', async () => {
@@ -67,7 +84,12 @@ describe('silences and maintenance windows', () => {
       recurrence: { frequency: 'daily', timeZone: 'Europe/Berlin', start: '02:00', duration: '3h' },
       createdBy: 'dba',
     });
-    const during = await incidents.trigger({ service: 'checkout', dedupKey: 'night', title: 'Replica lag', severity: 'P1' });
+    const during = await incidents.trigger({
+      service: 'checkout',
+      dedupKey: 'night',
+      title: 'Replica lag',
+      severity: 'P1',
+    });
     await tick(MINUTE);
     expect(sent).toEqual([]);
     await incidents.resolve(during.incident!.id, { reason: 'source' });
@@ -76,22 +98,50 @@ describe('silences and maintenance windows', () => {
     await tick(0);
     expect(sent.sort()).toEqual(['channel:triggered', 'pager:escalated']);
     const upcoming = await incidents.maintenance({ to: T0 + 2 * 86_400_000 });
-    expect(upcoming.map((occurrence) => new Date(occurrence.startsAt).toISOString())).toEqual(['2026-01-14T01:00:00.000Z']);
+    expect(upcoming.map((occurrence) => new Date(occurrence.startsAt).toISOString())).toEqual([
+      '2026-01-14T01:00:00.000Z',
+    ]);
   });
 
   it('refuses silences without expiry, author, comment or matchers, and bad recurrences', async () => {
     const { incidents } = setup();
     const base = { matchers: [{ name: 'service', value: 'x' }], duration: '1h', createdBy: 'a', comment: 'c' };
-    await expect(incidents.createSilence({ ...base, duration: undefined } as never)).rejects.toThrow('a silence needs endsAt or duration: silences are always temporary');
-    await expect(incidents.createSilence({ ...base, createdBy: '' })).rejects.toThrow('a silence needs createdBy (who)');
-    await expect(incidents.createSilence({ ...base, comment: ' ' })).rejects.toThrow('a silence needs a comment (why)');
-    await expect(incidents.createSilence({ ...base, matchers: [] })).rejects.toThrow('a silence needs at least one matcher');
-    await expect(incidents.createSilence({ ...base, matchers: [{ name: 'x', value: '(', isRegex: true }] })).rejects.toThrow(/matchers\[0\]\.value is not a valid regular expression/);
-    await expect(incidents.scheduleMaintenance({ title: 't', createdBy: 'a', recurrence: { frequency: 'weekly', timeZone: 'Europe/Berlin', start: '02:00', duration: '1h' } })).rejects.toThrow(
-      'recurrence.days is required for weekly recurrences',
+    await expect(incidents.createSilence({ ...base, duration: undefined } as never)).rejects.toThrow(
+      'a silence needs endsAt or duration: silences are always temporary',
     );
-    await expect(incidents.scheduleMaintenance({ title: 't', createdBy: 'a', recurrence: { frequency: 'daily', timeZone: 'Mars/Base', start: '02:00', duration: '1h' } })).rejects.toThrow('unknown time zone "Mars/Base"');
-    await expect(incidents.scheduleMaintenance({ title: 't', createdBy: 'a', recurrence: { frequency: 'daily', timeZone: 'UTC', start: '25:00', duration: '1h' } })).rejects.toThrow(/recurrence\.start must be "HH:MM"/);
-    await expect(incidents.scheduleMaintenance({ title: 't', createdBy: 'a' })).rejects.toThrow(/needs startsAt and endsAt/);
+    await expect(incidents.createSilence({ ...base, createdBy: '' })).rejects.toThrow(
+      'a silence needs createdBy (who)',
+    );
+    await expect(incidents.createSilence({ ...base, comment: ' ' })).rejects.toThrow('a silence needs a comment (why)');
+    await expect(incidents.createSilence({ ...base, matchers: [] })).rejects.toThrow(
+      'a silence needs at least one matcher',
+    );
+    await expect(
+      incidents.createSilence({ ...base, matchers: [{ name: 'x', value: '(', isRegex: true }] }),
+    ).rejects.toThrow(/matchers\[0\]\.value is not a valid regular expression/);
+    await expect(
+      incidents.scheduleMaintenance({
+        title: 't',
+        createdBy: 'a',
+        recurrence: { frequency: 'weekly', timeZone: 'Europe/Berlin', start: '02:00', duration: '1h' },
+      }),
+    ).rejects.toThrow('recurrence.days is required for weekly recurrences');
+    await expect(
+      incidents.scheduleMaintenance({
+        title: 't',
+        createdBy: 'a',
+        recurrence: { frequency: 'daily', timeZone: 'Mars/Base', start: '02:00', duration: '1h' },
+      }),
+    ).rejects.toThrow('unknown time zone "Mars/Base"');
+    await expect(
+      incidents.scheduleMaintenance({
+        title: 't',
+        createdBy: 'a',
+        recurrence: { frequency: 'daily', timeZone: 'UTC', start: '25:00', duration: '1h' },
+      }),
+    ).rejects.toThrow(/recurrence\.start must be "HH:MM"/);
+    await expect(incidents.scheduleMaintenance({ title: 't', createdBy: 'a' })).rejects.toThrow(
+      /needs startsAt and endsAt/,
+    );
   });
 });

@@ -59,7 +59,8 @@ const HEADLINES: Record<NotificationEventName, string> = {
  */
 export function renderNotificationLine(payload: NotificationPayload): string {
   const { incident } = payload;
-  const level = payload.event === 'incident.escalated' && payload.level !== undefined ? ` to level ${payload.level + 1}` : '';
+  const level =
+    payload.event === 'incident.escalated' && payload.level !== undefined ? ` to level ${payload.level + 1}` : '';
   const message = payload.message ? ` — ${payload.message}` : '';
   const link = payload.url ? ` ${payload.url}` : '';
   return `[${incident.severity}] ${incident.id} ${HEADLINES[payload.event]}${level}: ${incident.title} (service ${incident.service}, ${incident.status})${message}${link}`;

@@ -47,7 +47,13 @@ export function pagerDutyDedupKey(dedupKey: string): string {
  * ```
  */
 export function pagerDutyNotifier(options: PagerDutyNotifierOptions): Notifier {
-  const { routingKey, url = 'https://events.pagerduty.com/v2/enqueue', client = '@ops/incident', fetch = defaultFetch, clock = systemClock } = options;
+  const {
+    routingKey,
+    url = 'https://events.pagerduty.com/v2/enqueue',
+    client = '@ops/incident',
+    fetch = defaultFetch,
+    clock = systemClock,
+  } = options;
   checkUrl(url, 'pagerDutyNotifier');
   return {
     kind: 'pagerduty',
@@ -56,7 +62,11 @@ export function pagerDutyNotifier(options: PagerDutyNotifierOptions): Notifier {
       const action = ACTIONS[payload.event];
       if (!action) return;
       const { incident } = payload;
-      const event: Record<string, unknown> = { routing_key: routingKey, event_action: action, dedup_key: pagerDutyDedupKey(incident.dedupKey) };
+      const event: Record<string, unknown> = {
+        routing_key: routingKey,
+        event_action: action,
+        dedup_key: pagerDutyDedupKey(incident.dedupKey),
+      };
       if (action === 'trigger') {
         const summary = [...`[${incident.severity}] ${incident.title}`];
         event['payload'] = {

@@ -60,7 +60,15 @@ export function slackNotifier(options: SlackNotifierOptions): Notifier {
         ...(options.username ? { username: options.username } : {}),
         ...(options.iconEmoji ? { icon_emoji: options.iconEmoji } : {}),
       });
-      await postJson({ fetch, url: webhookUrl, body, headers: { 'idempotency-key': context.idempotencyKey }, signal: context.signal, clock, target: 'slack' });
+      await postJson({
+        fetch,
+        url: webhookUrl,
+        body,
+        headers: { 'idempotency-key': context.idempotencyKey },
+        signal: context.signal,
+        clock,
+        target: 'slack',
+      });
     },
   };
 }

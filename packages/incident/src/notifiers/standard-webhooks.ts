@@ -9,9 +9,16 @@ function secretBytes(secret: string): Buffer {
  * The Standard Webhooks headers (standardwebhooks.com) of a message: `webhook-id`, `webhook-timestamp` (Unix seconds)
  * and `webhook-signature` (`v1,<base64 HMAC-SHA256 of "id.timestamp.body">`).
  */
-export function signStandardWebhook(options: { id: string; timestampSeconds: number; body: string; secret: string }): Record<string, string> {
+export function signStandardWebhook(options: {
+  id: string;
+  timestampSeconds: number;
+  body: string;
+  secret: string;
+}): Record<string, string> {
   const { id, timestampSeconds, body, secret } = options;
-  const signature = createHmac('sha256', secretBytes(secret)).update(`${id}.${timestampSeconds}.${body}`).digest('base64');
+  const signature = createHmac('sha256', secretBytes(secret))
+    .update(`${id}.${timestampSeconds}.${body}`)
+    .digest('base64');
   return { 'webhook-id': id, 'webhook-timestamp': String(timestampSeconds), 'webhook-signature': `v1,${signature}` };
 }
 
@@ -30,8 +37,12 @@ export function verifyStandardWebhook(options: {
   const id = headers['webhook-id'];
   const timestamp = Number(headers['webhook-timestamp']);
   const signatures = headers['webhook-signature'];
-  if (!id || !Number.isFinite(timestamp) || !signatures || Math.abs(nowSeconds - timestamp) > toleranceSeconds) return false;
-  const expected = Buffer.from(signStandardWebhook({ id, timestampSeconds: timestamp, body, secret })['webhook-signature']!.slice(3), 'base64');
+  if (!id || !Number.isFinite(timestamp) || !signatures || Math.abs(nowSeconds - timestamp) > toleranceSeconds)
+    return false;
+  const expected = Buffer.from(
+    signStandardWebhook({ id, timestampSeconds: timestamp, body, secret })['webhook-signature']!.slice(3),
+    'base64',
+  );
   return signatures.split(' ').some((candidate) => {
     if (!candidate.startsWith('v1,')) return false;
     const given = Buffer.from(candidate.slice(3), 'base64');

@@ -70,18 +70,40 @@ export function ticketWebhookNotifier(options: TicketWebhookNotifierOptions): No
                 priority: { name: incident.severity },
                 labels: labels.map((label) => label.replaceAll(/\s+/g, '-')),
               },
-              ...(action === 'closed' ? { transition: { name: 'Done' } } : action === 'reopened' ? { transition: { name: 'Reopen' } } : {}),
+              ...(action === 'closed'
+                ? { transition: { name: 'Done' } }
+                : action === 'reopened'
+                  ? { transition: { name: 'Reopen' } }
+                  : {}),
               incident: { id: incident.id, status: incident.status },
             }
           : {
               action,
-              issue: { title, body: ticketBody(incident, payload), labels, state: action === 'closed' ? 'closed' : 'open' },
-              incident: { id: incident.id, status: incident.status, severity: incident.severity, service: incident.service },
+              issue: {
+                title,
+                body: ticketBody(incident, payload),
+                labels,
+                state: action === 'closed' ? 'closed' : 'open',
+              },
+              incident: {
+                id: incident.id,
+                status: incident.status,
+                severity: incident.severity,
+                service: incident.service,
+              },
             };
       const body = JSON.stringify(document);
       const timestampSeconds = Math.floor(clock.now() / 1000);
       const signed = secret ? signStandardWebhook({ id: context.idempotencyKey, timestampSeconds, body, secret }) : {};
-      await postJson({ fetch, url, body, headers: { ...headers, ...signed, 'idempotency-key': context.idempotencyKey }, signal: context.signal, clock, target: `tickets ${new URL(url).host}` });
+      await postJson({
+        fetch,
+        url,
+        body,
+        headers: { ...headers, ...signed, 'idempotency-key': context.idempotencyKey },
+        signal: context.signal,
+        clock,
+        target: `tickets ${new URL(url).host}`,
+      });
     },
   };
 }

@@ -24,9 +24,13 @@ export function checkUrl(url: string, what: string): void {
   try {
     parsed = new URL(url);
   } catch {
-    throw new IncidentError('ARGUMENT_INVALID', `${what}: url must be an absolute http(s) URL, got ${JSON.stringify(url)}`);
+    throw new IncidentError(
+      'ARGUMENT_INVALID',
+      `${what}: url must be an absolute http(s) URL, got ${JSON.stringify(url)}`,
+    );
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new IncidentError('ARGUMENT_INVALID', `${what}: url must be http or https, got ${parsed.protocol}`);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new IncidentError('ARGUMENT_INVALID', `${what}: url must be http or https, got ${parsed.protocol}`);
 }
 
 /**
@@ -61,7 +65,15 @@ export function webhookNotifier(options: WebhookNotifierOptions): Notifier {
       const signed = secret
         ? signStandardWebhook({ id: context.idempotencyKey, timestampSeconds, body, secret })
         : { 'webhook-id': context.idempotencyKey, 'webhook-timestamp': String(timestampSeconds) };
-      await postJson({ fetch, url, body, headers: { ...headers, ...signed, 'idempotency-key': context.idempotencyKey }, signal: context.signal, clock, target: `webhook ${new URL(url).host}` });
+      await postJson({
+        fetch,
+        url,
+        body,
+        headers: { ...headers, ...signed, 'idempotency-key': context.idempotencyKey },
+        signal: context.signal,
+        clock,
+        target: `webhook ${new URL(url).host}`,
+      });
     },
   };
 }

@@ -5,7 +5,16 @@ import { durationInWords } from '../comms/comms-templates.js';
 const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
 
 /** The sections a draft has; `Root cause` and `Summary` are required, so a draft cannot be published unread. */
-export const POSTMORTEM_SECTIONS = ['Summary', 'Impact', 'Detection', 'Response', 'Timeline', 'Contributing signals', 'Root cause', 'Action items'] as const;
+export const POSTMORTEM_SECTIONS = [
+  'Summary',
+  'Impact',
+  'Detection',
+  'Response',
+  'Timeline',
+  'Contributing signals',
+  'Root cause',
+  'Action items',
+] as const;
 
 function target(actualMs: number | undefined, targetMs: number | undefined): string {
   if (actualMs === undefined) return 'not reached';
@@ -19,7 +28,13 @@ function target(actualMs: number | undefined, targetMs: number | undefined): str
  * stable): summary, impact window, detection (MTTD), response times against the severity's targets, the timeline,
  * contributing signals (the alerts), an empty required root cause, and the action items.
  */
-export function generatePostmortemDraft(input: { incident: Incident; timeline: readonly TimelineEvent[]; alerts: readonly IncidentAlert[]; policy: SeverityPolicy; now: number }): Postmortem {
+export function generatePostmortemDraft(input: {
+  incident: Incident;
+  timeline: readonly TimelineEvent[];
+  alerts: readonly IncidentAlert[];
+  policy: SeverityPolicy;
+  now: number;
+}): Postmortem {
   const { incident, timeline, alerts, policy, now } = input;
   const level = policy.has(incident.severity) ? policy.level(incident.severity) : undefined;
   const impactStart = incident.impactStartedAt ?? incident.triggeredAt;
@@ -32,7 +47,11 @@ export function generatePostmortemDraft(input: { incident: Incident; timeline: r
     updatedAt: now,
     actionItems: structuredClone(incident.actionItems),
     sections: [
-      section('Summary', `${incident.title} (${incident.id}, ${incident.severity}, service ${incident.service}).\n\n${incident.summary}`, true),
+      section(
+        'Summary',
+        `${incident.title} (${incident.id}, ${incident.severity}, service ${incident.service}).\n\n${incident.summary}`,
+        true,
+      ),
       section(
         'Impact',
         [
@@ -56,28 +75,62 @@ export function generatePostmortemDraft(input: { incident: Incident; timeline: r
           `- Time to resolve: ${target(incident.resolvedAt === undefined ? undefined : incident.resolvedAt - incident.triggeredAt, undefined)}`,
           `- Escalation: ${incident.escalation.level < 0 ? 'nobody paged' : `level ${incident.escalation.level + 1} reached${incident.escalation.exhausted ? ', policy exhausted' : ''}`}`,
           `- Commander: ${incident.roles.commander ?? 'none'}; responders: ${incident.roles.responders.join(', ') || 'none'}`,
-          `- Targets missed: ${timeline.filter((event) => event.kind === 'target_breached').map((event) => event.description).join('; ') || 'none'}`,
+          `- Targets missed: ${
+            timeline
+              .filter((event) => event.kind === 'target_breached')
+              .map((event) => event.description)
+              .join('; ') || 'none'
+          }`,
         ].join('\n'),
       ),
       section(
         'Timeline',
-        ['| time (UTC) | what | who |', '|---|---|---|', ...timeline.filter((event) => event.kind !== 'notified').map((event) => `| ${iso(event.at)} | ${event.kind}: ${event.description.replaceAll('|', '\\|').replaceAll('\n', ' ')} | ${event.actor.id} |`)].join('\n'),
+        [
+          '| time (UTC) | what | who |',
+          '|---|---|---|',
+          ...timeline
+            .filter((event) => event.kind !== 'notified')
+            .map(
+              (event) =>
+                `| ${iso(event.at)} | ${event.kind}: ${event.description.replaceAll('|', '\\|').replaceAll('\n', ' ')} | ${event.actor.id} |`,
+            ),
+        ].join('\n'),
       ),
       section(
         'Contributing signals',
         alerts.length
-          ? alerts.map((alert) => `- ${alert.summary} — ${Object.entries(alert.labels).map(([name, value]) => `${name}=${value}`).join(', ')} (${alert.occurrences}×, ${alert.status})`).join('\n')
+          ? alerts
+              .map(
+                (alert) =>
+                  `- ${alert.summary} — ${Object.entries(alert.labels)
+                    .map(([name, value]) => `${name}=${value}`)
+                    .join(', ')} (${alert.occurrences}×, ${alert.status})`,
+              )
+              .join('\n')
           : 'No alerts recorded.',
       ),
       section('Root cause', '', true),
-      section('Action items', incident.actionItems.map((item) => `- [${item.status === 'done' ? 'x' : ' '}] ${item.title}${item.owner ? ` (${item.owner})` : ''}`).join('\n') || '- [ ] …'),
+      section(
+        'Action items',
+        incident.actionItems
+          .map(
+            (item) => `- [${item.status === 'done' ? 'x' : ' '}] ${item.title}${item.owner ? ` (${item.owner})` : ''}`,
+          )
+          .join('\n') || '- [ ] …',
+      ),
     ],
   };
 }
 
 /** The postmortem as one Markdown document. */
 export function renderPostmortemMarkdown(postmortem: Postmortem, incident: Incident): string {
-  const lines = [`# Postmortem: ${incident.title} (${incident.id})`, '', `Status: ${postmortem.status} · severity ${incident.severity} · service ${incident.service}`, ''];
-  for (const section of postmortem.sections) lines.push(`## ${section.title}`, '', section.body.trim() || '_To be written._', '');
+  const lines = [
+    `# Postmortem: ${incident.title} (${incident.id})`,
+    '',
+    `Status: ${postmortem.status} · severity ${incident.severity} · service ${incident.service}`,
+    '',
+  ];
+  for (const section of postmortem.sections)
+    lines.push(`## ${section.title}`, '', section.body.trim() || '_To be written._', '');
   return `${lines.join('\n').trimEnd()}\n`;
 }

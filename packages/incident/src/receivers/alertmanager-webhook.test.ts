@@ -23,7 +23,11 @@ async function start(options: AlertmanagerReceiverOptions = {}, store: IncidentS
       ...(init.method === 'GET' ? {} : { body: init.raw ?? JSON.stringify(body) }),
     });
     const text = await response.text();
-    return { status: response.status, headers: response.headers, body: text.startsWith('{') ? (JSON.parse(text) as Record<string, unknown>) : text };
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: text.startsWith('{') ? (JSON.parse(text) as Record<string, unknown>) : text,
+    };
   };
   return { incidents, post };
 }
@@ -61,16 +65,29 @@ async function kinds(incidents: IncidentManager, id: string) {
 describe('Alertmanager webhook v4 receiver', () => {
   it('takes an old sender (0.25: no notification_reason/routeLabels, null commonAnnotations) and groups by groupKey', async () => {
     const { incidents, post } = await start();
-    const response = await post(oldSender('firing', [alert('api-1', 'firing', '1badb0c76cee4041'), alert('api-2', 'firing', '2badb0c76cee4042')]));
+    const response = await post(
+      oldSender('firing', [alert('api-1', 'firing', '1badb0c76cee4041'), alert('api-2', 'firing', '2badb0c76cee4042')]),
+    );
     expect(response.status).toBe(200);
-    expect(response.body).toMatchObject({ status: 'success', results: [{ action: 'created', incidentId: 'INC-2026-0801-001', dedupKey: 'am:{}:{alertname="HighErrorRate"}' }] });
+    expect(response.body).toMatchObject({
+      status: 'success',
+      results: [{ action: 'created', incidentId: 'INC-2026-0801-001', dedupKey: 'am:{}:{alertname="HighErrorRate"}' }],
+    });
     const incident = await incidents.require('INC-2026-0801-001');
-    expect(incident).toMatchObject({ service: 'api', severity: 'P0', source: 'alertmanager', title: 'HighErrorRate (2 alerts)', impactStartedAt: Date.parse('2026-08-01T09:58:00Z') });
+    expect(incident).toMatchObject({
+      service: 'api',
+      severity: 'P0',
+      source: 'alertmanager',
+      title: 'HighErrorRate (2 alerts)',
+      impactStartedAt: Date.parse('2026-08-01T09:58:00Z'),
+    });
     const alerts = await incidents.alerts(incident.id);
-    expect(alerts.map((entry) => [entry.alertKey, entry.status, entry.labels['instance'], entry.generatorUrl])).toEqual([
-      ['1badb0c76cee4041', 'firing', 'api-1', 'http://prometheus:9090/graph?g0.expr=errors'],
-      ['2badb0c76cee4042', 'firing', 'api-2', 'http://prometheus:9090/graph?g0.expr=errors'],
-    ]);
+    expect(alerts.map((entry) => [entry.alertKey, entry.status, entry.labels['instance'], entry.generatorUrl])).toEqual(
+      [
+        ['1badb0c76cee4041', 'firing', 'api-1', 'http://prometheus:9090/graph?g0.expr=errors'],
+        ['2badb0c76cee4042', 'firing', 'api-2', 'http://prometheus:9090/graph?g0.expr=errors'],
+      ],
+    );
     expect(alerts[0]!.raw).toMatchObject({ fingerprint: '1badb0c76cee4041' });
   });
 
@@ -86,14 +103,19 @@ describe('Alertmanager webhook v4 receiver', () => {
     expect((await post(message)).status).toBe(200);
     const [incident] = await incidents.list();
     expect(incident?.title).toBe('API error rate above 5%');
-    const truncated = (await incidents.timeline(incident!.id)).find((event) => event.description.includes('truncatedAlerts'));
+    const truncated = (await incidents.timeline(incident!.id)).find((event) =>
+      event.description.includes('truncatedAlerts'),
+    );
     expect(truncated?.description).toBe('The sender left out 37 alert(s) of this group (truncatedAlerts)');
   });
 
   it('resolves the incident only when the whole group resolves; member resolves are timeline entries; repeats only count', async () => {
     const { incidents, post } = await start();
     await post(oldSender('firing', [alert('api-1', 'firing', 'fp1'), alert('api-2', 'firing', 'fp2')]));
-    await post({ ...oldSender('firing', [alert('api-1', 'firing', 'fp1'), alert('api-2', 'firing', 'fp2')]), notification_reason: 'repeat interval elapsed' });
+    await post({
+      ...oldSender('firing', [alert('api-1', 'firing', 'fp1'), alert('api-2', 'firing', 'fp2')]),
+      notification_reason: 'repeat interval elapsed',
+    });
     await post(oldSender('firing', [alert('api-1', 'resolved', 'fp1'), alert('api-2', 'firing', 'fp2')]));
     const [incident] = await incidents.list();
     expect(incident).toMatchObject({ status: 'triggered', occurrences: 3 });
@@ -125,15 +147,35 @@ describe('Alertmanager webhook v4 receiver', () => {
       ['bad JSON', await post(undefined, { raw: '{"version": "4", ' }), 400, /the body is not valid JSON/],
       ['empty body', await post(undefined, { raw: '' }), 400, /the body is empty/],
       ['an array', await post([good]), 400, /expected a JSON object/],
-      ['wrong version', await post({ ...good, version: '3' }), 400, /version must be "4" \(Alertmanager webhook v4\), got "3"/],
+      [
+        'wrong version',
+        await post({ ...good, version: '3' }),
+        400,
+        /version must be "4" \(Alertmanager webhook v4\), got "3"/,
+      ],
       ['no version', await post({ ...good, version: undefined }), 400, /version must be "4".*got nothing/],
       ['unknown field', await post({ ...good, surprise: true }), 400, /Unrecognized key.*"surprise"/],
-      ['unknown alert field', await post({ ...good, alerts: [{ ...good.alerts[0], extra: 1 }] }), 400, /alerts\[0\]: Unrecognized key.*"extra"/],
+      [
+        'unknown alert field',
+        await post({ ...good, alerts: [{ ...good.alerts[0], extra: 1 }] }),
+        400,
+        /alerts\[0\]: Unrecognized key.*"extra"/,
+      ],
       ['no alerts', await post({ ...good, alerts: [] }), 400, /alerts: must hold at least one alert/],
       ['bad status', await post({ ...good, status: 'pending' }), 400, /status: /],
-      ['bad time', await post({ ...good, alerts: [{ ...good.alerts[0], startsAt: 'yesterday' }] }), 400, /alerts\[0\]\.startsAt: must be an RFC 3339 time/],
+      [
+        'bad time',
+        await post({ ...good, alerts: [{ ...good.alerts[0], startsAt: 'yesterday' }] }),
+        400,
+        /alerts\[0\]\.startsAt: must be an RFC 3339 time/,
+      ],
       ['label not a string', await post({ ...good, commonLabels: { severity: 3 } }), 400, /commonLabels\.severity/],
-      ['10 MB body', await post({ ...good, padding: 'x'.repeat(10 * 1024 * 1024) }), 413, /exceeds the limit of 8388608 bytes/],
+      [
+        '10 MB body',
+        await post({ ...good, padding: 'x'.repeat(10 * 1024 * 1024) }),
+        413,
+        /exceeds the limit of 8388608 bytes/,
+      ],
       ['GET', await post(undefined, { method: 'GET' }), 405, /method GET is not allowed/],
     ];
     for (const [name, response, status, reason] of cases) {
@@ -148,7 +190,10 @@ describe('Alertmanager webhook v4 receiver', () => {
   it('accepts fields it does not know when told to, and senders without fingerprints', async () => {
     const { incidents, post } = await start({ unknownFields: 'ignore' });
     const { fingerprint: _fingerprint, ...withoutFingerprint } = alert('api-1', 'firing', 'unused');
-    const response = await post({ ...oldSender('firing', [withoutFingerprint as never]), surprise: { from: 'the future' } });
+    const response = await post({
+      ...oldSender('firing', [withoutFingerprint as never]),
+      surprise: { from: 'the future' },
+    });
     expect(response.status).toBe(200);
     const [incident] = await incidents.list();
     expect((await incidents.alerts(incident!.id))[0]!.alertKey).toMatch(/^[0-9a-f]{16}$/);
@@ -157,7 +202,8 @@ describe('Alertmanager webhook v4 receiver', () => {
   it('answers 503 with Retry-After when the store fails, so Alertmanager retries', async () => {
     const store: IncidentStore = {
       ...createMemoryIncidentStore(),
-      transaction: async () => Promise.reject(new IncidentError('STORE_FAILED', 'connection terminated', { isRetryable: true })),
+      transaction: async () =>
+        Promise.reject(new IncidentError('STORE_FAILED', 'connection terminated', { isRetryable: true })),
     };
     const { post } = await start({}, store);
     const response = await post(oldSender('firing', [alert('api-1', 'firing', 'fp1')]));
@@ -167,14 +213,21 @@ describe('Alertmanager webhook v4 receiver', () => {
   });
 
   it('refuses unauthorized senders with 401', async () => {
-    const { incidents, post } = await start({ authorize: (request) => request.headers['authorization'] === 'Bearer s3cret' });
+    const { incidents, post } = await start({
+      authorize: (request) => request.headers['authorization'] === 'Bearer s3cret',
+    });
     expect((await post(oldSender('firing', [alert('api-1', 'firing', 'fp1')]))).status).toBe(401);
     expect(await incidents.list()).toEqual([]);
   });
 
   it('stores labels with NUL characters (which PostgreSQL refuses) with a replacement character', async () => {
     const { incidents, post } = await start();
-    const message = oldSender('firing', [{ ...alert('api-1', 'firing', 'fp1'), labels: { alertname: 'A', service: 'api', severity: 'critical', instance: 'bad\u0000byte' } }]);
+    const message = oldSender('firing', [
+      {
+        ...alert('api-1', 'firing', 'fp1'),
+        labels: { alertname: 'A', service: 'api', severity: 'critical', instance: 'bad\u0000byte' },
+      },
+    ]);
     expect((await post(message)).status).toBe(200);
     const [incident] = await incidents.list();
     expect((await incidents.alerts(incident!.id))[0]!.labels['instance']).toBe('bad\uFFFDbyte');

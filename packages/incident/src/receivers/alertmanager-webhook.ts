@@ -31,8 +31,12 @@ const ZERO_TIME_MS = Date.parse('0001-01-02T00:00:00Z');
 
 const labelSet = z.record(z.string(), z.string());
 // Older senders send `null` for empty maps (commonAnnotations when nothing is common).
-const optionalLabels = z.preprocess((value) => (value === null ? undefined : value), labelSet.optional()).transform((value) => value ?? {});
-const timestamp = z.string().refine((value) => !Number.isNaN(Date.parse(value)), { message: 'must be an RFC 3339 time' });
+const optionalLabels = z
+  .preprocess((value) => (value === null ? undefined : value), labelSet.optional())
+  .transform((value) => value ?? {});
+const timestamp = z
+  .string()
+  .refine((value) => !Number.isNaN(Date.parse(value)), { message: 'must be an RFC 3339 time' });
 
 function schemas(strict: boolean) {
   const object = strict ? z.strictObject : z.looseObject;
@@ -71,10 +75,18 @@ export type AlertmanagerWebhook = z.output<typeof strictSchema>;
 /**
  * Parses and validates an Alertmanager webhook v4 body. @throws RefusedRequest (400) naming every bad field.
  */
-export function parseAlertmanagerWebhook(body: unknown, unknownFields: 'reject' | 'ignore' = 'reject'): AlertmanagerWebhook {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new RefusedRequest(400, 'expected a JSON object (an Alertmanager webhook v4 message)');
+export function parseAlertmanagerWebhook(
+  body: unknown,
+  unknownFields: 'reject' | 'ignore' = 'reject',
+): AlertmanagerWebhook {
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new RefusedRequest(400, 'expected a JSON object (an Alertmanager webhook v4 message)');
   const version = (body as { version?: unknown }).version;
-  if (version !== '4') throw new RefusedRequest(400, `version must be "4" (Alertmanager webhook v4), got ${JSON.stringify(version) ?? 'nothing'}`);
+  if (version !== '4')
+    throw new RefusedRequest(
+      400,
+      `version must be "4" (Alertmanager webhook v4), got ${JSON.stringify(version) ?? 'nothing'}`,
+    );
   const parsed = (unknownFields === 'reject' ? strictSchema : looseSchema).safeParse(body);
   if (!parsed.success) {
     const errors = formatIssues(parsed.error.issues);
@@ -104,8 +116,16 @@ function endsAtOf(alert: AlertmanagerWebhook['alerts'][number]): number | undefi
 /**
  * The {@link AlertEvent}s of an Alertmanager webhook (see {@link AlertmanagerReceiverOptions.mode}).
  */
-export function alertmanagerEvents(message: AlertmanagerWebhook, options: Pick<AlertmanagerReceiverOptions, 'mode' | 'serviceLabel' | 'defaultService' | 'componentLabel'> = {}): AlertEvent[] {
-  const { mode = 'group', serviceLabel = 'service', defaultService = 'default', componentLabel = 'component' } = options;
+export function alertmanagerEvents(
+  message: AlertmanagerWebhook,
+  options: Pick<AlertmanagerReceiverOptions, 'mode' | 'serviceLabel' | 'defaultService' | 'componentLabel'> = {},
+): AlertEvent[] {
+  const {
+    mode = 'group',
+    serviceLabel = 'service',
+    defaultService = 'default',
+    componentLabel = 'component',
+  } = options;
   const member = (alert: AlertmanagerWebhook['alerts'][number]): AlertMember => {
     const endsAt = endsAtOf(alert);
     return {
@@ -146,12 +166,18 @@ export function alertmanagerEvents(message: AlertmanagerWebhook, options: Pick<A
   const summary =
     message.commonAnnotations['summary'] ??
     (members.length === 1 ? members[0]!.summary : undefined) ??
-    (labels['alertname'] ? `${labels['alertname']} (${members.length} alert${members.length === 1 ? '' : 's'})` : `Alertmanager group ${message.groupKey}`);
+    (labels['alertname']
+      ? `${labels['alertname']} (${members.length} alert${members.length === 1 ? '' : 's'})`
+      : `Alertmanager group ${message.groupKey}`);
   const component = labels[componentLabel] ?? message.groupLabels[componentLabel];
   return [
     {
       action: message.status === 'resolved' ? 'resolve' : 'trigger',
-      service: labels[serviceLabel] ?? message.groupLabels[serviceLabel] ?? message.routeLabels[serviceLabel] ?? defaultService,
+      service:
+        labels[serviceLabel] ??
+        message.groupLabels[serviceLabel] ??
+        message.routeLabels[serviceLabel] ??
+        defaultService,
       dedupKey: dedupKeyOf('am:', message.groupKey),
       summary,
       source: 'alertmanager',
@@ -180,8 +206,16 @@ export function alertmanagerEvents(message: AlertmanagerWebhook, options: Pick<A
  * // alertmanager.yml: receivers: [{ name: ops, webhook_configs: [{ url: 'http://service:8080/alertmanager' }] }]
  * ```
  */
-export function createAlertmanagerReceiver(incidents: Pick<IncidentManager, 'ingestBatch'>, options: AlertmanagerReceiverOptions = {}): OpsHandler {
-  const { path = '/webhooks/alertmanager', maxBodyBytes = DEFAULT_MAX_BODY_BYTES, authorize, unknownFields = 'reject' } = options;
+export function createAlertmanagerReceiver(
+  incidents: Pick<IncidentManager, 'ingestBatch'>,
+  options: AlertmanagerReceiverOptions = {},
+): OpsHandler {
+  const {
+    path = '/webhooks/alertmanager',
+    maxBodyBytes = DEFAULT_MAX_BODY_BYTES,
+    authorize,
+    unknownFields = 'reject',
+  } = options;
   const logger = guardLogger(options.logger ?? silentLogger);
   const body = (message: string, errors: readonly string[]) => ({ status: 'error', message, errors });
   return async (request) => {
@@ -191,7 +225,10 @@ export function createAlertmanagerReceiver(incidents: Pick<IncidentManager, 'ing
       const results: IngestResult[] = await incidents.ingestBatch(alertmanagerEvents(message, options));
       return jsonResponse(200, {
         status: 'success',
-        results: results.map((result) => ({ action: result.action, ...(result.incident ? { incidentId: result.incident.id, dedupKey: result.incident.dedupKey } : {}) })),
+        results: results.map((result) => ({
+          action: result.action,
+          ...(result.incident ? { incidentId: result.incident.id, dedupKey: result.incident.dedupKey } : {}),
+        })),
       });
     } catch (error) {
       return errorResponse(error, logger, body);

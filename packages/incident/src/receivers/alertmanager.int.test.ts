@@ -80,7 +80,12 @@ describe('a real Alertmanager posting to the receiver', () => {
       },
       { timeout: 20_000, interval: 200 },
     );
-    expect(incident).toMatchObject({ service: 'checkout', severity: 'P0', title: 'Checkout error ratio above 90%', dedupKey: 'am:{}:{alertname="CheckoutErrors"}' });
+    expect(incident).toMatchObject({
+      service: 'checkout',
+      severity: 'P0',
+      title: 'Checkout error ratio above 90%',
+      dedupKey: 'am:{}:{alertname="CheckoutErrors"}',
+    });
 
     await postAlerts([{ instance: 'checkout-1', endsAt: new Date().toISOString() }]);
     await vi.waitFor(
@@ -93,7 +98,10 @@ describe('a real Alertmanager posting to the receiver', () => {
     expect((await incidents.require(incident.id)).status).toBe('triggered'); // a sibling still fires
 
     await postAlerts([{ instance: 'checkout-2', endsAt: new Date().toISOString() }]);
-    await vi.waitFor(async () => expect((await incidents.require(incident.id)).status).toBe('resolved'), { timeout: 20_000, interval: 200 });
+    await vi.waitFor(async () => expect((await incidents.require(incident.id)).status).toBe('resolved'), {
+      timeout: 20_000,
+      interval: 200,
+    });
     const resolved = await incidents.require(incident.id);
     expect(resolved.resolveReason).toBe('source');
     expect(await incidents.list()).toHaveLength(1);

@@ -15,7 +15,11 @@ async function start(options: PagerDutyEventsReceiverOptions = {}) {
   const incidents = createIncidentManager({ clock: createManualClock(T0), autoStart: false });
   server = await listen(createPagerDutyEventsReceiver(incidents, options));
   const send = async (body: unknown, raw?: string) => {
-    const response = await fetch(`${server!.url}/v2/enqueue`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: raw ?? JSON.stringify(body) });
+    const response = await fetch(`${server!.url}/v2/enqueue`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: raw ?? JSON.stringify(body),
+    });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   };
   return { incidents, send };
@@ -45,7 +49,10 @@ const trigger = (overrides: Record<string, unknown> = {}) => ({
 describe('PagerDuty Events API v2 receiver', () => {
   it('triggers, acknowledges and resolves by dedup key, answering 202 as PagerDuty does', async () => {
     const { incidents, send } = await start();
-    expect(await send(trigger())).toEqual({ status: 202, body: { status: 'success', message: 'Event processed', dedup_key: 'srv01/mysql' } });
+    expect(await send(trigger())).toEqual({
+      status: 202,
+      body: { status: 'success', message: 'Event processed', dedup_key: 'srv01/mysql' },
+    });
     const [incident] = await incidents.list();
     expect(incident).toMatchObject({
       severity: 'P0',
@@ -57,7 +64,11 @@ describe('PagerDuty Events API v2 receiver', () => {
     });
     expect(incident!.service).toMatch(/^pd-[0-9a-f]{12}$/);
     const [alert] = await incidents.alerts(incident!.id);
-    expect(alert!.annotations).toEqual({ custom_details: '{"free space":"1%"}', client: 'Sample Monitoring Service', client_url: 'https://monitoring.example.com' });
+    expect(alert!.annotations).toEqual({
+      custom_details: '{"free space":"1%"}',
+      client: 'Sample Monitoring Service',
+      client_url: 'https://monitoring.example.com',
+    });
     expect(JSON.stringify(alert!.raw)).not.toContain(KEY);
     expect((await send({ routing_key: KEY, event_action: 'acknowledge', dedup_key: 'srv01/mysql' })).status).toBe(202);
     expect((await incidents.require(incident!.id)).status).toBe('acknowledged');
@@ -89,7 +100,11 @@ describe('PagerDuty Events API v2 receiver', () => {
     expect((await incidents.list())[0]?.service).toBe('datapipe');
     expect(await send(trigger({ routing_key: 'nope' }))).toEqual({
       status: 400,
-      body: { status: 'invalid event', message: 'Event object is invalid', errors: ['routing_key: is not a known integration key'] },
+      body: {
+        status: 'invalid event',
+        message: 'Event object is invalid',
+        errors: ['routing_key: is not a known integration key'],
+      },
     });
   });
 
@@ -107,9 +122,15 @@ describe('PagerDuty Events API v2 receiver', () => {
     await invalid(trigger({ routing_key: '' }), /^routing_key: is required$/);
     await invalid(trigger({ payload: { ...trigger().payload, severity: 'fatal' } }), /^payload\.severity: /);
     await invalid(trigger({ payload: { ...trigger().payload, summary: 'x'.repeat(1025) } }), /^payload\.summary: /);
-    await invalid(trigger({ payload: { ...trigger().payload, timestamp: 'soon' } }), /^payload\.timestamp: must be an ISO 8601 time$/);
+    await invalid(
+      trigger({ payload: { ...trigger().payload, timestamp: 'soon' } }),
+      /^payload\.timestamp: must be an ISO 8601 time$/,
+    );
     await invalid(trigger({ dedup_key: 'k'.repeat(256) }), /^dedup_key: /);
-    await invalid(trigger({ images: [{ src: 'http://insecure.example.com/x.png' }] }), /^images\[0\]\.src: must be an HTTPS URL$/);
+    await invalid(
+      trigger({ images: [{ src: 'http://insecure.example.com/x.png' }] }),
+      /^images\[0\]\.src: must be an HTTPS URL$/,
+    );
     await invalid(trigger({ links: [{ text: 'no href' }] }), /^links\[0\]\.href: /);
     const tooLarge = await send(trigger({ payload: { ...trigger().payload, custom_details: 'x'.repeat(600 * 1024) } }));
     expect(tooLarge.status).toBe(413);

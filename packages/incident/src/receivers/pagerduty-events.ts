@@ -47,7 +47,8 @@ const eventSchema = z
     images: z.array(image).optional(),
   })
   .superRefine((event, context) => {
-    if (event.event_action === 'trigger' && event.payload === undefined) context.addIssue({ code: 'custom', path: ['payload'], message: 'is required for trigger' });
+    if (event.event_action === 'trigger' && event.payload === undefined)
+      context.addIssue({ code: 'custom', path: ['payload'], message: 'is required for trigger' });
     if (event.event_action !== 'trigger' && event.dedup_key === undefined) {
       context.addIssue({ code: 'custom', path: ['dedup_key'], message: `is required for ${event.event_action}` });
     }
@@ -60,7 +61,8 @@ const invalid = (errors: readonly string[]) => new RefusedRequest(400, 'Event ob
 
 /** Parses an Events API v2 body. @throws RefusedRequest (400) with PagerDuty's `errors` list. */
 export function parsePagerDutyEvent(body: unknown): PagerDutyEvent {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid(['the body must be a JSON object']);
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw invalid(['the body must be a JSON object']);
   const parsed = eventSchema.safeParse(body);
   if (!parsed.success) throw invalid(formatIssues(parsed.error.issues));
   return parsed.data;
@@ -76,10 +78,12 @@ export function pagerDutyServiceOf(routingKey: string, routingKeys?: Record<stri
 export function pagerDutyEventToAlertEvent(event: PagerDutyEvent, service: string, dedupKey: string): AlertEvent {
   const payload = event.payload;
   const labels: Record<string, string> = {};
-  for (const field of ['source', 'component', 'group', 'class'] as const) if (payload?.[field] !== undefined) labels[field] = payload[field];
+  for (const field of ['source', 'component', 'group', 'class'] as const)
+    if (payload?.[field] !== undefined) labels[field] = payload[field];
   const annotations: Record<string, string> = {};
   if (payload?.custom_details !== undefined) {
-    annotations['custom_details'] = typeof payload.custom_details === 'string' ? payload.custom_details : JSON.stringify(payload.custom_details);
+    annotations['custom_details'] =
+      typeof payload.custom_details === 'string' ? payload.custom_details : JSON.stringify(payload.custom_details);
   }
   if (event.client) annotations['client'] = event.client;
   if (event.client_url) annotations['client_url'] = event.client_url;
@@ -113,11 +117,16 @@ export function pagerDutyEventToAlertEvent(event: PagerDutyEvent, service: strin
  * const receiver = createPagerDutyEventsReceiver(incidents, { routingKeys: { [process.env.PD_KEY!]: 'checkout' } });
  * ```
  */
-export function createPagerDutyEventsReceiver(incidents: Pick<IncidentManager, 'ingestBatch'>, options: PagerDutyEventsReceiverOptions = {}): OpsHandler {
+export function createPagerDutyEventsReceiver(
+  incidents: Pick<IncidentManager, 'ingestBatch'>,
+  options: PagerDutyEventsReceiverOptions = {},
+): OpsHandler {
   const { path = '/v2/enqueue', maxBodyBytes = DEFAULT_MAX_BODY_BYTES, authorize, routingKeys } = options;
   const logger = guardLogger(options.logger ?? silentLogger);
   const body = (message: string, errors: readonly string[]) =>
-    message === 'Event object is invalid' ? { status: 'invalid event', message, errors } : { status: 'error', message, errors };
+    message === 'Event object is invalid'
+      ? { status: 'invalid event', message, errors }
+      : { status: 'error', message, errors };
   return async (request) => {
     if (request.path !== path) return undefined;
     try {

@@ -21,7 +21,12 @@ export class RefusedRequest extends Error {
   readonly status: number;
   readonly errors: readonly string[];
   readonly headers: Record<string, string>;
-  constructor(status: number, message: string, errors: readonly string[] = [message], headers: Record<string, string> = {}) {
+  constructor(
+    status: number,
+    message: string,
+    errors: readonly string[] = [message],
+    headers: Record<string, string> = {},
+  ) {
     super(message);
     this.status = status;
     this.errors = errors;
@@ -30,8 +35,14 @@ export class RefusedRequest extends Error {
 }
 
 /** Method, auth and body checks shared by the receivers; resolves with the parsed JSON body. */
-export async function readJsonBody(request: OpsRequest, options: { maxBodyBytes: number; authorize: ReceiverOptions['authorize'] }): Promise<unknown> {
-  if (request.method !== 'POST') throw new RefusedRequest(405, `method ${request.method} is not allowed; POST a JSON body`, undefined, { allow: 'POST' });
+export async function readJsonBody(
+  request: OpsRequest,
+  options: { maxBodyBytes: number; authorize: ReceiverOptions['authorize'] },
+): Promise<unknown> {
+  if (request.method !== 'POST')
+    throw new RefusedRequest(405, `method ${request.method} is not allowed; POST a JSON body`, undefined, {
+      allow: 'POST',
+    });
   if (options.authorize && !(await options.authorize(request))) throw new RefusedRequest(401, 'not authorized');
   if (!request.readBody) throw new RefusedRequest(400, 'the request has no body');
   const declared = Number(request.headers['content-length']);
@@ -42,7 +53,8 @@ export async function readJsonBody(request: OpsRequest, options: { maxBodyBytes:
   try {
     bytes = await request.readBody(options.maxBodyBytes);
   } catch (error) {
-    if (OpsError.hasCode(error, 'ARGUMENT_INVALID')) throw new RefusedRequest(413, `body exceeds the limit of ${options.maxBodyBytes} bytes`);
+    if (OpsError.hasCode(error, 'ARGUMENT_INVALID'))
+      throw new RefusedRequest(413, `body exceeds the limit of ${options.maxBodyBytes} bytes`);
     throw error;
   }
   const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
@@ -73,23 +85,37 @@ export function sanitizeStrings(value: unknown): unknown {
  * The response for an error thrown while handling: a refused request as given (`body` builds the JSON), a store
  * failure as 503 (the sender retries), anything else as 500.
  */
-export function errorResponse(error: unknown, logger: Logger, body: (message: string, errors: readonly string[]) => unknown): OpsResponse {
+export function errorResponse(
+  error: unknown,
+  logger: Logger,
+  body: (message: string, errors: readonly string[]) => unknown,
+): OpsResponse {
   if (error instanceof RefusedRequest) {
-    return jsonResponse(error.status, body(error.message, error.errors), { 'cache-control': 'no-store', ...error.headers });
+    return jsonResponse(error.status, body(error.message, error.errors), {
+      'cache-control': 'no-store',
+      ...error.headers,
+    });
   }
   if (IncidentError.hasCode(error, 'PAYLOAD_INVALID') || IncidentError.hasCode(error, 'ARGUMENT_INVALID')) {
     return jsonResponse(400, body(error.message, [error.message]), { 'cache-control': 'no-store' });
   }
-  const retryable = IncidentError.isInstance(error) && (error.code === 'STORE_FAILED' || error.code === 'STORE_CONFLICT');
+  const retryable =
+    IncidentError.isInstance(error) && (error.code === 'STORE_FAILED' || error.code === 'STORE_CONFLICT');
   logger.error({ error: safeErrorMessage(error) }, 'incident receiver could not store a payload');
   const message = retryable ? 'the incident store is unavailable; retry later' : 'internal error';
-  return jsonResponse(retryable ? 503 : 500, body(message, [message]), { 'cache-control': 'no-store', ...(retryable ? { 'retry-after': '5' } : {}) });
+  return jsonResponse(retryable ? 503 : 500, body(message, [message]), {
+    'cache-control': 'no-store',
+    ...(retryable ? { 'retry-after': '5' } : {}),
+  });
 }
 
 /** Zod issues as `path: message` lines. */
 export function formatIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string[] {
   return issues.map((issue) => {
-    const path = issue.path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('').replace(/^\./, '');
+    const path = issue.path
+      .map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`))
+      .join('')
+      .replace(/^\./, '');
     return path ? `${path}: ${issue.message}` : issue.message;
   });
 }

@@ -199,7 +199,8 @@ export function createSeverityPolicy(options: SeverityPolicyOptions = {}): Sever
   const levels = configured.map((level, rank): SeverityLevel => resolveLevel(level, rank));
   const byName = new Map<string, SeverityLevel>();
   for (const level of levels) {
-    if (byName.has(level.name)) throw new IncidentError('ARGUMENT_INVALID', `severity policy: level "${level.name}" is defined twice`);
+    if (byName.has(level.name))
+      throw new IncidentError('ARGUMENT_INVALID', `severity policy: level "${level.name}" is defined twice`);
     byName.set(level.name, level);
   }
   const byLowerName = new Map([...byName].map(([name, level]) => [name.toLowerCase(), level]));
@@ -217,20 +218,29 @@ export function createSeverityPolicy(options: SeverityPolicyOptions = {}): Sever
   };
   for (const [alertSeverity, severity] of Object.entries(options.fromAlertSeverity ?? {})) {
     if (!ALERT_SEVERITIES.includes(alertSeverity as AlertSeverity)) {
-      throw new IncidentError('ARGUMENT_INVALID', `severity policy: fromAlertSeverity has unknown key "${alertSeverity}"; use ${ALERT_SEVERITIES.join(', ')}`);
+      throw new IncidentError(
+        'ARGUMENT_INVALID',
+        `severity policy: fromAlertSeverity has unknown key "${alertSeverity}"; use ${ALERT_SEVERITIES.join(', ')}`,
+      );
     }
     fromAlertSeverity[alertSeverity as AlertSeverity] = level(severity).name;
   }
-  const defaultSeverity = options.defaultSeverity === undefined ? fromAlertSeverity.error : level(options.defaultSeverity).name;
+  const defaultSeverity =
+    options.defaultSeverity === undefined ? fromAlertSeverity.error : level(options.defaultSeverity).name;
   const rules = (options.rules ?? []).map((rule, index) => {
-    if (!byName.has(rule.severity)) throw new IncidentError('ARGUMENT_INVALID', `severity policy: rules[${index}].severity "${rule.severity}" is not a level (${known()})`);
+    if (!byName.has(rule.severity))
+      throw new IncidentError(
+        'ARGUMENT_INVALID',
+        `severity policy: rules[${index}].severity "${rule.severity}" is not a level (${known()})`,
+      );
     return rule;
   });
 
   const matches = (rule: SeverityRule, alert: ClassifiableAlert): boolean => {
     if (rule.sources && (alert.source === undefined || !rule.sources.includes(alert.source))) return false;
     if (rule.services && (alert.service === undefined || !rule.services.includes(alert.service))) return false;
-    if (rule.alertSeverities && (alert.severity === undefined || !rule.alertSeverities.includes(alert.severity))) return false;
+    if (rule.alertSeverities && (alert.severity === undefined || !rule.alertSeverities.includes(alert.severity)))
+      return false;
     for (const [name, expected] of Object.entries(rule.labels ?? {})) {
       const value = alert.labels?.[name];
       if (value === undefined) return false;
@@ -252,7 +262,8 @@ export function createSeverityPolicy(options: SeverityPolicyOptions = {}): Sever
       }
       if (alert.severity !== undefined) return fromAlertSeverity[alert.severity];
       const labelled = alert.labels?.['severity']?.toLowerCase();
-      if (labelled !== undefined && ALERT_SEVERITIES.includes(labelled as AlertSeverity)) return fromAlertSeverity[labelled as AlertSeverity];
+      if (labelled !== undefined && ALERT_SEVERITIES.includes(labelled as AlertSeverity))
+        return fromAlertSeverity[labelled as AlertSeverity];
       if (labelled === 'page') return levels[0]!.name;
       if (labelled === 'ticket') return fromAlertSeverity.warning;
       return defaultSeverity;
@@ -270,21 +281,36 @@ function fullMatch(pattern: RegExp, value: string): boolean {
 function resolveLevel(options: SeverityLevelOptions, rank: number): SeverityLevel {
   const { name } = options;
   if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]{1,32}$/.test(name)) {
-    throw new IncidentError('ARGUMENT_INVALID', `severity policy: levels[${rank}].name must be 1–32 letters, digits, "_", "." or "-", got ${JSON.stringify(name)}`);
+    throw new IncidentError(
+      'ARGUMENT_INVALID',
+      `severity policy: levels[${rank}].name must be 1–32 letters, digits, "_", "." or "-", got ${JSON.stringify(name)}`,
+    );
   }
   const defaults = DEFAULT_SEVERITY_LEVELS[Math.min(rank, DEFAULT_SEVERITY_LEVELS.length - 1)]!;
-  const pick = <K extends keyof Defaults>(key: K): Defaults[K] => (options[key] === undefined ? defaults[key] : (options[key] as Defaults[K]));
-  const duration = (key: 'ackWithin' | 'mitigateWithin' | 'updateEvery' | 'ackTimeout' | 'autoResolveAfterSilence'): number | undefined => {
+  const pick = <K extends keyof Defaults>(key: K): Defaults[K] =>
+    options[key] === undefined ? defaults[key] : (options[key] as Defaults[K]);
+  const duration = (
+    key: 'ackWithin' | 'mitigateWithin' | 'updateEvery' | 'ackTimeout' | 'autoResolveAfterSilence',
+  ): number | undefined => {
     const value = pick(key);
     if (value === null) return undefined;
     const ms = parseOptionalDuration(value, `levels[${rank}].${key}`);
-    if (ms !== undefined && ms <= 0) throw new IncidentError('ARGUMENT_INVALID', `severity policy: levels[${rank}].${key} must be > 0 (use null for none)`);
+    if (ms !== undefined && ms <= 0)
+      throw new IncidentError(
+        'ARGUMENT_INVALID',
+        `severity policy: levels[${rank}].${key} must be > 0 (use null for none)`,
+      );
     return ms;
   };
   const urgency = pick('urgency');
-  if (!URGENCIES.includes(urgency)) throw new IncidentError('ARGUMENT_INVALID', `severity policy: levels[${rank}].urgency must be high or low, got ${String(urgency)}`);
+  if (!URGENCIES.includes(urgency))
+    throw new IncidentError(
+      'ARGUMENT_INVALID',
+      `severity policy: levels[${rank}].urgency must be high or low, got ${String(urgency)}`,
+    );
   const route = options.route ?? (urgency === 'high' ? 'page' : 'ticket');
-  if (route !== 'page' && route !== 'ticket') throw new IncidentError('ARGUMENT_INVALID', `severity policy: levels[${rank}].route must be page or ticket`);
+  if (route !== 'page' && route !== 'ticket')
+    throw new IncidentError('ARGUMENT_INVALID', `severity policy: levels[${rank}].route must be page or ticket`);
   return {
     name,
     description: pick('description'),

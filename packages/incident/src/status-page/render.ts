@@ -2,7 +2,12 @@ import type { StatusSnapshot, StatuspageIncident } from './status-model.js';
 
 /** Escapes text for HTML and XML. */
 export function escapeXml(text: string): string {
-  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replaceAll("'", '&#39;');
+  return text
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;')
+    .replaceAll("'", '&#39;');
 }
 
 const LABELS: Record<string, string> = {
@@ -46,9 +51,14 @@ ul.history li{padding:6px 0;border-bottom:1px solid #e3e7ec}
 
 function incidentCard(incident: StatuspageIncident): string {
   const updates = incident.incident_updates
-    .map((update) => `<div class="update"><strong>${escapeXml(update.status)}</strong> — ${escapeXml(update.body)}<br><small>${escapeXml(update.display_at)}</small></div>`)
+    .map(
+      (update) =>
+        `<div class="update"><strong>${escapeXml(update.status)}</strong> — ${escapeXml(update.body)}<br><small>${escapeXml(update.display_at)}</small></div>`,
+    )
     .join('');
-  const affected = incident.components.length ? `<div class="muted">Affects: ${incident.components.map((component) => escapeXml(component.name)).join(', ')}</div>` : '';
+  const affected = incident.components.length
+    ? `<div class="muted">Affects: ${incident.components.map((component) => escapeXml(component.name)).join(', ')}</div>`
+    : '';
   return `<article class="card incident" data-incident-id="${escapeXml(incident.id)}" data-impact="${incident.impact}">
 <h3 style="margin:0;color:${COLORS[incident.impact]}">${escapeXml(incident.name)}</h3>
 <div class="muted">${escapeXml(incident.id)} · ${escapeXml(incident.status)} · started ${escapeXml(incident.started_at)}</div>${affected}${updates}</article>`;
@@ -61,7 +71,10 @@ export function renderStatusHtml(snapshot: StatusSnapshot, options: { feedUrl: s
     .map((component) => {
       const uptime = snapshot.uptime[component.id];
       const bars = (uptime?.days ?? [])
-        .map((day) => `<div class="bar" style="background:${COLORS[day.status]}" title="${day.date}: ${LABELS[day.status]}"></div>`)
+        .map(
+          (day) =>
+            `<div class="bar" style="background:${COLORS[day.status]}" title="${day.date}: ${LABELS[day.status]}"></div>`,
+        )
         .join('');
       const ratio = uptime ? `${(uptime.ratio * 100).toFixed(2)}% uptime` : '';
       return `<section class="card" data-component-id="${escapeXml(component.id)}" data-status="${component.status}">
@@ -70,17 +83,23 @@ ${component.description ? `<div class="muted">${escapeXml(component.description)
 <div class="uptime"><span>${uptime?.days.length ?? 0} days ago</span><span>${ratio}</span><span>Today</span></div></section>`;
     })
     .join('\n');
-  const active = snapshot.unresolved.length ? `<h2>Active incidents</h2>${snapshot.unresolved.map(incidentCard).join('\n')}` : '';
+  const active = snapshot.unresolved.length
+    ? `<h2>Active incidents</h2>${snapshot.unresolved.map(incidentCard).join('\n')}`
+    : '';
   const maintenance = snapshot.scheduled_maintenances.filter((entry) => entry.status !== 'completed');
   const maintenanceHtml = maintenance.length
     ? `<h2>Maintenance</h2>${maintenance
         .map(
-          (entry) => `<article class="card maintenance" data-maintenance-id="${escapeXml(entry.id)}"><strong>${escapeXml(entry.name)}</strong> <span class="muted">(${entry.status === 'in_progress' ? 'in progress' : 'scheduled'})</span>
+          (
+            entry,
+          ) => `<article class="card maintenance" data-maintenance-id="${escapeXml(entry.id)}"><strong>${escapeXml(entry.name)}</strong> <span class="muted">(${entry.status === 'in_progress' ? 'in progress' : 'scheduled'})</span>
 <div class="muted">${escapeXml(entry.scheduled_for)} → ${escapeXml(entry.scheduled_until)} · ${entry.components.map((component) => escapeXml(component.name)).join(', ')}</div></article>`,
         )
         .join('\n')}`
     : '';
-  const history = snapshot.incidents.filter((incident) => incident.status === 'resolved' || incident.status === 'postmortem');
+  const history = snapshot.incidents.filter(
+    (incident) => incident.status === 'resolved' || incident.status === 'postmortem',
+  );
   const historyHtml = `<h2>Past incidents</h2>${
     history.length
       ? `<ul class="history">${history.map((incident) => `<li><strong>${escapeXml(incident.name)}</strong> <span class="muted">${escapeXml(incident.id)} · ${escapeXml(incident.impact)} · resolved ${escapeXml(incident.resolved_at ?? '')}</span></li>`).join('')}</ul>`
@@ -108,7 +127,12 @@ ${historyHtml}
 export function renderStatusAtom(snapshot: StatusSnapshot, options: { selfUrl: string }): string {
   const entries = snapshot.incidents
     .map((incident) => {
-      const content = incident.incident_updates.map((update) => `<p><strong>${escapeXml(update.status)}</strong> (${escapeXml(update.display_at)}): ${escapeXml(update.body)}</p>`).join('');
+      const content = incident.incident_updates
+        .map(
+          (update) =>
+            `<p><strong>${escapeXml(update.status)}</strong> (${escapeXml(update.display_at)}): ${escapeXml(update.body)}</p>`,
+        )
+        .join('');
       return `<entry>
 <id>tag:${escapeXml(new URL(snapshot.page.url).host)},2026:incident:${escapeXml(incident.id)}</id>
 <title>${escapeXml(`${incident.name} (${incident.status})`)}</title>

@@ -83,9 +83,16 @@ export interface StatuspageMaintenance {
   components: { id: string; name: string; status: ComponentStatus }[];
 }
 
-const SEVERITY_ORDER: readonly ComponentStatus[] = ['operational', 'under_maintenance', 'degraded_performance', 'partial_outage', 'major_outage'];
+const SEVERITY_ORDER: readonly ComponentStatus[] = [
+  'operational',
+  'under_maintenance',
+  'degraded_performance',
+  'partial_outage',
+  'major_outage',
+];
 const IMPACT_ORDER: readonly StatuspageImpact[] = ['none', 'minor', 'major', 'critical'];
-const worse = (a: ComponentStatus, b: ComponentStatus) => (SEVERITY_ORDER.indexOf(a) >= SEVERITY_ORDER.indexOf(b) ? a : b);
+const worse = (a: ComponentStatus, b: ComponentStatus) =>
+  SEVERITY_ORDER.indexOf(a) >= SEVERITY_ORDER.indexOf(b) ? a : b;
 const iso = (ms: number) => new Date(ms).toISOString();
 
 const DESCRIPTIONS: Record<StatusSnapshot['status']['indicator'], string> = {
@@ -114,14 +121,18 @@ export interface SnapshotInput {
 
 /** Whether an incident belongs on the public page: it affects a component or has a public update. */
 export function isPublic(incident: Incident, input: Pick<SnapshotInput, 'componentsOf' | 'publicUpdates'>): boolean {
-  return incident.resolveReason !== 'merged' && (input.componentsOf(incident).length > 0 || (input.publicUpdates.get(incident.id)?.length ?? 0) > 0);
+  return (
+    incident.resolveReason !== 'merged' &&
+    (input.componentsOf(incident).length > 0 || (input.publicUpdates.get(incident.id)?.length ?? 0) > 0)
+  );
 }
 
 /** Builds what the status page shows (JSON and HTML render it). */
 export function buildStatusSnapshot(input: SnapshotInput): StatusSnapshot {
   const { page, components, policy, now, historyDays } = input;
   const nameOf = new Map(components.map((component) => [component.id, component.name]));
-  const impactOf = (incident: Incident): StatuspageImpact => (policy.has(incident.severity) ? policy.level(incident.severity).impact : 'minor');
+  const impactOf = (incident: Incident): StatuspageImpact =>
+    policy.has(incident.severity) ? policy.level(incident.severity).impact : 'minor';
   const visible = input.incidents.filter((incident) => isPublic(incident, input));
 
   const toIncident = (incident: Incident): StatuspageIncident => {
@@ -151,7 +162,11 @@ export function buildStatusSnapshot(input: SnapshotInput): StatusSnapshot {
           display_at: iso(update.at),
         }))
         .reverse(),
-      components: input.componentsOf(incident).map((component) => ({ id: component.id, name: nameOf.get(component.id) ?? component.id, status: component.status })),
+      components: input.componentsOf(incident).map((component) => ({
+        id: component.id,
+        name: nameOf.get(component.id) ?? component.id,
+        status: component.status,
+      })),
     };
   };
 
@@ -172,9 +187,23 @@ export function buildStatusSnapshot(input: SnapshotInput): StatusSnapshot {
         shortlink: `${page.url.replace(/\/$/, '')}/maintenance/${encodeURIComponent(id)}`,
         page_id: page.id,
         incident_updates: occurrence.window.description
-          ? [{ id: `${id}-1`, status, body: occurrence.window.description, incident_id: id, created_at: iso(occurrence.window.createdAt), updated_at: iso(occurrence.window.createdAt), display_at: iso(occurrence.window.createdAt) }]
+          ? [
+              {
+                id: `${id}-1`,
+                status,
+                body: occurrence.window.description,
+                incident_id: id,
+                created_at: iso(occurrence.window.createdAt),
+                updated_at: iso(occurrence.window.createdAt),
+                display_at: iso(occurrence.window.createdAt),
+              },
+            ]
           : [],
-        components: (occurrence.window.components ?? []).map((componentId) => ({ id: componentId, name: nameOf.get(componentId) ?? componentId, status: 'under_maintenance' as const })),
+        components: (occurrence.window.components ?? []).map((componentId) => ({
+          id: componentId,
+          name: nameOf.get(componentId) ?? componentId,
+          status: 'under_maintenance' as const,
+        })),
       };
     });
 
@@ -182,17 +211,32 @@ export function buildStatusSnapshot(input: SnapshotInput): StatusSnapshot {
   const statusOf = new Map<string, ComponentStatus>(components.map((component) => [component.id, 'operational']));
   for (const maintenance of maintenances) {
     if (maintenance.status !== 'in_progress') continue;
-    for (const component of maintenance.components) if (statusOf.has(component.id)) statusOf.set(component.id, worse(statusOf.get(component.id)!, 'under_maintenance'));
+    for (const component of maintenance.components)
+      if (statusOf.has(component.id))
+        statusOf.set(component.id, worse(statusOf.get(component.id)!, 'under_maintenance'));
   }
   for (const incident of open) {
-    for (const component of input.componentsOf(incident)) if (statusOf.has(component.id)) statusOf.set(component.id, worse(statusOf.get(component.id)!, component.status));
+    for (const component of input.componentsOf(incident))
+      if (statusOf.has(component.id)) statusOf.set(component.id, worse(statusOf.get(component.id)!, component.status));
   }
   const updatedAt = iso(Math.max(0, ...visible.map((incident) => incident.lastStatusChangeAt)) || now);
 
-  const worstImpact = open.reduce<StatuspageImpact>((current, incident) => (IMPACT_ORDER.indexOf(impactOf(incident)) > IMPACT_ORDER.indexOf(current) ? impactOf(incident) : current), 'none');
-  const anyDegraded = [...statusOf.values()].some((status) => status !== 'operational' && status !== 'under_maintenance');
+  const worstImpact = open.reduce<StatuspageImpact>(
+    (current, incident) =>
+      IMPACT_ORDER.indexOf(impactOf(incident)) > IMPACT_ORDER.indexOf(current) ? impactOf(incident) : current,
+    'none',
+  );
+  const anyDegraded = [...statusOf.values()].some(
+    (status) => status !== 'operational' && status !== 'under_maintenance',
+  );
   const indicator: StatusSnapshot['status']['indicator'] =
-    worstImpact !== 'none' ? worstImpact : anyDegraded ? 'minor' : maintenances.some((maintenance) => maintenance.status === 'in_progress') ? 'maintenance' : 'none';
+    worstImpact !== 'none'
+      ? worstImpact
+      : anyDegraded
+        ? 'minor'
+        : maintenances.some((maintenance) => maintenance.status === 'in_progress')
+          ? 'maintenance'
+          : 'none';
 
   // Uptime bars: per component and day, the worst status an incident gave it; the ratio counts outages only.
   const dayMs = 86_400_000;
@@ -200,11 +244,17 @@ export function buildStatusSnapshot(input: SnapshotInput): StatusSnapshot {
   const uptime: StatusSnapshot['uptime'] = {};
   for (const component of components) {
     const affecting = visible
-      .map((incident) => ({ incident, status: input.componentsOf(incident).find((entry) => entry.id === component.id)?.status }))
+      .map((incident) => ({
+        incident,
+        status: input.componentsOf(incident).find((entry) => entry.id === component.id)?.status,
+      }))
       .filter((entry): entry is { incident: Incident; status: ComponentStatus } => entry.status !== undefined);
     const outages = affecting
       .filter((entry) => entry.status === 'major_outage' || entry.status === 'partial_outage')
-      .map(({ incident }): [number, number] => [Math.max(firstDay, incident.impactStartedAt ?? incident.triggeredAt), Math.min(now, incident.resolvedAt ?? now)]);
+      .map(({ incident }): [number, number] => [
+        Math.max(firstDay, incident.impactStartedAt ?? incident.triggeredAt),
+        Math.min(now, incident.resolvedAt ?? now),
+      ]);
     const days = Array.from({ length: historyDays }, (_, index) => {
       const start = firstDay + index * dayMs;
       const end = start + dayMs;

@@ -27,7 +27,13 @@ async function setup(cacheTtl: string | number = 0) {
   const get = async (path: string) => {
     const response = await fetch(`${server!.url}/status${path}`);
     const text = await response.text();
-    return { status: response.status, type: response.headers.get('content-type'), cache: response.headers.get('cache-control'), text, json: text.startsWith('{') ? (JSON.parse(text) as Record<string, any>) : undefined };
+    return {
+      status: response.status,
+      type: response.headers.get('content-type'),
+      cache: response.headers.get('cache-control'),
+      text,
+      json: text.startsWith('{') ? (JSON.parse(text) as Record<string, any>) : undefined,
+    };
   };
   return { clock, incidents, get };
 }
@@ -42,7 +48,13 @@ describe('status page', () => {
       incidents: [],
       scheduled_maintenances: [],
     });
-    expect(quiet.json!['components'].map((component: { id: string; status: string; position: number }) => [component.id, component.status, component.position])).toEqual([
+    expect(
+      quiet.json!['components'].map((component: { id: string; status: string; position: number }) => [
+        component.id,
+        component.status,
+        component.position,
+      ]),
+    ).toEqual([
       ['checkout', 'operational', 1],
       ['search', 'operational', 2],
       ['reports', 'operational', 3],
@@ -67,7 +79,12 @@ describe('status page', () => {
       shortlink: `https://status.acme.example/incidents/${incident!.id}`,
       components: [{ id: 'checkout', name: 'Checkout', status: 'partial_outage' }],
     });
-    expect(busy.json!['incidents'][0].incident_updates.map((update: { status: string; body: string }) => [update.status, update.body])).toEqual([
+    expect(
+      busy.json!['incidents'][0].incident_updates.map((update: { status: string; body: string }) => [
+        update.status,
+        update.body,
+      ]),
+    ).toEqual([
       ['identified', 'Cause identified: a bad deploy.'],
       ['investigating', 'We are investigating failed checkouts.'],
     ]);
@@ -79,24 +96,54 @@ describe('status page', () => {
     const after = await get('/api/v2/summary.json');
     expect(after.json).toMatchObject({ status: { indicator: 'none' }, incidents: [] });
     const history = (await get('/api/v2/incidents.json')).json!['incidents'];
-    expect(history.map((entry: { id: string; status: string }) => [entry.id, entry.status])).toEqual([[incident!.id, 'resolved']]);
+    expect(history.map((entry: { id: string; status: string }) => [entry.id, entry.status])).toEqual([
+      [incident!.id, 'resolved'],
+    ]);
   });
 
   it('shows maintenance: a component under maintenance, active and upcoming lists', async () => {
     const { incidents, get } = await setup();
-    await incidents.scheduleMaintenance({ title: 'Search reindex', components: ['search'], startsAt: T0 - 60_000, endsAt: T0 + 3_600_000, createdBy: 'ops', description: 'Search may be slow.' });
-    await incidents.scheduleMaintenance({ title: 'DB upgrade', components: ['checkout'], startsAt: T0 + 86_400_000, duration: '2h', createdBy: 'ops' });
+    await incidents.scheduleMaintenance({
+      title: 'Search reindex',
+      components: ['search'],
+      startsAt: T0 - 60_000,
+      endsAt: T0 + 3_600_000,
+      createdBy: 'ops',
+      description: 'Search may be slow.',
+    });
+    await incidents.scheduleMaintenance({
+      title: 'DB upgrade',
+      components: ['checkout'],
+      startsAt: T0 + 86_400_000,
+      duration: '2h',
+      createdBy: 'ops',
+    });
     const summary = await get('/api/v2/summary.json');
     expect(summary.json!['status']).toEqual({ indicator: 'maintenance', description: 'Service Under Maintenance' });
     expect(summary.json!['components'][1]).toMatchObject({ id: 'search', status: 'under_maintenance' });
-    expect((await get('/api/v2/scheduled-maintenances/active.json')).json!['scheduled_maintenances'].map((entry: { name: string }) => entry.name)).toEqual(['Search reindex']);
+    expect(
+      (await get('/api/v2/scheduled-maintenances/active.json')).json!['scheduled_maintenances'].map(
+        (entry: { name: string }) => entry.name,
+      ),
+    ).toEqual(['Search reindex']);
     const upcoming = (await get('/api/v2/scheduled-maintenances/upcoming.json')).json!['scheduled_maintenances'];
-    expect(upcoming).toMatchObject([{ name: 'DB upgrade', status: 'scheduled', impact: 'maintenance', scheduled_for: new Date(T0 + 86_400_000).toISOString() }]);
+    expect(upcoming).toMatchObject([
+      {
+        name: 'DB upgrade',
+        status: 'scheduled',
+        impact: 'maintenance',
+        scheduled_for: new Date(T0 + 86_400_000).toISOString(),
+      },
+    ]);
   });
 
   it('renders HTML without JavaScript and an Atom feed, escaping what it shows', async () => {
     const { incidents, get } = await setup();
-    const { incident } = await incidents.trigger({ service: 'search', title: 'Search <script>alert(1)</script> down', severity: 'P0' });
+    const { incident } = await incidents.trigger({
+      service: 'search',
+      title: 'Search <script>alert(1)</script> down',
+      severity: 'P0',
+    });
     await incidents.postUpdate(incident!.id, { body: 'Looking into it & more' });
     const html = await get('/');
     expect(html.type).toBe('text/html; charset=utf-8');
@@ -108,7 +155,9 @@ describe('status page', () => {
     expect((html.text.match(/class="bar"/g) ?? []).length).toBe(2 * 90);
     const atom = await get('/history.atom');
     expect(atom.type).toBe('application/atom+xml; charset=utf-8');
-    expect(atom.text).toMatch(/^<\?xml version="1.0" encoding="utf-8"\?>\n<feed xmlns="http:\/\/www.w3.org\/2005\/Atom">/);
+    expect(atom.text).toMatch(
+      /^<\?xml version="1.0" encoding="utf-8"\?>\n<feed xmlns="http:\/\/www.w3.org\/2005\/Atom">/,
+    );
     expect(atom.text).toContain(`<id>tag:status.acme.example,2026:incident:${incident!.id}</id>`);
     expect(atom.text).toContain('Looking into it &amp;amp; more');
     expect(atom.text).not.toContain('<script>');

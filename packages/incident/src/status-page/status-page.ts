@@ -1,4 +1,12 @@
-import { jsonResponse, parseOptionalDuration, systemClock, type Clock, type Duration, type OpsHandler, type OpsResponse } from '@ops/core';
+import {
+  jsonResponse,
+  parseOptionalDuration,
+  systemClock,
+  type Clock,
+  type Duration,
+  type OpsHandler,
+  type OpsResponse,
+} from '@ops/core';
 import { IncidentError } from '../errors.js';
 import type { IncidentManager } from '../lifecycle/incident-manager.js';
 import type { ComponentStatus, Incident, TimelineEvent } from '../model/records.js';
@@ -49,9 +57,13 @@ export interface StatusPage {
  * await listen(composeHandlers(statusPage.handler, receiver), { port: 8080 });
  * ```
  */
-export function createStatusPage(incidents: Pick<IncidentManager, 'list' | 'timeline' | 'maintenance' | 'severityPolicy'>, options: StatusPageOptions): StatusPage {
+export function createStatusPage(
+  incidents: Pick<IncidentManager, 'list' | 'timeline' | 'maintenance' | 'severityPolicy'>,
+  options: StatusPageOptions,
+): StatusPage {
   const { components, basePath = '/status', historyDays = 90, clock = systemClock } = options;
-  if (!options.page?.name || !options.page.url) throw new IncidentError('ARGUMENT_INVALID', 'createStatusPage: page.name and page.url are required');
+  if (!options.page?.name || !options.page.url)
+    throw new IncidentError('ARGUMENT_INVALID', 'createStatusPage: page.name and page.url are required');
   const page = { id: options.page.id ?? 'ops-status', name: options.page.name, url: options.page.url };
   const cacheTtlMs = parseOptionalDuration(options.cacheTtl, 'cacheTtl') ?? 10_000;
   const policy = incidents.severityPolicy;
@@ -59,9 +71,12 @@ export function createStatusPage(incidents: Pick<IncidentManager, 'list' | 'time
   const componentsOf =
     options.componentsOf ??
     ((incident: Incident) => {
-      const status = policy.has(incident.severity) ? policy.level(incident.severity).componentStatus : 'degraded_performance';
+      const status = policy.has(incident.severity)
+        ? policy.level(incident.severity).componentStatus
+        : 'degraded_performance';
       const own = incident.components.filter((component) => componentIds.has(component.id));
-      if (componentIds.has(incident.service) && !own.some((component) => component.id === incident.service)) own.push({ id: incident.service, status });
+      if (componentIds.has(incident.service) && !own.some((component) => component.id === incident.service))
+        own.push({ id: incident.service, status });
       return own.filter((component) => component.status !== 'operational');
     });
   const prefix = basePath.replace(/\/$/, '');
@@ -70,10 +85,24 @@ export function createStatusPage(incidents: Pick<IncidentManager, 'list' | 'time
     const now = clock.now();
     const recent = await incidents.list({ since: now - historyDays * 86_400_000, limit: 10_000 });
     const publicUpdates = new Map<string, TimelineEvent[]>();
-    await Promise.all(recent.map(async (incident) => publicUpdates.set(incident.id, await incidents.timeline(incident.id, { visibility: 'public' }))));
+    await Promise.all(
+      recent.map(async (incident) =>
+        publicUpdates.set(incident.id, await incidents.timeline(incident.id, { visibility: 'public' })),
+      ),
+    );
     const shown = recent.filter((incident) => isPublic(incident, { componentsOf, publicUpdates }));
     const maintenance = await incidents.maintenance({ from: now - 86_400_000, to: now + 30 * 86_400_000 });
-    return buildStatusSnapshot({ page, components, incidents: shown, publicUpdates, maintenance, policy, componentsOf, now, historyDays });
+    return buildStatusSnapshot({
+      page,
+      components,
+      incidents: shown,
+      publicUpdates,
+      maintenance,
+      policy,
+      componentsOf,
+      now,
+      historyDays,
+    });
   };
 
   let cached: { at: number; snapshot: Promise<StatusSnapshot> } | undefined;
@@ -89,27 +118,48 @@ export function createStatusPage(incidents: Pick<IncidentManager, 'list' | 'time
     return cached.snapshot;
   };
 
-  const headers = { 'cache-control': `public, max-age=${Math.floor(cacheTtlMs / 1000)}`, 'access-control-allow-origin': '*' };
+  const headers = {
+    'cache-control': `public, max-age=${Math.floor(cacheTtlMs / 1000)}`,
+    'access-control-allow-origin': '*',
+  };
   const json = (value: unknown): OpsResponse => jsonResponse(200, value, headers);
   const summaryPage = (snapshot: StatusSnapshot) => snapshot.page;
   const routes: Record<string, (snapshot: StatusSnapshot) => OpsResponse> = {
     '/api/v2/summary.json': (snapshot) =>
-      json({ page: summaryPage(snapshot), status: snapshot.status, components: snapshot.components, incidents: snapshot.unresolved, scheduled_maintenances: snapshot.scheduled_maintenances.filter((entry) => entry.status !== 'completed') }),
+      json({
+        page: summaryPage(snapshot),
+        status: snapshot.status,
+        components: snapshot.components,
+        incidents: snapshot.unresolved,
+        scheduled_maintenances: snapshot.scheduled_maintenances.filter((entry) => entry.status !== 'completed'),
+      }),
     '/api/v2/status.json': (snapshot) => json({ page: summaryPage(snapshot), status: snapshot.status }),
     '/api/v2/components.json': (snapshot) => json({ page: summaryPage(snapshot), components: snapshot.components }),
     '/api/v2/incidents.json': (snapshot) => json({ page: summaryPage(snapshot), incidents: snapshot.incidents }),
-    '/api/v2/incidents/unresolved.json': (snapshot) => json({ page: summaryPage(snapshot), incidents: snapshot.unresolved }),
-    '/api/v2/scheduled-maintenances.json': (snapshot) => json({ page: summaryPage(snapshot), scheduled_maintenances: snapshot.scheduled_maintenances }),
+    '/api/v2/incidents/unresolved.json': (snapshot) =>
+      json({ page: summaryPage(snapshot), incidents: snapshot.unresolved }),
+    '/api/v2/scheduled-maintenances.json': (snapshot) =>
+      json({ page: summaryPage(snapshot), scheduled_maintenances: snapshot.scheduled_maintenances }),
     '/api/v2/scheduled-maintenances/upcoming.json': (snapshot) =>
-      json({ page: summaryPage(snapshot), scheduled_maintenances: snapshot.scheduled_maintenances.filter((entry) => entry.status === 'scheduled') }),
+      json({
+        page: summaryPage(snapshot),
+        scheduled_maintenances: snapshot.scheduled_maintenances.filter((entry) => entry.status === 'scheduled'),
+      }),
     '/api/v2/scheduled-maintenances/active.json': (snapshot) =>
-      json({ page: summaryPage(snapshot), scheduled_maintenances: snapshot.scheduled_maintenances.filter((entry) => entry.status === 'in_progress') }),
+      json({
+        page: summaryPage(snapshot),
+        scheduled_maintenances: snapshot.scheduled_maintenances.filter((entry) => entry.status === 'in_progress'),
+      }),
     '/history.atom': (snapshot) => ({
       status: 200,
       headers: { ...headers, 'content-type': 'application/atom+xml; charset=utf-8' },
       body: renderStatusAtom(snapshot, { selfUrl: `${page.url.replace(/\/$/, '')}/history.atom` }),
     }),
-    '/': (snapshot) => ({ status: 200, headers: { ...headers, 'content-type': 'text/html; charset=utf-8' }, body: renderStatusHtml(snapshot, { feedUrl: `${prefix}/history.atom` }) }),
+    '/': (snapshot) => ({
+      status: 200,
+      headers: { ...headers, 'content-type': 'text/html; charset=utf-8' },
+      body: renderStatusHtml(snapshot, { feedUrl: `${prefix}/history.atom` }),
+    }),
   };
 
   return {
@@ -119,7 +169,12 @@ export function createStatusPage(incidents: Pick<IncidentManager, 'list' | 'time
       const sub = request.path === prefix ? '/' : request.path.slice(prefix.length);
       const route = routes[sub === '' ? '/' : sub];
       if (!route) return undefined;
-      if (request.method !== 'GET' && request.method !== 'HEAD') return { status: 405, headers: { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }, body: 'method not allowed\n' };
+      if (request.method !== 'GET' && request.method !== 'HEAD')
+        return {
+          status: 405,
+          headers: { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' },
+          body: 'method not allowed\n',
+        };
       return route(await current());
     },
   };

@@ -77,9 +77,13 @@ export function createMemoryIncidentStore(): IncidentStore {
     if (isOpenStatus(next.status)) {
       const holder = state.open.get(identity);
       if (holder !== undefined && holder !== next.id) {
-        throw new IncidentError('STORE_CONFLICT', `an open incident (${holder}) already exists for service "${next.service}" and dedup key "${next.dedupKey}"`, {
-          isRetryable: true,
-        });
+        throw new IncidentError(
+          'STORE_CONFLICT',
+          `an open incident (${holder}) already exists for service "${next.service}" and dedup key "${next.dedupKey}"`,
+          {
+            isRetryable: true,
+          },
+        );
       }
     }
     if (previous && isOpenStatus(previous.status)) {
@@ -91,12 +95,16 @@ export function createMemoryIncidentStore(): IncidentStore {
 
   const silencesEndingAfter = (endsAfter: number | undefined) =>
     [...state.silences.values()]
-      .filter((silence) => endsAfter === undefined || Math.min(silence.endsAt, silence.expiredAt ?? Infinity) > endsAfter)
+      .filter(
+        (silence) => endsAfter === undefined || Math.min(silence.endsAt, silence.expiredAt ?? Infinity) > endsAfter,
+      )
       .sort((a, b) => a.startsAt - b.startsAt || a.createdAt - b.createdAt)
       .map(clone);
   const windowsActiveAfter = (activeAfter: number | undefined) =>
     [...state.maintenance.values()]
-      .filter((window) => activeAfter === undefined || window.cancelledAt === undefined || window.cancelledAt > activeAfter)
+      .filter(
+        (window) => activeAfter === undefined || window.cancelledAt === undefined || window.cancelledAt > activeAfter,
+      )
       .sort((a, b) => a.createdAt - b.createdAt)
       .map(clone);
   const put = <V>(map: Map<string, V>, id: string, value: V, undo: (() => void)[]) => {
@@ -126,7 +134,11 @@ export function createMemoryIncidentStore(): IncidentStore {
             let latest: Incident | undefined;
             for (const incident of state.incidents.values()) {
               if (incident.service !== service || incident.dedupKey !== dedupKey) continue;
-              if (!latest || incident.triggeredAt > latest.triggeredAt || (incident.triggeredAt === latest.triggeredAt && incident.number > latest.number)) {
+              if (
+                !latest ||
+                incident.triggeredAt > latest.triggeredAt ||
+                (incident.triggeredAt === latest.triggeredAt && incident.number > latest.number)
+              ) {
                 latest = incident;
               }
             }
@@ -149,7 +161,9 @@ export function createMemoryIncidentStore(): IncidentStore {
           },
           async insertIncident(incident) {
             if (state.incidents.has(incident.id)) {
-              throw new IncidentError('STORE_CONFLICT', `an incident with id ${incident.id} already exists`, { isRetryable: true });
+              throw new IncidentError('STORE_CONFLICT', `an incident with id ${incident.id} already exists`, {
+                isRetryable: true,
+              });
             }
             const copy = clone(incident);
             const openBefore = new Map(state.open);
@@ -244,7 +258,12 @@ export function createMemoryIncidentStore(): IncidentStore {
           async setTimer(timer) {
             const key = timerKey(timer.incidentId, timer.kind);
             const previous = state.timers.get(key);
-            state.timers.set(key, { incidentId: timer.incidentId, kind: timer.kind, dueAt: timer.dueAt, data: clone(timer.data) });
+            state.timers.set(key, {
+              incidentId: timer.incidentId,
+              kind: timer.kind,
+              dueAt: timer.dueAt,
+              data: clone(timer.data),
+            });
             undo.push(() => {
               if (previous) state.timers.set(key, previous);
               else state.timers.delete(key);
@@ -260,7 +279,10 @@ export function createMemoryIncidentStore(): IncidentStore {
           },
           async enqueueNotifications(notifications) {
             for (const notification of notifications) {
-              if (state.outbox.has(notification.id)) throw new IncidentError('STORE_CONFLICT', `notification ${notification.id} already exists`, { isRetryable: true });
+              if (state.outbox.has(notification.id))
+                throw new IncidentError('STORE_CONFLICT', `notification ${notification.id} already exists`, {
+                  isRetryable: true,
+                });
             }
             for (const notification of notifications) state.outbox.set(notification.id, clone(notification));
             undo.push(() => {
@@ -322,7 +344,10 @@ export function createMemoryIncidentStore(): IncidentStore {
           .filter((event) => options.visibility === undefined || event.visibility === options.visibility)
           .map(clone),
       ),
-    listAlerts: (incidentId) => read(() => [...(state.alerts.get(incidentId)?.values() ?? [])].sort((a, b) => a.receivedAt - b.receivedAt).map(clone)),
+    listAlerts: (incidentId) =>
+      read(() =>
+        [...(state.alerts.get(incidentId)?.values() ?? [])].sort((a, b) => a.receivedAt - b.receivedAt).map(clone),
+      ),
     getPostmortem: (incidentId) => read(() => clone(state.postmortems.get(incidentId))),
     claimDueTimers: ({ now, owner, leaseMs, limit }) =>
       read(() => {
@@ -339,7 +364,12 @@ export function createMemoryIncidentStore(): IncidentStore {
     claimNotifications: ({ now, owner, leaseMs, limit }) =>
       read(() => {
         const due = [...state.outbox.values()]
-          .filter((row) => row.status === 'pending' && row.nextAttemptAt <= now && (row.claimedUntil === undefined || row.claimedUntil <= now))
+          .filter(
+            (row) =>
+              row.status === 'pending' &&
+              row.nextAttemptAt <= now &&
+              (row.claimedUntil === undefined || row.claimedUntil <= now),
+          )
           .sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.createdAt - b.createdAt)
           .slice(0, limit);
         for (const row of due) {

@@ -82,13 +82,18 @@ const DAY_INDEX: Record<Weekday, number> = { sun: 0, mon: 1, tue: 2, wed: 3, thu
 /** Validates a matcher list. */
 export function checkMatchers(matchers: readonly Matcher[], where: string): void {
   matchers.forEach((matcher, index) => {
-    if (typeof matcher?.name !== 'string' || matcher.name === '') throw new IncidentError('ARGUMENT_INVALID', `${where}[${index}].name must be a non-empty string`);
-    if (typeof matcher.value !== 'string') throw new IncidentError('ARGUMENT_INVALID', `${where}[${index}].value must be a string`);
+    if (typeof matcher?.name !== 'string' || matcher.name === '')
+      throw new IncidentError('ARGUMENT_INVALID', `${where}[${index}].name must be a non-empty string`);
+    if (typeof matcher.value !== 'string')
+      throw new IncidentError('ARGUMENT_INVALID', `${where}[${index}].value must be a string`);
     if (matcher.isRegex) {
       try {
         new RegExp(matcher.value);
       } catch (error) {
-        throw new IncidentError('ARGUMENT_INVALID', `${where}[${index}].value is not a valid regular expression: ${(error as Error).message}`);
+        throw new IncidentError(
+          'ARGUMENT_INVALID',
+          `${where}[${index}].value is not a valid regular expression: ${(error as Error).message}`,
+        );
       }
     }
   });
@@ -117,24 +122,41 @@ function parseStart(start: string, where: string): { hour: number; minute: numbe
   const match = /^(\d{1,2}):(\d{2})$/.exec(start);
   const hour = Number(match?.[1]);
   const minute = Number(match?.[2]);
-  if (!match || hour > 23 || minute > 59) throw new IncidentError('ARGUMENT_INVALID', `${where}.start must be "HH:MM" (24 h), got ${JSON.stringify(start)}`);
+  if (!match || hour > 23 || minute > 59)
+    throw new IncidentError('ARGUMENT_INVALID', `${where}.start must be "HH:MM" (24 h), got ${JSON.stringify(start)}`);
   return { hour, minute };
 }
 
 /** Validates a recurrence, naming the field. */
 export function checkRecurrence(recurrence: Recurrence, where: string): void {
-  if (!['daily', 'weekly', 'monthly'].includes(recurrence.frequency)) throw new IncidentError('ARGUMENT_INVALID', `${where}.frequency must be daily, weekly or monthly`);
+  if (!['daily', 'weekly', 'monthly'].includes(recurrence.frequency))
+    throw new IncidentError('ARGUMENT_INVALID', `${where}.frequency must be daily, weekly or monthly`);
   zonedParts(0, recurrence.timeZone);
   parseStart(recurrence.start, where);
   const durationMs = parseDuration(recurrence.duration, `${where}.duration`);
-  if (durationMs <= 0 || durationMs > 7 * 86_400_000) throw new IncidentError('ARGUMENT_INVALID', `${where}.duration must be > 0 and at most 7d`);
-  for (const day of recurrence.days ?? []) if (!(day in DAY_INDEX)) throw new IncidentError('ARGUMENT_INVALID', `${where}.days: unknown day "${day}" (sun, mon, tue, wed, thu, fri, sat)`);
-  if (recurrence.frequency !== 'daily' && !recurrence.days?.length) throw new IncidentError('ARGUMENT_INVALID', `${where}.days is required for ${recurrence.frequency} recurrences`);
-  if (recurrence.frequency === 'monthly' && recurrence.week === undefined) throw new IncidentError('ARGUMENT_INVALID', `${where}.week (1–4, or -1 for the last) is required for monthly recurrences`);
+  if (durationMs <= 0 || durationMs > 7 * 86_400_000)
+    throw new IncidentError('ARGUMENT_INVALID', `${where}.duration must be > 0 and at most 7d`);
+  for (const day of recurrence.days ?? [])
+    if (!(day in DAY_INDEX))
+      throw new IncidentError(
+        'ARGUMENT_INVALID',
+        `${where}.days: unknown day "${day}" (sun, mon, tue, wed, thu, fri, sat)`,
+      );
+  if (recurrence.frequency !== 'daily' && !recurrence.days?.length)
+    throw new IncidentError('ARGUMENT_INVALID', `${where}.days is required for ${recurrence.frequency} recurrences`);
+  if (recurrence.frequency === 'monthly' && recurrence.week === undefined)
+    throw new IncidentError(
+      'ARGUMENT_INVALID',
+      `${where}.week (1–4, or -1 for the last) is required for monthly recurrences`,
+    );
 }
 
 /** Occurrences of a recurrence that overlap [from, to), in order. */
-export function recurrenceOccurrences(recurrence: Recurrence, from: number, to: number): { startsAt: number; endsAt: number }[] {
+export function recurrenceOccurrences(
+  recurrence: Recurrence,
+  from: number,
+  to: number,
+): { startsAt: number; endsAt: number }[] {
   const { hour, minute } = parseStart(recurrence.start, 'recurrence');
   const durationMs = parseDuration(recurrence.duration, 'recurrence.duration');
   const out: { startsAt: number; endsAt: number }[] = [];
@@ -170,7 +192,8 @@ export function recurrenceOccurrences(recurrence: Recurrence, from: number, to: 
 /** Occurrences of a maintenance window overlapping [from, to). */
 export function maintenanceOccurrences(window: MaintenanceWindow, from: number, to: number): MaintenanceOccurrence[] {
   const until = Math.min(to, window.cancelledAt ?? Infinity);
-  if (window.recurrence) return recurrenceOccurrences(window.recurrence, from, until).map((occurrence) => ({ window, ...occurrence }));
+  if (window.recurrence)
+    return recurrenceOccurrences(window.recurrence, from, until).map((occurrence) => ({ window, ...occurrence }));
   if (window.startsAt !== undefined && window.endsAt !== undefined && window.endsAt > from && window.startsAt < until) {
     return [{ window, startsAt: window.startsAt, endsAt: Math.min(window.endsAt, window.cancelledAt ?? Infinity) }];
   }
@@ -208,7 +231,12 @@ export function findSuppression(
     if (!window.suppressPaging || !maintenanceCovers(window, incident)) continue;
     const occurrence = maintenanceOccurrences(window, at, at + 1)[0];
     if (occurrence) {
-      return { kind: 'maintenance', id: window.id, until: occurrence.endsAt, reason: `maintenance "${window.title}" until ${new Date(occurrence.endsAt).toISOString()}` };
+      return {
+        kind: 'maintenance',
+        id: window.id,
+        until: occurrence.endsAt,
+        reason: `maintenance "${window.title}" until ${new Date(occurrence.endsAt).toISOString()}`,
+      };
     }
   }
   return undefined;

@@ -18,7 +18,11 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
         weekday: 'short',
       });
     } catch (error) {
-      throw new IncidentError('ARGUMENT_INVALID', `unknown time zone "${timeZone}" (use an IANA name such as "Europe/Berlin")`, { cause: error });
+      throw new IncidentError(
+        'ARGUMENT_INVALID',
+        `unknown time zone "${timeZone}" (use an IANA name such as "Europe/Berlin")`,
+        { cause: error },
+      );
     }
     formatters.set(timeZone, cached);
   }
@@ -65,13 +69,28 @@ export function zoneOffsetMs(epochMs: number, timeZone: string): number {
  * The instant of a wall-clock time in `timeZone`. A time skipped by a DST change (02:30 on a spring-forward night)
  * maps to the instant after the gap; a repeated one (autumn) to its first occurrence.
  */
-export function zonedTimeToEpoch(year: number, month: number, day: number, hour: number, minute: number, timeZone: string): number {
+export function zonedTimeToEpoch(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  timeZone: string,
+): number {
   const wall = Date.UTC(year, month - 1, day, hour, minute);
   // The offsets a day before and after cover any DST change around this wall time.
-  const candidates = [...new Set([wall - zoneOffsetMs(wall - 86_400_000, timeZone), wall - zoneOffsetMs(wall + 86_400_000, timeZone)])].sort((a, b) => a - b);
+  const candidates = [
+    ...new Set([wall - zoneOffsetMs(wall - 86_400_000, timeZone), wall - zoneOffsetMs(wall + 86_400_000, timeZone)]),
+  ].sort((a, b) => a - b);
   const matching = candidates.filter((epoch) => {
     const parts = zonedParts(epoch, timeZone);
-    return parts.year === year && parts.month === month && parts.day === day && parts.hour === hour && parts.minute === minute;
+    return (
+      parts.year === year &&
+      parts.month === month &&
+      parts.day === day &&
+      parts.hour === hour &&
+      parts.minute === minute
+    );
   });
   // A repeated wall time (autumn): its first occurrence. A skipped one (spring): the instant the clocks jumped.
   return matching[0] ?? candidates[candidates.length - 1]!;

@@ -56,7 +56,11 @@ function sampleAlert(incidentId: string, alertKey: string, overrides: Partial<In
   };
 }
 
-function notification(incidentId: string, index: number, overrides: Partial<NotificationRecord> = {}): NotificationRecord {
+function notification(
+  incidentId: string,
+  index: number,
+  overrides: Partial<NotificationRecord> = {},
+): NotificationRecord {
   return {
     id: `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`,
     incidentId,
@@ -71,13 +75,29 @@ function notification(incidentId: string, index: number, overrides: Partial<Noti
   };
 }
 
-function note(incidentId: string, at: number, description: string, visibility: 'internal' | 'public' = 'internal'): NewTimelineEvent {
-  return { id: randomUUID(), incidentId, at, kind: 'note', actor: { type: 'user', id: 'alice' }, description, visibility };
+function note(
+  incidentId: string,
+  at: number,
+  description: string,
+  visibility: 'internal' | 'public' = 'internal',
+): NewTimelineEvent {
+  return {
+    id: randomUUID(),
+    incidentId,
+    at,
+    kind: 'note',
+    actor: { type: 'user', id: 'alice' },
+    description,
+    visibility,
+  };
 }
 
 async function rejectsWithCode(promise: Promise<unknown>, code: string, message: string): Promise<void> {
   await assert.rejects(promise, (error: unknown) => {
-    assert.ok(IncidentError.hasCode(error, code as never), `${message}: expected IncidentError ${code}, got ${String(error)}`);
+    assert.ok(
+      IncidentError.hasCode(error, code as never),
+      `${message}: expected IncidentError ${code}, got ${String(error)}`,
+    );
     return true;
   });
 }
@@ -103,7 +123,9 @@ export const incidentStoreContract = defineStoreContract<IncidentStore>('Inciden
       impactStartedAt: T0 - 60_000,
       roles: { commander: 'alice', responders: ['bob', 'carol'] },
       components: [{ id: 'api', status: 'major_outage' }],
-      actionItems: [{ id: 'a1', title: 'Add a replica', priority: 'high', status: 'open', createdAt: T0, dueAt: T0 + 86_400_000 }],
+      actionItems: [
+        { id: 'a1', title: 'Add a replica', priority: 'high', status: 'open', createdAt: T0, dueAt: T0 + 86_400_000 },
+      ],
       escalation: { policyId: 'default', level: 1, loop: 0, nextAt: T0 + 300_000, exhausted: false },
       labels: { service: 'checkout', region: 'eu-1', 'a.b/c': 'ünïcode ✓' },
     });
@@ -137,7 +159,14 @@ export const incidentStoreContract = defineStoreContract<IncidentStore>('Inciden
         await transaction.upsertAlert(sampleAlert(incident.id, 'a'));
         await transaction.appendTimeline([note(incident.id, T0, 'first')]);
         await transaction.setTimer({ incidentId: incident.id, kind: 'ack_target', dueAt: T0, data: {} });
-        await transaction.savePostmortem({ incidentId: incident.id, status: 'draft', sections: [], actionItems: [], createdAt: T0, updatedAt: T0 });
+        await transaction.savePostmortem({
+          incidentId: incident.id,
+          status: 'draft',
+          sections: [],
+          actionItems: [],
+          createdAt: T0,
+          updatedAt: T0,
+        });
         throw new Error('boom');
       }),
       /boom/,
@@ -155,7 +184,9 @@ export const incidentStoreContract = defineStoreContract<IncidentStore>('Inciden
   'allows one open incident per (service, dedup key)': async ({ store }) => {
     await store.transaction((transaction) => transaction.insertIncident(sampleIncident({ id: 'INC-1' })));
     await rejectsWithCode(
-      store.transaction((transaction) => transaction.insertIncident(sampleIncident({ id: 'INC-2', status: 'acknowledged' }))),
+      store.transaction((transaction) =>
+        transaction.insertIncident(sampleIncident({ id: 'INC-2', status: 'acknowledged' })),
+      ),
       'STORE_CONFLICT',
       'a second open incident for the key',
     );
@@ -174,7 +205,11 @@ export const incidentStoreContract = defineStoreContract<IncidentStore>('Inciden
       'STORE_CONFLICT',
       'reopening while another is open for the key',
     );
-    await rejectsWithCode(store.transaction((transaction) => transaction.insertIncident(sampleIncident({ id: 'INC-1', dedupKey: 'x' }))), 'STORE_CONFLICT', 'a taken id');
+    await rejectsWithCode(
+      store.transaction((transaction) => transaction.insertIncident(sampleIncident({ id: 'INC-1', dedupKey: 'x' }))),
+      'STORE_CONFLICT',
+      'a taken id',
+    );
     await store.transaction(async (transaction) => {
       const open = await transaction.getIncident('INC-1');
       assert.ok(open);
@@ -197,7 +232,13 @@ export const incidentStoreContract = defineStoreContract<IncidentStore>('Inciden
           return 'appended';
         }
         const { daySequence } = await transaction.nextIncidentNumber('2026-0113');
-        await transaction.insertIncident(sampleIncident({ id: `INC-2026-0113-${String(daySequence).padStart(3, '0')}`, dedupKey: 'race', number: index }));
+        await transaction.insertIncident(
+          sampleIncident({
+            id: `INC-2026-0113-${String(daySequence).padStart(3, '0')}`,
+            dedupKey: 'race',
+            number: index,
+          }),
+        );
         return 'created';
       }),
     );
@@ -210,17 +251,23 @@ export const incidentStoreContract = defineStoreContract<IncidentStore>('Inciden
 
   'without the lock, the second concurrent insert is refused as a conflict': async ({ store }) => {
     const results = await Promise.allSettled(
-      Array.from({ length: 6 }, (_, index) => store.transaction((transaction) => transaction.insertIncident(sampleIncident({ id: `INC-R-${index}`, dedupKey: 'unlocked' })))),
+      Array.from({ length: 6 }, (_, index) =>
+        store.transaction((transaction) =>
+          transaction.insertIncident(sampleIncident({ id: `INC-R-${index}`, dedupKey: 'unlocked' })),
+        ),
+      ),
     );
     assert.equal(results.filter((result) => result.status === 'fulfilled').length, 1);
     for (const result of results) {
-      if (result.status === 'rejected') assert.ok(IncidentError.hasCode(result.reason, 'STORE_CONFLICT'), String(result.reason));
+      if (result.status === 'rejected')
+        assert.ok(IncidentError.hasCode(result.reason, 'STORE_CONFLICT'), String(result.reason));
     }
   },
 
   'numbers incidents per store and per day': async ({ store }) => {
     const taken = [];
-    for (const day of ['2026-0113', '2026-0113', '2026-0114', '2026-0113']) taken.push(await store.transaction((transaction) => transaction.nextIncidentNumber(day)));
+    for (const day of ['2026-0113', '2026-0113', '2026-0114', '2026-0113'])
+      taken.push(await store.transaction((transaction) => transaction.nextIncidentNumber(day)));
     assert.deepEqual(taken, [
       { number: 1, daySequence: 1 },
       { number: 2, daySequence: 2 },
@@ -231,8 +278,12 @@ export const incidentStoreContract = defineStoreContract<IncidentStore>('Inciden
 
   'finds the open and the latest incident of a key': async ({ store }) => {
     await store.transaction(async (transaction) => {
-      await transaction.insertIncident(sampleIncident({ id: 'INC-A', status: 'resolved', triggeredAt: T0, resolvedAt: T0 + 5 }));
-      await transaction.insertIncident(sampleIncident({ id: 'INC-B', status: 'resolved', triggeredAt: T0 + 10, resolvedAt: T0 + 20, number: 2 }));
+      await transaction.insertIncident(
+        sampleIncident({ id: 'INC-A', status: 'resolved', triggeredAt: T0, resolvedAt: T0 + 5 }),
+      );
+      await transaction.insertIncident(
+        sampleIncident({ id: 'INC-B', status: 'resolved', triggeredAt: T0 + 10, resolvedAt: T0 + 20, number: 2 }),
+      );
     });
     await store.transaction(async (transaction) => {
       assert.equal(await transaction.findOpenIncident('checkout', 'checkout-errors'), undefined);
@@ -244,11 +295,18 @@ export const incidentStoreContract = defineStoreContract<IncidentStore>('Inciden
   'lists incidents newest first with filters': async ({ store }) => {
     await store.transaction(async (transaction) => {
       await transaction.insertIncident(sampleIncident({ id: 'INC-1', dedupKey: 'a', triggeredAt: T0, severity: 'P0' }));
-      await transaction.insertIncident(sampleIncident({ id: 'INC-2', dedupKey: 'b', triggeredAt: T0 + 1000, severity: 'P2', status: 'acknowledged' }));
-      await transaction.insertIncident(sampleIncident({ id: 'INC-3', dedupKey: 'c', triggeredAt: T0 + 2000, status: 'resolved', service: 'search' }));
-      await transaction.insertIncident(sampleIncident({ id: 'INC-4', dedupKey: 'd', triggeredAt: T0 + 3000, status: 'closed' }));
+      await transaction.insertIncident(
+        sampleIncident({ id: 'INC-2', dedupKey: 'b', triggeredAt: T0 + 1000, severity: 'P2', status: 'acknowledged' }),
+      );
+      await transaction.insertIncident(
+        sampleIncident({ id: 'INC-3', dedupKey: 'c', triggeredAt: T0 + 2000, status: 'resolved', service: 'search' }),
+      );
+      await transaction.insertIncident(
+        sampleIncident({ id: 'INC-4', dedupKey: 'd', triggeredAt: T0 + 3000, status: 'closed' }),
+      );
     });
-    const ids = async (query: Parameters<IncidentStore['listIncidents']>[0]) => (await store.listIncidents(query)).map((incident) => incident.id);
+    const ids = async (query: Parameters<IncidentStore['listIncidents']>[0]) =>
+      (await store.listIncidents(query)).map((incident) => incident.id);
     assert.deepEqual(await ids({}), ['INC-4', 'INC-3', 'INC-2', 'INC-1']);
     assert.deepEqual(await ids({ open: true }), ['INC-2', 'INC-1']);
     assert.deepEqual(await ids({ open: false }), ['INC-4', 'INC-3']);
@@ -262,11 +320,24 @@ export const incidentStoreContract = defineStoreContract<IncidentStore>('Inciden
 
   'keeps the timeline append-only, in order, filtered by visibility': async ({ store }) => {
     await store.transaction((transaction) => transaction.insertIncident(sampleIncident({ id: 'INC-1' })));
-    const first = await store.transaction((transaction) => transaction.appendTimeline([note('INC-1', T0, 'one'), note('INC-1', T0, 'two', 'public')]));
-    const second = await store.transaction((transaction) =>
-      transaction.appendTimeline([{ ...note('INC-1', T0 - 5, 'three (earlier clock)'), kind: 'status_update', details: { statuspageStatus: 'identified' }, pinned: true, endedAt: T0 }]),
+    const first = await store.transaction((transaction) =>
+      transaction.appendTimeline([note('INC-1', T0, 'one'), note('INC-1', T0, 'two', 'public')]),
     );
-    assert.ok(first[0]!.sequence < first[1]!.sequence && first[1]!.sequence < second[0]!.sequence, 'sequence grows with each append');
+    const second = await store.transaction((transaction) =>
+      transaction.appendTimeline([
+        {
+          ...note('INC-1', T0 - 5, 'three (earlier clock)'),
+          kind: 'status_update',
+          details: { statuspageStatus: 'identified' },
+          pinned: true,
+          endedAt: T0,
+        },
+      ]),
+    );
+    assert.ok(
+      first[0]!.sequence < first[1]!.sequence && first[1]!.sequence < second[0]!.sequence,
+      'sequence grows with each append',
+    );
     const all = await store.listTimeline('INC-1');
     assert.deepEqual(
       all.map((event) => event.description),
@@ -286,7 +357,13 @@ export const incidentStoreContract = defineStoreContract<IncidentStore>('Inciden
     await store.transaction(async (transaction) => {
       await transaction.insertIncident(sampleIncident({ id: 'INC-1' }));
       await transaction.insertIncident(sampleIncident({ id: 'INC-2', dedupKey: 'other' }));
-      await transaction.upsertAlert(sampleAlert('INC-1', 'fp-1', { raw: { nested: [1, 2, { x: 'y' }] }, fingerprint: 'fp-1', generatorUrl: 'http://prometheus/graph' }));
+      await transaction.upsertAlert(
+        sampleAlert('INC-1', 'fp-1', {
+          raw: { nested: [1, 2, { x: 'y' }] },
+          fingerprint: 'fp-1',
+          generatorUrl: 'http://prometheus/graph',
+        }),
+      );
       await transaction.upsertAlert(sampleAlert('INC-1', 'fp-2'));
       await transaction.upsertAlert(sampleAlert('INC-2', 'fp-2'));
       await transaction.upsertAlert(sampleAlert('INC-2', 'fp-3'));
@@ -306,7 +383,10 @@ export const incidentStoreContract = defineStoreContract<IncidentStore>('Inciden
     const moved = await store.transaction((transaction) => transaction.moveAlerts('INC-2', 'INC-1'));
     assert.equal(moved, 1, 'fp-2 already exists on the target and stays where it was');
     assert.deepEqual((await store.listAlerts('INC-1')).map((alert) => alert.alertKey).sort(), ['fp-1', 'fp-2', 'fp-3']);
-    assert.deepEqual((await store.listAlerts('INC-2')).map((alert) => alert.alertKey), ['fp-2']);
+    assert.deepEqual(
+      (await store.listAlerts('INC-2')).map((alert) => alert.alertKey),
+      ['fp-2'],
+    );
   },
 
   'saves and reads postmortems': async ({ store }) => {
@@ -315,13 +395,17 @@ export const incidentStoreContract = defineStoreContract<IncidentStore>('Inciden
       incidentId: 'INC-1',
       status: 'draft' as const,
       sections: [{ title: 'Summary', required: true, body: 'The database failed over.' }],
-      actionItems: [{ id: 'x', title: 'Alert on replica lag', priority: 'medium' as const, status: 'open' as const, createdAt: T0 }],
+      actionItems: [
+        { id: 'x', title: 'Alert on replica lag', priority: 'medium' as const, status: 'open' as const, createdAt: T0 },
+      ],
       createdAt: T0,
       updatedAt: T0,
     };
     await store.transaction((transaction) => transaction.savePostmortem(postmortem));
     assert.deepEqual(await store.getPostmortem('INC-1'), postmortem);
-    await store.transaction((transaction) => transaction.savePostmortem({ ...postmortem, status: 'published', publishedAt: T0 + 1, updatedAt: T0 + 1 }));
+    await store.transaction((transaction) =>
+      transaction.savePostmortem({ ...postmortem, status: 'published', publishedAt: T0 + 1, updatedAt: T0 + 1 }),
+    );
     assert.equal((await store.getPostmortem('INC-1'))?.status, 'published');
   },
 
@@ -340,7 +424,11 @@ export const incidentStoreContract = defineStoreContract<IncidentStore>('Inciden
       ],
     );
     assert.equal(await store.nextTimerDueAt(), T0 + 50);
-    assert.deepEqual(await store.claimDueTimers({ now: T0 + 10, owner: 'a', leaseMs: 1000, limit: 10 }), [], 'nothing is due yet');
+    assert.deepEqual(
+      await store.claimDueTimers({ now: T0 + 10, owner: 'a', leaseMs: 1000, limit: 10 }),
+      [],
+      'nothing is due yet',
+    );
     const claimed = await store.claimDueTimers({ now: T0 + 250, owner: 'a', leaseMs: 1000, limit: 1 });
     assert.deepEqual(
       claimed.map((timer) => [timer.kind, timer.claimedBy, timer.claimedUntil]),
@@ -359,13 +447,19 @@ export const incidentStoreContract = defineStoreContract<IncidentStore>('Inciden
       [['escalation', 'c']],
       'a lapsed claim can be taken by another owner',
     );
-    assert.equal(await store.transaction((transaction) => transaction.deleteTimer('INC-1', 'escalation', 'a')), false, 'the old owner cannot delete it');
+    assert.equal(
+      await store.transaction((transaction) => transaction.deleteTimer('INC-1', 'escalation', 'a')),
+      false,
+      'the old owner cannot delete it',
+    );
     await store.transaction(async (transaction) => {
       const timer = await transaction.getTimer('INC-1', 'escalation');
       assert.equal(timer?.claimedBy, 'c');
     });
     assert.equal(await store.transaction((transaction) => transaction.deleteTimer('INC-1', 'escalation', 'c')), true);
-    await store.transaction((transaction) => transaction.setTimer({ incidentId: 'INC-1', kind: 'ack_target', dueAt: T0 + 5000, data: {} }));
+    await store.transaction((transaction) =>
+      transaction.setTimer({ incidentId: 'INC-1', kind: 'ack_target', dueAt: T0 + 5000, data: {} }),
+    );
     const reset = await store.listTimers('INC-1');
     assert.deepEqual(
       reset.map((timer) => [timer.kind, timer.claimedBy]),
@@ -381,18 +475,27 @@ export const incidentStoreContract = defineStoreContract<IncidentStore>('Inciden
     await store.transaction(async (transaction) => {
       for (let index = 0; index < 40; index++) {
         await transaction.insertIncident(sampleIncident({ id: `INC-${index}`, dedupKey: `k${index}` }));
-        await transaction.setTimer({ incidentId: `INC-${index}`, kind: 'escalation', dueAt: T0 + index, data: { index } });
+        await transaction.setTimer({
+          incidentId: `INC-${index}`,
+          kind: 'escalation',
+          dueAt: T0 + index,
+          data: { index },
+        });
       }
     });
     const batches = await Promise.all(
-      ['a', 'b', 'c', 'd', 'e'].map((owner) => store.claimDueTimers({ now: T0 + 1000, owner, leaseMs: 60_000, limit: 15 })),
+      ['a', 'b', 'c', 'd', 'e'].map((owner) =>
+        store.claimDueTimers({ now: T0 + 1000, owner, leaseMs: 60_000, limit: 15 }),
+      ),
     );
     const ids = batches.flat().map((timer) => timer.incidentId);
     assert.equal(new Set(ids).size, ids.length, 'no timer handed to two owners');
     assert.equal(ids.length, 40, 'every due timer was claimed');
   },
 
-  'keeps notifications in the transactional outbox: rolled back with it, claimed once, updated by the holder': async ({ store }) => {
+  'keeps notifications in the transactional outbox: rolled back with it, claimed once, updated by the holder': async ({
+    store,
+  }) => {
     await store.transaction((transaction) => transaction.insertIncident(sampleIncident({ id: 'INC-1' })));
     await assert.rejects(
       store.transaction(async (transaction) => {
@@ -402,10 +505,17 @@ export const incidentStoreContract = defineStoreContract<IncidentStore>('Inciden
       /rolled back/,
     );
     assert.deepEqual(await store.listNotifications(), [], 'a rolled-back enqueue leaves nothing');
-    const rows = [notification('INC-1', 1), notification('INC-1', 2, { target: 'pagerduty', event: 'incident.escalated' }), notification('INC-1', 3, { nextAttemptAt: T0 + 10_000 })];
+    const rows = [
+      notification('INC-1', 1),
+      notification('INC-1', 2, { target: 'pagerduty', event: 'incident.escalated' }),
+      notification('INC-1', 3, { nextAttemptAt: T0 + 10_000 }),
+    ];
     await store.transaction((transaction) => transaction.enqueueNotifications(rows));
     assert.deepEqual(await store.listNotifications(), rows);
-    assert.deepEqual((await store.listNotifications({ target: 'pagerduty' })).map((row) => row.id), [rows[1]!.id]);
+    assert.deepEqual(
+      (await store.listNotifications({ target: 'pagerduty' })).map((row) => row.id),
+      [rows[1]!.id],
+    );
     const claimed = await store.claimNotifications({ now: T0 + 100, owner: 'a', leaseMs: 1000, limit: 10 });
     assert.deepEqual(
       claimed.map((row) => [row.id, row.claimedBy, row.claimedUntil]),
@@ -415,7 +525,11 @@ export const incidentStoreContract = defineStoreContract<IncidentStore>('Inciden
       ],
       'due rows only, oldest first',
     );
-    assert.deepEqual(await store.claimNotifications({ now: T0 + 200, owner: 'b', leaseMs: 1000, limit: 10 }), [], 'claimed rows are not handed out again');
+    assert.deepEqual(
+      await store.claimNotifications({ now: T0 + 200, owner: 'b', leaseMs: 1000, limit: 10 }),
+      [],
+      'claimed rows are not handed out again',
+    );
     await store.transaction(async (transaction) => {
       const row = await transaction.getNotification(rows[0]!.id);
       assert.ok(row);
@@ -433,26 +547,58 @@ export const incidentStoreContract = defineStoreContract<IncidentStore>('Inciden
         ['pending', 0, undefined, undefined],
       ],
     );
-    assert.deepEqual(await store.listNotifications({ status: ['delivered'] }).then((list) => list.map((row) => row.deliveredAt)), [T0 + 300]);
-    assert.deepEqual(await store.claimNotifications({ now: T0 + 2000, owner: 'b', leaseMs: 1000, limit: 10 }), [], 'a retry waits for its next attempt time');
+    assert.deepEqual(
+      await store.listNotifications({ status: ['delivered'] }).then((list) => list.map((row) => row.deliveredAt)),
+      [T0 + 300],
+    );
+    assert.deepEqual(
+      await store.claimNotifications({ now: T0 + 2000, owner: 'b', leaseMs: 1000, limit: 10 }),
+      [],
+      'a retry waits for its next attempt time',
+    );
     const retried = await store.claimNotifications({ now: T0 + 10_000, owner: 'b', leaseMs: 1000, limit: 10 });
-    assert.deepEqual(retried.map((row) => row.id), [rows[1]!.id, rows[2]!.id], 'delivered rows are never claimed again');
-    await rejectsWithCode(store.transaction((transaction) => transaction.enqueueNotifications([rows[0]!])), 'STORE_CONFLICT', 'an id already in the outbox');
+    assert.deepEqual(
+      retried.map((row) => row.id),
+      [rows[1]!.id, rows[2]!.id],
+      'delivered rows are never claimed again',
+    );
+    await rejectsWithCode(
+      store.transaction((transaction) => transaction.enqueueNotifications([rows[0]!])),
+      'STORE_CONFLICT',
+      'an id already in the outbox',
+    );
   },
 
   'concurrent claimants never share a notification': async ({ store }) => {
     await store.transaction(async (transaction) => {
       await transaction.insertIncident(sampleIncident({ id: 'INC-1' }));
-      await transaction.enqueueNotifications(Array.from({ length: 30 }, (_, index) => notification('INC-1', index + 1)));
+      await transaction.enqueueNotifications(
+        Array.from({ length: 30 }, (_, index) => notification('INC-1', index + 1)),
+      );
     });
-    const batches = await Promise.all(['a', 'b', 'c', 'd'].map((owner) => store.claimNotifications({ now: T0 + 1000, owner, leaseMs: 60_000, limit: 10 })));
+    const batches = await Promise.all(
+      ['a', 'b', 'c', 'd'].map((owner) =>
+        store.claimNotifications({ now: T0 + 1000, owner, leaseMs: 60_000, limit: 10 }),
+      ),
+    );
     const ids = batches.flat().map((row) => row.id);
     assert.equal(new Set(ids).size, ids.length, 'no row handed to two owners');
     assert.equal(ids.length, 30);
   },
 
   'keeps silences and maintenance windows, filtered by when they end': async ({ store }) => {
-    const silence = { id: 's1', matchers: [{ name: 'service', value: 'checkout' }, { name: 'env', value: 'stag.*', isRegex: true, isEqual: false }], startsAt: T0, endsAt: T0 + 3_600_000, createdBy: 'alice', comment: 'deploy', createdAt: T0 };
+    const silence = {
+      id: 's1',
+      matchers: [
+        { name: 'service', value: 'checkout' },
+        { name: 'env', value: 'stag.*', isRegex: true, isEqual: false },
+      ],
+      startsAt: T0,
+      endsAt: T0 + 3_600_000,
+      createdBy: 'alice',
+      comment: 'deploy',
+      createdAt: T0,
+    };
     await assert.rejects(
       store.transaction(async (transaction) => {
         await transaction.saveSilence(silence);
@@ -465,10 +611,20 @@ export const incidentStoreContract = defineStoreContract<IncidentStore>('Inciden
       await transaction.saveSilence(silence);
       await transaction.saveSilence({ ...silence, id: 's2', startsAt: T0 + 1, endsAt: T0 + 60_000 });
     });
-    assert.deepEqual(await store.listSilences(), [silence, { ...silence, id: 's2', startsAt: T0 + 1, endsAt: T0 + 60_000 }]);
-    assert.deepEqual((await store.listSilences({ endsAfter: T0 + 60_000 })).map((entry) => entry.id), ['s1']);
+    assert.deepEqual(await store.listSilences(), [
+      silence,
+      { ...silence, id: 's2', startsAt: T0 + 1, endsAt: T0 + 60_000 },
+    ]);
+    assert.deepEqual(
+      (await store.listSilences({ endsAfter: T0 + 60_000 })).map((entry) => entry.id),
+      ['s1'],
+    );
     await store.transaction((transaction) => transaction.saveSilence({ ...silence, expiredAt: T0 + 10 }));
-    assert.deepEqual((await store.listSilences({ endsAfter: T0 + 60_000 })).map((entry) => entry.id), [], 'an expired silence ends when it was expired');
+    assert.deepEqual(
+      (await store.listSilences({ endsAfter: T0 + 60_000 })).map((entry) => entry.id),
+      [],
+      'an expired silence ends when it was expired',
+    );
     const window = {
       id: 'm1',
       title: 'Nightly database maintenance',
@@ -480,10 +636,26 @@ export const incidentStoreContract = defineStoreContract<IncidentStore>('Inciden
     };
     await store.transaction(async (transaction) => {
       await transaction.saveMaintenanceWindow(window);
-      await transaction.saveMaintenanceWindow({ ...window, id: 'm2', createdAt: T0 + 1, cancelledAt: T0 + 100, recurrence: undefined as never, startsAt: T0, endsAt: T0 + 1000 });
+      await transaction.saveMaintenanceWindow({
+        ...window,
+        id: 'm2',
+        createdAt: T0 + 1,
+        cancelledAt: T0 + 100,
+        recurrence: undefined as never,
+        startsAt: T0,
+        endsAt: T0 + 1000,
+      });
     });
-    assert.deepEqual((await store.listMaintenanceWindows()).map((entry) => entry.id), ['m1', 'm2']);
-    assert.deepEqual((await store.listMaintenanceWindows({ activeAfter: T0 + 100 })).map((entry) => entry.id), ['m1']);
-    await store.transaction(async (transaction) => assert.deepEqual((await transaction.listMaintenanceWindows())[0], window));
+    assert.deepEqual(
+      (await store.listMaintenanceWindows()).map((entry) => entry.id),
+      ['m1', 'm2'],
+    );
+    assert.deepEqual(
+      (await store.listMaintenanceWindows({ activeAfter: T0 + 100 })).map((entry) => entry.id),
+      ['m1'],
+    );
+    await store.transaction(async (transaction) =>
+      assert.deepEqual((await transaction.listMaintenanceWindows())[0], window),
+    );
   },
 });

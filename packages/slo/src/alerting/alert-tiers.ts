@@ -40,7 +40,15 @@ export const DEFAULT_ALERT_TIERS: readonly AlertTier[] = Object.freeze([
 ] satisfies AlertTier[]);
 
 /** The burn-rate windows every status reports (milliseconds), shortest first: 5m 30m 1h 2h 6h 1d 3d. */
-export const STATUS_WINDOWS_MS: readonly number[] = Object.freeze([5 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 6 * HOUR, DAY, 3 * DAY]);
+export const STATUS_WINDOWS_MS: readonly number[] = Object.freeze([
+  5 * MINUTE,
+  30 * MINUTE,
+  HOUR,
+  2 * HOUR,
+  6 * HOUR,
+  DAY,
+  3 * DAY,
+]);
 
 /** Longest window the in-process engine answers at one-minute resolution (3 days). */
 export const MAX_ALERT_WINDOW_MS = 3 * DAY;

@@ -45,7 +45,14 @@ describe('forwardSloAlerts', () => {
     expect(page).toMatchObject({
       source: 'slo',
       labels: { service: 'shop', slo: 'checkout', tier: 'page-quick' },
-      annotations: { burnRate: '100', burnRateShort: '100', threshold: '14.4', budgetRemaining: '-99', budgetConsumed: '100', timeToExhaustionMs: '0' },
+      annotations: {
+        burnRate: '100',
+        burnRateShort: '100',
+        threshold: '14.4',
+        budgetRemaining: '-99',
+        budgetConsumed: '100',
+        timeToExhaustionMs: '0',
+      },
     });
     expect(page?.summary).toContain('shop/checkout');
     expect(page?.endsAt).toBeUndefined();
@@ -57,7 +64,9 @@ describe('forwardSloAlerts', () => {
     tracker.get('checkout').add({ good: 100_000_000 });
     await tracker.evaluate();
     await clock.advanceAsync(0);
-    expect(recording.alerts.map((alert) => [alert.key, alert.status, alert.severity, alert.startsAt, alert.endsAt])).toEqual([
+    expect(
+      recording.alerts.map((alert) => [alert.key, alert.status, alert.severity, alert.startsAt, alert.endsAt]),
+    ).toEqual([
       ['slo:shop/checkout:page-quick', 'resolved', 'critical', firedAt, START + 2 * MINUTE],
       ['slo:shop/checkout:ticket-quick', 'resolved', 'warning', firedAt, START + 2 * MINUTE],
     ]);
@@ -116,7 +125,10 @@ describe('forwardSloAlerts', () => {
     for (let second = 0; second < 60; second++) await clock.advanceAsync(1_000);
     expect(recording.alerts).toEqual([]);
     const errors = logger.records.filter((record) => record.level === 'error');
-    expect(errors.map((record) => record.fields.key).sort()).toEqual(['slo:shop/checkout:page-quick', 'slo:shop/checkout:ticket-quick']);
+    expect(errors.map((record) => record.fields.key).sort()).toEqual([
+      'slo:shop/checkout:page-quick',
+      'slo:shop/checkout:ticket-quick',
+    ]);
     expect(logger.text()).toContain('incident API down');
   });
 
@@ -135,7 +147,9 @@ describe('forwardSloAlerts', () => {
 
   it('refuses a bad retry.maxAttempts', () => {
     const { tracker, recording } = setup();
-    expect(() => forwardSloAlerts(tracker, recording.sink, { retry: { maxAttempts: 0 } })).toThrow(/maxAttempts must be an integer >= 1/);
+    expect(() => forwardSloAlerts(tracker, recording.sink, { retry: { maxAttempts: 0 } })).toThrow(
+      /maxAttempts must be an integer >= 1/,
+    );
   });
 
   it('stops forwarding after the unsubscribe', async () => {

@@ -113,11 +113,18 @@ function toAlert(event: SloAlertEvent, key: string, startsAt: number, source: st
  * await tracker.close();
  * ```
  */
-export function forwardSloAlerts(tracker: Pick<SloTracker, 'on'>, sink: AlertSink, options: ForwardSloAlertsOptions = {}): () => void {
+export function forwardSloAlerts(
+  tracker: Pick<SloTracker, 'on'>,
+  sink: AlertSink,
+  options: ForwardSloAlertsOptions = {},
+): () => void {
   const { source = 'slo', retry: retryOptions = {}, clock = systemClock, logger = silentLogger } = options;
   const maxAttempts = retryOptions.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   if (!(Number.isInteger(maxAttempts) && maxAttempts >= 1)) {
-    throw new SloError('ARGUMENT_INVALID', `forwardSloAlerts: retry.maxAttempts must be an integer >= 1, got ${maxAttempts}`);
+    throw new SloError(
+      'ARGUMENT_INVALID',
+      `forwardSloAlerts: retry.maxAttempts must be an integer >= 1, got ${maxAttempts}`,
+    );
   }
   const startedAt = new Map<string, number>();
   // The last delivery per key, so a `resolved` never overtakes the `firing` it ends.
@@ -131,7 +138,16 @@ export function forwardSloAlerts(tracker: Pick<SloTracker, 'on'>, sink: AlertSin
         ...retryOptions,
         maxAttempts,
         onRetry: (info) => {
-          logger.warn({ key: alert.key, status: alert.status, attempt: info.attempt, delayMs: Math.round(info.delayMs), error: safeErrorMessage(info.error) }, 'SLO alert delivery failed; retrying');
+          logger.warn(
+            {
+              key: alert.key,
+              status: alert.status,
+              attempt: info.attempt,
+              delayMs: Math.round(info.delayMs),
+              error: safeErrorMessage(info.error),
+            },
+            'SLO alert delivery failed; retrying',
+          );
           retryOptions.onRetry?.(info);
         },
       });

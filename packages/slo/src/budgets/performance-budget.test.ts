@@ -55,11 +55,19 @@ describe('checkPerformanceBudget', () => {
     });
 
     it(`${method}: does not flag the same distribution, nor a noisy run that merely looks 12% worse`, () => {
-      const same = checkPerformanceBudget({ baseline, current: { 'api.p95': { samples: normalSamples(12, 30, 100, 15) }, 'api.throughput': { value: 990 } }, method });
+      const same = checkPerformanceBudget({
+        baseline,
+        current: { 'api.p95': { samples: normalSamples(12, 30, 100, 15) }, 'api.throughput': { value: 990 } },
+        method,
+      });
       expect(same.verdict).toBe('pass');
       // Six very noisy samples (σ = 60) whose median lands above the 10% tolerance: not significant.
       const noisy = [45, 100, 124, 130, 200, 64]; // median 112
-      const noisyResult = checkPerformanceBudget({ baseline, current: { 'api.p95': { samples: noisy }, 'api.throughput': { value: 1_000 } }, method });
+      const noisyResult = checkPerformanceBudget({
+        baseline,
+        current: { 'api.p95': { samples: noisy }, 'api.throughput': { value: 1_000 } },
+        method,
+      });
       expect(noisyResult.metrics[0]?.worsePercent).toBeGreaterThan(10);
       expect(noisyResult.metrics[0]?.verdict).toBe('pass');
       expect(noisyResult.metrics[0]?.reason).toContain('not statistically significant');
@@ -67,21 +75,34 @@ describe('checkPerformanceBudget', () => {
   }
 
   it('decides on the tolerance alone without samples, for higher-is-better metrics too', () => {
-    const result = checkPerformanceBudget({ baseline, current: { 'api.p95': { samples: baselineSamples }, 'api.throughput': { value: 940 } } });
+    const result = checkPerformanceBudget({
+      baseline,
+      current: { 'api.p95': { samples: baselineSamples }, 'api.throughput': { value: 940 } },
+    });
     expect(result.metrics[1]).toMatchObject({ verdict: 'regression', tested: false, budgetUsedPercent: 120 });
-    expect(checkPerformanceBudget({ baseline, current: { 'api.p95': { samples: baselineSamples } } }).metrics[1]?.verdict).toBe('missing');
+    expect(
+      checkPerformanceBudget({ baseline, current: { 'api.p95': { samples: baselineSamples } } }).metrics[1]?.verdict,
+    ).toBe('missing');
   });
 
   it('tests a p95 metric fed with raw latencies on its 95th percentile (bootstrap)', () => {
     const requests = normalSamples(20, 400, 50, 10);
-    const p95Baseline: PerformanceBaseline = { metrics: { 'api.latency.p95': { unit: 'ms', better: 'lower', value: 0, percentile: 95, samples: requests } } };
-    p95Baseline.metrics['api.latency.p95']!.value = checkPerformanceBudget({ baseline: p95Baseline, current: { 'api.latency.p95': { samples: requests } } }).metrics[0]!.current;
+    const p95Baseline: PerformanceBaseline = {
+      metrics: { 'api.latency.p95': { unit: 'ms', better: 'lower', value: 0, percentile: 95, samples: requests } },
+    };
+    p95Baseline.metrics['api.latency.p95']!.value = checkPerformanceBudget({
+      baseline: p95Baseline,
+      current: { 'api.latency.p95': { samples: requests } },
+    }).metrics[0]!.current;
     // Same median, fatter tail: 10% of requests take 120 ms. The median barely moves, the p95 more than doubles.
     const tail = normalSamples(21, 400, 50, 10).map((value, index) => (index % 10 === 0 ? 120 : value));
     const result = checkPerformanceBudget({ baseline: p95Baseline, current: { 'api.latency.p95': { samples: tail } } });
     expect(result.metrics[0]).toMatchObject({ verdict: 'regression', tested: true });
     expect(result.metrics[0]?.interval?.low).toBeGreaterThan(1.1);
-    const same = checkPerformanceBudget({ baseline: p95Baseline, current: { 'api.latency.p95': { samples: normalSamples(22, 400, 50, 10) } } });
+    const same = checkPerformanceBudget({
+      baseline: p95Baseline,
+      current: { 'api.latency.p95': { samples: normalSamples(22, 400, 50, 10) } },
+    });
     expect(same.verdict).toBe('pass');
   });
 

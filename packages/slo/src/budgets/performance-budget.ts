@@ -51,9 +51,11 @@ export const performanceBaselineSchema = z.strictObject({
 export const measurementsSchema = z.strictObject({
   metrics: z.record(
     z.string().min(1),
-    z.strictObject({ value: z.number().finite().optional(), samples: z.array(z.number().finite()).min(1).optional() }).refine((value) => value.value !== undefined || value.samples !== undefined, {
-      message: 'expected "value" or "samples"',
-    }),
+    z
+      .strictObject({ value: z.number().finite().optional(), samples: z.array(z.number().finite()).min(1).optional() })
+      .refine((value) => value.value !== undefined || value.samples !== undefined, {
+        message: 'expected "value" or "samples"',
+      }),
   ),
 });
 
@@ -122,15 +124,32 @@ function valueOf(measurement: Measurement, statistic = 50): number {
  * ```
  */
 export function checkPerformanceBudget(options: PerformanceBudgetOptions): PerformanceBudgetResult {
-  const { baseline, current, tolerancePercent = 10, alpha = 0.05, minSamples = 5, method = 'auto', minImprovementPercent = 5 } = options;
+  const {
+    baseline,
+    current,
+    tolerancePercent = 10,
+    alpha = 0.05,
+    minSamples = 5,
+    method = 'auto',
+    minImprovementPercent = 5,
+  } = options;
   const metrics: MetricVerdict[] = [];
   for (const [name, reference] of Object.entries(baseline.metrics)) {
     const tolerance = reference.tolerancePercent ?? tolerancePercent;
     const measurement = current[name];
     if (!measurement) {
       metrics.push({
-        name, unit: reference.unit, better: reference.better, baseline: reference.value, current: 0, worsePercent: 0, tolerancePercent: tolerance,
-        budgetUsedPercent: 0, tested: false, verdict: 'missing', reason: 'not measured in this run',
+        name,
+        unit: reference.unit,
+        better: reference.better,
+        baseline: reference.value,
+        current: 0,
+        worsePercent: 0,
+        tolerancePercent: tolerance,
+        budgetUsedPercent: 0,
+        tested: false,
+        verdict: 'missing',
+        reason: 'not measured in this run',
       });
       continue;
     }
@@ -138,14 +157,29 @@ export function checkPerformanceBudget(options: PerformanceBudgetOptions): Perfo
     const value = valueOf(measurement, statistic);
     const metricMethod = method === 'auto' ? (statistic === 50 ? 'mann-whitney' : 'bootstrap') : method;
     const sign = reference.better === 'lower' ? 1 : -1;
-    const worsePercent = reference.value === 0 ? (value === 0 ? 0 : sign * 100) : (sign * (value - reference.value) * 100) / Math.abs(reference.value);
-    const budgetUsedPercent = tolerance === 0 ? (worsePercent > 0 ? 100 : 0) : Math.max(0, (worsePercent / tolerance) * 100);
+    const worsePercent =
+      reference.value === 0
+        ? value === 0
+          ? 0
+          : sign * 100
+        : (sign * (value - reference.value) * 100) / Math.abs(reference.value);
+    const budgetUsedPercent =
+      tolerance === 0 ? (worsePercent > 0 ? 100 : 0) : Math.max(0, (worsePercent / tolerance) * 100);
     const samplesBefore = reference.samples ?? [];
     const samplesNow = measurement.samples ?? [];
     const tested = samplesBefore.length >= minSamples && samplesNow.length >= minSamples;
     const verdict: MetricVerdict = {
-      name, unit: reference.unit, better: reference.better, baseline: reference.value, current: value, worsePercent, tolerancePercent: tolerance,
-      budgetUsedPercent, tested, verdict: 'pass', reason: '',
+      name,
+      unit: reference.unit,
+      better: reference.better,
+      baseline: reference.value,
+      current: value,
+      worsePercent,
+      tolerancePercent: tolerance,
+      budgetUsedPercent,
+      tested,
+      verdict: 'pass',
+      reason: '',
     };
     let significantWorse = true;
     let significantBetter = true;
@@ -157,7 +191,10 @@ export function checkPerformanceBudget(options: PerformanceBudgetOptions): Perfo
       significantWorse = pWorse < alpha;
       significantBetter = pBetter < alpha;
     } else if (tested) {
-      const interval = bootstrapRatioInterval(samplesBefore, samplesNow, { confidence: 1 - 2 * alpha, percentile: statistic });
+      const interval = bootstrapRatioInterval(samplesBefore, samplesNow, {
+        confidence: 1 - 2 * alpha,
+        percentile: statistic,
+      });
       verdict.interval = { low: interval.low, high: interval.high };
       const limit = 1 + (sign * tolerance) / 100;
       significantWorse = reference.better === 'lower' ? interval.low > limit : interval.high < limit;
@@ -166,7 +203,9 @@ export function checkPerformanceBudget(options: PerformanceBudgetOptions): Perfo
     if (worsePercent > tolerance) {
       if (significantWorse) {
         verdict.verdict = 'regression';
-        verdict.reason = tested ? `worse by ${round(worsePercent)}% (> ${tolerance}%) and significant` : `worse by ${round(worsePercent)}% (> ${tolerance}%); no samples to test significance`;
+        verdict.reason = tested
+          ? `worse by ${round(worsePercent)}% (> ${tolerance}%) and significant`
+          : `worse by ${round(worsePercent)}% (> ${tolerance}%); no samples to test significance`;
       } else {
         verdict.reason = `worse by ${round(worsePercent)}% but not statistically significant (noise)`;
       }
@@ -174,7 +213,8 @@ export function checkPerformanceBudget(options: PerformanceBudgetOptions): Perfo
       verdict.verdict = 'improvement';
       verdict.reason = `better by ${round(-worsePercent)}%${tested ? ' and significant' : ''}`;
     } else {
-      verdict.reason = worsePercent > 0 ? `worse by ${round(worsePercent)}%, within the ${tolerance}% tolerance` : 'within tolerance';
+      verdict.reason =
+        worsePercent > 0 ? `worse by ${round(worsePercent)}%, within the ${tolerance}% tolerance` : 'within tolerance';
     }
     metrics.push(verdict);
   }
@@ -185,13 +225,21 @@ export function checkPerformanceBudget(options: PerformanceBudgetOptions): Perfo
  * The quality ratchet: a new baseline where metrics that improved significantly take the run's figure and
  * samples; every other metric (regressed, noisy, merely tolerated) keeps the old baseline. Never loosens.
  */
-export function ratchetBaseline(baseline: PerformanceBaseline, result: PerformanceBudgetResult, current: Record<string, Measurement>): PerformanceBaseline {
+export function ratchetBaseline(
+  baseline: PerformanceBaseline,
+  result: PerformanceBudgetResult,
+  current: Record<string, Measurement>,
+): PerformanceBaseline {
   const metrics: Record<string, BaselineMetric> = {};
   for (const [name, reference] of Object.entries(baseline.metrics)) {
     const verdict = result.metrics.find((metric) => metric.name === name);
     const measurement = current[name];
     if (verdict?.verdict === 'improvement' && measurement) {
-      metrics[name] = { ...reference, value: valueOf(measurement, reference.percentile), ...(measurement.samples ? { samples: [...measurement.samples] } : {}) };
+      metrics[name] = {
+        ...reference,
+        value: valueOf(measurement, reference.percentile),
+        ...(measurement.samples ? { samples: [...measurement.samples] } : {}),
+      };
     } else {
       metrics[name] = reference;
     }

@@ -18,7 +18,9 @@ export interface MannWhitneyResult {
 export function normalCdf(z: number): number {
   const x = Math.abs(z) / Math.SQRT2;
   const t = 1 / (1 + 0.3275911 * x);
-  const erf = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+  const erf =
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
   return z >= 0 ? (1 + erf) / 2 : (1 - erf) / 2;
 }
 
@@ -35,11 +37,13 @@ export function mannWhitneyU(a: readonly number[], b: readonly number[]): MannWh
   const n1 = a.length;
   const n2 = b.length;
   if (n1 === 0 || n2 === 0) return { u: 0, z: 0, pValue: 1, pGreater: 1, pLess: 1 };
-  const all = [...a.map((value) => ({ value, group: 0 })), ...b.map((value) => ({ value, group: 1 }))].sort((left, right) => left.value - right.value);
+  const all = [...a.map((value) => ({ value, group: 0 })), ...b.map((value) => ({ value, group: 1 }))].sort(
+    (left, right) => left.value - right.value,
+  );
   const n = all.length;
   let rankSumA = 0;
   let tieTerm = 0;
-  for (let start = 0; start < n; ) {
+  for (let start = 0; start < n;) {
     let end = start;
     while (end + 1 < n && (all[end + 1] as { value: number }).value === (all[start] as { value: number }).value) end++;
     const rank = (start + end + 2) / 2;
@@ -58,7 +62,13 @@ export function mannWhitneyU(a: readonly number[], b: readonly number[]): MannWh
   const z = (difference - Math.sign(difference) * 0.5) / sigma;
   const pGreater = 1 - normalCdf((difference - 0.5) / sigma);
   const pLess = normalCdf((difference + 0.5) / sigma);
-  return { u, z, pValue: Math.min(1, 2 * Math.min(pGreater, pLess)), pGreater: Math.min(1, pGreater), pLess: Math.min(1, pLess) };
+  return {
+    u,
+    z,
+    pValue: Math.min(1, 2 * Math.min(pGreater, pLess)),
+    pGreater: Math.min(1, pGreater),
+    pLess: Math.min(1, pLess),
+  };
 }
 
 /** Linear-interpolated percentile (`p` in 0..100) of a sample. */
@@ -88,7 +98,11 @@ export interface BootstrapOptions {
  * Percentile bootstrap confidence interval of `statistic(b) / statistic(a)` (e.g. current p95 over baseline p95).
  * An interval entirely above 1 means `b` is larger with the given confidence.
  */
-export function bootstrapRatioInterval(a: readonly number[], b: readonly number[], options: BootstrapOptions = {}): { low: number; high: number; estimate: number } {
+export function bootstrapRatioInterval(
+  a: readonly number[],
+  b: readonly number[],
+  options: BootstrapOptions = {},
+): { low: number; high: number; estimate: number } {
   const { percentile: p = 50, iterations = 2_000, confidence = 0.95, seed = 1 } = options;
   const estimateA = percentile(a, p);
   const estimate = estimateA === 0 ? 1 : percentile(b, p) / estimateA;

@@ -9,7 +9,11 @@ function capture() {
   let stdout = '';
   let stderr = '';
   return {
-    io: { stdout: { write: (chunk: string) => (stdout += chunk) }, stderr: { write: (chunk: string) => (stderr += chunk) }, env: {} },
+    io: {
+      stdout: { write: (chunk: string) => (stdout += chunk) },
+      stderr: { write: (chunk: string) => (stderr += chunk) },
+      env: {},
+    },
     get stdout() {
       return stdout;
     },
@@ -25,8 +29,14 @@ describe('ops-slo CLI', () => {
 
   beforeAll(async () => {
     dir = await tempDir('slo-cli');
-    await writeFile(file('good.yaml'), 'service: shop\nslos:\n  - { name: checkout, objective: 0.999, sli: { type: availability } }\n  - { name: batch, objective: 0.9, sli: { type: availability } }\n');
-    await writeFile(file('bad.yaml'), 'service: shop\nslos:\n  - { name: checkout, objective: 1, sli: { type: availability } }\n');
+    await writeFile(
+      file('good.yaml'),
+      'service: shop\nslos:\n  - { name: checkout, objective: 0.999, sli: { type: availability } }\n  - { name: batch, objective: 0.9, sli: { type: availability } }\n',
+    );
+    await writeFile(
+      file('bad.yaml'),
+      'service: shop\nslos:\n  - { name: checkout, objective: 1, sli: { type: availability } }\n',
+    );
   });
   afterAll(async () => {
     await dir?.dispose();
@@ -36,7 +46,9 @@ describe('ops-slo CLI', () => {
     const ok = capture();
     expect(await runCli(createSloCli(), ['validate', file('good.yaml')], ok.io)).toBe(0);
     expect(ok.stdout).toContain('2 SLO(s) valid: shop/checkout, shop/batch');
-    expect(ok.stderr).toContain('warning: shop/batch: slos[1].alerting.tiers.page-quick: tier page-quick can never fire');
+    expect(ok.stderr).toContain(
+      'warning: shop/batch: slos[1].alerting.tiers.page-quick: tier page-quick can never fire',
+    );
     expect(await runCli(createSloCli(), ['validate', '--strict', file('good.yaml')], capture().io)).toBe(1);
     const bad = capture();
     expect(await runCli(createSloCli(), ['validate', '--config', file('bad.yaml')], bad.io)).toBe(2);
@@ -51,7 +63,9 @@ describe('ops-slo CLI', () => {
     expect(await runCli(createSloCli(), ['rules', file('good.yaml'), '--interval', '30s'], out.io)).toBe(0);
     expect(out.stdout).toContain('name: ops-slo-shop-checkout');
     expect(out.stdout).toContain('interval: 30s');
-    expect(await runCli(createSloCli(), ['rules', '-c', file('good.yaml'), '-o', file('rules.yaml')], capture().io)).toBe(0);
+    expect(
+      await runCli(createSloCli(), ['rules', '-c', file('good.yaml'), '-o', file('rules.yaml')], capture().io),
+    ).toBe(0);
     expect(await readFile(file('rules.yaml'), 'utf8')).toContain('alert: SloErrorBudgetBurn');
   });
 
@@ -71,7 +85,10 @@ describe('ops-slo CLI', () => {
     expect(out.stderr).toContain('127.0.0.1:1');
     const json = capture();
     expect(await runCli(cli, ['status', file('good.yaml'), '--prometheus', unreachable, '--json'], json.io)).toBe(3);
-    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, error: { message: expect.stringContaining('could not evaluate') } });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      ok: false,
+      error: { message: expect.stringContaining('could not evaluate') },
+    });
     expect(await runCli(cli, ['report', file('good.yaml'), '--prometheus', unreachable], capture().io)).toBe(3);
     const help = capture();
     expect(await runCli(cli, ['status', '--help'], help.io)).toBe(0);
@@ -79,35 +96,76 @@ describe('ops-slo CLI', () => {
   });
 
   it('budget check: exit 1 on a significant regression, 0 otherwise, --update ratchets on improvement', async () => {
-    const baseline = { metrics: { 'api.p95': { unit: 'ms', better: 'lower', value: 100, samples: [96, 98, 99, 100, 100, 101, 102, 104] } } };
+    const baseline = {
+      metrics: {
+        'api.p95': { unit: 'ms', better: 'lower', value: 100, samples: [96, 98, 99, 100, 100, 101, 102, 104] },
+      },
+    };
     await writeFile(file('baseline.json'), JSON.stringify(baseline));
-    await writeFile(file('slow.json'), JSON.stringify({ metrics: { 'api.p95': { samples: [128, 130, 131, 129, 133, 127, 130, 132] } } }));
-    await writeFile(file('fast.json'), JSON.stringify({ metrics: { 'api.p95': { samples: [80, 81, 79, 82, 80, 78, 81, 80] } } }));
+    await writeFile(
+      file('slow.json'),
+      JSON.stringify({ metrics: { 'api.p95': { samples: [128, 130, 131, 129, 133, 127, 130, 132] } } }),
+    );
+    await writeFile(
+      file('fast.json'),
+      JSON.stringify({ metrics: { 'api.p95': { samples: [80, 81, 79, 82, 80, 78, 81, 80] } } }),
+    );
     const slow = capture();
-    expect(await runCli(createSloCli(), ['budget', 'check', '--baseline', file('baseline.json'), '--current', file('slow.json')], slow.io)).toBe(1);
+    expect(
+      await runCli(
+        createSloCli(),
+        ['budget', 'check', '--baseline', file('baseline.json'), '--current', file('slow.json')],
+        slow.io,
+      ),
+    ).toBe(1);
     expect(slow.stdout).toMatch(/api\.p95\s+100 ms\s+130 ms\s+300%/);
     const fast = capture();
-    expect(await runCli(createSloCli(), ['budget', 'check', '--baseline', file('baseline.json'), '--current', file('fast.json'), '--update', '--json'], fast.io)).toBe(0);
+    expect(
+      await runCli(
+        createSloCli(),
+        ['budget', 'check', '--baseline', file('baseline.json'), '--current', file('fast.json'), '--update', '--json'],
+        fast.io,
+      ),
+    ).toBe(0);
     expect(JSON.parse(fast.stdout)).toMatchObject({ ok: true, verdict: 'pass', baselineUpdated: true });
     expect(JSON.parse(await readFile(file('baseline.json'), 'utf8')).metrics['api.p95'].value).toBe(80);
     // The tightened baseline now makes the old 100 ms a regression.
-    await writeFile(file('old.json'), JSON.stringify({ metrics: { 'api.p95': { samples: baseline.metrics['api.p95'].samples } } }));
-    expect(await runCli(createSloCli(), ['budget', 'check', '--baseline', file('baseline.json'), '--current', file('old.json')], capture().io)).toBe(1);
+    await writeFile(
+      file('old.json'),
+      JSON.stringify({ metrics: { 'api.p95': { samples: baseline.metrics['api.p95'].samples } } }),
+    );
+    expect(
+      await runCli(
+        createSloCli(),
+        ['budget', 'check', '--baseline', file('baseline.json'), '--current', file('old.json')],
+        capture().io,
+      ),
+    ).toBe(1);
     const usage = capture();
-    expect(await runCli(createSloCli(), ['budget', 'check', '--baseline', file('baseline.json'), '--current', file('missing.json')], usage.io)).toBe(2);
+    expect(
+      await runCli(
+        createSloCli(),
+        ['budget', 'check', '--baseline', file('baseline.json'), '--current', file('missing.json')],
+        usage.io,
+      ),
+    ).toBe(2);
     expect(usage.stderr).toContain('missing.json');
   });
 
   it('sloCli prints the package version', async () => {
     const out = capture();
     expect(await runCli(sloCli, ['--version'], out.io)).toBe(0);
-    const manifest = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const manifest = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
     expect(out.stdout).toBe(`${manifest.version}\n`);
   });
 
   it('rules: a file that cannot be written is SLO_RULES_FAILED (exit 1)', async () => {
     const out = capture();
-    expect(await runCli(sloCli, ['rules', file('good.yaml'), '-o', file('missing-dir/rules.yaml'), '--json'], out.io)).toBe(1);
+    expect(
+      await runCli(sloCli, ['rules', file('good.yaml'), '-o', file('missing-dir/rules.yaml'), '--json'], out.io),
+    ).toBe(1);
     expect(JSON.parse(out.stdout)).toMatchObject({ ok: false, error: { code: 'SLO_RULES_FAILED' } });
     expect(out.stderr).toContain('missing-dir/rules.yaml');
   });

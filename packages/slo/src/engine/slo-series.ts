@@ -18,7 +18,12 @@ export interface EventCounts {
 export function coarseBucketsFor(window: ResolvedWindow): number {
   if (window.kind === 'rolling') return Math.ceil(window.lengthMs / COARSE_BUCKET_MS) + 1;
   // Longest calendar span: a 31-day month, a 7-day week or a 25-hour day, plus one bucket of slack.
-  const longestMs = window.unit === 'month' ? 31 * 86_400_000 + 3_600_000 : window.unit === 'week' ? 7 * 86_400_000 + 3_600_000 : 25 * 3_600_000;
+  const longestMs =
+    window.unit === 'month'
+      ? 31 * 86_400_000 + 3_600_000
+      : window.unit === 'week'
+        ? 7 * 86_400_000 + 3_600_000
+        : 25 * 3_600_000;
   return Math.ceil(longestMs / COARSE_BUCKET_MS) + 1;
 }
 
@@ -65,8 +70,18 @@ export class SloSeries {
   constructor(labels: Readonly<Record<string, string>>, coarseBuckets: number, fineBuckets = FINE_BUCKETS) {
     this.labels = labels;
     const clock: Clock = { ...systemClock, now: () => this.#nowMs };
-    this.#fine = createRollingWindow({ window: fineBuckets * FINE_BUCKET_MS, bucket: FINE_BUCKET_MS, counters: 'good-bad', clock });
-    this.#coarse = createRollingWindow({ window: coarseBuckets * COARSE_BUCKET_MS, bucket: COARSE_BUCKET_MS, counters: 'good-bad', clock });
+    this.#fine = createRollingWindow({
+      window: fineBuckets * FINE_BUCKET_MS,
+      bucket: FINE_BUCKET_MS,
+      counters: 'good-bad',
+      clock,
+    });
+    this.#coarse = createRollingWindow({
+      window: coarseBuckets * COARSE_BUCKET_MS,
+      bucket: COARSE_BUCKET_MS,
+      counters: 'good-bad',
+      clock,
+    });
   }
 
   /** Bytes held by the bucket arrays. */
@@ -97,7 +112,8 @@ export class SloSeries {
     const coarseDropped = this.#coarse.droppedLate;
     this.#fine.add(counts, atMs);
     this.#coarse.add(counts, atMs);
-    if (this.#fine.droppedLate !== fineDropped && this.#coarse.droppedLate !== coarseDropped) this.droppedLate += good + bad;
+    if (this.#fine.droppedLate !== fineDropped && this.#coarse.droppedLate !== coarseDropped)
+      this.droppedLate += good + bad;
   }
 
   /** Moves the series' now to `atMs`: buckets that fall out of the windows are forgotten. No-op if not later. */
@@ -132,7 +148,9 @@ export class SloSeries {
     this.#flush();
     // One bucket more than the window's minutes: the minute in progress (see the class comment).
     const spansMs = windowsMs.map((windowMs) => Math.round(windowMs / FINE_BUCKET_MS) * FINE_BUCKET_MS);
-    const snapshots = this.#fine.querySpans(spansMs.map((spanMs) => (spanMs > 0 ? spanMs + FINE_BUCKET_MS : FINE_BUCKET_MS)));
+    const snapshots = this.#fine.querySpans(
+      spansMs.map((spanMs) => (spanMs > 0 ? spanMs + FINE_BUCKET_MS : FINE_BUCKET_MS)),
+    );
     return snapshots.map(({ good, bad }, index) => (spansMs[index]! > 0 ? { good, bad } : { good: 0, bad: 0 }));
   }
 

@@ -140,7 +140,11 @@ export function computeStatus(slo: ResolvedSlo, inputs: StatusInputs): SloStatus
     const shortBurnRate = short?.burnRate ?? 0;
     const longEvents = (long?.good ?? 0) + (long?.bad ?? 0);
     const lowTraffic = longEvents < slo.minEvents;
-    const active = !lowTraffic && longEvents > 0 && exceedsThreshold(longBurnRate, threshold) && exceedsThreshold(shortBurnRate, threshold);
+    const active =
+      !lowTraffic &&
+      longEvents > 0 &&
+      exceedsThreshold(longBurnRate, threshold) &&
+      exceedsThreshold(shortBurnRate, threshold);
     const since = inputs.activeSince?.get(tier.name);
     const held = (tier.keepFiringForMs ?? 0) > 0 && inputs.firingTiers?.has(tier.name) === true;
     const firing = (active && (tier.forMs === 0 || (since !== undefined && inputs.atMs - since >= tier.forMs))) || held;

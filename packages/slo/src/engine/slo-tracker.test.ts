@@ -66,7 +66,10 @@ describe('createSloTracker: status', () => {
 
   it('is free of NaN and Infinity at zero traffic', () => {
     const clock = createManualClock(START);
-    const tracker = createSloTracker({ slos: [availability(), availability({ name: 'month', window: { calendar: 'month', timeZone: 'Europe/Berlin' } })], clock });
+    const tracker = createSloTracker({
+      slos: [availability(), availability({ name: 'month', window: { calendar: 'month', timeZone: 'Europe/Berlin' } })],
+      clock,
+    });
     for (const status of tracker.statuses()) {
       expect(hasNoNonFinite(status)).toBe(true);
       expect(status.sli).toBeNull();
@@ -132,7 +135,10 @@ describe('createSloTracker: status', () => {
 
   it('resets a calendar month at local midnight of the 1st (Europe/Berlin)', () => {
     const clock = createManualClock(Date.UTC(2026, 0, 31, 22, 0));
-    const tracker = createSloTracker({ slos: [availability({ window: { calendar: 'month', timeZone: 'Europe/Berlin' } })], clock });
+    const tracker = createSloTracker({
+      slos: [availability({ window: { calendar: 'month', timeZone: 'Europe/Berlin' } })],
+      clock,
+    });
     tracker.get('checkout').add({ good: 50, bad: 5 }); // 23:00 Berlin, January
     clock.advance(59 * MINUTE);
     tracker.get('checkout').add({ good: 10 }); // 23:59 Berlin, still January
@@ -148,7 +154,10 @@ describe('createSloTracker: status', () => {
 
   it('uses the 23-hour length of a DST day for the budget factors of a calendar day', () => {
     const clock = createManualClock(Date.UTC(2026, 2, 29, 10));
-    const tracker = createSloTracker({ slos: [availability({ objective: 0.99, window: { calendar: 'day', timeZone: 'Europe/Berlin' } })], clock });
+    const tracker = createSloTracker({
+      slos: [availability({ objective: 0.99, window: { calendar: 'day', timeZone: 'Europe/Berlin' } })],
+      clock,
+    });
     tracker.get('checkout').add({ good: 1 });
     const status = tracker.status('checkout');
     expect(status.period.lengthMs).toBe(23 * HOUR);
@@ -161,7 +170,10 @@ describe('createSloTracker: status', () => {
 
   it('classifies latency events against the threshold and counts errors as bad', () => {
     const clock = createManualClock(START);
-    const tracker = createSloTracker({ slos: [{ service: 'shop', name: 'fast', objective: 0.95, sli: { type: 'latency', threshold: '200ms' } }], clock });
+    const tracker = createSloTracker({
+      slos: [{ service: 'shop', name: 'fast', objective: 0.95, sli: { type: 'latency', threshold: '200ms' } }],
+      clock,
+    });
     tracker.record('fast', { latencyMs: 200 });
     tracker.record('fast', { latencyMs: 200.5 });
     tracker.record('fast', { latencyMs: 10, good: false });
@@ -172,18 +184,39 @@ describe('createSloTracker: status', () => {
   it('folds label sets beyond maxLabelSets into __other__', () => {
     const clock = createManualClock(START);
     const tracker = createSloTracker({ slos: [availability({ groupBy: ['route'], maxLabelSets: 2 })], clock });
-    for (const route of ['/a', '/b', '/c', '/d']) tracker.record('checkout', { good: route !== '/d', labels: { route } });
+    for (const route of ['/a', '/b', '/c', '/d'])
+      tracker.record('checkout', { good: route !== '/d', labels: { route } });
     expect(tracker.labelSets('checkout')).toEqual([{ route: '/a' }, { route: '/b' }, { route: '__other__' }]);
-    expect(tracker.status('checkout', { labels: { route: '__other__' } }).events).toEqual({ good: 1, bad: 1, total: 2 });
+    expect(tracker.status('checkout', { labels: { route: '__other__' } }).events).toEqual({
+      good: 1,
+      bad: 1,
+      total: 2,
+    });
     expect(tracker.status('checkout').events.total).toBe(4);
   });
 
   it('reads ratio SLIs from two prom-client counters', async () => {
     const clock = createManualClock(START);
     const registry = new Registry();
-    const requests = new Counter({ name: 'app_requests_total', help: 'requests', labelNames: ['code'], registers: [registry] });
+    const requests = new Counter({
+      name: 'app_requests_total',
+      help: 'requests',
+      labelNames: ['code'],
+      registers: [registry],
+    });
     const tracker = createSloTracker({
-      slos: [{ service: 'shop', name: 'api', objective: 0.99, sli: { type: 'ratio', bad: { metric: 'app_requests_total', matchers: { code: '500' } }, total: { metric: 'app_requests_total' } } }],
+      slos: [
+        {
+          service: 'shop',
+          name: 'api',
+          objective: 0.99,
+          sli: {
+            type: 'ratio',
+            bad: { metric: 'app_requests_total', matchers: { code: '500' } },
+            total: { metric: 'app_requests_total' },
+          },
+        },
+      ],
       clock,
       counterRegistry: registry,
     });
@@ -207,7 +240,12 @@ describe('createSloTracker: status', () => {
   it('reads ratio SLI counters with regex and negative matchers, as Prometheus selects them', async () => {
     const clock = createManualClock(START);
     const registry = new Registry();
-    const requests = new Counter({ name: 'app_http_total', help: 'requests', labelNames: ['code', 'method'], registers: [registry] });
+    const requests = new Counter({
+      name: 'app_http_total',
+      help: 'requests',
+      labelNames: ['code', 'method'],
+      registers: [registry],
+    });
     const tracker = createSloTracker({
       slos: [
         {
@@ -236,7 +274,14 @@ describe('createSloTracker: status', () => {
   it('keeps a tier firing for keepFiringFor after its burn rates dropped (Prometheus keep_firing_for)', async () => {
     const clock = createManualClock(START);
     const tracker = createSloTracker({
-      slos: [availability({ alerting: { keepFiringFor: '10m', tiers: { 'page-slow': false, 'ticket-quick': false, 'ticket-slow': false } } })],
+      slos: [
+        availability({
+          alerting: {
+            keepFiringFor: '10m',
+            tiers: { 'page-slow': false, 'ticket-quick': false, 'ticket-slow': false },
+          },
+        }),
+      ],
       clock,
     });
     const events: string[] = [];
@@ -257,13 +302,31 @@ describe('createSloTracker: status', () => {
 
   it('refuses events and raw SLIs: PromQL only Prometheus evaluates', () => {
     expect(() =>
-      createSloTracker({ slos: [{ service: 'shop', name: 'q', objective: 0.99, sli: { type: 'events', errorQuery: 'e[{{.window}}]', totalQuery: 't[{{.window}}]' } }] }),
+      createSloTracker({
+        slos: [
+          {
+            service: 'shop',
+            name: 'q',
+            objective: 0.99,
+            sli: { type: 'events', errorQuery: 'e[{{.window}}]', totalQuery: 't[{{.window}}]' },
+          },
+        ],
+      }),
     ).toThrow(/an events SLI is a PromQL query that only Prometheus evaluates/);
   });
 
   it('refuses a ratio SLI without a registry to read its counters from', () => {
     expect(() =>
-      createSloTracker({ slos: [{ service: 'shop', name: 'api', objective: 0.99, sli: { type: 'ratio', bad: { metric: 'a_total' }, total: { metric: 'b_total' } } }] }),
+      createSloTracker({
+        slos: [
+          {
+            service: 'shop',
+            name: 'api',
+            objective: 0.99,
+            sli: { type: 'ratio', bad: { metric: 'a_total' }, total: { metric: 'b_total' } },
+          },
+        ],
+      }),
     ).toThrow(/ratio SLI reads prom-client counters; pass counterRegistry/);
   });
 });
@@ -271,7 +334,12 @@ describe('createSloTracker: status', () => {
 describe('createSloTracker: alerts', () => {
   it('emits alert.firing and alert.resolved with tier, severity, burn rates and budget', async () => {
     const clock = createManualClock(START);
-    const tracker = createSloTracker({ slos: [availability({ alerting: { tiers: { 'page-slow': false, 'ticket-quick': false, 'ticket-slow': false } } })], clock });
+    const tracker = createSloTracker({
+      slos: [
+        availability({ alerting: { tiers: { 'page-slow': false, 'ticket-quick': false, 'ticket-slow': false } } }),
+      ],
+      clock,
+    });
     const events: SloAlertEvent[] = [];
     tracker.on('alert.firing', (event) => events.push(event));
     tracker.on('alert.resolved', (event) => events.push(event));
@@ -287,7 +355,9 @@ describe('createSloTracker: alerts', () => {
     // 5m = (5 + 100)/600 = 17.5% → burn 175.
     recorder.add({ bad: 100 });
     await tracker.evaluate();
-    expect(events.map((event) => [event.type, event.tier, event.severity])).toEqual([['alert.firing', 'page-quick', 'page']]);
+    expect(events.map((event) => [event.type, event.tier, event.severity])).toEqual([
+      ['alert.firing', 'page-quick', 'page'],
+    ]);
     const firing = events[0] as SloAlertEvent;
     expect(firing.threshold).toBeCloseTo(14.4, 12);
     expect(firing.burnRates.short).toBeCloseTo((5 + 100) / 600 / 0.001, 6);
@@ -305,7 +375,10 @@ describe('createSloTracker: alerts', () => {
 
   it('holds a tier back until its "for" has elapsed', async () => {
     const clock = createManualClock(START);
-    const tracker = createSloTracker({ slos: [availability({ alerting: { tiers: { 'page-quick': { for: '2m' } } } })], clock });
+    const tracker = createSloTracker({
+      slos: [availability({ alerting: { tiers: { 'page-quick': { for: '2m' } } } })],
+      clock,
+    });
     const fired: number[] = [];
     tracker.on('alert.firing', (event) => event.tier === 'page-quick' && fired.push(event.atMs));
     tracker.get('checkout').add({ bad: 10 });
@@ -344,7 +417,12 @@ describe('createSloTracker: alerts', () => {
 
   it('stamps every transition with at (epoch ms of the evaluation), atMs being the same value', async () => {
     const clock = createManualClock(START);
-    const tracker = createSloTracker({ slos: [availability({ alerting: { tiers: { 'page-slow': false, 'ticket-quick': false, 'ticket-slow': false } } })], clock });
+    const tracker = createSloTracker({
+      slos: [
+        availability({ alerting: { tiers: { 'page-slow': false, 'ticket-quick': false, 'ticket-slow': false } } }),
+      ],
+      clock,
+    });
     const events: SloAlertEvent[] = [];
     tracker.on('alert.firing', (event) => void events.push(event));
     tracker.on('alert.resolved', (event) => void events.push(event));
@@ -362,7 +440,16 @@ describe('createSloTracker: alerts', () => {
 
   it('restarts "for" when the condition clears before it elapses, and after a resolution', async () => {
     const clock = createManualClock(START);
-    const tracker = createSloTracker({ slos: [availability({ alerting: { tiers: { 'page-quick': { for: '3m' }, 'page-slow': false, 'ticket-quick': false, 'ticket-slow': false } } })], clock });
+    const tracker = createSloTracker({
+      slos: [
+        availability({
+          alerting: {
+            tiers: { 'page-quick': { for: '3m' }, 'page-slow': false, 'ticket-quick': false, 'ticket-slow': false },
+          },
+        }),
+      ],
+      clock,
+    });
     const transitions: Array<[string, number]> = [];
     tracker.on('alert.firing', (event) => void transitions.push(['firing', (event.at - START) / MINUTE]));
     tracker.on('alert.resolved', (event) => void transitions.push(['resolved', (event.at - START) / MINUTE]));
@@ -384,14 +471,21 @@ describe('createSloTracker: alerts', () => {
     expect(tracker.status('checkout').firing).toEqual(['page-quick']);
     // Clean from 12: the 5m window drops under the threshold at 14.
     for (let index = 0; index < 6; index++) await minute({ good: 10_000_000 });
-    expect(transitions).toEqual([['firing', 11], ['resolved', 14]]);
+    expect(transitions).toEqual([
+      ['firing', 11],
+      ['resolved', 14],
+    ]);
     // A new burn from 18 waits its full "for" again: fires at 21.
     await minute({ bad: 10_000_000 });
     await minute({ bad: 10_000_000 });
     await minute({ bad: 10_000_000 });
     expect(transitions).toHaveLength(2);
     await minute({ bad: 10_000_000 });
-    expect(transitions).toEqual([['firing', 11], ['resolved', 14], ['firing', 21]]);
+    expect(transitions).toEqual([
+      ['firing', 11],
+      ['resolved', 14],
+      ['firing', 21],
+    ]);
   });
 
   it('isolates and logs a throwing listener; the others still get the event', async () => {
@@ -436,12 +530,25 @@ describe('createSloTracker: alerts', () => {
       get: async () => {
         reads++;
         await new Promise<void>((resolve) => (release = resolve));
-        return { name: 'slow_requests_total', help: 'requests', type: 'counter', aggregator: 'sum', values: [{ value: 10, labels: {} }] };
+        return {
+          name: 'slow_requests_total',
+          help: 'requests',
+          type: 'counter',
+          aggregator: 'sum',
+          values: [{ value: 10, labels: {} }],
+        };
       },
       reset: () => undefined,
     } as unknown as Parameters<Registry['registerMetric']>[0]);
     const tracker = createSloTracker({
-      slos: [{ service: 'shop', name: 'api', objective: 0.99, sli: { type: 'ratio', bad: { metric: 'slow_errors_total' }, total: { metric: 'slow_requests_total' } } }],
+      slos: [
+        {
+          service: 'shop',
+          name: 'api',
+          objective: 0.99,
+          sli: { type: 'ratio', bad: { metric: 'slow_errors_total' }, total: { metric: 'slow_requests_total' } },
+        },
+      ],
       clock,
       counterRegistry: registry,
       evaluateEvery: '30s',
@@ -464,7 +571,11 @@ describe('createSloTracker: alerts', () => {
 describe('createSloTracker: errors', () => {
   it('throws SloError with a code per cause', () => {
     const tracker = createSloTracker({
-      slos: [availability(), availability({ service: 'blog', name: 'checkout' }), { service: 'shop', name: 'fast', objective: 0.95, sli: { type: 'latency' as const, threshold: '200ms' } }],
+      slos: [
+        availability(),
+        availability({ service: 'blog', name: 'checkout' }),
+        { service: 'shop', name: 'fast', objective: 0.95, sli: { type: 'latency' as const, threshold: '200ms' } },
+      ],
     });
     const codeOf = (action: () => unknown) => {
       try {
@@ -482,7 +593,18 @@ describe('createSloTracker: errors', () => {
     expect(codeOf(() => tracker.record('fast', { latencyMs: -1 }))).toBe('ARGUMENT_INVALID');
     expect(codeOf(() => tracker.get('fast').add({ good: Number.NaN }))).toBe('ARGUMENT_INVALID');
     expect(
-      codeOf(() => createSloTracker({ slos: [{ service: 'shop', name: 'api', objective: 0.99, sli: { type: 'ratio', bad: { metric: 'a_total' }, total: { metric: 'b_total' } } }] })),
+      codeOf(() =>
+        createSloTracker({
+          slos: [
+            {
+              service: 'shop',
+              name: 'api',
+              objective: 0.99,
+              sli: { type: 'ratio', bad: { metric: 'a_total' }, total: { metric: 'b_total' } },
+            },
+          ],
+        }),
+      ),
     ).toBe('SLO_INVALID');
   });
 
@@ -526,12 +648,18 @@ describe('createSloTracker: randomized streams vs brute force', () => {
         }
         const inPeriod =
           typeof window === 'string'
-            ? events.filter((event) => Math.floor(event.atMs / (15 * MINUTE)) > Math.floor(atMs / (15 * MINUTE)) - (7 * DAY) / (15 * MINUTE))
+            ? events.filter(
+                (event) =>
+                  Math.floor(event.atMs / (15 * MINUTE)) > Math.floor(atMs / (15 * MINUTE)) - (7 * DAY) / (15 * MINUTE),
+              )
             : events.filter((event) => event.atMs >= status.period.startMs && event.atMs < status.period.endMs);
         expect(status.events.bad).toBe(inPeriod.filter((event) => !event.good).length);
         expect(status.events.total).toBe(inPeriod.length);
         const bad = inPeriod.filter((event) => !event.good).length;
-        expect(status.budget.remainingRatio).toBeCloseTo(inPeriod.length === 0 ? 1 : 1 - bad / inPeriod.length / 0.01, 9);
+        expect(status.budget.remainingRatio).toBeCloseTo(
+          inPeriod.length === 0 ? 1 : 1 - bad / inPeriod.length / 0.01,
+          9,
+        );
         expect(hasNoNonFinite(status)).toBe(true);
       }
     }

@@ -17,7 +17,13 @@ import { STATUS_WINDOWS_MS, type AlertSeverity } from '../alerting/alert-tiers.j
 import { SloError } from '../errors.js';
 import { createSloMetrics } from '../metrics/slo-metrics.js';
 import { compileMatchers } from '../spec/label-matchers.js';
-import { defineSlo, type CounterReference, type ResolvedAlertMeta, type ResolvedSlo, type SloSpec } from '../spec/slo-spec.js';
+import {
+  defineSlo,
+  type CounterReference,
+  type ResolvedAlertMeta,
+  type ResolvedSlo,
+  type SloSpec,
+} from '../spec/slo-spec.js';
 import { calendarPeriod } from '../windows/calendar-period.js';
 import { COARSE_BUCKET_MS, SloSeries, coarseBucketsFor } from './slo-series.js';
 import { computeStatus, type SloStatus } from './slo-status.js';
@@ -132,7 +138,10 @@ export interface SloTracker extends EventSource<SloTrackerEvents> {
    * Subscribes to alert transitions; returns the unsubscribe (safe to call twice). Listeners run synchronously in
    * subscription order; one that throws (or returns a promise that rejects) is logged and never breaks the tracker.
    */
-  on<Name extends keyof SloTrackerEvents & string>(event: Name, listener: EventListener<SloTrackerEvents[Name]>): () => void;
+  on<Name extends keyof SloTrackerEvents & string>(
+    event: Name,
+    listener: EventListener<SloTrackerEvents[Name]>,
+  ): () => void;
   /**
    * Stops the evaluation loop (`evaluateEvery`) and resolves when an evaluation in progress has ended. Recording,
    * `status()` and `evaluate()` keep working.
@@ -179,13 +188,20 @@ class TrackedSlo implements SloRecorder {
         if (event.good === false) good = false;
         else {
           // No latency at all is an event of another SLI type; a negative or NaN one is a bad value.
-          throw new SloError(typeof latencyMs === 'number' ? 'ARGUMENT_INVALID' : 'SLI_MISMATCH', `SLO ${this.slo.id}: latency SLI events need latencyMs (a number >= 0)`);
+          throw new SloError(
+            typeof latencyMs === 'number' ? 'ARGUMENT_INVALID' : 'SLI_MISMATCH',
+            `SLO ${this.slo.id}: latency SLI events need latencyMs (a number >= 0)`,
+          );
         }
       } else good = event.good !== false && latencyMs <= this.thresholdMs;
     } else if (this.isRatio) {
-      throw new SloError('SLI_MISMATCH', `SLO ${this.slo.id}: ratio SLIs read their prom-client counters; record() is not used`);
+      throw new SloError(
+        'SLI_MISMATCH',
+        `SLO ${this.slo.id}: ratio SLIs read their prom-client counters; record() is not used`,
+      );
     } else {
-      if (typeof event.good !== 'boolean') throw new SloError('SLI_MISMATCH', `SLO ${this.slo.id}: availability events need good: true | false`);
+      if (typeof event.good !== 'boolean')
+        throw new SloError('SLI_MISMATCH', `SLO ${this.slo.id}: availability events need good: true | false`);
       good = event.good;
     }
     const atMs = event.atMs ?? this.clock.now();
@@ -215,12 +231,18 @@ class TrackedSlo implements SloRecorder {
       const overflowKey = keys.map(() => `${OVERFLOW_LABEL_VALUE}\u0000`).join('');
       series = this.groups.get(overflowKey);
       if (!series) {
-        series = new SloSeries(Object.fromEntries(keys.map((name) => [name, OVERFLOW_LABEL_VALUE])), this.coarseBuckets);
+        series = new SloSeries(
+          Object.fromEntries(keys.map((name) => [name, OVERFLOW_LABEL_VALUE])),
+          this.coarseBuckets,
+        );
         this.groups.set(overflowKey, series);
       }
       if (!this.overflowWarned) {
         this.overflowWarned = true;
-        this.logger.warn({ slo: this.slo.id, maxLabelSets: this.slo.maxLabelSets }, 'SLO label-set limit reached; further label sets are counted as __other__');
+        this.logger.warn(
+          { slo: this.slo.id, maxLabelSets: this.slo.maxLabelSets },
+          'SLO label-set limit reached; further label sets are counted as __other__',
+        );
       }
       return series;
     }
@@ -287,7 +309,8 @@ class TrackedSlo implements SloRecorder {
   /** Tiers whose condition fires (also while `keepFiringFor` holds it after it cleared). */
   firingTiers(series: SloSeries): Set<string> {
     const firing = new Set<string>();
-    for (const [tier, condition] of this.conditions.get(series) ?? []) if (condition.state === 'firing') firing.add(tier);
+    for (const [tier, condition] of this.conditions.get(series) ?? [])
+      if (condition.state === 'firing') firing.add(tier);
     return firing;
   }
 
@@ -296,7 +319,16 @@ class TrackedSlo implements SloRecorder {
     let conditions = this.conditions.get(series);
     if (!conditions) {
       conditions = new Map(
-        this.slo.tiers.map((tier) => [tier.name, createSustainedCondition({ for: tier.forMs, keepFiringFor: tier.keepFiringForMs ?? 0, clock, logger: this.logger, name: `${this.slo.id} ${tier.name}` })]),
+        this.slo.tiers.map((tier) => [
+          tier.name,
+          createSustainedCondition({
+            for: tier.forMs,
+            keepFiringFor: tier.keepFiringForMs ?? 0,
+            clock,
+            logger: this.logger,
+            name: `${this.slo.id} ${tier.name}`,
+          }),
+        ]),
       );
       this.conditions.set(series, conditions);
     }
@@ -324,11 +356,14 @@ class TrackedSlo implements SloRecorder {
 export function createSloTracker(options: SloTrackerOptions): SloTracker {
   const { clock = systemClock, registry, counterRegistry = registry, evaluateEvery, logger = silentLogger } = options;
   const evaluateEveryMs = evaluateEvery === undefined ? undefined : parseDuration(evaluateEvery, 'evaluateEvery');
-  const tracked = options.slos.map((spec) => new TrackedSlo('errorBudget' in spec ? spec : defineSlo(spec), clock, logger));
+  const tracked = options.slos.map(
+    (spec) => new TrackedSlo('errorBudget' in spec ? spec : defineSlo(spec), clock, logger),
+  );
   const byName = new Map<string, TrackedSlo>();
   for (const entry of tracked) {
     byName.set(entry.slo.id, entry);
-    if (byName.has(entry.slo.name) && byName.get(entry.slo.name) !== entry) byName.set(entry.slo.name, undefined as unknown as TrackedSlo);
+    if (byName.has(entry.slo.name) && byName.get(entry.slo.name) !== entry)
+      byName.set(entry.slo.name, undefined as unknown as TrackedSlo);
     else byName.set(entry.slo.name, entry);
     for (const warning of entry.slo.warnings) logger.warn({ slo: entry.slo.id }, warning);
   }
@@ -341,7 +376,10 @@ export function createSloTracker(options: SloTrackerOptions): SloTracker {
   }
   const ratioWithoutRegistry = tracked.find((entry) => entry.isRatio && !counterRegistry);
   if (ratioWithoutRegistry) {
-    throw new SloError('SLO_INVALID', `SLO ${ratioWithoutRegistry.slo.id}: a ratio SLI reads prom-client counters; pass counterRegistry (or registry) to createSloTracker`);
+    throw new SloError(
+      'SLO_INVALID',
+      `SLO ${ratioWithoutRegistry.slo.id}: a ratio SLI reads prom-client counters; pass counterRegistry (or registry) to createSloTracker`,
+    );
   }
   const events = createEmitter<SloTrackerEvents>({ logger, source: 'slo' });
   // The conditions read "now" from here: the time the evaluation started, as the status they are fed from (an
@@ -359,7 +397,11 @@ export function createSloTracker(options: SloTrackerOptions): SloTracker {
     const entry = byName.get(name);
     if (!entry) {
       const known = tracked.map((item) => item.slo.id).join(', ');
-      if (byName.has(name)) throw new SloError('SLO_AMBIGUOUS', `SLO name ${JSON.stringify(name)} is ambiguous; use <service>/<name> (${known})`);
+      if (byName.has(name))
+        throw new SloError(
+          'SLO_AMBIGUOUS',
+          `SLO name ${JSON.stringify(name)} is ambiguous; use <service>/<name> (${known})`,
+        );
       throw new SloError('SLO_NOT_FOUND', `unknown SLO ${JSON.stringify(name)}; known: ${known}`);
     }
     return entry;
@@ -424,7 +466,11 @@ export function createSloTracker(options: SloTrackerOptions): SloTracker {
         severity: tier.severity,
         threshold: tier.threshold,
         burnRates: { long: tier.longBurnRate, short: tier.shortBurnRate, byWindow: status.burnRates },
-        budget: { remainingRatio: status.budget.remainingRatio, consumedRatio: status.budget.consumedRatio, remainingBadEvents: status.budget.remainingBadEvents },
+        budget: {
+          remainingRatio: status.budget.remainingRatio,
+          consumedRatio: status.budget.consumedRatio,
+          remainingBadEvents: status.budget.remainingBadEvents,
+        },
         timeToExhaustionMs: status.timeToExhaustionMs,
         alert: entry.slo.alerts[tier.severity],
         at: atMs,
@@ -444,7 +490,15 @@ export function createSloTracker(options: SloTrackerOptions): SloTracker {
   };
 
   const loop =
-    evaluateEveryMs === undefined ? undefined : createPeriodicTask({ name: 'slo-evaluation', every: evaluateEveryMs, clock, logger, run: (signal) => evaluateAll(signal) });
+    evaluateEveryMs === undefined
+      ? undefined
+      : createPeriodicTask({
+          name: 'slo-evaluation',
+          every: evaluateEveryMs,
+          clock,
+          logger,
+          run: (signal) => evaluateAll(signal),
+        });
 
   const tracker: SloTracker = {
     slos: tracked.map((entry) => entry.slo),
@@ -458,7 +512,11 @@ export function createSloTracker(options: SloTrackerOptions): SloTracker {
     },
     statuses(statusOptions = {}) {
       const atMs = clock.now();
-      return tracked.flatMap((entry) => (statusOptions.perLabelSet ? entry.allSeries() : [entry.aggregate]).map((series) => entry.statusOf(series, atMs)));
+      return tracked.flatMap((entry) =>
+        (statusOptions.perLabelSet ? entry.allSeries() : [entry.aggregate]).map((series) =>
+          entry.statusOf(series, atMs),
+        ),
+      );
     },
     history(name, historyOptions = {}) {
       const entry = lookup(name);

@@ -22,11 +22,17 @@ describe('SLO metrics', () => {
     expect(text).toContain('ops_slo_events_total{service="shop",slo="checkout",route="/pay"} 1000');
     expect(text).toContain('ops_slo_good_events_total{service="shop",slo="checkout",route="/pay"} 990');
     expect(text).toContain('ops_slo_objective_ratio{service="shop",slo="checkout"} 0.999');
-    expect(text).toMatch(/ops_slo_error_budget_remaining_ratio\{service="shop",slo="checkout",route="\/pay"\} -8\.99999/);
+    expect(text).toMatch(
+      /ops_slo_error_budget_remaining_ratio\{service="shop",slo="checkout",route="\/pay"\} -8\.99999/,
+    );
     expect(text).toMatch(/ops_slo_burn_rate\{service="shop",slo="checkout",route="\/pay",slo_window="5m"\} 9\.99999/);
     // Burn rate 10: above page-slow's 6, below page-quick's 14.4.
-    expect(text).toContain('ops_slo_alert_firing{service="shop",slo="checkout",route="/pay",slo_tier="page-quick",severity="page"} 0');
-    expect(text).toContain('ops_slo_alert_firing{service="shop",slo="checkout",route="/pay",slo_tier="page-slow",severity="page"} 1');
+    expect(text).toContain(
+      'ops_slo_alert_firing{service="shop",slo="checkout",route="/pay",slo_tier="page-quick",severity="page"} 0',
+    );
+    expect(text).toContain(
+      'ops_slo_alert_firing{service="shop",slo="checkout",route="/pay",slo_tier="page-slow",severity="page"} 1',
+    );
     // The idle SLO: counters at 0, budget untouched, no SLI sample (it would be 0/0) and nothing non-finite.
     expect(text).toContain('ops_slo_events_total{service="shop",slo="idle"} 0');
     expect(text).toContain('ops_slo_error_budget_remaining_ratio{service="shop",slo="idle"} 1');
@@ -39,8 +45,13 @@ describe('SLO metrics', () => {
 
   it('keeps a single _total suffix in the OpenMetrics exposition', async () => {
     // prom-client types the constructor without arguments, but it takes the content type.
-    const registry = new (Registry as unknown as new (contentType: string) => Registry)(Registry.OPENMETRICS_CONTENT_TYPE);
-    const tracker = createSloTracker({ registry, slos: [{ service: 'shop', name: 'checkout', objective: 0.999, sli: { type: 'availability' } }] });
+    const registry = new (Registry as unknown as new (contentType: string) => Registry)(
+      Registry.OPENMETRICS_CONTENT_TYPE,
+    );
+    const tracker = createSloTracker({
+      registry,
+      slos: [{ service: 'shop', name: 'checkout', objective: 0.999, sli: { type: 'availability' } }],
+    });
     tracker.get('checkout').add({ good: 3 });
     const text = await registry.metrics();
     expect(text).toContain('# TYPE ops_slo_events counter');
@@ -50,7 +61,9 @@ describe('SLO metrics', () => {
   });
 
   it('createSloMetrics exports a tracker on another registry and remove() takes the metrics away again', async () => {
-    const tracker = createSloTracker({ slos: [{ service: 'shop', name: 'checkout', objective: 0.999, sli: { type: 'availability' } }] });
+    const tracker = createSloTracker({
+      slos: [{ service: 'shop', name: 'checkout', objective: 0.999, sli: { type: 'availability' } }],
+    });
     tracker.get('checkout').add({ good: 5 });
     const registry = new Registry();
     const metrics = createSloMetrics({ tracker, registry });

@@ -104,36 +104,73 @@ export function registerSloMetrics(source: SloMetricsSource): void {
 
 function registerOn(registry: RegistryLike, source: () => SloSeriesSource[]): SloMetrics {
   const labelsOf = (slo: ResolvedSlo, series: SloSeries) => ({ service: slo.service, slo: slo.name, ...series.labels });
-  const perSeries = (fill: (out: MetricValue[], labels: Record<string, string>, series: SloSeries, status: () => SloStatus) => void) => () => {
-    const out: MetricValue[] = [];
-    for (const entry of source()) {
-      for (const series of entry.series) fill(out, labelsOf(entry.slo, series), series, () => entry.status(series));
-    }
-    return out;
-  };
+  const perSeries =
+    (fill: (out: MetricValue[], labels: Record<string, string>, series: SloSeries, status: () => SloStatus) => void) =>
+    () => {
+      const out: MetricValue[] = [];
+      for (const entry of source()) {
+        for (const series of entry.series) fill(out, labelsOf(entry.slo, series), series, () => entry.status(series));
+      }
+      return out;
+    };
   const metrics = [
-    collectedMetric(SLO_METRIC_NAMES.events, 'Events recorded for the SLO (good and bad), per label set.', 'counter', perSeries((out, labels, series) => {
-      out.push({ labels, value: series.goodTotal + series.badTotal });
-    })),
-    collectedMetric(SLO_METRIC_NAMES.goodEvents, 'Good events recorded for the SLO, per label set.', 'counter', perSeries((out, labels, series) => {
-      out.push({ labels, value: series.goodTotal });
-    })),
-    collectedMetric(SLO_METRIC_NAMES.objective, 'SLO objective as a ratio (0.999).', 'gauge', () =>
-      source().map((entry) => ({ labels: { service: entry.slo.service, slo: entry.slo.name }, value: entry.slo.objective })),
+    collectedMetric(
+      SLO_METRIC_NAMES.events,
+      'Events recorded for the SLO (good and bad), per label set.',
+      'counter',
+      perSeries((out, labels, series) => {
+        out.push({ labels, value: series.goodTotal + series.badTotal });
+      }),
     ),
-    collectedMetric(SLO_METRIC_NAMES.sli, 'SLI over the SLO period (good/total); absent before the first event.', 'gauge', perSeries((out, labels, _series, status) => {
-      const sli = status().sli;
-      if (sli !== null) out.push({ labels, value: sli });
-    })),
-    collectedMetric(SLO_METRIC_NAMES.budgetRemaining, 'Error budget remaining over the SLO period (1 = untouched, negative = overspent).', 'gauge', perSeries((out, labels, _series, status) => {
-      out.push({ labels, value: status().budget.remainingRatio });
-    })),
-    collectedMetric(SLO_METRIC_NAMES.burnRate, 'Error-budget burn rate per trailing window (1 = spending exactly the budget).', 'gauge', perSeries((out, labels, _series, status) => {
-      for (const window of status().windows) out.push({ labels: { ...labels, slo_window: window.window }, value: window.burnRate });
-    })),
-    collectedMetric(SLO_METRIC_NAMES.alertFiring, 'Whether a burn-rate alert tier fires (1) or not (0).', 'gauge', perSeries((out, labels, _series, status) => {
-      for (const tier of status().tiers) out.push({ labels: { ...labels, slo_tier: tier.name, severity: tier.severity }, value: tier.firing ? 1 : 0 });
-    })),
+    collectedMetric(
+      SLO_METRIC_NAMES.goodEvents,
+      'Good events recorded for the SLO, per label set.',
+      'counter',
+      perSeries((out, labels, series) => {
+        out.push({ labels, value: series.goodTotal });
+      }),
+    ),
+    collectedMetric(SLO_METRIC_NAMES.objective, 'SLO objective as a ratio (0.999).', 'gauge', () =>
+      source().map((entry) => ({
+        labels: { service: entry.slo.service, slo: entry.slo.name },
+        value: entry.slo.objective,
+      })),
+    ),
+    collectedMetric(
+      SLO_METRIC_NAMES.sli,
+      'SLI over the SLO period (good/total); absent before the first event.',
+      'gauge',
+      perSeries((out, labels, _series, status) => {
+        const sli = status().sli;
+        if (sli !== null) out.push({ labels, value: sli });
+      }),
+    ),
+    collectedMetric(
+      SLO_METRIC_NAMES.budgetRemaining,
+      'Error budget remaining over the SLO period (1 = untouched, negative = overspent).',
+      'gauge',
+      perSeries((out, labels, _series, status) => {
+        out.push({ labels, value: status().budget.remainingRatio });
+      }),
+    ),
+    collectedMetric(
+      SLO_METRIC_NAMES.burnRate,
+      'Error-budget burn rate per trailing window (1 = spending exactly the budget).',
+      'gauge',
+      perSeries((out, labels, _series, status) => {
+        for (const window of status().windows)
+          out.push({ labels: { ...labels, slo_window: window.window }, value: window.burnRate });
+      }),
+    ),
+    collectedMetric(
+      SLO_METRIC_NAMES.alertFiring,
+      'Whether a burn-rate alert tier fires (1) or not (0).',
+      'gauge',
+      perSeries((out, labels, _series, status) => {
+        for (const tier of status().tiers)
+          out.push({ labels: { ...labels, slo_tier: tier.name, severity: tier.severity }, value: tier.firing ? 1 : 0 });
+      }),
+    ),
   ];
   // The names they are registered under (an OpenMetrics registry renames counters when it collects).
   const names = metrics.map((metric) => metric.name);

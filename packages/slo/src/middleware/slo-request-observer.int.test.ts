@@ -1,6 +1,12 @@
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:http';
-import { createManualClock, observeExpressRequests, observeFastifyRequests, observeFetchRequests, observeNodeRequests } from '@ops/core';
+import {
+  createManualClock,
+  observeExpressRequests,
+  observeFastifyRequests,
+  observeFetchRequests,
+  observeNodeRequests,
+} from '@ops/core';
 import express from 'express';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
@@ -59,19 +65,30 @@ describe('createSloRequestObserver with real servers', () => {
     const server = app.listen(0, '127.0.0.1');
     await new Promise<void>((resolve) => server.once('listening', () => resolve()));
     try {
-      await hit(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, ['/users/1', '/users/2', '/users/0', '/nope']);
+      await hit(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, [
+        '/users/1',
+        '/users/2',
+        '/users/0',
+        '/nope',
+      ]);
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
     expect(tracker.labelSets('availability')).toEqual([{ route: '/users/:id' }, { route: '/nope' }]);
-    expect(tracker.status('availability', { labels: { route: '/users/:id' } }).events).toEqual({ good: 2, bad: 1, total: 3 });
+    expect(tracker.status('availability', { labels: { route: '/users/:id' } }).events).toEqual({
+      good: 2,
+      bad: 1,
+      total: 3,
+    });
   });
 
   it('Fastify: labels events with the route template', async () => {
     const { tracker, observer } = setup();
     const app = Fastify();
     await app.register(observeFastifyRequests({ observer }));
-    app.get('/items/:id', async (request, reply) => reply.code((request.params as { id: string }).id === 'x' ? 503 : 200).send({ ok: true }));
+    app.get('/items/:id', async (request, reply) =>
+      reply.code((request.params as { id: string }).id === 'x' ? 503 : 200).send({ ok: true }),
+    );
     await app.listen({ port: 0, host: '127.0.0.1' });
     try {
       await hit(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, ['/items/1', '/items/x']);

@@ -16,7 +16,8 @@ export interface SloRequestObserverOptions {
   labels?: (observation: RequestObservation) => Record<string, string>;
 }
 
-const defaultIsGood = (observation: RequestObservation) => observation.statusCode < 500 && observation.error === undefined;
+const defaultIsGood = (observation: RequestObservation) =>
+  observation.statusCode < 500 && observation.error === undefined;
 const defaultInclude = (observation: RequestObservation) => !observation.aborted;
 const defaultLabels = (observation: RequestObservation) => ({ route: observation.route, method: observation.method });
 
@@ -32,7 +33,8 @@ const defaultLabels = (observation: RequestObservation) => ({ route: observation
  */
 export function createSloRequestObserver(options: SloRequestObserverOptions): RequestObserver {
   const { tracker, isGood = defaultIsGood, include = defaultInclude, labels = defaultLabels } = options;
-  const list = (value: string | string[] | undefined) => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+  const list = (value: string | string[] | undefined) =>
+    value === undefined ? [] : Array.isArray(value) ? value : [value];
   const availability = list(options.availability).map((name) => tracker.get(name));
   const latency = list(options.latency).map((name) => tracker.get(name));
   const needsLabels = [...availability, ...latency].some((recorder) => recorder.slo.groupBy.length > 0);

@@ -13,8 +13,21 @@ export async function overviewFixture(): Promise<{ clock: ManualClock; tracker: 
   const tracker = createSloTracker({
     clock,
     slos: [
-      { service: 'shop', name: 'search-latency', description: 'Search answers within 300 ms', objective: 0.99, sli: { type: 'latency', threshold: '300ms' }, window: { calendar: 'month', timeZone: 'UTC' } },
-      { service: 'shop', name: 'checkout', description: 'Checkout requests succeed', objective: 0.999, sli: { type: 'availability' } },
+      {
+        service: 'shop',
+        name: 'search-latency',
+        description: 'Search answers within 300 ms',
+        objective: 0.99,
+        sli: { type: 'latency', threshold: '300ms' },
+        window: { calendar: 'month', timeZone: 'UTC' },
+      },
+      {
+        service: 'shop',
+        name: 'checkout',
+        description: 'Checkout requests succeed',
+        objective: 0.999,
+        sli: { type: 'availability' },
+      },
       { service: 'shop', name: 'payments', objective: 0.995, window: '7d', sli: { type: 'availability' } },
     ],
   });

@@ -21,12 +21,16 @@ describe('createSloOverview (in-process tracker)', () => {
     const checkout = tracker.status('checkout');
     // An hour at 5% after two clean days: 1h burns 50×, 6h 8.3×, 1d 2.1× (< 3), 3d 1.04× with 6h above 1×.
     expect(checkout.firing).toEqual(['page-quick', 'page-slow', 'ticket-slow']);
-    const row = html.slice(html.indexOf('<tr data-slo="shop/checkout">'), html.indexOf('</tr>', html.indexOf('<tr data-slo="shop/checkout">')));
+    const row = html.slice(
+      html.indexOf('<tr data-slo="shop/checkout">'),
+      html.indexOf('</tr>', html.indexOf('<tr data-slo="shop/checkout">')),
+    );
     expect(row).toContain('99.900%');
     expect(row).toContain(`${(checkout.budget.remainingRatio * 100).toFixed(1)}%`);
     expect(row).toContain(`<td>${checkout.burnRates['1h']?.toFixed(2)}</td>`);
     expect(row).toContain('<span class="badge page">page-quick</span>');
-    for (const header of ['Burn 5m', 'Burn 30m', 'Burn 1h', 'Burn 2h', 'Burn 6h', 'Burn 1d', 'Burn 3d']) expect(html).toContain(`<th>${header}</th>`);
+    for (const header of ['Burn 5m', 'Burn 30m', 'Burn 1h', 'Burn 2h', 'Burn 6h', 'Burn 1d', 'Burn 3d'])
+      expect(html).toContain(`<th>${header}</th>`);
     expect(html.match(/<svg /g)).toHaveLength(6);
     expect(html.match(/class="slo-chart slo-chart-budget"/g)).toHaveLength(3);
     expect(html.match(/class="slo-chart slo-chart-error-ratio"/g)).toHaveLength(3);
@@ -37,7 +41,10 @@ describe('createSloOverview (in-process tracker)', () => {
     const { tracker } = await overviewFixture();
     const { handler } = createSloOverview({ tracker, path: '/slo/' });
     const json = await handler({ method: 'GET', path: '/slo.json', query: new URLSearchParams(), headers: {} });
-    const data = JSON.parse(String(json?.body)) as { source: string; entries: Array<{ id: string; history: unknown[]; status: { firing: string[] } }> };
+    const data = JSON.parse(String(json?.body)) as {
+      source: string;
+      entries: Array<{ id: string; history: unknown[]; status: { firing: string[] } }>;
+    };
     expect(data.source).toBe('tracker');
     expect(data.entries[0]?.id).toBe('shop/checkout');
     expect(data.entries[0]?.status.firing).toContain('page-quick');

@@ -1,4 +1,14 @@
-import { formatDuration, humanizeDuration, jsonResponse, safeErrorMessage, systemClock, type Clock, type OpsHandler, type OpsResponse, type PrometheusClient } from '@ops/core';
+import {
+  formatDuration,
+  humanizeDuration,
+  jsonResponse,
+  safeErrorMessage,
+  systemClock,
+  type Clock,
+  type OpsHandler,
+  type OpsResponse,
+  type PrometheusClient,
+} from '@ops/core';
 import { STATUS_WINDOWS_MS } from '../alerting/alert-tiers.js';
 import type { SloStatus } from '../engine/slo-status.js';
 import type { SloTracker } from '../engine/slo-tracker.js';
@@ -82,7 +92,9 @@ dl.tiles dt{font-size:12px;color:#555}dl.tiles dd{margin:2px 0 0;font-size:18px;
 `;
 
 function windowLabel(slo: ResolvedSlo): string {
-  return slo.window.kind === 'rolling' ? `${promDuration(slo.window.lengthMs)} rolling` : `${slo.window.unit} (${slo.window.timeZone})`;
+  return slo.window.kind === 'rolling'
+    ? `${promDuration(slo.window.lengthMs)} rolling`
+    : `${slo.window.unit} (${slo.window.timeZone})`;
 }
 
 function anchor(slo: ResolvedSlo): string {
@@ -117,7 +129,8 @@ function renderEntry(entry: SloOverviewEntry): string {
     `<div><dt>Events in period</dt><dd>${status ? status.events.total.toLocaleString('en-US', { maximumFractionDigits: 0 }) : '–'}</dd></div>`,
     '</dl>',
   );
-  if (status?.lowTraffic && status.events.total > 0) parts.push('<p class="warn">Too few events: not even one bad event fits the error budget yet.</p>');
+  if (status?.lowTraffic && status.events.total > 0)
+    parts.push('<p class="warn">Too few events: not even one bad event fits the error budget yet.</p>');
   if (status && status.tiers.length > 0) {
     parts.push(
       '<table class="tiers"><thead><tr><th>Alert tier</th><th>Severity</th><th>Windows (long / short)</th><th>Threshold</th><th>Burn long</th><th>Burn short</th><th>State</th></tr></thead><tbody>',
@@ -130,8 +143,16 @@ function renderEntry(entry: SloOverviewEntry): string {
       '</tbody></table>',
     );
   }
-  const chartOptions = status ? { startMs: status.period.startMs, endMs: status.period.kind === 'calendar' ? status.period.endMs : status.atMs } : {};
-  parts.push('<div class="charts">', renderBudgetBurnDownSvg(entry.history, slo.objective, chartOptions), renderErrorRatioSvg(entry.history, slo.objective, chartOptions), '</div>', '</section>');
+  const chartOptions = status
+    ? { startMs: status.period.startMs, endMs: status.period.kind === 'calendar' ? status.period.endMs : status.atMs }
+    : {};
+  parts.push(
+    '<div class="charts">',
+    renderBudgetBurnDownSvg(entry.history, slo.objective, chartOptions),
+    renderErrorRatioSvg(entry.history, slo.objective, chartOptions),
+    '</div>',
+    '</section>',
+  );
   return parts.join('\n');
 }
 
@@ -140,7 +161,10 @@ function renderEntry(entry: SloOverviewEntry): string {
  * window, firing tiers), then per SLO its tiles, alert tiers and two inline SVG charts (budget burn-down, error
  * ratio). No script, no external resource: it works with JavaScript disabled and under a strict CSP.
  */
-export function renderSloOverviewHtml(overview: SloOverview, options: { refreshSeconds?: number; jsonHref?: string } = {}): string {
+export function renderSloOverviewHtml(
+  overview: SloOverview,
+  options: { refreshSeconds?: number; jsonHref?: string } = {},
+): string {
   const windows = STATUS_WINDOWS_MS.map((windowMs) => formatDuration(windowMs));
   const rows = overview.entries.map(({ slo, status }) => {
     const cells = [
@@ -159,7 +183,9 @@ export function renderSloOverviewHtml(overview: SloOverview, options: { refreshS
     '<!doctype html>',
     '<html lang="en"><head><meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    ...(options.refreshSeconds ? [`<meta http-equiv="refresh" content="${Math.max(1, Math.round(options.refreshSeconds))}">`] : []),
+    ...(options.refreshSeconds
+      ? [`<meta http-equiv="refresh" content="${Math.max(1, Math.round(options.refreshSeconds))}">`]
+      : []),
     `<title>${escapeXml(overview.title)}</title>`,
     `<style>${STYLE}</style>`,
     '</head><body>',
@@ -196,8 +222,17 @@ const HTML_HEADERS = {
  * ```
  */
 export function createSloOverview(options: SloOverviewOptions): SloOverviewPage {
-  const { tracker, prometheus, path = '/slo', title = 'Service level objectives', clock = systemClock, historySteps = 48, refreshSeconds } = options;
-  if ((tracker === undefined) === (prometheus === undefined)) throw new SloError('ARGUMENT_INVALID', 'createSloOverview: give exactly one of tracker or prometheus');
+  const {
+    tracker,
+    prometheus,
+    path = '/slo',
+    title = 'Service level objectives',
+    clock = systemClock,
+    historySteps = 48,
+    refreshSeconds,
+  } = options;
+  if ((tracker === undefined) === (prometheus === undefined))
+    throw new SloError('ARGUMENT_INVALID', 'createSloOverview: give exactly one of tracker or prometheus');
   const basePath = path.length > 1 ? path.replace(/\/+$/, '') : path;
   const jsonPath = `${basePath === '/' ? '' : basePath}.json`.replace(/^\.json$/, '/index.json');
 
@@ -205,7 +240,11 @@ export function createSloOverview(options: SloOverviewOptions): SloOverviewPage 
     const atMs = clock.now();
     let entries: SloOverviewEntry[];
     if (tracker) {
-      entries = tracker.slos.map((slo) => ({ slo, status: tracker.status(slo.id), history: tracker.history(slo.id, { steps: historySteps }) }));
+      entries = tracker.slos.map((slo) => ({
+        slo,
+        status: tracker.status(slo.id),
+        history: tracker.history(slo.id, { steps: historySteps }),
+      }));
     } else {
       const { client, slos } = prometheus as NonNullable<SloOverviewOptions['prometheus']>;
       entries = [];
@@ -213,23 +252,46 @@ export function createSloOverview(options: SloOverviewOptions): SloOverviewPage 
         try {
           const status = await fetchSloStatus({ client, slo, atMs });
           const stepMs = Math.max(60_000, Math.ceil((atMs - status.period.startMs) / historySteps / 60_000) * 60_000);
-          const report = await buildSloReport({ client, slos: [slo], range: { startMs: status.period.startMs, endMs: atMs }, stepMs, atMs });
+          const report = await buildSloReport({
+            client,
+            slos: [slo],
+            range: { startMs: status.period.startMs, endMs: atMs },
+            stepMs,
+            atMs,
+          });
           entries.push({ slo, status, history: report.slos[0]?.steps ?? [] });
         } catch (error) {
           entries.push({ slo, history: [], error: safeErrorMessage(error) });
         }
       }
     }
-    entries.sort((left, right) => (left.status?.budget.remainingRatio ?? Infinity) - (right.status?.budget.remainingRatio ?? Infinity));
+    entries.sort(
+      (left, right) =>
+        (left.status?.budget.remainingRatio ?? Infinity) - (right.status?.budget.remainingRatio ?? Infinity),
+    );
     return { title, generatedAtMs: atMs, source: tracker ? 'tracker' : 'prometheus', entries };
   };
-  const render = async () => renderSloOverviewHtml(await snapshot(), { ...(refreshSeconds ? { refreshSeconds } : {}), jsonHref: jsonPath });
+  const render = async () =>
+    renderSloOverviewHtml(await snapshot(), { ...(refreshSeconds ? { refreshSeconds } : {}), jsonHref: jsonPath });
 
   const handler: OpsHandler = async (request): Promise<OpsResponse | undefined> => {
     if (request.method !== 'GET' && request.method !== 'HEAD') return undefined;
     if (request.path === jsonPath) {
       const data = await snapshot();
-      return jsonResponse(200, { ...data, entries: data.entries.map(({ slo, status, history, error }) => ({ id: slo.id, objective: slo.objective, status, history, ...(error ? { error } : {}) })) }, { 'cache-control': 'no-store' });
+      return jsonResponse(
+        200,
+        {
+          ...data,
+          entries: data.entries.map(({ slo, status, history, error }) => ({
+            id: slo.id,
+            objective: slo.objective,
+            status,
+            history,
+            ...(error ? { error } : {}),
+          })),
+        },
+        { 'cache-control': 'no-store' },
+      );
     }
     if (request.path !== basePath && request.path !== `${basePath}/`) return undefined;
     const html = await render();
@@ -253,7 +315,9 @@ export function renderReportHtml(report: SloReport): string {
     const options = { startMs: report.range.startMs, endMs: report.range.endMs };
     return [
       `<section class="slo" id="report-${escapeXml(entry.id.replace(/[^a-zA-Z0-9_-]/g, '-'))}"><h2>${escapeXml(entry.id)}</h2>`,
-      entry.worstStep ? `<p>Worst step: ${percent(entry.worstStep.errorRatio, 2)} errors from ${new Date(entry.worstStep.startMs).toISOString()}.</p>` : '',
+      entry.worstStep
+        ? `<p>Worst step: ${percent(entry.worstStep.errorRatio, 2)} errors from ${new Date(entry.worstStep.startMs).toISOString()}.</p>`
+        : '',
       '<div class="charts">',
       renderBudgetBurnDownSvg(entry.steps, entry.objective, options),
       renderErrorRatioSvg(entry.steps, entry.objective, options),

@@ -37,7 +37,10 @@ describe('reports and status on an injected clock, and their errors', () => {
       } else response.end(JSON.stringify({ status: 'success', data: { resultType: 'matrix', result: [] } }));
     });
     dir = await tempDir('slo-report-clock');
-    await writeFile(join(dir.path, 'slos.yaml'), 'service: shop\nslos:\n  - { name: checkout, objective: 0.99, sli: { type: availability } }\n');
+    await writeFile(
+      join(dir.path, 'slos.yaml'),
+      'service: shop\nslos:\n  - { name: checkout, objective: 0.99, sli: { type: availability } }\n',
+    );
   });
   afterAll(async () => {
     await server?.close();
@@ -64,10 +67,14 @@ describe('reports and status on an injected clock, and their errors', () => {
     let stdout = '';
     const io = { stdout: { write: (chunk: string) => (stdout += chunk) }, stderr: { write: () => true }, env: {} };
     const cli = createSloCli({ clock: createManualClock(NOW) });
-    expect(await runCli(cli, ['status', '-c', join(dir.path, 'slos.yaml'), '--prometheus', server.url, '--json'], io)).toBe(0);
+    expect(
+      await runCli(cli, ['status', '-c', join(dir.path, 'slos.yaml'), '--prometheus', server.url, '--json'], io),
+    ).toBe(0);
     expect((JSON.parse(stdout) as { statuses: Array<{ atMs: number }> }).statuses[0]?.atMs).toBe(NOW);
     stdout = '';
-    expect(await runCli(cli, ['report', '-c', join(dir.path, 'slos.yaml'), '--prometheus', server.url, '--json'], io)).toBe(0);
+    expect(
+      await runCli(cli, ['report', '-c', join(dir.path, 'slos.yaml'), '--prometheus', server.url, '--json'], io),
+    ).toBe(0);
     expect((JSON.parse(stdout) as { report: { range: { endMs: number } } }).report.range.endMs).toBe(NOW);
   });
 
@@ -88,7 +95,13 @@ describe('reports and status on an injected clock, and their errors', () => {
     }
     let stdout = '';
     const io = { stdout: { write: (chunk: string) => (stdout += chunk) }, stderr: { write: () => true }, env: {} };
-    expect(await runCli(createSloCli(), ['status', '-c', join(dir.path, 'slos.yaml'), '--prometheus', server.url, '--json'], io)).toBe(3); // could not evaluate (1 would mean a tier fires)
+    expect(
+      await runCli(
+        createSloCli(),
+        ['status', '-c', join(dir.path, 'slos.yaml'), '--prometheus', server.url, '--json'],
+        io,
+      ),
+    ).toBe(3); // could not evaluate (1 would mean a tier fires)
     expect(JSON.parse(stdout)).toMatchObject({ ok: false, error: { code: 'REPORT_FAILED' } });
   });
 });

@@ -24,7 +24,11 @@ function capture() {
   let stdout = '';
   let stderr = '';
   return {
-    io: { stdout: { write: (chunk: string) => (stdout += chunk) }, stderr: { write: (chunk: string) => (stderr += chunk) }, env: {} },
+    io: {
+      stdout: { write: (chunk: string) => (stdout += chunk) },
+      stderr: { write: (chunk: string) => (stderr += chunk) },
+      env: {},
+    },
     output: () => ({ stdout, stderr }),
   };
 }
@@ -57,7 +61,15 @@ describe('SLO reports and status from a real Prometheus (scraping a service expo
       response.end(await registry.metrics());
     });
     prometheus = await startPrometheus({
-      configYaml: ['global:', '  scrape_interval: 1s', 'scrape_configs:', '  - job_name: shop', '    static_configs:', `      - targets: ['127.0.0.1:${server.port}']`, ''].join('\n'),
+      configYaml: [
+        'global:',
+        '  scrape_interval: 1s',
+        'scrape_configs:',
+        '  - job_name: shop',
+        '    static_configs:',
+        `      - targets: ['127.0.0.1:${server.port}']`,
+        '',
+      ].join('\n'),
     });
     dir = await tempDir('slo-report');
     await writeFile(join(dir.path, 'slos.yaml'), SLO_YAML);
@@ -66,7 +78,10 @@ describe('SLO reports and status from a real Prometheus (scraping a service expo
     startMs = Date.now() - 3_000;
     tracker.get('checkout').add({ good: 970, bad: 30 });
     tracker.get('search').add({ good: 5_000 });
-    await waitFor(async () => (await sample('ops_slo_events_total{slo="checkout"}')) === 1_000, 'the scrape with the events');
+    await waitFor(
+      async () => (await sample('ops_slo_events_total{slo="checkout"}')) === 1_000,
+      'the scrape with the events',
+    );
     tracker.get('checkout').add({ good: 100 });
     await waitFor(async () => (await sample('ops_slo_events_total{slo="checkout"}')) === 1_100, 'the second batch');
   }, 60_000);
@@ -122,12 +137,31 @@ describe('SLO reports and status from a real Prometheus (scraping a service expo
     expect(status.output().stdout).toMatch(/shop\/checkout\s+99\.000%\s+97\.\d+%/);
     expect(status.output().stdout).toContain('ticket-slow');
     const searchOnly = capture();
-    expect(await runCli(createSloCli(), ['status', '-c', config, '--slo', 'search', '--prometheus', prometheus.url, '--json'], searchOnly.io)).toBe(0);
+    expect(
+      await runCli(
+        createSloCli(),
+        ['status', '-c', config, '--slo', 'search', '--prometheus', prometheus.url, '--json'],
+        searchOnly.io,
+      ),
+    ).toBe(0);
     expect(JSON.parse(searchOnly.output().stdout).statuses[0].firing).toEqual([]);
     const report = capture();
     const code = await runCli(
       createSloCli(),
-      ['report', '-c', config, '--prometheus', prometheus.url, '--from', new Date(startMs).toISOString(), '--to', new Date(Date.now() + 1_000).toISOString(), '--step', '1s', '--json'],
+      [
+        'report',
+        '-c',
+        config,
+        '--prometheus',
+        prometheus.url,
+        '--from',
+        new Date(startMs).toISOString(),
+        '--to',
+        new Date(Date.now() + 1_000).toISOString(),
+        '--step',
+        '1s',
+        '--json',
+      ],
       report.io,
     );
     expect(code).toBe(1);
@@ -135,7 +169,21 @@ describe('SLO reports and status from a real Prometheus (scraping a service expo
     const html = capture();
     const htmlCode = await runCli(
       createSloCli(),
-      ['report', '-c', config, '--prometheus', prometheus.url, '--from', new Date(startMs).toISOString(), '--to', new Date(Date.now() + 1_000).toISOString(), '--step', '1s', '--format', 'html'],
+      [
+        'report',
+        '-c',
+        config,
+        '--prometheus',
+        prometheus.url,
+        '--from',
+        new Date(startMs).toISOString(),
+        '--to',
+        new Date(Date.now() + 1_000).toISOString(),
+        '--step',
+        '1s',
+        '--format',
+        'html',
+      ],
       html.io,
     );
     expect(htmlCode).toBe(1);

@@ -1,4 +1,13 @@
-import { formatDuration, humanizeDuration, isRetryableError, OpsError, safeErrorMessage, systemClock, type Clock, type PrometheusClient } from '@ops/core';
+import {
+  formatDuration,
+  humanizeDuration,
+  isRetryableError,
+  OpsError,
+  safeErrorMessage,
+  systemClock,
+  type Clock,
+  type PrometheusClient,
+} from '@ops/core';
 import { STATUS_WINDOWS_MS } from '../alerting/alert-tiers.js';
 import { SLO_METRIC_NAMES } from '../metrics/slo-metrics.js';
 import { computeStatus, type SloStatus } from '../engine/slo-status.js';
@@ -69,10 +78,17 @@ export interface SloReport {
   slos: SloReportEntry[];
 }
 
-function counterSources(slo: ResolvedSlo): { total: CounterReference; good?: CounterReference; bad?: CounterReference } {
+function counterSources(slo: ResolvedSlo): {
+  total: CounterReference;
+  good?: CounterReference;
+  bad?: CounterReference;
+} {
   if (slo.sli.type === 'ratio') return slo.sli;
   const matchers = { service: slo.service, slo: slo.name };
-  return { total: { metric: SLO_METRIC_NAMES.events, matchers }, good: { metric: SLO_METRIC_NAMES.goodEvents, matchers } };
+  return {
+    total: { metric: SLO_METRIC_NAMES.events, matchers },
+    good: { metric: SLO_METRIC_NAMES.goodEvents, matchers },
+  };
 }
 
 function selector(reference: CounterReference): string {
@@ -85,7 +101,14 @@ function selector(reference: CounterReference): string {
  * counts its first value (it started from zero). Points are `startMs + i × stepMs` (query_range) and `endMs` itself
  * (an instant query), so a partial last step ending "now" is counted too.
  */
-async function increases(client: PrometheusClient, reference: CounterReference, startMs: number, endMs: number, stepMs: number, signal?: AbortSignal): Promise<number[]> {
+async function increases(
+  client: PrometheusClient,
+  reference: CounterReference,
+  startMs: number,
+  endMs: number,
+  stepMs: number,
+  signal?: AbortSignal,
+): Promise<number[]> {
   const steps = Math.max(1, Math.ceil((endMs - startMs) / stepMs));
   const out = new Array<number>(steps).fill(0);
   const query = selector(reference);
@@ -101,9 +124,15 @@ async function increases(client: PrometheusClient, reference: CounterReference, 
     }
     points.push({ index, value });
   };
-  const aligned = await client.queryRange(query, { start: startMs, end: startMs + (steps - 1) * stepMs, step: stepMs, ...signalOption });
+  const aligned = await client.queryRange(query, {
+    start: startMs,
+    end: startMs + (steps - 1) * stepMs,
+    step: stepMs,
+    ...signalOption,
+  });
   for (const series of aligned.series) {
-    for (const sample of series.samples) add(series.metric, Math.round((sample.timeMs - startMs) / stepMs), sample.value);
+    for (const sample of series.samples)
+      add(series.metric, Math.round((sample.timeMs - startMs) / stepMs), sample.value);
   }
   const final = await client.query(query, { time: endMs, ...signalOption });
   if (final.resultType === 'vector') for (const series of final.series) add(series.metric, steps, series.sample.value);
@@ -122,7 +151,12 @@ async function increases(client: PrometheusClient, reference: CounterReference, 
  * Runs the queries of one SLO; a failure becomes a `REPORT_FAILED` {@link SloError} naming the SLO, with the query's
  * error as `cause` (and its `isRetryable` / `retryAfterMs`). A cancellation by `signal` is passed through as is.
  */
-async function forSlo<T>(slo: ResolvedSlo, what: string, signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
+async function forSlo<T>(
+  slo: ResolvedSlo,
+  what: string,
+  signal: AbortSignal | undefined,
+  work: () => Promise<T>,
+): Promise<T> {
   try {
     return await work();
   } catch (error) {
@@ -140,17 +174,29 @@ async function forSlo<T>(slo: ResolvedSlo, what: string, signal: AbortSignal | u
  * with `query_range`. Event counts are the query values × the step's seconds (exact for `rate()` queries); a `raw`
  * SLI has no events, so it counts the step's seconds, split by the error ratio (time-weighted, as Sloth does).
  */
-async function queryStepCounts(client: PrometheusClient, slo: ResolvedSlo, range: SloReport['range'], stepMs: number, signal?: AbortSignal): Promise<ReportStep[]> {
+async function queryStepCounts(
+  client: PrometheusClient,
+  slo: ResolvedSlo,
+  range: SloReport['range'],
+  stepMs: number,
+  signal?: AbortSignal,
+): Promise<ReportStep[]> {
   const stepCount = Math.max(1, Math.ceil((range.endMs - range.startMs) / stepMs));
   const window = duration(stepMs);
   const seconds = Math.max(1, Math.round(stepMs / 1000));
   const valuesAtStepEnds = async (expr: string): Promise<number[]> => {
     const out = new Array<number>(stepCount).fill(0);
-    const result = await client.queryRange(expr, { start: range.startMs + stepMs, end: range.startMs + stepCount * stepMs, step: stepMs, ...(signal ? { signal } : {}) });
+    const result = await client.queryRange(expr, {
+      start: range.startMs + stepMs,
+      end: range.startMs + stepCount * stepMs,
+      step: stepMs,
+      ...(signal ? { signal } : {}),
+    });
     for (const series of result.series) {
       for (const sample of series.samples) {
         const index = Math.round((sample.timeMs - range.startMs) / stepMs) - 1;
-        if (index >= 0 && index < stepCount && Number.isFinite(sample.value)) out[index] = (out[index] as number) + sample.value;
+        if (index >= 0 && index < stepCount && Number.isFinite(sample.value))
+          out[index] = (out[index] as number) + sample.value;
       }
     }
     return out;
@@ -164,7 +210,9 @@ async function queryStepCounts(client: PrometheusClient, slo: ResolvedSlo, range
   } else {
     const expressions = sliExpressions(slo, window);
     total = (await valuesAtStepEnds(expressions.total)).map((value) => Math.max(0, value) * seconds);
-    bad = (await valuesAtStepEnds(expressions.bad)).map((value, index) => Math.min(total[index] as number, Math.max(0, value) * seconds));
+    bad = (await valuesAtStepEnds(expressions.bad)).map((value, index) =>
+      Math.min(total[index] as number, Math.max(0, value) * seconds),
+    );
   }
   return total.map((stepTotal, index) => ({
     startMs: range.startMs + index * stepMs,
@@ -175,10 +223,19 @@ async function queryStepCounts(client: PrometheusClient, slo: ResolvedSlo, range
 }
 
 function resolveRange(range: ReportRange, atMs: number): SloReport['range'] {
-  if ('startMs' in range) return { startMs: range.startMs, endMs: range.endMs, label: `${new Date(range.startMs).toISOString()} – ${new Date(range.endMs).toISOString()}` };
+  if ('startMs' in range)
+    return {
+      startMs: range.startMs,
+      endMs: range.endMs,
+      label: `${new Date(range.startMs).toISOString()} – ${new Date(range.endMs).toISOString()}`,
+    };
   const timeZone = range.timeZone ?? 'UTC';
   const span = calendarPeriod(atMs, range.period, timeZone);
-  return { startMs: span.startMs, endMs: Math.min(span.endMs, atMs), label: `${range.period} to date (${timeZone}) from ${new Date(span.startMs).toISOString()}` };
+  return {
+    startMs: span.startMs,
+    endMs: Math.min(span.endMs, atMs),
+    label: `${range.period} to date (${timeZone}) from ${new Date(span.startMs).toISOString()}`,
+  };
 }
 
 /**
@@ -207,12 +264,20 @@ export async function buildSloReport(options: SloReportOptions): Promise<SloRepo
       const other = sources.good ?? sources.bad;
       const [totals, others] = await forSlo(slo, 'report', signal, async () => {
         const totalIncreases = await increases(client, sources.total, queryStart, range.endMs, stepMs, signal);
-        return [totalIncreases, other ? await increases(client, other, queryStart, range.endMs, stepMs, signal) : totalIncreases.map(() => 0)] as const;
+        return [
+          totalIncreases,
+          other ? await increases(client, other, queryStart, range.endMs, stepMs, signal) : totalIncreases.map(() => 0),
+        ] as const;
       });
       steps = totals.slice(1).map((total, index) => {
         const counted = others[index + 1] ?? 0;
         const good = sources.good ? Math.min(counted, total) : Math.max(0, total - counted);
-        return { startMs: range.startMs + index * stepMs, endMs: Math.min(range.startMs + (index + 1) * stepMs, range.endMs), good, bad: total - good };
+        return {
+          startMs: range.startMs + index * stepMs,
+          endMs: Math.min(range.startMs + (index + 1) * stepMs, range.endMs),
+          good,
+          bad: total - good,
+        };
       });
     }
     const good = steps.reduce((sum, step) => sum + step.good, 0);
@@ -231,7 +296,12 @@ export async function buildSloReport(options: SloReportOptions): Promise<SloRepo
       events: { good, bad, total },
       sli: total > 0 ? good / total : null,
       met: total > 0 ? good / total >= slo.objective : null,
-      budget: { allowedBadEvents: slo.errorBudget * total, consumedBadEvents: bad, consumedRatio: errorRatio / slo.errorBudget, remainingRatio: 1 - errorRatio / slo.errorBudget },
+      budget: {
+        allowedBadEvents: slo.errorBudget * total,
+        consumedBadEvents: bad,
+        consumedRatio: errorRatio / slo.errorBudget,
+        remainingRatio: 1 - errorRatio / slo.errorBudget,
+      },
       worstStep,
       steps,
     });
@@ -263,7 +333,9 @@ export function renderReportMarkdown(report: SloReport): string {
     lines.push('', '## Worst steps', '');
     for (const entry of worst) {
       const step = entry.worstStep as NonNullable<SloReportEntry['worstStep']>;
-      lines.push(`- ${entry.id}: ${percent(step.errorRatio, 2)} errors (${step.bad} of ${step.good + step.bad}) from ${new Date(step.startMs).toISOString()} for ${humanizeDuration(step.endMs - step.startMs)}`);
+      lines.push(
+        `- ${entry.id}: ${percent(step.errorRatio, 2)} errors (${step.bad} of ${step.good + step.bad}) from ${new Date(step.startMs).toISOString()} for ${humanizeDuration(step.endMs - step.startMs)}`,
+      );
     }
   }
   return `${lines.join('\n')}\n`;
@@ -285,7 +357,12 @@ export async function fetchSloStatus(options: FetchSloStatusOptions): Promise<Sl
     window.kind === 'calendar'
       ? (() => {
           const span = calendarPeriod(atMs, window.unit, window.timeZone);
-          return { kind: 'calendar' as const, startMs: span.startMs, endMs: span.endMs, lengthMs: span.endMs - span.startMs };
+          return {
+            kind: 'calendar' as const,
+            startMs: span.startMs,
+            endMs: span.endMs,
+            lengthMs: span.endMs - span.startMs,
+          };
         })()
       : { kind: 'rolling' as const, startMs: atMs - rulePeriodMs(slo), endMs: atMs, lengthMs: rulePeriodMs(slo) };
   const scalar = async (expr: string): Promise<number> => {
@@ -306,10 +383,23 @@ export async function fetchSloStatus(options: FetchSloStatusOptions): Promise<Sl
     const badEvents = Math.min(totalEvents, (await scalar(bad)) * seconds);
     return { good: totalEvents - badEvents, bad: badEvents };
   };
-  const windowsMs = [...new Set([...STATUS_WINDOWS_MS, ...slo.tiers.flatMap((tier) => [tier.longMs, tier.shortMs]), slo.exhaustionWindowMs])].sort((a, b) => a - b);
+  const windowsMs = [
+    ...new Set([
+      ...STATUS_WINDOWS_MS,
+      ...slo.tiers.flatMap((tier) => [tier.longMs, tier.shortMs]),
+      slo.exhaustionWindowMs,
+    ]),
+  ].sort((a, b) => a - b);
   return forSlo(slo, 'status', signal, async () => {
     const windowCounts = [];
     for (const windowMs of windowsMs) windowCounts.push(await counts(windowMs));
-    return computeStatus(slo, { atMs, period, periodCounts: await counts(Math.max(1000, atMs - period.startMs)), windowsMs, windowCounts, labels: {} });
+    return computeStatus(slo, {
+      atMs,
+      period,
+      periodCounts: await counts(Math.max(1000, atMs - period.startMs)),
+      windowsMs,
+      windowCounts,
+      labels: {},
+    });
   });
 }

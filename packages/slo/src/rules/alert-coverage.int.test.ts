@@ -18,10 +18,12 @@ interface Shape {
 
 const SAMPLES = 40;
 const counter = (perMinute: number) => `0+${perMinute}x${SAMPLES}`;
-const inProcess = (service: string, slo: string, extra = '') => (bad: boolean) => [
-  { series: `ops_slo_events_total{service="${service}",slo="${slo}"${extra}}`, values: counter(60) },
-  { series: `ops_slo_good_events_total{service="${service}",slo="${slo}"${extra}}`, values: counter(bad ? 0 : 60) },
-];
+const inProcess =
+  (service: string, slo: string, extra = '') =>
+  (bad: boolean) => [
+    { series: `ops_slo_events_total{service="${service}",slo="${slo}"${extra}}`, values: counter(60) },
+    { series: `ops_slo_good_events_total{service="${service}",slo="${slo}"${extra}}`, values: counter(bad ? 0 : 60) },
+  ];
 
 const shapes: Shape[] = [
   {
@@ -40,7 +42,11 @@ const shapes: Shape[] = [
         objective: 0.99,
         sli: { type: 'latency', threshold: '300ms' },
         window: { calendar: 'month', timeZone: 'Europe/Berlin' },
-        alerting: { minEvents: 50, keepFiringFor: '10m', tiers: { 'page-quick': { for: '2m' }, 'ticket-slow': { keepFiringFor: '1h' } } },
+        alerting: {
+          minEvents: 50,
+          keepFiringFor: '10m',
+          tiers: { 'page-quick': { for: '2m' }, 'ticket-slow': { keepFiringFor: '1h' } },
+        },
       }),
     ],
     series: inProcess('shop', 'latency'),
@@ -74,7 +80,11 @@ const shapes: Shape[] = [
         name: 'good-ratio',
         objective: '99.5%',
         window: '28d',
-        sli: { type: 'ratio', good: { metric: 'jobs_total', matchers: { result: { notRegex: 'fail.*' } } }, total: { metric: 'jobs_total' } },
+        sli: {
+          type: 'ratio',
+          good: { metric: 'jobs_total', matchers: { result: { notRegex: 'fail.*' } } },
+          total: { metric: 'jobs_total' },
+        },
       }),
     ],
     series: (bad) => [
@@ -84,9 +94,21 @@ const shapes: Shape[] = [
   },
   {
     name: 'groupBy with perLabelSet: one alert per route',
-    slos: [defineSlo({ service: 'shop', name: 'routes', objective: 0.999, sli: { type: 'availability' }, groupBy: ['route'], labels: { team: 'web' } })],
+    slos: [
+      defineSlo({
+        service: 'shop',
+        name: 'routes',
+        objective: 0.999,
+        sli: { type: 'availability' },
+        groupBy: ['route'],
+        labels: { team: 'web' },
+      }),
+    ],
     options: { perLabelSet: true },
-    series: (bad) => [...inProcess('shop', 'routes', ',route="/a"')(bad), ...inProcess('shop', 'routes', ',route="/b"')(bad)],
+    series: (bad) => [
+      ...inProcess('shop', 'routes', ',route="/a"')(bad),
+      ...inProcess('shop', 'routes', ',route="/b"')(bad),
+    ],
     labelSets: [{ route: '/a' }, { route: '/b' }],
   },
   {
@@ -126,7 +148,11 @@ const shapes: Shape[] = [
           annotations: { summary: 'API errors' },
           runbookUrl: 'https://runbooks.example/api',
           page: { name: 'ApiPage', labels: { severity: 'critical', routing_key: 'api' } },
-          ticket: { labels: { severity: 'warning' }, annotations: { summary: 'API errors (ticket)' }, runbookUrl: 'https://runbooks.example/api-ticket' },
+          ticket: {
+            labels: { severity: 'warning' },
+            annotations: { summary: 'API errors (ticket)' },
+            runbookUrl: 'https://runbooks.example/api-ticket',
+          },
         },
       }),
     ],
@@ -194,10 +220,28 @@ describe('every generated alert can fire, for every accepted spec shape (promtoo
 
   it('refuses the shapes whose alerts could never fire: user labels named like the identifying labels', () => {
     const refused: Array<[SloSpec | string, RegExp]> = [
-      [{ service: 'shop', name: 'a', objective: 0.999, sli: { type: 'availability' }, labels: { slo_name: 'legacy' } }, /labels\.slo_name: label name "slo_name" is reserved/],
-      [{ service: 'shop', name: 'a', objective: 0.999, sli: { type: 'availability' }, labels: { slo_service: 'legacy' } }, /labels\.slo_service: label name "slo_service" is reserved/],
-      [{ service: 'shop', name: 'a', objective: 0.999, sli: { type: 'availability' }, groupBy: ['slo_window'] }, /groupBy\[0\]: label name "slo_window" is reserved/],
-      ['service: shop\nlabels: { slo_name: legacy }\nslos:\n  - { name: a, objective: 0.999, sli: { type: availability } }\n', /labels\.slo_name: label name "slo_name" is reserved/],
+      [
+        { service: 'shop', name: 'a', objective: 0.999, sli: { type: 'availability' }, labels: { slo_name: 'legacy' } },
+        /labels\.slo_name: label name "slo_name" is reserved/,
+      ],
+      [
+        {
+          service: 'shop',
+          name: 'a',
+          objective: 0.999,
+          sli: { type: 'availability' },
+          labels: { slo_service: 'legacy' },
+        },
+        /labels\.slo_service: label name "slo_service" is reserved/,
+      ],
+      [
+        { service: 'shop', name: 'a', objective: 0.999, sli: { type: 'availability' }, groupBy: ['slo_window'] },
+        /groupBy\[0\]: label name "slo_window" is reserved/,
+      ],
+      [
+        'service: shop\nlabels: { slo_name: legacy }\nslos:\n  - { name: a, objective: 0.999, sli: { type: availability } }\n',
+        /labels\.slo_name: label name "slo_name" is reserved/,
+      ],
     ];
     for (const [spec, message] of refused) {
       const run = () => (typeof spec === 'string' ? parseSloDocument(spec) : defineSlo(spec));

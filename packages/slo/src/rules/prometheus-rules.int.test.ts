@@ -14,8 +14,16 @@ import { generatePrometheusRules, renderPrometheusRules, type AlertingRule } fro
 const run = promisify(execFile);
 const PERIOD_MS = 30 * 86_400_000;
 
-const slo = defineSlo({ service: 'shop', name: 'checkout', objective: 0.999, sli: { type: 'availability' }, labels: { team: 'payments' } });
-const alerts = generatePrometheusRules([slo]).groups.flatMap((group) => group.rules).filter((rule): rule is AlertingRule => 'alert' in rule);
+const slo = defineSlo({
+  service: 'shop',
+  name: 'checkout',
+  objective: 0.999,
+  sli: { type: 'availability' },
+  labels: { team: 'payments' },
+});
+const alerts = generatePrometheusRules([slo])
+  .groups.flatMap((group) => group.rules)
+  .filter((rule): rule is AlertingRule => 'alert' in rule);
 
 // Synthetic traffic: 200 events a minute from minute 0; from T0 on, 5 of them are bad (2.5%).
 const TOTAL_PER_MINUTE = 200;
@@ -46,7 +54,8 @@ function tierActive(scenario: Scenario, tierIndex: number, k: number): boolean {
 
 /** First evaluation (minutes after T0) at which the tier fires. */
 function firstFiringMinute(scenario: Scenario, tierIndex: number): number {
-  for (let k = scenario.stepMinutes; k < 10_000; k += scenario.stepMinutes) if (tierActive(scenario, tierIndex, k)) return k;
+  for (let k = scenario.stepMinutes; k < 10_000; k += scenario.stepMinutes)
+    if (tierActive(scenario, tierIndex, k)) return k;
   throw new Error('never fires');
 }
 
@@ -62,7 +71,10 @@ function inputSeries(scenario: Scenario, lastMinute: number) {
   const after = (lastMinute - scenario.t0) / step;
   const good = TOTAL_PER_MINUTE - BAD_PER_MINUTE;
   return [
-    { series: 'ops_slo_events_total{service="shop",slo="checkout"}', values: `0+${TOTAL_PER_MINUTE * step}x${before + after}` },
+    {
+      series: 'ops_slo_events_total{service="shop",slo="checkout"}',
+      values: `0+${TOTAL_PER_MINUTE * step}x${before + after}`,
+    },
     {
       series: 'ops_slo_good_events_total{service="shop",slo="checkout"}',
       values: `0+${TOTAL_PER_MINUTE * step}x${before} ${TOTAL_PER_MINUTE * scenario.t0 + good * step}+${good * step}x${after - 1}`,
@@ -84,7 +96,11 @@ function alertTest(scenario: Scenario, tierIndexes: number[]) {
     input_series: inputSeries(scenario, last),
     alert_rule_test: [...checkpoints]
       .sort((a, b) => a - b)
-      .map((minute) => ({ eval_time: `${minute}m`, alertname: 'SloErrorBudgetBurn', exp_alerts: expectedAlertsAt(scenario, minute) })),
+      .map((minute) => ({
+        eval_time: `${minute}m`,
+        alertname: 'SloErrorBudgetBurn',
+        exp_alerts: expectedAlertsAt(scenario, minute),
+      })),
   };
 }
 
@@ -125,13 +141,21 @@ describe('generated rules with promtool', () => {
             {
               expr: 'ops_slo:error_budget_remaining:ratio',
               eval_time: `${PAGE.t0}m`,
-              exp_samples: [{ labels: 'ops_slo:error_budget_remaining:ratio{slo_name="checkout",slo_service="shop",team="payments"}', value: 1 }],
+              exp_samples: [
+                {
+                  labels:
+                    'ops_slo:error_budget_remaining:ratio{slo_name="checkout",slo_service="shop",team="payments"}',
+                  value: 1,
+                },
+              ],
             },
             {
               // 30 minutes of 2.5% in a 1h window: 0.0125.
               expr: 'round(ops_slo:error_ratio{slo_window="1h"} * 1e6)',
               eval_time: `${PAGE.t0 + 30}m`,
-              exp_samples: [{ labels: '{slo_name="checkout",slo_service="shop",slo_window="1h",team="payments"}', value: 12_500 }],
+              exp_samples: [
+                { labels: '{slo_name="checkout",slo_service="shop",slo_window="1h",team="payments"}', value: 12_500 },
+              ],
             },
           ],
         },
@@ -148,7 +172,10 @@ describe('generated rules with promtool', () => {
       ],
     };
     const ticketFile = { rule_files: ['rules.yaml'], evaluation_interval: '5m', tests: [alertTest(TICKET, [2, 3])] };
-    for (const [name, content] of [['page.test.yaml', testFile], ['ticket.test.yaml', ticketFile]] as const) {
+    for (const [name, content] of [
+      ['page.test.yaml', testFile],
+      ['ticket.test.yaml', ticketFile],
+    ] as const) {
       const file = join(dir.path, name);
       await writeFile(file, stringify(content, { lineWidth: 0, aliasDuplicateObjects: false }));
       const result = await run(promtool, ['test', 'rules', file], { cwd: dir.path, maxBuffer: 16 * 1024 * 1024 }).catch(
@@ -159,7 +186,13 @@ describe('generated rules with promtool', () => {
   });
 
   it('with perLabelSet, keeps groupBy labels and alerts only for the route that burns', async () => {
-    const grouped = defineSlo({ service: 'shop', name: 'api', objective: 0.999, sli: { type: 'availability' }, groupBy: ['route'] });
+    const grouped = defineSlo({
+      service: 'shop',
+      name: 'api',
+      objective: 0.999,
+      sli: { type: 'availability' },
+      groupBy: ['route'],
+    });
     const groupedAlerts = generatePrometheusRules([grouped], { perLabelSet: true })
       .groups.flatMap((group) => group.rules)
       .filter((rule): rule is AlertingRule => 'alert' in rule);
@@ -172,7 +205,10 @@ describe('generated rules with promtool', () => {
     // is 100k/12,000 (> 1.44% from k = 2) and its ratio since minute 0 is 100k/(200(70 + k)) (> 0.6% from k = 1).
     const series = (route: string, goodAfter: number) => [
       { series: `ops_slo_events_total{service="shop",slo="api",route="${route}"}`, values: '0+200x80' },
-      { series: `ops_slo_good_events_total{service="shop",slo="api",route="${route}"}`, values: `0+200x70 ${14_000 + goodAfter}+${goodAfter}x9` },
+      {
+        series: `ops_slo_good_events_total{service="shop",slo="api",route="${route}"}`,
+        values: `0+200x70 ${14_000 + goodAfter}+${goodAfter}x9`,
+      },
     ];
     const testFile = {
       rule_files: ['grouped.yaml'],
@@ -183,8 +219,16 @@ describe('generated rules with promtool', () => {
           input_series: [...series('/a', 200), ...series('/b', 100)],
           alert_rule_test: [
             { eval_time: '70m', alertname: 'SloErrorBudgetBurn', exp_alerts: [] },
-            { eval_time: '71m', alertname: 'SloErrorBudgetBurn', exp_alerts: expected(['page-slow', 'ticket-quick', 'ticket-slow']) },
-            { eval_time: '72m', alertname: 'SloErrorBudgetBurn', exp_alerts: expected(['page-quick', 'page-slow', 'ticket-quick', 'ticket-slow']) },
+            {
+              eval_time: '71m',
+              alertname: 'SloErrorBudgetBurn',
+              exp_alerts: expected(['page-slow', 'ticket-quick', 'ticket-slow']),
+            },
+            {
+              eval_time: '72m',
+              alertname: 'SloErrorBudgetBurn',
+              exp_alerts: expected(['page-quick', 'page-slow', 'ticket-quick', 'ticket-slow']),
+            },
           ],
           promql_expr_test: [
             {
@@ -201,7 +245,9 @@ describe('generated rules with promtool', () => {
     };
     const file = join(dir.path, 'grouped.test.yaml');
     await writeFile(file, stringify(testFile, { lineWidth: 0, aliasDuplicateObjects: false }));
-    const result = await run(promtool, ['test', 'rules', file], { cwd: dir.path }).catch((error: { stdout?: string; stderr?: string }) => error);
+    const result = await run(promtool, ['test', 'rules', file], { cwd: dir.path }).catch(
+      (error: { stdout?: string; stderr?: string }) => error,
+    );
     expect(`${result.stdout ?? ''}${result.stderr ?? ''}`).toContain('SUCCESS');
   });
 
@@ -209,9 +255,17 @@ describe('generated rules with promtool', () => {
     const scenario: Scenario = { t0: 120, stepMinutes: 1 };
     const minute = scenario.t0 + firstFiringMinute(scenario, 0) - 1;
     const test = alertTest(scenario, [0]);
-    test.alert_rule_test = [{ eval_time: `${minute}m`, alertname: 'SloErrorBudgetBurn', exp_alerts: expectedAlertsAt(scenario, minute + 1) }];
+    test.alert_rule_test = [
+      { eval_time: `${minute}m`, alertname: 'SloErrorBudgetBurn', exp_alerts: expectedAlertsAt(scenario, minute + 1) },
+    ];
     const file = join(dir.path, 'wrong.test.yaml');
-    await writeFile(file, stringify({ rule_files: ['rules.yaml'], evaluation_interval: '1m', tests: [test] }, { lineWidth: 0, aliasDuplicateObjects: false }));
+    await writeFile(
+      file,
+      stringify(
+        { rule_files: ['rules.yaml'], evaluation_interval: '1m', tests: [test] },
+        { lineWidth: 0, aliasDuplicateObjects: false },
+      ),
+    );
     const failure = await run(promtool, ['test', 'rules', file], { cwd: dir.path }).then(
       () => undefined,
       (error: { code?: number; stdout?: string; stderr?: string }) => error,
@@ -229,7 +283,8 @@ async function inProcessFiringMinutes(scenario: Scenario, tierIndexes: number[])
   tracker.on('alert.firing', (event) => {
     if (!firedAt.has(event.tier)) firedAt.set(event.tier, event.at / 60_000 - scenario.t0);
   });
-  const last = scenario.t0 + Math.max(...tierIndexes.map((index) => firstFiringMinute(scenario, index))) + scenario.stepMinutes;
+  const last =
+    scenario.t0 + Math.max(...tierIndexes.map((index) => firstFiringMinute(scenario, index))) + scenario.stepMinutes;
   for (let minute = 0; minute < last; minute++) {
     // Events happen inside the minute; Prometheus sees them in the counter sample at the next minute boundary.
     const bad = minute >= scenario.t0 ? BAD_PER_MINUTE : 0;
@@ -244,7 +299,9 @@ describe('in-process windows agree with Prometheus at minute boundaries', () => 
   it('fires each tier at the same evaluation as the generated rules (proved above with promtool)', async () => {
     // Before the fix the in-process windows were one minute short: 1h covered 59 minutes, so tiers fired earlier.
     expect(await inProcessFiringMinutes(PAGE, [0, 1])).toEqual([0, 1].map((index) => firstFiringMinute(PAGE, index)));
-    expect(await inProcessFiringMinutes(TICKET, [2, 3])).toEqual([2, 3].map((index) => firstFiringMinute(TICKET, index)));
+    expect(await inProcessFiringMinutes(TICKET, [2, 3])).toEqual(
+      [2, 3].map((index) => firstFiringMinute(TICKET, index)),
+    );
   });
 });
 
@@ -263,20 +320,31 @@ describe('a steady burn at exactly the threshold', () => {
     try {
       await writeFile(join(dir.path, 'rules.yaml'), renderPrometheusRules([slo]));
       const checks = [];
-      for (let minute = FROM_MINUTE; minute <= TO_MINUTE; minute++) checks.push({ eval_time: `${minute}m`, alertname: 'SloErrorBudgetBurn', exp_alerts: [] });
+      for (let minute = FROM_MINUTE; minute <= TO_MINUTE; minute++)
+        checks.push({ eval_time: `${minute}m`, alertname: 'SloErrorBudgetBurn', exp_alerts: [] });
       const file = join(dir.path, 'threshold.test.yaml');
       const test = {
         interval: '1m',
         input_series: [
           { series: 'ops_slo_events_total{service="shop",slo="checkout"}', values: `0+${TOTAL}x${TO_MINUTE + 1}` },
-          { series: 'ops_slo_good_events_total{service="shop",slo="checkout"}', values: `0+${TOTAL - BAD}x${TO_MINUTE + 1}` },
+          {
+            series: 'ops_slo_good_events_total{service="shop",slo="checkout"}',
+            values: `0+${TOTAL - BAD}x${TO_MINUTE + 1}`,
+          },
         ],
         alert_rule_test: checks,
       };
-      await writeFile(file, stringify({ rule_files: ['rules.yaml'], evaluation_interval: '1m', tests: [test] }, { lineWidth: 0, aliasDuplicateObjects: false }));
-      const result = await run(promtoolPath(), ['test', 'rules', file], { cwd: dir.path, maxBuffer: 64 * 1024 * 1024 }).catch(
-        (error: { stdout?: string; stderr?: string }) => error,
+      await writeFile(
+        file,
+        stringify(
+          { rule_files: ['rules.yaml'], evaluation_interval: '1m', tests: [test] },
+          { lineWidth: 0, aliasDuplicateObjects: false },
+        ),
       );
+      const result = await run(promtoolPath(), ['test', 'rules', file], {
+        cwd: dir.path,
+        maxBuffer: 64 * 1024 * 1024,
+      }).catch((error: { stdout?: string; stderr?: string }) => error);
       const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
       expect(output.match(/time: \S+,/g)?.length ?? 0, output.slice(0, 2000)).toBe(0);
       expect(output).toContain('SUCCESS');

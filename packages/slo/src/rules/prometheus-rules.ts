@@ -69,7 +69,12 @@ function number(value: number): string {
 
 /** A duration in the largest single Prometheus unit that divides it (`30d`, `6h`, `5m`), or mixed units. */
 export function promDuration(ms: number): string {
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1_000]] as const) {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+  ] as const) {
     if (ms > 0 && ms % size === 0) return `${ms / size}${unit}`;
   }
   return formatDuration(ms);
@@ -89,10 +94,19 @@ function rate(reference: CounterReference, window: string, by: readonly string[]
  * `{{.window}}` filled in (`by` does not apply: the queries carry their own grouping); a `raw` SLI has no events and
  * throws (use {@link rawErrorRatioExpression}).
  */
-export function sliExpressions(slo: ResolvedSlo, window: string, by: readonly string[] = []): { bad: string; total: string } {
+export function sliExpressions(
+  slo: ResolvedSlo,
+  window: string,
+  by: readonly string[] = [],
+): { bad: string; total: string } {
   const sli = slo.sli;
-  if (sli.type === 'events') return { bad: `(${renderWindowQuery(sli.errorQuery, window).trim()})`, total: `(${renderWindowQuery(sli.totalQuery, window).trim()})` };
-  if (sli.type === 'raw') throw new SloError('SLO_INVALID', `SLO ${slo.id}: a raw SLI has an error ratio only, no event rates`);
+  if (sli.type === 'events')
+    return {
+      bad: `(${renderWindowQuery(sli.errorQuery, window).trim()})`,
+      total: `(${renderWindowQuery(sli.totalQuery, window).trim()})`,
+    };
+  if (sli.type === 'raw')
+    throw new SloError('SLO_INVALID', `SLO ${slo.id}: a raw SLI has an error ratio only, no event rates`);
   if (sli.type === 'ratio') {
     const total = rate(sli.total, window, by);
     if (sli.bad) return { bad: rate(sli.bad, window, by), total };
@@ -141,7 +155,8 @@ export function generatePrometheusRules(slos: readonly ResolvedSlo[], options: P
       const periodMs = rulePeriodMs(slo);
       const period = promDuration(periodMs);
       const base = { slo_service: slo.service, slo_name: slo.name, ...slo.labels };
-      const sel = (window: string) => selector('', { slo_service: slo.service, slo_name: slo.name, slo_window: window });
+      const sel = (window: string) =>
+        selector('', { slo_service: slo.service, slo_name: slo.name, slo_window: window });
       const windows = new Set<number>(STATUS_WINDOWS_MS);
       for (const tier of slo.tiers) {
         windows.add(tier.longMs);
@@ -153,10 +168,18 @@ export function generatePrometheusRules(slos: readonly ResolvedSlo[], options: P
         // No events: the ratio per window, and the period as the (unweighted) average of the 5m ratios.
         for (const windowMs of [...windows].sort((a, b) => a - b)) {
           const window = promDuration(windowMs);
-          rules.push({ record: RECORDED_SERIES.errorRatio, expr: rawErrorRatioExpression(slo, window), labels: { ...base, slo_window: window } });
+          rules.push({
+            record: RECORDED_SERIES.errorRatio,
+            expr: rawErrorRatioExpression(slo, window),
+            labels: { ...base, slo_window: window },
+          });
         }
         if (!windows.has(periodMs)) {
-          rules.push({ record: RECORDED_SERIES.errorRatio, expr: `avg_over_time(${RECORDED_SERIES.errorRatio}${fiveMinutes}[${period}])`, labels: { ...base, slo_window: period } });
+          rules.push({
+            record: RECORDED_SERIES.errorRatio,
+            expr: `avg_over_time(${RECORDED_SERIES.errorRatio}${fiveMinutes}[${period}])`,
+            labels: { ...base, slo_window: period },
+          });
         }
       } else {
         for (const windowMs of [...windows].sort((a, b) => a - b)) {
@@ -166,8 +189,16 @@ export function generatePrometheusRules(slos: readonly ResolvedSlo[], options: P
           rules.push({ record: RECORDED_SERIES.badRate, expr: bad, labels });
           rules.push({ record: RECORDED_SERIES.totalRate, expr: total, labels });
         }
-        rules.push({ record: RECORDED_SERIES.badRate, expr: `avg_over_time(${RECORDED_SERIES.badRate}${fiveMinutes}[${period}])`, labels: { ...base, slo_window: period } });
-        rules.push({ record: RECORDED_SERIES.totalRate, expr: `avg_over_time(${RECORDED_SERIES.totalRate}${fiveMinutes}[${period}])`, labels: { ...base, slo_window: period } });
+        rules.push({
+          record: RECORDED_SERIES.badRate,
+          expr: `avg_over_time(${RECORDED_SERIES.badRate}${fiveMinutes}[${period}])`,
+          labels: { ...base, slo_window: period },
+        });
+        rules.push({
+          record: RECORDED_SERIES.totalRate,
+          expr: `avg_over_time(${RECORDED_SERIES.totalRate}${fiveMinutes}[${period}])`,
+          labels: { ...base, slo_window: period },
+        });
         for (const windowMs of [...windows, periodMs].sort((a, b) => a - b)) {
           const window = promDuration(windowMs);
           if (windowMs === periodMs && windows.has(periodMs)) continue;
@@ -190,7 +221,13 @@ export function generatePrometheusRules(slos: readonly ResolvedSlo[], options: P
         {
           record: RECORDED_SERIES.info,
           expr: 'vector(1)',
-          labels: { ...base, slo_objective: number(slo.objective), slo_period: period, slo_window_kind: slo.window.kind, slo_sli: slo.sli.type },
+          labels: {
+            ...base,
+            slo_objective: number(slo.objective),
+            slo_period: period,
+            slo_window_kind: slo.window.kind,
+            slo_sli: slo.sli.type,
+          },
         },
       );
       for (const tier of slo.tiers) {
@@ -210,7 +247,15 @@ export function generatePrometheusRules(slos: readonly ResolvedSlo[], options: P
           expr,
           ...(tier.forMs > 0 ? { for: promDuration(tier.forMs) } : {}),
           ...((tier.keepFiringForMs ?? 0) > 0 ? { keep_firing_for: promDuration(tier.keepFiringForMs ?? 0) } : {}),
-          labels: { ...base, severity: tier.severity, slo_tier: tier.name, slo_window_long: long, slo_window_short: short, exhaustion, ...meta.labels },
+          labels: {
+            ...base,
+            severity: tier.severity,
+            slo_tier: tier.name,
+            slo_window_long: long,
+            slo_window_short: short,
+            exhaustion,
+            ...meta.labels,
+          },
           annotations: {
             summary: `${slo.service}/${slo.name} is burning its error budget ${factor}× too fast (${tier.name})`,
             description:
@@ -265,17 +310,27 @@ export interface PrometheusRuleManifest {
  * const manifest = generatePrometheusRuleManifest(slos, { name: 'shop-slos', namespace: 'monitoring', labels: { release: 'prometheus' } });
  * ```
  */
-export function generatePrometheusRuleManifest(slos: readonly ResolvedSlo[], options: PrometheusRuleManifestOptions): PrometheusRuleManifest {
+export function generatePrometheusRuleManifest(
+  slos: readonly ResolvedSlo[],
+  options: PrometheusRuleManifestOptions,
+): PrometheusRuleManifest {
   const { name, namespace, labels, ...ruleOptions } = options;
   return {
     apiVersion: 'monitoring.coreos.com/v1',
     kind: 'PrometheusRule',
-    metadata: { name, ...(namespace === undefined ? {} : { namespace }), ...(labels && Object.keys(labels).length > 0 ? { labels } : {}) },
+    metadata: {
+      name,
+      ...(namespace === undefined ? {} : { namespace }),
+      ...(labels && Object.keys(labels).length > 0 ? { labels } : {}),
+    },
     spec: generatePrometheusRules(slos, ruleOptions),
   };
 }
 
 /** Renders {@link generatePrometheusRuleManifest} as YAML (one document; join several with `---`). */
-export function renderPrometheusRuleManifest(slos: readonly ResolvedSlo[], options: PrometheusRuleManifestOptions): string {
+export function renderPrometheusRuleManifest(
+  slos: readonly ResolvedSlo[],
+  options: PrometheusRuleManifestOptions,
+): string {
   return stringify(generatePrometheusRuleManifest(slos, options), { lineWidth: 0, aliasDuplicateObjects: false });
 }

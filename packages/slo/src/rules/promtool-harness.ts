@@ -58,6 +58,9 @@ export function recordingRules(file: RuleFile): RecordingRule[] {
  * What promtool reports for an alerting rule that fires for the label set `seriesLabels` (the labels its expression
  * keeps): the series labels overridden by the rule's labels, and the rule's annotations (no templates used).
  */
-export function expectedAlert(rule: AlertingRule, seriesLabels: Record<string, string>): { exp_labels: Record<string, string>; exp_annotations: Record<string, string> } {
+export function expectedAlert(
+  rule: AlertingRule,
+  seriesLabels: Record<string, string>,
+): { exp_labels: Record<string, string>; exp_annotations: Record<string, string> } {
   return { exp_labels: { ...seriesLabels, ...rule.labels }, exp_annotations: rule.annotations };
 }

@@ -35,17 +35,22 @@ function compiles(value: string): boolean {
   }
 }
 
-const regexValue = z.string().refine(compiles, { error: (issue) => `invalid regular expression ${JSON.stringify(issue.input)}` });
+const regexValue = z
+  .string()
+  .refine(compiles, { error: (issue) => `invalid regular expression ${JSON.stringify(issue.input)}` });
 
 /** zod schema of {@link LabelMatchers}: label names checked, regexes compiled. */
 export const labelMatchersSchema = z.record(
   z.string().regex(LABEL_NAME_PATTERN, 'expected a label name'),
-  z.union([
-    z.string(),
-    z.strictObject({ regex: regexValue }),
-    z.strictObject({ notRegex: regexValue }),
-    z.strictObject({ not: z.string() }),
-  ], { error: () => 'expected a string (exact match) or one of { regex }, { notRegex }, { not }' }),
+  z.union(
+    [
+      z.string(),
+      z.strictObject({ regex: regexValue }),
+      z.strictObject({ notRegex: regexValue }),
+      z.strictObject({ not: z.string() }),
+    ],
+    { error: () => 'expected a string (exact match) or one of { regex }, { notRegex }, { not }' },
+  ),
 );
 
 /** The matchers as operator/value triples, in the order written. */
@@ -68,7 +73,9 @@ export function matcherValue(operator: MatchOperator, value: string): LabelMatch
 
 /** Renders a PromQL selector: `metric{a="x",code=~"5.."}` (an empty `{}` is left out). */
 export function renderSelector(metric: string, matchers: LabelMatchers | undefined): string {
-  const parts = toLabelMatchers(matchers).map((matcher) => `${matcher.name}${matcher.operator}${JSON.stringify(matcher.value)}`);
+  const parts = toLabelMatchers(matchers).map(
+    (matcher) => `${matcher.name}${matcher.operator}${JSON.stringify(matcher.value)}`,
+  );
   return parts.length === 0 ? metric : `${metric}{${parts.join(',')}}`;
 }
 
@@ -76,9 +83,12 @@ export function renderSelector(metric: string, matchers: LabelMatchers | undefin
  * A predicate over label values with Prometheus semantics: a missing label is the empty string, regexes are fully
  * anchored. Used where the in-process engine reads prom-client counters.
  */
-export function compileMatchers(matchers: LabelMatchers | undefined): (labels: Readonly<Record<string, string | number | undefined>>) => boolean {
+export function compileMatchers(
+  matchers: LabelMatchers | undefined,
+): (labels: Readonly<Record<string, string | number | undefined>>) => boolean {
   const tests = toLabelMatchers(matchers).map((matcher) => {
-    const regex = matcher.operator === '=~' || matcher.operator === '!~' ? new RegExp(`^(?:${matcher.value})$`) : undefined;
+    const regex =
+      matcher.operator === '=~' || matcher.operator === '!~' ? new RegExp(`^(?:${matcher.value})$`) : undefined;
     return (labels: Readonly<Record<string, string | number | undefined>>) => {
       const actual = labels[matcher.name] === undefined ? '' : String(labels[matcher.name]);
       switch (matcher.operator) {

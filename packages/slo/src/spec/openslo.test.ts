@@ -17,7 +17,9 @@ describe('OpenSLO', () => {
     expect(text).toContain('budgetingMethod: Occurrences');
     expect(text).toContain('query: http_requests_total{code="500"}');
     const back = importOpenSlo(text);
-    expect(back.map((slo) => [slo.id, slo.objective, slo.sli, slo.window])).toEqual(slos.map((slo) => [slo.id, slo.objective, slo.sli, slo.window]));
+    expect(back.map((slo) => [slo.id, slo.objective, slo.sli, slo.window])).toEqual(
+      slos.map((slo) => [slo.id, slo.objective, slo.sli, slo.window]),
+    );
   });
 
   it('imports thresholdMetric as a latency SLI and an SLI document by reference', () => {

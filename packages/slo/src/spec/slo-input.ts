@@ -50,17 +50,32 @@ function withoutService(document: SloDocument): SloDocument {
 export function parseSloInput(text: string, source = 'slos.yaml', options: SloInputOptions = {}): SloInput {
   const parsed = parseAllDocuments(text).filter((document) => document.contents !== null);
   const failed = parsed.find((document) => document.errors.length > 0);
-  if (failed) throw new ConfigError(`invalid ${source}: cannot parse YAML: ${failed.errors[0]?.message ?? 'syntax error'}`, [], { cause: failed.errors[0] });
+  if (failed)
+    throw new ConfigError(`invalid ${source}: cannot parse YAML: ${failed.errors[0]?.message ?? 'syntax error'}`, [], {
+      cause: failed.errors[0],
+    });
   const documents = parsed.map((document) => document.toJSON() as unknown);
-  const isOpenSlo = (document: unknown) => typeof document === 'object' && document !== null && String((document as { apiVersion?: unknown }).apiVersion).startsWith('openslo/');
+  const isOpenSlo = (document: unknown) =>
+    typeof document === 'object' &&
+    document !== null &&
+    String((document as { apiVersion?: unknown }).apiVersion).startsWith('openslo/');
   if (documents.some(isSlothDocument)) {
-    const conversion = convertSlothDocuments(documents, options.slothWindow === undefined ? {} : { window: options.slothWindow });
+    const conversion = convertSlothDocuments(
+      documents,
+      options.slothWindow === undefined ? {} : { window: options.slothWindow },
+    );
     const groups = conversion.documents.map((entry, index) => ({
       document: entry.document,
       slos: entry.document.slos.length === 0 ? [] : resolveSloDocument(entry.document, `${source} documents[${index}]`),
       ...(entry.kubernetes ? { kubernetes: entry.kubernetes } : {}),
     }));
-    return { format: 'sloth', slos: groups.flatMap((group) => group.slos), groups, notes: conversion.notes, skipped: conversion.skipped };
+    return {
+      format: 'sloth',
+      slos: groups.flatMap((group) => group.slos),
+      groups,
+      notes: conversion.notes,
+      skipped: conversion.skipped,
+    };
   }
   if (documents.some(isOpenSlo)) {
     const conversion = convertOpenSlo(text, source);
@@ -71,8 +86,17 @@ export function parseSloInput(text: string, source = 'slos.yaml', options: SloIn
       document.slos.push(spec);
       byService.set(service, document);
     }
-    const groups = [...byService.values()].map((document) => ({ document: withoutService(document), slos: resolveSloDocument(document, source) }));
-    return { format: 'openslo', slos: groups.flatMap((group) => group.slos), groups, notes: conversion.notes, skipped: [] };
+    const groups = [...byService.values()].map((document) => ({
+      document: withoutService(document),
+      slos: resolveSloDocument(document, source),
+    }));
+    return {
+      format: 'openslo',
+      slos: groups.flatMap((group) => group.slos),
+      groups,
+      notes: conversion.notes,
+      skipped: [],
+    };
   }
   if (parsed.length <= 1) {
     // The common case keeps core's parsing: ${ENV} interpolation, JSON by extension, paths in errors.
@@ -82,7 +106,10 @@ export function parseSloInput(text: string, source = 'slos.yaml', options: SloIn
   }
   const groups = parsed.map((document, index) => {
     const documentText = document.toString();
-    const raw = parseConfigText(documentText, z.unknown(), `${source} documents[${index}]`, { ...options, format: 'yaml' }) as SloDocument;
+    const raw = parseConfigText(documentText, z.unknown(), `${source} documents[${index}]`, {
+      ...options,
+      format: 'yaml',
+    }) as SloDocument;
     return { document: raw, slos: resolveSloDocument(raw, `${source} documents[${index}]`) };
   });
   return { format: 'ops', slos: groups.flatMap((group) => group.slos), groups, notes: [], skipped: [] };
@@ -101,7 +128,9 @@ export async function loadSloInput(file: string, options: SloInputOptions = {}):
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new ConfigError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, [], { cause: error });
+    throw new ConfigError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, [], {
+      cause: error,
+    });
   }
   return parseSloInput(text, file, options);
 }

@@ -1,6 +1,19 @@
-import { ConfigError, loadConfig, parseConfigText, parseDuration, type Duration, type LoadConfigOptions } from '@ops/core';
+import {
+  ConfigError,
+  loadConfig,
+  parseConfigText,
+  parseDuration,
+  type Duration,
+  type LoadConfigOptions,
+} from '@ops/core';
 import { z } from 'zod';
-import { DEFAULT_ALERT_TIERS, MAX_ALERT_WINDOW_MS, tierInfeasibility, type AlertSeverity, type AlertTier } from '../alerting/alert-tiers.js';
+import {
+  DEFAULT_ALERT_TIERS,
+  MAX_ALERT_WINDOW_MS,
+  tierInfeasibility,
+  type AlertSeverity,
+  type AlertTier,
+} from '../alerting/alert-tiers.js';
 import { isValidTimeZone, type CalendarUnit } from '../windows/calendar-period.js';
 import { labelMatchersSchema, regexLookingWarnings, type LabelMatchers } from './label-matchers.js';
 
@@ -28,7 +41,8 @@ export function renderWindowQuery(query: string, window: string): string {
  */
 export function windowQueryProblem(query: string): string | undefined {
   if (query.trim() === '') return 'expected a PromQL query';
-  if (!WINDOW_PLACEHOLDER.test(query)) return 'expected the {{.window}} placeholder where the window goes, e.g. rate(x[{{.window}}])';
+  if (!WINDOW_PLACEHOLDER.test(query))
+    return 'expected the {{.window}} placeholder where the window goes, e.g. rate(x[{{.window}}])';
   const text = renderWindowQuery(query, '5m');
   const closing: Record<string, string> = { ')': '(', ']': '[', '}': '{' };
   const stack: string[] = [];
@@ -83,7 +97,10 @@ function reservedLabelProblem(name: string): string | undefined {
 /** How events are judged good or bad. */
 export type SliSpec =
   | { /** Events recorded with `{ good: boolean }`. */ type: 'availability' }
-  | { /** Events recorded with `{ latencyMs }`: good when `latencyMs <= threshold`. */ type: 'latency'; threshold: Duration }
+  | {
+      /** Events recorded with `{ latencyMs }`: good when `latencyMs <= threshold`. */ type: 'latency';
+      threshold: Duration;
+    }
   | {
       /** Ratio of two prom-client counters: give `good` or `bad`, and `total`. */
       type: 'ratio';
@@ -116,7 +133,14 @@ export type WindowSpec = Duration | { calendar: CalendarUnit; /** IANA zone, def
 /** Change to one default tier: `false` disables it, an object overrides fields. */
 export type TierOverride =
   | boolean
-  | Partial<{ severity: AlertSeverity; budgetPercent: number; long: Duration; short: Duration; for: Duration; keepFiringFor: Duration }>;
+  | Partial<{
+      severity: AlertSeverity;
+      budgetPercent: number;
+      long: Duration;
+      short: Duration;
+      for: Duration;
+      keepFiringFor: Duration;
+    }>;
 
 /** A custom tier (replacing the defaults when `alerting.tiers` is an array). */
 export interface TierSpec {
@@ -193,7 +217,12 @@ export interface SloSpec {
 /** An SLO window resolved to milliseconds. */
 export type ResolvedWindow =
   | { kind: 'rolling'; lengthMs: number }
-  | { kind: 'calendar'; unit: CalendarUnit; timeZone: string; /** Length used where a fixed one is needed (rules): 1d, 7d, 30d. */ nominalMs: number };
+  | {
+      kind: 'calendar';
+      unit: CalendarUnit;
+      timeZone: string;
+      /** Length used where a fixed one is needed (rules): 1d, 7d, 30d. */ nominalMs: number;
+    };
 
 /** The SLI of a resolved SLO. */
 export type ResolvedSli =
@@ -245,7 +274,10 @@ const objectiveSchema = z.union([z.number(), z.string()]).transform((value, cont
   if (typeof value === 'string') {
     const match = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(value);
     if (!match) {
-      context.addIssue({ code: 'custom', message: `expected a ratio such as 0.999 or a percentage such as "99.9%", got ${JSON.stringify(value)}` });
+      context.addIssue({
+        code: 'custom',
+        message: `expected a ratio such as 0.999 or a percentage such as "99.9%", got ${JSON.stringify(value)}`,
+      });
       return z.NEVER;
     }
     ratio = Number(match[1]) / 100;
@@ -282,7 +314,10 @@ const windowQuerySchema = z.string().superRefine((query, context) => {
   if (problem) context.addIssue({ code: 'custom', message: problem });
 });
 
-const labelValuesSchema = z.record(z.string().regex(LABEL_NAME_PATTERN, 'expected a Prometheus label name'), z.string());
+const labelValuesSchema = z.record(
+  z.string().regex(LABEL_NAME_PATTERN, 'expected a Prometheus label name'),
+  z.string(),
+);
 
 const severityAlertSchema = z.strictObject({
   disable: z.boolean().optional(),
@@ -297,7 +332,12 @@ const sliSchema = z.discriminatedUnion(
   [
     z.strictObject({ type: z.literal('availability') }),
     z.strictObject({ type: z.literal('latency'), threshold: durationInput }),
-    z.strictObject({ type: z.literal('ratio'), good: counterSchema.optional(), bad: counterSchema.optional(), total: counterSchema }),
+    z.strictObject({
+      type: z.literal('ratio'),
+      good: counterSchema.optional(),
+      bad: counterSchema.optional(),
+      total: counterSchema,
+    }),
     z.strictObject({ type: z.literal('events'), errorQuery: windowQuerySchema, totalQuery: windowQuerySchema }),
     z.strictObject({ type: z.literal('raw'), errorRatioQuery: windowQuerySchema }),
   ],
@@ -311,14 +351,19 @@ const windowSchema = z
       calendar: z.enum(['day', 'week', 'month']),
       timeZone: z
         .string()
-        .refine(isValidTimeZone, { error: (issue) => `unknown IANA time zone ${JSON.stringify(issue.input)} (e.g. "Europe/Berlin", "UTC")` })
+        .refine(isValidTimeZone, {
+          error: (issue) => `unknown IANA time zone ${JSON.stringify(issue.input)} (e.g. "Europe/Berlin", "UTC")`,
+        })
         .optional(),
     }),
   ])
   .superRefine((value, context) => {
     // OpenSLO writes months as "1M"; here "m" is minutes, so an upper-case M is almost surely a calendar month.
     if (typeof value === 'string' && /^\s*\d+\s*M\s*$/.test(value)) {
-      context.addIssue({ code: 'custom', message: `"${value}": months are calendar periods, write { calendar: "month", timeZone: "..." }; "m" means minutes` });
+      context.addIssue({
+        code: 'custom',
+        message: `"${value}": months are calendar periods, write { calendar: "month", timeZone: "..." }; "m" means minutes`,
+      });
     }
   });
 
@@ -350,7 +395,9 @@ const sloSchema = z.strictObject({
   window: windowSchema.optional(),
   alerting: z
     .strictObject({
-      tiers: z.union([z.record(z.string(), z.union([z.boolean(), tierFieldsSchema])), z.array(tierSpecSchema)]).optional(),
+      tiers: z
+        .union([z.record(z.string(), z.union([z.boolean(), tierFieldsSchema])), z.array(tierSpecSchema)])
+        .optional(),
       minEvents: z.number().int().min(0).optional(),
       exhaustionWindow: durationInput.optional(),
       keepFiringFor: durationInput.optional(),
@@ -379,7 +426,12 @@ export const sloDocumentSchema = z.strictObject({
       slos.forEach((slo, index) => {
         const key = `${slo.service ?? ''}/${slo.name}`;
         const earlier = seen.get(key);
-        if (earlier !== undefined) context.addIssue({ code: 'custom', path: [index, 'name'], message: `duplicate SLO ${JSON.stringify(slo.name)} (also slos[${earlier}])` });
+        if (earlier !== undefined)
+          context.addIssue({
+            code: 'custom',
+            path: [index, 'name'],
+            message: `duplicate SLO ${JSON.stringify(slo.name)} (also slos[${earlier}])`,
+          });
         else seen.set(key, index);
       });
     }),
@@ -403,38 +455,65 @@ function durationAt(value: unknown, path: Array<string | number>, issues: Issue[
   }
 }
 
-function resolveWindow(window: z.output<typeof windowSchema> | undefined, path: Array<string | number>, issues: Issue[]): ResolvedWindow {
+function resolveWindow(
+  window: z.output<typeof windowSchema> | undefined,
+  path: Array<string | number>,
+  issues: Issue[],
+): ResolvedWindow {
   if (window === undefined) return { kind: 'rolling', lengthMs: 30 * DAY };
   if (typeof window === 'object') {
     const timeZone = window.timeZone ?? 'UTC';
-    if (!isValidTimeZone(timeZone)) issues.push({ path: [...path, 'timeZone'], message: `unknown IANA time zone ${JSON.stringify(timeZone)} (e.g. "Europe/Berlin", "UTC")` });
+    if (!isValidTimeZone(timeZone))
+      issues.push({
+        path: [...path, 'timeZone'],
+        message: `unknown IANA time zone ${JSON.stringify(timeZone)} (e.g. "Europe/Berlin", "UTC")`,
+      });
     const nominalMs = window.calendar === 'day' ? DAY : window.calendar === 'week' ? 7 * DAY : 30 * DAY;
     return { kind: 'calendar', unit: window.calendar, timeZone, nominalMs };
   }
   if (typeof window === 'string' && /^\s*\d+\s*M\s*$/.test(window)) {
-    issues.push({ path, message: `"${window}": months are calendar periods, write { calendar: "month", timeZone: "..." }; "m" means minutes` });
+    issues.push({
+      path,
+      message: `"${window}": months are calendar periods, write { calendar: "month", timeZone: "..." }; "m" means minutes`,
+    });
     return { kind: 'rolling', lengthMs: 30 * DAY };
   }
   const lengthMs = durationAt(window, path, issues);
   if (lengthMs !== 0 && (lengthMs < DAY || lengthMs > 90 * DAY || lengthMs % (15 * MINUTE) !== 0)) {
-    issues.push({ path, message: 'expected a rolling window between 1d and 90d in whole quarter-hours (e.g. "28d", "30d")' });
+    issues.push({
+      path,
+      message: 'expected a rolling window between 1d and 90d in whole quarter-hours (e.g. "28d", "30d")',
+    });
   }
   return { kind: 'rolling', lengthMs: lengthMs || 30 * DAY };
 }
 
-function resolveTiers(alerting: z.output<typeof sloSchema>['alerting'], path: Array<string | number>, issues: Issue[]): AlertTier[] {
+function resolveTiers(
+  alerting: z.output<typeof sloSchema>['alerting'],
+  path: Array<string | number>,
+  issues: Issue[],
+): AlertTier[] {
   const tiers: AlertTier[] = [];
   const check = (tier: AlertTier, tierPath: Array<string | number>) => {
-    for (const [field, value] of [['long', tier.longMs], ['short', tier.shortMs]] as const) {
+    for (const [field, value] of [
+      ['long', tier.longMs],
+      ['short', tier.shortMs],
+    ] as const) {
       if (value <= 0 || value > MAX_ALERT_WINDOW_MS || value % MINUTE !== 0) {
         issues.push({ path: [...tierPath, field], message: 'expected a whole number of minutes between 1m and 3d' });
       }
     }
-    if (tier.shortMs >= tier.longMs) issues.push({ path: [...tierPath, 'short'], message: 'expected the short window to be shorter than the long window' });
+    if (tier.shortMs >= tier.longMs)
+      issues.push({
+        path: [...tierPath, 'short'],
+        message: 'expected the short window to be shorter than the long window',
+      });
     tiers.push(tier);
   };
-  const defaultKeepFiringForMs = alerting?.keepFiringFor === undefined ? 0 : durationAt(alerting.keepFiringFor, [...path, 'keepFiringFor'], issues);
-  const keepFiring = (value: Duration | undefined, valuePath: Array<string | number>) => (value === undefined ? defaultKeepFiringForMs : durationAt(value, valuePath, issues));
+  const defaultKeepFiringForMs =
+    alerting?.keepFiringFor === undefined ? 0 : durationAt(alerting.keepFiringFor, [...path, 'keepFiringFor'], issues);
+  const keepFiring = (value: Duration | undefined, valuePath: Array<string | number>) =>
+    value === undefined ? defaultKeepFiringForMs : durationAt(value, valuePath, issues);
   const configured = alerting?.tiers;
   if (Array.isArray(configured)) {
     configured.forEach((spec, index) => {
@@ -456,7 +535,11 @@ function resolveTiers(alerting: z.output<typeof sloSchema>['alerting'], path: Ar
   }
   const known = new Set(DEFAULT_ALERT_TIERS.map((tier) => tier.name));
   for (const key of Object.keys(configured ?? {})) {
-    if (!known.has(key)) issues.push({ path: [...path, 'tiers', key], message: `unknown tier; expected one of ${[...known].map((name) => JSON.stringify(name)).join(', ')}` });
+    if (!known.has(key))
+      issues.push({
+        path: [...path, 'tiers', key],
+        message: `unknown tier; expected one of ${[...known].map((name) => JSON.stringify(name)).join(', ')}`,
+      });
   }
   for (const tier of DEFAULT_ALERT_TIERS) {
     const override = configured?.[tier.name];
@@ -472,7 +555,8 @@ function resolveTiers(alerting: z.output<typeof sloSchema>['alerting'], path: Ar
         severity: override.severity ?? tier.severity,
         budgetPercent: override.budgetPercent ?? tier.budgetPercent,
         longMs: override.long === undefined ? tier.longMs : durationAt(override.long, [...tierPath, 'long'], issues),
-        shortMs: override.short === undefined ? tier.shortMs : durationAt(override.short, [...tierPath, 'short'], issues),
+        shortMs:
+          override.short === undefined ? tier.shortMs : durationAt(override.short, [...tierPath, 'short'], issues),
         forMs: override.for === undefined ? tier.forMs : durationAt(override.for, [...tierPath, 'for'], issues),
         keepFiringForMs: keepFiring(override.keepFiringFor, [...tierPath, 'keepFiringFor']),
       },
@@ -496,12 +580,24 @@ function resolveOne(
     sli = { type: 'latency', thresholdMs };
   } else if (input.sli.type === 'ratio') {
     const { good, bad, total } = input.sli;
-    if ((good === undefined) === (bad === undefined)) issues.push({ path: [...path, 'sli'], message: 'expected exactly one of "good" or "bad" next to "total"' });
-    const same = (a: CounterReference | undefined) => a !== undefined && a.metric === total.metric && JSON.stringify(a.matchers ?? {}) === JSON.stringify(total.matchers ?? {});
-    if (same(good) || same(bad)) issues.push({ path: [...path, 'sli'], message: 'the good/bad counter selects the same series as total: the SLI would be constant' });
+    if ((good === undefined) === (bad === undefined))
+      issues.push({ path: [...path, 'sli'], message: 'expected exactly one of "good" or "bad" next to "total"' });
+    const same = (a: CounterReference | undefined) =>
+      a !== undefined &&
+      a.metric === total.metric &&
+      JSON.stringify(a.matchers ?? {}) === JSON.stringify(total.matchers ?? {});
+    if (same(good) || same(bad))
+      issues.push({
+        path: [...path, 'sli'],
+        message: 'the good/bad counter selects the same series as total: the SLI would be constant',
+      });
     sli = { type: 'ratio', total, ...(good ? { good } : {}), ...(bad ? { bad } : {}) };
   } else if (input.sli.type === 'events') {
-    if (input.sli.errorQuery.trim() === input.sli.totalQuery.trim()) issues.push({ path: [...path, 'sli'], message: 'errorQuery and totalQuery are the same: the SLI would be constant' });
+    if (input.sli.errorQuery.trim() === input.sli.totalQuery.trim())
+      issues.push({
+        path: [...path, 'sli'],
+        message: 'errorQuery and totalQuery are the same: the SLI would be constant',
+      });
     sli = { type: 'events', errorQuery: input.sli.errorQuery, totalQuery: input.sli.totalQuery };
   } else if (input.sli.type === 'raw') {
     sli = { type: 'raw', errorRatioQuery: input.sli.errorRatioQuery };
@@ -511,14 +607,20 @@ function resolveOne(
   checkLabelNames(input.labels, input.groupBy, defaults.labels, path, issues);
   const window = resolveWindow(input.window, [...path, 'window'], issues);
   const alerts = resolveAlertMeta(input.alerting, [...path, 'alerting'], issues);
-  const disabled = new Set<AlertSeverity>((['page', 'ticket'] as const).filter((severity) => input.alerting?.[severity]?.disable === true));
-  const tiers = resolveTiers(input.alerting, [...path, 'alerting'], issues).filter((tier) => !disabled.has(tier.severity));
+  const disabled = new Set<AlertSeverity>(
+    (['page', 'ticket'] as const).filter((severity) => input.alerting?.[severity]?.disable === true),
+  );
+  const tiers = resolveTiers(input.alerting, [...path, 'alerting'], issues).filter(
+    (tier) => !disabled.has(tier.severity),
+  );
   const objective = input.objective;
   const periodMs = window.kind === 'rolling' ? window.lengthMs : window.nominalMs;
   const warnings: string[] = [];
   if (input.sli.type === 'ratio') {
     for (const field of ['good', 'bad', 'total'] as const) {
-      warnings.push(...regexLookingWarnings(input.sli[field]?.matchers, formatIssuePath([...path, 'sli', field, 'matchers'])));
+      warnings.push(
+        ...regexLookingWarnings(input.sli[field]?.matchers, formatIssuePath([...path, 'sli', field, 'matchers'])),
+      );
     }
   }
   const pathText = formatIssuePath([...path, 'alerting', 'tiers']);
@@ -528,12 +630,26 @@ function resolveOne(
   }
   if (tiers.length === 0) warnings.push(`${pathText}: every alert tier is disabled; this SLO never alerts`);
   if (input.sli.type === 'raw' && (input.alerting?.minEvents ?? 0) > 0) {
-    issues.push({ path: [...path, 'alerting', 'minEvents'], message: 'a raw SLI has an error ratio only, no event counts to guard with; use an events SLI' });
+    issues.push({
+      path: [...path, 'alerting', 'minEvents'],
+      message: 'a raw SLI has an error ratio only, no event counts to guard with; use an events SLI',
+    });
   }
-  if (input.sli.type !== 'ratio' && input.sli.type !== 'availability' && input.sli.type !== 'latency' && (input.groupBy?.length ?? 0) > 0) {
-    issues.push({ path: [...path, 'groupBy'], message: `an ${input.sli.type} SLI carries its grouping in its queries (sum by (...)); groupBy does not apply` });
+  if (
+    input.sli.type !== 'ratio' &&
+    input.sli.type !== 'availability' &&
+    input.sli.type !== 'latency' &&
+    (input.groupBy?.length ?? 0) > 0
+  ) {
+    issues.push({
+      path: [...path, 'groupBy'],
+      message: `an ${input.sli.type} SLI carries its grouping in its queries (sum by (...)); groupBy does not apply`,
+    });
   }
-  const exhaustionWindowMs = input.alerting?.exhaustionWindow === undefined ? 3_600_000 : durationAt(input.alerting.exhaustionWindow, [...path, 'alerting', 'exhaustionWindow'], issues);
+  const exhaustionWindowMs =
+    input.alerting?.exhaustionWindow === undefined
+      ? 3_600_000
+      : durationAt(input.alerting.exhaustionWindow, [...path, 'alerting', 'exhaustionWindow'], issues);
   return {
     id: `${service ?? ''}/${input.name}`,
     service: service ?? '',
@@ -555,7 +671,11 @@ function resolveOne(
 }
 
 /** Merges `alerting` with `alerting.page` / `alerting.ticket` the way Sloth does (the severity's own values win). */
-function resolveAlertMeta(alerting: z.output<typeof sloSchema>['alerting'], path: Array<string | number>, issues: Issue[]): Record<AlertSeverity, ResolvedAlertMeta> {
+function resolveAlertMeta(
+  alerting: z.output<typeof sloSchema>['alerting'],
+  path: Array<string | number>,
+  issues: Issue[],
+): Record<AlertSeverity, ResolvedAlertMeta> {
   const checkNames = (labels: Record<string, string> | undefined, labelsPath: Array<string | number>) => {
     for (const name of Object.keys(labels ?? {})) {
       const problem = reservedLabelProblem(name);
@@ -571,7 +691,11 @@ function resolveAlertMeta(alerting: z.output<typeof sloSchema>['alerting'], path
     return {
       ...(name === undefined ? {} : { name }),
       labels: { ...alerting?.labels, ...own?.labels },
-      annotations: { ...(runbookUrl === undefined ? {} : { runbook_url: runbookUrl }), ...alerting?.annotations, ...own?.annotations },
+      annotations: {
+        ...(runbookUrl === undefined ? {} : { runbook_url: runbookUrl }),
+        ...alerting?.annotations,
+        ...own?.annotations,
+      },
     };
   };
   return { page: meta('page'), ticket: meta('ticket') };
@@ -593,20 +717,31 @@ function checkLabelNames(
     const problem = reservedLabelProblem(name);
     if (problem) issues.push({ path: [...path, 'groupBy', index], message: problem });
     else if (RESERVED_GROUP_BY_LABELS.includes(name)) {
-      issues.push({ path: [...path, 'groupBy', index], message: `label name ${JSON.stringify(name)} is reserved: the exported ops_slo_* metrics identify the SLO by "service" and "slo"` });
+      issues.push({
+        path: [...path, 'groupBy', index],
+        message: `label name ${JSON.stringify(name)} is reserved: the exported ops_slo_* metrics identify the SLO by "service" and "slo"`,
+      });
     } else if (name in (labels ?? {}) || name in (inherited ?? {})) {
-      issues.push({ path: [...path, 'groupBy', index], message: `label ${JSON.stringify(name)} is also a static label: the static value would overwrite every label set's value` });
+      issues.push({
+        path: [...path, 'groupBy', index],
+        message: `label ${JSON.stringify(name)} is also a static label: the static value would overwrite every label set's value`,
+      });
     }
   });
 }
 
 function formatIssuePath(path: Array<string | number>): string {
-  return path.map((segment, index) => (typeof segment === 'number' ? `[${segment}]` : index === 0 ? segment : `.${segment}`)).join('');
+  return path
+    .map((segment, index) => (typeof segment === 'number' ? `[${segment}]` : index === 0 ? segment : `.${segment}`))
+    .join('');
 }
 
 function throwIssues(issues: Issue[], source: string): never {
   const mapped = issues.map((issue) => ({ path: formatIssuePath(issue.path), message: issue.message }));
-  throw new ConfigError(`invalid ${source}: ${mapped.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`, mapped);
+  throw new ConfigError(
+    `invalid ${source}: ${mapped.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`,
+    mapped,
+  );
 }
 
 /**
@@ -643,7 +778,11 @@ export function resolveSloDocument(input: unknown, source = 'SLO document'): Res
   const seen = new Map<string, number>();
   resolved.forEach((slo, index) => {
     const earlier = seen.get(slo.id);
-    if (earlier !== undefined) issues.push({ path: ['slos', index, 'name'], message: `duplicate SLO ${JSON.stringify(slo.name)} (also slos[${earlier}])` });
+    if (earlier !== undefined)
+      issues.push({
+        path: ['slos', index, 'name'],
+        message: `duplicate SLO ${JSON.stringify(slo.name)} (also slos[${earlier}])`,
+      });
     seen.set(slo.id, index);
   });
   if (issues.length > 0) throwIssues(issues, source);

@@ -32,13 +32,23 @@ const apiserverDown = [
   { series: 'apiserver_request_duration_seconds_bucket{le="5",verb="GET"}', values: counter(0) },
 ];
 
-const examples: Array<{ file: string; format: 'sloth' | 'openslo'; slos: number; series: Array<{ series: string; values: string }> }> = [
+const examples: Array<{
+  file: string;
+  format: 'sloth' | 'openslo';
+  slos: number;
+  series: Array<{ series: string; values: string }>;
+}> = [
   { file: 'getting-started.yml', format: 'sloth', slos: 1, series: httpErrors },
   { file: 'home-wifi.yml', format: 'sloth', slos: 2, series: wifiUnhappy },
   { file: 'kubernetes-apiserver.yml', format: 'sloth', slos: 2, series: apiserverDown },
   { file: 'multifile.yml', format: 'sloth', slos: 2, series: httpErrors },
   { file: 'raw-home-wifi.yml', format: 'sloth', slos: 1, series: wifiUnhappy },
-  { file: 'no-alerts.yml', format: 'sloth', slos: 1, series: [{ series: 'http_request_duration_seconds_count{job="myapp",code="500"}', values: counter(60) }] },
+  {
+    file: 'no-alerts.yml',
+    format: 'sloth',
+    slos: 1,
+    series: [{ series: 'http_request_duration_seconds_count{job="myapp",code="500"}', values: counter(60) }],
+  },
   { file: 'k8s-getting-started.yml', format: 'sloth', slos: 1, series: httpErrors },
   { file: 'k8s-multifile.yml', format: 'sloth', slos: 2, series: httpErrors },
   { file: 'k8s-home-wifi.yml', format: 'sloth', slos: 2, series: wifiUnhappy },
@@ -82,7 +92,11 @@ describe("Sloth's published examples: converted, promtool check rules, one promt
           {
             interval: '1m',
             input_series: example.series,
-            alert_rule_test: [...byName].map(([alertname, rulesOfName]) => ({ eval_time: '20m', alertname, exp_alerts: rulesOfName.map((rule) => expectedAlert(rule, {})) })),
+            alert_rule_test: [...byName].map(([alertname, rulesOfName]) => ({
+              eval_time: '20m',
+              alertname,
+              exp_alerts: rulesOfName.map((rule) => expectedAlert(rule, {})),
+            })),
             promql_expr_test: [
               {
                 expr: 'ops_slo:error_ratio{slo_window="5m"}',
@@ -108,11 +122,30 @@ describe("Sloth's published examples: converted, promtool check rules, one promt
       let stdout = '';
       const io = { stdout: { write: (chunk: string) => (stdout += chunk) }, stderr: { write: () => true }, env: {} };
       expect(await runCli(createSloCli(), ['rules', join(fixtures, example.file)], io)).toBe(0);
-      const documents = parseAllDocuments(stdout).map((document) => document.toJSON() as { kind?: string; metadata?: { name: string; namespace?: string }; spec?: RuleFile; groups?: unknown });
-      const ruleFiles = example.file.startsWith('k8s-') ? documents.map((document) => document.spec as RuleFile) : [documents[0] as RuleFile];
+      const documents = parseAllDocuments(stdout).map(
+        (document) =>
+          document.toJSON() as {
+            kind?: string;
+            metadata?: { name: string; namespace?: string };
+            spec?: RuleFile;
+            groups?: unknown;
+          },
+      );
+      const ruleFiles = example.file.startsWith('k8s-')
+        ? documents.map((document) => document.spec as RuleFile)
+        : [documents[0] as RuleFile];
       if (example.file.startsWith('k8s-')) {
-        expect(documents.every((document) => document.kind === 'PrometheusRule' && document.metadata?.namespace === 'monitoring')).toBe(true);
-        expect(documents[0]?.metadata?.name).toBe('sloth-slo-my-service'.replace('my-service', example.file === 'k8s-home-wifi.yml' ? 'home-wifi' : 'my-service'));
+        expect(
+          documents.every(
+            (document) => document.kind === 'PrometheusRule' && document.metadata?.namespace === 'monitoring',
+          ),
+        ).toBe(true);
+        expect(documents[0]?.metadata?.name).toBe(
+          'sloth-slo-my-service'.replace(
+            'my-service',
+            example.file === 'k8s-home-wifi.yml' ? 'home-wifi' : 'my-service',
+          ),
+        );
       }
       for (const [fileIndex, ruleFile] of ruleFiles.entries()) {
         expect((await checkRules(dir.path, `cli-${fileIndex}.yaml`, ruleFile)).output, example.file).toMatch(/SUCCESS/);
@@ -132,7 +165,11 @@ describe('Sloth conversion details', () => {
       labels: { category: 'availability', severity: 'pageteam', routing_key: 'myteam' },
       annotations: { summary: "High error rate on 'myservice' requests responses" },
     });
-    expect(slo?.alerts.ticket.labels).toEqual({ category: 'availability', severity: 'slack', slack_channel: '#alerts-myteam' });
+    expect(slo?.alerts.ticket.labels).toEqual({
+      category: 'availability',
+      severity: 'slack',
+      slack_channel: '#alerts-myteam',
+    });
     const alerts = alertingRules(generatePrometheusRules(input.slos));
     expect(alerts.map((alert) => [alert.alert, alert.labels.slo_tier, alert.labels.severity])).toEqual([
       ['MyServiceHighErrorRate', 'page-quick', 'pageteam'],
@@ -174,17 +211,28 @@ describe('Sloth conversion details', () => {
       );
       let stdout = '';
       let stderr = '';
-      const io = { stdout: { write: (chunk: string) => (stdout += chunk) }, stderr: { write: (chunk: string) => (stderr += chunk) }, env: {} };
+      const io = {
+        stdout: { write: (chunk: string) => (stdout += chunk) },
+        stderr: { write: (chunk: string) => (stderr += chunk) },
+        env: {},
+      };
       expect(await runCli(createSloCli(), ['import', file], io)).toBe(1);
       expect(stderr).toContain('note: documents[0].slo_plugins: Sloth SLO plugins are not carried');
       expect(stderr).toContain('note: documents[0].slos[1].name: "Requests.Latency" renamed "requests-latency"');
-      expect(stderr).toContain('not converted: documents[0].slos[0]: SLI plugin "sloth-common/kubernetes/apiserver/availability" cannot be converted');
+      expect(stderr).toContain(
+        'not converted: documents[0].slos[0]: SLI plugin "sloth-common/kubernetes/apiserver/availability" cannot be converted',
+      );
       const converted = parse(stdout) as { service: string; slos: Array<{ name: string; sli: { type: string } }> };
       expect(converted.service).toBe('myservice');
       expect(converted.slos.map((slo) => [slo.name, slo.sli.type])).toEqual([['requests-latency', 'raw']]);
       // `rules` refuses a file with an SLO it cannot convert (exit 2, the reason named).
       let rulesErr = '';
-      expect(await runCli(createSloCli(), ['rules', file], { ...io, stderr: { write: (chunk: string) => (rulesErr += chunk) } })).toBe(2);
+      expect(
+        await runCli(createSloCli(), ['rules', file], {
+          ...io,
+          stderr: { write: (chunk: string) => (rulesErr += chunk) },
+        }),
+      ).toBe(2);
       expect(rulesErr).toContain('SLI plugin');
       // The converted file reads back as our own format.
       const out = join(dir.path, 'converted.yaml');

@@ -10,7 +10,12 @@ function isObject(value: unknown): value is Json {
 /** Whether a parsed YAML document is a Sloth spec: `version: prometheus/v1`, or the `PrometheusServiceLevel` CRD. */
 export function isSlothDocument(document: unknown): boolean {
   if (!isObject(document)) return false;
-  return document.version === 'prometheus/v1' || (document.kind === 'PrometheusServiceLevel' && typeof document.apiVersion === 'string' && document.apiVersion.startsWith('sloth.slok.dev/'));
+  return (
+    document.version === 'prometheus/v1' ||
+    (document.kind === 'PrometheusServiceLevel' &&
+      typeof document.apiVersion === 'string' &&
+      document.apiVersion.startsWith('sloth.slok.dev/'))
+  );
 }
 
 /** Options of {@link convertSlothDocuments}. */
@@ -40,8 +45,14 @@ const NAME_PATTERN = /^[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?$/;
 /** Sloth names allow upper case and dots; ours are lower-case with "-" and "_". */
 function toName(value: string, path: string, notes: string[]): string {
   if (NAME_PATTERN.test(value)) return value;
-  const name = value.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^[-_]+|[-_]+$/g, '').slice(0, 63);
-  notes.push(`${path}: ${JSON.stringify(value)} renamed ${JSON.stringify(name)} (names are lower-case letters, digits, "-" and "_")`);
+  const name = value
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, '-')
+    .replace(/^[-_]+|[-_]+$/g, '')
+    .slice(0, 63);
+  notes.push(
+    `${path}: ${JSON.stringify(value)} renamed ${JSON.stringify(name)} (names are lower-case letters, digits, "-" and "_")`,
+  );
   return name;
 }
 
@@ -78,7 +89,10 @@ function severityAlert(value: unknown): SeverityAlertSpec | undefined {
  *
  * @throws ConfigError when a document is not a Sloth spec or misses what every SLO needs.
  */
-export function convertSlothDocuments(documents: readonly unknown[], options: SlothConversionOptions = {}): SlothConversion {
+export function convertSlothDocuments(
+  documents: readonly unknown[],
+  options: SlothConversionOptions = {},
+): SlothConversion {
   const window = options.window ?? '30d';
   parseDuration(window, 'window');
   const notes: string[] = [];
@@ -88,7 +102,11 @@ export function convertSlothDocuments(documents: readonly unknown[], options: Sl
   documents.forEach((raw, documentIndex) => {
     const at = `documents[${documentIndex}]`;
     if (!isSlothDocument(raw)) {
-      issues.push({ path: at, message: 'expected a Sloth spec (version: "prometheus/v1") or a PrometheusServiceLevel (apiVersion: sloth.slok.dev/v1)' });
+      issues.push({
+        path: at,
+        message:
+          'expected a Sloth spec (version: "prometheus/v1") or a PrometheusServiceLevel (apiVersion: sloth.slok.dev/v1)',
+      });
       return;
     }
     const document = raw as Json;
@@ -101,7 +119,8 @@ export function convertSlothDocuments(documents: readonly unknown[], options: Sl
     }
     const service = toName(spec.service, `${base}.service`, notes);
     const groupLabels = stringRecord(spec.labels);
-    if (field(spec, 'slo_plugins', 'sloPlugins') !== undefined) notes.push(`${base}.${isCrd ? 'sloPlugins' : 'slo_plugins'}: Sloth SLO plugins are not carried (out of scope)`);
+    if (field(spec, 'slo_plugins', 'sloPlugins') !== undefined)
+      notes.push(`${base}.${isCrd ? 'sloPlugins' : 'slo_plugins'}: Sloth SLO plugins are not carried (out of scope)`);
     const slos: SloSpec[] = [];
     const list = Array.isArray(spec.slos) ? spec.slos : [];
     if (list.length === 0) issues.push({ path: `${base}.slos`, message: 'expected at least one SLO' });
@@ -116,11 +135,20 @@ export function convertSlothDocuments(documents: readonly unknown[], options: Sl
       const sliSpec = isObject(item.sli) ? item.sli : {};
       let sli: SloSpec['sli'] | undefined;
       if (isObject(sliSpec.events)) {
-        sli = { type: 'events', errorQuery: String(field(sliSpec.events, 'error_query', 'errorQuery') ?? ''), totalQuery: String(field(sliSpec.events, 'total_query', 'totalQuery') ?? '') };
+        sli = {
+          type: 'events',
+          errorQuery: String(field(sliSpec.events, 'error_query', 'errorQuery') ?? ''),
+          totalQuery: String(field(sliSpec.events, 'total_query', 'totalQuery') ?? ''),
+        };
       } else if (isObject(sliSpec.raw)) {
-        sli = { type: 'raw', errorRatioQuery: String(field(sliSpec.raw, 'error_ratio_query', 'errorRatioQuery') ?? '') };
+        sli = {
+          type: 'raw',
+          errorRatioQuery: String(field(sliSpec.raw, 'error_ratio_query', 'errorRatioQuery') ?? ''),
+        };
       } else if (isObject(sliSpec.plugin)) {
-        skipped.push(`${path}: SLI plugin ${JSON.stringify(sliSpec.plugin.id)} cannot be converted (Sloth SLI plugins are out of scope); write its query as an events or raw SLI`);
+        skipped.push(
+          `${path}: SLI plugin ${JSON.stringify(sliSpec.plugin.id)} cannot be converted (Sloth SLI plugins are out of scope); write its query as an events or raw SLI`,
+        );
         return;
       } else {
         issues.push({ path: `${path}.sli`, message: 'expected events, raw or plugin' });
@@ -128,7 +156,10 @@ export function convertSlothDocuments(documents: readonly unknown[], options: Sl
       }
       const objective = typeof item.objective === 'number' ? item.objective : Number.NaN;
       if (!(objective > 0 && objective <= 100)) {
-        issues.push({ path: `${path}.objective`, message: `expected a percentage 0 < objective <= 100; got ${JSON.stringify(item.objective)}` });
+        issues.push({
+          path: `${path}.objective`,
+          message: `expected a percentage 0 < objective <= 100; got ${JSON.stringify(item.objective)}`,
+        });
         return;
       }
       if (objective === 100) {
@@ -162,13 +193,25 @@ export function convertSlothDocuments(documents: readonly unknown[], options: Sl
     converted.push({
       document: { service, ...(groupLabels ? { labels: groupLabels } : {}), slos },
       ...(metadata && typeof metadata.name === 'string'
-        ? { kubernetes: { name: metadata.name, ...(typeof metadata.namespace === 'string' ? { namespace: metadata.namespace } : {}), ...(metadataLabels ? { labels: metadataLabels } : {}) } }
+        ? {
+            kubernetes: {
+              name: metadata.name,
+              ...(typeof metadata.namespace === 'string' ? { namespace: metadata.namespace } : {}),
+              ...(metadataLabels ? { labels: metadataLabels } : {}),
+            },
+          }
         : {}),
     });
   });
-  if (issues.length > 0) throw new ConfigError(`invalid Sloth spec: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`, issues);
+  if (issues.length > 0)
+    throw new ConfigError(
+      `invalid Sloth spec: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`,
+      issues,
+    );
   if (converted.some((entry) => entry.document.slos.length > 0)) {
-    notes.push(`alerts: one alert rule per tier (slo_tier label) where Sloth writes one per severity OR-ing two tiers; the same four tiers and factors, for a ${String(window)} period`);
+    notes.push(
+      `alerts: one alert rule per tier (slo_tier label) where Sloth writes one per severity OR-ing two tiers; the same four tiers and factors, for a ${String(window)} period`,
+    );
   }
   return { documents: converted, notes, skipped };
 }

@@ -1,6 +1,11 @@
 // @ops/slo/testing — helpers for a user's own tests: a tracker on a manual clock and a feeder of synthetic traffic.
 import { createManualClock, parseDuration, type Duration, type ManualClock } from '@ops/core';
-import { createSloTracker, type SloAlertEvent, type SloTracker, type SloTrackerOptions } from '../engine/slo-tracker.js';
+import {
+  createSloTracker,
+  type SloAlertEvent,
+  type SloTracker,
+  type SloTrackerOptions,
+} from '../engine/slo-tracker.js';
 
 /** Options of {@link createSloTestHarness}. */
 export interface SloTestHarnessOptions extends Omit<SloTrackerOptions, 'clock' | 'evaluateEvery'> {
@@ -71,7 +76,11 @@ export function createSloTestHarness(options: SloTestHarnessOptions): SloTestHar
     feed(slo, traffic) {
       const recorder = tracker.get(slo);
       return run(parseDuration(traffic.duration, 'duration'), parseDuration(traffic.every ?? '1m', 'every'), () =>
-        recorder.add({ good: traffic.good ?? 0, bad: traffic.bad ?? 0, ...(traffic.labels ? { labels: traffic.labels } : {}) }),
+        recorder.add({
+          good: traffic.good ?? 0,
+          bad: traffic.bad ?? 0,
+          ...(traffic.labels ? { labels: traffic.labels } : {}),
+        }),
       );
     },
     idle(duration, every = '1m') {

@@ -3,7 +3,9 @@ import { createSloTestHarness } from './index.js';
 
 describe('createSloTestHarness', () => {
   it('feeds synthetic traffic on a manual clock and collects alert transitions', async () => {
-    const harness = createSloTestHarness({ slos: [{ service: 'shop', name: 'checkout', objective: 0.999, sli: { type: 'availability' } }] });
+    const harness = createSloTestHarness({
+      slos: [{ service: 'shop', name: 'checkout', objective: 0.999, sli: { type: 'availability' } }],
+    });
     expect(await harness.feed('checkout', { duration: '1h', good: 100 })).toEqual([]);
     const fired = await harness.feed('checkout', { duration: '5m', good: 80, bad: 20 });
     expect(fired.map((alert) => [alert.type, alert.tier])).toContainEqual(['alert.firing', 'page-quick']);

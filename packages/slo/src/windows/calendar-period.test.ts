@@ -42,7 +42,9 @@ describe('calendarPeriod', () => {
 
   it('maps a wall time skipped by DST to the instant the clocks jump', () => {
     // Berlin 2026-03-29 02:30 does not exist; clocks jump from 02:00 (01:00Z) to 03:00.
-    expect(new Date(zonedTimeToEpochMs('Europe/Berlin', 2026, 3, 29, 2, 30)).toISOString()).toBe('2026-03-29T01:00:00.000Z');
+    expect(new Date(zonedTimeToEpochMs('Europe/Berlin', 2026, 3, 29, 2, 30)).toISOString()).toBe(
+      '2026-03-29T01:00:00.000Z',
+    );
     // Santiago skips midnight: the day of 2026-09-06 starts at 01:00 local = 04:00Z.
     const day = calendarPeriod(Date.UTC(2026, 8, 6, 15), 'day', 'America/Santiago');
     expect(new Date(day.startMs).toISOString()).toBe('2026-09-06T04:00:00.000Z');

@@ -127,7 +127,12 @@ export function calendarPeriod(epochMs: number, unit: CalendarUnit, timeZone: st
   const startDate = new Date(Date.UTC(parts.year, parts.month - 1, parts.day - offsetDays));
   const endDate = new Date(Date.UTC(parts.year, parts.month - 1, parts.day - offsetDays + (unit === 'week' ? 7 : 1)));
   return {
-    startMs: zonedTimeToEpochMs(timeZone, startDate.getUTCFullYear(), startDate.getUTCMonth() + 1, startDate.getUTCDate()),
+    startMs: zonedTimeToEpochMs(
+      timeZone,
+      startDate.getUTCFullYear(),
+      startDate.getUTCMonth() + 1,
+      startDate.getUTCDate(),
+    ),
     endMs: zonedTimeToEpochMs(timeZone, endDate.getUTCFullYear(), endDate.getUTCMonth() + 1, endDate.getUTCDate()),
   };
 }

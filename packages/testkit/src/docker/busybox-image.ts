@@ -64,7 +64,10 @@ export async function buildBusyboxRootfs(directory: string): Promise<string> {
     .map((name) => name.trim())
     .filter((name) => /^[\w.[-]+$/.test(name) && name !== 'busybox');
   await Promise.all(applets.map((name) => symlink('busybox', join(root, 'bin', name))));
-  await writeFile(join(root, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n');
+  await writeFile(
+    join(root, 'etc', 'passwd'),
+    'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n',
+  );
   await writeFile(join(root, 'etc', 'group'), 'root:x:0:\nnobody:x:65534:\n');
   const tarball = join(directory, 'rootfs.tar');
   await runCommand('tar', ['-C', root, '-cf', tarball, '.']);

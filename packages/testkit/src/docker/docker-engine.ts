@@ -85,7 +85,10 @@ async function ensureImage(docker: Docker): Promise<void> {
         error ? reject(error) : resolve(output),
       );
     });
-    const imported = await docker.getImage(BUSYBOX_IMAGE).inspect().catch(() => undefined);
+    const imported = await docker
+      .getImage(BUSYBOX_IMAGE)
+      .inspect()
+      .catch(() => undefined);
     if (imported === undefined) {
       const imageId = progress.map((event) => event.status ?? '').find((status) => status.startsWith('sha256:'));
       if (imageId === undefined) throw new Error(`importing ${BUSYBOX_IMAGE} reported no image ID`);

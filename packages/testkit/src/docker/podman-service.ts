@@ -51,9 +51,13 @@ function containersConf(directory: string): string {
 }
 
 function storageConf(directory: string): string {
-  return ['[storage]', 'driver = "overlay"', `graphroot = "${directory}/root"`, `runroot = "${directory}/run"`, ''].join(
-    '\n',
-  );
+  return [
+    '[storage]',
+    'driver = "overlay"',
+    `graphroot = "${directory}/root"`,
+    `runroot = "${directory}/run"`,
+    '',
+  ].join('\n');
 }
 
 /**
@@ -68,9 +72,13 @@ export async function startPodmanService(): Promise<PodmanService> {
   let pid = 0;
   try {
     await runCommand('podman', ['--version'], { timeoutMs: 10_000 }).catch((error: unknown) => {
-      throw new TestkitError('SERVICE_UNAVAILABLE', `podman is not usable (${describeError(error)}). ${PODMAN_INSTALL_HINT}`, {
-        cause: error,
-      });
+      throw new TestkitError(
+        'SERVICE_UNAVAILABLE',
+        `podman is not usable (${describeError(error)}). ${PODMAN_INSTALL_HINT}`,
+        {
+          cause: error,
+        },
+      );
     });
     directory = await tempDir('podman');
     const base = directory.path;
@@ -125,7 +133,9 @@ export async function startPodmanService(): Promise<PodmanService> {
       stop() {
         stopping ??= (async () => {
           await terminateProcess(pid, { signal: 'SIGTERM', timeoutMs: 10_000 });
-          await Promise.all(findProcessesMentioning(base).map((helper) => terminateProcess(helper, { timeoutMs: 5_000 })));
+          await Promise.all(
+            findProcessesMentioning(base).map((helper) => terminateProcess(helper, { timeoutMs: 5_000 })),
+          );
           await ownedDirectory.dispose();
           untrackHelpers();
         })();

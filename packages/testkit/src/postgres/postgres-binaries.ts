@@ -31,7 +31,10 @@ export function findPostgresBinDirectory(preferred?: string): string {
     const directory = `/usr/lib/postgresql/${major}/bin`;
     if (existsSync(join(directory, 'initdb')) && existsSync(join(directory, 'pg_ctl'))) return directory;
   }
-  throw new TestkitError('SERVICE_UNAVAILABLE', `No PostgreSQL server binaries in /usr/lib/postgresql/*/bin. ${INSTALL_HINT}`);
+  throw new TestkitError(
+    'SERVICE_UNAVAILABLE',
+    `No PostgreSQL server binaries in /usr/lib/postgresql/*/bin. ${INSTALL_HINT}`,
+  );
 }
 
 export { INSTALL_HINT as POSTGRES_INSTALL_HINT };

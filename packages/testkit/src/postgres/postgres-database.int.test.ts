@@ -59,7 +59,9 @@ describe('createPostgresDatabase', () => {
 
 describe('createPostgresDatabase under contention', () => {
   it('creates several databases at the same moment (CREATE DATABASE contends for template1)', async () => {
-    const databases = await Promise.all(Array.from({ length: 4 }, () => createPostgresDatabase({ prefix: 'parallel' })));
+    const databases = await Promise.all(
+      Array.from({ length: 4 }, () => createPostgresDatabase({ prefix: 'parallel' })),
+    );
     try {
       expect(new Set(databases.map((database) => database.database)).size).toBe(4);
       for (const database of databases) {

@@ -180,7 +180,10 @@ function databaseUrl(adminConnectionString: string, database: string): URL {
 export async function createPostgresDatabase(options: CreatePostgresDatabaseOptions = {}): Promise<PostgresDatabase> {
   const { prefix = 'db' } = options;
   const { adminConnectionString } = await resolvePostgresServer();
-  const safePrefix = prefix.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 24);
+  const safePrefix = prefix
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_')
+    .slice(0, 24);
   const database = `ops_test_${safePrefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
 
   const admin = new pg.Client({ connectionString: adminConnectionString, connectionTimeoutMillis: 5_000 });

@@ -86,16 +86,24 @@ export async function startThrowawayPostgres(options: ThrowawayPostgresOptions =
 
     const dataDir = join(directory.path, 'data');
     const logFile = join(directory.path, 'server.log');
-    await asServerUser('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync']).catch(
-      (error: unknown) => {
-        throw new TestkitError(
-          'SERVICE_FAILED',
-          `initdb failed in ${directory.path} (the directory and its parents must be traversable by the postgres ` +
-            `user; set OPS_TEST_TMPDIR to move it): ${(error as Error).message}`,
-          { cause: error },
-        );
-      },
-    );
+    await asServerUser('initdb', [
+      '-D',
+      dataDir,
+      '-U',
+      'postgres',
+      '--auth=trust',
+      '-E',
+      'UTF8',
+      '--no-locale',
+      '--no-sync',
+    ]).catch((error: unknown) => {
+      throw new TestkitError(
+        'SERVICE_FAILED',
+        `initdb failed in ${directory.path} (the directory and its parents must be traversable by the postgres ` +
+          `user; set OPS_TEST_TMPDIR to move it): ${(error as Error).message}`,
+        { cause: error },
+      );
+    });
 
     let port = 0;
     let pid = 0;

@@ -85,7 +85,11 @@ export async function startDaemon(options: {
     };
   }
   const log = await readFile(logFile, 'utf8').catch(() => '');
-  throw new TestkitError('SERVICE_FAILED', `${name} did not become ready: ${describeError(lastError)}\n${log.slice(-2_000)}`, {
-    cause: lastError,
-  });
+  throw new TestkitError(
+    'SERVICE_FAILED',
+    `${name} did not become ready: ${describeError(lastError)}\n${log.slice(-2_000)}`,
+    {
+      cause: lastError,
+    },
+  );
 }

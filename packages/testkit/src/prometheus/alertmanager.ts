@@ -44,7 +44,10 @@ export interface TestAlertmanager {
 export async function startAlertmanager(options: StartAlertmanagerOptions): Promise<TestAlertmanager> {
   const executable = findExecutable(['prometheus-alertmanager', 'alertmanager']);
   if (executable === undefined) {
-    throw new TestkitError('SERVICE_UNAVAILABLE', `No prometheus-alertmanager executable on PATH. ${PROMETHEUS_INSTALL_HINT}`);
+    throw new TestkitError(
+      'SERVICE_UNAVAILABLE',
+      `No prometheus-alertmanager executable on PATH. ${PROMETHEUS_INSTALL_HINT}`,
+    );
   }
   const directory = await tempDir('alertmanager');
   try {

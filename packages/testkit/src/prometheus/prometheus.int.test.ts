@@ -51,15 +51,17 @@ describe('startPrometheus', () => {
   });
 
   it('evaluates the given rule files and scrapes itself', async () => {
-    const answer = await waitFor(
-      async () => (await query(prometheus, 'testkit:answer')).data.result[0]?.value[1],
-      { timeoutMs: 20_000, intervalMs: 250, description: 'the recording rule producing a sample' },
-    );
+    const answer = await waitFor(async () => (await query(prometheus, 'testkit:answer')).data.result[0]?.value[1], {
+      timeoutMs: 20_000,
+      intervalMs: 250,
+      description: 'the recording rule producing a sample',
+    });
     expect(answer).toBe('42');
-    const up = await waitFor(
-      async () => (await query(prometheus, 'up{job="prometheus"}')).data.result[0]?.value[1],
-      { timeoutMs: 20_000, intervalMs: 250, description: 'a self-scrape' },
-    );
+    const up = await waitFor(async () => (await query(prometheus, 'up{job="prometheus"}')).data.result[0]?.value[1], {
+      timeoutMs: 20_000,
+      intervalMs: 250,
+      description: 'a self-scrape',
+    });
     expect(up).toBe('1');
   });
 

@@ -50,7 +50,9 @@ function defaultConfig(port: number, ruleFileNames: string[]): string {
     'global:',
     '  scrape_interval: 1s',
     '  evaluation_interval: 1s',
-    ...(ruleFileNames.length === 0 ? [] : ['rule_files:', ...ruleFileNames.map((name) => `  - ${JSON.stringify(name)}`)]),
+    ...(ruleFileNames.length === 0
+      ? []
+      : ['rule_files:', ...ruleFileNames.map((name) => `  - ${JSON.stringify(name)}`)]),
     'scrape_configs:',
     '  - job_name: prometheus',
     '    static_configs:',
@@ -88,7 +90,12 @@ export async function startPrometheus(options: StartPrometheusOptions = {}): Pro
       readyPath: '/-/ready',
       args: (port) => {
         // Written per attempt: the default config scrapes the server's own port.
-        const config = options.configYaml ?? defaultConfig(port, rules.map(([name]) => name));
+        const config =
+          options.configYaml ??
+          defaultConfig(
+            port,
+            rules.map(([name]) => name),
+          );
         writeFileSync(configFile, config);
         return [
           `--config.file=${configFile}`,

@@ -68,16 +68,28 @@ export async function startThrowawayRedis(): Promise<ThrowawayRedis> {
 
   const startServer = async (): Promise<void> => {
     await rm(pidFile, { force: true });
-    await runCommand('redis-server', [
-      '--port', String(port),
-      '--bind', '127.0.0.1',
-      '--daemonize', 'yes',
-      '--pidfile', pidFile,
-      '--dir', directory.path,
-      '--logfile', logFile,
-      '--save', '',
-      '--appendonly', 'no',
-    ], { timeoutMs: 10_000 });
+    await runCommand(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--daemonize',
+        'yes',
+        '--pidfile',
+        pidFile,
+        '--dir',
+        directory.path,
+        '--logfile',
+        logFile,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+      ],
+      { timeoutMs: 10_000 },
+    );
     const serverPid = await waitFor(
       async () => {
         const text = await readFile(pidFile, 'utf8').catch(() => '');

@@ -37,11 +37,13 @@ export function checkListpack(blob: Buffer): number {
       backlength += (byte & 0x7f) * 2 ** shift;
       shift += 7;
     }
-    if (backlength !== size) throw new Error(`listpack entry at ${start} has back-length ${backlength}, expected ${size}`);
+    if (backlength !== size)
+      throw new Error(`listpack entry at ${start} has back-length ${backlength}, expected ${size}`);
     count++;
   }
   if (index !== blob.length - 1) throw new Error('listpack has bytes after its terminator');
-  if (declared !== 0xffff && declared !== count) throw new Error(`listpack header says ${declared} elements, found ${count}`);
+  if (declared !== 0xffff && declared !== count)
+    throw new Error(`listpack header says ${declared} elements, found ${count}`);
   if (count === 0) throw new Error('listpack is empty');
   return count;
 }

@@ -27,6 +27,7 @@ export function lzfDecompress(input: Uint8Array, outputLength: number): Buffer {
     if (reference < 0) throw new Error('LZF back reference points before the start');
     for (let index = 0; index < length; index++) output[outputIndex++] = output[reference++] as number;
   }
-  if (outputIndex !== outputLength) throw new Error(`LZF data decompresses to ${outputIndex} bytes, the header says ${outputLength}`);
+  if (outputIndex !== outputLength)
+    throw new Error(`LZF data decompresses to ${outputIndex} bytes, the header says ${outputLength}`);
   return output;
 }

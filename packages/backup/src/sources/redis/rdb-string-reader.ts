@@ -104,7 +104,14 @@ export class RdbStringReader {
     reader.advance(1);
     const compressed = this.syncLength();
     const decompressed = compressed === undefined ? undefined : this.syncLength();
-    if (compressed === undefined || decompressed === undefined || compressed === 0 || decompressed === 0 || decompressed > this.#maxDecompressed || reader.available < compressed) {
+    if (
+      compressed === undefined ||
+      decompressed === undefined ||
+      compressed === 0 ||
+      decompressed === 0 ||
+      decompressed > this.#maxDecompressed ||
+      reader.available < compressed
+    ) {
       reader.position = position;
       return undefined;
     }
@@ -133,7 +140,8 @@ export class RdbStringReader {
           const value = (await reader.take(8, what)).readBigUInt64BE(0);
           // Stream IDs, counters and module ids are full 64-bit values (-1 is stored as 2^64-1); lengths are not.
           if (wide) return { value: Number(value), encoded: false };
-          if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new RdbCorruption(reader.offset - 9, `${what} has the impossible length ${value}`);
+          if (value > BigInt(Number.MAX_SAFE_INTEGER))
+            throw new RdbCorruption(reader.offset - 9, `${what} has the impossible length ${value}`);
           return { value: Number(value), encoded: false };
         }
         throw new RdbCorruption(reader.offset - 1, `${what} has the invalid length prefix 0x${first.toString(16)}`);
@@ -158,7 +166,11 @@ export class RdbStringReader {
     const length = await this.length(what);
     if (length.encoded) return this.#encodedString(length.value, what, hold, start);
     if (hold || length.value <= HOLD_LIMIT) {
-      if (hold && length.value > this.#maxDecompressed) throw new RdbCorruption(start, `${what} of ${length.value} bytes is larger than the walker will hold (maxDecompressedBytes)`);
+      if (hold && length.value > this.#maxDecompressed)
+        throw new RdbCorruption(
+          start,
+          `${what} of ${length.value} bytes is larger than the walker will hold (maxDecompressedBytes)`,
+        );
       return { bytes: Buffer.from(await reader.take(length.value, what)), length: length.value };
     }
     await reader.skip(length.value, what);
@@ -187,9 +199,14 @@ export class RdbStringReader {
     const reader = this.#reader;
     const compressed = await this.plainLength(`${what} (compressed length)`);
     const decompressed = await this.plainLength(`${what} (decompressed length)`);
-    if (compressed === 0 || decompressed === 0) throw new RdbCorruption(start, `${what} is an LZF string with a zero length`);
+    if (compressed === 0 || decompressed === 0)
+      throw new RdbCorruption(start, `${what} is an LZF string with a zero length`);
     if (decompressed > this.#maxDecompressed) {
-      if (hold) throw new RdbCorruption(start, `${what} decompresses to ${decompressed} bytes, more than the walker will hold (maxDecompressedBytes)`);
+      if (hold)
+        throw new RdbCorruption(
+          start,
+          `${what} decompresses to ${decompressed} bytes, more than the walker will hold (maxDecompressedBytes)`,
+        );
       await reader.skip(compressed, what);
       return { bytes: undefined, length: decompressed };
     }

@@ -50,7 +50,10 @@ export function ziplist(entries: string[]): Buffer {
 /** A listpack of short strings and 7-bit integers. */
 export function listpack(entries: (string | number)[]): Buffer {
   const encoded = entries.map((entry) => {
-    const body = typeof entry === 'number' ? Buffer.from([entry]) : Buffer.concat([Buffer.from([0x80 | entry.length]), Buffer.from(entry)]);
+    const body =
+      typeof entry === 'number'
+        ? Buffer.from([entry])
+        : Buffer.concat([Buffer.from([0x80 | entry.length]), Buffer.from(entry)]);
     return Buffer.concat([body, Buffer.from([body.length])]);
   });
   const header = Buffer.alloc(6);
@@ -72,7 +75,8 @@ export function intset(values: number[]): Buffer {
 /** A zipmap of short field/value pairs. */
 export function zipmap(pairs: [string, string][]): Buffer {
   const parts = [Buffer.from([pairs.length])];
-  for (const [field, value] of pairs) parts.push(Buffer.from([field.length]), Buffer.from(field), Buffer.from([value.length, 0]), Buffer.from(value));
+  for (const [field, value] of pairs)
+    parts.push(Buffer.from([field.length]), Buffer.from(field), Buffer.from([value.length, 0]), Buffer.from(value));
   parts.push(Buffer.from([0xff]));
   return Buffer.concat(parts);
 }
@@ -80,7 +84,11 @@ export function zipmap(pairs: [string, string][]): Buffer {
 /** A whole RDB file: header, `body`, EOF and the checksum (`right`; `zero` as with rdbchecksum no; `none` as before version 5). */
 export function rdb(body: Buffer[], options: { version?: number; checksum?: 'right' | 'zero' | 'none' } = {}): Buffer {
   const { version = 10, checksum = 'right' } = options;
-  const content = Buffer.concat([Buffer.from(`REDIS${String(version).padStart(4, '0')}`), ...body, Buffer.from([0xff])]);
+  const content = Buffer.concat([
+    Buffer.from(`REDIS${String(version).padStart(4, '0')}`),
+    ...body,
+    Buffer.from([0xff]),
+  ]);
   if (checksum === 'none') return content;
   const trailer = Buffer.alloc(8);
   if (checksum === 'right') trailer.writeBigUInt64LE(new Crc64().update(content).digest());

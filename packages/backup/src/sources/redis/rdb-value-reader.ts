@@ -38,7 +38,10 @@ export class RdbValueReader {
       case 4: // hash
         return this.#hash(what);
       case 6:
-        throw new RdbCorruption(this.#reader.offset, `${what} is a module value in the pre-release MODULE format, which cannot be skipped without the module`);
+        throw new RdbCorruption(
+          this.#reader.offset,
+          `${what} is a module value in the pre-release MODULE format, which cannot be skipped without the module`,
+        );
       case 7: // module-2
         await strings.plainLength(`${what} module id`, true);
         return this.moduleValue(what);
@@ -90,7 +93,8 @@ export class RdbValueReader {
   async #elements(what: string): Promise<void> {
     const strings = this.#strings;
     const count = strings.syncLength() ?? (await strings.plainLength(`${what} element count`));
-    for (let index = 0; index < count; index++) if (!strings.syncString()) await strings.string(`${what} element ${index}`, false);
+    for (let index = 0; index < count; index++)
+      if (!strings.syncString()) await strings.string(`${what} element ${index}`, false);
   }
 
   async #sortedSet(type: number, what: string): Promise<void> {
@@ -122,7 +126,8 @@ export class RdbValueReader {
   /** A list as quicklist v1: ziplist nodes. */
   async #quicklist(what: string): Promise<void> {
     const count = await this.#strings.plainLength(`${what} node count`);
-    for (let index = 0; index < count; index++) await this.#strings.blob(`${what} node ${index} (ziplist)`, checkZiplist);
+    for (let index = 0; index < count; index++)
+      await this.#strings.blob(`${what} node ${index} (ziplist)`, checkZiplist);
   }
 
   /** A list as quicklist v2: nodes that are a plain string (one large element) or a listpack. */
@@ -167,7 +172,8 @@ export class RdbValueReader {
     for (let index = 0; index < nodes; index++) {
       const start = reader.offset;
       const nodeKey = await strings.string(`${what} node ${index} key`, true);
-      if (nodeKey.length !== 16) throw new RdbCorruption(start, `${what} node ${index} key is ${nodeKey.length} bytes, a stream ID has 16`);
+      if (nodeKey.length !== 16)
+        throw new RdbCorruption(start, `${what} node ${index} key is ${nodeKey.length} bytes, a stream ID has 16`);
       await strings.blob(`${what} node ${index} (listpack)`, checkListpack);
     }
     await strings.plainLength(`${what} length`, true);

@@ -38,14 +38,18 @@ async function seed(): Promise<void> {
   pipeline.set('string:ttl', 'soon', 'PX', 3_600_000);
   pipeline.set('string:expireat', 'later', 'EXAT', Math.floor(Date.now() / 1000) + 86_400);
   pipeline.rpush('list:small', 'a', 'b', 'c');
-  for (let index = 0; index < 10; index++) pipeline.rpush('list:big', ...Array.from({ length: 1000 }, (_, item) => `item-${index}-${item}-${'y'.repeat(80)}`));
+  for (let index = 0; index < 10; index++)
+    pipeline.rpush('list:big', ...Array.from({ length: 1000 }, (_, item) => `item-${index}-${item}-${'y'.repeat(80)}`));
   pipeline.sadd('set:intset', 1, 2, 3, 70_000, -5);
   pipeline.sadd('set:strings', 'x', 'y', 'z');
   pipeline.sadd('set:big-intset-overflow', ...Array.from({ length: 600 }, (_, index) => index));
   pipeline.zadd('zset:small', 1.5, 'one', 2.25, 'two', -1e-9, 'tiny');
   pipeline.zadd('zset:big', ...Array.from({ length: 200 }, (_, index) => [index / 3, `member-${index}`]).flat());
   pipeline.hset('hash:small', { 'lp-field-1': 'value', other: 'thing' });
-  pipeline.hset('hash:big', Object.fromEntries(Array.from({ length: 200 }, (_, index) => [`field-${index}`, `value-${index}`])));
+  pipeline.hset(
+    'hash:big',
+    Object.fromEntries(Array.from({ length: 200 }, (_, index) => [`field-${index}`, `value-${index}`])),
+  );
   pipeline.hset('hash:long-value', { field: 'v'.repeat(100) });
   pipeline.pfadd('hll', 'a', 'b', 'c');
   pipeline.expire('hash:small', 7200);
@@ -59,7 +63,12 @@ async function seed(): Promise<void> {
   await pipeline.exec();
   const pending = (await zero.xpending('stream', 'workers', '-', '+', 1)) as [string][];
   await zero.xack('stream', 'workers', pending[0]?.[0] ?? '0-0');
-  await zero.call('FUNCTION', 'LOAD', 'REPLACE', "#!lua name=walkerlib\nredis.register_function('walker_one', function() return 1 end)");
+  await zero.call(
+    'FUNCTION',
+    'LOAD',
+    'REPLACE',
+    "#!lua name=walkerlib\nredis.register_function('walker_one', function() return 1 end)",
+  );
   const one = client(1);
   await one.set('db1:key', 'value');
   await one.set('db1:ttl', 'value', 'EX', 600);
@@ -86,7 +95,8 @@ function withFreshChecksum(file: Buffer): Buffer {
 
 function walk(file: Buffer, chunkSize = 65_536): Promise<RdbSummary> {
   const chunks: Buffer[] = [];
-  for (let offset = 0; offset < file.length; offset += chunkSize) chunks.push(file.subarray(offset, offset + chunkSize));
+  for (let offset = 0; offset < file.length; offset += chunkSize)
+    chunks.push(file.subarray(offset, offset + chunkSize));
   return walkRdbStream(Readable.from(chunks));
 }
 
@@ -106,7 +116,11 @@ afterAll(async () => {
 
 describe('RDB structure walker against RDBs written by redis-server 7', () => {
   it('counts keys and expiring keys per database and every value type, with and without LZF compression', async () => {
-    const expectedDatabases = { 0: { keys: await client(0).dbsize(), expiringKeys: 3 }, 1: { keys: 2, expiringKeys: 1 }, 3: { keys: 51, expiringKeys: 50 } };
+    const expectedDatabases = {
+      0: { keys: await client(0).dbsize(), expiringKeys: 3 },
+      1: { keys: 2, expiringKeys: 1 },
+      3: { keys: 51, expiringKeys: 50 },
+    };
     for (const file of [compressed, uncompressed]) {
       // Odd chunk sizes put every field across chunk boundaries.
       for (const chunkSize of file === compressed ? [65_536, 7] : [65_536]) {
@@ -118,7 +132,17 @@ describe('RDB structure walker against RDBs written by redis-server 7', () => {
         expect(summary.expiringKeys).toBe(54);
         expect(summary.functionLibraries).toBe(1);
         expect(summary.auxiliary['redis-ver']).toMatch(/^7\./);
-        expect(Object.keys(summary.valueTypes).sort()).toEqual(['hash', 'hash-listpack', 'list-quicklist-2', 'set', 'set-intset', 'stream-listpacks-2', 'string', 'zset-2', 'zset-listpack']);
+        expect(Object.keys(summary.valueTypes).sort()).toEqual([
+          'hash',
+          'hash-listpack',
+          'list-quicklist-2',
+          'set',
+          'set-intset',
+          'stream-listpacks-2',
+          'string',
+          'zset-2',
+          'zset-listpack',
+        ]);
         expect(summary.valueTypes['stream-listpacks-2']).toBe(2);
       }
     }
@@ -128,7 +152,10 @@ describe('RDB structure walker against RDBs written by redis-server 7', () => {
     const file = join(directory.path, 'dump.rdb');
     await writeFile(file, compressed);
     const result = spawnSync('redis-check-rdb', [file], { encoding: 'utf8' });
-    if (result.error) throw new Error(`redis-check-rdb did not run (${result.error.message}); it ships with redis-server (apt-get install redis-server)`);
+    if (result.error)
+      throw new Error(
+        `redis-check-rdb did not run (${result.error.message}); it ships with redis-server (apt-get install redis-server)`,
+      );
     expect(result.status, result.stdout).toBe(0);
     const summary = await walk(compressed);
     expect(result.stdout).toContain(`[info] ${summary.keys} keys read`);
@@ -136,11 +163,29 @@ describe('RDB structure walker against RDBs written by redis-server 7', () => {
   });
 
   it('refuses a truncated RDB at any point, naming the offset', async () => {
-    for (const length of [0, 5, 9, 100, Math.floor(compressed.length / 3), Math.floor(compressed.length / 2), compressed.length - 9, compressed.length - 1]) {
-      const error = await walk(compressed.subarray(0, length)).then(() => undefined, (caught: unknown) => caught);
-      expect(error, `truncated at ${length}`).toMatchObject({ code: 'BACKUP_CORRUPT', message: expect.stringMatching(/byte offset \d+/) });
+    for (const length of [
+      0,
+      5,
+      9,
+      100,
+      Math.floor(compressed.length / 3),
+      Math.floor(compressed.length / 2),
+      compressed.length - 9,
+      compressed.length - 1,
+    ]) {
+      const error = await walk(compressed.subarray(0, length)).then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+      expect(error, `truncated at ${length}`).toMatchObject({
+        code: 'BACKUP_CORRUPT',
+        message: expect.stringMatching(/byte offset \d+/),
+      });
     }
-    await expect(walk(Buffer.concat([compressed, Buffer.from('junk')]))).rejects.toMatchObject({ code: 'BACKUP_CORRUPT', message: expect.stringContaining(`byte offset ${compressed.length}: RDB has 4 bytes after its checksum`) });
+    await expect(walk(Buffer.concat([compressed, Buffer.from('junk')]))).rejects.toMatchObject({
+      code: 'BACKUP_CORRUPT',
+      message: expect.stringContaining(`byte offset ${compressed.length}: RDB has 4 bytes after its checksum`),
+    });
   });
 
   it('catches a changed type byte even when the CRC-64 is recomputed', async () => {
@@ -149,7 +194,10 @@ describe('RDB structure walker against RDBs written by redis-server 7', () => {
     expect(uncompressed[typeOffset]).toBe(0);
     const file = Buffer.from(uncompressed);
     file[typeOffset] = 0x42;
-    await expect(walk(withFreshChecksum(file))).rejects.toMatchObject({ code: 'BACKUP_CORRUPT', message: `RDB is corrupt at byte offset ${typeOffset}: unknown opcode or value type 0x42` });
+    await expect(walk(withFreshChecksum(file))).rejects.toMatchObject({
+      code: 'BACKUP_CORRUPT',
+      message: `RDB is corrupt at byte offset ${typeOffset}: unknown opcode or value type 0x42`,
+    });
   });
 
   it('catches one flipped bit inside a listpack even when the CRC-64 is recomputed', async () => {
@@ -157,7 +205,12 @@ describe('RDB structure walker against RDBs written by redis-server 7', () => {
     expect(uncompressed[entry]).toBe(0x80 | 'lp-field-1'.length);
     const file = Buffer.from(uncompressed);
     file[entry] = (file[entry] as number) ^ 0x01;
-    await expect(walk(withFreshChecksum(file))).rejects.toMatchObject({ code: 'BACKUP_CORRUPT', message: expect.stringMatching(/byte offset \d+: the value of key "hash:small" .*\(listpack\): listpack entry at \d+ has back-length/) });
+    await expect(walk(withFreshChecksum(file))).rejects.toMatchObject({
+      code: 'BACKUP_CORRUPT',
+      message: expect.stringMatching(
+        /byte offset \d+: the value of key "hash:small" .*\(listpack\): listpack entry at \d+ has back-length/,
+      ),
+    });
     // The CRC alone would have caught the unrepaired file too.
     await expect(walk(file)).rejects.toMatchObject({ code: 'BACKUP_CORRUPT' });
   });
@@ -172,7 +225,12 @@ describe('RDB structure walker against RDBs written by redis-server 7', () => {
     expect(lengthOffset).toBeLessThan(valueOffset + 5);
     const file = Buffer.from(compressed);
     file[lengthOffset + 1] = 0xb9;
-    await expect(walk(withFreshChecksum(file))).rejects.toMatchObject({ code: 'BACKUP_CORRUPT', message: expect.stringMatching(/is not valid LZF data: LZF data decompresses to 3000 bytes, the header says 3001/) });
+    await expect(walk(withFreshChecksum(file))).rejects.toMatchObject({
+      code: 'BACKUP_CORRUPT',
+      message: expect.stringMatching(
+        /is not valid LZF data: LZF data decompresses to 3000 bytes, the header says 3001/,
+      ),
+    });
   });
 
   it('answers every single-byte change with BACKUP_CORRUPT or a clean walk, never another error or a hang', async () => {
@@ -201,7 +259,11 @@ describe('RDB structure walker against RDBs written by redis-server 7', () => {
     await seed();
     await client(0).config('SET', 'repl-diskless-sync-delay', '0');
     const storage = createLocalStorage({ directory: join(directory.path, 'verify') });
-    const manifest = await runBackup({ job: 'redis-rdb', storage, sources: [createRedisSource({ redis: client(0), method: 'rdb' })] });
+    const manifest = await runBackup({
+      job: 'redis-rdb',
+      storage,
+      sources: [createRedisSource({ redis: client(0), method: 'rdb' })],
+    });
     expect(manifest.state, manifest.error).toBe('completed');
     const report = await verifyBackup({ storage, backup: manifest, level: 'full-read' });
     expect(report.ok, report.detail).toBe(true);

@@ -74,7 +74,8 @@ class RdbWalker {
     const rdbVersion = await this.#header();
     for (;;) {
       const start = reader.offset;
-      const opcode = reader.available > 0 ? (reader.buffer[reader.position++] as number) : await reader.byte('an opcode');
+      const opcode =
+        reader.available > 0 ? (reader.buffer[reader.position++] as number) : await reader.byte('an opcode');
       if (opcode === RDB_OPCODE.EOF) {
         const checksumVerified = await this.#end(start, rdbVersion);
         return {
@@ -99,9 +100,11 @@ class RdbWalker {
   async #header(): Promise<number> {
     const header = await this.#reader.take(9, 'the header');
     const version = header.subarray(5, 9).toString('latin1');
-    if (header.subarray(0, 5).toString('latin1') !== 'REDIS' || !/^\d{4}$/.test(version)) throw new RdbCorruption(0, 'RDB does not start with the REDIS magic and a version');
+    if (header.subarray(0, 5).toString('latin1') !== 'REDIS' || !/^\d{4}$/.test(version))
+      throw new RdbCorruption(0, 'RDB does not start with the REDIS magic and a version');
     const rdbVersion = Number(version);
-    if (rdbVersion < 1 || rdbVersion > MAX_RDB_VERSION) throw new RdbCorruption(5, `RDB version ${rdbVersion} is not supported (1 to ${MAX_RDB_VERSION})`);
+    if (rdbVersion < 1 || rdbVersion > MAX_RDB_VERSION)
+      throw new RdbCorruption(5, `RDB version ${rdbVersion} is not supported (1 to ${MAX_RDB_VERSION})`);
     return rdbVersion;
   }
 
@@ -112,7 +115,11 @@ class RdbWalker {
     const reader = this.#reader;
     const computed = reader.digest();
     const stored = (await reader.takeUnchecked(8, 'the checksum')).readBigUInt64LE(0);
-    if (stored !== 0n && stored !== computed) throw new RdbCorruption(start + 1, `RDB checksum mismatch (stored ${stored.toString(16)}, computed ${computed.toString(16)})`);
+    if (stored !== 0n && stored !== computed)
+      throw new RdbCorruption(
+        start + 1,
+        `RDB checksum mismatch (stored ${stored.toString(16)}, computed ${computed.toString(16)})`,
+      );
     return stored !== 0n;
   }
 
@@ -156,7 +163,10 @@ class RdbWalker {
         this.#functionLibraries++;
         return;
       case RDB_OPCODE.FUNCTION_PRE_GA:
-        throw new RdbCorruption(start, 'RDB holds functions in the pre-release FUNCTION format, which Redis 7 itself refuses');
+        throw new RdbCorruption(
+          start,
+          'RDB holds functions in the pre-release FUNCTION format, which Redis 7 itself refuses',
+        );
       default:
         throw new RdbCorruption(start, `unknown opcode or value type 0x${opcode.toString(16)}`);
     }
@@ -183,7 +193,11 @@ class RdbWalker {
   async #key(type: number, typeName: string): Promise<void> {
     const keyStart = this.#reader.offset;
     const key = this.#strings.syncString() ?? (await this.#strings.string('a key', false)).bytes;
-    await this.#values.value(type, () => `key ${key ? JSON.stringify(key.subarray(0, 64).toString('latin1')) : 'of more than 1 MiB'} at offset ${keyStart}`);
+    await this.#values.value(
+      type,
+      () =>
+        `key ${key ? JSON.stringify(key.subarray(0, 64).toString('latin1')) : 'of more than 1 MiB'} at offset ${keyStart}`,
+    );
     const counts = (this.#databases[this.#database] ??= { keys: 0, expiringKeys: 0 });
     counts.keys++;
     this.#keys++;
@@ -224,7 +238,8 @@ export async function walkRdbStream(stream: Readable, options: RdbWalkOptions = 
     if (trailing > 0) throw new RdbCorruption(end, `RDB has ${trailing} bytes after its checksum`);
     return { ...summary, bytes: end };
   } catch (error) {
-    if (error instanceof RdbCorruption) throw new BackupError('BACKUP_CORRUPT', `RDB is corrupt at byte offset ${error.offset}: ${error.message}`);
+    if (error instanceof RdbCorruption)
+      throw new BackupError('BACKUP_CORRUPT', `RDB is corrupt at byte offset ${error.offset}: ${error.message}`);
     throw error;
   }
 }

@@ -2,7 +2,14 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createManualClock, systemClock } from '@ops/core';
-import { createRedisNamespace, startThrowawayRedis, tempDir, type RedisNamespace, type TempDir, type ThrowawayRedis } from '@ops/testkit';
+import {
+  createRedisNamespace,
+  startThrowawayRedis,
+  tempDir,
+  type RedisNamespace,
+  type TempDir,
+  type ThrowawayRedis,
+} from '@ops/testkit';
 import { runBackup } from '../../jobs/run-backup.js';
 import { restoreRedis } from '../../restore/redis-restore.js';
 import { createLocalStorage } from '../../storages/local/local-storage.js';
@@ -54,7 +61,11 @@ async function snapshot(redis: Redis): Promise<Record<string, unknown>> {
 }
 
 beforeAll(async () => {
-  [source, target, scratch] = await Promise.all([createRedisNamespace(), createRedisNamespace(), createRedisNamespace()]);
+  [source, target, scratch] = await Promise.all([
+    createRedisNamespace(),
+    createRedisNamespace(),
+    createRedisNamespace(),
+  ]);
   throwaway = await startThrowawayRedis();
   directory = await tempDir('backup-redis');
   await seed(source.client());
@@ -70,41 +81,65 @@ afterAll(async () => {
 describe('Redis backup → verify → restore', () => {
   it('scan-dump keeps every type, binary data, TTLs and big keys, and says it is not point in time', async () => {
     const storage = createLocalStorage({ directory: join(directory.path, 'scan') });
-    const manifest = await runBackup({ job: 'redis-scan', storage, sources: [createRedisSource({ redis: source.client(), method: 'scan-dump', scanCount: 100 })] });
+    const manifest = await runBackup({
+      job: 'redis-scan',
+      storage,
+      sources: [createRedisSource({ redis: source.client(), method: 'scan-dump', scanCount: 100 })],
+    });
     expect(manifest.state, manifest.error).toBe('completed');
     expect(manifest.sources[0]?.details).toMatchObject({ method: 'scan-dump', pointInTime: false, dumpedKeys: 510 });
     const full = await verifyBackup({ storage, backup: manifest, level: 'full-read' });
     expect(full.ok, full.detail).toBe(true);
     expect(full.artifacts[0]?.detail).toContain('510 keys');
     const restoredClient = target.client();
-    const summary = await restoreRedis({ storage, backup: manifest, redis: restoredClient, policy: 'fail', batchSize: 50 });
+    const summary = await restoreRedis({
+      storage,
+      backup: manifest,
+      redis: restoredClient,
+      policy: 'fail',
+      batchSize: 50,
+    });
     expect(summary.restored).toBe(510);
     expect(await snapshot(restoredClient)).toEqual(await snapshot(source.client()));
 
     // Replace policies: fail stops at an existing key, skip-existing keeps theirs, replace overwrites.
     await restoredClient.set('string:plain', 'changed');
-    await expect(restoreRedis({ storage, backup: manifest, redis: restoredClient, policy: 'fail' })).rejects.toMatchObject({ code: 'RESTORE_FAILED' });
+    await expect(
+      restoreRedis({ storage, backup: manifest, redis: restoredClient, policy: 'fail' }),
+    ).rejects.toMatchObject({ code: 'RESTORE_FAILED' });
     const skipped = await restoreRedis({ storage, backup: manifest, redis: restoredClient, policy: 'skip-existing' });
     expect(skipped.skippedExisting).toBe(510);
     expect(await restoredClient.get('string:plain')).toBe('changed');
     await restoreRedis({ storage, backup: manifest, redis: restoredClient, policy: 'replace' });
     expect(await restoredClient.get('string:plain')).toBe('hello');
 
-    const testRestore = await verifyBackup({ storage, backup: manifest, level: 'test-restore', scratch: { redis: scratch.client() } });
+    const testRestore = await verifyBackup({
+      storage,
+      backup: manifest,
+      level: 'test-restore',
+      scratch: { redis: scratch.client() },
+    });
     expect(testRestore.ok, testRestore.detail).toBe(true);
     expect(await scratch.client().dbsize()).toBe(0);
   });
 
-  it('scan-dump records absolute expiries from the source\'s clock (and from the deprecated `now`)', async () => {
+  it("scan-dump records absolute expiries from the source's clock (and from the deprecated `now`)", async () => {
     const storage = createLocalStorage({ directory: join(directory.path, 'clock') });
     // Two hours behind: the key's remaining hour ends an hour before the real now, so a restore finds it expired.
     const behind = createManualClock(systemClock.now() - 2 * 3600_000);
     const restoredClient = target.client();
     for (const options of [{ clock: behind }, { now: () => behind.now() }]) {
-      const manifest = await runBackup({ job: 'redis-clock', storage, sources: [createRedisSource({ redis: source.client(), method: 'scan-dump', match: 'string:ttl', ...options })] });
+      const manifest = await runBackup({
+        job: 'redis-clock',
+        storage,
+        sources: [createRedisSource({ redis: source.client(), method: 'scan-dump', match: 'string:ttl', ...options })],
+      });
       expect(manifest.state, manifest.error).toBe('completed');
       await restoredClient.flushdb();
-      expect(await restoreRedis({ storage, backup: manifest, redis: restoredClient })).toMatchObject({ restored: 0, expired: 1 });
+      expect(await restoreRedis({ storage, backup: manifest, redis: restoredClient })).toMatchObject({
+        restored: 0,
+        expired: 1,
+      });
     }
   });
 
@@ -116,9 +151,18 @@ describe('Redis backup → verify → restore', () => {
     for (const diskless of ['yes', 'no']) {
       await admin.config('SET', 'repl-diskless-sync', diskless);
       const storage = createLocalStorage({ directory: join(directory.path, `rdb-${diskless}`) });
-      const manifest = await runBackup({ job: 'redis-rdb', storage, sources: [createRedisSource({ redis: admin, method: 'rdb' })], compression: { algorithm: 'gzip', level: 1 } });
+      const manifest = await runBackup({
+        job: 'redis-rdb',
+        storage,
+        sources: [createRedisSource({ redis: admin, method: 'rdb' })],
+        compression: { algorithm: 'gzip', level: 1 },
+      });
       expect(manifest.state, manifest.error).toBe('completed');
-      expect(manifest.sources[0]?.details).toMatchObject({ method: 'rdb-sync', pointInTime: true, diskless: diskless === 'yes' });
+      expect(manifest.sources[0]?.details).toMatchObject({
+        method: 'rdb-sync',
+        pointInTime: true,
+        diskless: diskless === 'yes',
+      });
       const full = await verifyBackup({ storage, backup: manifest, level: 'full-read' });
       expect(full.ok, full.detail).toBe(true);
       expect(full.artifacts[0]?.detail).toContain('CRC-64 verified');
@@ -144,10 +188,25 @@ describe('Redis backup → verify → restore', () => {
     expect(JSON.stringify(manifest)).not.toContain('pw-for-test');
 
     // Scripting refused too: the per-batch Lua script falls back to a pipeline, with the same result.
-    await admin.call('ACL', 'SETUSER', 'noscript', 'on', '>pw-for-test', '~*', '+@all', '-sync', '-psync', '-@scripting');
+    await admin.call(
+      'ACL',
+      'SETUSER',
+      'noscript',
+      'on',
+      '>pw-for-test',
+      '~*',
+      '+@all',
+      '-sync',
+      '-psync',
+      '-@scripting',
+    );
     const noScript = new Redis(throwaway.url, { username: 'noscript', password: 'pw-for-test' });
     clients.push(noScript);
-    const fallback = await runBackup({ job: 'redis-noscript', storage, sources: [createRedisSource({ redis: noScript, method: 'scan-dump' })] });
+    const fallback = await runBackup({
+      job: 'redis-noscript',
+      storage,
+      sources: [createRedisSource({ redis: noScript, method: 'scan-dump' })],
+    });
     expect(fallback.state, fallback.error).toBe('completed');
     expect(fallback.sources[0]?.details.dumpedKeys).toBe(manifest.sources[0]?.details.dumpedKeys);
     const restoredClient = target.client();

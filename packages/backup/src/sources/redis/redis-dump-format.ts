@@ -79,7 +79,9 @@ class ByteReader {
  * Parses a scan-dump artifact, yielding the header first and then each record. Throws `BACKUP_CORRUPT` on a bad
  * magic, a truncation, a wrong record count or trailing bytes.
  */
-export async function* readDumpRecords(stream: Readable): AsyncGenerator<DumpRecord, { header: Record<string, unknown>; count: number }> {
+export async function* readDumpRecords(
+  stream: Readable,
+): AsyncGenerator<DumpRecord, { header: Record<string, unknown>; count: number }> {
   const reader = new ByteReader(stream);
   const magic = await reader.take(MAGIC.length, 'the magic');
   if (!magic.equals(MAGIC)) throw corrupt('bad magic (not an @ops/backup redis scan-dump)');
@@ -113,7 +115,9 @@ export async function* readDumpRecords(stream: Readable): AsyncGenerator<DumpRec
 }
 
 /** Convenience: consumes a scan-dump stream, returning its header and record count (full-read verification). */
-export async function checkDumpStream(stream: Readable): Promise<{ header: Record<string, unknown>; count: number; bytes: number }> {
+export async function checkDumpStream(
+  stream: Readable,
+): Promise<{ header: Record<string, unknown>; count: number; bytes: number }> {
   const generator = readDumpRecords(stream);
   let bytes = 0;
   for (;;) {

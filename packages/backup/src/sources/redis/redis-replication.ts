@@ -66,16 +66,26 @@ class ReplicationSession {
   /** Diskless: bytes that might be the start of the end mark. */
   #held = Buffer.alloc(0);
 
-  constructor(target: ReplicationTarget, resolve: (payload: ReplicationPayload) => void, reject: (error: Error) => void) {
+  constructor(
+    target: ReplicationTarget,
+    resolve: (payload: ReplicationPayload) => void,
+    reject: (error: Error) => void,
+  ) {
     const { timeoutMs = 10_000 } = target;
     this.#target = target;
     this.#resolve = resolve;
     this.#reject = reject;
     this.#expected = target.password !== undefined ? 4 : 3;
-    const socket: Socket = target.path ? connect({ path: target.path }) : connect({ host: target.host ?? '127.0.0.1', port: target.port ?? 6379 });
+    const socket: Socket = target.path
+      ? connect({ path: target.path })
+      : connect({ host: target.host ?? '127.0.0.1', port: target.port ?? 6379 });
     this.#socket = socket;
     socket.setNoDelay(true);
-    socket.setTimeout(timeoutMs, () => this.#fail(new BackupError('BACKUP_FAILED', `redis replication: no answer within ${timeoutMs} ms`, { isRetryable: true })));
+    socket.setTimeout(timeoutMs, () =>
+      this.#fail(
+        new BackupError('BACKUP_FAILED', `redis replication: no answer within ${timeoutMs} ms`, { isRetryable: true }),
+      ),
+    );
     this.#stream = new Readable({
       highWaterMark: 256 * 1024,
       read() {
@@ -87,18 +97,37 @@ class ReplicationSession {
       },
     });
     if (target.password !== undefined) {
-      this.#commands.push(target.username ? encodeCommand('AUTH', target.username, target.password) : encodeCommand('AUTH', target.password));
+      this.#commands.push(
+        target.username
+          ? encodeCommand('AUTH', target.username, target.password)
+          : encodeCommand('AUTH', target.password),
+      );
     }
     // `capa eof` lets a server with repl-diskless-sync stream the RDB without touching its disk ($EOF:<mark> form).
-    this.#commands.push(encodeCommand('REPLCONF', 'capa', 'eof'), encodeCommand('REPLCONF', 'rdb-only', '1'), encodeCommand('SYNC'));
+    this.#commands.push(
+      encodeCommand('REPLCONF', 'capa', 'eof'),
+      encodeCommand('REPLCONF', 'rdb-only', '1'),
+      encodeCommand('SYNC'),
+    );
     socket.on('data', (chunk: Buffer) => {
       if (this.#state === 'payload') this.#onPayload(chunk);
       else this.#onReplies(chunk);
     });
-    socket.on('error', (error) => this.#fail(new BackupError('BACKUP_FAILED', `redis replication connection failed: ${error.message}`, { cause: error, isRetryable: true })));
+    socket.on('error', (error) =>
+      this.#fail(
+        new BackupError('BACKUP_FAILED', `redis replication connection failed: ${error.message}`, {
+          cause: error,
+          isRetryable: true,
+        }),
+      ),
+    );
     socket.on('close', () => {
-      if (this.#state === 'payload' && !this.#stream.readableEnded) this.#stream.destroy(new BackupError('BACKUP_FAILED', 'redis closed the replication connection before the RDB was complete'));
-      else if (!this.#settled) this.#fail(new ReplicationRefusedError('redis closed the connection before sending an RDB'));
+      if (this.#state === 'payload' && !this.#stream.readableEnded)
+        this.#stream.destroy(
+          new BackupError('BACKUP_FAILED', 'redis closed the replication connection before the RDB was complete'),
+        );
+      else if (!this.#settled)
+        this.#fail(new ReplicationRefusedError('redis closed the connection before sending an RDB'));
     });
     socket.on('connect', () => this.#sendNext());
   }
@@ -122,7 +151,8 @@ class ReplicationSession {
   #onReplies(chunk: Buffer): void {
     this.#buffer = Buffer.concat([this.#buffer, chunk]);
     for (;;) {
-      while (this.#replies.length === this.#expected - 1 && this.#buffer[0] === 0x0a) this.#buffer = this.#buffer.subarray(1); // keep-alive newlines
+      while (this.#replies.length === this.#expected - 1 && this.#buffer[0] === 0x0a)
+        this.#buffer = this.#buffer.subarray(1); // keep-alive newlines
       const end = this.#buffer.indexOf('\r\n');
       if (end === -1) return;
       const line = this.#buffer.subarray(0, end).toString('latin1');
@@ -148,7 +178,9 @@ class ReplicationSession {
       return;
     }
     if (!line.startsWith('$')) {
-      this.#fail(new BackupError('BACKUP_FAILED', `redis replication: unexpected reply ${JSON.stringify(line.slice(0, 60))}`));
+      this.#fail(
+        new BackupError('BACKUP_FAILED', `redis replication: unexpected reply ${JSON.stringify(line.slice(0, 60))}`),
+      );
       return;
     }
     this.#socket.setTimeout(0);
@@ -169,7 +201,11 @@ class ReplicationSession {
         return;
       }
     }
-    this.#resolve({ stream: this.#stream, diskless: this.#eofMark !== undefined, ...(declaredBytes === undefined ? {} : { declaredBytes }) });
+    this.#resolve({
+      stream: this.#stream,
+      diskless: this.#eofMark !== undefined,
+      ...(declaredBytes === undefined ? {} : { declaredBytes }),
+    });
     const rest = this.#buffer;
     this.#buffer = Buffer.alloc(0);
     if (rest.length) this.#onPayload(rest);

@@ -24,7 +24,8 @@ export interface ScanDumpOptions {
   batchMode?: 'eval' | 'pipeline';
 }
 
-const DUMP_SCRIPT = "local out = {} for i, key in ipairs(KEYS) do out[2 * i - 1] = redis.call('DUMP', key) or '' out[2 * i] = redis.call('PTTL', key) end return out";
+const DUMP_SCRIPT =
+  "local out = {} for i, key in ipairs(KEYS) do out[2 * i - 1] = redis.call('DUMP', key) or '' out[2 * i] = redis.call('PTTL', key) end return out";
 
 /**
  * A Readable of the scan-dump artifact: SCAN (never KEYS) in batches; per batch `DUMP` (binary) and `PTTL` of every
@@ -66,13 +67,16 @@ export function createScanDumpStream(options: ScanDumpOptions): Readable & { sta
       if (!stream.push(encodeDumpHeader({ ...header, createdAt: new Date(now()).toISOString() }))) return;
     }
     for (;;) {
-      const [next, keys] = match ? await redis.scanBuffer(cursor, 'MATCH', match, 'COUNT', scanCount) : await redis.scanBuffer(cursor, 'COUNT', scanCount);
+      const [next, keys] = match
+        ? await redis.scanBuffer(cursor, 'MATCH', match, 'COUNT', scanCount)
+        : await redis.scanBuffer(cursor, 'COUNT', scanCount);
       cursor = next.toString();
       let wantMore = true;
       if (keys.length > 0) {
         const records = encodeBatch(keys, await dumpBatch(keys), now(), stats);
         // One buffer per batch: a million tiny chunks would each pay the cost of every stage (hash, gzip, age).
-        if (records.length > 0) wantMore = stream.push(records.length === 1 ? (records[0] as Buffer) : Buffer.concat(records));
+        if (records.length > 0)
+          wantMore = stream.push(records.length === 1 ? (records[0] as Buffer) : Buffer.concat(records));
       }
       if (cursor === '0') {
         finished = true;

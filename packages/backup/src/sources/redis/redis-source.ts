@@ -55,34 +55,72 @@ async function serverFacts(redis: Redis): Promise<{ redisVersion: string; keyCou
  * ```
  */
 export function createRedisSource(options: RedisSourceOptions): BackupSource {
-  const { redis, name = 'redis', method = 'auto', scanCount = 1000, match, replicationTimeoutMs = 30_000, clock = systemClock, now } = options;
-  if (!['auto', 'rdb', 'scan-dump'].includes(method)) throw new BackupError('ARGUMENT_INVALID', `redis method must be auto, rdb or scan-dump, got ${JSON.stringify(method)}`);
+  const {
+    redis,
+    name = 'redis',
+    method = 'auto',
+    scanCount = 1000,
+    match,
+    replicationTimeoutMs = 30_000,
+    clock = systemClock,
+    now,
+  } = options;
+  if (!['auto', 'rdb', 'scan-dump'].includes(method))
+    throw new BackupError(
+      'ARGUMENT_INVALID',
+      `redis method must be auto, rdb or scan-dump, got ${JSON.stringify(method)}`,
+    );
 
   async function backup(context: SourceContext): Promise<SourceOutcome> {
     const facts = await serverFacts(redis).catch((error: unknown) => {
-      throw new BackupError('BACKUP_FAILED', `cannot reach Redis: ${(error as Error).message}`, { cause: error, isRetryable: true });
+      throw new BackupError('BACKUP_FAILED', `cannot reach Redis: ${(error as Error).message}`, {
+        cause: error,
+        isRetryable: true,
+      });
     });
     const warnings: string[] = [];
     if (method !== 'scan-dump' && !match) {
-      const clientOptions = redis.options as { host?: string; port?: number; path?: string; username?: string; password?: string; tls?: unknown };
+      const clientOptions = redis.options as {
+        host?: string;
+        port?: number;
+        path?: string;
+        username?: string;
+        password?: string;
+        tls?: unknown;
+      };
       if (clientOptions.tls) {
-        if (method === 'rdb') throw new BackupError('BACKUP_FAILED', 'redis rdb method does not support TLS connections; use method "scan-dump"');
+        if (method === 'rdb')
+          throw new BackupError(
+            'BACKUP_FAILED',
+            'redis rdb method does not support TLS connections; use method "scan-dump"',
+          );
         warnings.push('TLS connection: used scan-dump instead of rdb');
       } else {
         try {
           const rdb = await openRdbStream({
-            ...(clientOptions.path ? { path: clientOptions.path } : { host: clientOptions.host ?? '127.0.0.1', port: clientOptions.port ?? 6379 }),
+            ...(clientOptions.path
+              ? { path: clientOptions.path }
+              : { host: clientOptions.host ?? '127.0.0.1', port: clientOptions.port ?? 6379 }),
             ...(clientOptions.username ? { username: clientOptions.username } : {}),
             ...(clientOptions.password ? { password: clientOptions.password } : {}),
             timeoutMs: replicationTimeoutMs,
           });
           const artifact = await context.writeArtifact(`${name}.rdb`, REDIS_ARTIFACT_FORMATS.rdb, rdb.stream);
           if (rdb.declaredBytes !== undefined && artifact.plainBytes !== rdb.declaredBytes) {
-            throw new BackupError('BACKUP_FAILED', `RDB is ${artifact.plainBytes} bytes, server announced ${rdb.declaredBytes}`);
+            throw new BackupError(
+              'BACKUP_FAILED',
+              `RDB is ${artifact.plainBytes} bytes, server announced ${rdb.declaredBytes}`,
+            );
           }
           if (artifact.plainBytes < 18) throw new BackupError('BACKUP_FAILED', 'RDB is too short to be valid');
           return {
-            details: { ...facts, method: 'rdb-sync', pointInTime: true, consistency: 'point-in-time RDB snapshot (fork) of every database', diskless: rdb.diskless },
+            details: {
+              ...facts,
+              method: 'rdb-sync',
+              pointInTime: true,
+              consistency: 'point-in-time RDB snapshot (fork) of every database',
+              diskless: rdb.diskless,
+            },
             warnings,
           };
         } catch (error) {
@@ -92,14 +130,22 @@ export function createRedisSource(options: RedisSourceOptions): BackupSource {
         }
       }
     }
-    const stream = createScanDumpStream({ redis, scanCount, clock, ...(now ? { now } : {}), header: { redisVersion: facts.redisVersion, db: facts.db }, ...(match ? { match } : {}) });
+    const stream = createScanDumpStream({
+      redis,
+      scanCount,
+      clock,
+      ...(now ? { now } : {}),
+      header: { redisVersion: facts.redisVersion, db: facts.db },
+      ...(match ? { match } : {}),
+    });
     await context.writeArtifact(`${name}.rdump`, REDIS_ARTIFACT_FORMATS.scanDump, stream);
     return {
       details: {
         ...facts,
         method: 'scan-dump',
         pointInTime: false,
-        consistency: 'SCAN + DUMP per key: not point in time (keys changed during the scan may be before or after the change)',
+        consistency:
+          'SCAN + DUMP per key: not point in time (keys changed during the scan may be before or after the change)',
         dumpedKeys: stream.stats.keys,
         skippedKeys: stream.stats.skipped,
         largestPayloadBytes: stream.stats.largestPayloadBytes,

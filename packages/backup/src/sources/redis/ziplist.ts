@@ -19,7 +19,10 @@ export function checkZiplist(blob: Buffer): number {
       previousLength = blob.readUInt32LE(index + 1);
       index += 5;
     } else index += 1;
-    if (previousLength !== previousSize) throw new Error(`ziplist entry at ${start} says the previous entry has ${previousLength} bytes, it has ${previousSize}`);
+    if (previousLength !== previousSize)
+      throw new Error(
+        `ziplist entry at ${start} says the previous entry has ${previousLength} bytes, it has ${previousSize}`,
+      );
     if (index >= blob.length) throw new Error('ziplist entry header is cut off');
     const { header, data } = entryEncoding(blob, index, start);
     index += header + data;
@@ -29,8 +32,10 @@ export function checkZiplist(blob: Buffer): number {
     count++;
   }
   if (index !== blob.length - 1) throw new Error('ziplist has bytes after its terminator');
-  if (tail !== lastStart) throw new Error(`ziplist tail offset ${tail} does not point at the last entry (${lastStart})`);
-  if (declared !== 0xffff && declared !== count) throw new Error(`ziplist header says ${declared} entries, found ${count}`);
+  if (tail !== lastStart)
+    throw new Error(`ziplist tail offset ${tail} does not point at the last entry (${lastStart})`);
+  if (declared !== 0xffff && declared !== count)
+    throw new Error(`ziplist header says ${declared} entries, found ${count}`);
   return count;
 }
 
@@ -44,7 +49,8 @@ function entryEncoding(blob: Buffer, index: number, start: number): { header: nu
       if (index + 2 > blob.length) throw new Error('ziplist entry header is cut off');
       return { header: 2, data: ((encoding & 0x3f) << 8) | (blob[index + 1] as number) };
     case 2:
-      if (encoding !== 0x80 || index + 5 > blob.length) throw new Error(`ziplist entry at ${start} has an invalid string encoding`);
+      if (encoding !== 0x80 || index + 5 > blob.length)
+        throw new Error(`ziplist entry at ${start} has an invalid string encoding`);
       return { header: 5, data: blob.readUInt32BE(index + 1) };
     default:
       return { header: 1, data: integerSize(encoding, start) };

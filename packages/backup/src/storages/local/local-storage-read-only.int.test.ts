@@ -19,7 +19,9 @@ const immutable: string[] = [];
 function chattr(flag: '+i' | '-i', path: string): void {
   const result = spawnSync('chattr', ['-R', flag, path], { encoding: 'utf8' });
   if (result.status !== 0) {
-    throw new Error(`chattr ${flag} ${path} failed (${result.stderr?.trim() || result.error?.message}); this test needs e2fsprogs and a file system with the immutable attribute (ext4, xfs, btrfs)`);
+    throw new Error(
+      `chattr ${flag} ${path} failed (${result.stderr?.trim() || result.error?.message}); this test needs e2fsprogs and a file system with the immutable attribute (ext4, xfs, btrfs)`,
+    );
   }
 }
 
@@ -60,14 +62,19 @@ describe('local storage on a directory the kernel will not let us write (chattr 
       message: expect.stringContaining('permission denied (EPERM)'),
     });
     // Pruning takes the job's lock first, which is a write too.
-    await expect(pruneBackups({ storage, job: 'files', policy: { keepLast: 1 }, dryRun: false })).rejects.toMatchObject({ code: 'STORAGE_FAILED', message: expect.stringContaining('EPERM') });
+    await expect(pruneBackups({ storage, job: 'files', policy: { keepLast: 1 }, dryRun: false })).rejects.toMatchObject(
+      { code: 'STORAGE_FAILED', message: expect.stringContaining('EPERM') },
+    );
     expect(await snapshot(store)).toEqual(before);
 
     const { backups } = await listBackups({ storage, job: 'files' });
     expect(backups.map((backup) => [backup.id, backup.state])).toEqual([[first.id, 'completed']]);
     const report = await verifyBackup({ storage, backup: first, level: 'full-read', record: false });
     expect(report.ok, report.detail).toBe(true);
-    expect(JSON.parse(await readFile(join(store, 'files', first.id, 'manifest.json'), 'utf8'))).toMatchObject({ id: first.id, state: 'completed' });
+    expect(JSON.parse(await readFile(join(store, 'files', first.id, 'manifest.json'), 'utf8'))).toMatchObject({
+      id: first.id,
+      state: 'completed',
+    });
   });
 
   it('a directory that turns read-only mid-run (in a pre hook) fails the run, loses no earlier backup, and the next run recovers', async () => {
@@ -79,20 +86,35 @@ describe('local storage on a directory the kernel will not let us write (chattr 
 
     immutable.push(root);
     // The lock and the in-progress manifest are written; then the whole tree becomes immutable.
-    const failed = runBackup({ job: 'files', storage, sources: [source()], hooks: { pre: [{ command: ['chattr', '-R', '+i', root] }] }, lock: { settle: 0 } });
+    const failed = runBackup({
+      job: 'files',
+      storage,
+      sources: [source()],
+      hooks: { pre: [{ command: ['chattr', '-R', '+i', root] }] },
+      lock: { settle: 0 },
+    });
     await expect(failed).rejects.toMatchObject({ code: 'STORAGE_FAILED', message: expect.stringContaining('EPERM') });
     const during = await listBackups({ storage, job: 'files' });
     expect(during.backups.map((backup) => backup.state).sort()).toEqual(['completed', 'in-progress']);
-    expect((await readdir(root, { recursive: true }) as string[]).filter((entry) => entry.includes('.ops-partial-'))).toEqual([]);
+    expect(
+      ((await readdir(root, { recursive: true })) as string[]).filter((entry) => entry.includes('.ops-partial-')),
+    ).toEqual([]);
 
     chattr('-i', root);
     immutable.pop();
     // The failed run could not remove its own lock; it names this (live) process, so only a stale lock is taken over.
-    await expect(runBackup({ job: 'files', storage, sources: [source()], lock: { settle: 0 } })).rejects.toMatchObject({ code: 'BACKUP_LOCKED' });
+    await expect(runBackup({ job: 'files', storage, sources: [source()], lock: { settle: 0 } })).rejects.toMatchObject({
+      code: 'BACKUP_LOCKED',
+    });
     const next = await runBackup({ job: 'files', storage, sources: [source()], lock: { staleAfter: 0, settle: 0 } });
     expect(next.state, next.error).toBe('completed');
     const after = await listBackups({ storage, job: 'files' });
-    expect(after.backups.map((backup) => [backup.id, backup.state]).sort()).toEqual([[first.id, 'completed'], [next.id, 'completed']].sort());
+    expect(after.backups.map((backup) => [backup.id, backup.state]).sort()).toEqual(
+      [
+        [first.id, 'completed'],
+        [next.id, 'completed'],
+      ].sort(),
+    );
     expect((await verifyBackup({ storage, backup: first, level: 'full-read', record: false })).ok).toBe(true);
   });
 });

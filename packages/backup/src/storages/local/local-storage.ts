@@ -27,11 +27,21 @@ function storageError(action: string, key: string, error: unknown): OpsError {
   if (OpsError.isInstance(error)) return error;
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   const reason =
-    code === 'ENOSPC' ? 'no space left on device' : code === 'EROFS' ? 'read-only file system' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (error as Error)?.message ?? String(error);
-  return new BackupError('STORAGE_FAILED', `local storage: cannot ${action} ${JSON.stringify(key)}: ${reason}${code ? ` (${code})` : ''}`, {
-    cause: error,
-    isRetryable: code !== undefined && RETRYABLE.has(code),
-  });
+    code === 'ENOSPC'
+      ? 'no space left on device'
+      : code === 'EROFS'
+        ? 'read-only file system'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : ((error as Error)?.message ?? String(error));
+  return new BackupError(
+    'STORAGE_FAILED',
+    `local storage: cannot ${action} ${JSON.stringify(key)}: ${reason}${code ? ` (${code})` : ''}`,
+    {
+      cause: error,
+      isRetryable: code !== undefined && RETRYABLE.has(code),
+    },
+  );
 }
 
 async function fsyncDirectory(path: string): Promise<void> {
@@ -66,7 +76,8 @@ export function createLocalStorage(options: LocalStorageOptions): BackupStorage 
     pathOf: (key) => {
       assertStorageKey(key);
       const path = resolve(root, ...key.split('/'));
-      if (!path.startsWith(root + sep)) throw new BackupError('ARGUMENT_INVALID', `storage key ${JSON.stringify(key)} escapes the storage root`);
+      if (!path.startsWith(root + sep))
+        throw new BackupError('ARGUMENT_INVALID', `storage key ${JSON.stringify(key)} escapes the storage root`);
       return path;
     },
   };
@@ -91,7 +102,12 @@ interface LocalRoot {
   pathOf(key: string): string;
 }
 
-async function writeObject(storage: LocalRoot, key: string, body: Readable, writeOptions: StorageWriteOptions = {}): Promise<{ bytes: number }> {
+async function writeObject(
+  storage: LocalRoot,
+  key: string,
+  body: Readable,
+  writeOptions: StorageWriteOptions = {},
+): Promise<{ bytes: number }> {
   const target = storage.pathOf(key);
   const directory = dirname(target);
   const temporary = join(directory, `${TEMP_MARKER}${basename(target)}-${randomBytes(6).toString('hex')}`);
@@ -112,7 +128,8 @@ async function writeObject(storage: LocalRoot, key: string, body: Readable, writ
   } catch (error) {
     await unlink(temporary).catch(() => undefined);
     if (!body.destroyed) body.destroy();
-    if ((error as Error).name === 'AbortError') throw new BackupError('ABORTED', `local storage: write of ${JSON.stringify(key)} was aborted`, { cause: error });
+    if ((error as Error).name === 'AbortError')
+      throw new BackupError('ABORTED', `local storage: write of ${JSON.stringify(key)} was aborted`, { cause: error });
     throw storageError('write', key, error);
   }
 }
@@ -124,7 +141,10 @@ async function readObject(storage: LocalRoot, key: string, readOptions: StorageR
     const facts = await stat(path);
     if (!facts.isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOENT' });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new BackupError('BACKUP_NOT_FOUND', `local storage: ${JSON.stringify(key)} does not exist`, { cause: error });
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new BackupError('BACKUP_NOT_FOUND', `local storage: ${JSON.stringify(key)} does not exist`, {
+        cause: error,
+      });
     throw storageError('read', key, error);
   }
   const stream = createReadStream(path, {
@@ -143,18 +163,24 @@ async function statObject(storage: LocalRoot, key: string): Promise<StoredObject
     if (!facts.isFile()) return undefined;
     return { key, bytes: facts.size, modifiedAt: facts.mtime };
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR')
+      return undefined;
     throw storageError('stat', key, error);
   }
 }
 
 /** Files under `directory` (recursively): finished ones, or with `includePartial` only the temporary ones of writers. */
-async function* walk(directory: string, keyPrefix: string, includePartial: boolean): AsyncGenerator<StoredObject & { path: string }> {
+async function* walk(
+  directory: string,
+  keyPrefix: string,
+  includePartial: boolean,
+): AsyncGenerator<StoredObject & { path: string }> {
   let entries;
   try {
     entries = await readdir(directory, { withFileTypes: true });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR')
+      return;
     throw storageError('list', keyPrefix, error);
   }
   for (const entry of entries) {
@@ -179,13 +205,18 @@ function startOf(storage: LocalRoot, prefix: string): { directory: string; keyPr
   assertStoragePrefix(prefix);
   const slash = prefix.lastIndexOf('/');
   const directoryKey = slash === -1 ? '' : prefix.slice(0, slash);
-  return { directory: directoryKey === '' ? storage.root : storage.pathOf(directoryKey), keyPrefix: directoryKey === '' ? '' : `${directoryKey}/`, filter: prefix };
+  return {
+    directory: directoryKey === '' ? storage.root : storage.pathOf(directoryKey),
+    keyPrefix: directoryKey === '' ? '' : `${directoryKey}/`,
+    filter: prefix,
+  };
 }
 
 async function* listObjects(storage: LocalRoot, prefix: string): AsyncIterable<StoredObject> {
   const start = startOf(storage, prefix);
   for await (const object of walk(start.directory, start.keyPrefix, false)) {
-    if (object.key.startsWith(start.filter)) yield { key: object.key, bytes: object.bytes, modifiedAt: object.modifiedAt };
+    if (object.key.startsWith(start.filter))
+      yield { key: object.key, bytes: object.bytes, modifiedAt: object.modifiedAt };
   }
 }
 

@@ -13,7 +13,10 @@ describe('S3 multipart uploads against s3rver over real HTTP', () => {
     const s3 = s3rver.storage({ client, partSizeBytes: 5 * MIB, queueSize: 2 });
     const total = 13 * MIB + 123;
     let maxAhead = 0;
-    const acknowledged = (): number => sent.filter((request) => request.command === 'UploadPartCommand' && request.status === 200).reduce((sum, request) => sum + request.bodyBytes, 0);
+    const acknowledged = (): number =>
+      sent
+        .filter((request) => request.command === 'UploadPartCommand' && request.status === 200)
+        .reduce((sum, request) => sum + request.bodyBytes, 0);
     const { stream, data } = lazyBody(total, (produced) => {
       maxAhead = Math.max(maxAhead, produced - acknowledged());
     });
@@ -38,7 +41,12 @@ describe('S3 multipart uploads against s3rver over real HTTP', () => {
     const sent: SentRequest[] = [];
     const client = s3rver.client(sent);
     const warnings: string[] = [];
-    const logger = { debug: () => undefined, info: () => undefined, error: () => undefined, warn: (object: unknown, message?: string) => warnings.push(`${message ?? ''} ${JSON.stringify(object)}`) };
+    const logger = {
+      debug: () => undefined,
+      info: () => undefined,
+      error: () => undefined,
+      warn: (object: unknown, message?: string) => warnings.push(`${message ?? ''} ${JSON.stringify(object)}`),
+    };
     const s3 = s3rver.storage({ client, partSizeBytes: 5 * MIB, queueSize: 1, logger });
     const controller = new AbortController();
     const { stream } = lazyBody(40 * MIB, (produced) => {
@@ -58,7 +66,8 @@ describe('S3 multipart uploads against s3rver over real HTTP', () => {
     // s3rver 3.7.1 does not implement AbortMultipartUpload (405); real S3 answers 204. Either way it was asked, and a
     // failed abort is reported as a warning (a bucket lifecycle rule must then expire the parts).
     expect([204, 405]).toContain(aborts[0]?.status);
-    if (aborts[0]?.status !== 204) expect(warnings.some((message) => message.includes('AbortMultipartUpload failed'))).toBe(true);
+    if (aborts[0]?.status !== 204)
+      expect(warnings.some((message) => message.includes('AbortMultipartUpload failed'))).toBe(true);
     client.destroy();
   });
 
@@ -69,5 +78,4 @@ describe('S3 multipart uploads against s3rver over real HTTP', () => {
     expect(error.message).toMatch(/source failed mid-stream/);
     expect(await s3.stat('failed/dump.bin')).toBeUndefined();
   });
-
 });

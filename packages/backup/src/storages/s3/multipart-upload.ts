@@ -59,7 +59,10 @@ export class MultipartUpload {
     if (this.#uploadId === undefined) this.#uploadId = await this.#create();
     const partNumber = this.partCount + 1;
     if (partNumber > MAX_PARTS) {
-      throw new BackupError('STORAGE_FAILED', `s3 storage: ${target.where(key)} needs more than ${MAX_PARTS} parts; pass contentLength or a larger partSizeBytes`);
+      throw new BackupError(
+        'STORAGE_FAILED',
+        `s3 storage: ${target.where(key)} needs more than ${MAX_PARTS} parts; pass contentLength or a larger partSizeBytes`,
+      );
     }
     const task: Promise<void> = this.#uploadPart(partNumber, data).then(
       () => {
@@ -84,7 +87,12 @@ export class MultipartUpload {
     const { client, module } = await target.connect();
     this.#parts.sort((left, right) => left.PartNumber - right.PartNumber);
     await client.send(
-      new module.CompleteMultipartUploadCommand({ Bucket: target.bucket, Key: objectKey, UploadId: this.#uploadId, MultipartUpload: { Parts: this.#parts } }),
+      new module.CompleteMultipartUploadCommand({
+        Bucket: target.bucket,
+        Key: objectKey,
+        UploadId: this.#uploadId,
+        MultipartUpload: { Parts: this.#parts },
+      }),
       sendOptions(signal),
     );
     this.#uploadId = undefined;
@@ -98,10 +106,15 @@ export class MultipartUpload {
     await Promise.allSettled(this.#inFlight);
     try {
       const { client, module } = await target.connect();
-      await client.send(new module.AbortMultipartUploadCommand({ Bucket: target.bucket, Key: objectKey, UploadId: uploadId }));
+      await client.send(
+        new module.AbortMultipartUploadCommand({ Bucket: target.bucket, Key: objectKey, UploadId: uploadId }),
+      );
     } catch (error) {
       // Not fatal for the caller (the object was never completed), but the parts cost money until a lifecycle rule runs.
-      target.logger.warn({ bucket: target.bucket, key: objectKey, error: (error as Error).message }, 's3 storage: AbortMultipartUpload failed; add a lifecycle rule for incomplete uploads');
+      target.logger.warn(
+        { bucket: target.bucket, key: objectKey, error: (error as Error).message },
+        's3 storage: AbortMultipartUpload failed; add a lifecycle rule for incomplete uploads',
+      );
     }
   }
 
@@ -109,10 +122,18 @@ export class MultipartUpload {
     const { target, key, objectKey, checksums, signal } = this.#options;
     const { client, module } = await target.connect();
     const created = await client.send(
-      new module.CreateMultipartUploadCommand({ Bucket: target.bucket, Key: objectKey, ...(checksums ? { ChecksumAlgorithm: 'SHA256' } : {}) }),
+      new module.CreateMultipartUploadCommand({
+        Bucket: target.bucket,
+        Key: objectKey,
+        ...(checksums ? { ChecksumAlgorithm: 'SHA256' } : {}),
+      }),
       sendOptions(signal),
     );
-    if (created.UploadId === undefined) throw new BackupError('STORAGE_FAILED', `s3 storage: CreateMultipartUpload for ${target.where(key)} returned no UploadId`);
+    if (created.UploadId === undefined)
+      throw new BackupError(
+        'STORAGE_FAILED',
+        `s3 storage: CreateMultipartUpload for ${target.where(key)} returned no UploadId`,
+      );
     return created.UploadId;
   }
 
@@ -132,7 +153,16 @@ export class MultipartUpload {
       }),
       sendOptions(signal),
     );
-    if (response.ETag === undefined) throw new BackupError('STORAGE_FAILED', `s3 storage: part ${partNumber} of ${target.where(key)} returned no ETag`, { isRetryable: true });
-    this.#parts.push({ PartNumber: partNumber, ETag: response.ETag, ...(checksum ? { ChecksumSHA256: checksum } : {}) });
+    if (response.ETag === undefined)
+      throw new BackupError(
+        'STORAGE_FAILED',
+        `s3 storage: part ${partNumber} of ${target.where(key)} returned no ETag`,
+        { isRetryable: true },
+      );
+    this.#parts.push({
+      PartNumber: partNumber,
+      ETag: response.ETag,
+      ...(checksum ? { ChecksumSHA256: checksum } : {}),
+    });
   }
 }

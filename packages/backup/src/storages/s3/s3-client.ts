@@ -41,7 +41,11 @@ function loadS3(): Promise<S3Module> {
   // Loaded lazily: @aws-sdk/client-s3 is an optional peer dependency, needed only by users of S3 storage.
   s3ModulePromise ??= import('@aws-sdk/client-s3').catch((error: unknown) => {
     s3ModulePromise = undefined;
-    throw new BackupError('STORAGE_FAILED', 'S3 storage needs the optional peer dependency @aws-sdk/client-s3: npm install @aws-sdk/client-s3', { cause: error });
+    throw new BackupError(
+      'STORAGE_FAILED',
+      'S3 storage needs the optional peer dependency @aws-sdk/client-s3: npm install @aws-sdk/client-s3',
+      { cause: error },
+    );
   });
   return s3ModulePromise;
 }
@@ -50,7 +54,10 @@ function loadS3(): Promise<S3Module> {
  * Connects on first use: the user's client, or one built from the options. `close` destroys only a client created
  * here (a client the user passed in stays open).
  */
-export function createS3Connector(options: S3ClientOptions): { connect(): Promise<S3Connection>; close(): Promise<void> } {
+export function createS3Connector(options: S3ClientOptions): {
+  connect(): Promise<S3Connection>;
+  close(): Promise<void>;
+} {
   const { client: userClient, region, endpoint, forcePathStyle, credentials } = options;
   let clientPromise: Promise<S3Connection> | undefined;
   function connect(): Promise<S3Connection> {

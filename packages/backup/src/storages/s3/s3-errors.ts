@@ -1,8 +1,26 @@
 import { OpsError, redactText } from '@ops/core';
 import { BackupError } from '../../errors.js';
 
-const RETRYABLE_NAMES = new Set(['SlowDown', 'RequestTimeout', 'RequestTimeTooSkewed', 'InternalError', 'ServiceUnavailable', 'TimeoutError', 'ThrottlingException', 'RequestLimitExceeded']);
-const RETRYABLE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'ENETUNREACH', 'UND_ERR_SOCKET']);
+const RETRYABLE_NAMES = new Set([
+  'SlowDown',
+  'RequestTimeout',
+  'RequestTimeTooSkewed',
+  'InternalError',
+  'ServiceUnavailable',
+  'TimeoutError',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+]);
+const RETRYABLE_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+]);
 
 /** What the AWS SDK's service and network errors carry. */
 interface SdkErrorShape {
@@ -40,5 +58,8 @@ export function storageError(action: string, where: string, error: unknown): Ops
     (shape.name !== undefined && RETRYABLE_NAMES.has(shape.name)) ||
     (shape.code !== undefined && RETRYABLE_CODES.has(shape.code));
   const detail = `${shape.name && shape.name !== 'Error' ? `${shape.name}: ` : ''}${shape.message ?? String(error)}${status ? ` (HTTP ${status})` : ''}`;
-  return new BackupError('STORAGE_FAILED', `s3 storage: cannot ${action} ${where}: ${redactText(detail)}`, { cause: error, isRetryable: retryable });
+  return new BackupError('STORAGE_FAILED', `s3 storage: cannot ${action} ${where}: ${redactText(detail)}`, {
+    cause: error,
+    isRetryable: retryable,
+  });
 }

@@ -7,19 +7,31 @@ import { isAbort, isNotFound, storageError } from './s3-errors.js';
 import { BackupError } from '../../errors.js';
 
 /** A stream of the object at `key` (or a byte range of it); `BACKUP_NOT_FOUND` when there is none. */
-export async function readObject(target: S3Bucket, key: string, readOptions: StorageReadOptions = {}): Promise<Readable> {
+export async function readObject(
+  target: S3Bucket,
+  key: string,
+  readOptions: StorageReadOptions = {},
+): Promise<Readable> {
   const objectKey = target.objectKey(key);
   const { start, end, signal } = readOptions;
   assertReadRange(readOptions, 's3 storage');
   const range = start !== undefined || end !== undefined ? `bytes=${start ?? 0}-${end ?? ''}` : undefined;
   try {
     const { client, module } = await target.connect();
-    const response = await client.send(new module.GetObjectCommand({ Bucket: target.bucket, Key: objectKey, ...(range ? { Range: range } : {}) }), sendOptions(signal));
-    if (response.Body === undefined) throw new BackupError('STORAGE_FAILED', `s3 storage: ${target.where(key)} returned no body`, { isRetryable: true });
+    const response = await client.send(
+      new module.GetObjectCommand({ Bucket: target.bucket, Key: objectKey, ...(range ? { Range: range } : {}) }),
+      sendOptions(signal),
+    );
+    if (response.Body === undefined)
+      throw new BackupError('STORAGE_FAILED', `s3 storage: ${target.where(key)} returned no body`, {
+        isRetryable: true,
+      });
     return response.Body as Readable;
   } catch (error) {
-    if (isNotFound(error)) throw new BackupError('BACKUP_NOT_FOUND', `s3 storage: ${target.where(key)} does not exist`, { cause: error });
-    if (isAbort(error)) throw new BackupError('ABORTED', `s3 storage: read of ${target.where(key)} was aborted`, { cause: error });
+    if (isNotFound(error))
+      throw new BackupError('BACKUP_NOT_FOUND', `s3 storage: ${target.where(key)} does not exist`, { cause: error });
+    if (isAbort(error))
+      throw new BackupError('ABORTED', `s3 storage: read of ${target.where(key)} was aborted`, { cause: error });
     throw storageError('read', target.where(key), error);
   }
 }
@@ -38,7 +50,11 @@ export async function statObject(target: S3Bucket, key: string): Promise<StoredO
 }
 
 /** Every object under `listPrefix` (recursively), page by page, with keys relative to the storage prefix. */
-export async function* listObjects(target: S3Bucket, listPrefix: string, pageSize: number): AsyncIterable<StoredObject> {
+export async function* listObjects(
+  target: S3Bucket,
+  listPrefix: string,
+  pageSize: number,
+): AsyncIterable<StoredObject> {
   assertStoragePrefix(listPrefix);
   const { prefix } = target;
   const full = prefix === '' ? listPrefix : `${prefix}/${listPrefix}`;
@@ -49,7 +65,12 @@ export async function* listObjects(target: S3Bucket, listPrefix: string, pageSiz
     try {
       const { client, module } = await target.connect();
       response = await client.send(
-        new module.ListObjectsV2Command({ Bucket: target.bucket, Prefix: full, MaxKeys: pageSize, ...(continuationToken ? { ContinuationToken: continuationToken } : {}) }),
+        new module.ListObjectsV2Command({
+          Bucket: target.bucket,
+          Prefix: full,
+          MaxKeys: pageSize,
+          ...(continuationToken ? { ContinuationToken: continuationToken } : {}),
+        }),
       );
     } catch (error) {
       throw storageError('list', `${JSON.stringify(listPrefix)} in ${target.location}`, error);

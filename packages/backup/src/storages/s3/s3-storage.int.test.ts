@@ -34,7 +34,14 @@ describe('S3 storage against s3rver over real HTTP', () => {
     const sent: SentRequest[] = [];
     const client = s3rver.client(sent);
     const s3 = s3rver.storage({ client, prefix: 'listing', listPageSize: 2 });
-    const keys = ['job-a/1/manifest.json', 'job-a/1/data/dump', 'job-a/2/manifest.json', 'job-a/3/manifest.json', 'job-a/3/data/dump', 'job-b/1/manifest.json'];
+    const keys = [
+      'job-a/1/manifest.json',
+      'job-a/1/data/dump',
+      'job-a/2/manifest.json',
+      'job-a/3/manifest.json',
+      'job-a/3/data/dump',
+      'job-b/1/manifest.json',
+    ];
     for (const key of keys) await s3.write(key, Readable.from([Buffer.from(key)]));
     const listed: string[] = [];
     for await (const object of s3.list('job-a/')) {
@@ -55,7 +62,9 @@ describe('S3 storage against s3rver over real HTTP', () => {
     const error = await expectOpsError(s3.read('nope/manifest.json'), 'BACKUP_NOT_FOUND');
     expect(error.message).toContain(`"nope/manifest.json" in s3://${BUCKET}`);
     expect(() => createS3Storage({ bucket: 'Bad_Bucket' })).toThrow(/not a valid bucket name/);
-    expect(() => createS3Storage({ bucket: BUCKET, partSizeBytes: 1024 })).toThrow(/partSizeBytes must be an integer >= 5242880/);
+    expect(() => createS3Storage({ bucket: BUCKET, partSizeBytes: 1024 })).toThrow(
+      /partSizeBytes must be an integer >= 5242880/,
+    );
   });
 
   it('checksums: false sends no checksum header but still stores the sha256 metadata', async () => {
@@ -70,5 +79,4 @@ describe('S3 storage against s3rver over real HTTP', () => {
     expect(head.Metadata?.sha256).toBe(createHash('sha256').update(body).digest('hex'));
     client.destroy();
   });
-
 });

@@ -112,18 +112,37 @@ export function createS3Storage(options: S3StorageOptions): S3Storage {
 }
 
 /** Throws `ARGUMENT_INVALID` naming the first option out of range. */
-function checkOptions(options: { bucket: string; prefix: string; partSizeBytes: number; queueSize: number; listPageSize: number }): void {
+function checkOptions(options: {
+  bucket: string;
+  prefix: string;
+  partSizeBytes: number;
+  queueSize: number;
+  listPageSize: number;
+}): void {
   const { bucket, prefix, partSizeBytes, queueSize, listPageSize } = options;
   if (typeof bucket !== 'string' || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
-    throw new BackupError('ARGUMENT_INVALID', `s3 storage: bucket ${JSON.stringify(bucket)} is not a valid bucket name (3-63 of a-z 0-9 . -)`);
+    throw new BackupError(
+      'ARGUMENT_INVALID',
+      `s3 storage: bucket ${JSON.stringify(bucket)} is not a valid bucket name (3-63 of a-z 0-9 . -)`,
+    );
   }
   if (prefix !== '') assertStorageKey(prefix);
   if (!Number.isInteger(partSizeBytes) || partSizeBytes < MIN_PART_BYTES) {
-    throw new BackupError('ARGUMENT_INVALID', `s3 storage: partSizeBytes must be an integer >= ${MIN_PART_BYTES} (5 MiB), got ${String(partSizeBytes)}`);
+    throw new BackupError(
+      'ARGUMENT_INVALID',
+      `s3 storage: partSizeBytes must be an integer >= ${MIN_PART_BYTES} (5 MiB), got ${String(partSizeBytes)}`,
+    );
   }
-  if (!Number.isInteger(queueSize) || queueSize < 1) throw new BackupError('ARGUMENT_INVALID', `s3 storage: queueSize must be an integer >= 1, got ${String(queueSize)}`);
+  if (!Number.isInteger(queueSize) || queueSize < 1)
+    throw new BackupError(
+      'ARGUMENT_INVALID',
+      `s3 storage: queueSize must be an integer >= 1, got ${String(queueSize)}`,
+    );
   if (!Number.isInteger(listPageSize) || listPageSize < 1 || listPageSize > 1000) {
-    throw new BackupError('ARGUMENT_INVALID', `s3 storage: listPageSize must be an integer from 1 to 1000, got ${String(listPageSize)}`);
+    throw new BackupError(
+      'ARGUMENT_INVALID',
+      `s3 storage: listPageSize must be an integer from 1 to 1000, got ${String(listPageSize)}`,
+    );
   }
 }
 

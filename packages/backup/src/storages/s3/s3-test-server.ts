@@ -30,7 +30,9 @@ async function startS3rver(root: string): Promise<{ child: ChildProcess; port: n
     new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: ${JSON.stringify(root)}, configureBuckets: [{ name: ${JSON.stringify(BUCKET)} }] })
       .run().then((address) => process.stdout.write(JSON.stringify({ port: address.port }) + '\\n'), (error) => { console.error(error); process.exit(1); });
   `;
-  const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', script], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
@@ -102,7 +104,11 @@ export function useS3rver(): S3rverFixture {
         (next, context) => async (args) => {
           const request = args.request as { headers: Record<string, string>; body?: unknown };
           const body = request.body;
-          const entry: SentRequest = { command: context.commandName ?? '?', headers: { ...request.headers }, bodyBytes: Buffer.isBuffer(body) || body instanceof Uint8Array ? body.length : 0 };
+          const entry: SentRequest = {
+            command: context.commandName ?? '?',
+            headers: { ...request.headers },
+            bodyBytes: Buffer.isBuffer(body) || body instanceof Uint8Array ? body.length : 0,
+          };
           sent.push(entry);
           try {
             const result = await next(args);
@@ -126,7 +132,15 @@ export function useS3rver(): S3rverFixture {
   }
 
   function storage(options: Partial<S3StorageOptions> = {}): S3Storage {
-    return track(createS3Storage({ bucket: BUCKET, endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, ...options }));
+    return track(
+      createS3Storage({
+        bucket: BUCKET,
+        endpoint,
+        forcePathStyle: true,
+        credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+        ...options,
+      }),
+    );
   }
 
   return { endpoint: () => endpoint, client, storage, track };
@@ -145,7 +159,11 @@ export async function expectOpsError(promise: Promise<unknown>, code: string): P
 }
 
 /** A body of `total` pseudo-random bytes produced lazily in 64 KiB chunks, with hooks to observe production. */
-export function lazyBody(total: number, onChunk?: (produced: number) => void, failAfter?: number): { stream: Readable; data: () => Buffer } {
+export function lazyBody(
+  total: number,
+  onChunk?: (produced: number) => void,
+  failAfter?: number,
+): { stream: Readable; data: () => Buffer } {
   const seed = randomBytes(64 * 1024);
   let produced = 0;
   const chunks: Buffer[] = [];
@@ -170,4 +188,3 @@ export function lazyBody(total: number, onChunk?: (produced: number) => void, fa
   });
   return { stream, data: () => Buffer.concat(chunks) };
 }
-

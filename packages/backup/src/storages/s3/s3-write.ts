@@ -25,19 +25,30 @@ export interface S3WriteSettings {
  * any failure or abort aborts, so nothing appears under the key. Stores the full-object SHA-256 as metadata and checks
  * the stored size.
  */
-export async function writeObject(target: S3Bucket, settings: S3WriteSettings, key: string, body: Readable, writeOptions: StorageWriteOptions = {}): Promise<{ bytes: number }> {
+export async function writeObject(
+  target: S3Bucket,
+  settings: S3WriteSettings,
+  key: string,
+  body: Readable,
+  writeOptions: StorageWriteOptions = {},
+): Promise<{ bytes: number }> {
   const objectKey = target.objectKey(key);
   const { signal, contentLength } = writeOptions;
   const { partSizeBytes, queueSize, checksums } = settings;
   const upload = new MultipartUpload({ target, key, objectKey, checksums, queueSize, signal });
   // With a known size, grow the part size so the upload fits S3's 10 000-part limit.
-  const partSize = contentLength !== undefined ? Math.max(partSizeBytes, Math.ceil(contentLength / MAX_PARTS)) : partSizeBytes;
+  const partSize =
+    contentLength !== undefined ? Math.max(partSizeBytes, Math.ceil(contentLength / MAX_PARTS)) : partSizeBytes;
   // An abort must also end a wait for the body's next chunk (a stalled source), not only the requests in flight.
   const onAbort = () => body.destroy(Object.assign(new Error('aborted'), { name: 'AbortError' }));
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     if (signal?.aborted) throw signal.reason ?? new Error('aborted');
-    const { bytes, sha256Hex, lastPart } = await sendFullParts(body, upload, { partSize, growParts: contentLength === undefined, signal });
+    const { bytes, sha256Hex, lastPart } = await sendFullParts(body, upload, {
+      partSize,
+      growParts: contentLength === undefined,
+      signal,
+    });
     if (!upload.started) {
       await putObject(target, { objectKey, body: lastPart, sha256Hex, checksums, signal });
     } else {
@@ -47,13 +58,18 @@ export async function writeObject(target: S3Bucket, settings: S3WriteSettings, k
     }
     const stored = await statObject(target, key);
     if (stored?.bytes !== bytes) {
-      throw new BackupError('STORAGE_FAILED', `s3 storage: ${target.where(key)} holds ${stored?.bytes ?? 'no'} bytes after upload, expected ${bytes}`, { isRetryable: true });
+      throw new BackupError(
+        'STORAGE_FAILED',
+        `s3 storage: ${target.where(key)} holds ${stored?.bytes ?? 'no'} bytes after upload, expected ${bytes}`,
+        { isRetryable: true },
+      );
     }
     return { bytes };
   } catch (error) {
     await upload.abort();
     if (!body.destroyed) body.destroy();
-    if (isAbort(error) || signal?.aborted) throw new BackupError('ABORTED', `s3 storage: write of ${target.where(key)} was aborted`, { cause: error });
+    if (isAbort(error) || signal?.aborted)
+      throw new BackupError('ABORTED', `s3 storage: write of ${target.where(key)} was aborted`, { cause: error });
     throw storageError('write', target.where(key), error);
   } finally {
     signal?.removeEventListener('abort', onAbort);
@@ -100,7 +116,10 @@ async function sendFullParts(
 }
 
 /** The whole object in one `PutObject`, with its SHA-256 as metadata (and as a checksum the server verifies). */
-async function putObject(target: S3Bucket, object: { objectKey: string; body: Buffer; sha256Hex: string; checksums: boolean; signal: AbortSignal | undefined }): Promise<void> {
+async function putObject(
+  target: S3Bucket,
+  object: { objectKey: string; body: Buffer; sha256Hex: string; checksums: boolean; signal: AbortSignal | undefined },
+): Promise<void> {
   const { objectKey, body, sha256Hex, checksums, signal } = object;
   const { client, module } = await target.connect();
   await client.send(
@@ -117,10 +136,19 @@ async function putObject(target: S3Bucket, object: { objectKey: string; body: Bu
 }
 
 /** Stores the SHA-256 as metadata of a completed multipart object by a self-copy; only warns when that fails. */
-async function attachSha256(target: S3Bucket, key: string, objectKey: string, bytes: number, sha256Hex: string): Promise<void> {
+async function attachSha256(
+  target: S3Bucket,
+  key: string,
+  objectKey: string,
+  bytes: number,
+  sha256Hex: string,
+): Promise<void> {
   const { bucket, logger } = target;
   if (bytes > MAX_COPY_BYTES) {
-    logger.warn({ bucket, key: objectKey }, 's3 storage: object larger than 5 GiB, sha256 metadata not attached (the manifest still records it)');
+    logger.warn(
+      { bucket, key: objectKey },
+      's3 storage: object larger than 5 GiB, sha256 metadata not attached (the manifest still records it)',
+    );
     return;
   }
   try {
@@ -135,6 +163,9 @@ async function attachSha256(target: S3Bucket, key: string, objectKey: string, by
       }),
     );
   } catch (error) {
-    logger.warn({ bucket, key: objectKey, error: (error as Error).message }, `s3 storage: could not attach sha256 metadata to ${target.where(key)}`);
+    logger.warn(
+      { bucket, key: objectKey, error: (error as Error).message },
+      `s3 storage: could not attach sha256 metadata to ${target.where(key)}`,
+    );
   }
 }

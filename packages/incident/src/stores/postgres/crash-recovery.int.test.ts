@@ -20,16 +20,23 @@ beforeEach(async () => {
   target = await startRecordingTarget();
 });
 afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of children.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await target.close();
 });
 
 function startReplica(schema: string, mode: string) {
-  const child = spawn(process.execPath, ['--import', 'tsx', worker, database.connectionString, schema, target.url, mode], { cwd: packageDir });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', worker, database.connectionString, schema, target.url, mode],
+    { cwd: packageDir },
+  );
   children.push(child);
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, stderr })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal, stderr })),
+  );
   return { child, exited };
 }
 
@@ -61,17 +68,27 @@ describe.each([
 
     // Two replicas come up; once the dead one's claim lapses, one of them takes the work. The other must not repeat it.
     const replicas = [startReplica(schema, 'run'), startReplica(schema, 'run')];
-    await vi.waitFor(() => expect(target.requests.length).toBeGreaterThanOrEqual(1), { timeout: 20_000, interval: 100 });
+    await vi.waitFor(() => expect(target.requests.length).toBeGreaterThanOrEqual(1), {
+      timeout: 20_000,
+      interval: 100,
+    });
     await new Promise((resolve) => setTimeout(resolve, 2500)); // several more ticks and lease periods on both replicas
     for (const replica of replicas) replica.child.stdin.end();
     const exits = await Promise.all(replicas.map((replica) => replica.exited));
     for (const exit of exits) expect(exit.code, exit.stderr).toBe(0);
 
     expect(target.requests).toHaveLength(1);
-    expect(target.requests[0]!.json).toMatchObject({ type: 'incident.escalated', data: { incident: { dedupKey: 'crash-test', severity: 'P0' }, level: 0 } });
-    const outbox = await query<{ status: string; target: string }>(`SELECT status, target FROM ${schema}.notification_outbox`);
+    expect(target.requests[0]!.json).toMatchObject({
+      type: 'incident.escalated',
+      data: { incident: { dedupKey: 'crash-test', severity: 'P0' }, level: 0 },
+    });
+    const outbox = await query<{ status: string; target: string }>(
+      `SELECT status, target FROM ${schema}.notification_outbox`,
+    );
     expect(outbox).toEqual([{ status: 'delivered', target: 'pager' }]);
-    const escalated = await query<{ count: string }>(`SELECT count(*) AS count FROM ${schema}.timeline_events WHERE kind = 'escalated'`);
+    const escalated = await query<{ count: string }>(
+      `SELECT count(*) AS count FROM ${schema}.timeline_events WHERE kind = 'escalated'`,
+    );
     expect(Number(escalated[0]!.count)).toBe(1);
   }, 60_000);
 });

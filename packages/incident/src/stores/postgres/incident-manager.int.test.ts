@@ -19,4 +19,6 @@ afterAll(async () => {
 });
 
 // Every lifecycle test of the in-memory store, against PostgreSQL (a fresh schema per store).
-describeIncidentManager('postgres', () => createPostgresIncidentStore({ pool, schema: `manager_${randomBytes(4).toString('hex')}` }));
+describeIncidentManager('postgres', () =>
+  createPostgresIncidentStore({ pool, schema: `manager_${randomBytes(4).toString('hex')}` }),
+);

@@ -177,7 +177,10 @@ CREATE TABLE {schema}.maintenance_windows (
 /** Quotes a schema name for SQL, refusing anything but a plain identifier. */
 export function quoteSchema(schema: string): string {
   if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) {
-    throw new IncidentError('ARGUMENT_INVALID', `schema must be a plain identifier (letters, digits, "_", at most 63), got ${JSON.stringify(schema)}`);
+    throw new IncidentError(
+      'ARGUMENT_INVALID',
+      `schema must be a plain identifier (letters, digits, "_", at most 63), got ${JSON.stringify(schema)}`,
+    );
   }
   return `"${schema}"`;
 }
@@ -198,25 +201,41 @@ export async function migrateIncidentSchema(pool: PgPoolLike, options: { schema?
   try {
     client = await pool.connect();
   } catch (error) {
-    throw new IncidentError('STORE_FAILED', `migrating the incident schema ${schema}: cannot connect: ${(error as Error).message}`, { cause: error, isRetryable: true });
+    throw new IncidentError(
+      'STORE_FAILED',
+      `migrating the incident schema ${schema}: cannot connect: ${(error as Error).message}`,
+      { cause: error, isRetryable: true },
+    );
   }
   let failed = false;
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`ops-incident:migrate:${schema}`]);
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`);
-    await client.query(`CREATE TABLE IF NOT EXISTS ${quoted}.migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-    const applied = new Set((await client.query<{ version: number }>(`SELECT version FROM ${quoted}.migrations`)).rows.map((row) => Number(row.version)));
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${quoted}.migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    const applied = new Set(
+      (await client.query<{ version: number }>(`SELECT version FROM ${quoted}.migrations`)).rows.map((row) =>
+        Number(row.version),
+      ),
+    );
     const known = Math.max(...INCIDENT_MIGRATIONS.map((migration) => migration.version));
     const newest = Math.max(0, ...applied);
     if (newest > known) {
-      throw new IncidentError('STORE_FAILED', `schema ${schema} is at migration ${newest}, newer than this @ops/incident knows (${known}); upgrade the package`);
+      throw new IncidentError(
+        'STORE_FAILED',
+        `schema ${schema} is at migration ${newest}, newer than this @ops/incident knows (${known}); upgrade the package`,
+      );
     }
     const done: number[] = [];
     for (const migration of INCIDENT_MIGRATIONS) {
       if (applied.has(migration.version)) continue;
       await client.query(migration.sql.replaceAll('{schema}', quoted));
-      await client.query(`INSERT INTO ${quoted}.migrations (version, name) VALUES ($1, $2)`, [migration.version, migration.name]);
+      await client.query(`INSERT INTO ${quoted}.migrations (version, name) VALUES ($1, $2)`, [
+        migration.version,
+        migration.name,
+      ]);
       done.push(migration.version);
     }
     await client.query('COMMIT');
@@ -226,7 +245,11 @@ export async function migrateIncidentSchema(pool: PgPoolLike, options: { schema?
       failed = true;
     });
     if (IncidentError.isInstance(error)) throw error;
-    throw new IncidentError('STORE_FAILED', `migrating the incident schema ${schema} failed: ${(error as Error).message}`, { cause: error });
+    throw new IncidentError(
+      'STORE_FAILED',
+      `migrating the incident schema ${schema} failed: ${(error as Error).message}`,
+      { cause: error },
+    );
   } finally {
     client.release(failed);
   }

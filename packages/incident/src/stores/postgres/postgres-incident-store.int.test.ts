@@ -47,10 +47,17 @@ describe('PostgreSQL incident store', () => {
     const results = await Promise.all(Array.from({ length: 4 }, () => migrateIncidentSchema(pool, { schema })));
     expect(results.flat()).toEqual(INCIDENT_MIGRATIONS.map((migration) => migration.version));
     const { rows } = await pool.query(`SELECT version FROM "${schema}".migrations`);
-    expect(rows.map((row: { version: number }) => row.version).sort()).toEqual(INCIDENT_MIGRATIONS.map((migration) => migration.version));
+    expect(rows.map((row: { version: number }) => row.version).sort()).toEqual(
+      INCIDENT_MIGRATIONS.map((migration) => migration.version),
+    );
     expect(await migrateIncidentSchema(pool, { schema })).toEqual([]);
-    const indexes = await pool.query(`SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = 'incidents_open_dedup_key'`, [schema]);
-    expect(indexes.rows[0].indexdef).toMatch(/UNIQUE INDEX .* \(service, dedup_key\) WHERE \(status <> ALL \(ARRAY\['resolved'::text, 'closed'::text\]\)\)/);
+    const indexes = await pool.query(
+      `SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = 'incidents_open_dedup_key'`,
+      [schema],
+    );
+    expect(indexes.rows[0].indexdef).toMatch(
+      /UNIQUE INDEX .* \(service, dedup_key\) WHERE \(status <> ALL \(ARRAY\['resolved'::text, 'closed'::text\]\)\)/,
+    );
   });
 
   it('refuses to change or delete timeline events, in the database itself', async () => {
@@ -59,19 +66,38 @@ describe('PostgreSQL incident store', () => {
     const incident = sampleIncident({ id: 'INC-2026-0113-001' });
     await store.transaction(async (transaction) => {
       await transaction.insertIncident(incident);
-      await transaction.appendTimeline([{ id: '00000000-0000-4000-8000-000000000001', incidentId: incident.id, at: 1, kind: 'note', actor: { type: 'user', id: 'a' }, description: 'x', visibility: 'internal' }]);
+      await transaction.appendTimeline([
+        {
+          id: '00000000-0000-4000-8000-000000000001',
+          incidentId: incident.id,
+          at: 1,
+          kind: 'note',
+          actor: { type: 'user', id: 'a' },
+          description: 'x',
+          visibility: 'internal',
+        },
+      ]);
     });
-    await expect(pool.query(`UPDATE "${schema}".timeline_events SET description = 'changed'`)).rejects.toThrow('the incident timeline is append-only');
-    await expect(pool.query(`DELETE FROM "${schema}".timeline_events`)).rejects.toThrow('the incident timeline is append-only');
+    await expect(pool.query(`UPDATE "${schema}".timeline_events SET description = 'changed'`)).rejects.toThrow(
+      'the incident timeline is append-only',
+    );
+    await expect(pool.query(`DELETE FROM "${schema}".timeline_events`)).rejects.toThrow(
+      'the incident timeline is append-only',
+    );
   });
 
   it('refuses a schema name that is not a plain identifier, and a pool that is not one', () => {
-    expect(() => createPostgresIncidentStore({ pool, schema: 'x; DROP TABLE y' })).toThrow(/schema must be a plain identifier/);
+    expect(() => createPostgresIncidentStore({ pool, schema: 'x; DROP TABLE y' })).toThrow(
+      /schema must be a plain identifier/,
+    );
     expect(() => createPostgresIncidentStore({ pool: {} as never })).toThrow(/pool must be a pg Pool/);
   });
 
   it('reports a lost connection as STORE_FAILED', async () => {
-    const broken = new pg.Pool({ connectionString: database.connectionString.replace(/:\d+\//, ':1/'), connectionTimeoutMillis: 2000 });
+    const broken = new pg.Pool({
+      connectionString: database.connectionString.replace(/:\d+\//, ':1/'),
+      connectionTimeoutMillis: 2000,
+    });
     const store = createPostgresIncidentStore({ pool: broken, schema: 'never' });
     await expect(store.listIncidents()).rejects.toMatchObject({ code: 'STORE_FAILED' });
     await broken.end();

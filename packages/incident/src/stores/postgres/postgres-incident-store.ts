@@ -40,7 +40,8 @@ const INCIDENT_COLUMNS = `id, number, service, dedup_key, title, summary, status
 type Row = Record<string, unknown>;
 
 const date = (ms: number | undefined): Date | null => (ms === undefined ? null : new Date(ms));
-const ms = (value: unknown): number | undefined => (value === null || value === undefined ? undefined : (value as Date).getTime());
+const ms = (value: unknown): number | undefined =>
+  value === null || value === undefined ? undefined : (value as Date).getTime();
 const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
 const optional = <K extends string, V>(key: K, value: V | null | undefined): { [P in K]?: V } =>
   (value === null || value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
@@ -196,7 +197,20 @@ function toNotification(row: Row): NotificationRecord {
 }
 
 const CONFLICT_CODES = new Set(['23505', '40001', '40P01']);
-const CONNECTION_CODES = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE']);
+const CONNECTION_CODES = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08003',
+  '08006',
+  '08001',
+  '08004',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+]);
 
 /** Maps a `pg` error to an {@link IncidentError}: races become retryable `STORE_CONFLICT`s. */
 function storeError(error: unknown, what: string): IncidentError {
@@ -204,12 +218,19 @@ function storeError(error: unknown, what: string): IncidentError {
   const code = (error as { code?: string }).code ?? '';
   const message = (error as Error).message ?? String(error);
   if (CONFLICT_CODES.has(code)) {
-    return new IncidentError('STORE_CONFLICT', `${what}: ${code === '23505' ? 'an open incident for that dedup key or id already exists' : 'lost a race with a concurrent transaction'} (${message})`, {
-      cause: error,
-      isRetryable: true,
-    });
+    return new IncidentError(
+      'STORE_CONFLICT',
+      `${what}: ${code === '23505' ? 'an open incident for that dedup key or id already exists' : 'lost a race with a concurrent transaction'} (${message})`,
+      {
+        cause: error,
+        isRetryable: true,
+      },
+    );
   }
-  return new IncidentError('STORE_FAILED', `${what} failed: ${message}`, { cause: error, isRetryable: CONNECTION_CODES.has(code) });
+  return new IncidentError('STORE_FAILED', `${what} failed: ${message}`, {
+    cause: error,
+    isRetryable: CONNECTION_CODES.has(code),
+  });
 }
 
 /**
@@ -228,7 +249,10 @@ function storeError(error: unknown, what: string): IncidentError {
 export function createPostgresIncidentStore(options: PostgresIncidentStoreOptions): PostgresIncidentStore {
   const { pool, schema = 'ops_incident', migrate = true } = options;
   if (!pool || typeof pool.connect !== 'function' || typeof pool.query !== 'function') {
-    throw new IncidentError('ARGUMENT_INVALID', 'createPostgresIncidentStore: pool must be a pg Pool (with connect() and query())');
+    throw new IncidentError(
+      'ARGUMENT_INVALID',
+      'createPostgresIncidentStore: pool must be a pg Pool (with connect() and query())',
+    );
   }
   const s = quoteSchema(schema);
   let ready: Promise<unknown> | undefined;
@@ -257,14 +281,33 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
   const silencesOn = async (client: PgQueryable, endsAfter: number | undefined): Promise<Silence[]> => {
     const rows =
       endsAfter === undefined
-        ? await query<{ record: Silence }>(client, `SELECT record FROM ${s}.silences ORDER BY starts_at, created_at`, [], 'list silences')
-        : await query<{ record: Silence }>(client, `SELECT record FROM ${s}.silences WHERE ends_at > $1 ORDER BY starts_at, created_at`, [new Date(endsAfter)], 'list silences');
-    return rows.map((row) => row.record).filter((silence) => endsAfter === undefined || Math.min(silence.endsAt, silence.expiredAt ?? Infinity) > endsAfter);
+        ? await query<{ record: Silence }>(
+            client,
+            `SELECT record FROM ${s}.silences ORDER BY starts_at, created_at`,
+            [],
+            'list silences',
+          )
+        : await query<{ record: Silence }>(
+            client,
+            `SELECT record FROM ${s}.silences WHERE ends_at > $1 ORDER BY starts_at, created_at`,
+            [new Date(endsAfter)],
+            'list silences',
+          );
+    return rows
+      .map((row) => row.record)
+      .filter(
+        (silence) => endsAfter === undefined || Math.min(silence.endsAt, silence.expiredAt ?? Infinity) > endsAfter,
+      );
   };
   const windowsOn = async (client: PgQueryable, activeAfter: number | undefined): Promise<MaintenanceWindow[]> => {
     const rows =
       activeAfter === undefined
-        ? await query<{ record: MaintenanceWindow }>(client, `SELECT record FROM ${s}.maintenance_windows ORDER BY created_at, id`, [], 'list maintenance windows')
+        ? await query<{ record: MaintenanceWindow }>(
+            client,
+            `SELECT record FROM ${s}.maintenance_windows ORDER BY created_at, id`,
+            [],
+            'list maintenance windows',
+          )
         : await query<{ record: MaintenanceWindow }>(
             client,
             `SELECT record FROM ${s}.maintenance_windows WHERE cancelled_at IS NULL OR cancelled_at > $1 ORDER BY created_at, id`,
@@ -278,10 +321,18 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
     const q = <R = Row>(text: string, values: unknown[], what: string) => query<R>(client, text, values, what);
     return {
       async lockDedupKey(service, dedupKey) {
-        await q('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`ops-incident:${schema}:${JSON.stringify([service, dedupKey])}`], 'lock dedup key');
+        await q(
+          'SELECT pg_advisory_xact_lock(hashtextextended($1, 0))',
+          [`ops-incident:${schema}:${JSON.stringify([service, dedupKey])}`],
+          'lock dedup key',
+        );
       },
       async findOpenIncident(service, dedupKey) {
-        const rows = await q(`SELECT ${INCIDENT_COLUMNS} FROM ${s}.incidents WHERE service = $1 AND dedup_key = $2 AND ${OPEN} FOR UPDATE`, [service, dedupKey], 'find open incident');
+        const rows = await q(
+          `SELECT ${INCIDENT_COLUMNS} FROM ${s}.incidents WHERE service = $1 AND dedup_key = $2 AND ${OPEN} FOR UPDATE`,
+          [service, dedupKey],
+          'find open incident',
+        );
         return rows[0] && toIncident(rows[0]);
       },
       async findLatestIncident(service, dedupKey) {
@@ -293,7 +344,11 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
         return rows[0] && toIncident(rows[0]);
       },
       async getIncident(id) {
-        const rows = await q(`SELECT ${INCIDENT_COLUMNS} FROM ${s}.incidents WHERE id = $1 FOR UPDATE`, [id], 'get incident');
+        const rows = await q(
+          `SELECT ${INCIDENT_COLUMNS} FROM ${s}.incidents WHERE id = $1 FOR UPDATE`,
+          [id],
+          'get incident',
+        );
         return rows[0] && toIncident(rows[0]);
       },
       async nextIncidentNumber(dayKey) {
@@ -308,17 +363,29 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
       },
       async insertIncident(incident) {
         const parameters = incidentParameters(incident);
-        await q(`INSERT INTO ${s}.incidents (${INCIDENT_COLUMNS}) VALUES (${parameters.map((_, index) => `$${index + 1}`).join(', ')})`, parameters, `insert incident ${incident.id}`);
+        await q(
+          `INSERT INTO ${s}.incidents (${INCIDENT_COLUMNS}) VALUES (${parameters.map((_, index) => `$${index + 1}`).join(', ')})`,
+          parameters,
+          `insert incident ${incident.id}`,
+        );
       },
       async updateIncident(incident) {
         const parameters = incidentParameters(incident);
         const columns = INCIDENT_COLUMNS.split(',').map((column) => column.trim());
         const assignments = columns.slice(1).map((column, index) => `${column} = $${index + 2}`);
-        const rows = await q(`UPDATE ${s}.incidents SET ${assignments.join(', ')} WHERE id = $1 RETURNING id`, parameters, `update incident ${incident.id}`);
+        const rows = await q(
+          `UPDATE ${s}.incidents SET ${assignments.join(', ')} WHERE id = $1 RETURNING id`,
+          parameters,
+          `update incident ${incident.id}`,
+        );
         if (rows.length === 0) throw new IncidentError('INCIDENT_NOT_FOUND', `no incident ${incident.id}`);
       },
       async getAlert(incidentId, alertKey) {
-        const rows = await q(`SELECT * FROM ${s}.alerts WHERE incident_id = $1 AND alert_key = $2`, [incidentId, alertKey], 'get alert');
+        const rows = await q(
+          `SELECT * FROM ${s}.alerts WHERE incident_id = $1 AND alert_key = $2`,
+          [incidentId, alertKey],
+          'get alert',
+        );
         return rows[0] && toAlert(rows[0]);
       },
       async upsertAlert(alert) {
@@ -394,7 +461,11 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
         return rows.map(toTimelineEvent).sort((a, b) => a.sequence - b.sequence);
       },
       async getPostmortem(incidentId) {
-        const rows = await q(`SELECT * FROM ${s}.postmortems WHERE incident_id = $1 FOR UPDATE`, [incidentId], 'get postmortem');
+        const rows = await q(
+          `SELECT * FROM ${s}.postmortems WHERE incident_id = $1 FOR UPDATE`,
+          [incidentId],
+          'get postmortem',
+        );
         return rows[0] && toPostmortem(rows[0]);
       },
       async savePostmortem(postmortem) {
@@ -416,7 +487,11 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
         );
       },
       async getTimer(incidentId, kind) {
-        const rows = await q(`SELECT * FROM ${s}.timers WHERE incident_id = $1 AND kind = $2 FOR UPDATE`, [incidentId, kind], 'get timer');
+        const rows = await q(
+          `SELECT * FROM ${s}.timers WHERE incident_id = $1 AND kind = $2 FOR UPDATE`,
+          [incidentId, kind],
+          'get timer',
+        );
         return rows[0] && toTimer(rows[0]);
       },
       async setTimer(timer) {
@@ -430,8 +505,16 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
       async deleteTimer(incidentId, kind, owner) {
         const rows =
           owner === undefined
-            ? await q(`DELETE FROM ${s}.timers WHERE incident_id = $1 AND kind = $2 RETURNING kind`, [incidentId, kind], 'delete timer')
-            : await q(`DELETE FROM ${s}.timers WHERE incident_id = $1 AND kind = $2 AND claimed_by = $3 RETURNING kind`, [incidentId, kind, owner], 'delete timer');
+            ? await q(
+                `DELETE FROM ${s}.timers WHERE incident_id = $1 AND kind = $2 RETURNING kind`,
+                [incidentId, kind],
+                'delete timer',
+              )
+            : await q(
+                `DELETE FROM ${s}.timers WHERE incident_id = $1 AND kind = $2 AND claimed_by = $3 RETURNING kind`,
+                [incidentId, kind, owner],
+                'delete timer',
+              );
         return rows.length > 0;
       },
       async deleteTimers(incidentId) {
@@ -468,7 +551,13 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
         await q(
           `INSERT INTO ${s}.silences (id, starts_at, ends_at, created_at, record) VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT (id) DO UPDATE SET starts_at = EXCLUDED.starts_at, ends_at = EXCLUDED.ends_at, record = EXCLUDED.record`,
-          [silence.id, date(silence.startsAt), date(Math.min(silence.endsAt, silence.expiredAt ?? Infinity)), date(silence.createdAt), json(silence)],
+          [
+            silence.id,
+            date(silence.startsAt),
+            date(Math.min(silence.endsAt, silence.expiredAt ?? Infinity)),
+            date(silence.createdAt),
+            json(silence),
+          ],
           'save silence',
         );
       },
@@ -483,7 +572,11 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
       },
       listMaintenanceWindows: (options = {}) => windowsOn(client, options.activeAfter),
       async getNotification(id) {
-        const rows = await q(`SELECT * FROM ${s}.notification_outbox WHERE id = $1 FOR UPDATE`, [id], 'get notification');
+        const rows = await q(
+          `SELECT * FROM ${s}.notification_outbox WHERE id = $1 FOR UPDATE`,
+          [id],
+          'get notification',
+        );
         return rows[0] && toNotification(rows[0]);
       },
       async updateNotification(notification) {
@@ -566,12 +659,24 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
     async listTimeline(incidentId, timelineOptions = {}) {
       const rows =
         timelineOptions.visibility === undefined
-          ? await read(`SELECT * FROM ${s}.timeline_events WHERE incident_id = $1 ORDER BY sequence`, [incidentId], 'list timeline')
-          : await read(`SELECT * FROM ${s}.timeline_events WHERE incident_id = $1 AND visibility = $2 ORDER BY sequence`, [incidentId, timelineOptions.visibility], 'list timeline');
+          ? await read(
+              `SELECT * FROM ${s}.timeline_events WHERE incident_id = $1 ORDER BY sequence`,
+              [incidentId],
+              'list timeline',
+            )
+          : await read(
+              `SELECT * FROM ${s}.timeline_events WHERE incident_id = $1 AND visibility = $2 ORDER BY sequence`,
+              [incidentId, timelineOptions.visibility],
+              'list timeline',
+            );
       return rows.map(toTimelineEvent);
     },
     async listAlerts(incidentId) {
-      const rows = await read(`SELECT * FROM ${s}.alerts WHERE incident_id = $1 ORDER BY received_at, alert_key`, [incidentId], 'list alerts');
+      const rows = await read(
+        `SELECT * FROM ${s}.alerts WHERE incident_id = $1 ORDER BY received_at, alert_key`,
+        [incidentId],
+        'list alerts',
+      );
       return rows.map(toAlert);
     },
     async getPostmortem(incidentId) {
@@ -638,11 +743,19 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
       const rows =
         incidentId === undefined
           ? await read(`SELECT * FROM ${s}.timers ORDER BY due_at, incident_id, kind`, [], 'list timers')
-          : await read(`SELECT * FROM ${s}.timers WHERE incident_id = $1 ORDER BY due_at, kind`, [incidentId], 'list timers');
+          : await read(
+              `SELECT * FROM ${s}.timers WHERE incident_id = $1 ORDER BY due_at, kind`,
+              [incidentId],
+              'list timers',
+            );
       return rows.map(toTimer);
     },
     async nextTimerDueAt() {
-      const rows = await read<{ next: Date | null }>(`SELECT min(GREATEST(due_at, COALESCE(claimed_until, due_at))) AS next FROM ${s}.timers`, [], 'next timer');
+      const rows = await read<{ next: Date | null }>(
+        `SELECT min(GREATEST(due_at, COALESCE(claimed_until, due_at))) AS next FROM ${s}.timers`,
+        [],
+        'next timer',
+      );
       return ms(rows[0]?.next ?? null);
     },
     async close() {

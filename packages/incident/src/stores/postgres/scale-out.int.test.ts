@@ -21,16 +21,24 @@ interface WorkerReport {
 }
 
 function startWorker(seed: number) {
-  const child = spawn(process.execPath, ['--import', 'tsx', worker, database.connectionString, 'scale_out', String(seed)], {
-    cwd: packageDir,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', worker, database.connectionString, 'scale_out', String(seed)],
+    {
+      cwd: packageDir,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const done = new Promise<WorkerReport>((resolve, reject) => {
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(stdout) as WorkerReport) : reject(new Error(`worker ${seed} exited with ${code}: ${stderr}`))));
+    child.once('exit', (code) =>
+      code === 0
+        ? resolve(JSON.parse(stdout) as WorkerReport)
+        : reject(new Error(`worker ${seed} exited with ${code}: ${stderr}`)),
+    );
   });
   return { child, done };
 }
@@ -59,17 +67,27 @@ describe('scale-out on one PostgreSQL', () => {
         expect(Number(row.count)).toBe(1);
         expect(Number(row.occurrences)).toBe(REPLICAS * SCALE_OUT_ALERTS_PER_KEY);
       }
-      const alerts = await client.query<{ count: string; occurrences: string }>('SELECT count(*) AS count, sum(occurrences) AS occurrences FROM scale_out.alerts');
+      const alerts = await client.query<{ count: string; occurrences: string }>(
+        'SELECT count(*) AS count, sum(occurrences) AS occurrences FROM scale_out.alerts',
+      );
       expect(Number(alerts.rows[0]!.count)).toBe(SCALE_OUT_KEYS * SCALE_OUT_ALERTS_PER_KEY);
       expect(Number(alerts.rows[0]!.occurrences)).toBe(REPLICAS * SCALE_OUT_KEYS * SCALE_OUT_ALERTS_PER_KEY);
-      const triggered = await client.query<{ count: string }>("SELECT count(*) AS count FROM scale_out.timeline_events WHERE kind = 'triggered'");
+      const triggered = await client.query<{ count: string }>(
+        "SELECT count(*) AS count FROM scale_out.timeline_events WHERE kind = 'triggered'",
+      );
       expect(Number(triggered.rows[0]!.count)).toBe(SCALE_OUT_KEYS);
       const ids = await client.query<{ id: string }>('SELECT id FROM scale_out.incidents ORDER BY number');
-      expect(ids.rows.map((row) => row.id)).toEqual(Array.from({ length: SCALE_OUT_KEYS }, (_, index) => expect.stringMatching(new RegExp(`^INC-\\d{4}-\\d{4}-${String(index + 1).padStart(3, '0')}$`))));
+      expect(ids.rows.map((row) => row.id)).toEqual(
+        Array.from({ length: SCALE_OUT_KEYS }, (_, index) =>
+          expect.stringMatching(new RegExp(`^INC-\\d{4}-\\d{4}-${String(index + 1).padStart(3, '0')}$`)),
+        ),
+      );
     } finally {
       await client.end();
     }
     const slowest = Math.max(...reports.map((report) => report.ms));
-    console.log(`scale-out: ${REPLICAS} replicas × 1,000 alerts in ${Math.round(slowest)} ms (${Math.round((REPLICAS * 1000) / (slowest / 1000))} events/s overall)`);
+    console.log(
+      `scale-out: ${REPLICAS} replicas × 1,000 alerts in ${Math.round(slowest)} ms (${Math.round((REPLICAS * 1000) / (slowest / 1000))} events/s overall)`,
+    );
   }, 120_000);
 });
