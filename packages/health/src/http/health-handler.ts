@@ -73,28 +73,7 @@ export function createHealthHandler(dependencies: HandlerDependencies): OpsHandl
     [`${base}/ready`, 'ready'],
     [`${base}/startup`, 'startup'],
   ]);
-  // Terse bodies (`{"status":…}` plus the fixed service fields) rendered once per status: the probe hot path
-  // then only picks a string. Only used when the report carries no lifecycle output.
-  const terseBodies = new Map<CheckStatus, { body: string; length: string }>();
-  const terseBody = (status: CheckStatus): { body: string; length: string } => {
-    let rendered = terseBodies.get(status);
-    if (!rendered) {
-      const body = JSON.stringify(
-        toHealthJson(
-          { endpoint: 'ready', status, checks: [], time: 0 },
-          { withComponents: false, withDetails: false, service: dependencies.service },
-        ),
-      );
-      rendered = { body, length: String(new TextEncoder().encode(body).byteLength) };
-      terseBodies.set(status, rendered);
-    }
-    return rendered;
-  };
-  const terseResponse = (status: CheckStatus): OpsResponse => {
-    const { body, length } = terseBody(status);
-    // A fresh headers object per response: nothing is shared between responses.
-    return { status: dependencies.statusCodes[status], headers: { ...HEADERS, 'content-length': length }, body };
-  };
+  const terseResponse = createTerseResponder(dependencies);
   const { readyNow, liveNow } = dependencies;
   const handle = async (request: OpsRequest): Promise<OpsResponse | undefined> => {
     if (request.method !== 'GET' && request.method !== 'HEAD') return undefined;
@@ -104,57 +83,16 @@ export function createHealthHandler(dependencies: HandlerDependencies): OpsHandl
       if (path !== base && !path.startsWith(`${base}/`)) return undefined;
       rest = path.slice(base.length).replace(/^\/+|\/+$/g, '');
     }
-    let report: HealthReport;
-    let drillDown = false;
     const verbose = flag(request.query, 'verbose') || rest === '';
-    const withChecks = verbose || request.query.has('exclude');
-    try {
-      if (rest === 'live') report = await dependencies.live(withChecks);
-      else if (rest === 'ready' || rest === '') report = await dependencies.ready(withChecks);
-      else if (rest === 'startup') report = await dependencies.startup(withChecks);
-      else {
-        let name: string;
-        try {
-          name = decodeURIComponent(rest);
-        } catch {
-          name = '';
-        }
-        if (!dependencies.hasCheck(name))
-          return jsonResponse(404, { status: 'fail', output: 'unknown check' }, HEADERS);
-        report = await dependencies.check(name);
-        drillDown = true;
-      }
-    } catch (error) {
-      dependencies.logger.error(
-        { path: request.path, error: safeErrorMessage(error, { secrets: dependencies.secrets ?? [] }) },
-        'health endpoint failed',
-      );
-      return jsonResponse(
-        dependencies.statusCodes.fail,
-        { status: 'fail', output: 'health evaluation failed' },
-        HEADERS,
-      );
-    }
-    const skip = request.query.has('exclude') ? excluded(request.query) : undefined;
-    if (skip && skip.size > 0 && !drillDown) {
-      report = { ...report, checks: report.checks.filter((check) => !skip.has(check.name)) };
-      const worst = report.checks.reduce<CheckStatus>(
-        (status, check) => worstStatus(status, check.contributes),
-        'pass',
-      );
-      report.status = report.output !== undefined ? 'fail' : worst;
-    }
+    const evaluated = await evaluate(dependencies, request, rest, verbose || request.query.has('exclude'));
+    if ('response' in evaluated) return evaluated.response;
+    const { drillDown } = evaluated;
+    const report = drillDown ? evaluated.report : withoutExcluded(evaluated.report, request.query);
     const withComponents = verbose || drillDown;
     if (!withComponents && report.output === undefined) return terseResponse(report.status);
     const allowed =
-      dependencies.showDetails && (verbose || drillDown)
-        ? await detailsAllowed(dependencies.showDetails, request)
-        : false;
-    const body = toHealthJson(report, {
-      withComponents,
-      withDetails: allowed && withComponents,
-      service: dependencies.service,
-    });
+      dependencies.showDetails && withComponents ? await detailsAllowed(dependencies.showDetails, request) : false;
+    const body = toHealthJson(report, { withComponents, withDetails: allowed, service: dependencies.service });
     // A fresh headers object per response: nothing is shared between responses.
     return { status: dependencies.statusCodes[report.status], headers: { ...HEADERS }, body: JSON.stringify(body) };
   };
@@ -179,4 +117,76 @@ export function createHealthHandler(dependencies: HandlerDependencies): OpsHandl
     }
     return handle(request);
   };
+}
+
+/**
+ * Terse bodies (`{"status":…}` plus the fixed service fields) rendered once per status: the probe hot path then
+ * only picks a string. Only used when the report carries no lifecycle output.
+ */
+function createTerseResponder(dependencies: HandlerDependencies): (status: CheckStatus) => OpsResponse {
+  const terseBodies = new Map<CheckStatus, { body: string; length: string }>();
+  return (status) => {
+    let rendered = terseBodies.get(status);
+    if (!rendered) {
+      const body = JSON.stringify(
+        toHealthJson(
+          { endpoint: 'ready', status, checks: [], time: 0 },
+          { withComponents: false, withDetails: false, service: dependencies.service },
+        ),
+      );
+      rendered = { body, length: String(new TextEncoder().encode(body).byteLength) };
+      terseBodies.set(status, rendered);
+    }
+    // A fresh headers object per response: nothing is shared between responses.
+    return {
+      status: dependencies.statusCodes[status],
+      headers: { ...HEADERS, 'content-length': rendered.length },
+      body: rendered.body,
+    };
+  };
+}
+
+/** The report an endpoint (`live`, `ready`, `startup`, `''`) or a check drill-down asks for, or the error response. */
+async function evaluate(
+  dependencies: HandlerDependencies,
+  request: OpsRequest,
+  rest: string,
+  withChecks: boolean,
+): Promise<{ report: HealthReport; drillDown: boolean } | { response: OpsResponse }> {
+  try {
+    if (rest === 'live') return { report: await dependencies.live(withChecks), drillDown: false };
+    if (rest === 'ready' || rest === '') return { report: await dependencies.ready(withChecks), drillDown: false };
+    if (rest === 'startup') return { report: await dependencies.startup(withChecks), drillDown: false };
+    let name: string;
+    try {
+      name = decodeURIComponent(rest);
+    } catch {
+      name = '';
+    }
+    if (!dependencies.hasCheck(name)) {
+      return { response: jsonResponse(404, { status: 'fail', output: 'unknown check' }, HEADERS) };
+    }
+    return { report: await dependencies.check(name), drillDown: true };
+  } catch (error) {
+    dependencies.logger.error(
+      { path: request.path, error: safeErrorMessage(error, { secrets: dependencies.secrets ?? [] }) },
+      'health endpoint failed',
+    );
+    return {
+      response: jsonResponse(
+        dependencies.statusCodes.fail,
+        { status: 'fail', output: 'health evaluation failed' },
+        HEADERS,
+      ),
+    };
+  }
+}
+
+/** `?exclude=a,b`: the report without those checks, its status recomputed from the rest. */
+function withoutExcluded(report: HealthReport, query: URLSearchParams): HealthReport {
+  const skip = query.has('exclude') ? excluded(query) : undefined;
+  if (!skip || skip.size === 0) return report;
+  const checks = report.checks.filter((check) => !skip.has(check.name));
+  const worst = checks.reduce<CheckStatus>((status, check) => worstStatus(status, check.contributes), 'pass');
+  return { ...report, checks, status: report.output !== undefined ? 'fail' : worst };
 }
