@@ -30,3 +30,6 @@ export { startPrometheus, promtoolPath } from './prometheus/prometheus.js';
 export type { StartPrometheusOptions, TestPrometheus } from './prometheus/prometheus.js';
 export { startAlertmanager } from './prometheus/alertmanager.js';
 export type { StartAlertmanagerOptions, TestAlertmanager } from './prometheus/alertmanager.js';
+
+export { findPeerImportsInDeclarations } from './packaging/peer-imports.js';
+export type { PeerImportScan } from './packaging/peer-imports.js';
