@@ -33,3 +33,6 @@ export type { StartAlertmanagerOptions, TestAlertmanager } from './prometheus/al
 
 export { findPeerImportsInDeclarations } from './packaging/peer-imports.js';
 export type { PeerImportScan } from './packaging/peer-imports.js';
+
+export { launchChromium, CHROMIUM_PATH } from './browser/chromium.js';
+export type { LaunchChromiumOptions } from './browser/chromium.js';

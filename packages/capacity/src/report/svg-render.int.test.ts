@@ -1,39 +1,23 @@
 // Renders the report's SVG charts in headless Chromium (Debian package, driven by playwright-core) and checks the
 // pixels: the chart is drawn, the band, history, forecast and capacity colours are all there, and a screenshot is a
 // PNG of the chart's size.
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createManualClock } from '@ops/core';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { launchChromium } from '@ops/testkit';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syntheticSeries } from '../testing/synthetic-series.js';
 import { buildCapacityReport } from './capacity-report.js';
 import { CHART_COLORS, renderForecastSvg, renderHeatmapSvg } from './svg-charts.js';
 
-const CHROMIUM = process.env['OPS_CHROMIUM'] ?? '/usr/bin/chromium';
 let browser: BrowserContext;
 let profile: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set OPS_CHROMIUM)`);
   profile = await mkdtemp(join(tmpdir(), 'ops-capacity-chromium-'));
-  // A persistent context is how playwright takes our own --user-data-dir.
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium({ profileDirectory: profile, viewport: { width: 1280, height: 720 } });
 }, 60_000);
 
 afterAll(async () => {

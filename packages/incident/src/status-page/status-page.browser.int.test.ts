@@ -1,14 +1,11 @@
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { listen, type ListeningServer } from '@ops/core';
-import { tempDir } from '@ops/testkit';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { launchChromium, tempDir } from '@ops/testkit';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIncidentManager, type IncidentManager } from '../lifecycle/incident-manager.js';
 import { createStatusPage } from './status-page.js';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 describe('status page in headless Chromium, JavaScript disabled', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
@@ -17,22 +14,11 @@ describe('status page in headless Chromium, JavaScript disabled', () => {
   let incidents: IncidentManager;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`No ${CHROMIUM}: install it with \`apt-get install -y chromium\``);
     dir = await tempDir('incident-status-page');
-    context = await chromium.launchPersistentContext(join(dir.path, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
+    context = await launchChromium({
+      profileDirectory: join(dir.path, 'profile'),
       javaScriptEnabled: false,
       viewport: { width: 1000, height: 900 },
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
     });
     incidents = createIncidentManager({ autoStart: false });
     const statusPage = createStatusPage(incidents, {

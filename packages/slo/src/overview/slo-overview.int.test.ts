@@ -1,17 +1,15 @@
-import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { listen, runCli } from '@ops/core';
-import { startPrometheus, tempDir, type TestPrometheus } from '@ops/testkit';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { launchChromium, startPrometheus, tempDir, type TestPrometheus } from '@ops/testkit';
+import type { BrowserContext } from 'playwright-core';
 import { Counter, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSloCli } from '../cli/slo-cli.js';
 import { overviewFixture } from './overview-fixture.js';
 import { createSloOverview } from './slo-overview.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const slothGettingStarted = join(
   dirname(fileURLToPath(import.meta.url)),
   '..',
@@ -48,22 +46,11 @@ describe('SLO overview page in headless Chromium, JavaScript disabled', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let context: BrowserContext;
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`No ${CHROMIUM}: install it with \`apt-get install -y chromium\``);
     dir = await tempDir('slo-overview-browser');
-    context = await chromium.launchPersistentContext(join(dir.path, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
+    context = await launchChromium({
+      profileDirectory: join(dir.path, 'profile'),
       javaScriptEnabled: false,
       viewport: { width: 1400, height: 900 },
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
     });
   });
   afterAll(async () => {
