@@ -1,0 +1,2 @@
+// @ops/healing/testing — store contracts and helpers for testing healers and custom stores.
+export {};
