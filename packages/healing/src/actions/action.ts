@@ -27,6 +27,11 @@ export interface ActionOutcome {
   detail?: string;
   /** Structured extras for the audit record (no secrets: values are redacted before they are stored). */
   data?: Record<string, unknown>;
+  /**
+   * Set when the action did nothing on purpose, with the reason (`global.gc is not exposed: start node with
+   * --expose-gc`): audited as skipped-with-reason, not as ok; the ladder moves on as after a failed verify.
+   */
+  skipped?: string;
 }
 
 /**
