@@ -1,5 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createPostgresDatabase } from '@ops/testkit';
+import { afterAll, describe, expect, it } from 'vitest';
 import { embeddedExample } from '../examples/embedded.js';
 import { startHub } from '../examples/hub.js';
 import { pagingManager } from '../examples/paging.js';
@@ -94,5 +98,71 @@ describe('README', () => {
       await incidents.close();
       await target.close();
     }
+  });
+});
+
+// Every other ```ts block is a whole program: run it as a module, imports of @ops/incident pointing at the source.
+const sourceDirectory = dirname(fileURLToPath(import.meta.url));
+const examplesDirectory = join(sourceDirectory, '.readme-examples');
+const blocks = [...readme.matchAll(/(<!-- [^\n]*-->\n)?```ts\n([\s\S]*?)```/g)].map((match) => ({
+  marker: match[1] ?? '',
+  code: match[2] as string,
+}));
+const programs = blocks.filter((block) => block.marker === '');
+
+describe('README programs', () => {
+  afterAll(async () => {
+    await rm(examplesDirectory, { recursive: true, force: true });
+  });
+
+  it('has no fragments: every block is an example file or a whole program', () => {
+    expect(blocks.filter((block) => block.marker.includes('consumer: fragment'))).toEqual([]);
+    expect(programs.length).toBeGreaterThanOrEqual(4);
+  });
+
+  programs.forEach(({ code }, index) => {
+    const firstLine = code.split('\n').find((line) => !line.startsWith('import')) ?? '';
+    it(`program ${index + 1}: ${firstLine.slice(0, 60)}`, async () => {
+      await mkdir(examplesDirectory, { recursive: true });
+      const source = (entry: string) => JSON.stringify(pathToFileURL(join(sourceDirectory, entry)).href);
+      const rewritten = code
+        .replaceAll("from '@ops/incident/testing'", `from ${source('testing/index.ts')}`)
+        .replaceAll("from '@ops/incident'", `from ${source('index.ts')}`);
+      const file = join(examplesDirectory, `program-${index + 1}.ts`);
+      await writeFile(file, `${rewritten}\nexport {};\n`);
+      const database = code.includes("from 'pg'")
+        ? await createPostgresDatabase({ prefix: 'incident_readme' })
+        : undefined;
+      const previous = { DATABASE_URL: process.env['DATABASE_URL'], PORT: process.env['PORT'] };
+      process.env['PORT'] = '0';
+      if (database) process.env['DATABASE_URL'] = database.connectionString;
+      try {
+        await import(pathToFileURL(file).href);
+      } finally {
+        for (const [name, value] of Object.entries(previous)) {
+          if (value === undefined) delete process.env[name];
+          else process.env[name] = value;
+        }
+        await database?.dispose();
+      }
+    });
+  });
+
+  it('links are absolute, so they work on the npm page too', () => {
+    const relative = [...readme.matchAll(/\]\(([^)]+)\)/g)]
+      .map((match) => match[1] as string)
+      .filter((target) => !/^(https:\/\/|#)/.test(target));
+    expect(relative).toEqual([]);
+  });
+
+  it('the install line adds every package the examples import', () => {
+    const install = /```sh\nnpm install ([^\n]+)\n```/.exec(readme)?.[1]?.split(/\s+/) ?? [];
+    const imported = new Set(
+      blocks.flatMap(({ code }) =>
+        [...code.matchAll(/from '((?:@[^/']+\/)?[^/']+)[^']*'/g)].map((match) => match[1] as string),
+      ),
+    );
+    const missing = [...imported].filter((name) => !name.startsWith('node:') && !install.includes(name));
+    expect(missing).toEqual([]);
   });
 });

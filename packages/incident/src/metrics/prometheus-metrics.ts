@@ -1,11 +1,12 @@
 import { createRequire } from 'node:module';
+import type { RegistryLike } from '@ops/core';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { IncidentManager } from '../lifecycle/incident-manager.js';
 
 /** Options of {@link createIncidentMetrics}. */
 export interface IncidentMetricsOptions {
-  /** Your prom-client registry (prom-client is a peer dependency). */
-  registry: Registry;
+  /** Your prom-client `Registry` (prom-client is an optional peer dependency; typed structurally). */
+  registry: RegistryLike;
   /** The manager whose events feed the metrics. */
   incidents: Pick<IncidentManager, 'on' | 'list'>;
   /** Metric name prefix. Default `'ops_incident_'`. */
@@ -42,12 +43,9 @@ interface PromClientModule {
  * ```
  */
 export function createIncidentMetrics(options: IncidentMetricsOptions): IncidentMetrics {
-  const {
-    registry,
-    incidents,
-    prefix = 'ops_incident_',
-    buckets = [60, 300, 600, 1800, 3600, 14_400, 86_400],
-  } = options;
+  const { incidents, prefix = 'ops_incident_', buckets = [60, 300, 600, 1800, 3600, 14_400, 86_400] } = options;
+  // The user's Registry, typed structurally in the public API so the declarations never import prom-client.
+  const registry = options.registry as unknown as Registry;
   const promClient = createRequire(import.meta.url)('prom-client') as PromClientModule;
   const histogram = (name: string, help: string) =>
     new promClient.Histogram({
