@@ -140,7 +140,7 @@ describe('Alertmanager webhook v4 receiver', () => {
     ]);
   });
 
-  it('answers malformed messages 400 with the reason (413 when too large) and stores nothing', async () => {
+  it('answers malformed messages 400 with the reason (a 10 MB body too) and stores nothing', async () => {
     const { incidents, post } = await start();
     const good = oldSender('firing', [alert('api-1', 'firing', 'fp1')]);
     const cases: [string, Awaited<ReturnType<typeof post>>, number, RegExp][] = [
@@ -173,8 +173,8 @@ describe('Alertmanager webhook v4 receiver', () => {
       [
         '10 MB body',
         await post({ ...good, padding: 'x'.repeat(10 * 1024 * 1024) }),
-        413,
-        /exceeds the limit of 8388608 bytes/,
+        400,
+        /^the body of 1048\d{4} bytes exceeds the limit of 8388608 bytes \(maxBodyBytes\)$/,
       ],
       ['GET', await post(undefined, { method: 'GET' }), 405, /method GET is not allowed/],
     ];
@@ -185,6 +185,29 @@ describe('Alertmanager webhook v4 receiver', () => {
     expect(cases.find(([name]) => name === 'GET')![1].headers.get('allow')).toBe('POST');
     expect(await incidents.list()).toEqual([]);
     expect((await post(good, { path: '/elsewhere' })).status).toBe(404);
+  });
+
+  it('answers a chunked body (no content-length) over the bound 400 with the reason, reading no further', async () => {
+    const { incidents } = await start({ maxBodyBytes: 64 * 1024 });
+    const chunk = new TextEncoder().encode(`{"version":"4","padding":"${'x'.repeat(16 * 1024)}`);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 64) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const response = await fetch(`${server!.url}/webhooks/alertmanager`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { message: string }).message).toBe(
+      'the body exceeds the limit of 65536 bytes (maxBodyBytes)',
+    );
+    expect(await incidents.list()).toEqual([]);
   });
 
   it('accepts fields it does not know when told to, and senders without fingerprints', async () => {

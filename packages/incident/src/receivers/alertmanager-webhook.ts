@@ -195,7 +195,7 @@ export function alertmanagerEvents(
  * An {@link OpsHandler} receiving Alertmanager webhook v4 POSTs (point a `webhook_configs` URL at it) and turning them
  * into incidents. Tolerant of old and new senders (with or without `truncatedAlerts`, `notification_reason`,
  * `routeLabels`; `null` maps); strict about the rest: bad JSON, another version, a malformed or unknown field answer
- * 400 with the reason, a body over `maxBodyBytes` (default 8 MiB) 413 — and nothing is stored. A valid message is
+ * 400 with the reason, a body over `maxBodyBytes` (default 8 MiB) too — and nothing is stored. A valid message is
  * stored in one transaction before the 200, so an acknowledged alert is never lost; a store failure answers 503 and
  * Alertmanager retries.
  *

@@ -133,7 +133,11 @@ describe('PagerDuty Events API v2 receiver', () => {
     );
     await invalid(trigger({ links: [{ text: 'no href' }] }), /^links\[0\]\.href: /);
     const tooLarge = await send(trigger({ payload: { ...trigger().payload, custom_details: 'x'.repeat(600 * 1024) } }));
-    expect(tooLarge.status).toBe(413);
+    expect(tooLarge.status).toBe(400);
+    expect(tooLarge.body).toMatchObject({
+      status: 'error',
+      message: expect.stringMatching(/^the body of \d+ bytes exceeds the limit of 524288 bytes \(maxBodyBytes\)$/),
+    });
     expect(await incidents.list()).toEqual([]);
   });
 });

@@ -110,7 +110,7 @@ export function pagerDutyEventToAlertEvent(event: PagerDutyEvent, service: strin
  * the dedup key and are dropped after it resolved, a trigger without `dedup_key` gets a generated one, and follow-ups
  * apply only within their routing key. Answers as PagerDuty does: `202 {"status":"success","message":"Event
  * processed","dedup_key":…}`, or `400 {"status":"invalid event","message":"Event object is invalid","errors":[…]}`
- * (a body over 512 KB: 413). The event is stored before the 202.
+ * (a body over 512 KB too, with the limit as the reason). The event is stored before the 202.
  *
  * @example
  * ```ts

@@ -5,7 +5,7 @@ import { IncidentError } from '../errors.js';
 export interface ReceiverOptions {
   /** Path the handler answers (other paths resolve to `undefined`, so handlers compose). */
   path?: string;
-  /** Largest accepted body, in bytes; a larger one is answered 413 and nothing is stored. */
+  /** Largest accepted body, in bytes; a larger one is answered 400 with the reason and nothing is stored. */
   maxBodyBytes?: number;
   /**
    * Decides whether a request may post (e.g. checks `authorization`); `false` answers 401. Default: everyone (put the
@@ -46,15 +46,19 @@ export async function readJsonBody(
   if (options.authorize && !(await options.authorize(request))) throw new RefusedRequest(401, 'not authorized');
   if (!request.readBody) throw new RefusedRequest(400, 'the request has no body');
   const declared = Number(request.headers['content-length']);
+  // Too large is a malformed webhook like any other: 400 with the reason (a sender that retries 413 would loop).
   if (Number.isFinite(declared) && declared > options.maxBodyBytes) {
-    throw new RefusedRequest(413, `body of ${declared} bytes exceeds the limit of ${options.maxBodyBytes} bytes`);
+    throw new RefusedRequest(
+      400,
+      `the body of ${declared} bytes exceeds the limit of ${options.maxBodyBytes} bytes (maxBodyBytes)`,
+    );
   }
   let bytes: Uint8Array;
   try {
     bytes = await request.readBody(options.maxBodyBytes);
   } catch (error) {
     if (OpsError.hasCode(error, 'ARGUMENT_INVALID'))
-      throw new RefusedRequest(413, `body exceeds the limit of ${options.maxBodyBytes} bytes`);
+      throw new RefusedRequest(400, `the body exceeds the limit of ${options.maxBodyBytes} bytes (maxBodyBytes)`);
     throw error;
   }
   const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
