@@ -6,7 +6,7 @@ export type { BackupErrorCode } from './errors.js';
 
 // storage
 export { createS3Storage } from './storages/s3/s3-storage.js';
-export type { S3StorageOptions, S3Storage } from './storages/s3/s3-storage.js';
+export type { S3StorageOptions, S3Storage, S3ClientLike } from './storages/s3/s3-storage.js';
 export { createLocalStorage } from './storages/local/local-storage.js';
 export type { LocalStorageOptions } from './storages/local/local-storage.js';
 export { assertStorageKey } from './storages/storage-key.js';
@@ -51,6 +51,7 @@ export type { PostgresSourceOptions, PostgresDumpFormat } from './sources/postgr
 export type { PostgresConnectionOptions } from './sources/postgres-connection.js';
 export { createRedisSource } from './sources/redis/redis-source.js';
 export type { RedisSourceOptions, RedisBackupMethod } from './sources/redis/redis-source.js';
+export type { RedisClientLike, RedisPipelineLike } from './sources/redis/redis-client-like.js';
 export { walkRdbStream } from './sources/redis/rdb-walker.js';
 export type { RdbSummary, RdbDatabaseCounts, RdbWalkOptions } from './sources/redis/rdb-walker.js';
 export { createFilesSource } from './sources/files-source.js';

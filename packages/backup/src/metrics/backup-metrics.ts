@@ -1,5 +1,7 @@
 import { createRequire } from 'node:module';
-import type { EventSource } from '@ops/core';
+import type { EventSource, RegistryLike } from '@ops/core';
+// Types only, for the implementation: the public declarations name core's structural RegistryLike instead, so a
+// user without prom-client installed never resolves it.
 import type { Counter, Gauge, Registry } from 'prom-client';
 import type { BackupEvents } from '../events/backup-events.js';
 import type { BackupRunObserver } from '../jobs/run-backup.js';
@@ -7,8 +9,8 @@ import { meetsVerification, verifiedLevel, type BackupManifest, type Verificatio
 
 /** Options of {@link createBackupMetrics}. */
 export interface BackupMetricsOptions {
-  /** The application's prom-client registry (prom-client is a peer dependency). */
-  registry: Registry;
+  /** The application's prom-client `Registry` (prom-client is an optional peer dependency: one copy, shared). */
+  registry: RegistryLike;
   /**
    * Backup events to follow (from `createBackupEvents()`, passed to `runBackup` and `verifyBackup`): every finished
    * run and every passing verification updates the metrics. Without it, feed the handle yourself.
@@ -64,8 +66,9 @@ function loadPromClient(): { Gauge: typeof Gauge; Counter: typeof Counter } {
 export function createBackupMetrics(options: BackupMetricsOptions): BackupMetrics {
   const { registry, events, prefix = 'ops_backup_', requiredVerification = 'checksum' } = options;
   const { Gauge: GaugeClass, Counter: CounterClass } = loadPromClient();
+  const registers = [registry as Registry];
   const gauge = (name: string, help: string) =>
-    new GaugeClass({ name: `${prefix}${name}`, help, labelNames: ['job'], registers: [registry] });
+    new GaugeClass({ name: `${prefix}${name}`, help, labelNames: ['job'], registers });
   const lastSuccess = gauge(
     'last_success_timestamp_seconds',
     'Completion time of the newest completed backup (Unix seconds).',
@@ -80,13 +83,13 @@ export function createBackupMetrics(options: BackupMetricsOptions): BackupMetric
     name: `${prefix}runs_total`,
     help: 'Backup runs by final state.',
     labelNames: ['job', 'state'],
-    registers: [registry],
+    registers,
   });
   const failures = new CounterClass({
     name: `${prefix}failures_total`,
     help: 'Backup runs that did not complete.',
     labelNames: ['job'],
-    registers: [registry],
+    registers,
   });
   const registered = new Map<string, object>(
     [lastSuccess, lastVerified, duration, size, runs, failures].map((metric) => [

@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
 import { silentLogger, systemClock, type Clock, type Logger } from '@ops/core';
 import { withTemporaryDirectory } from '../jobs/temporary-directories.js';
 import type { BackupManifest } from '../manifest/manifest.js';
@@ -13,6 +12,7 @@ import type { BackupStorage } from '../storages/storage.js';
 import { downloadArtifact } from './download-artifact.js';
 import { pickSource } from './postgres-restore.js';
 import { BackupError } from '../errors.js';
+import type { RedisClientLike } from '../sources/redis/redis-client-like.js';
 
 /** What to do with keys that already exist in the target: overwrite, keep theirs, or stop with an error. */
 export type RedisReplacePolicy = 'replace' | 'skip-existing' | 'fail';
@@ -25,7 +25,7 @@ export interface RestoreRedisOptions {
   source?: string;
   decryption?: DecryptionOptions;
   /** Target client (its selected database receives the keys). */
-  redis: Redis;
+  redis: RedisClientLike;
   /** Default `replace`. */
   policy?: RedisReplacePolicy;
   /** RESTORE commands per pipeline. Default 500. */
@@ -72,7 +72,7 @@ function checkPayload(record: DumpRecord): void {
  */
 export async function restoreRecords(
   records: () => AsyncIterable<DumpRecord>,
-  redis: Redis,
+  redis: RedisClientLike,
   options: { policy: RedisReplacePolicy; batchSize: number; clock?: Clock },
 ): Promise<RedisRestoreSummary> {
   const { policy, batchSize, clock = systemClock } = options;
@@ -190,7 +190,7 @@ export async function withRdbServer<T>(
     clock?: Clock;
     signal?: AbortSignal | undefined;
   },
-  work: (client: Redis) => Promise<T>,
+  work: (client: RedisClientLike) => Promise<T>,
 ): Promise<T> {
   const { rdbPath, directory, redisServerPath = 'redis-server', database = 0, clock = systemClock, signal } = options;
   const socketPath = join(directory, 'redis.sock');

@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { Redis } from 'ioredis';
 import { safeErrorMessage, silentLogger, systemClock, type Clock, type Logger } from '@ops/core';
 import { findBackup, writeManifest } from '../catalog/catalog.js';
 import type { BackupEventEmitter } from '../events/backup-events.js';
@@ -35,13 +34,14 @@ import { checkRdbStream, describeRdbCheck, describeRdbCounts, type RdbCheck } fr
 import { checkDumpStream } from '../sources/redis/redis-dump-format.js';
 import type { BackupStorage } from '../storages/storage.js';
 import { BackupError } from '../errors.js';
+import type { RedisClientLike } from '../sources/redis/redis-client-like.js';
 
 /** Where test restores may go. Each is cleaned up afterwards. */
 export interface ScratchTargets {
   /** A PostgreSQL server where a scratch database `ops_verify_<random>` may be created and dropped. */
   postgres?: PostgresConnectionOptions;
   /** An EMPTY Redis database (the client's selected db); flushed after the test restore. */
-  redis?: Redis;
+  redis?: RedisClientLike;
 }
 
 /** Options of {@link verifyBackup}. */

@@ -1,11 +1,11 @@
 import { Readable } from 'node:stream';
-import type { Redis } from 'ioredis';
 import { systemClock, type Clock } from '@ops/core';
 import { encodeDumpHeader, encodeDumpRecord, encodeDumpTrailer } from './redis-dump-format.js';
+import type { RedisClientLike } from './redis-client-like.js';
 
 /** Options of {@link createScanDumpStream}. */
 export interface ScanDumpOptions {
-  redis: Redis;
+  redis: RedisClientLike;
   /** SCAN COUNT hint per batch. Default 1000. */
   scanCount?: number;
   /** SCAN MATCH pattern. Default all keys. */
@@ -109,7 +109,10 @@ interface DumpReply {
  * faster than a pipeline of 2 × n commands through ioredis; where scripting is refused (ACL, managed Redis) the
  * pipeline is used instead, for the rest of the scan.
  */
-function createBatchDumper(redis: Redis, batchMode: 'eval' | 'pipeline'): (keys: Buffer[]) => Promise<DumpReply[]> {
+function createBatchDumper(
+  redis: RedisClientLike,
+  batchMode: 'eval' | 'pipeline',
+): (keys: Buffer[]) => Promise<DumpReply[]> {
   let useScript = batchMode === 'eval';
   return async (keys) => {
     if (useScript) {

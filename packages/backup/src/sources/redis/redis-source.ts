@@ -1,9 +1,9 @@
-import type { Redis } from 'ioredis';
 import { systemClock, type Clock } from '@ops/core';
 import { openRdbStream, ReplicationRefusedError } from './redis-replication.js';
 import { createScanDumpStream } from './redis-scan-dump.js';
 import type { BackupSource, SourceContext, SourceOutcome } from '../source.js';
 import { BackupError } from '../../errors.js';
+import type { RedisClientLike } from './redis-client-like.js';
 
 /** How Redis is backed up: `rdb` (replication SYNC, point in time), `scan-dump` (SCAN + DUMP, not point in time), `auto`. */
 export type RedisBackupMethod = 'auto' | 'rdb' | 'scan-dump';
@@ -11,7 +11,7 @@ export type RedisBackupMethod = 'auto' | 'rdb' | 'scan-dump';
 /** Options of {@link createRedisSource}. */
 export interface RedisSourceOptions {
   /** The user's ioredis client; connection facts (host, port, password) are also used for the SYNC socket. */
-  redis: Redis;
+  redis: RedisClientLike;
   /** Source name in the job. Default `redis`. */
   name?: string;
   /** Default `auto`: try `rdb`, fall back to `scan-dump` when the server refuses SYNC (managed Redis). */
@@ -35,7 +35,7 @@ export interface RedisSourceOptions {
 /** Artifact formats written by the Redis source. */
 export const REDIS_ARTIFACT_FORMATS = { rdb: 'redis-rdb', scanDump: 'redis-scan-dump' } as const;
 
-async function serverFacts(redis: Redis): Promise<{ redisVersion: string; keyCount: number; db: number }> {
+async function serverFacts(redis: RedisClientLike): Promise<{ redisVersion: string; keyCount: number; db: number }> {
   const info = await redis.info('server');
   const version = /redis_version:([^\r\n]+)/.exec(info)?.[1] ?? 'unknown';
   const keyCount = await redis.dbsize();

@@ -1,6 +1,7 @@
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import type { Logger } from '@ops/core';
 import { BackupError } from '../../errors.js';
+import type { S3ClientLike } from './s3-storage.js';
 
 /** The `@aws-sdk/client-s3` module, loaded on first use. */
 export type S3Module = typeof import('@aws-sdk/client-s3');
@@ -29,7 +30,7 @@ export interface S3Bucket {
 
 /** How to create the client when the user did not pass one. */
 export interface S3ClientOptions {
-  client?: S3Client | undefined;
+  client?: S3ClientLike | undefined;
   region: string;
   endpoint?: string | undefined;
   forcePathStyle?: boolean | undefined;
@@ -62,7 +63,8 @@ export function createS3Connector(options: S3ClientOptions): {
   let clientPromise: Promise<S3Connection> | undefined;
   function connect(): Promise<S3Connection> {
     clientPromise ??= loadS3().then((module) => {
-      if (userClient) return { client: userClient, module };
+      // The user's S3Client, typed structurally in the options (see S3ClientLike).
+      if (userClient) return { client: userClient as S3Client, module };
       const config: S3ClientConfig = { region };
       if (endpoint !== undefined) config.endpoint = endpoint;
       if (forcePathStyle !== undefined) config.forcePathStyle = forcePathStyle;

@@ -1,4 +1,3 @@
-import type { S3Client } from '@aws-sdk/client-s3';
 import { silentLogger, type Logger } from '@ops/core';
 import type { BackupStorage } from '../storage.js';
 import { assertStorageKey } from '../storage-key.js';
@@ -6,6 +5,21 @@ import { createS3Connector, type S3Bucket } from './s3-client.js';
 import { deleteObject, listObjects, readObject, statObject } from './s3-objects.js';
 import { writeObject } from './s3-write.js';
 import { BackupError } from '../../errors.js';
+
+/**
+ * The part of an `S3Client` (from `@aws-sdk/client-s3`) the storage uses: `send`. Structural, so the SDK stays an
+ * optional peer: a user who does not store backups on S3 never needs its types, and a user who does passes their
+ * `S3Client` as it is. Commands are built from the SDK that `@ops/backup` itself loads.
+ *
+ * @example
+ * ```ts
+ * import { S3Client } from '@aws-sdk/client-s3';
+ * const client: S3ClientLike = new S3Client({ region: 'eu-west-1' });
+ * ```
+ */
+export interface S3ClientLike {
+  send(command: never, options?: { abortSignal?: AbortSignal }): Promise<unknown>;
+}
 
 /** Options of {@link createS3Storage}. */
 export interface S3StorageOptions {
@@ -22,7 +36,7 @@ export interface S3StorageOptions {
   /** Static credentials; default: the AWS SDK's provider chain (environment, profile, instance role). */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** Your own client (then region/endpoint/credentials above are not used and {@link S3Storage.close} leaves it open). */
-  client?: S3Client;
+  client?: S3ClientLike;
   /** Size of each multipart part in bytes; default 8 MiB, minimum 5 MiB (S3's limit). Also the single-request threshold. */
   partSizeBytes?: number;
   /** Parts uploaded concurrently; default 4. Memory use is about `partSizeBytes × (queueSize + 1)`. */
