@@ -63,6 +63,7 @@ export type {
   ForecastBand,
 } from './forecast/holt-winters.js';
 export { selectHoltWinters, holtWintersForecaster, describeVariant } from './forecast/model-selection.js';
+export { seasonalStrength } from './forecast/seasonal-strength.js';
 export type {
   HoltWintersSelection,
   HoltWintersVariant,

@@ -7,6 +7,7 @@ import { fitHoltWinters } from './holt-winters.js';
 import { holtWintersForecaster, selectHoltWinters } from './model-selection.js';
 import { decomposeSeasonal, multiSeasonalForecaster } from './multi-seasonal.js';
 import { seasonalNaiveForecaster } from './seasonal-naive.js';
+import { seasonalStrength } from './seasonal-strength.js';
 import { olsTrend, theilSenTrend } from './trend.js';
 
 describe('trends', () => {
@@ -52,11 +53,40 @@ describe('model choice, intervals and multiple seasonalities', () => {
   const hourly = syntheticSeries({ length: 24 * 7 * 4, trendPerDay: 1.5, seed: 3 });
 
   it('AICc prefers a multiplicative daily season on business-hours traffic over no season', () => {
-    const selection = selectHoltWinters(hourly.values.slice(0, 24 * 14), { seasonLength: 24 });
+    // seasonalThreshold 1: every variant competes on AICc alone.
+    const selection = selectHoltWinters(hourly.values.slice(0, 24 * 14), { seasonLength: 24, seasonalThreshold: 1 });
     expect(selection.best.seasonal).not.toBe('none');
     const noSeason = selection.ranking.find((entry) => entry.seasonal === 'none' && entry.trend === 'none');
     expect(noSeason!.aicc).toBeGreaterThan(selection.best.aicc);
     expect(selection.ranking[0]!.aicc).toBe(selection.best.aicc);
+  });
+
+  it('a strong declared season keeps AICc from choosing a level-only model that forecasts the cycle away', () => {
+    // 5-minute samples, 16 days from a Monday (a weekend dip inside), forecast the next Wednesday. At this
+    // resolution a level-only model follows the daily cycle sample by sample and wins on one-step AICc.
+    const series = syntheticSeries({ length: 288 * 17, stepMs: 300_000, trendPerDay: 2, noiseRatio: 0.03, seed: 1 });
+    const training = series.values.slice(0, 288 * 16);
+    const nextDay = series.values.slice(288 * 16);
+    const aiccOnly = selectHoltWinters(training, { seasonLength: 288, seasonalThreshold: 1 });
+    expect(aiccOnly.best.seasonal).toBe('none'); // the trap this guards against
+    expect(smape(nextDay, aiccOnly.best.forecast(288))).toBeGreaterThan(15);
+
+    const selection = selectHoltWinters(training, { seasonLength: 288 });
+    expect(selection.seasonalStrength).toBeGreaterThan(0.8);
+    expect(selection.best.seasonal).not.toBe('none');
+    expect(smape(nextDay, selection.best.forecast(288))).toBeLessThan(5);
+    const skipped = selection.ranking.filter((entry) => entry.skipped !== undefined);
+    expect(skipped.map((entry) => entry.seasonal)).toEqual(['none', 'none', 'none']);
+    expect(skipped[0]!.skipped).toMatch(/seasonal strength 0\.8\d ≥ 0\.64/);
+  });
+
+  it('seasonal strength: near 1 for a clear cycle, near 0 for noise, with clear errors for bad input', () => {
+    const cycle = syntheticSeries({ length: 24 * 14, dailyPeakRatio: 2, weekendRatio: 1, noiseRatio: 0.01, seed: 5 });
+    expect(seasonalStrength(cycle.values, 24)).toBeGreaterThan(0.95);
+    const flat = syntheticSeries({ length: 24 * 14, dailyPeakRatio: 1, weekendRatio: 1, noiseRatio: 0.05, seed: 5 });
+    expect(seasonalStrength(flat.values, 24)).toBeLessThan(0.3);
+    expect(() => seasonalStrength(flat.values, 1)).toThrow(/period: expected an integer ≥ 2/);
+    expect(() => seasonalStrength(flat.values.slice(0, 30), 24)).toThrow(/needs ≥ 48 values, got 30/);
   });
 
   it('prediction bands from simulated paths cover about their nominal share of what happened', () => {
