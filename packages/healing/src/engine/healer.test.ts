@@ -1,4 +1,4 @@
-import { createManualClock, type ManualClock, type OpsAlert } from '@ops/core';
+import { createManualClock, type CheckResult, type ManualClock, type OpsAlert } from '@ops/core';
 import { describe, expect, it } from 'vitest';
 import type { ActionContext, HealingAction } from '../actions/action.js';
 import { createMemoryAuditStore } from '../audit/memory-audit-store.js';
@@ -217,7 +217,7 @@ describe('createHealer: rules and the ladder', () => {
           {
             action: restart,
             settle: '1s',
-            verify: { check: () => new Promise(() => undefined), timeout: '5s' },
+            verify: { check: () => new Promise<CheckResult>(() => undefined), timeout: '5s' },
           },
         ],
       },
