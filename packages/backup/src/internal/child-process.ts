@@ -53,7 +53,15 @@ export function spawnTracked(
   return { child, exited };
 }
 
-/** Describes how a child ended, for error messages: `exit code 1: <stderr>` or `killed by SIGKILL`. */
+/** A line in which a tool states its error (`pg_restore: error: …`, `ERROR:  relation … already exists`, `FATAL: …`). */
+const ERROR_LINE = /\b(?:error|fatal|ERROR|FATAL|PANIC):/;
+
+/**
+ * Describes how a child ended, for error messages: `exit code 1: <stderr>` or `killed by SIGKILL`. When stderr has
+ * lines stating an error, those (the first three) are the message: a tool's reason must not be pushed out by what
+ * follows it (pg_restore prints the whole failed statement after its `ERROR:` line). Otherwise the last five lines.
+ * The stderr was redacted when it was read.
+ */
 export function describeExit(result: {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -62,5 +70,8 @@ export function describeExit(result: {
 }): string {
   if (result.spawnError) return `could not start: ${result.spawnError.message}`;
   const how = result.signal ? `killed by ${result.signal}` : `exit code ${String(result.code)}`;
-  return result.stderr ? `${how}: ${result.stderr.split('\n').slice(-5).join(' | ')}` : how;
+  if (!result.stderr) return how;
+  const lines = result.stderr.split('\n');
+  const errors = lines.filter((line) => ERROR_LINE.test(line)).slice(0, 3);
+  return `${how}: ${(errors.length > 0 ? errors : lines.slice(-5)).map((line) => line.trim()).join(' | ')}`;
 }

@@ -205,6 +205,44 @@ describe('PostgreSQL backup → verify → restore', () => {
     expect(keys).toEqual([`pg-mid/${manifest.id}/manifest.json`]);
   });
 
+  it('records the row estimate as unknown (null) when a table was never analyzed, not as 0 rows', async () => {
+    const fresh = await createPostgresDatabase({ prefix: 'backup_pg_unanalyzed' });
+    try {
+      // autovacuum off for the table: nothing analyzes it behind the test's back.
+      await query(
+        fresh.connectionString,
+        `CREATE TABLE never_analyzed (id int) WITH (autovacuum_enabled = false);
+         INSERT INTO never_analyzed SELECT generate_series(1, 1000);`,
+      );
+      const storage = createLocalStorage({ directory: join(directory.path, 'unanalyzed') });
+      const manifest = await runBackup({
+        job: 'pg-unanalyzed',
+        storage,
+        sources: [createPostgresSource({ connectionString: fresh.connectionString })],
+        compression: { algorithm: 'none' },
+        lock: false,
+      });
+      expect(manifest.state, manifest.error).toBe('completed');
+      expect(manifest.sources[0]?.details).toMatchObject({
+        tableCount: 1,
+        estimatedRows: null,
+        tablesWithoutEstimate: 1,
+      });
+      await query(fresh.connectionString, 'ANALYZE never_analyzed');
+      const analyzed = await runBackup({
+        job: 'pg-unanalyzed',
+        storage,
+        sources: [createPostgresSource({ connectionString: fresh.connectionString })],
+        compression: { algorithm: 'none' },
+        lock: false,
+      });
+      expect(analyzed.sources[0]?.details).toMatchObject({ tableCount: 1, estimatedRows: 1000 });
+      expect(analyzed.sources[0]?.details).not.toHaveProperty('tablesWithoutEstimate');
+    } finally {
+      await fresh.dispose();
+    }
+  });
+
   it('refuses a pg_dump older than the server', async () => {
     const storage = createLocalStorage({ directory: join(directory.path, 'old-client') });
     const wrapper = join(directory.path, 'pg_dump_old');

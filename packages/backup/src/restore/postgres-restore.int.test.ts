@@ -38,7 +38,8 @@ beforeAll(async () => {
   await sql(source.adminConnectionString, `CREATE ROLE ${role}`);
   await sql(
     source.connectionString,
-    `CREATE TABLE a_first (id int); INSERT INTO a_first VALUES (1); CREATE TABLE b_second (id int); ALTER TABLE b_second OWNER TO ${role};`,
+    `CREATE TABLE a_first (id int, name text, email text, street text, city text, zip text, country text, note text);
+     INSERT INTO a_first (id) VALUES (1); CREATE TABLE b_second (id int); ALTER TABLE b_second OWNER TO ${role};`,
   );
   storage = createMemoryStorage();
   backup = await runBackup({
@@ -65,6 +66,22 @@ describe('a PostgreSQL restore refused midway leaves the target as it was', () =
     expect(await sql(target.connectionString, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).toEqual(
       [],
     );
+  });
+
+  it("a failed pg_restore names pg_restore's own error line (here: the table already exists)", async () => {
+    await sql(target.connectionString, 'CREATE TABLE a_first (id int)');
+    try {
+      const failure = await restorePostgres({
+        storage,
+        backup,
+        target: { ...connection(target), database: target.database },
+      }).catch((error: unknown) => error as Error);
+      expect(failure).toMatchObject({ code: 'RESTORE_FAILED' });
+      // The long "Command was: CREATE TABLE …" that follows must not push the reason out of the message.
+      expect((failure as Error).message).toMatch(/ERROR: +relation "a_first" already exists/);
+    } finally {
+      await sql(target.connectionString, 'DROP TABLE a_first');
+    }
   });
 
   it('a database created for the restore is dropped again', async () => {

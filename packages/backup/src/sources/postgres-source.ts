@@ -55,7 +55,13 @@ interface ServerFacts {
   serverVersionNum: number;
   serverVersion: string;
   tableCount: number;
-  estimatedRows: number;
+  /**
+   * Sum of the planner's row estimates, or `null` when unknown: a table never vacuumed or analyzed has no estimate
+   * (`reltuples = -1` since PostgreSQL 14), and counting it as 0 rows would make a later check expect an empty table.
+   */
+  estimatedRows: number | null;
+  /** Tables without a row estimate (never vacuumed or analyzed). */
+  tablesWithoutEstimate: number;
 }
 
 async function readServerFacts(options: PostgresSourceOptions): Promise<ServerFacts> {
@@ -64,9 +70,16 @@ async function readServerFacts(options: PostgresSourceOptions): Promise<ServerFa
   const client = new pg.Client(pgClientConfig(connection));
   try {
     await client.connect();
-    const result = await client.query<{ num: string; version: string; tables: string; rows: string | null }>(
+    const result = await client.query<{
+      num: string;
+      version: string;
+      tables: string;
+      rows: string | null;
+      unknown: string;
+    }>(
       `SELECT current_setting('server_version_num') AS num, current_setting('server_version') AS version,
-              count(*)::bigint AS tables, sum(greatest(c.reltuples, 0))::bigint AS rows
+              count(*)::bigint AS tables, sum(greatest(c.reltuples, 0))::bigint AS rows,
+              count(*) FILTER (WHERE c.reltuples < 0 AND c.relkind = 'r')::bigint AS unknown
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'`,
     );
@@ -76,7 +89,8 @@ async function readServerFacts(options: PostgresSourceOptions): Promise<ServerFa
       serverVersionNum: Number(row.num),
       serverVersion: row.version,
       tableCount: Number(row.tables),
-      estimatedRows: Number(row.rows ?? 0),
+      estimatedRows: Number(row.unknown) > 0 ? null : Number(row.rows ?? 0),
+      tablesWithoutEstimate: Number(row.unknown),
     };
   } catch (error) {
     throw new BackupError(
@@ -233,7 +247,9 @@ function describe(toolText: string, facts: ServerFacts, format: PostgresDumpForm
     serverVersionNum: facts.serverVersionNum,
     format,
     tableCount: facts.tableCount,
+    // null = unknown (some table was never analyzed); older manifests always hold a number.
     estimatedRows: facts.estimatedRows,
+    ...(facts.tablesWithoutEstimate > 0 ? { tablesWithoutEstimate: facts.tablesWithoutEstimate } : {}),
     pointInTime: true,
     consistency: 'pg_dump snapshot (consistent at dump start)',
   };
