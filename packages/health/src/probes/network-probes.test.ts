@@ -201,4 +201,28 @@ describe('tcpProbe and dnsProbe', () => {
       ),
     ).rejects.toThrow();
   });
+
+  it('dns: a lookup that never returns is not started again on the next check (no pile-up in the thread pool)', async () => {
+    const calls: string[] = [];
+    let answer: (addresses: unknown[]) => void = () => undefined;
+    // The first lookup hangs until answered (a resolver that does not reply); later ones answer at once.
+    const hangingLookup = (hostname: string) => {
+      calls.push(hostname);
+      if (calls.length > 1) return Promise.resolve([{ address: '10.0.0.7', family: 4 }]);
+      return new Promise<unknown[]>((resolve) => {
+        answer = resolve;
+      });
+    };
+    const probe = dnsProbe({ hostname: 'db.internal', lookup: hangingLookup });
+    await expect(within((signal) => probe(signal), 50)).rejects.toThrow();
+    expect(await within((signal) => probe(signal), 50)).toMatchObject({
+      status: 'fail',
+      output: expect.stringMatching(/still pending: the previous lookup of db\.internal has not returned/),
+    });
+    expect(calls).toEqual(['db.internal']);
+    answer([{ address: '10.0.0.7', family: 4 }]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await within((signal) => probe(signal))).toMatchObject({ status: 'pass', details: { answers: 1 } });
+    expect(calls).toEqual(['db.internal', 'db.internal']);
+  });
 });

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { HealthError } from '../errors.js';
 import type { Probe } from '../registry/types.js';
 import { objectWithMethods, parseOptions } from '../validation/option-schemas.js';
-import { defineProbe, elapsedSince, raceAbort } from './probe.js';
+import { defineProbe, elapsedSince, OutstandingCalls, raceAbort, stillPending } from './probe.js';
 
 /** Options of {@link tcpProbe}. */
 export interface TcpProbeOptions {
@@ -22,6 +22,7 @@ const dnsOptionsSchema = z.strictObject({
   mode: z.enum(['lookup', 'resolve']).optional(),
   recordType: z.enum(['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'SRV', 'NS']).optional(),
   servers: z.array(z.string().min(1)).optional(),
+  lookup: z.function().optional(),
 });
 const tlsOptionsSchema = z.strictObject({
   host: hostSchema,
@@ -78,11 +79,19 @@ export interface DnsProbeOptions {
   recordType?: 'A' | 'AAAA' | 'CNAME' | 'MX' | 'TXT' | 'SRV' | 'NS';
   /** DNS servers in `resolve` mode (e.g. `['10.0.0.2']`). Default: the system's. */
   servers?: readonly string[];
+  /**
+   * The lookup `lookup` mode calls, when the service resolves through its own (a caching resolver such as
+   * cacheable-lookup's `lookupAsync`); it resolves to the list of addresses. Default: `dns.promises.lookup` with
+   * `{ all: true }` (getaddrinfo on libuv's thread pool).
+   */
+  lookup?: (hostname: string) => Promise<readonly unknown[]>;
 }
 
 /**
  * DNS probe: resolves `hostname` and passes when it yields at least one answer. In `resolve` mode the query is
- * cancelled when the deadline aborts.
+ * cancelled when the deadline aborts. A `lookup` (getaddrinfo) cannot be cancelled, so while an earlier one has not
+ * returned the probe fails at once with "still pending" instead of starting another: a hung resolver never fills
+ * libuv's thread pool, which file I/O, zlib and crypto share.
  *
  * @example
  * ```ts
@@ -92,11 +101,17 @@ export interface DnsProbeOptions {
 export function dnsProbe(options: DnsProbeOptions): Probe {
   parseOptions(dnsOptionsSchema, options, 'dnsProbe');
   const { hostname, mode = 'lookup', recordType = 'A', servers } = options;
+  const outstanding = new OutstandingCalls();
+  const systemLookup = options.lookup ?? ((name: string) => lookup(name, { all: true }));
   const run = async (signal: AbortSignal): Promise<CheckResult> => {
-    const startedAt = performance.now();
     let answers: unknown[];
+    if (mode === 'lookup' && outstanding.busy)
+      // getaddrinfo runs on libuv's thread pool (4 threads shared with fs, zlib and crypto) and cannot be cancelled:
+      // starting one per check while the resolver hangs would fill the pool.
+      return stillPending(`the previous lookup of ${hostname} has not returned; no new lookup started`);
+    const startedAt = performance.now();
     if (mode === 'lookup') {
-      answers = await raceAbort(lookup(hostname, { all: true }), signal);
+      answers = [...(await raceAbort(outstanding.track(systemLookup(hostname)), signal))];
     } else {
       const resolver = new Resolver({ tries: 1 });
       if (servers) resolver.setServers([...servers]);
