@@ -44,6 +44,9 @@ export type {
 export { createMemoryHealingStore } from './stores/memory-healing-store.js';
 export type { MemoryHealingStoreOptions } from './stores/memory-healing-store.js';
 export { railKey } from './stores/healing-state-store.js';
+export { createRedisHealingStore, createRedisLockStore } from './stores/redis/redis-healing-store.js';
+export type { RedisHealingStoreOptions, RedisLockStoreOptions } from './stores/redis/redis-healing-store.js';
+export type { RedisCommandClient } from './stores/redis/redis-like.js';
 export type {
   EpisodeState,
   FleetReport,
@@ -58,5 +61,10 @@ export type {
 
 // audit trail
 export { createMemoryAuditStore } from './audit/memory-audit-store.js';
+export { createRedisAuditStore } from './audit/redis-audit-store.js';
+export type { RedisAuditStoreOptions } from './audit/redis-audit-store.js';
+export { createPostgresAuditStore } from './audit/postgres-audit-store.js';
+export type { PostgresAuditStore, PostgresAuditStoreOptions } from './audit/postgres-audit-store.js';
+export type { PgPoolLike, PgQueryResult } from './audit/pg-like.js';
 export type { MemoryAuditStore, MemoryAuditStoreOptions } from './audit/memory-audit-store.js';
 export type { ActionResult, AuditEntry, AuditKind, AuditQuery, AuditRecord, AuditStore } from './audit/audit-store.js';

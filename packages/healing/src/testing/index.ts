@@ -1,2 +1,3 @@
 // @ops/healing/testing — store contracts and helpers for testing healers and custom stores.
-export {};
+export { healingStoreContract } from './healing-store-contract.js';
+export { auditStoreContract } from './audit-store-contract.js';
