@@ -1,7 +1,6 @@
 import { runCli } from '@ops/core';
-import { closeOpenedStorages } from './build-job.js';
-import { backupCli } from './cli.js';
+// By the package's own name: the build keeps it external, so the command loads dist/index.js instead of a copy
+// (each command closes the storages it opened, so nothing else is needed from the library's internals).
+import { backupCli } from '@ops/backup';
 
-const code = await runCli(backupCli, process.argv.slice(2));
-await closeOpenedStorages();
-process.exitCode = code;
+process.exitCode = await runCli(backupCli, process.argv.slice(2));

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
-import { UsageError } from '@ops/core';
+import { UsageError, type CliContext } from '@ops/core';
 import type { BackupConfig, BackupJobConfig } from '../config/config-schema.js';
 import type { BackupEventEmitter } from '../events/backup-events.js';
 import { createBackupMetrics, type BackupMetrics } from '../metrics/backup-metrics.js';
@@ -14,12 +14,15 @@ import { createLocalStorage } from '../storages/local/local-storage.js';
 import type { BackupStorage } from '../storages/storage.js';
 import { BackupError } from '../errors.js';
 
+/** A storage the CLI opened; S3 storages hold sockets until `close()`. */
+type OpenedStorage = BackupStorage & { close?: () => Promise<void> };
+
 /** Opens the storage a config names. S3 loads `@aws-sdk/client-s3` (optional peer) on demand. */
-export async function openStorage(config: BackupConfig): Promise<BackupStorage> {
+export async function openStorage(config: BackupConfig): Promise<OpenedStorage> {
   const storage = config.storage;
   if (storage.type === 'local') return createLocalStorage({ directory: storage.directory });
   const { createS3Storage } = await import('../storages/s3/s3-storage.js');
-  const s3 = createS3Storage({
+  return createS3Storage({
     bucket: storage.bucket,
     ...(storage.prefix === undefined ? {} : { prefix: storage.prefix }),
     ...(storage.region === undefined ? {} : { region: storage.region }),
@@ -35,16 +38,28 @@ export async function openStorage(config: BackupConfig): Promise<BackupStorage> 
           },
         }),
   });
-  opened.add(s3);
-  return s3;
 }
 
-const opened = new Set<BackupStorage & { close?: () => Promise<void> }>();
-
-/** Releases the sockets of every storage opened by the CLI (S3), so the process can exit. */
-export async function closeOpenedStorages(): Promise<void> {
-  for (const storage of opened) await storage.close?.().catch(() => undefined);
-  opened.clear();
+/**
+ * A command's `run` that opens storages through the `openStorage` it is given: whatever it opened is closed when it
+ * returns or throws (an S3 client's sockets would otherwise keep the process alive). Per run, so a CLI embedded with
+ * `runCli` in a long-lived process releases them too.
+ */
+export function closingStorages(
+  run: (context: CliContext, openStorage: (config: BackupConfig) => Promise<BackupStorage>) => Promise<number>,
+): (context: CliContext) => Promise<number> {
+  return async (context) => {
+    const opened: OpenedStorage[] = [];
+    try {
+      return await run(context, async (config) => {
+        const storage = await openStorage(config);
+        opened.push(storage);
+        return storage;
+      });
+    } finally {
+      for (const storage of opened) await storage.close?.().catch(() => undefined);
+    }
+  };
 }
 
 /**
@@ -127,16 +142,17 @@ export async function buildSources(job: BackupJobConfig): Promise<{ sources: Bac
   return { sources, close: () => clients.forEach((client) => client.disconnect()) };
 }
 
-/** Reads age identities (`AGE-SECRET-KEY-1…` lines) from a file. */
-export async function readIdentityFile(path: string): Promise<string[]> {
+/**
+ * Reads age identities (`AGE-SECRET-KEY-1…` lines) from a file. A file that cannot be read or holds no identity is a
+ * usage error (exit 2, nothing attempted); `origin` names where the path came from (`--identity-file`, the config).
+ */
+export async function readIdentityFile(path: string, origin = '--identity-file'): Promise<string[]> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new BackupError(
-      'ARGUMENT_INVALID',
-      `cannot read identity file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-      { cause: error },
+    throw new UsageError(
+      `${origin} ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
     );
   }
   const identities = text
@@ -144,7 +160,7 @@ export async function readIdentityFile(path: string): Promise<string[]> {
     .map((line) => line.trim())
     .filter((line) => line.startsWith('AGE-SECRET-KEY-'));
   if (identities.length === 0)
-    throw new BackupError('ARGUMENT_INVALID', `identity file ${path} contains no AGE-SECRET-KEY-1… line`);
+    throw new UsageError(`${origin} ${path}: no AGE-SECRET-KEY-1… line in it (is it an age identity file?)`);
   return identities;
 }
 
@@ -159,12 +175,10 @@ export async function resolveDecryption(
   if (flags.passphraseEnv) {
     passphrase = env[flags.passphraseEnv];
     if (passphrase === undefined || passphrase === '')
-      throw new BackupError(
-        'ARGUMENT_INVALID',
-        `environment variable ${flags.passphraseEnv} (from --passphrase-env) is not set`,
-      );
+      throw new UsageError(`environment variable ${flags.passphraseEnv} (from --passphrase-env) is not set`);
   }
-  const identities = identityFile ? await readIdentityFile(identityFile) : undefined;
+  const origin = flags.identityFile === undefined ? 'decryption.identityFile' : '--identity-file';
+  const identities = identityFile ? await readIdentityFile(identityFile, origin) : undefined;
   if (!identities && passphrase === undefined) return undefined;
   return { ...(identities ? { identities } : {}), ...(passphrase === undefined ? {} : { passphrase }) };
 }

@@ -28,9 +28,9 @@ import { PACKAGE_VERSION } from '../version.js';
 import { verifyBackup } from '../verify/verify-backup.js';
 import {
   buildSources,
+  closingStorages,
   createMetricsFile,
   openRedis,
-  openStorage,
   readTargetPassword,
   resolveDecryption,
 } from './build-job.js';
@@ -117,7 +117,7 @@ const runCommand: CliCommand = {
     'ops-backup run pg-main --tag release --tag v1.2.0',
     'ops-backup run --metrics-file /var/lib/node_exporter/textfile/ops_backup.prom',
   ],
-  async run(context: CliContext): Promise<number> {
+  run: closingStorages(async (context, openStorage) => {
     const runTags = (context.values.tag as string[] | undefined) ?? [];
     for (const tag of runTags) {
       if (!backupTagSchema.safeParse(tag).success)
@@ -175,14 +175,14 @@ const runCommand: CliCommand = {
       }
     }
     return results.every((manifest) => manifest.state === 'completed') ? ExitCode.ok : ExitCode.failure;
-  },
+  }),
 };
 
 const listCommand: CliCommand = {
   summary: 'list backups (read from the storage), newest first',
   options: { ...configOption, ...jobOption },
   examples: ['ops-backup list', 'ops-backup list --job pg-main --json'],
-  async run(context: CliContext): Promise<number> {
+  run: closingStorages(async (context, openStorage) => {
     const config = await readConfig(context);
     const storage = await openStorage(config);
     const job = context.values.job as string | undefined;
@@ -203,7 +203,7 @@ const listCommand: CliCommand = {
       for (const entry of unreadable) context.warn(`unreadable manifest ${entry.key}: ${entry.error}`);
     }
     return unreadable.length > 0 ? ExitCode.failure : ExitCode.ok;
-  },
+  }),
 };
 
 const showCommand: CliCommand = {
@@ -211,7 +211,7 @@ const showCommand: CliCommand = {
   usage: '<id|latest>',
   options: { ...configOption, ...jobOption },
   examples: ['ops-backup show 20261122T030000Z-ab12cd34', 'ops-backup show latest --job pg-main --json'],
-  async run(context: CliContext): Promise<number> {
+  run: closingStorages(async (context, openStorage) => {
     const id = context.positionals[0];
     if (!id) throw new UsageError('show needs a backup id (or "latest" with --job)');
     const config = await readConfig(context);
@@ -238,7 +238,7 @@ const showCommand: CliCommand = {
         );
     }
     return ExitCode.ok;
-  },
+  }),
 };
 
 const verifyCommand: CliCommand = {
@@ -259,14 +259,13 @@ const verifyCommand: CliCommand = {
     'ops-backup verify latest --job pg-main --level full-read --identity-file /etc/ops/backup.key',
     'ops-backup verify 20261122T030000Z-ab12cd34 --json',
   ],
-  async run(context: CliContext): Promise<number> {
+  run: closingStorages(async (context, openStorage) => {
     const id = context.positionals[0];
     if (!id) throw new UsageError('verify needs a backup id (or "latest" with --job)');
     const level = (context.values.level as string | undefined) ?? 'checksum';
     if (!['checksum', 'full-read', 'test-restore'].includes(level))
       throw new UsageError(`--level must be checksum, full-read or test-restore, got ${JSON.stringify(level)}`);
     const config = await readConfig(context);
-    const storage = await openStorage(config);
     const decryption = await resolveDecryption(
       config,
       {
@@ -275,6 +274,7 @@ const verifyCommand: CliCommand = {
       },
       context.io.env,
     );
+    const storage = await openStorage(config);
     const redis =
       level === 'test-restore' && config.scratch?.redis ? await openRedis(config.scratch.redis.url) : undefined;
     try {
@@ -301,7 +301,7 @@ const verifyCommand: CliCommand = {
     } finally {
       redis?.disconnect();
     }
-  },
+  }),
 };
 
 const restoreCommand: CliCommand = {
@@ -347,15 +347,14 @@ const restoreCommand: CliCommand = {
     'ops-backup restore 20261122T030000Z-ab12cd34 --to-redis redis://127.0.0.1:6379/5 --policy skip-existing',
     'ops-backup restore latest --job config --to-directory /srv/restore-staging',
   ],
-  async run(context: CliContext): Promise<number> {
+  run: closingStorages(async (context, openStorage) => {
     const id = context.positionals[0];
     if (!id) throw new UsageError('restore needs a backup id (or "latest" with --job)');
     const targets = ['to-database', 'to-redis', 'to-directory'].filter((name) => context.values[name] !== undefined);
     if (targets.length !== 1)
       throw new UsageError('restore needs exactly one of --to-database, --to-redis, --to-directory');
     const config = await readConfig(context);
-    const storage = await openStorage(config);
-    const backup = await findBackup({ storage, id, job: context.values.job as string | undefined });
+    // Keys first: a bad --identity-file is a usage error before anything is read from the storage.
     const decryption = await resolveDecryption(
       config,
       {
@@ -364,6 +363,8 @@ const restoreCommand: CliCommand = {
       },
       context.io.env,
     );
+    const storage = await openStorage(config);
+    const backup = await findBackup({ storage, id, job: context.values.job as string | undefined });
     const source = context.values.source as string | undefined;
     const common = { storage, backup, ...(decryption ? { decryption } : {}), ...(source ? { source } : {}) };
     let result: Record<string, unknown>;
@@ -452,7 +453,7 @@ const restoreCommand: CliCommand = {
     if (context.json) context.printJson({ ok: true, backupId: backup.id, ...result });
     else context.print(`restored ${backup.job} ${backup.id}: ${JSON.stringify(result)}`);
     return ExitCode.ok;
-  },
+  }),
 };
 
 /** The target URL from `--target-url` or the environment variable named by `--target-url-env` (never both). */
@@ -549,7 +550,7 @@ const pruneCommand: CliCommand = {
     'ops-backup prune pg-main --confirm',
     "ops-backup prune pg-main --keep-daily 7 --keep-within 1m --keep-tag release   # restic's flags: 1m is one month",
   ],
-  async run(context: CliContext): Promise<number> {
+  run: closingStorages(async (context, openStorage) => {
     const keepRules = keepRulesFromFlags(context);
     const config = await readConfig(context);
     const storage = await openStorage(config);
@@ -613,7 +614,7 @@ const pruneCommand: CliCommand = {
       }
     }
     return ExitCode.ok;
-  },
+  }),
 };
 
 /**
