@@ -41,6 +41,8 @@ export interface ContainerHealthState {
   labels: Readonly<Record<string, string>>;
   /** When the watcher last saw the health change (epoch ms). */
   since: number;
+  /** When the container's process last started (epoch ms), for warm-up after a (re)start. */
+  startedAt: number | undefined;
 }
 
 /** Events of {@link ContainerHealthWatcher}. */
@@ -165,6 +167,7 @@ export function watchContainerHealth(options: WatchContainerHealthOptions): Cont
     const fullId = info.Id ?? id;
     const before = known.get(fullId);
     const at = clock.now();
+    const started = Date.parse(info.State?.StartedAt ?? '');
     const next: ContainerHealthState = {
       id: fullId,
       name,
@@ -172,6 +175,7 @@ export function watchContainerHealth(options: WatchContainerHealthOptions): Cont
       state,
       labels,
       since: before !== undefined && before.health === health ? before.since : at,
+      startedAt: Number.isFinite(started) && started > 0 ? started : undefined,
     };
     known.set(fullId, next);
     if (before === undefined || before.health !== health) {

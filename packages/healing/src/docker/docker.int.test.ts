@@ -23,8 +23,13 @@ afterAll(async () => {
 async function exec(container: Container, cmd: string[]): Promise<void> {
   const run = await container.exec({ Cmd: cmd });
   await run.start({ Detach: true });
+  // Podman forgets an exec session once it ended: a failed inspect means done too.
   for (let attempt = 0; attempt < 50; attempt++) {
-    if ((await run.inspect()).Running === false) return;
+    const running = await run.inspect().then(
+      (info) => info.Running,
+      () => false,
+    );
+    if (!running) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

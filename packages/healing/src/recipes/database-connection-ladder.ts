@@ -1,0 +1,87 @@
+import type { Check, Duration } from '@ops/core';
+import type { Flags } from '../actions/flags.js';
+import { resetPgPool, type PgPoolHolder, type PgPoolLike } from '../actions/reset-pg-pool.js';
+import { setFlag } from '../actions/set-flag.js';
+import { countCondition, type CountCondition } from '../engine/conditions.js';
+import type { HealingRule } from '../engine/rule.js';
+
+/** Options of {@link databaseConnectionLadder}. */
+export interface DatabaseConnectionLadderOptions<Pool extends PgPoolLike> {
+  /** The pool holder the app reads its pool from (`createPgPoolHolder`). */
+  pools: PgPoolHolder<Pool>;
+  /** The runtime flags the app reads; step 2 turns `readOnlyFlag` on. */
+  flags: Flags;
+  /** Flag turned on in step 2. Default `'read-only'`. */
+  readOnlyFlag?: string;
+  /** Read-only mode is turned off again after this long. Default `'10m'`. */
+  readOnlyFor?: Duration;
+  /** More than this many failures … Default 5. */
+  maxFailures?: number;
+  /** … in this window opens an episode. Default `'1m'`. */
+  window?: Duration;
+  /** Queries in flight may finish for this long when the pool is reset. Default `'10s'`. */
+  drainDeadline?: Duration;
+  /** Rule name. Default `'database-connections'`. */
+  name?: string;
+}
+
+/** The rule of {@link databaseConnectionLadder}, with the counter the app feeds. */
+export interface DatabaseConnectionLadder extends HealingRule {
+  /** Count one connection failure: call it from `pool.on('error')` and from failed connects. */
+  recordFailure(count?: number): void;
+  /** The failure counter (its `count()` is the failures in the window). */
+  failures: CountCondition;
+}
+
+/**
+ * The runbook's database connection ladder: more than 5 connection failures in 1 minute → reset the pool (drain,
+ * then recreate) → read-only mode on (reverted after `readOnlyFor`); past the last step the healer escalates. Each
+ * step is verified by a `SELECT 1` through the current pool.
+ *
+ * @example
+ * ```ts
+ * const pools = createPgPoolHolder(() => new pg.Pool({ connectionString }));
+ * const database = databaseConnectionLadder({ pools, flags });
+ * pools.pool.on('error', () => database.recordFailure());
+ * const healer = createHealer({ rules: [database], alerts });
+ * ```
+ */
+export function databaseConnectionLadder<Pool extends PgPoolLike>(
+  options: DatabaseConnectionLadderOptions<Pool>,
+): DatabaseConnectionLadder {
+  const {
+    pools,
+    flags,
+    readOnlyFlag = 'read-only',
+    readOnlyFor = '10m',
+    maxFailures = 5,
+    window = '1m',
+    drainDeadline = '10s',
+    name = 'database-connections',
+  } = options;
+  const failures = countCondition({ window, above: maxFailures });
+  const canQuery: Check = async () => {
+    try {
+      await pools.pool.query('SELECT 1');
+      return { status: 'pass' };
+    } catch (error) {
+      return { status: 'fail', output: (error as Error).message };
+    }
+  };
+  return {
+    name,
+    summary: `more than ${maxFailures} database connection failures in ${String(window)}`,
+    when: failures,
+    for: 0,
+    ladder: [
+      { action: resetPgPool(pools, { drainDeadline }), timeout: '60s', settle: '2s', verify: { check: canQuery } },
+      {
+        action: setFlag(flags, readOnlyFlag, true, { revertAfter: readOnlyFor }),
+        settle: '2s',
+        verify: { check: canQuery },
+      },
+    ],
+    failures,
+    recordFailure: (count = 1) => failures.record('process', count),
+  };
+}
