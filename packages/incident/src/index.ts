@@ -163,3 +163,7 @@ export {
   renderPostmortemMarkdown,
   POSTMORTEM_SECTIONS,
 } from './postmortem/postmortem-draft.js';
+
+// command line (`ops-incident`)
+export { createIncidentCli, findUnknownFlag, incidentCli, parseMatcher, runIncidentCli } from './cli/incident-cli.js';
+export type { IncidentCliDependencies } from './cli/incident-cli.js';
