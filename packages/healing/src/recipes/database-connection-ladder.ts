@@ -1,4 +1,4 @@
-import type { Check, Duration } from '@ops/core';
+import type { Check, Clock, Duration } from '@ops/core';
 import type { Flags } from '../actions/flags.js';
 import { resetPgPool, type PgPoolHolder, type PgPoolLike } from '../actions/reset-pg-pool.js';
 import { setFlag } from '../actions/set-flag.js';
@@ -21,6 +21,8 @@ export interface DatabaseConnectionLadderOptions<Pool extends PgPoolLike> {
   window?: Duration;
   /** Queries in flight may finish for this long when the pool is reset. Default `'10s'`. */
   drainDeadline?: Duration;
+  /** Source of time of the condition's window (pass the healer's clock). Default the system clock. */
+  clock?: Clock;
   /** Rule name. Default `'database-connections'`. */
   name?: string;
 }
@@ -58,8 +60,9 @@ export function databaseConnectionLadder<Pool extends PgPoolLike>(
     window = '1m',
     drainDeadline = '10s',
     name = 'database-connections',
+    clock,
   } = options;
-  const failures = countCondition({ window, above: maxFailures });
+  const failures = countCondition({ window, above: maxFailures, ...(clock === undefined ? {} : { clock }) });
   const canQuery: Check = async () => {
     try {
       await pools.pool.query('SELECT 1');

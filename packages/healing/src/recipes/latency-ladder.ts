@@ -1,4 +1,4 @@
-import type { Duration } from '@ops/core';
+import type { Clock, Duration } from '@ops/core';
 import type { ActionContext, ActionOutcome, HealingAction } from '../actions/action.js';
 import type { Flags } from '../actions/flags.js';
 import { runFunction } from '../actions/run-function.js';
@@ -28,6 +28,8 @@ export interface LatencyLadderOptions {
   baselineWindow?: Duration;
   /** Settle time after each step. Default `'30s'`. */
   settle?: Duration;
+  /** Source of time of the condition's window (pass the healer's clock). Default the system clock. */
+  clock?: Clock;
   /** Rule name. Default `'latency'`. */
   name?: string;
 }
@@ -55,6 +57,7 @@ export function latencyLadder(options: LatencyLadderOptions): HealingRule {
     baselineWindow = '1h',
     settle = '30s',
     name = 'latency',
+    clock,
   } = options;
   const step = (action: HealingAction): LadderStep => ({ action, settle });
   const ladder: LadderStep[] = [step(setFlag(flags, rateLimitFlag, true, { revertAfter: rateLimitFor }))];
@@ -64,7 +67,7 @@ export function latencyLadder(options: LatencyLadderOptions): HealingRule {
   return {
     name,
     summary: `P95 latency above ${ratio}× baseline for ${String(forDuration)}`,
-    when: baselineRatioCondition({ signal: p95, ratio, baselineWindow }),
+    when: baselineRatioCondition({ signal: p95, ratio, baselineWindow, ...(clock === undefined ? {} : { clock }) }),
     for: forDuration,
     ladder,
   };
