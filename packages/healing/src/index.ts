@@ -4,8 +4,76 @@
 export { HealingError } from './errors.js';
 export type { HealingErrorCode } from './errors.js';
 
-// actions (the contract every step of a ladder implements)
+// actions (the contract every step of a ladder implements, and the built-in steps)
 export type { ActionContext, ActionOutcome, HealingAction } from './actions/action.js';
+export { runFunction } from './actions/run-function.js';
+export type { RunFunctionOptions } from './actions/run-function.js';
+export { resetPgPool, createPgPoolHolder } from './actions/reset-pg-pool.js';
+export type { PgPoolHolder, ResetPgPoolOptions, ResettablePgPool } from './actions/reset-pg-pool.js';
+export { reconnectRedis } from './actions/reconnect-redis.js';
+export type { ReconnectRedisOptions, RedisClientLike } from './actions/reconnect-redis.js';
+export { restartContainer } from './actions/restart-container.js';
+export type { ContainerRestartResult, RestartContainerOptions } from './actions/restart-container.js';
+export { callWebhook } from './actions/call-webhook.js';
+export type { CallWebhookOptions } from './actions/call-webhook.js';
+export { createFlags } from './actions/flags.js';
+export type { FlagValue, Flags, FlagsEvents, FlagsOptions } from './actions/flags.js';
+export { setFlag } from './actions/set-flag.js';
+export type { SetFlagOptions } from './actions/set-flag.js';
+export { runGc } from './actions/run-gc.js';
+export type { RunGcOptions } from './actions/run-gc.js';
+export { exitProcess } from './actions/exit-process.js';
+export type { ExitProcessOptions } from './actions/exit-process.js';
+export { escalate } from './actions/escalate.js';
+export type { EscalateOptions } from './actions/escalate.js';
+
+// docker: container health from the events stream
+export { watchContainerHealth } from './docker/container-health-watcher.js';
+export type {
+  ContainerFilter,
+  ContainerHealthState,
+  ContainerHealthWatcher,
+  ContainerHealthWatcherEvents,
+  WatchContainerHealthOptions,
+} from './docker/container-health-watcher.js';
+export type {
+  ContainerHealth,
+  ContainerInspectLike,
+  ContainerSummaryLike,
+  DockerContainerLike,
+  DockerEventStreamLike,
+  DockerLike,
+} from './docker/docker-like.js';
+
+// canary / rollback guard
+export { createCanaryGuard } from './canary/canary-guard.js';
+export type {
+  CanaryArm,
+  CanaryArmStats,
+  CanaryDecision,
+  CanaryGuard,
+  CanaryGuardEvents,
+  CanaryGuardOptions,
+  CanaryVerdict,
+} from './canary/canary-guard.js';
+export { canaryRollbackCondition, guardedRollback } from './canary/canary-rollback.js';
+export { errorRateTest, latencyTest } from './canary/statistics.js';
+export type { TestResult } from './canary/statistics.js';
+
+// recipes (the runbooks' ladders as rules for createHealer)
+export { memoryLadder } from './recipes/memory-ladder.js';
+export type { MemoryLadderOptions } from './recipes/memory-ladder.js';
+export { latencyLadder } from './recipes/latency-ladder.js';
+export type { LatencyLadderOptions } from './recipes/latency-ladder.js';
+export { databaseConnectionLadder } from './recipes/database-connection-ladder.js';
+export type {
+  DatabaseConnectionLadder,
+  DatabaseConnectionLadderOptions,
+} from './recipes/database-connection-ladder.js';
+export { containerAutoheal, containerUnhealthyCondition } from './recipes/container-autoheal.js';
+export type { ContainerAutoheal, ContainerAutohealOptions } from './recipes/container-autoheal.js';
+export { rollbackGuard } from './recipes/rollback-guard.js';
+export type { RollbackGuard, RollbackGuardOptions } from './recipes/rollback-guard.js';
 
 // engine: healer, rules, conditions
 export { createHealer } from './engine/healer.js';

@@ -3,7 +3,7 @@ import { HealingError } from '../errors.js';
 import type { HealingAction } from './action.js';
 
 /** The parts of a `pg` Pool {@link resetPgPool} uses (typed by shape: pg is an optional peer). */
-export interface PgPoolLike {
+export interface ResettablePgPool {
   readonly totalCount: number;
   readonly idleCount: number;
   readonly waitingCount: number;
@@ -12,7 +12,7 @@ export interface PgPoolLike {
 }
 
 /** Where the application gets its pool from; {@link resetPgPool} swaps it. */
-export interface PgPoolHolder<Pool extends PgPoolLike = PgPoolLike> {
+export interface PgPoolHolder<Pool extends ResettablePgPool = ResettablePgPool> {
   /** The pool to use now: read it per request (`holder.pool.query(…)`), never keep a copy. */
   readonly pool: Pool;
   /** Creates a fresh pool, makes it current and returns the previous one. */
@@ -29,7 +29,7 @@ export interface PgPoolHolder<Pool extends PgPoolLike = PgPoolLike> {
  * const rows = await pools.pool.query('SELECT 1');
  * ```
  */
-export function createPgPoolHolder<Pool extends PgPoolLike>(create: () => Pool): PgPoolHolder<Pool> {
+export function createPgPoolHolder<Pool extends ResettablePgPool>(create: () => Pool): PgPoolHolder<Pool> {
   if (typeof create !== 'function')
     throw new HealingError('ARGUMENT_INVALID', 'createPgPoolHolder: create must be a function returning a pg Pool');
   let current = create();
@@ -75,7 +75,7 @@ interface PoolClientInternals {
  * steps: [resetPgPool(pools, { drainDeadline: '10s' }), setFlag(flags, 'read-only', true), escalate(sink)]
  * ```
  */
-export function resetPgPool<Pool extends PgPoolLike>(
+export function resetPgPool<Pool extends ResettablePgPool>(
   holder: PgPoolHolder<Pool>,
   options: ResetPgPoolOptions = {},
 ): HealingAction {

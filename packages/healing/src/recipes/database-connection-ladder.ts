@@ -1,12 +1,12 @@
 import type { Check, Clock, Duration } from '@ops/core';
 import type { Flags } from '../actions/flags.js';
-import { resetPgPool, type PgPoolHolder, type PgPoolLike } from '../actions/reset-pg-pool.js';
+import { resetPgPool, type PgPoolHolder, type ResettablePgPool } from '../actions/reset-pg-pool.js';
 import { setFlag } from '../actions/set-flag.js';
 import { countCondition, type CountCondition } from '../engine/conditions.js';
 import type { HealingRule } from '../engine/rule.js';
 
 /** Options of {@link databaseConnectionLadder}. */
-export interface DatabaseConnectionLadderOptions<Pool extends PgPoolLike> {
+export interface DatabaseConnectionLadderOptions<Pool extends ResettablePgPool> {
   /** The pool holder the app reads its pool from (`createPgPoolHolder`). */
   pools: PgPoolHolder<Pool>;
   /** The runtime flags the app reads; step 2 turns `readOnlyFlag` on. */
@@ -48,7 +48,7 @@ export interface DatabaseConnectionLadder extends HealingRule {
  * const healer = createHealer({ rules: [database], alerts });
  * ```
  */
-export function databaseConnectionLadder<Pool extends PgPoolLike>(
+export function databaseConnectionLadder<Pool extends ResettablePgPool>(
   options: DatabaseConnectionLadderOptions<Pool>,
 ): DatabaseConnectionLadder {
   const {
