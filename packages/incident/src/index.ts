@@ -105,6 +105,8 @@ export { pagerDutyNotifier, pagerDutyDedupKey } from './notifiers/pagerduty-noti
 export type { PagerDutyNotifierOptions } from './notifiers/pagerduty-notifier.js';
 export { ticketWebhookNotifier } from './notifiers/ticket-webhook-notifier.js';
 export type { TicketWebhookNotifierOptions } from './notifiers/ticket-webhook-notifier.js';
+export { emailNotifier } from './notifiers/email-notifier.js';
+export type { EmailNotifierOptions, MailMessage, MailTransportLike, SmtpOptions } from './notifiers/email-notifier.js';
 export { signStandardWebhook, verifyStandardWebhook } from './notifiers/standard-webhooks.js';
 export type { FetchFunction } from './notifiers/http-post.js';
 

@@ -105,6 +105,8 @@ export interface CommsContext {
   update?: string;
   /** When this message goes out (epoch ms). */
   now: number;
+  /** The `{{url}}` of this message (a notification's link); default from the `url` option. */
+  url?: string;
 }
 
 /** Renders the comms templates. */
@@ -196,7 +198,7 @@ export function createCommsTemplates(options: CommsTemplatesOptions): CommsTempl
         update: context.update ?? '',
         nextUpdate: cadence === undefined ? 'when there is news' : durationInWords(cadence),
         nextUpdateAt: cadence === undefined ? '' : new Date(context.now + cadence).toISOString(),
-        url: options.url?.(incident) ?? '',
+        url: context.url ?? options.url?.(incident) ?? '',
       };
       const fill = (text: string) =>
         text.replace(/\{\{\s*([^}\s]+)\s*\}\}/g, (_, name: Placeholder) => values[name]).trim();
