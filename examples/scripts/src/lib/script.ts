@@ -154,15 +154,9 @@ export function numberOption(context: CliContext, option: string, fallback: numb
   return number;
 }
 
-/** A URL with its password (and any token-looking query value) removed, for messages and tables. */
+/** A URL with its password (and any token-looking value) replaced by `[REDACTED]`, for messages and tables. */
 export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return redactText(parsed.toString());
-  } catch {
-    return redactText(url);
-  }
+  return redactText(url);
 }
 
 /** A URL option checked to be http(s) or the given protocols; a usage error names the flag otherwise. */
