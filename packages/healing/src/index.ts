@@ -75,6 +75,12 @@ export type { ContainerAutoheal, ContainerAutohealOptions } from './recipes/cont
 export { rollbackGuard } from './recipes/rollback-guard.js';
 export type { RollbackGuard, RollbackGuardOptions } from './recipes/rollback-guard.js';
 
+// cli (ops-heal)
+export { healCli, createHealCli } from './cli/heal-cli.js';
+export type { HealCliDependencies } from './cli/heal-cli.js';
+export { rulesFileSchema } from './cli/rules-file.js';
+export type { RulesFile } from './cli/rules-file.js';
+
 // engine: healer, rules, conditions
 export { createHealer } from './engine/healer.js';
 export type { Healer, HealerOptions, HealerStatus, PauseOptions, RuleStatus, TargetStatus } from './engine/healer.js';
@@ -134,5 +140,9 @@ export type { RedisAuditStoreOptions } from './audit/redis-audit-store.js';
 export { createPostgresAuditStore } from './audit/postgres-audit-store.js';
 export type { PostgresAuditStore, PostgresAuditStoreOptions } from './audit/postgres-audit-store.js';
 export type { PgPoolLike, PgQueryResult } from './audit/pg-like.js';
+
+// metrics (prom-client, optional peer, through core's RegistryLike)
+export { createHealingMetrics, HEALING_METRIC_NAMES } from './metrics/healing-metrics.js';
+export type { HealingMetrics, HealingMetricsOptions } from './metrics/healing-metrics.js';
 export type { MemoryAuditStore, MemoryAuditStoreOptions } from './audit/memory-audit-store.js';
 export type { ActionResult, AuditEntry, AuditKind, AuditQuery, AuditRecord, AuditStore } from './audit/audit-store.js';
