@@ -158,6 +158,27 @@ describe('runCli', () => {
     expect(JSON.parse(config.stdout())).toMatchObject({ ok: false, error: { code: 'CONFIG_INVALID' } });
   });
 
+  it("lists a CLI's own exit codes after the shared ones in --help, for the CLI and for each command", async () => {
+    const withOwn: CliDefinition = {
+      ...definition,
+      exitCodes: { 4: 'partly done', 3: 'could not evaluate (the server was unreachable)' },
+    };
+    const expected =
+      'Exit codes: 0 ok, 1 check or job failed, 2 usage or configuration error, ' +
+      '3 could not evaluate (the server was unreachable), 4 partly done.';
+    expect(renderHelp(withOwn)).toContain(expected);
+    const command = capture();
+    expect(await runCli(withOwn, ['check', '--help'], command.io)).toBe(0);
+    expect(command.stdout()).toContain(expected);
+    expect(renderHelp(definition)).toContain(
+      'Exit codes: 0 ok, 1 check or job failed, 2 usage or configuration error.\n',
+    );
+    for (const reserved of [0, 2, 126, 1.5])
+      expect(() => renderHelp({ ...definition, exitCodes: { [reserved]: 'mine' } })).toThrow(
+        `ops-demo: exit code ${reserved} cannot be declared in exitCodes: use 3 to 125 (0, 1 and 2 are shared)`,
+      );
+  });
+
   it('prints help for the CLI and for a command, and the version', async () => {
     const top = capture();
     expect(await runCli(definition, ['--help'], top.io)).toBe(0);

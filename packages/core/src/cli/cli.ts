@@ -71,6 +71,12 @@ export interface CliDefinition {
   commands: Record<string, CliCommand>;
   /** A command to run when the first argument is not a command name (e.g. `ops-health URL`). */
   defaultCommand?: string;
+  /**
+   * Exit codes this CLI adds to {@link ExitCode}'s 0, 1 and 2, each with what it means, listed in `--help` after the
+   * shared ones: `{ 3: 'could not evaluate (Prometheus unreachable or a query failed)' }`. Integers from 3 to 125
+   * (0–2 are shared; 126 and up mean "not executable", "not found" and signals to a shell).
+   */
+  exitCodes?: Readonly<Record<number, string>>;
 }
 
 /** An error in how the CLI was called. Exits with code 2. */
@@ -121,8 +127,26 @@ export function renderHelp(definition: CliDefinition, commandName?: string): str
       lines.push(`  ${name.padEnd(width)}${spec.summary}`);
     lines.push('', `Run '${definition.name} <command> --help' for a command's options and examples.`);
   }
-  lines.push('', 'Exit codes: 0 ok, 1 check or job failed, 2 usage or configuration error.');
+  lines.push('', `Exit codes: ${describeExitCodes(definition)}.`);
   return `${lines.join('\n')}\n`;
+}
+
+/** `0 ok, 1 check or job failed, 2 usage or configuration error` and the CLI's own codes, in order. */
+function describeExitCodes(definition: CliDefinition): string {
+  const shared = ['0 ok', '1 check or job failed', '2 usage or configuration error'];
+  const own = Object.entries(definition.exitCodes ?? {})
+    .map(([code, meaning]) => {
+      const value = Number(code);
+      if (!Number.isInteger(value) || value < 3 || value > 125)
+        throw new OpsError(
+          'ARGUMENT_INVALID',
+          `${definition.name}: exit code ${code} cannot be declared in exitCodes: use 3 to 125 (0, 1 and 2 are shared)`,
+        );
+      return [value, `${value} ${meaning}`] as const;
+    })
+    .sort(([left], [right]) => left - right)
+    .map(([, text]) => text);
+  return [...shared, ...own].join(', ');
 }
 
 /**
