@@ -93,6 +93,15 @@ describe('ops-slo CLI', () => {
     const help = capture();
     expect(await runCli(cli, ['status', '--help'], help.io)).toBe(0);
     expect(help.stdout).toContain('3 could not evaluate: Prometheus unreachable');
+    // The exit-code line of --help (core's, for every ops-* CLI) lists 3 after the shared codes.
+    for (const args of [['--help'], ['status', '--help'], ['budget', '--help']]) {
+      const shown = capture();
+      expect(await runCli(cli, args, shown.io)).toBe(0);
+      expect(shown.stdout).toContain(
+        'Exit codes: 0 ok, 1 check or job failed, 2 usage or configuration error, ' +
+          '3 could not evaluate (status, report: Prometheus unreachable or a query failed).\n',
+      );
+    }
   });
 
   it('budget check: exit 1 on a significant regression, 0 otherwise, --update ratchets on improvement', async () => {

@@ -194,7 +194,11 @@ export function createSloCli(dependencies: SloCliDependencies = {}): CliDefiniti
     name: 'ops-slo',
     version: readPackageVersion(import.meta.url, '@ops/slo'),
     description:
-      'Validate SLO files (ours, Sloth, OpenSLO), generate Prometheus rules, import Sloth specs, read SLO status and reports from Prometheus, serve the SLO overview page, check performance budgets. Exit codes: 0 ok, 1 a check failed (a tier fires, an objective missed, a regression), 2 usage or configuration error, 3 could not evaluate (Prometheus unreachable or a query failed).',
+      'Validate SLO files (ours, Sloth, OpenSLO), generate Prometheus rules, import Sloth specs, read SLO status and reports from Prometheus, serve the SLO overview page, check performance budgets. A failed check (exit 1) is a tier that fires, an objective missed or a regression.',
+    // Listed in --help after the shared 0, 1 and 2.
+    exitCodes: {
+      [SLO_EXIT_NOT_EVALUATED]: 'could not evaluate (status, report: Prometheus unreachable or a query failed)',
+    },
     commands: {
       validate: {
         summary: 'validate an SLO file (paths and allowed values in errors; warnings for tiers that can never fire)',
@@ -633,7 +637,7 @@ export function createSloCli(dependencies: SloCliDependencies = {}): CliDefiniti
 /**
  * The `ops-slo` CLI (`src/cli/bin.ts` runs it with `runCli`): `validate`, `rules`, `status`, `report`,
  * `budget check`, on the system clock. Exit codes: 0 ok, 1 an SLO/budget check failed, 2 usage or configuration
- * error.
+ * error, 3 ({@link SLO_EXIT_NOT_EVALUATED}) could not evaluate.
  *
  * @example
  * ```ts
