@@ -65,7 +65,7 @@ describe('healing conditions', () => {
 
   it('checkCondition: a shared check or one per target; fail holds, pass and warn do not by default', async () => {
     const statuses: Record<string, CheckResult['status']> = { a: 'fail', b: 'warn' };
-    const shared = checkCondition({ check: async () => ({ status: 'fail', output: 'down' }) });
+    const shared = checkCondition({ check: async (): Promise<CheckResult> => ({ status: 'fail', output: 'down' }) });
     expect(await shared.sample('x', signal)).toEqual({ active: true, values: { status: 'fail', output: 'down' } });
     const perTarget = checkCondition({
       check: perTargetCheck((target) => async () => ({ status: statuses[target]! })),

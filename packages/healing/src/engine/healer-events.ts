@@ -17,11 +17,12 @@ export type EscalationReason = 'ladder-exhausted' | 'attempts-exhausted' | 'flap
 /** How an episode ended. */
 export type EpisodeOutcome = 'healed' | 'cleared' | 'escalated' | 'dry-run';
 
-interface RuleTarget {
+// A type alias (not an interface) so event payloads are assignable to Record<string, unknown> (loggers, JSON).
+type RuleTarget = {
   at: number;
   rule: string;
   target: string;
-}
+};
 
 /** Events of a healer (`healer.on(name, listener)`); every payload carries `at` (epoch ms). */
 export interface HealerEvents {
