@@ -110,6 +110,10 @@ export type { EmailNotifierOptions, MailMessage, MailTransportLike, SmtpOptions 
 export { signStandardWebhook, verifyStandardWebhook } from './notifiers/standard-webhooks.js';
 export type { FetchFunction } from './notifiers/http-post.js';
 
+// auto-diagnostics
+export { diagnosticFromCheck } from './diagnostics/auto-diagnostics.js';
+export type { Diagnostic, DiagnosticResult, DiagnosticsOptions } from './diagnostics/auto-diagnostics.js';
+
 // silences and maintenance windows
 export { matchesAll, maintenanceOccurrences, recurrenceOccurrences } from './suppression/suppression.js';
 export type {

@@ -1,3 +1,4 @@
+import type { DiagnosticResult } from '../diagnostics/auto-diagnostics.js';
 import type { Incident, IncidentAlert, NotificationRecord, TimelineEvent } from '../model/records.js';
 
 /** Payload of the incident lifecycle events. */
@@ -35,6 +36,8 @@ export interface IncidentEvents {
   'notification.delivered': { at: number; notification: NotificationRecord };
   /** A notification was given up (dead letter): attempts used up, or the target refused it for good. */
   'notification.failed': { at: number; notification: NotificationRecord; error: string };
+  /** The auto-diagnostics of an incident ran and their results are on its timeline. */
+  'diagnostics.completed': IncidentEventPayload & { results: DiagnosticResult[] };
   /** Any timeline append, for integrations that mirror the timeline. */
   'timeline.appended': { at: number; event: TimelineEvent };
 }

@@ -62,6 +62,12 @@ import {
   type Silence,
 } from '../suppression/suppression.js';
 import type { IncidentQuery, IncidentStore, IncidentTransaction } from '../stores/incident-store.js';
+import {
+  createDiagnosticsRunner,
+  describeDiagnostic,
+  type DiagnosticResult,
+  type DiagnosticsOptions,
+} from '../diagnostics/auto-diagnostics.js';
 import { ChangeSet } from './change-set.js';
 import { formatIncidentId, incidentDayKey } from './incident-id.js';
 import type { IncidentEvents } from './incident-events.js';
@@ -266,6 +272,12 @@ export interface IncidentManagerOptions {
   delivery?: DeliveryOptions;
   /** A link to an incident (your UI or status page), put in notifications. */
   publicUrl?: (incident: Incident) => string | undefined;
+  /**
+   * Auto-diagnostics: functions (or core `Check`s through `diagnosticFromCheck`) run when a paging incident (P0/P1)
+   * opens, reopens or is raised to a paging severity, each with a deadline; their redacted output is attached to the
+   * timeline (`diagnostics` entries, internal), and one that hangs is cut at the deadline and recorded as timed out.
+   */
+  diagnostics?: DiagnosticsOptions;
   /** Source of time. Default `systemClock`. */
   clock?: Clock;
   /** Logger. Default silent. */
@@ -371,6 +383,11 @@ export interface IncidentManager extends EventSource<IncidentEvents> {
     service?: string;
     isOutage?: (incident: Incident) => boolean;
   }): Promise<IncidentMetricsReport>;
+  /**
+   * Runs the registered diagnostics for an incident now (whatever its severity) and attaches their redacted output to
+   * its timeline; resolves with the results.
+   */
+  diagnose(id: string): Promise<DiagnosticResult[]>;
   /** The outbox rows of an incident (delivered, pending, dead), oldest first. */
   notifications(id: string): Promise<NotificationRecord[]>;
   /** Claims and runs due timers now (the loop does it every `tickEvery`); resolves with how many ran. */
@@ -1245,6 +1262,39 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
   });
   if (autoStart) loop.start();
 
+  // ---- auto-diagnostics --------------------------------------------------------------------------------------
+
+  const diagnosticsActor: Actor = { type: 'system', id: 'diagnostics' };
+  const diagnostics = createDiagnosticsRunner({
+    diagnostics: options.diagnostics,
+    pagingSeverities: policy.levels.filter((level) => level.route === 'page').map((level) => level.name),
+    clock,
+    logger,
+    record: async (incident, results) => {
+      await run(async (changes) => {
+        const current = await loadForUpdate(changes.transaction, incident.id);
+        for (const result of results)
+          changes.log(current, {
+            kind: 'diagnostics',
+            actor: diagnosticsActor,
+            description: describeDiagnostic(result),
+            details: result,
+            visibility: 'internal',
+          });
+        changes.emit('diagnostics.completed', { at: changes.now, incident: current, results: [...results] });
+      });
+    },
+  });
+  // Each replica runs them for the changes it made (the events come from the transaction that made the change).
+  const diagnoseOnPage = ({ incident }: { incident: Incident }) => {
+    if (diagnostics.wants(incident.severity)) diagnostics.start(incident);
+  };
+  events.on('incident.triggered', diagnoseOnPage);
+  events.on('incident.reopened', diagnoseOnPage);
+  events.on('incident.severity_changed', (event) => {
+    if (!diagnostics.wants(event.from as Severity)) diagnoseOnPage(event);
+  });
+
   const alertSink: AlertSink = async (alert) => {
     await ingestBatch([opsAlertToEvent(alert, defaultService)]);
   };
@@ -1758,8 +1808,12 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
       await loop.runNow();
       return notificationsAttempted - before;
     },
+    diagnose: async (id) => diagnostics.run(await manager.require(id)),
     start: () => loop.start(),
-    close: () => loop.stop(),
+    close: async () => {
+      await loop.stop();
+      await diagnostics.close();
+    },
   };
   return manager;
 }
