@@ -1,4 +1,4 @@
 import { defineConfig } from 'tsup';
 import { packageBuild } from '../../scripts/tsup-package.js';
 
-export default defineConfig(packageBuild());
+export default defineConfig(packageBuild({ cli: true }));
