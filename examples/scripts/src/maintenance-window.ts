@@ -202,8 +202,6 @@ async function runMaintenance(context: CliContext, clock: Clock): Promise<number
 
   const incidents = openIncidents(incidentsUrl, { clock });
   let window: MaintenanceWindow | undefined;
-  let taskOk = false;
-  let probesOk = true;
   try {
     // 2. Open the window: paging for these services is held back, the status page shows the components.
     const startsAt = clock.now();
@@ -254,7 +252,8 @@ async function runMaintenance(context: CliContext, clock: Clock): Promise<number
       timeoutMs: taskTimeoutMs,
       env: { OPS_MAINTENANCE_ID: window.id },
     });
-    taskOk = task.ok;
+    const taskOk = task.ok;
+    let probesOk = true;
     rows.push({ check: 'task', status: task.ok ? 'pass' : 'fail', detail: task.detail });
 
     // 4. Post-checks, also after a failed task: the state of the service is what the next person needs to know.
