@@ -18,6 +18,8 @@ export type IncidentErrorCode =
   | 'PAYLOAD_INVALID'
   /** An inbound payload is larger than the configured bound. */
   | 'PAYLOAD_TOO_LARGE'
+  /** A source sent more than its ingest rate limit allows (retryable after `retryAfterMs`; receivers answer 429). */
+  | 'RATE_LIMITED'
   /** A notification could not be delivered. */
   | 'NOTIFICATION_FAILED'
   | Extract<OpsErrorCode, 'ARGUMENT_INVALID' | 'CONFIG_INVALID'>;

@@ -90,6 +90,13 @@ export type { AlertmanagerReceiverOptions } from './receivers/alertmanager-webho
 export { createPagerDutyEventsReceiver } from './receivers/pagerduty-events.js';
 export type { PagerDutyEventsReceiverOptions } from './receivers/pagerduty-events.js';
 export type { ReceiverOptions } from './receivers/receiver-http.js';
+export { createIngestRateLimiter } from './ingest/rate-limiter.js';
+export type {
+  IngestRateLimiter,
+  IngestRateLimiterEvents,
+  IngestRateLimiterOptions,
+  IngestSourceCounts,
+} from './ingest/rate-limiter.js';
 
 // escalation, routing, notifications
 export { MAX_REPEATS } from './escalation/escalation-policy.js';

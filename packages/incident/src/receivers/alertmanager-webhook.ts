@@ -222,6 +222,7 @@ export function createAlertmanagerReceiver(
     if (request.path !== path) return undefined;
     try {
       const message = parseAlertmanagerWebhook(await readJsonBody(request, { maxBodyBytes, authorize }), unknownFields);
+      options.rateLimit?.check(`alertmanager:${message.externalURL ?? message.receiver}`);
       const results: IngestResult[] = await incidents.ingestBatch(alertmanagerEvents(message, options));
       return jsonResponse(200, {
         status: 'success',

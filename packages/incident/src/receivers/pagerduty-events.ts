@@ -131,6 +131,7 @@ export function createPagerDutyEventsReceiver(
     if (request.path !== path) return undefined;
     try {
       const event = parsePagerDutyEvent(await readJsonBody(request, { maxBodyBytes, authorize }));
+      options.rateLimit?.check(`pagerduty:${event.routing_key}`);
       const service = pagerDutyServiceOf(event.routing_key, routingKeys);
       if (service === undefined) throw invalid(['routing_key: is not a known integration key']);
       const dedupKey = event.dedup_key ?? randomUUID().replaceAll('-', '');

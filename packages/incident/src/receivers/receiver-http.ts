@@ -1,5 +1,6 @@
 import { jsonResponse, OpsError, safeErrorMessage, type Logger, type OpsRequest, type OpsResponse } from '@ops/core';
 import { IncidentError } from '../errors.js';
+import type { IngestRateLimiter } from '../ingest/rate-limiter.js';
 
 /** Options every receiver shares. */
 export interface ReceiverOptions {
@@ -12,6 +13,12 @@ export interface ReceiverOptions {
    * receiver behind your network policy, or check a bearer token here).
    */
   authorize?: (request: OpsRequest) => boolean | Promise<boolean>;
+  /**
+   * Per-source rate limit ({@link createIngestRateLimiter}; share one between receivers): a source over its limit is
+   * answered 429 with `Retry-After` and nothing is stored — the sender retries, so nothing is dropped silently.
+   * Sources: an Alertmanager by its `externalURL`, a PagerDuty sender by its `routing_key`.
+   */
+  rateLimit?: IngestRateLimiter;
   /** Logger for refused payloads and store failures. */
   logger?: Logger;
 }
@@ -98,6 +105,13 @@ export function errorResponse(
     return jsonResponse(error.status, body(error.message, error.errors), {
       'cache-control': 'no-store',
       ...error.headers,
+    });
+  }
+  if (IncidentError.hasCode(error, 'RATE_LIMITED')) {
+    const seconds = Math.max(1, Math.ceil((error.retryAfterMs ?? 1000) / 1000));
+    return jsonResponse(429, body(error.message, [error.message]), {
+      'cache-control': 'no-store',
+      'retry-after': String(seconds),
     });
   }
   if (IncidentError.hasCode(error, 'PAYLOAD_INVALID') || IncidentError.hasCode(error, 'ARGUMENT_INVALID')) {
