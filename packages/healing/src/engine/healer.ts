@@ -209,7 +209,9 @@ export function createHealer(options: HealerOptions): Healer {
   const events = createEmitter<HealerEvents>({ logger, source: 'healer' });
   const startedAt = clock.now();
   const stopController = new AbortController();
-  const runtimes = new Map<string, KeyRuntime>();
+  // rule name → target → runtime: a tick touches only its rule's targets (no scan of every key per rule).
+  const runtimes = new Map<string, Map<string, KeyRuntime>>();
+  const allRuntimes = () => [...runtimes.values()].flatMap((byTarget) => [...byTarget.values()]);
   const sharedCause = new Map<string, boolean>();
   const inFlight = new Set<Promise<void>>();
   const pendingReverts = new Set<PendingRevert>();
@@ -304,9 +306,11 @@ export function createHealer(options: HealerOptions): Healer {
 
   // ---------------------------------------------------------------- runtime per (rule, target)
   const runtimeOf = (rule: ResolvedRule, target: string): KeyRuntime => {
-    const key = railKey(rule.name, target);
-    let runtime = runtimes.get(key);
+    let byTarget = runtimes.get(rule.name);
+    if (!byTarget) runtimes.set(rule.name, (byTarget = new Map()));
+    let runtime = byTarget.get(target);
     if (!runtime) {
+      const key = railKey(rule.name, target);
       runtime = {
         rule,
         target,
@@ -318,7 +322,7 @@ export function createHealer(options: HealerOptions): Healer {
         episodeKnown: false,
         lastActionAt: undefined,
       };
-      runtimes.set(key, runtime);
+      byTarget.set(target, runtime);
     }
     return runtime;
   };
@@ -372,18 +376,40 @@ export function createHealer(options: HealerOptions): Healer {
     });
   };
 
+  /** One deadline shared by every sample of a tick: one timer and one AbortSignal per tick, not per sample. */
+  interface TickDeadline {
+    signal: AbortSignal;
+    expired: Promise<never>;
+    cancel(): void;
+  }
+  const tickDeadline = (): TickDeadline => {
+    const controller = new AbortController();
+    let fail: (error: unknown) => void = () => undefined;
+    const expired = new Promise<never>((_, reject) => (fail = reject));
+    expired.catch(() => undefined);
+    const timer = clock.setTimeout(() => {
+      const error = new TimeoutError(`condition samples timed out after ${sampleTimeoutMs}ms`, sampleTimeoutMs);
+      controller.abort(error);
+      fail(error);
+    }, sampleTimeoutMs);
+    return { signal: controller.signal, expired, cancel: () => timer.cancel() };
+  };
+
   const sample = async (
     rule: ResolvedRule,
     target: string,
     signal?: AbortSignal,
+    deadline?: TickDeadline,
   ): Promise<ConditionSample | undefined> => {
     try {
-      const result = await withDeadline((deadline) => rule.condition.sample(target, deadline), {
-        timeoutMs: sampleTimeoutMs,
-        clock,
-        label: `condition of ${rule.name} on ${target}`,
-        ...(signal === undefined ? {} : { signal }),
-      });
+      const result = deadline
+        ? await Promise.race([rule.condition.sample(target, deadline.signal), deadline.expired])
+        : await withDeadline((own) => rule.condition.sample(target, own), {
+            timeoutMs: sampleTimeoutMs,
+            clock,
+            label: `condition of ${rule.name} on ${target}`,
+            ...(signal === undefined ? {} : { signal }),
+          });
       return result && typeof result.active === 'boolean' ? result : undefined;
     } catch (error) {
       if (signal?.aborted) throw error;
@@ -1007,7 +1033,7 @@ export function createHealer(options: HealerOptions): Healer {
     }
   };
 
-  const evaluateRule = async (rule: ResolvedRule, canAct: boolean): Promise<void> => {
+  const evaluateRule = async (rule: ResolvedRule, canAct: boolean, deadline: TickDeadline): Promise<void> => {
     let targets: readonly string[];
     try {
       const source = rule.targets ?? ['process'];
@@ -1020,10 +1046,8 @@ export function createHealer(options: HealerOptions): Healer {
       return;
     }
     const present = new Set(targets);
-    for (const [key, runtime] of runtimes) {
-      if (runtime.rule === rule && runtime.target !== FLEET_TARGET && !present.has(runtime.target) && !runtime.inFlight)
-        runtimes.delete(key);
-    }
+    for (const [target, runtime] of runtimes.get(rule.name) ?? [])
+      if (target !== FLEET_TARGET && !present.has(target) && !runtime.inFlight) runtimes.get(rule.name)?.delete(target);
     const now = clock.now();
     const current = await Promise.all(
       [...present].map(async (target) => {
@@ -1034,7 +1058,7 @@ export function createHealer(options: HealerOptions): Healer {
           runtime.lastSample = undefined;
           return { runtime, unhealthy: false };
         }
-        const result = await sample(rule, target);
+        const result = await sample(rule, target, undefined, deadline);
         runtime.lastSample = result;
         runtime.condition.update(result?.active === true, result?.value);
         return { runtime, unhealthy: result?.active === true };
@@ -1108,13 +1132,18 @@ export function createHealer(options: HealerOptions): Healer {
     } catch {
       canAct = false;
     }
-    await Promise.all(
-      rules.map((rule) =>
-        evaluateRule(rule, canAct).catch((error: unknown) =>
-          logger.error({ rule: rule.name, error: safeErrorMessage(error) }, 'rule evaluation failed'),
+    const deadline = tickDeadline();
+    try {
+      await Promise.all(
+        rules.map((rule) =>
+          evaluateRule(rule, canAct, deadline).catch((error: unknown) =>
+            logger.error({ rule: rule.name, error: safeErrorMessage(error) }, 'rule evaluation failed'),
+          ),
         ),
-      ),
-    );
+      );
+    } finally {
+      deadline.cancel();
+    }
   };
 
   const loop = createPeriodicTask({ name: 'healer', every: everyMs, clock, logger, run: () => tickOnce() });
@@ -1166,8 +1195,8 @@ export function createHealer(options: HealerOptions): Healer {
       const ruleStatuses: RuleStatus[] = [];
       for (const rule of rules) {
         const targets: TargetStatus[] = [];
-        for (const runtime of runtimes.values()) {
-          if (runtime.rule !== rule || runtime.target === FLEET_TARGET) continue;
+        for (const runtime of runtimes.get(rule.name)?.values() ?? []) {
+          if (runtime.target === FLEET_TARGET) continue;
           let rails: RailState | undefined;
           try {
             rails = await guarded('getState', () => store.getState(runtime.key));
@@ -1196,7 +1225,7 @@ export function createHealer(options: HealerOptions): Healer {
         storeAvailable,
         pauses: currentPauses,
         rules: ruleStatuses,
-        inFlight: [...runtimes.values()]
+        inFlight: allRuntimes()
           .filter((runtime) => runtime.inFlight)
           .map((runtime) => ({ rule: runtime.rule.name, target: runtime.target })),
       };
