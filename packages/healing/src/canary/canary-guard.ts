@@ -125,6 +125,8 @@ function statsOf(samples: readonly Sample[]): CanaryArmStats {
   };
 }
 
+const pValueText = (p: number) => (p < 0.0001 ? 'p < 0.0001' : `p = ${p.toPrecision(2)}`);
+
 const percent = (value: number | undefined) => (value === undefined ? 'n/a' : `${(value * 100).toFixed(1)}%`);
 
 /**
@@ -230,7 +232,7 @@ export function createCanaryGuard(options: CanaryGuardOptions = {}): CanaryGuard
       if (tests.errorRate.pValue < significance && increase >= minErrorRateIncrease) {
         rollback = true;
         reasons.push(
-          `canary error rate ${percent(canary.errorRate)} vs baseline ${percent(baseline.errorRate)} (${tests.errorRate.test}, p = ${tests.errorRate.pValue.toPrecision(2)})`,
+          `canary error rate ${percent(canary.errorRate)} vs baseline ${percent(baseline.errorRate)} (${tests.errorRate.test}, ${pValueText(tests.errorRate.pValue)})`,
         );
       }
       const latencies = (arm: CanaryArm) =>
@@ -243,7 +245,7 @@ export function createCanaryGuard(options: CanaryGuardOptions = {}): CanaryGuard
         if (tests.latency.pValue < significance && ratio > maxLatencyRatio) {
           rollback = true;
           reasons.push(
-            `canary P95 ${Math.round(canary.p95Ms ?? 0)} ms is ${ratio.toFixed(2)}× baseline ${Math.round(baseline.p95Ms ?? 0)} ms (mann-whitney-u, p = ${tests.latency.pValue.toPrecision(2)})`,
+            `canary P95 ${Math.round(canary.p95Ms ?? 0)} ms is ${ratio.toFixed(2)}× baseline ${Math.round(baseline.p95Ms ?? 0)} ms (mann-whitney-u, ${pValueText(tests.latency.pValue)})`,
           );
         }
       }
