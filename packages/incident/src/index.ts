@@ -45,6 +45,9 @@ export type {
   StatuspageImpact,
 } from './severity/severity-policy.js';
 
+export { createSignalRules } from './severity/signal-rules.js';
+export type { SignalRule, SignalRuleState, SignalRules, SignalRulesOptions } from './severity/signal-rules.js';
+
 // lifecycle
 export { createIncidentManager, statuspageStatusOf } from './lifecycle/incident-manager.js';
 export type {
