@@ -598,3 +598,110 @@ describe('createHealer: safety rails', () => {
     ).toThrow(HealingError);
   });
 });
+
+describe('createHealer: more of the contract', () => {
+  it('fleet rule over instances reporting through the store: every instance unhealthy → one escalation, no action', async () => {
+    const clock = createManualClock();
+    const store = createMemoryHealingStore({ clock });
+    const exit = recordingAction('exit');
+    const rules: HealingRule[] = [
+      {
+        name: 'self',
+        when: () => true,
+        for: '10s',
+        fleet: { scope: 'instances', minFleetSize: 3 },
+        ladder: [{ action: exit }],
+      },
+    ];
+    const healers = ['i1', 'i2', 'i3'].map((instanceId) => harness(rules, { clock, store, instanceId }));
+    await healers[0]!.advance(120_000);
+    expect(exit.runs).toHaveLength(0);
+    const alerts = healers.flatMap((entry) => entry.alerts);
+    expect(alerts.map((alert) => alert.key)).toEqual(['healing:self:shared-cause']);
+    for (const entry of healers) await entry.healer.stop();
+  });
+
+  it('an action that skips on purpose is audited as skipped with its reason and the ladder moves on', async () => {
+    let unhealthy = true;
+    const gc: HealingAction = {
+      kind: 'gc',
+      name: 'run gc',
+      run: async () => ({ skipped: 'global.gc is not exposed: start node with --expose-gc' }),
+    };
+    const restart = recordingAction('restart', () => {
+      unhealthy = false;
+    });
+    const { healer, advance, audit } = harness([
+      {
+        name: 'memory',
+        when: () => unhealthy,
+        for: '0s',
+        ladder: [{ action: gc }, { action: restart, settle: '1s', verify: { clearSamples: 1 } }],
+      },
+    ]);
+    await advance(120_000);
+    const skipped = (await audit.list()).find(
+      (record) => record.action?.name === 'run gc' && record.kind === 'step.completed',
+    );
+    expect(skipped).toMatchObject({
+      result: 'skipped',
+      detail: 'global.gc is not exposed: start node with --expose-gc',
+    });
+    expect(restart.runs).toHaveLength(1);
+    await healer.stop();
+  });
+
+  it('a step whose lock is lost is aborted through its signal', async () => {
+    const clock = createManualClock();
+    const memory = createMemoryHealingStore({ clock });
+    const store: HealingStateStore = { ...memory, renew: async () => undefined };
+    let abortedWith: unknown;
+    const slow = recordingAction(
+      'slow',
+      (context) =>
+        new Promise<void>((_, reject) =>
+          context.signal.addEventListener('abort', () => {
+            abortedWith = context.signal.reason;
+            reject(context.signal.reason);
+          }),
+        ),
+    );
+    const { healer, advance, events } = harness(
+      [{ name: 'r', when: () => true, for: '0s', ladder: [{ action: slow, timeout: '10m' }] }],
+      { clock, store, lockTtl: '9s' },
+    );
+    await advance(30_000);
+    expect(HealingError.hasCode(abortedWith, 'LOCK_LOST')).toBe(true);
+    expect(named(events, 'action.skipped').map((event) => event['reason'])).toContain('lock-lost');
+    await healer.stop();
+  });
+
+  it('reverts a change without revertAfterMs when its episode closes', async () => {
+    let unhealthy = true;
+    let readOnly = false;
+    const readOnlyMode: HealingAction = {
+      kind: 'flag',
+      name: 'read-only on',
+      async run() {
+        readOnly = true;
+      },
+      async revert() {
+        readOnly = false;
+      },
+    };
+    const { healer, advance } = harness([
+      {
+        name: 'db',
+        when: () => unhealthy,
+        for: '0s',
+        ladder: [{ action: readOnlyMode, settle: '1s', verify: { clearSamples: 1 } }],
+      },
+    ]);
+    await advance(20_000);
+    expect(readOnly).toBe(true);
+    unhealthy = false;
+    await advance(60_000);
+    expect(readOnly).toBe(false);
+    await healer.stop();
+  });
+});
