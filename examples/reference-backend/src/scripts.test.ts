@@ -123,6 +123,7 @@ describe('nightly-backup.sh', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/notes-db: completed \S+/);
     expect(result.stdout).toMatch(/full-read passed/);
+    expect(result.stdout).toMatch(/nightly-backup: RPO 26h met: newest verified backup \S+ is 0\.0h old/);
     const listed = await run(
       'ops-backup',
       ['list', '--json', '--config', join(SCRIPTS, 'ops-backup.yaml')],
@@ -145,6 +146,8 @@ describe('nightly-backup.sh', () => {
     });
     expect(result.code).toBe(1);
     expect(result.stdout + result.stderr).toMatch(/notes-db: failed/);
+    // The RPO line says how urgent the failure is: there is no verified backup to fall back on.
+    expect(result.stdout).toContain('nightly-backup: RPO 26h BREACHED: no verified backup of notes-db');
   });
 
   it('refuses to run without DATABASE_URL', async () => {
