@@ -116,10 +116,24 @@ export interface PauseOptions {
   for?: Duration;
 }
 
+/** The healer's own health: is its loop ticking, can it reach its state store. */
+export interface HealerHeartbeat {
+  /** Between `start()` and `stop()`. */
+  running: boolean;
+  /** Epoch ms at which the last tick ended, `undefined` before the first. */
+  lastTickAt: number | undefined;
+  /** Evaluation interval in ms. */
+  everyMs: number;
+  /** Whether the state store answered the last call. */
+  storeAvailable: boolean;
+}
+
 /** A running healer. */
 export interface Healer extends EventSource<HealerEvents> {
   /** This healer's identity (lock owner). */
   readonly instanceId: string;
+  /** The healer's own health, read without I/O (for {@link healerProbe}). */
+  readonly heartbeat: HealerHeartbeat;
   /** Starts the evaluation loop. Idempotent. */
   start(): void;
   /** Evaluates every rule now (single-flight with the loop); remediation it starts runs in the background. */
@@ -1124,6 +1138,7 @@ export function createHealer(options: HealerOptions): Healer {
     }
   };
 
+  let lastTickAt: number | undefined;
   const tickOnce = async (): Promise<void> => {
     if (stopped) return;
     let canAct = true;
@@ -1143,6 +1158,7 @@ export function createHealer(options: HealerOptions): Healer {
       );
     } finally {
       deadline.cancel();
+      lastTickAt = clock.now();
     }
   };
 
@@ -1151,6 +1167,9 @@ export function createHealer(options: HealerOptions): Healer {
 
   return {
     instanceId,
+    get heartbeat(): HealerHeartbeat {
+      return { running: loop.started && !stopped, lastTickAt, everyMs, storeAvailable };
+    },
     on: events.on,
     start: () => {
       if (!stopped) loop.start();
