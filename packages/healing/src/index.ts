@@ -85,7 +85,15 @@ export type { RulesFile } from './cli/rules-file.js';
 export { createHealer } from './engine/healer.js';
 export { healerProbe } from './engine/healer-probe.js';
 export type { HealerProbeOptions } from './engine/healer-probe.js';
-export type { Healer, HealerOptions, HealerStatus, PauseOptions, RuleStatus, TargetStatus } from './engine/healer.js';
+export type {
+  Healer,
+  HealerHeartbeat,
+  HealerOptions,
+  HealerStatus,
+  PauseOptions,
+  RuleStatus,
+  TargetStatus,
+} from './engine/healer.js';
 export type { EpisodeOutcome, EscalationReason, HealerEvents, SkipReason } from './engine/healer-events.js';
 export type {
   AttemptCap,
