@@ -101,6 +101,7 @@ export { backupCli } from './cli/cli.js';
 // running and events
 export { runBackup } from './jobs/run-backup.js';
 export type { RunBackupOptions, BackupProgress, BackupRunObserver } from './jobs/run-backup.js';
+export type { BackupTiming, BackupTimingListener } from './jobs/run-timings.js';
 export { createBackupEvents } from './events/backup-events.js';
 export type { BackupEvents, BackupEventEmitter, BackupEventsOptions } from './events/backup-events.js';
 export { cleanupLeftovers } from './jobs/cleanup-leftovers.js';

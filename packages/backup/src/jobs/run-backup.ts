@@ -29,6 +29,7 @@ import { PACKAGE_VERSION } from '../version.js';
 import { backupTagSchema } from '../retention/retention-policy.js';
 import { cleanupLeftovers } from './cleanup-leftovers.js';
 import { createTemporaryDirectory } from './temporary-directories.js';
+import { timed, withTimings, withTimingSource, type BackupTimingListener } from './run-timings.js';
 
 /** Progress of a running backup. */
 export interface BackupProgress {
@@ -93,6 +94,12 @@ export interface RunBackupOptions {
    * `createBackupMetrics({ registry, events })`.
    */
   observer?: BackupRunObserver;
+  /**
+   * Diagnostics: told how long each step took ({@link BackupTiming}: lock, cleanup, manifest writes, the source's
+   * version check and dump, the artifact's first byte, stream and commit, the busy time of hashing and encryption,
+   * verify, hooks). Nothing is measured when omitted.
+   */
+  onTiming?: BackupTimingListener;
 }
 
 /**
@@ -117,6 +124,10 @@ export interface RunBackupOptions {
  * ```
  */
 export async function runBackup(options: RunBackupOptions): Promise<BackupManifest> {
+  return withTimings(options.onTiming, () => runBackupTimed(options));
+}
+
+async function runBackupTimed(options: RunBackupOptions): Promise<BackupManifest> {
   const {
     job,
     storage,
@@ -141,16 +152,16 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupManife
   const startedMonotonic = clock.monotonic();
   let lock: HeldLock | undefined;
   if (lockOptions !== false) {
-    lock = await acquireStorageLock({ ...lockOptions, storage, job, clock, logger });
+    lock = await timed('lock', () => acquireStorageLock({ ...lockOptions, storage, job, clock, logger }));
   }
   try {
     if (lock) {
-      const cleaned = await cleanupLeftovers({ storage, job, logger });
+      const cleaned = await timed('cleanup', () => cleanupLeftovers({ storage, job, logger }));
       if (cleaned.backups > 0 || cleaned.partialObjects > 0)
         logger.info({ job, ...cleaned }, 'removed leftovers of interrupted backups');
     }
     const manifest = createManifest({ job, clock, pinned, tags });
-    await writeManifest(storage, manifest);
+    await timed('manifest.initial', () => writeManifest(storage, manifest));
     logger.info({ job, id: manifest.id }, 'backup started');
     const emitters = [events, legacyCallbacks({ observer, onProgress, logger })];
     const emit = <Name extends keyof BackupEvents & string>(
@@ -199,9 +210,12 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupManife
     else emit('backup.failed', () => ({ manifest, durationSeconds: seconds, error: manifest.error ?? manifest.state }));
     return manifest;
   } finally {
-    await lock
-      ?.release()
-      .catch((error: unknown) => logger.warn({ job, error: (error as Error).message }, 'cannot release backup lock'));
+    if (lock) {
+      const held = lock;
+      await timed('lock.release', () => held.release()).catch((error: unknown) =>
+        logger.warn({ job, error: (error as Error).message }, 'cannot release backup lock'),
+      );
+    }
   }
 }
 
@@ -246,12 +260,17 @@ async function completeRun(input: {
 
   let preHookError: string | undefined;
   try {
-    manifest.warnings.push(...(await runHooks(hooks.pre ?? [], { ...hookEnvironment, OPS_BACKUP_PHASE: 'pre' })));
+    manifest.warnings.push(
+      ...(await timed('hooks.pre', () => runHooks(hooks.pre ?? [], { ...hookEnvironment, OPS_BACKUP_PHASE: 'pre' }))),
+    );
   } catch (error) {
     preHookError = safeErrorMessage(error);
   }
   if (preHookError === undefined) {
-    for (const source of sources) manifest.sources.push(await backupOneSource({ ...input, source }));
+    for (const source of sources)
+      manifest.sources.push(
+        await withTimingSource(source.name, () => timed('source', () => backupOneSource({ ...input, source }))),
+      );
   }
   settleState(manifest, sources.length, preHookError);
   if (verifyStored && manifest.state !== 'failed') {
@@ -265,11 +284,13 @@ async function completeRun(input: {
 
   try {
     manifest.warnings.push(
-      ...(await runHooks(hooks.post ?? [], {
-        ...hookEnvironment,
-        OPS_BACKUP_PHASE: 'post',
-        OPS_BACKUP_STATE: manifest.state,
-      })),
+      ...(await timed('hooks.post', () =>
+        runHooks(hooks.post ?? [], {
+          ...hookEnvironment,
+          OPS_BACKUP_PHASE: 'post',
+          OPS_BACKUP_STATE: manifest.state,
+        }),
+      )),
     );
   } catch (error) {
     manifest.warnings.push(`post hook failed: ${safeErrorMessage(error)}`);
@@ -281,7 +302,7 @@ async function completeRun(input: {
   manifest.storedBytes = manifestArtifacts(manifest).reduce((total, artifact) => total + artifact.storedBytes, 0);
   manifest.plainBytes = manifestArtifacts(manifest).reduce((total, artifact) => total + artifact.plainBytes, 0);
   manifest.completedAt = new Date(clock.now()).toISOString();
-  await writeManifest(storage, manifest);
+  await timed('manifest.final', () => writeManifest(storage, manifest));
 }
 
 /** Throws `ARGUMENT_INVALID` for a bad job name, compression, or missing or duplicate sources. */
@@ -407,7 +428,10 @@ async function backupOneSource(input: {
       },
     });
     if (artifacts.length === 0) throw new BackupError('BACKUP_FAILED', `source ${source.name} stored no artifact`);
-    if (verifyStored) for (const artifact of artifacts) await checkStoredArtifact(storage, artifact, controller.signal);
+    if (verifyStored)
+      await timed('verify', async () => {
+        for (const artifact of artifacts) await checkStoredArtifact(storage, artifact, controller.signal);
+      });
     if (outcome.warnings?.length)
       manifest.warnings.push(...outcome.warnings.map((warning) => `${source.name}: ${warning}`));
     return { name: source.name, kind: source.kind, state: 'completed', details: outcome.details, artifacts };

@@ -15,6 +15,7 @@ import {
 import type { BackupStorage } from '../storages/storage.js';
 import { downloadArtifact } from './download-artifact.js';
 import { extractTar } from './tar-extract.js';
+import { timed, withTimings, type BackupTimingListener } from '../jobs/run-timings.js';
 import { BackupError } from '../errors.js';
 
 /** Options of {@link restorePostgres}. */
@@ -39,6 +40,11 @@ export interface RestorePostgresOptions {
   signal?: AbortSignal;
   logger?: Logger;
   onProgress?: (storedBytes: number) => void;
+  /**
+   * Diagnostics: told how long each step took (`restore.download`: reading, decrypting and checking the artifact
+   * into the local file; `restore.create-database`; `restore.extract`; `restore.load`: pg_restore or psql).
+   */
+  onTiming?: BackupTimingListener;
 }
 
 /** Picks the source record to restore, with clear errors. */
@@ -102,6 +108,10 @@ export function quoteIdentifier(name: string): string {
  * ```
  */
 export async function restorePostgres(options: RestorePostgresOptions): Promise<{ database: string; source: string }> {
+  return withTimings(options.onTiming, () => restorePostgresTimed(options));
+}
+
+async function restorePostgresTimed(options: RestorePostgresOptions): Promise<{ database: string; source: string }> {
   const {
     storage,
     backup,
@@ -121,17 +131,19 @@ export async function restorePostgres(options: RestorePostgresOptions): Promise<
   const connection = resolveConnection(target);
   return withTemporaryDirectory(async (directory) => {
     const file = join(directory, 'dump');
-    await downloadArtifact({ storage, artifact, decryption, path: file, signal, onProgress });
+    await timed('restore.download', () =>
+      downloadArtifact({ storage, artifact, decryption, path: file, signal, onProgress }),
+    );
     if (create) {
-      await adminQuery(target, `CREATE DATABASE ${quoteIdentifier(target.database)} TEMPLATE template0`).catch(
-        (error: unknown) => {
-          throw new BackupError(
-            'RESTORE_FAILED',
-            `cannot create database ${target.database}: ${(error as Error).message}`,
-            { cause: error },
-          );
-        },
-      );
+      await timed('restore.create-database', () =>
+        adminQuery(target, `CREATE DATABASE ${quoteIdentifier(target.database)} TEMPLATE template0`),
+      ).catch((error: unknown) => {
+        throw new BackupError(
+          'RESTORE_FAILED',
+          `cannot create database ${target.database}: ${(error as Error).message}`,
+          { cause: error },
+        );
+      });
     }
     let program: string;
     let args: string[];
@@ -143,7 +155,7 @@ export async function restorePostgres(options: RestorePostgresOptions): Promise<
       if (artifact.format === 'pg-directory-tar') {
         input = join(directory, 'dump-directory');
         const { createReadStream } = await import('node:fs');
-        await extractTar({ stream: createReadStream(file), directory: input });
+        await timed('restore.extract', () => extractTar({ stream: createReadStream(file), directory: input }));
       } else if (artifact.format !== 'pg-custom') {
         throw new BackupError('RESTORE_FAILED', `unknown PostgreSQL artifact format ${artifact.format}`);
       }
@@ -160,14 +172,18 @@ export async function restorePostgres(options: RestorePostgresOptions): Promise<
       { backup: backup.id, target: describeConnection({ ...connection, database: target.database }) },
       'restoring PostgreSQL',
     );
-    const exit = await (
-      await spawnLibpqTool(program, args, connection, {
-        temporaryDirectory: directory,
-        database: target.database,
-        signal,
-        stdio: ['ignore', 'ignore', 'pipe'],
-      })
-    ).exited;
+    const exit = await timed(
+      'restore.load',
+      async () =>
+        await (
+          await spawnLibpqTool(program, args, connection, {
+            temporaryDirectory: directory,
+            database: target.database,
+            signal,
+            stdio: ['ignore', 'ignore', 'pipe'],
+          })
+        ).exited,
+    );
     if (exit.code !== 0 || exit.signal || exit.spawnError) {
       const failure = new BackupError('RESTORE_FAILED', `${program} failed (${describeExit(exit)})`);
       if (create) {
