@@ -2,7 +2,16 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { assertAgePrefix, headerMacKey, MAX_HEADER_BYTES, parseHeader, type AgeStanza } from './age-header.js';
 import { identitySecret, parseIdentity, parseIdentityFile, type AgeIdentity } from './age-keys.js';
 import { ageScrypt } from './age-encrypt-stream.js';
-import { CHUNK_BYTES, ChunkNonce, openChunk, PAYLOAD_NONCE_BYTES, payloadKey, TAG_BYTES } from './age-payload.js';
+import {
+  CHUNK_BYTES,
+  ChunkNonce,
+  openChunk,
+  openChunkInto,
+  PAYLOAD_NONCE_BYTES,
+  payloadKey,
+  SEALED_CHUNK_BYTES,
+  TAG_BYTES,
+} from './age-payload.js';
 import {
   bytesEqual,
   decodeBase64,
@@ -12,6 +21,7 @@ import {
   x25519SharedSecret,
 } from './age-primitives.js';
 import { ByteQueue } from './byte-queue.js';
+import { AgeChunkPool, ChunkAuthenticationError } from './age-chunk-pool.js';
 import { BackupError } from '../errors.js';
 
 /** Options of {@link createAgeDecryptStream}. Give `identities`, `passphrase`, or both. */
@@ -28,7 +38,8 @@ export interface AgeDecryptOptions {
 }
 
 const X25519_LABEL = 'age-encryption.org/v1/X25519';
-const SEALED_CHUNK_BYTES = CHUNK_BYTES + TAG_BYTES;
+/** Full chunks opened into one output buffer (1 MiB): one push per batch, not one per 64 KiB chunk. */
+const CHUNKS_PER_BATCH = 16;
 const WORK_FACTOR = /^[1-9][0-9]*$/;
 
 function corrupt(message: string): BackupError {
@@ -175,7 +186,11 @@ class HeaderCollector {
  * await pipeline(storageStream, createAgeDecryptStream({ identities: [process.env.BACKUP_AGE_IDENTITY!] }), output);
  * ```
  */
-export function createAgeDecryptStream(options: AgeDecryptOptions): Transform {
+export function createAgeDecryptStream(
+  options: AgeDecryptOptions,
+  /** @internal Worker threads for the payload (default: {@link AgeChunkPool.defaultSize}); 0 = the main thread. */
+  internal: { workers?: number } = {},
+): Transform {
   const { identities = [], passphrase, maxScryptWorkFactor = 22 } = options;
   if (identities.length === 0 && passphrase === undefined) {
     throw new BackupError('ARGUMENT_INVALID', 'age decryption: at least one identity or a passphrase is required');
@@ -212,13 +227,55 @@ export function createAgeDecryptStream(options: AgeDecryptOptions): Transform {
       state = 'payload';
     }
     // A sealed chunk is known not to be the last one only once at least one more byte follows it.
-    while (queue.length > SEALED_CHUNK_BYTES) {
-      const plaintext = openChunk(key as Buffer, chunkNonce, queue.take(SEALED_CHUNK_BYTES), false);
-      if (plaintext === undefined)
-        throw corrupt(`age payload chunk ${chunksOpened} failed authentication: the backup was modified or damaged`);
-      chunksOpened += 1;
-      stream.push(plaintext);
+    // A batch is pushed only once every chunk in it authenticated: nothing unauthenticated is ever emitted.
+    if (workers > 0) {
+      pool ??= new AgeChunkPool(workers);
+      while (queue.length > SEALED_CHUNK_BYTES) {
+        const count = Math.min(CHUNKS_PER_BATCH, Math.floor((queue.length - 1) / SEALED_CHUNK_BYTES));
+        const batch = pool
+          .run('open', key as Buffer, chunksOpened, queue.take(count * SEALED_CHUNK_BYTES), count)
+          .catch((error: unknown) => {
+            if (error instanceof ChunkAuthenticationError)
+              throw corrupt(
+                `age payload chunk ${error.chunk} failed authentication: the backup was modified or damaged`,
+              );
+            throw error;
+          });
+        batch.catch(() => undefined); // awaited in order below
+        inFlight.push(batch);
+        chunksOpened += count;
+        chunkNonce.skip(count);
+      }
+      await pushReady(stream, maxInFlight);
+      return;
     }
+    while (queue.length > SEALED_CHUNK_BYTES) {
+      const count = Math.min(CHUNKS_PER_BATCH, Math.floor((queue.length - 1) / SEALED_CHUNK_BYTES));
+      const out = Buffer.allocUnsafe(count * CHUNK_BYTES);
+      let offset = 0;
+      for (let index = 0; index < count; index++) {
+        const opened = openChunkInto(key as Buffer, chunkNonce, queue.take(SEALED_CHUNK_BYTES), false, out, offset);
+        if (opened < 0)
+          throw corrupt(`age payload chunk ${chunksOpened} failed authentication: the backup was modified or damaged`);
+        offset += opened;
+        chunksOpened += 1;
+      }
+      stream.push(out);
+    }
+  }
+
+  const workers = internal.workers ?? AgeChunkPool.defaultSize();
+  let pool: AgeChunkPool | undefined;
+  const inFlight: Promise<Buffer>[] = [];
+  const maxInFlight = 2 * Math.max(1, workers);
+
+  async function pushReady(stream: Transform, keep: number): Promise<void> {
+    while (inFlight.length > keep) stream.push(await (inFlight.shift() as Promise<Buffer>));
+  }
+
+  function close(): void {
+    pool?.close();
+    pool = undefined;
   }
 
   function finish(stream: Transform): void {
@@ -240,6 +297,7 @@ export function createAgeDecryptStream(options: AgeDecryptOptions): Transform {
   }
 
   return new Transform({
+    highWaterMark: 1024 * 1024,
     transform(this: Transform, chunk: Buffer | string, encoding: BufferEncoding, callback: TransformCallback) {
       if (state === 'failed') return callback();
       queue.push(typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk);
@@ -247,6 +305,7 @@ export function createAgeDecryptStream(options: AgeDecryptOptions): Transform {
         () => callback(),
         (error: unknown) => {
           state = 'failed';
+          close();
           callback(error as Error);
         },
       );
@@ -254,17 +313,27 @@ export function createAgeDecryptStream(options: AgeDecryptOptions): Transform {
     flush(this: Transform, callback: TransformCallback) {
       if (state === 'failed') return callback();
       // The header may still need to be processed if everything arrived in the last write.
-      advance(this).then(
-        () => {
-          try {
-            finish(this);
-            callback();
-          } catch (error) {
+      advance(this)
+        .then(() => pushReady(this, 0))
+        .then(
+          () => {
+            close();
+            try {
+              finish(this);
+              callback();
+            } catch (error) {
+              callback(error as Error);
+            }
+          },
+          (error: unknown) => {
+            close();
             callback(error as Error);
-          }
-        },
-        (error: unknown) => callback(error as Error),
-      );
+          },
+        );
+    },
+    destroy(this: Transform, error: Error | null, callback: (error?: Error | null) => void) {
+      close();
+      callback(error);
     },
   });
 }

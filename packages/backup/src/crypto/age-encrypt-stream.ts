@@ -2,7 +2,15 @@ import { randomBytes, scrypt as scryptCallback, generateKeyPairSync } from 'node
 import { Transform, type TransformCallback } from 'node:stream';
 import { encodeHeader, type AgeStanza } from './age-header.js';
 import { parseRecipient, type AgeRecipient } from './age-keys.js';
-import { CHUNK_BYTES, ChunkNonce, PAYLOAD_NONCE_BYTES, payloadKey, sealChunk } from './age-payload.js';
+import {
+  CHUNK_BYTES,
+  ChunkNonce,
+  PAYLOAD_NONCE_BYTES,
+  payloadKey,
+  SEALED_CHUNK_BYTES,
+  sealChunkInto,
+  TAG_BYTES,
+} from './age-payload.js';
 import {
   encodeBase64,
   hkdfSha256,
@@ -12,7 +20,12 @@ import {
   x25519SharedSecret,
 } from './age-primitives.js';
 import { ByteQueue } from './byte-queue.js';
+import { AgeChunkPool } from './age-chunk-pool.js';
 import { BackupError } from '../errors.js';
+import type { StageTimer } from '../jobs/run-timings.js';
+
+/** Full chunks sealed into one output buffer (1 MiB): one push per batch, not one per 64 KiB chunk. */
+const CHUNKS_PER_BATCH = 16;
 
 /** Options of {@link createAgeEncryptStream}. Give either `recipients` or `passphrase`, not both. */
 export interface AgeEncryptOptions {
@@ -77,7 +90,11 @@ async function scryptStanza(fileKey: Buffer, passphrase: string, workFactor: num
  * await pipeline(createReadStream('dump.pgc'), createAgeEncryptStream({ recipients: ['age1…'] }), createWriteStream('dump.pgc.age'));
  * ```
  */
-export function createAgeEncryptStream(options: AgeEncryptOptions): Transform {
+export function createAgeEncryptStream(
+  options: AgeEncryptOptions,
+  /** @internal Busy-time measurement of the pipeline. */
+  internal: { timer?: StageTimer; workerTimer?: StageTimer; workers?: number } = {},
+): Transform {
   const { recipients = [], passphrase, scryptWorkFactor = 18 } = options;
   if (passphrase !== undefined && recipients.length > 0) {
     throw new BackupError(
@@ -122,32 +139,104 @@ export function createAgeEncryptStream(options: AgeEncryptOptions): Transform {
     stream.push(header);
   }
 
+  // Seals every full chunk but the last queued byte (only the flush knows which chunk is the final one), up to
+  // CHUNKS_PER_BATCH chunks per output buffer.
+  function sealQueued(stream: Transform): void {
+    while (queue.length > CHUNK_BYTES) {
+      const count = Math.min(CHUNKS_PER_BATCH, Math.floor((queue.length - 1) / CHUNK_BYTES));
+      const out = Buffer.allocUnsafe(count * SEALED_CHUNK_BYTES);
+      let offset = 0;
+      for (let index = 0; index < count; index++)
+        offset += sealChunkInto(key, chunkNonce, queue.take(CHUNK_BYTES), false, out, offset);
+      stream.push(out);
+    }
+  }
+
+  const failed = (error: unknown) =>
+    new BackupError('BACKUP_FAILED', `age encryption failed: ${(error as Error).message}`, { cause: error });
+  const time = <T>(work: () => T): T => (internal.timer ? internal.timer.time(work) : work());
+
+  // With worker threads, full chunks are sealed beside the main thread, a few batches in flight, pushed in order.
+  const workers = internal.workers ?? AgeChunkPool.defaultSize();
+  let pool: AgeChunkPool | undefined;
+  const inFlight: Promise<Buffer>[] = [];
+  const maxInFlight = 2 * Math.max(1, workers);
+  let counter = 0;
+
+  function dispatchQueued(): void {
+    pool ??= new AgeChunkPool(workers);
+    while (queue.length > CHUNK_BYTES) {
+      const count = Math.min(CHUNKS_PER_BATCH, Math.floor((queue.length - 1) / CHUNK_BYTES));
+      const batch = pool.run('seal', key, counter, queue.take(count * CHUNK_BYTES), count);
+      batch.catch(() => undefined); // awaited in order by pushReady
+      inFlight.push(batch);
+      counter += count;
+      chunkNonce.skip(count);
+    }
+  }
+
+  async function pushReady(stream: Transform, keep: number): Promise<void> {
+    while (inFlight.length > keep) stream.push(await (inFlight.shift() as Promise<Buffer>));
+  }
+
+  function close(): void {
+    if (!pool) return;
+    internal.workerTimer?.add(pool.busyMs);
+    pool.close();
+    pool = undefined;
+  }
+
   return new Transform({
+    // Large buffers on both sides: the stream moves 1 MiB blocks, not 16 KiB ones.
+    highWaterMark: 1024 * 1024,
     transform(this: Transform, chunk: Buffer | string, encoding: BufferEncoding, callback: TransformCallback) {
       queue.push(typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk);
-      ensureHeader(this).then(
-        () => {
-          // Keep at least one byte back: only the flush knows which chunk is the last one.
-          while (queue.length > CHUNK_BYTES) this.push(sealChunk(key, chunkNonce, queue.take(CHUNK_BYTES), false));
-          callback();
-        },
-        (error: unknown) =>
-          callback(
-            new BackupError('BACKUP_FAILED', `age encryption failed: ${(error as Error).message}`, { cause: error }),
-          ),
-      );
+      const seal = () => {
+        try {
+          if (workers > 0) time(() => dispatchQueued());
+          else time(() => sealQueued(this));
+        } catch (error) {
+          callback(failed(error));
+          return;
+        }
+        if (workers === 0) callback();
+        else
+          pushReady(this, maxInFlight).then(
+            () => callback(),
+            (error: unknown) => callback(failed(error)),
+          );
+      };
+      if (headerSent) seal();
+      else ensureHeader(this).then(seal, (error: unknown) => callback(failed(error)));
     },
     flush(this: Transform, callback: TransformCallback) {
-      ensureHeader(this).then(
-        () => {
-          this.push(sealChunk(key, chunkNonce, queue.takeAll(), true));
-          callback();
-        },
-        (error: unknown) =>
-          callback(
-            new BackupError('BACKUP_FAILED', `age encryption failed: ${(error as Error).message}`, { cause: error }),
-          ),
-      );
+      ensureHeader(this)
+        .then(() => pushReady(this, 0))
+        .then(
+          () => {
+            close();
+            try {
+              time(() => {
+                const rest = queue.takeAll();
+                const out = Buffer.allocUnsafe(rest.length + TAG_BYTES);
+                sealChunkInto(key, chunkNonce, rest, true, out, 0);
+                this.push(out);
+              });
+            } catch (error) {
+              callback(failed(error));
+              return;
+            }
+            callback();
+          },
+          (error: unknown) => {
+            close();
+            callback(failed(error));
+          },
+        );
+    },
+    destroy(this: Transform, error: Error | null, callback: (error?: Error | null) => void) {
+      close();
+      callback(error);
     },
   });
 }

@@ -1,3 +1,4 @@
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { chachaOpen, chachaSeal, hkdfSha256 } from './age-primitives.js';
 
 /** Plaintext bytes per STREAM chunk (64 KiB). */
@@ -20,6 +21,11 @@ export class ChunkNonce {
   current(last: boolean): Buffer {
     this.#nonce[11] = last ? 1 : 0;
     return this.#nonce;
+  }
+
+  /** Moves `count` chunks on (batches sealed or opened elsewhere). */
+  skip(count: number): void {
+    for (let index = 0; index < count; index++) this.increment();
   }
 
   /** Moves to the next chunk. Throws when the 11-byte counter would wrap (2^88 chunks, never in practice). */
@@ -45,4 +51,52 @@ export function openChunk(key: Uint8Array, nonce: ChunkNonce, sealed: Uint8Array
   const opened = chachaOpen(key, nonce.current(last), sealed);
   if (opened !== undefined) nonce.increment();
   return opened;
+}
+
+/** Bytes of one sealed full chunk (plaintext plus tag). */
+export const SEALED_CHUNK_BYTES = CHUNK_BYTES + TAG_BYTES;
+
+/**
+ * Encrypts one chunk into `target` at `offset` (no intermediate concatenation); returns the bytes written
+ * (`plaintext.length + TAG_BYTES`). `target` must have room.
+ */
+export function sealChunkInto(
+  key: Uint8Array,
+  nonce: ChunkNonce,
+  plaintext: Uint8Array,
+  last: boolean,
+  target: Buffer,
+  offset: number,
+): number {
+  const cipher = createCipheriv('chacha20-poly1305', key, nonce.current(last), { authTagLength: TAG_BYTES });
+  let written = cipher.update(plaintext).copy(target, offset);
+  written += cipher.final().copy(target, offset + written);
+  written += cipher.getAuthTag().copy(target, offset + written);
+  nonce.increment();
+  return written;
+}
+
+/**
+ * Decrypts one sealed chunk into `target` at `offset`; returns the plaintext bytes written, or -1 when the chunk does
+ * not authenticate (then the bytes written to `target` must be discarded: the caller never emits them).
+ */
+export function openChunkInto(
+  key: Uint8Array,
+  nonce: ChunkNonce,
+  sealed: Uint8Array,
+  last: boolean,
+  target: Buffer,
+  offset: number,
+): number {
+  if (sealed.length < TAG_BYTES) return -1;
+  const decipher = createDecipheriv('chacha20-poly1305', key, nonce.current(last), { authTagLength: TAG_BYTES });
+  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+  let written = decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES)).copy(target, offset);
+  try {
+    written += decipher.final().copy(target, offset + written);
+  } catch {
+    return -1;
+  }
+  nonce.increment();
+  return written;
 }

@@ -319,6 +319,40 @@ describe('age tampering and truncation', () => {
 });
 
 describe('age streaming', () => {
+  it.each([
+    { workers: 0, label: 'on the main thread' },
+    { workers: 2, label: 'in worker threads' },
+  ])('seals and opens multi-batch payloads $label, byte-identical to the other path', async ({ workers }) => {
+    const plaintext = randomBytes(3 * 1024 * 1024 + 5); // 49 chunks: several 16-chunk batches and a short final one
+    const sealed = await runThrough(
+      createAgeEncryptStream({ recipients: [alice.recipient] }, { workers }),
+      plaintext,
+      1024 * 1024,
+    );
+    expect(sealed.error).toBeUndefined();
+    // Both paths open what either wrote.
+    for (const openWorkers of [0, 2]) {
+      const opened = await runThrough(
+        createAgeDecryptStream({ identities: [alice.identity] }, { workers: openWorkers }),
+        sealed.output,
+        1024 * 1024,
+      );
+      expect(opened.error).toBeUndefined();
+      expect(opened.output.equals(plaintext)).toBe(true);
+    }
+    // A flipped byte in chunk 20 (the second batch): the stream fails and emits nothing from that batch on.
+    const tampered = Buffer.from(sealed.output);
+    tampered[payloadStart(tampered) + 20 * (CHUNK + 16) + 100]! ^= 1;
+    const { output, error } = await runThrough(
+      createAgeDecryptStream({ identities: [alice.identity] }, { workers }),
+      tampered,
+      1024 * 1024,
+    );
+    expect(error).toMatchObject({ code: 'BACKUP_CORRUPT', message: expect.stringContaining('chunk 20 failed') });
+    expect(output.length).toBeLessThanOrEqual(20 * CHUNK);
+    expect(plaintext.subarray(0, output.length).equals(output)).toBe(true);
+  });
+
   it('applies backpressure: an unread encrypt stream stops pulling from its source', async () => {
     let produced = 0;
     const total = 256 * 1024 * 1024;
@@ -332,8 +366,9 @@ describe('age streaming', () => {
     const encryptStream = createAgeEncryptStream({ recipients: [alice.recipient] });
     source.pipe(encryptStream);
     for (let turn = 0; turn < 200; turn += 1) await new Promise((resolve) => setImmediate(resolve));
-    // Nothing reads the encrypted side, so only the stream buffers (a few chunks) may have been pulled.
-    expect(produced).toBeLessThan(2 * 1024 * 1024);
+    // Nothing reads the encrypted side, so only the stream buffers (1 MiB on each side, plus one 1 MiB batch) may
+    // have been pulled — not the 256 MiB on offer.
+    expect(produced).toBeLessThan(4 * 1024 * 1024);
     source.unpipe(encryptStream);
     source.destroy();
     encryptStream.destroy();

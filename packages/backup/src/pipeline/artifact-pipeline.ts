@@ -11,6 +11,8 @@ import {
   type CompressionOptions,
 } from './compression.js';
 import { DigestStream } from './digest-stream.js';
+import { BlockStream } from './block-stream.js';
+import { StageTimer, timingReporter } from '../jobs/run-timings.js';
 import { BackupError } from '../errors.js';
 
 /** How artifacts are encrypted (the age format). Give `recipients` (recommended) or `passphrase`. */
@@ -80,31 +82,46 @@ const isQuietStreamError = (error: unknown): boolean => {
 };
 
 /**
- * Streams `body` through compress → encrypt → sha256 into the storage, with backpressure end to end, so memory
- * stays bounded by a few stream buffers whatever the size. Resolves only when the storage has the complete object;
+ * Streams `body` in 1 MiB blocks (plain sha256) through compress → encrypt → stored sha256 into the storage, with
+ * backpressure end to end, so memory stays bounded by a few blocks whatever the size. Resolves only when the storage has the complete object;
  * rejects (and leaves no object) when the source, a transform or the storage fails.
  */
 export async function writeArtifact(options: WriteArtifactOptions): Promise<ArtifactRecord> {
   const { storage, key, name, format, body, compression, encryption, signal, onProgress } = options;
-  const plain = new DigestStream();
-  const stored = new DigestStream();
-  const stages: Transform[] = [createCompressStream(compression)];
+  const report = timingReporter();
+  const timers = {
+    read: new StageTimer(report !== undefined),
+    hashPlain: new StageTimer(report !== undefined),
+    encrypt: new StageTimer(report !== undefined),
+    encryptWorkers: new StageTimer(report !== undefined),
+    hashStored: new StageTimer(report !== undefined),
+  };
+  const started = performance.now();
+  const plain = new BlockStream({ onBlock: onProgress, readTimer: timers.read, hashTimer: timers.hashPlain });
+  const stored = new DigestStream(undefined, { timer: timers.hashStored });
+  const stages: Transform[] = compression.algorithm === 'none' ? [] : [createCompressStream(compression)];
   if (encryption) {
     stages.push(
-      createAgeEncryptStream({
-        ...(encryption.recipients ? { recipients: encryption.recipients } : {}),
-        ...(encryption.passphrase === undefined ? {} : { passphrase: encryption.passphrase }),
-        ...(encryption.scryptWorkFactor === undefined ? {} : { scryptWorkFactor: encryption.scryptWorkFactor }),
-      }),
+      createAgeEncryptStream(
+        {
+          ...(encryption.recipients ? { recipients: encryption.recipients } : {}),
+          ...(encryption.passphrase === undefined ? {} : { passphrase: encryption.passphrase }),
+          ...(encryption.scryptWorkFactor === undefined ? {} : { scryptWorkFactor: encryption.scryptWorkFactor }),
+        },
+        { timer: timers.encrypt, workerTimer: timers.encryptWorkers },
+      ),
     );
   }
   let sourceError: unknown;
   body.once('error', (error) => {
     sourceError ??= error;
   });
-  if (onProgress) plain.on('data', () => onProgress(plain.bytes));
+  let streamEnded = started;
   const chain = new Promise<void>((resolve, reject) => {
     pipelineCallback([body, plain, ...stages, stored], (error) => (error ? reject(error) : resolve()));
+  });
+  stored.once('end', () => {
+    streamEnded = performance.now();
   });
   const upload = storage.write(key, stored, signal ? { signal } : {});
   const [chainResult, uploadResult] = await Promise.allSettled([chain, upload]);
@@ -119,6 +136,19 @@ export async function writeArtifact(options: WriteArtifactOptions): Promise<Arti
     throw new BackupError('BACKUP_FAILED', `artifact ${name}: ${(first as Error)?.message ?? String(first)}`, {
       cause: first,
     });
+  }
+  if (report) {
+    const firstByte = plain.firstByteAt ?? streamEnded;
+    report('artifact.first-byte', firstByte - started, name);
+    report('artifact.stream', streamEnded - firstByte, name);
+    report('artifact.commit', performance.now() - streamEnded, name);
+    report('stage.read', timers.read.ms, name);
+    report('stage.hash-plain', timers.hashPlain.ms, name);
+    if (encryption) {
+      report('stage.encrypt', timers.encrypt.ms, name);
+      report('stage.encrypt-workers', timers.encryptWorkers.ms, name);
+    }
+    report('stage.hash-stored', timers.hashStored.ms, name);
   }
   const level = effectiveLevel(compression);
   return {
@@ -192,8 +222,7 @@ export async function openArtifact(options: OpenArtifactOptions): Promise<Readab
       }),
     );
   }
-  const decompress = createDecompressStream(artifact.compression.algorithm);
-  stages.push(decompress);
+  if (artifact.compression.algorithm !== 'none') stages.push(createDecompressStream(artifact.compression.algorithm));
   const plainCheck = new DigestStream({
     sha256: artifact.plainSha256,
     bytes: artifact.plainBytes,

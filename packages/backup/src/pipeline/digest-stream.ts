@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
+import type { StageTimer } from '../jobs/run-timings.js';
 
 /**
  * A pass-through that counts bytes and computes SHA-256 as data flows, so hashing never needs a second read.
@@ -10,10 +11,15 @@ export class DigestStream extends Transform {
   #bytes = 0;
   #digest: string | undefined;
   readonly #expect: { sha256?: string; bytes?: number; onMismatch: (problem: string) => Error } | undefined;
+  readonly #timer: StageTimer | undefined;
 
-  constructor(expect?: { sha256?: string; bytes?: number; onMismatch: (problem: string) => Error }) {
-    super({ highWaterMark: 256 * 1024 });
+  constructor(
+    expect?: { sha256?: string; bytes?: number; onMismatch: (problem: string) => Error },
+    internal: { timer?: StageTimer | undefined } = {},
+  ) {
+    super({ highWaterMark: 1024 * 1024 });
     this.#expect = expect;
+    this.#timer = internal.timer;
   }
 
   /** Bytes seen so far. */
@@ -28,7 +34,8 @@ export class DigestStream extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.#hash.update(chunk);
+    if (this.#timer) this.#timer.time(() => this.#hash.update(chunk));
+    else this.#hash.update(chunk);
     this.#bytes += chunk.length;
     callback(null, chunk);
   }

@@ -25,7 +25,7 @@ export async function downloadArtifact(options: {
   const { artifact, path } = options;
   try {
     const plain = await openArtifact(options);
-    await pipeline(plain, createWriteStream(path, { mode: 0o600, flags: 'wx' }));
+    await pipeline(plain, createWriteStream(path, { mode: 0o600, flags: 'wx', highWaterMark: 1024 * 1024 }));
   } catch (error) {
     await unlink(path).catch(() => undefined);
     throw artifactReadError(artifact, error);
