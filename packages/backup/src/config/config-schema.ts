@@ -18,6 +18,8 @@ const postgresSourceSchema = z
     sslMode: z.string().optional(),
     format: z.enum(['custom', 'plain', 'directory']).optional(),
     parallelJobs: z.number().int().min(1).optional(),
+    /** pg_dump's own compression (`-Z`, 0–9); with it, set the job's compression to `none`. */
+    dumpCompressionLevel: z.number().int().min(0).max(9).optional(),
     passwordMode: z.enum(['passfile', 'environment']).optional(),
     lockWaitTimeout: durationSchema.optional(),
     extraArguments: z.array(z.string()).optional(),
