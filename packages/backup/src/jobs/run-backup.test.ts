@@ -55,6 +55,41 @@ describe('runBackup', () => {
     expect(await readFile(stateFile, 'utf8')).toBe('completed\n');
   });
 
+  it('onTiming reports every step of the run, per source and artifact, and a throwing listener changes nothing', async () => {
+    const storage = createMemoryStorage();
+    const { recipient } = (await import('../crypto/age-keys.js')).generateAgeIdentity();
+    const timings: { step: string; ms: number; source?: string; artifact?: string }[] = [];
+    const manifest = await runBackup({
+      job: 'files',
+      storage,
+      sources: [createFilesSource({ directory: root, name: 'config' })],
+      encryption: { recipients: [recipient] },
+      onTiming: (timing) => timings.push(timing),
+    });
+    expect(manifest.state, manifest.error).toBe('completed');
+    const steps = timings.map((timing) => timing.step);
+    for (const step of ['lock', 'cleanup', 'manifest.initial', 'hooks.pre', 'source', 'verify', 'hooks.post'])
+      expect(steps).toContain(step);
+    for (const step of ['manifest.final', 'lock.release', 'artifact.first-byte', 'artifact.stream'])
+      expect(steps).toContain(step);
+    for (const step of ['artifact.commit', 'stage.hash-plain', 'stage.encrypt', 'stage.hash-stored'])
+      expect(steps).toContain(step);
+    expect(timings.every((timing) => Number.isFinite(timing.ms) && timing.ms >= 0)).toBe(true);
+    expect(timings.find((timing) => timing.step === 'stage.encrypt')).toMatchObject({
+      source: 'config',
+      artifact: 'config.tar',
+    });
+    const quiet = await runBackup({
+      job: 'files',
+      storage,
+      sources: [createFilesSource({ directory: root })],
+      onTiming: () => {
+        throw new Error('listener bug');
+      },
+    });
+    expect(quiet.state, quiet.error).toBe('completed');
+  });
+
   it('one failing source of two makes the backup partially-failed and keeps the good artifact', async () => {
     const storage = createMemoryStorage();
     const manifest = await runBackup({
