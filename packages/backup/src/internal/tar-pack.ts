@@ -1,12 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import tar from 'tar-stream';
-import { DigestStream } from '../pipeline/digest-stream.js';
 import type { SymlinkPolicy } from '../sources/files-source.js';
 import { globToRegExp, matchesAny } from './glob.js';
+import { encodeTarHeader, TAR_END, tarPadding } from './ustar.js';
 
 /** One archived entry, as listed in the manifest. */
 export interface TarEntryRecord {
@@ -35,24 +34,36 @@ export interface PackedDirectory {
 }
 
 /**
- * Streams `root` as a POSIX tar (pax headers for long names), one file at a time with backpressure. Regular files,
- * directories and (by policy) symlinks are archived; sockets, FIFOs and devices are skipped and reported.
+ * Streams `root` as a POSIX tar (pax headers for long names), one file at a time with backpressure: the next bytes
+ * are read only when the consumer wants them. Regular files, directories and (by policy) symlinks are archived;
+ * sockets, FIFOs and devices are skipped and reported. A file is archived with the size it had when listed and its
+ * sha256; one that changes size meanwhile fails the archive.
  */
 export function packDirectory(options: PackDirectoryOptions): PackedDirectory {
   const { root, exclude = [], symlinks = 'preserve', signal } = options;
   const patterns = exclude.map(globToRegExp);
-  const pack = tar.pack();
   const entries: TarEntryRecord[] = [];
   const skipped: string[] = [];
   let totalBytes = 0;
   let fileCount = 0;
 
-  const addEntry = (header: Partial<tar.Header> & { name: string }, body?: Buffer): Promise<tar.Pack> =>
-    new Promise((resolve, reject) => {
-      pack.entry(header, body ?? Buffer.alloc(0), (error) => (error ? reject(error) : resolve(pack)));
-    });
+  async function* file(path: string, entryPath: string, size: number): AsyncGenerator<Buffer> {
+    const hash = createHash('sha256');
+    let bytes = 0;
+    // Never more than the size in the header: a file growing meanwhile cannot shift the archive.
+    if (size > 0) {
+      for await (const chunk of createReadStream(path, { start: 0, end: size - 1 }) as AsyncIterable<Buffer>) {
+        hash.update(chunk);
+        bytes += chunk.length;
+        yield chunk;
+      }
+    }
+    if (bytes !== size) throw new Error(`${entryPath} changed size while it was archived`);
+    yield tarPadding(size);
+    return hash.digest('hex');
+  }
 
-  async function walk(directory: string, relative: string): Promise<void> {
+  async function* walk(directory: string, relative: string): AsyncGenerator<Buffer> {
     const names = (await readdir(directory)).sort();
     for (const name of names) {
       signal?.throwIfAborted();
@@ -62,20 +73,13 @@ export function packDirectory(options: PackDirectoryOptions): PackedDirectory {
       const facts = await lstat(path);
       const mode = facts.mode & 0o7777;
       if (facts.isDirectory()) {
-        await addEntry({ name: entryPath, type: 'directory', mode, mtime: facts.mtime });
+        yield encodeTarHeader({ name: entryPath, type: 'directory', mode, mtime: facts.mtime });
         entries.push({ path: entryPath, type: 'directory', size: 0, mode });
-        await walk(path, entryPath);
+        yield* walk(path, entryPath);
       } else if (facts.isFile()) {
-        const digest = new DigestStream();
-        await new Promise<void>((resolve, reject) => {
-          const sink = pack.entry(
-            { name: entryPath, type: 'file', mode, size: facts.size, mtime: facts.mtime },
-            (error) => (error ? reject(error) : resolve()),
-          );
-          pipeline(createReadStream(path), digest, sink as unknown as NodeJS.WritableStream).catch(reject);
-        });
-        if (digest.bytes !== facts.size) throw new Error(`${entryPath} changed size while it was archived`);
-        entries.push({ path: entryPath, type: 'file', size: facts.size, mode, sha256: digest.sha256 });
+        yield encodeTarHeader({ name: entryPath, type: 'file', mode, size: facts.size, mtime: facts.mtime });
+        const sha256 = yield* file(path, entryPath, facts.size);
+        entries.push({ path: entryPath, type: 'file', size: facts.size, mode, sha256 });
         totalBytes += facts.size;
         fileCount++;
       } else if (facts.isSymbolicLink()) {
@@ -84,7 +88,13 @@ export function packDirectory(options: PackDirectoryOptions): PackedDirectory {
           continue;
         }
         const linkTarget = await readlink(path);
-        await addEntry({ name: entryPath, type: 'symlink', linkname: linkTarget, mode: 0o777, mtime: facts.mtime });
+        yield encodeTarHeader({
+          name: entryPath,
+          type: 'symlink',
+          linkname: linkTarget,
+          mode: 0o777,
+          mtime: facts.mtime,
+        });
         entries.push({ path: entryPath, type: 'symlink', size: 0, mode: 0o777, linkTarget });
       } else {
         skipped.push(`${entryPath} (special file)`);
@@ -92,16 +102,50 @@ export function packDirectory(options: PackDirectoryOptions): PackedDirectory {
     }
   }
 
-  const done = walk(root, '').then(
-    () => {
-      pack.finalize();
-      return { entries, fileCount, totalBytes, skipped };
-    },
-    (error: unknown) => {
-      pack.destroy(error as Error);
-      throw error;
-    },
-  );
+  let settle: { resolve(listing: Awaited<PackedDirectory['done']>): void; reject(error: unknown): void };
+  const done = new Promise<Awaited<PackedDirectory['done']>>((resolve, reject) => {
+    settle = { resolve, reject };
+  });
   done.catch(() => undefined);
-  return { stream: Readable.from(pack as AsyncIterable<Buffer>, { objectMode: false }), done };
+  async function* archive(): AsyncGenerator<Buffer> {
+    let finished = false;
+    try {
+      yield* walk(root, '');
+      yield TAR_END;
+      finished = true;
+      settle.resolve({ entries, fileCount, totalBytes, skipped });
+    } catch (error) {
+      settle.reject(error);
+      throw error;
+    } finally {
+      // The consumer stopped reading (its own failure or an abort) before the end.
+      if (!finished) settle.reject(new Error('the archive stream was closed before the whole directory was read'));
+    }
+  }
+  return { stream: Readable.from(coalesce(archive(), 64 * 1024), { objectMode: false }), done };
+}
+
+/**
+ * Joins small buffers (headers, padding, small files) into chunks of at least `size` bytes: every chunk pays the
+ * cost of every stage after it (hash, compression, encryption), so a directory of tiny files must not become
+ * thousands of tiny chunks. Buffers already that large pass through without a copy.
+ */
+async function* coalesce(source: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  for await (const buffer of source) {
+    if (buffer.length === 0) continue;
+    if (pendingBytes === 0 && buffer.length >= size) {
+      yield buffer;
+      continue;
+    }
+    pending.push(buffer);
+    pendingBytes += buffer.length;
+    if (pendingBytes >= size) {
+      yield Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+    }
+  }
+  if (pendingBytes > 0) yield Buffer.concat(pending, pendingBytes);
 }

@@ -2,9 +2,9 @@ import { constants } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, readlink, realpath, symlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
-import tar from 'tar-stream';
 import { OpsError } from '@ops/core';
 import { BackupError } from '../errors.js';
+import { readTar } from '../internal/ustar.js';
 
 /** What {@link extractTar} did. */
 export interface ExtractSummary {
@@ -311,20 +311,15 @@ class Extraction {
  */
 export async function extractTar(options: ExtractTarOptions): Promise<ExtractSummary> {
   const { stream, directory, signal } = options;
-  const extract = tar.extract();
   // Wired before anything is awaited: a stream that fails early (wrong key, bad header, early damage) must reject
-  // this call with its own error, never leave it pending. tar-stream's iterator only sees an error or a close that
-  // happens after it was created, so it is created here too.
-  const iterator = extract[Symbol.asyncIterator]();
-  const entries = { [Symbol.asyncIterator]: () => iterator };
+  // this call with its own error, never leave it pending; the iterator is created here for the same reason.
   let sourceError: unknown = stream.errored ?? undefined;
   const onSourceError = (error: unknown): void => {
     sourceError ??= error;
-    extract.destroy(error as Error);
   };
   stream.on('error', onSourceError);
-  if (sourceError !== undefined) extract.destroy(sourceError as Error);
-  else stream.pipe(extract as unknown as NodeJS.WritableStream);
+  const iterator = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  const entries = readTar(iterator);
 
   try {
     let tree: ExtractTree = modelTree();
@@ -345,28 +340,27 @@ export async function extractTar(options: ExtractTarOptions): Promise<ExtractSum
       switch (header.type) {
         case 'file':
         case 'contiguous-file':
-          await extraction.file(name, header.mode ?? 0o644, header.mtime, entry as AsyncIterable<Buffer>);
-          continue; // the entry was read to its end
+          await extraction.file(name, header.mode, header.mtime, entry.body);
+          break;
         case 'directory':
-          await extraction.directory(name, header.mode ?? 0o755);
+          await extraction.directory(name, header.mode);
           break;
         case 'symlink':
-          await extraction.symlink(name, header.linkname ?? '');
+          await extraction.symlink(name, header.linkname);
           break;
         case 'link':
-          await extraction.hardLink(name, header.linkname ?? '');
+          await extraction.hardLink(name, header.linkname);
           break;
         default:
           throw unsafe(
             `archive entry ${quote(name)} has unsupported type ${String(header.type)} (devices and FIFOs are refused)`,
           );
       }
-      entry.resume();
     }
     await extraction.finish();
     return extraction.summary;
   } catch (error) {
-    extract.destroy();
+    await entries.return(undefined).catch(() => undefined);
     stream.destroy();
     // The source's own error (a wrong key, a damaged chunk) explains more than what it did to the tar parser.
     const reason = OpsError.isInstance(sourceError) ? sourceError : error;
