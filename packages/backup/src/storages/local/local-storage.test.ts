@@ -17,6 +17,22 @@ afterEach(async () => {
 describe('local storage', () => {
   // Round trips, ranges, listing, missing keys, overwrite, atomic visibility and key checks are the storage contract
   // (src/testing/storage-contract.ts), run against this storage in src/testing/storage-contract.test.ts.
+  it('writes a large object byte for byte across background syncs, in chunks of any size', async () => {
+    const storage = createLocalStorage({ directory: directory.path });
+    const { createHash, randomBytes } = await import('node:crypto');
+    const block = randomBytes(1024 * 1024 + 7);
+    // 40 odd-sized chunks (> 32 MiB: at least one background fdatasync runs while writes go on).
+    const chunks = Array.from({ length: 40 }, (_, index) => block.subarray(index % 5, block.length - (index % 3)));
+    const expected = createHash('sha256');
+    for (const chunk of chunks) expected.update(chunk);
+    const { bytes } = await storage.write('job/big.bin', Readable.from(chunks));
+    expect(bytes).toBe(chunks.reduce((total, chunk) => total + chunk.length, 0));
+    const actual = createHash('sha256');
+    for await (const chunk of await storage.read('job/big.bin')) actual.update(chunk as Buffer);
+    expect(actual.digest('hex')).toBe(expected.digest('hex'));
+    expect((await readdir(join(directory.path, 'job'))).filter((name) => name.startsWith('.'))).toEqual([]);
+  });
+
   it('stores files with mode 0600 and removes directories a delete leaves empty', async () => {
     const storage = createLocalStorage({ directory: directory.path });
     await storage.write('job/a/data/one.bin', Readable.from([Buffer.from('hello '), Buffer.from('world')]));
