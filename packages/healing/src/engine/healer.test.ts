@@ -470,6 +470,26 @@ describe('createHealer: safety rails', () => {
     await healer.stop();
   });
 
+  it('fleet rule: a fleet-wide blip shorter than `for` blocks acting but pages nobody', async () => {
+    let blip = true;
+    const restart = recordingAction('restart');
+    const { healer, advance, alerts } = harness([
+      {
+        name: 'blip',
+        when: () => blip,
+        for: '1m',
+        targets: ['t1', 't2', 't3', 't4'],
+        ladder: [{ action: restart }],
+      },
+    ]);
+    await advance(25_000);
+    blip = false;
+    await advance(300_000);
+    expect(alerts).toEqual([]);
+    expect(restart.runs).toHaveLength(0);
+    await healer.stop();
+  });
+
   it('the disruption budget keeps at most K in remediation at once and heals every target', async () => {
     const unhealthy = new Set(['t1', 't2', 't3']);
     let running = 0;

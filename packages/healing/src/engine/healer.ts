@@ -1105,7 +1105,9 @@ export function createHealer(options: HealerOptions): Healer {
       for (const { runtime } of current)
         if (runtime.condition.state === 'firing' && !runtime.inFlight) noteSkip(runtime, 'shared-cause', detail);
       const fleetKey = fleetRuntime(rule);
-      if (!sharedCause.get(rule.name) && !fleetKey.inFlight) {
+      // Acting is blocked at once; a human is paged only when a condition has held `for` (not on a fleet-wide blip).
+      const held = current.some(({ runtime }) => runtime.condition.state === 'firing');
+      if (held && !sharedCause.get(rule.name) && !fleetKey.inFlight) {
         sharedCause.set(rule.name, true);
         launch(fleetKey, () =>
           openSharedCause(rule, detail).catch((error: unknown) => {
