@@ -724,4 +724,44 @@ describe('createHealer: more of the contract', () => {
     expect(readOnly).toBe(false);
     await healer.stop();
   });
+
+  it('warms up after a target (re)starts, from targetStartedAt', async () => {
+    const clock = createManualClock();
+    const startedAt = new Map([['web', clock.now() + 60_000]]);
+    const restart = recordingAction('restart');
+    const { healer, advance } = harness(
+      [
+        {
+          name: 'web',
+          when: () => true,
+          for: '0s',
+          targets: ['web'],
+          warmup: '2m',
+          targetStartedAt: (target) => startedAt.get(target),
+          ladder: [{ action: restart }],
+        },
+      ],
+      { clock },
+    );
+    await advance(170_000); // process warm-up ends at 2 m, but the target started at 1 m: warm until 3 m
+    expect(restart.runs).toHaveLength(0);
+    await advance(30_000);
+    expect(restart.runs).toHaveLength(1);
+    await healer.stop();
+  });
+
+  it('dry-run on two replicas: the lock makes one of them report', async () => {
+    const clock = createManualClock();
+    const store = createMemoryHealingStore({ clock });
+    const restart = recordingAction('restart');
+    const rules: HealingRule[] = [
+      { name: 'dry', when: () => true, for: '0s', targets: ['a'], dryRun: true, ladder: [{ action: restart }] },
+    ];
+    const replicas = ['one', 'two'].map((instanceId) => harness(rules, { clock, store, instanceId }));
+    await replicas[0]!.advance(120_000);
+    const reports = (await Promise.all(replicas.map((entry) => entry.audit.list()))).flat();
+    expect(reports.filter((record) => record.result === 'would-run')).toHaveLength(1);
+    expect(restart.runs).toHaveLength(0);
+    for (const entry of replicas) await entry.healer.stop();
+  });
 });
