@@ -153,9 +153,15 @@ async function runMorningCheck(context: CliContext, clock: Clock): Promise<numbe
   const memoryFail = numberOption(context, 'memory-fail', 0.95, 0, 1);
   const disks = listOption(context, 'disk');
   if (disks.length === 0) disks.push('/');
-  if (endpoints.length === 0 && metricsUrl === undefined && prometheusUrl === undefined)
+  if (
+    endpoints.length === 0 &&
+    metricsUrl === undefined &&
+    prometheusUrl === undefined &&
+    incidentsUrl === undefined &&
+    backupDirectory === undefined
+  )
     throw new UsageError(
-      'nothing to check: give --endpoint name=url (repeatable), SERVICE_URL, --metrics-url or --prometheus',
+      'nothing to check: give --endpoint name=url (repeatable), SERVICE_URL, --metrics-url, --prometheus, --incidents-db or --backup-dir',
     );
 
   // Every section runs concurrently; each turns its own failure into a row instead of stopping the others.

@@ -42,7 +42,9 @@ export async function runScript(
   const stderr = io.stderr ?? process.stderr;
   // The command carries the script's name: `morning-check morning-check: …` reads `morning-check: …`.
   const tidy = (text: string) => text.split(`${name} ${name}`).join(name);
-  if (argv.includes('--help') || argv.includes('-h')) {
+  // `--help` of the script, not of a command given after `--` (the maintenance window's task).
+  const own = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+  if (own.includes('--help') || own.includes('-h')) {
     const help = tidy(renderHelp(definition, name)).replace(
       /\nExit codes: .*\n$/,
       `\nExit codes:\n${exitCodes.map((line) => `  ${line}`).join('\n')}\n`,
