@@ -110,6 +110,30 @@ describe('healers on one Redis (child processes)', { timeout: 240_000 }, () => {
     expect((await store.getState(key))?.attempts).toHaveLength(2);
   });
 
+  it('a healer frozen mid-action (SIGSTOP) and thawed after a successor healed: its stale token is refused', async () => {
+    const prefix = `${namespace.keyPrefix}${randomUUID()}:`;
+    await redis.sadd(`${prefix}t:unhealthy`, 't1');
+    const env = { HEAL_TARGETS: '1', HEAL_ACTION_MS: '3000' };
+    const frozen = startWorker(prefix, 'stop', 'frozen', env);
+    await waitFor('the frozen healer started its action', async () => (await redis.llen(`${prefix}t:started`)) === 1);
+    frozen.child.kill('SIGSTOP');
+    const survivor = startWorker(prefix, 'stop', 'survivor', env);
+    try {
+      await waitFor('the survivor healed t1', async () => (await redis.llen(`${prefix}t:healed`)) === 1);
+    } finally {
+      frozen.child.kill('SIGCONT');
+    }
+    await waitFor(
+      'the thawed healer was refused or lost its lock',
+      async () =>
+        (await redis.llen(`${prefix}t:refused`)) === 1 ||
+        frozen.events.some((event) => event.name === 'action.skipped' && event['reason'] === 'lock-lost'),
+    );
+    await Promise.all([frozen.stop(), survivor.stop()]);
+    const healed = await redis.lrange(`${prefix}t:healed`, 0, -1);
+    expect(healed.map((entry) => entry.split('|')[1])).toEqual(['survivor']);
+  });
+
   it('every target unhealthy: the fleet rule escalates one shared-cause alert across healers and restarts nothing', async () => {
     const prefix = `${namespace.keyPrefix}${randomUUID()}:`;
     await redis.sadd(`${prefix}t:unhealthy`, ...targets(5));

@@ -5,6 +5,7 @@ import { systemClock } from '@ops/core';
 import { Redis } from 'ioredis';
 import type { HealingAction } from '../actions/action.js';
 import { createRedisAuditStore } from '../audit/redis-audit-store.js';
+import { railKey } from '../stores/healing-state-store.js';
 import { createRedisHealingStore } from '../stores/redis/redis-healing-store.js';
 import { createHealer } from './healer.js';
 import type { HealingRule } from './rule.js';
@@ -12,6 +13,7 @@ import type { HealingRule } from './rule.js';
 const [url, prefix, scenario, instanceId] = process.argv.slice(2) as [string, string, string, string];
 const redis = new Redis(url, { maxRetriesPerRequest: 1 });
 const sleep = (ms: number) => systemClock.sleep(ms);
+const store = createRedisHealingStore({ redis, prefix });
 const targets = Array.from({ length: Number(process.env['HEAL_TARGETS'] ?? 10) }, (_, index) => `t${index + 1}`);
 
 // An action that counts how many actions run at once (max kept atomically), logs who healed what, and heals.
@@ -30,7 +32,12 @@ const restart: HealingAction = {
     await redis.rpush(`${prefix}t:started`, `${context.target}|${instanceId}|${context.fencingToken}`);
     try {
       if (scenario === 'kill' && instanceId === 'victim') await sleep(600_000); // killed here
-      await sleep(Number(process.env['HEAL_ACTION_MS'] ?? 800));
+      await systemClock.sleep(Number(process.env['HEAL_ACTION_MS'] ?? 800), context.signal);
+      // What a real action does with its fencing token: check it right before the side effect.
+      if (!(await store.checkFence(railKey(context.rule, context.target), context.fencingToken))) {
+        await redis.rpush(`${prefix}t:refused`, `${context.target}|${instanceId}|${context.fencingToken}`);
+        throw new Error(`fencing token ${context.fencingToken} is stale`);
+      }
       await redis.srem(`${prefix}t:unhealthy`, context.target);
       await redis.rpush(`${prefix}t:healed`, `${context.target}|${instanceId}|${context.fencingToken}`);
     } finally {
@@ -54,7 +61,7 @@ const rule: HealingRule = {
 
 const healer = createHealer({
   rules: [rule],
-  store: createRedisHealingStore({ redis, prefix }),
+  store,
   audit: createRedisAuditStore({ redis, key: `${prefix}audit` }),
   alerts: async (alert) => void (await redis.rpush(`${prefix}t:alerts`, JSON.stringify(alert))),
   every: '300ms',
