@@ -49,107 +49,111 @@ function capture() {
 }
 
 describe('ops-heal against the podman engine and Redis', () => {
-  it('run heals a container that turns unhealthy; status, audit, pause and resume read the shared state', async () => {
-    const label = `ops-heal-${process.pid}`;
-    const container = await engine.runContainer({
-      cmd: FILE_HEALTHCHECK.cmd,
-      labels: { [label]: 'true' },
-      createOptions: { Healthcheck: FILE_HEALTHCHECK.healthcheck },
-    });
-    const name = (await container.inspect()).Name.replace(/^\//, '');
-    await runHealthcheck(engine.socketPath, container.id);
-    const timer = healthcheckTimer(engine.socketPath, () => [container.id]);
-    const file = join(directory, 'heal.yaml');
-    await writeFile(
-      file,
-      [
-        `docker:`,
-        `  socket: ${engine.socketPath}`,
-        `redis: ${namespace.url}`,
-        `prefix: "${namespace.keyPrefix}heal:"`,
-        `every: 1s`,
-        `rules:`,
-        `  - name: autoheal`,
-        `    label: ${label}=true`,
-        `    stopTimeout: 1s`,
-        `    restartTimeout: 30s`,
-        `    fleet: false`,
-        '',
-      ].join('\n'),
-    );
-    let stop!: () => void;
-    const stopped = new Promise<void>((resolve) => (stop = resolve));
-    const cli = createHealCli({ stopSignal: () => stopped });
-    const run = capture();
-    try {
-      const running = runCli(cli, ['run', file, '--json'], run.io);
-      for (let wait = 0; wait < 100 && !run.out.stderr.includes('watching'); wait++)
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(run.out.stderr).toContain('ops-heal: watching 1 container(s) for 1 rule(s); state in Redis');
-      await exec(container, ['rm', '/tmp/ok']);
-      for (let wait = 0; wait < 600 && !run.out.stdout.includes('"episode.closed"'); wait++)
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      stop();
-      expect(await running).toBe(0);
-      const lines = run.out.stdout
-        .trim()
-        .split('\n')
-        .map((line) => JSON.parse(line) as { event: string; [key: string]: unknown });
-      expect(lines.map((line) => line.event)).toEqual([
-        'episode.opened',
-        'step.completed',
-        'verify.completed',
-        'episode.closed',
-      ]);
-      expect(lines[1]).toMatchObject({ target: name, kind: 'restart-container', result: 'ok' });
-      expect(lines[3]).toMatchObject({ outcome: 'healed' });
-
-      const status = capture();
-      expect(await runCli(cli, ['status', file, '--json'], status.io)).toBe(0);
-      expect(JSON.parse(status.out.stdout)).toMatchObject({
-        ok: true,
-        pauses: [],
-        targets: [expect.objectContaining({ rule: 'autoheal', target: name, health: 'healthy', attempts: 1 })],
+  it(
+    'run heals a container that turns unhealthy; status, audit, pause and resume read the shared state',
+    { timeout: 180_000 },
+    async () => {
+      const label = `ops-heal-${process.pid}`;
+      const container = await engine.runContainer({
+        cmd: FILE_HEALTHCHECK.cmd,
+        labels: { [label]: 'true' },
+        createOptions: { Healthcheck: FILE_HEALTHCHECK.healthcheck },
       });
-
-      const audit = capture();
-      expect(await runCli(cli, ['audit', file, '--target', name, '--json'], audit.io)).toBe(0);
-      const records = (JSON.parse(audit.out.stdout) as { records: Array<Record<string, unknown>> }).records;
-      expect(records.map((record) => record.kind)).toEqual(
-        expect.arrayContaining([
+      const name = (await container.inspect()).Name.replace(/^\//, '');
+      await runHealthcheck(engine.socketPath, container.id);
+      const timer = healthcheckTimer(engine.socketPath, () => [container.id]);
+      const file = join(directory, 'heal.yaml');
+      await writeFile(
+        file,
+        [
+          `docker:`,
+          `  socket: ${engine.socketPath}`,
+          `redis: ${namespace.url}`,
+          `prefix: "${namespace.keyPrefix}heal:"`,
+          `every: 1s`,
+          `rules:`,
+          `  - name: autoheal`,
+          `    label: ${label}=true`,
+          `    stopTimeout: 1s`,
+          `    restartTimeout: 30s`,
+          `    fleet: false`,
+          '',
+        ].join('\n'),
+      );
+      let stop!: () => void;
+      const stopped = new Promise<void>((resolve) => (stop = resolve));
+      const cli = createHealCli({ stopSignal: () => stopped });
+      const run = capture();
+      try {
+        const running = runCli(cli, ['run', file, '--json'], run.io);
+        for (let wait = 0; wait < 100 && !run.out.stderr.includes('watching'); wait++)
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(run.out.stderr).toContain('ops-heal: watching 1 container(s) for 1 rule(s); state in Redis');
+        await exec(container, ['rm', '/tmp/ok']);
+        for (let wait = 0; wait < 600 && !run.out.stdout.includes('"episode.closed"'); wait++)
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        stop();
+        expect(await running).toBe(0);
+        const lines = run.out.stdout
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line) as { event: string; [key: string]: unknown });
+        expect(lines.map((line) => line.event)).toEqual([
           'episode.opened',
-          'step.started',
           'step.completed',
           'verify.completed',
           'episode.closed',
-        ]),
-      );
-      const completed = records.find((record) => record.kind === 'step.completed');
-      expect(completed).toMatchObject({ result: 'ok', holder: { fencingToken: expect.any(Number) } });
-      expect(new Set(records.map((record) => record.episodeId)).size).toBe(1);
-      const human = capture();
-      expect(await runCli(cli, ['audit', file], human.io)).toBe(0);
-      expect(human.out.stdout).toMatch(/step\.completed {2}autoheal ops-test-\w+ {2}restart container#1 {2}ok/);
+        ]);
+        expect(lines[1]).toMatchObject({ target: name, kind: 'restart-container', result: 'ok' });
+        expect(lines[3]).toMatchObject({ outcome: 'healed' });
 
-      const pause = capture();
-      expect(await runCli(cli, ['pause', file, '--target', name, '--reason', 'maintenance'], pause.io)).toBe(0);
-      expect(pause.out.stdout).toBe(`paused target ${name}\n`);
-      const paused = capture();
-      expect(await runCli(cli, ['status', file], paused.io)).toBe(0);
-      expect(paused.out.stdout).toContain(`paused: target ${name} — maintenance`);
-      expect(paused.out.stdout).toMatch(/RULE\s+TARGET\s+HEALTH/);
-      const resume = capture();
-      expect(await runCli(cli, ['resume', file, '--target', name], resume.io)).toBe(0);
-      const again = capture();
-      expect(await runCli(cli, ['resume', file, '--target', name], again.io)).toBe(1);
-      expect(again.out.stdout).toBe(`no pause on target ${name}\n`);
-    } finally {
-      stop();
-      await timer.stop();
-    }
-  });
+        const status = capture();
+        expect(await runCli(cli, ['status', file, '--json'], status.io)).toBe(0);
+        expect(JSON.parse(status.out.stdout)).toMatchObject({
+          ok: true,
+          pauses: [],
+          targets: [expect.objectContaining({ rule: 'autoheal', target: name, health: 'healthy', attempts: 1 })],
+        });
 
-  it('run --dry-run audits "would run" and restarts nothing', async () => {
+        const audit = capture();
+        expect(await runCli(cli, ['audit', file, '--target', name, '--json'], audit.io)).toBe(0);
+        const records = (JSON.parse(audit.out.stdout) as { records: Array<Record<string, unknown>> }).records;
+        expect(records.map((record) => record.kind)).toEqual(
+          expect.arrayContaining([
+            'episode.opened',
+            'step.started',
+            'step.completed',
+            'verify.completed',
+            'episode.closed',
+          ]),
+        );
+        const completed = records.find((record) => record.kind === 'step.completed');
+        expect(completed).toMatchObject({ result: 'ok', holder: { fencingToken: expect.any(Number) } });
+        expect(new Set(records.map((record) => record.episodeId)).size).toBe(1);
+        const human = capture();
+        expect(await runCli(cli, ['audit', file], human.io)).toBe(0);
+        expect(human.out.stdout).toMatch(/step\.completed {2}autoheal ops-test-\w+ {2}restart container#1 {2}ok/);
+
+        const pause = capture();
+        expect(await runCli(cli, ['pause', file, '--target', name, '--reason', 'maintenance'], pause.io)).toBe(0);
+        expect(pause.out.stdout).toBe(`paused target ${name}\n`);
+        const paused = capture();
+        expect(await runCli(cli, ['status', file], paused.io)).toBe(0);
+        expect(paused.out.stdout).toContain(`paused: target ${name} — maintenance`);
+        expect(paused.out.stdout).toMatch(/RULE\s+TARGET\s+HEALTH/);
+        const resume = capture();
+        expect(await runCli(cli, ['resume', file, '--target', name], resume.io)).toBe(0);
+        const again = capture();
+        expect(await runCli(cli, ['resume', file, '--target', name], again.io)).toBe(1);
+        expect(again.out.stdout).toBe(`no pause on target ${name}\n`);
+      } finally {
+        stop();
+        await timer.stop();
+      }
+    },
+  );
+
+  it('run --dry-run audits "would run" and restarts nothing', { timeout: 180_000 }, async () => {
     const label = `ops-heal-dry-${process.pid}`;
     const container = await engine.runContainer({
       cmd: ['sleep', '600'],

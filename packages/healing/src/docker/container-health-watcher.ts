@@ -1,11 +1,14 @@
 import {
   createBackoff,
   createEmitter,
+  parseOptionalDuration,
   safeErrorMessage,
   silentLogger,
   systemClock,
+  withDeadline,
   type BackoffOptions,
   type Clock,
+  type Duration,
   type EventSource,
   type Logger,
   type TimerHandle,
@@ -70,6 +73,13 @@ export interface WatchContainerHealthOptions {
   filter?: ContainerFilter;
   /** Delays between reconnects of a dropped events stream. Default 500 ms doubling to 30 s, full jitter. */
   reconnect?: BackoffOptions;
+  /**
+   * List the containers again this often even while the stream is up: a safety net for an event the engine never
+   * sent. Default `'60s'`; `0` turns it off.
+   */
+  resyncEvery?: Duration;
+  /** Deadline of one inspect or list call; a call past it is abandoned (and retried on the next event). Default `'10s'`. */
+  requestTimeout?: Duration;
   /** Source of time. */
   clock?: Clock;
   /** Logger. */
@@ -128,6 +138,23 @@ const RELEVANT_ACTIONS = new Set(['create', 'start', 'restart', 'die', 'stop', '
  */
 export function watchContainerHealth(options: WatchContainerHealthOptions): ContainerHealthWatcher {
   const { docker, filter = {}, reconnect = {}, clock = systemClock, logger = silentLogger } = options;
+  const requestTimeoutMs = parseOptionalDuration(options.requestTimeout, 'requestTimeout') ?? 10_000;
+  const resyncEveryMs = parseOptionalDuration(options.resyncEvery, 'resyncEvery') ?? 60_000;
+  // Podman emits health_status before it stores the new status: an inspect right away can read the old one. Each
+  // health event is therefore inspected again after these delays (cheap, and harmless on Docker).
+  const FOLLOW_UP_MS = [300, 1_500];
+  const timers = new Set<TimerHandle>();
+  const later = (delayMs: number, work: () => void) => {
+    const timer = clock.setTimeout(() => {
+      timers.delete(timer);
+      work();
+    }, delayMs);
+    timers.add(timer);
+  };
+  // One Docker API call, abandoned at the deadline or when the stream's signal aborts: a hung inspect must not stall
+  // the queue every event goes through.
+  const bounded = <T>(work: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> =>
+    withDeadline(work, { timeoutMs: requestTimeoutMs, signal, clock, label: 'docker request' });
   if (typeof docker?.getEvents !== 'function' || typeof docker.listContainers !== 'function') {
     throw new HealingError(
       'ARGUMENT_INVALID',
@@ -154,7 +181,7 @@ export function watchContainerHealth(options: WatchContainerHealthOptions): Cont
   const update = async (id: string, cause: 'event' | 'resync', signal: AbortSignal): Promise<void> => {
     let info;
     try {
-      info = await docker.getContainer(id).inspect({ abortSignal: signal });
+      info = await bounded((abortSignal) => docker.getContainer(id).inspect({ abortSignal }), signal);
     } catch (error) {
       if (dockerStatusCode(error) === 404) return forget(id);
       throw error;
@@ -206,16 +233,21 @@ export function watchContainerHealth(options: WatchContainerHealthOptions): Cont
     // Attributes carry the labels: skip containers we do not follow without an inspect.
     const { name: _name, image: _image, ...labels } = attributes;
     if (!known.has(id) && name !== '' && !follows(name, labels)) return;
-    queue = queue
-      .then(() => update(id, 'event', signal))
-      .catch((error: unknown) => {
-        if (!signal.aborted) logger.warn({ container: name || id, error: safeErrorMessage(error) }, 'inspect failed');
-      });
+    const inspect = () => {
+      if (closed || signal.aborted) return;
+      queue = queue
+        .then(() => update(id, 'event', signal))
+        .catch((error: unknown) => {
+          if (!signal.aborted) logger.warn({ container: name || id, error: safeErrorMessage(error) }, 'inspect failed');
+        });
+    };
+    inspect();
+    if (action.startsWith('health_status')) for (const delayMs of FOLLOW_UP_MS) later(delayMs, inspect);
   };
 
   const resync = async (signal: AbortSignal): Promise<number> => {
     const filters: Record<string, string[]> = label === 'all' ? {} : { label: [label] };
-    const listed = await docker.listContainers({ all: true, filters, abortSignal: signal });
+    const listed = await bounded((abortSignal) => docker.listContainers({ all: true, filters, abortSignal }), signal);
     const seen = new Set<string>();
     for (const summary of listed) {
       const name = containerName(summary.Names?.[0]);
@@ -225,6 +257,22 @@ export function watchContainerHealth(options: WatchContainerHealthOptions): Cont
     }
     for (const id of [...known.keys()]) if (!seen.has(id)) forget(id);
     return seen.size;
+  };
+
+  const schedulePeriodicResync = (owner: AbortController) => {
+    later(resyncEveryMs, () => {
+      if (closed || owner !== controller || owner.signal.aborted) return;
+      queue = queue
+        .then(() => resync(owner.signal))
+        .then(
+          () => undefined,
+          (error: unknown) => {
+            if (!owner.signal.aborted)
+              logger.warn({ error: safeErrorMessage(error) }, 'periodic container list failed');
+          },
+        )
+        .then(() => schedulePeriodicResync(owner));
+    });
   };
 
   const scheduleReconnect = (error: unknown) => {
@@ -287,6 +335,7 @@ export function watchContainerHealth(options: WatchContainerHealthOptions): Cont
       connected = true;
       backoff.reset();
       events.emit('stream.connected', { at: clock.now(), containers: count });
+      if (resyncEveryMs > 0) schedulePeriodicResync(current);
       firstSync?.resolve();
       firstSync = undefined;
     } catch (error) {
@@ -328,6 +377,8 @@ export function watchContainerHealth(options: WatchContainerHealthOptions): Cont
       closed = true;
       connected = false;
       retryTimer?.cancel();
+      for (const timer of timers) timer.cancel();
+      timers.clear();
       controller?.abort();
       stream?.destroy?.();
       stream = undefined;

@@ -65,78 +65,86 @@ function nextEvent<Name extends keyof ContainerHealthWatcherEvents>(
 }
 
 describe('watchContainerHealth against the podman engine', () => {
-  it('follows labelled containers only and reports a HEALTHCHECK turning unhealthy from the events stream', async () => {
-    const label = `heal-${process.pid}-a`;
-    const followed = await runWithHealthcheck({ [label]: 'true' });
-    const ignored = await runWithHealthcheck({});
-    await runHealthcheck(engine.socketPath, followed.id);
-    const watcher = watchContainerHealth({ docker: engine.docker, filter: { label: `${label}=true` } });
-    try {
-      await watcher.start();
-      expect(watcher.connected).toBe(true);
-      expect(watcher.containers().map((entry) => entry.id)).toEqual([followed.id]);
-      expect(watcher.get(followed.id)).toMatchObject({ health: 'healthy', state: 'running' });
+  it(
+    'follows labelled containers only and reports a HEALTHCHECK turning unhealthy from the events stream',
+    { timeout: 180_000 },
+    async () => {
+      const label = `heal-${process.pid}-a`;
+      const followed = await runWithHealthcheck({ [label]: 'true' });
+      const ignored = await runWithHealthcheck({});
+      await runHealthcheck(engine.socketPath, followed.id);
+      const watcher = watchContainerHealth({ docker: engine.docker, filter: { label: `${label}=true` } });
+      try {
+        await watcher.start();
+        expect(watcher.connected).toBe(true);
+        expect(watcher.containers().map((entry) => entry.id)).toEqual([followed.id]);
+        expect(watcher.get(followed.id)).toMatchObject({ health: 'healthy', state: 'running' });
 
-      const turned = nextEvent(watcher, 'container.health-changed', (event) => event.health === 'unhealthy');
-      await exec(followed, ['rm', '/tmp/ok']);
-      expect(await runHealthcheck(engine.socketPath, followed.id)).toBe('unhealthy');
-      await runHealthcheck(engine.socketPath, ignored.id);
-      const change = await turned;
-      expect(change).toMatchObject({ id: followed.id, previous: 'healthy', health: 'unhealthy', cause: 'event' });
-      expect(watcher.get(ignored.id)).toBeUndefined();
-    } finally {
-      await watcher.close();
-    }
-  });
+        const turned = nextEvent(watcher, 'container.health-changed', (event) => event.health === 'unhealthy');
+        await exec(followed, ['rm', '/tmp/ok']);
+        expect(await runHealthcheck(engine.socketPath, followed.id)).toBe('unhealthy');
+        await runHealthcheck(engine.socketPath, ignored.id);
+        const change = await turned;
+        expect(change).toMatchObject({ id: followed.id, previous: 'healthy', health: 'unhealthy', cause: 'event' });
+        expect(watcher.get(ignored.id)).toBeUndefined();
+      } finally {
+        await watcher.close();
+      }
+    },
+  );
 
-  it('reconnects when the events stream drops and reports a change missed meanwhile by listing again', async () => {
-    const label = `heal-${process.pid}-b`;
-    const container = await runWithHealthcheck({ [label]: 'yes' });
-    await runHealthcheck(engine.socketPath, container.id);
-    const streams: DockerEventStreamLike[] = [];
-    let failNext = false;
-    // The real client; only getEvents is wrapped, to drop the stream and to refuse one reconnect.
-    const docker: DockerLike = {
-      getContainer: (id) => engine.docker.getContainer(id),
-      listContainers: (options) => engine.docker.listContainers(options),
-      getEvents: async (options) => {
-        if (failNext) {
-          failNext = false;
-          throw new Error('connect ECONNREFUSED (simulated)');
-        }
-        const stream = (await engine.docker.getEvents(options)) as unknown as DockerEventStreamLike;
-        streams.push(stream);
-        return stream;
-      },
-    };
-    const watcher = watchContainerHealth({
-      docker,
-      filter: { label },
-      reconnect: { initialDelay: 100, maxDelay: 400, jitter: 'none' },
-    });
-    const disconnects: number[] = [];
-    watcher.on('stream.disconnected', (event) => void disconnects.push(event.retryInMs));
-    try {
-      await watcher.start();
-      expect(watcher.get(container.id)?.health).toBe('healthy');
-      failNext = true;
-      const reconnected = nextEvent(watcher, 'stream.connected', () => true);
-      streams[0]?.destroy?.();
-      // While no stream is open, the container turns unhealthy.
-      await exec(container, ['rm', '/tmp/ok']);
+  it(
+    'reconnects when the events stream drops and reports a change missed meanwhile by listing again',
+    { timeout: 180_000 },
+    async () => {
+      const label = `heal-${process.pid}-b`;
+      const container = await runWithHealthcheck({ [label]: 'yes' });
       await runHealthcheck(engine.socketPath, container.id);
-      const change = await nextEvent(watcher, 'container.health-changed', (event) => event.health === 'unhealthy');
-      await reconnected;
-      expect(change.id).toBe(container.id);
-      expect(disconnects).toEqual([100, 200]);
-      expect(streams.length).toBe(2);
-      expect(watcher.connected).toBe(true);
-    } finally {
-      await watcher.close();
-    }
-  });
+      const streams: DockerEventStreamLike[] = [];
+      let failNext = false;
+      // The real client; only getEvents is wrapped, to drop the stream and to refuse one reconnect.
+      const docker: DockerLike = {
+        getContainer: (id) => engine.docker.getContainer(id),
+        listContainers: (options) => engine.docker.listContainers(options),
+        getEvents: async (options) => {
+          if (failNext) {
+            failNext = false;
+            throw new Error('connect ECONNREFUSED (simulated)');
+          }
+          const stream = (await engine.docker.getEvents(options)) as unknown as DockerEventStreamLike;
+          streams.push(stream);
+          return stream;
+        },
+      };
+      const watcher = watchContainerHealth({
+        docker,
+        filter: { label },
+        reconnect: { initialDelay: 100, maxDelay: 400, jitter: 'none' },
+      });
+      const disconnects: number[] = [];
+      watcher.on('stream.disconnected', (event) => void disconnects.push(event.retryInMs));
+      try {
+        await watcher.start();
+        expect(watcher.get(container.id)?.health).toBe('healthy');
+        failNext = true;
+        const reconnected = nextEvent(watcher, 'stream.connected', () => true);
+        streams[0]?.destroy?.();
+        // While no stream is open, the container turns unhealthy.
+        await exec(container, ['rm', '/tmp/ok']);
+        await runHealthcheck(engine.socketPath, container.id);
+        const change = await nextEvent(watcher, 'container.health-changed', (event) => event.health === 'unhealthy');
+        await reconnected;
+        expect(change.id).toBe(container.id);
+        expect(disconnects).toEqual([100, 200]);
+        expect(streams.length).toBe(2);
+        expect(watcher.connected).toBe(true);
+      } finally {
+        await watcher.close();
+      }
+    },
+  );
 
-  it('fails start() when the engine cannot be reached', async () => {
+  it('fails start() when the engine cannot be reached', { timeout: 180_000 }, async () => {
     const Docker = (await import('dockerode')).default;
     const watcher = watchContainerHealth({ docker: new Docker({ socketPath: '/nonexistent/docker.sock' }) });
     await expect(watcher.start()).rejects.toThrow(/cannot follow docker events/);
@@ -145,26 +153,30 @@ describe('watchContainerHealth against the podman engine', () => {
 });
 
 describe('restartContainer against the podman engine', () => {
-  it('restarts the episode target and waits until its HEALTHCHECK says healthy again', async () => {
-    const container = await runWithHealthcheck({});
-    const name = (await container.inspect()).Name.replace(/^\//, '');
-    await exec(container, ['rm', '/tmp/ok']);
-    expect(await runHealthcheck(engine.socketPath, container.id)).toBe('unhealthy');
-    const timer = healthcheckTimer(engine.socketPath, () => [container.id]);
-    try {
-      const outcome = await restartContainer({ docker: engine.docker, stopTimeout: '1s', timeout: '60s' }).run(
-        actionContext({ target: name }),
-      );
-      const [result] = (outcome?.data?.['containers'] ?? []) as Array<Record<string, unknown>>;
-      expect(result).toMatchObject({ name, healthBefore: 'unhealthy', healthAfter: 'healthy' });
-      expect(outcome?.detail).toMatch(new RegExp(`^restarted ${name} \\(id [0-9a-f]{12}\\) in [0-9.]+ s, healthy$`));
-      expect((await container.inspect()).State.Health?.Status).toBe('healthy');
-    } finally {
-      await timer.stop();
-    }
-  });
+  it(
+    'restarts the episode target and waits until its HEALTHCHECK says healthy again',
+    { timeout: 180_000 },
+    async () => {
+      const container = await runWithHealthcheck({});
+      const name = (await container.inspect()).Name.replace(/^\//, '');
+      await exec(container, ['rm', '/tmp/ok']);
+      expect(await runHealthcheck(engine.socketPath, container.id)).toBe('unhealthy');
+      const timer = healthcheckTimer(engine.socketPath, () => [container.id]);
+      try {
+        const outcome = await restartContainer({ docker: engine.docker, stopTimeout: '1s', timeout: '60s' }).run(
+          actionContext({ target: name }),
+        );
+        const [result] = (outcome?.data?.['containers'] ?? []) as Array<Record<string, unknown>>;
+        expect(result).toMatchObject({ name, healthBefore: 'unhealthy', healthAfter: 'healthy' });
+        expect(outcome?.detail).toMatch(new RegExp(`^restarted ${name} \\(id [0-9a-f]{12}\\) in [0-9.]+ s, healthy$`));
+        expect((await container.inspect()).State.Health?.Status).toBe('healthy');
+      } finally {
+        await timer.stop();
+      }
+    },
+  );
 
-  it('stop-starts every container with a label', async () => {
+  it('stop-starts every container with a label', { timeout: 180_000 }, async () => {
     const label = `group-${process.pid}`;
     const first = await engine.runContainer({ cmd: ['sleep', '600'], labels: { [label]: '1' } });
     const second = await engine.runContainer({ cmd: ['sleep', '600'], labels: { [label]: '1' } });
@@ -186,7 +198,7 @@ describe('restartContainer against the podman engine', () => {
     expect(outcome?.detail).toMatch(/^stop-started /);
   });
 
-  it('fails with ACTION_TIMEOUT when the container does not come back healthy', async () => {
+  it('fails with ACTION_TIMEOUT when the container does not come back healthy', { timeout: 180_000 }, async () => {
     const container = await engine.runContainer({
       cmd: ['sleep', '600'],
       createOptions: { Healthcheck: { Test: ['CMD-SHELL', 'exit 1'], Interval: 3_600_000_000_000, Retries: 1 } },

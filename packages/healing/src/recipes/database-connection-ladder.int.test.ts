@@ -18,37 +18,41 @@ afterAll(async () => {
 });
 
 describe('databaseConnectionLadder against PostgreSQL', () => {
-  it('> 5 connection failures in 1 minute → the pool is reset (a query in flight finishes) and verified with SELECT 1', async () => {
-    const pools = createPgPoolHolder(() => {
-      const pool = new pg.Pool({ connectionString: database.connectionString, max: 2 });
-      pool.on('error', () => undefined);
-      created.push(pool);
-      return pool;
-    });
-    const flags = createFlags({ initial: { 'read-only': false } });
-    const ladder = databaseConnectionLadder({ pools, flags, drainDeadline: '20s' });
-    const healer = createHealer({ rules: [ladder], every: '200ms', autoStart: false });
-    const closed: HealerEvents['episode.closed'][] = [];
-    const steps: HealerEvents['step.completed'][] = [];
-    healer.on('episode.closed', (event) => void closed.push(event));
-    healer.on('step.completed', (event) => void steps.push(event));
-    const first = pools.pool;
-    const inFlight = first.query<{ done: string }>("SELECT pg_sleep(1), 'done' AS done");
-    try {
-      for (let failure = 0; failure < 5; failure++) ladder.recordFailure();
-      healer.start();
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-      expect(steps).toEqual([]); // 5 is not more than 5
-      ladder.recordFailure();
-      for (let wait = 0; wait < 300 && closed.length === 0; wait++)
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(steps).toEqual([expect.objectContaining({ kind: 'reset-pg-pool', result: 'ok' })]);
-      expect(closed).toEqual([expect.objectContaining({ outcome: 'healed', rule: 'database-connections' })]);
-      expect(pools.pool).not.toBe(first);
-      await expect(inFlight).resolves.toMatchObject({ rows: [{ done: 'done' }] });
-      expect(flags.get('read-only')).toBe(false);
-    } finally {
-      await healer.stop();
-    }
-  });
+  it(
+    '> 5 connection failures in 1 minute → the pool is reset (a query in flight finishes) and verified with SELECT 1',
+    { timeout: 180_000 },
+    async () => {
+      const pools = createPgPoolHolder(() => {
+        const pool = new pg.Pool({ connectionString: database.connectionString, max: 2 });
+        pool.on('error', () => undefined);
+        created.push(pool);
+        return pool;
+      });
+      const flags = createFlags({ initial: { 'read-only': false } });
+      const ladder = databaseConnectionLadder({ pools, flags, drainDeadline: '20s' });
+      const healer = createHealer({ rules: [ladder], every: '200ms', autoStart: false });
+      const closed: HealerEvents['episode.closed'][] = [];
+      const steps: HealerEvents['step.completed'][] = [];
+      healer.on('episode.closed', (event) => void closed.push(event));
+      healer.on('step.completed', (event) => void steps.push(event));
+      const first = pools.pool;
+      const inFlight = first.query<{ done: string }>("SELECT pg_sleep(1), 'done' AS done");
+      try {
+        for (let failure = 0; failure < 5; failure++) ladder.recordFailure();
+        healer.start();
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        expect(steps).toEqual([]); // 5 is not more than 5
+        ladder.recordFailure();
+        for (let wait = 0; wait < 300 && closed.length === 0; wait++)
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(steps).toEqual([expect.objectContaining({ kind: 'reset-pg-pool', result: 'ok' })]);
+        expect(closed).toEqual([expect.objectContaining({ outcome: 'healed', rule: 'database-connections' })]);
+        expect(pools.pool).not.toBe(first);
+        await expect(inFlight).resolves.toMatchObject({ rows: [{ done: 'done' }] });
+        expect(flags.get('read-only')).toBe(false);
+      } finally {
+        await healer.stop();
+      }
+    },
+  );
 });
