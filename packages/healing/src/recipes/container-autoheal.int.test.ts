@@ -168,4 +168,50 @@ describe('containerAutoheal with createHealer on the podman engine', () => {
       }
     },
   );
+  it(
+    'escalates a shared cause and restarts nothing when every labelled container is unhealthy',
+    { timeout: 180_000 },
+    async () => {
+      const label = `autoheal-${process.pid}-c`;
+      const containers = await Promise.all(
+        [0, 1, 2].map(() =>
+          engine.runContainer({
+            cmd: ['sleep', '600'],
+            labels: { [label]: 'true' },
+            createOptions: { Healthcheck: FILE_HEALTHCHECK.healthcheck },
+          }),
+        ),
+      );
+      for (const container of containers)
+        expect(await runHealthcheck(engine.socketPath, container.id)).toBe('unhealthy');
+      const alerts: OpsAlert[] = [];
+      const autoheal = containerAutoheal({ docker: engine.docker, label: `${label}=true`, stopTimeout: '1s' });
+      const healer = createHealer({
+        rules: [autoheal],
+        every: '500ms',
+        autoStart: false,
+        alerts: async (alert) => void alerts.push(alert),
+      });
+      const seen = collect(healer);
+      try {
+        await autoheal.watcher.start();
+        expect(autoheal.watcher.containers().map((entry) => entry.health)).toEqual([
+          'unhealthy',
+          'unhealthy',
+          'unhealthy',
+        ]);
+        healer.start();
+        await until(() => alerts.some((alert) => alert.status === 'firing'), 60_000, 'the shared-cause escalation');
+        await new Promise((resolve) => setTimeout(resolve, 3_000));
+        expect(seen['step.started'] ?? []).toEqual([]);
+        expect(alerts.filter((alert) => alert.status === 'firing').map((alert) => alert.labels['reason'])).toContain(
+          'shared-cause',
+        );
+        for (const container of containers) expect((await container.inspect()).RestartCount).toBe(0);
+      } finally {
+        await healer.stop();
+        await autoheal.watcher.close();
+      }
+    },
+  );
 });
