@@ -11,6 +11,7 @@ import {
   createIncidentManager,
   createPostgresIncidentStore,
   createStatusPage,
+  verifyStandardWebhook,
   type IncidentManager,
 } from '@ops/incident';
 import { createPostgresDatabase, startHttpServer, type PostgresDatabase, type TestHttpServer } from '@ops/testkit';
@@ -29,6 +30,8 @@ let webhook: TestHttpServer;
 let target: TestHttpServer;
 let targetHealthy = true;
 const notices: MaintenanceNotice[] = [];
+const signed: boolean[] = [];
+const SIGNING_SECRET = 'whsec_c2lnbmluZy1zZWNyZXQtZm9yLXRoZS10ZXN0';
 const paged: string[] = [];
 
 beforeAll(async () => {
@@ -51,7 +54,16 @@ beforeAll(async () => {
   webhook = await startHttpServer(async (request, response) => {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
-    notices.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as MaintenanceNotice);
+    const body = Buffer.concat(chunks).toString('utf8');
+    signed.push(
+      verifyStandardWebhook({
+        headers: request.headers as Record<string, string | undefined>,
+        body,
+        secret: SIGNING_SECRET,
+        nowSeconds: Math.floor(Date.now() / 1000),
+      }),
+    );
+    notices.push(JSON.parse(body) as MaintenanceNotice);
     response.writeHead(204).end();
   });
   target = await startHttpServer((_request, response) => {
@@ -79,6 +91,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   notices.length = 0;
+  signed.length = 0;
   paged.length = 0;
   targetHealthy = true;
 });
@@ -138,8 +151,12 @@ async function waitForFile(path: string): Promise<void> {
 describe('maintenance-window', () => {
   it('opens the window (status page shows it, paging for the service held back), runs the task, probes, closes it', async () => {
     const task = gatedTask('ok', 0);
-    const io = captureIo({});
-    const running = runScript(maintenanceWindow, [...args(), '--', ...task.command], io.io);
+    const io = captureIo({ NOTIFY_SECRET: SIGNING_SECRET });
+    const running = runScript(
+      maintenanceWindow,
+      [...args(['--notify-secret-env', 'NOTIFY_SECRET']), '--', ...task.command],
+      io.io,
+    );
     await waitForFile(task.started);
 
     // While the task runs: the status page shows the maintenance and the component under maintenance…
@@ -180,6 +197,8 @@ describe('maintenance-window', () => {
     expect(out).toMatch(/task running in \S+/); // the task's own output, with the window id in its environment
     expect(notices.map((notice) => notice.event)).toEqual(['maintenance.started', 'maintenance.completed']);
     expect(notices[0]?.text).toContain('Maintenance started: PostgreSQL minor upgrade. Affected: notes, api.');
+    expect(signed).toEqual([true, true]); // Standard Webhooks signatures the receiver verifies
+    expect(io.stdout()).not.toContain(SIGNING_SECRET);
 
     // Closed: the status page no longer shows it, and a new P0 pages at once.
     const after = (await (

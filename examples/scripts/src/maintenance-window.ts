@@ -19,7 +19,7 @@ import {
   type Clock,
 } from '@ops/core';
 import { httpProbe } from '@ops/health';
-import type { MaintenanceWindow } from '@ops/incident';
+import { signStandardWebhook, type MaintenanceWindow } from '@ops/incident';
 import { checkRow, runCheckOnce } from './lib/checks.js';
 import { openIncidents } from './lib/incidents.js';
 import {
@@ -96,6 +96,12 @@ export function createMaintenanceWindowScript(options: { clock?: Clock } = {}): 
         valueName: 'url',
         description: 'stakeholder webhook (Slack-compatible JSON), told at start and end',
       },
+      'notify-secret-env': {
+        type: 'string',
+        valueName: 'name',
+        description:
+          'sign the notices (Standard Webhooks, as @ops/incident notifiers do) with the secret in this variable',
+      },
       probe: {
         type: 'string',
         multiple: true,
@@ -160,6 +166,10 @@ async function runMaintenance(context: CliContext, clock: Clock): Promise<number
     );
   const webhooks = listOption(context, 'notify-webhook');
   for (const webhook of webhooks) urlOption(webhook, '--notify-webhook');
+  const secretVariable = optionOrEnv(context, 'notify-secret-env');
+  const signingSecret = secretVariable === undefined ? undefined : context.io.env[secretVariable];
+  if (secretVariable !== undefined && !signingSecret)
+    throw new UsageError(`--notify-secret-env: ${secretVariable} is not set (it holds the webhook signing secret)`);
   const probes = listOption(context, 'probe').map((entry) => {
     const equals = entry.indexOf('=');
     const named = equals > 0 && !entry.slice(0, equals).includes(':');
@@ -242,6 +252,7 @@ async function runMaintenance(context: CliContext, clock: Clock): Promise<number
           `Maintenance started: ${title}. Affected: ${[...services, ...components].join(', ')}. Planned until ${new Date(startsAt + durationMs).toISOString()}.${skipBackup ? ' (no backup pre-check)' : ''}`,
         ),
         clock,
+        signingSecret,
       )),
     );
 
@@ -277,6 +288,7 @@ async function runMaintenance(context: CliContext, clock: Clock): Promise<number
             : `Maintenance needs attention: ${title}. ${taskOk ? 'The task succeeded but a post-check failed.' : 'The task failed.'} On-call is looking into it.`,
         ),
         clock,
+        signingSecret,
       )),
     );
   } catch (error) {
@@ -323,7 +335,22 @@ function passwordsOf(url: string): string[] {
 }
 
 /** Posts the notice to every webhook; a failed delivery warns (the maintenance itself goes on). */
-async function notify(webhooks: readonly string[], notice: MaintenanceNotice, clock: Clock): Promise<StatusRow[]> {
+async function notify(
+  webhooks: readonly string[],
+  notice: MaintenanceNotice,
+  clock: Clock,
+  signingSecret: string | undefined,
+): Promise<StatusRow[]> {
+  const body = JSON.stringify(notice);
+  const signature =
+    signingSecret === undefined
+      ? {}
+      : signStandardWebhook({
+          id: `${notice.window.id}-${notice.event}`,
+          timestampSeconds: Math.floor(notice.at / 1000),
+          body,
+          secret: signingSecret,
+        });
   return Promise.all(
     webhooks.map(async (url) => {
       try {
@@ -331,8 +358,8 @@ async function notify(webhooks: readonly string[], notice: MaintenanceNotice, cl
           async (signal) => {
             const response = await fetch(url, {
               method: 'POST',
-              headers: { 'content-type': 'application/json' },
-              body: JSON.stringify(notice),
+              headers: { 'content-type': 'application/json', ...signature },
+              body,
               signal,
             });
             await response.arrayBuffer();
