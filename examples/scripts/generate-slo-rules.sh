@@ -7,6 +7,11 @@
 # `rule_files: [slo-rules.yaml]`; the rules read the ops_slo_* counters the service exports on /metrics, so the
 # same SLOs are evaluated across every replica. Needs `ops-slo` on PATH (npm i @ops/slo).
 set -euo pipefail
+if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
+  # The comment block at the top of this file is the help.
+  sed -n '2,/^set -euo pipefail$/p' "${BASH_SOURCE[0]}" | sed '$d' | sed -E 's/^# ?//'
+  exit 0
+fi
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 spec="${1:-$here/../reference-backend/slos.yaml}"

@@ -11,6 +11,11 @@
 # HORIZON the forecast horizon (default 30d). Needs `ops-capacity` on PATH (npm i @ops/capacity).
 # Exit codes: 0 report written, 1 a source failed, 2 usage or config error.
 set -euo pipefail
+if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
+  # The comment block at the top of this file is the help.
+  sed -n '2,/^set -euo pipefail$/p' "${BASH_SOURCE[0]}" | sed '$d' | sed -E 's/^# ?//'
+  exit 0
+fi
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 [ -n "${REPORT_DIR:-}" ] || { echo "monthly-capacity-report: set REPORT_DIR to the directory the monthly reports go to" >&2; exit 2; }

@@ -11,6 +11,11 @@
 # failed (the RPO line then says how old the newest verified backup is), 2 usage or config error. Set
 # OPS_BACKUP_CONFIG to use another config file.
 set -euo pipefail
+if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
+  # The comment block at the top of this file is the help.
+  sed -n '2,/^set -euo pipefail$/p' "${BASH_SOURCE[0]}" | sed '$d' | sed -E 's/^# ?//'
+  exit 0
+fi
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 config="${OPS_BACKUP_CONFIG:-$here/ops-backup.yaml}"
