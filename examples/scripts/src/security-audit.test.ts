@@ -1,6 +1,6 @@
 // The configuration/security audit: weak and strong secrets, debug flags, a JWT development key, and the expiry of
 // real TLS certificates (self-signed, generated here with openssl, served on loopback) — never printing a secret.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:tls';
@@ -85,7 +85,9 @@ describe('security-audit', () => {
         'DEBUG=express:*',
         'API_TOKEN=Zq3',
       ].join('\n'),
+      { mode: 0o644 },
     );
+    await chmod(envFile, 0o644); // whatever the umask
     const result = await runTsx('src/security-audit.ts', [
       '--env-file',
       envFile,
@@ -109,6 +111,7 @@ describe('security-audit', () => {
     expect(out).toMatch(/secret DATABASE_URL\s+FAIL\s+password in the URL: .*too short/);
     expect(out).toMatch(/secret REDIS_PASSWORD\s+FAIL\s+not set/);
     expect(out).toMatch(/flag DEBUG\s+FAIL\s+on in production/);
+    expect(out).toMatch(/env file permissions\s+FAIL\s+mode 644: readable by every user; chmod 600/);
     expect(out).toMatch(/flag DEVELOPMENT\s+PASS\s+off/);
     expect(out).toMatch(
       new RegExp(`tls 127\\.0\\.0\\.1:${soonPort}\\s+FAIL\\s+certificate expires in [23](\\.\\d)? days`),

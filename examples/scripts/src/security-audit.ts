@@ -3,7 +3,7 @@
 // certificates' expiry — reported without ever printing a secret value.
 //
 //   npx tsx src/security-audit.ts --env-file /etc/notes/env --require JWT_SECRET --require DATABASE_URL --tls api.example.com:443
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import {
   parseDuration,
   redactText,
@@ -254,6 +254,18 @@ async function runAudit(context: CliContext, clock: Clock): Promise<number> {
     status: 'pass',
     detail: `${environment}${envFile === undefined ? ' (process environment)' : ` (${envFile})`}`,
   });
+  if (envFile !== undefined) {
+    // A secrets file others can read leaks every secret in it, however strong.
+    const mode = (await stat(envFile)).mode & 0o777;
+    rows.push({
+      check: 'env file permissions',
+      status: (mode & 0o077) === 0 ? 'pass' : production ? 'fail' : 'warn',
+      detail:
+        (mode & 0o077) === 0
+          ? `mode ${mode.toString(8)}`
+          : `mode ${mode.toString(8)}: readable by ${(mode & 0o007) !== 0 ? 'every user' : 'the group'}; chmod 600 ${envFile}`,
+    });
+  }
   const audited = new Set([...required, jwtVariable]);
   for (const name of audited) {
     const value = config[name];
