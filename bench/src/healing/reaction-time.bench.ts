@@ -113,7 +113,7 @@ function p95(samples: readonly number[]): number {
 
 const suite: BenchSuite = {
   name: 'healing-reaction-time',
-  description: `Container autoheal reaction time on the podman engine (Docker API): from the HEALTHCHECK run that returns unhealthy to the restart call. Ours: containerAutoheal + createHealer (every 5 s, ticked on each Docker health event; restart verified healthy). Peer: a poller written here as docker-autoheal documents it (AUTOHEAL_INTERVAL = 5 s, list labelled containers with health=unhealthy, restart). ${SAMPLES} samples each, alternating, a fresh container per sample; p95 (nearest rank) in the notes.`,
+  description: `Container autoheal reaction time on the podman engine (Docker API): from the HEALTHCHECK run that returns unhealthy to the restart call. Ours: containerAutoheal + createHealer (every 5 s, ticked on each Docker health event; restart verified healthy). Peer: a poller written here as docker-autoheal documents it (AUTOHEAL_INTERVAL = 5 s, list labelled containers with health=unhealthy, restart). ${SAMPLES} samples each, alternating, a fresh container per sample; p95 (nearest rank) in the notes. A sample starts when the check's answer reaches the bench; podman emits its health event while the check runs, so ours can be a few ms.`,
   async run(): Promise<BenchRow[]> {
     const engine = await useDockerEngine();
     const oursLabel = `bench-ours-${process.pid}`;

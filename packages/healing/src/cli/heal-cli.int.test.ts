@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '@ops/core';
@@ -167,8 +167,14 @@ describe('ops-heal against the podman engine and Redis', () => {
       `docker:\n  socket: ${engine.socketPath}\nevery: 500ms\nrules:\n  - label: ${label}\n    fleet: false\n`,
     );
     const run = capture();
-    const code = await runCli(createHealCli(), ['run', file, '--dry-run', '--duration', '4s'], run.io);
+    const heartbeat = join(directory, 'alive.json');
+    const code = await runCli(
+      createHealCli(),
+      ['run', file, '--dry-run', '--duration', '4s', '--heartbeat-file', heartbeat],
+      run.io,
+    );
     expect(code).toBe(0);
+    expect(JSON.parse(await readFile(heartbeat, 'utf8'))).toMatchObject({ pid: process.pid, containers: 1 });
     expect(run.out.stderr).toContain('(dry-run)');
     expect(run.out.stdout).toMatch(/container-autoheal ops-test-\w+: restart container would-run/);
     expect((await container.inspect()).RestartCount).toBe(0);

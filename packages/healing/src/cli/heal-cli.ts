@@ -1,5 +1,7 @@
+import { writeFile } from 'node:fs/promises';
 import {
   createConsoleLogger,
+  createPeriodicTask,
   ExitCode,
   formatTable,
   parseDuration,
@@ -14,6 +16,7 @@ import {
   type Clock,
   type Logger,
   type OpsAlert,
+  type PeriodicTask,
 } from '@ops/core';
 import { request } from 'undici';
 import type { AuditEntry, AuditQuery, AuditStore } from '../audit/audit-store.js';
@@ -223,9 +226,16 @@ export function createHealCli(dependencies: HealCliDependencies = {}): CliDefini
         valueName: 'duration',
       },
       verbose: { type: 'boolean', short: 'v', description: 'log the healer internals to stderr' },
+      'heartbeat-file': {
+        type: 'string',
+        description:
+          "rewrite this file every tick while every events stream is up and the state store answers (the healer's own HEALTHCHECK: test its age)",
+        valueName: 'path',
+      },
     },
     examples: [
       'ops-heal run heal.yaml',
+      'ops-heal run heal.yaml --heartbeat-file /tmp/ops-heal.alive   # HEALTHCHECK: find /tmp/ops-heal.alive -mmin -1',
       'ops-heal run heal.yaml --dry-run --duration 10m',
       'ops-heal run heal.yaml --json | jq -c "select(.event == \\"episode.escalated\\")"',
     ],
@@ -241,6 +251,7 @@ export function createHealCli(dependencies: HealCliDependencies = {}): CliDefini
       if (config.alerts?.webhook !== undefined) sinks.push(webhookSink(config.alerts.webhook));
       let rules: ContainerAutoheal[] = [];
       let healer: Healer | undefined;
+      let heartbeat: PeriodicTask | undefined;
       try {
         rules = await buildRules(config, logger);
         healer = createHealer({
@@ -318,12 +329,35 @@ export function createHealCli(dependencies: HealCliDependencies = {}): CliDefini
         );
         healer.start();
         await healer.tick();
+        const heartbeatFile = text(context, 'heartbeat-file');
+        if (heartbeatFile !== undefined) {
+          // The healer's own health (docker-autoheal users asked who heals the healer): the file stays fresh only
+          // while it can see events and reach its state; a stale file is for the orchestrator to act on.
+          heartbeat = createPeriodicTask({
+            name: 'ops-heal-heartbeat',
+            every: config.every,
+            runOnStart: true,
+            clock,
+            logger,
+            run: async () => {
+              const status = await healer!.status();
+              const connected = rules.every((rule) => rule.watcher.connected);
+              if (!connected || !status.storeAvailable) return;
+              await writeFile(
+                heartbeatFile,
+                `${JSON.stringify({ at: clock.now(), pid: process.pid, containers: rules.reduce((count, rule) => count + rule.watcher.containers().length, 0) })}\n`,
+              );
+            },
+          });
+          heartbeat.start();
+        }
         const durationText = text(context, 'duration');
         await (durationText === undefined
           ? stopSignal()
           : Promise.race([clock.sleep(parseDuration(durationText, '--duration')), stopSignal()]));
         return escalations > 0 ? ExitCode.failure : ExitCode.ok;
       } finally {
+        await heartbeat?.stop();
         await healer?.stop();
         await Promise.all(rules.map((rule) => rule.watcher.close()));
         await runtime.close();
