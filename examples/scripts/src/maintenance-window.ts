@@ -7,7 +7,6 @@
 //     --notify-webhook "$STAKEHOLDERS_WEBHOOK" --probe ready=http://127.0.0.1:8080/health/ready -- ./upgrade.sh
 import { spawn } from 'node:child_process';
 import { userInfo } from 'node:os';
-import { backupFreshnessProbe, createLocalStorage } from '@ops/backup';
 import {
   humanizeDuration,
   parseDuration,
@@ -20,7 +19,7 @@ import {
 } from '@ops/core';
 import { httpProbe } from '@ops/health';
 import { signStandardWebhook, type MaintenanceWindow } from '@ops/incident';
-import { checkRow, runCheckOnce } from './lib/checks.js';
+import { checkRow, localBackupFreshness, runCheckOnce } from './lib/checks.js';
 import { openIncidents } from './lib/incidents.js';
 import {
   isMain,
@@ -187,8 +186,8 @@ async function runMaintenance(context: CliContext, clock: Clock): Promise<number
 
   // 1. Pre-checks: nothing is announced or opened unless they pass.
   if (backupDirectory !== undefined && !skipBackup) {
-    const check = backupFreshnessProbe({
-      storage: createLocalStorage({ directory: backupDirectory }),
+    const check = localBackupFreshness({
+      directory: backupDirectory,
       job: backupJob,
       maxAge: backupMaxAge,
       requiredVerification: verification as 'checksum' | 'full-read' | 'test-restore',

@@ -1,5 +1,6 @@
 // The morning check against the real reference backend (health, /metrics with the SLO gauges, a verified backup) and
 // a real PostgreSQL incident store.
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,6 +107,18 @@ describe('morning-check', () => {
     } finally {
       backend.faults.clear();
     }
+  });
+
+  it('fails the backup row for a backup directory that does not exist, without creating it', async () => {
+    const missing = join(work, 'no-such-backups');
+    const io = captureIo({});
+    expect(await runScriptWith(['--backup-dir', missing, '--backup-job', 'notes', '--json'], io)).toBe(1);
+    const rows = (JSON.parse(io.stdout()) as { rows: Array<{ check: string; status: string; detail: string }> }).rows;
+    expect(rows.find((row) => row.check === 'backup notes')).toMatchObject({
+      status: 'fail',
+      detail: `backup directory ${missing} does not exist`,
+    });
+    expect(existsSync(missing)).toBe(false);
   });
 
   it('exits 2 naming the flag or variable when there is nothing to check or a value is wrong', async () => {

@@ -6,7 +6,6 @@
 //     --incidents-db "$INCIDENTS_DATABASE_URL" --backup-dir /var/backups/notes --backup-job notes-db --json
 import { readFile } from 'node:fs/promises';
 import { freemem, totalmem } from 'node:os';
-import { createLocalStorage, backupFreshnessProbe } from '@ops/backup';
 import {
   createPrometheusClient,
   humanizeDuration,
@@ -20,7 +19,7 @@ import {
 } from '@ops/core';
 import { diskProbe, httpProbe } from '@ops/health';
 import { fetchSloStatus, loadSloFile } from '@ops/slo';
-import { checkRow, runCheckOnce } from './lib/checks.js';
+import { checkRow, localBackupFreshness, runCheckOnce } from './lib/checks.js';
 import { parseExposition, samplesOf } from './lib/exposition.js';
 import { openIncidents } from './lib/incidents.js';
 import {
@@ -179,8 +178,8 @@ async function runMorningCheck(context: CliContext, clock: Clock): Promise<numbe
   if (prometheusUrl !== undefined) sections.push(prometheusRows(prometheusUrl, sloFile, timeoutMs, clock));
   if (incidentsUrl !== undefined) sections.push(incidentRows(incidentsUrl, clock));
   if (backupDirectory !== undefined) {
-    const check = backupFreshnessProbe({
-      storage: createLocalStorage({ directory: backupDirectory }),
+    const check = localBackupFreshness({
+      directory: backupDirectory,
       job: backupJob,
       maxAge: backupMaxAge,
       requiredVerification: verification as 'checksum' | 'full-read' | 'test-restore',

@@ -1,4 +1,6 @@
 // Running core `Check`s (the probes of @ops/health and @ops/backup) once, under a deadline, as table rows.
+import { stat } from 'node:fs/promises';
+import { backupFreshnessProbe, createLocalStorage } from '@ops/backup';
 import { safeErrorMessage, systemClock, withDeadline, type Check, type CheckResult, type Clock } from '@ops/core';
 import type { StatusRow } from './script.js';
 
@@ -23,4 +25,23 @@ export function checkRow(name: string, result: CheckResult, describe?: (result: 
       : `${String(result.observed)}${result.observedUnit ? ` ${result.observedUnit}` : ''}`;
   const detail = describe ? describe(result) : (result.output ?? observed);
   return { check: name, status: result.status, detail: detail || result.status };
+}
+
+/**
+ * `backupFreshnessProbe` on a local backup directory, failing (instead of creating it, as the storage would) when the
+ * directory does not exist: a typo in a path must not read as "no backup yet".
+ */
+export function localBackupFreshness(options: {
+  directory: string;
+  job: string;
+  maxAge: string;
+  requiredVerification: 'checksum' | 'full-read' | 'test-restore';
+  clock: Clock;
+}): Check {
+  const { directory, ...rest } = options;
+  return async (signal) => {
+    const found = await stat(directory).catch(() => undefined);
+    if (!found?.isDirectory()) return { status: 'fail', output: `backup directory ${directory} does not exist` };
+    return backupFreshnessProbe({ storage: createLocalStorage({ directory }), ...rest })(signal);
+  };
 }
