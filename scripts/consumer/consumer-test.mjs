@@ -7,7 +7,8 @@
 //      imports every public entry point, under `module: node16` and under `moduleResolution: bundler`, with
 //      `skipLibCheck: false`: a public type must not need an optional peer the user did not install.
 //   3. Every entry point loads as ESM (`import`) and as CommonJS (`require`), and every CLI answers `--help` and
-//      `--version` (exit 0) from node_modules/.bin.
+//      `--version` (exit 0) from node_modules/.bin; `ops-backup` and `ops-slo` also run real commands (a files
+//      backup, its full-read verification and restore; an SLO file's validation), see `realCommands`.
 //   4. The optional peers are installed, and every ```ts block of every package README is extracted (so the docs
 //      and this test cannot drift) and type-checked under strict node16 and bundler (skipLibCheck here: step 2
 //      already checked our declarations, and some peers' own declarations do not pass without it). A block preceded by
@@ -152,6 +153,52 @@ async function measureFootprint(work, packages, tarballFor, npmFlags) {
       `consumer: footprint ${manifest.name}: tarball ${formatSize(statSync(tarball).size)}, unpacked ${formatSize(unpacked)}, ` +
         `${others.length} dependencies installed (${others.sort().join(', ')}), ${formatSize(onDisk)} in node_modules`,
     );
+  }
+}
+
+/**
+ * One real command per CLI that has one here (beyond --help): the files it needs, then the calls, each of which must
+ * exit 0 — from node_modules/.bin, no optional peer installed, as a user's first command runs.
+ */
+const realCommands = {
+  'ops-backup': {
+    files: {
+      'backup-data/etc/app.conf': 'answer = 42\n',
+      'ops-backup.yaml':
+        'storage: { type: local, directory: backup-store }\njobs:\n  - name: config\n    sources: [{ type: files, directory: backup-data }]\n',
+    },
+    calls: [
+      ['run', '--config', 'ops-backup.yaml'],
+      ['verify', 'latest', '--job', 'config', '--level', 'full-read', '--config', 'ops-backup.yaml'],
+      ['restore', 'latest', '--job', 'config', '--to-directory', 'backup-restored', '--config', 'ops-backup.yaml'],
+    ],
+  },
+  'ops-slo': {
+    files: {
+      'slos.yaml': 'service: shop\nslos:\n  - { name: checkout, objective: 0.999, sli: { type: availability } }\n',
+    },
+    calls: [['validate', 'slos.yaml']],
+  },
+};
+
+async function runRealCommands(project, installed) {
+  for (const [command, { files, calls }] of Object.entries(realCommands)) {
+    if (!installed.has(command)) continue;
+    for (const [name, text] of Object.entries(files)) {
+      await mkdir(dirname(join(project, name)), { recursive: true });
+      await writeFile(join(project, name), text);
+    }
+    for (const args of calls) {
+      const answered = await run(join(project, 'node_modules', '.bin', command), args, {
+        cwd: project,
+        timeout: 60_000,
+      });
+      record(
+        `${command} ${args.join(' ')}`,
+        answered.ok,
+        `${answered.stdout}${answered.stderr}${answered.message ?? ''}`,
+      );
+    }
   }
 }
 
@@ -309,6 +356,7 @@ async function main() {
         `${answered.stderr}${answered.message ?? ''}`,
       );
     });
+    await runRealCommands(project, new Set(calls.map(({ command }) => command)));
 
     // 4. README examples, with the optional peers a user following the README installs.
     const peers = new Set(['@types/pg']);
