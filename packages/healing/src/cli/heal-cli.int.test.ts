@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { runCli } from '@ops/core';
 import { createRedisNamespace, useDockerEngine, type DockerEngine, type RedisNamespace } from '@ops/testkit';
 import type { Container } from 'dockerode';
@@ -178,5 +180,28 @@ describe('ops-heal against the podman engine and Redis', () => {
     expect(run.out.stderr).toContain('(dry-run)');
     expect(run.out.stdout).toMatch(/container-autoheal ops-test-\w+: restart container would-run/);
     expect((await container.inspect()).RestartCount).toBe(0);
+  });
+  it('the ops-heal launcher (built dist) stops cleanly on SIGTERM with exit 0', { timeout: 180_000 }, async () => {
+    const file = join(directory, 'signal.yaml');
+    await writeFile(
+      file,
+      `docker:\n  socket: ${engine.socketPath}\nrules:\n  - label: ops-heal-signal-${process.pid}\n`,
+    );
+    const launcher = fileURLToPath(new URL('../../bin/ops-heal.js', import.meta.url));
+    const child = spawn(process.execPath, [launcher, 'run', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      for (let wait = 0; wait < 300 && !stderr.includes('watching'); wait++)
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(stderr, 'build @ops/healing first: pnpm --filter @ops/healing build').toContain(
+        'ops-heal: watching 0 container(s) for 1 rule(s); state in memory',
+      );
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
   });
 });
