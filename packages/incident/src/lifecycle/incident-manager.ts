@@ -278,6 +278,13 @@ export interface IncidentManagerOptions {
    * timeline (`diagnostics` entries, internal), and one that hangs is cut at the deadline and recorded as timed out.
    */
   diagnostics?: DiagnosticsOptions;
+  /**
+   * Group commit of ingest: events that arrive while earlier ones are being stored go together in the next
+   * transaction (up to 500 events, 4 transactions at a time), cutting round trips under load; every caller still
+   * returns only once its own events are committed, and a combined transaction that fails is retried call by call.
+   * Default `true`.
+   */
+  coalesceIngest?: boolean;
   /** Source of time. Default `systemClock`. */
   clock?: Clock;
   /** Logger. Default silent. */
@@ -401,6 +408,8 @@ export interface IncidentManager extends EventSource<IncidentEvents> {
 }
 
 const MAX_CONFLICT_RETRIES = 10;
+/** Concurrent ingest transactions of one manager when ingest calls are coalesced. */
+const MAX_INGESTS_IN_FLIGHT = 4;
 const TIMER_BATCH = 100;
 
 const userActor = (by: string | undefined): Actor => ({ type: 'user', id: by ?? 'api' });
@@ -435,6 +444,8 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
     ? options.severityPolicy
     : createSeverityPolicy(options.severityPolicy);
   const reopenWindowMs = parseOptionalDuration(options.reopenWindow, 'reopenWindow') ?? 0;
+  const coalesce = options.coalesceIngest ?? true;
+  const coalesceMaxEvents = 500;
   const timerLeaseMs = parseOptionalDuration(options.timerLease, 'timerLease') ?? 60_000;
   incidentDayKey(0, idTimeZone); // validates the zone now, not at the first incident
   const events = createEmitter<IncidentEvents>({ logger, source: 'incident' });
@@ -500,6 +511,20 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
       await manager.generatePostmortem(incident.id, { quiet: true });
     });
   };
+  // Silences and windows in force, read once per transaction — before a new incident takes its number, so the
+  // per-day counter's row lock is held for as few round trips as possible.
+  const suppressionLists = new WeakMap<ChangeSet, Promise<{ silences: Silence[]; windows: MaintenanceWindow[] }>>();
+  const suppressionsOf = (changes: ChangeSet) => {
+    let lists = suppressionLists.get(changes);
+    if (!lists) {
+      lists = (async () => ({
+        silences: await changes.transaction.listSilences({ endsAfter: changes.now }),
+        windows: await changes.transaction.listMaintenanceWindows({ activeAfter: changes.now }),
+      }))();
+      suppressionLists.set(changes, lists);
+    }
+    return lists;
+  };
   const dispatcher = createDispatcher({
     notifiers,
     automations,
@@ -508,8 +533,7 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
     levelOf,
     publicUrl: options.publicUrl,
     suppressed: async (changes, incident) => {
-      const silences = await changes.transaction.listSilences({ endsAfter: changes.now });
-      const windows = await changes.transaction.listMaintenanceWindows({ activeAfter: changes.now });
+      const { silences, windows } = await suppressionsOf(changes);
       if (silences.length === 0 && windows.length === 0) return undefined;
       return findSuppression(incident, changes.now, silences, windows);
     },
@@ -627,6 +651,8 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
     event: AlertEvent,
     severity: Severity,
     creating = false,
+    /** A brand-new incident has no alerts yet: no need to look them up. */
+    fresh = false,
   ) => {
     const members: AlertMember[] = event.members?.length
       ? [...event.members]
@@ -644,7 +670,7 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
         ];
     const recorded: IncidentAlert[] = [];
     for (const member of members) {
-      const previous = await changes.transaction.getAlert(incident.id, member.alertKey);
+      const previous = fresh ? undefined : await changes.transaction.getAlert(incident.id, member.alertKey);
       const alert: IncidentAlert = {
         id: previous?.id ?? randomUUID(),
         incidentId: incident.id,
@@ -836,8 +862,9 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
       return { action: 'resolved', incident: target };
     }
     if (!target) {
+      await suppressionsOf(changes);
       const incident = await newIncident(changes, event, severity);
-      await recordMembers(changes, incident, event, severity, true);
+      await recordMembers(changes, incident, event, severity, true, true);
       await armOpenTimers(changes, incident);
       await dispatcher.announce(changes, incident, 'incident.triggered');
       await dispatcher.startEscalation(changes, incident);
@@ -869,10 +896,8 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
     if (event.severity !== undefined) policy.level(event.severity);
   };
 
-  const ingestBatch = async (batch: readonly AlertEvent[]): Promise<IngestResult[]> => {
-    for (const event of batch) validateEvent(event);
-    if (batch.length === 0) return [];
-    return run(async (changes) => {
+  const applyBatch = (batch: readonly AlertEvent[]): Promise<IngestResult[]> =>
+    run(async (changes) => {
       // Lock every key first, in one global order, so concurrent batches never deadlock.
       const keys = [...new Map(batch.map((event) => [`${event.service}\u0000${event.dedupKey}`, event])).values()].sort(
         (a, b) =>
@@ -890,6 +915,62 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
       const results: IngestResult[] = [];
       for (const event of batch) results.push(await applyEvent(changes, event));
       return results;
+    });
+
+  // Group commit: calls that arrive while transactions are in flight are applied together in the next one (each
+  // caller still resolves only once its events are committed). A combined transaction that fails is retried call by
+  // call, so one caller's events never fail another's.
+  const waiting: {
+    events: readonly AlertEvent[];
+    resolve: (results: IngestResult[]) => void;
+    reject: (error: unknown) => void;
+  }[] = [];
+  let ingestsInFlight = 0;
+  const drainIngest = async () => {
+    ingestsInFlight++;
+    try {
+      while (waiting.length > 0) {
+        // Calls about the same dedup key never share a transaction: each must see the other's committed change.
+        const group: typeof waiting = [];
+        const keys = new Set<string>();
+        const keysOf = (call: (typeof waiting)[number]) =>
+          call.events.map((event) => `${event.service}\u0000${event.dedupKey}`);
+        let events = 0;
+        while (waiting.length > 0) {
+          const next = waiting[0]!;
+          if (
+            group.length > 0 &&
+            (events + next.events.length > coalesceMaxEvents || keysOf(next).some((key) => keys.has(key)))
+          )
+            break;
+          waiting.shift();
+          group.push(next);
+          for (const key of keysOf(next)) keys.add(key);
+          events += next.events.length;
+        }
+        try {
+          const results = await applyBatch(group.flatMap((call) => call.events));
+          let offset = 0;
+          for (const call of group) {
+            call.resolve(results.slice(offset, offset + call.events.length));
+            offset += call.events.length;
+          }
+        } catch (error) {
+          if (group.length === 1) group[0]!.reject(error);
+          else for (const call of group) await applyBatch(call.events).then(call.resolve, call.reject);
+        }
+      }
+    } finally {
+      ingestsInFlight--;
+    }
+  };
+  const ingestBatch = async (batch: readonly AlertEvent[]): Promise<IngestResult[]> => {
+    for (const event of batch) validateEvent(event);
+    if (batch.length === 0) return [];
+    if (!coalesce) return applyBatch(batch);
+    return new Promise<IngestResult[]>((resolve, reject) => {
+      waiting.push({ events: batch, resolve, reject });
+      if (ingestsInFlight < MAX_INGESTS_IN_FLIGHT) void drainIngest();
     });
   };
 

@@ -43,6 +43,29 @@ const date = (ms: number | undefined): Date | null => (ms === undefined ? null :
 const ms = (value: unknown): number | undefined =>
   value === null || value === undefined ? undefined : (value as Date).getTime();
 const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
+/** A value as an SQL literal, typed by context like an untyped parameter (`E'…'` escapes, so any setting of
+ * standard_conforming_strings reads it the same). */
+function literal(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  const quote = (text: string) => `E'${text.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`;
+  if (value instanceof Date) return quote(value.toISOString());
+  if (Array.isArray(value))
+    return quote(
+      `{${value.map((entry) => (entry === null || entry === undefined ? 'NULL' : `"${String(entry).replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`)).join(',')}}`,
+    );
+  if (typeof value === 'object') return quote(JSON.stringify(value));
+  return quote(String(value));
+}
+
+/** `text` with its `$n` parameters replaced by literals (for statements batched into one simple-protocol round trip). */
+function inline(text: string, values: readonly unknown[]): string {
+  return text.replace(/\$(\d+)/g, (_, index: string) => literal(values[Number(index) - 1]));
+}
+
+/** Statements batched before a flush is forced (a storm's thousands of alert upserts go in a few round trips). */
+const MAX_BATCHED_STATEMENTS = 500;
+const MAX_BATCHED_CHARACTERS = 4 * 1024 * 1024;
+
 const optional = <K extends string, V>(key: K, value: V | null | undefined): { [P in K]?: V } =>
   (value === null || value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 
@@ -217,6 +240,8 @@ function storeError(error: unknown, what: string): IncidentError {
   if (IncidentError.isInstance(error)) return error;
   const code = (error as { code?: string }).code ?? '';
   const message = (error as Error).message ?? String(error);
+  // The guard of a batched UPDATE (1 / rows updated) divides by zero when the incident does not exist.
+  if (code === '22012') return new IncidentError('INCIDENT_NOT_FOUND', `${what}: an updated incident does not exist`);
   if (CONFLICT_CODES.has(code)) {
     return new IncidentError(
       'STORE_CONFLICT',
@@ -317,11 +342,44 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
     return rows.map((row) => row.record);
   };
 
-  const transactionOn = (client: PgClientLike): IncidentTransaction => {
-    const q = <R = Row>(text: string, values: unknown[], what: string) => query<R>(client, text, values, what);
-    return {
+  /**
+   * A transaction that saves round trips: `BEGIN`, locks and writes whose results are not needed are batched and sent
+   * with the next read (one simple-protocol query of several statements, each with its own snapshot, in order) or
+   * with the `COMMIT`. A repeat alert then costs three round trips instead of eight, and the per-day counter's row lock
+   * is held for fewer of them. An error anywhere in a batch aborts the transaction as before.
+   */
+  const transactionOn = (client: PgClientLike) => {
+    const pending: string[] = ['BEGIN'];
+    let pendingCharacters = 0;
+    let begun = false;
+    const send = async <R = Row>(statements: string[], what: string): Promise<R[]> => {
+      begun ||= statements[0] === 'BEGIN';
+      try {
+        const result = (await client.query(statements.join(';\n'))) as unknown as { rows: R[] } | { rows: R[] }[];
+        return Array.isArray(result) ? (result[result.length - 1]?.rows ?? []) : result.rows;
+      } catch (error) {
+        throw storeError(error, what);
+      }
+    };
+    const q = async <R = Row>(text: string, values: unknown[], what: string): Promise<R[]> => {
+      if (pending.length === 0) return query<R>(client, text, values, what);
+      const statements = pending.splice(0);
+      pendingCharacters = 0;
+      return send<R>([...statements, inline(text, values)], what);
+    };
+    const defer = async (text: string, values: unknown[], what: string): Promise<void> => {
+      const statement = inline(text, values);
+      pending.push(statement);
+      pendingCharacters += statement.length;
+      if (pending.length >= MAX_BATCHED_STATEMENTS || pendingCharacters >= MAX_BATCHED_CHARACTERS) {
+        const statements = pending.splice(0);
+        pendingCharacters = 0;
+        await send(statements, what);
+      }
+    };
+    const transaction: IncidentTransaction = {
       async lockDedupKey(service, dedupKey) {
-        await q(
+        await defer(
           'SELECT pg_advisory_xact_lock(hashtextextended($1, 0))',
           [`ops-incident:${schema}:${JSON.stringify([service, dedupKey])}`],
           'lock dedup key',
@@ -363,7 +421,7 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
       },
       async insertIncident(incident) {
         const parameters = incidentParameters(incident);
-        await q(
+        await defer(
           `INSERT INTO ${s}.incidents (${INCIDENT_COLUMNS}) VALUES (${parameters.map((_, index) => `$${index + 1}`).join(', ')})`,
           parameters,
           `insert incident ${incident.id}`,
@@ -373,12 +431,13 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
         const parameters = incidentParameters(incident);
         const columns = INCIDENT_COLUMNS.split(',').map((column) => column.trim());
         const assignments = columns.slice(1).map((column, index) => `${column} = $${index + 2}`);
-        const rows = await q(
-          `UPDATE ${s}.incidents SET ${assignments.join(', ')} WHERE id = $1 RETURNING id`,
+        // Batched: the guard divides by the rows updated, so a missing incident still fails the transaction.
+        await defer(
+          `WITH updated AS (UPDATE ${s}.incidents SET ${assignments.join(', ')} WHERE id = $1 RETURNING id)
+           SELECT 1 / (SELECT count(*)::int FROM updated)`,
           parameters,
           `update incident ${incident.id}`,
         );
-        if (rows.length === 0) throw new IncidentError('INCIDENT_NOT_FOUND', `no incident ${incident.id}`);
       },
       async getAlert(incidentId, alertKey) {
         const rows = await q(
@@ -389,7 +448,7 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
         return rows[0] && toAlert(rows[0]);
       },
       async upsertAlert(alert) {
-        await q(
+        await defer(
           `INSERT INTO ${s}.alerts (id, incident_id, alert_key, source, dedup_key, fingerprint, status, severity, summary, labels, annotations,
              starts_at, ends_at, generator_url, raw, received_at, last_seen_at, occurrences)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
@@ -495,7 +554,7 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
         return rows[0] && toTimer(rows[0]);
       },
       async setTimer(timer) {
-        await q(
+        await defer(
           `INSERT INTO ${s}.timers (incident_id, kind, due_at, data) VALUES ($1, $2, $3, $4)
            ON CONFLICT (incident_id, kind) DO UPDATE SET due_at = EXCLUDED.due_at, data = EXCLUDED.data, claimed_by = NULL, claimed_until = NULL`,
           [timer.incidentId, timer.kind, date(timer.dueAt), json(timer.data)],
@@ -540,7 +599,7 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
           );
           return `(${Array.from({ length: 11 }, (_, index) => `$${base + index + 1}`).join(', ')})`;
         });
-        await q(
+        await defer(
           `INSERT INTO ${s}.notification_outbox (id, incident_id, target, event, payload, status, attempts, next_attempt_at, created_at, last_error, delivered_at)
            VALUES ${tuples.join(', ')}`,
           values,
@@ -597,6 +656,16 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
         if (rows.length === 0) throw new IncidentError('ARGUMENT_INVALID', `no notification ${notification.id}`);
       },
     };
+    return {
+      transaction,
+      /** Sends what is batched and `COMMIT` in one round trip (nothing at all for a transaction that did nothing). */
+      async commit() {
+        if (!begun && pending[0] === 'BEGIN' && pending.length === 1) return;
+        await send([...pending.splice(0), 'COMMIT'], 'commit');
+      },
+      /** Whether `BEGIN` reached the server (a rollback is needed). */
+      begun: () => begun,
+    };
   };
 
   return {
@@ -615,15 +684,16 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
         throw storeError(error, 'connect');
       }
       let broken = false;
+      const batched = transactionOn(client);
       try {
-        await query(client, 'BEGIN', [], 'begin');
-        const result = await work(transactionOn(client));
-        await query(client, 'COMMIT', [], 'commit');
+        const result = await work(batched.transaction);
+        await batched.commit();
         return result;
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => {
-          broken = true;
-        });
+        if (batched.begun())
+          await client.query('ROLLBACK').catch(() => {
+            broken = true;
+          });
         throw storeError(error, 'transaction');
       } finally {
         client.release(broken);
