@@ -162,6 +162,16 @@ export function createStatusPage(
     }),
   };
 
+  // A cached snapshot answers from bytes rendered once (per route), not by serializing it again per request.
+  const rendered = new WeakMap<StatusSnapshot, Map<string, OpsResponse>>();
+  const respond = (key: string, route: (snapshot: StatusSnapshot) => OpsResponse, snapshot: StatusSnapshot) => {
+    let byRoute = rendered.get(snapshot);
+    if (!byRoute) rendered.set(snapshot, (byRoute = new Map()));
+    let response = byRoute.get(key);
+    if (!response) byRoute.set(key, (response = route(snapshot)));
+    return { ...response, headers: { ...response.headers } };
+  };
+
   return {
     snapshot: build,
     handler: async (request) => {
@@ -175,7 +185,7 @@ export function createStatusPage(
           headers: { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' },
           body: 'method not allowed\n',
         };
-      return route(await current());
+      return respond(sub === '' ? '/' : sub, route, await current());
     },
   };
 }
