@@ -1,6 +1,7 @@
 // The maintenance window against a real PostgreSQL incident store, a real verified backup, a stakeholder webhook and
 // a probe target: while the task runs, the status page shows the maintenance and a P0 of the service is not paged;
 // afterwards the window is closed — also when the task fails — and paging works again.
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,7 +20,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runScript } from './lib/script.js';
 import { maintenanceWindow, type MaintenanceNotice } from './maintenance-window.js';
-import { captureIo } from './testing/run.js';
+import { captureIo, PACKAGE_DIRECTORY } from './testing/run.js';
 
 let work: string;
 let database: PostgresDatabase;
@@ -239,6 +240,36 @@ describe('maintenance-window', () => {
     expect(row('post-check ready')).toMatchObject({ status: 'fail' });
     expect(row('window closed')).toMatchObject({ status: 'pass' });
     expect(io.stderr()).toContain('migrating');
+    const windows = await manager.maintenance({ from: 0, to: Number.MAX_SAFE_INTEGER / 2 });
+    expect(windows.filter((occurrence) => occurrence.window.cancelledAt === undefined)).toEqual([]);
+    expect(notices.map((notice) => notice.event)).toEqual(['maintenance.started', 'maintenance.failed']);
+  });
+
+  it('closes the window when the script itself is stopped with SIGTERM mid-task (node --import tsx)', async () => {
+    const task = gatedTask('interrupted', 0);
+    // `node --import tsx` is one process, so the signal reaches the script itself (the tsx CLI relays signals to its
+    // child over IPC and force-kills it when the relay is slow, as on a loaded machine).
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/maintenance-window.ts', ...args(), '--', ...task.command],
+      {
+        cwd: PACKAGE_DIRECTORY,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+    try {
+      await waitForFile(task.started);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(1);
+    } finally {
+      child.kill('SIGKILL');
+      await task.release(); // the gated task ends too, whatever happened
+    }
+    expect(stdout).toMatch(/task\s+FAIL\s+.* stopped: this script got SIGTERM/);
+    expect(stdout).toMatch(/window closed\s+PASS/);
     const windows = await manager.maintenance({ from: 0, to: Number.MAX_SAFE_INTEGER / 2 });
     expect(windows.filter((occurrence) => occurrence.window.cancelledAt === undefined)).toEqual([]);
     expect(notices.map((notice) => notice.event)).toEqual(['maintenance.started', 'maintenance.failed']);
