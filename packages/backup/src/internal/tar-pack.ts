@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstat, readdir, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -58,7 +58,9 @@ export function packDirectory(options: PackDirectoryOptions): PackedDirectory {
         yield chunk;
       }
     }
-    if (bytes !== size) throw new Error(`${entryPath} changed size while it was archived`);
+    // A file that shrank ends early; one that grew is longer than the size the header promised.
+    if (bytes !== size || (await stat(path)).size !== size)
+      throw new Error(`${entryPath} changed size while it was archived`);
     yield tarPadding(size);
     return hash.digest('hex');
   }

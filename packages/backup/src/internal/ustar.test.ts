@@ -1,6 +1,18 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, lstat, mkdir, readdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  chmod,
+  lstat,
+  mkdir,
+  readdir,
+  readFile,
+  readlink,
+  stat,
+  symlink,
+  truncate,
+  writeFile,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
@@ -184,6 +196,25 @@ describe('ustar + pax writer and reader', () => {
       /at byte 1512: the archive is truncated inside the data of "big.bin"/,
     );
     await expectCorrupt(archive.subarray(0, 300), /the archive is truncated inside a header/);
+  });
+
+  it('a file that grows or shrinks while it is archived fails the archive (never a silently cut or shifted entry)', async () => {
+    for (const change of ['grow', 'shrink'] as const) {
+      const root = join(directory.path, change);
+      await mkdir(root);
+      const path = join(root, 'live.log');
+      await writeFile(path, randomBytes(1024 * 1024));
+      const { stream, done } = packDirectory({ root });
+      const iterator = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+      await iterator.next(); // the header and the first bytes
+      if (change === 'grow') await appendFile(path, 'more');
+      else await truncate(path, 1000);
+      const failure = (async () => {
+        while (!(await iterator.next()).done);
+      })();
+      await expect(failure).rejects.toThrow('live.log changed size while it was archived');
+      await expect(done).rejects.toThrow('live.log changed size while it was archived');
+    }
   });
 
   it('sizes of 8 GiB and more go into a pax record', async () => {
