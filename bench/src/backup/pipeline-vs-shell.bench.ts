@@ -1,0 +1,358 @@
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { generateAgeIdentity, type BackupTiming } from '@ops/backup';
+import { compareRow, stats, type BenchRow, type BenchSuite } from '../harness.js';
+import { ADMIN_URL, databaseUrl } from './support/bench-databases.js';
+
+// @ops/backup against the shell pipeline it replaces (issue 13): `pg_dump -Fc -Z0|-Z1 | age -r K > f` (and with
+// `| tee f | sha256sum` for the checksum), and `age -d -i K < f | pg_restore -d db` for restores. Both sides run as
+// fresh processes (ours: Node start, module loading, lock, manifest, checksums, verify-stored; the peer: bash, pg_dump,
+// age), alternating round by round so the load of the shared machine hits both alike.
+
+const execFileAsync = promisify(execFile);
+const child = join(dirname(fileURLToPath(import.meta.url)), 'support', 'pipeline-child.mjs');
+const ROUNDS = Number(process.env.OPS_BENCH_BACKUP_SAMPLES ?? 3);
+const KEEP = process.env.OPS_BENCH_KEEP_DATABASES === '1';
+const DATABASES = [
+  { name: 'bench_backup_pgbench25', scale: 25, label: 'small: pgbench scale 25' },
+  { name: 'bench_backup_pgbench70', scale: 70, label: 'large: pgbench scale 70' },
+].filter(
+  (database) => !process.env.OPS_BENCH_PIPELINE_ONLY || database.name.endsWith(process.env.OPS_BENCH_PIPELINE_ONLY),
+);
+
+const admin = new URL(ADMIN_URL);
+const connectionFlags = ['-h', admin.hostname, '-p', admin.port || '5432', '-U', decodeURIComponent(admin.username)];
+
+async function sql<T extends pg.QueryResultRow>(text: string): Promise<T[]> {
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    return (await client.query<T>(text)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Creates a pgbench database of `scale` once (reused when present); resolves with its size in bytes. */
+async function ensurePgbench(name: string, scale: number): Promise<number> {
+  const present = await sql(`SELECT 1 FROM pg_database WHERE datname = '${name}'`);
+  if (present.length === 0) {
+    process.stderr.write(`generating ${name} (pgbench -i -s ${scale})\n`);
+    await sql(`CREATE DATABASE "${name}"`);
+    await execFileAsync('pgbench', [...connectionFlags, '-i', '-q', '-s', String(scale), name], {
+      maxBuffer: 16 * 1024 * 1024,
+    });
+  }
+  const size = await sql<{ bytes: string }>(`SELECT pg_database_size('${name}') AS bytes`);
+  return Number(size[0]?.bytes);
+}
+
+/** Runs a shell pipeline (`set -o pipefail`), resolving with its wall seconds. */
+async function shell(script: string): Promise<number> {
+  const started = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    const process_ = spawn('bash', ['-c', `set -euo pipefail; ${script}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    process_.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    process_.once('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${script}: exit ${code}: ${stderr}`)),
+    );
+  });
+  return (performance.now() - started) / 1000;
+}
+
+interface ChildResult {
+  state: string;
+  error?: string;
+  id?: string;
+  storedBytes?: number;
+  startupMs: number;
+  importMs: number;
+  runMs: number;
+  timings: BackupTiming[];
+  maxRssBytes: number;
+  cpuUserMs: number;
+  cpuSystemMs: number;
+}
+
+/** Runs ours in a fresh Node process, resolving with its wall seconds (spawn to exit) and what it reported. */
+async function ours(command: 'backup' | 'restore', options: object): Promise<{ seconds: number; result: ChildResult }> {
+  const started = performance.now();
+  const { stdout } = await execFileAsync(process.execPath, [child, command, JSON.stringify(options)], {
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const result = JSON.parse(stdout) as ChildResult;
+  if (result.state !== 'completed') throw new Error(`ours ${command}: ${result.state}: ${result.error}`);
+  return { seconds, result };
+}
+
+interface Candidate {
+  name: string;
+  run: () => Promise<number>;
+}
+
+/** Alternates `a` and `b` for ROUNDS rounds (b first on odd rounds); resolves with the seconds of each. */
+async function alternate(a: Candidate, b: Candidate): Promise<{ a: number[]; b: number[] }> {
+  const out = { a: [] as number[], b: [] as number[] };
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? (['a', 'b'] as const) : (['b', 'a'] as const);
+    for (const which of order) out[which].push(await (which === 'a' ? a : b).run());
+  }
+  return out;
+}
+
+async function dropDatabase(name: string): Promise<void> {
+  await sql(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+}
+
+const median = (values: number[]) => stats(values).median;
+
+const suite: BenchSuite = {
+  name: 'backup-pipeline-vs-shell',
+  description: `@ops/backup (a fresh Node process: runBackup with lock, manifest, plain and stored sha256, age; verify-stored on or off; restorePostgres) against the shell pipeline with the same compression and encryption (bash: pg_dump -Fc -Z0|-Z1 | age -r K > f, + | tee f | sha256sum; age -d -i K < f | pg_restore -d db), alternating round by round, ${ROUNDS} rounds each, on pgbench databases of scale 25 (~400 MB) and 70 (~1.1 GB). Throughput = database bytes / wall seconds of the whole command; ratio = ours ÷ peer.`,
+  async run(): Promise<BenchRow[]> {
+    const rows: BenchRow[] = [];
+    const directory = await mkdtemp(join(tmpdir(), 'ops-bench-pipeline-'));
+    const { identity, recipient } = generateAgeIdentity();
+    const identityFile = join(directory, 'identity.txt');
+    await writeFile(identityFile, `${identity}\n`, { mode: 0o600 });
+    const target = {
+      host: admin.hostname,
+      port: Number(admin.port || 5432),
+      user: decodeURIComponent(admin.username),
+    };
+    try {
+      for (const database of DATABASES) {
+        const bytes = await ensurePgbench(database.name, database.scale);
+        const url = databaseUrl(database.name);
+        const group = `${database.label} (${(bytes / 1e6).toFixed(0)} MB database)`;
+        const mbps = (seconds: number) => bytes / 1e6 / seconds;
+        const storage = join(directory, 'store');
+        const peerFile = join(directory, 'peer.age');
+        process.stderr.write(`${group}: load average ${loadavg()[0]?.toFixed(2)}\n`);
+
+        const breakdown: BackupTiming[][] = [];
+        const other: { startupMs: number[]; importMs: number[]; rss: number[]; cpu: number[] } = {
+          startupMs: [],
+          importMs: [],
+          rss: [],
+          cpu: [],
+        };
+        const backup = (options: object, keep = false): Candidate => ({
+          name: 'ours',
+          run: async () => {
+            await rm(storage, { recursive: true, force: true });
+            const { seconds, result } = await ours('backup', {
+              storage,
+              connectionString: url,
+              recipient,
+              ...options,
+            });
+            if (keep) {
+              breakdown.push(result.timings);
+              other.startupMs.push(result.startupMs);
+              other.importMs.push(result.importMs);
+              other.rss.push(result.maxRssBytes / 1024 / 1024);
+              other.cpu.push(result.cpuUserMs + result.cpuSystemMs);
+            }
+            return seconds;
+          },
+        });
+        const peer = (script: string): Candidate => ({
+          name: 'peer',
+          run: async () => {
+            const seconds = await shell(script);
+            await rm(peerFile, { force: true });
+            return seconds;
+          },
+        });
+        const dump = (level: number) => `pg_dump -Fc -Z${level} '${url}'`;
+        const cases: {
+          metric: string;
+          options: object;
+          peerName: string;
+          script: string;
+          atLeast: number;
+          keep?: boolean;
+        }[] = [
+          {
+            metric: 'backup, age, no compression, verify-stored on',
+            options: { compression: { algorithm: 'none' }, verifyStored: true },
+            peerName: 'pg_dump -Fc -Z0 | age -r K > f',
+            script: `${dump(0)} | age -r ${recipient} > ${peerFile}`,
+            atLeast: 1.0,
+            keep: true,
+          },
+          {
+            metric: 'backup, age, no compression, verifyStored: false',
+            options: { compression: { algorithm: 'none' }, verifyStored: false },
+            peerName: 'pg_dump -Fc -Z0 | age -r K | tee f | sha256sum',
+            script: `${dump(0)} | age -r ${recipient} | tee ${peerFile} | sha256sum`,
+            atLeast: 1.2,
+          },
+          {
+            metric: 'backup, age + gzip 1 in Node, verify-stored on',
+            options: { compression: { algorithm: 'gzip', level: 1 }, verifyStored: true },
+            peerName: 'pg_dump -Fc -Z1 | age -r K > f',
+            script: `${dump(1)} | age -r ${recipient} > ${peerFile}`,
+            atLeast: 1.0,
+          },
+          {
+            metric: 'backup, age + pg_dump -Z1 (dumpCompressionLevel 1), verify-stored on',
+            options: { compression: { algorithm: 'none' }, dumpCompressionLevel: 1, verifyStored: true },
+            peerName: 'pg_dump -Fc -Z1 | age -r K > f',
+            script: `${dump(1)} | age -r ${recipient} > ${peerFile}`,
+            atLeast: 1.0,
+          },
+          {
+            metric: 'backup, age + pg_dump -Z1 (dumpCompressionLevel 1), verifyStored: false',
+            options: { compression: { algorithm: 'none' }, dumpCompressionLevel: 1, verifyStored: false },
+            peerName: 'pg_dump -Fc -Z1 | age -r K | tee f | sha256sum',
+            script: `${dump(1)} | age -r ${recipient} | tee ${peerFile} | sha256sum`,
+            atLeast: 1.2,
+          },
+        ];
+        for (const item of cases) {
+          process.stderr.write(`  ${item.metric} …\n`);
+          const samples = await alternate(backup(item.options, item.keep), peer(item.script));
+          rows.push(
+            compareRow(
+              {
+                group,
+                metric: item.metric,
+                unit: 'MB/s',
+                ours: stats(samples.a.map(mbps)),
+                peer: { ...stats(samples.b.map(mbps)), name: item.peerName },
+                higherIsBetter: true,
+                target: `≥ ${item.atLeast.toFixed(1)}× the pipeline`,
+                notes: `wall s: ours ${samples.a.map((s) => s.toFixed(2)).join('/')}, peer ${samples.b.map((s) => s.toFixed(2)).join('/')}; load ${loadavg()[0]?.toFixed(2)}`,
+              },
+              { atLeast: item.atLeast },
+            ),
+          );
+        }
+
+        // Restore: ours authenticates the whole artifact (age + both sha256) into a local file before pg_restore
+        // touches the target; the peer streams into pg_restore. The backup restored is the last one above.
+        process.stderr.write(`  restores …\n`);
+        const restoreName = `bench_backup_restore_${process.pid}`;
+        await rm(storage, { recursive: true, force: true });
+        const restored = await ours('backup', {
+          storage,
+          connectionString: url,
+          recipient,
+          compression: { algorithm: 'none' },
+          verifyStored: false,
+        });
+        const backupId = restored.result.id ?? '';
+        await shell(`${dump(0)} | age -r ${recipient} > ${peerFile}`);
+        const restoreCases = [
+          { metric: 'restore (one transaction), age, no compression', parallelJobs: undefined },
+          { metric: 'restore with parallelJobs: 2 (pg_restore -j 2 from the verified file)', parallelJobs: 2 },
+        ];
+        for (const item of restoreCases) {
+          process.stderr.write(`  ${item.metric} …\n`);
+          const samples = await alternate(
+            {
+              name: 'ours',
+              run: async () => {
+                await dropDatabase(restoreName);
+                const { seconds } = await ours('restore', {
+                  storage,
+                  id: backupId,
+                  identity,
+                  target: { ...target, database: restoreName },
+                  ...(item.parallelJobs ? { parallelJobs: item.parallelJobs } : {}),
+                });
+                await dropDatabase(restoreName);
+                return seconds;
+              },
+            },
+            {
+              name: 'peer',
+              run: async () => {
+                await dropDatabase(restoreName);
+                const seconds = await shell(
+                  `createdb ${connectionFlags.join(' ')} ${restoreName}; age -d -i ${identityFile} < ${peerFile} | pg_restore ${connectionFlags.join(' ')} -d ${restoreName}`,
+                );
+                await dropDatabase(restoreName);
+                return seconds;
+              },
+            },
+          );
+          rows.push(
+            compareRow(
+              {
+                group,
+                metric: item.metric,
+                unit: 'MB/s',
+                ours: stats(samples.a.map(mbps)),
+                peer: { ...stats(samples.b.map(mbps)), name: 'createdb; age -d -i K < f | pg_restore -d db' },
+                higherIsBetter: true,
+                target: '≥ 1.0× the pipeline',
+                notes: `wall s: ours ${samples.a.map((s) => s.toFixed(2)).join('/')}, peer ${samples.b.map((s) => s.toFixed(2)).join('/')}; load ${loadavg()[0]?.toFixed(2)}`,
+              },
+              { atLeast: 1.0 },
+            ),
+          );
+        }
+        await rm(storage, { recursive: true, force: true });
+        await rm(peerFile, { force: true });
+
+        // Where the seconds of one backup go (age, no compression, verify-stored on): medians over the rounds.
+        const steps = new Map<string, number[]>();
+        for (const run of breakdown)
+          for (const timing of run) steps.set(timing.step, [...(steps.get(timing.step) ?? []), timing.ms]);
+        const breakdownGroup = `${group}: time breakdown of one backup (age, no compression, verify-stored on)`;
+        rows.push(
+          {
+            group: breakdownGroup,
+            metric: 'startup: process start → script running (Node)',
+            unit: 'ms',
+            ours: stats(other.startupMs),
+            higherIsBetter: false,
+          },
+          {
+            group: breakdownGroup,
+            metric: 'startup: loading @ops/backup and @ops/core',
+            unit: 'ms',
+            ours: stats(other.importMs),
+            higherIsBetter: false,
+          },
+        );
+        for (const [step, values] of steps)
+          rows.push({ group: breakdownGroup, metric: step, unit: 'ms', ours: stats(values), higherIsBetter: false });
+        rows.push(
+          {
+            group: breakdownGroup,
+            metric: 'CPU time of the Node process (user + system)',
+            unit: 'ms',
+            ours: stats(other.cpu),
+            higherIsBetter: false,
+          },
+          {
+            group: breakdownGroup,
+            metric: 'peak RSS (getrusage maxRSS)',
+            unit: 'MiB',
+            ours: stats(other.rss),
+            higherIsBetter: false,
+            target: '≤ 150 MiB, flat',
+            met: median(other.rss) <= 150,
+          },
+        );
+        if (!KEEP) await dropDatabase(database.name);
+      }
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+    return rows;
+  },
+};
+
+export default suite;

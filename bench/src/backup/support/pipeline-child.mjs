@@ -1,0 +1,61 @@
+// One @ops/backup run in a fresh process, as a user's command runs it (Node start and module loading included),
+// for the pipeline-vs-shell benchmark. Prints one JSON line: the outcome, the time breakdown (onTiming), peak RSS.
+// Usage: node pipeline-child.mjs backup <json options> | restore <json options>
+const startup = performance.now(); // process start → here: Node's own start and this script's loading
+const { createLocalStorage, createPostgresSource, findBackup, restorePostgres, runBackup } =
+  await import('@ops/backup');
+const imported = performance.now(); // the package's modules (and @ops/core's) loaded
+const [command, json] = process.argv.slice(2);
+const options = JSON.parse(json);
+let peakRss = process.memoryUsage().rss;
+const sampler = setInterval(() => {
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+}, 20);
+const started = performance.now();
+const timings = [];
+let outcome;
+if (command === 'backup') {
+  const manifest = await runBackup({
+    job: 'bench',
+    storage: createLocalStorage({ directory: options.storage }),
+    sources: [
+      createPostgresSource({
+        connectionString: options.connectionString,
+        ...(options.dumpCompressionLevel === undefined ? {} : { dumpCompressionLevel: options.dumpCompressionLevel }),
+        ...(options.format ? { format: options.format, parallelJobs: options.parallelJobs ?? 1 } : {}),
+      }),
+    ],
+    compression: options.compression,
+    encryption: { recipients: [options.recipient] },
+    verifyStored: options.verifyStored,
+    onTiming: (timing) => timings.push(timing),
+  });
+  outcome = { state: manifest.state, error: manifest.error, id: manifest.id, storedBytes: manifest.storedBytes };
+} else {
+  const storage = createLocalStorage({ directory: options.storage });
+  const backup = await findBackup({ storage, id: options.id, job: 'bench' });
+  await restorePostgres({
+    storage,
+    backup,
+    decryption: { identities: [options.identity] },
+    target: options.target,
+    create: true,
+    ...(options.parallelJobs ? { parallelJobs: options.parallelJobs } : {}),
+  });
+  outcome = { state: 'completed' };
+}
+clearInterval(sampler);
+const usage = process.resourceUsage();
+process.stdout.write(
+  `${JSON.stringify({
+    ...outcome,
+    startupMs: startup,
+    importMs: imported - startup,
+    runMs: performance.now() - started,
+    timings,
+    maxRssBytes: usage.maxRSS * 1024,
+    sampledPeakRssBytes: peakRss,
+    cpuUserMs: usage.userCPUTime / 1000,
+    cpuSystemMs: usage.systemCPUTime / 1000,
+  })}\n`,
+);
