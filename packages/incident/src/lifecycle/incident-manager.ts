@@ -804,6 +804,10 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
   const applyEvent = async (changes: ChangeSet, event: AlertEvent): Promise<IngestResult> => {
     const severity =
       event.severity === undefined ? policy.classify(classifiable(event)) : policy.level(event.severity).name;
+    const alertKeys = event.members?.length
+      ? event.members.map((member) => member.alertKey)
+      : [event.alertKey ?? event.dedupKey];
+    if (alertKeys.length <= 100) await changes.transaction.prefetchAlerts?.(event.service, event.dedupKey, alertKeys);
     const open = await changes.transaction.findOpenIncident(event.service, event.dedupKey);
     let target = open;
     let viaMerge = false;

@@ -76,6 +76,11 @@ export interface IncidentTransaction {
   updateIncident(incident: Incident): Promise<void>;
   /** An alert of an incident by its alert key. */
   getAlert(incidentId: string, alertKey: string): Promise<IncidentAlert | undefined>;
+  /**
+   * Optional hint, given before `findOpenIncident`: the alert keys about to be looked up in the open incident of
+   * (service, dedup key). A store may fetch them together with the incident and answer `getAlert` from that.
+   */
+  prefetchAlerts?(service: string, dedupKey: string, alertKeys: readonly string[]): Promise<void>;
   /** Inserts or replaces the alert with this (incident, alert key). */
   upsertAlert(alert: IncidentAlert): Promise<void>;
   /** Re-parents every alert of `fromIncidentId` to `toIncidentId` (merge); an alert key already there is kept. */

@@ -69,7 +69,7 @@ describe.each([
     // Two replicas come up; once the dead one's claim lapses, one of them takes the work. The other must not repeat it.
     const replicas = [startReplica(schema, 'run'), startReplica(schema, 'run')];
     await vi.waitFor(() => expect(target.requests.length).toBeGreaterThanOrEqual(1), {
-      timeout: 20_000,
+      timeout: 60_000,
       interval: 100,
     });
     await new Promise((resolve) => setTimeout(resolve, 2500)); // several more ticks and lease periods on both replicas

@@ -361,11 +361,37 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
         throw storeError(error, what);
       }
     };
+    // Alerts fetched with the open incident (prefetchAlerts): incident id → alert key → row (null: none).
+    const alertCache = new Map<string, Map<string, Row | null>>();
+    let prefetch: { statement: string; alertKeys: readonly string[] } | undefined;
     const q = async <R = Row>(text: string, values: unknown[], what: string): Promise<R[]> => {
-      if (pending.length === 0) return query<R>(client, text, values, what);
+      if (pending.length === 0 && !prefetch) return query<R>(client, text, values, what);
       const statements = pending.splice(0);
       pendingCharacters = 0;
-      return send<R>([...statements, inline(text, values)], what);
+      const extra = prefetch;
+      prefetch = undefined;
+      if (!extra) return send<R>([...statements, inline(text, values)], what);
+      // The main statement first, then the alerts of the incident it locked (one round trip, in order).
+      let results: { rows: Row[] }[];
+      try {
+        const result = (await client.query(
+          [...statements, inline(text, values), extra.statement].join(';\n'),
+        )) as unknown as { rows: Row[] } | { rows: Row[] }[];
+        begun ||= statements[0] === 'BEGIN';
+        results = Array.isArray(result) ? result : [result];
+      } catch (error) {
+        begun ||= statements[0] === 'BEGIN';
+        throw storeError(error, what);
+      }
+      const rows = (results[results.length - 2]?.rows ?? []) as R[];
+      const found = (results[results.length - 1]?.rows ?? []) as Row[];
+      const incidentId = (rows[0] as Row | undefined)?.['id'] as string | undefined;
+      if (incidentId !== undefined) {
+        const byKey = new Map<string, Row | null>(extra.alertKeys.map((key) => [key, null]));
+        for (const row of found) byKey.set(row['alert_key'] as string, row);
+        alertCache.set(incidentId, byKey);
+      }
+      return rows;
     };
     const defer = async (text: string, values: unknown[], what: string): Promise<void> => {
       const statement = inline(text, values);
@@ -384,6 +410,17 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
           [`ops-incident:${schema}:${JSON.stringify([service, dedupKey])}`],
           'lock dedup key',
         );
+      },
+      async prefetchAlerts(service, dedupKey, alertKeys) {
+        if (alertKeys.length === 0) return;
+        prefetch = {
+          alertKeys,
+          statement: inline(
+            `SELECT a.* FROM ${s}.alerts a JOIN ${s}.incidents i ON i.id = a.incident_id
+             WHERE i.service = $1 AND i.dedup_key = $2 AND i.${OPEN} AND a.alert_key = ANY($3::text[])`,
+            [service, dedupKey, [...alertKeys]],
+          ),
+        };
       },
       async findOpenIncident(service, dedupKey) {
         const rows = await q(
@@ -440,6 +477,8 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
         );
       },
       async getAlert(incidentId, alertKey) {
+        const cached = alertCache.get(incidentId)?.get(alertKey);
+        if (cached !== undefined) return cached === null ? undefined : toAlert(cached);
         const rows = await q(
           `SELECT * FROM ${s}.alerts WHERE incident_id = $1 AND alert_key = $2`,
           [incidentId, alertKey],
@@ -448,6 +487,7 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
         return rows[0] && toAlert(rows[0]);
       },
       async upsertAlert(alert) {
+        alertCache.get(alert.incidentId)?.delete(alert.alertKey);
         await defer(
           `INSERT INTO ${s}.alerts (id, incident_id, alert_key, source, dedup_key, fingerprint, status, severity, summary, labels, annotations,
              starts_at, ends_at, generator_url, raw, received_at, last_seen_at, occurrences)
@@ -482,6 +522,7 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
       },
       async moveAlerts(fromIncidentId, toIncidentId) {
         if (fromIncidentId === toIncidentId) return 0;
+        alertCache.clear();
         const rows = await q(
           `UPDATE ${s}.alerts SET incident_id = $2 WHERE incident_id = $1
              AND alert_key NOT IN (SELECT alert_key FROM ${s}.alerts WHERE incident_id = $2) RETURNING id`,
