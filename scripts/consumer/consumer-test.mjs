@@ -359,7 +359,7 @@ async function main() {
     await runRealCommands(project, new Set(calls.map(({ command }) => command)));
 
     // 4. README examples, with the optional peers a user following the README installs.
-    const peers = new Set(['@types/pg']);
+    const peers = new Set(['@types/pg', '@types/dockerode']);
     for (const { manifest } of packages) {
       for (const [name, range] of Object.entries(manifest.peerDependencies ?? {})) peers.add(`${name}@${range}`);
     }
