@@ -66,7 +66,7 @@ export class ChangeSet {
    * Writes the touched incidents and the timeline logged since the last flush; returns what this flush appended.
    * Safe to call more than once (the lifecycle flushes again at the end of every transaction).
    */
-  async flush(): Promise<TimelineEvent[]> {
+  async flush(options: { last?: boolean } = {}): Promise<TimelineEvent[]> {
     const dirty = [...this.#dirty.values()];
     this.#dirty.clear();
     for (const incident of dirty) {
@@ -74,7 +74,10 @@ export class ChangeSet {
       await this.transaction.updateIncident(incident);
     }
     const pending = this.#timeline.splice(0);
-    const appended = pending.length > 0 ? await this.transaction.appendTimeline(pending) : [];
+    const appended =
+      pending.length > 0
+        ? await this.transaction.appendTimeline(pending, options.last ? { lastInTransaction: true } : undefined)
+        : [];
     this.#appended.push(...appended);
     return appended;
   }

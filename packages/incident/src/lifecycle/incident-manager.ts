@@ -473,7 +473,7 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
         const result = await store.transaction(async (transaction) => {
           const changes = new ChangeSet(transaction, clock.now());
           const value = await work(changes);
-          await changes.flush();
+          await changes.flush({ last: true }); // the store may commit with the timeline's round trip
           pending = changes.committed();
           return value;
         });

@@ -85,8 +85,14 @@ export interface IncidentTransaction {
   upsertAlert(alert: IncidentAlert): Promise<void>;
   /** Re-parents every alert of `fromIncidentId` to `toIncidentId` (merge); an alert key already there is kept. */
   moveAlerts(fromIncidentId: string, toIncidentId: string): Promise<number>;
-  /** Appends events to the timeline (never changed afterwards) and returns them numbered. */
-  appendTimeline(events: readonly NewTimelineEvent[]): Promise<TimelineEvent[]>;
+  /**
+   * Appends events to the timeline (never changed afterwards) and returns them numbered. `lastInTransaction` is a
+   * hint that nothing else happens in this transaction afterwards: a store may commit with the same round trip.
+   */
+  appendTimeline(
+    events: readonly NewTimelineEvent[],
+    options?: { lastInTransaction?: boolean },
+  ): Promise<TimelineEvent[]>;
   getPostmortem(incidentId: string): Promise<Postmortem | undefined>;
   savePostmortem(postmortem: Postmortem): Promise<void>;
   /** The (incident, kind) timer, locked for update. */

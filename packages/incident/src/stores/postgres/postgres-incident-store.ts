@@ -352,6 +352,7 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
     const pending: string[] = ['BEGIN'];
     let pendingCharacters = 0;
     let begun = false;
+    let committed = false;
     const send = async <R = Row>(statements: string[], what: string): Promise<R[]> => {
       begun ||= statements[0] === 'BEGIN';
       try {
@@ -531,7 +532,7 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
         );
         return rows.length;
       },
-      async appendTimeline(events) {
+      async appendTimeline(events, appendOptions) {
         if (events.length === 0) return [];
         const values: unknown[] = [];
         const tuples = events.map((event) => {
@@ -552,12 +553,24 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
           return `(${Array.from({ length: 11 }, (_, index) => `$${base + index + 1}`).join(', ')})`;
         });
         // One statement: the sequence numbers follow the order of `events` (WITH ORDINALITY would be needed otherwise).
-        const rows = await q(
-          `INSERT INTO ${s}.timeline_events (id, incident_id, at, ended_at, kind, actor_type, actor_id, description, details, pinned, visibility)
-           VALUES ${tuples.join(', ')} RETURNING *`,
-          values,
-          'append timeline',
-        );
+        const insert = `INSERT INTO ${s}.timeline_events (id, incident_id, at, ended_at, kind, actor_type, actor_id, description, details, pinned, visibility)
+           VALUES ${tuples.join(', ')} RETURNING *`;
+        let rows: Row[];
+        if (appendOptions?.lastInTransaction) {
+          // The last statement of the transaction: COMMIT goes in the same round trip.
+          const statements = [...pending.splice(0), inline(insert, values), 'COMMIT'];
+          pendingCharacters = 0;
+          prefetch = undefined;
+          begun ||= statements[0] === 'BEGIN';
+          let results: { rows: Row[] }[];
+          try {
+            results = (await client.query(statements.join(';\n'))) as unknown as { rows: Row[] }[];
+          } catch (error) {
+            throw storeError(error, 'append timeline and commit');
+          }
+          committed = true;
+          rows = results[results.length - 2]?.rows ?? [];
+        } else rows = await q(insert, values, 'append timeline');
         return rows.map(toTimelineEvent).sort((a, b) => a.sequence - b.sequence);
       },
       async getPostmortem(incidentId) {
@@ -701,11 +714,11 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
       transaction,
       /** Sends what is batched and `COMMIT` in one round trip (nothing at all for a transaction that did nothing). */
       async commit() {
-        if (!begun && pending[0] === 'BEGIN' && pending.length === 1) return;
+        if (committed || (!begun && pending[0] === 'BEGIN' && pending.length === 1)) return;
         await send([...pending.splice(0), 'COMMIT'], 'commit');
       },
-      /** Whether `BEGIN` reached the server (a rollback is needed). */
-      begun: () => begun,
+      /** Whether `BEGIN` reached the server and no `COMMIT` did (a rollback is needed). */
+      begun: () => begun && !committed,
     };
   };
 
