@@ -43,6 +43,8 @@ export type {
 // alerts (the contract between alert sources and incident management)
 export { opsAlertSchema, parseOpsAlert, fanOutAlerts } from './alerts/ops-alert.js';
 export type { AlertSeverity, AlertSink, OpsAlert } from './alerts/ops-alert.js';
+export { createAlertDelivery } from './alerts/alert-delivery.js';
+export type { AlertDelivery, AlertDeliveryOptions } from './alerts/alert-delivery.js';
 
 // time
 export {

@@ -1,8 +1,6 @@
 import {
   compareStatus,
-  OpsError,
-  retry,
-  safeErrorMessage,
+  createAlertDelivery,
   silentLogger,
   systemClock,
   type AlertSeverity,
@@ -47,9 +45,6 @@ interface OpenAlert {
 }
 
 const DEFAULT_MAX_ATTEMPTS = 5;
-
-// A sink rejects when it did not accept the alert, so trying again may help — unless it says otherwise.
-const isRetryableDelivery = (error: unknown): boolean => !OpsError.isInstance(error) || error.isRetryable;
 
 /**
  * Feeds a health's check status changes into an {@link AlertSink} (e.g. `@ops/incident`) as `OpsAlert`s: when a
@@ -98,46 +93,7 @@ export function forwardHealthAlerts(
     );
   const service = options.service ?? health.service?.serviceId ?? 'unknown';
   const open = new Map<string, OpenAlert>();
-  // The last delivery per key, so a `resolved` never overtakes the `firing` it ends.
-  const queues = new Map<string, Promise<void>>();
-
-  const deliver = async (alert: OpsAlert): Promise<void> => {
-    try {
-      await retry(async () => sink(alert), {
-        clock,
-        isRetryable: isRetryableDelivery,
-        ...retryOptions,
-        maxAttempts,
-        onRetry: (info) => {
-          logger.warn(
-            {
-              key: alert.key,
-              status: alert.status,
-              attempt: info.attempt,
-              delayMs: info.delayMs,
-              error: safeErrorMessage(info.error),
-            },
-            'health alert delivery failed; retrying',
-          );
-          retryOptions.onRetry?.(info);
-        },
-      });
-    } catch (error) {
-      logger.error(
-        { key: alert.key, status: alert.status, error: safeErrorMessage(error) },
-        'health alert delivery failed',
-      );
-    }
-  };
-
-  const send = (alert: OpsAlert): void => {
-    const previous = queues.get(alert.key) ?? Promise.resolve();
-    const next = previous.then(() => deliver(alert));
-    queues.set(alert.key, next);
-    void next.then(() => {
-      if (queues.get(alert.key) === next) queues.delete(alert.key);
-    });
-  };
+  const { send } = createAlertDelivery(sink, { what: 'health', retry: retryOptions, clock, logger });
 
   const onChange = (transition: CheckTransition): void => {
     const key = `health:${service}:${transition.name}`;

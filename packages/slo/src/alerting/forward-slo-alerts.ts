@@ -1,8 +1,6 @@
 import {
+  createAlertDelivery,
   humanizeDuration,
-  OpsError,
-  retry,
-  safeErrorMessage,
   silentLogger,
   systemClock,
   type AlertSink,
@@ -32,9 +30,6 @@ export interface ForwardSloAlertsOptions {
 }
 
 const DEFAULT_MAX_ATTEMPTS = 5;
-
-// A sink rejects when it did not accept the alert, so trying again may help — unless it says otherwise.
-const isRetryableDelivery = (error: unknown): boolean => !OpsError.isInstance(error) || error.isRetryable;
 
 /** Severity of the alert of each tier severity: a page wakes someone up, a ticket goes to the queue. */
 const SEVERITY: Record<AlertSeverity, OpsAlertSeverity> = { page: 'critical', ticket: 'warning' };
@@ -127,34 +122,7 @@ export function forwardSloAlerts(
     );
   }
   const startedAt = new Map<string, number>();
-  // The last delivery per key, so a `resolved` never overtakes the `firing` it ends.
-  const queues = new Map<string, Promise<void>>();
-
-  const send = async (alert: OpsAlert) => {
-    try {
-      await retry(async () => sink(alert), {
-        clock,
-        isRetryable: isRetryableDelivery,
-        ...retryOptions,
-        maxAttempts,
-        onRetry: (info) => {
-          logger.warn(
-            {
-              key: alert.key,
-              status: alert.status,
-              attempt: info.attempt,
-              delayMs: Math.round(info.delayMs),
-              error: safeErrorMessage(info.error),
-            },
-            'SLO alert delivery failed; retrying',
-          );
-          retryOptions.onRetry?.(info);
-        },
-      });
-    } catch (error) {
-      logger.error({ key: alert.key, status: alert.status, error: safeErrorMessage(error) }, 'SLO alert not delivered');
-    }
-  };
+  const delivery = createAlertDelivery(sink, { what: 'SLO', retry: retryOptions, clock, logger });
 
   const forward = (event: SloAlertEvent) => {
     const key = alertKey(event);
@@ -164,12 +132,7 @@ export function forwardSloAlerts(
       startsAt = startedAt.get(key) ?? event.at;
       startedAt.delete(key);
     }
-    const alert = toAlert(event, key, startsAt, source);
-    const queued = (queues.get(key) ?? Promise.resolve()).then(() => send(alert));
-    queues.set(key, queued);
-    void queued.then(() => {
-      if (queues.get(key) === queued) queues.delete(key);
-    });
+    delivery.send(toAlert(event, key, startsAt, source));
   };
 
   const offFiring = tracker.on('alert.firing', forward);
