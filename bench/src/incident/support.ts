@@ -1,0 +1,70 @@
+import type { OpsHandler, OpsRequest, OpsResponse } from '@ops/core';
+
+/** An Alertmanager webhook v4 message with `count` firing alerts in one group. */
+export function alertmanagerMessage(groupKey: string, count: number, service = 'checkout'): Record<string, unknown> {
+  const startsAt = new Date(Date.UTC(2026, 0, 13, 9, 0, 0)).toISOString();
+  return {
+    version: '4',
+    groupKey,
+    status: 'firing',
+    receiver: 'ops-incident',
+    groupLabels: { alertname: 'HighErrorRate' },
+    commonLabels: { alertname: 'HighErrorRate', service, severity: 'warning' },
+    commonAnnotations: { summary: 'Error ratio above 5%' },
+    externalURL: 'http://alertmanager:9093',
+    truncatedAlerts: 0,
+    alerts: Array.from({ length: count }, (_, index) => ({
+      status: 'firing',
+      labels: { alertname: 'HighErrorRate', service, severity: 'warning', instance: `pod-${index}` },
+      annotations: { summary: `errors on pod-${index}` },
+      startsAt,
+      endsAt: '0001-01-01T00:00:00Z',
+      generatorURL: 'http://prometheus:9090/graph?g0.expr=errors',
+      fingerprint: `${groupKey.length.toString(16)}${index.toString(16).padStart(12, '0')}`,
+    })),
+  };
+}
+
+/** Calls an `OpsHandler` in-process with a POST of `body` (no socket: the store is what is measured). */
+export async function post(handler: OpsHandler, path: string, body: string): Promise<OpsResponse> {
+  const bytes = new TextEncoder().encode(body);
+  const request: OpsRequest = {
+    method: 'POST',
+    path,
+    query: new URLSearchParams(),
+    headers: { 'content-type': 'application/json', 'content-length': String(bytes.length) },
+    readBody: async () => bytes,
+  };
+  const response = await handler(request);
+  if (!response) throw new Error(`no handler for ${path}`);
+  return response;
+}
+
+/** Runs `task(index)` for every index in [0, count) with `concurrency` workers. */
+export async function runConcurrently(
+  count: number,
+  concurrency: number,
+  task: (index: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) await task(next++);
+    }),
+  );
+}
+
+/** Samples the process RSS every `everyMs` while `work` runs; resolves with the peak (bytes) and the work's result. */
+export async function withPeakRss<T>(work: () => Promise<T>, everyMs = 20): Promise<{ value: T; peakRss: number }> {
+  let peak = process.memoryUsage.rss();
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, everyMs);
+  try {
+    const value = await work();
+    peak = Math.max(peak, process.memoryUsage.rss());
+    return { value, peakRss: peak };
+  } finally {
+    clearInterval(timer);
+  }
+}
