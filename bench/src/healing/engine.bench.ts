@@ -78,17 +78,19 @@ async function ruleEvaluation(): Promise<BenchRow[]> {
     if (tick >= WARMUP_TICKS) peer.push(cpuMs(cpu));
   }
   return [
-    compareRow({
-      group: 'Healing rule evaluation (1,000 rules, 1 target each)',
-      metric: 'CPU per tick',
-      unit: 'ms',
-      ours: stats(ours),
-      peer: { name: 'plain loop: read + compare + sustained update', ...stats(peer) },
-      higherIsBetter: false,
-      target: '≪ 1,000 ms (ticking every second)',
+    {
+      ...compareRow({
+        group: 'Healing rule evaluation (1,000 rules, 1 target each)',
+        metric: 'CPU per tick',
+        unit: 'ms',
+        ours: stats(ours),
+        peer: { name: 'plain loop: read + compare + sustained update', ...stats(peer) },
+        higherIsBetter: false,
+        target: '≪ 1,000 ms (ticking every second)',
+        notes: `user+system CPU of healer.tick() (in-memory store; ${RULES / 10} rules pending); wall time median ${stats(oursWall).median.toFixed(1)} ms`,
+      }),
       met: stats(ours).median < 100,
-      notes: `user+system CPU of healer.tick() (in-memory store; ${RULES / 10} rules pending); wall time median ${stats(oursWall).median.toFixed(1)} ms`,
-    }),
+    },
   ];
 }
 
