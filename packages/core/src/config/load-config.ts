@@ -1,8 +1,16 @@
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { extname } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import type * as Yaml from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, safeParseMarkingMissing } from '../errors/config-error.js';
+
+// yaml is loaded when a YAML text is first parsed, not when @ops/core is imported (~90 ms of module loading).
+let yaml: typeof Yaml | undefined;
+const parseYaml = (
+  text: string,
+  options: Yaml.ParseOptions & Yaml.DocumentOptions & Yaml.SchemaOptions & Yaml.ToJSOptions,
+) => (yaml ??= createRequire(import.meta.url)('yaml') as typeof Yaml).parse(text, options) as unknown;
 
 /** Options of {@link loadConfig} and {@link parseConfigText}. */
 export interface LoadConfigOptions {

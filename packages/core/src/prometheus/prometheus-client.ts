@@ -1,4 +1,4 @@
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import { formatPath } from '../errors/config-error.js';
 import { OpsError } from '../errors/ops-error.js';
@@ -7,6 +7,11 @@ import { systemClock, type Clock } from '../time/clock.js';
 import { withDeadline } from '../time/deadline.js';
 import { parseDuration, type Duration } from '../time/duration.js';
 import { PrometheusError } from './prometheus-error.js';
+
+// undici is loaded on the first request: importing @ops/core (every CLI does) should not pay for an HTTP client
+// it may never use (~200 ms of module loading).
+let undici: Promise<typeof import('undici')> | undefined;
+const loadUndici = () => (undici ??= import('undici'));
 
 /** Options of {@link createPrometheusClient}. */
 export interface PrometheusClientOptions {
@@ -171,6 +176,7 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
     try {
       return await withDeadline(
         async (deadlineSignal) => {
+          const { request } = await loadUndici();
           const response = await request(url, {
             method,
             headers: {
