@@ -7,7 +7,12 @@ import { runCli } from '@ops/core';
 import { createRedisNamespace, useDockerEngine, type DockerEngine, type RedisNamespace } from '@ops/testkit';
 import type { Container } from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FILE_HEALTHCHECK, healthcheckTimer, runHealthcheck } from '../docker/healthcheck-runner.fixture.js';
+import {
+  execInContainer,
+  FILE_HEALTHCHECK,
+  healthcheckTimer,
+  runHealthcheck,
+} from '../docker/healthcheck-runner.fixture.js';
 import { createHealCli } from './heal-cli.js';
 
 let engine: DockerEngine;
@@ -24,19 +29,7 @@ afterAll(async () => {
   await rm(directory, { recursive: true, force: true });
 }, 120_000);
 
-async function exec(container: Container, cmd: string[]): Promise<void> {
-  const run = await container.exec({ Cmd: cmd });
-  await run.start({ Detach: true });
-  // Podman forgets an exec session once it ended: a failed inspect means done too.
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const running = await run.inspect().then(
-      (info) => info.Running,
-      () => false,
-    );
-    if (!running) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const exec = execInContainer;
 
 function capture() {
   const out = { stdout: '', stderr: '' };

@@ -10,7 +10,7 @@ import {
   type ContainerHealthWatcherEvents,
 } from './container-health-watcher.js';
 import type { DockerEventStreamLike, DockerLike } from './docker-like.js';
-import { FILE_HEALTHCHECK, healthcheckTimer, runHealthcheck } from './healthcheck-runner.fixture.js';
+import { execInContainer, FILE_HEALTHCHECK, healthcheckTimer, runHealthcheck } from './healthcheck-runner.fixture.js';
 
 let engine: DockerEngine;
 beforeAll(async () => {
@@ -20,19 +20,7 @@ afterAll(async () => {
   await engine?.dispose();
 }, 120_000);
 
-async function exec(container: Container, cmd: string[]): Promise<void> {
-  const run = await container.exec({ Cmd: cmd });
-  await run.start({ Detach: true });
-  // Podman forgets an exec session once it ended: a failed inspect means done too.
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const running = await run.inspect().then(
-      (info) => info.Running,
-      () => false,
-    );
-    if (!running) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const exec = execInContainer;
 
 async function runWithHealthcheck(labels: Record<string, string>, name?: string): Promise<Container> {
   return engine.runContainer({

@@ -2,7 +2,12 @@ import type { OpsAlert } from '@ops/core';
 import { useDockerEngine, type DockerEngine } from '@ops/testkit';
 import type { Container } from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FILE_HEALTHCHECK, healthcheckTimer, runHealthcheck } from '../docker/healthcheck-runner.fixture.js';
+import {
+  execInContainer,
+  FILE_HEALTHCHECK,
+  healthcheckTimer,
+  runHealthcheck,
+} from '../docker/healthcheck-runner.fixture.js';
 import { createHealer, type Healer } from '../engine/healer.js';
 import type { HealerEvents } from '../engine/healer-events.js';
 import { containerAutoheal } from './container-autoheal.js';
@@ -15,19 +20,7 @@ afterAll(async () => {
   await engine?.dispose();
 }, 120_000);
 
-async function exec(container: Container, cmd: string[]): Promise<void> {
-  const run = await container.exec({ Cmd: cmd });
-  await run.start({ Detach: true });
-  // Podman forgets an exec session once it ended: a failed inspect means done too.
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const running = await run.inspect().then(
-      (info) => info.Running,
-      () => false,
-    );
-    if (!running) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const exec = execInContainer;
 
 /** Waits (bounded) until `done()` holds. */
 async function until(done: () => boolean, timeoutMs: number, what: string): Promise<void> {
