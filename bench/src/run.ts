@@ -219,8 +219,12 @@ async function readAllResults(): Promise<SuiteResult[]> {
 async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(
-      'Usage: pnpm --filter @ops/bench bench [suite...]\nRuns bench/src/*/*.bench.ts and regenerates bench/RESULTS.md.\n',
+      'Usage: pnpm --filter @ops/bench bench [suite...] | --render\nRuns bench/src/*/*.bench.ts and regenerates bench/RESULTS.md (--render: only regenerates it from bench/results/).\n',
     );
+    return 0;
+  }
+  if (argv.includes('--render')) {
+    await writeFile(resultsMarkdown, renderResults(await readAllResults()));
     return 0;
   }
   const files = await discover();
