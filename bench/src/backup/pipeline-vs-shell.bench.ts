@@ -133,6 +133,26 @@ const suite: BenchSuite = {
         const url = databaseUrl(database.name);
         const group = `${database.label} (${(bytes / 1e6).toFixed(0)} MB database)`;
         const mbps = (seconds: number) => bytes / 1e6 / seconds;
+        // One throughput row: ours against the pipeline, from wall seconds sampled alternately.
+        const throughputRow = (
+          metric: string,
+          samples: { a: number[]; b: number[] },
+          peerName: string,
+          atLeast: number,
+        ) =>
+          compareRow(
+            {
+              group,
+              metric,
+              unit: 'MB/s',
+              ours: stats(samples.a.map(mbps)),
+              peer: { ...stats(samples.b.map(mbps)), name: peerName },
+              higherIsBetter: true,
+              target: `≥ ${atLeast.toFixed(1)}× the pipeline`,
+              notes: `wall s: ours ${samples.a.map((s) => s.toFixed(2)).join('/')}, peer ${samples.b.map((s) => s.toFixed(2)).join('/')}; load ${loadavg()[0]?.toFixed(2)}`,
+            },
+            { atLeast },
+          );
         const storage = join(directory, 'store');
         const peerFile = join(directory, 'peer.age');
         process.stderr.write(`${group}: load average ${loadavg()[0]?.toFixed(2)}\n`);
@@ -221,21 +241,7 @@ const suite: BenchSuite = {
         for (const item of cases) {
           process.stderr.write(`  ${item.metric} …\n`);
           const samples = await alternate(backup(item.options, item.keep), peer(item.script));
-          rows.push(
-            compareRow(
-              {
-                group,
-                metric: item.metric,
-                unit: 'MB/s',
-                ours: stats(samples.a.map(mbps)),
-                peer: { ...stats(samples.b.map(mbps)), name: item.peerName },
-                higherIsBetter: true,
-                target: `≥ ${item.atLeast.toFixed(1)}× the pipeline`,
-                notes: `wall s: ours ${samples.a.map((s) => s.toFixed(2)).join('/')}, peer ${samples.b.map((s) => s.toFixed(2)).join('/')}; load ${loadavg()[0]?.toFixed(2)}`,
-              },
-              { atLeast: item.atLeast },
-            ),
-          );
+          rows.push(throughputRow(item.metric, samples, item.peerName, item.atLeast));
         }
 
         // Restore: ours authenticates the whole artifact (age + both sha256) into a local file before pg_restore
@@ -286,21 +292,7 @@ const suite: BenchSuite = {
               },
             },
           );
-          rows.push(
-            compareRow(
-              {
-                group,
-                metric: item.metric,
-                unit: 'MB/s',
-                ours: stats(samples.a.map(mbps)),
-                peer: { ...stats(samples.b.map(mbps)), name: 'createdb; age -d -i K < f | pg_restore -d db' },
-                higherIsBetter: true,
-                target: '≥ 1.0× the pipeline',
-                notes: `wall s: ours ${samples.a.map((s) => s.toFixed(2)).join('/')}, peer ${samples.b.map((s) => s.toFixed(2)).join('/')}; load ${loadavg()[0]?.toFixed(2)}`,
-              },
-              { atLeast: 1.0 },
-            ),
-          );
+          rows.push(throughputRow(item.metric, samples, 'createdb; age -d -i K < f | pg_restore -d db', 1.0));
         }
         await rm(storage, { recursive: true, force: true });
         await rm(peerFile, { force: true });
