@@ -181,5 +181,5 @@ export {
 } from './postmortem/postmortem-draft.js';
 
 // command line (`ops-incident`)
-export { createIncidentCli, findUnknownFlag, incidentCli, parseMatcher, runIncidentCli } from './cli/incident-cli.js';
+export { createIncidentCli, incidentCli, parseMatcher, runIncidentCli } from './cli/incident-cli.js';
 export type { IncidentCliDependencies } from './cli/incident-cli.js';

@@ -111,6 +111,13 @@ describe('runCli', () => {
     expect(await runCli(definition, ['check', '--nope', 'x'], unknownOption.io)).toBe(2);
     expect(unknownOption.stderr()).toMatch(/ops-demo check: .*--nope/);
     expect(unknownOption.stderr()).toContain("Run 'ops-demo check --help' for usage.");
+    const mistyped = capture();
+    expect(await runCli(definition, ['check', '--timout', '5s', '--json', 'x'], mistyped.io)).toBe(2);
+    expect(mistyped.stderr()).toMatch(/^ops-demo check: unknown option --timout \(did you mean --timeout\?\)$/m);
+    expect(JSON.parse(mistyped.stdout())).toMatchObject({ ok: false, error: { code: 'ARGUMENT_INVALID' } });
+    const mistypedCommand = capture();
+    expect(await runCli(definition, ['chek'], mistypedCommand.io)).toBe(2);
+    expect(mistypedCommand.stderr()).toContain('ops-demo: unknown command "chek" (did you mean "check"?)');
     const missing = capture();
     expect(await runCli(definition, ['check'], missing.io)).toBe(2);
     expect(missing.stderr()).toBe('ops-demo check: expected at least one URL\n');

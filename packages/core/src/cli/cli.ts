@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { suggestKey } from '../config/suggest-key.js';
 import { ConfigError } from '../errors/config-error.js';
 import { OpsError } from '../errors/ops-error.js';
 import { parseDuration } from '../time/duration.js';
@@ -190,7 +191,9 @@ export async function runCli(
     commandName = definition.defaultCommand;
     args = argv;
   } else {
-    fullIo.stderr.write(`${definition.name}: unknown command ${JSON.stringify(first)}\n\n${renderHelp(definition)}`);
+    const message = `unknown command ${JSON.stringify(first)}${didYouMean(first, Object.keys(definition.commands), JSON.stringify)}`;
+    writeUsageError(fullIo, argv, message);
+    fullIo.stderr.write(`${definition.name}: ${message}\n\n${renderHelp(definition)}`);
     return ExitCode.usage;
   }
   const command = definition.commands[commandName] as CliCommand;
@@ -205,8 +208,15 @@ export async function runCli(
     );
     parsed = parseArgs({ args: [...args], options: config, allowPositionals: true, strict: true }) as typeof parsed;
   } catch (error) {
+    // node:util's parseArgs names an unknown flag; say which one was probably meant.
+    const unknown = /^Unknown option '--([^']+)'/.exec((error as Error).message)?.[1];
+    const message =
+      unknown === undefined
+        ? (error as Error).message
+        : `unknown option --${unknown}${didYouMean(unknown, Object.keys(optionSpecs), (name) => `--${name}`)}`;
+    writeUsageError(fullIo, args, message);
     fullIo.stderr.write(
-      `${definition.name} ${commandName}: ${(error as Error).message}\nRun '${definition.name} ${commandName} --help' for usage.\n`,
+      `${definition.name} ${commandName}: ${message}\nRun '${definition.name} ${commandName} --help' for usage.\n`,
     );
     return ExitCode.usage;
   }
@@ -340,4 +350,16 @@ export function createProgressBar(
       stream.write('\r\u001b[2K');
     },
   };
+}
+
+/** ` (did you mean X?)` for the closest of `known`, or nothing. */
+function didYouMean(word: string | undefined, known: Iterable<string>, show: (name: string) => string): string {
+  const suggestion = word === undefined ? undefined : suggestKey(word, known);
+  return suggestion === undefined ? '' : ` (did you mean ${show(suggestion)}?)`;
+}
+
+/** With `--json` among the arguments, a usage error is also written to stdout as `{ ok: false, error }`. */
+function writeUsageError(io: CliIo, args: readonly string[], message: string): void {
+  if (args.includes('--json'))
+    io.stdout.write(`${JSON.stringify({ ok: false, error: { code: 'ARGUMENT_INVALID', message } }, null, 2)}\n`);
 }

@@ -878,57 +878,18 @@ export function createIncidentCli(dependencies: IncidentCliDependencies = {}): C
  * The `ops-incident` command line: `trigger`, `list`, `show`, `ack`, `mitigate`, `resolve`, `note`, `silence`,
  * `maintenance`, `metrics`, `postmortem`, `status-page serve`; `--json` everywhere; exit 0 ok, 1 failed (unknown
  * incident, refused transition, store unreachable), 2 usage. The store is PostgreSQL, by `OPS_INCIDENT_DATABASE_URL`
- * (or `--database-url`). Run it with {@link runIncidentCli}, which also suggests the flag meant for a mistyped one.
+ * (or `--database-url`). Run it with {@link runIncidentCli} or core's `runCli`.
  */
 export const incidentCli: CliDefinition = createIncidentCli();
 
-const COMMON_FLAGS = ['json', 'help'];
-
 /**
- * An unknown `--flag` or command in `argv`, as a message naming it and the one probably meant; `undefined` when all
- * are known (core's `runCli` then parses them).
- */
-export function findUnknownFlag(definition: CliDefinition, argv: readonly string[]): string | undefined {
-  const [commandName, ...args] = argv;
-  if (commandName === undefined || commandName.startsWith('-') || commandName === 'help') return undefined;
-  const command = definition.commands[commandName];
-  if (!command || !Object.hasOwn(definition.commands, commandName))
-    return `${definition.name}: unknown command ${JSON.stringify(commandName)}${didYouMean(commandName, Object.keys(definition.commands))}`;
-  const options = command.options ?? {};
-  const known = [...Object.keys(options), ...COMMON_FLAGS];
-  for (let index = 0; index < args.length; index++) {
-    const argument = args[index] as string;
-    if (argument === '--') break;
-    if (!argument.startsWith('--')) continue;
-    const name = argument.slice(2).split('=')[0] as string;
-    if (known.includes(name)) {
-      if (options[name]?.type === 'string' && !argument.includes('=')) index++; // its value
-      continue;
-    }
-    const suggestion = suggestKey(name, known);
-    return `${definition.name} ${commandName}: unknown option --${name}${suggestion === undefined ? '' : ` (did you mean --${suggestion}?)`}`;
-  }
-  return undefined;
-}
-
-/**
- * Runs `ops-incident` (what the `ops-incident` binary does): like core's `runCli`, and a mistyped flag or command is
- * refused (exit 2) naming it and the one probably meant (`unknown option --sevrity (did you mean --severity?)`).
+ * Runs `ops-incident` (what the `ops-incident` binary does) through core's `runCli`, which refuses a mistyped flag or
+ * command (exit 2) naming it and the one probably meant (`unknown option --sevrity (did you mean --severity?)`).
  */
 export async function runIncidentCli(
   argv: readonly string[],
   io: Partial<CliIo> = {},
   definition: CliDefinition = incidentCli,
 ): Promise<number> {
-  const unknown = findUnknownFlag(definition, argv);
-  if (unknown === undefined) return runCli(definition, argv, io);
-  const stderr = io.stderr ?? process.stderr;
-  if (argv.includes('--json'))
-    (io.stdout ?? process.stdout).write(
-      `${JSON.stringify({ ok: false, error: { code: 'ARGUMENT_INVALID', message: unknown } }, null, 2)}\n`,
-    );
-  const commandName = argv[0] as string;
-  const help = Object.hasOwn(definition.commands, commandName) ? ` ${commandName}` : '';
-  stderr.write(`${unknown}\nRun '${definition.name}${help} --help' for usage.\n`);
-  return ExitCode.usage;
+  return runCli(definition, argv, io);
 }
