@@ -105,7 +105,13 @@ describe('notes API (in-memory store)', () => {
       method: 'PUT',
       body: JSON.stringify({ storeUnavailable: true }),
     });
-    expect(await json(toggled)).toEqual({ storeUnavailable: true, storeLatencyMs: 0 });
+    expect(await json(toggled)).toMatchObject({
+      storeUnavailable: true,
+      storeLatencyMs: 0,
+      poisonedConnections: false,
+      memoryGrowthMb: 0,
+      shared: null,
+    });
     const failed = await fetch(`${url}/notes`);
     expect(failed.status).toBe(503);
     expect(failed.headers.get('retry-after')).toBe('5');
