@@ -117,4 +117,80 @@ describe('storage lock', () => {
     expect(lost).toHaveLength(1);
     expect(await listLocks(storage, 'pg')).toHaveLength(1);
   });
+
+  it('two racing writers with the default (no settle wait): exactly one holds', async () => {
+    const clock = createManualClock(Date.UTC(2026, 10, 22, 3));
+    const storage = createMemoryStorage({ clock });
+    const racers = ['a', 'b', 'c'].map((host) => acquireStorageLock({ storage, job: 'pg', clock, host }));
+    const settled = Promise.allSettled(racers);
+    for (let step = 0; step < 60; step++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      await clock.advanceAsync(10);
+    }
+    const results = await settled;
+    expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+    expect(results.filter((result) => result.status === 'rejected')).toHaveLength(2);
+    expect(await listLocks(storage, 'pg')).toHaveLength(1);
+  });
+
+  it('a slow older writer does not hold beside a younger one that already holds (it waits, then gives up)', async () => {
+    const clock = createManualClock(Date.UTC(2026, 10, 22, 3));
+    const memory = createMemoryStorage({ clock });
+    let releaseSlowWrite: (() => void) | undefined;
+    let slowWriteStarted: () => void = () => undefined;
+    const slowWriteSeen = new Promise<void>((resolve) => (slowWriteStarted = resolve));
+    // The first lock write hangs until released: a writer that listed (and found nothing) long before its write lands.
+    const storage: BackupStorage = {
+      ...memory,
+      location: memory.location,
+      list: (prefix) => memory.list(prefix),
+      write: async (key: string, body: Readable) => {
+        if (releaseSlowWrite === undefined && key.includes('/locks/')) {
+          await new Promise<void>((resolve) => {
+            releaseSlowWrite = resolve;
+            slowWriteStarted();
+          });
+        }
+        return memory.write(key, body);
+      },
+    };
+    const older = acquireStorageLock({ storage, job: 'pg', clock, host: 'slow', settle: 0, raceTimeout: '5s' });
+    older.catch(() => undefined);
+    await slowWriteSeen;
+    clock.advance(1_000);
+    // The younger run lists (nothing yet), writes, re-lists (only its own) and holds.
+    const younger = await acquireStorageLock({ storage, job: 'pg', clock, host: 'fast', settle: 0 });
+    (releaseSlowWrite as () => void)();
+    let outcome: unknown;
+    older.then(
+      () => (outcome = 'held'),
+      (error: unknown) => (outcome = error),
+    );
+    for (let step = 0; step < 100 && outcome === undefined; step++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      await clock.advanceAsync(100);
+    }
+    // Before: the older lock won the re-list against the younger one and both held.
+    expect(outcome).toMatchObject({ code: 'BACKUP_LOCKED' });
+    expect((await listLocks(memory, 'pg')).map((lock) => lock.host)).toEqual(['fast']);
+    await younger.release();
+  });
+
+  it('an older racer waits for a younger one that saw it to withdraw, then holds', async () => {
+    const clock = createManualClock(Date.UTC(2026, 10, 22, 3));
+    const storage = createMemoryStorage({ clock });
+    // Both write before either re-lists: each sees the other, the younger withdraws, the older holds.
+    const older = acquireStorageLock({ storage, job: 'pg', clock, host: 'a', settle: '50ms' });
+    clock.advance(1);
+    const younger = acquireStorageLock({ storage, job: 'pg', clock, host: 'b', settle: '50ms' });
+    const settled = Promise.allSettled([older, younger]);
+    for (let step = 0; step < 40; step++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      await clock.advanceAsync(10);
+    }
+    const [first, second] = await settled;
+    expect(first?.status).toBe('fulfilled');
+    expect(second).toMatchObject({ status: 'rejected', reason: { code: 'BACKUP_LOCKED' } });
+    expect((await listLocks(storage, 'pg')).map((lock) => lock.host)).toEqual(['a']);
+  });
 });

@@ -37,8 +37,16 @@ export interface StorageLockOptions {
   staleAfter?: Duration;
   /** How often the holder rewrites its lock. Default `'5m'`. */
   refreshEvery?: Duration;
-  /** Wait after writing before re-listing, to see a racing writer. Default `'200ms'`. */
+  /**
+   * Wait after writing before re-listing. Default `0`: not needed where a listing shows every write that completed
+   * before it (local directories, S3); set it for a storage whose listings lag behind writes.
+   */
   settle?: Duration;
+  /**
+   * How long to wait for a younger racing lock to withdraw (it does when it sees ours) before giving up with
+   * `BACKUP_LOCKED`. Default `'5s'`.
+   */
+  raceTimeout?: Duration;
   clock?: Clock;
   logger?: Logger;
   /** Host name recorded (default `os.hostname()`). */
@@ -91,17 +99,21 @@ async function readLocks(
 
 /**
  * Takes the lock of a job as an object in the storage itself (`<job>/locks/<id>.json` with host, pid and times), so
- * it works across hosts sharing an object store. After writing, it waits `settle` and re-lists: if an older live
- * lock exists, it withdraws and throws `BACKUP_LOCKED`. A lock is stale when not refreshed for `staleAfter`, or
+ * it works across hosts sharing an object store. After writing, it re-lists: if an older live lock exists, it
+ * withdraws and throws `BACKUP_LOCKED`; if only younger ones exist, it re-lists until they are gone (a younger racer
+ * that saw ours withdraws) and gives up with `BACKUP_LOCKED` after `raceTimeout` (a younger racer that listed before
+ * ours was written holds the lock); with no other lock it holds the lock at once. A lock is stale when not refreshed for `staleAfter`, or
  * sooner when it was taken on this host by a pid that is gone (a `kill -9`); stale locks are removed. The holder
  * rewrites its lock every `refreshEvery` on a periodic task from `@ops/core` (never two refreshes at once; `release`
  * waits for one in flight).
  *
  * This is deliberately not a `LockStore` of `@ops/core`: {@link BackupStorage} has no conditional write (no
  * create-if-absent, no compare-and-swap), so acquiring cannot be atomic and there is no strictly increasing fencing
- * token. Mutual exclusion rests on write → settle → re-list (the older lock wins), which holds when every writer
- * sees the others' locks within `settle` (local directories, S3's read-after-write consistency) and the clocks of
- * the hosts agree to well within `staleAfter`. For a fleet that needs a fenced lock, guard the run with core's
+ * token. Mutual exclusion rests on write → re-list: of two racers, the one that lists last sees both locks, and a
+ * racer holds only when it sees no other live lock (the other then sees it and withdraws or waits). That holds
+ * without timing assumptions when a listing shows every write completed before it (local directories, S3's strong
+ * read-after-write consistency; `settle` covers storages that lag), and when the clocks of the hosts agree to well
+ * within `staleAfter`. For a fleet that needs a fenced lock, guard the run with core's
  * `createLock` over a Redis or PostgreSQL `LockStore` instead.
  *
  * @example
@@ -122,7 +134,8 @@ export async function acquireStorageLock(options: StorageLockOptions): Promise<H
   } = options;
   const staleAfterMs = parseDuration(options.staleAfter ?? '30m', 'staleAfter');
   const refreshEveryMs = parseDuration(options.refreshEvery ?? '5m', 'refreshEvery');
-  const settleMs = parseDuration(options.settle ?? '200ms', 'settle');
+  const settleMs = parseDuration(options.settle ?? 0, 'settle');
+  const raceTimeoutMs = parseDuration(options.raceTimeout ?? '5s', 'raceTimeout');
   const now = clock.now();
   const id = `${now.toString(36).padStart(10, '0')}-${randomBytes(4).toString('hex')}`;
   const record: LockRecord = { id, job, host, pid, acquiredAt: now, refreshedAt: now };
@@ -132,7 +145,7 @@ export async function acquireStorageLock(options: StorageLockOptions): Promise<H
     clock.now() - other.refreshedAt > staleAfterMs ||
     (other.host === host && other.pid !== pid && !isProcessAlive(other.pid));
   const writeRecord = () => storage.write(key, Readable.from([Buffer.from(JSON.stringify(record))]));
-  const blocker = (onlyOlder: boolean) => findBlocker({ storage, job, key, record, onlyOlder, isStale, logger });
+  const blockers = () => findBlockers({ storage, job, key, record, isStale, logger });
   const lockedError = (holder: LockRecord) =>
     new BackupError(
       'BACKUP_LOCKED',
@@ -140,32 +153,43 @@ export async function acquireStorageLock(options: StorageLockOptions): Promise<H
       { isRetryable: true },
     );
 
-  const early = await blocker(false);
-  if (early) throw lockedError(early);
+  const early = await blockers();
+  if (early.older ?? early.younger) throw lockedError((early.older ?? early.younger) as LockRecord);
   await writeRecord();
   if (settleMs > 0) await clock.sleep(settleMs);
-  const late = await blocker(true);
-  if (late) {
-    await storage.delete(key);
-    throw lockedError(late);
+  // Racing writers: an older lock wins at once; a younger one either saw ours (it withdraws: wait for that) or listed
+  // before ours was written (it holds: give up after raceTimeout). Holding while any other live lock is listed
+  // would let a slow older writer and a younger one both hold.
+  const waitUntil = clock.monotonic() + raceTimeoutMs;
+  let pause = 10;
+  for (;;) {
+    const late = await blockers();
+    const holder = late.older ?? (clock.monotonic() >= waitUntil ? late.younger : undefined);
+    if (holder) {
+      await storage.delete(key);
+      throw lockedError(holder);
+    }
+    if (!late.younger) break;
+    await clock.sleep(pause);
+    pause = Math.min(pause * 2, 250);
   }
   return holdLock({ storage, job, key, record, writeRecord, clock, refreshEveryMs, logger });
 }
 
 /**
- * A live lock that blocks ours: before writing, any live lock; after writing (racing writers), only an older one.
- * Stale locks met on the way are removed.
+ * The live locks other than ours: the oldest one older than ours and the oldest younger one. Stale locks met on the
+ * way are removed.
  */
-async function findBlocker(input: {
+async function findBlockers(input: {
   storage: BackupStorage;
   job: string;
   key: string;
   record: LockRecord;
-  onlyOlder: boolean;
   isStale: (other: LockRecord) => boolean;
   logger: Logger;
-}): Promise<LockRecord | undefined> {
-  const { storage, job, key, record, onlyOlder, isStale, logger } = input;
+}): Promise<{ older?: LockRecord; younger?: LockRecord }> {
+  const { storage, job, key, record, isStale, logger } = input;
+  const found: { older?: LockRecord; younger?: LockRecord } = {};
   for (const { key: otherKey, record: other } of await readLocks(storage, job)) {
     if (otherKey === key) continue;
     if (!other) continue;
@@ -174,14 +198,16 @@ async function findBlocker(input: {
       await storage.delete(otherKey);
       continue;
     }
-    if (
-      !onlyOlder ||
-      other.acquiredAt < record.acquiredAt ||
-      (other.acquiredAt === record.acquiredAt && other.id < record.id)
-    )
-      return other;
+    const which = isOlder(other, record) ? 'older' : 'younger';
+    const current = found[which];
+    if (!current || isOlder(other, current)) found[which] = other;
   }
-  return undefined;
+  return found;
+}
+
+/** Whether lock `a` was taken before lock `b` (ties broken by id, so every host orders two locks alike). */
+function isOlder(a: LockRecord, b: LockRecord): boolean {
+  return a.acquiredAt < b.acquiredAt || (a.acquiredAt === b.acquiredAt && a.id < b.id);
 }
 
 /**
