@@ -18,6 +18,7 @@ export type { CompressionAlgorithm, CompressionOptions } from './pipeline/compre
 export { writeArtifact, openArtifact, checkStoredArtifact } from './pipeline/artifact-pipeline.js';
 export type {
   ArtifactRecord,
+  ContentCompression,
   EncryptionOptions,
   DecryptionOptions,
   WriteArtifactOptions,
@@ -45,7 +46,7 @@ export { listBackups, findBackup } from './catalog/catalog.js';
 export type { BackupListing, UnreadableManifest } from './catalog/catalog.js';
 
 // sources
-export type { BackupSource, SourceContext, SourceOutcome } from './sources/source.js';
+export type { ArtifactWriteOptions, BackupSource, SourceContext, SourceOutcome } from './sources/source.js';
 export { createPostgresSource } from './sources/postgres-source.js';
 export type { PostgresSourceOptions, PostgresDumpFormat } from './sources/postgres-source.js';
 export type { PostgresConnectionOptions } from './sources/postgres-connection.js';

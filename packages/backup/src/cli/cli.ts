@@ -228,7 +228,7 @@ const showCommand: CliCommand = {
             `    ${artifact.key} ${artifact.format} ${formatBytes(artifact.storedBytes)} stored, sha256 ${artifact.storedSha256}`,
           );
           context.print(
-            `      compression ${artifact.compression.algorithm}${artifact.compression.level ? ` ${artifact.compression.level}` : ''}, encryption ${artifact.encryption ? (artifact.encryption.passphrase ? 'age (passphrase)' : `age → ${artifact.encryption.recipients.join(', ')}`) : 'none'}`,
+            `      compression ${artifact.compression.algorithm}${artifact.compression.level ? ` ${artifact.compression.level}` : ''}${artifact.contentCompression ? ` (inside the format: ${artifact.contentCompression.algorithm}${artifact.contentCompression.level === undefined ? '' : ` ${artifact.contentCompression.level}`} by ${artifact.contentCompression.by})` : ''}, encryption ${artifact.encryption ? (artifact.encryption.passphrase ? 'age (passphrase)' : `age → ${artifact.encryption.recipients.join(', ')}`) : 'none'}`,
           );
         }
       }

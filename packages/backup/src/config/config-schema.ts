@@ -18,8 +18,10 @@ const postgresSourceSchema = z
     sslMode: z.string().optional(),
     format: z.enum(['custom', 'plain', 'directory']).optional(),
     parallelJobs: z.number().int().min(1).optional(),
-    /** pg_dump's own compression (`-Z`, 0–9); with it, set the job's compression to `none`. */
+    /** pg_dump's own compression (`-Z`, 0–9), explicit; with it, set the job's compression to `none`. */
     dumpCompressionLevel: z.number().int().min(0).max(9).optional(),
+    /** Default true: a custom dump is compressed by pg_dump at the job's gzip level instead of gzip in the pipeline. */
+    compressInsideDump: z.boolean().optional(),
     passwordMode: z.enum(['passfile', 'environment']).optional(),
     lockWaitTimeout: durationSchema.optional(),
     extraArguments: z.array(z.string()).optional(),

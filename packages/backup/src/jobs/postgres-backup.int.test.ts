@@ -1,13 +1,17 @@
+import { spawn } from 'node:child_process';
 import { chmod, readFile, stat } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresDatabase, tempDir, type PostgresDatabase, type TempDir } from '@ops/testkit';
 import { findBackup, listBackups } from '../catalog/catalog.js';
 import { generateAgeIdentity } from '../crypto/age-keys.js';
+import { openArtifact, type ArtifactRecord } from '../pipeline/artifact-pipeline.js';
 import { restorePostgres } from '../restore/postgres-restore.js';
 import { createPostgresSource } from '../sources/postgres-source.js';
 import { createLocalStorage } from '../storages/local/local-storage.js';
+import type { BackupStorage } from '../storages/storage.js';
 import { verifyBackup } from '../verify/verify-backup.js';
 import { runBackup } from './run-backup.js';
 
@@ -54,6 +58,27 @@ const connection = () => ({
   database: database.database,
 });
 
+/** The `Compression:` line of pg_restore -l for the artifact's plain bytes: what pg_dump itself did. */
+async function dumpHeaderCompression(
+  storage: BackupStorage,
+  artifact: ArtifactRecord | undefined,
+  identity: string | undefined,
+): Promise<string | undefined> {
+  if (!artifact) return undefined;
+  const plain = await openArtifact({
+    storage,
+    artifact,
+    ...(identity === undefined ? {} : { decryption: { identities: [identity] } }),
+  });
+  const listing = spawn('pg_restore', ['-l'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let text = '';
+  listing.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  // pg_restore -l stops reading after the table of contents: an EPIPE on its stdin is expected.
+  await pipeline(plain, listing.stdin).catch(() => undefined);
+  await new Promise((resolve) => listing.once('close', resolve));
+  return /Compression: (\S+)/.exec(text)?.[1];
+}
+
 describe('PostgreSQL backup → verify → restore', () => {
   it('backs up with gzip and age, lists it, verifies at every level and restores into a new database', async () => {
     const storage = createLocalStorage({ directory: join(directory.path, 'store') });
@@ -67,12 +92,21 @@ describe('PostgreSQL backup → verify → restore', () => {
     });
     expect(manifest.state, manifest.error).toBe('completed');
     const source = manifest.sources[0];
-    expect(source?.details).toMatchObject({ format: 'custom', tableCount: 2, pointInTime: true });
+    // The job's gzip 1 is done by pg_dump (-Z 1) inside the custom format, not by gzip of the stream, and the
+    // manifest says exactly that.
+    expect(source?.details).toMatchObject({
+      format: 'custom',
+      tableCount: 2,
+      pointInTime: true,
+      dumpCompressionLevel: 1,
+    });
     expect(source?.artifacts[0]).toMatchObject({
       format: 'pg-custom',
-      compression: { algorithm: 'gzip', level: 1 },
+      compression: { algorithm: 'none' },
+      contentCompression: { by: 'pg_dump', algorithm: 'gzip', level: 1 },
       encryption: { scheme: 'age', recipients: [recipient], passphrase: false },
     });
+    expect(await dumpHeaderCompression(storage, source?.artifacts[0], identity)).toBe('1');
     expect(manifest.storedBytes).toBeGreaterThan(1000);
 
     // Files are private and the manifest holds no secret.
@@ -142,6 +176,68 @@ describe('PostgreSQL backup → verify → restore', () => {
     );
     const original = await query<{ sum: string }>(database.connectionString, 'SELECT sum(total) AS sum FROM orders');
     expect(rows[0]).toEqual({ customers: '5000', orders: '20000', sum: original[0]?.sum });
+  });
+
+  it('compressInsideDump: false gzips the stream in the pipeline (pg_dump -Z 0), and it restores', async () => {
+    const storage = createLocalStorage({ directory: join(directory.path, 'pipeline-gzip') });
+    const { identity, recipient } = generateAgeIdentity();
+    const manifest = await runBackup({
+      job: 'pg-pipeline-gzip',
+      storage,
+      sources: [createPostgresSource({ ...connection(), compressInsideDump: false })],
+      compression: { algorithm: 'gzip', level: 6 },
+      encryption: { recipients: [recipient] },
+    });
+    expect(manifest.state, manifest.error).toBe('completed');
+    const artifact = manifest.sources[0]?.artifacts[0];
+    expect(manifest.sources[0]?.details).toMatchObject({ dumpCompressionLevel: 0 });
+    expect(artifact?.compression).toEqual({ algorithm: 'gzip', level: 6 });
+    expect(artifact).not.toHaveProperty('contentCompression');
+    expect(await dumpHeaderCompression(storage, artifact, identity)).toBe('0');
+    const report = await verifyBackup({
+      storage,
+      backup: manifest,
+      level: 'full-read',
+      decryption: { identities: [identity] },
+    });
+    expect(report.ok, report.detail).toBe(true);
+    const target = `${database.database}_pipeline_gzip`;
+    restored.push(target);
+    await restorePostgres({
+      storage,
+      backup: manifest,
+      decryption: { identities: [identity] },
+      target: { ...connection(), database: target },
+      create: true,
+    });
+    const targetUrl = database.connectionString.replace(/\/[^/?]+(\?|$)/, `/${target}$1`);
+    expect((await query<{ count: string }>(targetUrl, 'SELECT count(*) FROM orders'))[0]?.count).toBe('20000');
+  });
+
+  it('an explicit dumpCompressionLevel is used as given and recorded; without one and without gzip, pg_dump does not compress', async () => {
+    const storage = createLocalStorage({ directory: join(directory.path, 'explicit-level') });
+    const explicit = await runBackup({
+      job: 'pg-explicit',
+      storage,
+      sources: [createPostgresSource({ ...connection(), dumpCompressionLevel: 3 })],
+      compression: { algorithm: 'none' },
+    });
+    expect(explicit.state, explicit.error).toBe('completed');
+    expect(explicit.sources[0]?.details).toMatchObject({ dumpCompressionLevel: 3 });
+    expect(explicit.sources[0]?.artifacts[0]).toMatchObject({
+      compression: { algorithm: 'none' },
+      contentCompression: { by: 'pg_dump', algorithm: 'gzip', level: 3 },
+    });
+    expect(await dumpHeaderCompression(storage, explicit.sources[0]?.artifacts[0], undefined)).toBe('3');
+    const uncompressed = await runBackup({
+      job: 'pg-explicit',
+      storage,
+      sources: [createPostgresSource({ ...connection() })],
+      compression: { algorithm: 'none' },
+    });
+    expect(uncompressed.sources[0]?.details).toMatchObject({ dumpCompressionLevel: 0 });
+    expect(uncompressed.sources[0]?.artifacts[0]).not.toHaveProperty('contentCompression');
+    expect(await dumpHeaderCompression(storage, uncompressed.sources[0]?.artifacts[0], undefined)).toBe('0');
   });
 
   it('plain and directory formats round-trip too', async () => {

@@ -402,9 +402,11 @@ async function backupOneSource(input: {
       signal: controller.signal,
       logger,
       temporaryDirectory,
-      writeArtifact: async (name, format, body) => {
+      compression,
+      writeArtifact: async (name, format, body, artifactOptions = {}) => {
         assertJobName(name, 'artifact name');
         const key = artifactKey(manifest.job, manifest.id, name);
+        if (artifactOptions.compression) assertCompression(artifactOptions.compression);
         attempted.push(key);
         // Progress costs a listener per chunk: only when someone listens as the artifact starts.
         const progress = emitters.some((emitter) => emitter?.has('artifact.progressed'))
@@ -417,7 +419,8 @@ async function backupOneSource(input: {
           name,
           format,
           body,
-          compression,
+          compression: artifactOptions.compression ?? compression,
+          contentCompression: artifactOptions.contentCompression,
           encryption,
           signal: controller.signal,
           onProgress: progress,

@@ -98,6 +98,9 @@ const artifactSchema = z.object({
   storedBytes: z.number().int().nonnegative(),
   storedSha256: z.string().regex(/^[0-9a-f]{64}$/),
   compression: z.object({ algorithm: z.enum(['none', 'gzip', 'zstd']), level: z.number().int().optional() }),
+  contentCompression: z
+    .object({ by: z.string(), algorithm: z.string(), level: z.number().int().optional() })
+    .optional(),
   encryption: z.union([
     z.null(),
     z.object({ scheme: z.literal('age'), recipients: z.array(z.string()), passphrase: z.boolean() }),

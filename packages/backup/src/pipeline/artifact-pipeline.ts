@@ -35,6 +35,19 @@ export interface DecryptionOptions {
   maxScryptWorkFactor?: number;
 }
 
+/**
+ * Compression inside the artifact's own format, done by the tool that wrote it (not by the pipeline): e.g. a
+ * custom-format dump written by `pg_dump -Z 1`. The reader of the format undoes it (pg_restore), not the pipeline.
+ */
+export interface ContentCompression {
+  /** The tool that compressed, e.g. `pg_dump`. */
+  by: string;
+  /** Its algorithm, e.g. `gzip`. */
+  algorithm: string;
+  /** Its level, e.g. `1` for `pg_dump -Z 1`. */
+  level?: number;
+}
+
 /** What the manifest says about one stored artifact. Never contains a secret. */
 export interface ArtifactRecord {
   /** Artifact name inside the backup, e.g. `main.pgdump`. */
@@ -49,7 +62,10 @@ export interface ArtifactRecord {
   /** Bytes as stored (after compression and encryption): `sha256sum` of the object gives `storedSha256`. */
   storedBytes: number;
   storedSha256: string;
+  /** What the pipeline did to the stream (undone on restore); `none` when the source compressed inside its format. */
   compression: { algorithm: CompressionAlgorithm; level?: number };
+  /** Compression inside the format by the tool that wrote it (e.g. `pg_dump -Z 1`); absent when there was none. */
+  contentCompression?: ContentCompression;
   encryption: null | { scheme: 'age'; recipients: string[]; passphrase: boolean };
 }
 
@@ -65,6 +81,8 @@ export interface WriteArtifactOptions {
   /** The plain bytes. */
   body: Readable;
   compression: CompressionOptions;
+  /** Recorded as is: the body is already compressed inside its format (e.g. by `pg_dump -Z`). */
+  contentCompression?: ContentCompression | undefined;
   /** Omit for no encryption. */
   encryption?: EncryptionOptions | undefined;
   signal?: AbortSignal | undefined;
@@ -87,7 +105,7 @@ const isQuietStreamError = (error: unknown): boolean => {
  * rejects (and leaves no object) when the source, a transform or the storage fails.
  */
 export async function writeArtifact(options: WriteArtifactOptions): Promise<ArtifactRecord> {
-  const { storage, key, name, format, body, compression, encryption, signal, onProgress } = options;
+  const { storage, key, name, format, body, compression, contentCompression, encryption, signal, onProgress } = options;
   const report = timingReporter();
   const timers = {
     read: new StageTimer(report !== undefined),
@@ -161,6 +179,7 @@ export async function writeArtifact(options: WriteArtifactOptions): Promise<Arti
     storedSha256: stored.sha256,
     compression:
       level === undefined ? { algorithm: compression.algorithm } : { algorithm: compression.algorithm, level },
+    ...(contentCompression ? { contentCompression: { ...contentCompression } } : {}),
     encryption: encryption
       ? {
           scheme: 'age',

@@ -4,7 +4,8 @@ import { parseDuration, type Duration } from '@ops/core';
 import { describeExit } from '../internal/child-process.js';
 import { packDirectory } from '../internal/tar-pack.js';
 import type { ArtifactRecord } from '../pipeline/artifact-pipeline.js';
-import type { BackupSource, SourceContext, SourceOutcome } from './source.js';
+import type { ArtifactWriteOptions, BackupSource, SourceContext, SourceOutcome } from './source.js';
+import { effectiveLevel } from '../pipeline/compression.js';
 import {
   describeConnection,
   loadPg,
@@ -30,11 +31,20 @@ export interface PostgresSourceOptions extends PostgresConnectionOptions {
   /** Parallel dump workers for the `directory` format (`pg_dump -j`; opens jobs + 1 connections). Default 1. */
   parallelJobs?: number;
   /**
-   * pg_dump's own compression (`-Z`, 0–9), recorded in the source details as `dumpCompressionLevel`. Default 0: the
-   * pipeline compresses. Setting 1 with the job's compression `none` compresses inside pg_dump, which is faster on
-   * a busy 2-core host than gzip in Node (see the README's performance section).
+   * pg_dump's own compression (`-Z`, 0–9), given explicitly: pg_dump compresses at this level and the job's
+   * compression still applies to the stream (set the job's to `none` to compress once). Recorded in the source details
+   * as `dumpCompressionLevel` and, when above 0, in the artifact's `contentCompression`. Unset (default): see
+   * `compressInsideDump`.
    */
   dumpCompressionLevel?: number;
+  /**
+   * When `dumpCompressionLevel` is unset, the format is `custom` and the job compresses with gzip at level L, pg_dump
+   * compresses instead (`pg_dump -Z L`) and the pipeline does not: the artifact records `compression: none` and
+   * `contentCompression: { by: 'pg_dump', algorithm: 'gzip', level: L }`. Faster than gzip in Node (less CPU, one
+   * process less per byte; see the README's performance section); pg_restore reads it as any custom dump. Default
+   * `true`; `false` keeps pg_dump at `-Z 0` and gzips the stream in Node.
+   */
+  compressInsideDump?: boolean;
   /** How the password reaches pg_dump: a 0600 passfile (default) or `PGPASSWORD` in the child's environment. */
   passwordMode?: 'passfile' | 'environment';
   /** `--lock-wait-timeout`: fail instead of queueing behind an exclusive lock. Default `'5m'`. */
@@ -124,7 +134,8 @@ export function createPostgresSource(options: PostgresSourceOptions = {}): Backu
     name = 'postgres',
     format = 'custom',
     parallelJobs = 1,
-    dumpCompressionLevel = 0,
+    dumpCompressionLevel: explicitDumpLevel,
+    compressInsideDump = true,
     passwordMode = 'passfile',
     lockWaitTimeout = '5m',
     extraArguments = [],
@@ -132,10 +143,13 @@ export function createPostgresSource(options: PostgresSourceOptions = {}): Backu
     skipVersionCheck = false,
   } = options;
   checkDumpOptions(format, parallelJobs, extraArguments);
-  if (!Number.isInteger(dumpCompressionLevel) || dumpCompressionLevel < 0 || dumpCompressionLevel > 9)
+  if (
+    explicitDumpLevel !== undefined &&
+    (!Number.isInteger(explicitDumpLevel) || explicitDumpLevel < 0 || explicitDumpLevel > 9)
+  )
     throw new BackupError(
       'ARGUMENT_INVALID',
-      `postgres dumpCompressionLevel must be an integer 0–9, got ${String(dumpCompressionLevel)}`,
+      `postgres dumpCompressionLevel must be an integer 0–9, got ${String(explicitDumpLevel)}`,
     );
   const lockWaitMs = parseDuration(lockWaitTimeout, 'lockWaitTimeout');
 
@@ -155,13 +169,24 @@ export function createPostgresSource(options: PostgresSourceOptions = {}): Backu
       return { tool, facts };
     });
     checks.catch(() => undefined); // awaited below; this only keeps an early failure from being unhandled
+    const compression = dumpCompression(format, explicitDumpLevel, compressInsideDump, context);
+    const dumpCompressionLevel = compression.level;
     const args = [`--format=${format}`, '--no-password', `--lock-wait-timeout=${lockWaitMs}`];
     if (format !== 'plain') args.push(`--compress=${dumpCompressionLevel}`);
     args.push(...extraArguments);
     const artifactFormat = POSTGRES_ARTIFACT_FORMATS[format];
     const artifactName = `${name}.${format === 'custom' ? 'pgdump' : format === 'plain' ? 'sql' : 'pgdir.tar'}`;
 
-    const dump: DumpCommand = { pgDumpPath, args, connection, passwordMode, artifactName, artifactFormat, checks };
+    const dump: DumpCommand = {
+      pgDumpPath,
+      args,
+      connection,
+      passwordMode,
+      artifactName,
+      artifactFormat,
+      checks,
+      artifactOptions: compression.artifactOptions,
+    };
     if (format === 'directory') {
       const { artifact, fileCount } = await dumpDirectory(context, dump, parallelJobs);
       const { tool, facts } = await checks;
@@ -179,6 +204,32 @@ export function createPostgresSource(options: PostgresSourceOptions = {}): Backu
   }
 
   return { kind: 'postgres', name, backup };
+}
+
+/**
+ * pg_dump's `-Z` level and how the artifact departs from the job's pipeline: an explicit `dumpCompressionLevel` is
+ * used as given (the job's compression still applies); otherwise a custom dump takes over the job's gzip level
+ * (`compressInsideDump`), and the pipeline passes the dump through uncompressed.
+ */
+function dumpCompression(
+  format: PostgresDumpFormat,
+  explicitLevel: number | undefined,
+  compressInsideDump: boolean,
+  context: SourceContext,
+): { level: number; artifactOptions: ArtifactWriteOptions } {
+  const inside = (level: number) => ({ by: 'pg_dump', algorithm: 'gzip', level });
+  if (format === 'plain') return { level: 0, artifactOptions: {} };
+  if (explicitLevel !== undefined)
+    return {
+      level: explicitLevel,
+      artifactOptions: explicitLevel > 0 ? { contentCompression: inside(explicitLevel) } : {},
+    };
+  const job = context.compression;
+  if (compressInsideDump && format === 'custom' && job?.algorithm === 'gzip') {
+    const level = effectiveLevel(job) as number;
+    return { level, artifactOptions: { compression: { algorithm: 'none' }, contentCompression: inside(level) } };
+  }
+  return { level: 0, artifactOptions: {} };
 }
 
 function checkDumpOptions(format: PostgresDumpFormat, parallelJobs: number, extraArguments: readonly string[]): void {
@@ -216,6 +267,8 @@ interface DumpCommand {
   artifactFormat: string;
   /** The version check and server facts, running while pg_dump starts; a failure kills pg_dump. */
   checks: Promise<{ tool: { text: string }; facts: ServerFacts }>;
+  /** How the artifact departs from the job's pipeline (compression inside pg_dump). */
+  artifactOptions: ArtifactWriteOptions;
 }
 
 /** Spawns pg_dump, killing it when the concurrent checks fail; `exited` also reports the `postgres.dump` timing. */
@@ -247,7 +300,12 @@ async function dumpDirectory(
   await dump.checks; // a failed check is the reason, whatever pg_dump did
   if (exit.code !== 0 || exit.signal) throw new BackupError('BACKUP_FAILED', `pg_dump failed (${describeExit(exit)})`);
   const packed = packDirectory({ root: output, signal: context.signal });
-  const artifact = await context.writeArtifact(dump.artifactName, dump.artifactFormat, packed.stream);
+  const artifact = await context.writeArtifact(
+    dump.artifactName,
+    dump.artifactFormat,
+    packed.stream,
+    dump.artifactOptions,
+  );
   const listing = await packed.done;
   return { artifact, fileCount: listing.fileCount };
 }
@@ -259,7 +317,7 @@ async function dumpStream(context: SourceContext, dump: DumpCommand): Promise<vo
   if (!stdout) throw new BackupError('BACKUP_FAILED', 'pg_dump has no stdout');
   let artifactError: unknown;
   const artifact = await context
-    .writeArtifact(dump.artifactName, dump.artifactFormat, stdout)
+    .writeArtifact(dump.artifactName, dump.artifactFormat, stdout, dump.artifactOptions)
     .catch((error: unknown) => {
       artifactError = error;
       tracked.child.kill('SIGTERM');
