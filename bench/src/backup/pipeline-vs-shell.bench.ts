@@ -217,8 +217,15 @@ const suite: BenchSuite = {
             atLeast: 1.2,
           },
           {
-            metric: 'backup, age + gzip 1 in Node, verify-stored on',
+            metric: 'backup, age + gzip 1 (the default: pg_dump -Z1 inside the dump), verify-stored on',
             options: { compression: { algorithm: 'gzip', level: 1 }, verifyStored: true },
+            peerName: 'pg_dump -Fc -Z1 | age -r K > f',
+            script: `${dump(1)} | age -r ${recipient} > ${peerFile}`,
+            atLeast: 1.0,
+          },
+          {
+            metric: 'backup, age + gzip 1 in Node (compressInsideDump: false), verify-stored on',
+            options: { compression: { algorithm: 'gzip', level: 1 }, compressInsideDump: false, verifyStored: true },
             peerName: 'pg_dump -Fc -Z1 | age -r K > f',
             script: `${dump(1)} | age -r ${recipient} > ${peerFile}`,
             atLeast: 1.0,

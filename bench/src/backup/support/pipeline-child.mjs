@@ -22,6 +22,7 @@ if (command === 'backup') {
       createPostgresSource({
         connectionString: options.connectionString,
         ...(options.dumpCompressionLevel === undefined ? {} : { dumpCompressionLevel: options.dumpCompressionLevel }),
+        ...(options.compressInsideDump === undefined ? {} : { compressInsideDump: options.compressInsideDump }),
         ...(options.format ? { format: options.format, parallelJobs: options.parallelJobs ?? 1 } : {}),
       }),
     ],
@@ -41,6 +42,7 @@ if (command === 'backup') {
     target: options.target,
     create: true,
     ...(options.parallelJobs ? { parallelJobs: options.parallelJobs } : {}),
+    onTiming: (timing) => timings.push(timing),
   });
   outcome = { state: 'completed' };
 }
