@@ -263,6 +263,17 @@ export function artifactReadError(artifact: ArtifactRecord, error: unknown): Ops
 }
 
 /**
+ * The cheap part of {@link checkStoredArtifact}: the object exists and has the recorded size (no read). Throws
+ * `BACKUP_CORRUPT`. A caller that goes on to {@link openArtifact} gets the sha256 check in that same read.
+ */
+export async function checkStoredSize(storage: BackupStorage, artifact: ArtifactRecord): Promise<void> {
+  const facts = await storage.stat(artifact.key);
+  if (!facts) throw new BackupError('BACKUP_CORRUPT', `artifact ${artifact.key} is missing from the storage`);
+  if (facts.bytes !== artifact.storedBytes)
+    throw corruptError(artifact, 'stored object', `size is ${facts.bytes} bytes, expected ${artifact.storedBytes}`);
+}
+
+/**
  * Reads the stored bytes of an artifact and compares size and sha256 with the manifest, without decrypting
  * (level `checksum`: no key needed). Resolves with the stored bytes read.
  */
@@ -271,10 +282,7 @@ export async function checkStoredArtifact(
   artifact: ArtifactRecord,
   signal?: AbortSignal,
 ): Promise<number> {
-  const facts = await storage.stat(artifact.key);
-  if (!facts) throw new BackupError('BACKUP_CORRUPT', `artifact ${artifact.key} is missing from the storage`);
-  if (facts.bytes !== artifact.storedBytes)
-    throw corruptError(artifact, 'stored object', `size is ${facts.bytes} bytes, expected ${artifact.storedBytes}`);
+  await checkStoredSize(storage, artifact);
   const source = await storage.read(artifact.key, signal ? { signal } : {});
   const check = new DigestStream({
     sha256: artifact.storedSha256,

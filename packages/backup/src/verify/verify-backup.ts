@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { safeErrorMessage, silentLogger, systemClock, type Clock, type Logger } from '@ops/core';
 import { findBackup, writeManifest } from '../catalog/catalog.js';
 import type { BackupEventEmitter } from '../events/backup-events.js';
@@ -16,6 +17,7 @@ import {
 import {
   artifactReadError,
   checkStoredArtifact,
+  checkStoredSize,
   openArtifact,
   type ArtifactRecord,
   type DecryptionOptions,
@@ -92,6 +94,17 @@ async function drain(stream: Readable): Promise<number> {
   let bytes = 0;
   for await (const chunk of stream as AsyncIterable<Buffer>) bytes += chunk.length;
   return bytes;
+}
+
+/**
+ * Whatever a format reader left unread, read to the stream's end: the stored and plain size and sha256 checks of
+ * {@link openArtifact} run there, so a full read is complete only once the stream ended without an error.
+ */
+async function readToEnd(stream: Readable): Promise<void> {
+  if (stream.errored) throw stream.errored;
+  if (stream.readableEnded) return;
+  stream.resume();
+  await finished(stream);
 }
 
 /** Format-level full read of a plain stream; resolves with a description, rejects on any problem. */
@@ -328,13 +341,17 @@ export async function verifyBackup(options: VerifyBackupOptions): Promise<Verifi
     for (const source of backup.sources.filter((candidate) => candidate.state === 'completed')) {
       for (const artifact of source.artifacts) {
         try {
-          await checkStoredArtifact(storage, artifact, signal);
           let detail = `size ${artifact.storedBytes} and sha256 match`;
           const found: { rdb?: RdbCheck } = {};
-          if (meetsVerification(level, 'full-read')) {
+          if (!meetsVerification(level, 'full-read')) await checkStoredArtifact(storage, artifact, signal);
+          else {
+            // One read: openArtifact checks the stored size and sha256 as it decrypts (the stream fails at its end
+            // on a mismatch), so only the existence and size check runs before it, not a separate read-and-hash.
+            await checkStoredSize(storage, artifact);
             const plain = await openArtifact({ storage, artifact, decryption, signal });
             try {
               detail += `; ${await fullRead(artifact, plain, temporaryDirectory, signal, found)}`;
+              await readToEnd(plain);
             } catch (error) {
               plain.destroy();
               throw artifactReadError(artifact, error);
