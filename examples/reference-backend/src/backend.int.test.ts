@@ -145,13 +145,21 @@ describe('reference backend on PostgreSQL and Redis', () => {
   });
 
   it('runs the demo scenario against PostgreSQL and Redis when DATABASE_URL and REDIS_URL are set', async () => {
+    const capacityDirectory = await mkdtemp(join(tmpdir(), 'ops-reference-capacity-'));
     const result = await runDemo({
       environment: { DATABASE_URL: demoDatabase.connectionString, REDIS_URL: redis.url },
+      capacityDirectory,
     });
+    await rm(capacityDirectory, { recursive: true, force: true });
     expect(result.steps.filter((step) => !step.ok).map((step) => `${step.name}: ${step.summary}`)).toEqual([]);
     expect(result).toMatchObject({ ok: true, store: 'postgres', cache: 'redis' });
     const restore = result.steps.find((step) => step.name === 'restore');
-    expect(restore?.summary).toMatch(/into database notes_restore_[0-9a-f]{8}: 20 notes, identical/);
+    expect(restore?.summary).toMatch(/into database notes_restore_[0-9a-f]{8}: (\d+) notes, identical to the \1 live/);
+    // Incidents in PostgreSQL, healing state and audit in Redis: the same story.
+    expect(result.steps.find((step) => step.name === 'start')?.summary).toMatch(/healing state: redis/);
+    expect(result.steps.find((step) => step.name === 'incident')?.data).toMatchObject({
+      incident: { severity: 'P0', dedupKey: 'notes:degraded' },
+    });
     const admin = new pg.Client({ connectionString: demoDatabase.adminConnectionString });
     await admin.connect();
     try {

@@ -108,6 +108,8 @@ export interface ReferenceBackend {
   readonly registry: Registry;
   readonly backups: NotesBackupJob;
   readonly faults: FaultInjector;
+  /** The notes store (with the injected faults applied). */
+  readonly repository: NotesRepository;
   /** The incident manager (`incidents.incidents`), status page, Alertmanager receiver and notification log. */
   readonly incidents: NotesIncidents;
   /** The healer, its audit trail and runtime flags. */
@@ -710,6 +712,7 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
     registry,
     backups,
     faults,
+    repository,
     incidents,
     healing,
     capacity,

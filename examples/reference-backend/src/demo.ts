@@ -1,16 +1,18 @@
 // `pnpm demo` (the README's first command): the reference backend's scenario, start to graceful shutdown.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { OpsError, safeErrorMessage, type Logger } from '@ops/core';
+import { OpsError, safeErrorMessage, systemClock, type Logger } from '@ops/core';
 import type { SloAlertEvent } from '@ops/slo';
 import pg from 'pg';
-import type { summarizeBackup, summarizeSlo } from './admin.js';
+import type { summarizeBackup, summarizeHealingAction, summarizeIncident, summarizeSlo } from './admin.js';
 import { startReferenceBackend, type ReferenceBackend } from './backend.js';
 import { loadBackendConfig, type BackendConfig } from './config.js';
-import { createShiftableClock } from './shiftable-clock.js';
+import { startSmtpReceiver, startWebhookReceiver, type SmtpReceiver, type WebhookReceiver } from './demo-receivers.js';
+import { NOTES_DEGRADED_PROBLEM } from './operations/incidents.js';
+import { createShiftableClock, type ShiftableClock } from './shiftable-clock.js';
 
 /** One step of the scenario and whether it behaved as expected. */
 export interface DemoStep {
@@ -41,7 +43,35 @@ export interface DemoOptions {
   environment?: Readonly<Record<string, string | undefined>>;
   /** Called after each step (the CLI prints it as it goes). */
   onStep?: (step: DemoStep) => void;
+  /** Where the capacity report (Markdown, JSON, SVG charts) is written. Default `<tmp>/ops-reference-demo/capacity-report`. */
+  capacityDirectory?: string;
+  /** Start a loopback SMTP server so pages also go out as e-mail. Default `true`. */
+  smtp?: boolean;
+  /** Settings applied over the demo's own (tests use it to prove a misbehaving step fails the demo). */
+  overrides?: Partial<BackendConfig>;
 }
+
+/** The steps of the scenario, in order. */
+export const DEMO_STEPS = [
+  'start',
+  'traffic',
+  'ready',
+  'fault',
+  'slo',
+  'incident',
+  'escalate',
+  'heal',
+  'resolve',
+  'postmortem',
+  'metrics',
+  'backup',
+  'restore',
+  'capacity',
+  'shutdown',
+] as const;
+
+/** Default directory of the capacity report the demo writes. */
+export const DEFAULT_CAPACITY_DIRECTORY = join(tmpdir(), 'ops-reference-demo', 'capacity-report');
 
 const GREEN_TRAFFIC_NOTES = 20;
 const FAULT_REQUESTS = 40;
@@ -51,7 +81,9 @@ const BATCH = 10;
 function createStepLogger(): Logger & { take(): string[] } {
   let lines: string[] = [];
   const write = (level: string) => (fields: Record<string, unknown>, message?: string) => {
-    const interesting = ['slo', 'check', 'hook', 'reason', 'faults', 'job'].filter((key) => key in fields);
+    const interesting = ['slo', 'check', 'hook', 'reason', 'faults', 'job', 'incident', 'rule', 'notification'].filter(
+      (key) => key in fields,
+    );
     const facts = interesting
       .map((key) => `${key}=${typeof fields[key] === 'object' ? JSON.stringify(fields[key]) : String(fields[key])}`)
       .join(' ');
@@ -133,35 +165,98 @@ function readinessLines(body: unknown): string[] {
   return lines;
 }
 
-/** A health+json document with one line per check entry, readable in a terminal. */
-function compactJson(body: unknown): string[] {
-  if (typeof body !== 'object' || body === null) return [JSON.stringify(body)];
-  const entries = Object.entries(body as Record<string, unknown>);
-  const lines = ['{'];
-  entries.forEach(([key, value], index) => {
-    const comma = index < entries.length - 1 ? ',' : '';
-    if (key === 'checks' && typeof value === 'object' && value !== null) {
-      const checks = Object.entries(value as Record<string, unknown>);
-      lines.push('  "checks": {');
-      checks.forEach(([name, list], checkIndex) =>
-        lines.push(`    ${JSON.stringify(name)}: ${JSON.stringify(list)}${checkIndex < checks.length - 1 ? ',' : ''}`),
-      );
-      lines.push(`  }${comma}`);
-    } else lines.push(`  ${JSON.stringify(key)}: ${JSON.stringify(value)}${comma}`);
-  });
-  lines.push('}');
-  return lines;
-}
-
 function alertLine(event: SloAlertEvent): string {
   return `${event.type === 'alert.firing' ? 'FIRING  ' : 'RESOLVED'} ${event.slo} ${event.tier} (${event.severity}): burn rate ${event.burnRates.long.toFixed(1)} (long) / ${event.burnRates.short.toFixed(1)} (short), threshold ${event.threshold.toFixed(2)}`;
 }
 
+/** Polls `read` (every 20 ms of real time) until it returns a value; throws naming `what` after `timeoutMs`. */
+async function waitFor<T>(what: string, read: () => Promise<T | undefined> | T | undefined, timeoutMs = 5_000) {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (value !== undefined) return value;
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await systemClock.sleep(20);
+  }
+}
+
+function minutes(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return '—';
+  if (ms < 60_000) return `${Math.round(ms / 1000)} s`;
+  return `${(ms / 60_000).toFixed(1)} min`;
+}
+
+type IncidentSummary = ReturnType<typeof summarizeIncident>;
+type HealingActionSummary = ReturnType<typeof summarizeHealingAction>;
+
+interface TimelineEntry {
+  at: number;
+  kind: string;
+  description: string;
+  visibility: string;
+}
+
+interface StatusSummary {
+  status: { indicator: string; description: string };
+  components: Array<{ id: string; status: string }>;
+  incidents: Array<{
+    id: string;
+    name: string;
+    status: string;
+    incident_updates: Array<{ body: string; status: string }>;
+  }>;
+}
+
+interface MetricsBody {
+  overall: {
+    count: number;
+    mttaMs?: number;
+    mttmMs?: number;
+    mttrMs?: number;
+    mttdMs?: number;
+    neverAcknowledged: number;
+  };
+  byServiceSeverity: Array<{
+    service: string;
+    severity: string;
+    metrics: { count: number; mttaMs?: number; mttmMs?: number; mttrMs?: number };
+  }>;
+}
+
+/** Healthy traffic over simulated time: `hours` hourly bursts (a daily pattern), a capacity sample after each. */
+async function simulateHistory(
+  backend: ReferenceBackend,
+  clock: ShiftableClock,
+  ids: readonly string[],
+  hours: number,
+) {
+  const exchanges: Exchange[] = [];
+  for (let hour = 0; hour < hours; hour++) {
+    clock.skip(3_600_000);
+    const utcHour = new Date(clock.now()).getUTCHours();
+    const daytime = utcHour >= 8 && utcHour < 20;
+    const count = daytime ? 12 : 4;
+    exchanges.push(
+      ...(await burst(count, (index) =>
+        index % 6 === 5
+          ? call(backend.url, 'POST', '/notes', { title: `hour ${hour} note`, body: 'background traffic' })
+          : call(backend.url, 'GET', `/notes/${ids[(hour + index) % ids.length]}`),
+      )),
+    );
+    await backend.capacity.sampleNow();
+  }
+  return exchanges;
+}
+
 /**
- * Runs the scenario: start → traffic → readiness → fault (readiness fails, an SLO burn-rate alert fires) →
- * recovery (ten simulated minutes later the fast alert resolves) → backup and verify → restore into a scratch
- * location and compare → graceful shutdown. Resolves with every step's outcome; `ok` is false when any step did
- * not behave as expected. Uses an in-memory store unless `DATABASE_URL` is set, and Redis when `REDIS_URL` is.
+ * Runs the scenario, each step checked: start → traffic (two simulated days) → readiness → fault (the response
+ * cache grows past its memory budget, the API sheds load, readiness fails) → SLO fast burn → one deduplicated P0
+ * incident with a status-page update → escalation on the simulated clock (L1 healing not yet allowed to act, L2
+ * paged over a signed webhook and e-mail, the engineer acknowledges) → healing climbs its memory ladder and
+ * verifies, the incident is mitigated → the alerts resolve and so does the incident → postmortem draft → MTTA/MTTR →
+ * backup and verify → restore and compare → capacity report with SVG charts → graceful shutdown. Resolves with
+ * every step's outcome; `ok` is false when any step did not behave as expected. Uses an in-memory store unless
+ * `DATABASE_URL` is set, and Redis when `REDIS_URL` is.
  *
  * @example
  * ```ts
@@ -170,7 +265,13 @@ function alertLine(event: SloAlertEvent): string {
  * ```
  */
 export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
-  const { environment = process.env, onStep } = options;
+  const {
+    environment = process.env,
+    onStep,
+    capacityDirectory = DEFAULT_CAPACITY_DIRECTORY,
+    smtp = true,
+    overrides = {},
+  } = options;
   const started = performance.now();
   const fromEnvironment = loadBackendConfig({
     DATABASE_URL: environment.DATABASE_URL,
@@ -186,150 +287,345 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     onStep?.(entry);
     return ok;
   };
-  const config: Partial<BackendConfig> = {
-    ...fromEnvironment,
-    port: 0,
-    host: '127.0.0.1',
-    adminEnabled: true,
-    backupDirectory: join(scratch, 'backups'),
-    drainDelay: '1s',
-  };
+  let webhook: WebhookReceiver | undefined;
+  let mail: SmtpReceiver | undefined;
   let backend: ReferenceBackend | undefined;
   let exitCode: number | undefined;
   let restoredDatabase: string | undefined;
+  let config: Partial<BackendConfig> = {};
   try {
-    // 1. Start with embedded defaults on an ephemeral loopback port.
+    webhook = await startWebhookReceiver({ now: () => clock.now() });
+    if (smtp) mail = await startSmtpReceiver();
+    config = {
+      ...fromEnvironment,
+      port: 0,
+      host: '127.0.0.1',
+      adminEnabled: true,
+      backupDirectory: join(scratch, 'backups'),
+      drainDelay: '1s',
+      instanceId: `demo-${process.pid}`,
+      healEvery: '100ms', // spacing of the verify samples
+      healSettle: '100ms',
+      capacitySampleEvery: '1h', // the demo samples on the simulated clock itself
+      notifyWebhookUrl: webhook.url,
+      notifyWebhookSecret: webhook.secret,
+      ...(mail ? { smtpUrl: mail.url, notifyEmailTo: ['oncall@notes.invalid'] } : {}),
+      ...overrides,
+    };
+    const t = (at: number) => `T+${minutes(at - faultAt)}`;
+    let faultAt = 0;
+
+    // 1. Start with embedded defaults on an ephemeral loopback port; the demo drives the loops itself.
     backend = await startReferenceBackend({
       config,
       clock,
       logger,
       sloEvaluateEvery: false,
+      healerAutoStart: false,
+      incidentLoop: false,
       signals: [],
       exit: (code) => (exitCode = code),
     });
     const base = backend.url;
+    const incidents = backend.incidents.incidents;
     const startup = await call(base, 'GET', '/health/startup');
     step(
       'start',
       startup.status === 200,
-      `listening on ${base} — store: ${backend.storeKind}, cache: ${backend.cacheKind}; /health/startup ${startup.status}`,
-      [`backups go to ${config.backupDirectory}`],
+      `listening on ${base} — store: ${backend.storeKind}, cache: ${backend.cacheKind}, healing state: ${backend.healing.storeKind}; /health/startup ${startup.status}`,
+      [
+        `incidents: ${backend.config.databaseUrl ? 'PostgreSQL store' : 'in-memory store'}, status page ${base}/status, Alertmanager receiver ${base}/hooks/alertmanager`,
+        `on-call webhook receiver ${webhook.url} (Standard Webhooks, signed)${mail ? `; SMTP server ${mail.url}` : ''}`,
+        `escalation: ${backend.incidents.levelOffsetsMs.map((offset, level) => `L${level + 1} at ${minutes(offset)}`).join(', ')}`,
+        `backups go to ${config.backupDirectory}`,
+      ],
     );
 
-    // 2. Healthy traffic: create notes, read each twice (second read is a cache hit), list them.
+    // 2. Healthy traffic: notes created and read (cache hits), then two simulated days of hourly traffic.
     const created = await burst(GREEN_TRAFFIC_NOTES, (index) =>
-      call(base, 'POST', '/notes', {
-        title: `note ${index + 1}`,
-        body: `written by the demo at step 2 (#${index + 1})`,
-      }),
+      call(base, 'POST', '/notes', { title: `note ${index + 1}`, body: `written by the demo (#${index + 1})` }),
     );
     const ids = created.flatMap((exchange) => (exchange.status === 201 ? [(exchange.body as { id: string }).id] : []));
     const reads = await burst(ids.length * 2, (index) => call(base, 'GET', `/notes/${ids[index % ids.length]}`));
-    const listed = await call(base, 'GET', '/notes?limit=100');
-    const traffic = [...created, ...reads, listed];
     const hits = reads.filter((exchange) => exchange.cache === 'hit').length;
+    const history = await simulateHistory(backend, clock, ids, 48);
+    const traffic = [...created, ...reads, ...history];
     const trafficOk =
       traffic.every((exchange) => exchange.status < 300) && ids.length === GREEN_TRAFFIC_NOTES && hits === ids.length;
     step('traffic', trafficOk, `${traffic.length} requests: ${histogram(traffic)}`, [
-      `${ids.length} notes created, each read twice (${hits} reads answered by the ${backend.cacheKind} cache), listed once`,
+      `${ids.length} notes created, each read twice (${hits} reads answered by the ${backend.cacheKind} cache)`,
+      `then 48 simulated hours of traffic (12 requests an hour by day, 4 by night), a capacity sample each hour`,
     ]);
 
-    // 3. Readiness, IETF health+json body (details shown to loopback callers).
+    // 3. Readiness: warn, because no verified backup exists yet and that check is non-critical.
     const ready = await call(base, 'GET', '/health/ready?verbose');
     const readyOk =
       ready.status === 200 &&
       checkStatus(ready.body, 'notes-store') === 'pass' &&
+      checkStatus(ready.body, 'memory-budget') === 'pass' &&
       checkStatus(ready.body, 'backup-freshness') === 'fail';
     step(
       'ready',
       readyOk,
       `GET /health/ready → ${ready.status}; no verified backup yet, so the non-critical backup-freshness check fails and readiness only warns`,
-      [...readinessLines(ready.body), '', 'application/health+json body:', ...compactJson(ready.body)],
+      readinessLines(ready.body),
       ready.body,
     );
 
-    // 4. Fault: the notes store goes down. Readiness must fail; the availability SLO's fast burn-rate alert must fire.
-    await call(base, 'PUT', '/admin/faults', { storeUnavailable: true });
+    // 4. Fault: the response cache grows past 90% of its memory budget; the API sheds load, readiness fails.
+    faultAt = clock.now();
+    await call(base, 'PUT', '/admin/faults', { memoryGrowthMb: 60 });
     const failing = await burst(FAULT_REQUESTS, (index) =>
       index % 4 === 0
-        ? call(base, 'POST', '/notes', { title: 'during the outage' })
+        ? call(base, 'POST', '/notes', { title: 'during the fault' })
         : call(base, 'GET', '/notes?limit=10'),
     );
     clock.skip(2_000); // past the 1 s result cache of the readiness checks
+    await backend.capacity.sampleNow();
     const readyDuringFault = await call(base, 'GET', '/health/ready?verbose');
-    const slosDuringFault = await call(base, 'GET', '/admin/slos');
-    const firing = backend.alerts.filter((event) => event.type === 'alert.firing');
-    const pageQuick = firing.find((event) => event.slo === 'notes/api-availability' && event.tier === 'page-quick');
     const faultOk =
       failing.every((exchange) => exchange.status === 503) &&
       readyDuringFault.status === 503 &&
-      checkStatus(readyDuringFault.body, 'notes-store') === 'fail' &&
-      pageQuick !== undefined;
+      checkStatus(readyDuringFault.body, 'memory-budget') === 'fail';
     step(
       'fault',
       faultOk,
-      `store down: ${FAULT_REQUESTS} requests → ${histogram(failing)}; readiness ${readyDuringFault.status}; ${firing.length} SLO alert(s) firing`,
+      `PUT /admin/faults {"memoryGrowthMb":60}: the caches hold ${(backend.cacheMemory.usedBytes() / 1024 / 1024).toFixed(0)} of ${backend.config.cacheMemoryBudgetMb} MiB, ${FAULT_REQUESTS} requests → ${histogram(failing)} (load shed); readiness ${readyDuringFault.status}`,
+      readinessLines(readyDuringFault.body),
+      { readiness: readyDuringFault.body },
+    );
+
+    // 5. The SLO tracker evaluates: the availability SLO burns its budget far faster than page-quick allows.
+    await backend.evaluateAlerts();
+    const firing = backend.alerts.filter((event) => event.type === 'alert.firing');
+    const pageQuick = firing.find((event) => event.slo === 'notes/api-availability' && event.tier === 'page-quick');
+    const slos = ((await call(base, 'GET', '/admin/slos')).body as { slos?: Array<ReturnType<typeof summarizeSlo>> })
+      .slos;
+    step(
+      'slo',
+      pageQuick !== undefined,
+      `${firing.length} SLO burn-rate alerts firing; availability page-quick: burn rate ${pageQuick?.burnRates.short.toFixed(1) ?? '?'} against a threshold of ${pageQuick?.threshold.toFixed(2) ?? '?'}`,
       [
-        ...readinessLines(readyDuringFault.body),
         ...firing.map(alertLine),
-        ...((slosDuringFault.body as { slos?: Array<ReturnType<typeof summarizeSlo>> }).slos ?? []).map(
+        ...(slos ?? []).map(
           (slo) =>
-            `${slo.slo}: ${slo.events.bad} bad of ${slo.events.total} events so far (the ${((1 - slo.objective) * 100).toFixed(0)}% budget allows ${((1 - slo.objective) * slo.events.total).toFixed(1)}), budget remaining ${(slo.budgetRemainingRatio * 100).toFixed(0)}%; burn rate 5m ${slo.burnRates['5m']}, 1h ${slo.burnRates['1h']}`,
+            `${slo.slo}: ${slo.events.bad} bad of ${slo.events.total} events, budget remaining ${(slo.budgetRemainingRatio * 100).toFixed(0)}%`,
         ),
       ],
-      { readiness: readyDuringFault.body, alerts: firing },
+      { alerts: firing },
     );
 
-    // 5. Recovery: clear the fault, readiness passes again; ten quiet minutes later the fast alert resolves.
-    await call(base, 'DELETE', '/admin/faults');
-    clock.skip(2_000);
-    const readyAfter = await call(base, 'GET', '/health/ready');
-    const healthyAgain = await burst(ids.length, (index) => call(base, 'GET', `/notes/${ids[index]}`));
-    clock.skip(10 * 60_000);
-    const later = await burst(ids.length, (index) => call(base, 'GET', `/notes/${ids[index]}`));
-    await backend.slos.evaluate();
-    const resolved = backend.alerts.filter((event) => event.type === 'alert.resolved');
-    const stillFiring = backend.slos
-      .statuses()
-      .flatMap((status) => status.firing.map((tier) => `${status.id} ${tier}`));
-    const recoverOk =
-      readyAfter.status === 200 &&
-      [...healthyAgain, ...later].every((exchange) => exchange.status === 200) &&
-      resolved.some((event) => event.slo === 'notes/api-availability' && event.tier === 'page-quick');
+    // 6. One incident for the problem: the failing check opened it, every burn-rate tier bumped it.
+    const incident = await waitFor('the notes:degraded incident with its SLO members', async () => {
+      const open = ((await call(base, 'GET', '/admin/incidents?open=true')).body as { incidents: IncidentSummary[] })
+        .incidents;
+      const found = open.find((candidate) => candidate.dedupKey === NOTES_DEGRADED_PROBLEM);
+      const expected = Object.values(backend?.problems?.members() ?? {}).flat().length;
+      return found && expected >= 2 && found.occurrences >= expected ? { found, open } : undefined;
+    });
+    const summary = await waitFor('the status page to show the incident', async () => {
+      clock.skip(1_100); // past the status page's 1 s cache
+      const body = (await call(base, 'GET', '/status/api/v2/summary.json')).body as StatusSummary;
+      return body.incidents.some((entry) => entry.incident_updates.length > 0) ? body : undefined;
+    });
+    const statusHtml = await call(base, 'GET', '/status');
+    const members = Object.values(backend.problems?.members() ?? {}).flat();
+    const inc = incident.found;
+    const incidentOk =
+      inc.severity === 'P0' &&
+      inc.status === 'triggered' &&
+      incident.open.length === 1 &&
+      inc.occurrences === members.length &&
+      summary.components.find((component) => component.id === 'notes')?.status === 'major_outage' &&
+      statusHtml.status === 200;
     step(
-      'recover',
-      recoverOk,
-      `fault cleared: readiness ${readyAfter.status}; after 10 simulated minutes ${resolved.length} alert(s) resolved`,
+      'incident',
+      incidentOk,
+      `${inc.id} ${inc.severity} "${inc.title}" — dedup key ${inc.dedupKey}, ${inc.occurrences} occurrences, ${incident.open.length} open incident(s)`,
       [
-        ...resolved.map(alertLine),
-        stillFiring.length > 0
-          ? `still firing (slower tiers reset when their short windows pass): ${stillFiring.join(', ')}`
-          : 'no tier firing',
+        `alerts folded into it: ${members.join(', ')}`,
+        `ticket-tier burns inhibited while the page tier fires (no P2 tickets for the same problem)`,
+        `status page: ${summary.status.description}; component notes = ${summary.components.find((component) => component.id === 'notes')?.status}`,
+        ...summary.incidents.flatMap((entry) =>
+          entry.incident_updates.map((update) => `public update (${update.status}): ${update.body}`),
+        ),
       ],
-      { resolved, stillFiring },
+      { incident: inc, members },
     );
 
-    // 6. Backup, verified by reading it back; the freshness check now passes.
+    // 7. Escalation on the simulated clock: L1 runs healing (its condition must hold 10 min first), L2 is paged at
+    //    5 min over the signed webhook and e-mail, and the platform engineer acknowledges.
+    await incidents.runDueTimers();
+    await incidents.deliverNotifications();
+    const l1 = await waitFor('L1 automation outcome', async () => {
+      const timeline = (
+        (await call(base, 'GET', `/admin/incidents/${inc.id}/timeline`)).body as {
+          timeline: TimelineEntry[];
+        }
+      ).timeline;
+      return timeline.find((entry) => entry.kind === 'automation');
+    });
+    clock.skip(backend.incidents.levelOffsetsMs[1]! + 1_000);
+    await incidents.runDueTimers();
+    await incidents.deliverNotifications();
+    const page = await waitFor('the L2 page at the webhook receiver', () =>
+      webhook?.received.find((received) => received.type === 'incident.escalated' && received.incidentId === inc.id),
+    );
+    const mailed = mail
+      ? await waitFor('the L2 e-mail', () => mail?.received.find((received) => received.subject.includes(inc.id)))
+      : undefined;
+    clock.skip(2 * 60_000);
+    const ack = await call(base, 'POST', `/admin/incidents/${inc.id}/acknowledge`, {
+      by: 'alice',
+      note: 'paged at L2; looking at the memory graphs',
+    });
+    const ackedAt = clock.now();
+    const escalateOk =
+      /failed|not fixed/i.test(l1.description) &&
+      page.role === 'platform-engineer' &&
+      page.level === 2 &&
+      page.signatureValid &&
+      (mail === undefined || mailed !== undefined) &&
+      ack.status === 200 &&
+      (ack.body as { incident: IncidentSummary }).incident.status === 'acknowledged';
+    step(
+      'escalate',
+      escalateOk,
+      `L1 automated healing could not act yet; L2 paged the ${page.role} at ${t(page.timestampSeconds * 1000)} (signature ${page.signatureValid ? 'valid' : 'INVALID'})${mailed ? ', e-mail sent' : ''}; acknowledged by alice at ${t(ackedAt)}`,
+      [
+        `L1 (0–5 min, automated): ${l1.description}`,
+        `L2 (5–15 min): POST ${webhook.url} ${page.type} ${page.incidentId} ${page.severity} level L${page.level}, role ${page.role}`,
+        ...(mailed ? [`e-mail to ${mailed.to.join(', ')}: "${mailed.subject}"`] : []),
+        `webhooks received so far: ${webhook.received.map((received) => `${received.type}→${received.role}`).join(', ')}`,
+      ],
+      { l1, page, mailed },
+    );
+
+    // 8. Healing: ten minutes after the condition was first seen, the memory ladder acts (clear caches) and verifies.
+    clock.skip(3 * 60_000 + 10_000);
+    await backend.healing.healer.tick();
+    await backend.healing.healer.idle();
+    const mitigated = await waitFor('the incident to be mitigated by healing', async () => {
+      const current = ((await call(base, 'GET', `/admin/incidents/${inc.id}`)).body as { incident: IncidentSummary })
+        .incident;
+      return current.status === 'mitigated' ? current : undefined;
+    });
+    const healing = (await call(base, 'GET', `/admin/healing?since=${faultAt}`)).body as {
+      actions: HealingActionSummary[];
+      episodes: Array<{ rule: string; outcome: string | null; instance: string }>;
+    };
+    clock.skip(2_000);
+    await backend.capacity.sampleNow();
+    const readyAfterHeal = await call(base, 'GET', '/health/ready');
+    const healthyAgain = await burst(ids.length, (index) => call(base, 'GET', `/notes/${ids[index]}`));
+    clock.skip(backend.incidents.levelOffsetsMs[2]! - (clock.now() - faultAt) + 1_000); // past L3's offset
+    await incidents.runDueTimers();
+    await incidents.deliverNotifications();
+    const seniorPaged = webhook.received.some(
+      (received) => received.role === 'senior-engineer' && received.incidentId === inc.id,
+    );
+    const ours = (action: { instance: string }) => action.instance === backend?.config.instanceId;
+    healing.actions = healing.actions.filter(ours);
+    const memoryAction = healing.actions.find((action) => action.rule === 'memory');
+    const healOk =
+      memoryAction?.outcome === 'ok' &&
+      healing.episodes.some((episode) => ours(episode) && episode.rule === 'memory' && episode.outcome === 'healed') &&
+      readyAfterHeal.status === 200 &&
+      healthyAgain.every((exchange) => exchange.status === 200) &&
+      !seniorPaged;
+    step(
+      'heal',
+      healOk,
+      `memory ladder step ${memoryAction?.step ?? '?'} "${memoryAction?.action ?? '?'}" ${memoryAction?.outcome ?? '?'} and verified; ${inc.id} ${mitigated.status} at ${t(mitigated.mitigatedAt ?? 0)}; readiness ${readyAfterHeal.status}`,
+      [
+        ...healing.actions.map(
+          (action) =>
+            `audit: ${action.rule} on ${action.target} step ${action.step} ${action.action} → ${action.outcome} (${action.detail ?? ''}) by ${action.instance}, fencing token ${action.fencingToken}`,
+        ),
+        `${ids.length} reads after healing: ${histogram(healthyAgain)}`,
+        `L3 (15 min): ${seniorPaged ? 'PAGED (unexpected)' : 'not paged — acknowledged and mitigated'}`,
+      ],
+      { actions: healing.actions, incident: mitigated },
+    );
+
+    // 9. The alerts resolve: the check passed already; thirty quiet minutes later the page tiers' short windows are
+    //    clean, the problem's last member resolves and the incident resolves with it.
+    await burst(ids.length, (index) => call(base, 'GET', `/notes/${ids[index]}`));
+    clock.skip(35 * 60_000);
+    await burst(ids.length, (index) => call(base, 'GET', `/notes/${ids[index]}`));
+    await backend.evaluateAlerts();
+    const resolvedIncident = await waitFor('the incident to resolve', async () => {
+      const current = ((await call(base, 'GET', `/admin/incidents/${inc.id}`)).body as { incident: IncidentSummary })
+        .incident;
+      return current.status === 'resolved' ? current : undefined;
+    });
+    const afterSummary = await waitFor('the status page to recover', async () => {
+      clock.skip(1_100);
+      const body = (await call(base, 'GET', '/status/api/v2/summary.json')).body as StatusSummary;
+      return body.components.every((component) => component.status === 'operational') ? body : undefined;
+    });
+    await incidents.deliverNotifications();
+    const resolvedNotice = await waitFor('the resolve at the webhook receiver', () =>
+      webhook?.received.find((received) => received.type === 'incident.resolved' && received.incidentId === inc.id),
+    );
+    const resolvedAlerts = backend.alerts.filter((event) => event.type === 'alert.resolved');
+    const openAfter = ((await call(base, 'GET', '/admin/incidents?open=true')).body as { incidents: IncidentSummary[] })
+      .incidents;
+    step(
+      'resolve',
+      resolvedIncident.resolveReason === 'source' && openAfter.length === 0 && resolvedNotice.signatureValid,
+      `${inc.id} resolved (reason: ${resolvedIncident.resolveReason}) at ${t(resolvedIncident.resolvedAt ?? 0)}; status page: ${afterSummary.status.description}; ${openAfter.length} incident(s) open`,
+      [
+        ...resolvedAlerts.map(alertLine),
+        `webhook: ${resolvedNotice.type} → ${resolvedNotice.role}; the page's ${page.role} and the incident channel are told`,
+      ],
+    );
+
+    // 10. The postmortem draft written when the P0 was mitigated.
+    const postmortem = await call(base, 'GET', `/admin/incidents/${inc.id}/postmortem`);
+    const markdown = typeof postmortem.body === 'string' ? postmortem.body : '';
+    step(
+      'postmortem',
+      postmortem.status === 200 && /## Timeline/.test(markdown) && /## Root cause/i.test(markdown),
+      `postmortem draft of ${inc.id}: ${markdown.split('\n').length} lines of Markdown (GET /admin/incidents/${inc.id}/postmortem)`,
+      markdown.split('\n').slice(0, 40),
+    );
+
+    // 11. MTTA / MTTR from the store.
+    const metrics = (await call(base, 'GET', '/admin/incidents/metrics')).body as MetricsBody;
+    const p0 = metrics.byServiceSeverity.find((row) => row.service === 'notes' && row.severity === 'P0');
+    step(
+      'metrics',
+      p0 !== undefined && p0.metrics.mttaMs !== undefined && p0.metrics.mttrMs !== undefined,
+      `notes P0: MTTA ${minutes(p0?.metrics.mttaMs)}, MTTM ${minutes(p0?.metrics.mttmMs)}, MTTR ${minutes(p0?.metrics.mttrMs)} (simulated time)`,
+      [
+        `overall: ${metrics.overall.count} incident(s), MTTA ${minutes(metrics.overall.mttaMs)}, MTTR ${minutes(metrics.overall.mttrMs)}, MTTD ${minutes(metrics.overall.mttdMs)}, never acknowledged ${metrics.overall.neverAcknowledged}`,
+        `targets of P0: acknowledge within 5 min, mitigate within 30 min`,
+      ],
+      metrics,
+    );
+
+    // 12. Backup, verified by reading it back; the freshness check now passes.
     const expected = await call(base, 'GET', '/notes?limit=100');
     const expectedNotes = (expected.body as { notes: Array<{ id: string; title: string }> }).notes;
     const backup = await call(base, 'POST', '/admin/backups');
-    const summary = backup.body as ReturnType<typeof summarizeBackup>;
+    const backupSummary = backup.body as ReturnType<typeof summarizeBackup>;
     clock.skip(6_000); // past the freshness check's 5 s result cache
     const readyAfterBackup = await call(base, 'GET', '/health/ready?verbose');
     const backupOk =
       backup.status === 200 &&
-      summary.ok &&
-      summary.verification?.ok === true &&
+      backupSummary.ok &&
+      backupSummary.verification?.ok === true &&
       checkStatus(readyAfterBackup.body, 'backup-freshness') === 'pass';
     step(
       'backup',
       backupOk,
-      `backup ${summary.id ?? '?'} ${summary.state ?? '?'} (${summary.storedBytes ?? 0} bytes stored), ${summary.verification?.level ?? 'no'} verification ${summary.verification?.ok ? 'passed' : 'FAILED'}; backup-freshness ${checkStatus(readyAfterBackup.body, 'backup-freshness') ?? '?'}`,
-      [summary.verification?.detail ?? summary.error ?? '', ...readinessLines(readyAfterBackup.body)],
-      summary,
+      `backup ${backupSummary.id ?? '?'} ${backupSummary.state ?? '?'} (${backupSummary.storedBytes ?? 0} bytes stored), ${backupSummary.verification?.level ?? 'no'} verification ${backupSummary.verification?.ok ? 'passed' : 'FAILED'}; backup-freshness ${checkStatus(readyAfterBackup.body, 'backup-freshness') ?? '?'}`,
+      [backupSummary.verification?.detail ?? backupSummary.error ?? ''],
+      backupSummary,
     );
 
-    // 7. Restore into a scratch location and compare with the live data.
+    // 13. Restore into a scratch location and compare with the live data.
     let restoreTarget: { database: string; connectionString: string } | { directory: string };
     if (backend.config.databaseUrl !== undefined) {
       restoredDatabase = `notes_restore_${randomBytes(4).toString('hex')}`;
@@ -338,19 +634,58 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       restoreTarget = { directory: join(scratch, 'restore') };
     }
     const restored = await backend.backups.restoreInto(restoreTarget);
-    const liveIds = new Set(expectedNotes.map((note) => note.id));
+    // The API lists at most 100 notes: every one of those must be restored as it is, and the counts must match.
+    const liveCount = await backend.repository.count();
+    const restoredById = new Map(restored.notes.map((note) => [note.id, note]));
     const sameNotes =
-      restored.notes.length === expectedNotes.length &&
-      restored.notes.every(
-        (note) => liveIds.has(note.id) && expectedNotes.find((live) => live.id === note.id)?.title === note.title,
-      );
+      restored.notes.length === liveCount &&
+      expectedNotes.every((note) => restoredById.get(note.id)?.title === note.title);
     step(
       'restore',
-      sameNotes && restored.backupId === summary.id,
-      `restored ${restored.backupId} into ${restored.location}: ${restored.notes.length} notes, ${sameNotes ? 'identical to' : 'DIFFERENT from'} the ${expectedNotes.length} live notes`,
+      sameNotes && restored.backupId === backupSummary.id,
+      `restored ${restored.backupId} into ${restored.location}: ${restored.notes.length} notes, ${sameNotes ? 'identical to' : 'DIFFERENT from'} the ${liveCount} live notes`,
     );
 
-    // 8. Graceful shutdown: readiness fails first (load balancers stop sending), then listeners close and hooks run.
+    // 14. Capacity report from the samples taken over the simulated days, with an SVG chart per series.
+    await backend.capacity.sampleNow();
+    const report = await call(base, 'GET', '/admin/capacity/report');
+    const reportBody = report.body as {
+      report: {
+        series: Array<{ name: string; stats: { count: number; mean: number; max: number } }>;
+        findings: string[];
+      };
+      markdown: string;
+      charts: string[];
+    };
+    await rm(capacityDirectory, { recursive: true, force: true });
+    await mkdir(capacityDirectory, { recursive: true });
+    await writeFile(join(capacityDirectory, 'report.md'), reportBody.markdown ?? '');
+    await writeFile(join(capacityDirectory, 'report.json'), `${JSON.stringify(reportBody.report ?? {}, null, 2)}\n`);
+    const svgFiles: string[] = [];
+    for (const chart of reportBody.charts ?? []) {
+      const svg = await call(base, 'GET', chart);
+      const file = chart.split('/').at(-1) ?? 'chart.svg';
+      if (svg.status === 200 && typeof svg.body === 'string' && svg.body.startsWith('<svg')) {
+        await writeFile(join(capacityDirectory, file), svg.body);
+        svgFiles.push(file);
+      }
+    }
+    step(
+      'capacity',
+      report.status === 200 && svgFiles.length >= 3 && reportBody.report.series.length >= 3,
+      `capacity report written to ${capacityDirectory}: report.md, report.json and ${svgFiles.length} SVG charts`,
+      [
+        ...reportBody.report.series.map(
+          (series) =>
+            `${series.name}: ${series.stats.count} samples, mean ${series.stats.mean.toFixed(3)}, max ${series.stats.max.toFixed(3)}`,
+        ),
+        `charts: ${svgFiles.join(', ')}`,
+        ...reportBody.report.findings.slice(0, 5).map((finding) => `finding: ${finding}`),
+      ],
+      { directory: capacityDirectory, charts: svgFiles },
+    );
+
+    // 15. Graceful shutdown: readiness fails first (load balancers stop sending), then listeners close and hooks run.
     const stopping = backend.shutdown('demo finished');
     const readyWhileDraining = await call(base, 'GET', '/health/ready');
     const code = await stopping;
@@ -358,18 +693,20 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     step(
       'shutdown',
       readyWhileDraining.status === 503 && code === 0 && exitCode === 0,
-      `readiness ${readyWhileDraining.status} while draining; cleanup hooks ran; exit code ${code}`,
+      `readiness ${readyWhileDraining.status} while draining; alerting, healing, incidents and stores closed; exit code ${code}`,
     );
   } catch (error) {
     step('error', false, `the scenario stopped: ${safeErrorMessage(error)}`);
   } finally {
     if (backend) await backend.shutdown('demo aborted').catch(() => undefined);
+    await webhook?.close().catch(() => undefined);
+    await mail?.close().catch(() => undefined);
     if (restoredDatabase !== undefined && config.databaseUrl !== undefined)
       await dropDatabase(config.databaseUrl, restoredDatabase).catch(() => undefined);
     await rm(scratch, { recursive: true, force: true });
   }
   return {
-    ok: steps.length > 0 && steps.every((entry) => entry.ok),
+    ok: steps.length === DEMO_STEPS.length && steps.every((entry) => entry.ok),
     store: config.databaseUrl === undefined ? 'memory' : 'postgres',
     cache: config.redisUrl === undefined ? 'memory' : 'redis',
     steps,
@@ -401,24 +738,40 @@ export function formatStep(step: DemoStep, index: number): string {
   return out.join('\n');
 }
 
-const HELP = `Usage: pnpm demo [--json]
+const HELP = `Usage: pnpm demo [--json] [--out DIR] [--no-smtp]
 
-Runs the reference backend's scenario on an ephemeral loopback port: traffic, readiness, a store outage (readiness
-fails, an SLO burn-rate alert fires), recovery, a verified backup, a restore check and a graceful shutdown.
-Uses PostgreSQL when DATABASE_URL is set and Redis when REDIS_URL is set; needs neither.
+Runs the reference backend's whole story on an ephemeral loopback port, on a clock that skips ahead: traffic over
+two simulated days, a fault (the caches outgrow their memory budget, the API sheds load), health degrading, an SLO
+fast burn, one deduplicated P0 incident on the status page, escalation (L1 automated healing, L2 paged over a
+signed webhook and e-mail), healing's memory ladder fixing and verifying it, the incident mitigated and resolved,
+the postmortem draft, MTTA/MTTR, a verified backup and restore, a capacity report with SVG charts, and a graceful
+shutdown. Uses PostgreSQL when DATABASE_URL is set and Redis when REDIS_URL is set; needs neither.
 
 Options:
-  --json   print one JSON document instead of the readable summary
-  --help   show this help
+  --json       print one JSON document instead of the readable summary
+  --out DIR    where the capacity report goes (default ${DEFAULT_CAPACITY_DIRECTORY})
+  --no-smtp    do not start the loopback SMTP server (pages go to the webhook receiver only)
+  --help       show this help
 
 Exit codes: 0 every step behaved as expected, 1 a step did not, 2 usage or configuration error.
 `;
 
 async function main(argv: readonly string[]): Promise<number> {
-  const unknown = argv.filter((argument) => argument !== '--json' && argument !== '--help' && argument !== '-h');
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(HELP);
     return 0;
+  }
+  let capacityDirectory: string | undefined;
+  const unknown: string[] = [];
+  for (let index = 0; index < argv.length; index++) {
+    const argument = argv[index]!;
+    if (argument === '--out') {
+      capacityDirectory = argv[++index];
+      if (capacityDirectory === undefined || capacityDirectory.startsWith('--')) {
+        process.stderr.write(`--out needs a directory\n\n${HELP}`);
+        return 2;
+      }
+    } else if (argument !== '--json' && argument !== '--no-smtp') unknown.push(argument);
   }
   if (unknown.length > 0) {
     process.stderr.write(`unknown argument ${unknown[0]}\n\n${HELP}`);
@@ -427,9 +780,11 @@ async function main(argv: readonly string[]): Promise<number> {
   const json = argv.includes('--json');
   try {
     let index = 0;
-    const result = await runDemo(
-      json ? {} : { onStep: (step) => process.stdout.write(`${formatStep(step, index++)}\n\n`) },
-    );
+    const result = await runDemo({
+      ...(capacityDirectory === undefined ? {} : { capacityDirectory }),
+      smtp: !argv.includes('--no-smtp'),
+      ...(json ? {} : { onStep: (step: DemoStep) => process.stdout.write(`${formatStep(step, index++)}\n\n`) }),
+    });
     if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else
       process.stdout.write(

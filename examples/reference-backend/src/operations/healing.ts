@@ -141,9 +141,12 @@ export function createNotesHealing(options: NotesHealingOptions): NotesHealing {
   const automation: Automation = async (incident: Incident): Promise<AutomationOutcome> => {
     await healer.tick();
     await healer.idle();
-    const since = (incident.impactStartedAt ?? incident.triggeredAt) - 60_000;
-    const closed = (await audit.list({ since, limit: 500 })).filter((record) => record.kind === 'episode.closed');
-    const healed = closed.filter((record) => record.reason === 'healed');
+    // Episodes that healed since the impact began (and not "later": a record stamped after now is another clock's).
+    const since = incident.impactStartedAt ?? incident.triggeredAt;
+    const now = clock.now();
+    const healed = (await audit.list({ since, limit: 500 })).filter(
+      (record) => record.kind === 'episode.closed' && record.reason === 'healed' && record.at <= now,
+    );
     if (healed.length > 0) {
       const last = healed.at(-1)!;
       return { outcome: 'mitigated', detail: `healing ${last.rule} on ${last.target} healed and verified` };
