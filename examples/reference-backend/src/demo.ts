@@ -315,13 +315,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const t = (at: number) => `T+${minutes(at - faultAt)}`;
     let faultAt = 0;
 
-    // 1. Start with embedded defaults on an ephemeral loopback port; the demo drives the loops itself.
+    // 1. Start with embedded defaults on an ephemeral loopback port. The healer runs on its loop (every 100 ms of
+    //    real time, judging on the simulated clock); the demo drives SLO evaluation and the incident timers itself.
     backend = await startReferenceBackend({
       config,
       clock,
       logger,
       sloEvaluateEvery: false,
-      healerAutoStart: false,
       incidentLoop: false,
       signals: [],
       exit: (code) => (exitCode = code),

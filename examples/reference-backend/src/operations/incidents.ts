@@ -208,17 +208,21 @@ export async function createNotesIncidents(options: NotesIncidentsOptions): Prom
   });
 
   // Every new paging incident gets a first public update, so the status page says something at once.
+  // Every new paging incident of the notes API names its status-page component and gets a first public update,
+  // so the status page says something at once.
   incidents.on('incident.triggered', ({ incident }) => {
     if (incident.urgency !== 'high') return;
-    void incidents
-      .postUpdate(incident.id, {
+    void (async () => {
+      if (incident.service === NOTES_SERVICE && incident.components.length === 0)
+        await incidents.setComponents(incident.id, [NOTES_SERVICE], { by: 'notes-service' });
+      await incidents.postUpdate(incident.id, {
         body: `We are investigating errors and slow responses of the notes API (${incident.title}).`,
         by: 'notes-service',
         statuspageStatus: 'investigating',
-      })
-      .catch((error: unknown) =>
-        logger.warn({ incident: incident.id, error: (error as Error).message }, 'first status update failed'),
-      );
+      });
+    })().catch((error: unknown) =>
+      logger.warn({ incident: incident.id, error: (error as Error).message }, 'first status update failed'),
+    );
   });
 
   // Built on first use, once the listener knows its port (the page links to its public URL).
