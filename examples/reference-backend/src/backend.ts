@@ -637,7 +637,7 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
     await alerting?.stop();
     await backupSchedule?.stop();
     await capacity.stop();
-    await healer.stop();
+    await healing?.stop();
   };
   health.onShutdown('alerting, healing, capacity and backup schedule', stopWork);
   health.onShutdown('running backup', () => backupRunning);

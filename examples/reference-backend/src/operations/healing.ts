@@ -1,6 +1,8 @@
 import type { AlertSink, Clock, Logger } from '@ops/core';
 import { parseDuration } from '@ops/core';
+import Docker from 'dockerode';
 import {
+  containerAutoheal,
   createFlags,
   createHealer,
   createMemoryAuditStore,
@@ -13,6 +15,7 @@ import {
   reconnectRedis,
   resetPgPool,
   type AuditStore,
+  type ContainerAutoheal,
   type Flags,
   type Healer,
   type HealingRule,
@@ -30,6 +33,7 @@ export const HEALING_RULES = {
   memory: 'memory',
   latency: 'latency',
   databaseConnections: 'database-connections',
+  containers: 'container-autoheal',
 } as const;
 
 /** The fleet-wide target of the database connection ladder (one replica resets for everyone). */
@@ -47,8 +51,10 @@ export interface NotesHealing {
   recordConnectionFailure(): void;
   /** L1's automation for @ops/incident: run the ladder now and report whether it fixed the problem. */
   readonly automation: Automation;
-  /** `where` the healing state and audit live. */
+  /** Where the healing state and audit live. */
   readonly storeKind: 'memory' | 'redis';
+  /** Container autoheal, when `DOCKER_SOCKET` is set. */
+  readonly containers: ContainerAutoheal | undefined;
   stop(): Promise<void>;
 }
 
@@ -125,9 +131,20 @@ export function createNotesHealing(options: NotesHealingOptions): NotesHealing {
   };
   const database = databaseConnectionLadder({ pools, flags, readOnlyFlag: FLAG_NAMES.readOnly, clock });
   const databaseRule: HealingRule = { ...database, targets: [DATABASE_TARGET] };
+  // docker-autoheal's job, with rails: containers labelled autoheal=true whose HEALTHCHECK says unhealthy.
+  const containers =
+    config.dockerSocket === undefined
+      ? undefined
+      : containerAutoheal({
+          docker: new Docker({ socketPath: config.dockerSocket }),
+          label: 'autoheal=true',
+          restartsPerEpisode: 3,
+          budget: { max: 1 },
+          watch: { clock, logger },
+        });
 
   const healer = createHealer({
-    rules: [memory, latency, databaseRule],
+    rules: containers ? [memory, latency, databaseRule, containers] : [memory, latency, databaseRule],
     store,
     audit,
     alerts,
@@ -166,14 +183,26 @@ export function createNotesHealing(options: NotesHealingOptions): NotesHealing {
     };
   };
 
+  const stopReacting = containers?.react(healer);
+  containers?.watcher
+    .start()
+    .catch((error: unknown) =>
+      logger.warn({ error: (error as Error).message }, 'container autoheal: the Docker engine is not reachable yet'),
+    );
+
   return {
     healer,
     audit,
     flags,
     storeKind: healingRedis ? 'redis' : 'memory',
+    containers,
     recordConnectionFailure: () => database.failures.record(DATABASE_TARGET),
     automation,
-    stop: () => healer.stop(),
+    async stop() {
+      stopReacting?.();
+      await healer.stop();
+      await containers?.watcher.close();
+    },
   };
 }
 
