@@ -77,26 +77,13 @@ export function sealChunkInto(
 }
 
 /**
- * Decrypts one sealed chunk into `target` at `offset`; returns the plaintext bytes written, or -1 when the chunk does
- * not authenticate (then the bytes written to `target` must be discarded: the caller never emits them).
+ * Encrypts one chunk into the buffers OpenSSL returns — the ciphertext, then the 16-byte tag — without copying them
+ * into one buffer (a stream pushes both; the reader sees the same bytes).
  */
-export function openChunkInto(
-  key: Uint8Array,
-  nonce: ChunkNonce,
-  sealed: Uint8Array,
-  last: boolean,
-  target: Buffer,
-  offset: number,
-): number {
-  if (sealed.length < TAG_BYTES) return -1;
-  const decipher = createDecipheriv('chacha20-poly1305', key, nonce.current(last), { authTagLength: TAG_BYTES });
-  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-  let written = decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES)).copy(target, offset);
-  try {
-    written += decipher.final().copy(target, offset + written);
-  } catch {
-    return -1;
-  }
+export function sealChunkParts(key: Uint8Array, nonce: ChunkNonce, plaintext: Uint8Array, last: boolean): Buffer[] {
+  const cipher = createCipheriv('chacha20-poly1305', key, nonce.current(last), { authTagLength: TAG_BYTES });
+  const body = cipher.update(plaintext);
+  const tail = cipher.final();
   nonce.increment();
-  return written;
+  return tail.length === 0 ? [body, cipher.getAuthTag()] : [body, tail, cipher.getAuthTag()];
 }
