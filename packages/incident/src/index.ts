@@ -80,6 +80,7 @@ export type {
   IncidentTransaction,
   NotificationQuery,
   TimerInput,
+  TransactionPrefetch,
 } from './stores/incident-store.js';
 export { createPostgresIncidentStore } from './stores/postgres/postgres-incident-store.js';
 export type { PostgresIncidentStore, PostgresIncidentStoreOptions } from './stores/postgres/postgres-incident-store.js';

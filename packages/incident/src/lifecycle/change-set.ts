@@ -57,6 +57,16 @@ export class ChangeSet {
     this.#dirty.set(incident.id, incident);
   }
 
+  /**
+   * The copy of `incident` this transaction already changed, if any, else `incident`: two events about one incident
+   * in one transaction then build on each other instead of the second overwriting the first when written back.
+   */
+  current(incident: Incident): Incident;
+  current(incident: Incident | undefined): Incident | undefined;
+  current(incident: Incident | undefined): Incident | undefined {
+    return incident && (this.#dirty.get(incident.id) ?? incident);
+  }
+
   /** Queues an event, emitted after commit. */
   emit<Name extends keyof IncidentEvents>(name: Name, payload: IncidentEvents[Name]): void {
     this.#events.push({ name, payload } as PendingEvent);

@@ -160,6 +160,44 @@ export function describeIncidentManager(
         expect(fresh.incident?.id).not.toBe(incident!.id);
       });
 
+      it('counts every event of one batch about the same incident, and a trigger after a resolve in it opens a new one', async () => {
+        const { incidents } = await setup({ requireResolutionNote: false });
+        const event = { action: 'trigger' as const, service: 'api', dedupKey: 'k', summary: 'Errors', source: 'sdk' };
+        const { incident } = await incidents.ingest(event);
+        const repeats = await incidents.ingestBatch([event, event, event]);
+        expect(repeats.map((result) => result.action)).toEqual(['appended', 'appended', 'appended']);
+        expect((await incidents.require(incident!.id)).occurrences).toBe(4);
+        const results = await incidents.ingestBatch([event, { ...event, action: 'resolve' }, event, event]);
+        expect(results.map((result) => result.action)).toEqual(['appended', 'resolved', 'created', 'appended']);
+        expect(await incidents.require(incident!.id)).toMatchObject({ status: 'resolved', occurrences: 5 });
+        expect(results[2]!.incident?.id).toBe('INC-2026-0113-002');
+        expect(await incidents.require('INC-2026-0113-002')).toMatchObject({ status: 'triggered', occurrences: 2 });
+        expect(await kinds(incidents, incident!.id)).toEqual(['triggered', 'resolved']);
+      });
+
+      it('numbers without gaps when a batch that may create incidents reopens or appends instead', async () => {
+        const { clock, incidents } = await setup({ reopenWindow: '10m', requireResolutionNote: false });
+        const event = { action: 'trigger' as const, service: 'api', summary: 'Errors', source: 'sdk' };
+        await incidents.ingestBatch([
+          { ...event, dedupKey: 'a' },
+          { ...event, dedupKey: 'b' },
+        ]);
+        await incidents.ingest({ ...event, dedupKey: 'a', action: 'resolve' });
+        clock.advance(MINUTE);
+        // 'a' reopens (within the window), 'b' is open: no number is used; 'c' and 'd' are new.
+        const results = await incidents.ingestBatch([
+          { ...event, dedupKey: 'a' },
+          { ...event, dedupKey: 'b' },
+          { ...event, dedupKey: 'c' },
+        ]);
+        expect(results.map((result) => result.action)).toEqual(['reopened', 'appended', 'created']);
+        expect(results[2]!.incident?.id).toBe('INC-2026-0113-003');
+        const next = await incidents.ingest({ ...event, dedupKey: 'd' });
+        expect(next.incident).toMatchObject({ id: 'INC-2026-0113-004', number: 4 });
+        const all = await incidents.list({ limit: 10 });
+        expect(all.map((incident) => incident.number).sort()).toEqual([1, 2, 3, 4]);
+      });
+
       it('raises the severity when a more severe alert joins, never lowers it', async () => {
         const { incidents } = await setup();
         const seen: string[] = [];

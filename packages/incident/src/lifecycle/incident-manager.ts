@@ -280,7 +280,7 @@ export interface IncidentManagerOptions {
   diagnostics?: DiagnosticsOptions;
   /**
    * Group commit of ingest: events that arrive while earlier ones are being stored go together in the next
-   * transaction (up to 500 events, 4 transactions at a time), cutting round trips under load; every caller still
+   * transaction (up to 500 events, 2 transactions at a time), cutting round trips under load; every caller still
    * returns only once its own events are committed, and a combined transaction that fails is retried call by call.
    * Default `true`.
    */
@@ -409,7 +409,7 @@ export interface IncidentManager extends EventSource<IncidentEvents> {
 
 const MAX_CONFLICT_RETRIES = 10;
 /** Concurrent ingest transactions of one manager when ingest calls are coalesced. */
-const MAX_INGESTS_IN_FLIGHT = 4;
+const MAX_INGESTS_IN_FLIGHT = 2;
 const TIMER_BATCH = 100;
 
 const userActor = (by: string | undefined): Actor => ({ type: 'user', id: by ?? 'api' });
@@ -801,21 +801,28 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
     changes.emit('incident.severity_changed', { at: changes.now, incident, from, to: severity });
   };
 
-  const applyEvent = async (changes: ChangeSet, event: AlertEvent): Promise<IngestResult> => {
+  const alertKeysOf = (event: AlertEvent): string[] =>
+    event.members?.length ? event.members.map((member) => member.alertKey) : [event.alertKey ?? event.dedupKey];
+
+  const applyEvent = async (changes: ChangeSet, event: AlertEvent, prefetched: boolean): Promise<IngestResult> => {
     const severity =
       event.severity === undefined ? policy.classify(classifiable(event)) : policy.level(event.severity).name;
-    const alertKeys = event.members?.length
-      ? event.members.map((member) => member.alertKey)
-      : [event.alertKey ?? event.dedupKey];
-    if (alertKeys.length <= 100) await changes.transaction.prefetchAlerts?.(event.service, event.dedupKey, alertKeys);
-    const open = await changes.transaction.findOpenIncident(event.service, event.dedupKey);
+    const alertKeys = alertKeysOf(event);
+    if (!prefetched && alertKeys.length <= 100)
+      await changes.transaction.prefetchAlerts?.(event.service, event.dedupKey, alertKeys);
+    let open = changes.current(await changes.transaction.findOpenIncident(event.service, event.dedupKey));
+    if (open && !isOpenStatus(open.status)) {
+      // Resolved by an earlier event of this transaction: written down first, so the key is free in the store too.
+      await changes.flush();
+      open = undefined;
+    }
     let target = open;
     let viaMerge = false;
     if (!target) {
-      const latest = await changes.transaction.findLatestIncident(event.service, event.dedupKey);
+      const latest = changes.current(await changes.transaction.findLatestIncident(event.service, event.dedupKey));
       const parentId = latest?.resolveReason === 'merged' ? (latest.parentId ?? latest.duplicateOf) : undefined;
       if (parentId !== undefined) {
-        const parent = await changes.transaction.getIncident(parentId);
+        const parent = changes.current(await changes.transaction.getIncident(parentId));
         if (parent && isOpenStatus(parent.status)) {
           target = parent;
           viaMerge = true;
@@ -916,8 +923,33 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
               : 1,
       );
       for (const event of keys) await changes.transaction.lockDedupKey(event.service, event.dedupKey);
+      // One round trip reads what the batch looks up and takes the numbers of the incidents it may create, so the
+      // per-day counter stays locked from there to the commit only (a store without the hint is asked key by key).
+      const prefetch = changes.transaction.prefetch;
+      if (prefetch) {
+        const byKey = new Map<
+          string,
+          { service: string; dedupKey: string; alertKeys: Set<string>; mayCreate: boolean }
+        >();
+        const many = new Set<string>();
+        for (const event of batch) {
+          const key = `${event.service}\u0000${event.dedupKey}`;
+          let entry = byKey.get(key);
+          if (!entry) {
+            entry = { service: event.service, dedupKey: event.dedupKey, alertKeys: new Set(), mayCreate: false };
+            byKey.set(key, entry);
+          }
+          entry.mayCreate ||= event.action === 'trigger';
+          for (const alertKey of alertKeysOf(event)) entry.alertKeys.add(alertKey);
+          if (entry.alertKeys.size > 100) many.add(key);
+        }
+        await prefetch.call(changes.transaction, {
+          keys: [...byKey].map(([key, entry]) => ({ ...entry, alertKeys: many.has(key) ? [] : [...entry.alertKeys] })),
+          create: { dayKey: incidentDayKey(changes.now, idTimeZone), at: changes.now },
+        });
+      }
       const results: IngestResult[] = [];
-      for (const event of batch) results.push(await applyEvent(changes, event));
+      for (const event of batch) results.push(await applyEvent(changes, event, prefetch !== undefined));
       return results;
     });
 

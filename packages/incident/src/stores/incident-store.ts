@@ -81,6 +81,16 @@ export interface IncidentTransaction {
    * (service, dedup key). A store may fetch them together with the incident and answer `getAlert` from that.
    */
   prefetchAlerts?(service: string, dedupKey: string, alertKeys: readonly string[]): Promise<void>;
+  /**
+   * Optional hint, given once after `lockDedupKey` for a batch of alert events: the store may read now, in one round
+   * trip, what the batch is about to look up — each key's open incident (else its latest), locked for update, and the
+   * named alerts of the open ones — and answer `findOpenIncident`, `findLatestIncident` and `getAlert` from it. With
+   * `create`, it may also take incident numbers now for the keys that `mayCreate` and have no open incident (and then
+   * read the silences and maintenance windows in force, answering `listSilences`/`listMaintenanceWindows` with that
+   * bound), so the per-day counter is locked only from the end of this round trip to the commit; `nextIncidentNumber`
+   * hands them out and the numbers not handed out are given back before the commit (numbering stays without gaps).
+   */
+  prefetch?(request: TransactionPrefetch): Promise<void>;
   /** Inserts or replaces the alert with this (incident, alert key). */
   upsertAlert(alert: IncidentAlert): Promise<void>;
   /** Re-parents every alert of `fromIncidentId` to `toIncidentId` (merge); an alert key already there is kept. */
@@ -117,6 +127,21 @@ export interface IncidentTransaction {
   saveMaintenanceWindow(window: MaintenanceWindow): Promise<void>;
   /** Maintenance windows not cancelled before `activeAfter` (all when absent). */
   listMaintenanceWindows(options?: { activeAfter?: number }): Promise<MaintenanceWindow[]>;
+}
+
+/** What {@link IncidentTransaction.prefetch} may read ahead. */
+export interface TransactionPrefetch {
+  /**
+   * The (service, dedup key) pairs of the batch, each with the alert keys its events carry and whether one of them is
+   * a trigger (which may create an incident).
+   */
+  keys: readonly { service: string; dedupKey: string; alertKeys: readonly string[]; mayCreate: boolean }[];
+  /**
+   * The day key (`'2026-0113'`) of the incidents the batch may create and the transaction's time (epoch ms): the store
+   * may take their numbers now and then also read the silences ending after, and maintenance windows active after,
+   * `at`. Absent: take no numbers ahead.
+   */
+  create?: { dayKey: string; at: number };
 }
 
 /** Options of {@link IncidentStore.claimNotifications}. */

@@ -172,6 +172,54 @@ CREATE TABLE {schema}.maintenance_windows (
 );
 `,
   },
+  {
+    version: 4,
+    name: 'batch read-ahead of ingest (functions, so their plans are cached per connection)',
+    sql: `
+-- Each key's open incident, else its latest, locked for update.
+CREATE FUNCTION {schema}.prefetch_incidents(services text[], dedup_keys text[]) RETURNS SETOF {schema}.incidents
+LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN QUERY SELECT * FROM {schema}.incidents WHERE id IN (
+    SELECT DISTINCT ON (service, dedup_key) id FROM {schema}.incidents
+    WHERE (service, dedup_key) IN (SELECT * FROM unnest(services, dedup_keys))
+    ORDER BY service, dedup_key, (status NOT IN ('resolved', 'closed')) DESC, triggered_at DESC, number DESC)
+  FOR UPDATE;
+END
+$$;
+-- The named alerts of the keys' open incidents.
+CREATE FUNCTION {schema}.prefetch_alerts(services text[], dedup_keys text[], alert_keys text[]) RETURNS SETOF {schema}.alerts
+LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN QUERY SELECT a.* FROM {schema}.alerts a JOIN {schema}.incidents i ON i.id = a.incident_id
+    WHERE i.status NOT IN ('resolved', 'closed')
+      AND (i.service, i.dedup_key, a.alert_key) IN (SELECT * FROM unnest(services, dedup_keys, alert_keys));
+END
+$$;
+-- As many incident numbers as keys without an open incident (the global counter first, as for one number: one lock
+-- order), and then the silences and maintenance windows in force.
+CREATE FUNCTION {schema}.take_incident_numbers(services text[], dedup_keys text[], day_scope text, in_force_at timestamptz,
+  OUT wanted bigint, OUT number_end bigint, OUT day_end bigint, OUT silence_records json, OUT window_records json)
+LANGUAGE plpgsql AS $$
+BEGIN
+  SELECT count(*) INTO wanted FROM unnest(services, dedup_keys) AS k(service, dedup_key)
+    WHERE NOT EXISTS (SELECT 1 FROM {schema}.incidents i
+      WHERE i.service = k.service AND i.dedup_key = k.dedup_key AND i.status NOT IN ('resolved', 'closed'));
+  IF wanted = 0 THEN
+    RETURN;
+  END IF;
+  INSERT INTO {schema}.counters AS c (scope, value) VALUES ('number', wanted)
+    ON CONFLICT (scope) DO UPDATE SET value = c.value + EXCLUDED.value RETURNING c.value INTO number_end;
+  INSERT INTO {schema}.counters AS c (scope, value) VALUES (day_scope, wanted)
+    ON CONFLICT (scope) DO UPDATE SET value = c.value + EXCLUDED.value RETURNING c.value INTO day_end;
+  SELECT coalesce(json_agg(s.record ORDER BY s.starts_at, s.created_at), '[]') INTO silence_records
+    FROM {schema}.silences s WHERE s.ends_at > in_force_at;
+  SELECT coalesce(json_agg(w.record ORDER BY w.created_at, w.id), '[]') INTO window_records
+    FROM {schema}.maintenance_windows w WHERE w.cancelled_at IS NULL OR w.cancelled_at > in_force_at;
+END
+$$;
+`,
+  },
 ];
 
 /** Quotes a schema name for SQL, refusing anything but a plain identifier. */

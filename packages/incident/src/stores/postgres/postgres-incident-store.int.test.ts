@@ -86,6 +86,59 @@ describe('PostgreSQL incident store', () => {
     );
   });
 
+  it('prefetch reads a batch ahead and takes its numbers, giving back those not handed out (no gaps)', async () => {
+    const schema = `prefetch_${randomBytes(4).toString('hex')}`;
+    const store = createPostgresIncidentStore({ pool, schema });
+    const day = '2026-0113';
+    const T0 = Date.UTC(2026, 0, 13, 9);
+    await store.transaction(async (transaction) => {
+      const { daySequence } = await transaction.nextIncidentNumber(day);
+      await transaction.insertIncident(sampleIncident({ id: `INC-${day}-00${daySequence}`, dedupKey: 'open' }));
+    });
+    const keys = ['open', 'new-1', 'new-2', 'acknowledge-only'].map((dedupKey) => ({
+      service: 'checkout',
+      dedupKey,
+      alertKeys: [dedupKey],
+      mayCreate: dedupKey !== 'acknowledge-only',
+    }));
+    const taken = await store.transaction(async (transaction) => {
+      for (const key of keys) await transaction.lockDedupKey(key.service, key.dedupKey);
+      await transaction.prefetch!({ keys, create: { dayKey: day, at: T0 } });
+      expect((await transaction.findOpenIncident('checkout', 'open'))?.id).toBe(`INC-${day}-001`);
+      expect(await transaction.findOpenIncident('checkout', 'new-1')).toBeUndefined();
+      expect(await transaction.findLatestIncident('checkout', 'new-1')).toBeUndefined();
+      expect(await transaction.listSilences({ endsAfter: T0 })).toEqual([]);
+      // Two numbers were taken ahead (new-1, new-2); only one is handed out.
+      return transaction.nextIncidentNumber(day);
+    });
+    expect(taken).toEqual({ number: 2, daySequence: 2 });
+    expect(await store.transaction((transaction) => transaction.nextIncidentNumber(day))).toEqual({
+      number: 3,
+      daySequence: 3,
+    });
+    // Rolled back: what prefetch took is back too; another day in the same transaction: the numbers ahead go back first.
+    await expect(
+      store.transaction(async (transaction) => {
+        await transaction.prefetch!({ keys, create: { dayKey: day, at: T0 } });
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    const mixed = await store.transaction(async (transaction) => {
+      await transaction.prefetch!({ keys, create: { dayKey: day, at: T0 } });
+      return [await transaction.nextIncidentNumber(day), await transaction.nextIncidentNumber('2026-0114')];
+    });
+    expect(mixed).toEqual([
+      { number: 4, daySequence: 4 },
+      { number: 5, daySequence: 1 },
+    ]);
+    const counters = await pool.query(`SELECT scope, value FROM "${schema}".counters ORDER BY scope`);
+    expect(counters.rows.map((row: { scope: string; value: string }) => [row.scope, Number(row.value)])).toEqual([
+      ['day:2026-0113', 4],
+      ['day:2026-0114', 1],
+      ['number', 5],
+    ]);
+  });
+
   it('refuses a schema name that is not a plain identifier, and a pool that is not one', () => {
     expect(() => createPostgresIncidentStore({ pool, schema: 'x; DROP TABLE y' })).toThrow(
       /schema must be a plain identifier/,

@@ -345,47 +345,82 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
   /**
    * A transaction that saves round trips: `BEGIN`, locks and writes whose results are not needed are batched and sent
    * with the next read (one simple-protocol query of several statements, each with its own snapshot, in order) or
-   * with the `COMMIT`. A repeat alert then costs three round trips instead of eight, and the per-day counter's row lock
-   * is held for fewer of them. An error anywhere in a batch aborts the transaction as before.
+   * with the `COMMIT`. `prefetch` reads what a batch of alert events will look up in one such round trip and takes the
+   * numbers of the incidents it may create at its end, so the per-day counter's row is locked from there to the
+   * commit only (numbers not handed out are given back just before `COMMIT`: no gaps). An error anywhere in a batch
+   * aborts the transaction as before.
    */
   const transactionOn = (client: PgClientLike) => {
-    const pending: string[] = ['BEGIN'];
+    /** A statement waiting to be sent: `onRows` receives its rows; `lockKeys` makes it one lock of several keys. */
+    interface Pending {
+      sql: string;
+      onRows?: (rows: Row[]) => void;
+      lockKeys?: string[];
+    }
+    const pending: Pending[] = [{ sql: 'BEGIN' }];
     let pendingCharacters = 0;
     let begun = false;
     let committed = false;
-    const send = async <R = Row>(statements: string[], what: string): Promise<R[]> => {
-      begun ||= statements[0] === 'BEGIN';
+    // The keys in the given order (the caller's global order, so concurrent transactions never deadlock).
+    const sqlOf = (entry: Pending) =>
+      entry.lockKeys
+        ? inline('SELECT pg_advisory_xact_lock(hashtextextended(key, 0)) FROM unnest($1::text[]) AS key', [
+            entry.lockKeys,
+          ])
+        : entry.sql;
+    const takePending = () => {
+      pendingCharacters = 0;
+      return pending.splice(0);
+    };
+    /** Sends statements in one round trip; returns the rows of each. */
+    const send = async (entries: Pending[], what: string): Promise<Row[][]> => {
+      begun ||= entries[0]?.sql === 'BEGIN';
+      let result: unknown;
       try {
-        const result = (await client.query(statements.join(';\n'))) as unknown as { rows: R[] } | { rows: R[] }[];
-        return Array.isArray(result) ? (result[result.length - 1]?.rows ?? []) : result.rows;
+        result = await client.query(entries.map(sqlOf).join(';\n'));
       } catch (error) {
         throw storeError(error, what);
       }
+      const rows = (Array.isArray(result) ? result : [result]).map((entry: { rows?: Row[] }) => entry.rows ?? []);
+      entries.forEach((entry, index) => entry.onRows?.(rows[index] ?? []));
+      return rows;
     };
-    // Alerts fetched with the open incident (prefetchAlerts): incident id → alert key → row (null: none).
+    // Alerts fetched with the open incident (prefetchAlerts, prefetch): incident id → alert key → row (null: none).
     const alertCache = new Map<string, Map<string, Row | null>>();
     let prefetch: { statement: string; alertKeys: readonly string[] } | undefined;
+    // Read ahead by prefetch: (service, dedup key) → its open incident, else its latest (null: none), locked.
+    const incidentCache = new Map<string, { row: Row; open: boolean } | null>();
+    const cacheKey = (service: string, dedupKey: string) => JSON.stringify([service, dedupKey]);
+    let suppressions: { at: number; silences: Silence[]; windows: MaintenanceWindow[] } | undefined;
+    // Incident numbers taken ahead by prefetch and not handed out yet.
+    let reserved: { dayKey: string; number: number; daySequence: number; left: number } | undefined;
+    /** Gives back the numbers taken ahead and not handed out (the rows are still locked by this transaction). */
+    const giveBack = (): Pending[] => {
+      const left = reserved?.left ?? 0;
+      const dayKey = reserved?.dayKey;
+      reserved = undefined;
+      if (left === 0 || dayKey === undefined) return [];
+      return [
+        {
+          sql: inline(`UPDATE ${s}.counters SET value = value - $1 WHERE scope = 'number' OR scope = $2`, [
+            left,
+            `day:${dayKey}`,
+          ]),
+        },
+      ];
+    };
     const q = async <R = Row>(text: string, values: unknown[], what: string): Promise<R[]> => {
       if (pending.length === 0 && !prefetch) return query<R>(client, text, values, what);
-      const statements = pending.splice(0);
-      pendingCharacters = 0;
+      const entries = takePending();
       const extra = prefetch;
       prefetch = undefined;
-      if (!extra) return send<R>([...statements, inline(text, values)], what);
+      entries.push({ sql: inline(text, values) });
       // The main statement first, then the alerts of the incident it locked (one round trip, in order).
-      let results: { rows: Row[] }[];
-      try {
-        const result = (await client.query(
-          [...statements, inline(text, values), extra.statement].join(';\n'),
-        )) as unknown as { rows: Row[] } | { rows: Row[] }[];
-        begun ||= statements[0] === 'BEGIN';
-        results = Array.isArray(result) ? result : [result];
-      } catch (error) {
-        begun ||= statements[0] === 'BEGIN';
-        throw storeError(error, what);
-      }
-      const rows = (results[results.length - 2]?.rows ?? []) as R[];
-      const found = (results[results.length - 1]?.rows ?? []) as Row[];
+      if (extra) entries.push({ sql: extra.statement });
+      const results = await send(entries, what);
+      if (!extra) return (results[results.length - 1] ?? []) as R[];
+      const rows = (results[results.length - 2] ?? []) as R[];
+      const found = results[results.length - 1] ?? [];
       const incidentId = (rows[0] as Row | undefined)?.['id'] as string | undefined;
       if (incidentId !== undefined) {
         const byKey = new Map<string, Row | null>(extra.alertKeys.map((key) => [key, null]));
@@ -396,21 +431,17 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
     };
     const defer = async (text: string, values: unknown[], what: string): Promise<void> => {
       const statement = inline(text, values);
-      pending.push(statement);
+      pending.push({ sql: statement });
       pendingCharacters += statement.length;
-      if (pending.length >= MAX_BATCHED_STATEMENTS || pendingCharacters >= MAX_BATCHED_CHARACTERS) {
-        const statements = pending.splice(0);
-        pendingCharacters = 0;
-        await send(statements, what);
-      }
+      if (pending.length >= MAX_BATCHED_STATEMENTS || pendingCharacters >= MAX_BATCHED_CHARACTERS)
+        await send(takePending(), what);
     };
     const transaction: IncidentTransaction = {
       async lockDedupKey(service, dedupKey) {
-        await defer(
-          'SELECT pg_advisory_xact_lock(hashtextextended($1, 0))',
-          [`ops-incident:${schema}:${JSON.stringify([service, dedupKey])}`],
-          'lock dedup key',
-        );
+        const key = `ops-incident:${schema}:${JSON.stringify([service, dedupKey])}`;
+        const last = pending[pending.length - 1];
+        if (last?.lockKeys) last.lockKeys.push(key);
+        else pending.push({ sql: '', lockKeys: [key] });
       },
       async prefetchAlerts(service, dedupKey, alertKeys) {
         if (alertKeys.length === 0) return;
@@ -423,7 +454,84 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
           ),
         };
       },
+      async prefetch(request) {
+        const { keys, create } = request;
+        if (keys.length === 0) return;
+        const services = keys.map((key) => key.service);
+        const dedupKeys = keys.map((key) => key.dedupKey);
+        const entries = takePending();
+        // Each key's open incident, else its latest; FOR UPDATE returns the row as a concurrent change left it. The
+        // statements are functions (migration 4): PostgreSQL plans them once per connection, not per batch.
+        entries.push({
+          sql: inline(`SELECT * FROM ${s}.prefetch_incidents($1::text[], $2::text[])`, [services, dedupKeys]),
+          onRows: (rows) => {
+            for (const key of keys) incidentCache.set(cacheKey(key.service, key.dedupKey), null);
+            for (const row of rows) {
+              const status = row['status'] as string;
+              incidentCache.set(cacheKey(row['service'] as string, row['dedup_key'] as string), {
+                row,
+                open: status !== 'resolved' && status !== 'closed',
+              });
+            }
+          },
+        });
+        const wanted = keys.flatMap((key) =>
+          key.alertKeys.map((alertKey) => [key.service, key.dedupKey, alertKey] as const),
+        );
+        if (wanted.length > 0) {
+          entries.push({
+            sql: inline(`SELECT * FROM ${s}.prefetch_alerts($1::text[], $2::text[], $3::text[])`, [
+              wanted.map((entry) => entry[0]),
+              wanted.map((entry) => entry[1]),
+              wanted.map((entry) => entry[2]),
+            ]),
+            onRows: (rows) => {
+              for (const key of keys) {
+                const open = incidentCache.get(cacheKey(key.service, key.dedupKey));
+                if (!open?.open || key.alertKeys.length === 0) continue;
+                const byKey = new Map<string, Row | null>(key.alertKeys.map((alertKey) => [alertKey, null]));
+                for (const row of rows)
+                  if (row['incident_id'] === open.row['id']) byKey.set(row['alert_key'] as string, row);
+                alertCache.set(open.row['id'] as string, byKey);
+              }
+            },
+          });
+        }
+        const creating = keys.filter((key) => key.mayCreate);
+        if (create && creating.length > 0 && reserved === undefined) {
+          // Last of the round trip: count the keys without an open incident, take that many numbers, then read the
+          // suppressions in force (only when numbers were taken: a batch of repeats needs neither).
+          entries.push({
+            sql: inline(`SELECT * FROM ${s}.take_incident_numbers($1::text[], $2::text[], $3, $4)`, [
+              creating.map((key) => key.service),
+              creating.map((key) => key.dedupKey),
+              `day:${create.dayKey}`,
+              new Date(create.at),
+            ]),
+            onRows: ([row]) => {
+              const count = Number(row?.['wanted'] ?? 0);
+              if (!row || count === 0) return;
+              reserved = {
+                dayKey: create.dayKey,
+                number: Number(row['number_end']) - count + 1,
+                daySequence: Number(row['day_end']) - count + 1,
+                left: count,
+              };
+              suppressions = {
+                at: create.at,
+                silences: (row['silence_records'] as Silence[]).filter(
+                  (silence) => Math.min(silence.endsAt, silence.expiredAt ?? Infinity) > create.at,
+                ),
+                windows: row['window_records'] as MaintenanceWindow[],
+              };
+            },
+          });
+        }
+        await send(entries, 'prefetch incidents');
+      },
       async findOpenIncident(service, dedupKey) {
+        const cached = prefetch ? undefined : incidentCache.get(cacheKey(service, dedupKey));
+        if (cached !== undefined) return cached?.open ? toIncident(cached.row) : undefined;
         const rows = await q(
           `SELECT ${INCIDENT_COLUMNS} FROM ${s}.incidents WHERE service = $1 AND dedup_key = $2 AND ${OPEN} FOR UPDATE`,
           [service, dedupKey],
@@ -432,6 +540,9 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
         return rows[0] && toIncident(rows[0]);
       },
       async findLatestIncident(service, dedupKey) {
+        const cached = prefetch ? undefined : incidentCache.get(cacheKey(service, dedupKey));
+        if (cached === null) return undefined;
+        if (cached && !cached.open) return toIncident(cached.row);
         const rows = await q(
           `SELECT ${INCIDENT_COLUMNS} FROM ${s}.incidents WHERE service = $1 AND dedup_key = $2 ORDER BY triggered_at DESC, number DESC LIMIT 1 FOR UPDATE`,
           [service, dedupKey],
@@ -448,6 +559,16 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
         return rows[0] && toIncident(rows[0]);
       },
       async nextIncidentNumber(dayKey) {
+        if (reserved && reserved.left > 0) {
+          if (reserved.dayKey === dayKey) {
+            const taken = { number: reserved.number, daySequence: reserved.daySequence };
+            reserved.number++;
+            reserved.daySequence++;
+            reserved.left--;
+            return taken;
+          }
+          pending.push(...giveBack()); // another day: the numbers ahead go back before this one is taken
+        }
         const rows = await q<{ scope: string; value: string }>(
           `INSERT INTO ${s}.counters (scope, value) VALUES ('number', 1), ($1, 1)
            ON CONFLICT (scope) DO UPDATE SET value = ${s}.counters.value + 1 RETURNING scope, value`,
@@ -458,6 +579,7 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
         return { number: value('number'), daySequence: value(`day:${dayKey}`) };
       },
       async insertIncident(incident) {
+        incidentCache.delete(cacheKey(incident.service, incident.dedupKey));
         const parameters = incidentParameters(incident);
         await defer(
           `INSERT INTO ${s}.incidents (${INCIDENT_COLUMNS}) VALUES (${parameters.map((_, index) => `$${index + 1}`).join(', ')})`,
@@ -466,6 +588,7 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
         );
       },
       async updateIncident(incident) {
+        incidentCache.delete(cacheKey(incident.service, incident.dedupKey));
         const parameters = incidentParameters(incident);
         const columns = INCIDENT_COLUMNS.split(',').map((column) => column.trim());
         const assignments = columns.slice(1).map((column, index) => `${column} = $${index + 2}`);
@@ -558,18 +681,12 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
         let rows: Row[];
         if (appendOptions?.lastInTransaction) {
           // The last statement of the transaction: COMMIT goes in the same round trip.
-          const statements = [...pending.splice(0), inline(insert, values), 'COMMIT'];
-          pendingCharacters = 0;
+          const entries = [...takePending(), { sql: inline(insert, values) }];
+          const index = entries.length - 1;
           prefetch = undefined;
-          begun ||= statements[0] === 'BEGIN';
-          let results: { rows: Row[] }[];
-          try {
-            results = (await client.query(statements.join(';\n'))) as unknown as { rows: Row[] }[];
-          } catch (error) {
-            throw storeError(error, 'append timeline and commit');
-          }
+          const results = await send([...entries, ...giveBack(), { sql: 'COMMIT' }], 'append timeline and commit');
           committed = true;
-          rows = results[results.length - 2]?.rows ?? [];
+          rows = results[index] ?? [];
         } else rows = await q(insert, values, 'append timeline');
         return rows.map(toTimelineEvent).sort((a, b) => a.sequence - b.sequence);
       },
@@ -661,6 +778,7 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
         );
       },
       async saveSilence(silence) {
+        suppressions = undefined;
         await q(
           `INSERT INTO ${s}.silences (id, starts_at, ends_at, created_at, record) VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT (id) DO UPDATE SET starts_at = EXCLUDED.starts_at, ends_at = EXCLUDED.ends_at, record = EXCLUDED.record`,
@@ -674,8 +792,12 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
           'save silence',
         );
       },
-      listSilences: (options = {}) => silencesOn(client, options.endsAfter),
+      listSilences: async (options = {}) =>
+        suppressions !== undefined && suppressions.at === options.endsAfter
+          ? [...suppressions.silences]
+          : silencesOn(client, options.endsAfter),
       async saveMaintenanceWindow(window) {
+        suppressions = undefined;
         await q(
           `INSERT INTO ${s}.maintenance_windows (id, created_at, cancelled_at, record) VALUES ($1, $2, $3, $4)
            ON CONFLICT (id) DO UPDATE SET cancelled_at = EXCLUDED.cancelled_at, record = EXCLUDED.record`,
@@ -683,7 +805,10 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
           'save maintenance window',
         );
       },
-      listMaintenanceWindows: (options = {}) => windowsOn(client, options.activeAfter),
+      listMaintenanceWindows: async (options = {}) =>
+        suppressions !== undefined && suppressions.at === options.activeAfter
+          ? [...suppressions.windows]
+          : windowsOn(client, options.activeAfter),
       async getNotification(id) {
         const rows = await q(
           `SELECT * FROM ${s}.notification_outbox WHERE id = $1 FOR UPDATE`,
@@ -714,8 +839,8 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
       transaction,
       /** Sends what is batched and `COMMIT` in one round trip (nothing at all for a transaction that did nothing). */
       async commit() {
-        if (committed || (!begun && pending[0] === 'BEGIN' && pending.length === 1)) return;
-        await send([...pending.splice(0), 'COMMIT'], 'commit');
+        if (committed || (!begun && pending.length === 1 && pending[0]?.sql === 'BEGIN')) return;
+        await send([...takePending(), ...giveBack(), { sql: 'COMMIT' }], 'commit');
       },
       /** Whether `BEGIN` reached the server and no `COMMIT` did (a rollback is needed). */
       begun: () => begun && !committed,
