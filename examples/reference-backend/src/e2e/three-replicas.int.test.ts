@@ -71,7 +71,7 @@ beforeAll(async () => {
       ),
     )),
   );
-});
+}, 150_000); // three processes (tsx) on a loaded 2-core machine: up to 45 s each, two of them in parallel
 
 afterAll(async () => {
   await Promise.all(replicas.map((replica) => replica.stop()));
@@ -161,126 +161,132 @@ function duplicateActions(actions: readonly HealingAction[]): HealingAction[][] 
 }
 
 describe('three replicas on one PostgreSQL and Redis, one shared fault', () => {
-  it('one incident, one page per escalation level, one healing action per target and step — also after a replica is SIGKILLed mid-episode', async () => {
-    const running = () => replicas.filter((replica) => replica.isRunning());
-    const urls = () => running().map((replica) => replica.url);
-    expect(await sendTraffic(urls(), { count: 30 })).toEqual({ 200: 30 });
-    // Healthy traffic pages nobody. (A cold replica's first requests can be slow enough for a latency ticket-tier
-    // burn, a P2 ticket — its own problem, not a page; the assertions below are per problem.)
-    for (const replica of replicas) {
-      expect((await openIncidents(replica.url)).filter((incident) => incident.urgency === 'high')).toEqual([]);
-    }
+  it(
+    'one incident, one page per escalation level, one healing action per target and step — also after a replica is SIGKILLed mid-episode',
+    { timeout: 150_000 },
+    async () => {
+      const running = () => replicas.filter((replica) => replica.isRunning());
+      const urls = () => running().map((replica) => replica.url);
+      expect(await sendTraffic(urls(), { count: 30 })).toEqual({ 200: 30 });
+      // Healthy traffic pages nobody. (A cold replica's first requests can be slow enough for a latency ticket-tier
+      // burn, a P2 ticket — its own problem, not a page; the assertions below are per problem.)
+      for (const replica of replicas) {
+        expect((await openIncidents(replica.url)).filter((incident) => incident.urgency === 'high')).toEqual([]);
+      }
 
-    // One replica sets the fault for the fleet (Redis); every replica's store fails, each alerts in-process.
-    await setFaults(replicas[0]!.url, { storeUnavailable: true, shared: true });
-    await everyReplicaSees({ storeUnavailable: true });
-    const failing: StatusCounts = {};
-    const opened = await waitUntil(
-      'one P0 incident, its occurrences counted from all three replicas',
-      async (seen) => {
-        addCounts(failing, await sendTraffic(urls(), { count: 15 }));
-        const open = await openIncidents(replicas[1]!.url);
-        seen(open);
-        const degraded = open.find((incident) => incident.dedupKey === 'notes:degraded');
-        return (degraded?.occurrences ?? 0) >= REPLICAS.length ? degraded : undefined;
-      },
-      { timeoutMs: 30_000, intervalMs: 250 },
-    );
-    expect(Object.keys(failing)).toEqual(['503']);
-    expect(opened).toMatchObject({ severity: 'P0', service: 'notes', dedupKey: 'notes:degraded' });
-    // One open incident per problem, the same whichever replica is asked.
-    const problems = await openProblems(replicas[0]!.url);
-    expect(problems.get('notes:degraded')).toEqual([opened.id]);
-    for (const replica of replicas) expect(await openProblems(replica.url)).toEqual(problems);
+      // One replica sets the fault for the fleet (Redis); every replica's store fails, each alerts in-process.
+      await setFaults(replicas[0]!.url, { storeUnavailable: true, shared: true });
+      await everyReplicaSees({ storeUnavailable: true });
+      const failing: StatusCounts = {};
+      const opened = await waitUntil(
+        'one P0 incident, its occurrences counted from all three replicas',
+        async (seen) => {
+          addCounts(failing, await sendTraffic(urls(), { count: 15 }));
+          const open = await openIncidents(replicas[1]!.url);
+          seen(open);
+          const degraded = open.find((incident) => incident.dedupKey === 'notes:degraded');
+          return (degraded?.occurrences ?? 0) >= REPLICAS.length ? degraded : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 250 },
+      );
+      expect(Object.keys(failing)).toEqual(['503']);
+      expect(opened).toMatchObject({ severity: 'P0', service: 'notes', dedupKey: 'notes:degraded' });
+      // One open incident per problem, the same whichever replica is asked.
+      const problems = await openProblems(replicas[0]!.url);
+      expect(problems.get('notes:degraded')).toEqual([opened.id]);
+      for (const replica of replicas) expect(await openProblems(replica.url)).toEqual(problems);
 
-    // L2 pages the platform engineer once; the replica that delivered it is killed without a chance to clean up.
-    const firstPage = await waitUntil(
-      'the L2 page (platform engineer)',
-      (seen) => {
-        const pages = pagesOf(receiver.received);
-        seen(pages);
-        return pages.find((page) => page.type === 'incident.escalated' && page.level === 1);
-      },
-      { timeoutMs: 30_000 },
-    );
-    expect(firstPage).toMatchObject({ role: 'platform-engineer', incidentId: opened.id });
-    const victim = replicas.find((replica) => replica.instanceId === firstPage.instance);
-    expect(victim, `the page came from ${firstPage.instance}`).toBeDefined();
-    expect((await victim!.kill('SIGKILL')).signal).toBe('SIGKILL');
-    const survivors = running();
-    expect(survivors.map((replica) => replica.instanceId).sort()).toEqual(
-      REPLICAS.filter((id) => id !== victim!.instanceId),
-    );
+      // L2 pages the platform engineer once; the replica that delivered it is killed without a chance to clean up.
+      const firstPage = await waitUntil(
+        'the L2 page (platform engineer)',
+        (seen) => {
+          const pages = pagesOf(receiver.received);
+          seen(pages);
+          return pages.find((page) => page.type === 'incident.escalated' && page.level === 1);
+        },
+        { timeoutMs: 30_000 },
+      );
+      expect(firstPage).toMatchObject({ role: 'platform-engineer', incidentId: opened.id });
+      const victim = replicas.find((replica) => replica.instanceId === firstPage.instance);
+      expect(victim, `the page came from ${firstPage.instance}`).toBeDefined();
+      expect((await victim!.kill('SIGKILL')).signal).toBe('SIGKILL');
+      const survivors = running();
+      expect(survivors.map((replica) => replica.instanceId).sort()).toEqual(
+        REPLICAS.filter((id) => id !== victim!.instanceId),
+      );
 
-    // The survivors carry on: L3 pages the senior engineer, once.
-    await waitUntil(
-      'the L3 page (senior engineer) after the kill',
-      async (seen) => {
-        addCounts(failing, await sendTraffic(urls(), { count: 6 }));
-        const levels = escalationsByLevel(receiver.received, opened.id);
-        seen(levels);
-        return levels['L3/loop0'] === undefined ? undefined : true;
-      },
-      { timeoutMs: 30_000, intervalMs: 250 },
-    );
-    const thirdPage = pagesOf(receiver.received).find((page) => page.type === 'incident.escalated' && page.level === 2);
-    expect(thirdPage).toMatchObject({ role: 'senior-engineer' });
-    expect(thirdPage?.instance).not.toBe(victim!.instanceId);
-    expect((await openProblems(survivors[0]!.url)).get('notes:degraded')).toEqual([opened.id]);
+      // The survivors carry on: L3 pages the senior engineer, once.
+      await waitUntil(
+        'the L3 page (senior engineer) after the kill',
+        async (seen) => {
+          addCounts(failing, await sendTraffic(urls(), { count: 6 }));
+          const levels = escalationsByLevel(receiver.received, opened.id);
+          seen(levels);
+          return levels['L3/loop0'] === undefined ? undefined : true;
+        },
+        { timeoutMs: 30_000, intervalMs: 250 },
+      );
+      const thirdPage = pagesOf(receiver.received).find(
+        (page) => page.type === 'incident.escalated' && page.level === 2,
+      );
+      expect(thirdPage).toMatchObject({ role: 'senior-engineer' });
+      expect(thirdPage?.instance).not.toBe(victim!.instanceId);
+      expect((await openProblems(survivors[0]!.url)).get('notes:degraded')).toEqual([opened.id]);
 
-    // Then the database comes back, but the pool's connections are dead (fleet-wide): the store still fails, now with
-    // connection errors. The database-connections ladder (target notes-db, shared by the fleet) must act once for
-    // the fleet — reset the pool, which clears the poisoning — and its healed episode mitigates the incident, which
-    // stops the paging.
-    await setFaults(survivors[0]!.url, { storeUnavailable: false, poisonedConnections: true, shared: true });
-    await everyReplicaSees({ storeUnavailable: false, poisonedConnections: true });
-    const mitigated = await waitUntil(
-      'healing to reset the pool once and mitigate the incident',
-      async (seen) => {
-        addCounts(failing, await sendTraffic(urls(), { count: 6 }));
-        const incident = await getIncident(survivors[1]!.url, opened.id);
-        const actions = await healingActions(survivors[1]!.url);
-        seen({ status: incident.status, actions });
-        return incident.status === 'mitigated' ? { incident, actions } : undefined;
-      },
-      { timeoutMs: 30_000, intervalMs: 250 },
-    );
-    expect(mitigated.incident.mitigatedAt).not.toBeNull();
+      // Then the database comes back, but the pool's connections are dead (fleet-wide): the store still fails, now with
+      // connection errors. The database-connections ladder (target notes-db, shared by the fleet) must act once for
+      // the fleet — reset the pool, which clears the poisoning — and its healed episode mitigates the incident, which
+      // stops the paging.
+      await setFaults(survivors[0]!.url, { storeUnavailable: false, poisonedConnections: true, shared: true });
+      await everyReplicaSees({ storeUnavailable: false, poisonedConnections: true });
+      const mitigated = await waitUntil(
+        'healing to reset the pool once and mitigate the incident',
+        async (seen) => {
+          addCounts(failing, await sendTraffic(urls(), { count: 6 }));
+          const incident = await getIncident(survivors[1]!.url, opened.id);
+          const actions = await healingActions(survivors[1]!.url);
+          seen({ status: incident.status, actions });
+          return incident.status === 'mitigated' ? { incident, actions } : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 250 },
+      );
+      expect(mitigated.incident.mitigatedAt).not.toBeNull();
 
-    // Healing: one action per (rule, target, step), taken by a survivor, the same in every view of the audit store.
-    const actions = await healingActions(survivors[0]!.url);
-    expect(actions.filter((action) => action.rule === 'database-connections')).toEqual([
-      expect.objectContaining({ target: 'notes-db', step: 1, action: expect.any(String), outcome: 'ok', run: 1 }),
-    ]);
-    expect(duplicateActions(actions)).toEqual([]);
-    expect(
-      (await healingEpisodes(survivors[0]!.url)).filter((episode) => episode.rule === 'database-connections'),
-    ).toEqual([expect.objectContaining({ target: 'notes-db', kind: 'episode.closed', outcome: 'healed' })]);
-    expect(survivors.map((replica) => replica.instanceId)).toContain(actions[0]?.instance);
-    expect(await healingActions(survivors[1]!.url)).toEqual(actions);
-    const stream = (await redis.client().xrange(AUDIT_STREAM, '-', '+')).map(
-      ([, fields]) => JSON.parse(fields[fields.indexOf('record') + 1] as string) as { kind: string },
-    );
-    expect(stream.filter((record) => record.kind === 'step.completed')).toHaveLength(actions.length);
+      // Healing: one action per (rule, target, step), taken by a survivor, the same in every view of the audit store.
+      const actions = await healingActions(survivors[0]!.url);
+      expect(actions.filter((action) => action.rule === 'database-connections')).toEqual([
+        expect.objectContaining({ target: 'notes-db', step: 1, action: expect.any(String), outcome: 'ok', run: 1 }),
+      ]);
+      expect(duplicateActions(actions)).toEqual([]);
+      expect(
+        (await healingEpisodes(survivors[0]!.url)).filter((episode) => episode.rule === 'database-connections'),
+      ).toEqual([expect.objectContaining({ target: 'notes-db', kind: 'episode.closed', outcome: 'healed' })]);
+      expect(survivors.map((replica) => replica.instanceId)).toContain(actions[0]?.instance);
+      expect(await healingActions(survivors[1]!.url)).toEqual(actions);
+      const stream = (await redis.client().xrange(AUDIT_STREAM, '-', '+')).map(
+        ([, fields]) => JSON.parse(fields[fields.indexOf('record') + 1] as string) as { kind: string },
+      );
+      expect(stream.filter((record) => record.kind === 'step.completed')).toHaveLength(actions.length);
 
-    // Pages: every escalation level that fired paged once (one message id), whichever replica sent it; none after
-    // the mitigation. Nothing paged for another incident.
-    const levels = escalationsByLevel(receiver.received, opened.id);
-    expect(Object.keys(levels)).toEqual(expect.arrayContaining(['L2/loop0', 'L3/loop0']));
-    for (const [level, ids] of Object.entries(levels))
-      expect({ level, pages: ids.length }).toEqual({ level, pages: 1 });
-    const pages = pagesOf(receiver.received);
-    const mitigatedAt = mitigated.incident.mitigatedAt as number;
-    expect(pages.filter((page) => page.type === 'incident.escalated' && page.at > mitigatedAt)).toEqual([]);
-    expect(pages.filter((page) => page.type === 'incident.escalated' && page.incidentId !== opened.id)).toEqual([]);
+      // Pages: every escalation level that fired paged once (one message id), whichever replica sent it; none after
+      // the mitigation. Nothing paged for another incident.
+      const levels = escalationsByLevel(receiver.received, opened.id);
+      expect(Object.keys(levels)).toEqual(expect.arrayContaining(['L2/loop0', 'L3/loop0']));
+      for (const [level, ids] of Object.entries(levels))
+        expect({ level, pages: ids.length }).toEqual({ level, pages: 1 });
+      const pages = pagesOf(receiver.received);
+      const mitigatedAt = mitigated.incident.mitigatedAt as number;
+      expect(pages.filter((page) => page.type === 'incident.escalated' && page.at > mitigatedAt)).toEqual([]);
+      expect(pages.filter((page) => page.type === 'incident.escalated' && page.incidentId !== opened.id)).toEqual([]);
 
-    // Still one open incident per problem, the same one, with at least the occurrences it had.
-    const finalProblems = await openProblems(survivors[1]!.url);
-    expect(finalProblems.get('notes:degraded')).toEqual([opened.id]);
-    for (const [problem, ids] of finalProblems) expect({ problem, ids: ids.length }).toEqual({ problem, ids: 1 });
-    const final = await getIncident(survivors[1]!.url, opened.id);
-    expect(final.occurrences).toBeGreaterThanOrEqual(opened.occurrences);
+      // Still one open incident per problem, the same one, with at least the occurrences it had.
+      const finalProblems = await openProblems(survivors[1]!.url);
+      expect(finalProblems.get('notes:degraded')).toEqual([opened.id]);
+      for (const [problem, ids] of finalProblems) expect({ problem, ids: ids.length }).toEqual({ problem, ids: 1 });
+      const final = await getIncident(survivors[1]!.url, opened.id);
+      expect(final.occurrences).toBeGreaterThanOrEqual(opened.occurrences);
 
-    await clearFaults(survivors[0]!.url, '?shared=true');
-  });
+      await clearFaults(survivors[0]!.url, '?shared=true');
+    },
+  );
 });
