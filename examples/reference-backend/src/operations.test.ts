@@ -237,6 +237,27 @@ describe('problem grouping of in-process alerts', () => {
     expect(sent).toHaveLength(2);
     await problems.sink(alert('slo:notes/api-availability:page-quick', 'resolved', 'slo', 'critical'));
     expect(sent.at(-1)).toMatchObject({ key: 'notes:degraded', status: 'resolved', startsAt: 1_000 });
+    // A resolve the incident manager refuses is retried by the forwarder and must still resolve the problem.
+    let refuse = true;
+    const retried: OpsAlert[] = [];
+    const flaky = createProblemSink({
+      sink: async (sentAlert) => {
+        if (sentAlert.status === 'resolved' && refuse) throw new Error('store unavailable');
+        retried.push(sentAlert);
+      },
+      group: groupNotesAlert,
+      logger,
+    });
+    await flaky.sink(alert('health:notes:notes-store', 'firing', 'health', 'critical'));
+    await expect(flaky.sink(alert('health:notes:notes-store', 'resolved', 'health', 'critical'))).rejects.toThrow(
+      /store unavailable/,
+    );
+    refuse = false;
+    await flaky.sink(alert('health:notes:notes-store', 'resolved', 'health', 'critical'));
+    expect(retried.map((entry) => `${entry.key} ${entry.status}`)).toEqual([
+      'notes:degraded firing',
+      'notes:degraded resolved',
+    ]);
     // Without a page tier firing, a ticket-tier burn is its own ticket.
     await problems.sink(alert('slo:notes/api-latency:ticket-slow', 'firing', 'slo', 'warning'));
     expect(sent.at(-1)).toMatchObject({ key: 'slo:notes/api-latency:ticket-slow', status: 'firing' });

@@ -70,14 +70,21 @@ export function createProblemSink(options: {
         return;
       }
       open.delete(key);
-      await sink({
-        ...alert,
-        key,
-        startsAt: problem.startsAt,
-        endsAt: Math.max(problem.startsAt, alert.endsAt ?? alert.startsAt),
-        labels: { ...alert.labels, problem: key },
-        annotations: { ...alert.annotations, member: alert.key },
-      });
+      try {
+        await sink({
+          ...alert,
+          key,
+          startsAt: problem.startsAt,
+          endsAt: Math.max(problem.startsAt, alert.endsAt ?? alert.startsAt),
+          labels: { ...alert.labels, problem: key },
+          annotations: { ...alert.annotations, member: alert.key },
+        });
+      } catch (error) {
+        // Not accepted: the forwarder retries this resolve, which must find the problem as it was.
+        if (!open.has(key)) open.set(key, problem);
+        problem.members.set(alert.key, alert);
+        throw error;
+      }
     },
   };
 }
