@@ -221,6 +221,8 @@ describe('real Prometheus + Alertmanager end to end (ALERT_SOURCE=alertmanager)'
     // Prometheus no longer lists any page alert of the service (ticket tiers, with longer short windows, may still fire).
     expect(lastAlerts.filter(isPage)).toEqual([]);
     expect(await openIncidents(backend.url)).toEqual([]);
+    // Nothing in-process opened an incident of its own (ALERT_SOURCE=alertmanager): the webhook's is the only one.
+    expect((await listIncidents(backend.url)).map((entry) => entry.dedupKey)).toEqual([opened!.dedupKey]);
     expect(resolved.resolveReason).toBe('source');
     const timeline = (await incidentTimeline(backend.url, opened!.id)).timeline;
     expect(timeline.filter((entry) => entry.kind === 'resolved')).toMatchObject([
