@@ -2,6 +2,7 @@ export { TestkitError } from './errors.js';
 export type { TestkitErrorCode } from './errors.js';
 
 export { tempDir, testTempRoot } from './temp-dir.js';
+export { trackProcess } from './process/cleanup-registry.js';
 export type { TempDir } from './temp-dir.js';
 
 export { startHttpServer } from './http/http-server.js';

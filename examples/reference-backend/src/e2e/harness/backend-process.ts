@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { systemClock } from '@ops/core';
+import { trackProcess } from '@ops/testkit';
 import { StopWaiting, waitUntil } from './wait.js';
 
 /** The reference backend's package directory (where `src/server.ts` and `slos.yaml` are). */
@@ -32,26 +33,6 @@ export interface BackendProcess {
   stop(timeoutMs?: number): Promise<void>;
 }
 
-const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function killSurvivorsOnExit(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // A test that fails before its afterAll still must not leave backends behind: end them by PID at exit.
-  process.on('exit', () => {
-    for (const child of running) {
-      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-        try {
-          process.kill(child.pid, 'SIGKILL');
-        } catch {
-          // Already gone.
-        }
-      }
-    }
-  });
-}
-
 /**
  * Starts `src/server.ts` (via tsx, as `pnpm start` does) with exactly `environment` (plus PATH and HOME), on a
  * free loopback port unless `PORT` is given, and waits until it printed its URL and `/health/live` answers.
@@ -68,7 +49,6 @@ export async function startBackendProcess(options: {
   readyTimeoutMs?: number;
 }): Promise<BackendProcess> {
   const { environment, logDirectory, readyTimeoutMs = 45_000 } = options;
-  killSurvivorsOnExit();
   const instanceId = environment['INSTANCE_ID'] ?? 'default';
   const logFile = join(logDirectory, `backend-${instanceId}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
@@ -85,7 +65,6 @@ export async function startBackendProcess(options: {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  running.add(child);
   let text = '';
   const capture = (chunk: Buffer) => {
     const piece = chunk.toString();
@@ -97,13 +76,15 @@ export async function startBackendProcess(options: {
   child.stderr?.on('data', capture);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => {
-      running.delete(child);
+      untrack();
       log.end();
       resolve({ code, signal });
     }),
   );
   const pid = child.pid;
   if (pid === undefined) throw new Error(`could not start the backend process: ${text}`);
+  // Ended by PID at exit even when a test fails before its afterAll, or the worker itself is killed (testkit's watchdog).
+  const untrack = trackProcess(pid, 'SIGKILL');
   const isRunning = () => child.exitCode === null && child.signalCode === null;
   const kill = async (signal: NodeJS.Signals) => {
     if (isRunning()) process.kill(pid, signal);
