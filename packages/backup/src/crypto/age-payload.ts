@@ -75,15 +75,3 @@ export function sealChunkInto(
   nonce.increment();
   return written;
 }
-
-/**
- * Encrypts one chunk into the buffers OpenSSL returns — the ciphertext, then the 16-byte tag — without copying them
- * into one buffer (a stream pushes both; the reader sees the same bytes).
- */
-export function sealChunkParts(key: Uint8Array, nonce: ChunkNonce, plaintext: Uint8Array, last: boolean): Buffer[] {
-  const cipher = createCipheriv('chacha20-poly1305', key, nonce.current(last), { authTagLength: TAG_BYTES });
-  const body = cipher.update(plaintext);
-  const tail = cipher.final();
-  nonce.increment();
-  return tail.length === 0 ? [body, cipher.getAuthTag()] : [body, tail, cipher.getAuthTag()];
-}
