@@ -444,7 +444,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       `${inc.id} ${inc.severity} "${inc.title}" — dedup key ${inc.dedupKey}, ${inc.occurrences} occurrences, ${incident.open.length} open incident(s)`,
       [
         `alerts folded into it: ${members.join(', ')}`,
-        `ticket-tier burns inhibited while the page tier fires (no P2 tickets for the same problem)`,
+        `ticket-tier burns inhibited while the problem is open (no P2 tickets for the same outage)`,
         `status page: ${summary.status.description}; component notes = ${summary.components.find((component) => component.id === 'notes')?.status}`,
         ...summary.incidents.flatMap((entry) =>
           entry.incident_updates.map((update) => `public update (${update.status}): ${update.body}`),

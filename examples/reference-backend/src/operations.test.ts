@@ -228,6 +228,7 @@ describe('problem grouping of in-process alerts', () => {
     await problems.sink(alert('slo:notes/api-availability:page-quick', 'firing', 'slo', 'critical'));
     await problems.sink(alert('slo:notes/api-availability:ticket-quick', 'firing', 'slo', 'warning'));
     await problems.sink(alert('health:notes:disk', 'firing', 'health', 'error'));
+    await problems.sink(alert('slo:notes/api-latency:ticket-slow', 'firing', 'slo', 'warning')); // same service
     expect(sent.map((entry) => `${entry.key} ${entry.status} ${entry.annotations['member']}`)).toEqual([
       'notes:degraded firing health:notes:notes-store',
       'notes:degraded firing slo:notes/api-availability:page-quick',
@@ -258,8 +259,10 @@ describe('problem grouping of in-process alerts', () => {
       'notes:degraded firing',
       'notes:degraded resolved',
     ]);
-    // Without a page tier firing, a ticket-tier burn is its own ticket.
-    await problems.sink(alert('slo:notes/api-latency:ticket-slow', 'firing', 'slo', 'warning'));
-    expect(sent.at(-1)).toMatchObject({ key: 'slo:notes/api-latency:ticket-slow', status: 'firing' });
+    // An inhibited alert's resolve is dropped too; without an open problem a ticket-tier burn is its own ticket.
+    await problems.sink(alert('slo:notes/api-latency:ticket-slow', 'resolved', 'slo', 'warning'));
+    expect(sent.at(-1)).toMatchObject({ key: 'notes:degraded', status: 'resolved' });
+    await problems.sink(alert('slo:notes/api-latency:ticket-quick', 'firing', 'slo', 'warning'));
+    expect(sent.at(-1)).toMatchObject({ key: 'slo:notes/api-latency:ticket-quick', status: 'firing' });
   });
 });

@@ -87,17 +87,19 @@ export function smtpOptionsOf(url: string): SmtpOptions {
 
 /**
  * Which incident an in-process alert belongs to: the critical health checks and the page-tier SLO burns of the
- * notes API are one problem ({@link NOTES_DEGRADED_PROBLEM}); a ticket-tier burn is inhibited while a page tier of
- * the same SLO is firing (Alertmanager's inhibit rule: the page's incident covers it), and is its own P2 ticket
- * otherwise; healing escalations keep their own key; non-critical health checks (disk, backup freshness, the Redis
+ * notes API are one problem ({@link NOTES_DEGRADED_PROBLEM}); a ticket-tier burn is inhibited while that problem of
+ * its service is open (an Alertmanager inhibit rule with `equal: [service]`: the page's incident covers it), and is
+ * its own P2 ticket otherwise; healing escalations keep their own key; non-critical health checks (disk, backup freshness, the Redis
  * cache) are not incidents here — they warn readiness and have their own runbooks.
  */
 export function groupNotesAlert(alert: OpsAlert, firing: ReadonlySet<string>): ProblemGrouping {
   if (alert.source === 'health') return alert.severity === 'critical' ? { problem: NOTES_DEGRADED_PROBLEM } : 'drop';
   if (alert.source === 'slo') {
     if (alert.severity === 'critical') return { problem: NOTES_DEGRADED_PROBLEM };
-    const slo = /^slo:(.+):[^:]+$/.exec(alert.key)?.[1];
-    const inhibited = slo !== undefined && [...firing].some((key) => key.startsWith(`slo:${slo}:page`));
+    const service = alert.labels['service'] ?? NOTES_SERVICE;
+    const inhibited = [...firing].some(
+      (key) => key.startsWith(`health:${service}:`) || key.startsWith(`slo:${service}/`),
+    );
     return inhibited ? 'drop' : 'pass';
   }
   return 'pass';
