@@ -733,7 +733,9 @@ function round(value: number): number {
 /** Passwords of the configured URLs, removed verbatim from health outputs and logs. */
 function secretsOf(config: BackendConfig): string[] {
   const secrets: string[] = [];
-  for (const text of [config.databaseUrl, config.redisUrl]) {
+  if (config.alertmanagerToken !== undefined) secrets.push(config.alertmanagerToken);
+  if (config.notifyWebhookSecret !== undefined) secrets.push(config.notifyWebhookSecret);
+  for (const text of [config.databaseUrl, config.redisUrl, config.smtpUrl]) {
     if (text === undefined) continue;
     try {
       const password = decodeURIComponent(new URL(text).password);

@@ -70,6 +70,8 @@ export interface BackendConfig {
   capacitySampleEvery: Duration;
   /** `DOCKER_SOCKET`: a Docker-compatible engine; when set, containers labelled `autoheal=true` are healed. */
   dockerSocket?: string;
+  /** `ALERTMANAGER_TOKEN`: when set, `POST /hooks/alertmanager` needs `Authorization: Bearer <token>`. */
+  alertmanagerToken?: string;
 }
 
 const booleanText = z
@@ -144,6 +146,7 @@ const environmentSchema = z.object({
     .default(64),
   CAPACITY_SAMPLE_EVERY: durationSchema.prefault('1m'),
   DOCKER_SOCKET: z.string().min(1).optional(),
+  ALERTMANAGER_TOKEN: z.string().min(16, 'expected at least 16 characters').optional(),
 });
 
 /**
@@ -206,5 +209,6 @@ export function loadBackendConfig(
   if (values.NOTIFY_WEBHOOK_SECRET !== undefined) config.notifyWebhookSecret = values.NOTIFY_WEBHOOK_SECRET;
   if (values.SMTP_URL !== undefined) config.smtpUrl = values.SMTP_URL;
   if (values.DOCKER_SOCKET !== undefined) config.dockerSocket = values.DOCKER_SOCKET;
+  if (values.ALERTMANAGER_TOKEN !== undefined) config.alertmanagerToken = values.ALERTMANAGER_TOKEN;
   return config;
 }

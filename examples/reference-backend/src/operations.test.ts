@@ -179,6 +179,24 @@ describe('ALERT_SOURCE=alertmanager', () => {
   });
 });
 
+describe('ALERTMANAGER_TOKEN', () => {
+  it('answers 401 without the bearer token and stores nothing; accepts the right one', async () => {
+    const token = 'a-long-enough-test-token';
+    const { backend } = await start({ alertSource: 'alertmanager', alertmanagerToken: token });
+    const post = (authorization?: string) =>
+      fetch(`${backend.url}/hooks/alertmanager`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+        body: JSON.stringify(alertmanagerPayload('firing')),
+      });
+    expect((await post()).status).toBe(401);
+    expect((await post('Bearer not-the-token-at-all')).status).toBe(401);
+    expect((await call(backend.url, 'GET', '/admin/incidents')).body).toEqual({ incidents: [] });
+    expect((await post(`Bearer ${token}`)).status).toBe(200);
+    expect(((await call(backend.url, 'GET', '/admin/incidents')).body.incidents as unknown[]).length).toBe(1);
+  });
+});
+
 describe('capacity report endpoint', () => {
   it('answers 409 with the sample counts until there is an hour of history, then JSON, Markdown and SVG', async () => {
     const { backend, clock } = await start();

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { Clock, Duration, Logger, OpsAlert, OpsHandler } from '@ops/core';
 import { parseDuration } from '@ops/core';
 import {
@@ -103,6 +104,15 @@ export function groupNotesAlert(alert: OpsAlert, firing: ReadonlySet<string>): P
     return inhibited ? 'drop' : 'pass';
   }
   return 'pass';
+}
+
+/** Constant-time check of `Authorization: Bearer <token>`. */
+function bearerMatches(header: string | string[] | undefined, token: string): boolean {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined || !value.startsWith('Bearer ')) return false;
+  const given = Buffer.from(value.slice('Bearer '.length));
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 const COMPONENT_STATUS: Record<string, ComponentStatus> = { P0: 'major_outage', P1: 'partial_outage' };
@@ -249,11 +259,13 @@ export async function createNotesIncidents(options: NotesIncidentsOptions): Prom
         : Promise.resolve(undefined),
     snapshot: () => build().snapshot(),
   };
+  const token = config.alertmanagerToken;
   const alertmanagerReceiver = createAlertmanagerReceiver(incidents, {
     path: '/hooks/alertmanager',
     serviceLabel: 'slo_service',
     defaultService: NOTES_SERVICE,
     logger,
+    ...(token === undefined ? {} : { authorize: (request) => bearerMatches(request.headers['authorization'], token) }),
   });
 
   return {
