@@ -16,7 +16,8 @@ const logger = createConsoleLogger({ level: config.logLevel, base: { service: 'n
 try {
   const backend = await startReferenceBackend({ config, logger });
   process.stdout.write(
-    `notes service on ${backend.url} (store: ${backend.storeKind}, cache: ${backend.cacheKind}, backups: ${config.backupDirectory})\n` +
+    `notes service on ${backend.url} (instance: ${config.instanceId}, store: ${backend.storeKind}, cache: ${backend.cacheKind}, alerts: ${config.alertSource}, healing state: ${backend.healing.storeKind}, backups: ${config.backupDirectory})\n` +
+      `  status page ${backend.url}/status   Alertmanager webhook ${backend.url}/hooks/alertmanager\n` +
       `  try: curl -s ${backend.url}/health/ready?verbose   curl -s -XPOST ${backend.url}/notes -d '{"title":"hello"}'\n`,
   );
 } catch (error) {
