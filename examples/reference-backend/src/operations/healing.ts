@@ -130,7 +130,9 @@ export function createNotesHealing(options: NotesHealingOptions): NotesHealing {
     targets: [instance],
   };
   const database = databaseConnectionLadder({ pools, flags, readOnlyFlag: FLAG_NAMES.readOnly, clock });
-  const databaseRule: HealingRule = { ...database, targets: [DATABASE_TARGET] };
+  // One pool reset per 5 minutes for the fleet: replicas that still count failures from just before the reset (they
+  // see the shared fault cleared up to a poll later) must not reset again once the default 1-minute cooldown ends.
+  const databaseRule: HealingRule = { ...database, targets: [DATABASE_TARGET], cooldown: '5m' };
   // docker-autoheal's job, with rails: containers labelled autoheal=true whose HEALTHCHECK says unhealthy.
   const containers =
     config.dockerSocket === undefined
