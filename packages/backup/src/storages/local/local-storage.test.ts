@@ -33,6 +33,23 @@ describe('local storage', () => {
     expect((await readdir(join(directory.path, 'job'))).filter((name) => name.startsWith('.'))).toEqual([]);
   });
 
+  it('a write beside a delete that empties the directory still succeeds (the delete removes the directory)', async () => {
+    // Two runs of one job: one releases its lock (the delete leaves <job>/locks/ empty and removes it) while the
+    // other writes its own lock there. Before: the writer's open failed with ENOENT between its mkdir and its open.
+    const storage = createLocalStorage({ directory: directory.path });
+    const failures: string[] = [];
+    for (let round = 0; round < 300; round++) {
+      await storage.write(`job/locks/old-${round}.json`, Readable.from(['{}']));
+      const results = await Promise.allSettled([
+        storage.delete(`job/locks/old-${round}.json`),
+        storage.write(`job/locks/new-${round}.json`, Readable.from(['{}'])),
+      ]);
+      for (const result of results) if (result.status === 'rejected') failures.push(String(result.reason));
+      await storage.delete(`job/locks/new-${round}.json`);
+    }
+    expect(failures).toEqual([]);
+  });
+
   it('stores files with mode 0600 and removes directories a delete leaves empty', async () => {
     const storage = createLocalStorage({ directory: directory.path });
     await storage.write('job/a/data/one.bin', Readable.from([Buffer.from('hello '), Buffer.from('world')]));

@@ -103,6 +103,24 @@ interface LocalRoot {
   pathOf(key: string): string;
 }
 
+/**
+ * Creates the (empty) temporary file of a write, with its parent directories. A delete in the same directory removes
+ * directories it leaves empty, so a concurrent one can remove a parent between our mkdir and our open (two runs of a
+ * job: one releases its lock as the other writes its own): then the directories are created again. Once the file
+ * exists its directory is not empty, and no delete removes it.
+ */
+async function createTemporaryFile(directory: string, temporary: string, storage: LocalRoot): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await mkdir(directory, { recursive: true, mode: storage.directoryMode });
+      await (await open(temporary, 'wx', storage.fileMode)).close();
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 20) throw error;
+    }
+  }
+}
+
 async function writeObject(
   storage: LocalRoot,
   key: string,
@@ -113,9 +131,10 @@ async function writeObject(
   const directory = dirname(target);
   const temporary = join(directory, `${TEMP_MARKER}${basename(target)}-${randomBytes(6).toString('hex')}`);
   try {
-    await mkdir(directory, { recursive: true, mode: storage.directoryMode });
-    // Written in 1 MiB batches, synced in the background as it goes and fsynced before the rename.
-    const output = new DurableFileWriter(temporary, { flags: 'wx', mode: storage.fileMode });
+    await createTemporaryFile(directory, temporary, storage);
+    // Written in 1 MiB batches, synced in the background as it goes and fsynced before the rename (into the file
+    // created above: 'w' truncates nothing but our own empty file).
+    const output = new DurableFileWriter(temporary, { flags: 'w', mode: storage.fileMode });
     await pipeline(body, output, writeOptions.signal ? { signal: writeOptions.signal } : {});
     await rename(temporary, target);
     await fsyncDirectory(directory);
