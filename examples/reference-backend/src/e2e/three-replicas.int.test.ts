@@ -60,18 +60,14 @@ beforeAll(async () => {
     NOTIFY_WEBHOOK_URL: receiver.url,
     BACKUP_DIR: join(directory.path, `backups-${instanceId}`),
   });
-  // The first replica creates the notes table and the incident schema; the other two then start at the same time.
-  // (Three at once on an empty database can fail: the notes table's CREATE TABLE IF NOT EXISTS runs without a lock
-  // and PostgreSQL answers 23505 on pg_type to the loser — reported, not this test's subject.)
-  replicas.push(await startBackendProcess({ environment: environment(REPLICAS[0]), logDirectory: directory.path }));
+  // All three start at once on the empty database, as a deployment's replicas do (the notes table and the incident
+  // schema are each created under an advisory lock).
   replicas.push(
     ...(await Promise.all(
-      REPLICAS.slice(1).map((id) =>
-        startBackendProcess({ environment: environment(id), logDirectory: directory.path }),
-      ),
+      REPLICAS.map((id) => startBackendProcess({ environment: environment(id), logDirectory: directory.path })),
     )),
   );
-}, 150_000); // three processes (tsx) on a loaded 2-core machine: up to 45 s each, two of them in parallel
+}, 150_000); // three processes (tsx) starting in parallel on a loaded 2-core machine
 
 afterAll(async () => {
   await Promise.all(replicas.map((replica) => replica.stop()));

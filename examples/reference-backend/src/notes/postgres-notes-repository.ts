@@ -12,6 +12,9 @@ export const NOTES_TABLE_SQL = `CREATE TABLE IF NOT EXISTS notes (
   updated_at timestamptz NOT NULL DEFAULT now()
 )`;
 
+/** Advisory lock key held while `init()` creates the table (any 64-bit number not used elsewhere in the database). */
+const NOTES_INIT_LOCK_KEY = '7151843920374915';
+
 interface NoteRow {
   id: string;
   title: string;
@@ -59,7 +62,20 @@ export function createPostgresNotesRepository(options: PostgresNotesRepositoryOp
   return {
     kind: 'postgres',
     async init() {
-      await query(NOTES_TABLE_SQL);
+      // Replicas starting together on an empty database: CREATE TABLE IF NOT EXISTS is not safe concurrently (the
+      // loser gets 23505 on pg_type), so the creation runs under a transaction-scoped advisory lock.
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query('SELECT pg_advisory_xact_lock($1)', [NOTES_INIT_LOCK_KEY]);
+        await client.query(NOTES_TABLE_SQL);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
     },
     async list({ limit = 100 } = {}) {
       return (await query<NoteRow>(`SELECT ${COLUMNS} FROM notes ORDER BY created_at DESC, id LIMIT $1`, [limit])).map(
