@@ -64,7 +64,9 @@ export const POSTGRES_ARTIFACT_FORMATS = {
   directory: 'pg-directory-tar',
 } as const;
 
-const FORBIDDEN_ARGUMENTS = /^(?:-[hpUdWwf]|--(?:host|port|username|dbname|password|no-password|file|format)(?:=|$))/;
+// Connection, output and compression options are the source's own: the manifest records the compression it ran.
+const FORBIDDEN_ARGUMENTS =
+  /^(?:-[hpUdWwfFZ]|--(?:host|port|username|dbname|password|no-password|file|format|compress)(?:=|$))/;
 
 interface ServerFacts {
   serverVersionNum: number;
@@ -252,7 +254,7 @@ function checkDumpOptions(format: PostgresDumpFormat, parallelJobs: number, extr
     if (FORBIDDEN_ARGUMENTS.test(argument))
       throw new BackupError(
         'ARGUMENT_INVALID',
-        `postgres extraArguments must not set connection, file or format options (got ${argument.split('=')[0]})`,
+        `postgres extraArguments must not set connection, file, format or compression options (got ${argument.split('=')[0]}); use the source's options (dumpCompressionLevel, compressInsideDump, format)`,
       );
   }
 }
