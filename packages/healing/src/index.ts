@@ -74,6 +74,7 @@ export { containerAutoheal, containerUnhealthyCondition } from './recipes/contai
 export type { ContainerAutoheal, ContainerAutohealOptions } from './recipes/container-autoheal.js';
 export { rollbackGuard } from './recipes/rollback-guard.js';
 export type { RollbackGuard, RollbackGuardOptions } from './recipes/rollback-guard.js';
+export type { RecipeRuleOptions } from './recipes/recipe-rule-options.js';
 
 // cli (ops-heal)
 export { healCli, createHealCli } from './cli/heal-cli.js';

@@ -366,6 +366,37 @@ describe('createHealer: safety rails', () => {
     await healer.stop();
   });
 
+  it('counts the cooldown from the end of a slow step (action and verify), not from its start', async () => {
+    let unhealthy = true;
+    const slowFix = recordingAction('slow fix', async (context) => {
+      await context.clock.sleep(3 * 60_000, context.signal); // a pool drain, a restart that takes its time
+      unhealthy = false;
+    });
+    const { healer, advance, events } = harness([
+      {
+        name: 'slow',
+        when: () => unhealthy,
+        for: '0s',
+        cooldown: '1m',
+        ladder: [{ action: slowFix, timeout: '10m', settle: '10s', verify: { clearSamples: 1 } }],
+        backoff: { initialDelay: '1s', maxDelay: '1s' },
+      },
+    ]);
+    await advance(3 * 60_000 + 30_000); // the action runs 3 minutes, then settle and verify
+    expect(slowFix.runs).toHaveLength(1);
+    const closed = named(events, 'episode.closed');
+    expect(closed).toEqual([expect.objectContaining({ outcome: 'healed' })]);
+    // The condition comes back right after the fix (replicas still counting failures from before it): 3 minutes
+    // after the action started, but within a minute of its end — still cooling down.
+    unhealthy = true;
+    await advance(30_000);
+    expect(slowFix.runs).toHaveLength(1);
+    expect(named(events, 'action.skipped').map((event) => event['reason'])).toContain('cooldown');
+    await advance(60_000);
+    expect(slowFix.runs).toHaveLength(2);
+    await healer.stop();
+  });
+
   it('detects flapping (too many episodes in the window): stops acting and escalates', async () => {
     let unhealthy = true;
     const fix = recordingAction('fix', () => {

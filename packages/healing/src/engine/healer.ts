@@ -851,6 +851,7 @@ export function createHealer(options: HealerOptions): Healer {
     state.attempts.push(now);
     state.backoffLevel++;
     state.lastActionAt = now;
+    // Provisional: a healer that dies mid-action still leaves a cooldown; extended from the end of the step below.
     state.cooldownUntil = now + rule.cooldownMs;
     state.nextActionAt = now + backoffDelay(rule, state.backoffLevel, random);
     await writeState(key, state, lease);
@@ -938,9 +939,14 @@ export function createHealer(options: HealerOptions): Healer {
         holder,
       });
     }
-    // The backoff counts from the end of the step.
-    state.nextActionAt = clock.now() + backoffDelay(rule, state.backoffLevel, random);
-    runtime.lastActionAt = clock.now();
+    // The backoff and the cooldown count from the end of the step (action, settle and verify), like kubelet's
+    // back-off from the container's exit: replicas still counting failures from before the fix must not act again
+    // as soon as a cooldown counted from the start of a slow action ends. Written with the state below (close,
+    // escalate or next step), so every replica reads this reference time from the store.
+    const finishedAt = clock.now();
+    state.nextActionAt = finishedAt + backoffDelay(rule, state.backoffLevel, random);
+    state.cooldownUntil = finishedAt + rule.cooldownMs;
+    runtime.lastActionAt = finishedAt;
     runtime.condition.reset();
     runtime.lastSample = undefined;
     if (verdict.passed) return closeUnderLock(runtime, state, lease, 'healed');

@@ -9,9 +9,10 @@ import type { DockerLike } from '../docker/docker-like.js';
 import type { HealingCondition } from '../engine/conditions.js';
 import type { AttemptCap, DisruptionBudget, FleetRule, HealingRule, RuleBackoff } from '../engine/rule.js';
 import { HealingError } from '../errors.js';
+import { recipeRuleOptions, type RecipeRuleOptions } from './recipe-rule-options.js';
 
 /** Options of {@link containerAutoheal}. */
-export interface ContainerAutohealOptions {
+export interface ContainerAutohealOptions extends RecipeRuleOptions {
   /** The dockerode client (`new Docker({ socketPath })`); podman's Docker API works. */
   docker: DockerLike;
   /** Containers to heal: those with this label (`autoheal=true`, default), or `'all'` (docker-autoheal's `all`). */
@@ -42,6 +43,8 @@ export interface ContainerAutohealOptions {
   dryRun?: boolean;
   /** Rule name. Default `'container-autoheal'`. */
   name?: string;
+  /** The containers (names) to heal. Default the watcher's containers, sorted. */
+  targets?: NonNullable<HealingRule['targets']>;
   /** Passed to the watcher created here (reconnect backoff, clock, logger). */
   watch?: Omit<WatchContainerHealthOptions, 'docker' | 'filter'>;
 }
@@ -108,6 +111,7 @@ export function containerAutoheal(options: ContainerAutohealOptions): ContainerA
   } = options;
   if (typeof docker?.getContainer !== 'function')
     throw new HealingError('ARGUMENT_INVALID', 'containerAutoheal: docker must be a dockerode client');
+  const rule = recipeRuleOptions('containerAutoheal', options);
   const watcher =
     options.watcher ??
     watchContainerHealth({
@@ -142,6 +146,7 @@ export function containerAutoheal(options: ContainerAutohealOptions): ContainerA
     budget,
     ...(fleet === undefined ? {} : { fleet }),
     ...(dryRun === undefined ? {} : { dryRun }),
+    ...rule,
     watcher,
     react(healer) {
       return watcher.on('container.health-changed', (change) => {

@@ -55,4 +55,32 @@ describe('databaseConnectionLadder against PostgreSQL', () => {
       }
     },
   );
+
+  it(
+    'a database the fleet shares (targets: ["notes-db"]): recordFailure() feeds that target and its episode heals',
+    { timeout: 180_000 },
+    async () => {
+      const pools = createPgPoolHolder(() => {
+        const pool = new pg.Pool({ connectionString: database.connectionString, max: 2 });
+        pool.on('error', () => undefined);
+        created.push(pool);
+        return pool;
+      });
+      const ladder = databaseConnectionLadder({ pools, flags: createFlags(), targets: ['notes-db'], cooldown: '5m' });
+      const healer = createHealer({ rules: [ladder], every: '200ms', autoStart: false });
+      const closed: HealerEvents['episode.closed'][] = [];
+      healer.on('episode.closed', (event) => void closed.push(event));
+      const first = pools.pool;
+      try {
+        for (let failure = 0; failure < 6; failure++) ladder.recordFailure();
+        healer.start();
+        for (let wait = 0; wait < 300 && closed.length === 0; wait++)
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(closed).toEqual([expect.objectContaining({ outcome: 'healed', target: 'notes-db' })]);
+        expect(pools.pool).not.toBe(first);
+      } finally {
+        await healer.stop();
+      }
+    },
+  );
 });

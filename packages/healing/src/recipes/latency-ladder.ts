@@ -5,9 +5,10 @@ import { runFunction } from '../actions/run-function.js';
 import { setFlag } from '../actions/set-flag.js';
 import { baselineRatioCondition, type TargetSignal } from '../engine/conditions.js';
 import type { HealingRule, LadderStep } from '../engine/rule.js';
+import { recipeRuleOptions, type RecipeRuleOptions } from './recipe-rule-options.js';
 
 /** Options of {@link latencyLadder}. */
-export interface LatencyLadderOptions {
+export interface LatencyLadderOptions extends RecipeRuleOptions {
   /** The P95 latency signal (ms), e.g. a prom-client histogram quantile or a Prometheus query. */
   p95: TargetSignal;
   /** The runtime flags the app reads; step 1 turns `rateLimitFlag` on. */
@@ -32,6 +33,8 @@ export interface LatencyLadderOptions {
   clock?: Clock;
   /** Rule name. Default `'latency'`. */
   name?: string;
+  /** The targets (one per instance: `[instanceId]`). Default `['process']`. */
+  targets?: NonNullable<HealingRule['targets']>;
 }
 
 /**
@@ -59,6 +62,7 @@ export function latencyLadder(options: LatencyLadderOptions): HealingRule {
     name = 'latency',
     clock,
   } = options;
+  const rule = recipeRuleOptions('latencyLadder', options);
   const step = (action: HealingAction): LadderStep => ({ action, settle });
   const ladder: LadderStep[] = [step(setFlag(flags, rateLimitFlag, true, { revertAfter: rateLimitFor }))];
   if (warmCaches !== undefined)
@@ -70,5 +74,6 @@ export function latencyLadder(options: LatencyLadderOptions): HealingRule {
     when: baselineRatioCondition({ signal: p95, ratio, baselineWindow, ...(clock === undefined ? {} : { clock }) }),
     for: forDuration,
     ladder,
+    ...rule,
   };
 }

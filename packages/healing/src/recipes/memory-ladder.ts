@@ -4,9 +4,10 @@ import { runFunction } from '../actions/run-function.js';
 import { runGc } from '../actions/run-gc.js';
 import { thresholdCondition, type TargetSignal } from '../engine/conditions.js';
 import type { HealingRule, LadderStep } from '../engine/rule.js';
+import { recipeRuleOptions, type RecipeRuleOptions } from './recipe-rule-options.js';
 
 /** Options of {@link memoryLadder}. */
-export interface MemoryLadderOptions {
+export interface MemoryLadderOptions extends RecipeRuleOptions {
   /** Clears the non-essential caches (step 1). */
   clearCaches: ((context: ActionContext) => Promise<ActionOutcome | void> | ActionOutcome | void) | HealingAction;
   /** Restarts connections (step 3): `reconnectRedis(redis)`, a function closing idle WebSockets, … */
@@ -21,6 +22,8 @@ export interface MemoryLadderOptions {
   settle?: Duration;
   /** Rule name. Default `'memory'`. */
   name?: string;
+  /** The targets (one per instance: `[instanceId]`). Default `['process']`. */
+  targets?: NonNullable<HealingRule['targets']>;
 }
 
 const asAction = (value: MemoryLadderOptions['clearCaches'], name: string): HealingAction =>
@@ -44,6 +47,7 @@ export function memoryLadder(options: MemoryLadderOptions): HealingRule {
     settle = '30s',
     name = 'memory',
   } = options;
+  const rule = recipeRuleOptions('memoryLadder', options);
   const signal = options.signal ?? createHeapUsedRatioSignal();
   const step = (action: HealingAction): LadderStep => ({ action, settle });
   return {
@@ -56,5 +60,6 @@ export function memoryLadder(options: MemoryLadderOptions): HealingRule {
       step(runGc()),
       ...restartConnections.map((action) => step(action)),
     ],
+    ...rule,
   };
 }

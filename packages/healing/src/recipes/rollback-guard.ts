@@ -2,9 +2,11 @@ import type { HealingAction } from '../actions/action.js';
 import { createCanaryGuard, type CanaryGuard, type CanaryGuardOptions } from '../canary/canary-guard.js';
 import { canaryRollbackCondition, guardedRollback } from '../canary/canary-rollback.js';
 import type { HealingRule } from '../engine/rule.js';
+import { HealingError } from '../errors.js';
+import { recipeRuleOptions, type RecipeRuleOptions } from './recipe-rule-options.js';
 
 /** Options of {@link rollbackGuard}. */
-export interface RollbackGuardOptions extends CanaryGuardOptions {
+export interface RollbackGuardOptions extends CanaryGuardOptions, RecipeRuleOptions {
   /** What rolls the deploy back: `callWebhook({ url: rollbackHook })`, a `runFunction` calling your deploy tool. */
   rollback: HealingAction;
   /** A guard to use (default: one created here from the other options). */
@@ -13,6 +15,14 @@ export interface RollbackGuardOptions extends CanaryGuardOptions {
   deploy?: string;
   /** Rule name. Default `'canary-rollback'`. */
   name?: string;
+  /** The rule's targets; give `deploy` or `targets`, not both. Default `[deploy]`. */
+  targets?: NonNullable<HealingRule['targets']>;
+  /** Attempt cap. Default 1 per `'1h'` (the rollback runs once). */
+  maxAttempts?: NonNullable<HealingRule['maxAttempts']>;
+  /** The fleet rule. Default `false` (one deploy). */
+  fleet?: NonNullable<HealingRule['fleet']>;
+  /** Severity of escalations. Default `'critical'`. */
+  severity?: NonNullable<HealingRule['severity']>;
 }
 
 /** The rule of {@link rollbackGuard}, with its guard (feed it `record()`, call `start()` at deploy). */
@@ -34,7 +44,28 @@ export interface RollbackGuard extends HealingRule {
  * ```
  */
 export function rollbackGuard(options: RollbackGuardOptions): RollbackGuard {
-  const { rollback, deploy = 'deploy', name = 'canary-rollback', guard: given, ...guardOptions } = options;
+  const rule = recipeRuleOptions('rollbackGuard', options);
+  if (options.deploy !== undefined && options.targets !== undefined)
+    throw new HealingError('ARGUMENT_INVALID', 'rollbackGuard: targets: give deploy or targets, not both');
+  const {
+    rollback,
+    deploy = 'deploy',
+    name = 'canary-rollback',
+    guard: given,
+    // Rule-level options go to the rule, not to the guard.
+    targets: _targets,
+    cooldown: _cooldown,
+    warmup: _warmup,
+    maxAttempts: _maxAttempts,
+    backoff: _backoff,
+    flap: _flap,
+    fleet: _fleet,
+    budget: _budget,
+    dryRun: _dryRun,
+    severity: _severity,
+    summary: _summary,
+    ...guardOptions
+  } = options;
   const guard = given ?? createCanaryGuard(guardOptions);
   return {
     name,
@@ -46,6 +77,7 @@ export function rollbackGuard(options: RollbackGuardOptions): RollbackGuard {
     maxAttempts: { count: 1, window: '1h' },
     fleet: false,
     severity: 'critical',
+    ...rule,
     guard,
   };
 }
