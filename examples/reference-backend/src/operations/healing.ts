@@ -18,7 +18,6 @@ import {
   type ContainerAutoheal,
   type Flags,
   type Healer,
-  type HealingRule,
   type PgPoolHolder,
   type ResettablePgPool,
 } from '@ops/healing';
@@ -103,36 +102,38 @@ export function createNotesHealing(options: NotesHealingOptions): NotesHealing {
   const scaled = (duration: string) => Math.round(parseDuration(duration) * sustainScale);
   const instance = config.instanceId;
 
-  const memory: HealingRule = {
-    ...memoryLadder({
-      signal: cacheMemory.signal,
-      for: scaled('10m'),
-      settle: config.healSettle,
-      clearCaches: () => {
-        const freed = cacheMemory.clear();
-        return { detail: `cleared the response cache: ${(freed / 1024 / 1024).toFixed(0)} MiB freed` };
-      },
-      restartConnections: cacheRedis ? [reconnectRedis(cacheRedis)] : [],
-    }),
+  const memory = memoryLadder({
+    signal: cacheMemory.signal,
+    for: scaled('10m'),
+    settle: config.healSettle,
+    clearCaches: () => {
+      const freed = cacheMemory.clear();
+      return { detail: `cleared the response cache: ${(freed / 1024 / 1024).toFixed(0)} MiB freed` };
+    },
+    restartConnections: cacheRedis ? [reconnectRedis(cacheRedis)] : [],
     targets: [instance],
-  };
-  const latency: HealingRule = {
-    ...latencyLadder({
-      p95: requests.p95Signal,
-      flags,
-      rateLimitFlag: FLAG_NAMES.rateLimiting,
-      for: scaled('5m'),
-      settle: config.healSettle,
-      warmCaches,
-      restartSlowComponent: resetPgPool(pools, { drainDeadline: '5s' }),
-      clock,
-    }),
+  });
+  const latency = latencyLadder({
+    p95: requests.p95Signal,
+    flags,
+    rateLimitFlag: FLAG_NAMES.rateLimiting,
+    for: scaled('5m'),
+    settle: config.healSettle,
+    warmCaches,
+    restartSlowComponent: resetPgPool(pools, { drainDeadline: '5s' }),
+    clock,
     targets: [instance],
-  };
-  const database = databaseConnectionLadder({ pools, flags, readOnlyFlag: FLAG_NAMES.readOnly, clock });
-  // One pool reset per 5 minutes for the fleet: replicas that still count failures from just before the reset (they
-  // see the shared fault cleared up to a poll later) must not reset again once the default 1-minute cooldown ends.
-  const databaseRule: HealingRule = { ...database, targets: [DATABASE_TARGET], cooldown: '5m' };
+  });
+  // One pool reset per 5 minutes for the fleet, counted from the end of the reset and its verify: replicas still
+  // counting failures from just before the reset (they see the shared fault cleared up to a poll later) wait it out.
+  const database = databaseConnectionLadder({
+    pools,
+    flags,
+    readOnlyFlag: FLAG_NAMES.readOnly,
+    clock,
+    targets: [DATABASE_TARGET],
+    cooldown: '5m',
+  });
   // docker-autoheal's job, with rails: containers labelled autoheal=true whose HEALTHCHECK says unhealthy.
   const containers =
     config.dockerSocket === undefined
@@ -146,7 +147,7 @@ export function createNotesHealing(options: NotesHealingOptions): NotesHealing {
         });
 
   const healer = createHealer({
-    rules: containers ? [memory, latency, databaseRule, containers] : [memory, latency, databaseRule],
+    rules: containers ? [memory, latency, database, containers] : [memory, latency, database],
     store,
     audit,
     alerts,
@@ -198,7 +199,7 @@ export function createNotesHealing(options: NotesHealingOptions): NotesHealing {
     flags,
     storeKind: healingRedis ? 'redis' : 'memory',
     containers,
-    recordConnectionFailure: () => database.failures.record(DATABASE_TARGET),
+    recordConnectionFailure: () => database.recordFailure(), // counted for DATABASE_TARGET, the rule's one target
     automation,
     async stop() {
       stopReacting?.();
