@@ -140,42 +140,13 @@ export function createAdminApi(options: AdminApiOptions): OpsHandler {
     clock,
   } = options;
   const readPatch = async (request: OpsRequest) => {
-    const bytes = request.readBody ? await request.readBody(16 * 1024) : new Uint8Array();
-    let body: unknown;
-    try {
-      body = JSON.parse(Buffer.from(bytes).toString('utf8') || '{}');
-    } catch {
-      throw new OpsError('ARGUMENT_INVALID', 'body is not valid JSON');
-    }
-    const parsed = faultPatchSchema.safeParse(body);
-    if (!parsed.success) {
-      throw new OpsError(
-        'ARGUMENT_INVALID',
-        `invalid body: ${parsed.error.issues.map((issue) => `${issue.path.map(String).join('.') || '(body)'}: ${issue.message}`).join('; ')}`,
-      );
-    }
-    const { shared = false, ...fields } = parsed.data;
+    const { shared = false, ...fields } = await readJsonBody(request, faultPatchSchema);
     const patch: Partial<FaultSettings> = {};
     for (const [key, value] of Object.entries(fields))
       if (value !== undefined) (patch as Record<string, unknown>)[key] = value;
     return { patch, shared };
   };
-  const readAction = async (request: OpsRequest) => {
-    const bytes = request.readBody ? await request.readBody(16 * 1024) : new Uint8Array();
-    let body: unknown;
-    try {
-      body = JSON.parse(Buffer.from(bytes).toString('utf8') || '{}');
-    } catch {
-      throw new OpsError('ARGUMENT_INVALID', 'body is not valid JSON');
-    }
-    const parsed = actionBodySchema.safeParse(body);
-    if (!parsed.success)
-      throw new OpsError(
-        'ARGUMENT_INVALID',
-        `invalid body: ${parsed.error.issues.map((issue) => `${issue.path.map(String).join('.') || '(body)'}: ${issue.message}`).join('; ')}`,
-      );
-    return parsed.data;
-  };
+  const readAction = (request: OpsRequest) => readJsonBody(request, actionBodySchema);
   const faultView = (settings: FaultSettings) => ({
     ...settings,
     ...faults.scopes(),
@@ -379,4 +350,22 @@ export function createAdminApi(options: AdminApiOptions): OpsHandler {
       return jsonResponse(500, { error: safeErrorMessage(error) }, headers);
     }
   };
+}
+
+/** Reads a JSON body of at most 16 KiB (empty means `{}`) and validates it, naming each bad field in the error. */
+async function readJsonBody<Schema extends z.ZodType>(request: OpsRequest, schema: Schema): Promise<z.output<Schema>> {
+  const bytes = request.readBody ? await request.readBody(16 * 1024) : new Uint8Array();
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.from(bytes).toString('utf8') || '{}');
+  } catch {
+    throw new OpsError('ARGUMENT_INVALID', 'body is not valid JSON');
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success)
+    throw new OpsError(
+      'ARGUMENT_INVALID',
+      `invalid body: ${parsed.error.issues.map((issue) => `${issue.path.map(String).join('.') || '(body)'}: ${issue.message}`).join('; ')}`,
+    );
+  return parsed.data;
 }

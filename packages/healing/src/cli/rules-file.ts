@@ -1,5 +1,6 @@
 import { durationSchema, loadConfig, type LoadConfigOptions } from '@ops/core';
 import { z } from 'zod';
+import { backoffSchema } from '../recipes/recipe-rule-options.js';
 
 const countSchema = z.number().int().min(1);
 
@@ -16,15 +17,7 @@ const autohealRuleSchema = z.strictObject({
   restartTimeout: durationSchema.default(60_000),
   stopTimeout: durationSchema.default(10_000),
   maxAttempts: z.strictObject({ count: countSchema, window: durationSchema }).optional(),
-  backoff: z
-    .strictObject({
-      initialDelay: durationSchema.optional(),
-      maxDelay: durationSchema.optional(),
-      multiplier: z.number().min(1).optional(),
-      jitterRatio: z.number().min(0).max(1).optional(),
-      resetAfter: durationSchema.optional(),
-    })
-    .optional(),
+  backoff: backoffSchema.optional(),
   budget: z.strictObject({ max: countSchema.optional(), maxShare: z.number().gt(0).max(1).optional() }).optional(),
   fleet: z
     .union([

@@ -46,21 +46,22 @@ const targetsSchema = z.union(
   { error: 'expected a non-empty list of target names or a function returning them' },
 );
 
+/** The zod schema of a rule's `backoff` (also used by `ops-heal` rules files). */
+export const backoffSchema = z.strictObject({
+  initialDelay: durationSchema.optional(),
+  maxDelay: durationSchema.optional(),
+  multiplier: z.number().min(1).optional(),
+  jitterRatio: z.number().min(0).max(1).optional(),
+  resetAfter: durationSchema.optional(),
+});
+
 const recipeRuleOptionsSchema = z.object({
   name: z.string().min(1, 'must be a non-empty string').optional(),
   targets: targetsSchema.optional(),
   cooldown: durationSchema.optional(),
   warmup: durationSchema.optional(),
   maxAttempts: z.strictObject({ count, window: durationSchema }).optional(),
-  backoff: z
-    .strictObject({
-      initialDelay: durationSchema.optional(),
-      maxDelay: durationSchema.optional(),
-      multiplier: z.number().min(1).optional(),
-      jitterRatio: z.number().min(0).max(1).optional(),
-      resetAfter: durationSchema.optional(),
-    })
-    .optional(),
+  backoff: backoffSchema.optional(),
   flap: z.strictObject({ maxEpisodes: count, window: durationSchema }).optional(),
   fleet: z
     .union(
