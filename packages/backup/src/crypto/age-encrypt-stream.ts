@@ -140,16 +140,19 @@ export function createAgeEncryptStream(
   }
 
   // Seals every full chunk but the last queued byte (only the flush knows which chunk is the final one), up to
-  // CHUNKS_PER_BATCH chunks per output buffer.
-  function sealQueued(stream: Transform): void {
+  // CHUNKS_PER_BATCH chunks per output buffer. Returns the sealed batches without pushing them: a push can run the
+  // next stages synchronously (the stored sha256, the storage's write), which must not count as sealing time.
+  function sealQueued(): Buffer[] {
+    const batches: Buffer[] = [];
     while (queue.length > CHUNK_BYTES) {
       const count = Math.min(CHUNKS_PER_BATCH, Math.floor((queue.length - 1) / CHUNK_BYTES));
       const out = Buffer.allocUnsafe(count * SEALED_CHUNK_BYTES);
       let offset = 0;
       for (let index = 0; index < count; index++)
         offset += sealChunkInto(key, chunkNonce, queue.take(CHUNK_BYTES), false, out, offset);
-      stream.push(out);
+      batches.push(out);
     }
+    return batches;
   }
 
   const failed = (error: unknown) =>
@@ -194,7 +197,7 @@ export function createAgeEncryptStream(
       const seal = () => {
         try {
           if (workers > 0) time(() => dispatchQueued());
-          else time(() => sealQueued(this));
+          else for (const batch of time(() => sealQueued())) this.push(batch);
         } catch (error) {
           callback(failed(error));
           return;
@@ -216,12 +219,13 @@ export function createAgeEncryptStream(
           () => {
             close();
             try {
-              time(() => {
+              const out = time(() => {
                 const rest = queue.takeAll();
-                const out = Buffer.allocUnsafe(rest.length + TAG_BYTES);
-                sealChunkInto(key, chunkNonce, rest, true, out, 0);
-                this.push(out);
+                const sealed = Buffer.allocUnsafe(rest.length + TAG_BYTES);
+                sealChunkInto(key, chunkNonce, rest, true, sealed, 0);
+                return sealed;
               });
+              this.push(out);
             } catch (error) {
               callback(failed(error));
               return;
