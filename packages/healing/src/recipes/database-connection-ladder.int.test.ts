@@ -17,17 +17,22 @@ afterAll(async () => {
   await database?.dispose();
 });
 
+/** A pool holder whose every pool (the first and each one a reset creates) is ended after the tests. */
+function newPoolHolder() {
+  return createPgPoolHolder(() => {
+    const pool = new pg.Pool({ connectionString: database.connectionString, max: 2 });
+    pool.on('error', () => undefined);
+    created.push(pool);
+    return pool;
+  });
+}
+
 describe('databaseConnectionLadder against PostgreSQL', () => {
   it(
     '> 5 connection failures in 1 minute → the pool is reset (a query in flight finishes) and verified with SELECT 1',
     { timeout: 180_000 },
     async () => {
-      const pools = createPgPoolHolder(() => {
-        const pool = new pg.Pool({ connectionString: database.connectionString, max: 2 });
-        pool.on('error', () => undefined);
-        created.push(pool);
-        return pool;
-      });
+      const pools = newPoolHolder();
       const flags = createFlags({ initial: { 'read-only': false } });
       const ladder = databaseConnectionLadder({ pools, flags, drainDeadline: '20s' });
       const healer = createHealer({ rules: [ladder], every: '200ms', autoStart: false });
@@ -60,12 +65,7 @@ describe('databaseConnectionLadder against PostgreSQL', () => {
     'a database the fleet shares (targets: ["notes-db"]): recordFailure() feeds that target and its episode heals',
     { timeout: 180_000 },
     async () => {
-      const pools = createPgPoolHolder(() => {
-        const pool = new pg.Pool({ connectionString: database.connectionString, max: 2 });
-        pool.on('error', () => undefined);
-        created.push(pool);
-        return pool;
-      });
+      const pools = newPoolHolder();
       const ladder = databaseConnectionLadder({ pools, flags: createFlags(), targets: ['notes-db'], cooldown: '5m' });
       const healer = createHealer({ rules: [ladder], every: '200ms', autoStart: false });
       const closed: HealerEvents['episode.closed'][] = [];
