@@ -11,7 +11,7 @@
 import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { containerAutoheal, createHealer } from '@ops/healing';
-import { useDockerEngine, type DockerEngine } from '@ops/testkit';
+import { execInContainer, useDockerEngine, type DockerEngine } from '@ops/testkit';
 import { compareRow, stats, type BenchRow, type BenchSuite } from '../harness.js';
 
 const SAMPLES = Number(process.env['HEALING_BENCH_SAMPLES'] ?? 8);
@@ -37,21 +37,6 @@ function runHealthcheck(socketPath: string, id: string): Promise<string> {
     outgoing.on('error', reject);
     outgoing.end();
   });
-}
-
-type BenchContainer = Awaited<ReturnType<DockerEngine['runContainer']>>;
-
-async function exec(container: BenchContainer, cmd: string[]): Promise<void> {
-  const run = await container.exec({ Cmd: cmd });
-  await run.start({ Detach: true });
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const running = await run.inspect().then(
-      (info) => info.Running,
-      () => false,
-    );
-    if (!running) return;
-    await sleep(100);
-  }
 }
 
 /** docker-autoheal's documented loop, written here: every interval, restart the labelled unhealthy containers. */
@@ -90,6 +75,8 @@ async function until(done: () => boolean, timeoutMs: number, what: string): Prom
 }
 
 /** Starts a container with a passing HEALTHCHECK, turns it unhealthy, returns the instant the check said so. */
+type BenchContainer = Awaited<ReturnType<DockerEngine['runContainer']>>;
+
 async function turnUnhealthy(engine: DockerEngine, label: string): Promise<{ container: BenchContainer; t0: number }> {
   const container = await engine.runContainer({
     cmd: ['sh', '-c', 'touch /tmp/ok; exec sleep 600'],
@@ -99,7 +86,7 @@ async function turnUnhealthy(engine: DockerEngine, label: string): Promise<{ con
   if ((await runHealthcheck(engine.socketPath, container.id)) !== 'healthy') throw new Error('not healthy at start');
   // Let both watchers settle on "healthy" before the change.
   await sleep(1_000);
-  await exec(container, ['rm', '/tmp/ok']);
+  await execInContainer(container, ['rm', '/tmp/ok']);
   const status = await runHealthcheck(engine.socketPath, container.id);
   const t0 = Date.now();
   if (status !== 'unhealthy') throw new Error(`expected unhealthy, got ${status}`);

@@ -26,6 +26,7 @@ export type { ThrowawayRedis } from './redis/throwaway-redis.js';
 export { useDockerEngine, LOCAL_DOCKER_SOCKETS, TESTKIT_CONTAINER_LABEL } from './docker/docker-engine.js';
 export type { DockerEngine, RunContainerOptions } from './docker/docker-engine.js';
 export { BUSYBOX_IMAGE } from './docker/busybox-image.js';
+export { execInContainer } from './docker/exec-in-container.js';
 
 export { startPrometheus, promtoolPath } from './prometheus/prometheus.js';
 export type { StartPrometheusOptions, TestPrometheus } from './prometheus/prometheus.js';
