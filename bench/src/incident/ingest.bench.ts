@@ -9,7 +9,7 @@ import {
 import { createPostgresDatabase } from '@ops/testkit';
 import pg from 'pg';
 import { compareRow, stats, type BenchRow, type BenchSuite } from '../harness.js';
-import { alertmanagerMessage, post, runConcurrently } from './support.js';
+import { alertmanagerMessage, cpuPerUnit, post, runConcurrently } from './support.js';
 
 const WEBHOOKS = Number(process.env.OPS_BENCH_INCIDENT_WEBHOOKS ?? 2000);
 const KEYS = WEBHOOKS / 4; // each key fires 4 times: one new incident, three deduplicated repeats
@@ -38,6 +38,10 @@ const suite: BenchSuite = {
     const ours: number[] = [];
     const bare: number[] = [];
     const roundTrips: number[] = [];
+    const cpu = {
+      ours: { node: [] as number[], postgres: [] as number[] },
+      bare: { node: [] as number[], postgres: [] as number[] },
+    };
     try {
       const messages = Array.from({ length: WEBHOOKS }, (_, index) =>
         JSON.stringify(alertmanagerMessage(`{}:{alertname="HighErrorRate",key="${index % KEYS}"}`, 1)),
@@ -73,12 +77,16 @@ const suite: BenchSuite = {
         const receiver = createAlertmanagerReceiver(incidents);
         queries = 0;
         const started = performance.now();
-        await runConcurrently(WEBHOOKS, CONCURRENCY, async (index) => {
-          const response = await post(receiver, '/webhooks/alertmanager', messages[index]!);
-          if (response.status !== 200)
-            throw new Error(`receiver answered ${response.status}: ${String(response.body)}`);
-        });
+        const used = await cpuPerUnit(WEBHOOKS, () =>
+          runConcurrently(WEBHOOKS, CONCURRENCY, async (index) => {
+            const response = await post(receiver, '/webhooks/alertmanager', messages[index]!);
+            if (response.status !== 200)
+              throw new Error(`receiver answered ${response.status}: ${String(response.body)}`);
+          }),
+        );
         const seconds = (performance.now() - started) / 1000;
+        cpu.ours.node.push(used.node);
+        cpu.ours.postgres.push(used.postgres);
         const open = await incidents.list({ open: true, limit: 10_000 });
         if (open.length !== KEYS) throw new Error(`expected ${KEYS} incidents, found ${open.length}`);
         await incidents.close();
@@ -90,22 +98,30 @@ const suite: BenchSuite = {
         await pool.query('DROP TABLE IF EXISTS bare_alerts');
         await pool.query(BARE_TABLE);
         const started = performance.now();
-        await runConcurrently(WEBHOOKS, CONCURRENCY, async (index) => {
-          const key = index % KEYS;
-          await pool.query(BARE_UPSERT, [
-            'checkout',
-            `am:{}:{alertname="HighErrorRate",key="${key}"}`,
-            'Error ratio above 5%',
-            JSON.stringify({ alertname: 'HighErrorRate', service: 'checkout', severity: 'warning' }),
-          ]);
-        });
+        const used = await cpuPerUnit(WEBHOOKS, () =>
+          runConcurrently(WEBHOOKS, CONCURRENCY, async (index) => {
+            const key = index % KEYS;
+            await pool.query(BARE_UPSERT, [
+              'checkout',
+              `am:{}:{alertname="HighErrorRate",key="${key}"}`,
+              'Error ratio above 5%',
+              JSON.stringify({ alertname: 'HighErrorRate', service: 'checkout', severity: 'warning' }),
+            ]);
+          }),
+        );
         bare.push(WEBHOOKS / ((performance.now() - started) / 1000));
+        cpu.bare.node.push(used.node);
+        cpu.bare.postgres.push(used.postgres);
       };
       await runOurs(); // warm-up (JIT, migrations path, connections)
       ours.length = 0;
       roundTrips.length = 0;
       await runBare();
       bare.length = 0;
+      for (const side of [cpu.ours, cpu.bare]) {
+        side.node.length = 0;
+        side.postgres.length = 0;
+      }
       for (let round = 0; round < ROUNDS; round++) {
         if (round % 2 === 0) {
           await runOurs();
@@ -120,6 +136,16 @@ const suite: BenchSuite = {
       await database.dispose();
     }
     const perAlert = stats(roundTrips);
+    const cpuRow = (metric: string, side: 'node' | 'postgres', notes: string): BenchRow =>
+      compareRow({
+        group: 'Alertmanager ingest into PostgreSQL',
+        metric,
+        unit: 'µs',
+        ours: stats(cpu.ours[side]),
+        peer: { name: 'bare INSERT … ON CONFLICT DO UPDATE loop', ...stats(cpu.bare[side]) },
+        higherIsBetter: false,
+        notes,
+      });
     return [
       compareRow(
         {
@@ -133,6 +159,16 @@ const suite: BenchSuite = {
           notes: `${perAlert.median.toFixed(1)} queries per webhook (BEGIN/COMMIT included)`,
         },
         { atLeast: 0.5 },
+      ),
+      cpuRow(
+        'bench process CPU per alert',
+        'node',
+        'receiver, manager and pg client (user + system, process.cpuUsage)',
+      ),
+      cpuRow(
+        'PostgreSQL server CPU per alert',
+        'postgres',
+        'every postgres process, from /proc (nothing else uses the server meanwhile)',
       ),
     ];
   },

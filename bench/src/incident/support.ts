@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import type { OpsHandler, OpsRequest, OpsResponse } from '@ops/core';
 
 /** An Alertmanager webhook v4 message with `count` firing alerts in one group. */
@@ -67,4 +68,45 @@ export async function withPeakRss<T>(work: () => Promise<T>, everyMs = 20): Prom
   } finally {
     clearInterval(timer);
   }
+}
+
+/**
+ * CPU time (ms, user + system) used so far by every process named `postgres*` on this machine, from /proc (Linux
+ * only; 0 elsewhere). The difference over a measured span is the server's share of that span's work, when nothing
+ * else uses the local PostgreSQL meanwhile.
+ */
+export function postgresCpuMs(): number {
+  let ticks = 0;
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
+  } catch {
+    return 0;
+  }
+  for (const pid of pids) {
+    try {
+      if (!readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('postgres')) continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return ticks * 10; // USER_HZ is 100 on Linux
+}
+
+/** Measures the CPU of this process and of the local PostgreSQL server over `work`, per `units` units of work (µs). */
+export async function cpuPerUnit(
+  units: number,
+  work: () => Promise<void>,
+): Promise<{ node: number; postgres: number }> {
+  const nodeBefore = process.cpuUsage();
+  const postgresBefore = postgresCpuMs();
+  await work();
+  const node = process.cpuUsage(nodeBefore);
+  return {
+    node: (node.user + node.system) / units,
+    postgres: ((postgresCpuMs() - postgresBefore) * 1000) / units,
+  };
 }
