@@ -10,7 +10,13 @@ export type { S3StorageOptions, S3Storage, S3ClientLike } from './storages/s3/s3
 export { createLocalStorage } from './storages/local/local-storage.js';
 export type { LocalStorageOptions } from './storages/local/local-storage.js';
 export { assertStorageKey } from './storages/storage-key.js';
-export type { BackupStorage, StoredObject, StorageReadOptions, StorageWriteOptions } from './storages/storage.js';
+export type {
+  BackupStorage,
+  StoredObject,
+  StorageDigestOptions,
+  StorageReadOptions,
+  StorageWriteOptions,
+} from './storages/storage.js';
 
 // pipeline
 export { createCompressStream, createDecompressStream, isZstdAvailable } from './pipeline/compression.js';

@@ -275,7 +275,8 @@ export async function checkStoredSize(storage: BackupStorage, artifact: Artifact
 
 /**
  * Reads the stored bytes of an artifact and compares size and sha256 with the manifest, without decrypting
- * (level `checksum`: no key needed). Resolves with the stored bytes read.
+ * (level `checksum`: no key needed), through the storage's `digest` when it has one. Resolves with the stored bytes
+ * read.
  */
 export async function checkStoredArtifact(
   storage: BackupStorage,
@@ -283,6 +284,14 @@ export async function checkStoredArtifact(
   signal?: AbortSignal,
 ): Promise<number> {
   await checkStoredSize(storage, artifact);
+  if (storage.digest) {
+    const read = await storage.digest(artifact.key, signal ? { signal } : {});
+    if (read.bytes !== artifact.storedBytes)
+      throw corruptError(artifact, 'stored object', `size is ${read.bytes} bytes, expected ${artifact.storedBytes}`);
+    if (read.sha256 !== artifact.storedSha256)
+      throw corruptError(artifact, 'stored object', `sha256 is ${read.sha256}, expected ${artifact.storedSha256}`);
+    return read.bytes;
+  }
   const source = await storage.read(artifact.key, signal ? { signal } : {});
   const check = new DigestStream({
     sha256: artifact.storedSha256,

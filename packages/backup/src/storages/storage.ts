@@ -27,6 +27,11 @@ export interface StorageReadOptions {
   end?: number;
 }
 
+/** Options accepted by {@link BackupStorage.digest}. */
+export interface StorageDigestOptions {
+  signal?: AbortSignal;
+}
+
 /**
  * Where backup artifacts and manifests live. Implementations: a local directory (default) and S3-compatible object
  * storage. Keys are relative POSIX paths; implementations refuse absolute keys and `..` segments.
@@ -46,6 +51,13 @@ export interface BackupStorage {
   stat(key: string): Promise<StoredObject | undefined>;
   /** Every object whose key starts with `prefix` (recursively), in no particular order. */
   list(prefix: string): AsyncIterable<StoredObject>;
+  /**
+   * Optional: reads `key` back in full and resolves with its size and SHA-256 (what `read` and hashing would give),
+   * without handing the bytes out, so the implementation can reuse its buffers: the local storage reads into two
+   * 1 MiB buffers, the next read overlapping the hashing of the last. The verify-stored and `full-read` checks use it
+   * when present, `read` otherwise. Rejects with `BACKUP_NOT_FOUND` when `key` does not exist.
+   */
+  digest?(key: string, options?: StorageDigestOptions): Promise<{ bytes: number; sha256: string }>;
   /** Deletes `key`; deleting a missing key is not an error. */
   delete(key: string): Promise<void>;
   /**

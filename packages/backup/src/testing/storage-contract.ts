@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { OpsError } from '@ops/core';
 import { defineStoreContract, type StoreContract } from '@ops/core/testing';
@@ -254,6 +255,24 @@ export const storageContract: StoreContract<BackupStorage> = defineStoreContract
     assert.equal((await content(store, key)).toString(), 'unicode');
     assert.deepEqual(await listed(store, 'job/10/'), [`${key}:7`]);
   },
+  'digest, where the storage has one, gives the size and sha256 of the stored bytes; a missing key is BACKUP_NOT_FOUND':
+    async ({ store }) => {
+      if (!store.digest) return;
+      // More than two 1 MiB read buffers' worth, and not a multiple of them: the buffers are reused.
+      const body = pattern(2 * 1024 * 1024 + 300 * 1024 + 3, 5);
+      await store.write('job/11/data/dump.bin', chunked(body));
+      assert.deepEqual(await store.digest('job/11/data/dump.bin'), {
+        bytes: body.length,
+        sha256: createHash('sha256').update(body).digest('hex'),
+      });
+      await store.write('job/11/data/empty.bin', Readable.from([]));
+      assert.deepEqual(await store.digest('job/11/data/empty.bin'), {
+        bytes: 0,
+        sha256: createHash('sha256').digest('hex'),
+      });
+      await rejectsWith(store.digest('job/11/data/missing.bin'), 'BACKUP_NOT_FOUND', 'digest of a missing key');
+      await rejectsWith(store.digest('job/11/data'), 'BACKUP_NOT_FOUND', 'digest of a prefix');
+    },
   'unsafe keys and prefixes are refused with ARGUMENT_INVALID before anything is touched': async ({ store }) => {
     for (const key of UNSAFE_KEYS) {
       await rejectsWith(
@@ -263,6 +282,7 @@ export const storageContract: StoreContract<BackupStorage> = defineStoreContract
       );
       await rejectsWith(store.read(key), 'ARGUMENT_INVALID', `read ${JSON.stringify(key)}`);
       await rejectsWith(store.stat(key), 'ARGUMENT_INVALID', `stat ${JSON.stringify(key)}`);
+      if (store.digest) await rejectsWith(store.digest(key), 'ARGUMENT_INVALID', `digest ${JSON.stringify(key)}`);
       await rejectsWith(store.delete(key), 'ARGUMENT_INVALID', `delete ${JSON.stringify(key)}`);
     }
     for (const prefix of ['../', '/etc/', 'a//b'])
