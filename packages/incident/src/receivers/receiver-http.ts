@@ -68,13 +68,34 @@ export async function readJsonBody(
       throw new RefusedRequest(400, `the body exceeds the limit of ${options.maxBodyBytes} bytes (maxBodyBytes)`);
     throw error;
   }
-  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+  const text = utf8.decode(bytes);
   if (text.trim() === '') throw new RefusedRequest(400, 'the body is empty; expected a JSON object');
   try {
-    return sanitizeStrings(JSON.parse(text) as unknown);
+    const parsed = JSON.parse(text) as unknown;
+    return needsSanitizing(parsed) ? sanitizeStrings(parsed) : parsed;
   } catch (error) {
     throw new RefusedRequest(400, `the body is not valid JSON: ${(error as Error).message}`);
   }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
+// Whether sanitizeStrings would give anything but a copy: a NUL in a string or key, or a `__proto__` key (which its
+// copy turns into the prototype). Walks without allocating; most payloads have neither. A deeply nested payload is left
+// to sanitizeStrings, whatever it makes of it.
+function needsSanitizing(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (value === null || typeof value !== 'object') return false;
+  if (depth > 100) return true;
+  if (Array.isArray(value)) {
+    for (const entry of value) if (needsSanitizing(entry, depth + 1)) return true;
+    return false;
+  }
+  for (const key in value) {
+    if (key === '__proto__' || key.includes('\u0000')) return true;
+    if (needsSanitizing((value as Record<string, unknown>)[key], depth + 1)) return true;
+  }
+  return false;
 }
 
 /**
