@@ -478,8 +478,11 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
           return value;
         });
         if (pending) {
-          for (const { name, payload } of pending.events) events.emit(name, structuredClone(payload) as never);
-          for (const event of pending.timeline) events.emit('timeline.appended', { at: event.at, event });
+          // Listeners get a copy (they must not change the incident); no listener, no copy.
+          for (const { name, payload } of pending.events)
+            if (events.has(name)) events.emit(name, structuredClone(payload) as never);
+          if (events.has('timeline.appended'))
+            for (const event of pending.timeline) events.emit('timeline.appended', { at: event.at, event });
           for (const work of pending.afterCommit) {
             await work().catch((error: unknown) =>
               logger.warn({ error: safeErrorMessage(error) }, 'incident follow-up after commit failed'),
@@ -1406,11 +1409,14 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
   const diagnoseOnPage = ({ incident }: { incident: Incident }) => {
     if (diagnostics.wants(incident.severity)) diagnostics.start(incident);
   };
-  events.on('incident.triggered', diagnoseOnPage);
-  events.on('incident.reopened', diagnoseOnPage);
-  events.on('incident.severity_changed', (event) => {
-    if (!diagnostics.wants(event.from as Severity)) diagnoseOnPage(event);
-  });
+  // Only with diagnostics to run: an event nobody listens to is not copied.
+  if (Object.keys(options.diagnostics?.run ?? {}).length > 0) {
+    events.on('incident.triggered', diagnoseOnPage);
+    events.on('incident.reopened', diagnoseOnPage);
+    events.on('incident.severity_changed', (event) => {
+      if (!diagnostics.wants(event.from as Severity)) diagnoseOnPage(event);
+    });
+  }
 
   const alertSink: AlertSink = async (alert) => {
     await ingestBatch([opsAlertToEvent(alert, defaultService)]);
