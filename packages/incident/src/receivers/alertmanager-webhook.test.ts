@@ -4,7 +4,13 @@ import { IncidentError } from '../errors.js';
 import { createIncidentManager, type IncidentManager } from '../lifecycle/incident-manager.js';
 import { createMemoryIncidentStore } from '../stores/memory-incident-store.js';
 import type { IncidentStore } from '../stores/incident-store.js';
-import { createAlertmanagerReceiver, type AlertmanagerReceiverOptions } from './alertmanager-webhook.js';
+import {
+  createAlertmanagerReceiver,
+  parseAlertmanagerWebhook,
+  quickParseAlertmanagerWebhook,
+  type AlertmanagerReceiverOptions,
+} from './alertmanager-webhook.js';
+import { sanitizeStrings } from './receiver-http.js';
 
 const T0 = Date.UTC(2026, 7, 1, 10, 0, 0);
 let server: ListeningServer | undefined;
@@ -254,5 +260,71 @@ describe('Alertmanager webhook v4 receiver', () => {
     expect((await post(message)).status).toBe(200);
     const [incident] = await incidents.list();
     expect((await incidents.alerts(incident!.id))[0]!.labels['instance']).toBe('bad\uFFFDbyte');
+  });
+});
+
+describe('quickParseAlertmanagerWebhook', () => {
+  // Bodies as the receiver sees them: parsed JSON (NULs and __proto__ keys already through sanitizeStrings).
+  const asReceived = (body: unknown) => sanitizeStrings(JSON.parse(JSON.stringify(body)) as unknown);
+  const firing = alert('api-1', 'firing', 'fp1');
+  const newSender = {
+    ...oldSender('firing', [firing, alert('api-2', 'resolved', 'fp2')]),
+    commonAnnotations: { summary: 'errors', 2: 'numeric key first' },
+    notification_reason: 'new',
+    routeLabels: { service: 'api' },
+  };
+  const { endsAt: _endsAt, generatorURL: _generatorURL, fingerprint: _fingerprint, ...bare } = firing;
+  const { truncatedAlerts: _truncated, externalURL: _externalURL, ...minimal } = oldSender('resolved', [firing]);
+
+  it('returns what the schema returns, key order included, for plainly valid bodies', () => {
+    for (const body of [
+      oldSender('firing', [firing]),
+      newSender,
+      { ...minimal, alerts: [bare, { ...bare, annotations: null, labels: {} }] },
+      { ...minimal, groupLabels: null, commonLabels: null, routeLabels: null, truncatedAlerts: 3 },
+      { alerts: [{ ...firing, fingerprint: 'f'.repeat(128) }], ...minimal, receiver: '', version: '4' },
+      { ...newSender, commonLabels: { ünïcode: 'välue', '': 'empty key', 'bad\u0000key': 'x' } },
+    ]) {
+      const received = asReceived(body);
+      const quick = quickParseAlertmanagerWebhook(received);
+      expect(quick).toBeDefined();
+      expect(JSON.stringify(quick)).toBe(JSON.stringify(parseAlertmanagerWebhook(received)));
+      expect(quick).toStrictEqual(parseAlertmanagerWebhook(received, 'ignore'));
+    }
+  });
+
+  it('leaves unknown fields, bad values and odd shapes to the schema', () => {
+    for (const body of [
+      { ...newSender, extra: 1 },
+      { ...newSender, alerts: [{ ...firing, extra: 1 }] },
+      { ...newSender, version: '3' },
+      { ...newSender, groupKey: '' },
+      { ...newSender, status: 'pending' },
+      { ...newSender, truncatedAlerts: -1 },
+      { ...newSender, truncatedAlerts: 1.5 },
+      { ...newSender, truncatedAlerts: 2 ** 53 },
+      { ...newSender, externalURL: 42 },
+      { ...newSender, alerts: [] },
+      { ...newSender, alerts: {} },
+      { ...newSender, routeLabels: { service: 1 } },
+      { ...newSender, commonLabels: ['a'] },
+      { ...newSender, alerts: [{ ...firing, labels: null }] },
+      { ...newSender, alerts: [{ ...firing, startsAt: 'yesterday' }] },
+      { ...newSender, alerts: [{ ...firing, endsAt: 'never' }] },
+      { ...newSender, alerts: [{ ...firing, fingerprint: 'f'.repeat(129) }] },
+      { ...newSender, alerts: [{ ...firing, generatorURL: null }] },
+      { ...newSender, alerts: [firing, 'not an alert'] },
+      JSON.parse('{"version":"4","__proto__":{"groupKey":"inherited"}}') as unknown,
+      { ...newSender, commonLabels: JSON.parse('{"__proto__":{"summary":"inherited"}}') as unknown },
+      [newSender],
+      'not an object',
+    ]) {
+      const received = typeof body === 'object' && body !== null ? asReceived(body) : body;
+      expect(quickParseAlertmanagerWebhook(received)).toBeUndefined();
+      expect(quickParseAlertmanagerWebhook(body)).toBeUndefined();
+    }
+    // Not from JSON: an undefined field.
+    expect(quickParseAlertmanagerWebhook({ ...newSender, routeLabels: { service: undefined } })).toBeUndefined();
+    expect(quickParseAlertmanagerWebhook({ ...newSender, notification_reason: undefined })).toBeUndefined();
   });
 });

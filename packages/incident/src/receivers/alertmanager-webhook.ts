@@ -95,6 +95,107 @@ export function parseAlertmanagerWebhook(
   return parsed.data;
 }
 
+const WEBHOOK_KEYS = new Set([
+  'version',
+  'groupKey',
+  'truncatedAlerts',
+  'status',
+  'receiver',
+  'groupLabels',
+  'commonLabels',
+  'commonAnnotations',
+  'externalURL',
+  'alerts',
+  'notification_reason',
+  'routeLabels',
+]);
+const ALERT_KEYS = new Set(['status', 'labels', 'annotations', 'startsAt', 'endsAt', 'generatorURL', 'fingerprint']);
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
+const isStatus = (value: unknown): value is 'firing' | 'resolved' => value === 'firing' || value === 'resolved';
+const isTimestamp = (value: unknown): value is string => typeof value === 'string' && !Number.isNaN(Date.parse(value));
+
+// A copy of a label set whose values are all strings, as the schema's record gives it; else undefined.
+function quickLabels(value: unknown): Record<string, string> | undefined {
+  if (!isPlainObject(value)) return undefined;
+  const copy: Record<string, string> = {};
+  for (const key in value) {
+    const entry = value[key];
+    if (typeof entry !== 'string' || key === '__proto__') return undefined;
+    copy[key] = entry;
+  }
+  return copy;
+}
+
+const quickOptionalLabels = (value: unknown) => (value === undefined || value === null ? {} : quickLabels(value));
+
+function quickAlert(value: unknown): AlertmanagerWebhook['alerts'][number] | undefined {
+  if (!isPlainObject(value)) return undefined;
+  for (const key in value) if (!ALERT_KEYS.has(key)) return undefined;
+  const { status, startsAt, endsAt, generatorURL, fingerprint } = value;
+  if (!isStatus(status) || !isTimestamp(startsAt)) return undefined;
+  const labels = quickLabels(value['labels']);
+  const annotations = quickOptionalLabels(value['annotations']);
+  if (!labels || !annotations) return undefined;
+  if ('endsAt' in value && !isTimestamp(endsAt)) return undefined;
+  if ('generatorURL' in value && typeof generatorURL !== 'string') return undefined;
+  if ('fingerprint' in value && (typeof fingerprint !== 'string' || fingerprint.length > 128)) return undefined;
+  // Keys in the schema's order, optional ones only when sent: what the schema's parse returns.
+  return {
+    status,
+    labels,
+    annotations,
+    startsAt,
+    ...('endsAt' in value ? { endsAt: endsAt as string } : {}),
+    ...('generatorURL' in value ? { generatorURL: generatorURL as string } : {}),
+    ...('fingerprint' in value ? { fingerprint: fingerprint as string } : {}),
+  };
+}
+
+/**
+ * {@link parseAlertmanagerWebhook}'s result for a parsed JSON body that is plainly valid and has no unknown field,
+ * without the schema's cost; undefined for anything else (the schema then decides, and names what is wrong).
+ */
+export function quickParseAlertmanagerWebhook(body: unknown): AlertmanagerWebhook | undefined {
+  if (!isPlainObject(body)) return undefined;
+  for (const key in body) if (!WEBHOOK_KEYS.has(key)) return undefined;
+  const { version, groupKey, truncatedAlerts, status, receiver, externalURL, alerts, notification_reason } = body;
+  if (version !== '4' || typeof groupKey !== 'string' || groupKey.length === 0) return undefined;
+  if (!isStatus(status) || typeof receiver !== 'string') return undefined;
+  if ('truncatedAlerts' in body && !(Number.isSafeInteger(truncatedAlerts) && (truncatedAlerts as number) >= 0))
+    return undefined;
+  if ('externalURL' in body && typeof externalURL !== 'string') return undefined;
+  if ('notification_reason' in body && typeof notification_reason !== 'string') return undefined;
+  const groupLabels = quickOptionalLabels(body['groupLabels']);
+  const commonLabels = quickOptionalLabels(body['commonLabels']);
+  const commonAnnotations = quickOptionalLabels(body['commonAnnotations']);
+  const routeLabels = quickOptionalLabels(body['routeLabels']);
+  if (!groupLabels || !commonLabels || !commonAnnotations || !routeLabels) return undefined;
+  if (!Array.isArray(alerts) || Object.getPrototypeOf(alerts) !== Array.prototype || alerts.length === 0)
+    return undefined;
+  const parsedAlerts: AlertmanagerWebhook['alerts'] = [];
+  for (const entry of alerts) {
+    const parsed = quickAlert(entry);
+    if (!parsed) return undefined;
+    parsedAlerts.push(parsed);
+  }
+  return {
+    version,
+    groupKey,
+    ...('truncatedAlerts' in body ? { truncatedAlerts: truncatedAlerts as number } : {}),
+    status,
+    receiver,
+    groupLabels,
+    commonLabels,
+    commonAnnotations,
+    ...('externalURL' in body ? { externalURL: externalURL as string } : {}),
+    alerts: parsedAlerts,
+    ...('notification_reason' in body ? { notification_reason: notification_reason as string } : {}),
+    routeLabels,
+  };
+}
+
 function fingerprintOf(alert: AlertmanagerWebhook['alerts'][number]): string {
   if (alert.fingerprint) return alert.fingerprint;
   // Senders older than the fingerprint field: a stable hash of the label set stands in for it.
@@ -221,7 +322,8 @@ export function createAlertmanagerReceiver(
   return async (request) => {
     if (request.path !== path) return undefined;
     try {
-      const message = parseAlertmanagerWebhook(await readJsonBody(request, { maxBodyBytes, authorize }), unknownFields);
+      const parsedBody = await readJsonBody(request, { maxBodyBytes, authorize });
+      const message = quickParseAlertmanagerWebhook(parsedBody) ?? parseAlertmanagerWebhook(parsedBody, unknownFields);
       options.rateLimit?.check(`alertmanager:${message.externalURL ?? message.receiver}`);
       const results: IngestResult[] = await incidents.ingestBatch(alertmanagerEvents(message, options));
       return jsonResponse(200, {
