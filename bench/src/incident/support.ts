@@ -71,11 +71,12 @@ export async function withPeakRss<T>(work: () => Promise<T>, everyMs = 20): Prom
 }
 
 /**
- * CPU time (ms, user + system) used so far by every process named `postgres*` on this machine, from /proc (Linux
- * only; 0 elsewhere). The difference over a measured span is the server's share of that span's work, when nothing
- * else uses the local PostgreSQL meanwhile.
+ * CPU time (ms, user + system) used so far by the PostgreSQL backends connected to `database` (processes named
+ * `postgres*` whose title names the database; every postgres process when absent), from /proc (Linux only; 0
+ * elsewhere). Other databases' users are not counted; a backend that exits meanwhile takes its time with it, so keep
+ * the pool's connections open.
  */
-export function postgresCpuMs(): number {
+export function postgresCpuMs(database?: string): number {
   let ticks = 0;
   let pids: string[];
   try {
@@ -86,6 +87,8 @@ export function postgresCpuMs(): number {
   for (const pid of pids) {
     try {
       if (!readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('postgres')) continue;
+      const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (database !== undefined && !title.split(' ').includes(database)) continue;
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       ticks += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
@@ -96,17 +99,21 @@ export function postgresCpuMs(): number {
   return ticks * 10; // USER_HZ is 100 on Linux
 }
 
-/** Measures the CPU of this process and of the local PostgreSQL server over `work`, per `units` units of work (µs). */
+/**
+ * Measures the CPU of this process and of the backends serving `database` (every postgres process when absent) over
+ * `work`, per `units` units (µs).
+ */
 export async function cpuPerUnit(
   units: number,
   work: () => Promise<void>,
+  database?: string,
 ): Promise<{ node: number; postgres: number }> {
   const nodeBefore = process.cpuUsage();
-  const postgresBefore = postgresCpuMs();
+  const postgresBefore = postgresCpuMs(database);
   await work();
   const node = process.cpuUsage(nodeBefore);
   return {
     node: (node.user + node.system) / units,
-    postgres: ((postgresCpuMs() - postgresBefore) * 1000) / units,
+    postgres: ((postgresCpuMs(database) - postgresBefore) * 1000) / units,
   };
 }

@@ -222,6 +222,27 @@ export const incidentStoreContract = defineStoreContract<IncidentStore>('Inciden
     assert.equal(found?.id, 'INC-3', 'after the first resolved, the other may reopen');
   },
 
+  'in one transaction, a resolve frees the key for a reopen written after it (same columns changed)': async ({
+    store,
+  }) => {
+    // The resolved one first on disk, the open one second: a store that wrote both updates as one statement would
+    // let the database reopen the first before it resolved the second, and refuse the transaction.
+    await store.transaction(async (transaction) => {
+      await transaction.insertIncident(sampleIncident({ id: 'INC-A', status: 'resolved', resolvedAt: T0 }));
+      await transaction.insertIncident(sampleIncident({ id: 'INC-B' }));
+    });
+    await store.transaction(async (transaction) => {
+      const open = await transaction.getIncident('INC-B');
+      const resolved = await transaction.getIncident('INC-A');
+      assert.ok(open && resolved);
+      await transaction.updateIncident({ ...open, status: 'resolved' });
+      await transaction.updateIncident({ ...resolved, status: 'triggered' });
+    });
+    const found = await store.transaction((transaction) => transaction.findOpenIncident('checkout', 'checkout-errors'));
+    assert.equal(found?.id, 'INC-A');
+    assert.equal((await store.getIncident('INC-B'))?.status, 'resolved');
+  },
+
   'concurrent find-or-create under lockDedupKey yields exactly one incident': async ({ store }) => {
     const attempts = Array.from({ length: 12 }, (_, index) =>
       store.transaction(async (transaction) => {

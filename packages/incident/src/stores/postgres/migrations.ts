@@ -220,6 +220,69 @@ END
 $$;
 `,
   },
+  {
+    version: 5,
+    name: 'batch read-ahead looks each key up by index (no scan of all incidents per batch)',
+    sql: `
+-- Version 4 joined the keys with the incidents table; the plan PostgreSQL caches for it hashed a scan of the whole
+-- table on every call while the table was small enough, then kept it. Key by key, each lookup is one index probe.
+CREATE OR REPLACE FUNCTION {schema}.prefetch_incidents(services text[], dedup_keys text[]) RETURNS SETOF {schema}.incidents
+LANGUAGE plpgsql AS $$
+DECLARE
+  found_row {schema}.incidents;
+BEGIN
+  FOR k IN 1 .. coalesce(array_length(services, 1), 0) LOOP
+    SELECT * INTO found_row FROM {schema}.incidents
+      WHERE service = services[k] AND dedup_key = dedup_keys[k] AND status NOT IN ('resolved', 'closed')
+      FOR UPDATE;
+    IF NOT FOUND THEN
+      SELECT * INTO found_row FROM {schema}.incidents
+        WHERE service = services[k] AND dedup_key = dedup_keys[k]
+        ORDER BY triggered_at DESC, number DESC LIMIT 1 FOR UPDATE;
+    END IF;
+    IF FOUND THEN
+      RETURN NEXT found_row;
+    END IF;
+  END LOOP;
+END
+$$;
+CREATE OR REPLACE FUNCTION {schema}.prefetch_alerts(services text[], dedup_keys text[], alert_keys text[]) RETURNS SETOF {schema}.alerts
+LANGUAGE plpgsql AS $$
+BEGIN
+  FOR k IN 1 .. coalesce(array_length(services, 1), 0) LOOP
+    RETURN QUERY SELECT a.* FROM {schema}.incidents i
+      JOIN {schema}.alerts a ON a.incident_id = i.id AND a.alert_key = alert_keys[k]
+      WHERE i.service = services[k] AND i.dedup_key = dedup_keys[k] AND i.status NOT IN ('resolved', 'closed');
+  END LOOP;
+END
+$$;
+CREATE OR REPLACE FUNCTION {schema}.take_incident_numbers(services text[], dedup_keys text[], day_scope text, in_force_at timestamptz,
+  OUT wanted bigint, OUT number_end bigint, OUT day_end bigint, OUT silence_records json, OUT window_records json)
+LANGUAGE plpgsql AS $$
+BEGIN
+  wanted := 0;
+  FOR k IN 1 .. coalesce(array_length(services, 1), 0) LOOP
+    PERFORM FROM {schema}.incidents
+      WHERE service = services[k] AND dedup_key = dedup_keys[k] AND status NOT IN ('resolved', 'closed');
+    IF NOT FOUND THEN
+      wanted := wanted + 1;
+    END IF;
+  END LOOP;
+  IF wanted = 0 THEN
+    RETURN;
+  END IF;
+  INSERT INTO {schema}.counters AS c (scope, value) VALUES ('number', wanted)
+    ON CONFLICT (scope) DO UPDATE SET value = c.value + EXCLUDED.value RETURNING c.value INTO number_end;
+  INSERT INTO {schema}.counters AS c (scope, value) VALUES (day_scope, wanted)
+    ON CONFLICT (scope) DO UPDATE SET value = c.value + EXCLUDED.value RETURNING c.value INTO day_end;
+  SELECT coalesce(json_agg(s.record ORDER BY s.starts_at, s.created_at), '[]') INTO silence_records
+    FROM {schema}.silences s WHERE s.ends_at > in_force_at;
+  SELECT coalesce(json_agg(w.record ORDER BY w.created_at, w.id), '[]') INTO window_records
+    FROM {schema}.maintenance_windows w WHERE w.cancelled_at IS NULL OR w.cancelled_at > in_force_at;
+END
+$$;
+`,
+  },
 ];
 
 /** Quotes a schema name for SQL, refusing anything but a plain identifier. */

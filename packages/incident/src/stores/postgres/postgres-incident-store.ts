@@ -65,6 +65,8 @@ function inline(text: string, values: readonly unknown[]): string {
 /** Statements batched before a flush is forced (a storm's thousands of alert upserts go in a few round trips). */
 const MAX_BATCHED_STATEMENTS = 500;
 const MAX_BATCHED_CHARACTERS = 4 * 1024 * 1024;
+/** Rows of one multi-row statement at most (a storm's alerts go in statements of this many rows). */
+const MAX_GROUP_ROWS = 1000;
 
 const optional = <K extends string, V>(key: K, value: V | null | undefined): { [P in K]?: V } =>
   (value === null || value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
@@ -103,6 +105,120 @@ function incidentParameters(incident: Incident): unknown[] {
     incident.version,
   ];
 }
+
+/** The SQL type of each column of INCIDENT_COLUMNS, in order (for the casts of a batched `UPDATE … FROM (VALUES …)`). */
+const INCIDENT_TYPES = [
+  'text',
+  'bigint',
+  'text',
+  'text',
+  'text',
+  'text',
+  'text',
+  'text',
+  'text',
+  'text',
+  'jsonb',
+  'timestamptz',
+  'timestamptz',
+  'timestamptz',
+  'timestamptz',
+  'timestamptz',
+  'timestamptz',
+  'timestamptz',
+  'timestamptz',
+  'timestamptz',
+  'bigint',
+  'integer',
+  'text',
+  'jsonb',
+  'jsonb',
+  'jsonb',
+  'jsonb',
+  'text',
+  'text',
+  'integer',
+];
+const INCIDENT_COLUMN_NAMES = INCIDENT_COLUMNS.split(',').map((column) => column.trim());
+const ALERT_COLUMN_NAMES = [
+  'id',
+  'incident_id',
+  'alert_key',
+  'source',
+  'dedup_key',
+  'fingerprint',
+  'status',
+  'severity',
+  'summary',
+  'labels',
+  'annotations',
+  'starts_at',
+  'ends_at',
+  'generator_url',
+  'raw',
+  'received_at',
+  'last_seen_at',
+  'occurrences',
+];
+const ALERT_TYPES = [
+  'uuid',
+  'text',
+  'text',
+  'text',
+  'text',
+  'text',
+  'text',
+  'text',
+  'text',
+  'jsonb',
+  'jsonb',
+  'timestamptz',
+  'timestamptz',
+  'text',
+  'jsonb',
+  'timestamptz',
+  'timestamptz',
+  'bigint',
+];
+
+function alertParameters(alert: IncidentAlert): unknown[] {
+  return [
+    alert.id,
+    alert.incidentId,
+    alert.alertKey,
+    alert.source,
+    alert.dedupKey,
+    alert.fingerprint ?? null,
+    alert.status,
+    alert.severity,
+    alert.summary,
+    json(alert.labels),
+    json(alert.annotations),
+    date(alert.startsAt),
+    date(alert.endsAt),
+    alert.generatorUrl ?? null,
+    json(alert.raw),
+    date(alert.receivedAt),
+    date(alert.lastSeenAt),
+    alert.occurrences,
+  ];
+}
+
+/** Whether two column values of the parameter arrays above are the same (dates by their instant). */
+const sameValue = (a: unknown, b: unknown): boolean =>
+  a === b || (a instanceof Date && b instanceof Date && a.getTime() === b.getTime());
+
+/** Columns a unique index reads (its key or its predicate), as `table.column`. */
+const UNIQUE_INPUTS = new Set([
+  'incidents.service',
+  'incidents.dedup_key',
+  'incidents.status',
+  'alerts.incident_id',
+  'alerts.alert_key',
+]);
+
+/** A tuple of literals, for a multi-row `VALUES`. */
+const tuple = (values: readonly unknown[]): string => `(${values.map(literal).join(', ')})`;
 
 function toIncident(row: Row): Incident {
   return {
@@ -356,6 +472,22 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
       sql: string;
       onRows?: (rows: Row[]) => void;
       lockKeys?: string[];
+      group?: RowGroup;
+    }
+    /**
+     * Rows written by one statement: writes of the same kind (an incident's insert, its alert, its timers, its
+     * outbox rows, the changed columns of several incidents) are sent as one multi-row statement instead of one each.
+     */
+    interface RowGroup {
+      /** Writes of the same kind join one group: the table, the statement and, for updates, the columns set. */
+      kind: string;
+      table: string;
+      /** The rows reference incidents (they never move before a write of `incidents`). */
+      child: boolean;
+      /** Conflict keys of the rows (a statement may not touch one row twice). */
+      keys: Set<string>;
+      tuples: string[];
+      build: (tuples: readonly string[]) => string;
     }
     const pending: Pending[] = [{ sql: 'BEGIN' }];
     let pendingCharacters = 0;
@@ -367,7 +499,9 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
         ? inline('SELECT pg_advisory_xact_lock(hashtextextended(key, 0)) FROM unnest($1::text[]) AS key', [
             entry.lockKeys,
           ])
-        : entry.sql;
+        : entry.group
+          ? entry.group.build(entry.group.tuples)
+          : entry.sql;
     const takePending = () => {
       pendingCharacters = 0;
       return pending.splice(0);
@@ -429,12 +563,82 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
       }
       return rows;
     };
-    const defer = async (text: string, values: unknown[], what: string): Promise<void> => {
-      const statement = inline(text, values);
-      pending.push({ sql: statement });
-      pendingCharacters += statement.length;
+    /**
+     * Defers one row of a {@link RowGroup}: it joins the latest group of its kind when the statements it would move
+     * before touch other tables (and, for a row referencing an incident, no incident), so every write keeps its order
+     * relative to the writes it depends on; otherwise it starts a new group at the end.
+     */
+    const deferRow = async (
+      spec: Omit<RowGroup, 'keys' | 'tuples'>,
+      key: string,
+      row: string,
+      what: string,
+    ): Promise<void> => {
+      let target: RowGroup | undefined;
+      for (let index = pending.length - 1; index >= 0; index--) {
+        const group = pending[index]!.group;
+        if (!group) break; // a statement of its own: nothing moves before it
+        if (group.kind === spec.kind) {
+          if (!group.keys.has(key) && group.tuples.length < MAX_GROUP_ROWS) target = group;
+          break;
+        }
+        if (group.table === spec.table || (spec.child && group.table === 'incidents')) break;
+      }
+      if (target) {
+        target.keys.add(key);
+        target.tuples.push(row);
+      } else pending.push({ sql: '', group: { ...spec, keys: new Set([key]), tuples: [row] } });
+      pendingCharacters += row.length;
       if (pending.length >= MAX_BATCHED_STATEMENTS || pendingCharacters >= MAX_BATCHED_CHARACTERS)
         await send(takePending(), what);
+    };
+    /** The state of each incident and alert row as this transaction last read (locked) or wrote it. */
+    const incidentRows = new Map<string, unknown[]>();
+    const alertRows = new Map<string, unknown[]>();
+    const alertRowKey = (incidentId: string, alertKey: string) => `${incidentId}\u0000${alertKey}`;
+    const lockedIncident = (row: Row): Incident => {
+      const incident = toIncident(row);
+      incidentRows.set(incident.id, incidentParameters(incident));
+      return incident;
+    };
+    /**
+     * Defers an update of the columns of `after` that differ from `before` (all when `before` is unknown), keyed by
+     * the first column. Updates of the same columns share one `UPDATE … FROM (VALUES …)`; it fails the transaction
+     * when a row is missing, as a single update would.
+     */
+    let aloneStatements = 0;
+    const deferUpdate = async (
+      table: 'incidents' | 'alerts',
+      names: readonly string[],
+      types: readonly string[],
+      before: readonly unknown[] | undefined,
+      after: readonly unknown[],
+      firstColumn: number,
+      what: string,
+    ): Promise<void> => {
+      const changed: number[] = [];
+      for (let index = firstColumn; index < after.length; index++)
+        if (!before || !sameValue(before[index], after[index])) changed.push(index);
+      if (changed.length === 0) return;
+      const columns = changed.map((index) => names[index]!);
+      // PostgreSQL checks a unique index row by row within one statement, in no set order: an update that may free a
+      // (service, dedup key) for another row's update (a resolve, a reopen) keeps a statement of its own.
+      const alone = columns.some((column) => UNIQUE_INPUTS.has(`${table}.${column}`));
+      await deferRow(
+        {
+          kind: `update ${table} ${columns.join(',')}${alone ? ` #${++aloneStatements}` : ''}`,
+          table,
+          child: table !== 'incidents',
+          build: (tuples) =>
+            `WITH updated AS (UPDATE ${s}.${table} AS t SET ${changed.map((index, position) => `${names[index]} = v.c${position}::${types[index]}`).join(', ')}
+               FROM (VALUES ${tuples.join(', ')}) AS v(k, ${changed.map((_, position) => `c${position}`).join(', ')})
+               WHERE t.id = v.k::${types[0]} RETURNING 1)
+             SELECT 1 / ((SELECT count(*)::int FROM updated) / ${tuples.length})`,
+        },
+        String(after[0]),
+        tuple([after[0], ...changed.map((index) => after[index])]),
+        what,
+      );
     };
     const transaction: IncidentTransaction = {
       async lockDedupKey(service, dedupKey) {
@@ -531,24 +735,24 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
       },
       async findOpenIncident(service, dedupKey) {
         const cached = prefetch ? undefined : incidentCache.get(cacheKey(service, dedupKey));
-        if (cached !== undefined) return cached?.open ? toIncident(cached.row) : undefined;
+        if (cached !== undefined) return cached?.open ? lockedIncident(cached.row) : undefined;
         const rows = await q(
           `SELECT ${INCIDENT_COLUMNS} FROM ${s}.incidents WHERE service = $1 AND dedup_key = $2 AND ${OPEN} FOR UPDATE`,
           [service, dedupKey],
           'find open incident',
         );
-        return rows[0] && toIncident(rows[0]);
+        return rows[0] && lockedIncident(rows[0]);
       },
       async findLatestIncident(service, dedupKey) {
         const cached = prefetch ? undefined : incidentCache.get(cacheKey(service, dedupKey));
         if (cached === null) return undefined;
-        if (cached && !cached.open) return toIncident(cached.row);
+        if (cached && !cached.open) return lockedIncident(cached.row);
         const rows = await q(
           `SELECT ${INCIDENT_COLUMNS} FROM ${s}.incidents WHERE service = $1 AND dedup_key = $2 ORDER BY triggered_at DESC, number DESC LIMIT 1 FOR UPDATE`,
           [service, dedupKey],
           'find latest incident',
         );
-        return rows[0] && toIncident(rows[0]);
+        return rows[0] && lockedIncident(rows[0]);
       },
       async getIncident(id) {
         const rows = await q(
@@ -556,7 +760,7 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
           [id],
           'get incident',
         );
-        return rows[0] && toIncident(rows[0]);
+        return rows[0] && lockedIncident(rows[0]);
       },
       async nextIncidentNumber(dayKey) {
         if (reserved && reserved.left > 0) {
@@ -581,72 +785,85 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
       async insertIncident(incident) {
         incidentCache.delete(cacheKey(incident.service, incident.dedupKey));
         const parameters = incidentParameters(incident);
-        await defer(
-          `INSERT INTO ${s}.incidents (${INCIDENT_COLUMNS}) VALUES (${parameters.map((_, index) => `$${index + 1}`).join(', ')})`,
-          parameters,
+        incidentRows.set(incident.id, parameters);
+        await deferRow(
+          {
+            kind: 'insert incidents',
+            table: 'incidents',
+            child: false,
+            build: (tuples) => `INSERT INTO ${s}.incidents (${INCIDENT_COLUMNS}) VALUES ${tuples.join(', ')}`,
+          },
+          incident.id,
+          tuple(parameters),
           `insert incident ${incident.id}`,
         );
       },
       async updateIncident(incident) {
         incidentCache.delete(cacheKey(incident.service, incident.dedupKey));
         const parameters = incidentParameters(incident);
-        const columns = INCIDENT_COLUMNS.split(',').map((column) => column.trim());
-        const assignments = columns.slice(1).map((column, index) => `${column} = $${index + 2}`);
-        // Batched: the guard divides by the rows updated, so a missing incident still fails the transaction.
-        await defer(
-          `WITH updated AS (UPDATE ${s}.incidents SET ${assignments.join(', ')} WHERE id = $1 RETURNING id)
-           SELECT 1 / (SELECT count(*)::int FROM updated)`,
+        const before = incidentRows.get(incident.id);
+        incidentRows.set(incident.id, parameters);
+        // Only the columns that changed since this transaction read or wrote the row (all when it did neither).
+        await deferUpdate(
+          'incidents',
+          INCIDENT_COLUMN_NAMES,
+          INCIDENT_TYPES,
+          before,
           parameters,
+          1,
           `update incident ${incident.id}`,
         );
       },
       async getAlert(incidentId, alertKey) {
         const cached = alertCache.get(incidentId)?.get(alertKey);
-        if (cached !== undefined) return cached === null ? undefined : toAlert(cached);
-        const rows = await q(
-          `SELECT * FROM ${s}.alerts WHERE incident_id = $1 AND alert_key = $2`,
-          [incidentId, alertKey],
-          'get alert',
-        );
-        return rows[0] && toAlert(rows[0]);
+        let row: Row | undefined;
+        if (cached !== undefined) row = cached ?? undefined;
+        else {
+          const rows = await q(
+            `SELECT * FROM ${s}.alerts WHERE incident_id = $1 AND alert_key = $2`,
+            [incidentId, alertKey],
+            'get alert',
+          );
+          row = rows[0];
+        }
+        if (!row) return undefined;
+        const alert = toAlert(row);
+        alertRows.set(alertRowKey(incidentId, alertKey), alertParameters(alert));
+        return alert;
       },
       async upsertAlert(alert) {
         alertCache.get(alert.incidentId)?.delete(alert.alertKey);
-        await defer(
-          `INSERT INTO ${s}.alerts (id, incident_id, alert_key, source, dedup_key, fingerprint, status, severity, summary, labels, annotations,
-             starts_at, ends_at, generator_url, raw, received_at, last_seen_at, occurrences)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
-           ON CONFLICT (incident_id, alert_key) DO UPDATE SET source = EXCLUDED.source, dedup_key = EXCLUDED.dedup_key,
-             fingerprint = EXCLUDED.fingerprint, status = EXCLUDED.status, severity = EXCLUDED.severity, summary = EXCLUDED.summary,
-             labels = EXCLUDED.labels, annotations = EXCLUDED.annotations, starts_at = EXCLUDED.starts_at, ends_at = EXCLUDED.ends_at,
-             generator_url = EXCLUDED.generator_url, raw = EXCLUDED.raw, received_at = EXCLUDED.received_at,
-             last_seen_at = EXCLUDED.last_seen_at, occurrences = EXCLUDED.occurrences`,
-          [
-            alert.id,
-            alert.incidentId,
-            alert.alertKey,
-            alert.source,
-            alert.dedupKey,
-            alert.fingerprint ?? null,
-            alert.status,
-            alert.severity,
-            alert.summary,
-            json(alert.labels),
-            json(alert.annotations),
-            date(alert.startsAt),
-            date(alert.endsAt),
-            alert.generatorUrl ?? null,
-            json(alert.raw),
-            date(alert.receivedAt),
-            date(alert.lastSeenAt),
-            alert.occurrences,
-          ],
+        const key = alertRowKey(alert.incidentId, alert.alertKey);
+        const parameters = alertParameters(alert);
+        const before = alertRows.get(key);
+        alertRows.set(key, parameters);
+        if (before && before[0] === parameters[0]) {
+          // A row this transaction read or wrote: only its changed columns (a repeat: last seen, occurrences).
+          await deferUpdate('alerts', ALERT_COLUMN_NAMES, ALERT_TYPES, before, parameters, 3, 'update alert');
+          return;
+        }
+        await deferRow(
+          {
+            kind: 'upsert alerts',
+            table: 'alerts',
+            child: true,
+            build: (tuples) =>
+              `INSERT INTO ${s}.alerts (${ALERT_COLUMN_NAMES.join(', ')}) VALUES ${tuples.join(', ')}
+               ON CONFLICT (incident_id, alert_key) DO UPDATE SET source = EXCLUDED.source, dedup_key = EXCLUDED.dedup_key,
+                 fingerprint = EXCLUDED.fingerprint, status = EXCLUDED.status, severity = EXCLUDED.severity, summary = EXCLUDED.summary,
+                 labels = EXCLUDED.labels, annotations = EXCLUDED.annotations, starts_at = EXCLUDED.starts_at, ends_at = EXCLUDED.ends_at,
+                 generator_url = EXCLUDED.generator_url, raw = EXCLUDED.raw, received_at = EXCLUDED.received_at,
+                 last_seen_at = EXCLUDED.last_seen_at, occurrences = EXCLUDED.occurrences`,
+          },
+          key,
+          tuple(parameters),
           'upsert alert',
         );
       },
       async moveAlerts(fromIncidentId, toIncidentId) {
         if (fromIncidentId === toIncidentId) return 0;
         alertCache.clear();
+        alertRows.clear();
         const rows = await q(
           `UPDATE ${s}.alerts SET incident_id = $2 WHERE incident_id = $1
              AND alert_key NOT IN (SELECT alert_key FROM ${s}.alerts WHERE incident_id = $2) RETURNING id`,
@@ -725,10 +942,17 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
         return rows[0] && toTimer(rows[0]);
       },
       async setTimer(timer) {
-        await defer(
-          `INSERT INTO ${s}.timers (incident_id, kind, due_at, data) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (incident_id, kind) DO UPDATE SET due_at = EXCLUDED.due_at, data = EXCLUDED.data, claimed_by = NULL, claimed_until = NULL`,
-          [timer.incidentId, timer.kind, date(timer.dueAt), json(timer.data)],
+        await deferRow(
+          {
+            kind: 'upsert timers',
+            table: 'timers',
+            child: true,
+            build: (tuples) =>
+              `INSERT INTO ${s}.timers (incident_id, kind, due_at, data) VALUES ${tuples.join(', ')}
+               ON CONFLICT (incident_id, kind) DO UPDATE SET due_at = EXCLUDED.due_at, data = EXCLUDED.data, claimed_by = NULL, claimed_until = NULL`,
+          },
+          `${timer.incidentId}\u0000${timer.kind}`,
+          tuple([timer.incidentId, timer.kind, date(timer.dueAt), json(timer.data)]),
           'set timer',
         );
       },
@@ -751,31 +975,33 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
         await q(`DELETE FROM ${s}.timers WHERE incident_id = $1`, [incidentId], 'delete timers');
       },
       async enqueueNotifications(notifications) {
-        if (notifications.length === 0) return;
-        const values: unknown[] = [];
-        const tuples = notifications.map((notification) => {
-          const base = values.length;
-          values.push(
+        for (const notification of notifications) {
+          await deferRow(
+            {
+              kind: 'insert notification_outbox',
+              table: 'notification_outbox',
+              child: true,
+              build: (tuples) =>
+                `INSERT INTO ${s}.notification_outbox (id, incident_id, target, event, payload, status, attempts, next_attempt_at, created_at, last_error, delivered_at)
+                 VALUES ${tuples.join(', ')}`,
+            },
             notification.id,
-            notification.incidentId,
-            notification.target,
-            notification.event,
-            json(notification.payload),
-            notification.status,
-            notification.attempts,
-            date(notification.nextAttemptAt),
-            date(notification.createdAt),
-            notification.lastError ?? null,
-            date(notification.deliveredAt),
+            tuple([
+              notification.id,
+              notification.incidentId,
+              notification.target,
+              notification.event,
+              json(notification.payload),
+              notification.status,
+              notification.attempts,
+              date(notification.nextAttemptAt),
+              date(notification.createdAt),
+              notification.lastError ?? null,
+              date(notification.deliveredAt),
+            ]),
+            'enqueue notifications',
           );
-          return `(${Array.from({ length: 11 }, (_, index) => `$${base + index + 1}`).join(', ')})`;
-        });
-        await defer(
-          `INSERT INTO ${s}.notification_outbox (id, incident_id, target, event, payload, status, attempts, next_attempt_at, created_at, last_error, delivered_at)
-           VALUES ${tuples.join(', ')}`,
-          values,
-          'enqueue notifications',
-        );
+        }
       },
       async saveSilence(silence) {
         suppressions = undefined;
