@@ -282,7 +282,7 @@ describe('quickParseAlertmanagerWebhook', () => {
       newSender,
       { ...minimal, alerts: [bare, { ...bare, annotations: null, labels: {} }] },
       { ...minimal, groupLabels: null, commonLabels: null, routeLabels: null, truncatedAlerts: 3 },
-      { alerts: [{ ...firing, fingerprint: 'f'.repeat(128) }], ...minimal, receiver: '', version: '4' },
+      { ...minimal, alerts: [{ ...firing, fingerprint: 'f'.repeat(128) }], receiver: '', version: '4' },
       { ...newSender, commonLabels: { ünïcode: 'välue', '': 'empty key', 'bad\u0000key': 'x' } },
     ]) {
       const received = asReceived(body);
