@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { open, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { spawnTracked, type TrackedChild } from '../internal/child-process.js';
 import { BackupError } from '../errors.js';
@@ -87,8 +88,8 @@ export interface SpawnLibpqOptions {
   /** `PGDATABASE` when it differs from the connection's database. */
   database?: string;
   signal?: AbortSignal | undefined;
-  /** stdin, stdout, stderr of the child. Default `['ignore', 'pipe', 'pipe']`. */
-  stdio?: ['ignore' | 'pipe', 'ignore' | 'pipe', 'ignore' | 'pipe'];
+  /** stdin, stdout (or a socket the child writes into), stderr of the child. Default `['ignore', 'pipe', 'pipe']`. */
+  stdio?: ['ignore' | 'pipe', 'ignore' | 'pipe' | Socket, 'ignore' | 'pipe'];
 }
 
 /**

@@ -1,10 +1,12 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseDuration, type Duration } from '@ops/core';
+import { createChildOutput, type ChildOutput } from '../internal/child-output.js';
 import { describeExit } from '../internal/child-process.js';
 import { packDirectory } from '../internal/tar-pack.js';
 import type { ArtifactRecord } from '../pipeline/artifact-pipeline.js';
 import type { ArtifactWriteOptions, BackupSource, SourceContext, SourceOutcome } from './source.js';
+import { BLOCK_BYTES } from '../pipeline/block-stream.js';
 import { effectiveLevel } from '../pipeline/compression.js';
 import {
   describeConnection,
@@ -273,14 +275,28 @@ interface DumpCommand {
   artifactOptions: ArtifactWriteOptions;
 }
 
-/** Spawns pg_dump, killing it when the concurrent checks fail; `exited` also reports the `postgres.dump` timing. */
-async function startDump(context: SourceContext, dump: DumpCommand, extraArgs: readonly string[]) {
+/**
+ * Spawns pg_dump (its stdout into `output` when given), killing it when the concurrent checks fail; `exited` also
+ * reports the `postgres.dump` timing.
+ */
+async function startDump(
+  context: SourceContext,
+  dump: DumpCommand,
+  extraArgs: readonly string[],
+  output?: ChildOutput,
+) {
   const started = performance.now();
-  const tracked = await spawnLibpqTool(dump.pgDumpPath, [...dump.args, ...extraArgs], dump.connection, {
-    temporaryDirectory: context.temporaryDirectory,
-    passwordMode: dump.passwordMode,
-    signal: context.signal,
-  });
+  let tracked;
+  try {
+    tracked = await spawnLibpqTool(dump.pgDumpPath, [...dump.args, ...extraArgs], dump.connection, {
+      temporaryDirectory: context.temporaryDirectory,
+      passwordMode: dump.passwordMode,
+      signal: context.signal,
+      ...(output ? { stdio: ['ignore', output.childEnd, 'pipe'] as ['ignore', ChildOutput['childEnd'], 'pipe'] } : {}),
+    });
+  } finally {
+    output?.handedOver();
+  }
   dump.checks.catch(() => tracked.child.kill('SIGTERM'));
   const exited = tracked.exited.then((exit) => {
     recordTiming('postgres.dump', performance.now() - started);
@@ -314,8 +330,10 @@ async function dumpDirectory(
 
 /** pg_dump's stdout streamed straight into the artifact; fails on any exit but 0, and on an empty dump. */
 async function dumpStream(context: SourceContext, dump: DumpCommand): Promise<void> {
-  const tracked = await startDump(context, dump, []);
-  const stdout = tracked.child.stdout;
+  // A local socket read into reused memory where one can be made; pg_dump's stdout pipe otherwise.
+  const output = await createChildOutput(context.temporaryDirectory, BLOCK_BYTES);
+  const tracked = await startDump(context, dump, [], output);
+  const stdout = output?.stream ?? tracked.child.stdout;
   if (!stdout) throw new BackupError('BACKUP_FAILED', 'pg_dump has no stdout');
   let artifactError: unknown;
   const artifact = await context
