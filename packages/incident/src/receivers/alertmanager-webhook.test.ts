@@ -5,6 +5,7 @@ import { createIncidentManager, type IncidentManager } from '../lifecycle/incide
 import { createMemoryIncidentStore } from '../stores/memory-incident-store.js';
 import type { IncidentStore } from '../stores/incident-store.js';
 import {
+  alertmanagerEvents,
   createAlertmanagerReceiver,
   parseAlertmanagerWebhook,
   quickParseAlertmanagerWebhook,
@@ -326,5 +327,17 @@ describe('quickParseAlertmanagerWebhook', () => {
     // Not from JSON: an undefined field.
     expect(quickParseAlertmanagerWebhook({ ...newSender, routeLabels: { service: undefined } })).toBeUndefined();
     expect(quickParseAlertmanagerWebhook({ ...newSender, notification_reason: undefined })).toBeUndefined();
+  });
+});
+
+describe('alertmanagerEvents', () => {
+  it('takes a group too large to spread into Math.min (it threw RangeError, answered 500)', () => {
+    const alerts = Array.from({ length: 200_000 }, (_, index) => ({
+      ...alert(`api-${index}`, 'firing', index.toString(16)),
+      startsAt: new Date(T0 - index).toISOString(),
+    }));
+    const [event] = alertmanagerEvents(parseAlertmanagerWebhook(oldSender('firing', alerts)));
+    expect(event!.startsAt).toBe(T0 - 199_999);
+    expect(event!.members).toHaveLength(200_000);
   });
 });
