@@ -15,6 +15,7 @@ import {
   type Duration,
   type EventSource,
   type Logger,
+  type TimerHandle,
 } from '@ops/core';
 import { IncidentError } from '../errors.js';
 import {
@@ -129,10 +130,10 @@ export interface AlertEvent {
 export interface IngestResult {
   /**
    * `created` a new incident, `appended` to the open one, `reopened` one resolved within the reopen window,
-   * `acknowledged`/`resolved` the open one, or `ignored` (an acknowledge/resolve without an open incident, as
-   * PagerDuty drops them).
+   * `acknowledged`/`resolved` the open one, `ignored` (an acknowledge/resolve without an open incident, as
+   * PagerDuty drops them), or `queued` (inbox mode: durably queued, applied shortly after).
    */
-  action: 'created' | 'appended' | 'reopened' | 'acknowledged' | 'resolved' | 'ignored';
+  action: 'created' | 'appended' | 'reopened' | 'acknowledged' | 'resolved' | 'ignored' | 'queued';
   incident?: Incident;
   /** Why an event was ignored. */
   reason?: string;
@@ -285,6 +286,17 @@ export interface IncidentManagerOptions {
    * Default `true`.
    */
   coalesceIngest?: boolean;
+  /**
+   * Inbox mode, for alert storms: ingest answers once the events are durably queued in the store's inbox (one
+   * multi-row insert for the webhooks that arrive together), with the action `queued`; the manager then applies them
+   * in arrival order in large batches — dedup, alerts, timeline and outbox in one transaction per batch — one
+   * applier at a time across the fleet (PostgreSQL: an advisory lock; the others leave it to the holder). Queued
+   * events are applied after each enqueue, on every loop tick and by {@link IncidentManager.drainInbox}; a process
+   * that dies while applying leaves its batch in the inbox (the transaction rolls back). `true` or `{ batchSize }`
+   * (default 500). Needs a store with an inbox (both shipped stores have one). Default off: ingest answers once its
+   * events are committed, with what they did.
+   */
+  inbox?: boolean | { batchSize?: number };
   /** Source of time. Default `systemClock`. */
   clock?: Clock;
   /** Logger. Default silent. */
@@ -401,6 +413,11 @@ export interface IncidentManager extends EventSource<IncidentEvents> {
   runDueTimers(): Promise<number>;
   /** Delivers due notifications now (the loop does it every `tickEvery`); resolves with how many were attempted. */
   deliverNotifications(): Promise<number>;
+  /**
+   * Inbox mode: applies every event queued so far (and any queued meanwhile) and resolves with how many this call
+   * applied; 0 when another process holds the inbox (it applies them) or there is no inbox.
+   */
+  drainInbox(): Promise<number>;
   /** Starts the timer loop (when `autoStart: false`). */
   start(): void;
   /** Stops the timer loop and waits for a run in progress. Does not close the store. */
@@ -410,6 +427,10 @@ export interface IncidentManager extends EventSource<IncidentEvents> {
 const MAX_CONFLICT_RETRIES = 10;
 /** Concurrent ingest transactions of one manager when ingest calls are coalesced. */
 const MAX_INGESTS_IN_FLIGHT = 2;
+/** `setImmediate` as it was when this module loaded (fake timers installed later do not stall ingest). */
+const realSetImmediate = globalThis.setImmediate;
+/** Resolves in the next turn of the event loop, after the I/O callbacks already due. */
+const nextTurn = () => new Promise<void>((resolve) => realSetImmediate(resolve));
 const TIMER_BATCH = 100;
 
 const userActor = (by: string | undefined): Actor => ({ type: 'user', id: by ?? 'api' });
@@ -446,6 +467,21 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
   const reopenWindowMs = parseOptionalDuration(options.reopenWindow, 'reopenWindow') ?? 0;
   const coalesce = options.coalesceIngest ?? true;
   const coalesceMaxEvents = 500;
+  const inboxBatch =
+    options.inbox === undefined || options.inbox === false
+      ? undefined
+      : options.inbox === true
+        ? 500
+        : (options.inbox.batchSize ?? 500);
+  if (inboxBatch !== undefined) {
+    if (!Number.isInteger(inboxBatch) || inboxBatch < 1 || inboxBatch > 10_000)
+      throw new IncidentError(
+        'ARGUMENT_INVALID',
+        `inbox.batchSize must be an integer from 1 to 10000, got ${String(inboxBatch)}`,
+      );
+    if (typeof store.enqueueInbox !== 'function')
+      throw new IncidentError('ARGUMENT_INVALID', 'inbox mode needs a store with an inbox (enqueueInbox, takeInbox)');
+  }
   const timerLeaseMs = parseOptionalDuration(options.timerLease, 'timerLease') ?? 60_000;
   incidentDayKey(0, idTimeZone); // validates the zone now, not at the first incident
   const events = createEmitter<IncidentEvents>({ logger, source: 'incident' });
@@ -911,7 +947,10 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
   };
 
   const applyBatch = (batch: readonly AlertEvent[]): Promise<IngestResult[]> =>
-    run(async (changes) => {
+    run((changes) => applyEvents(changes, batch));
+
+  const applyEvents = async (changes: ChangeSet, batch: readonly AlertEvent[]): Promise<IngestResult[]> => {
+    {
       // Lock every key first, in one global order, so concurrent batches never deadlock.
       const keys = [...new Map(batch.map((event) => [`${event.service}\u0000${event.dedupKey}`, event])).values()].sort(
         (a, b) =>
@@ -954,7 +993,8 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
       const results: IngestResult[] = [];
       for (const event of batch) results.push(await applyEvent(changes, event, prefetch !== undefined));
       return results;
-    });
+    }
+  };
 
   // Group commit: calls that arrive while transactions are in flight are applied together in the next one (each
   // caller still resolves only once its events are committed). A combined transaction that fails is retried call by
@@ -969,6 +1009,9 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
     ingestsInFlight++;
     try {
       while (waiting.length > 0) {
+        // Let the calls that arrive in this turn of the event loop join: webhooks read from the sockets together, or
+        // callers resumed by the previous commit, then share one transaction instead of the first going alone.
+        await nextTurn();
         // Calls about the same dedup key never share a transaction: each must see the other's committed change.
         const group: typeof waiting = [];
         const keys = new Set<string>();
@@ -1003,9 +1046,97 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
       ingestsInFlight--;
     }
   };
+  // ---- inbox mode: queue durably now, apply in arrival order in large batches --------------------------------
+
+  const queued: { events: readonly AlertEvent[]; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  let enqueuesInFlight = 0;
+  const drainQueued = async () => {
+    enqueuesInFlight++;
+    try {
+      while (queued.length > 0) {
+        await nextTurn(); // the calls of this turn of the event loop go in the same insert
+        const group = queued.splice(0, queued.length);
+        try {
+          await store.enqueueInbox!(group.flatMap((call) => call.events));
+          for (const call of group) call.resolve();
+        } catch (error) {
+          for (const call of group) call.reject(error);
+        }
+        void applyInbox();
+      }
+    } finally {
+      enqueuesInFlight--;
+    }
+  };
+  const enqueue = (batch: readonly AlertEvent[]) =>
+    new Promise<void>((resolve, reject) => {
+      queued.push({ events: batch, resolve, reject });
+      if (enqueuesInFlight < MAX_INGESTS_IN_FLIGHT) void drainQueued();
+    });
+
+  /** One batch from the inbox: its count, or -1 when another transaction holds the inbox. */
+  const applyInboxBatch = (): Promise<number> =>
+    run(async (changes) => {
+      const take = changes.transaction.takeInbox;
+      if (!take)
+        throw new IncidentError('ARGUMENT_INVALID', 'inbox mode needs a store whose transactions have takeInbox');
+      const entries = await take.call(changes.transaction, inboxBatch!);
+      if (entries === undefined) return -1;
+      if (entries.length > 0) await applyEvents(changes, entries as AlertEvent[]);
+      return entries.length;
+    });
+  let applying: Promise<number> | undefined;
+  let applyAgain = false;
+  let retryTimer: TimerHandle | undefined;
+  /** Applies what the inbox holds until it is empty; one run at a time in this process, a second call joins it. */
+  const applyInbox = (): Promise<number> => {
+    if (inboxBatch === undefined) return Promise.resolve(0);
+    if (applying) {
+      applyAgain = true;
+      return applying;
+    }
+    applying = (async () => {
+      let applied = 0;
+      do {
+        applyAgain = false;
+        for (;;) {
+          const count = await applyInboxBatch();
+          if (count === -1) {
+            // Another process is applying; look again shortly in case it finished before our events arrived.
+            retryTimer ??= clock
+              .setTimeout(() => {
+                retryTimer = undefined;
+                void applyInbox();
+              }, 100)
+              .unref();
+            return applied;
+          }
+          applied += count;
+          if (count === 0) break;
+        }
+      } while (applyAgain);
+      return applied;
+    })()
+      .catch((error: unknown) => {
+        logger.error(
+          { error: safeErrorMessage(error) },
+          'applying queued alert events failed; retried on the next tick',
+        );
+        return 0;
+      })
+      .finally(() => {
+        applying = undefined;
+      });
+    return applying;
+  };
+
   const ingestBatch = async (batch: readonly AlertEvent[]): Promise<IngestResult[]> => {
     for (const event of batch) validateEvent(event);
     if (batch.length === 0) return [];
+    if (inboxBatch !== undefined) {
+      await enqueue(batch);
+      return batch.map(() => ({ action: 'queued' }));
+    }
     if (!coalesce) return applyBatch(batch);
     return new Promise<IngestResult[]>((resolve, reject) => {
       waiting.push({ events: batch, resolve, reject });
@@ -1376,6 +1507,7 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
     clock,
     logger,
     run: async () => {
+      await applyInbox();
       timersRun += await runDueTimers();
       notificationsAttempted += await delivery.deliverDue();
     },
@@ -1932,9 +2064,13 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
       return notificationsAttempted - before;
     },
     diagnose: async (id) => diagnostics.run(await manager.require(id)),
+    drainInbox: () => applyInbox(),
     start: () => loop.start(),
     close: async () => {
       await loop.stop();
+      retryTimer?.cancel();
+      retryTimer = undefined;
+      await applying;
       await diagnostics.close();
     },
   };

@@ -327,7 +327,8 @@ export function createAlertmanagerReceiver(
       const message = quickParseAlertmanagerWebhook(parsedBody) ?? parseAlertmanagerWebhook(parsedBody, unknownFields);
       options.rateLimit?.check(`alertmanager:${message.externalURL ?? message.receiver}`);
       const results: IngestResult[] = await incidents.ingestBatch(alertmanagerEvents(message, options));
-      return jsonResponse(200, {
+      // 202 in inbox mode: durably queued, applied shortly after.
+      return jsonResponse(results.every((result) => result.action === 'queued') ? 202 : 200, {
         status: 'success',
         results: results.map((result) => ({
           action: result.action,

@@ -127,6 +127,12 @@ export interface IncidentTransaction {
   saveMaintenanceWindow(window: MaintenanceWindow): Promise<void>;
   /** Maintenance windows not cancelled before `activeAfter` (all when absent). */
   listMaintenanceWindows(options?: { activeAfter?: number }): Promise<MaintenanceWindow[]>;
+  /**
+   * Optional, for the manager's `inbox` mode: takes (and deletes, with this transaction) the oldest queued entries
+   * of the inbox, at most `limit`, in the order they were queued. Only one transaction at a time may take, fleet-wide
+   * (PostgreSQL: a transaction-scoped advisory lock): the others get `undefined` at once instead of waiting.
+   */
+  takeInbox?(limit: number): Promise<unknown[] | undefined>;
 }
 
 /** What {@link IncidentTransaction.prefetch} may read ahead. */
@@ -161,6 +167,13 @@ export interface NotificationQuery {
 export interface IncidentStore {
   /** Runs `work` in one transaction: all of its writes are stored, or none (when `work` throws). */
   transaction<T>(work: (transaction: IncidentTransaction) => Promise<T>): Promise<T>;
+  /**
+   * Optional, for the manager's `inbox` mode: appends JSON entries to the durable inbox in one commit, in order
+   * (`IncidentTransaction.takeInbox` takes them). Resolves once they are durable.
+   */
+  enqueueInbox?(entries: readonly unknown[]): Promise<void>;
+  /** Optional: how many entries the inbox holds. */
+  inboxSize?(): Promise<number>;
   getIncident(id: string): Promise<Incident | undefined>;
   listIncidents(query?: IncidentQuery): Promise<Incident[]>;
   /** The timeline of an incident in append order; `visibility` keeps only those events. */

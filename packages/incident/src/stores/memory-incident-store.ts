@@ -32,6 +32,8 @@ interface State {
   maintenance: Map<string, MaintenanceWindow>;
   incidentNumber: number;
   sequence: number;
+  /** Inbox entries as JSON text, oldest first. */
+  inbox: string[];
 }
 
 /**
@@ -58,6 +60,7 @@ export function createMemoryIncidentStore(): IncidentStore {
     maintenance: new Map(),
     incidentNumber: 0,
     sequence: 0,
+    inbox: [],
   };
   const mutex = createMutex();
   let closed = false;
@@ -312,6 +315,11 @@ export function createMemoryIncidentStore(): IncidentStore {
           async listMaintenanceWindows(options = {}) {
             return windowsActiveAfter(options.activeAfter);
           },
+          async takeInbox(limit) {
+            const taken = state.inbox.splice(0, Math.max(0, limit));
+            undo.push(() => state.inbox.unshift(...taken));
+            return taken.map((entry) => JSON.parse(entry) as unknown);
+          },
           async deleteTimers(incidentId) {
             for (const [key, timer] of [...state.timers]) {
               if (timer.incidentId !== incidentId) continue;
@@ -328,6 +336,13 @@ export function createMemoryIncidentStore(): IncidentStore {
         }
       });
     },
+    async enqueueInbox(entries) {
+      const texts = entries.map((entry) => JSON.stringify(entry));
+      await mutex.run(async () => {
+        state.inbox.push(...texts);
+      });
+    },
+    inboxSize: async () => state.inbox.length,
     getIncident: (id) => read(() => clone(state.incidents.get(id))),
     listIncidents: (query: IncidentQuery = {}) =>
       read(() => {

@@ -607,6 +607,27 @@ export const incidentStoreContract = defineStoreContract<IncidentStore>('Inciden
     assert.equal(ids.length, 30);
   },
 
+  'an inbox (where the store has one) keeps entries in order; a rolled-back take leaves them': async ({ store }) => {
+    if (!store.enqueueInbox) return; // optional: only inbox mode needs it
+    await store.enqueueInbox([{ n: 1 }, { n: 2, labels: { a: 'ü' } }]);
+    await store.enqueueInbox([{ n: 3 }]);
+    assert.equal(await store.inboxSize?.(), 3);
+    await assert.rejects(
+      store.transaction(async (transaction) => {
+        assert.deepEqual(await transaction.takeInbox?.(2), [{ n: 1 }, { n: 2, labels: { a: 'ü' } }]);
+        throw new Error('crash while applying');
+      }),
+      /crash while applying/,
+    );
+    assert.deepEqual(await store.transaction(async (transaction) => transaction.takeInbox?.(10)), [
+      { n: 1 },
+      { n: 2, labels: { a: 'ü' } },
+      { n: 3 },
+    ]);
+    assert.equal(await store.inboxSize?.(), 0);
+    assert.deepEqual(await store.transaction(async (transaction) => transaction.takeInbox?.(10)), []);
+  },
+
   'keeps silences and maintenance windows, filtered by when they end': async ({ store }) => {
     const silence = {
       id: 's1',

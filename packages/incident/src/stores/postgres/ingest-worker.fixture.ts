@@ -1,13 +1,17 @@
 // A replica for the scale-out test: ingests the same alerts as its siblings into one PostgreSQL schema, in its own
-// shuffled order, several at a time, and prints what it did as JSON. Run as `node --import tsx <this> URL SCHEMA SEED`.
+// shuffled order, several at a time, and prints what it did as JSON. Run as
+// `node --import tsx <this> URL SCHEMA SEED [inbox]` (inbox: queue, then help apply until the inbox is empty).
+import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { createIncidentManager, type AlertEvent } from '../../lifecycle/incident-manager.js';
 import { createPostgresIncidentStore } from './postgres-incident-store.js';
 import { scaleOutAlerts } from './scale-out-alerts.js';
 
-const [connectionString, schema, seedText] = process.argv.slice(2) as [string, string, string];
+const [connectionString, schema, seedText, mode] = process.argv.slice(2) as [string, string, string, string?];
 const pool = new pg.Pool({ connectionString, max: 8 });
-const incidents = createIncidentManager({ store: createPostgresIncidentStore({ pool, schema }), autoStart: false });
+const store = createPostgresIncidentStore({ pool, schema });
+const inbox = mode === 'inbox';
+const incidents = createIncidentManager({ store, autoStart: false, inbox });
 
 let seed = Number(seedText);
 const random = () => {
@@ -35,6 +39,12 @@ await Promise.all(
     }
   }),
 );
-process.stdout.write(`${JSON.stringify({ actions, ms: performance.now() - started })}\n`);
+let applied = 0;
+// What is still queued is applied by whichever replica holds the inbox; stay until it is empty.
+while (inbox && (await store.inboxSize!()) > 0) {
+  applied += await incidents.drainInbox();
+  await delay(20);
+}
+process.stdout.write(`${JSON.stringify({ actions, applied, ms: performance.now() - started })}\n`);
 await incidents.close();
 await pool.end();

@@ -283,6 +283,18 @@ END
 $$;
 `,
   },
+  {
+    version: 6,
+    name: 'durable ingest inbox (inbox mode)',
+    sql: `
+-- Alert events accepted in inbox mode and not applied yet, in arrival order (json keeps them as sent).
+CREATE TABLE {schema}.ingest_inbox (
+  id bigserial PRIMARY KEY,
+  queued_at timestamptz NOT NULL DEFAULT now(),
+  entry json NOT NULL
+);
+`,
+  },
 ];
 
 /** Quotes a schema name for SQL, refusing anything but a plain identifier. */

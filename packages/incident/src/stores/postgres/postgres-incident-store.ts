@@ -43,12 +43,16 @@ const date = (ms: number | undefined): Date | null => (ms === undefined ? null :
 const ms = (value: unknown): number | undefined =>
   value === null || value === undefined ? undefined : (value as Date).getTime();
 const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
+const PLAIN_TEXT = /^[^'\\]*$/;
+const quote = (text: string): string =>
+  PLAIN_TEXT.test(text) ? `'${text}'` : `E'${text.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`;
 /** A value as an SQL literal, typed by context like an untyped parameter (`E'…'` escapes, so any setting of
  * standard_conforming_strings reads it the same). */
 function literal(value: unknown): string {
   if (value === null || value === undefined) return 'NULL';
-  const quote = (text: string) => `E'${text.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`;
-  if (value instanceof Date) return quote(value.toISOString());
+  // Plain quotes when nothing needs escaping (numbers, dates, most text): the same value whatever the settings.
+  if (typeof value === 'number') return `'${value}'`;
+  if (value instanceof Date) return `'${value.toISOString()}'`;
   if (Array.isArray(value))
     return quote(
       `{${value.map((entry) => (entry === null || entry === undefined ? 'NULL' : `"${String(entry).replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`)).join(',')}}`,
@@ -524,7 +528,7 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
     let prefetch: { statement: string; alertKeys: readonly string[] } | undefined;
     // Read ahead by prefetch: (service, dedup key) → its open incident, else its latest (null: none), locked.
     const incidentCache = new Map<string, { row: Row; open: boolean } | null>();
-    const cacheKey = (service: string, dedupKey: string) => JSON.stringify([service, dedupKey]);
+    const cacheKey = (service: string, dedupKey: string) => `${service}\u0000${dedupKey}`;
     let suppressions: { at: number; silences: Silence[]; windows: MaintenanceWindow[] } | undefined;
     // Incident numbers taken ahead by prefetch and not handed out yet.
     let reserved: { dayKey: string; number: number; daySequence: number; left: number } | undefined;
@@ -624,16 +628,21 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
       // PostgreSQL checks a unique index row by row within one statement, in no set order: an update that may free a
       // (service, dedup key) for another row's update (a resolve, a reopen) keeps a statement of its own.
       const alone = columns.some((column) => UNIQUE_INPUTS.has(`${table}.${column}`));
+      const update = (tuples: readonly string[]) =>
+        `UPDATE ${s}.${table} AS t SET ${changed.map((index, position) => `${names[index]} = v.c${position}::${types[index]}`).join(', ')}
+         FROM (VALUES ${tuples.join(', ')}) AS v(k, ${changed.map((_, position) => `c${position}`).join(', ')})
+         WHERE t.id = v.k::${types[0]}`;
       await deferRow(
         {
-          kind: `update ${table} ${columns.join(',')}${alone ? ` #${++aloneStatements}` : ''}`,
+          // A row this transaction read (locked) or wrote exists; any other fails the transaction when missing.
+          kind: `update ${table} ${columns.join(',')}${before ? '' : ' checked'}${alone ? ` #${++aloneStatements}` : ''}`,
           table,
           child: table !== 'incidents',
-          build: (tuples) =>
-            `WITH updated AS (UPDATE ${s}.${table} AS t SET ${changed.map((index, position) => `${names[index]} = v.c${position}::${types[index]}`).join(', ')}
-               FROM (VALUES ${tuples.join(', ')}) AS v(k, ${changed.map((_, position) => `c${position}`).join(', ')})
-               WHERE t.id = v.k::${types[0]} RETURNING 1)
-             SELECT 1 / ((SELECT count(*)::int FROM updated) / ${tuples.length})`,
+          build: before
+            ? update
+            : (tuples) =>
+                `WITH updated AS (${update(tuples)} RETURNING 1)
+                 SELECT 1 / ((SELECT count(*)::int FROM updated) / ${tuples.length})`,
         },
         String(after[0]),
         tuple([after[0], ...changed.map((index) => after[index])]),
@@ -1035,6 +1044,20 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
         suppressions !== undefined && suppressions.at === options.activeAfter
           ? [...suppressions.windows]
           : windowsOn(client, options.activeAfter),
+      async takeInbox(limit) {
+        // One taker at a time across the fleet (arrival order); the others learn it at once and leave.
+        const rows = await q<{ taken: boolean; entries: { id: string; entry: unknown }[] | null }>(
+          `WITH lock AS (SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS taken),
+             taken AS (DELETE FROM ${s}.ingest_inbox WHERE (SELECT taken FROM lock)
+               AND id IN (SELECT id FROM ${s}.ingest_inbox ORDER BY id LIMIT $2) RETURNING id, entry)
+           SELECT (SELECT taken FROM lock) AS taken,
+             (SELECT json_agg(json_build_object('id', id, 'entry', entry) ORDER BY id) FROM taken) AS entries`,
+          [`ops-incident-inbox:${schema}`, Math.max(0, Math.floor(limit))],
+          'take from the ingest inbox',
+        );
+        if (!rows[0]?.taken) return undefined;
+        return (rows[0].entries ?? []).map((row) => row.entry);
+      },
       async getNotification(id) {
         const rows = await q(
           `SELECT * FROM ${s}.notification_outbox WHERE id = $1 FOR UPDATE`,
@@ -1191,6 +1214,25 @@ export function createPostgresIncidentStore(options: PostgresIncidentStoreOption
     async listMaintenanceWindows(options = {}) {
       await ensureReady();
       return windowsOn(pool, options.activeAfter);
+    },
+    async enqueueInbox(entries) {
+      if (entries.length === 0) return;
+      await ensureReady();
+      // One simple-protocol query: its statements run as one implicit transaction (all entries durable, or none).
+      const statements: string[] = [];
+      for (let start = 0; start < entries.length; start += MAX_GROUP_ROWS) {
+        const rows = entries.slice(start, start + MAX_GROUP_ROWS).map((entry) => `(${literal(JSON.stringify(entry))})`);
+        statements.push(`INSERT INTO ${s}.ingest_inbox (entry) VALUES ${rows.join(', ')}`);
+      }
+      try {
+        await pool.query(statements.join(';\n'));
+      } catch (error) {
+        throw storeError(error, 'queue alert events in the ingest inbox');
+      }
+    },
+    async inboxSize() {
+      const rows = await read<{ count: string }>(`SELECT count(*) AS count FROM ${s}.ingest_inbox`, [], 'inbox size');
+      return Number(rows[0]?.count ?? 0);
     },
     async listNotifications(notificationQuery = {}) {
       const where: string[] = [];
