@@ -280,10 +280,10 @@ export interface IncidentManagerOptions {
    */
   diagnostics?: DiagnosticsOptions;
   /**
-   * Group commit of ingest: events that arrive while earlier ones are being stored go together in the next
-   * transaction (up to 500 events, 2 transactions at a time), cutting round trips under load; every caller still
-   * returns only once its own events are committed, and a combined transaction that fails is retried call by call.
-   * Default `true`.
+   * Group commit of ingest: events that arrive while earlier ones are being stored, or in the same turn of the event
+   * loop, go together in the next transaction (up to 500 events, 2 transactions at a time), cutting round trips and
+   * CPU under load; every caller still returns only once its own events are committed, and a combined transaction
+   * that fails is retried call by call. Default `true`.
    */
   coalesceIngest?: boolean;
   /**
