@@ -147,6 +147,14 @@ export const incidentStoreContract = defineStoreContract<IncidentStore>('Inciden
     assert.equal(updated?.resolveReason, 'user');
     assert.equal(updated?.acknowledgedAt, undefined, 'a removed optional field is removed');
     assert.equal(updated?.version, 2);
+    // Replaced without being read in the transaction first: every field is written.
+    const replacement = { ...incident, title: 'Replaced', occurrences: 7, labels: { only: 'this' }, version: 3 };
+    await store.transaction(async (transaction) => transaction.updateIncident(replacement));
+    assert.deepEqual(await store.getIncident(incident.id), replacement);
+    await assert.rejects(
+      store.transaction(async (transaction) => transaction.updateIncident({ ...replacement, id: 'INC-2026-0113-404' })),
+      'an incident that does not exist is not updated silently',
+    );
   },
 
   'a transaction that throws stores nothing': async ({ store }) => {

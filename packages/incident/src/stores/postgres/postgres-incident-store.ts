@@ -111,79 +111,26 @@ function incidentParameters(incident: Incident): unknown[] {
 }
 
 /** The SQL type of each column of INCIDENT_COLUMNS, in order (for the casts of a batched `UPDATE … FROM (VALUES …)`). */
-const INCIDENT_TYPES = [
-  'text',
-  'bigint',
-  'text',
-  'text',
-  'text',
-  'text',
-  'text',
-  'text',
-  'text',
-  'text',
-  'jsonb',
-  'timestamptz',
-  'timestamptz',
-  'timestamptz',
-  'timestamptz',
-  'timestamptz',
-  'timestamptz',
-  'timestamptz',
-  'timestamptz',
-  'timestamptz',
-  'bigint',
-  'integer',
-  'text',
-  'jsonb',
-  'jsonb',
-  'jsonb',
-  'jsonb',
-  'text',
-  'text',
-  'integer',
-];
+const INCIDENT_TYPES = `
+  text bigint text text text text text text text text jsonb timestamptz timestamptz timestamptz timestamptz
+  timestamptz timestamptz timestamptz timestamptz timestamptz bigint integer text jsonb jsonb jsonb jsonb text
+  text integer
+`
+  .trim()
+  .split(/\s+/);
 const INCIDENT_COLUMN_NAMES = INCIDENT_COLUMNS.split(',').map((column) => column.trim());
-const ALERT_COLUMN_NAMES = [
-  'id',
-  'incident_id',
-  'alert_key',
-  'source',
-  'dedup_key',
-  'fingerprint',
-  'status',
-  'severity',
-  'summary',
-  'labels',
-  'annotations',
-  'starts_at',
-  'ends_at',
-  'generator_url',
-  'raw',
-  'received_at',
-  'last_seen_at',
-  'occurrences',
-];
-const ALERT_TYPES = [
-  'uuid',
-  'text',
-  'text',
-  'text',
-  'text',
-  'text',
-  'text',
-  'text',
-  'text',
-  'jsonb',
-  'jsonb',
-  'timestamptz',
-  'timestamptz',
-  'text',
-  'jsonb',
-  'timestamptz',
-  'timestamptz',
-  'bigint',
-];
+const ALERT_COLUMN_NAMES = `
+  id incident_id alert_key source dedup_key fingerprint status severity summary labels annotations starts_at
+  ends_at generator_url raw received_at last_seen_at occurrences
+`
+  .trim()
+  .split(/\s+/);
+const ALERT_TYPES = `
+  uuid text text text text text text text text jsonb jsonb timestamptz timestamptz text jsonb timestamptz
+  timestamptz bigint
+`
+  .trim()
+  .split(/\s+/);
 
 function alertParameters(alert: IncidentAlert): unknown[] {
   return [
