@@ -240,6 +240,37 @@ describe('PostgreSQL backup → verify → restore', () => {
     expect(await dumpHeaderCompression(storage, uncompressed.sources[0]?.artifacts[0], undefined)).toBe('0');
   });
 
+  it('a directory dump with the default gzip job is compressed by pg_dump in its workers, and restores', async () => {
+    const storage = createLocalStorage({ directory: join(directory.path, 'directory-inside') });
+    const manifest = await runBackup({
+      job: 'pg-directory-gzip',
+      storage,
+      sources: [createPostgresSource({ ...connection(), format: 'directory', parallelJobs: 2 })],
+      compression: { algorithm: 'gzip', level: 1 },
+    });
+    expect(manifest.state, manifest.error).toBe('completed');
+    const artifact = manifest.sources[0]?.artifacts[0];
+    expect(artifact).toMatchObject({
+      compression: { algorithm: 'none' },
+      contentCompression: { by: 'pg_dump', algorithm: 'gzip', level: 1 },
+    });
+    expect(manifest.sources[0]?.details).toMatchObject({ dumpCompressionLevel: 1 });
+    // The files inside the tar are gzip (pg_dump's `.dat.gz`), so the artifact is far smaller than the data.
+    const uncompressed = await runBackup({
+      job: 'pg-directory-none',
+      storage,
+      sources: [createPostgresSource({ ...connection(), format: 'directory', parallelJobs: 2 })],
+      compression: { algorithm: 'none' },
+    });
+    expect(artifact!.storedBytes).toBeLessThan(uncompressed.sources[0]!.artifacts[0]!.storedBytes / 2);
+    const target = `${database.database}_directory_gzip`;
+    restored.push(target);
+    await restorePostgres({ storage, backup: manifest, target: { ...connection(), database: target }, create: true });
+    const targetUrl = database.connectionString.replace(/\/[^/?]+(\?|$)/, `/${target}$1`);
+    const rows = await query<{ count: string }>(targetUrl, 'SELECT count(*) FROM orders');
+    expect(rows[0]?.count).toBe('20000');
+  });
+
   it('plain and directory formats round-trip too', async () => {
     const storage = createLocalStorage({ directory: join(directory.path, 'formats') });
     for (const format of ['plain', 'directory'] as const) {

@@ -40,11 +40,12 @@ export interface PostgresSourceOptions extends PostgresConnectionOptions {
    */
   dumpCompressionLevel?: number;
   /**
-   * When `dumpCompressionLevel` is unset, the format is `custom` and the job compresses with gzip at level L, pg_dump
-   * compresses instead (`pg_dump -Z L`) and the pipeline does not: the artifact records `compression: none` and
+   * When `dumpCompressionLevel` is unset, the format is `custom` or `directory` and the job compresses with gzip at
+   * level L, pg_dump compresses instead (`pg_dump -Z L`; for `directory`, each file in its `parallelJobs` workers) and
+   * the pipeline does not: the artifact records `compression: none` and
    * `contentCompression: { by: 'pg_dump', algorithm: 'gzip', level: L }`. Faster than gzip in Node (less CPU, one
-   * process less per byte; see the README's performance section); pg_restore reads it as any custom dump. Default
-   * `true`; `false` keeps pg_dump at `-Z 0` and gzips the stream in Node.
+   * process less per byte; see the README's performance section); pg_restore reads it as any dump of that format.
+   * Default `true`; `false` keeps pg_dump at `-Z 0` and gzips the stream in Node.
    */
   compressInsideDump?: boolean;
   /** How the password reaches pg_dump: a 0600 passfile (default) or `PGPASSWORD` in the child's environment. */
@@ -212,7 +213,7 @@ export function createPostgresSource(options: PostgresSourceOptions = {}): Backu
 
 /**
  * pg_dump's `-Z` level and how the artifact departs from the job's pipeline: an explicit `dumpCompressionLevel` is
- * used as given (the job's compression still applies); otherwise a custom dump takes over the job's gzip level
+ * used as given (the job's compression still applies); otherwise a custom or directory dump takes over the job's gzip level
  * (`compressInsideDump`), and the pipeline passes the dump through uncompressed.
  */
 function dumpCompression(
@@ -229,7 +230,7 @@ function dumpCompression(
       artifactOptions: explicitLevel > 0 ? { contentCompression: inside(explicitLevel) } : {},
     };
   const job = context.compression;
-  if (compressInsideDump && format === 'custom' && job?.algorithm === 'gzip') {
+  if (compressInsideDump && (format === 'custom' || format === 'directory') && job?.algorithm === 'gzip') {
     const level = effectiveLevel(job) as number;
     return { level, artifactOptions: { compression: { algorithm: 'none' }, contentCompression: inside(level) } };
   }
