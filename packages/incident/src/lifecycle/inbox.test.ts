@@ -57,6 +57,28 @@ describe('inbox mode (memory store)', () => {
     await incidents.close();
   });
 
+  it('classifies a queued event whose severity the current policy does not have, instead of stalling on it', async () => {
+    const store = createMemoryIncidentStore();
+    // Queued by a replica running the default policy (P0–P3), applied by one whose levels are SEV1–SEV2.
+    await store.enqueueInbox?.([event('old'), { ...event('next'), severity: undefined }]);
+    const incidents = createIncidentManager({
+      store,
+      autoStart: false,
+      inbox: true,
+      severityPolicy: {
+        levels: [
+          { name: 'SEV1', route: 'page' },
+          { name: 'SEV2', route: 'ticket' },
+        ],
+      },
+    });
+    expect(await incidents.drainInbox()).toBe(2);
+    const list = await incidents.list();
+    expect(list.map((incident) => incident.dedupKey).sort()).toEqual(['next', 'old']);
+    expect(new Set(list.map((incident) => incident.severity))).toEqual(new Set(['SEV2']));
+    await incidents.close();
+  });
+
   it('refuses a bad batch size and a store without an inbox, naming the option', () => {
     expect(() => createIncidentManager({ autoStart: false, inbox: { batchSize: 0 } })).toThrow(
       /inbox\.batchSize must be an integer from 1 to 10000, got 0/,

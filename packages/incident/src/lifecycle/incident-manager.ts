@@ -1082,8 +1082,20 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
         throw new IncidentError('ARGUMENT_INVALID', 'inbox mode needs a store whose transactions have takeInbox');
       const entries = await take.call(changes.transaction, inboxBatch!);
       if (entries === undefined) return -1;
-      if (entries.length > 0) await applyEvents(changes, entries as AlertEvent[]);
-      return entries.length;
+      const events = entries as AlertEvent[];
+      for (const event of events) {
+        // Queued under another severity policy (a deploy changed the levels meanwhile): classified by this one, so
+        // one such event never blocks the inbox behind it.
+        if (event.severity !== undefined && !policy.has(event.severity)) {
+          logger.warn(
+            { severity: event.severity, dedupKey: event.dedupKey },
+            'a queued event names a severity this policy does not have; classifying it instead',
+          );
+          delete event.severity;
+        }
+      }
+      if (events.length > 0) await applyEvents(changes, events);
+      return events.length;
     });
   let applying: Promise<number> | undefined;
   let applyAgain = false;
