@@ -950,50 +950,48 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
     run((changes) => applyEvents(changes, batch));
 
   const applyEvents = async (changes: ChangeSet, batch: readonly AlertEvent[]): Promise<IngestResult[]> => {
-    {
-      // Lock every key first, in one global order, so concurrent batches never deadlock.
-      const keys = [...new Map(batch.map((event) => [`${event.service}\u0000${event.dedupKey}`, event])).values()].sort(
-        (a, b) =>
-          a.service === b.service
-            ? a.dedupKey < b.dedupKey
-              ? -1
-              : a.dedupKey > b.dedupKey
-                ? 1
-                : 0
-            : a.service < b.service
-              ? -1
-              : 1,
-      );
-      for (const event of keys) await changes.transaction.lockDedupKey(event.service, event.dedupKey);
-      // One round trip reads what the batch looks up and takes the numbers of the incidents it may create, so the
-      // per-day counter stays locked from there to the commit only (a store without the hint is asked key by key).
-      const prefetch = changes.transaction.prefetch;
-      if (prefetch) {
-        const byKey = new Map<
-          string,
-          { service: string; dedupKey: string; alertKeys: Set<string>; mayCreate: boolean }
-        >();
-        const many = new Set<string>();
-        for (const event of batch) {
-          const key = `${event.service}\u0000${event.dedupKey}`;
-          let entry = byKey.get(key);
-          if (!entry) {
-            entry = { service: event.service, dedupKey: event.dedupKey, alertKeys: new Set(), mayCreate: false };
-            byKey.set(key, entry);
-          }
-          entry.mayCreate ||= event.action === 'trigger';
-          for (const alertKey of alertKeysOf(event)) entry.alertKeys.add(alertKey);
-          if (entry.alertKeys.size > 100) many.add(key);
+    // Lock every key first, in one global order, so concurrent batches never deadlock.
+    const keys = [...new Map(batch.map((event) => [`${event.service}\u0000${event.dedupKey}`, event])).values()].sort(
+      (a, b) =>
+        a.service === b.service
+          ? a.dedupKey < b.dedupKey
+            ? -1
+            : a.dedupKey > b.dedupKey
+              ? 1
+              : 0
+          : a.service < b.service
+            ? -1
+            : 1,
+    );
+    for (const event of keys) await changes.transaction.lockDedupKey(event.service, event.dedupKey);
+    // One round trip reads what the batch looks up and takes the numbers of the incidents it may create, so the
+    // per-day counter stays locked from there to the commit only (a store without the hint is asked key by key).
+    const prefetch = changes.transaction.prefetch;
+    if (prefetch) {
+      const byKey = new Map<
+        string,
+        { service: string; dedupKey: string; alertKeys: Set<string>; mayCreate: boolean }
+      >();
+      const many = new Set<string>();
+      for (const event of batch) {
+        const key = `${event.service}\u0000${event.dedupKey}`;
+        let entry = byKey.get(key);
+        if (!entry) {
+          entry = { service: event.service, dedupKey: event.dedupKey, alertKeys: new Set(), mayCreate: false };
+          byKey.set(key, entry);
         }
-        await prefetch.call(changes.transaction, {
-          keys: [...byKey].map(([key, entry]) => ({ ...entry, alertKeys: many.has(key) ? [] : [...entry.alertKeys] })),
-          create: { dayKey: incidentDayKey(changes.now, idTimeZone), at: changes.now },
-        });
+        entry.mayCreate ||= event.action === 'trigger';
+        for (const alertKey of alertKeysOf(event)) entry.alertKeys.add(alertKey);
+        if (entry.alertKeys.size > 100) many.add(key);
       }
-      const results: IngestResult[] = [];
-      for (const event of batch) results.push(await applyEvent(changes, event, prefetch !== undefined));
-      return results;
+      await prefetch.call(changes.transaction, {
+        keys: [...byKey].map(([key, entry]) => ({ ...entry, alertKeys: many.has(key) ? [] : [...entry.alertKeys] })),
+        create: { dayKey: incidentDayKey(changes.now, idTimeZone), at: changes.now },
+      });
     }
+    const results: IngestResult[] = [];
+    for (const event of batch) results.push(await applyEvent(changes, event, prefetch !== undefined));
+    return results;
   };
 
   // Group commit: calls that arrive while transactions are in flight are applied together in the next one (each
@@ -1109,25 +1107,23 @@ export function createIncidentManager(options: IncidentManagerOptions = {}): Inc
     }
     applying = (async () => {
       let applied = 0;
-      do {
+      for (;;) {
         applyAgain = false;
-        for (;;) {
-          const count = await applyInboxBatch();
-          if (count === -1) {
-            // Another process is applying; look again shortly in case it finished before our events arrived.
-            retryTimer ??= clock
-              .setTimeout(() => {
-                retryTimer = undefined;
-                void applyInbox();
-              }, 100)
-              .unref();
-            return applied;
-          }
-          applied += count;
-          if (count === 0) break;
+        const count = await applyInboxBatch();
+        if (count === -1) {
+          // Another process is applying; look again shortly in case it finished before our events arrived.
+          retryTimer ??= clock
+            .setTimeout(() => {
+              retryTimer = undefined;
+              void applyInbox();
+            }, 100)
+            .unref();
+          return applied;
         }
-      } while (applyAgain);
-      return applied;
+        applied += count;
+        // Empty, and nothing was queued by this process since the batch was taken: done.
+        if (count === 0 && !applyAgain) return applied;
+      }
     })()
       .catch((error: unknown) => {
         logger.error(
