@@ -42,6 +42,7 @@ if (command === 'backup') {
     target: options.target,
     create: true,
     ...(options.parallelJobs ? { parallelJobs: options.parallelJobs } : {}),
+    ...(options.loadFrom ? { loadFrom: options.loadFrom } : {}),
     onTiming: (timing) => timings.push(timing),
   });
   outcome = { state: 'completed' };

@@ -337,6 +337,12 @@ const restoreCommand: CliCommand = {
     create: { type: 'boolean', description: 'PostgreSQL: create the target database' },
     clean: { type: 'boolean', description: 'PostgreSQL: drop objects before recreating them' },
     'parallel-jobs': { type: 'string', valueName: 'n', description: 'PostgreSQL: pg_restore -j n' },
+    'load-from': {
+      type: 'string',
+      valueName: 'where',
+      description:
+        'PostgreSQL: storage (stream it again after authenticating it; default for a local storage) or local-copy (load a verified decrypted copy)',
+    },
     'to-redis': { type: 'string', valueName: 'url', description: 'Redis: target redis://host:port/db' },
     policy: { type: 'string', valueName: 'policy', description: 'Redis: replace (default), skip-existing or fail' },
     'to-directory': { type: 'string', valueName: 'dir', description: 'files: empty staging directory' },
@@ -420,7 +426,10 @@ const restoreCommand: CliCommand = {
       const parallelJobs = parallelText === undefined ? 1 : Number(parallelText);
       if (!Number.isInteger(parallelJobs) || parallelJobs < 1)
         throw new UsageError('--parallel-jobs must be an integer >= 1');
-      const bar = context.json ? undefined : createProgressBar(context.io.stderr, 'download');
+      const loadFrom = context.values['load-from'] as string | undefined;
+      if (loadFrom !== undefined && loadFrom !== 'storage' && loadFrom !== 'local-copy')
+        throw new UsageError(`--load-from must be storage or local-copy, got ${JSON.stringify(loadFrom)}`);
+      const bar = context.json ? undefined : createProgressBar(context.io.stderr, 'restore');
       try {
         await restorePostgres({
           ...common,
@@ -428,6 +437,7 @@ const restoreCommand: CliCommand = {
           create: context.values.create === true,
           clean: context.values.clean === true,
           parallelJobs,
+          ...(loadFrom === undefined ? {} : { loadFrom }),
           ...(bar ? { onProgress: (bytes: number) => bar.update(bytes, backup.storedBytes) } : {}),
         });
       } finally {

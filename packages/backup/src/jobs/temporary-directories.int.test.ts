@@ -119,10 +119,11 @@ describe('kill -9 leaves no secret behind', () => {
     expect(await readdir(temporary), 'the next run removes what the killed run left').toEqual([]);
   });
 
-  it('the decrypted dump of a killed restore is removed by the next restore', async () => {
-    const temporary = join(directory.path, 'tmp-restore');
+  /** Backs up `notes` encrypted, then starts `ops-backup restore` into a new database with a pg_restore that hangs. */
+  async function killedRestore(name: string, extraArgs: string[]) {
+    const temporary = join(directory.path, `tmp-${name}`);
     await mkdir(temporary);
-    const store = join(directory.path, 'store-restore');
+    const store = join(directory.path, `store-${name}`);
     const key = generateAgeIdentity();
     const manifest = await runBackup({
       job: 'pg',
@@ -139,24 +140,39 @@ describe('kill -9 leaves no secret behind', () => {
       encryption: { recipients: [key.recipient] },
     });
     expect(manifest.state, manifest.error).toBe('completed');
-    await writeFile(join(directory.path, 'key.txt'), `${key.identity}\n`, { mode: 0o600 });
-    const config = join(directory.path, 'restore.yaml');
+    await writeFile(join(directory.path, `key-${name}.txt`), `${key.identity}\n`, { mode: 0o600 });
+    const config = join(directory.path, `restore-${name}.yaml`);
     await writeFile(
       config,
-      `storage: { type: local, directory: ${store} }\ndecryption: { identityFile: ${join(directory.path, 'key.txt')} }\njobs:\n  - name: pg\n    sources: [{ type: postgres, host: ${database.host}, port: ${database.port}, user: ${database.user}, database: ${database.database} }]\n`,
+      `storage: { type: local, directory: ${store} }\ndecryption: { identityFile: ${join(directory.path, `key-${name}.txt`)} }\njobs:\n  - name: pg\n    sources: [{ type: postgres, host: ${database.host}, port: ${database.port}, user: ${database.user}, database: ${database.database} }]\n`,
     );
-    // pg_restore stand-in on PATH: the restore is killed while the decrypted dump sits in the temp directory.
-    const fakeBin = join(directory.path, 'fake-bin');
+    // pg_restore stand-in on PATH: the restore is killed while pg_restore runs (reading nothing).
+    const fakeBin = join(directory.path, `fake-bin-${name}`);
     await mkdir(fakeBin);
-    const marker = join(directory.path, 'pg_restore-started');
+    const marker = join(directory.path, `pg_restore-started-${name}`);
     await writeFile(join(fakeBin, 'pg_restore'), `#!/bin/sh\ntouch ${marker}\nexec sleep 60\n`, { mode: 0o755 });
-    const killedTarget = `${database.database}_killed`;
+    const killedTarget = `${database.database}_killed_${name.replace(/-/g, '_')}`;
     const cli = await startCli(
-      ['restore', 'latest', '--job', 'pg', '--to-database', killedTarget, '--create', '--config', config],
+      ['restore', 'latest', '--job', 'pg', '--to-database', killedTarget, '--create', ...extraArgs, '--config', config],
       { TMPDIR: temporary, PATH: `${fakeBin}:${process.env.PATH ?? ''}` },
       marker,
     );
     await cli.kill();
+    return { temporary, store, key, manifest, killedTarget };
+  }
+
+  async function dropDatabases(names: string[]): Promise<void> {
+    const admin = new pg.Client({ connectionString: database.adminConnectionString });
+    await admin.connect();
+    for (const name of names) await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await admin.end();
+  }
+
+  it('the decrypted dump of a killed restore (loadFrom local-copy) is removed by the next restore', async () => {
+    const { temporary, store, key, manifest, killedTarget } = await killedRestore('copy', [
+      '--load-from',
+      'local-copy',
+    ]);
     expect(
       await filesContaining(temporary, 'private note 42'),
       'kill -9 cannot be intercepted: the plain dump is left',
@@ -171,14 +187,21 @@ describe('kill -9 leaves no secret behind', () => {
         target: { host: database.host, port: database.port, user: database.user, database: nextTarget },
         create: true,
         temporaryDirectory: temporary,
+        loadFrom: 'local-copy',
       });
       expect(await readdir(temporary), 'the next restore removes what the killed restore left').toEqual([]);
     } finally {
-      const admin = new pg.Client({ connectionString: database.adminConnectionString });
-      await admin.connect();
-      for (const name of [killedTarget, nextTarget])
-        await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await admin.end();
+      await dropDatabases([killedTarget, nextTarget]);
+    }
+  });
+
+  it('a restore streamed from a local storage (the default) writes nothing decrypted to disk: kill -9 leaves none', async () => {
+    const { temporary, store, killedTarget } = await killedRestore('stream', []);
+    try {
+      expect(await filesContaining(temporary, 'private note 42')).toEqual([]);
+      expect(await filesContaining(store, 'private note 42'), 'the store holds only ciphertext').toEqual([]);
+    } finally {
+      await dropDatabases([killedTarget]);
     }
   });
 });

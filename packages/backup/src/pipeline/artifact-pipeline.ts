@@ -199,6 +199,11 @@ export interface OpenArtifactOptions {
   signal?: AbortSignal | undefined;
   /** Called with the stored bytes read so far. */
   onProgress?: ((storedBytes: number) => void) | undefined;
+  /**
+   * Check the plain sha256 too (default `true`). A reader that already authenticated the same object in full may
+   * skip it: bytes that match the stored sha256 decrypt and decompress to the plain bytes checked before.
+   */
+  checkPlain?: boolean | undefined;
 }
 
 function corruptError(artifact: ArtifactRecord, layer: string, problem: string, cause?: unknown): BackupError {
@@ -215,7 +220,7 @@ function corruptError(artifact: ArtifactRecord, layer: string, problem: string, 
  * `BACKUP_DECRYPT_FAILED` (wrong key or passphrase) — consumers must treat data as valid only after `end`.
  */
 export async function openArtifact(options: OpenArtifactOptions): Promise<Readable> {
-  const { storage, artifact, decryption, signal, onProgress } = options;
+  const { storage, artifact, decryption, signal, onProgress, checkPlain = true } = options;
   if (artifact.encryption && !decryption?.identities?.length && decryption?.passphrase === undefined) {
     throw new BackupError(
       'BACKUP_DECRYPT_FAILED',
@@ -242,12 +247,15 @@ export async function openArtifact(options: OpenArtifactOptions): Promise<Readab
     );
   }
   if (artifact.compression.algorithm !== 'none') stages.push(createDecompressStream(artifact.compression.algorithm));
-  const plainCheck = new DigestStream({
-    sha256: artifact.plainSha256,
-    bytes: artifact.plainBytes,
-    onMismatch: (problem) => corruptError(artifact, 'plain data', problem),
-  });
-  return pipelineCallback([source, storedCheck, ...stages, plainCheck], () => undefined) as unknown as Readable;
+  if (checkPlain)
+    stages.push(
+      new DigestStream({
+        sha256: artifact.plainSha256,
+        bytes: artifact.plainBytes,
+        onMismatch: (problem) => corruptError(artifact, 'plain data', problem),
+      }),
+    );
+  return pipelineCallback([source, storedCheck, ...stages], () => undefined) as unknown as Readable;
 }
 
 /** Normalises a stream error of {@link openArtifact} into an `OpsError` naming the artifact (a `BackupError` `BACKUP_CORRUPT` unless it already is an `OpsError`). */

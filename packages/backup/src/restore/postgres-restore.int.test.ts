@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPostgresDatabase, type PostgresDatabase } from '@ops/testkit';
+import { Readable } from 'node:stream';
+import { createPostgresDatabase, tempDir, type PostgresDatabase, type TempDir } from '@ops/testkit';
 import { runBackup } from '../jobs/run-backup.js';
 import type { BackupManifest } from '../manifest/manifest.js';
 import { createPostgresSource } from '../sources/postgres-source.js';
+import { createLocalStorage } from '../storages/local/local-storage.js';
+import type { BackupStorage } from '../storages/storage.js';
 import { createMemoryStorage, type MemoryStorage } from '../testing/memory-storage.js';
 import { restorePostgres } from './postgres-restore.js';
 
@@ -58,39 +61,192 @@ afterAll(async () => {
   await Promise.all([source?.dispose(), target?.dispose()]);
 });
 
-describe('a PostgreSQL restore refused midway leaves the target as it was', () => {
-  it('an existing database gets none of the tables restored before the failure', async () => {
-    await expect(
-      restorePostgres({ storage, backup, target: { ...connection(target), database: target.database } }),
-    ).rejects.toMatchObject({ code: 'RESTORE_FAILED', message: expect.stringContaining(role) });
-    expect(await sql(target.connectionString, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).toEqual(
-      [],
+describe.each(['storage', 'local-copy'] as const)(
+  'a PostgreSQL restore refused midway (loadFrom %s) leaves the target as it was',
+  (loadFrom) => {
+    it('an existing database gets none of the tables restored before the failure', async () => {
+      await expect(
+        restorePostgres({ storage, backup, target: { ...connection(target), database: target.database }, loadFrom }),
+      ).rejects.toMatchObject({ code: 'RESTORE_FAILED', message: expect.stringContaining(role) });
+      expect(await sql(target.connectionString, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).toEqual(
+        [],
+      );
+    });
+
+    it("a failed pg_restore names pg_restore's own error line (here: the table already exists)", async () => {
+      await sql(target.connectionString, 'CREATE TABLE a_first (id int)');
+      try {
+        const failure = await restorePostgres({
+          storage,
+          backup,
+          target: { ...connection(target), database: target.database },
+          loadFrom,
+        }).catch((error: unknown) => error as Error);
+        expect(failure).toMatchObject({ code: 'RESTORE_FAILED' });
+        // The long "Command was: CREATE TABLE …" that follows must not push the reason out of the message.
+        expect((failure as Error).message).toMatch(/ERROR: +relation "a_first" already exists/);
+      } finally {
+        await sql(target.connectionString, 'DROP TABLE a_first');
+      }
+    });
+
+    it('a database created for the restore is dropped again', async () => {
+      const created = `${target.database}_created`;
+      await expect(
+        restorePostgres({
+          storage,
+          backup,
+          target: { ...connection(target), database: created },
+          create: true,
+          loadFrom,
+        }),
+      ).rejects.toMatchObject({ code: 'RESTORE_FAILED' });
+      expect(
+        await sql(target.adminConnectionString, `SELECT datname FROM pg_database WHERE datname = '${created}'`),
+      ).toEqual([]);
+    });
+  },
+);
+
+// The default restore from a local storage reads the artifact twice: once to authenticate it whole, once into
+// pg_restore. An artifact that changes between the two reads fails its checks only at the end of the second; the last
+// chunk is held back until then, and pg_restore is killed, so its one transaction never commits.
+describe('a restore streamed from the storage (loadFrom storage)', () => {
+  let items: PostgresDatabase;
+  let into: PostgresDatabase;
+  let directory: TempDir;
+  let local: BackupStorage;
+  let first: BackupManifest;
+  let second: BackupManifest;
+
+  beforeAll(async () => {
+    [items, into] = await Promise.all([
+      createPostgresDatabase({ prefix: 'backup_stream_src' }),
+      createPostgresDatabase({ prefix: 'backup_stream_dst' }),
+    ]);
+    directory = await tempDir('backup-stream');
+    await sql(
+      items.connectionString,
+      `CREATE TABLE items (id int PRIMARY KEY, body text);
+       INSERT INTO items SELECT g, repeat(md5(g::text), 8) FROM generate_series(1, 20000) g;`,
     );
+    local = createLocalStorage({ directory: directory.path });
+    const backupItems = () =>
+      runBackup({
+        job: 'items',
+        storage: local,
+        sources: [createPostgresSource({ ...connection(items), database: items.database })],
+        // Not encrypted: age itself holds back its last chunk until its input ends (only then is it known to be the
+        // last), so a plain artifact is the one that depends on the restore's own hold-back.
+        compression: { algorithm: 'none' },
+        lock: false,
+      });
+    first = await backupItems();
+    // The same size, other bytes: only the sha256 at the very end of a read tells the two artifacts apart.
+    await sql(items.connectionString, "UPDATE items SET body = repeat(md5('changed'), 8) WHERE id = 20000");
+    second = await backupItems();
+    expect([first.state, second.state]).toEqual(['completed', 'completed']);
   });
 
-  it("a failed pg_restore names pg_restore's own error line (here: the table already exists)", async () => {
-    await sql(target.connectionString, 'CREATE TABLE a_first (id int)');
+  afterAll(async () => {
+    await Promise.all([items?.dispose(), into?.dispose(), directory?.dispose()]);
+  });
+
+  /**
+   * The local storage, except that read number `swapOn` of the first backup's artifact returns the second's bytes and
+   * then waits a second before it ends: time enough for a pg_restore that had every byte to commit.
+   */
+  function swappingStorage(swapOn: number): BackupStorage & { reads: number } {
+    const firstKey = first.sources[0]?.artifacts[0]?.key as string;
+    const secondKey = second.sources[0]?.artifacts[0]?.key as string;
+    const wrapper = {
+      ...local,
+      reads: 0,
+      async read(key: string, options = {}): Promise<Readable> {
+        if (key !== firstKey) return local.read(key, options);
+        wrapper.reads += 1;
+        if (wrapper.reads !== swapOn) return local.read(key, options);
+        const swapped = await local.read(secondKey, options);
+        return Readable.from(
+          (async function* () {
+            yield* swapped;
+            await new Promise((resolve) => setTimeout(resolve, 1000));
+          })(),
+        );
+      },
+    };
+    return wrapper;
+  }
+
+  it('is the default for a local storage and restores the data in two reads', async () => {
+    const storage = swappingStorage(0);
+    const timings: string[] = [];
+    const restored = `${into.database}_streamed`;
     try {
-      const failure = await restorePostgres({
+      await restorePostgres({
         storage,
-        backup,
-        target: { ...connection(target), database: target.database },
-      }).catch((error: unknown) => error as Error);
-      expect(failure).toMatchObject({ code: 'RESTORE_FAILED' });
-      // The long "Command was: CREATE TABLE …" that follows must not push the reason out of the message.
-      expect((failure as Error).message).toMatch(/ERROR: +relation "a_first" already exists/);
+        backup: first,
+        target: { ...connection(into), database: restored },
+        create: true,
+        onTiming: (timing) => timings.push(timing.step),
+      });
+      expect(storage.reads, 'authenticated in one read, loaded in a second').toBe(2);
+      expect(timings).toEqual(expect.arrayContaining(['restore.authenticate', 'restore.load']));
+      expect(timings).not.toContain('restore.download');
+      const url = new URL(into.connectionString);
+      url.pathname = `/${restored}`;
+      expect(await sql(url.toString(), 'SELECT count(*)::int AS n FROM items')).toEqual([{ n: 20000 }]);
     } finally {
-      await sql(target.connectionString, 'DROP TABLE a_first');
+      await sql(into.adminConnectionString, `DROP DATABASE IF EXISTS "${restored}" WITH (FORCE)`);
     }
   });
 
-  it('a database created for the restore is dropped again', async () => {
-    const created = `${target.database}_created`;
+  it('an artifact replaced between the two reads is refused and the existing target keeps its tables', async () => {
+    await sql(into.connectionString, 'CREATE TABLE keep_me (id int); INSERT INTO keep_me VALUES (7);');
+    try {
+      const storage = swappingStorage(2);
+      const failure = await restorePostgres({
+        storage,
+        backup: first,
+        target: { ...connection(into), database: into.database },
+        clean: true,
+      }).catch((error: unknown) => error as Error);
+      expect(storage.reads).toBe(2);
+      expect(
+        await sql(into.connectionString, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"),
+        'pg_restore --clean never committed',
+      ).toEqual([{ tablename: 'keep_me' }]);
+      expect(await sql(into.connectionString, 'SELECT id FROM keep_me')).toEqual([{ id: 7 }]);
+      expect(failure).toMatchObject({ code: 'BACKUP_CORRUPT', message: expect.stringMatching(/sha256/) });
+    } finally {
+      await sql(into.connectionString, 'DROP TABLE IF EXISTS keep_me');
+    }
+  });
+
+  it('an artifact replaced before the first read is refused before the target is touched', async () => {
+    const storage = swappingStorage(1);
+    const created = `${into.database}_never`;
     await expect(
-      restorePostgres({ storage, backup, target: { ...connection(target), database: created }, create: true }),
-    ).rejects.toMatchObject({ code: 'RESTORE_FAILED' });
-    expect(
-      await sql(target.adminConnectionString, `SELECT datname FROM pg_database WHERE datname = '${created}'`),
-    ).toEqual([]);
+      restorePostgres({
+        storage,
+        backup: first,
+        target: { ...connection(into), database: created },
+        create: true,
+      }),
+    ).rejects.toMatchObject({ code: 'BACKUP_CORRUPT' });
+    expect(storage.reads, 'never read a second time').toBe(1);
+    expect(await sql(into.adminConnectionString, `SELECT 1 FROM pg_database WHERE datname = '${created}'`)).toEqual([]);
+  });
+
+  it('loadFrom "storage" with parallelJobs > 1 is refused, naming loadFrom "local-copy"', async () => {
+    await expect(
+      restorePostgres({
+        storage: local,
+        backup: first,
+        target: { ...connection(into), database: into.database },
+        parallelJobs: 2,
+        loadFrom: 'storage',
+      }),
+    ).rejects.toMatchObject({ code: 'ARGUMENT_INVALID', message: expect.stringContaining('local-copy') });
   });
 });

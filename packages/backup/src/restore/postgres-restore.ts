@@ -1,9 +1,16 @@
 import { join } from 'node:path';
+import { pipeline as pipelineCallback, type Readable } from 'node:stream';
 import { type Logger, silentLogger } from '@ops/core';
-import { describeExit } from '../internal/child-process.js';
+import { describeExit, type TrackedChild } from '../internal/child-process.js';
 import { withTemporaryDirectory } from '../jobs/temporary-directories.js';
 import type { BackupManifest, SourceRecord } from '../manifest/manifest.js';
-import type { DecryptionOptions } from '../pipeline/artifact-pipeline.js';
+import {
+  artifactReadError,
+  openArtifact,
+  type ArtifactRecord,
+  type DecryptionOptions,
+} from '../pipeline/artifact-pipeline.js';
+import { HoldBackStream } from '../pipeline/hold-back-stream.js';
 import {
   describeConnection,
   loadPg,
@@ -35,14 +42,27 @@ export interface RestorePostgresOptions {
   parallelJobs?: number;
   /** Skip ownership and privilege commands (restoring into another cluster). Default `false`. */
   noOwner?: boolean;
-  /** Where the verified plain dump is staged. Default the OS temp dir. */
+  /**
+   * Where pg_restore or psql reads the dump once the whole artifact has been authenticated:
+   * - `storage`: streamed from the storage a second time, checked again as it flows, its last chunk held back until
+   *   every check passed (a damaged read is killed before the one transaction can commit). Nothing decrypted is
+   *   written to disk. Needs `parallelJobs` 1 and a custom or plain dump.
+   * - `local-copy`: decrypted into a private 0600 file as it is checked, then loaded from that file.
+   *
+   * Default `storage` when the storage reads locally (`localReads`, the local directory storage) and the load can
+   * stream; `local-copy` otherwise (object storage: one download, not two; `parallelJobs` > 1; directory dumps).
+   */
+  loadFrom?: 'storage' | 'local-copy';
+  /** Where the verified plain dump is staged (`local-copy`). Default the OS temp dir. */
   temporaryDirectory?: string;
   signal?: AbortSignal;
   logger?: Logger;
+  /** Stored bytes read so far: of the download (`local-copy`) or of the load (`storage`). */
   onProgress?: (storedBytes: number) => void;
   /**
-   * Diagnostics: told how long each step took (`restore.download`: reading, decrypting and checking the artifact
-   * into the local file; `restore.create-database`; `restore.extract`; `restore.load`: pg_restore or psql).
+   * Diagnostics: told how long each step took (`restore.authenticate`: reading and checking the whole artifact
+   * without keeping it, or `restore.download`: the same into the local copy; `restore.create-database`;
+   * `restore.extract`; `restore.load`: pg_restore or psql).
    */
   onTiming?: BackupTimingListener;
 }
@@ -95,9 +115,10 @@ export function quoteIdentifier(name: string): string {
 }
 
 /**
- * Restores a PostgreSQL source of a backup into a named database. The artifact is first decrypted, decompressed and
- * checked against both sha256 sums into a local 0600 file — a corrupt or truncated backup is refused before the
- * target is touched — then loaded with `pg_restore --exit-on-error --single-transaction` (custom/directory; `-j`
+ * Restores a PostgreSQL source of a backup into a named database. The whole artifact is first read, decrypted,
+ * decompressed and checked against both sha256 sums and every age chunk — a corrupt or truncated backup is refused
+ * before the target is touched — then loaded (streamed from the storage again and re-checked, or from a verified
+ * local copy: see `loadFrom`) with `pg_restore --exit-on-error --single-transaction` (custom/directory; `-j`
  * when `parallelJobs > 1`, which cannot be one transaction) or `psql -v ON_ERROR_STOP=1 --single-transaction`
  * (plain). So a restore the target refuses midway leaves it as it was, and a database created for it (`create`)
  * is dropped again; only a parallel restore into an existing database can stop half done.
@@ -128,12 +149,19 @@ async function restorePostgresTimed(options: RestorePostgresOptions): Promise<{ 
   const source = pickSource(backup, 'postgres', options.source);
   const artifact = source.artifacts[0];
   if (!artifact) throw new BackupError('RESTORE_FAILED', `source ${source.name} has no artifact`);
+  if (!['pg-custom', 'pg-plain', 'pg-directory-tar'].includes(artifact.format))
+    throw new BackupError('RESTORE_FAILED', `unknown PostgreSQL artifact format ${artifact.format}`);
+  const loadFrom = chooseLoadFrom(options, artifact.format);
   const connection = resolveConnection(target);
   return withTemporaryDirectory(async (directory) => {
     const file = join(directory, 'dump');
-    await timed('restore.download', () =>
-      downloadArtifact({ storage, artifact, decryption, path: file, signal, onProgress }),
-    );
+    if (loadFrom === 'storage') {
+      await timed('restore.authenticate', () => authenticateArtifact({ storage, artifact, decryption, signal }));
+    } else {
+      await timed('restore.download', () =>
+        downloadArtifact({ storage, artifact, decryption, path: file, signal, onProgress }),
+      );
+    }
     if (create) {
       await timed('restore.create-database', () =>
         adminQuery(target, `CREATE DATABASE ${quoteIdentifier(target.database)} TEMPLATE template0`),
@@ -145,19 +173,21 @@ async function restorePostgresTimed(options: RestorePostgresOptions): Promise<{ 
         );
       });
     }
+    // Read from stdin when the artifact streams in from the storage.
+    const input = loadFrom === 'storage' ? undefined : file;
     let program: string;
     let args: string[];
     if (artifact.format === 'pg-plain') {
       program = 'psql';
-      args = ['--no-password', '--quiet', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-f', file];
+      args = ['--no-password', '--quiet', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-f', input ?? '-'];
     } else {
-      let input = file;
+      let dumpInput = input;
       if (artifact.format === 'pg-directory-tar') {
-        input = join(directory, 'dump-directory');
+        dumpInput = join(directory, 'dump-directory');
         const { createReadStream } = await import('node:fs');
-        await timed('restore.extract', () => extractTar({ stream: createReadStream(file), directory: input }));
-      } else if (artifact.format !== 'pg-custom') {
-        throw new BackupError('RESTORE_FAILED', `unknown PostgreSQL artifact format ${artifact.format}`);
+        await timed('restore.extract', () =>
+          extractTar({ stream: createReadStream(file), directory: dumpInput as string }),
+        );
       }
       program = 'pg_restore';
       args = ['--no-password', '--exit-on-error', `--dbname=${target.database}`];
@@ -166,26 +196,27 @@ async function restorePostgresTimed(options: RestorePostgresOptions): Promise<{ 
       // One transaction: a restore the target refuses midway leaves it as it was (pg_restore -j cannot do that).
       if (parallelJobs > 1) args.push(`--jobs=${parallelJobs}`);
       else args.push('--single-transaction');
-      args.push(input);
+      if (dumpInput !== undefined) args.push(dumpInput);
     }
     logger.info(
-      { backup: backup.id, target: describeConnection({ ...connection, database: target.database }) },
+      { backup: backup.id, target: describeConnection({ ...connection, database: target.database }), loadFrom },
       'restoring PostgreSQL',
     );
-    const exit = await timed(
-      'restore.load',
-      async () =>
-        await (
-          await spawnLibpqTool(program, args, connection, {
-            temporaryDirectory: directory,
-            database: target.database,
-            signal,
-            stdio: ['ignore', 'ignore', 'pipe'],
-          })
-        ).exited,
-    );
-    if (exit.code !== 0 || exit.signal || exit.spawnError) {
-      const failure = new BackupError('RESTORE_FAILED', `${program} failed (${describeExit(exit)})`);
+    const { exit, streamError } = await timed('restore.load', async () => {
+      const tracked = await spawnLibpqTool(program, args, connection, {
+        temporaryDirectory: directory,
+        database: target.database,
+        signal,
+        stdio: [input === undefined ? 'pipe' : 'ignore', 'ignore', 'pipe'],
+      });
+      if (input !== undefined) return { exit: await tracked.exited, streamError: undefined };
+      return streamInto(tracked, { storage, artifact, decryption, signal, onProgress });
+    });
+    if (streamError !== undefined || exit.code !== 0 || exit.signal || exit.spawnError) {
+      const failure =
+        streamError !== undefined
+          ? artifactReadError(artifact, streamError)
+          : new BackupError('RESTORE_FAILED', `${program} failed (${describeExit(exit)})`);
       if (create) {
         // The database exists only because of this restore: drop it again, so the target is as it was.
         await adminQuery(target, `DROP DATABASE IF EXISTS ${quoteIdentifier(target.database)} WITH (FORCE)`).catch(
@@ -201,3 +232,101 @@ async function restorePostgresTimed(options: RestorePostgresOptions): Promise<{ 
     return { database: target.database, source: source.name };
   }, options.temporaryDirectory);
 }
+
+/**
+ * Where `pg_restore`/`psql` reads the dump: streamed from the storage a second time (after a first read authenticated
+ * it) when reads are local and the load is one transaction, else from a verified local copy.
+ */
+function chooseLoadFrom(options: RestorePostgresOptions, format: string): 'storage' | 'local-copy' {
+  const { loadFrom, parallelJobs = 1, storage } = options;
+  const streamable = parallelJobs === 1 && format !== 'pg-directory-tar';
+  if (loadFrom === undefined) return streamable && storage.localReads === true ? 'storage' : 'local-copy';
+  if (loadFrom !== 'storage' && loadFrom !== 'local-copy')
+    throw new BackupError(
+      'ARGUMENT_INVALID',
+      `loadFrom must be "storage" or "local-copy", got ${JSON.stringify(loadFrom)}`,
+    );
+  if (loadFrom === 'storage' && !streamable)
+    throw new BackupError(
+      'ARGUMENT_INVALID',
+      parallelJobs > 1
+        ? 'loadFrom "storage" needs parallelJobs 1: pg_restore -j reads a seekable local file (use loadFrom "local-copy")'
+        : 'loadFrom "storage" cannot load a directory-format dump: it is extracted to a local directory first (use loadFrom "local-copy")',
+    );
+  return loadFrom;
+}
+
+/** Reads the whole artifact through every check (stored sha256, age chunks, plain sha256), keeping none of it. */
+async function authenticateArtifact(options: {
+  storage: BackupStorage;
+  artifact: ArtifactRecord;
+  decryption?: DecryptionOptions | undefined;
+  signal?: AbortSignal | undefined;
+}): Promise<void> {
+  try {
+    const plain = await openArtifact(options);
+    await new Promise<void>((resolve, reject) => {
+      plain.once('error', reject);
+      plain.once('end', resolve);
+      plain.resume();
+    });
+  } catch (error) {
+    throw artifactReadError(options.artifact, error);
+  }
+}
+
+/**
+ * Streams the artifact (checked again as it flows: the stored sha256 and every age chunk; its last chunk held back
+ * until every check passed) into the child's stdin. When the artifact fails a check the child is killed before it can have read the end of its input,
+ * so its one transaction never commits. Resolves with the child's exit and the artifact's error, if any.
+ */
+async function streamInto(
+  tracked: TrackedChild,
+  options: {
+    storage: BackupStorage;
+    artifact: ArtifactRecord;
+    decryption?: DecryptionOptions | undefined;
+    signal?: AbortSignal | undefined;
+    onProgress?: ((storedBytes: number) => void) | undefined;
+  },
+): Promise<{ exit: Awaited<TrackedChild['exited']>; streamError: unknown }> {
+  const stdin = tracked.child.stdin;
+  if (!stdin) return { exit: await tracked.exited, streamError: undefined };
+  let streamError: unknown;
+  let plain: Readable | undefined;
+  try {
+    // The first read checked everything; bytes that match the stored sha256 again are the bytes it checked.
+    plain = await openArtifact({ ...options, checkPlain: false });
+  } catch (error) {
+    streamError = error;
+  }
+  if (plain) {
+    const source = plain;
+    const hold = new HoldBackStream();
+    const fed = new Promise<void>((resolve) => {
+      pipelineCallback([source, hold, stdin], (error) => {
+        // An artifact that fails a check: kill the child before it sees the end of its input. A child that stops
+        // reading (it failed, EPIPE) is reported by its exit status instead.
+        if (error && (source.errored || hold.errored) && !isChildSideError(error)) {
+          streamError = source.errored ?? error;
+          tracked.child.kill('SIGKILL');
+        }
+        resolve();
+      });
+    });
+    const exit = await tracked.exited;
+    if (exit.code !== 0 || exit.signal) {
+      source.destroy();
+      hold.destroy();
+    }
+    await fed;
+    return { exit, streamError };
+  }
+  tracked.child.kill('SIGKILL');
+  return { exit: await tracked.exited, streamError };
+}
+
+const isChildSideError = (error: unknown): boolean => {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED';
+};

@@ -43,6 +43,11 @@ export interface StorageDigestOptions {
 export interface BackupStorage {
   /** Human-readable location without secrets, e.g. `local:/var/backups/ops` or `s3://bucket/prefix`. */
   readonly location: string;
+  /**
+   * Optional: `true` when reading an object again costs no transfer (a local disk). A PostgreSQL restore then
+   * authenticates the artifact in one read and loads it in a second, instead of staging a decrypted copy on disk.
+   */
+  readonly localReads?: boolean;
   /** Streams `body` to `key`, honouring backpressure. Resolves with the number of bytes stored. */
   write(key: string, body: Readable, options?: StorageWriteOptions): Promise<{ bytes: number }>;
   /** Opens `key` for reading. Rejects with `BACKUP_NOT_FOUND` when it does not exist. */

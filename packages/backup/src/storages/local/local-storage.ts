@@ -90,6 +90,7 @@ export function createLocalStorage(options: LocalStorageOptions): BackupStorage 
   };
   return {
     location: `local:${root}`,
+    localReads: true,
     directory: root,
     write: (key, body, writeOptions) => writeObject(storage, key, body, writeOptions),
     read: (key, readOptions) => readObject(storage, key, readOptions),
