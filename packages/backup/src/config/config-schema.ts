@@ -26,6 +26,8 @@ const postgresSourceSchema = z
     lockWaitTimeout: durationSchema.optional(),
     extraArguments: z.array(z.string()).optional(),
     pgDumpPath: z.string().optional(),
+    /** Default true: a streamed dump runs under `stdbuf -o 1M` (Linux, when stdbuf is on PATH). */
+    bufferDumpOutput: z.boolean().optional(),
   })
   .strict();
 
