@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -97,12 +97,31 @@ interface Candidate {
   run: () => Promise<number>;
 }
 
-/** Alternates `a` and `b` for ROUNDS rounds (b first on odd rounds); resolves with the seconds of each. */
-async function alternate(a: Candidate, b: Candidate): Promise<{ a: number[]; b: number[] }> {
-  const out = { a: [] as number[], b: [] as number[] };
+/** CPU seconds the whole machine has been busy (every process and the kernel: /proc/stat), or NaN off Linux. */
+async function machineBusySeconds(): Promise<number> {
+  const text = await readFile('/proc/stat', 'utf8').catch(() => '');
+  const fields = (text.split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+  if (fields.length < 8) return Number.NaN;
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
+  return (user + nice + system + irq + softirq + steal) / 100; // USER_HZ
+}
+
+/**
+ * Alternates `a` and `b` for ROUNDS rounds (b first on odd rounds); resolves with the seconds of each, and the CPU
+ * seconds the machine was busy during each (pg_dump, the server's backend, age or Node, the kernel: all of it).
+ */
+async function alternate(
+  a: Candidate,
+  b: Candidate,
+): Promise<{ a: number[]; b: number[]; cpuA: number[]; cpuB: number[] }> {
+  const out = { a: [] as number[], b: [] as number[], cpuA: [] as number[], cpuB: [] as number[] };
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? (['a', 'b'] as const) : (['b', 'a'] as const);
-    for (const which of order) out[which].push(await (which === 'a' ? a : b).run());
+    for (const which of order) {
+      const busy = await machineBusySeconds();
+      out[which].push(await (which === 'a' ? a : b).run());
+      out[which === 'a' ? 'cpuA' : 'cpuB'].push((await machineBusySeconds()) - busy);
+    }
   }
   return out;
 }
@@ -143,7 +162,7 @@ const suite: BenchSuite = {
         // One throughput row: ours against the pipeline, from wall seconds sampled alternately.
         const throughputRow = (
           metric: string,
-          samples: { a: number[]; b: number[] },
+          samples: { a: number[]; b: number[]; cpuA: number[]; cpuB: number[] },
           peerName: string,
           atLeast: number,
         ) =>
@@ -156,10 +175,39 @@ const suite: BenchSuite = {
               peer: { ...stats(samples.b.map(mbps)), name: peerName },
               higherIsBetter: true,
               target: `≥ ${atLeast.toFixed(1)}× the pipeline`,
-              notes: `wall s: ours ${samples.a.map((s) => s.toFixed(2)).join('/')}, peer ${samples.b.map((s) => s.toFixed(2)).join('/')}; load ${loadavg()[0]?.toFixed(2)}`,
+              notes: `wall s: ours ${samples.a.map((s) => s.toFixed(2)).join('/')}, peer ${samples.b.map((s) => s.toFixed(2)).join('/')}; machine CPU s busy (all processes): ours ${samples.cpuA.map((s) => s.toFixed(1)).join('/')}, peer ${samples.cpuB.map((s) => s.toFixed(1)).join('/')}; load ${loadavg()[0]?.toFixed(2)}`,
             },
             { atLeast },
           );
+        // How much of the machine a command keeps busy: CPU seconds busy ÷ (wall seconds × cores).
+        const cpuRows = (
+          metric: string,
+          samples: { a: number[]; b: number[]; cpuA: number[]; cpuB: number[] },
+          peerName: string,
+        ) => {
+          const cores = cpus().length;
+          const share = (cpu: number[], wall: number[]) =>
+            cpu.map((busy, index) => (100 * busy) / ((wall[index] ?? 1) * cores));
+          return [
+            compareRow({
+              group,
+              metric: `${metric}: machine CPU seconds busy per run (every process: pg_dump, the server's backend, Node or age, the kernel)`,
+              unit: 's',
+              ours: stats(samples.cpuA),
+              peer: { ...stats(samples.cpuB), name: peerName },
+              higherIsBetter: false,
+              notes: `ours ${samples.cpuA.map((s) => s.toFixed(2)).join('/')}, peer ${samples.cpuB.map((s) => s.toFixed(2)).join('/')}`,
+            }),
+            compareRow({
+              group,
+              metric: `${metric}: share of the ${cores} cores busy during the run`,
+              unit: '%',
+              ours: stats(share(samples.cpuA, samples.a)),
+              peer: { ...stats(share(samples.cpuB, samples.b)), name: peerName },
+              higherIsBetter: true,
+            }),
+          ];
+        };
         const storage = join(directory, 'store');
         const peerFile = join(directory, 'peer.age');
         process.stderr.write(`${group}: load average ${loadavg()[0]?.toFixed(2)}\n`);
@@ -256,6 +304,19 @@ const suite: BenchSuite = {
             atLeast: 1.0,
           },
           {
+            metric:
+              'backup, directory format, parallelJobs: 2 (pg_dump -Fd -j 2, gzip 1 inside, tar + age), verify-stored on',
+            options: {
+              compression: { algorithm: 'gzip', level: 1 },
+              format: 'directory',
+              parallelJobs: 2,
+              verifyStored: true,
+            },
+            peerName: 'pg_dump -Fc -Z1 | age -r K > f',
+            script: `${dump(1)} | age -r ${recipient} > ${peerFile}`,
+            atLeast: 1.0,
+          },
+          {
             metric: 'backup, age + pg_dump -Z1 (dumpCompressionLevel 1), verifyStored: false',
             options: { compression: { algorithm: 'none' }, dumpCompressionLevel: 1, verifyStored: false },
             peerName: 'pg_dump -Fc -Z1 | age -r K | tee f | sha256sum',
@@ -267,7 +328,10 @@ const suite: BenchSuite = {
           process.stderr.write(`  ${item.metric} …\n`);
           const samples = await alternate(backup(item.options, item.keep), peer(item.script));
           rows.push(throughputRow(item.metric, samples, item.peerName, item.atLeast));
-          if (item.keep) keptSamples = { ...samples, peerName: item.peerName };
+          if (item.keep) {
+            keptSamples = { ...samples, peerName: item.peerName };
+            rows.push(...cpuRows(item.metric, samples, item.peerName));
+          }
         }
         // Derived, not a measured run: how fast ours would be without the guarantees the pipeline does not give.
         if (keptSamples && other.withoutGuarantees.length > 0) {
@@ -352,6 +416,7 @@ const suite: BenchSuite = {
           );
           const restorePeer = 'createdb; age -d -i K < f | pg_restore -d db';
           rows.push(throughputRow(item.metric, samples, restorePeer, 1.0));
+          if (item === restoreCases[0]) rows.push(...cpuRows('restore (default)', samples, restorePeer));
           // How much of the gap is the guarantee the pipeline lacks: ours reads and authenticates the whole artifact
           // (age and both sha256) before pg_restore touches the target — a read of its own (restore.authenticate), or
           // the writing of the local copy (restore.download); the peer streams unauthenticated bytes into the database.

@@ -23,6 +23,7 @@ if (command === 'backup') {
         connectionString: options.connectionString,
         ...(options.dumpCompressionLevel === undefined ? {} : { dumpCompressionLevel: options.dumpCompressionLevel }),
         ...(options.compressInsideDump === undefined ? {} : { compressInsideDump: options.compressInsideDump }),
+        ...(options.bufferDumpOutput === undefined ? {} : { bufferDumpOutput: options.bufferDumpOutput }),
         ...(options.format ? { format: options.format, parallelJobs: options.parallelJobs ?? 1 } : {}),
       }),
     ],
