@@ -155,12 +155,17 @@ async function restorePostgresTimed(options: RestorePostgresOptions): Promise<{ 
   const connection = resolveConnection(target);
   return withTemporaryDirectory(async (directory) => {
     const file = join(directory, 'dump');
-    if (loadFrom === 'storage') {
-      await timed('restore.authenticate', () => authenticateArtifact({ storage, artifact, decryption, signal }));
-    } else {
-      await timed('restore.download', () =>
-        downloadArtifact({ storage, artifact, decryption, path: file, signal, onProgress }),
-      );
+    try {
+      if (loadFrom === 'storage') {
+        await timed('restore.authenticate', () => authenticateArtifact({ storage, artifact, decryption, signal }));
+      } else {
+        await timed('restore.download', () =>
+          downloadArtifact({ storage, artifact, decryption, path: file, signal, onProgress }),
+        );
+      }
+    } catch (error) {
+      // An abort is not a damaged artifact.
+      throw signal?.aborted ? aborted(backup, target.database, signal) : error;
     }
     if (create) {
       await timed('restore.create-database', () =>
@@ -213,8 +218,9 @@ async function restorePostgresTimed(options: RestorePostgresOptions): Promise<{ 
       return streamInto(tracked, { storage, artifact, decryption, signal, onProgress });
     });
     if (streamError !== undefined || exit.code !== 0 || exit.signal || exit.spawnError) {
-      const failure =
-        streamError !== undefined
+      const failure = signal?.aborted
+        ? aborted(backup, target.database, signal)
+        : streamError !== undefined
           ? artifactReadError(artifact, streamError)
           : new BackupError('RESTORE_FAILED', `${program} failed (${describeExit(exit)})`);
       if (create) {
@@ -231,6 +237,12 @@ async function restorePostgresTimed(options: RestorePostgresOptions): Promise<{ 
     }
     return { database: target.database, source: source.name };
   }, options.temporaryDirectory);
+}
+
+function aborted(backup: BackupManifest, database: string, signal: AbortSignal): BackupError {
+  return new BackupError('ABORTED', `restore of backup ${backup.id} into ${database} was aborted`, {
+    cause: signal.reason,
+  });
 }
 
 /**
