@@ -8,6 +8,7 @@ import {
   type DecryptionOptions,
 } from '../pipeline/artifact-pipeline.js';
 import type { BackupStorage } from '../storages/storage.js';
+import { BackupError } from '../errors.js';
 
 /**
  * Decrypts and decompresses an artifact into a local file (mode 0600), checking stored and plain sha256. The file is
@@ -28,6 +29,11 @@ export async function downloadArtifact(options: {
     await pipeline(plain, createWriteStream(path, { mode: 0o600, flags: 'wx', highWaterMark: 1024 * 1024 }));
   } catch (error) {
     await unlink(path).catch(() => undefined);
+    // An abort is not a damaged artifact.
+    if (options.signal?.aborted)
+      throw new BackupError('ABORTED', `reading artifact ${artifact.key} was aborted`, {
+        cause: options.signal.reason,
+      });
     throw artifactReadError(artifact, error);
   }
 }

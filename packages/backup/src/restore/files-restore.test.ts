@@ -332,6 +332,25 @@ describe('files source and restore', () => {
     await expect(lstat(staging)).rejects.toThrow();
   });
 
+  it('an aborted restore is ABORTED, not a damaged artifact, and writes nothing', async () => {
+    const root = join(directory.path, 'abort-me');
+    await mkdir(root);
+    await writeFile(join(root, 'a.txt'), 'a');
+    const storage = createLocalStorage({ directory: join(directory.path, 'abort-store') });
+    const manifest = await runBackup({
+      job: 'abort',
+      storage,
+      sources: [createFilesSource({ directory: root })],
+      lock: false,
+    });
+    expect(manifest.state, manifest.error).toBe('completed');
+    const staging = join(directory.path, 'abort-staging');
+    await expect(
+      restoreFiles({ storage, backup: manifest, directory: staging, signal: AbortSignal.abort() }),
+    ).rejects.toMatchObject({ code: 'ABORTED' });
+    await expect(lstat(staging)).rejects.toThrow();
+  });
+
   it('refuses a non-empty staging directory', async () => {
     const staging = join(directory.path, 'busy');
     await mkdir(staging);
