@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, type TempDir } from '@ops/testkit';
-import { findExecutable, withLargeStdoutBuffer } from './stdout-buffer.js';
+import { findExecutable, withLargeStdinBuffer, withLargeStdoutBuffer } from './stdout-buffer.js';
 
 const run = promisify(execFile);
 let directory: TempDir;
@@ -25,6 +25,13 @@ describe('withLargeStdoutBuffer', () => {
     const { stdout } = await run(command.file, command.args);
     expect(stdout).toMatch(/^_STDBUF_O=1048576$/m);
     expect(stdout).toMatch(/^LD_PRELOAD=.*libstdbuf/m);
+  });
+
+  it('runs a reader under stdbuf -i 1M (withLargeStdinBuffer)', async () => {
+    const command = await withLargeStdinBuffer('env', []);
+    expect(command.args.slice(0, 2)).toEqual(['-i', '1M']);
+    const { stdout } = await run(command.file, command.args);
+    expect(stdout).toMatch(/^_STDBUF_I=1048576$/m);
   });
 
   it('leaves a tool it cannot find as given, so the spawn reports it missing itself', async () => {

@@ -2,8 +2,8 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 
-/** The stdout buffer asked of coreutils' `stdbuf` (`-o`). */
-export const STDOUT_BUFFER = '1M';
+/** The stdio buffer asked of coreutils' `stdbuf` (`-o` / `-i`). */
+export const STDIO_BUFFER = '1M';
 
 /** The executable `command` names: itself when it holds a slash, else the first match on PATH. */
 export async function findExecutable(command: string, path = process.env.PATH ?? ''): Promise<string | undefined> {
@@ -37,9 +37,29 @@ export async function withLargeStdoutBuffer(
   file: string,
   args: readonly string[],
 ): Promise<{ file: string; args: string[]; buffered: boolean }> {
+  return withLargeStdioBuffer(file, args, '-o');
+}
+
+/**
+ * The same for a tool reading its stdin through C stdio (pg_restore and psql read a streamed dump 4 KiB at a time):
+ * `stdbuf -i 1M`. Measured with the shell pipeline `age -d | pg_restore -1` on a 720 MB dump, 3 runs each: the same
+ * wall time, 0.35–0.7 CPU seconds less.
+ */
+export async function withLargeStdinBuffer(
+  file: string,
+  args: readonly string[],
+): Promise<{ file: string; args: string[]; buffered: boolean }> {
+  return withLargeStdioBuffer(file, args, '-i');
+}
+
+async function withLargeStdioBuffer(
+  file: string,
+  args: readonly string[],
+  flag: '-i' | '-o',
+): Promise<{ file: string; args: string[]; buffered: boolean }> {
   if (process.platform !== 'linux') return { file, args: [...args], buffered: false };
   stdbuf ??= findExecutable('stdbuf');
   const [wrapper, tool] = await Promise.all([stdbuf, findExecutable(file)]);
   if (!wrapper || !tool) return { file, args: [...args], buffered: false };
-  return { file: wrapper, args: ['-o', STDOUT_BUFFER, tool, ...args], buffered: true };
+  return { file: wrapper, args: [flag, STDIO_BUFFER, tool, ...args], buffered: true };
 }
