@@ -292,8 +292,9 @@ async function authenticateArtifact(options: {
 
 /**
  * Streams the artifact (checked again as it flows: the stored sha256 and every age chunk; its last chunk held back
- * until every check passed) into the child's stdin. When the artifact fails a check the child is killed before it can have read the end of its input,
- * so its one transaction never commits. Resolves with the child's exit and the artifact's error, if any.
+ * until every check passed) into the child's stdin. When the artifact fails a check the child is killed before it
+ * can have read the end of its input, so its one transaction never commits. Resolves with the child's exit and the
+ * artifact's error, if any.
  */
 async function streamInto(
   tracked: TrackedChild,
