@@ -238,40 +238,36 @@ describe('a restore streamed from the storage (loadFrom storage)', () => {
     expect(await sql(into.adminConnectionString, `SELECT 1 FROM pg_database WHERE datname = '${created}'`)).toEqual([]);
   });
 
-  it('an abort while the dump streams in stops pg_restore: ABORTED, and the database created for it is dropped', async () => {
-    const controller = new AbortController();
-    const created = `${into.database}_aborted`;
+  /** Restores `first` into a new database `created` with `options`; expects ABORTED and no database left behind. */
+  async function expectAborted(created: string, options: Partial<Parameters<typeof restorePostgres>[0]>) {
     await expect(
       restorePostgres({
         storage: local,
         backup: first,
         target: { ...connection(into), database: created },
         create: true,
-        signal: controller.signal,
-        // Progress is reported by the second read, the one streaming into pg_restore.
-        onProgress: () => controller.abort(new Error('operator cancelled')),
+        ...options,
       }),
     ).rejects.toMatchObject({ code: 'ABORTED' });
     expect(await sql(into.adminConnectionString, `SELECT 1 FROM pg_database WHERE datname = '${created}'`)).toEqual([]);
+  }
+
+  it('an abort while the dump streams in stops pg_restore: ABORTED, and the database created for it is dropped', async () => {
+    const controller = new AbortController();
+    await expectAborted(`${into.database}_aborted`, {
+      signal: controller.signal,
+      // Progress is reported by the second read, the one streaming into pg_restore.
+      onProgress: () => controller.abort(new Error('operator cancelled')),
+    });
   });
 
   it.each(['storage', 'local-copy'] as const)(
     'an abort before the artifact is authenticated (loadFrom %s) is ABORTED, not a damaged artifact',
     async (loadFrom) => {
-      const created = `${into.database}_never_${loadFrom.replace('-', '_')}`;
-      await expect(
-        restorePostgres({
-          storage: local,
-          backup: first,
-          target: { ...connection(into), database: created },
-          create: true,
-          loadFrom,
-          signal: AbortSignal.abort(new Error('operator cancelled')),
-        }),
-      ).rejects.toMatchObject({ code: 'ABORTED' });
-      expect(await sql(into.adminConnectionString, `SELECT 1 FROM pg_database WHERE datname = '${created}'`)).toEqual(
-        [],
-      );
+      await expectAborted(`${into.database}_never_${loadFrom.replace('-', '_')}`, {
+        loadFrom,
+        signal: AbortSignal.abort(new Error('operator cancelled')),
+      });
     },
   );
 
