@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { pipeline as pipelineCallback, type Readable } from 'node:stream';
 import { type Logger, silentLogger } from '@ops/core';
 import { describeExit, type TrackedChild } from '../internal/child-process.js';
-import { withLargeStdinBuffer } from '../internal/stdout-buffer.js';
+import { withLargeStdioBuffer } from '../internal/stdio-buffer.js';
 import { withTemporaryDirectory } from '../jobs/temporary-directories.js';
 import type { BackupManifest, SourceRecord } from '../manifest/manifest.js';
 import {
@@ -209,8 +209,9 @@ async function restorePostgresTimed(options: RestorePostgresOptions): Promise<{ 
       'restoring PostgreSQL',
     );
     const { exit, streamError } = await timed('restore.load', async () => {
-      // Streamed in: the tool reads its stdin 1 MiB at a time where stdbuf can arrange it (see withLargeStdinBuffer).
-      const command = input === undefined ? await withLargeStdinBuffer(program, args) : { file: program, args };
+      // Streamed in: the tool reads its stdin 1 MiB at a time where stdbuf can arrange it (see withLargeStdioBuffer).
+      const command =
+        input === undefined ? await withLargeStdioBuffer('stdin', program, args) : { file: program, args };
       const tracked = await spawnLibpqTool(command.file, command.args, connection, {
         temporaryDirectory: directory,
         database: target.database,

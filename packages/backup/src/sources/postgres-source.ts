@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseDuration, type Duration } from '@ops/core';
-import { withLargeStdoutBuffer } from '../internal/stdout-buffer.js';
+import { withLargeStdioBuffer } from '../internal/stdio-buffer.js';
 import { createChildOutput, type ChildOutput } from '../internal/child-output.js';
 import { describeExit } from '../internal/child-process.js';
 import { packDirectory } from '../internal/tar-pack.js';
@@ -305,7 +305,7 @@ async function startDump(
   try {
     const command =
       streamed && dump.bufferOutput
-        ? await withLargeStdoutBuffer(dump.pgDumpPath, [...dump.args, ...extraArgs])
+        ? await withLargeStdioBuffer('stdout', dump.pgDumpPath, [...dump.args, ...extraArgs])
         : { file: dump.pgDumpPath, args: [...dump.args, ...extraArgs] };
     tracked = await spawnLibpqTool(command.file, command.args, dump.connection, {
       temporaryDirectory: context.temporaryDirectory,
