@@ -1,4 +1,5 @@
 import { rm } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { safeErrorMessage, silentLogger, systemClock, type Clock, type Logger } from '@ops/core';
@@ -13,6 +14,7 @@ import {
   createBackupId,
   MANIFEST_FORMAT_VERSION,
   manifestArtifacts,
+  runMarkerKey,
   type BackupManifest,
   type SourceRecord,
 } from '../manifest/manifest.js';
@@ -161,7 +163,13 @@ async function runBackupTimed(options: RunBackupOptions): Promise<BackupManifest
         logger.info({ job, ...cleaned }, 'removed leftovers of interrupted backups');
     }
     const manifest = createManifest({ job, clock, pinned, tags });
-    await timed('manifest.initial', () => writeManifest(storage, manifest));
+    const marker = runMarkerKey(job, manifest.id);
+    await timed('manifest.initial', async () => {
+      // The marker goes first: a run killed at any later point is found by the next run's cleanup from the listing.
+      const facts = { job, id: manifest.id, host: hostname(), pid: process.pid, startedAt: manifest.startedAt };
+      await storage.write(marker, Readable.from([Buffer.from(`${JSON.stringify(facts)}\n`)]));
+      await writeManifest(storage, manifest);
+    });
     logger.info({ job, id: manifest.id }, 'backup started');
     const emitters = [events, legacyCallbacks({ observer, onProgress, logger })];
     const emit = <Name extends keyof BackupEvents & string>(
@@ -191,6 +199,11 @@ async function runBackupTimed(options: RunBackupOptions): Promise<BackupManifest
         temporaryDirectory,
         emitters,
       });
+      await storage
+        .delete(marker)
+        .catch((error: unknown) =>
+          logger.warn({ job, id: manifest.id, error: safeErrorMessage(error) }, 'cannot delete the run marker'),
+        );
     } catch (error) {
       // The run started but cannot say how it ended in the storage: listeners still hear that it failed.
       const failed: BackupManifest = { ...manifest, state: 'failed', error: safeErrorMessage(error) };

@@ -170,6 +170,14 @@ export function manifestKey(job: string, id: string): string {
   return `${job}/${id}/manifest.json`;
 }
 
+/**
+ * Storage key of the marker of an unfinished run: written before the `in-progress` manifest and deleted after the
+ * final one, so the next run finds the backups of killed runs by listing keys, without reading every manifest.
+ */
+export function runMarkerKey(job: string, id: string): string {
+  return `${job}/${id}/in-progress`;
+}
+
 /** Storage key prefix of a backup's artifacts. */
 export function artifactKey(job: string, id: string, name: string): string {
   return `${job}/${id}/data/${name}`;
