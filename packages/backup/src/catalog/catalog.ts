@@ -32,6 +32,9 @@ export async function writeManifest(storage: BackupStorage, manifest: BackupMani
   );
 }
 
+/** Manifests {@link listBackups} reads at once. */
+const MANIFEST_READS_IN_FLIGHT = 8;
+
 /** Sorts manifests newest first by start time (then id), never by parsing names alone. */
 export function sortNewestFirst(manifests: BackupManifest[]): BackupManifest[] {
   return manifests.sort((a, b) =>
@@ -54,18 +57,28 @@ export async function listBackups(options: {
   job?: string | undefined;
 }): Promise<BackupListing> {
   const { storage, job } = options;
-  const backups: BackupManifest[] = [];
-  const unreadable: UnreadableManifest[] = [];
+  const keys: string[] = [];
   for await (const object of storage.list(job ? `${job}/` : '')) {
     const parts = object.key.split('/');
-    if (parts.length !== 3 || parts[2] !== 'manifest.json') continue;
-    try {
-      backups.push(await readManifest(storage, object.key));
-    } catch (error) {
-      if (OpsError.hasCode(error, 'BACKUP_NOT_FOUND')) continue;
-      unreadable.push({ key: object.key, error: (error as Error).message });
-    }
+    if (parts.length === 3 && parts[2] === 'manifest.json') keys.push(object.key);
   }
+  const backups: BackupManifest[] = [];
+  const unreadable: UnreadableManifest[] = [];
+  // A few reads in flight at once: on object storage each one is a round trip, and a catalog holds hundreds.
+  let next = 0;
+  const reader = async () => {
+    while (next < keys.length) {
+      const key = keys[next++] as string;
+      try {
+        backups.push(await readManifest(storage, key));
+      } catch (error) {
+        if (OpsError.hasCode(error, 'BACKUP_NOT_FOUND')) continue;
+        unreadable.push({ key, error: (error as Error).message });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(MANIFEST_READS_IN_FLIGHT, keys.length) }, reader));
+  unreadable.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return { backups: sortNewestFirst(backups), unreadable };
 }
 

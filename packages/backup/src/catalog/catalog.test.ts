@@ -1,0 +1,64 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { tempDir, type TempDir } from '@ops/testkit';
+import { runBackup } from '../jobs/run-backup.js';
+import { createFilesSource } from '../sources/files-source.js';
+import { createLocalStorage } from '../storages/local/local-storage.js';
+import type { BackupStorage } from '../storages/storage.js';
+import { findBackup, listBackups } from './catalog.js';
+
+let directory: TempDir;
+beforeEach(async () => {
+  directory = await tempDir('backup-catalog');
+});
+afterEach(async () => {
+  await directory.dispose();
+});
+
+/** The local storage, each read held open for 20 ms (a round trip), counting the reads in flight at once. */
+function slowReadStorage() {
+  const inner = createLocalStorage({ directory: join(directory.path, 'store') });
+  const counts = { inFlight: 0, most: 0, reads: 0 };
+  const storage: BackupStorage = {
+    ...inner,
+    location: inner.location,
+    read: async (key, options) => {
+      counts.reads++;
+      counts.inFlight++;
+      counts.most = Math.max(counts.most, counts.inFlight);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        return await inner.read(key, options);
+      } finally {
+        counts.inFlight--;
+      }
+    },
+  };
+  return { storage, counts };
+}
+
+describe('listBackups', () => {
+  it('reads several manifests at once (not one round trip after another), newest first, and names the unreadable', async () => {
+    const root = join(directory.path, 'data');
+    await mkdir(root);
+    await writeFile(join(root, 'a.txt'), 'a');
+    const { storage, counts } = slowReadStorage();
+    const ids: string[] = [];
+    for (let index = 0; index < 12; index++) {
+      const manifest = await runBackup({ job: 'files', storage, sources: [createFilesSource({ directory: root })] });
+      ids.push(manifest.id);
+    }
+    await writeFile(join(directory.path, 'store', 'files', ids[3] as string, 'manifest.json'), '{ not json');
+    counts.most = 0;
+    counts.reads = 0;
+
+    const listing = await listBackups({ storage, job: 'files' });
+    expect(counts.reads).toBe(12);
+    expect(counts.most).toBeGreaterThan(1);
+    expect(counts.most).toBeLessThanOrEqual(8);
+    expect(listing.backups.map((backup) => backup.id)).toEqual(ids.filter((_, index) => index !== 3).reverse());
+    expect(listing.unreadable.map((entry) => entry.key)).toEqual([`files/${ids[3]}/manifest.json`]);
+    expect((await findBackup({ storage, job: 'files', id: 'latest' })).id).toBe(ids[11]);
+  });
+});
