@@ -1,11 +1,13 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createManualClock } from '@ops/core';
 import { tempDir, type TempDir } from '@ops/testkit';
 import { runBackup } from '../jobs/run-backup.js';
 import { createFilesSource } from '../sources/files-source.js';
 import { createLocalStorage } from '../storages/local/local-storage.js';
 import type { BackupStorage } from '../storages/storage.js';
+import { backupFreshnessProbe } from '../checks/backup-freshness-probe.js';
 import { findBackup, listBackups } from './catalog.js';
 
 let directory: TempDir;
@@ -60,5 +62,50 @@ describe('listBackups', () => {
     expect(listing.backups.map((backup) => backup.id)).toEqual(ids.filter((_, index) => index !== 3).reverse());
     expect(listing.unreadable.map((entry) => entry.key)).toEqual([`files/${ids[3]}/manifest.json`]);
     expect((await findBackup({ storage, job: 'files', id: 'latest' })).id).toBe(ids[11]);
+  });
+
+  it('finding the latest backup, and the freshness probe, read a few manifests however many are kept', async () => {
+    const root = join(directory.path, 'data');
+    await mkdir(root);
+    await writeFile(join(root, 'a.txt'), 'a');
+    const { storage, counts } = slowReadStorage();
+    const ids: string[] = [];
+    const hourly = (index: number) => createManualClock(Date.UTC(2026, 10, 1) + index * 3_600_000);
+    for (let index = 0; index < 16; index++) {
+      const manifest = await runBackup({
+        job: 'files',
+        storage,
+        sources: [createFilesSource({ directory: root })],
+        clock: hourly(index),
+      });
+      ids.push(manifest.id);
+    }
+    // The newest run failed: the latest completed backup is the one before it.
+    const failed = await runBackup({
+      job: 'files',
+      storage,
+      sources: [createFilesSource({ directory: root })],
+      hooks: { pre: [{ command: ['/bin/sh', '-c', 'exit 3'] }] },
+      clock: hourly(16),
+    });
+    expect(failed.state).toBe('failed');
+
+    counts.reads = 0;
+    expect((await findBackup({ storage, job: 'files', id: 'latest' })).id).toBe(ids[15]);
+    expect((await findBackup({ storage, id: 'latest' })).id).toBe(ids[15]);
+    expect(counts.reads).toBeLessThanOrEqual(2 * 3);
+
+    counts.reads = 0;
+    const probe = backupFreshnessProbe({
+      storage,
+      job: 'files',
+      maxAge: '2h',
+      maxSizeDropRatio: 0.5,
+      clock: hourly(16),
+    });
+    const result = await probe(new AbortController().signal);
+    expect(result.status).toBe('pass');
+    expect((result.details as { backupId: string }).backupId).toBe(ids[15]);
+    expect(counts.reads).toBeLessThanOrEqual(6); // of 17
   });
 });

@@ -82,6 +82,66 @@ export async function listBackups(options: {
   return { backups: sortNewestFirst(backups), unreadable };
 }
 
+/** The time (whole seconds) in a backup id `20261122T030000Z-…`; `undefined` for an id of another shape. */
+function idTimeMs(id: string): number | undefined {
+  const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-/.exec(id);
+  if (!match) return undefined;
+  const [year, month, day, hour, minute, second] = match.slice(1).map(Number) as number[];
+  return Date.UTC(year as number, (month as number) - 1, day, hour, minute, second);
+}
+
+/**
+ * How far a manifest's `startedAt` may lie after the time in its id: the run reads the clock twice, and the id keeps
+ * whole seconds.
+ */
+const ID_TIME_SLACK_MS = 2_000;
+
+/**
+ * The newest `count` backups (of `job`, or of every job) that `wanted` accepts, newest first. Reads manifests newest
+ * id first, a few at a time, and stops once no unread backup can be newer than those found — so finding the latest
+ * backup costs a read or two, not one per backup kept. `listed` counts the manifests in the storage.
+ */
+export async function newestBackups(options: {
+  storage: BackupStorage;
+  job?: string | undefined;
+  count: number;
+  wanted: (manifest: BackupManifest) => boolean;
+}): Promise<{ backups: BackupManifest[]; listed: number }> {
+  const { storage, job, count, wanted } = options;
+  const entries: { key: string; time: number | undefined }[] = [];
+  for await (const object of storage.list(job ? `${job}/` : '')) {
+    const parts = object.key.split('/');
+    if (parts.length === 3 && parts[2] === 'manifest.json')
+      entries.push({ key: object.key, time: idTimeMs(parts[1] as string) });
+  }
+  // Ids of another shape first (their time is unknown, so they are always read), then newest first.
+  const rank = (time: number | undefined) => (time === undefined ? Number.POSITIVE_INFINITY : time);
+  entries.sort((a, b) => rank(b.time) - rank(a.time) || (a.key < b.key ? 1 : -1));
+  const read: BackupManifest[] = [];
+  const found = () => sortNewestFirst([...read]).filter(wanted);
+  let index = 0;
+  let batchSize = Math.max(1, count);
+  while (index < entries.length) {
+    // Batches double (up to the reads in flight): a healthy job needs only the first one.
+    const batch = entries.slice(index, index + batchSize);
+    batchSize = Math.min(MANIFEST_READS_IN_FLIGHT, batchSize * 2);
+    index += batch.length;
+    const manifests = await Promise.all(
+      batch.map((entry) => readManifest(storage, entry.key).catch(() => undefined)), // unreadable: not a candidate
+    );
+    for (const manifest of manifests) if (manifest) read.push(manifest);
+    const matches = found();
+    const next = entries[index];
+    const oldest = matches[count - 1];
+    if (
+      oldest &&
+      (next === undefined || (next.time !== undefined && next.time < Date.parse(oldest.startedAt) - ID_TIME_SLACK_MS))
+    )
+      return { backups: matches.slice(0, count), listed: entries.length };
+  }
+  return { backups: found().slice(0, count), listed: entries.length };
+}
+
 /**
  * Finds one backup by id (optionally within a job). `'latest'` picks the newest completed backup of `job`.
  * Throws `BACKUP_NOT_FOUND`.
@@ -93,8 +153,13 @@ export async function findBackup(options: {
 }): Promise<BackupManifest> {
   const { storage, id, job } = options;
   if (id === 'latest') {
-    const { backups } = await listBackups({ storage, job });
-    const found = backups.find((backup) => backup.state === 'completed');
+    const { backups } = await newestBackups({
+      storage,
+      job,
+      count: 1,
+      wanted: (backup) => backup.state === 'completed',
+    });
+    const found = backups[0];
     if (!found)
       throw new BackupError(
         'BACKUP_NOT_FOUND',

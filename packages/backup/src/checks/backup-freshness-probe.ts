@@ -7,7 +7,7 @@ import {
   type Clock,
   type Duration,
 } from '@ops/core';
-import { listBackups } from '../catalog/catalog.js';
+import { newestBackups } from '../catalog/catalog.js';
 import { meetsVerification, verifiedLevel, type VerificationLevel } from '../manifest/manifest.js';
 import type { BackupStorage } from '../storages/storage.js';
 
@@ -42,7 +42,8 @@ export type BackupFreshnessCheckOptions = BackupFreshnessProbeOptions;
  * A {@link Check} for `@ops/health` that turns backup freshness into pass/warn/fail: RPO = now − completion time of
  * the newest completed backup that passed the required verification. Fails when that is older than `maxAge`, when
  * the backup is smaller than `minSizeBytes`, or when it shrank suddenly (`maxSizeDropRatio`) — the usual sign of a
- * dump that silently lost data. Reads the catalog from the storage on each run.
+ * dump that silently lost data. Reads the newest manifests from the storage on each run (a few, however many backups
+ * are kept).
  *
  * @example
  * ```ts
@@ -66,17 +67,22 @@ export function backupFreshnessProbe(options: BackupFreshnessProbeOptions): Chec
   const warnAgeMs = options.warnAge === undefined ? undefined : parseDuration(options.warnAge, 'warnAge');
   return async (signal) => {
     signal.throwIfAborted();
-    const { backups } = await listBackups({ storage, job });
-    const good = backups.filter((backup) => {
-      if (backup.state !== 'completed' || !backup.completedAt) return false;
-      return meetsVerification(verifiedLevel(backup), requiredVerification);
+    // The newest two good backups (the previous one for the size drop): a read or two, however many are kept.
+    const { backups: good, listed } = await newestBackups({
+      storage,
+      job,
+      count: 2,
+      wanted: (backup) =>
+        backup.state === 'completed' &&
+        backup.completedAt !== undefined &&
+        meetsVerification(verifiedLevel(backup), requiredVerification),
     });
     const newest = good[0];
     if (!newest?.completedAt) {
       return {
         status: 'fail',
         output: `no completed backup of ${job} verified at ${requiredVerification} level`,
-        details: { job, backups: backups.length },
+        details: { job, backups: listed },
       };
     }
     const ageMs = clock.now() - Date.parse(newest.completedAt);
