@@ -8,6 +8,7 @@ import { createFilesSource } from '../sources/files-source.js';
 import { createLocalStorage } from '../storages/local/local-storage.js';
 import type { BackupStorage } from '../storages/storage.js';
 import { backupFreshnessProbe } from '../checks/backup-freshness-probe.js';
+import { BackupError } from '../errors.js';
 import { findBackup, listBackups } from './catalog.js';
 
 let directory: TempDir;
@@ -107,5 +108,26 @@ describe('listBackups', () => {
     expect(result.status).toBe('pass');
     expect((result.details as { backupId: string }).backupId).toBe(ids[15]);
     expect(counts.reads).toBeLessThanOrEqual(6); // of 17
+  });
+
+  it('a storage that fails to read the newest manifest fails the lookup with its error, not "no backup"', async () => {
+    const root = join(directory.path, 'data');
+    await mkdir(root);
+    await writeFile(join(root, 'a.txt'), 'a');
+    const inner = createLocalStorage({ directory: join(directory.path, 'store') });
+    const made = await runBackup({ job: 'files', storage: inner, sources: [createFilesSource({ directory: root })] });
+    expect(made.state).toBe('completed');
+    const failing: BackupStorage = {
+      ...inner,
+      location: inner.location,
+      read: () => Promise.reject(new BackupError('STORAGE_FAILED', 'the bucket did not answer')),
+    };
+    await expect(findBackup({ storage: failing, job: 'files', id: 'latest' })).rejects.toMatchObject({
+      code: 'STORAGE_FAILED',
+    });
+    // A damaged manifest is skipped instead: the lookup goes on to the one before it.
+    const second = await runBackup({ job: 'files', storage: inner, sources: [createFilesSource({ directory: root })] });
+    await writeFile(join(directory.path, 'store', 'files', second.id, 'manifest.json'), '{ damaged');
+    expect((await findBackup({ storage: inner, job: 'files', id: 'latest' })).id).toBe(made.id);
   });
 });

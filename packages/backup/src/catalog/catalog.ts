@@ -126,8 +126,15 @@ export async function newestBackups(options: {
     const batch = entries.slice(index, index + batchSize);
     batchSize = Math.min(MANIFEST_READS_IN_FLIGHT, batchSize * 2);
     index += batch.length;
+    // A damaged or vanished manifest is no candidate (`listBackups` names it); a failing storage is an error.
     const manifests = await Promise.all(
-      batch.map((entry) => readManifest(storage, entry.key).catch(() => undefined)), // unreadable: not a candidate
+      batch.map((entry) =>
+        readManifest(storage, entry.key).catch((error: unknown) => {
+          if (OpsError.hasCode(error, 'BACKUP_CORRUPT') || OpsError.hasCode(error, 'BACKUP_NOT_FOUND'))
+            return undefined;
+          throw error;
+        }),
+      ),
     );
     for (const manifest of manifests) if (manifest) read.push(manifest);
     const matches = found();
