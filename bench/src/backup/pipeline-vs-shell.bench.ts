@@ -259,6 +259,26 @@ const suite: BenchSuite = {
           },
         });
         const dump = (level: number) => `pg_dump -Fc -Z${level} '${url}'`;
+        // The pipeline given the checksums ours records: the plain and the stored sha256 while it streams (tee into
+        // OpenSSL, which hashes at SHA-NI speed like Node; coreutils' sha256sum is about 2.5× slower here) and, with
+        // verify, the stored file re-read and its sha256 compared.
+        const fifos = join(directory, 'fifos');
+        const withChecksums = (level: number, verify: boolean) =>
+          [
+            `rm -rf ${fifos}; mkdir ${fifos}; mkfifo ${fifos}/plain ${fifos}/stored`,
+            `openssl dgst -sha256 -r < ${fifos}/plain > ${fifos}/plain.sha & a=$!`,
+            `openssl dgst -sha256 -r < ${fifos}/stored > ${fifos}/stored.sha & b=$!`,
+            `${dump(level)} | tee ${fifos}/plain | age -r ${recipient} | tee ${fifos}/stored > ${peerFile}`,
+            'wait $a $b',
+            ...(verify
+              ? [
+                  `openssl dgst -sha256 -r < ${peerFile} > ${fifos}/verify.sha`,
+                  `cmp -s ${fifos}/stored.sha ${fifos}/verify.sha`,
+                ]
+              : []),
+            `rm -rf ${fifos}`,
+          ].join('; ');
+        const CHECKSUMS = 'tee >(sha256) | age -r K | tee >(sha256) > f';
         const cases: {
           metric: string;
           options: object;
@@ -276,6 +296,13 @@ const suite: BenchSuite = {
             keep: true,
           },
           {
+            metric: 'backup, age, no compression, verify-stored on, against the pipeline with the same checksums',
+            options: { compression: { algorithm: 'none' }, verifyStored: true },
+            peerName: `pg_dump -Fc -Z0 | ${CHECKSUMS}; sha256 f, compared (OpenSSL)`,
+            script: withChecksums(0, true),
+            atLeast: 1.0,
+          },
+          {
             metric: 'backup, age, no compression, verifyStored: false',
             options: { compression: { algorithm: 'none' }, verifyStored: false },
             peerName: 'pg_dump -Fc -Z0 | age -r K | tee f | sha256sum',
@@ -287,6 +314,21 @@ const suite: BenchSuite = {
             options: { compression: { algorithm: 'gzip', level: 1 }, verifyStored: true },
             peerName: 'pg_dump -Fc -Z1 | age -r K > f',
             script: `${dump(1)} | age -r ${recipient} > ${peerFile}`,
+            atLeast: 1.0,
+          },
+          {
+            metric: 'backup, age, no compression, verifyStored: false, against the pipeline with the same checksums',
+            options: { compression: { algorithm: 'none' }, verifyStored: false },
+            peerName: `pg_dump -Fc -Z0 | ${CHECKSUMS} (OpenSSL)`,
+            script: withChecksums(0, false),
+            atLeast: 1.0,
+          },
+          {
+            metric:
+              'backup, age + gzip 1 (the default: pg_dump -Z1 inside the dump), verify-stored on, against the pipeline with the same checksums',
+            options: { compression: { algorithm: 'gzip', level: 1 }, verifyStored: true },
+            peerName: `pg_dump -Fc -Z1 | ${CHECKSUMS}; sha256 f, compared (OpenSSL)`,
+            script: withChecksums(1, true),
             atLeast: 1.0,
           },
           {
@@ -332,6 +374,7 @@ const suite: BenchSuite = {
             keptSamples = { ...samples, peerName: item.peerName };
             rows.push(...cpuRows(item.metric, samples, item.peerName));
           }
+          if (item.script === withChecksums(0, true)) rows.push(...cpuRows(item.metric, samples, item.peerName));
         }
         // Derived, not a measured run: how fast ours would be without the guarantees the pipeline does not give.
         if (keptSamples && other.withoutGuarantees.length > 0) {
@@ -363,22 +406,59 @@ const suite: BenchSuite = {
         });
         const backupId = restored.result.id ?? '';
         await shell(`${dump(0)} | age -r ${recipient} > ${peerFile}`);
+        // What a manifest would hold for the peer's file, so the authenticating peer below compares, as ours does.
+        const expected = join(directory, 'expected');
+        await shell(
+          `mkdir -p ${expected}; openssl dgst -sha256 -r < ${peerFile} | cut -c1-64 > ${expected}/stored; age -d -i ${identityFile} < ${peerFile} | openssl dgst -sha256 -r | cut -c1-64 > ${expected}/plain`,
+        );
+        const createAndLoad = `createdb ${connectionFlags.join(' ')} ${restoreName}; age -d -i ${identityFile} < ${peerFile} | pg_restore ${connectionFlags.join(' ')} -d ${restoreName}`;
+        const plainPeer = { name: 'createdb; age -d -i K < f | pg_restore -d db', script: createAndLoad };
+        // The pipeline given ours' guarantees: one read of the whole file checks the stored sha256, every age chunk
+        // and the plain sha256 before the database is touched; a second read loads it in one transaction
+        // (--single-transaction, as ours) and checks the stored sha256 again (a file swapped between the reads).
+        const authenticatingPeer = {
+          name: 'tee >(sha256) < f | age -d -i K | sha256, both compared; then createdb; tee >(sha256) < f | age -d -i K | pg_restore --single-transaction -d db, compared (OpenSSL)',
+          script: [
+            `rm -rf ${fifos}; mkdir ${fifos}; mkfifo ${fifos}/stored ${fifos}/again`,
+            `openssl dgst -sha256 -r < ${fifos}/stored | cut -c1-64 > ${fifos}/stored.sha & a=$!`,
+            `tee ${fifos}/stored < ${peerFile} | age -d -i ${identityFile} | openssl dgst -sha256 -r | cut -c1-64 > ${fifos}/plain.sha`,
+            'wait $a',
+            `cmp -s ${fifos}/stored.sha ${expected}/stored`,
+            `cmp -s ${fifos}/plain.sha ${expected}/plain`,
+            `createdb ${connectionFlags.join(' ')} ${restoreName}`,
+            `openssl dgst -sha256 -r < ${fifos}/again | cut -c1-64 > ${fifos}/again.sha & b=$!`,
+            `tee ${fifos}/again < ${peerFile} | age -d -i ${identityFile} | pg_restore --single-transaction ${connectionFlags.join(' ')} -d ${restoreName}`,
+            'wait $b',
+            `cmp -s ${fifos}/again.sha ${expected}/stored`,
+            `rm -rf ${fifos}`,
+          ].join('; '),
+        };
         const restoreCases = [
           {
             metric:
               'restore (one transaction), age, no compression (the default from a local storage: authenticated in a first read, streamed into pg_restore in a second)',
             parallelJobs: undefined,
             loadFrom: undefined,
+            peer: plainPeer,
+          },
+          {
+            metric:
+              'restore (one transaction, the default), against the pipeline with the same guarantees (authenticated before the load, one transaction, the second read re-checked)',
+            parallelJobs: undefined,
+            loadFrom: undefined,
+            peer: authenticatingPeer,
           },
           {
             metric: 'restore (one transaction) from a verified local copy (loadFrom: local-copy)',
             parallelJobs: undefined,
             loadFrom: 'local-copy',
+            peer: plainPeer,
           },
           {
             metric: 'restore with parallelJobs: 2 (pg_restore -j 2 from the verified local copy)',
             parallelJobs: 2,
             loadFrom: undefined,
+            peer: plainPeer,
           },
         ];
         for (const item of restoreCases) {
@@ -406,17 +486,19 @@ const suite: BenchSuite = {
               name: 'peer',
               run: async () => {
                 await dropDatabase(restoreName);
-                const seconds = await shell(
-                  `createdb ${connectionFlags.join(' ')} ${restoreName}; age -d -i ${identityFile} < ${peerFile} | pg_restore ${connectionFlags.join(' ')} -d ${restoreName}`,
-                );
+                const seconds = await shell(item.peer.script);
                 await dropDatabase(restoreName);
                 return seconds;
               },
             },
           );
-          const restorePeer = 'createdb; age -d -i K < f | pg_restore -d db';
+          const restorePeer = item.peer.name;
           rows.push(throughputRow(item.metric, samples, restorePeer, 1.0));
           if (item === restoreCases[0]) rows.push(...cpuRows('restore (default)', samples, restorePeer));
+          if (item.peer === authenticatingPeer) {
+            rows.push(...cpuRows('restore (default) against the authenticating pipeline', samples, restorePeer));
+            continue; // the step rows and the derived row below compare with the pipeline that does not authenticate
+          }
           // How much of the gap is the guarantee the pipeline lacks: ours reads and authenticates the whole artifact
           // (age and both sha256) before pg_restore touches the target — a read of its own (restore.authenticate), or
           // the writing of the local copy (restore.download); the peer streams unauthenticated bytes into the database.
