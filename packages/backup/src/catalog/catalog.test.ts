@@ -12,8 +12,12 @@ import { BackupError } from '../errors.js';
 import { findBackup, listBackups } from './catalog.js';
 
 let directory: TempDir;
+let root: string;
 beforeEach(async () => {
   directory = await tempDir('backup-catalog');
+  root = join(directory.path, 'data');
+  await mkdir(root);
+  await writeFile(join(root, 'a.txt'), 'a');
 });
 afterEach(async () => {
   await directory.dispose();
@@ -43,9 +47,6 @@ function slowReadStorage() {
 
 describe('listBackups', () => {
   it('reads several manifests at once (not one round trip after another), newest first, and names the unreadable', async () => {
-    const root = join(directory.path, 'data');
-    await mkdir(root);
-    await writeFile(join(root, 'a.txt'), 'a');
     const { storage, counts } = slowReadStorage();
     const ids: string[] = [];
     for (let index = 0; index < 12; index++) {
@@ -66,9 +67,6 @@ describe('listBackups', () => {
   });
 
   it('finding the latest backup, and the freshness probe, read a few manifests however many are kept', async () => {
-    const root = join(directory.path, 'data');
-    await mkdir(root);
-    await writeFile(join(root, 'a.txt'), 'a');
     const { storage, counts } = slowReadStorage();
     const ids: string[] = [];
     const hourly = (index: number) => createManualClock(Date.UTC(2026, 10, 1) + index * 3_600_000);
@@ -111,9 +109,6 @@ describe('listBackups', () => {
   });
 
   it('a storage that fails to read the newest manifest fails the lookup with its error, not "no backup"', async () => {
-    const root = join(directory.path, 'data');
-    await mkdir(root);
-    await writeFile(join(root, 'a.txt'), 'a');
     const inner = createLocalStorage({ directory: join(directory.path, 'store') });
     const made = await runBackup({ job: 'files', storage: inner, sources: [createFilesSource({ directory: root })] });
     expect(made.state).toBe('completed');

@@ -50,6 +50,17 @@ function countingStorage(refuse: { deleteKeys?: (key: string) => boolean; writeK
 const backup = (storage: BackupStorage) =>
   runBackup({ job: 'files', storage, sources: [createFilesSource({ directory: root })] });
 
+/** A run whose final manifest was refused (left `in-progress`), its marker deleted as a version before markers left it. */
+async function unmarkedStuckRun(): Promise<{ storage: BackupStorage; stuckId: string }> {
+  let manifestWrites = 0;
+  const { storage } = countingStorage({ writeKeys: (key) => key.endsWith('/manifest.json') && ++manifestWrites === 2 });
+  await expect(backup(storage)).rejects.toThrow(/refused write/);
+  const [stuck] = (await listBackups({ storage, job: 'files' })).backups;
+  expect(stuck?.state).toBe('in-progress');
+  await storage.delete(runMarkerKey('files', stuck?.id as string));
+  return { storage, stuckId: stuck?.id as string };
+}
+
 describe('cleanupLeftovers', () => {
   it('reads no manifest of finished backups, however many are kept', async () => {
     const { storage, manifestReads, reads } = countingStorage();
@@ -108,25 +119,13 @@ describe('cleanupLeftovers', () => {
   });
 
   it('removes the newest in-progress backup without a marker (a killed run of a version before markers)', async () => {
-    let manifestWrites = 0;
-    const { storage } = countingStorage({
-      writeKeys: (key) => key.endsWith('/manifest.json') && ++manifestWrites === 2,
-    });
-    await expect(backup(storage)).rejects.toThrow(/refused write/);
-    const [stuck] = (await listBackups({ storage, job: 'files' })).backups;
-    await storage.delete(runMarkerKey('files', stuck?.id as string)); // as an earlier version left it
+    const { storage } = await unmarkedStuckRun();
     expect(await cleanupLeftovers({ storage, job: 'files' })).toEqual({ backups: 1, partialObjects: 0 });
     expect((await listBackups({ storage, job: 'files' })).backups).toEqual([]);
   });
 
   it('leaves an older in-progress backup without a marker to prune (a run without the lock came after it)', async () => {
-    let manifestWrites = 0;
-    const { storage } = countingStorage({
-      writeKeys: (key) => key.endsWith('/manifest.json') && ++manifestWrites === 2,
-    });
-    await expect(backup(storage)).rejects.toThrow(/refused write/);
-    const [stuck] = (await listBackups({ storage, job: 'files' })).backups;
-    await storage.delete(runMarkerKey('files', stuck?.id as string));
+    const { storage, stuckId } = await unmarkedStuckRun();
     const unlocked = await runBackup({
       job: 'files',
       storage,
@@ -139,7 +138,7 @@ describe('cleanupLeftovers', () => {
     const states = (await listBackups({ storage, job: 'files' })).backups.map((kept) => [kept.id, kept.state]);
     expect(states).toEqual([
       [unlocked.id, 'completed'],
-      [stuck?.id, 'in-progress'],
+      [stuckId, 'in-progress'],
     ]);
   });
 });
