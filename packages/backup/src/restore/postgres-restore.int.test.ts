@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
+import { createRecordingLogger } from '@ops/core/testing';
 import { createPostgresDatabase, tempDir, type PostgresDatabase, type TempDir } from '@ops/testkit';
 import { runBackup } from '../jobs/run-backup.js';
 import type { BackupManifest } from '../manifest/manifest.js';
@@ -281,5 +282,52 @@ describe('a restore streamed from the storage (loadFrom storage)', () => {
         loadFrom: 'storage',
       }),
     ).rejects.toMatchObject({ code: 'ARGUMENT_INVALID', message: expect.stringContaining('local-copy') });
+  });
+});
+
+describe('a parallel restore of a custom-format dump', () => {
+  it('fills in the data offsets pg_dump could not write into its pipe, then pg_restore -j restores everything', async () => {
+    const from = await createPostgresDatabase({ prefix: 'backup_parallel_src' });
+    const restoredName = `${from.database}_restored`;
+    try {
+      await sql(
+        from.connectionString,
+        `CREATE TABLE t_one AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 5000) g;
+         CREATE TABLE t_two AS SELECT g AS id FROM generate_series(1, 3000) g; CREATE INDEX ON t_two (id);
+         CREATE TABLE t_empty (id int); SELECT lo_from_bytea(0, 'a large object');`,
+      );
+      const made = await runBackup({
+        job: 'pg-parallel',
+        storage,
+        sources: [createPostgresSource({ ...connection(from), database: from.database })],
+        lock: false,
+      });
+      expect(made.state, made.error).toBe('completed');
+      const logger = createRecordingLogger();
+      const steps: string[] = [];
+      await restorePostgres({
+        storage,
+        backup: made,
+        target: { ...connection(from), database: restoredName },
+        create: true,
+        parallelJobs: 2,
+        logger,
+        onTiming: (timing) => steps.push(timing.step),
+      });
+      expect(steps).toContain('restore.offsets');
+      expect(logger.text()).not.toContain('without data offsets');
+      const restored = from.connectionString.replace(/\/[^/?]+(\?|$)/, `/${restoredName}$1`);
+      const counts = await sql<{ one: string; two: string; empty: string; objects: string }>(
+        restored,
+        `SELECT (SELECT count(*) FROM t_one) AS one, (SELECT count(*) FROM t_two) AS two,
+                (SELECT count(*) FROM t_empty) AS empty, (SELECT count(*) FROM pg_largeobject_metadata) AS objects`,
+      );
+      expect(counts).toEqual([{ one: '5000', two: '3000', empty: '0', objects: '1' }]);
+    } finally {
+      await sql(from.adminConnectionString, `DROP DATABASE IF EXISTS "${restoredName}" WITH (FORCE)`).catch(
+        () => undefined,
+      );
+      await from.dispose();
+    }
   });
 });

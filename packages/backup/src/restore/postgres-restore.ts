@@ -22,6 +22,7 @@ import {
 } from '../sources/postgres-connection.js';
 import type { BackupStorage } from '../storages/storage.js';
 import { downloadArtifact } from './download-artifact.js';
+import { patchCustomDumpOffsets } from './pg-custom-offsets.js';
 import { extractTar } from './tar-extract.js';
 import { timed, withTimings, type BackupTimingListener } from '../jobs/run-timings.js';
 import { BackupError } from '../errors.js';
@@ -39,7 +40,10 @@ export interface RestorePostgresOptions {
   create?: boolean;
   /** Drop objects before recreating them (`pg_restore --clean --if-exists`). Default `false`. */
   clean?: boolean;
-  /** Parallel restore workers (`pg_restore -j`, from a seekable local file). Default 1. */
+  /**
+   * Parallel restore workers (`pg_restore -j`, from a seekable local file). Default 1. A custom-format dump gets its
+   * data offsets filled in first (pg_dump wrote it into a pipe, so it has none), so the workers seek to their data.
+   */
   parallelJobs?: number;
   /** Skip ownership and privilege commands (restoring into another cluster). Default `false`. */
   noOwner?: boolean;
@@ -62,7 +66,8 @@ export interface RestorePostgresOptions {
   onProgress?: (storedBytes: number) => void;
   /**
    * Diagnostics: told how long each step took (`restore.authenticate`: reading and checking the whole artifact
-   * without keeping it, or `restore.download`: the same into the local copy; `restore.create-database`;
+   * without keeping it, or `restore.download`: the same into the local copy; `restore.offsets`: filling in a
+   * custom-format dump's data offsets for `parallelJobs` > 1; `restore.create-database`;
    * `restore.extract`; `restore.load`: pg_restore or psql).
    */
   onTiming?: BackupTimingListener;
@@ -167,6 +172,13 @@ async function restorePostgresTimed(options: RestorePostgresOptions): Promise<{ 
     } catch (error) {
       // An abort is not a damaged artifact.
       throw signal?.aborted ? aborted(backup, target.database, signal) : error;
+    }
+    if (loadFrom === 'local-copy' && artifact.format === 'pg-custom' && parallelJobs > 1) {
+      // pg_dump wrote the dump into a pipe, so its TOC has no data offsets and every pg_restore -j worker would scan
+      // the file for its table's data (about half the speed of one job). Fill them in; only the offset fields change.
+      const { patched, reason } = await timed('restore.offsets', () => patchCustomDumpOffsets(file));
+      if (patched === 0)
+        logger.info({ backup: backup.id, reason }, 'pg_restore -j reads the dump without data offsets');
     }
     if (create) {
       await timed('restore.create-database', () =>
