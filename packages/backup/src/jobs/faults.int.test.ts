@@ -3,7 +3,6 @@ import { existsSync } from 'node:fs';
 import { chmod, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createPostgresDatabase,
@@ -18,6 +17,7 @@ import { generateAgeIdentity } from '../crypto/age-keys.js';
 import { manifestArtifacts } from '../manifest/manifest.js';
 import { pruneBackups } from '../prune/prune-backups.js';
 import { restorePostgres } from '../restore/postgres-restore.js';
+import { sql } from '../restore/postgres-test-helpers.js';
 import { restoreRedis } from '../restore/redis-restore.js';
 import { createPostgresSource } from '../sources/postgres-source.js';
 import { createRedisSource } from '../sources/redis/redis-source.js';
@@ -32,16 +32,6 @@ const binPath = join(packageRoot, 'dist', 'cli', 'bin.js');
 let database: PostgresDatabase;
 let redis: RedisNamespace;
 let directory: TempDir;
-
-async function sql<T extends pg.QueryResultRow>(connectionString: string, text: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString });
-  await client.connect();
-  try {
-    return (await client.query<T>(text)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 async function databaseExists(name: string): Promise<boolean> {
   return (await sql(database.adminConnectionString, `SELECT 1 FROM pg_database WHERE datname = '${name}'`)).length > 0;

@@ -3,10 +3,10 @@ import { createHash } from 'node:crypto';
 import { copyFile, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresDatabase, tempDir, type PostgresDatabase, type TempDir } from '@ops/testkit';
 import { patchCustomDumpOffsets, readCustomDumpToc, type CustomDumpToc } from './pg-custom-offsets.js';
+import { sql } from './postgres-test-helpers.js';
 
 // pg_dump -Fc writing to a pipe cannot go back to fill in the TOC's data offsets; written straight to a file, it does.
 // patchCustomDumpOffsets must turn the first into the second, and refuse (untouched) anything it does not understand.
@@ -26,16 +26,6 @@ let direct: string;
 let directToc: CustomDumpToc;
 
 const expectedRows: Record<string, number> = { customers: 4000, orders: 6000, events: 2500, empty_table: 0 };
-
-async function sql<T extends pg.QueryResultRow>(connectionString: string, text: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString });
-  await client.connect();
-  try {
-    return (await client.query<T>(text)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 async function sha256(path: string): Promise<string> {
   return createHash('sha256')

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
 import { createRecordingLogger } from '@ops/core/testing';
@@ -11,6 +10,7 @@ import { createLocalStorage } from '../storages/local/local-storage.js';
 import type { BackupStorage } from '../storages/storage.js';
 import { createMemoryStorage, type MemoryStorage } from '../testing/memory-storage.js';
 import { restorePostgres } from './postgres-restore.js';
+import { sql } from './postgres-test-helpers.js';
 
 // A restore that the target refuses midway must leave the target as it was: pg_restore runs in one transaction
 // (when not parallel), and a database the restore created is dropped again.
@@ -20,16 +20,6 @@ let target: PostgresDatabase;
 let storage: MemoryStorage;
 let backup: BackupManifest;
 const role = `ops_restore_gone_${randomBytes(4).toString('hex')}`;
-
-async function sql<T extends pg.QueryResultRow>(connectionString: string, text: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString });
-  await client.connect();
-  try {
-    return (await client.query<T>(text)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 const connection = (database: PostgresDatabase) => ({ host: database.host, port: database.port, user: database.user });
 
