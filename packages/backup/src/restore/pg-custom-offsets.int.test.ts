@@ -187,6 +187,16 @@ describe('patchCustomDumpOffsets refuses what it does not understand and leaves 
     await expectRefused(garbled, /unknown data block type 7/);
   });
 
+  it('an aborted scan is ABORTED and writes nothing', async () => {
+    const copy = join(dir.path, 'aborted.dump');
+    await copyFile(pristine, copy);
+    const hash = await sha256(copy);
+    await expect(
+      patchCustomDumpOffsets(copy, { signal: AbortSignal.abort(new Error('operator cancelled')) }),
+    ).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(await sha256(copy)).toBe(hash);
+  });
+
   it('a file that is too short to hold a header', async () => {
     const tiny = join(dir.path, 'tiny.dump');
     await writeFile(tiny, Buffer.from('PGDMP\x01'));

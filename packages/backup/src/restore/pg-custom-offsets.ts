@@ -94,6 +94,7 @@ class ArchiveReader {
     private readonly handle: FileHandle,
     private readonly path: string,
     readonly size: number,
+    private readonly signal?: AbortSignal,
   ) {}
 
   /** Makes `count` bytes from `position` available in the buffer. */
@@ -102,6 +103,11 @@ class ArchiveReader {
     if (offset >= 0 && offset + count <= this.bufferLength) return offset;
     if (this.position + count > this.size)
       throw new Unsupported(`the archive ends early (needed ${count} byte(s) at offset ${this.position})`);
+    // Each refill is a 1 MiB read of a file that may be many GB: the place to notice an abort.
+    if (this.signal?.aborted)
+      throw new BackupError('ABORTED', `filling in the data offsets of ${this.path} was aborted`, {
+        cause: this.signal.reason,
+      });
     const want = Math.max(count, Math.min(READ_SIZE, this.size - this.position));
     if (want > this.buffer.length) this.buffer = Buffer.allocUnsafe(want);
     let filled = 0;
@@ -294,6 +300,7 @@ async function withArchive<T>(
   path: string,
   flags: 'r' | 'r+',
   use: (reader: ArchiveReader, handle: FileHandle) => Promise<T>,
+  signal?: AbortSignal,
 ): Promise<T> {
   let handle: FileHandle;
   try {
@@ -308,7 +315,7 @@ async function withArchive<T>(
     } catch (error) {
       throw ioError(path, 'stat', error);
     }
-    return await use(new ArchiveReader(handle, path, size), handle);
+    return await use(new ArchiveReader(handle, path, size, signal), handle);
   } finally {
     await handle.close().catch(() => undefined);
   }
@@ -344,8 +351,10 @@ export async function readCustomDumpToc(path: string): Promise<CustomDumpToc> {
  * block type, a block that does not match the TOC) leaves the file untouched and is reported as `reason`.
  *
  * @param path - A local, seekable archive file, writable by this process.
+ * @param options - `signal` stops the scan (nothing is written then).
  * @returns How many offsets were written, and why none were when `patched` is 0.
- * @throws {BackupError} `RESTORE_FAILED` when the file cannot be opened, read or written.
+ * @throws {BackupError} `RESTORE_FAILED` when the file cannot be opened, read or written; `ABORTED` when `signal`
+ *   aborts before the offsets are written.
  *
  * @example
  * ```ts
@@ -353,58 +362,66 @@ export async function readCustomDumpToc(path: string): Promise<CustomDumpToc> {
  * if (patched === 0) logger.info(`data offsets left as they are: ${reason}`);
  * ```
  */
-export async function patchCustomDumpOffsets(path: string): Promise<{ patched: number; reason?: string }> {
-  return withArchive(path, 'r+', async (reader, handle) => {
-    let toc: CustomDumpToc;
-    let found: Map<number, number>;
-    try {
-      toc = await readHeaderAndToc(reader);
-      if (!toc.entries.some((entry) => entry.offsetFlag === OFFSET_NOT_SET))
-        return { patched: 0, reason: 'no TOC entry lacks its data offset' };
-      found = await scanDataBlocks(reader, toc);
-    } catch (error) {
-      if (error instanceof Unsupported) return { patched: 0, reason: error.message };
-      throw error;
-    }
-
-    const fieldSize = 1 + toc.offSize;
-    const patches = toc.entries.filter((entry) => entry.offsetFlag === OFFSET_NOT_SET);
-    for (const entry of patches) {
-      const offset = found.get(entry.dumpId) ?? 0;
-      if (toc.offSize < 8 && offset >= 2 ** (8 * toc.offSize))
-        return { patched: 0, reason: `offset ${offset} does not fit the archive's ${toc.offSize}-byte offsets` };
-    }
-
-    // The fields all lie in the TOC: read that stretch once, patch it in memory, write it back in one go.
-    // Entries are in file order, so the first and last patched fields bound the stretch.
-    const first = patches[0]?.fieldPosition ?? 0;
-    const end = (patches.at(-1)?.fieldPosition ?? 0) + fieldSize;
-    const region = Buffer.alloc(end - first);
-    try {
-      const { bytesRead } = await handle.read(region, 0, region.length, first);
-      if (bytesRead !== region.length) return { patched: 0, reason: 'the archive shrank while it was read' };
-    } catch (error) {
-      throw ioError(path, 'read', error);
-    }
-    for (const entry of patches) {
-      const at = entry.fieldPosition - first;
-      if (region[at] !== OFFSET_NOT_SET) return { patched: 0, reason: 'the archive changed while it was read' };
-      region[at] = OFFSET_SET;
-      let value = found.get(entry.dumpId) ?? 0;
-      for (let index = 1; index < fieldSize; index += 1) {
-        region[at + index] = value % 256;
-        value = Math.floor(value / 256);
+export async function patchCustomDumpOffsets(
+  path: string,
+  options: { signal?: AbortSignal | undefined } = {},
+): Promise<{ patched: number; reason?: string }> {
+  return withArchive(
+    path,
+    'r+',
+    async (reader, handle) => {
+      let toc: CustomDumpToc;
+      let found: Map<number, number>;
+      try {
+        toc = await readHeaderAndToc(reader);
+        if (!toc.entries.some((entry) => entry.offsetFlag === OFFSET_NOT_SET))
+          return { patched: 0, reason: 'no TOC entry lacks its data offset' };
+        found = await scanDataBlocks(reader, toc);
+      } catch (error) {
+        if (error instanceof Unsupported) return { patched: 0, reason: error.message };
+        throw error;
       }
-    }
-    try {
-      let written = 0;
-      while (written < region.length) {
-        const { bytesWritten } = await handle.write(region, written, region.length - written, first + written);
-        written += bytesWritten;
+
+      const fieldSize = 1 + toc.offSize;
+      const patches = toc.entries.filter((entry) => entry.offsetFlag === OFFSET_NOT_SET);
+      for (const entry of patches) {
+        const offset = found.get(entry.dumpId) ?? 0;
+        if (toc.offSize < 8 && offset >= 2 ** (8 * toc.offSize))
+          return { patched: 0, reason: `offset ${offset} does not fit the archive's ${toc.offSize}-byte offsets` };
       }
-    } catch (error) {
-      throw ioError(path, 'write the data offsets into', error);
-    }
-    return { patched: patches.length };
-  });
+
+      // The fields all lie in the TOC: read that stretch once, patch it in memory, write it back in one go.
+      // Entries are in file order, so the first and last patched fields bound the stretch.
+      const first = patches[0]?.fieldPosition ?? 0;
+      const end = (patches.at(-1)?.fieldPosition ?? 0) + fieldSize;
+      const region = Buffer.alloc(end - first);
+      try {
+        const { bytesRead } = await handle.read(region, 0, region.length, first);
+        if (bytesRead !== region.length) return { patched: 0, reason: 'the archive shrank while it was read' };
+      } catch (error) {
+        throw ioError(path, 'read', error);
+      }
+      for (const entry of patches) {
+        const at = entry.fieldPosition - first;
+        if (region[at] !== OFFSET_NOT_SET) return { patched: 0, reason: 'the archive changed while it was read' };
+        region[at] = OFFSET_SET;
+        let value = found.get(entry.dumpId) ?? 0;
+        for (let index = 1; index < fieldSize; index += 1) {
+          region[at + index] = value % 256;
+          value = Math.floor(value / 256);
+        }
+      }
+      try {
+        let written = 0;
+        while (written < region.length) {
+          const { bytesWritten } = await handle.write(region, written, region.length - written, first + written);
+          written += bytesWritten;
+        }
+      } catch (error) {
+        throw ioError(path, 'write the data offsets into', error);
+      }
+      return { patched: patches.length };
+    },
+    options.signal,
+  );
 }
