@@ -35,6 +35,19 @@ export async function writeManifest(storage: BackupStorage, manifest: BackupMani
 /** Manifests {@link listBackups} reads at once. */
 const MANIFEST_READS_IN_FLIGHT = 8;
 
+/** The `<job>/<id>/manifest.json` keys in the storage (of `job`, or of every job), with their ids. */
+async function listManifestKeys(
+  storage: BackupStorage,
+  job: string | undefined,
+): Promise<{ key: string; id: string }[]> {
+  const found: { key: string; id: string }[] = [];
+  for await (const object of storage.list(job ? `${job}/` : '')) {
+    const parts = object.key.split('/');
+    if (parts.length === 3 && parts[2] === 'manifest.json') found.push({ key: object.key, id: parts[1] as string });
+  }
+  return found;
+}
+
 /** Sorts manifests newest first by start time (then id), never by parsing names alone. */
 export function sortNewestFirst(manifests: BackupManifest[]): BackupManifest[] {
   return manifests.sort((a, b) =>
@@ -57,11 +70,7 @@ export async function listBackups(options: {
   job?: string | undefined;
 }): Promise<BackupListing> {
   const { storage, job } = options;
-  const keys: string[] = [];
-  for await (const object of storage.list(job ? `${job}/` : '')) {
-    const parts = object.key.split('/');
-    if (parts.length === 3 && parts[2] === 'manifest.json') keys.push(object.key);
-  }
+  const keys = (await listManifestKeys(storage, job)).map((entry) => entry.key);
   const backups: BackupManifest[] = [];
   const unreadable: UnreadableManifest[] = [];
   // A few reads in flight at once: on object storage each one is a round trip, and a catalog holds hundreds.
@@ -108,12 +117,7 @@ export async function newestBackups(options: {
   wanted: (manifest: BackupManifest) => boolean;
 }): Promise<{ backups: BackupManifest[]; listed: number }> {
   const { storage, job, count, wanted } = options;
-  const entries: { key: string; time: number | undefined }[] = [];
-  for await (const object of storage.list(job ? `${job}/` : '')) {
-    const parts = object.key.split('/');
-    if (parts.length === 3 && parts[2] === 'manifest.json')
-      entries.push({ key: object.key, time: idTimeMs(parts[1] as string) });
-  }
+  const entries = (await listManifestKeys(storage, job)).map(({ key, id }) => ({ key, time: idTimeMs(id) }));
   // Ids of another shape first (their time is unknown, so they are always read), then newest first.
   const rank = (time: number | undefined) => (time === undefined ? Number.POSITIVE_INFINITY : time);
   entries.sort((a, b) => rank(b.time) - rank(a.time) || (a.key < b.key ? 1 : -1));
@@ -175,9 +179,7 @@ export async function findBackup(options: {
     return found;
   }
   if (job) return readManifest(storage, manifestKey(job, id));
-  for await (const object of storage.list('')) {
-    const parts = object.key.split('/');
-    if (parts.length === 3 && parts[1] === id && parts[2] === 'manifest.json') return readManifest(storage, object.key);
-  }
+  const found = (await listManifestKeys(storage, undefined)).find((entry) => entry.id === id);
+  if (found) return readManifest(storage, found.key);
   throw new BackupError('BACKUP_NOT_FOUND', `backup ${JSON.stringify(id)} not found in ${storage.location}`);
 }

@@ -169,20 +169,16 @@ async function restorePostgresTimed(options: RestorePostgresOptions): Promise<{ 
           downloadArtifact({ storage, artifact, decryption, path: file, signal, onProgress }),
         );
       }
+      if (loadFrom === 'local-copy' && artifact.format === 'pg-custom' && parallelJobs > 1) {
+        // pg_dump wrote the dump into a pipe, so its TOC has no data offsets and every pg_restore -j worker would scan
+        // the file for its table's data (about half the speed of one job). Fill them in; only the offset fields change.
+        const { patched, reason } = await timed('restore.offsets', () => patchCustomDumpOffsets(file, { signal }));
+        if (patched === 0)
+          logger.info({ backup: backup.id, reason }, 'pg_restore -j reads the dump without data offsets');
+      }
     } catch (error) {
       // An abort is not a damaged artifact.
       throw signal?.aborted ? aborted(backup, target.database, signal) : error;
-    }
-    if (loadFrom === 'local-copy' && artifact.format === 'pg-custom' && parallelJobs > 1) {
-      // pg_dump wrote the dump into a pipe, so its TOC has no data offsets and every pg_restore -j worker would scan
-      // the file for its table's data (about half the speed of one job). Fill them in; only the offset fields change.
-      const { patched, reason } = await timed('restore.offsets', () => patchCustomDumpOffsets(file, { signal })).catch(
-        (error: unknown) => {
-          throw signal?.aborted ? aborted(backup, target.database, signal) : error;
-        },
-      );
-      if (patched === 0)
-        logger.info({ backup: backup.id, reason }, 'pg_restore -j reads the dump without data offsets');
     }
     if (create) {
       await timed('restore.create-database', () =>
