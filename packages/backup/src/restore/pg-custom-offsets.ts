@@ -20,7 +20,7 @@ import { BackupError } from '../errors.js';
 
 const MAGIC = 'PGDMP';
 const FORMAT_CUSTOM = 1;
-/** Archive minor versions (major 1, revision 0) whose layout this module knows: PG 12–15, PG 16, PG 17. */
+/** Archive minor versions (major 1, revision 0) whose layout this module knows: PG 12–15, PG 16, PG 17 and 18. */
 const SUPPORTED_MINORS: ReadonlySet<number> = new Set([14, 15, 16]);
 const VERSION_ALGORITHM_BYTE = 15; // K_VERS_1_15: the header's compression field is an algorithm byte
 const VERSION_RELKIND = 16; // K_VERS_1_16: each TOC entry has an int relkind after tableam
