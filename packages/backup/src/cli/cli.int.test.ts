@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '@ops/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -163,7 +163,7 @@ describe('ops-backup CLI', () => {
     expect(text).toContain('ops_backup_runs_total{job="config",state="completed"} 1');
   });
 
-  it('exit 2 with the path named for a bad config; exit 1 when verification fails', async () => {
+  it('exit 2 with the path named for a bad config; exit 1 when verification fails or is inconclusive', async () => {
     const badPath = join(directory.path, 'bad.yaml');
     await writeFile(
       badPath,
@@ -190,7 +190,45 @@ describe('ops-backup CLI', () => {
         noKey.io,
       ),
     ).toBe(1);
-    expect(noKey.stdout).toContain('FAIL');
+    // The backup is intact and the key does not fit: inconclusive, not recorded against the backup.
+    expect(noKey.stdout).toMatch(/^SKIP .*not verified: .*no identity matches/m);
+    expect(noKey.stdout).toContain('INCONCLUSIVE (not recorded');
+  });
+
+  it('--pg-bin-dir names the pg_restore that verify and restore run, checked before anything is read', async () => {
+    const env = { DATABASE_URL: database.connectionString };
+    const run = capture(env);
+    expect(await runCli(backupCli, ['run', 'pg-main'], run.io), run.stderr).toBe(0);
+    const missing = join(directory.path, 'no-such-bin');
+
+    const verify = capture(env);
+    const level = ['--level', 'full-read'];
+    expect(
+      await runCli(backupCli, ['verify', 'latest', '--job', 'pg-main', ...level, '--pg-bin-dir', missing], verify.io),
+    ).toBe(1);
+    expect(verify.stdout).toMatch(/^SKIP .*not verified: .*cannot run \S*no-such-bin\/pg_restore --version/m);
+    expect(verify.stdout).toContain('INCONCLUSIVE');
+
+    const target = `${database.database}_bin_dir`;
+    const restore = capture(env);
+    const into = ['--to-database', target, '--create'];
+    expect(
+      await runCli(backupCli, ['restore', 'latest', '--job', 'pg-main', ...into, '--pg-bin-dir', missing], restore.io),
+    ).toBe(1);
+    expect(restore.stderr).toMatch(/RESTORE_FAILED.*cannot run \S*no-such-bin\/pg_restore --version/);
+
+    // The directory pg_restore is in here works.
+    const onPath = execFileSync('sh', ['-c', 'command -v pg_restore'], { encoding: 'utf8' }).trim();
+    const found = capture(env);
+    expect(
+      await runCli(
+        backupCli,
+        ['verify', 'latest', '--job', 'pg-main', ...level, '--pg-bin-dir', dirname(onPath), '--json'],
+        found.io,
+      ),
+      found.stderr,
+    ).toBe(0);
+    expect(JSON.parse(found.stdout)).toMatchObject({ ok: true, level: 'full-read' });
   });
 
   it('a files restore with a wrong key exits 1 with the message (it exited 13, silently, leaving the staging directory)', async () => {

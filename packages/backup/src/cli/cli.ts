@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import {
   ConfigError,
   ExitCode,
@@ -54,6 +54,41 @@ const keyOptions = {
   },
   'passphrase-env': { type: 'string', valueName: 'NAME', description: 'environment variable holding the passphrase' },
 } as const;
+
+const pgBinOption = {
+  'pg-bin-dir': {
+    type: 'string',
+    valueName: 'dir',
+    description:
+      "PostgreSQL: where pg_restore and psql are (default: beside the job's pgDumpPath when it is a path, else PATH)",
+  },
+} as const;
+
+/**
+ * The pg_restore and psql to run for a backup: from `--pg-bin-dir`, else from the directory of the `pgDumpPath` its
+ * job's postgres source configures (the same client install that wrote it), else PATH.
+ */
+function restoreTools(
+  context: CliContext,
+  config: BackupConfig,
+  backup: BackupManifest,
+  sourceName: string | undefined,
+): { pgRestorePath?: string; psqlPath?: string } {
+  let directory = context.values['pg-bin-dir'] as string | undefined;
+  if (directory === undefined) {
+    const configured = config.jobs
+      .find((job) => job.name === backup.job)
+      ?.sources.find(
+        (candidate) =>
+          candidate.type === 'postgres' && (sourceName === undefined || (candidate.name ?? 'postgres') === sourceName),
+      );
+    if (configured?.type === 'postgres' && configured.pgDumpPath?.includes('/'))
+      directory = dirname(configured.pgDumpPath);
+  }
+  return directory === undefined
+    ? {}
+    : { pgRestorePath: join(directory, 'pg_restore'), psqlPath: join(directory, 'psql') };
+}
 
 async function readConfig(context: CliContext): Promise<BackupConfig> {
   const file = (context.values.config as string | undefined) ?? context.io.env.OPS_BACKUP_CONFIG ?? 'ops-backup.yaml';
@@ -248,6 +283,7 @@ const verifyCommand: CliCommand = {
     ...configOption,
     ...jobOption,
     ...keyOptions,
+    ...pgBinOption,
     level: {
       type: 'string',
       short: 'l',
@@ -275,13 +311,14 @@ const verifyCommand: CliCommand = {
       context.io.env,
     );
     const storage = await openStorage(config);
+    const backup = await findBackup({ storage, id, job: context.values.job as string | undefined });
     const redis =
       level === 'test-restore' && config.scratch?.redis ? await openRedis(config.scratch.redis.url) : undefined;
     try {
       const report = await verifyBackup({
         storage,
-        backup: id,
-        ...(context.values.job ? { job: context.values.job as string } : {}),
+        backup,
+        ...restoreTools(context, config, backup, undefined),
         level: level as VerificationLevel,
         ...(decryption ? { decryption } : {}),
         scratch: {
@@ -294,8 +331,12 @@ const verifyCommand: CliCommand = {
       if (context.json) context.printJson(report);
       else {
         for (const artifact of report.artifacts)
-          context.print(`${artifact.ok ? 'ok  ' : 'FAIL'} ${artifact.key}: ${artifact.detail}`);
-        context.print(`${report.job} ${report.backupId}: ${report.level} ${report.ok ? 'passed' : 'FAILED'}`);
+          context.print(
+            `${artifact.ok ? 'ok  ' : artifact.inconclusive ? 'SKIP' : 'FAIL'} ${artifact.key}: ${artifact.detail}`,
+          );
+        context.print(
+          `${report.job} ${report.backupId}: ${report.level} ${report.ok ? 'passed' : report.inconclusive ? 'INCONCLUSIVE (not recorded; the backup was not found damaged)' : 'FAILED'}`,
+        );
       }
       return report.ok ? ExitCode.ok : ExitCode.failure;
     } finally {
@@ -311,6 +352,7 @@ const restoreCommand: CliCommand = {
     ...configOption,
     ...jobOption,
     ...keyOptions,
+    ...pgBinOption,
     source: { type: 'string', valueName: 'name', description: 'which source of the backup (when it has several)' },
     'to-database': { type: 'string', valueName: 'name', description: 'PostgreSQL: target database name' },
     'target-url': {
@@ -437,6 +479,7 @@ const restoreCommand: CliCommand = {
           create: context.values.create === true,
           clean: context.values.clean === true,
           parallelJobs,
+          ...restoreTools(context, config, backup, source),
           ...(loadFrom === undefined ? {} : { loadFrom }),
           ...(bar ? { onProgress: (bytes: number) => bar.update(bytes, backup.storedBytes) } : {}),
         });

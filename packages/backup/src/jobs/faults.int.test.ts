@@ -169,6 +169,10 @@ describe('faults that must lose nothing', () => {
     });
     expect(wrong.ok).toBe(false);
     expect(wrong.detail).toContain('BACKUP_DECRYPT_FAILED');
+    // The backup is intact: a key that does not fit is no finding about it, and is not recorded against it.
+    expect(wrong.inconclusive).toBe(true);
+    const recorded = (await listBackups({ storage, job: 'pg-pass' })).backups[0]?.verifications;
+    expect(recorded?.map((entry) => entry.ok)).toEqual([true]); // the run's own verify-stored check
     const target = `${database.database}_wrongkey`;
     await expect(
       restorePostgres({

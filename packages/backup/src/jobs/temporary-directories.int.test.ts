@@ -146,11 +146,16 @@ describe('kill -9 leaves no secret behind', () => {
       config,
       `storage: { type: local, directory: ${store} }\ndecryption: { identityFile: ${join(directory.path, `key-${name}.txt`)} }\njobs:\n  - name: pg\n    sources: [{ type: postgres, host: ${database.host}, port: ${database.port}, user: ${database.user}, database: ${database.database} }]\n`,
     );
-    // pg_restore stand-in on PATH: the restore is killed while pg_restore runs (reading nothing).
+    // pg_restore stand-in on PATH: the restore is killed while pg_restore runs (reading nothing). It answers the
+    // version check that runs before the artifact is read as a current pg_restore would.
     const fakeBin = join(directory.path, `fake-bin-${name}`);
     await mkdir(fakeBin);
     const marker = join(directory.path, `pg_restore-started-${name}`);
-    await writeFile(join(fakeBin, 'pg_restore'), `#!/bin/sh\ntouch ${marker}\nexec sleep 60\n`, { mode: 0o755 });
+    await writeFile(
+      join(fakeBin, 'pg_restore'),
+      `#!/bin/sh\nif [ "$1" = "--version" ]; then echo 'pg_restore (PostgreSQL) 99.0'; exit 0; fi\ntouch ${marker}\nexec sleep 60\n`,
+      { mode: 0o755 },
+    );
     const killedTarget = `${database.database}_killed_${name.replace(/-/g, '_')}`;
     const cli = await startCli(
       ['restore', 'latest', '--job', 'pg', '--to-database', killedTarget, '--create', ...extraArgs, '--config', config],

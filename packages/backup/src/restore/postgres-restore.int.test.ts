@@ -321,3 +321,73 @@ describe('a parallel restore of a custom-format dump', () => {
     }
   });
 });
+
+// The tool that loads the dump is checked before the artifact is read (a whole download of a large backup) and before
+// the target is touched: it used to be found missing, or too old to read the archive, only after both.
+describe('the restore tool is checked before anything is read or created', () => {
+  async function refusedUntouched(
+    options: Partial<Parameters<typeof restorePostgres>[0]>,
+    manifest: BackupManifest,
+    message: RegExp,
+  ): Promise<void> {
+    let reads = 0;
+    const counted: MemoryStorage = Object.create(storage) as MemoryStorage;
+    counted.read = (key, readOptions) => {
+      reads += 1;
+      return storage.read(key, readOptions);
+    };
+    const created = `${target.database}_tool`;
+    await expect(
+      restorePostgres({
+        storage: counted,
+        backup: manifest,
+        target: { ...connection(target), database: created },
+        create: true,
+        ...options,
+      }),
+    ).rejects.toMatchObject({ code: 'RESTORE_FAILED', message: expect.stringMatching(message) });
+    expect(reads).toBe(0);
+    expect(
+      await sql(target.adminConnectionString, `SELECT datname FROM pg_database WHERE datname = '${created}'`),
+    ).toEqual([]);
+  }
+
+  it('a pg_restore that cannot run: refused, naming pgRestorePath and what to install', async () => {
+    await refusedUntouched(
+      { pgRestorePath: '/nonexistent/bin/pg_restore' },
+      backup,
+      /cannot run \/nonexistent\/bin\/pg_restore --version.*postgresql-client-15.*pgRestorePath/,
+    );
+  });
+
+  it('a backup written by a newer pg_dump than this pg_restore: refused, naming both versions', async () => {
+    const newer = structuredClone(backup);
+    for (const source of newer.sources) source.details.tool = 'pg_dump (PostgreSQL) 99.1 (Debian 99.1-1)';
+    await refusedUntouched(
+      {},
+      newer,
+      /dumped by pg_dump 99 .*pg_restore is version 15.*install postgresql-client-99 and set pgRestorePath/,
+    );
+  });
+
+  it('skipVersionCheck lets it run anyway (here the archive is one pg_restore 15 reads)', async () => {
+    const newer = structuredClone(backup);
+    for (const source of newer.sources) source.details.tool = 'pg_dump (PostgreSQL) 99.1 (Debian 99.1-1)';
+    const restoredName = `${target.database}_skip`;
+    try {
+      // The dump's second table belongs to a role missing here: noOwner restores it all.
+      await restorePostgres({
+        storage,
+        backup: newer,
+        target: { ...connection(target), database: restoredName },
+        create: true,
+        noOwner: true,
+        skipVersionCheck: true,
+      });
+      const restored = target.connectionString.replace(/\/[^/?]+(\?|$)/, `/${restoredName}$1`);
+      expect(await sql(restored, 'SELECT count(*)::int AS n FROM a_first')).toEqual([{ n: 1 }]);
+    } finally {
+      await sql(target.adminConnectionString, `DROP DATABASE IF EXISTS "${restoredName}" WITH (FORCE)`);
+    }
+  });
+});

@@ -21,6 +21,7 @@ import {
   type PostgresConnectionOptions,
 } from '../sources/postgres-connection.js';
 import type { BackupStorage } from '../storages/storage.js';
+import { toolMajor, toolVersion } from '../sources/postgres-tools.js';
 import { downloadArtifact } from './download-artifact.js';
 import { patchCustomDumpOffsets } from './pg-custom-offsets.js';
 import { extractTar } from './tar-extract.js';
@@ -58,6 +59,18 @@ export interface RestorePostgresOptions {
    * stream; `local-copy` otherwise (object storage: one download, not two; `parallelJobs` > 1; directory dumps).
    */
   loadFrom?: 'storage' | 'local-copy';
+  /**
+   * The pg_restore that loads a custom or directory dump. Default `pg_restore` on PATH. It must be at least the major
+   * version of the pg_dump that wrote the backup (the manifest records it): that is checked before anything is read.
+   */
+  pgRestorePath?: string;
+  /** The psql that loads a plain SQL dump. Default `psql` on PATH. */
+  psqlPath?: string;
+  /**
+   * Skip the check that pg_restore is at least as new as the pg_dump that wrote the backup (the tool must still run).
+   * Default `false`.
+   */
+  skipVersionCheck?: boolean;
   /** Where the verified plain dump is staged (`local-copy`). Default the OS temp dir. */
   temporaryDirectory?: string;
   signal?: AbortSignal;
@@ -65,7 +78,8 @@ export interface RestorePostgresOptions {
   /** Stored bytes read so far: of the download (`local-copy`) or of the load (`storage`). */
   onProgress?: (storedBytes: number) => void;
   /**
-   * Diagnostics: told how long each step took (`restore.authenticate`: reading and checking the whole artifact
+   * Diagnostics: told how long each step took (`restore.tool-check`: running `pg_restore --version` or
+   * `psql --version`; `restore.authenticate`: reading and checking the whole artifact
    * without keeping it, or `restore.download`: the same into the local copy; `restore.offsets`: filling in a
    * custom-format dump's data offsets for `parallelJobs` > 1; `restore.create-database`;
    * `restore.extract`; `restore.load`: pg_restore or psql).
@@ -148,6 +162,9 @@ async function restorePostgresTimed(options: RestorePostgresOptions): Promise<{ 
     clean = false,
     parallelJobs = 1,
     noOwner = false,
+    pgRestorePath = 'pg_restore',
+    psqlPath = 'psql',
+    skipVersionCheck = false,
     signal,
     logger = silentLogger,
     onProgress,
@@ -159,6 +176,16 @@ async function restorePostgresTimed(options: RestorePostgresOptions): Promise<{ 
     throw new BackupError('RESTORE_FAILED', `unknown PostgreSQL artifact format ${artifact.format}`);
   const loadFrom = chooseLoadFrom(options, artifact.format);
   const connection = resolveConnection(target);
+  const program = artifact.format === 'pg-plain' ? psqlPath : pgRestorePath;
+  // Before the artifact is read (a whole download of a large backup) or the target touched: the tool that will load
+  // it runs, and a pg_restore older than the backup's pg_dump, which cannot read its archive, is refused.
+  await timed('restore.tool-check', () =>
+    checkRestoreTool(program, artifact.format === 'pg-plain' ? 'psqlPath' : 'pgRestorePath', {
+      backup,
+      source,
+      checkVersion: artifact.format !== 'pg-plain' && !skipVersionCheck,
+    }),
+  );
   return withTemporaryDirectory(async (directory) => {
     const file = join(directory, 'dump');
     try {
@@ -193,10 +220,8 @@ async function restorePostgresTimed(options: RestorePostgresOptions): Promise<{ 
     }
     // Read from stdin when the artifact streams in from the storage.
     const input = loadFrom === 'storage' ? undefined : file;
-    let program: string;
     let args: string[];
     if (artifact.format === 'pg-plain') {
-      program = 'psql';
       args = ['--no-password', '--quiet', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-f', input ?? '-'];
     } else {
       let dumpInput = input;
@@ -207,7 +232,6 @@ async function restorePostgresTimed(options: RestorePostgresOptions): Promise<{ 
           extractTar({ stream: createReadStream(file), directory: dumpInput as string }),
         );
       }
-      program = 'pg_restore';
       args = ['--no-password', '--exit-on-error', `--dbname=${target.database}`];
       if (clean) args.push('--clean', '--if-exists');
       if (noOwner) args.push('--no-owner', '--no-privileges');
@@ -253,6 +277,30 @@ async function restorePostgresTimed(options: RestorePostgresOptions): Promise<{ 
     }
     return { database: target.database, source: source.name };
   }, options.temporaryDirectory);
+}
+
+/**
+ * Runs `program --version`, failing with what to install or set when it cannot run; with `checkVersion`, refuses a
+ * pg_restore older than the pg_dump recorded in the backup's manifest (it stops at the archive's header).
+ */
+export async function checkRestoreTool(
+  program: string,
+  option: 'pgRestorePath' | 'psqlPath',
+  context: { backup: BackupManifest; source: SourceRecord; checkVersion: boolean },
+): Promise<void> {
+  const { backup, source, checkVersion } = context;
+  const dumpedWith = typeof source.details.tool === 'string' ? source.details.tool : undefined;
+  const dumpMajor = dumpedWith === undefined ? undefined : toolMajor(dumpedWith);
+  const client = `postgresql-client-${dumpMajor ?? 15}`;
+  const tool = await toolVersion(program, {
+    code: 'RESTORE_FAILED',
+    hint: `Install the PostgreSQL client (e.g. apt-get install ${client}) or set ${option} to where it is`,
+  });
+  if (checkVersion && dumpMajor !== undefined && tool.major < dumpMajor)
+    throw new BackupError(
+      'RESTORE_FAILED',
+      `backup ${backup.id} was dumped by pg_dump ${dumpMajor} (${dumpedWith}), and ${program} is version ${tool.major}, which cannot read a newer pg_dump's archive: install ${client} and set ${option} to its pg_restore (e.g. /usr/lib/postgresql/${dumpMajor}/bin/pg_restore)`,
+    );
 }
 
 function aborted(backup: BackupManifest, database: string, signal: AbortSignal): BackupError {

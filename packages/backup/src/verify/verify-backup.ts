@@ -23,7 +23,7 @@ import {
   type DecryptionOptions,
 } from '../pipeline/artifact-pipeline.js';
 import { restoreFiles } from '../restore/files-restore.js';
-import { quoteIdentifier, restorePostgres } from '../restore/postgres-restore.js';
+import { checkRestoreTool, quoteIdentifier, restorePostgres } from '../restore/postgres-restore.js';
 import { restoreRedis } from '../restore/redis-restore.js';
 import { extractTar } from '../restore/tar-extract.js';
 import {
@@ -68,12 +68,21 @@ export interface VerifyBackupOptions {
   temporaryDirectory?: string;
   /** Where `verification.completed` is reported (see `createBackupEvents`). */
   events?: BackupEventEmitter;
+  /**
+   * The pg_restore that reads custom-format dumps (`full-read`) and test-restores them. Default `pg_restore` on PATH.
+   * It must be at least the major version of the backup's pg_dump; otherwise the verification is inconclusive.
+   */
+  pgRestorePath?: string;
+  /** The psql that test-restores plain SQL dumps. Default `psql` on PATH. */
+  psqlPath?: string;
 }
 
 /** The result of one artifact check. */
 export interface ArtifactVerification {
   key: string;
   ok: boolean;
+  /** The check could not be carried out, for a reason outside the backup (see {@link VerificationReport.inconclusive}). */
+  inconclusive?: boolean;
   detail: string;
   /** For a `full-read` of a Redis RDB artifact: what the structural walk counted (keys and expiring keys per db). */
   rdb?: RdbCheck;
@@ -85,6 +94,13 @@ export interface VerificationReport {
   job: string;
   level: VerificationLevel;
   ok: boolean;
+  /**
+   * `true` when no check found the backup damaged but some could not be carried out, for a reason outside the
+   * backup: no key given fits it (its stored bytes match the manifest), the restore tool is missing or older than
+   * the backup's pg_dump, the storage failed, a scratch target is missing or unreachable, or the run was aborted.
+   * `ok` is then `false`, and nothing is recorded in the manifest: retention must not count a good backup as failed.
+   */
+  inconclusive?: boolean;
   artifacts: ArtifactVerification[];
   /** One-line summary. */
   detail: string;
@@ -114,10 +130,11 @@ async function fullRead(
   temporaryDirectory: string,
   signal: AbortSignal | undefined,
   found: { rdb?: RdbCheck },
+  pgRestorePath: string,
 ): Promise<string> {
   switch (artifact.format) {
     case 'pg-custom':
-      await readCustomDump(plain, signal);
+      await readCustomDump(plain, pgRestorePath, signal);
       return 'pg_restore read every block';
     case 'pg-plain':
       return readPlainDump(plain);
@@ -143,9 +160,9 @@ async function fullRead(
 }
 
 /** Feeds a custom-format dump to `pg_restore -f /dev/null`, which reads every data block (catches truncation). */
-async function readCustomDump(plain: Readable, signal: AbortSignal | undefined): Promise<void> {
+async function readCustomDump(plain: Readable, pgRestorePath: string, signal: AbortSignal | undefined): Promise<void> {
   // pg_restore -l would read only the table of contents.
-  const tracked = spawnTracked('pg_restore', ['-f', '/dev/null'], { stdio: ['pipe', 'ignore', 'pipe'], signal });
+  const tracked = spawnTracked(pgRestorePath, ['-f', '/dev/null'], { stdio: ['pipe', 'ignore', 'pipe'], signal });
   const stdin = tracked.child.stdin;
   if (!stdin) throw new BackupError('INTERNAL', 'pg_restore has no stdin');
   // pg_restore may stop reading once it has every block; the plain stream is still read to its end so that its
@@ -177,6 +194,7 @@ async function readCustomDump(plain: Readable, signal: AbortSignal | undefined):
   }
   if (stdinOpen) stdin.end();
   const exit = await tracked.exited;
+  if (exit.spawnError) throw new Inconclusive(`${pgRestorePath} could not start: ${exit.spawnError.message}`);
   if (exit.code !== 0 || exit.signal)
     throw new BackupError('BACKUP_CORRUPT', `pg_restore could not read the dump (${describeExit(exit)})`);
 }
@@ -194,6 +212,54 @@ async function readPlainDump(plain: Readable): Promise<string> {
   return `SQL dump of ${bytes} bytes ends with the completion trailer`;
 }
 
+/** The client tools a full read or test restore of a PostgreSQL backup runs. */
+interface RestoreTools {
+  pgRestorePath: string;
+  psqlPath: string;
+}
+
+/** A check that could not be carried out, for a reason outside the backup. */
+class Inconclusive extends Error {}
+
+/** Runs the tool that reads or loads the source's dump (`--version`), and checks it can read the backup's archive. */
+async function checkTool(backup: BackupManifest, source: SourceRecord, tools: RestoreTools): Promise<void> {
+  const plainSql = source.artifacts[0]?.format === 'pg-plain';
+  await checkRestoreTool(plainSql ? tools.psqlPath : tools.pgRestorePath, plainSql ? 'psqlPath' : 'pgRestorePath', {
+    backup,
+    source,
+    checkVersion: !plainSql,
+  }).catch((error: unknown) => {
+    throw new Inconclusive(safeErrorMessage(error));
+  });
+}
+
+/**
+ * Why a failed check says nothing about the backup itself; `undefined` when it found damage. A key that does not
+ * decrypt counts as outside the backup only when the stored bytes match the manifest (else they were damaged).
+ */
+async function outsideTheBackup(
+  error: unknown,
+  storage: BackupStorage,
+  artifact: ArtifactRecord | undefined,
+  signal: AbortSignal | undefined,
+): Promise<string | undefined> {
+  if (error instanceof Inconclusive) return error.message;
+  if (signal?.aborted || BackupError.hasCode(error, 'ABORTED')) return `aborted (${safeErrorMessage(error)})`;
+  if (BackupError.hasCode(error, 'STORAGE_FAILED')) return `the storage failed: ${safeErrorMessage(error)}`;
+  if (BackupError.hasCode(error, 'BACKUP_DECRYPT_FAILED') && artifact !== undefined) {
+    try {
+      await checkStoredArtifact(storage, artifact, signal);
+    } catch (checkError) {
+      // Damaged stored bytes are a finding; a storage that failed while they were read is not.
+      return BackupError.hasCode(checkError, 'STORAGE_FAILED') || signal?.aborted
+        ? `${safeErrorMessage(error)}; then the storage failed: ${safeErrorMessage(checkError)}`
+        : undefined;
+    }
+    return `${safeErrorMessage(error)} (its stored bytes match the manifest: the key does not fit, the backup is intact)`;
+  }
+  return undefined;
+}
+
 async function testRestore(input: {
   storage: BackupStorage;
   backup: BackupManifest;
@@ -202,23 +268,29 @@ async function testRestore(input: {
   scratch: ScratchTargets;
   temporaryDirectory: string;
   signal: AbortSignal | undefined;
+  tools: RestoreTools;
 }): Promise<string> {
-  const { storage, backup, source, decryption, scratch, temporaryDirectory, signal } = input;
+  const { storage, backup, source, decryption, scratch, temporaryDirectory, signal, tools } = input;
   if (source.kind === 'postgres') {
-    if (!scratch.postgres)
-      throw new BackupError('ARGUMENT_INVALID', 'test-restore of a PostgreSQL backup needs scratch.postgres');
+    if (!scratch.postgres) throw new Inconclusive('test-restore of a PostgreSQL backup needs scratch.postgres');
+    await checkTool(backup, source, tools);
     const database = `ops_verify_${Math.random().toString(36).slice(2, 10)}`;
     const pg = await loadPg();
     const admin = new pg.Client(
       pgClientConfig(resolveConnection({ ...scratch.postgres, database: 'postgres' }), 'postgres'),
     );
-    await admin.connect();
+    await admin.connect().catch(async (error: unknown) => {
+      await admin.end().catch(() => undefined);
+      throw new Inconclusive(`cannot connect to the scratch PostgreSQL server: ${safeErrorMessage(error)}`);
+    });
     try {
       await restorePostgres({
         storage,
         backup,
         source: source.name,
         ...(decryption ? { decryption } : {}),
+        pgRestorePath: tools.pgRestorePath,
+        psqlPath: tools.psqlPath,
         target: { ...scratch.postgres, database },
         create: true,
         noOwner: true,
@@ -248,16 +320,9 @@ async function testRestore(input: {
   }
   if (source.kind === 'redis') {
     const redis = scratch.redis;
-    if (!redis)
-      throw new BackupError(
-        'ARGUMENT_INVALID',
-        'test-restore of a Redis backup needs scratch.redis (an empty database)',
-      );
+    if (!redis) throw new Inconclusive('test-restore of a Redis backup needs scratch.redis (an empty database)');
     if ((await redis.dbsize()) !== 0)
-      throw new BackupError(
-        'ARGUMENT_INVALID',
-        'scratch.redis must select an empty database (it is flushed after the test restore)',
-      );
+      throw new Inconclusive('scratch.redis must select an empty database (it is flushed after the test restore)');
     try {
       const summary = await restoreRedis({
         storage,
@@ -324,7 +389,10 @@ export async function verifyBackup(options: VerifyBackupOptions): Promise<Verifi
     logger = silentLogger,
     signal,
     events,
+    pgRestorePath = 'pg_restore',
+    psqlPath = 'psql',
   } = options;
+  const tools: RestoreTools = { pgRestorePath, psqlPath };
   if (!(level in VERIFICATION_RANK))
     throw new BackupError(
       'ARGUMENT_INVALID',
@@ -337,6 +405,13 @@ export async function verifyBackup(options: VerifyBackupOptions): Promise<Verifi
   const artifacts: ArtifactVerification[] = [];
   let ok = backup.state === 'completed' || backup.state === 'partially-failed';
   if (!ok) artifacts.push({ key: `${backup.job}/${backup.id}`, ok: false, detail: `backup state is ${backup.state}` });
+  /** Records a failed check: damage found, or (`inconclusive`) a check that could not be carried out. */
+  const failed = async (key: string, error: unknown, artifact?: ArtifactRecord, prefix = '') => {
+    ok = false;
+    const reason = await outsideTheBackup(error, storage, artifact, signal);
+    if (reason === undefined) artifacts.push({ key, ok: false, detail: `${prefix}${safeErrorMessage(error)}` });
+    else artifacts.push({ key, ok: false, inconclusive: true, detail: `not verified: ${reason}` });
+  };
   await withTemporaryDirectory(async (temporaryDirectory) => {
     for (const source of backup.sources.filter((candidate) => candidate.state === 'completed')) {
       for (const artifact of source.artifacts) {
@@ -345,25 +420,27 @@ export async function verifyBackup(options: VerifyBackupOptions): Promise<Verifi
           const found: { rdb?: RdbCheck } = {};
           if (!meetsVerification(level, 'full-read')) await checkStoredArtifact(storage, artifact, signal);
           else {
+            // The tool that will read the dump runs and can read it, before a byte is read from the storage.
+            if (artifact.format === 'pg-custom') await checkTool(backup, source, tools);
             // One read: openArtifact checks the stored size and sha256 as it decrypts (the stream fails at its end
             // on a mismatch), so only the existence and size check runs before it, not a separate read-and-hash.
             await checkStoredSize(storage, artifact);
             const plain = await openArtifact({ storage, artifact, decryption, signal });
             try {
-              detail += `; ${await fullRead(artifact, plain, temporaryDirectory, signal, found)}`;
+              detail += `; ${await fullRead(artifact, plain, temporaryDirectory, signal, found, pgRestorePath)}`;
               await readToEnd(plain);
             } catch (error) {
               plain.destroy();
-              throw artifactReadError(artifact, error);
+              throw error instanceof Inconclusive ? error : artifactReadError(artifact, error);
             }
           }
           artifacts.push({ key: artifact.key, ok: true, detail, ...(found.rdb ? { rdb: found.rdb } : {}) });
         } catch (error) {
-          ok = false;
-          artifacts.push({ key: artifact.key, ok: false, detail: safeErrorMessage(error) });
+          await failed(artifact.key, error, artifact);
         }
       }
       if (ok && level === 'test-restore') {
+        const key = `${backup.job}/${backup.id}#${source.name}`;
         try {
           const detail = await testRestore({
             storage,
@@ -373,15 +450,11 @@ export async function verifyBackup(options: VerifyBackupOptions): Promise<Verifi
             scratch,
             temporaryDirectory,
             signal,
+            tools,
           });
-          artifacts.push({ key: `${backup.job}/${backup.id}#${source.name}`, ok: true, detail });
+          artifacts.push({ key, ok: true, detail });
         } catch (error) {
-          ok = false;
-          artifacts.push({
-            key: `${backup.job}/${backup.id}#${source.name}`,
-            ok: false,
-            detail: `test restore failed: ${safeErrorMessage(error)}`,
-          });
+          await failed(key, error, undefined, 'test restore failed: ');
         }
       }
     }
@@ -391,6 +464,8 @@ export async function verifyBackup(options: VerifyBackupOptions): Promise<Verifi
     artifacts.push({ key: `${backup.job}/${backup.id}`, ok: false, detail: 'backup has no artifacts' });
   }
   const failures = artifacts.filter((artifact) => !artifact.ok);
+  // Damage found is a result; checks that could not be carried out, and nothing else failed, are not.
+  const inconclusive = !ok && failures.every((failure) => failure.inconclusive === true);
   // Counts found by parsing go into the recorded detail too, so the manifest keeps them.
   const counts = artifacts.flatMap((artifact) =>
     artifact.rdb ? [`${artifact.key}: ${describeRdbCounts(artifact.rdb)}`] : [],
@@ -398,8 +473,16 @@ export async function verifyBackup(options: VerifyBackupOptions): Promise<Verifi
   const detail = ok
     ? `${level} verification passed (${artifacts.length} check(s))${counts.length > 0 ? `; ${counts.join('; ')}` : ''}`
     : failures.map((failure) => `${failure.key}: ${failure.detail}`).join('; ');
-  const report: VerificationReport = { backupId: backup.id, job: backup.job, level, ok, artifacts, detail };
-  if (record && backup.state !== 'in-progress') {
+  const report: VerificationReport = {
+    backupId: backup.id,
+    job: backup.job,
+    level,
+    ok,
+    ...(inconclusive ? { inconclusive } : {}),
+    artifacts,
+    detail,
+  };
+  if (record && backup.state !== 'in-progress' && !inconclusive) {
     backup.verifications.push({ level, at: new Date(clock.now()).toISOString(), ok, detail: detail.slice(0, 2000) });
     await writeManifest(storage, backup).catch((error: unknown) =>
       logger.warn(
