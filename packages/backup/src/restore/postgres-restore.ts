@@ -294,12 +294,12 @@ export async function checkRestoreTool(
   const client = `postgresql-client-${dumpMajor ?? 15}`;
   const tool = await toolVersion(program, {
     code: 'RESTORE_FAILED',
-    hint: `Install the PostgreSQL client (e.g. apt-get install ${client}) or set ${option} to where it is`,
+    hint: `Install the PostgreSQL client (e.g. apt-get install ${client}) or set ${option} to where it is (ops-backup: --pg-bin-dir)`,
   });
   if (checkVersion && dumpMajor !== undefined && tool.major < dumpMajor)
     throw new BackupError(
       'RESTORE_FAILED',
-      `backup ${backup.id} was dumped by pg_dump ${dumpMajor} (${dumpedWith}), and ${program} is version ${tool.major}, which cannot read a newer pg_dump's archive: install ${client} and set ${option} to its pg_restore (e.g. /usr/lib/postgresql/${dumpMajor}/bin/pg_restore)`,
+      `backup ${backup.id} was dumped by pg_dump ${dumpMajor} (${dumpedWith}), and ${program} is version ${tool.major}, which cannot read a newer pg_dump's archive: install ${client} and set ${option} to its pg_restore (e.g. /usr/lib/postgresql/${dumpMajor}/bin/pg_restore; ops-backup: --pg-bin-dir)`,
     );
 }
 
