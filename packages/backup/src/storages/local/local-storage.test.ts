@@ -1,4 +1,4 @@
-import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -12,6 +12,77 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   await directory.dispose();
+});
+
+/** Open file descriptors of this process that point into `path`. */
+async function descriptorsInto(path: string): Promise<number> {
+  let count = 0;
+  for (const fd of await readdir('/proc/self/fd')) {
+    const target = await readlink(join('/proc/self/fd', fd)).catch(() => '');
+    if (target.startsWith(path)) count += 1;
+  }
+  return count;
+}
+
+function closed(stream: Readable): Promise<void> {
+  return stream.closed ? Promise.resolve() : new Promise((resolve) => stream.once('close', () => resolve()));
+}
+
+describe('local storage reads (1 MiB blocks, the next one read ahead)', () => {
+  const size = 5 * 1024 * 1024 + 12_345;
+  let body: Buffer;
+  beforeEach(async () => {
+    const { randomBytes } = await import('node:crypto');
+    body = randomBytes(size);
+    await mkdir(join(directory.path, 'job'));
+    await writeFile(join(directory.path, 'job', 'big.bin'), body);
+  });
+
+  it('reads whole objects and ranges across block boundaries byte for byte, in blocks of at most 1 MiB', async () => {
+    const storage = createLocalStorage({ directory: directory.path });
+    const blocks: Buffer[] = [];
+    for await (const block of await storage.read('job/big.bin')) blocks.push(block as Buffer);
+    expect(Buffer.concat(blocks).equals(body)).toBe(true);
+    expect(Math.max(...blocks.map((block) => block.length))).toBe(1024 * 1024);
+    for (const [start, end] of [
+      [0, 1024 * 1024 - 1],
+      [1024 * 1024 - 3, 1024 * 1024 + 3],
+      [2 * 1024 * 1024 + 1, size - 1],
+      [size - 1, size - 1],
+      [12, size + 5000],
+    ] as const) {
+      const read = await readAll(await storage.read('job/big.bin', { start, end }));
+      expect([start, end, read.equals(body.subarray(start, end + 1))]).toEqual([start, end, true]);
+    }
+    expect((await readAll(await storage.read('job/big.bin', { start: size + 10 }))).length).toBe(0);
+    expect(await descriptorsInto(directory.path)).toBe(0);
+  });
+
+  it('a read destroyed midway, or aborted, closes its file', async () => {
+    const storage = createLocalStorage({ directory: directory.path });
+    const stream = await storage.read('job/big.bin');
+    const first = await new Promise<Buffer>((resolve) => stream.once('data', resolve));
+    expect(first.length).toBe(1024 * 1024);
+    stream.destroy();
+    await closed(stream);
+    expect(await descriptorsInto(directory.path)).toBe(0);
+
+    const controller = new AbortController();
+    const aborted = await storage.read('job/big.bin', { signal: controller.signal });
+    const failure = new Promise<Error>((resolve) => aborted.once('error', resolve));
+    aborted.once('data', () => controller.abort());
+    aborted.resume();
+    expect((await failure).name).toBe('AbortError');
+    await closed(aborted);
+    expect(await descriptorsInto(directory.path)).toBe(0);
+  });
+
+  it('a directory is not an object: BACKUP_NOT_FOUND, and no descriptor is left open', async () => {
+    const storage = createLocalStorage({ directory: directory.path });
+    await mkdir(join(directory.path, 'job', 'sub'));
+    await expect(storage.read('job/sub')).rejects.toMatchObject({ code: 'BACKUP_NOT_FOUND' });
+    expect(await descriptorsInto(directory.path)).toBe(0);
+  });
 });
 
 describe('local storage', () => {

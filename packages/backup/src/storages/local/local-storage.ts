@@ -1,8 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { lstat, mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import type { Readable } from 'node:stream';
+import { addAbortSignal, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { OpsError } from '@ops/core';
 import type {
@@ -159,23 +158,95 @@ async function writeObject(
 async function readObject(storage: LocalRoot, key: string, readOptions: StorageReadOptions = {}): Promise<Readable> {
   const path = storage.pathOf(key);
   assertReadRange(readOptions, 'local storage');
+  const { start = 0, end, signal } = readOptions;
+  let handle: FileHandle | undefined;
+  let size: number;
   try {
-    const facts = await stat(path);
+    handle = await open(path, 'r');
+    const facts = await handle.stat();
     if (!facts.isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOENT' });
+    size = facts.size;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+    await handle?.close().catch(() => undefined);
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'EISDIR')
       throw new BackupError('BACKUP_NOT_FOUND', `local storage: ${JSON.stringify(key)} does not exist`, {
         cause: error,
       });
     throw storageError('read', key, error);
   }
-  const stream = createReadStream(path, {
-    ...(readOptions.start === undefined ? {} : { start: readOptions.start }),
-    ...(readOptions.end === undefined ? {} : { end: readOptions.end }),
-    ...(readOptions.signal ? { signal: readOptions.signal } : {}),
-    highWaterMark: 1024 * 1024,
-  });
+  const stream = new ReadAheadStream(handle, start, Math.min(size, end === undefined ? size : end + 1));
+  if (signal) addAbortSignal(signal, stream);
   return stream;
+}
+
+/** Bytes per read of a {@link ReadAheadStream}. */
+const READ_BYTES = 1024 * 1024;
+
+/**
+ * Reads `[start, end)` of an open file in 1 MiB blocks, keeping the next read in flight in the thread pool while the
+ * consumer works on the last block: a read stream issues its next read only after the last one was consumed, so
+ * reading and, say, decrypting took turns (reading, decrypting and hashing a 256 MB age file, 4 alternating runs:
+ * 0.91–0.95 s through a 1 MiB read stream, 0.77–0.82 s read ahead). Closes the file at its end, on an error and
+ * when destroyed.
+ */
+class ReadAheadStream extends Readable {
+  readonly #handle: FileHandle;
+  readonly #end: number;
+  #position: number;
+  #ahead: Promise<Buffer> | undefined;
+
+  constructor(handle: FileHandle, start: number, end: number) {
+    super({ highWaterMark: READ_BYTES });
+    this.#handle = handle;
+    this.#position = start;
+    this.#end = end;
+  }
+
+  /** Starts the next read, or `undefined` at the end of the range. */
+  #readNext(): Promise<Buffer> | undefined {
+    const length = Math.min(READ_BYTES, this.#end - this.#position);
+    if (length <= 0) return undefined;
+    const buffer = Buffer.allocUnsafeSlow(length);
+    const reading = this.#handle
+      .read(buffer, 0, length, this.#position)
+      .then(({ bytesRead }) => (bytesRead === length ? buffer : buffer.subarray(0, bytesRead)));
+    reading.catch(() => undefined); // reported when it is its turn; a read still ahead at destroy is dropped
+    this.#position += length;
+    return reading;
+  }
+
+  override _read(): void {
+    const current = this.#ahead ?? this.#readNext();
+    if (current === undefined) {
+      this.push(null);
+      return;
+    }
+    this.#ahead = this.#readNext();
+    current.then(
+      (block) => {
+        if (this.destroyed) return;
+        if (block.length === 0) {
+          // The file ended before the range did (it cannot grow or shrink once stored, but a short read ends it).
+          this.#ahead = undefined;
+          this.push(null);
+        } else this.push(block);
+      },
+      (error: unknown) => this.destroy(error as Error),
+    );
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    const ahead = this.#ahead;
+    this.#ahead = undefined;
+    // Close after the read still in flight settles, so the descriptor is not reused under it.
+    void Promise.resolve(ahead)
+      .catch(() => undefined)
+      .then(() => this.#handle.close())
+      .then(
+        () => callback(error),
+        () => callback(error),
+      );
+  }
 }
 
 /** Bytes per read of {@link digestObject}; two such buffers serve the whole object. */
