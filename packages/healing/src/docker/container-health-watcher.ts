@@ -124,7 +124,10 @@ const RELEVANT_ACTIONS = new Set(['create', 'start', 'restart', 'die', 'stop', '
  * Follows the health of containers through the Docker events stream (no polling): every `health_status`,
  * `start`, `die`, … event of a followed container triggers one inspect, whose result is the truth (podman's events
  * carry a stale `HealthStatus`). On every (re)connect the watcher lists the containers again, so a change missed
- * while the stream was down is still reported; a dropped stream reconnects with capped backoff.
+ * while the stream was down is still reported, and asks the engine to replay the last few seconds of events
+ * (`since`): an engine can answer the events request before it streams (podman follows its event log), so a change
+ * right after the list could otherwise go unseen until the next periodic list. A dropped stream reconnects with capped
+ * backoff.
  *
  * Use it as the trigger of a container autoheal rule: targets are the followed containers, the condition is
  * `health === 'unhealthy'`.
@@ -143,6 +146,9 @@ export function watchContainerHealth(options: WatchContainerHealthOptions): Cont
   // Podman emits health_status before it stores the new status: an inspect right away can read the old one. Each
   // health event is therefore inspected again after these delays (cheap, and harmless on Docker).
   const FOLLOW_UP_MS = [300, 1_500];
+  // Seconds of events the engine replays on each (re)connect (`since`: whole seconds of the engine's clock, which
+  // `clock` is taken to match).
+  const REPLAY_SECONDS = 5;
   const timers = new Set<TimerHandle>();
   const later = (delayMs: number, work: () => void) => {
     const timer = clock.setTimeout(() => {
@@ -295,6 +301,7 @@ export function watchContainerHealth(options: WatchContainerHealthOptions): Cont
     try {
       const opened = (await docker.getEvents({
         filters: { type: ['container'] },
+        since: Math.floor(clock.now() / 1000) - REPLAY_SECONDS,
         abortSignal: current.signal,
       })) as DockerEventStreamLike;
       if (closed || current.signal.aborted) {

@@ -52,7 +52,12 @@ export interface DockerLike {
     filters?: Record<string, string[]>;
     abortSignal?: AbortSignal;
   }): Promise<ContainerSummaryLike[]>;
-  getEvents(options?: { filters?: Record<string, string[]>; abortSignal?: AbortSignal }): Promise<unknown>;
+  getEvents(options?: {
+    filters?: Record<string, string[]>;
+    /** Unix seconds: the engine first replays the events since then, then streams new ones. */
+    since?: number;
+    abortSignal?: AbortSignal;
+  }): Promise<unknown>;
 }
 
 /** Health as the healer sees it: Docker's HEALTHCHECK states, plus `none` for a container without one. */

@@ -82,15 +82,20 @@ describe('watchContainerHealth against the podman engine', () => {
   );
 
   it(
-    'reconnects when the events stream drops and reports a change missed meanwhile by listing again',
+    'reconnects when the events stream drops and reports a change made while it was down',
     { timeout: 180_000 },
     async () => {
       const label = `heal-${process.pid}-b`;
       const container = await runWithHealthcheck({ [label]: 'yes' });
       await runHealthcheck(engine.socketPath, container.id);
       const streams: DockerEventStreamLike[] = [];
+      const sinces: (number | undefined)[] = [];
       let failNext = false;
-      // The real client; only getEvents is wrapped, to drop the stream and to refuse one reconnect.
+      // Reconnects wait until the container has turned unhealthy, so the change happens while no stream is open.
+      let changed = () => {};
+      const changeDone = new Promise<void>((resolve) => (changed = resolve));
+      let holdReconnects = false;
+      // The real client; only getEvents is wrapped, to drop the stream, to refuse one reconnect and to hold the next.
       const docker: DockerLike = {
         getContainer: (id) => engine.docker.getContainer(id),
         listContainers: (options) => engine.docker.listContainers(options),
@@ -99,6 +104,8 @@ describe('watchContainerHealth against the podman engine', () => {
             failNext = false;
             throw new Error('connect ECONNREFUSED (simulated)');
           }
+          if (holdReconnects) await changeDone;
+          sinces.push(options?.since);
           const stream = (await engine.docker.getEvents(options)) as unknown as DockerEventStreamLike;
           streams.push(stream);
           return stream;
@@ -115,16 +122,26 @@ describe('watchContainerHealth against the podman engine', () => {
         await watcher.start();
         expect(watcher.get(container.id)?.health).toBe('healthy');
         failNext = true;
+        holdReconnects = true;
         const reconnected = nextEvent(watcher, 'stream.connected', () => true);
+        const unhealthy = nextEvent(watcher, 'container.health-changed', (event) => event.health === 'unhealthy');
         streams[0]?.destroy?.();
         // While no stream is open, the container turns unhealthy.
         await exec(container, ['rm', '/tmp/ok']);
-        await runHealthcheck(engine.socketPath, container.id);
-        const change = await nextEvent(watcher, 'container.health-changed', (event) => event.health === 'unhealthy');
+        expect(await runHealthcheck(engine.socketPath, container.id)).toBe('unhealthy');
+        const reconnectAt = Date.now() / 1000;
+        changed();
+        const change = await unhealthy;
         await reconnected;
-        expect(change.id).toBe(container.id);
+        // The list after the reconnect, or the engine's replay of the last seconds (since), reports it.
+        expect(change).toMatchObject({ id: container.id, previous: 'healthy', health: 'unhealthy' });
+        expect(['resync', 'event']).toContain(change.cause);
         expect(disconnects).toEqual([100, 200]);
         expect(streams.length).toBe(2);
+        // Every connect asks for the last few seconds again (podman may answer before it streams).
+        expect(sinces.length).toBe(2);
+        expect(sinces[1]).toBeGreaterThanOrEqual(Math.floor(reconnectAt) - 10);
+        expect(sinces[1]).toBeLessThanOrEqual(reconnectAt);
         expect(watcher.connected).toBe(true);
       } finally {
         await watcher.close();
