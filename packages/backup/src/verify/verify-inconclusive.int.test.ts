@@ -12,7 +12,7 @@ import { pruneBackups, verificationState } from '../prune/prune-backups.js';
 import { sql } from '../restore/postgres-test-helpers.js';
 import { createPostgresSource } from '../sources/postgres-source.js';
 import { createMemoryStorage, type MemoryStorage } from '../testing/memory-storage.js';
-import { verifyBackup } from './verify-backup.js';
+import { verifyBackup, type VerificationReport, type VerifyBackupOptions } from './verify-backup.js';
 
 // A verification that cannot be carried out (no matching key, no pg_restore or one too old for the dump, no scratch
 // server) says nothing about the backup. It used to be recorded as a failed verification, and retention removes
@@ -37,6 +37,24 @@ function countingReads(): { storage: MemoryStorage; reads: () => number } {
     return storage.read(key, options);
   };
   return { storage: counted, reads: () => reads };
+}
+
+/**
+ * Verifies the backup (`full-read` with the right key unless `options` say otherwise), expects an inconclusive report,
+ * and checks that nothing was recorded in the stored manifest.
+ */
+async function expectInconclusive(options: Partial<VerifyBackupOptions> = {}): Promise<VerificationReport> {
+  const report = await verifyBackup({
+    storage,
+    backup: backup.id,
+    job: backup.job,
+    level: 'full-read',
+    decryption: { identities: [identity.identity] },
+    ...options,
+  });
+  expect(report).toMatchObject({ ok: false, inconclusive: true });
+  expect((await stored()).verifications).toEqual(backup.verifications);
+  return report;
 }
 
 /** What a dry-run prune a month from now decides for the backup (failed ones go after `failedKeepFor`, 7 days). */
@@ -93,77 +111,41 @@ describe('a verification that cannot be carried out is inconclusive and not reco
     let report;
     try {
       process.env.PATH = emptyBin;
-      report = await verifyBackup({
-        storage,
-        backup: backup.id,
-        job: backup.job,
-        level: 'full-read',
-        decryption: { identities: [identity.identity] },
-      });
+      report = await expectInconclusive();
     } finally {
       process.env.PATH = path;
       await rm(emptyBin, { recursive: true, force: true });
     }
-    expect(report).toMatchObject({ ok: false, inconclusive: true });
     expect(report.detail).toMatch(
       /not verified: .*cannot run pg_restore --version.*postgresql-client-15.*pgRestorePath/,
     );
-    const after = await stored();
-    expect(after.verifications).toEqual(backup.verifications);
-    expect(verificationState(after, 'checksum')).not.toBe('failed');
+    expect(verificationState(await stored(), 'checksum')).not.toBe('failed');
   });
 
   it('a pgRestorePath that does not exist: inconclusive before a byte of the artifact is read', async () => {
     const counting = countingReads();
-    const report = await verifyBackup({
+    const report = await expectInconclusive({
       storage: counting.storage,
       backup: structuredClone(backup),
-      level: 'full-read',
-      decryption: { identities: [identity.identity] },
       pgRestorePath: '/nonexistent/bin/pg_restore',
     });
-    expect(report).toMatchObject({ ok: false, inconclusive: true });
     expect(report.artifacts[0]?.detail).toMatch(/\/nonexistent\/bin\/pg_restore/);
     expect(counting.reads()).toBe(0);
-    expect((await stored()).verifications).toEqual(backup.verifications);
   });
 
   it('a backup written by a newer pg_dump than the pg_restore here: inconclusive, naming both versions', async () => {
-    const report = await verifyBackup({
-      storage,
-      backup: dumpedBy('99.1'),
-      level: 'full-read',
-      decryption: { identities: [identity.identity] },
-    });
-    expect(report).toMatchObject({ ok: false, inconclusive: true });
+    const report = await expectInconclusive({ backup: dumpedBy('99.1') });
     expect(report.detail).toMatch(/dumped by pg_dump 99 .*pg_restore is version 15.*postgresql-client-99/);
-    expect((await stored()).verifications).toEqual(backup.verifications);
   });
 
   it('a key that does not fit an intact backup: inconclusive (it was recorded as a failure)', async () => {
-    const report = await verifyBackup({
-      storage,
-      backup: backup.id,
-      job: backup.job,
-      level: 'full-read',
-      decryption: { identities: [generateAgeIdentity().identity] },
-    });
-    expect(report).toMatchObject({ ok: false, inconclusive: true });
+    const report = await expectInconclusive({ decryption: { identities: [generateAgeIdentity().identity] } });
     expect(report.detail).toMatch(/BACKUP_DECRYPT_FAILED.*stored bytes match the manifest/);
-    expect((await stored()).verifications).toEqual(backup.verifications);
   });
 
   it('test-restore without a scratch server: inconclusive', async () => {
-    const report = await verifyBackup({
-      storage,
-      backup: backup.id,
-      job: backup.job,
-      level: 'test-restore',
-      decryption: { identities: [identity.identity] },
-    });
-    expect(report).toMatchObject({ ok: false, inconclusive: true });
+    const report = await expectInconclusive({ level: 'test-restore' });
     expect(report.detail).toMatch(/needs scratch\.postgres/);
-    expect((await stored()).verifications).toEqual(backup.verifications);
   });
 
   it('so retention keeps the backup a month later: it is not verification-failed', async () => {
