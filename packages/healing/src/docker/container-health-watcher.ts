@@ -80,7 +80,10 @@ export interface WatchContainerHealthOptions {
   resyncEvery?: Duration;
   /** Deadline of one inspect or list call; a call past it is abandoned (and retried on the next event). Default `'10s'`. */
   requestTimeout?: Duration;
-  /** Source of time. */
+  /**
+   * Source of time: event times, timers, and the `since` of the events replayed on each connect. Default the system
+   * clock.
+   */
   clock?: Clock;
   /** Logger. */
   logger?: Logger;
