@@ -95,6 +95,18 @@ describe('planRetention properties (randomized, seeded)', () => {
       expect(keptGood, context).toBeGreaterThanOrEqual(Math.min(minGood, goodNewestFirst.length));
       if (goodNewestFirst.length <= minGood) expect(keptGood, context).toBe(goodNewestFirst.length);
 
+      // While no good backup is newer, the newest verification-failed or partially failed backup is kept.
+      const newestGoodTime = goodNewestFirst[0]?.time ?? Number.NEGATIVE_INFINITY;
+      const lastResort = [...candidates]
+        .sort((left, right) => right.time - left.time || (left.id < right.id ? 1 : -1))
+        .find(
+          (candidate) =>
+            candidate.time > newestGoodTime &&
+            ((candidate.state === 'completed' && candidate.verified === 'failed') ||
+              candidate.state === 'partially-failed'),
+        );
+      if (lastResort !== undefined) expect(kept.has(lastResort.id), context).toBe(true);
+
       // Pinned backups are never removed.
       for (const candidate of candidates)
         if (candidate.pinned === true) expect(kept.has(candidate.id), context).toBe(true);

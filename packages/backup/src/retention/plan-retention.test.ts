@@ -237,6 +237,45 @@ describe('safety rules', () => {
     expect(reasonsOf(plan, 'old-failed')).toEqual(['failed 1w2d ago, older than failedKeepFor 3d']);
   });
 
+  it('when every recent verification failed, the newest of those backups is kept as the last restore point', () => {
+    // A scratch server without an extension the data needs fails every test restore: no backup is good any more.
+    const failedVerification = (id: string, time: number): RetentionCandidate => ({
+      id,
+      time,
+      state: 'completed',
+      verified: 'failed',
+    });
+    const candidates: RetentionCandidate[] = [
+      failedVerification('v0', now - 9 * DAY),
+      failedVerification('v1', now - 10 * DAY),
+      failedVerification('v2', now - 11 * DAY),
+      good('g-old', now - 20 * DAY),
+    ];
+    const plan = planRetention(candidates, { keepLast: 3, minGood: 1 }, { now });
+    expect(keptIds(plan)).toEqual(['v0', 'g-old']);
+    expect(reasonsOf(plan, 'v0')).toEqual([
+      'verification failed 1w2d ago, older than failedKeepFor 1w, but kept: no good backup is newer, so it is the last restore point; not counted by the keep rules',
+    ]);
+    expect(removedIds(plan)).toEqual(['v1', 'v2']);
+
+    // Once a good backup is newer, it goes by failedKeepFor like the others.
+    const recovered = planRetention([good('g-new', now - HOUR), ...candidates], { keepLast: 3 }, { now });
+    expect(removedIds(recovered)).toEqual(['v0', 'v1', 'v2']);
+    expect(keptIds(recovered)).toEqual(['g-new', 'g-old']);
+  });
+
+  it('a source that keeps failing: the newest partially failed backup is kept while no good backup is newer', () => {
+    const candidates: RetentionCandidate[] = [
+      { id: 'p0', time: now - 8 * DAY, state: 'partially-failed' },
+      { id: 'p1', time: now - 9 * DAY, state: 'partially-failed' },
+      { id: 'f0', time: now - 10 * DAY, state: 'failed' },
+    ];
+    const plan = planRetention(candidates, { keepLast: 2 }, { now });
+    expect(keptIds(plan)).toEqual(['p0']);
+    expect(reasonsOf(plan, 'p0')[0]).toMatch(/^partially-failed 1w1d ago, .*the last restore point/);
+    expect(removedIds(plan)).toEqual(['p1', 'f0']);
+  });
+
   it('unverified backups count only when countUnverified is set; otherwise they are kept and say why', () => {
     const candidates: RetentionCandidate[] = [
       { id: 'u0', time: now - HOUR, state: 'completed' },

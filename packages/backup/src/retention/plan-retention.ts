@@ -129,7 +129,10 @@ function ago(now: number, time: number): string {
  * 2. The newest good backup is never removed, and at least `minGood` good backups are kept (newest first).
  * 3. Failed, partially failed and verification-failed backups are removed once older than `failedKeepFor`;
  *    in-progress ones once older than `staleInProgressAfter`. They never fill a bucket. Completed backups that are
- *    not counted (unverified with `countUnverified: false`) are kept and say so.
+ *    not counted (unverified with `countUnverified: false`) are kept and say so. One exception: the newest
+ *    verification-failed or partially failed backup is kept while no good backup is newer — the last restore point
+ *    when every recent verification fails (a scratch server without an extension the data needs, say) or a source
+ *    keeps failing; it goes by `failedKeepFor` once a newer good backup exists.
  *
  * Pure and deterministic: it only plans; deleting is the caller's job (manifest first, then data).
  *
@@ -167,6 +170,14 @@ export function planRetention(
   applyKeepRules(good, rules, { now, zone, reasons });
   applySafetyRules(good, rules.minGood, reasons);
 
+  // The newest backup holding data that is not good (verification failed, or some sources failed), when no good
+  // backup is newer: it may be all there is to restore from.
+  const newestGoodTime = good[0]?.time ?? Number.NEGATIVE_INFINITY;
+  const lastResort = sorted.find(
+    (candidate) =>
+      candidate.time > newestGoodTime &&
+      ((candidate.state === 'completed' && candidate.verified === 'failed') || candidate.state === 'partially-failed'),
+  );
   const plan: RetentionPlan = { keep: [], remove: [] };
   for (const candidate of sorted) {
     if (isGood(candidate)) {
@@ -174,7 +185,7 @@ export function planRetention(
       if (kept !== undefined) plan.keep.push({ id: candidate.id, reasons: kept });
       else plan.remove.push({ id: candidate.id, reasons: ['good, but no rule keeps it'] });
     } else {
-      decideUncounted(candidate, rules, now, plan);
+      decideUncounted(candidate, rules, now, plan, candidate === lastResort);
     }
   }
   return plan;
@@ -321,7 +332,14 @@ function applySafetyRules(good: readonly RetentionCandidate[], minGood: number, 
 }
 
 /** 3. A backup the keep rules do not count (pinned, in progress, unverified, failed): kept or removed by its age. */
-function decideUncounted(candidate: RetentionCandidate, rules: RetentionRules, now: number, plan: RetentionPlan): void {
+function decideUncounted(
+  candidate: RetentionCandidate,
+  rules: RetentionRules,
+  now: number,
+  plan: RetentionPlan,
+  /** The newest verification-failed or partially failed backup, and no good backup is newer. */
+  lastResort: boolean,
+): void {
   const { id, state } = candidate;
   const { failedKeepFor, staleInProgressAfter } = rules;
   const verified = candidate.verified ?? 'unverified';
@@ -351,7 +369,14 @@ function decideUncounted(candidate: RetentionCandidate, rules: RetentionRules, n
     return;
   }
   const what = state === 'completed' ? 'verification failed' : state;
-  if (now - candidate.time > failedKeepFor)
+  if (now - candidate.time > failedKeepFor && lastResort)
+    plan.keep.push({
+      id,
+      reasons: [
+        `${what} ${age}, older than failedKeepFor ${formatDuration(failedKeepFor)}, but kept: no good backup is newer, so it is the last restore point; not counted by the keep rules`,
+      ],
+    });
+  else if (now - candidate.time > failedKeepFor)
     plan.remove.push({ id, reasons: [`${what} ${age}, older than failedKeepFor ${formatDuration(failedKeepFor)}`] });
   else
     plan.keep.push({

@@ -174,7 +174,12 @@ describe('what is found damaged is still recorded as a failure', () => {
     const after = await findBackup({ storage: damaged, id: backup.id, job: backup.job });
     expect(after.verifications.slice(backup.verifications.length)).toMatchObject([{ level: 'full-read', ok: false }]);
     expect(verificationState(after, 'checksum')).toBe('failed');
-    expect(await pruneDecision(damaged)).toMatchObject({ verified: 'failed', action: 'remove' });
+    // Recorded as failed: a month later only the last-restore-point rule keeps it (no good backup is newer).
+    expect(await pruneDecision(damaged)).toMatchObject({
+      verified: 'failed',
+      action: 'keep',
+      reasons: [expect.stringMatching(/no good backup is newer, so it is the last restore point/)],
+    });
   });
 
   it('the same intact backup with the right key passes, and that is recorded', async () => {
