@@ -39,12 +39,9 @@ function countingReads(): { storage: MemoryStorage; reads: () => number } {
   return { storage: counted, reads: () => reads };
 }
 
-/**
- * Verifies the backup (`full-read` with the right key unless `options` say otherwise), expects an inconclusive report,
- * and checks that nothing was recorded in the stored manifest.
- */
-async function expectInconclusive(options: Partial<VerifyBackupOptions> = {}): Promise<VerificationReport> {
-  const report = await verifyBackup({
+/** Verifies the backup: `full-read` with the right key, unless `options` say otherwise. */
+function verify(options: Partial<VerifyBackupOptions> = {}): Promise<VerificationReport> {
+  return verifyBackup({
     storage,
     backup: backup.id,
     job: backup.job,
@@ -52,6 +49,11 @@ async function expectInconclusive(options: Partial<VerifyBackupOptions> = {}): P
     decryption: { identities: [identity.identity] },
     ...options,
   });
+}
+
+/** {@link verify}, expecting an inconclusive report and nothing recorded in the stored manifest. */
+async function expectInconclusive(options: Partial<VerifyBackupOptions> = {}): Promise<VerificationReport> {
+  const report = await verify(options);
   expect(report).toMatchObject({ ok: false, inconclusive: true });
   expect((await stored()).verifications).toEqual(backup.verifications);
   return report;
@@ -162,13 +164,7 @@ describe('what is found damaged is still recorded as a failure', () => {
     const bytes = damaged.get(artifact.key) as Buffer;
     bytes[bytes.length - 100] = (bytes[bytes.length - 100] as number) ^ 0xff;
     damaged.set(artifact.key, bytes);
-    const report = await verifyBackup({
-      storage: damaged,
-      backup: backup.id,
-      job: backup.job,
-      level: 'full-read',
-      decryption: { identities: [generateAgeIdentity().identity] },
-    });
+    const report = await verify({ storage: damaged, decryption: { identities: [generateAgeIdentity().identity] } });
     expect(report.ok).toBe(false);
     expect(report.inconclusive).toBeUndefined();
     const after = await findBackup({ storage: damaged, id: backup.id, job: backup.job });
@@ -183,13 +179,7 @@ describe('what is found damaged is still recorded as a failure', () => {
   });
 
   it('the same intact backup with the right key passes, and that is recorded', async () => {
-    const report = await verifyBackup({
-      storage,
-      backup: backup.id,
-      job: backup.job,
-      level: 'full-read',
-      decryption: { identities: [identity.identity] },
-    });
+    const report = await verify();
     expect(report.ok, report.detail).toBe(true);
     expect((await stored()).verifications.slice(backup.verifications.length)).toMatchObject([
       { level: 'full-read', ok: true },
