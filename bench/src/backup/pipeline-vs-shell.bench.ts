@@ -4,8 +4,8 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import pg from 'pg';
 import { generateAgeIdentity, type BackupTiming } from '@ops/backup';
+import { queryPostgres } from '@ops/testkit';
 import { compareRow, stats, type BenchRow, type BenchSuite } from '../harness.js';
 import { ADMIN_URL, databaseUrl } from './support/bench-databases.js';
 
@@ -28,14 +28,9 @@ const DATABASES = [
 const admin = new URL(ADMIN_URL);
 const connectionFlags = ['-h', admin.hostname, '-p', admin.port || '5432', '-U', decodeURIComponent(admin.username)];
 
-async function sql<T extends pg.QueryResultRow>(text: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    return (await client.query<T>(text)).rows;
-  } finally {
-    await client.end();
-  }
+/** Runs `text` on the bench server's admin database. */
+function sql<T extends Record<string, unknown>>(text: string): Promise<T[]> {
+  return queryPostgres<T>(ADMIN_URL, text);
 }
 
 /** Creates a pgbench database of `scale` once (reused when present); resolves with its size in bytes. */

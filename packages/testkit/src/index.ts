@@ -8,7 +8,12 @@ export type { TempDir } from './temp-dir.js';
 export { startHttpServer } from './http/http-server.js';
 export type { TestHttpHandler, TestHttpServer } from './http/http-server.js';
 
-export { createPostgresDatabase, resolvePostgresServer, LOCAL_POSTGRES_URL } from './postgres/postgres-database.js';
+export {
+  createPostgresDatabase,
+  queryPostgres,
+  resolvePostgresServer,
+  LOCAL_POSTGRES_URL,
+} from './postgres/postgres-database.js';
 export type { CreatePostgresDatabaseOptions, PostgresDatabase, PostgresServer } from './postgres/postgres-database.js';
 export { startThrowawayPostgres } from './postgres/throwaway-postgres.js';
 export type { ThrowawayPostgres, ThrowawayPostgresOptions } from './postgres/throwaway-postgres.js';

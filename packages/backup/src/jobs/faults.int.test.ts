@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createPostgresDatabase,
   createRedisNamespace,
+  queryPostgres as sql,
   tempDir,
   type PostgresDatabase,
   type RedisNamespace,
@@ -17,7 +18,6 @@ import { generateAgeIdentity } from '../crypto/age-keys.js';
 import { manifestArtifacts } from '../manifest/manifest.js';
 import { pruneBackups } from '../prune/prune-backups.js';
 import { restorePostgres } from '../restore/postgres-restore.js';
-import { sql } from '../restore/postgres-test-helpers.js';
 import { restoreRedis } from '../restore/redis-restore.js';
 import { createPostgresSource } from '../sources/postgres-source.js';
 import { createRedisSource } from '../sources/redis/redis-source.js';

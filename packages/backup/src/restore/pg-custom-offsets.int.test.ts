@@ -4,9 +4,14 @@ import { copyFile, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPostgresDatabase, tempDir, type PostgresDatabase, type TempDir } from '@ops/testkit';
+import {
+  createPostgresDatabase,
+  queryPostgres as sql,
+  tempDir,
+  type PostgresDatabase,
+  type TempDir,
+} from '@ops/testkit';
 import { patchCustomDumpOffsets, readCustomDumpToc, type CustomDumpToc } from './pg-custom-offsets.js';
-import { sql } from './postgres-test-helpers.js';
 
 // pg_dump -Fc writing to a pipe cannot go back to fill in the TOC's data offsets; written straight to a file, it does.
 // patchCustomDumpOffsets must turn the first into the second, and refuse (untouched) anything it does not understand.

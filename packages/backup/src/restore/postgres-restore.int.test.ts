@@ -2,7 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
 import { createRecordingLogger } from '@ops/core/testing';
-import { createPostgresDatabase, tempDir, type PostgresDatabase, type TempDir } from '@ops/testkit';
+import {
+  createPostgresDatabase,
+  queryPostgres as sql,
+  tempDir,
+  type PostgresDatabase,
+  type TempDir,
+} from '@ops/testkit';
 import { runBackup } from '../jobs/run-backup.js';
 import type { BackupManifest } from '../manifest/manifest.js';
 import { createPostgresSource } from '../sources/postgres-source.js';
@@ -10,7 +16,6 @@ import { createLocalStorage } from '../storages/local/local-storage.js';
 import type { BackupStorage } from '../storages/storage.js';
 import { createMemoryStorage, type MemoryStorage } from '../testing/memory-storage.js';
 import { restorePostgres } from './postgres-restore.js';
-import { sql } from './postgres-test-helpers.js';
 
 // A restore that the target refuses midway must leave the target as it was: pg_restore runs in one transaction
 // (when not parallel), and a database the restore created is dropped again.

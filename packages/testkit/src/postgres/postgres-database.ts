@@ -48,6 +48,28 @@ export interface PostgresServer {
 
 let serverPromise: Promise<PostgresServer> | undefined;
 
+/**
+ * Runs `text` (one or several statements) on a fresh connection to `connectionString` and resolves with the rows of
+ * the last result. For test set-up and checks, not for code under test.
+ *
+ * @example
+ * ```ts
+ * const [row] = await queryPostgres<{ n: number }>(database.connectionString, 'SELECT count(*)::int AS n FROM items');
+ * ```
+ */
+export async function queryPostgres<T extends pg.QueryResultRow = pg.QueryResultRow>(
+  connectionString: string,
+  text: string,
+): Promise<T[]> {
+  const client = new pg.Client({ connectionString });
+  await client.connect();
+  try {
+    return (await client.query<T>(text)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
 async function canConnect(connectionString: string): Promise<void> {
   const client = new pg.Client({ connectionString, connectionTimeoutMillis: 3_000 });
   try {
