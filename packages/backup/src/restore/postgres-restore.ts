@@ -176,15 +176,10 @@ async function restorePostgresTimed(options: RestorePostgresOptions): Promise<{ 
     throw new BackupError('RESTORE_FAILED', `unknown PostgreSQL artifact format ${artifact.format}`);
   const loadFrom = chooseLoadFrom(options, artifact.format);
   const connection = resolveConnection(target);
-  const program = artifact.format === 'pg-plain' ? psqlPath : pgRestorePath;
   // Before the artifact is read (a whole download of a large backup) or the target touched: the tool that will load
   // it runs, and a pg_restore older than the backup's pg_dump, which cannot read its archive, is refused.
-  await timed('restore.tool-check', () =>
-    checkRestoreTool(program, artifact.format === 'pg-plain' ? 'psqlPath' : 'pgRestorePath', {
-      backup,
-      source,
-      checkVersion: artifact.format !== 'pg-plain' && !skipVersionCheck,
-    }),
+  const program = await timed('restore.tool-check', () =>
+    checkRestoreTool({ backup, source, pgRestorePath, psqlPath, skipVersionCheck }),
   );
   return withTemporaryDirectory(async (directory) => {
     const file = join(directory, 'dump');
@@ -280,15 +275,22 @@ async function restorePostgresTimed(options: RestorePostgresOptions): Promise<{ 
 }
 
 /**
- * Runs `program --version`, failing with what to install or set when it cannot run; with `checkVersion`, refuses a
- * pg_restore older than the pg_dump recorded in the backup's manifest (it stops at the archive's header).
+ * Runs `--version` of the tool that loads the source's dump (psql for plain SQL, else pg_restore), failing with what to
+ * install or set when it cannot run; unless `skipVersionCheck`, refuses a pg_restore older than the pg_dump recorded
+ * in the backup's manifest (it stops at the archive's header). Resolves with the tool's path.
  */
-export async function checkRestoreTool(
-  program: string,
-  option: 'pgRestorePath' | 'psqlPath',
-  context: { backup: BackupManifest; source: SourceRecord; checkVersion: boolean },
-): Promise<void> {
-  const { backup, source, checkVersion } = context;
+export async function checkRestoreTool(context: {
+  backup: BackupManifest;
+  source: SourceRecord;
+  pgRestorePath: string;
+  psqlPath: string;
+  skipVersionCheck?: boolean;
+}): Promise<string> {
+  const { backup, source, skipVersionCheck = false } = context;
+  const plainSql = source.artifacts[0]?.format === 'pg-plain';
+  const program = plainSql ? context.psqlPath : context.pgRestorePath;
+  const option = plainSql ? 'psqlPath' : 'pgRestorePath';
+  const checkVersion = !plainSql && !skipVersionCheck;
   const dumpedWith = typeof source.details.tool === 'string' ? source.details.tool : undefined;
   const dumpMajor = dumpedWith === undefined ? undefined : toolMajor(dumpedWith);
   const client = `postgresql-client-${dumpMajor ?? 15}`;
@@ -301,6 +303,7 @@ export async function checkRestoreTool(
       'RESTORE_FAILED',
       `backup ${backup.id} was dumped by pg_dump ${dumpMajor} (${dumpedWith}), and ${program} is version ${tool.major}, which cannot read a newer pg_dump's archive: install ${client} and set ${option} to its pg_restore (e.g. /usr/lib/postgresql/${dumpMajor}/bin/pg_restore; ops-backup: --pg-bin-dir)`,
     );
+  return program;
 }
 
 function aborted(backup: BackupManifest, database: string, signal: AbortSignal): BackupError {

@@ -223,12 +223,7 @@ class Inconclusive extends Error {}
 
 /** Runs the tool that reads or loads the source's dump (`--version`), and checks it can read the backup's archive. */
 async function checkTool(backup: BackupManifest, source: SourceRecord, tools: RestoreTools): Promise<void> {
-  const plainSql = source.artifacts[0]?.format === 'pg-plain';
-  await checkRestoreTool(plainSql ? tools.psqlPath : tools.pgRestorePath, plainSql ? 'psqlPath' : 'pgRestorePath', {
-    backup,
-    source,
-    checkVersion: !plainSql,
-  }).catch((error: unknown) => {
+  await checkRestoreTool({ backup, source, ...tools }).catch((error: unknown) => {
     throw new Inconclusive(safeErrorMessage(error));
   });
 }

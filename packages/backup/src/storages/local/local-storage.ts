@@ -227,7 +227,6 @@ class ReadAheadStream extends Readable {
         if (this.destroyed) return;
         if (block.length === 0) {
           // The file ended before the range did (it cannot grow or shrink once stored, but a short read ends it).
-          this.#ahead = undefined;
           this.push(null);
         } else this.push(block);
       },
