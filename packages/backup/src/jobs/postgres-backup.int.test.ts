@@ -2,9 +2,14 @@ import { spawn } from 'node:child_process';
 import { chmod, readFile, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPostgresDatabase, tempDir, type PostgresDatabase, type TempDir } from '@ops/testkit';
+import {
+  createPostgresDatabase,
+  queryPostgres as query,
+  tempDir,
+  type PostgresDatabase,
+  type TempDir,
+} from '@ops/testkit';
 import { findBackup, listBackups } from '../catalog/catalog.js';
 import { generateAgeIdentity } from '../crypto/age-keys.js';
 import { openArtifact, type ArtifactRecord } from '../pipeline/artifact-pipeline.js';
@@ -18,16 +23,6 @@ import { runBackup } from './run-backup.js';
 let database: PostgresDatabase;
 let directory: TempDir;
 const restored: string[] = [];
-
-async function query<T extends pg.QueryResultRow>(connectionString: string, sql: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 beforeAll(async () => {
   database = await createPostgresDatabase({ prefix: 'backup_pg' });
