@@ -174,6 +174,77 @@ class HeaderCollector {
 }
 
 /**
+ * Reads an age file's header and payload nonce from the front of its bytes: unwraps the file key with an identity or
+ * the passphrase, checks the header MAC and derives the payload key. {@link createAgeDecryptStream} starts with it, and
+ * so does the authenticating read that opens the payload on a worker thread.
+ */
+export class AgeHeaderReader {
+  readonly #identities: readonly AgeIdentity[];
+  readonly #passphrase: string | undefined;
+  readonly #maxScryptWorkFactor: number;
+  readonly #header = new HeaderCollector();
+  #fileKey: Buffer | undefined;
+  #rest = Buffer.alloc(0);
+
+  constructor(options: AgeDecryptOptions) {
+    const { identities = [], passphrase, maxScryptWorkFactor = 22 } = options;
+    if (identities.length === 0 && passphrase === undefined) {
+      throw new BackupError('ARGUMENT_INVALID', 'age decryption: at least one identity or a passphrase is required');
+    }
+    this.#identities = identities.flatMap((identity) =>
+      /[\n#]/.test(identity.trim()) ? parseIdentityFile(identity) : [parseIdentity(identity)],
+    );
+    this.#passphrase = passphrase;
+    this.#maxScryptWorkFactor = maxScryptWorkFactor;
+  }
+
+  /**
+   * Takes the next bytes of the file. Resolves with the payload key and the bytes after the payload nonce once both
+   * are read, else `undefined` (more bytes needed). Rejects with `BACKUP_DECRYPT_FAILED` (no identity matches, wrong
+   * passphrase) or `BACKUP_CORRUPT` (malformed header, bad MAC).
+   */
+  async push(chunk: Buffer): Promise<{ key: Buffer; rest: Buffer } | undefined> {
+    if (this.#fileKey === undefined) {
+      // The header is collected separately (amortised O(n), searched incrementally) so that tiny writes of a large
+      // header cannot make the scan quadratic.
+      const end = this.#header.append(chunk);
+      if (end === -1) return undefined;
+      const parsed = parseHeader(this.#header.bytes().subarray(0, end));
+      this.#rest = Buffer.from(this.#header.bytes().subarray(end));
+      this.#header.release();
+      const fileKey = await recoverFileKey(
+        parsed.stanzas,
+        this.#identities,
+        this.#passphrase,
+        this.#maxScryptWorkFactor,
+      );
+      if (!bytesEqual(hmacSha256(headerMacKey(fileKey), parsed.macInput), parsed.mac)) {
+        throw corrupt('age header MAC does not match: the header was modified');
+      }
+      this.#fileKey = fileKey;
+    } else {
+      this.#rest = Buffer.concat([this.#rest, chunk]);
+    }
+    if (this.#rest.length < PAYLOAD_NONCE_BYTES) return undefined;
+    const rest = this.#rest;
+    this.#rest = Buffer.alloc(0);
+    return {
+      key: payloadKey(this.#fileKey, rest.subarray(0, PAYLOAD_NONCE_BYTES)),
+      rest: rest.subarray(PAYLOAD_NONCE_BYTES),
+    };
+  }
+
+  /** The error for a file that ended before {@link push} resolved the payload key. */
+  truncated(): BackupError {
+    if (this.#fileKey === undefined)
+      return corrupt(
+        this.#header.length === 0 ? 'empty input: not an age file' : 'age file is truncated inside the header',
+      );
+    return corrupt('age file is truncated: payload nonce missing');
+  }
+}
+
+/**
  * A Transform that decrypts an age v1 file. Every 64 KiB chunk is authenticated before its plaintext is pushed, so
  * nothing unauthenticated is ever emitted; a stream that ends without a valid final chunk (truncation) fails.
  *
@@ -190,39 +261,19 @@ export function createAgeDecryptStream(
   /** @internal Worker threads for the payload (default: {@link AgeChunkPool.defaultSize}); 0 = the main thread. */
   internal: { workers?: number } = {},
 ): Transform {
-  const { identities = [], passphrase, maxScryptWorkFactor = 22 } = options;
-  if (identities.length === 0 && passphrase === undefined) {
-    throw new BackupError('ARGUMENT_INVALID', 'age decryption: at least one identity or a passphrase is required');
-  }
-  const parsedIdentities = identities.flatMap((identity) =>
-    /[\n#]/.test(identity.trim()) ? parseIdentityFile(identity) : [parseIdentity(identity)],
-  );
+  const reader = new AgeHeaderReader(options);
   const queue = new ByteQueue();
-  const header = new HeaderCollector();
-  let state: 'header' | 'nonce' | 'payload' | 'failed' = 'header';
-  let fileKey: Buffer | undefined;
+  let state: 'header' | 'payload' | 'failed' = 'header';
   let key: Buffer | undefined;
   const chunkNonce = new ChunkNonce();
   let chunksOpened = 0;
 
   async function advance(stream: Transform): Promise<void> {
     if (state === 'header') {
-      // The header is collected separately (amortised O(n), searched incrementally) so that tiny writes of a large
-      // header cannot make the scan quadratic; the queue only holds payload bytes.
-      const end = header.append(queue.takeAll());
-      if (end === -1) return;
-      const parsed = parseHeader(header.bytes().subarray(0, end));
-      queue.push(Buffer.from(header.bytes().subarray(end)));
-      header.release();
-      fileKey = await recoverFileKey(parsed.stanzas, parsedIdentities, passphrase, maxScryptWorkFactor);
-      if (!bytesEqual(hmacSha256(headerMacKey(fileKey), parsed.macInput), parsed.mac)) {
-        throw corrupt('age header MAC does not match: the header was modified');
-      }
-      state = 'nonce';
-    }
-    if (state === 'nonce') {
-      if (queue.length < PAYLOAD_NONCE_BYTES) return;
-      key = payloadKey(fileKey as Buffer, queue.take(PAYLOAD_NONCE_BYTES));
+      const read = await reader.push(queue.takeAll());
+      if (read === undefined) return;
+      key = read.key;
+      queue.push(read.rest);
       state = 'payload';
     }
     // A sealed chunk is known not to be the last one only once at least one more byte follows it.
@@ -276,9 +327,7 @@ export function createAgeDecryptStream(
   }
 
   function finish(stream: Transform): void {
-    if (state === 'header')
-      throw corrupt(header.length === 0 ? 'empty input: not an age file' : 'age file is truncated inside the header');
-    if (state === 'nonce') throw corrupt('age file is truncated: payload nonce missing');
+    if (state === 'header') throw reader.truncated();
     const rest = queue.takeAll();
     if (rest.length < TAG_BYTES || (rest.length === TAG_BYTES && chunksOpened > 0)) {
       throw corrupt('age file is truncated: the final chunk is missing');

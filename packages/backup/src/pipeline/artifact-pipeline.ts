@@ -206,12 +206,23 @@ export interface OpenArtifactOptions {
   checkPlain?: boolean | undefined;
 }
 
-function corruptError(artifact: ArtifactRecord, layer: string, problem: string, cause?: unknown): BackupError {
+/** `BACKUP_CORRUPT` naming the artifact and the layer (`stored object`, `plain data`) that failed a check. */
+export function corruptError(artifact: ArtifactRecord, layer: string, problem: string, cause?: unknown): BackupError {
   return new BackupError(
     'BACKUP_CORRUPT',
     `artifact ${artifact.key} is corrupt: ${layer} ${problem}`,
     cause === undefined ? {} : { cause },
   );
+}
+
+/** Throws `BACKUP_DECRYPT_FAILED` when `artifact` is encrypted and `decryption` gives neither an identity nor a passphrase. */
+export function assertDecryptionGiven(artifact: ArtifactRecord, decryption: DecryptionOptions | undefined): void {
+  if (artifact.encryption && !decryption?.identities?.length && decryption?.passphrase === undefined) {
+    throw new BackupError(
+      'BACKUP_DECRYPT_FAILED',
+      `artifact ${artifact.key} is encrypted with age (${artifact.encryption.passphrase ? 'a passphrase' : `recipients ${artifact.encryption.recipients.join(', ')}`}); give an identity or the passphrase`,
+    );
+  }
 }
 
 /**
@@ -221,12 +232,7 @@ function corruptError(artifact: ArtifactRecord, layer: string, problem: string, 
  */
 export async function openArtifact(options: OpenArtifactOptions): Promise<Readable> {
   const { storage, artifact, decryption, signal, onProgress, checkPlain = true } = options;
-  if (artifact.encryption && !decryption?.identities?.length && decryption?.passphrase === undefined) {
-    throw new BackupError(
-      'BACKUP_DECRYPT_FAILED',
-      `artifact ${artifact.key} is encrypted with age (${artifact.encryption.passphrase ? 'a passphrase' : `recipients ${artifact.encryption.recipients.join(', ')}`}); give an identity or the passphrase`,
-    );
-  }
+  assertDecryptionGiven(artifact, decryption);
   const source = await storage.read(artifact.key, signal ? { signal } : {});
   const storedCheck = new DigestStream({
     sha256: artifact.storedSha256,

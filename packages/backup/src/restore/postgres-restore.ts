@@ -11,6 +11,7 @@ import {
   type ArtifactRecord,
   type DecryptionOptions,
 } from '../pipeline/artifact-pipeline.js';
+import { authenticateArtifact } from '../pipeline/authenticate-artifact.js';
 import { HoldBackStream } from '../pipeline/hold-back-stream.js';
 import {
   describeConnection,
@@ -333,25 +334,6 @@ function chooseLoadFrom(options: RestorePostgresOptions, format: string): 'stora
         : 'loadFrom "storage" cannot load a directory-format dump: it is extracted to a local directory first (use loadFrom "local-copy")',
     );
   return loadFrom;
-}
-
-/** Reads the whole artifact through every check (stored sha256, age chunks, plain sha256), keeping none of it. */
-async function authenticateArtifact(options: {
-  storage: BackupStorage;
-  artifact: ArtifactRecord;
-  decryption?: DecryptionOptions | undefined;
-  signal?: AbortSignal | undefined;
-}): Promise<void> {
-  try {
-    const plain = await openArtifact(options);
-    await new Promise<void>((resolve, reject) => {
-      plain.once('error', reject);
-      plain.once('end', resolve);
-      plain.resume();
-    });
-  } catch (error) {
-    throw artifactReadError(options.artifact, error);
-  }
 }
 
 /**

@@ -1,0 +1,248 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { generateAgeIdentity } from '../crypto/age-keys.js';
+import { SEALED_CHUNK_BYTES, TAG_BYTES } from '../crypto/age-payload.js';
+import type { BackupStorage } from '../storages/storage.js';
+import { createMemoryStorage, type MemoryStorage } from '../testing/memory-storage.js';
+import { writeArtifact, type ArtifactRecord } from './artifact-pipeline.js';
+import { authenticateArtifact } from './authenticate-artifact.js';
+import type { CompressionOptions } from './compression.js';
+
+const { identity, recipient } = generateAgeIdentity();
+const other = generateAgeIdentity();
+const KEY = 'j/1/data/a';
+const KEYS = { identities: [identity] };
+
+function randomish(bytes: number, seed = 1): Buffer {
+  const out = Buffer.alloc(bytes);
+  for (let index = 0; index < bytes; index++) out[index] = (index * 7919 + seed * 31 + (index >> 7)) & 0xff;
+  return out;
+}
+
+async function stored(
+  body: Buffer,
+  compression: CompressionOptions,
+  encrypted = true,
+): Promise<{ storage: MemoryStorage; artifact: ArtifactRecord }> {
+  const storage = createMemoryStorage();
+  const artifact = await writeArtifact({
+    storage,
+    key: KEY,
+    name: 'a',
+    format: 'raw',
+    body: Readable.from([body]),
+    compression,
+    ...(encrypted ? { encryption: { recipients: [recipient] } } : {}),
+  });
+  return { storage, artifact };
+}
+
+/** Replaces the stored object and records its new size and sha256, so only a deeper check can catch the change. */
+function replaceStored(storage: MemoryStorage, artifact: ArtifactRecord, bytes: Buffer): ArtifactRecord {
+  storage.set(KEY, bytes);
+  return {
+    ...artifact,
+    storedBytes: bytes.length,
+    storedSha256: createHash('sha256').update(bytes).digest('hex'),
+  };
+}
+
+/** Where the age payload starts: after the header's MAC line and the 16-byte payload nonce. */
+function payloadStart(bytes: Buffer): number {
+  const mac = bytes.indexOf('\n---');
+  return bytes.indexOf(0x0a, mac + 1) + 1 + 16;
+}
+
+/** The storage, reading in pieces of `head` bytes for the first 600 (the header and nonce), then of 7,919. */
+function inPieces(storage: MemoryStorage, head: number): BackupStorage {
+  return {
+    ...storage,
+    async read(key: string) {
+      const bytes = storage.get(key) as Buffer;
+      const pieces: Buffer[] = [];
+      for (let offset = 0; offset < bytes.length;) {
+        const size = offset < 600 ? head : 7919;
+        pieces.push(bytes.subarray(offset, offset + size));
+        offset += size;
+      }
+      return Readable.from(pieces);
+    },
+  };
+}
+
+/** Both reads (one thread, and the payload on a worker) of the same artifact: resolves with each outcome. */
+async function both(
+  storage: BackupStorage,
+  artifact: ArtifactRecord,
+  decryption: { identities: string[] } | undefined,
+): Promise<{ inline: unknown; worker: unknown }> {
+  const outcome = (worker: boolean) =>
+    authenticateArtifact({ storage, artifact, decryption, worker }).then(
+      () => 'ok',
+      (error: { code?: string; message?: string }) => ({ code: error.code, message: error.message }),
+    );
+  return { inline: await outcome(false), worker: await outcome(true) };
+}
+
+/** Threads of this process (Linux), to see that workers end. */
+const threads = (): number => Number(/Threads:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]);
+
+describe('authenticateArtifact', () => {
+  it.each([
+    ['age, no compression', { algorithm: 'none' } as const, true],
+    ['age + gzip', { algorithm: 'gzip', level: 1 } as const, true],
+    ['gzip, not encrypted', { algorithm: 'gzip', level: 1 } as const, false],
+    ['neither', { algorithm: 'none' } as const, false],
+  ])('%s: a good artifact passes on one thread and with the payload on a worker', async (_, compression, encrypted) => {
+    const { storage, artifact } = await stored(randomish(5 * 1024 * 1024 + 17), compression, encrypted);
+    expect(await both(storage, artifact, KEYS)).toEqual({ inline: 'ok', worker: 'ok' });
+    // Read in odd pieces: the header, the nonce and the chunks straddle writes.
+    expect(await both(inPieces(storage, 7919), artifact, KEYS)).toEqual({ inline: 'ok', worker: 'ok' });
+    expect(await both(inPieces(storage, 3), { ...artifact }, KEYS)).toEqual({ inline: 'ok', worker: 'ok' });
+  });
+
+  it('an empty artifact and one of exactly one full chunk pass', async () => {
+    for (const size of [0, 64 * 1024]) {
+      const { storage, artifact } = await stored(randomish(size), { algorithm: 'none' });
+      expect(await both(storage, artifact, KEYS)).toEqual({ inline: 'ok', worker: 'ok' });
+    }
+  });
+
+  it('every failed check gives the same error on one thread and with the worker', async () => {
+    const { storage, artifact } = await stored(randomish(3 * 1024 * 1024 + 5), { algorithm: 'none' });
+    const original = storage.get(KEY) as Buffer;
+    const start = payloadStart(original);
+    const cases: { name: string; artifact: () => ArtifactRecord; expected: RegExp }[] = [
+      {
+        name: 'a byte flipped in chunk 3',
+        artifact: () => {
+          const bytes = Buffer.from(original);
+          const at = start + 3 * SEALED_CHUNK_BYTES + 100;
+          bytes.writeUInt8((bytes.readUInt8(at) ^ 1) & 0xff, at);
+          return replaceStored(storage, artifact, bytes);
+        },
+        expected: /age payload chunk 3 failed authentication/,
+      },
+      {
+        name: 'cut at a chunk boundary',
+        artifact: () => replaceStored(storage, artifact, original.subarray(0, start + 10 * SEALED_CHUNK_BYTES)),
+        expected: /final chunk 9 failed authentication: the backup is truncated/,
+      },
+      {
+        name: 'cut inside the final tag',
+        artifact: () =>
+          replaceStored(storage, artifact, original.subarray(0, start + 48 * SEALED_CHUNK_BYTES + TAG_BYTES - 1)),
+        expected: /age file is truncated: the final chunk is missing/,
+      },
+      {
+        name: 'cut inside the payload nonce',
+        artifact: () => replaceStored(storage, artifact, original.subarray(0, start - 3)),
+        expected: /payload nonce missing/,
+      },
+      {
+        name: 'cut inside the header',
+        artifact: () => replaceStored(storage, artifact, original.subarray(0, 40)),
+        expected: /truncated inside the header/,
+      },
+      {
+        name: 'the header MAC changed',
+        artifact: () => {
+          const bytes = Buffer.from(original);
+          const mac = bytes.indexOf('\n--- ') + 6;
+          bytes[mac] = bytes[mac] === 0x41 ? 0x42 : 0x41;
+          return replaceStored(storage, artifact, bytes);
+        },
+        expected: /age header MAC does not match|header is malformed/,
+      },
+      {
+        name: 'the stored sha256 differs',
+        artifact: () => {
+          storage.set(KEY, original);
+          return { ...artifact, storedSha256: '0'.repeat(64) };
+        },
+        expected: /stored object sha256 is [0-9a-f]{64}, expected 0{64}/,
+      },
+      {
+        name: 'the plain sha256 differs',
+        artifact: () => {
+          storage.set(KEY, original);
+          return { ...artifact, plainSha256: 'f'.repeat(64) };
+        },
+        expected: /plain data sha256 is [0-9a-f]{64}, expected f{64}/,
+      },
+      {
+        name: 'the plain size differs',
+        artifact: () => {
+          storage.set(KEY, original);
+          return { ...artifact, plainBytes: artifact.plainBytes + 1 };
+        },
+        expected: /plain data size is \d+ bytes, expected \d+/,
+      },
+      {
+        name: 'the payload is not gzip although recorded so',
+        artifact: () => {
+          storage.set(KEY, original);
+          return { ...artifact, compression: { algorithm: 'gzip', level: 1 } };
+        },
+        expected: /incorrect header check|invalid/i,
+      },
+    ];
+    for (const testCase of cases) {
+      const outcome = await both(storage, testCase.artifact(), KEYS);
+      expect(outcome.worker, testCase.name).toEqual(outcome.inline);
+      expect(outcome.worker, testCase.name).toMatchObject({ code: 'BACKUP_CORRUPT', message: testCase.expected });
+    }
+  });
+
+  it('a wrong or missing key is BACKUP_DECRYPT_FAILED on both', async () => {
+    const { storage, artifact } = await stored(randomish(2 * 1024 * 1024), { algorithm: 'gzip', level: 1 });
+    for (const decryption of [{ identities: [other.identity] }, undefined]) {
+      const outcome = await both(storage, artifact, decryption);
+      expect(outcome.worker).toEqual(outcome.inline);
+      expect(outcome.worker).toMatchObject({ code: 'BACKUP_DECRYPT_FAILED' });
+    }
+  });
+
+  it('an aborted read rejects on both, and a failed one stops its worker', async () => {
+    const { storage, artifact } = await stored(randomish(2 * 1024 * 1024), { algorithm: 'none' });
+    // libuv's thread pool starts on first use: start it before counting.
+    await Promise.all([promisify(gzip)(Buffer.alloc(16)), readFile('/proc/self/status')]);
+    const baseline = threads();
+    for (const worker of [false, true]) {
+      const controller = new AbortController();
+      const read = authenticateArtifact({
+        storage: {
+          ...storage,
+          async read(key: string) {
+            const bytes = storage.get(key) as Buffer;
+            // Half the object, then the abort: the read never ends by itself.
+            return new Readable({
+              read() {
+                if (this.readableLength === 0 && !controller.signal.aborted) {
+                  this.push(bytes.subarray(0, bytes.length / 2));
+                  setImmediate(() => {
+                    controller.abort();
+                    this.destroy(Object.assign(new Error('aborted'), { name: 'AbortError' }));
+                  });
+                }
+              },
+            });
+          },
+        },
+        artifact,
+        decryption: KEYS,
+        signal: controller.signal,
+        worker,
+      });
+      await expect(read).rejects.toThrow(/aborted/);
+    }
+    // The workers of every failed read above ended: none is left running.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(threads()).toBeLessThanOrEqual(baseline);
+  });
+});

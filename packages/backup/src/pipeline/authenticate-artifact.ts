@@ -1,0 +1,367 @@
+import { availableParallelism } from 'node:os';
+import { pipeline as pipelineCallback, Writable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
+import { AgeHeaderReader } from '../crypto/age-decrypt-stream.js';
+import { CHUNK_BYTES, SEALED_CHUNK_BYTES, TAG_BYTES } from '../crypto/age-payload.js';
+import { BackupError } from '../errors.js';
+import type { BackupStorage } from '../storages/storage.js';
+import {
+  artifactReadError,
+  assertDecryptionGiven,
+  corruptError,
+  openArtifact,
+  type ArtifactRecord,
+  type DecryptionOptions,
+} from './artifact-pipeline.js';
+import { isZstdAvailable } from './compression.js';
+import { DigestStream } from './digest-stream.js';
+
+// The authenticating read of a restore keeps nothing, so its work splits across two threads without sending
+// plaintext back: the main thread reads the stored object, hashes it and reads the age header (the file key never
+// leaves it unwrapped: the worker gets the payload key only); a worker opens the payload's chunks, decompresses and
+// hashes the plain bytes. One thread did all of it in turn (255 MB: 0.65–0.81 s, of which ChaCha20-Poly1305 and the
+// plain sha256 are 0.45 s). Self-contained source, so it runs from the ESM and CJS builds alike.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { createDecipheriv, createHash } = require('node:crypto');
+const zlib = require('node:zlib');
+const CHUNK = ${CHUNK_BYTES};
+const SEALED = ${SEALED_CHUNK_BYTES};
+const TAG = ${TAG_BYTES};
+const key = workerData.key ? Buffer.from(workerData.key) : undefined;
+const hash = createHash('sha256');
+let plainBytes = 0;
+const nonce = Buffer.alloc(12);
+let opened = 0;
+let pending = Buffer.alloc(0);
+let stopped = false;
+const fail = (failure) => {
+  if (stopped) return;
+  stopped = true;
+  parentPort.postMessage({ failure });
+};
+const inflate =
+  workerData.compression === 'gzip'
+    ? zlib.createGunzip()
+    : workerData.compression === 'zstd'
+      ? zlib.createZstdDecompress()
+      : undefined;
+if (inflate) {
+  inflate.on('data', (chunk) => {
+    hash.update(chunk);
+    plainBytes += chunk.length;
+  });
+  inflate.on('error', (error) => fail({ kind: 'inflate', message: error.message, code: error.code }));
+}
+function open(sealed, last) {
+  let counter = opened;
+  for (let index = 10; index >= 0; index -= 1) {
+    nonce[index] = counter % 256;
+    counter = Math.floor(counter / 256);
+  }
+  nonce[11] = last ? 1 : 0;
+  const decipher = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG });
+  decipher.setAuthTag(sealed.subarray(sealed.length - TAG));
+  const head = decipher.update(sealed.subarray(0, sealed.length - TAG));
+  try {
+    const tail = decipher.final();
+    opened += 1;
+    return tail.length > 0 ? Buffer.concat([head, tail]) : head;
+  } catch {
+    return undefined;
+  }
+}
+const plainParts = [];
+function emit(plain) {
+  if (inflate) plainParts.push(plain);
+  else {
+    hash.update(plain);
+    plainBytes += plain.length;
+  }
+}
+// A sealed chunk is known not to be the last one only once at least one more byte follows it.
+function feed(data) {
+  let offset = 0;
+  if (pending.length > 0) {
+    const fill = Math.min(SEALED - pending.length, data.length);
+    if (fill > 0) pending = Buffer.concat([pending, data.subarray(0, fill)]);
+    offset = fill;
+    if (pending.length === SEALED && offset < data.length) {
+      const plain = open(pending, false);
+      if (!plain) return fail({ kind: 'chunk', chunk: opened });
+      emit(plain);
+      pending = Buffer.alloc(0);
+    } else return;
+  }
+  while (data.length - offset > SEALED) {
+    const plain = open(data.subarray(offset, offset + SEALED), false);
+    if (!plain) return fail({ kind: 'chunk', chunk: opened });
+    emit(plain);
+    offset += SEALED;
+  }
+  pending = Buffer.from(data.subarray(offset));
+}
+function finishPayload() {
+  if (pending.length < TAG || (pending.length === TAG && opened > 0)) return fail({ kind: 'truncated' });
+  const plain = open(pending, true);
+  if (!plain) return fail({ kind: 'final', chunk: opened });
+  emit(plain);
+}
+// zlib takes the writes in order and buffers them; the ack waits for the last one, which bounds what is queued.
+function writePlain(then) {
+  const parts = plainParts.splice(0);
+  if (parts.length === 0) return then();
+  parts.forEach((part, index) => inflate.write(part, index === parts.length - 1 ? () => stopped || then() : undefined));
+}
+parentPort.on('message', (message) => {
+  if (stopped) return;
+  if (message.data) {
+    const data = Buffer.from(message.data);
+    if (key) feed(data);
+    else emit(data);
+    if (stopped) return;
+    if (inflate) writePlain(() => parentPort.postMessage({ ack: true }));
+    else parentPort.postMessage({ ack: true });
+    return;
+  }
+  if (key) finishPayload();
+  if (stopped) return;
+  const done = () => {
+    if (!stopped) parentPort.postMessage({ done: { sha256: hash.digest('hex'), bytes: plainBytes } });
+  };
+  if (!inflate) return done();
+  inflate.once('end', done);
+  writePlain(() => undefined);
+  inflate.end();
+});
+`;
+
+/** Bytes the main thread hands the worker at a time (copied into fresh buffers it gives away). */
+const BLOCK_BYTES = 1024 * 1024;
+/** Blocks handed over and not yet processed before the main thread stops reading (bounds memory at ~4 MiB). */
+const MAX_IN_FLIGHT = 4;
+/** Below this, starting a worker costs more than it saves. */
+const WORKER_MIN_BYTES = 4 * 1024 * 1024;
+
+interface WorkerFailure {
+  kind: 'chunk' | 'final' | 'truncated' | 'inflate';
+  chunk?: number;
+  message?: string;
+  code?: string;
+}
+
+function corrupt(message: string): BackupError {
+  return new BackupError('BACKUP_CORRUPT', message);
+}
+
+/** The error the main-thread decrypt stream or decompressor gives for the same problem. */
+function failureError(failure: WorkerFailure): Error {
+  switch (failure.kind) {
+    case 'chunk':
+      return corrupt(`age payload chunk ${failure.chunk} failed authentication: the backup was modified or damaged`);
+    case 'final':
+      return corrupt(
+        `age payload final chunk ${failure.chunk} failed authentication: the backup is truncated or was modified`,
+      );
+    case 'truncated':
+      return corrupt('age file is truncated: the final chunk is missing');
+    default:
+      return Object.assign(new Error(failure.message ?? 'decompression failed'), { code: failure.code });
+  }
+}
+
+/**
+ * The sink of the two-thread authenticating read: reads the age header on the main thread, then copies the payload
+ * into blocks it hands to the worker, at most {@link MAX_IN_FLIGHT} unprocessed. Ends once the worker checked the plain
+ * size and sha256.
+ */
+class WorkerAuthenticator extends Writable {
+  readonly #artifact: ArtifactRecord;
+  readonly #reader: AgeHeaderReader | undefined;
+  #worker: Worker | undefined;
+  #block: Buffer | undefined;
+  #blockLength = 0;
+  #inFlight = 0;
+  #waiting: ((error?: Error | null) => void) | undefined;
+  #failure: Error | undefined;
+  #finalCallback: ((error?: Error | null) => void) | undefined;
+
+  constructor(artifact: ArtifactRecord, decryption: DecryptionOptions | undefined) {
+    super({ highWaterMark: BLOCK_BYTES });
+    this.#artifact = artifact;
+    this.#reader = artifact.encryption ? new AgeHeaderReader(decryption ?? {}) : undefined;
+    if (!this.#reader) this.#start(undefined);
+  }
+
+  #start(key: Buffer | undefined): void {
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { key, compression: this.#artifact.compression.algorithm },
+    });
+    worker.unref();
+    worker.on(
+      'message',
+      (message: { ack?: true; failure?: WorkerFailure; done?: { sha256: string; bytes: number } }) => {
+        if (message.ack) {
+          this.#inFlight -= 1;
+          const waiting = this.#waiting;
+          this.#waiting = undefined;
+          waiting?.();
+        } else if (message.failure) this.#fail(failureError(message.failure));
+        else if (message.done) this.#done(message.done);
+      },
+    );
+    worker.on('error', (error) =>
+      this.#fail(
+        new BackupError('RESTORE_FAILED', `the authenticating read's worker failed: ${error.message}`, {
+          cause: error,
+        }),
+      ),
+    );
+    worker.on('exit', (code) => {
+      if (this.#worker === worker)
+        this.#fail(new BackupError('RESTORE_FAILED', `the authenticating read's worker exited with code ${code}`));
+    });
+    this.#worker = worker;
+  }
+
+  #fail(error: Error): void {
+    this.#failure ??= error;
+    const waiting = this.#waiting;
+    const final = this.#finalCallback;
+    this.#waiting = undefined;
+    this.#finalCallback = undefined;
+    this.#stop();
+    waiting?.(this.#failure);
+    final?.(this.#failure);
+  }
+
+  #stop(): void {
+    const worker = this.#worker;
+    this.#worker = undefined;
+    if (worker) void worker.terminate();
+  }
+
+  /** Copies `bytes` into blocks, handing each full one over; calls `callback` once fewer than the limit are in flight. */
+  #send(bytes: Buffer, callback: (error?: Error | null) => void): void {
+    let offset = 0;
+    while (offset < bytes.length) {
+      this.#block ??= Buffer.allocUnsafeSlow(BLOCK_BYTES);
+      const copied = bytes.copy(this.#block, this.#blockLength, offset);
+      this.#blockLength += copied;
+      offset += copied;
+      if (this.#blockLength === BLOCK_BYTES) this.#flushBlock();
+    }
+    if (this.#failure) return callback(this.#failure);
+    if (this.#inFlight < MAX_IN_FLIGHT) return callback();
+    this.#waiting = callback;
+  }
+
+  #flushBlock(): void {
+    const block = this.#block;
+    if (!block || this.#blockLength === 0 || !this.#worker) return;
+    // A buffer of its own (never Buffer.from: a small copy lives in Node's shared pool, which must not be given away).
+    let owned = block;
+    if (this.#blockLength < BLOCK_BYTES) {
+      owned = Buffer.allocUnsafeSlow(this.#blockLength);
+      block.copy(owned, 0, 0, this.#blockLength);
+    }
+    this.#block = undefined;
+    this.#blockLength = 0;
+    this.#inFlight += 1;
+    this.#worker.postMessage({ data: owned.buffer }, [owned.buffer as ArrayBuffer]);
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.#failure) return callback(this.#failure);
+    if (this.#worker) return this.#send(chunk, callback);
+    const reader = this.#reader as AgeHeaderReader;
+    reader.push(chunk).then(
+      (read) => {
+        if (read === undefined) return callback();
+        this.#start(read.key);
+        this.#send(read.rest, callback);
+      },
+      (error: unknown) => callback(error as Error),
+    );
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    if (this.#failure) return callback(this.#failure);
+    if (!this.#worker) return callback((this.#reader as AgeHeaderReader).truncated());
+    this.#flushBlock();
+    this.#finalCallback = callback;
+    this.#worker.postMessage({ end: true });
+  }
+
+  #done(result: { sha256: string; bytes: number }): void {
+    const callback = this.#finalCallback;
+    this.#finalCallback = undefined;
+    this.#stop();
+    const { plainBytes, plainSha256 } = this.#artifact;
+    const problem =
+      plainBytes !== result.bytes
+        ? `size is ${result.bytes} bytes, expected ${plainBytes}`
+        : plainSha256 !== result.sha256
+          ? `sha256 is ${result.sha256}, expected ${plainSha256}`
+          : undefined;
+    callback?.(problem === undefined ? null : corruptError(this.#artifact, 'plain data', problem));
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#waiting = undefined;
+    this.#finalCallback = undefined;
+    this.#stop();
+    callback(error);
+  }
+}
+
+/**
+ * Whether a read of `artifact` splits across two threads: on a machine with two or more, for 4 MiB or more (and not
+ * for zstd where this Node cannot decompress it: the one-thread read says so).
+ */
+function useWorker(artifact: ArtifactRecord): boolean {
+  if (artifact.compression.algorithm === 'zstd' && !isZstdAvailable()) return false;
+  return availableParallelism() >= 2 && artifact.storedBytes >= WORKER_MIN_BYTES;
+}
+
+/**
+ * Reads the whole artifact through every check (stored size and sha256, every age chunk, decompression, plain size
+ * and sha256), keeping none of it. With two or more cores, the payload is opened and hashed on a worker thread while
+ * the main thread reads and hashes the stored bytes. Rejects as {@link openArtifact}'s stream errors
+ * (`BACKUP_CORRUPT`, `BACKUP_DECRYPT_FAILED`, the storage's error), named after the artifact.
+ */
+export async function authenticateArtifact(options: {
+  storage: BackupStorage;
+  artifact: ArtifactRecord;
+  decryption?: DecryptionOptions | undefined;
+  signal?: AbortSignal | undefined;
+  /** @internal Force the worker on or off (tests); default {@link useWorker}. */
+  worker?: boolean | undefined;
+}): Promise<void> {
+  const { storage, artifact, decryption, signal } = options;
+  try {
+    if (!(options.worker ?? useWorker(artifact))) {
+      const plain = await openArtifact(options);
+      await new Promise<void>((resolve, reject) => {
+        plain.once('error', reject);
+        plain.once('end', resolve);
+        plain.resume();
+      });
+      return;
+    }
+    assertDecryptionGiven(artifact, decryption);
+    const source = await storage.read(artifact.key, signal ? { signal } : {});
+    const storedCheck = new DigestStream({
+      sha256: artifact.storedSha256,
+      bytes: artifact.storedBytes,
+      onMismatch: (problem) => corruptError(artifact, 'stored object', problem),
+    });
+    const sink = new WorkerAuthenticator(artifact, decryption);
+    await new Promise<void>((resolve, reject) =>
+      pipelineCallback([source, storedCheck, sink], (error) => (error ? reject(error) : resolve())),
+    );
+  } catch (error) {
+    throw artifactReadError(artifact, error);
+  }
+}
