@@ -245,7 +245,7 @@ class WorkerAuthenticator extends Writable {
   /** Copies `bytes` into blocks, handing each full one over; calls `callback` once fewer than the limit are in flight. */
   #send(bytes: Buffer, callback: (error?: Error | null) => void): void {
     let offset = 0;
-    while (offset < bytes.length) {
+    while (offset < bytes.length && this.#worker) {
       this.#block ??= Buffer.allocUnsafeSlow(BLOCK_BYTES);
       const copied = bytes.copy(this.#block, this.#blockLength, offset);
       this.#blockLength += copied;
@@ -278,7 +278,7 @@ class WorkerAuthenticator extends Writable {
     const reader = this.#reader as AgeHeaderReader;
     reader.push(chunk).then(
       (read) => {
-        if (read === undefined) return callback();
+        if (read === undefined || this.destroyed) return callback();
         this.#start(read.key);
         this.#send(read.rest, callback);
       },
