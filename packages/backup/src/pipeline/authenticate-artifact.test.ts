@@ -241,8 +241,39 @@ describe('authenticateArtifact', () => {
       });
       await expect(read).rejects.toThrow(/aborted/);
     }
+    // Failed while the passphrase's scrypt ran (before the worker would start): no worker starts afterwards.
+    const storage2 = createMemoryStorage();
+    const locked = await writeArtifact({
+      storage: storage2,
+      key: KEY,
+      name: 'a',
+      format: 'raw',
+      body: Readable.from([randomish(5 * 1024 * 1024)]),
+      compression: { algorithm: 'none' },
+      encryption: { passphrase: 'correct horse', scryptWorkFactor: 16 },
+    });
+    const read = authenticateArtifact({
+      storage: {
+        ...storage2,
+        async read(key: string) {
+          const bytes = storage2.get(key) as Buffer;
+          return new Readable({
+            read() {
+              if (this.readableLength === 0 && !this.destroyed) {
+                this.push(bytes.subarray(0, 4096));
+                setImmediate(() => this.destroy(new Error('the storage went away')));
+              }
+            },
+          });
+        },
+      },
+      artifact: locked,
+      decryption: { passphrase: 'correct horse' },
+      worker: true,
+    });
+    await expect(read).rejects.toThrow(/the storage went away/);
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // the scrypt (2^16) has finished by then
     // The workers of every failed read above ended: none is left running.
-    await new Promise((resolve) => setTimeout(resolve, 200));
     expect(threads()).toBeLessThanOrEqual(baseline);
   });
 });
