@@ -199,6 +199,41 @@ describe('authenticateArtifact', () => {
     }
   });
 
+  it('a worker that cannot start or dies midway costs a second read on one thread, not the verdict', async () => {
+    const { storage, artifact } = await stored(randomish(3 * 1024 * 1024), { algorithm: 'gzip', level: 1 });
+    const original = storage.get(KEY) as Buffer;
+    const broken = Buffer.from(original);
+    const at = payloadStart(original) + SEALED_CHUNK_BYTES + 7;
+    broken.writeUInt8((broken.readUInt8(at) ^ 1) & 0xff, at);
+    const tampered = replaceStored(storage, artifact, broken);
+    for (const workerSource of [
+      'throw new Error("no threads here")',
+      "require('node:worker_threads').parentPort.on('message', () => process.exit(3));",
+    ]) {
+      let reads = 0;
+      const counted = (bytes: Buffer): BackupStorage => ({
+        ...storage,
+        async read() {
+          reads += 1;
+          return Readable.from([bytes]);
+        },
+      });
+      await expect(
+        authenticateArtifact({ storage: counted(original), artifact, decryption: KEYS, worker: true, workerSource }),
+      ).resolves.toBeUndefined();
+      expect(reads, workerSource).toBe(2);
+      await expect(
+        authenticateArtifact({
+          storage: counted(broken),
+          artifact: tampered,
+          decryption: KEYS,
+          worker: true,
+          workerSource,
+        }),
+      ).rejects.toMatchObject({ code: 'BACKUP_CORRUPT', message: /age payload chunk 1 failed authentication/ });
+    }
+  });
+
   it('a wrong or missing key is BACKUP_DECRYPT_FAILED on both', async () => {
     const { storage, artifact } = await stored(randomish(2 * 1024 * 1024), { algorithm: 'gzip', level: 1 });
     for (const decryption of [{ identities: [other.identity] }, undefined]) {

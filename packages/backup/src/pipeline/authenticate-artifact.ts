@@ -150,6 +150,9 @@ interface WorkerFailure {
   code?: string;
 }
 
+/** The worker could not start or died: not a verdict on the artifact (the read is done again on one thread). */
+class WorkerUnavailable extends Error {}
+
 function corrupt(message: string): BackupError {
   return new BackupError('BACKUP_CORRUPT', message);
 }
@@ -186,18 +189,27 @@ class WorkerAuthenticator extends Writable {
   #failure: Error | undefined;
   #finalCallback: ((error?: Error | null) => void) | undefined;
 
-  constructor(artifact: ArtifactRecord, decryption: DecryptionOptions | undefined) {
+  readonly #source: string;
+
+  constructor(artifact: ArtifactRecord, decryption: DecryptionOptions | undefined, source = WORKER_SOURCE) {
     super({ highWaterMark: BLOCK_BYTES });
     this.#artifact = artifact;
+    this.#source = source;
     this.#reader = artifact.encryption ? new AgeHeaderReader(decryption ?? {}) : undefined;
     if (!this.#reader) this.#start(undefined);
   }
 
   #start(key: Buffer | undefined): void {
-    const worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { key, compression: this.#artifact.compression.algorithm },
-    });
+    let worker: Worker;
+    try {
+      worker = new Worker(this.#source, {
+        eval: true,
+        workerData: { key, compression: this.#artifact.compression.algorithm },
+      });
+    } catch (error) {
+      this.#fail(new WorkerUnavailable(`cannot start a worker thread: ${(error as Error).message}`));
+      return;
+    }
     worker.unref();
     worker.on(
       'message',
@@ -211,16 +223,9 @@ class WorkerAuthenticator extends Writable {
         else if (message.done) this.#done(message.done);
       },
     );
-    worker.on('error', (error) =>
-      this.#fail(
-        new BackupError('RESTORE_FAILED', `the authenticating read's worker failed: ${error.message}`, {
-          cause: error,
-        }),
-      ),
-    );
+    worker.on('error', (error) => this.#fail(new WorkerUnavailable(`the worker thread failed: ${error.message}`)));
     worker.on('exit', (code) => {
-      if (this.#worker === worker)
-        this.#fail(new BackupError('RESTORE_FAILED', `the authenticating read's worker exited with code ${code}`));
+      if (this.#worker === worker) this.#fail(new WorkerUnavailable(`the worker thread exited with code ${code}`));
     });
     this.#worker = worker;
   }
@@ -338,30 +343,47 @@ export async function authenticateArtifact(options: {
   signal?: AbortSignal | undefined;
   /** @internal Force the worker on or off (tests); default {@link useWorker}. */
   worker?: boolean | undefined;
+  /** @internal The worker's source (tests: one that fails). */
+  workerSource?: string | undefined;
 }): Promise<void> {
   const { storage, artifact, decryption, signal } = options;
   try {
-    if (!(options.worker ?? useWorker(artifact))) {
-      const plain = await openArtifact(options);
-      await new Promise<void>((resolve, reject) => {
-        plain.once('error', reject);
-        plain.once('end', resolve);
-        plain.resume();
-      });
-      return;
+    if (options.worker ?? useWorker(artifact)) {
+      try {
+        return await authenticateOnTwoThreads(options);
+      } catch (error) {
+        // A worker that cannot run (thread limits, a runtime without workers) costs a second read, not the restore.
+        if (!(error instanceof WorkerUnavailable)) throw error;
+      }
     }
-    assertDecryptionGiven(artifact, decryption);
-    const source = await storage.read(artifact.key, signal ? { signal } : {});
-    const storedCheck = new DigestStream({
-      sha256: artifact.storedSha256,
-      bytes: artifact.storedBytes,
-      onMismatch: (problem) => corruptError(artifact, 'stored object', problem),
+    const plain = await openArtifact({ storage, artifact, decryption, signal });
+    await new Promise<void>((resolve, reject) => {
+      plain.once('error', reject);
+      plain.once('end', resolve);
+      plain.resume();
     });
-    const sink = new WorkerAuthenticator(artifact, decryption);
-    await new Promise<void>((resolve, reject) =>
-      pipelineCallback([source, storedCheck, sink], (error) => (error ? reject(error) : resolve())),
-    );
   } catch (error) {
     throw artifactReadError(artifact, error);
   }
+}
+
+async function authenticateOnTwoThreads(options: {
+  storage: BackupStorage;
+  artifact: ArtifactRecord;
+  decryption?: DecryptionOptions | undefined;
+  signal?: AbortSignal | undefined;
+  workerSource?: string | undefined;
+}): Promise<void> {
+  const { storage, artifact, decryption, signal } = options;
+  assertDecryptionGiven(artifact, decryption);
+  const source = await storage.read(artifact.key, signal ? { signal } : {});
+  const storedCheck = new DigestStream({
+    sha256: artifact.storedSha256,
+    bytes: artifact.storedBytes,
+    onMismatch: (problem) => corruptError(artifact, 'stored object', problem),
+  });
+  const sink = new WorkerAuthenticator(artifact, decryption, options.workerSource);
+  await new Promise<void>((resolve, reject) =>
+    pipelineCallback([source, storedCheck, sink], (error) => (error ? reject(error) : resolve())),
+  );
 }
