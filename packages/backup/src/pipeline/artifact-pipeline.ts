@@ -225,6 +225,21 @@ export function assertDecryptionGiven(artifact: ArtifactRecord, decryption: Decr
   }
 }
 
+/** The stored object's read stream and the pass-through that checks its size and sha256 at its end (`BACKUP_CORRUPT`). */
+export async function readStored(
+  storage: BackupStorage,
+  artifact: ArtifactRecord,
+  signal: AbortSignal | undefined,
+): Promise<{ source: Readable; storedCheck: DigestStream }> {
+  const source = await storage.read(artifact.key, signal ? { signal } : {});
+  const storedCheck = new DigestStream({
+    sha256: artifact.storedSha256,
+    bytes: artifact.storedBytes,
+    onMismatch: (problem) => corruptError(artifact, 'stored object', problem),
+  });
+  return { source, storedCheck };
+}
+
 /**
  * Opens an artifact for reading its plain bytes: storage → check stored sha256 → decrypt → decompress → check plain
  * sha256. The returned stream errors with `BACKUP_CORRUPT` (checksum, truncation, bad gzip) or
@@ -233,12 +248,7 @@ export function assertDecryptionGiven(artifact: ArtifactRecord, decryption: Decr
 export async function openArtifact(options: OpenArtifactOptions): Promise<Readable> {
   const { storage, artifact, decryption, signal, onProgress, checkPlain = true } = options;
   assertDecryptionGiven(artifact, decryption);
-  const source = await storage.read(artifact.key, signal ? { signal } : {});
-  const storedCheck = new DigestStream({
-    sha256: artifact.storedSha256,
-    bytes: artifact.storedBytes,
-    onMismatch: (problem) => corruptError(artifact, 'stored object', problem),
-  });
+  const { source, storedCheck } = await readStored(storage, artifact, signal);
   if (onProgress) storedCheck.on('data', () => onProgress(storedCheck.bytes));
   const stages: Transform[] = [];
   if (artifact.encryption) {

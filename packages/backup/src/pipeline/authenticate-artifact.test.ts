@@ -75,6 +75,25 @@ function inPieces(storage: MemoryStorage, head: number): BackupStorage {
   };
 }
 
+/** The storage, whose read gives the first `share` of the object and then calls `fail` with the stream. */
+function failingAfter(storage: MemoryStorage, share: number, fail: (stream: Readable) => void): BackupStorage {
+  return {
+    ...storage,
+    async read(key: string) {
+      const bytes = storage.get(key) as Buffer;
+      let pushed = false;
+      return new Readable({
+        read() {
+          if (pushed) return;
+          pushed = true;
+          this.push(bytes.subarray(0, Math.floor(bytes.length * share)));
+          setImmediate(() => fail(this));
+        },
+      });
+    },
+  };
+}
+
 /** Both reads (one thread, and the payload on a worker) of the same artifact: resolves with each outcome. */
 async function both(
   storage: BackupStorage,
@@ -251,24 +270,11 @@ describe('authenticateArtifact', () => {
     for (const worker of [false, true]) {
       const controller = new AbortController();
       const read = authenticateArtifact({
-        storage: {
-          ...storage,
-          async read(key: string) {
-            const bytes = storage.get(key) as Buffer;
-            // Half the object, then the abort: the read never ends by itself.
-            return new Readable({
-              read() {
-                if (this.readableLength === 0 && !controller.signal.aborted) {
-                  this.push(bytes.subarray(0, bytes.length / 2));
-                  setImmediate(() => {
-                    controller.abort();
-                    this.destroy(Object.assign(new Error('aborted'), { name: 'AbortError' }));
-                  });
-                }
-              },
-            });
-          },
-        },
+        // Half the object, then the abort: the read never ends by itself.
+        storage: failingAfter(storage, 0.5, (stream) => {
+          controller.abort();
+          stream.destroy(Object.assign(new Error('aborted'), { name: 'AbortError' }));
+        }),
         artifact,
         decryption: KEYS,
         signal: controller.signal,
@@ -288,20 +294,9 @@ describe('authenticateArtifact', () => {
       encryption: { passphrase: 'correct horse', scryptWorkFactor: 16 },
     });
     const read = authenticateArtifact({
-      storage: {
-        ...storage2,
-        async read(key: string) {
-          const bytes = storage2.get(key) as Buffer;
-          return new Readable({
-            read() {
-              if (this.readableLength === 0 && !this.destroyed) {
-                this.push(bytes.subarray(0, 4096));
-                setImmediate(() => this.destroy(new Error('the storage went away')));
-              }
-            },
-          });
-        },
-      },
+      storage: failingAfter(storage2, 4096 / storage2.usedBytes, (stream) =>
+        stream.destroy(new Error('the storage went away')),
+      ),
       artifact: locked,
       decryption: { passphrase: 'correct horse' },
       worker: true,

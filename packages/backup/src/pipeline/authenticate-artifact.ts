@@ -10,11 +10,11 @@ import {
   assertDecryptionGiven,
   corruptError,
   openArtifact,
+  readStored,
   type ArtifactRecord,
   type DecryptionOptions,
 } from './artifact-pipeline.js';
 import { isZstdAvailable } from './compression.js';
-import { DigestStream } from './digest-stream.js';
 
 // The authenticating read of a restore keeps nothing, so its work splits across two threads without sending
 // plaintext back: the main thread reads the stored object, hashes it and reads the age header (the file key never
@@ -376,12 +376,7 @@ async function authenticateOnTwoThreads(options: {
 }): Promise<void> {
   const { storage, artifact, decryption, signal } = options;
   assertDecryptionGiven(artifact, decryption);
-  const source = await storage.read(artifact.key, signal ? { signal } : {});
-  const storedCheck = new DigestStream({
-    sha256: artifact.storedSha256,
-    bytes: artifact.storedBytes,
-    onMismatch: (problem) => corruptError(artifact, 'stored object', problem),
-  });
+  const { source, storedCheck } = await readStored(storage, artifact, signal);
   const sink = new WorkerAuthenticator(artifact, decryption, options.workerSource);
   await new Promise<void>((resolve, reject) =>
     pipelineCallback([source, storedCheck, sink], (error) => (error ? reject(error) : resolve())),
