@@ -17,10 +17,10 @@ import {
 import { isZstdAvailable } from './compression.js';
 
 // The authenticating read of a restore keeps nothing, so its work splits across two threads without sending
-// plaintext back: the main thread reads the stored object, hashes it and reads the age header (the file key never
-// leaves it unwrapped: the worker gets the payload key only); a worker opens the payload's chunks, decompresses and
-// hashes the plain bytes. One thread did all of it in turn (255 MB: 0.65–0.81 s, of which ChaCha20-Poly1305 and the
-// plain sha256 are 0.45 s). Self-contained source, so it runs from the ESM and CJS builds alike.
+// plaintext back: the main thread reads the stored object, hashes it and reads the age header (the file key stays
+// there; the worker gets only the payload key); a worker opens the payload's chunks, decompresses and hashes the plain
+// bytes. For a 255 MB artifact, in fresh processes on 2 cores: 480–596 ms, against 682–729 ms on one thread (5 rounds,
+// alternating). Self-contained source, so it runs from the ESM and CJS builds alike.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createDecipheriv, createHash } = require('node:crypto');
