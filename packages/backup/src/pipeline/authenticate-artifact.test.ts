@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { Readable } from 'node:stream';
@@ -219,9 +221,11 @@ describe('authenticateArtifact', () => {
   });
 
   it('a worker that cannot start or dies midway costs a second read on one thread, not the verdict', async () => {
-    const { storage, artifact } = await stored(randomish(3 * 1024 * 1024), { algorithm: 'gzip', level: 1 });
+    const body = randomish(3 * 1024 * 1024);
+    const { storage, artifact } = await stored(body, { algorithm: 'gzip', level: 1 });
     const original = storage.get(KEY) as Buffer;
     const broken = Buffer.from(original);
+    const directory = await mkdtemp(join(tmpdir(), 'ops-authenticate-'));
     const at = payloadStart(original) + SEALED_CHUNK_BYTES + 7;
     broken.writeUInt8((broken.readUInt8(at) ^ 1) & 0xff, at);
     const tampered = replaceStored(storage, artifact, broken);
@@ -250,6 +254,62 @@ describe('authenticateArtifact', () => {
           workerSource,
         }),
       ).rejects.toMatchObject({ code: 'BACKUP_CORRUPT', message: /age payload chunk 1 failed authentication/ });
+      // Keeping the plain bytes: the one-thread read creates the file anew.
+      const path = join(directory, `plain-${workerSource.length}`);
+      await authenticateArtifact({
+        storage: counted(original),
+        artifact,
+        decryption: KEYS,
+        path,
+        worker: true,
+        workerSource,
+      });
+      expect((await readFile(path)).equals(body), workerSource).toBe(true);
+    }
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  it('with a path, both keep the plain bytes in a new 0600 file, removed when a check fails', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'ops-authenticate-'));
+    try {
+      for (const compression of [{ algorithm: 'none' } as const, { algorithm: 'gzip', level: 1 } as const]) {
+        const body = randomish(5 * 1024 * 1024 + 3, 7);
+        const { storage, artifact } = await stored(body, compression);
+        for (const worker of [false, true]) {
+          const path = join(directory, `plain-${compression.algorithm}-${worker}`);
+          const progress: number[] = [];
+          await authenticateArtifact({
+            storage,
+            artifact,
+            decryption: KEYS,
+            path,
+            worker,
+            onProgress: (bytes) => progress.push(bytes),
+          });
+          expect((await readFile(path)).equals(body)).toBe(true);
+          expect((await stat(path)).mode & 0o777).toBe(0o600);
+          expect(progress.at(-1)).toBe(artifact.storedBytes);
+          // A file that is already there is refused and left alone.
+          await expect(authenticateArtifact({ storage, artifact, decryption: KEYS, path, worker })).rejects.toThrow(
+            /EEXIST/,
+          );
+          expect((await readFile(path)).equals(body)).toBe(true);
+          // A check that fails at the very end (the plain sha256) leaves no file.
+          const failed = join(directory, `failed-${compression.algorithm}-${worker}`);
+          await expect(
+            authenticateArtifact({
+              storage,
+              artifact: { ...artifact, plainSha256: 'e'.repeat(64) },
+              decryption: KEYS,
+              path: failed,
+              worker,
+            }),
+          ).rejects.toMatchObject({ code: 'BACKUP_CORRUPT', message: /plain data sha256/ });
+          await expect(stat(failed)).rejects.toMatchObject({ code: 'ENOENT' });
+        }
+      }
+    } finally {
+      await rm(directory, { recursive: true, force: true });
     }
   });
 

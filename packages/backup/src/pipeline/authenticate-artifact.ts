@@ -1,4 +1,7 @@
+import { createWriteStream } from 'node:fs';
+import { open, unlink } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
+import { pipeline } from 'node:stream/promises';
 import { pipeline as pipelineCallback, Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { AgeHeaderReader } from '../crypto/age-decrypt-stream.js';
@@ -24,11 +27,14 @@ import { isZstdAvailable } from './compression.js';
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createDecipheriv, createHash } = require('node:crypto');
+const { writeSync } = require('node:fs');
 const zlib = require('node:zlib');
 const CHUNK = ${CHUNK_BYTES};
 const SEALED = ${SEALED_CHUNK_BYTES};
 const TAG = ${TAG_BYTES};
 const key = workerData.key ? Buffer.from(workerData.key) : undefined;
+// The plain bytes go to this file descriptor too when the caller keeps them (a local copy).
+const fd = workerData.fd;
 const hash = createHash('sha256');
 let plainBytes = 0;
 const nonce = Buffer.alloc(12);
@@ -46,11 +52,18 @@ const inflate =
     : workerData.compression === 'zstd'
       ? zlib.createZstdDecompress()
       : undefined;
+function keep(plain) {
+  hash.update(plain);
+  plainBytes += plain.length;
+  if (fd === undefined || stopped) return;
+  try {
+    for (let offset = 0; offset < plain.length; ) offset += writeSync(fd, plain, offset);
+  } catch (error) {
+    fail({ kind: 'write', message: error.message, code: error.code });
+  }
+}
 if (inflate) {
-  inflate.on('data', (chunk) => {
-    hash.update(chunk);
-    plainBytes += chunk.length;
-  });
+  inflate.on('data', keep);
   inflate.on('error', (error) => fail({ kind: 'inflate', message: error.message, code: error.code }));
 }
 function open(sealed, last) {
@@ -74,10 +87,7 @@ function open(sealed, last) {
 const plainParts = [];
 function emit(plain) {
   if (inflate) plainParts.push(plain);
-  else {
-    hash.update(plain);
-    plainBytes += plain.length;
-  }
+  else keep(plain);
 }
 // A sealed chunk is known not to be the last one only once at least one more byte follows it.
 function feed(data) {
@@ -144,7 +154,7 @@ const MAX_IN_FLIGHT = 4;
 const WORKER_MIN_BYTES = 4 * 1024 * 1024;
 
 interface WorkerFailure {
-  kind: 'chunk' | 'final' | 'truncated' | 'inflate';
+  kind: 'chunk' | 'final' | 'truncated' | 'inflate' | 'write';
   chunk?: number;
   message?: string;
   code?: string;
@@ -169,7 +179,8 @@ function failureError(failure: WorkerFailure): Error {
     case 'truncated':
       return corrupt('age file is truncated: the final chunk is missing');
     default:
-      return Object.assign(new Error(failure.message ?? 'decompression failed'), { code: failure.code });
+      // As zlib or the file's write stream reports it on one thread.
+      return Object.assign(new Error(failure.message ?? `${failure.kind} failed`), { code: failure.code });
   }
 }
 
@@ -191,9 +202,17 @@ class WorkerAuthenticator extends Writable {
 
   readonly #source: string;
 
-  constructor(artifact: ArtifactRecord, decryption: DecryptionOptions | undefined, source = WORKER_SOURCE) {
+  readonly #fd: number | undefined;
+
+  constructor(
+    artifact: ArtifactRecord,
+    decryption: DecryptionOptions | undefined,
+    fd: number | undefined,
+    source = WORKER_SOURCE,
+  ) {
     super({ highWaterMark: BLOCK_BYTES });
     this.#artifact = artifact;
+    this.#fd = fd;
     this.#source = source;
     this.#reader = artifact.encryption ? new AgeHeaderReader(decryption ?? {}) : undefined;
     if (!this.#reader) this.#start(undefined);
@@ -204,7 +223,7 @@ class WorkerAuthenticator extends Writable {
     try {
       worker = new Worker(this.#source, {
         eval: true,
-        workerData: { key, compression: this.#artifact.compression.algorithm },
+        workerData: { key, compression: this.#artifact.compression.algorithm, fd: this.#fd },
       });
     } catch (error) {
       this.#fail(new WorkerUnavailable(`cannot start a worker thread: ${(error as Error).message}`));
@@ -244,7 +263,15 @@ class WorkerAuthenticator extends Writable {
   #stop(): void {
     const worker = this.#worker;
     this.#worker = undefined;
-    if (worker) void worker.terminate();
+    if (worker) this.#exited = worker.terminate().catch(() => undefined);
+  }
+
+  #exited: Promise<unknown> = Promise.resolve();
+
+  /** Resolves once the worker thread has ended (its last write to the file, if any, is done). */
+  exited(): Promise<unknown> {
+    this.#stop();
+    return this.#exited;
   }
 
   /** Copies `bytes` into blocks, handing each full one over; calls `callback` once fewer than the limit are in flight. */
@@ -330,23 +357,34 @@ function useWorker(artifact: ArtifactRecord): boolean {
   return availableParallelism() >= 2 && artifact.storedBytes >= WORKER_MIN_BYTES;
 }
 
-/**
- * Reads the whole artifact through every check (stored size and sha256, every age chunk, decompression, plain size
- * and sha256), keeping none of it. With two or more cores, the payload is opened and hashed on a worker thread while
- * the main thread reads and hashes the stored bytes. Rejects as {@link openArtifact}'s stream errors
- * (`BACKUP_CORRUPT`, `BACKUP_DECRYPT_FAILED`, the storage's error), named after the artifact.
- */
-export async function authenticateArtifact(options: {
+/** Options of {@link authenticateArtifact}. */
+export interface AuthenticateArtifactOptions {
   storage: BackupStorage;
   artifact: ArtifactRecord;
   decryption?: DecryptionOptions | undefined;
   signal?: AbortSignal | undefined;
+  /**
+   * Keep the plain bytes in this new file (created 0600, refused if it exists). It is removed when any check fails, so
+   * a caller only ever sees a complete, verified file.
+   */
+  path?: string | undefined;
+  /** Called with the stored bytes read so far. */
+  onProgress?: ((storedBytes: number) => void) | undefined;
   /** @internal Force the worker on or off (tests); default {@link useWorker}. */
   worker?: boolean | undefined;
   /** @internal The worker's source (tests: one that fails). */
   workerSource?: string | undefined;
-}): Promise<void> {
-  const { storage, artifact, decryption, signal } = options;
+}
+
+/**
+ * Reads the whole artifact through every check (stored size and sha256, every age chunk, decompression, plain size
+ * and sha256), keeping the plain bytes only in `path` when given. With two or more cores, the payload is opened, hashed
+ * (and written) on a worker thread while the main thread reads and hashes the stored bytes. Rejects as
+ * {@link openArtifact}'s stream errors (`BACKUP_CORRUPT`, `BACKUP_DECRYPT_FAILED`, the storage's or the file's
+ * error), named after the artifact.
+ */
+export async function authenticateArtifact(options: AuthenticateArtifactOptions): Promise<void> {
+  const { storage, artifact, decryption, signal, path, onProgress } = options;
   try {
     if (options.worker ?? useWorker(artifact)) {
       try {
@@ -356,29 +394,48 @@ export async function authenticateArtifact(options: {
         if (!(error instanceof WorkerUnavailable)) throw error;
       }
     }
-    const plain = await openArtifact({ storage, artifact, decryption, signal });
+    const plain = await openArtifact({ storage, artifact, decryption, signal, onProgress });
+    if (path !== undefined) {
+      await pipeline(plain, createWriteStream(path, { mode: 0o600, flags: 'wx', highWaterMark: BLOCK_BYTES }));
+      return;
+    }
     await new Promise<void>((resolve, reject) => {
       plain.once('error', reject);
       plain.once('end', resolve);
       plain.resume();
     });
   } catch (error) {
+    // Remove what this read created (not a file that was there before: 'wx' refused it).
+    if (path !== undefined && (error as NodeJS.ErrnoException)?.code !== 'EEXIST')
+      await unlink(path).catch(() => undefined);
     throw artifactReadError(artifact, error);
   }
 }
 
-async function authenticateOnTwoThreads(options: {
-  storage: BackupStorage;
-  artifact: ArtifactRecord;
-  decryption?: DecryptionOptions | undefined;
-  signal?: AbortSignal | undefined;
-  workerSource?: string | undefined;
-}): Promise<void> {
-  const { storage, artifact, decryption, signal } = options;
+async function authenticateOnTwoThreads(options: AuthenticateArtifactOptions): Promise<void> {
+  const { storage, artifact, decryption, signal, path, onProgress } = options;
   assertDecryptionGiven(artifact, decryption);
-  const { source, storedCheck } = await readStored(storage, artifact, signal);
-  const sink = new WorkerAuthenticator(artifact, decryption, options.workerSource);
-  await new Promise<void>((resolve, reject) =>
-    pipelineCallback([source, storedCheck, sink], (error) => (error ? reject(error) : resolve())),
-  );
+  const file = path === undefined ? undefined : await open(path, 'wx', 0o600);
+  let sink: WorkerAuthenticator | undefined;
+  try {
+    const { source, storedCheck } = await readStored(storage, artifact, signal);
+    if (onProgress) storedCheck.on('data', () => onProgress(storedCheck.bytes));
+    sink = new WorkerAuthenticator(artifact, decryption, file?.fd, options.workerSource);
+    const writable = sink;
+    await new Promise<void>((resolve, reject) =>
+      pipelineCallback([source, storedCheck, writable], (error) => (error ? reject(error) : resolve())),
+    );
+  } catch (error) {
+    // The one-thread read after an unavailable worker creates the file anew.
+    if (path !== undefined) {
+      await sink?.exited();
+      await file?.close().catch(() => undefined);
+      await unlink(path).catch(() => undefined);
+    }
+    throw error;
+  } finally {
+    // The worker writes to the descriptor: it is closed only once the worker has ended, never under its last write.
+    await sink?.exited();
+    await file?.close().catch(() => undefined);
+  }
 }
