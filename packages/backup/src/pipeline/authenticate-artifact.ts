@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { pipeline as pipelineCallback, Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { AgeHeaderReader } from '../crypto/age-decrypt-stream.js';
-import { CHUNK_BYTES, SEALED_CHUNK_BYTES, TAG_BYTES } from '../crypto/age-payload.js';
+import { SEALED_CHUNK_BYTES, TAG_BYTES } from '../crypto/age-payload.js';
 import { BackupError } from '../errors.js';
 import type { BackupStorage } from '../storages/storage.js';
 import {
@@ -29,7 +29,6 @@ const { parentPort, workerData } = require('node:worker_threads');
 const { createDecipheriv, createHash } = require('node:crypto');
 const { writeSync } = require('node:fs');
 const zlib = require('node:zlib');
-const CHUNK = ${CHUNK_BYTES};
 const SEALED = ${SEALED_CHUNK_BYTES};
 const TAG = ${TAG_BYTES};
 const key = workerData.key ? Buffer.from(workerData.key) : undefined;
@@ -390,8 +389,10 @@ export async function authenticateArtifact(options: AuthenticateArtifactOptions)
       try {
         return await authenticateOnTwoThreads(options);
       } catch (error) {
-        // A worker that cannot run (thread limits, a runtime without workers) costs a second read, not the restore.
+        // A worker that cannot run (thread limits, a runtime without workers) costs a second read, not the restore;
+        // that read creates the file anew.
         if (!(error instanceof WorkerUnavailable)) throw error;
+        if (path !== undefined) await unlink(path).catch(() => undefined);
       }
     }
     const plain = await openArtifact({ storage, artifact, decryption, signal, onProgress });
@@ -425,14 +426,6 @@ async function authenticateOnTwoThreads(options: AuthenticateArtifactOptions): P
     await new Promise<void>((resolve, reject) =>
       pipelineCallback([source, storedCheck, writable], (error) => (error ? reject(error) : resolve())),
     );
-  } catch (error) {
-    // The one-thread read after an unavailable worker creates the file anew.
-    if (path !== undefined) {
-      await sink?.exited();
-      await file?.close().catch(() => undefined);
-      await unlink(path).catch(() => undefined);
-    }
-    throw error;
   } finally {
     // The worker writes to the descriptor: it is closed only once the worker has ended, never under its last write.
     await sink?.exited();

@@ -369,16 +369,17 @@ function decideUncounted(
     return;
   }
   const what = state === 'completed' ? 'verification failed' : state;
-  if (now - candidate.time > failedKeepFor && lastResort)
-    plan.keep.push({
-      id,
-      reasons: [
-        `${what} ${age}, older than failedKeepFor ${formatDuration(failedKeepFor)}, but kept: no good backup is newer, so it is the last restore point; not counted by the keep rules`,
-      ],
-    });
-  else if (now - candidate.time > failedKeepFor)
-    plan.remove.push({ id, reasons: [`${what} ${age}, older than failedKeepFor ${formatDuration(failedKeepFor)}`] });
-  else
+  if (now - candidate.time > failedKeepFor) {
+    const older = `${what} ${age}, older than failedKeepFor ${formatDuration(failedKeepFor)}`;
+    if (lastResort)
+      plan.keep.push({
+        id,
+        reasons: [
+          `${older}, but kept: no good backup is newer, so it is the last restore point; not counted by the keep rules`,
+        ],
+      });
+    else plan.remove.push({ id, reasons: [older] });
+  } else
     plan.keep.push({
       id,
       reasons: [
