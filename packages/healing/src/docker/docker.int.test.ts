@@ -90,6 +90,8 @@ describe('watchContainerHealth against the podman engine', () => {
       await runHealthcheck(engine.socketPath, container.id);
       const streams: DockerEventStreamLike[] = [];
       const sinces: (number | undefined)[] = [];
+      // When each connect that got through reached getEvents: the watcher computes `since` just before that call.
+      const calledAt: number[] = [];
       let failNext = false;
       // Reconnects wait until the container has turned unhealthy, so the change happens while no stream is open.
       let changed = () => {};
@@ -104,7 +106,9 @@ describe('watchContainerHealth against the podman engine', () => {
             failNext = false;
             throw new Error('connect ECONNREFUSED (simulated)');
           }
+          const at = Date.now() / 1000;
           if (holdReconnects) await changeDone;
+          calledAt.push(at);
           sinces.push(options?.since);
           const stream = (await engine.docker.getEvents(options)) as unknown as DockerEventStreamLike;
           streams.push(stream);
@@ -140,7 +144,11 @@ describe('watchContainerHealth against the podman engine', () => {
         expect(streams.length).toBe(2);
         // Every connect asks for the last few seconds again (podman may answer before it streams).
         expect(sinces.length).toBe(2);
-        expect(sinces[1]).toBeGreaterThanOrEqual(Math.floor(reconnectAt) - 10);
+        // `since` is taken when the connect starts, which is before the hold and so before the change: it is the five
+        // whole seconds before that moment (the clock may have crossed a second between the two readings).
+        const connectAt = calledAt[1] ?? Number.NaN;
+        expect(sinces[1]).toBeGreaterThanOrEqual(Math.floor(connectAt) - 6);
+        expect(sinces[1]).toBeLessThanOrEqual(Math.floor(connectAt) - 5);
         expect(sinces[1]).toBeLessThanOrEqual(reconnectAt);
         expect(watcher.connected).toBe(true);
       } finally {
