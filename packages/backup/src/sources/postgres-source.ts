@@ -170,19 +170,25 @@ export function createPostgresSource(options: PostgresSourceOptions = {}): Backu
   async function backup(context: SourceContext): Promise<SourceOutcome> {
     const connection = resolveConnection(options);
     // The checks run while pg_dump starts (connecting, taking its locks, reading the catalog), so they cost no wall
-    // time; a failed check stops pg_dump and fails the source before anything counts as stored.
-    const checks = timed('postgres.version-check', async () => {
-      const [tool, facts] = await Promise.all([toolVersion(pgDumpPath), readServerFacts(options)]);
-      const major = serverMajor(facts.serverVersionNum);
-      if (!skipVersionCheck && tool.major < major) {
-        throw new BackupError(
-          'BACKUP_FAILED',
-          `pg_dump ${tool.major} cannot dump PostgreSQL ${facts.serverVersion} (server is newer); install postgresql-client-${major} or set pgDumpPath`,
-        );
-      }
-      return { tool, facts };
-    });
-    checks.catch(() => undefined); // awaited below; this only keeps an early failure from being unhandled
+    // time; a failed check stops pg_dump and fails the source before anything counts as stored. They begin once
+    // pg_dump is spawned: loading the pg module for the server's facts holds the main thread for tens of milliseconds.
+    let checks: ReturnType<DumpCommand['checks']> | undefined;
+    const startChecks = () => (checks ??= runChecks());
+    const runChecks = () => {
+      const started = timed('postgres.version-check', async () => {
+        const [tool, facts] = await Promise.all([toolVersion(pgDumpPath), readServerFacts(options)]);
+        const major = serverMajor(facts.serverVersionNum);
+        if (!skipVersionCheck && tool.major < major) {
+          throw new BackupError(
+            'BACKUP_FAILED',
+            `pg_dump ${tool.major} cannot dump PostgreSQL ${facts.serverVersion} (server is newer); install postgresql-client-${major} or set pgDumpPath`,
+          );
+        }
+        return { tool, facts };
+      });
+      started.catch(() => undefined); // awaited below; this only keeps an early failure from being unhandled
+      return started;
+    };
     const compression = dumpCompression(format, explicitDumpLevel, compressInsideDump, context);
     const dumpCompressionLevel = compression.level;
     const args = [`--format=${format}`, '--no-password', `--lock-wait-timeout=${lockWaitMs}`];
@@ -199,12 +205,12 @@ export function createPostgresSource(options: PostgresSourceOptions = {}): Backu
       passwordMode,
       artifactName,
       artifactFormat,
-      checks,
+      checks: startChecks,
       artifactOptions: compression.artifactOptions,
     };
     if (format === 'directory') {
       const { artifact, fileCount } = await dumpDirectory(context, dump, parallelJobs);
-      const { tool, facts } = await checks;
+      const { tool, facts } = await startChecks();
       return {
         details: {
           ...describe(tool.text, facts, format, dumpCompressionLevel),
@@ -214,7 +220,7 @@ export function createPostgresSource(options: PostgresSourceOptions = {}): Backu
       };
     }
     await dumpStream(context, dump);
-    const { tool, facts } = await checks;
+    const { tool, facts } = await startChecks();
     return { details: describe(tool.text, facts, format, dumpCompressionLevel) };
   }
 
@@ -282,8 +288,11 @@ interface DumpCommand {
   passwordMode: 'passfile' | 'environment';
   artifactName: string;
   artifactFormat: string;
-  /** The version check and server facts, running while pg_dump starts; a failure kills pg_dump. */
-  checks: Promise<{ tool: { text: string }; facts: ServerFacts }>;
+  /**
+   * Starts the version check and the server's facts (once; later calls return the same promise), which run while
+   * pg_dump starts; a failure kills pg_dump.
+   */
+  checks: () => Promise<{ tool: { text: string }; facts: ServerFacts }>;
   /** How the artifact departs from the job's pipeline (compression inside pg_dump). */
   artifactOptions: ArtifactWriteOptions;
 }
@@ -301,7 +310,7 @@ async function startDump(
   output?: ChildOutput,
 ) {
   const started = performance.now();
-  let tracked;
+  let tracked: Awaited<ReturnType<typeof spawnLibpqTool>> | undefined;
   try {
     const command =
       streamed && dump.bufferOutput
@@ -315,8 +324,9 @@ async function startDump(
     });
   } finally {
     output?.handedOver();
+    // Spawned (or failed to spawn): the checks start now, beside pg_dump's own start.
+    dump.checks().catch(() => tracked?.child.kill('SIGTERM'));
   }
-  dump.checks.catch(() => tracked.child.kill('SIGTERM'));
   const exited = tracked.exited.then((exit) => {
     recordTiming('postgres.dump', performance.now() - started);
     return exit;
@@ -334,7 +344,7 @@ async function dumpDirectory(
   await mkdir(context.temporaryDirectory, { recursive: true });
   const tracked = await startDump(context, dump, [`--jobs=${parallelJobs}`, `--file=${output}`], false);
   const exit = await tracked.exited;
-  await dump.checks; // a failed check is the reason, whatever pg_dump did
+  await dump.checks(); // a failed check is the reason, whatever pg_dump did
   if (exit.code !== 0 || exit.signal) throw new BackupError('BACKUP_FAILED', `pg_dump failed (${describeExit(exit)})`);
   const packed = packDirectory({ root: output, signal: context.signal });
   const artifact = await context.writeArtifact(
@@ -363,7 +373,7 @@ async function dumpStream(context: SourceContext, dump: DumpCommand): Promise<vo
       return undefined;
     });
   const exit = await tracked.exited;
-  await dump.checks; // a failed check is the reason, whatever pg_dump did
+  await dump.checks(); // a failed check is the reason, whatever pg_dump did
   if (exit.spawnError)
     throw new BackupError('BACKUP_FAILED', `pg_dump failed (${describeExit(exit)})`, { cause: exit.spawnError });
   // A storage or pipeline failure is the real reason even though pg_dump then died of SIGTERM/SIGPIPE.
