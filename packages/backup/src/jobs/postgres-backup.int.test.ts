@@ -383,6 +383,22 @@ describe('PostgreSQL backup → verify → restore', () => {
     expect(manifest.error).toMatch(/pg_dump 12 cannot dump PostgreSQL 15/);
   });
 
+  it('a pg_dump that cannot run: the run fails naming pgDumpPath and what to install, and nothing is stored', async () => {
+    const storage = createLocalStorage({ directory: join(directory.path, 'no-client') });
+    const manifest = await runBackup({
+      job: 'pg-missing',
+      storage,
+      sources: [createPostgresSource({ ...connection(), pgDumpPath: join(directory.path, 'no-such-pg_dump') })],
+    });
+    expect(manifest.state).toBe('failed');
+    expect(manifest.error).toMatch(/no-such-pg_dump --version/);
+    // What to install, and the option that says where pg_dump is.
+    expect(manifest.error).toMatch(/apt-get install postgresql-client-\d+.*pgDumpPath/);
+    expect(manifest.sources.flatMap((source) => source.artifacts)).toEqual([]);
+    const { backups } = await listBackups({ storage, job: 'pg-missing' });
+    expect(backups.map((backup) => backup.state)).toEqual(['failed']);
+  });
+
   it('keeps the password out of argv: it reaches pg_dump through a 0600 passfile', async () => {
     const storage = createLocalStorage({ directory: join(directory.path, 'password') });
     const wrapper = join(directory.path, 'pg_dump_spy');

@@ -176,7 +176,12 @@ export function createPostgresSource(options: PostgresSourceOptions = {}): Backu
     const startChecks = () => (checks ??= runChecks());
     const runChecks = () => {
       const started = timed('postgres.version-check', async () => {
-        const [tool, facts] = await Promise.all([toolVersion(pgDumpPath), readServerFacts(options)]);
+        const [tool, facts] = await Promise.all([
+          toolVersion(pgDumpPath, {
+            hint: "Install the PostgreSQL client (e.g. apt-get install postgresql-client-15) or set the postgres source's pgDumpPath to where pg_dump is",
+          }),
+          readServerFacts(options),
+        ]);
         const major = serverMajor(facts.serverVersionNum);
         if (!skipVersionCheck && tool.major < major) {
           throw new BackupError(
