@@ -410,6 +410,15 @@ const suite: BenchSuite = {
               `rm -rf ${fifos}`,
             ].join('; ');
           const CHECKSUMS = 'tee >(sha256) | age -r K | tee >(sha256) > f';
+          // The runbook's bare line, without and with pg_dump's gzip 1.
+          const bareAgePipeline = {
+            peerName: 'pg_dump -Fc -Z0 | age -r K > f',
+            script: `${dump(0)} | age -r ${recipient} > ${peerFile}`,
+          };
+          const bareGzipPipeline = {
+            peerName: 'pg_dump -Fc -Z1 | age -r K > f',
+            script: `${dump(1)} | age -r ${recipient} > ${peerFile}`,
+          };
           const cases: {
             metric: string;
             options: object;
@@ -423,8 +432,7 @@ const suite: BenchSuite = {
             {
               metric: 'backup, age, no compression, verify-stored on',
               options: { compression: { algorithm: 'none' }, verifyStored: true },
-              peerName: 'pg_dump -Fc -Z0 | age -r K > f',
-              script: `${dump(0)} | age -r ${recipient} > ${peerFile}`,
+              ...bareAgePipeline,
               atLeast: 1.0,
               keep: 'age',
             },
@@ -445,24 +453,21 @@ const suite: BenchSuite = {
             {
               metric: 'backup, age + gzip 1 (the default: pg_dump -Z1 inside the dump), verify-stored on',
               options: { compression: { algorithm: 'gzip', level: 1 }, verifyStored: true },
-              peerName: 'pg_dump -Fc -Z1 | age -r K > f',
-              script: `${dump(1)} | age -r ${recipient} > ${peerFile}`,
+              ...bareGzipPipeline,
               atLeast: 1.0,
               keep: 'gzip',
             },
             {
               metric: `backup, age + gzip 1 (the default), verify-stored on, ${IN_A_RUNNING_PROCESS}`,
               options: { compression: { algorithm: 'gzip', level: 1 }, verifyStored: true },
-              peerName: 'pg_dump -Fc -Z1 | age -r K > f',
-              script: `${dump(1)} | age -r ${recipient} > ${peerFile}`,
+              ...bareGzipPipeline,
               atLeast: 1.0,
               running: true,
             },
             {
               metric: `backup, age, no compression, verify-stored on, ${IN_A_RUNNING_PROCESS}`,
               options: { compression: { algorithm: 'none' }, verifyStored: true },
-              peerName: 'pg_dump -Fc -Z0 | age -r K > f',
-              script: `${dump(0)} | age -r ${recipient} > ${peerFile}`,
+              ...bareAgePipeline,
               atLeast: 1.0,
               running: true,
             },
@@ -484,15 +489,13 @@ const suite: BenchSuite = {
             {
               metric: 'backup, age + gzip 1 in Node (compressInsideDump: false), verify-stored on',
               options: { compression: { algorithm: 'gzip', level: 1 }, compressInsideDump: false, verifyStored: true },
-              peerName: 'pg_dump -Fc -Z1 | age -r K > f',
-              script: `${dump(1)} | age -r ${recipient} > ${peerFile}`,
+              ...bareGzipPipeline,
               atLeast: 1.0,
             },
             {
               metric: 'backup, age + pg_dump -Z1 (dumpCompressionLevel 1), verify-stored on',
               options: { compression: { algorithm: 'none' }, dumpCompressionLevel: 1, verifyStored: true },
-              peerName: 'pg_dump -Fc -Z1 | age -r K > f',
-              script: `${dump(1)} | age -r ${recipient} > ${peerFile}`,
+              ...bareGzipPipeline,
               atLeast: 1.0,
             },
             {
@@ -504,8 +507,7 @@ const suite: BenchSuite = {
                 parallelJobs: 2,
                 verifyStored: true,
               },
-              peerName: 'pg_dump -Fc -Z1 | age -r K > f',
-              script: `${dump(1)} | age -r ${recipient} > ${peerFile}`,
+              ...bareGzipPipeline,
               atLeast: 1.0,
             },
             {
