@@ -575,19 +575,27 @@ const suite: BenchSuite = {
                 higherIsBetter: false,
                 notes: `per run: ours' pg_dump ${dumpMs.map((ms) => ms.toFixed(0)).join('/')} ms; the pipeline ${gzipSamples.b.map((seconds) => (seconds * 1000).toFixed(0)).join('/')} ms (same samples as the row above)`,
               }),
-              compareRow({
-                group,
-                metric: `${gzipSamples.metric}: PostgreSQL server CPU seconds per run (its backends, counted when they exit), and their share of the wall time`,
-                unit: 's',
-                ours: stats(gzipSamples.serverA),
-                peer: { ...stats(gzipSamples.serverB), name: gzipSamples.peerName },
-                higherIsBetter: false,
-                notes: `the server's busy share of the wall time: ours ${serverShare(gzipSamples.serverA, gzipSamples.a)
-                  .map((share) => share.toFixed(0))
-                  .join('/')} %, the pipeline ${serverShare(gzipSamples.serverB, gzipSamples.b)
-                  .map((share) => share.toFixed(0))
-                  .join('/')} % (one backend does the COPY, on one core)`,
-              }),
+              // Only when the server's CPU could be read: a local server whose /proc entry this process can see.
+              ...([...gzipSamples.serverA, ...gzipSamples.serverB].every(Number.isFinite)
+                ? [
+                    compareRow({
+                      group,
+                      metric: `${gzipSamples.metric}: PostgreSQL server CPU seconds per run (its backends, counted when they exit), and their share of the wall time`,
+                      unit: 's',
+                      ours: stats(gzipSamples.serverA),
+                      peer: { ...stats(gzipSamples.serverB), name: gzipSamples.peerName },
+                      higherIsBetter: false,
+                      notes: `the server's busy share of the wall time: ours ${serverShare(
+                        gzipSamples.serverA,
+                        gzipSamples.a,
+                      )
+                        .map((share) => share.toFixed(0))
+                        .join('/')} %, the pipeline ${serverShare(gzipSamples.serverB, gzipSamples.b)
+                        .map((share) => share.toFixed(0))
+                        .join('/')} % (one backend does the COPY, on one core)`,
+                    }),
+                  ]
+                : []),
               compareRow({
                 group,
                 metric: `derived: ${gzipSamples.metric}, minus Node's start, loading @ops/backup and the run's own steps (${RUN_STEPS.join(', ')})`,
