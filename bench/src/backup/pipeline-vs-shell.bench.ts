@@ -693,7 +693,14 @@ const suite: BenchSuite = {
               },
             ];
           };
-          const restoreCases = [
+          const restoreCases: {
+            metric: string;
+            parallelJobs: number | undefined;
+            loadFrom: string | undefined;
+            peer: { name: string; script: string };
+            /** Run in the running process (a service that embeds @ops/backup) instead of a fresh one. */
+            running?: boolean;
+          }[] = [
             {
               metric:
                 'restore (one transaction), age, no compression (the default from a local storage: authenticated in a first read, streamed into pg_restore in a second)',
@@ -747,7 +754,7 @@ const suite: BenchSuite = {
                       ...(item.parallelJobs ? { parallelJobs: item.parallelJobs } : {}),
                       ...(item.loadFrom ? { loadFrom: item.loadFrom } : {}),
                     },
-                    'running' in item && item.running ? await running() : undefined,
+                    item.running ? await running() : undefined,
                   );
                   await dropDatabase(restoreName);
                   restoreTimings.push(result.timings);
@@ -771,7 +778,7 @@ const suite: BenchSuite = {
               rows.push(...cpuRows('restore (default)', samples, restorePeer));
               restoreBreakdown.push(...restoreBreakdownRows(restoreResults));
             }
-            if ('running' in item && item.running) continue; // the steps are the fresh process's, reported below
+            if (item.running) continue; // the steps are the fresh process's, reported below
             if (item.peer === authenticatingPeer) {
               rows.push(...cpuRows('restore (default) against the authenticating pipeline', samples, restorePeer));
               continue; // the step rows and the derived row below compare with the pipeline that does not authenticate

@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { pipeline } from 'node:stream/promises';
-import { pipeline as pipelineCallback, Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { AgeHeaderReader } from '../crypto/age-decrypt-stream.js';
 import { SEALED_CHUNK_BYTES, TAG_BYTES } from '../crypto/age-payload.js';
@@ -198,9 +198,9 @@ class WorkerAuthenticator extends Writable {
   #waiting: ((error?: Error | null) => void) | undefined;
   #failure: Error | undefined;
   #finalCallback: ((error?: Error | null) => void) | undefined;
-
+  /** Resolves once the last worker started has ended. */
+  #exited: Promise<unknown> = Promise.resolve();
   readonly #source: string;
-
   readonly #fd: number | undefined;
 
   constructor(
@@ -264,8 +264,6 @@ class WorkerAuthenticator extends Writable {
     this.#worker = undefined;
     if (worker) this.#exited = worker.terminate().catch(() => undefined);
   }
-
-  #exited: Promise<unknown> = Promise.resolve();
 
   /** Resolves once the worker thread has ended (its last write to the file, if any, is done). */
   exited(): Promise<unknown> {
@@ -422,10 +420,7 @@ async function authenticateOnTwoThreads(options: AuthenticateArtifactOptions): P
     const { source, storedCheck } = await readStored(storage, artifact, signal);
     if (onProgress) storedCheck.on('data', () => onProgress(storedCheck.bytes));
     sink = new WorkerAuthenticator(artifact, decryption, file?.fd, options.workerSource);
-    const writable = sink;
-    await new Promise<void>((resolve, reject) =>
-      pipelineCallback([source, storedCheck, writable], (error) => (error ? reject(error) : resolve())),
-    );
+    await pipeline(source, storedCheck, sink);
   } finally {
     // The worker writes to the descriptor: it is closed only once the worker has ended, never under its last write.
     await sink?.exited();

@@ -173,9 +173,9 @@ export function createPostgresSource(options: PostgresSourceOptions = {}): Backu
     // time; a failed check stops pg_dump and fails the source before anything counts as stored. They begin once
     // pg_dump is spawned: loading the pg module for the server's facts holds the main thread for tens of milliseconds.
     let checks: ReturnType<DumpCommand['checks']> | undefined;
-    const startChecks = () => (checks ??= runChecks());
-    const runChecks = () => {
-      const started = timed('postgres.version-check', async () => {
+    const startChecks = () => {
+      if (checks) return checks;
+      checks = timed('postgres.version-check', async () => {
         const [tool, facts] = await Promise.all([
           toolVersion(pgDumpPath, {
             hint: "Install the PostgreSQL client (e.g. apt-get install postgresql-client-15) or set the postgres source's pgDumpPath to where pg_dump is",
@@ -191,8 +191,8 @@ export function createPostgresSource(options: PostgresSourceOptions = {}): Backu
         }
         return { tool, facts };
       });
-      started.catch(() => undefined); // awaited below; this only keeps an early failure from being unhandled
-      return started;
+      checks.catch(() => undefined); // awaited below; this only keeps an early failure from being unhandled
+      return checks;
     };
     const compression = dumpCompression(format, explicitDumpLevel, compressInsideDump, context);
     const dumpCompressionLevel = compression.level;
