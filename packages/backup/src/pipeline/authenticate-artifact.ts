@@ -18,6 +18,7 @@ import {
   type DecryptionOptions,
 } from './artifact-pipeline.js';
 import { isZstdAvailable } from './compression.js';
+import { whenClosed } from '../internal/when-closed.js';
 
 // The authenticating read of a restore keeps nothing, so its work splits across two threads without sending
 // plaintext back: the main thread reads the stored object, hashes it and reads the age header (the file key stays
@@ -382,6 +383,7 @@ export interface AuthenticateArtifactOptions {
  */
 export async function authenticateArtifact(options: AuthenticateArtifactOptions): Promise<void> {
   const { storage, artifact, decryption, signal, path, onProgress } = options;
+  let file: Writable | undefined;
   try {
     if (options.worker ?? useWorker(artifact)) {
       try {
@@ -395,7 +397,8 @@ export async function authenticateArtifact(options: AuthenticateArtifactOptions)
     }
     const plain = await openArtifact({ storage, artifact, decryption, signal, onProgress });
     if (path !== undefined) {
-      await pipeline(plain, createWriteStream(path, { mode: 0o600, flags: 'wx', highWaterMark: BLOCK_BYTES }));
+      file = createWriteStream(path, { mode: 0o600, flags: 'wx', highWaterMark: BLOCK_BYTES });
+      await pipeline(plain, file);
       return;
     }
     await new Promise<void>((resolve, reject) => {
@@ -404,7 +407,9 @@ export async function authenticateArtifact(options: AuthenticateArtifactOptions)
       plain.resume();
     });
   } catch (error) {
-    // Remove what this read created (not a file that was there before: 'wx' refused it).
+    // Remove what this read created (not a file that was there before: 'wx' refused it), once the write stream has
+    // closed: its open, still running, would create the file again after the unlink.
+    if (file) await whenClosed(file);
     if (path !== undefined && (error as NodeJS.ErrnoException)?.code !== 'EEXIST')
       await unlink(path).catch(() => undefined);
     throw artifactReadError(artifact, error);

@@ -147,6 +147,36 @@ describe('local storage', () => {
     expect(await readdir(join(directory.path, 'k'))).toEqual(['object']);
   });
 
+  it('a write whose source fails at once settles only after its file is closed and removed', async () => {
+    // pipeline rejects at the source's error without waiting for the file writer, whose open could then create the
+    // temporary file again after the unlink (CI found one left behind). The write now settles only once that writer has
+    // closed: no descriptor of a temporary file is open when it rejects, and no temporary file is left.
+    const storage = createLocalStorage({ directory: directory.path });
+    const openPartials = async () => {
+      const targets = await Promise.all(
+        (await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')),
+      );
+      return targets.filter((target) => target.includes('.ops-partial-'));
+    };
+    // Many at once, so the thread pool runs opens and unlinks side by side.
+    for (let round = 0; round < 200; round++) {
+      await Promise.all(
+        Array.from({ length: 16 }, (_, index) => {
+          const failing = new Readable({
+            read() {
+              this.destroy(new Error('source died'));
+            },
+          });
+          return expect(storage.write(`race/object-${round}-${index}`, failing)).rejects.toMatchObject({
+            code: 'STORAGE_FAILED',
+          });
+        }),
+      );
+      expect(await openPartials()).toEqual([]);
+    }
+    expect(await readdir(join(directory.path, 'race')).catch(() => [])).toEqual([]);
+  });
+
   it('cleanup removes partial files left by a killed writer', async () => {
     const storage = createLocalStorage({ directory: directory.path });
     await mkdir(join(directory.path, 'job/b/data'), { recursive: true });

@@ -14,6 +14,7 @@ import type {
 import { assertReadRange } from '../read-range.js';
 import { assertStorageKey, assertStoragePrefix } from '../storage-key.js';
 import { BackupError } from '../../errors.js';
+import { whenClosed } from '../../internal/when-closed.js';
 import { DurableFileWriter } from './durable-file-writer.js';
 
 /** Options of {@link createLocalStorage}. */
@@ -137,16 +138,18 @@ async function writeObject(
   const target = storage.pathOf(key);
   const directory = dirname(target);
   const temporary = join(directory, `${TEMP_MARKER}${basename(target)}-${randomBytes(6).toString('hex')}`);
+  let output: DurableFileWriter | undefined;
   try {
     await createTemporaryFile(directory, temporary, storage);
     // Written in 1 MiB batches, synced in the background as it goes and fsynced before the rename (into the file
     // created above: 'w' truncates nothing but our own empty file).
-    const output = new DurableFileWriter(temporary, { flags: 'w', mode: storage.fileMode });
+    output = new DurableFileWriter(temporary, { flags: 'w', mode: storage.fileMode });
     await pipeline(body, output, writeOptions.signal ? { signal: writeOptions.signal } : {});
     await rename(temporary, target);
     await fsyncDirectory(directory);
     return { bytes: output.bytes };
   } catch (error) {
+    if (output) await whenClosed(output); // its open, still running, would create the file again after the unlink
     await unlink(temporary).catch(() => undefined);
     if (!body.destroyed) body.destroy();
     if ((error as Error).name === 'AbortError')
