@@ -92,6 +92,7 @@ describe('PostgreSQL backup → verify → restore', () => {
     expect(source?.details).toMatchObject({
       format: 'custom',
       tableCount: 2,
+      dumpedTables: 2,
       pointInTime: true,
       dumpCompressionLevel: 1,
     });
@@ -286,6 +287,35 @@ describe('PostgreSQL backup → verify → restore', () => {
       const targetUrl = database.connectionString.replace(/\/[^/?]+(\?|$)/, `/${target}$1`);
       const rows = await query<{ count: string }>(targetUrl, 'SELECT count(*) FROM orders');
       expect(rows[0]?.count).toBe('20000');
+    }
+  });
+
+  it('a dump that leaves tables out (extraArguments) records what it dumped, and its test restore passes', async () => {
+    const storage = createLocalStorage({ directory: join(directory.path, 'excluded') });
+    for (const format of ['custom', 'directory', 'plain'] as const) {
+      const manifest = await runBackup({
+        job: `pg-excluded-${format}`,
+        storage,
+        sources: [
+          createPostgresSource({
+            ...connection(),
+            format,
+            extraArguments: ['--exclude-table=orders'],
+          }),
+        ],
+        compression: { algorithm: 'none' },
+        lock: false,
+      });
+      expect(manifest.state, manifest.error).toBe('completed');
+      // The database has two tables, the dump holds one, and the manifest says both.
+      expect(manifest.sources[0]?.details, format).toMatchObject({ tableCount: 2, dumpedTables: 1 });
+      const report = await verifyBackup({
+        storage,
+        backup: manifest,
+        level: 'test-restore',
+        scratch: { postgres: { connectionString: database.adminConnectionString } },
+      });
+      expect(report.ok, `${format}: ${report.detail}`).toBe(true);
     }
   });
 

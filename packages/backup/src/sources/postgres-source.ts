@@ -19,6 +19,12 @@ import {
   type ResolvedConnection,
 } from './postgres-connection.js';
 import { serverMajor, toolVersion } from './postgres-tools.js';
+import {
+  readDirectoryDumpContents,
+  watchCustomDump,
+  watchPlainDump,
+  type DumpContents,
+} from './postgres-dump-contents.js';
 import { recordTiming, timed } from '../jobs/run-timings.js';
 import { BackupError } from '../errors.js';
 
@@ -214,19 +220,19 @@ export function createPostgresSource(options: PostgresSourceOptions = {}): Backu
       artifactOptions: compression.artifactOptions,
     };
     if (format === 'directory') {
-      const { artifact, fileCount } = await dumpDirectory(context, dump, parallelJobs);
+      const { artifact, fileCount, contents } = await dumpDirectory(context, dump, parallelJobs);
       const { tool, facts } = await startChecks();
       return {
         details: {
-          ...describe(tool.text, facts, format, dumpCompressionLevel),
+          ...describe(tool.text, facts, format, dumpCompressionLevel, contents),
           directoryFiles: fileCount,
           artifact: artifact.name,
         },
       };
     }
-    await dumpStream(context, dump);
+    const contents = await dumpStream(context, dump, format);
     const { tool, facts } = await startChecks();
-    return { details: describe(tool.text, facts, format, dumpCompressionLevel) };
+    return { details: describe(tool.text, facts, format, dumpCompressionLevel, contents) };
   }
 
   return { kind: 'postgres', name, backup };
@@ -344,13 +350,14 @@ async function dumpDirectory(
   context: SourceContext,
   dump: DumpCommand,
   parallelJobs: number,
-): Promise<{ artifact: ArtifactRecord; fileCount: number }> {
+): Promise<{ artifact: ArtifactRecord; fileCount: number; contents: DumpContents | undefined }> {
   const output = join(context.temporaryDirectory, 'dump');
   await mkdir(context.temporaryDirectory, { recursive: true });
   const tracked = await startDump(context, dump, [`--jobs=${parallelJobs}`, `--file=${output}`], false);
   const exit = await tracked.exited;
   await dump.checks(); // a failed check is the reason, whatever pg_dump did
   if (exit.code !== 0 || exit.signal) throw new BackupError('BACKUP_FAILED', `pg_dump failed (${describeExit(exit)})`);
+  const contents = await readDirectoryDumpContents(join(output, 'toc.dat'));
   const packed = packDirectory({ root: output, signal: context.signal });
   const artifact = await context.writeArtifact(
     dump.artifactName,
@@ -359,19 +366,27 @@ async function dumpDirectory(
     dump.artifactOptions,
   );
   const listing = await packed.done;
-  return { artifact, fileCount: listing.fileCount };
+  return { artifact, fileCount: listing.fileCount, contents };
 }
 
-/** pg_dump's stdout streamed straight into the artifact; fails on any exit but 0, and on an empty dump. */
-async function dumpStream(context: SourceContext, dump: DumpCommand): Promise<void> {
+/**
+ * pg_dump's stdout streamed straight into the artifact; fails on any exit but 0, and on an empty dump. Resolves with
+ * what the dump holds, read from it as it passes (`undefined` when it cannot be read).
+ */
+async function dumpStream(
+  context: SourceContext,
+  dump: DumpCommand,
+  format: 'custom' | 'plain',
+): Promise<DumpContents | undefined> {
   // A local socket read into reused memory where one can be made; pg_dump's stdout pipe otherwise.
   const output = await createChildOutput(context.temporaryDirectory, BLOCK_BYTES);
   const tracked = await startDump(context, dump, [], true, output);
   const stdout = output?.stream ?? tracked.child.stdout;
   if (!stdout) throw new BackupError('BACKUP_FAILED', 'pg_dump has no stdout');
+  const watched = format === 'custom' ? watchCustomDump(stdout) : watchPlainDump(stdout);
   let artifactError: unknown;
   const artifact = await context
-    .writeArtifact(dump.artifactName, dump.artifactFormat, stdout, dump.artifactOptions)
+    .writeArtifact(dump.artifactName, dump.artifactFormat, watched.stream, dump.artifactOptions)
     .catch((error: unknown) => {
       artifactError = error;
       tracked.child.kill('SIGTERM');
@@ -385,6 +400,7 @@ async function dumpStream(context: SourceContext, dump: DumpCommand): Promise<vo
   if (artifactError !== undefined || !artifact) throw artifactError;
   if (exit.code !== 0 || exit.signal) throw new BackupError('BACKUP_FAILED', `pg_dump failed (${describeExit(exit)})`);
   if (artifact.plainBytes === 0) throw new BackupError('BACKUP_FAILED', 'pg_dump exited 0 but wrote no bytes');
+  return watched.contents;
 }
 
 function describe(
@@ -392,6 +408,7 @@ function describe(
   facts: ServerFacts,
   format: PostgresDumpFormat,
   dumpCompressionLevel: number,
+  contents: DumpContents | undefined,
 ): Record<string, unknown> {
   return {
     tool: toolText,
@@ -400,7 +417,10 @@ function describe(
     format,
     // pg_dump's own compression (-Z) inside the dump; the artifact's `compression` is what the pipeline added.
     ...(format === 'plain' ? {} : { dumpCompressionLevel }),
+    // Tables in the database when the dump started (all of them, whatever pg_dump was told to leave out).
     tableCount: facts.tableCount,
+    // Tables the dump itself creates, read from it: what a test restore must find.
+    ...(contents ? { dumpedTables: contents.tables } : {}),
     // null = unknown (some table was never analyzed); older manifests always hold a number.
     estimatedRows: facts.estimatedRows,
     ...(facts.tablesWithoutEstimate > 0 ? { tablesWithoutEstimate: facts.tablesWithoutEstimate } : {}),

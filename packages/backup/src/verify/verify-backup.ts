@@ -294,19 +294,31 @@ async function testRestore(input: {
       });
       const client = new pg.Client(pgClientConfig(resolveConnection({ ...scratch.postgres, database }), database));
       await client.connect();
+      // Newer manifests record the tables the dump itself creates (`dumpedTables`): the restore must hold exactly
+      // those, not counting tables an extension's CREATE EXTENSION made. Older ones recorded the database's tables
+      // when the dump started (`tableCount`), extension tables included.
+      const dumped = source.details.dumpedTables;
+      const expected = typeof dumped === 'number' ? dumped : source.details.tableCount;
       let tables: number;
       try {
         const result = await client.query<{ tables: string }>(
           `SELECT count(*)::bigint AS tables FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'`,
+            WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+              AND ($1::boolean OR NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                                                AND d.objid = c.oid AND d.deptype = 'e'))`,
+          [typeof dumped !== 'number'],
         );
         tables = Number(result.rows[0]?.tables ?? 0);
       } finally {
         await client.end().catch(() => undefined);
       }
-      const expected = source.details.tableCount;
       if (typeof expected === 'number' && tables !== expected)
-        throw new BackupError('BACKUP_CORRUPT', `test restore has ${tables} tables, the source had ${expected}`);
+        throw new BackupError(
+          'BACKUP_CORRUPT',
+          typeof dumped === 'number'
+            ? `test restore has ${tables} tables, the dump holds ${expected}`
+            : `test restore has ${tables} tables, the source had ${expected}`,
+        );
       return `restored into scratch database; ${tables} tables as recorded`;
     } finally {
       await admin.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(database)} WITH (FORCE)`).catch(() => undefined);
