@@ -287,6 +287,41 @@ function checkDumpOptions(format: PostgresDumpFormat, parallelJobs: number, extr
         `postgres extraArguments must not set connection, file, format or compression options (got ${argument.split('=')[0]}); use the source's options (dumpCompressionLevel, compressInsideDump, format)`,
       );
   }
+  if (format === 'plain') checkPlainScriptArguments(extraArguments);
+}
+
+/** pg_dump's short options that take a value: in `-tname` the letters after `t` are its value, not options. */
+const SHORT_OPTIONS_WITH_VALUE = new Set('dEefFhjnNpStTUZ');
+
+/** The option letters of a cluster of short options (`-cC` → `cC`); empty for anything else. */
+function shortOptions(argument: string): string {
+  if (!/^-[^-]/.test(argument)) return '';
+  let letters = '';
+  for (const letter of argument.slice(1)) {
+    letters += letter;
+    if (SHORT_OPTIONS_WITH_VALUE.has(letter)) break;
+  }
+  return letters;
+}
+
+/**
+ * A plain dump is a psql script that restores load into the target database in one transaction: `--create` makes it
+ * create and `\connect` to the source's database instead (and `CREATE DATABASE` cannot run in a transaction), and
+ * `--clean` without `--if-exists` drops objects a new target does not have. Either backup could never be restored.
+ */
+function checkPlainScriptArguments(extraArguments: readonly string[]): void {
+  const has = (long: string, short: string) =>
+    extraArguments.some((argument) => argument === long || shortOptions(argument).includes(short));
+  if (has('--create', 'C'))
+    throw new BackupError(
+      'ARGUMENT_INVALID',
+      'postgres extraArguments: --create (-C) in a plain dump makes the script create and connect to the source\'s database, so restorePostgres could not load it into its target; leave it out (restorePostgres creates the target with create: true) or use format "custom"',
+    );
+  if (has('--clean', 'c') && !extraArguments.includes('--if-exists'))
+    throw new BackupError(
+      'ARGUMENT_INVALID',
+      'postgres extraArguments: --clean (-c) in a plain dump needs --if-exists, or its DROP statements fail on a new target database and the backup cannot be restored',
+    );
 }
 
 /** How to run pg_dump and what to call its artifact. */
