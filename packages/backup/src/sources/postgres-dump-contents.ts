@@ -53,7 +53,7 @@ export function watchCustomDump(input: Readable): { stream: Readable; contents: 
     writableHighWaterMark: input.readableHighWaterMark,
     transform(chunk: Buffer, _encoding, callback) {
       if (!head) return callback(null, chunk);
-      head.push(chunk);
+      head.push(Buffer.from(chunk)); // a copy: the stream's consumers may reuse the chunk once done with it
       headBytes += chunk.length;
       if (headBytes < nextAttempt) return callback(null, chunk);
       attempt(false).then(
