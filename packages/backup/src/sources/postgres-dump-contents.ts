@@ -1,12 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { pipeline, Transform, type Readable } from 'node:stream';
-import {
-  ArchiveEndsEarly,
-  ArchiveReader,
-  countTocTables,
-  readArchiveHeaderAndToc,
-  Unsupported,
-} from '../internal/pg-archive.js';
+import { ArchiveEndsEarly, ArchiveReader, countTocTables, readArchiveHeaderAndToc } from '../internal/pg-archive.js';
 
 /**
  * What a dump holds, read from the dump itself: the tables it creates are the ones its snapshot saw, less those
@@ -35,14 +29,16 @@ export function watchCustomDump(input: Readable): { stream: Readable; contents: 
     head = undefined;
     settle(result);
   };
-  /** Reads the TOC from the bytes so far: true when that settled `contents`, false when more bytes are needed. */
+  /**
+   * Reads the TOC from the bytes so far; when they end too early, tries again once twice as many have come. Never
+   * fails the dump: what cannot be read is not recorded.
+   */
   const attempt = async (final: boolean): Promise<void> => {
     if (!head) return;
     try {
       const toc = await readArchiveHeaderAndToc(ArchiveReader.of(Buffer.concat(head, headBytes)), 'custom');
       finish({ tables: countTocTables(toc) });
     } catch (error) {
-      if (!(error instanceof Unsupported)) throw error;
       if (final || !(error instanceof ArchiveEndsEarly) || headBytes > MAX_HEAD_BYTES) finish(undefined);
       else nextAttempt = headBytes * 2;
     }
@@ -56,16 +52,10 @@ export function watchCustomDump(input: Readable): { stream: Readable; contents: 
       head.push(Buffer.from(chunk)); // a copy: the stream's consumers may reuse the chunk once done with it
       headBytes += chunk.length;
       if (headBytes < nextAttempt) return callback(null, chunk);
-      attempt(false).then(
-        () => callback(null, chunk),
-        (error: unknown) => callback(error as Error),
-      );
+      void attempt(false).then(() => callback(null, chunk));
     },
     flush(callback) {
-      attempt(true).then(
-        () => callback(),
-        (error: unknown) => callback(error as Error),
-      );
+      void attempt(true).then(() => callback());
     },
   });
   stream.once('close', () => finish(undefined));
@@ -74,14 +64,16 @@ export function watchCustomDump(input: Readable): { stream: Readable; contents: 
   return { stream, contents };
 }
 
-/** What a directory-format dump holds, from its `toc.dat`; `undefined` when this package cannot read it. */
+/**
+ * What a directory-format dump holds, from its `toc.dat`; `undefined` when this package cannot read it (the dump is
+ * still stored: its table count is not recorded).
+ */
 export async function readDirectoryDumpContents(tocPath: string): Promise<DumpContents | undefined> {
-  const bytes = await readFile(tocPath);
   try {
+    const bytes = await readFile(tocPath);
     return { tables: countTocTables(await readArchiveHeaderAndToc(ArchiveReader.of(bytes), 'directory')) };
-  } catch (error) {
-    if (error instanceof Unsupported) return undefined;
-    throw error;
+  } catch {
+    return undefined;
   }
 }
 
