@@ -106,6 +106,10 @@ describe('ops-backup CLI', () => {
     const show = capture(env);
     expect(await runCli(backupCli, ['show', pgId], show.io)).toBe(0);
     expect(show.stdout).toContain(`age → ${identity.recipient}`);
+    // What the source recorded: the tables in the database and those the dump holds.
+    expect(show.stdout).toMatch(
+      /^ {4}tool="pg_dump \(PostgreSQL\) \d+.*format=custom .*tableCount=\d+ dumpedTables=\d+/m,
+    );
 
     const verify = capture(env);
     expect(

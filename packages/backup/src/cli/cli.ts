@@ -258,6 +258,8 @@ const showCommand: CliCommand = {
       context.print(`started ${manifest.startedAt}, completed ${manifest.completedAt ?? '-'}, host ${manifest.host}`);
       for (const source of manifest.sources) {
         context.print(`  ${source.kind} ${source.name}: ${source.state}${source.error ? ` (${source.error})` : ''}`);
+        const facts = describeDetails(source.details);
+        if (facts) context.print(`    ${facts}`);
         for (const artifact of source.artifacts) {
           context.print(
             `    ${artifact.key} ${artifact.format} ${formatBytes(artifact.storedBytes)} stored, sha256 ${artifact.storedSha256}`,
@@ -275,6 +277,20 @@ const showCommand: CliCommand = {
     return ExitCode.ok;
   }),
 };
+
+/**
+ * What a source recorded, as `key=value` pairs (strings with spaces quoted); lists and objects (a file listing) are
+ * left to `--json`.
+ */
+function describeDetails(details: Record<string, unknown>): string {
+  return Object.entries(details)
+    .filter(([, value]) => ['string', 'number', 'boolean'].includes(typeof value) || value === null)
+    .map(
+      ([key, value]) =>
+        `${key}=${typeof value === 'string' && /[\s"]/.test(value) ? JSON.stringify(value) : String(value)}`,
+    )
+    .join(' ');
+}
 
 const verifyCommand: CliCommand = {
   summary: 'verify a backup: checksum, full-read (decrypt, decompress, parse) or test-restore',
