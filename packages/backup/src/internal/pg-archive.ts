@@ -67,10 +67,6 @@ export interface CustomDumpTocEntry {
 export interface CustomDumpToc {
   /** Archive version, e.g. `1.14`. */
   version: string;
-  /** The server's version as pg_dump recorded it, e.g. `15.19 (Debian 15.19-0+deb12u1)`. */
-  serverVersion: string;
-  /** pg_dump's own version, e.g. `15.19 (Debian 15.19-0+deb12u1)`. */
-  dumpVersion: string;
   /** Size of an offset field's value, in bytes. */
   offSize: number;
   /** File position just after the TOC, where the first data block starts (custom format). */
@@ -240,9 +236,7 @@ export async function readArchiveHeaderAndToc(reader: ArchiveReader, format: Arc
     if (level < -1 || level > 9) throw new Unsupported(`compression level ${level} is out of range`);
   }
   for (let field = 0; field < 7; field += 1) await reader.int('creation time');
-  await reader.skipString('database name');
-  const serverVersion = (await reader.string('server version')) ?? '';
-  const dumpVersion = (await reader.string('pg_dump version')) ?? '';
+  for (const what of ['database name', 'server version', 'pg_dump version']) await reader.skipString(what);
 
   const tocCount = await reader.count('TOC entry count');
   const entries: CustomDumpTocEntry[] = [];
@@ -278,8 +272,6 @@ export async function readArchiveHeaderAndToc(reader: ArchiveReader, format: Arc
   }
   return {
     version: `${major}.${minor}`,
-    serverVersion,
-    dumpVersion,
     offSize,
     dataStart: reader.position,
     size: reader.size,

@@ -14,54 +14,84 @@ export interface DumpContents {
 /** A custom-format TOC longer than this is not read (the dump is still stored; its table count is not recorded). */
 const MAX_HEAD_BYTES = 64 * 1024 * 1024;
 
+/** Reads what a dump holds from its chunks as they pass ({@link watchDump}). */
+interface DumpReader {
+  /** Takes the next chunk (a reader that keeps bytes copies them). */
+  write(chunk: Buffer): void | Promise<void>;
+  /** What the dump holds, once it ended; `undefined` when it cannot be told. */
+  result(): DumpContents | undefined | Promise<DumpContents | undefined>;
+}
+
 /**
- * Passes a custom-format dump through unchanged while reading its header and TOC, which pg_dump writes first. The
- * bytes are kept only until the TOC is complete. `contents` resolves `undefined` when the dump is not one this
- * package can read (an archive version it does not know, a TOC over 64 MiB, a stream that ended early).
+ * Passes a dump through unchanged while `reader` reads it. Never fails the dump: what cannot be read is not recorded.
+ * Either side's failure or early close ends the other, and `contents` then resolves `undefined`.
  */
-export function watchCustomDump(input: Readable): { stream: Readable; contents: Promise<DumpContents | undefined> } {
+function watchDump(
+  input: Readable,
+  reader: DumpReader,
+): { stream: Readable; contents: Promise<DumpContents | undefined> } {
   let settle!: (contents: DumpContents | undefined) => void;
   const contents = new Promise<DumpContents | undefined>((resolve) => (settle = resolve));
-  let head: Buffer[] | undefined = [];
-  let headBytes = 0;
-  let nextAttempt = 0;
-  const finish = (result: DumpContents | undefined) => {
-    head = undefined;
-    settle(result);
-  };
-  /**
-   * Reads the TOC from the bytes so far; when they end too early, tries again once twice as many have come. Never
-   * fails the dump: what cannot be read is not recorded.
-   */
-  const attempt = async (final: boolean): Promise<void> => {
-    if (!head) return;
-    try {
-      const toc = await readArchiveHeaderAndToc(ArchiveReader.of(Buffer.concat(head, headBytes)), 'custom');
-      finish({ tables: countTocTables(toc) });
-    } catch (error) {
-      if (final || !(error instanceof ArchiveEndsEarly) || headBytes > MAX_HEAD_BYTES) finish(undefined);
-      else nextAttempt = headBytes * 2;
-    }
-  };
   const stream = new Transform({
     // One block at a time, as the stream it wraps hands them over.
     readableHighWaterMark: input.readableHighWaterMark,
     writableHighWaterMark: input.readableHighWaterMark,
     transform(chunk: Buffer, _encoding, callback) {
-      if (!head) return callback(null, chunk);
-      head.push(Buffer.from(chunk)); // a copy: the stream's consumers may reuse the chunk once done with it
-      headBytes += chunk.length;
-      if (headBytes < nextAttempt) return callback(null, chunk);
-      void attempt(false).then(() => callback(null, chunk));
+      void Promise.resolve(reader.write(chunk)).then(() => callback(null, chunk));
     },
     flush(callback) {
-      void attempt(true).then(() => callback());
+      void Promise.resolve(reader.result()).then((result) => {
+        settle(result);
+        callback();
+      });
     },
   });
-  stream.once('close', () => finish(undefined));
-  // Either side's failure or early close ends the other; the consumer of `stream` sees the error.
+  stream.once('close', () => settle(undefined));
   pipeline(input, stream, () => undefined);
   return { stream, contents };
+}
+
+/**
+ * Reads the header and TOC of a custom-format dump, which pg_dump writes first. The bytes are kept only until the
+ * TOC is complete; when they end too early it tries again once twice as many have come. The result is `undefined`
+ * when the dump is not one this package can read (an archive version it does not know, a TOC over 64 MiB, a stream
+ * that ended early).
+ */
+class CustomDumpTocReader implements DumpReader {
+  private head: Buffer[] | undefined = [];
+  private headBytes = 0;
+  private nextAttempt = 0;
+  private contents: DumpContents | undefined;
+
+  async write(chunk: Buffer): Promise<void> {
+    if (!this.head) return;
+    this.head.push(Buffer.from(chunk)); // a copy: the stream's consumers may reuse the chunk once done with it
+    this.headBytes += chunk.length;
+    if (this.headBytes >= this.nextAttempt) await this.attempt(false);
+  }
+
+  async result(): Promise<DumpContents | undefined> {
+    await this.attempt(true);
+    return this.contents;
+  }
+
+  private async attempt(final: boolean): Promise<void> {
+    const head = this.head;
+    if (!head) return;
+    try {
+      const toc = await readArchiveHeaderAndToc(ArchiveReader.of(Buffer.concat(head, this.headBytes)), 'custom');
+      this.contents = { tables: countTocTables(toc) };
+      this.head = undefined;
+    } catch (error) {
+      if (final || !(error instanceof ArchiveEndsEarly) || this.headBytes > MAX_HEAD_BYTES) this.head = undefined;
+      else this.nextAttempt = this.headBytes * 2;
+    }
+  }
+}
+
+/** Passes a custom-format dump through unchanged while reading its TOC ({@link CustomDumpTocReader}). */
+export function watchCustomDump(input: Readable): { stream: Readable; contents: Promise<DumpContents | undefined> } {
+  return watchDump(input, new CustomDumpTocReader());
 }
 
 /**
@@ -93,7 +123,7 @@ const MAX_HEADER_LINE_BYTES = 64 * 1024;
  *
  * @internal Exported for tests.
  */
-export class PlainDumpTableCounter {
+export class PlainDumpTableCounter implements DumpReader {
   /**
    * The end of what came so far that may begin a pattern running into the next chunk, or an unfinished `-- Name:` or
    * `COPY` line. The stream "starts" with a newline, so its first line can match.
@@ -184,23 +214,5 @@ export class PlainDumpTableCounter {
 
 /** Passes a plain dump through unchanged while counting its tables ({@link PlainDumpTableCounter}). */
 export function watchPlainDump(input: Readable): { stream: Readable; contents: Promise<DumpContents | undefined> } {
-  const counter = new PlainDumpTableCounter();
-  let settle!: (contents: DumpContents | undefined) => void;
-  const contents = new Promise<DumpContents | undefined>((resolve) => (settle = resolve));
-  const stream = new Transform({
-    readableHighWaterMark: input.readableHighWaterMark,
-    writableHighWaterMark: input.readableHighWaterMark,
-    transform(chunk: Buffer, _encoding, callback) {
-      counter.write(chunk);
-      callback(null, chunk);
-    },
-    flush(callback) {
-      settle(counter.result());
-      callback();
-    },
-  });
-  stream.once('close', () => settle(undefined));
-  // Either side's failure or early close ends the other; the consumer of `stream` sees the error.
-  pipeline(input, stream, () => undefined);
-  return { stream, contents };
+  return watchDump(input, new PlainDumpTableCounter());
 }
