@@ -22,7 +22,6 @@ import { runBackup } from './run-backup.js';
 
 let database: PostgresDatabase;
 let directory: TempDir;
-const restored: string[] = [];
 
 beforeAll(async () => {
   database = await createPostgresDatabase({ prefix: 'backup_pg' });
@@ -38,10 +37,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const name of restored)
-    await query(database.adminConnectionString, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(
-      () => undefined,
-    );
   await database?.dispose();
   await directory?.dispose();
 });
@@ -155,8 +150,7 @@ describe('PostgreSQL backup → verify → restore', () => {
       ['test-restore', true],
     ]);
 
-    const target = `${database.database}_restored`;
-    restored.push(target);
+    const { database: target, connectionString: targetUrl } = database.sibling('restored');
     await restorePostgres({
       storage,
       backup: recorded,
@@ -165,7 +159,6 @@ describe('PostgreSQL backup → verify → restore', () => {
       create: true,
       parallelJobs: 2,
     });
-    const targetUrl = database.connectionString.replace(/\/[^/?]+(\?|$)/, `/${target}$1`);
     const rows = await query<{ customers: string; orders: string; sum: string }>(
       targetUrl,
       'SELECT (SELECT count(*) FROM customers) AS customers, (SELECT count(*) FROM orders) AS orders, (SELECT sum(total) FROM orders) AS sum',
@@ -197,8 +190,7 @@ describe('PostgreSQL backup → verify → restore', () => {
       decryption: { identities: [identity] },
     });
     expect(report.ok, report.detail).toBe(true);
-    const target = `${database.database}_pipeline_gzip`;
-    restored.push(target);
+    const { database: target, connectionString: targetUrl } = database.sibling('pipeline_gzip');
     await restorePostgres({
       storage,
       backup: manifest,
@@ -206,7 +198,6 @@ describe('PostgreSQL backup → verify → restore', () => {
       target: { ...connection(), database: target },
       create: true,
     });
-    const targetUrl = database.connectionString.replace(/\/[^/?]+(\?|$)/, `/${target}$1`);
     expect((await query<{ count: string }>(targetUrl, 'SELECT count(*) FROM orders'))[0]?.count).toBe('20000');
   });
 
@@ -259,10 +250,8 @@ describe('PostgreSQL backup → verify → restore', () => {
       compression: { algorithm: 'none' },
     });
     expect(artifact!.storedBytes).toBeLessThan(uncompressed.sources[0]!.artifacts[0]!.storedBytes / 2);
-    const target = `${database.database}_directory_gzip`;
-    restored.push(target);
+    const { database: target, connectionString: targetUrl } = database.sibling('directory_gzip');
     await restorePostgres({ storage, backup: manifest, target: { ...connection(), database: target }, create: true });
-    const targetUrl = database.connectionString.replace(/\/[^/?]+(\?|$)/, `/${target}$1`);
     const rows = await query<{ count: string }>(targetUrl, 'SELECT count(*) FROM orders');
     expect(rows[0]?.count).toBe('20000');
   });
@@ -281,10 +270,8 @@ describe('PostgreSQL backup → verify → restore', () => {
       expect(manifest.state, manifest.error).toBe('completed');
       const report = await verifyBackup({ storage, backup: manifest, level: 'full-read' });
       expect(report.ok, report.detail).toBe(true);
-      const target = `${database.database}_${format}`;
-      restored.push(target);
+      const { database: target, connectionString: targetUrl } = database.sibling(format);
       await restorePostgres({ storage, backup: manifest, target: { ...connection(), database: target }, create: true });
-      const targetUrl = database.connectionString.replace(/\/[^/?]+(\?|$)/, `/${target}$1`);
       const rows = await query<{ count: string }>(targetUrl, 'SELECT count(*) FROM orders');
       expect(rows[0]?.count).toBe('20000');
     }

@@ -20,7 +20,6 @@ import { restorePostgres, type RestorePostgresOptions } from './postgres-restore
 
 let database: PostgresDatabase;
 let directory: TempDir;
-const created: string[] = [];
 const identity = generateAgeIdentity();
 const passphrase = 'matrix-test-passphrase';
 
@@ -49,10 +48,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const name of created)
-    await query(database.adminConnectionString, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(
-      () => undefined,
-    );
   await database?.dispose();
   await directory?.dispose();
 });
@@ -115,8 +110,9 @@ describe.each(['custom', 'plain', 'directory'] as const)('PostgreSQL %s dumps, e
     expect(fullRead.ok, fullRead.detail).toBe(true);
 
     for (const [index, mode] of restoreModes[format].entries()) {
-      const target = `${database.database}_m${format[0]}${packings.indexOf(packing)}${index}`;
-      created.push(target);
+      const { database: target, connectionString: targetUrl } = database.sibling(
+        `m${format[0]}${packings.indexOf(packing)}${index}`,
+      );
       await restorePostgres({
         storage,
         backup: manifest,
@@ -125,7 +121,6 @@ describe.each(['custom', 'plain', 'directory'] as const)('PostgreSQL %s dumps, e
         create: true,
         ...mode,
       });
-      const targetUrl = database.connectionString.replace(/\/[^/?]+(\?|$)/, `/${target}$1`);
       expect(await query(targetUrl, FINGERPRINT), `${format}, ${packing.name}, ${JSON.stringify(mode)}`).toEqual(
         original,
       );

@@ -55,6 +55,22 @@ describe('createPostgresDatabase', () => {
     await expect(lingering.query('SELECT 1')).rejects.toThrow();
     await lingering.end().catch(() => undefined);
   });
+
+  it('names sibling databases on the same server and drops them on dispose, created or not', async () => {
+    const owner = await createPostgresDatabase({ prefix: 'siblings' });
+    const restored = owner.sibling('restored');
+    const unused = owner.sibling('unused');
+    expect(restored.database).toBe(`${owner.database}_restored`);
+    await query(owner.adminConnectionString, `CREATE DATABASE "${restored.database}"`);
+    const [row] = await query<{ name: string }>(restored.connectionString, 'SELECT current_database() AS name');
+    expect(row?.name).toBe(restored.database);
+
+    await owner.dispose();
+    const rows = await query(owner.adminConnectionString, 'SELECT 1 FROM pg_database WHERE datname = ANY($1)', [
+      [owner.database, restored.database, unused.database],
+    ]);
+    expect(rows).toHaveLength(0);
+  });
 });
 
 describe('createPostgresDatabase under contention', () => {

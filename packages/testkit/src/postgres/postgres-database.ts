@@ -32,7 +32,12 @@ export interface PostgresDatabase {
   user: string;
   /** Connection string of the server's maintenance database, for tests that create more databases. */
   adminConnectionString: string;
-  /** Terminates the database's backends and drops it. Safe to call twice. */
+  /**
+   * The name `<database>_<suffix>` for a further database the test creates on the same server (a restore target,
+   * say), and its connection string; `dispose()` drops it too, whether or not it was created.
+   */
+  sibling(suffix: string): { database: string; connectionString: string };
+  /** Terminates the database's backends and drops it, and its siblings. Safe to call twice. */
   dispose(): Promise<void>;
 }
 
@@ -228,6 +233,7 @@ export async function createPostgresDatabase(options: CreatePostgresDatabaseOpti
   const url = databaseUrl(adminConnectionString, database);
   const host = url.searchParams.get('host') ?? (url.hostname === '' ? 'localhost' : url.hostname);
   let disposed: Promise<void> | undefined;
+  const siblings = new Set<string>();
   return {
     connectionString: url.toString(),
     database,
@@ -235,12 +241,17 @@ export async function createPostgresDatabase(options: CreatePostgresDatabaseOpti
     port: url.port === '' ? 5432 : Number(url.port),
     user: decodeURIComponent(url.username) || 'postgres',
     adminConnectionString,
+    sibling(suffix) {
+      const name = `${database}_${suffix}`;
+      siblings.add(name);
+      return { database: name, connectionString: databaseUrl(adminConnectionString, name).toString() };
+    },
     dispose() {
       disposed ??= (async () => {
         const client = new pg.Client({ connectionString: adminConnectionString, connectionTimeoutMillis: 5_000 });
         await client.connect();
         try {
-          await dropDatabase(client, database);
+          for (const name of [...siblings, database]) await dropDatabase(client, name);
         } finally {
           await client.end().catch(() => undefined);
         }
