@@ -175,10 +175,9 @@ class HeaderCollector {
 
 /**
  * Reads an age file's header and payload nonce from the front of its bytes: unwraps the file key with an identity or
- * the passphrase, checks the header MAC and derives the payload key. {@link createAgeDecryptStream} starts with it, and
- * so does the authenticating read that opens the payload on a worker thread.
+ * the passphrase, checks the header MAC and derives the payload key. {@link createAgeDecryptStream} starts with it.
  */
-export class AgeHeaderReader {
+class AgeHeaderReader {
   readonly #identities: readonly AgeIdentity[];
   readonly #passphrase: string | undefined;
   readonly #maxScryptWorkFactor: number;
@@ -258,8 +257,15 @@ export class AgeHeaderReader {
  */
 export function createAgeDecryptStream(
   options: AgeDecryptOptions,
-  /** @internal Worker threads for the payload (default: {@link AgeChunkPool.defaultSize}); 0 = the main thread. */
-  internal: { workers?: number } = {},
+  internal: {
+    /** @internal Worker threads for the payload (default: {@link AgeChunkPool.defaultSize}); 0 = the main thread. */
+    workers?: number;
+    /**
+     * @internal Called with each chunk written once this stream holds no view of it any more (on the main thread
+     * only: a worker may be given the bytes), so the reader can read into it again.
+     */
+    release?: ((chunk: Buffer) => void) | undefined;
+  } = {},
 ): Transform {
   const reader = new AgeHeaderReader(options);
   const queue = new ByteQueue();
@@ -313,6 +319,20 @@ export function createAgeDecryptStream(
   }
 
   const workers = internal.workers ?? AgeChunkPool.defaultSize();
+  const release = workers === 0 ? internal.release : undefined;
+  /** Chunks written and not yet released, oldest first, and their total bytes. */
+  const held: Buffer[] = [];
+  let heldBytes = 0;
+
+  // The queue holds the unread end of the held chunks, after at most a copy of the bytes that followed the header:
+  // the oldest chunk is read through once the others cover all the queue still holds.
+  function releaseRead(): void {
+    while (held.length > 0 && heldBytes - (held[0] as Buffer).length >= queue.length) {
+      const chunk = held.shift() as Buffer;
+      heldBytes -= chunk.length;
+      (release as (chunk: Buffer) => void)(chunk);
+    }
+  }
   let pool: AgeChunkPool | undefined;
   const inFlight: Promise<Buffer>[] = [];
   const maxInFlight = 2 * Math.max(1, workers);
@@ -346,9 +366,17 @@ export function createAgeDecryptStream(
     highWaterMark: 1024 * 1024,
     transform(this: Transform, chunk: Buffer | string, encoding: BufferEncoding, callback: TransformCallback) {
       if (state === 'failed') return callback();
-      queue.push(typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk);
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk;
+      queue.push(bytes);
+      if (release && bytes.length > 0) {
+        held.push(bytes);
+        heldBytes += bytes.length;
+      }
       advance(this).then(
-        () => callback(),
+        () => {
+          if (release) releaseRead();
+          callback();
+        },
         (error: unknown) => {
           state = 'failed';
           close();

@@ -374,6 +374,49 @@ describe('age streaming', () => {
     encryptStream.destroy();
   });
 
+  it('hands each piece written back only once it is read through: a reader that refills them still gets its bytes', async () => {
+    const plaintext = randomBytes(3 * 1024 * 1024 + 5);
+    const short = plaintext.subarray(0, CHUNK + 3);
+    const ciphertext = await encrypt(plaintext, { recipients: [alice.recipient] });
+    // Pieces that split the header, the payload nonce and the chunks anywhere; one byte at a time for a short one.
+    for (const [plain, writeSize] of [
+      [plaintext, 1024 * 1024],
+      [plaintext, 70_001],
+      [plaintext, 997],
+      [short, 1],
+    ] as const) {
+      const written =
+        plain === short ? await encrypt(short, { recipients: [alice.recipient] }) : Buffer.from(ciphertext);
+      const pieces = Math.ceil(written.length / writeSize);
+      let released = 0;
+      const release = (piece: Buffer): void => {
+        released += 1;
+        // What the reader does: read the next bytes into it.
+        piece.fill(0xa5);
+      };
+      const { output, error } = await runThrough(
+        createAgeDecryptStream({ identities: [alice.identity] }, { workers: 0, release }),
+        written,
+        writeSize,
+      );
+      expect(error, `pieces of ${writeSize}`).toBeUndefined();
+      expect(output.equals(plain), `pieces of ${writeSize}`).toBe(true);
+      // All came back but those still held at the end: at most two sealed chunks' worth, the final one waiting.
+      expect(released, `pieces of ${writeSize}`).toBeGreaterThanOrEqual(
+        pieces - Math.ceil((2 * (CHUNK + 16)) / writeSize) - 2,
+      );
+    }
+    // Batches opened by a worker are given the bytes: nothing comes back.
+    let released = 0;
+    const pooled = await runThrough(
+      createAgeDecryptStream({ identities: [alice.identity] }, { workers: 1, release: () => (released += 1) }),
+      ciphertext,
+      1024 * 1024,
+    );
+    expect(pooled.output.equals(plaintext)).toBe(true);
+    expect(released).toBe(0);
+  });
+
   it('decrypts when the input arrives one byte at a time', async () => {
     const plaintext = randomBytes(CHUNK + 3);
     const ciphertext = await encrypt(plaintext, { recipients: [alice.recipient] });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { generateAgeIdentity } from '../crypto/age-keys.js';
 import { SEALED_CHUNK_BYTES, TAG_BYTES } from '../crypto/age-payload.js';
+import { createLocalStorage } from '../storages/local/local-storage.js';
 import type { BackupStorage } from '../storages/storage.js';
 import { createMemoryStorage, type MemoryStorage } from '../testing/memory-storage.js';
 import { writeArtifact, type ArtifactRecord } from './artifact-pipeline.js';
@@ -125,6 +126,73 @@ describe('authenticateArtifact', () => {
     // Read in odd pieces: the header, the nonce and the chunks straddle writes.
     expect(await both(inPieces(storage, 7919), artifact, KEYS)).toEqual({ inline: 'ok', worker: 'ok' });
     expect(await both(inPieces(storage, 3), { ...artifact }, KEYS)).toEqual({ inline: 'ok', worker: 'ok' });
+  });
+
+  it("never gives away or changes a third-party storage's chunks: its stream may keep them", async () => {
+    for (const [compression, encrypted] of [
+      [{ algorithm: 'none' }, true],
+      [{ algorithm: 'gzip', level: 1 }, true],
+      [{ algorithm: 'none' }, false],
+      [{ algorithm: 'gzip', level: 1 }, false],
+    ] as const) {
+      const { storage, artifact } = await stored(randomish(6 * 1024 * 1024 + 9), compression, encrypted);
+      const bytes = storage.get(KEY) as Buffer;
+      // Chunks that each own their whole ArrayBuffer, as a read ahead's would: only this stream knows they are kept.
+      const kept: Buffer[] = [];
+      const keeping: BackupStorage = {
+        ...storage,
+        async read() {
+          for (let offset = 0; offset < bytes.length; offset += 1024 * 1024 + 1) {
+            const chunk = Buffer.allocUnsafeSlow(Math.min(1024 * 1024 + 1, bytes.length - offset));
+            bytes.copy(chunk, 0, offset);
+            kept.push(chunk);
+          }
+          return Readable.from(kept);
+        },
+      };
+      await authenticateArtifact({ storage: keeping, artifact, decryption: KEYS, worker: true });
+      expect(Buffer.concat(kept).equals(bytes), `${compression.algorithm}, encrypted ${encrypted}`).toBe(true);
+    }
+  });
+
+  it('reads a local storage, its chunks going to the worker and back to be read into again', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'ops-authenticate-'));
+    try {
+      const storage = createLocalStorage({ directory: join(directory, 'store') });
+      for (const [compression, encrypted] of [
+        [{ algorithm: 'none' }, true],
+        [{ algorithm: 'gzip', level: 1 }, true],
+        [{ algorithm: 'none' }, false],
+        [{ algorithm: 'gzip', level: 1 }, false],
+      ] as const) {
+        const name = `${compression.algorithm}, encrypted ${encrypted}`;
+        const body = randomish(9 * 1024 * 1024 + 11, 3);
+        const artifact = await writeArtifact({
+          storage,
+          key: KEY,
+          name: 'a',
+          format: 'raw',
+          body: Readable.from([body]),
+          compression,
+          ...(encrypted ? { encryption: { recipients: [recipient] } } : {}),
+        });
+        expect(await both(storage, artifact, KEYS), name).toEqual({ inline: 'ok', worker: 'ok' });
+        const path = join(directory, `plain-${compression.algorithm}-${encrypted}`);
+        await authenticateArtifact({ storage, artifact, decryption: KEYS, path, worker: true });
+        expect((await readFile(path)).equals(body), name).toBe(true);
+        // A byte changed in the last MiB, and the stored sha256 recorded to match: refused the same way on both.
+        const file = join(directory, 'store', ...KEY.split('/'));
+        const changed = await readFile(file);
+        changed[changed.length - 200_000]! ^= 1;
+        await writeFile(file, changed);
+        const storedSha256 = createHash('sha256').update(changed).digest('hex');
+        const outcome = await both(storage, { ...artifact, storedSha256 }, KEYS);
+        expect(outcome.worker, name).toEqual(outcome.inline);
+        expect(outcome.worker, name).toMatchObject({ code: 'BACKUP_CORRUPT' });
+      }
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 
   it('an empty artifact and one of exactly one full chunk pass', async () => {
@@ -342,7 +410,7 @@ describe('authenticateArtifact', () => {
       });
       await expect(read).rejects.toThrow(/aborted/);
     }
-    // Failed while the passphrase's scrypt ran (before the worker would start): no worker starts afterwards.
+    // Failed while the passphrase's scrypt ran, the header not yet read: its worker ends all the same.
     const storage2 = createMemoryStorage();
     const locked = await writeArtifact({
       storage: storage2,

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir, type TempDir } from '@ops/testkit';
 import { readAll } from '../../internal/read-all.js';
-import { createLocalStorage } from './local-storage.js';
+import { chunkRecycler, createLocalStorage } from './local-storage.js';
 
 let directory: TempDir;
 beforeEach(async () => {
@@ -74,6 +74,38 @@ describe('local storage reads (1 MiB blocks, the next one read ahead)', () => {
     aborted.resume();
     expect((await failure).name).toBe('AbortError');
     await closed(aborted);
+    expect(await descriptorsInto(directory.path)).toBe(0);
+  });
+
+  it('reads into the chunks its consumer hands back, and only into whole 1 MiB ones it gave out', async () => {
+    const storage = createLocalStorage({ directory: directory.path });
+    const stream = await storage.read('job/big.bin');
+    const recycle = chunkRecycler(stream);
+    expect(recycle).toBeDefined();
+    expect(chunkRecycler(Readable.from([Buffer.alloc(1)]))).toBeUndefined();
+    const copies: Buffer[] = [];
+    const handedBack = new Set<ArrayBufferLike>();
+    let reused = 0;
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      if (handedBack.has(chunk.buffer)) reused += 1;
+      // Each chunk owns its whole ArrayBuffer: it can be given away (transferred) and handed back.
+      expect(chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength).toBe(true);
+      copies.push(Buffer.from(chunk));
+      // A copy of the bytes is taken: the chunk goes back, and is scribbled over as a careless holder would.
+      recycle?.(chunk);
+      handedBack.add(chunk.buffer);
+      chunk.fill(0xee);
+      // Not taken: 1 MiB of a larger buffer, a buffer of another size, one given away (detached).
+      recycle?.(Buffer.alloc(2 * 1024 * 1024).subarray(1, 1024 * 1024 + 1));
+      recycle?.(Buffer.allocUnsafeSlow(512 * 1024));
+      const given = Buffer.allocUnsafeSlow(1024 * 1024);
+      structuredClone(given.buffer, { transfer: [given.buffer] });
+      recycle?.(given);
+    }
+    expect(Buffer.concat(copies).equals(body)).toBe(true);
+    // The reads under way when the first chunks came back (the stream's buffer, the read ahead) had fresh buffers;
+    // the later full ones fill chunks handed back.
+    expect(reused).toBeGreaterThanOrEqual(2);
     expect(await descriptorsInto(directory.path)).toBe(0);
   });
 
