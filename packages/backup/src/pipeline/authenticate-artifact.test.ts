@@ -27,13 +27,14 @@ function randomish(bytes: number, seed = 1): Buffer {
   return out;
 }
 
-async function stored(
+/** Writes `body` as the artifact at {@link KEY} of `storage`. */
+function writeTo(
+  storage: BackupStorage,
   body: Buffer,
   compression: CompressionOptions,
-  encrypted = true,
-): Promise<{ storage: MemoryStorage; artifact: ArtifactRecord }> {
-  const storage = createMemoryStorage();
-  const artifact = await writeArtifact({
+  encrypted: boolean,
+): Promise<ArtifactRecord> {
+  return writeArtifact({
     storage,
     key: KEY,
     name: 'a',
@@ -42,8 +43,24 @@ async function stored(
     compression,
     ...(encrypted ? { encryption: { recipients: [recipient] } } : {}),
   });
-  return { storage, artifact };
 }
+
+async function stored(
+  body: Buffer,
+  compression: CompressionOptions,
+  encrypted = true,
+): Promise<{ storage: MemoryStorage; artifact: ArtifactRecord }> {
+  const storage = createMemoryStorage();
+  return { storage, artifact: await writeTo(storage, body, compression, encrypted) };
+}
+
+/** Each compression with and without age. */
+const PACKINGS = [
+  [{ algorithm: 'none' }, true],
+  [{ algorithm: 'gzip', level: 1 }, true],
+  [{ algorithm: 'none' }, false],
+  [{ algorithm: 'gzip', level: 1 }, false],
+] as const;
 
 /** Replaces the stored object and records its new size and sha256, so only a deeper check can catch the change. */
 function replaceStored(storage: MemoryStorage, artifact: ArtifactRecord, bytes: Buffer): ArtifactRecord {
@@ -129,12 +146,7 @@ describe('authenticateArtifact', () => {
   });
 
   it("never gives away or changes a third-party storage's chunks: its stream may keep them", async () => {
-    for (const [compression, encrypted] of [
-      [{ algorithm: 'none' }, true],
-      [{ algorithm: 'gzip', level: 1 }, true],
-      [{ algorithm: 'none' }, false],
-      [{ algorithm: 'gzip', level: 1 }, false],
-    ] as const) {
+    for (const [compression, encrypted] of PACKINGS) {
       const { storage, artifact } = await stored(randomish(6 * 1024 * 1024 + 9), compression, encrypted);
       const bytes = storage.get(KEY) as Buffer;
       // Chunks that each own their whole ArrayBuffer, as a read ahead's would: only this stream knows they are kept.
@@ -159,23 +171,10 @@ describe('authenticateArtifact', () => {
     const directory = await mkdtemp(join(tmpdir(), 'ops-authenticate-'));
     try {
       const storage = createLocalStorage({ directory: join(directory, 'store') });
-      for (const [compression, encrypted] of [
-        [{ algorithm: 'none' }, true],
-        [{ algorithm: 'gzip', level: 1 }, true],
-        [{ algorithm: 'none' }, false],
-        [{ algorithm: 'gzip', level: 1 }, false],
-      ] as const) {
+      for (const [compression, encrypted] of PACKINGS) {
         const name = `${compression.algorithm}, encrypted ${encrypted}`;
         const body = randomish(9 * 1024 * 1024 + 11, 3);
-        const artifact = await writeArtifact({
-          storage,
-          key: KEY,
-          name: 'a',
-          format: 'raw',
-          body: Readable.from([body]),
-          compression,
-          ...(encrypted ? { encryption: { recipients: [recipient] } } : {}),
-        });
+        const artifact = await writeTo(storage, body, compression, encrypted);
         expect(await both(storage, artifact, KEYS), name).toEqual({ inline: 'ok', worker: 'ok' });
         const path = join(directory, `plain-${compression.algorithm}-${encrypted}`);
         await authenticateArtifact({ storage, artifact, decryption: KEYS, path, worker: true });
