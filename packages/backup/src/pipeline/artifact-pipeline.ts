@@ -250,6 +250,8 @@ export async function readStored(
 export function createDecryptStage(
   decryption: DecryptionOptions | undefined,
   release: ((chunk: Buffer) => void) | undefined,
+  /** @internal Worker threads opening the chunks (tests); default the decrypt stream's own choice by core count. */
+  workers?: number,
 ): Transform {
   return createAgeDecryptStream(
     {
@@ -257,7 +259,7 @@ export function createDecryptStage(
       ...(decryption?.passphrase === undefined ? {} : { passphrase: decryption.passphrase }),
       ...(decryption?.maxScryptWorkFactor === undefined ? {} : { maxScryptWorkFactor: decryption.maxScryptWorkFactor }),
     },
-    { release },
+    { release, ...(workers === undefined ? {} : { workers }) },
   );
 }
 

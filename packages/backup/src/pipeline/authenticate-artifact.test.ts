@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { generateAgeIdentity } from '../crypto/age-keys.js';
 import { SEALED_CHUNK_BYTES, TAG_BYTES } from '../crypto/age-payload.js';
+import { readAll } from '../internal/read-all.js';
 import { createLocalStorage } from '../storages/local/local-storage.js';
 import type { BackupStorage } from '../storages/storage.js';
 import { createMemoryStorage, type MemoryStorage } from '../testing/memory-storage.js';
@@ -188,6 +189,42 @@ describe('authenticateArtifact', () => {
         const outcome = await both(storage, { ...artifact, storedSha256 }, KEYS);
         expect(outcome.worker, name).toEqual(outcome.inline);
         expect(outcome.worker, name).toMatchObject({ code: 'BACKUP_CORRUPT' });
+      }
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+
+  it('with the chunks opened in worker threads (4 or more cores), their plaintext goes on to the check', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'ops-authenticate-'));
+    try {
+      const local = createLocalStorage({ directory: join(directory, 'store') });
+      const memory = createMemoryStorage();
+      for (const storage of [memory, local]) {
+        for (const compression of [{ algorithm: 'none' }, { algorithm: 'gzip', level: 1 }] as const) {
+          const name = `${storage === local ? 'local' : 'memory'}, ${compression.algorithm}`;
+          const body = randomish(7 * 1024 * 1024 + 5, 5);
+          const artifact = await writeTo(storage, body, compression, true);
+          const path = join(directory, `plain-${name.replace(/\W+/g, '-')}`);
+          await authenticateArtifact({ storage, artifact, decryption: KEYS, path, worker: true, decryptWorkers: 2 });
+          expect((await readFile(path)).equals(body), name).toBe(true);
+          // A chunk changed and the stored sha256 recorded to match: the pool's verdict ends the read.
+          const bytes = await readAll(await storage.read(KEY));
+          bytes[bytes.length - 300_000]! ^= 1;
+          if (storage === memory) memory.set(KEY, bytes);
+          else await writeFile(join(directory, 'store', ...KEY.split('/')), bytes);
+          const storedSha256 = createHash('sha256').update(bytes).digest('hex');
+          await expect(
+            authenticateArtifact({
+              storage,
+              artifact: { ...artifact, storedSha256 },
+              decryption: KEYS,
+              worker: true,
+              decryptWorkers: 2,
+            }),
+            name,
+          ).rejects.toMatchObject({ code: 'BACKUP_CORRUPT', message: expect.stringMatching(/failed authentication/) });
+        }
       }
     } finally {
       await rm(directory, { recursive: true, force: true });

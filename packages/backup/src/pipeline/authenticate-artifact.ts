@@ -338,6 +338,8 @@ export interface AuthenticateArtifactOptions {
   worker?: boolean | undefined;
   /** @internal The worker's source (tests: one that fails). */
   workerSource?: string | undefined;
+  /** @internal Worker threads opening the age chunks (tests: as on 4 or more cores); default by core count. */
+  decryptWorkers?: number | undefined;
 }
 
 /**
@@ -400,7 +402,7 @@ async function authenticateOnTwoThreads(options: AuthenticateArtifactOptions): P
       throw sink.failure;
     }
     // The stored bytes go nowhere but through the check into the decryption, which hands a local read its chunks back.
-    const stages = artifact.encryption ? [createDecryptStage(decryption, recycle)] : [];
+    const stages = artifact.encryption ? [createDecryptStage(decryption, recycle, options.decryptWorkers)] : [];
     await pipeline([source, storedCheck, ...stages, sink]);
   } finally {
     // The worker writes to the descriptor: it is closed only once the worker has ended, never under its last write.
