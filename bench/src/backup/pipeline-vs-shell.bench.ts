@@ -170,15 +170,27 @@ async function serverChildrenCpuSeconds(): Promise<number> {
 }
 
 /**
- * Alternates `a` and `b` for ROUNDS rounds (b first on odd rounds); resolves with the seconds of each, the CPU
- * seconds the machine was busy during each (pg_dump, the server's backend, age or Node, the kernel: all of it) and
- * the CPU seconds of the server's backends that ended during each.
+ * Writes out what earlier work left in memory, so that no timed run pays for it: the server's dirty buffers
+ * (`CHECKPOINT`: a generated database or the last restore) and every file system's dirty pages (`sync`). The shell
+ * pipeline never fsyncs, while ours fsyncs its lock, manifests and artifact; without this, ours' first fsync could
+ * wait for writeback left behind by the database's generation, a restore or the peer's run before.
+ */
+async function quiesce(): Promise<void> {
+  await sql('CHECKPOINT');
+  await execFileAsync('sync');
+}
+
+/**
+ * Alternates `a` and `b` for ROUNDS rounds (b first on odd rounds), quiescing before each run; resolves with the
+ * seconds of each, the CPU seconds the machine was busy during each (pg_dump, the server's backend, age or Node, the
+ * kernel: all of it) and the CPU seconds of the server's backends that ended during each.
  */
 async function alternate(a: Candidate, b: Candidate): Promise<Samples> {
   const out: Samples = { a: [], b: [], cpuA: [], cpuB: [], serverA: [], serverB: [] };
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? (['a', 'b'] as const) : (['b', 'a'] as const);
     for (const which of order) {
+      await quiesce();
       const server = await serverChildrenCpuSeconds();
       const busy = await machineBusySeconds();
       out[which].push(await (which === 'a' ? a : b).run());
@@ -272,7 +284,7 @@ function backupBreakdownRows(group: string, runs: KeptRuns): BenchRow[] {
 
 const suite: BenchSuite = {
   name: 'backup-pipeline-vs-shell',
-  description: `@ops/backup (a fresh Node process: runBackup with lock, manifest, plain and stored sha256, age; verify-stored on or off; restorePostgres) against the shell pipeline with the same compression and encryption (bash: pg_dump -Fc -Z0|-Z1 | age -r K > f, + | tee f | sha256sum; age -d -i K < f | pg_restore -d db), alternating round by round, ${ROUNDS} rounds each, on pgbench databases of scale 25 (~400 MB) and 70 (~1.1 GB). Throughput = database bytes / wall seconds of the whole command; ratio = ours ÷ peer.`,
+  description: `@ops/backup (a fresh Node process: runBackup with lock, manifest, plain and stored sha256, age; verify-stored on or off; restorePostgres) against the shell pipeline with the same compression and encryption (bash: pg_dump -Fc -Z0|-Z1 | age -r K > f, + | tee f | sha256sum; age -d -i K < f | pg_restore -d db), alternating round by round, ${ROUNDS} rounds each, with the server's and the file systems' dirty pages written out before each run (CHECKPOINT, sync), on pgbench databases of scale 25 (~400 MB) and 70 (~1.1 GB). Throughput = database bytes / wall seconds of the whole command; ratio = ours ÷ peer.`,
   async run(): Promise<BenchRow[]> {
     const rows: BenchRow[] = [];
     const directory = await mkdtemp(join(tmpdir(), 'ops-bench-pipeline-'));
